@@ -1,0 +1,91 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// invoke runs lvs-rs in-process and returns its exit code and output.
+func invoke(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(context.Background(), args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func writeFile(t *testing.T, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "lvs-rs.yaml")
+	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestBadInputExits2BeforeAnything checks the exit code, the exact
+// FILE:LINE:COLUMN message and that not even the state directory appears.
+func TestBadInputExits2BeforeAnything(t *testing.T) {
+	cfg := writeFile(t, "director:\n  interface: eth0\nvirtual_servers:\n  - vip: 10.0.0.300\n    port: 80\n")
+	for _, role := range []string{"director", "realserver"} {
+		stateDir := filepath.Join(t.TempDir(), "state")
+		code, _, errs := invoke(t, "start", "--role", role, "--config", cfg, "--state-dir", stateDir)
+		if code != exitUsage {
+			t.Errorf("%s: exit %d, want %d (stderr %q)", role, code, exitUsage, errs)
+		}
+		want := cfg + ":4:10: virtual_servers[0].vip: \"10.0.0.300\" is not an IP address\n"
+		if errs != want {
+			t.Errorf("%s: stderr %q, want %q", role, errs, want)
+		}
+		if _, err := os.Stat(stateDir); !os.IsNotExist(err) {
+			t.Errorf("%s: state dir exists after bad input: %v", role, err)
+		}
+	}
+}
+
+func TestCommandLineErrors(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"start"}, "--role: required"},
+		{[]string{"start", "--role", "proxy"}, `--role: "proxy" is not a role`},
+		{[]string{"stop", "--role", "x"}, `--role: "x" is not a role`},
+		{[]string{"start", "--role", "realserver", "--vip", "nope"}, "--vip"},
+		{[]string{"start", "--role", "director", "--vip", "10.0.0.1", "--port", "80", "--scheduler", "bogus", "--mode", "dr", "--interface", "eth0", "--realserver", "10.0.0.2"}, "bogus"},
+		{[]string{"status", "-o", "yaml"}, `-o: "yaml" is not an output format`},
+		{[]string{"start", "--role", "realserver", "--nosuchflag"}, "unknown flag"},
+		{[]string{"start", "--role", "realserver", "--config", "/nonexistent/lvs-rs.yaml"}, "/nonexistent/lvs-rs.yaml"},
+	} {
+		code, _, errs := invoke(t, append(c.args, "--state-dir", t.TempDir())...)
+		if code != exitUsage || !strings.Contains(errs, c.want) {
+			t.Errorf("lvs-rs %v: exit %d, stderr %q; want exit 2 mentioning %q", c.args, code, errs, c.want)
+		}
+	}
+}
+
+func TestVersion(t *testing.T) {
+	code, out, _ := invoke(t, "version")
+	if code != 0 || !strings.HasPrefix(out, "lvs-rs ") {
+		t.Fatalf("version: exit %d, %q", code, out)
+	}
+}
+
+func TestConfigEnvDefault(t *testing.T) {
+	f := &roleFlags{}
+	t.Setenv("LVS_RS_CONFIG", "")
+	if p, named := f.resolvedConfigPath(); p != "/etc/lvs-rs/lvs-rs.yaml" || named {
+		t.Errorf("default: %q %v", p, named)
+	}
+	t.Setenv("LVS_RS_CONFIG", "/x.yaml")
+	if p, named := f.resolvedConfigPath(); p != "/x.yaml" || !named {
+		t.Errorf("env: %q %v", p, named)
+	}
+	f.configPath = "/flag.yaml"
+	if p, _ := f.resolvedConfigPath(); p != "/flag.yaml" {
+		t.Errorf("flag: %q", p)
+	}
+}

@@ -1,0 +1,157 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/vishvananda/netlink"
+
+	"github.com/lvs-rs/lvs-rs/pkg/director"
+	"github.com/lvs-rs/lvs-rs/pkg/realserver"
+	"github.com/lvs-rs/lvs-rs/pkg/state"
+	"github.com/lvs-rs/lvs-rs/pkg/sysctl"
+	"github.com/lvs-rs/lvs-rs/pkg/tunnel"
+)
+
+// lockWait bounds how long a command waits for another one to finish.
+const lockWait = 30 * time.Second
+
+func newStartCmd(g *globalFlags, stdout, stderr io.Writer) *cobra.Command {
+	f := &roleFlags{}
+	cmd := &cobra.Command{
+		Use:   "start --role director|realserver",
+		Short: "Converge this host to the config (idempotent)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := f.checkRole(false); err != nil {
+				return err
+			}
+			return runStart(cmd.Context(), g, f, stdout, stderr)
+		},
+	}
+	addRoleFlag(cmd, f, false)
+	addConfigFlag(cmd, f)
+	addStartFlags(cmd, f)
+	return cmd
+}
+
+// session is what every kernel-touching command needs: privileges, the
+// lock, and a netlink handle in this host's namespace.
+type session struct {
+	handle *netlink.Handle
+	unlock func()
+	opts   func(dryRun bool) (realserver.Options, director.Options)
+}
+
+// openSession checks privileges, takes the host lock and opens netlink.
+func openSession(g *globalFlags) (*session, error) {
+	if !hasNetAdmin() {
+		return nil, withCode(exitKernel, errNotPrivileged)
+	}
+	dir := state.Dir(g.stateDir)
+	unlock, err := state.Store{Dir: dir}.Lock(lockWait)
+	if err != nil {
+		return nil, withCode(exitKernel, err)
+	}
+	h, err := netlink.NewHandle()
+	if err != nil {
+		unlock()
+		return nil, withCode(exitKernel, fmt.Errorf("netlink: %w", err))
+	}
+	return &session{
+		handle: h,
+		unlock: unlock,
+		opts: func(dryRun bool) (realserver.Options, director.Options) {
+			return realserver.Options{StateDir: dir, DryRun: dryRun, Handle: h, Sysctl: sysctl.Proc()},
+				director.Options{StateDir: dir, DryRun: dryRun, Handle: h, Sysctl: sysctl.Proc()}
+		},
+	}, nil
+}
+
+func (s *session) close() {
+	s.handle.Close()
+	s.unlock()
+}
+
+func runStart(ctx context.Context, g *globalFlags, f *roleFlags, stdout, stderr io.Writer) error {
+	// The director's desired state needs no kernel: validate it before
+	// anything else so bad input exits 2 with nothing touched.
+	var dcfg = f.role == roleDirector
+	if dcfg {
+		cfg, err := f.directorConfig()
+		if err != nil {
+			return err
+		}
+		s, err := openSession(g)
+		if err != nil {
+			return err
+		}
+		defer s.close()
+		_, o := s.opts(f.dryRun)
+		res, err := director.Start(ctx, cfg, o)
+		report(stdout, stderr, roleDirector, "start", f.dryRun, res.Changes, res.Warnings)
+		return kernelErr(err)
+	}
+	if len(f.vips) == 0 {
+		// Parse the file before taking the lock: exit 2 on bad input.
+		if _, err := f.loadFile(); err != nil {
+			return err
+		}
+	}
+	s, err := openSession(g)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	d, err := f.realServerDesired(s.handle)
+	if err != nil {
+		return err
+	}
+	o, _ := s.opts(f.dryRun)
+	res, err := realserver.Start(ctx, d, o)
+	report(stdout, stderr, roleRealServer, "start", f.dryRun, res.Changes, res.Warnings)
+	return kernelErr(err)
+}
+
+// kernelErr maps an apply failure to exit 1, with the missing-module
+// sentinels kept as their one-line messages.
+func kernelErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	switch {
+	case errors.Is(err, director.ErrNoIPVS):
+		return withCode(exitKernel, director.ErrNoIPVS)
+	case errors.Is(err, tunnel.ErrNoIPIP):
+		return withCode(exitKernel, tunnel.ErrNoIPIP)
+	}
+	return withCode(exitKernel, err)
+}
+
+// report prints the changes made (or planned), then a one-line summary.
+func report[C fmt.Stringer](stdout, stderr io.Writer, role, verb string, dryRun bool, changes []C, warnings []string) {
+	for _, w := range warnings {
+		fmt.Fprintf(stderr, "lvs-rs: %s: warning: %s\n", role, w)
+	}
+	prefix := ""
+	if dryRun {
+		prefix = "would "
+	}
+	for _, c := range changes {
+		fmt.Fprintf(stdout, "%s: %s%s\n", role, prefix, c)
+	}
+	switch {
+	case len(changes) == 0 && verb == "stop":
+		fmt.Fprintf(stdout, "%s: nothing applied, nothing to remove\n", role)
+	case len(changes) == 0:
+		fmt.Fprintf(stdout, "%s: already converged, nothing to change\n", role)
+	case dryRun:
+		fmt.Fprintf(stdout, "%s: dry run: %d change(s) planned, nothing changed\n", role, len(changes))
+	default:
+		fmt.Fprintf(stdout, "%s: %d change(s) applied\n", role, len(changes))
+	}
+}

@@ -1,0 +1,138 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"github.com/lvs-rs/lvs-rs/pkg/config"
+	"github.com/lvs-rs/lvs-rs/pkg/director"
+	"github.com/lvs-rs/lvs-rs/pkg/realserver"
+)
+
+// roleReport is what status needs of either role's report.
+type roleReport interface {
+	IsApplied() bool
+	Drifted() bool
+	WriteTable(io.Writer) error
+}
+
+func newStatusCmd(g *globalFlags, stdout, stderr io.Writer) *cobra.Command {
+	f := &roleFlags{}
+	var output string
+	cmd := &cobra.Command{
+		Use:   "status [--role director|realserver]",
+		Short: "Compare the kernel with what lvs-rs applied (or with --config)",
+		Long: "Exit 0: applied and matching; 1: drifted (each difference listed); " +
+			"3: nothing applied on this host; 4: cannot tell.\n" +
+			"Without --config or --vip, status compares against what the last start applied.\n" +
+			"-o json prints {\"<role>\": <report>} for each role shown.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := f.checkRole(true); err != nil {
+				return err
+			}
+			if output != "table" && output != "json" {
+				return usageErr("-o: %q is not an output format (table or json)", output)
+			}
+			return runStatus(cmd.Context(), g, f, output, stdout)
+		},
+	}
+	addRoleFlag(cmd, f, false)
+	addConfigFlag(cmd, f)
+	cmd.Flags().StringSliceVar(&f.vips, "vip", nil, "realserver: compare against these VIPs instead of the state")
+	cmd.Flags().StringVar(&f.mode, "mode", "", "realserver: mode for --vip")
+	cmd.Flags().StringVarP(&output, "output", "o", "table", "table or json")
+	return cmd
+}
+
+func runStatus(ctx context.Context, g *globalFlags, f *roleFlags, output string, stdout io.Writer) error {
+	roles := []string{roleDirector, roleRealServer}
+	if f.role != "" {
+		roles = []string{f.role}
+	}
+	// Bad input is exit 2 even for status, before anything else.
+	var cfg *config.Config
+	if _, named := f.resolvedConfigPath(); named && len(f.vips) == 0 {
+		c, err := f.loadFile()
+		if err != nil {
+			return err
+		}
+		cfg = c
+	}
+	s, err := openSession(g)
+	if err != nil {
+		return withCode(exitUnknown, err)
+	}
+	defer s.close()
+	ro, do := s.opts(false)
+	reports := map[string]roleReport{}
+	for _, role := range roles {
+		var rep roleReport
+		var err error
+		if role == roleDirector {
+			rep, err = director.Status(ctx, cfg, do)
+		} else {
+			rep, err = realServerStatus(ctx, f, cfg, s, ro)
+		}
+		if err != nil {
+			return withCode(exitUnknown, fmt.Errorf("%s: %w", role, err))
+		}
+		if rep.IsApplied() || f.role != "" {
+			reports[role] = rep
+		}
+	}
+	return printStatus(stdout, output, roles, reports)
+}
+
+// realServerStatus compares against --vip, the named config, or the state.
+func realServerStatus(ctx context.Context, f *roleFlags, cfg *config.Config, s *session, o realserver.Options) (roleReport, error) {
+	if len(f.vips) == 0 && cfg == nil {
+		return realserver.Status(ctx, nil, o)
+	}
+	d, err := f.realServerDesired(s.handle)
+	if err != nil {
+		return nil, err
+	}
+	return realserver.Status(ctx, &d, o)
+}
+
+func printStatus(w io.Writer, output string, roles []string, reports map[string]roleReport) error {
+	if output == "json" {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(reports); err != nil {
+			return withCode(exitUnknown, err)
+		}
+	}
+	code := exitNotApplied
+	for _, role := range roles {
+		rep, ok := reports[role]
+		if !ok {
+			continue
+		}
+		if output == "table" {
+			fmt.Fprintf(w, "== %s\n", role)
+			if err := rep.WriteTable(w); err != nil {
+				return withCode(exitUnknown, err)
+			}
+		}
+		switch {
+		case !rep.IsApplied():
+		case rep.Drifted():
+			code = exitKernel
+		case code == exitNotApplied:
+			code = exitOK
+		}
+	}
+	if code == exitNotApplied && output == "table" && len(reports) == 0 {
+		fmt.Fprintln(w, "nothing applied on this host")
+	}
+	if code == exitOK {
+		return nil
+	}
+	return withCode(code, errSilent)
+}

@@ -1,0 +1,39 @@
+// Package vmtest runs a package's tests inside a qemu VM that boots Debian's
+// stock kernel, which has IPVS, ipip, bridge, veth and dummy as modules.
+//
+// A VM test package has one TestMain:
+//
+//	func TestMain(m *testing.M) { vmtest.Main(m) }
+//
+// and is run like any package, statically linked:
+//
+//	CGO_ENABLED=0 go test ./test/vm/smoke/ -run TestName -v
+//
+// On the host (LVSRS_IN_VM unset) Main does not run the tests. It
+//   - checks the prerequisites: root, and the VM cache that
+//     scripts/vm-prepare.sh builds (it runs the script, which returns in
+//     well under a second when the cache is valid); a non-root run outside
+//     CI prints "vmtest: skipping VM suite: ..." and runs no test, while in
+//     CI (CI=true) every missing prerequisite is a failure;
+//   - builds ./cmd/lvs-rs with CGO_ENABLED=0 (skipped, and said, when the
+//     command does not exist yet);
+//   - checks that its own test binary is static, appends it, lvs-rs and the
+//     command line (-test.run, -test.v, -test.count, ... pass through) to
+//     the cached base initramfs as an extra newc archive;
+//   - boots qemu-system-x86_64 with KVM when KVM works (probed once and the
+//     answer cached) and TCG otherwise, streams the guest's test output to
+//     stdout and exits with the guest's exit status. A VM that stops without
+//     the exit marker, or outlives -test.timeout, is a failure.
+//
+// In the VM the /init of the base initramfs runs the test binary with
+// LVSRS_IN_VM=1 and LVSRS_BIN=/bin/lvs-rs; there Main just runs m.Run. The
+// working directory in the VM holds a copy of the package's testdata/.
+//
+// Environment on the host:
+//
+//	LVSRS_VM_CACHE       cache dir (default /var/cache/lvs-rs/vm)
+//	LVSRS_VM_ACCEL       kvm or tcg: skip the probe and use this
+//	LVSRS_VM_KERNEL_LOG  1: print the guest kernel's messages as well
+//	LVSRS_VM_NO_LVSRS    1: do not build ./cmd/lvs-rs (tests that do not run it)
+//	LVSRS_TEST_*, CI, GOTRACEBACK, GODEBUG are passed into the VM.
+package vmtest

@@ -1,0 +1,64 @@
+package vmtest
+
+import (
+	"os"
+	"testing"
+)
+
+// Environment variables shared by the host side, /init and the tests.
+const (
+	// EnvInVM is set to "1" by /init for the test binary in the VM.
+	EnvInVM = "LVSRS_IN_VM"
+	// EnvBin is the path of the lvs-rs binary in the VM, set by /init.
+	EnvBin = "LVSRS_BIN"
+	// EnvCache overrides the VM cache dir on the host.
+	EnvCache = "LVSRS_VM_CACHE"
+	// EnvAccel forces the accelerator ("kvm" or "tcg") on the host.
+	EnvAccel = "LVSRS_VM_ACCEL"
+	// EnvNoLvsRs set to "1" skips building ./cmd/lvs-rs on the host (for
+	// VM tests that do not run it, while the command does not compile).
+	EnvNoLvsRs = "LVSRS_VM_NO_LVSRS"
+	// EnvKernelLog set to "1" prints the guest kernel's messages too.
+	EnvKernelLog = "LVSRS_VM_KERNEL_LOG"
+)
+
+// defaultCache is where scripts/vm-prepare.sh puts the kernel and the base
+// initramfs unless LVSRS_VM_CACHE says otherwise.
+const defaultCache = "/var/cache/lvs-rs/vm"
+
+// InVM reports whether this process runs inside the test VM.
+func InVM() bool { return os.Getenv(EnvInVM) == "1" }
+
+// LvsRsBin returns the path of the lvs-rs binary inside the VM, or "" when
+// there is none (outside the VM, or ./cmd/lvs-rs did not exist when the
+// suite was started).
+func LvsRsBin() string {
+	p := os.Getenv(EnvBin)
+	if p == "" {
+		return ""
+	}
+	if st, err := os.Stat(p); err != nil || st.IsDir() {
+		return ""
+	}
+	return p
+}
+
+// RequireLvsRs returns LvsRsBin() or fails the test when the binary is not
+// in the VM.
+func RequireLvsRs(tb testing.TB) string {
+	tb.Helper()
+	p := LvsRsBin()
+	if p == "" {
+		tb.Fatalf("vmtest: no lvs-rs binary in the VM (%s=%q): was ./cmd/lvs-rs buildable when the suite started?", EnvBin, os.Getenv(EnvBin))
+	}
+	return p
+}
+
+// RequireVM skips the test unless it runs inside the test VM. Packages that
+// use Main never need it; it is for tests shared with host packages.
+func RequireVM(tb testing.TB) {
+	tb.Helper()
+	if !InVM() {
+		tb.Skip("vmtest: needs the test VM (run the package through vmtest.Main)")
+	}
+}

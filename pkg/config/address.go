@@ -1,0 +1,107 @@
+package config
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+)
+
+// checkAddr parses an address of the configuration: a VIP, a real server,
+// a gateway. It returns a problem text when s is not usable by IPVS: not
+// an IP address, with a zone (IPVS addresses have none), IPv4-mapped IPv6
+// (ambiguous family: write the IPv4 form), unspecified, multicast or the
+// IPv4 broadcast address.
+func checkAddr(s string) (netip.Addr, string) {
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		hint := ""
+		switch {
+		case strings.Contains(s, "/"):
+			hint = " (write the address alone, without a prefix length)"
+		case isAddrPort(s):
+			hint = " (write the address alone; the port has its own key)"
+		}
+		return netip.Addr{}, fmt.Sprintf("%s is not an IP address%s", quote(s), hint)
+	}
+	switch {
+	case a.Zone() != "":
+		return netip.Addr{}, fmt.Sprintf("%s has a zone (%%%s); IPVS addresses cannot have one", quote(s), a.Zone())
+	case a.Is4In6():
+		return netip.Addr{}, fmt.Sprintf("%s is an IPv4-mapped IPv6 address; write %s", s, a.Unmap())
+	case a.IsUnspecified():
+		return netip.Addr{}, fmt.Sprintf("%s is the unspecified address", s)
+	case a.IsMulticast():
+		return netip.Addr{}, fmt.Sprintf("%s is a multicast address", s)
+	case a == netip.AddrFrom4([4]byte{255, 255, 255, 255}):
+		return netip.Addr{}, fmt.Sprintf("%s is the broadcast address", s)
+	}
+	return a, ""
+}
+
+// isAddrPort reports whether s is ADDR:PORT.
+func isAddrPort(s string) bool {
+	_, err := netip.ParseAddrPort(s)
+	return err == nil
+}
+
+// familyOf returns 4 or 6.
+func familyOf(a netip.Addr) int {
+	if a.Is4() {
+		return 4
+	}
+	return 6
+}
+
+// familyName renders a family for messages.
+func familyName(f int) string {
+	return fmt.Sprintf("IPv%d", f)
+}
+
+// dottedMask parses a dotted IPv4 netmask and returns its prefix length.
+func dottedMask(s string) (int, string) {
+	a, err := netip.ParseAddr(s)
+	if err != nil || !a.Is4() {
+		return 0, fmt.Sprintf("%s is not a netmask; write a dotted IPv4 mask such as 255.255.255.0 or a prefix length such as 24", quote(s))
+	}
+	b := a.As4()
+	m := uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
+	ones := 0
+	for ones < 32 && m&(1<<(31-ones)) != 0 {
+		ones++
+	}
+	if ones < 32 && m<<ones != 0 {
+		return 0, fmt.Sprintf("%s is not a contiguous netmask", s)
+	}
+	return ones, ""
+}
+
+// maxInterfaceName is the longest Linux interface name (IFNAMSIZ - 1).
+const maxInterfaceName = 15
+
+// checkInterface returns a problem text when name cannot be a Linux
+// network interface, by the kernel's own rules (dev_valid_name): 1 to 15
+// bytes, not "." or "..", no '/', ':' or whitespace; control characters
+// are refused too. A ':' names an address label (eth0:0), which lvs-rs
+// creates itself.
+func checkInterface(name string) string {
+	switch {
+	case name == "":
+		return "must not be empty"
+	case len(name) > maxInterfaceName:
+		return fmt.Sprintf("%s is longer than %d bytes, the Linux limit for an interface name", quote(name), maxInterfaceName)
+	case name == "." || name == "..":
+		return fmt.Sprintf("%s is not a valid interface name", quote(name))
+	case strings.Contains(name, ":"):
+		dev, _, _ := strings.Cut(name, ":")
+		return fmt.Sprintf("%s is an address label, not an interface; write %s (lvs-rs adds the %s:N labels itself)", quote(name), quote(dev), dev)
+	case strings.Contains(name, "/"):
+		return fmt.Sprintf("%s contains '/', which an interface name cannot", quote(name))
+	}
+	for i := 0; i < len(name); i++ {
+		// The kernel's isspace() also takes the byte 0xA0 for a space.
+		if c := name[i]; c <= ' ' || c == 0x7f || c == 0xa0 {
+			return fmt.Sprintf("%s contains whitespace or a control character, which an interface name cannot", quote(name))
+		}
+	}
+	return ""
+}

@@ -1,0 +1,101 @@
+package config
+
+import (
+	"net/netip"
+	"testing"
+)
+
+// localTo returns an isLocal function for the given addresses.
+func localTo(t *testing.T, addrs ...string) func(netip.Addr) bool {
+	set := map[netip.Addr]bool{}
+	for _, a := range addrs {
+		set[ip(t, a)] = true
+	}
+	return func(a netip.Addr) bool { return set[a] }
+}
+
+func TestRealServerVIPs(t *testing.T) {
+	const doc = `virtual_servers:
+  - {vip: 10.0.0.100, port: 80, real_servers: [{address: 10.0.0.11}, {address: 10.0.0.12}]}
+  - {vip: 10.0.0.100, port: 443, real_servers: [{address: 10.0.0.11}]}
+  - {vip: 10.0.0.101, port: 80, mode: tun, real_servers: [{address: 10.0.0.11}]}
+  - {vip: 10.0.0.102, port: 80, mode: nat, real_servers: [{address: 10.0.0.11}]}
+  - {vip: 10.0.0.100, port: 8080, mode: nat, real_servers: [{address: 10.0.0.11}]}
+  - {vip: '2001:db8::100', port: 80, real_servers: [{address: '2001:db8::11'}]}
+  - {vip: 10.0.0.103, fwmark: 3, real_servers: [{address: 10.0.0.11, mode: tun}]}
+  - {vip: 10.0.0.99, port: 80, real_servers: [{address: 10.0.0.12}]}
+  - {vip: 10.0.0.98, port: 80, real_servers: []}
+`
+	c, err := Parse("f.yaml", []byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.RealServerVIPs(localTo(t, "10.0.0.11", "2001:db8::11", "10.0.0.98"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Binding{
+		{ip(t, "10.0.0.100"), ModeDR},
+		{ip(t, "10.0.0.100"), ModeNAT},
+		{ip(t, "10.0.0.101"), ModeTUN},
+		{ip(t, "10.0.0.102"), ModeNAT},
+		{ip(t, "10.0.0.103"), ModeTUN},
+		{ip(t, "2001:db8::100"), ModeDR},
+	}
+	if diff := cmpDiff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+
+	got, err = c.RealServerVIPs(localTo(t, "10.0.0.12"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmpDiff([]Binding{{ip(t, "10.0.0.99"), ModeDR}, {ip(t, "10.0.0.100"), ModeDR}}, got); diff != "" {
+		t.Errorf("10.0.0.12 (-want +got):\n%s", diff)
+	}
+
+	got, err = c.RealServerVIPs(localTo(t, "192.0.2.1"))
+	if err != nil || len(got) != 0 {
+		t.Errorf("a host in no service got %v, %v; want nothing", got, err)
+	}
+}
+
+func TestRealServerVIPsConflict(t *testing.T) {
+	const doc = `virtual_servers:
+  - {vip: 10.0.0.100, port: 80, real_servers: [{address: 10.0.0.11}, {address: 10.0.0.12}]}
+  - {vip: 10.0.0.100, port: 443, mode: tun, real_servers: [{address: 10.0.0.11}, {address: 10.0.0.13}]}
+`
+	c, err := Parse("f.yaml", []byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.RealServerVIPs(localTo(t, "10.0.0.11"))
+	want := "f.yaml: VIP 10.0.0.100 would be bound in dr mode for virtual_servers[0] (tcp 10.0.0.100:80) and in tun mode for virtual_servers[1] (tcp 10.0.0.100:443) on this host; one host serves a VIP in one mode"
+	if err == nil || err.Error() != want {
+		t.Errorf("RealServerVIPs() error = %v;\nwant %s", err, want)
+	}
+	// The hosts that serve the VIP in one mode only are fine.
+	for _, host := range []string{"10.0.0.12", "10.0.0.13"} {
+		if _, err := c.RealServerVIPs(localTo(t, host)); err != nil {
+			t.Errorf("host %s: %v", host, err)
+		}
+	}
+}
+
+func TestFWMarkKey(t *testing.T) {
+	a := VirtualServer{VIP: ip(t, "10.0.0.1"), FWMark: 5, Protocol: TCP}
+	b := VirtualServer{VIP: ip(t, "10.0.0.2"), FWMark: 5}
+	c := VirtualServer{VIP: ip(t, "2001:db8::1"), FWMark: 5}
+	if a.Key() != b.Key() {
+		t.Errorf("fwmark keys differ by VIP: %v, %v", a.Key(), b.Key())
+	}
+	if a.Key() == c.Key() {
+		t.Errorf("fwmark keys of two families are equal: %v", a.Key())
+	}
+	if got, want := a.Key().String(), "fwmark 5 (inet)"; got != want {
+		t.Errorf("String() = %q; want %q", got, want)
+	}
+	if got, want := c.Key().String(), "fwmark 5 (inet6)"; got != want {
+		t.Errorf("String() = %q; want %q", got, want)
+	}
+}

@@ -1,0 +1,74 @@
+// Package config owns the lvs-rs configuration: the YAML file shared by
+// every node of a cluster, its validation with FILE:LINE:COLUMN messages,
+// and the resolved, comparable form that the planners consume.
+//
+// Nothing in this package touches the kernel. A Config returned by Load or
+// Parse is fully resolved: every default is filled in, every real server
+// carries its own forwarding mode, weight and port.
+//
+// # Entry points
+//
+// Load and Parse read the file; RealServerFromFlags and DirectorFromFlags
+// build a Config from the command line when there is no file, with the
+// same defaults and checks (their messages name the flag instead of a
+// position). Config.RealServerVIPs tells a real server which VIPs to bind;
+// Config.CheckDirector tells a director whether the file is enough for it.
+//
+// # Problems
+//
+// Every problem is reported, not only the first, as Errors sorted by
+// position; each renders as "FILE:LINE:COLUMN: field: problem", the field
+// being a path such as virtual_servers[0].real_servers[1].weight. A file
+// that cannot be read gives a plain wrapped error instead (errors.Is with
+// fs.ErrNotExist works). A YAML syntax error is located at the line
+// yaml.v3 names (corrected for its parser stage, which counts from 0),
+// column 1; control characters and invalid UTF-8 are found before parsing,
+// with their exact position.
+//
+// # Rules where the product contract is silent
+//
+//   - Types are strict: an integer field takes a YAML integer (80, 0x50,
+//     1_000), not "80" or 80.0; ip_forward takes true or false, not yes.
+//     Names (protocol, scheduler, mode) are lower case, as ipvsadm's.
+//   - An empty file, or empty director, realserver, virtual_servers or
+//     real_servers sections, are valid: "nothing configured". A service
+//     with no real servers is valid (IPVS accepts it; it serves nothing).
+//   - Only one YAML document per file; trailing empty documents are fine.
+//   - Anchors, aliases and merge keys (<<) work. Top-level keys starting
+//     with "x-" are ignored, to hold anchors. A file may describe at most
+//     100000 virtual and real servers in all and a bounded amount of
+//     merging, counted after expanding aliases, and at most 1000 problems
+//     are listed: a small file can otherwise expand to millions.
+//   - Addresses are plain IPv4 or IPv6 addresses. Refused, with a hint:
+//     a zone (fe80::1%eth0; IPVS has no zones), an IPv4-mapped IPv6
+//     address (::ffff:10.0.0.1 is refused, not normalized, because its
+//     family is ambiguous: write 10.0.0.1), the unspecified address,
+//     multicast, 255.255.255.255, a prefix length or a port.
+//   - vip is required, also for fwmark services (the VIP is still bound).
+//     port is required unless fwmark is set; with fwmark, port and
+//     protocol must be absent (the kernel ignores them). A fwmark service
+//     resolves to Port 0 and Protocol tcp; compare services with Key.
+//   - Two services with the same key are refused; for fwmark services the
+//     key is (family, mark), whatever their VIPs. The message points at
+//     the second and names the line of the first.
+//   - persistence is 0..2678400 seconds (31 days, ipvsadm's limit).
+//     persistence_netmask is a prefix length (0..32 or 0..128) or, for
+//     IPv4, a contiguous dotted mask; it defaults to 32 or 128 and is
+//     accepted, unused, without persistence.
+//   - A real server's port: for nat it maps the port (0 means the
+//     service's port); for dr and tun it must equal the service's port
+//     (under a fwmark service, be absent or 0). A real server may appear
+//     once per service, identified by address and resolved port, so one
+//     address with two nat ports is two real servers. Real servers of one
+//     service may mix modes.
+//   - director.interface follows the kernel's rules for a device name:
+//     1 to 15 bytes, not "." or "..", no '/', ':' (eth0:0 is an address
+//     label, which lvs-rs creates itself) or whitespace. Dots (eth0.100)
+//     are fine. It is optional in the file, because real servers share it;
+//     CheckDirector requires it whenever there is a virtual server.
+//   - director.ip_forward, when absent, is true iff any real server uses
+//     nat; an explicit false is kept (the operator manages forwarding).
+//   - A host listed as a real server of one VIP both in dr and in tun mode
+//     is an error of RealServerVIPs (the VIP would go on lo and tunl0);
+//     nat next to dr or tun is not.
+package config

@@ -1,0 +1,75 @@
+package config
+
+import (
+	"fmt"
+	"net/netip"
+)
+
+// addr checks an address field.
+func (v *validator) addr(s *rawString) (netip.Addr, bool) {
+	a, problem := checkAddr(s.s)
+	if problem != "" {
+		v.ps.add(s.pos, problem)
+		return netip.Addr{}, false
+	}
+	return a, true
+}
+
+// mode checks a mode field; def is returned when it is wrong.
+func (v *validator) mode(s *rawString, def Mode) (Mode, bool) {
+	if !s.ok {
+		return def, false
+	}
+	m := Mode(s.s)
+	if !m.Valid() {
+		v.ps.add(s.pos, unknownMode(s.s))
+		return def, false
+	}
+	return m, true
+}
+
+// intRange checks that an integer is within lo..hi; note follows the
+// range in the message.
+func (v *validator) intRange(n *rawInt, lo, hi int64, note string) (int64, bool) {
+	if !n.ok {
+		return 0, false
+	}
+	if n.overflow || n.n < lo || n.n > hi {
+		v.ps.add(n.pos, fmt.Sprintf("%s is outside %d..%d%s", clip(n.text), lo, hi, note))
+		return 0, false
+	}
+	return n.n, true
+}
+
+// netmask checks persistence_netmask against the VIP's family (0 when
+// unknown) and returns it as a prefix length; absent, the full length.
+func (v *validator) netmask(m *rawNetmask, family int) int {
+	bits := 32
+	if family == 6 {
+		bits = 128
+	}
+	switch {
+	case m == nil:
+		return bits
+	case m.prefix != nil:
+		hi, note := int64(bits), fmt.Sprintf(" for an IPv%d service", family)
+		if family == 0 {
+			hi, note = 128, ""
+		}
+		n, ok := v.intRange(m.prefix, 0, hi, note)
+		if !ok {
+			return bits
+		}
+		return int(n)
+	}
+	if family == 6 {
+		v.ps.add(m.dotted.pos, fmt.Sprintf("%s: an IPv6 service takes a prefix length 0..128, not a dotted mask", quote(m.dotted.s)))
+		return bits
+	}
+	ones, problem := dottedMask(m.dotted.s)
+	if problem != "" {
+		v.ps.add(m.dotted.pos, problem)
+		return bits
+	}
+	return ones
+}

@@ -1,0 +1,190 @@
+package config
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestRealServerFromFlags(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		mode     string
+		vips     []string
+		gateway  string
+		want     []Binding
+		wantGate string
+	}{
+		{name: "dr", mode: "dr", vips: []string{"10.0.0.100"}, want: []Binding{{ip(t, "10.0.0.100"), ModeDR}}},
+		{name: "default mode, lists, duplicates", vips: []string{"10.0.0.2,10.0.0.1", " 10.0.0.1 "},
+			want: []Binding{{ip(t, "10.0.0.1"), ModeDR}, {ip(t, "10.0.0.2"), ModeDR}}},
+		{name: "tun, both families", mode: "tun", vips: []string{"2001:db8::1, 10.0.0.1"},
+			want: []Binding{{ip(t, "10.0.0.1"), ModeTUN}, {ip(t, "2001:db8::1"), ModeTUN}}},
+		{name: "nat with gateway, no vip", mode: "nat", gateway: "10.0.0.254", wantGate: "10.0.0.254"},
+		{name: "nat with vip", mode: "nat", vips: []string{"10.0.0.1"}, gateway: "10.0.0.254", wantGate: "10.0.0.254",
+			want: []Binding{{ip(t, "10.0.0.1"), ModeNAT}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, got, err := RealServerFromFlags(tc.mode, tc.vips, tc.gateway)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmpDiff(tc.want, got); diff != "" {
+				t.Errorf("bindings (-want +got):\n%s", diff)
+			}
+			want := &Config{}
+			if tc.wantGate != "" {
+				want.RealServer.Gateway = ip(t, tc.wantGate)
+			}
+			if diff := cmpDiff(want, cfg); diff != "" {
+				t.Errorf("config (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestRealServerFromFlagsBad(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		mode    string
+		vips    []string
+		gateway string
+		want    []string
+	}{
+		{"not an address", "dr", []string{"x"}, "", []string{`--vip: "x" is not an IP address`}},
+		{"no vip", "dr", nil, "", []string{`--vip: required with --mode dr (the VIPs this real server accepts traffic for)`}},
+		{"no vip, tun", "tun", []string{}, "", []string{`--vip: required with --mode tun (the VIPs this real server accepts traffic for)`}},
+		{"unknown mode", "direct", []string{"10.0.0.1"}, "", []string{`--mode: unknown mode "direct"; valid modes are dr, tun, nat`}},
+		{"empty list item", "dr", []string{"10.0.0.1,"}, "", []string{`--vip: empty address in "10.0.0.1,"`}},
+		{"gateway without nat", "dr", []string{"10.0.0.1"}, "10.0.0.254", []string{
+			`--gateway: only used with --mode nat (it routes replies through the director); this is --mode dr`}},
+		{"bad gateway", "nat", nil, "gw", []string{`--gateway: "gw" is not an IP address`}},
+		{"several", "tun", []string{"x", "::ffff:1.2.3.4"}, "fe80::1%eth0", []string{
+			`--vip: "x" is not an IP address`,
+			`--vip: ::ffff:1.2.3.4 is an IPv4-mapped IPv6 address; write 1.2.3.4`,
+			`--gateway: only used with --mode nat (it routes replies through the director); this is --mode tun`,
+			`--gateway: "fe80::1%eth0" has a zone (%eth0); IPVS addresses cannot have one`,
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, b, err := RealServerFromFlags(tc.mode, tc.vips, tc.gateway)
+			if cfg != nil || b != nil {
+				t.Errorf("got a config or bindings with an error: %+v %+v", cfg, b)
+			}
+			if diff := cmp.Diff(tc.want, problemLines(t, err)); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestDirectorFromFlags(t *testing.T) {
+	got, err := DirectorFromFlags(DirectorFlags{
+		VIP: "10.0.0.100", Port: 80, Scheduler: "wrr", Mode: "dr", Interface: "eth0",
+		RealServers: []string{"10.0.0.11", "10.0.0.12:80,10.0.0.13"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &Config{
+		Director: Director{Interface: "eth0"},
+		VirtualServers: []VirtualServer{{
+			VIP: ip(t, "10.0.0.100"), Port: 80, Protocol: TCP, Scheduler: "wrr", PersistenceNetmask: 32, Mode: ModeDR,
+			RealServers: []RealServer{
+				{Address: ip(t, "10.0.0.11"), Port: 80, Weight: 1, Mode: ModeDR},
+				{Address: ip(t, "10.0.0.12"), Port: 80, Weight: 1, Mode: ModeDR},
+				{Address: ip(t, "10.0.0.13"), Port: 80, Weight: 1, Mode: ModeDR},
+			},
+		}},
+	}
+	if diff := cmpDiff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+
+	got, err = DirectorFromFlags(DirectorFlags{
+		VIP: "2001:db8::1", Port: 443, Protocol: "tcp", Mode: "nat", Interface: "eth1", Persistence: 300,
+		RealServers: []string{"[2001:db8::11]:8443", "2001:db8::12", "[2001:db8::13]"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = &Config{
+		Director: Director{Interface: "eth1", IPForward: true},
+		VirtualServers: []VirtualServer{{
+			VIP: ip(t, "2001:db8::1"), Port: 443, Protocol: TCP, Scheduler: "wlc", Persistence: 300, PersistenceNetmask: 128, Mode: ModeNAT,
+			RealServers: []RealServer{
+				{Address: ip(t, "2001:db8::11"), Port: 8443, Weight: 1, Mode: ModeNAT},
+				{Address: ip(t, "2001:db8::12"), Port: 443, Weight: 1, Mode: ModeNAT},
+				{Address: ip(t, "2001:db8::13"), Port: 443, Weight: 1, Mode: ModeNAT},
+			},
+		}},
+	}
+	if diff := cmpDiff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+func TestDirectorFromFlagsBad(t *testing.T) {
+	ok := DirectorFlags{VIP: "10.0.0.100", Port: 80, Interface: "eth0", RealServers: []string{"10.0.0.11"}}
+	for _, tc := range []struct {
+		name string
+		edit func(*DirectorFlags)
+		want []string
+	}{
+		{"nothing given", func(f *DirectorFlags) { *f = DirectorFlags{} }, []string{
+			`--interface: required (the director binds the VIP on it)`,
+			`--vip: required (every virtual server needs one)`,
+			`--port: 0 (every port) needs persistence; set persistence or give the service's port`,
+		}},
+		{"bad vip", func(f *DirectorFlags) { f.VIP = "x" }, []string{`--vip: "x" is not an IP address`}},
+		{"port too big", func(f *DirectorFlags) { f.Port = 70000 }, []string{`--port: 70000 is outside 0..65535`}},
+		{"unknown scheduler", func(f *DirectorFlags) { f.Scheduler = "fast" }, []string{
+			`--scheduler: unknown scheduler "fast"; valid schedulers are rr, wrr, lc, wlc, lblc, lblcr, dh, sh, sed, nq, mh, fo, ovf`}},
+		{"unknown mode", func(f *DirectorFlags) { f.Mode = "gate" }, []string{`--mode: unknown mode "gate"; valid modes are dr, tun, nat`}},
+		{"unknown protocol", func(f *DirectorFlags) { f.Protocol = "icmp" }, []string{
+			`--protocol: unknown protocol "icmp"; valid protocols are tcp, udp, sctp`}},
+		{"interface label", func(f *DirectorFlags) { f.Interface = "eth0:0" }, []string{
+			`--interface: "eth0:0" is an address label, not an interface; write "eth0" (lvs-rs adds the eth0:N labels itself)`}},
+		{"dr real server port", func(f *DirectorFlags) { f.RealServers = []string{"10.0.0.11:8080"} }, []string{
+			`--realserver "10.0.0.11:8080": 8080 differs from the service's port 80; dr forwards to the VIP's own port, only mode nat can map ports`}},
+		{"nat real server port too big", func(f *DirectorFlags) { f.Mode = "nat"; f.RealServers = []string{"10.0.0.11:99999"} }, []string{
+			`--realserver "10.0.0.11:99999": 99999 is outside 0..65535`}},
+		{"bad real server", func(f *DirectorFlags) { f.RealServers = []string{"10.0.0.300"} }, []string{
+			`--realserver: "10.0.0.300" is not an IP address`}},
+		{"bad real server port", func(f *DirectorFlags) { f.RealServers = []string{"10.0.0.11:http"} }, []string{
+			`--realserver: "10.0.0.11:http" has an invalid port "http" (write ADDR, ADDR:PORT or [IPv6]:PORT)`}},
+		{"empty real server port", func(f *DirectorFlags) { f.RealServers = []string{"10.0.0.11:"} }, []string{
+			`--realserver: "10.0.0.11:" has an invalid port "" (write ADDR, ADDR:PORT or [IPv6]:PORT)`}},
+		{"real server of the other family", func(f *DirectorFlags) { f.RealServers = []string{"2001:db8::11"} }, []string{
+			`--realserver: 2001:db8::11 is IPv6 but the vip 10.0.0.100 is IPv4; a service's real servers must be of its family`}},
+		{"duplicate real server", func(f *DirectorFlags) { f.RealServers = []string{"10.0.0.11,10.0.0.11:80"} }, []string{
+			`--realserver: duplicate real server 10.0.0.11:80 (first given earlier)`}},
+		{"empty real server", func(f *DirectorFlags) { f.RealServers = []string{""} }, []string{
+			`--realserver: empty address in ""`}},
+		{"negative persistence", func(f *DirectorFlags) { f.Persistence = -5 }, []string{
+			`--persistence: -5 is outside 0..2678400 seconds (31 days, the ipvsadm limit)`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := ok
+			f.RealServers = append([]string(nil), ok.RealServers...)
+			tc.edit(&f)
+			cfg, err := DirectorFromFlags(f)
+			if cfg != nil {
+				t.Errorf("got a config with an error: %+v", cfg)
+			}
+			if diff := cmp.Diff(tc.want, problemLines(t, err)); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestDirectorFromFlagsPortZeroWithPersistence(t *testing.T) {
+	c, err := DirectorFromFlags(DirectorFlags{VIP: "10.0.0.100", Interface: "eth0", Persistence: 360, RealServers: []string{"10.0.0.11"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if vs := c.VirtualServers[0]; vs.Port != 0 || vs.Persistence != 360 || vs.RealServers[0].Port != 0 {
+		t.Errorf("got %+v; want an every-port persistent service", vs)
+	}
+}

@@ -1,0 +1,72 @@
+package config
+
+// The raw types hold a configuration as written, before validation: each
+// value keeps its position so that every problem can point at it. The YAML
+// decoder and the flag constructors both produce a rawConfig, and one
+// validator (validate.go) turns it into a Config.
+//
+// A nil pointer means the value is absent (its default applies). A value
+// whose type was wrong is already reported and has ok == false; the
+// validator then skips every check that depends on it, so one mistake
+// gives one message.
+
+// rawString is a scalar read as text (addresses, names).
+type rawString struct {
+	pos
+	s  string
+	ok bool
+}
+
+// rawInt is an integer as written. text is its spelling, for messages.
+type rawInt struct {
+	pos
+	n        int64
+	text     string
+	overflow bool // does not fit an int64: out of every range
+	ok       bool
+}
+
+// rawBool is a boolean.
+type rawBool struct {
+	pos
+	b  bool
+	ok bool
+}
+
+// rawNetmask is a persistence_netmask: a prefix length or a dotted mask.
+type rawNetmask struct {
+	prefix *rawInt    // set when written as an integer
+	dotted *rawString // set when written as text
+}
+
+// rawConfig is a whole configuration as written.
+type rawConfig struct {
+	iface     *rawString
+	ipForward *rawBool
+	gateway   *rawString
+	services  []rawService
+	flags     bool // from the command line: field names are flags
+}
+
+// rawService is one virtual server as written.
+type rawService struct {
+	at          pos // the service's mapping, for missing values
+	vip         *rawString
+	port        *rawInt
+	protocol    *rawString
+	fwmark      *rawInt
+	scheduler   *rawString
+	persistence *rawInt
+	netmask     *rawNetmask
+	mode        *rawString
+	realServers []rawRealServer
+}
+
+// rawRealServer is one real server as written.
+type rawRealServer struct {
+	at      pos
+	address *rawString
+	port    *rawInt
+	weight  *rawInt
+	mode    *rawString
+}

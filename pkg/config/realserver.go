@@ -1,0 +1,84 @@
+package config
+
+import (
+	"fmt"
+	"math"
+	"net/netip"
+)
+
+// serviceFacts is what a real server's checks need to know about the
+// service's own checks.
+type serviceFacts struct {
+	family int  // of the VIP: 4 or 6, 0 when the VIP is wrong
+	portOK bool // the service's port is known
+	modeOK bool // the service's mode is known
+}
+
+// rsKey identifies a real server within a service, as the kernel does.
+type rsKey = netip.AddrPort
+
+// realServer checks one real server of vs. first maps the real servers
+// seen so far in the service to their positions, to find duplicates.
+func (v *validator) realServer(r rawRealServer, vs VirtualServer, known serviceFacts, first map[rsKey]pos) RealServer {
+	rs := RealServer{Weight: DefaultWeight, Mode: vs.Mode, Port: vs.Port}
+
+	addrOK := false
+	switch {
+	case r.address == nil:
+		v.missing(r.at, "address", "every real server needs one")
+	case r.address.ok:
+		rs.Address, addrOK = v.addr(r.address)
+	}
+	if fam := familyOf(rs.Address); addrOK && known.family != 0 && fam != known.family {
+		v.ps.add(r.address.pos, fmt.Sprintf("%s is %s but the vip %s is %s; a service's real servers must be of its family",
+			rs.Address, familyName(fam), vs.VIP, familyName(known.family)))
+	}
+
+	modeOK := known.modeOK
+	if r.mode != nil {
+		rs.Mode, modeOK = v.mode(r.mode, vs.Mode)
+	}
+
+	if r.weight != nil {
+		n, _ := v.intRange(r.weight, 0, math.MaxUint16, "")
+		rs.Weight = int(n)
+	}
+
+	portOK := known.portOK && modeOK
+	if r.port != nil {
+		n, ok := v.intRange(r.port, 0, math.MaxUint16, "")
+		switch {
+		case !ok:
+			portOK = false
+		case portOK:
+			v.realServerPort(uint16(n), r.port.pos, vs, &rs)
+		}
+	}
+
+	if addrOK && portOK {
+		key := netip.AddrPortFrom(rs.Address, rs.Port)
+		if p, dup := first[key]; dup {
+			v.ps.add(r.address.pos, fmt.Sprintf("duplicate real server %s (first %s)", key, firstAt(p)))
+		} else {
+			first[key] = r.address.pos
+		}
+	}
+	return rs
+}
+
+// realServerPort applies a real server's port n, written at p: nat maps
+// it (0 is the service's port, the kernel's "the port the client used");
+// dr and tun must keep the service's.
+func (v *validator) realServerPort(n uint16, p pos, vs VirtualServer, rs *RealServer) {
+	switch {
+	case rs.Mode == ModeNAT:
+		if n != 0 {
+			rs.Port = n
+		}
+	case n == vs.Port:
+	case vs.FWMark != 0:
+		v.ps.add(p, fmt.Sprintf("a %s real server of a fwmark service takes no port (packets keep the port they were sent to); only mode nat can map ports", rs.Mode))
+	default:
+		v.ps.add(p, fmt.Sprintf("%d differs from the service's port %d; %s forwards to the VIP's own port, only mode nat can map ports", n, vs.Port, rs.Mode))
+	}
+}

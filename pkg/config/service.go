@@ -1,0 +1,103 @@
+package config
+
+import (
+	"fmt"
+	"math"
+	"strings"
+)
+
+// service checks one virtual server. keyOK reports whether its key is
+// known, so that duplicates can be looked for.
+func (v *validator) service(s rawService) (vs VirtualServer, keyOK bool) {
+	vs = VirtualServer{Protocol: DefaultProtocol, Scheduler: DefaultScheduler, Mode: DefaultMode}
+	vipOK, portOK, keyOK := v.identity(s, &vs)
+	v.persistence(s, &vs, portOK)
+
+	if s.scheduler != nil && s.scheduler.ok {
+		if ValidScheduler(s.scheduler.s) {
+			vs.Scheduler = s.scheduler.s
+		} else {
+			v.ps.add(s.scheduler.pos, fmt.Sprintf("unknown scheduler %s; valid schedulers are %s", quote(s.scheduler.s), strings.Join(Schedulers, ", ")))
+		}
+	}
+	modeOK := true
+	if s.mode != nil {
+		vs.Mode, modeOK = v.mode(s.mode, DefaultMode)
+	}
+
+	family := 0
+	if vipOK {
+		family = familyOf(vs.VIP)
+	}
+	vs.PersistenceNetmask = v.netmask(s.netmask, family)
+
+	known := serviceFacts{family: family, portOK: portOK, modeOK: modeOK}
+	first := map[rsKey]pos{}
+	for _, r := range s.realServers {
+		vs.RealServers = append(vs.RealServers, v.realServer(r, vs, known, first))
+	}
+	return vs, keyOK
+}
+
+// identity checks what makes up the service's key: vip, fwmark, protocol
+// and port. It reports which of the VIP, the port and the whole key are
+// known (valid).
+func (v *validator) identity(s rawService, vs *VirtualServer) (vipOK, portOK, keyOK bool) {
+	switch {
+	case s.vip == nil:
+		v.missing(s.at, "vip", "every virtual server needs one")
+	case s.vip.ok:
+		vs.VIP, vipOK = v.addr(s.vip)
+	}
+	keyOK = vipOK
+
+	fwmark := s.fwmark != nil
+	if fwmark {
+		n, ok := v.intRange(s.fwmark, 1, math.MaxUint32, "")
+		vs.FWMark = uint32(n)
+		keyOK = keyOK && ok
+	}
+
+	const notForFWMark = "not used by a fwmark service (the firewall mark selects the packets); remove it"
+	switch p := s.protocol; {
+	case p == nil:
+	case !p.ok:
+		keyOK = false
+	case fwmark:
+		v.ps.add(p.pos, notForFWMark)
+	case !Protocol(p.s).Valid():
+		v.ps.add(p.pos, fmt.Sprintf("unknown protocol %s; valid protocols are tcp, udp, sctp", quote(p.s)))
+		keyOK = false
+	default:
+		vs.Protocol = Protocol(p.s)
+	}
+
+	switch {
+	case fwmark:
+		portOK = true
+		if s.port != nil && s.port.ok {
+			v.ps.add(s.port.pos, notForFWMark)
+		}
+	case s.port == nil:
+		v.missing(s.at, "port", "required unless fwmark is set; 0 together with persistence means every port")
+	default:
+		var n int64
+		n, portOK = v.intRange(s.port, 0, math.MaxUint16, "")
+		vs.Port = uint16(n)
+	}
+	return vipOK, portOK, keyOK && portOK
+}
+
+// persistence checks the persistence timeout, and that a port-0 (every
+// port) service has one.
+func (v *validator) persistence(s rawService, vs *VirtualServer, portOK bool) {
+	ok := true
+	if s.persistence != nil {
+		var n int64
+		n, ok = v.intRange(s.persistence, 0, MaxPersistence, " seconds (31 days, the ipvsadm limit)")
+		vs.Persistence = uint32(n)
+	}
+	if s.fwmark == nil && portOK && vs.Port == 0 && ok && vs.Persistence == 0 {
+		v.ps.add(s.port.pos, "0 (every port) needs persistence; set persistence or give the service's port")
+	}
+}

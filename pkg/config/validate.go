@@ -1,0 +1,100 @@
+package config
+
+import "fmt"
+
+// MaxPersistence is the longest persistence timeout accepted, in seconds:
+// 31 days, the limit ipvsadm enforces (the kernel multiplies the timeout by
+// HZ in 32 bits, so much larger values overflow).
+const MaxPersistence = 31 * 24 * 3600
+
+// Defaults applied by Load, Parse and the flag constructors.
+const (
+	DefaultProtocol  = TCP
+	DefaultScheduler = "wlc" // ipvsadm's default
+	DefaultMode      = ModeDR
+	DefaultWeight    = 1
+)
+
+// validator checks a rawConfig and builds the Config it describes. Values
+// that fail a check are reported and left at their defaults; the Config is
+// only handed out when nothing was reported.
+type validator struct {
+	ps    *problems
+	flags bool
+}
+
+// validate checks raw, reporting to ps, and returns the resolved Config.
+func validate(raw *rawConfig, ps *problems) *Config {
+	v := &validator{ps: ps, flags: raw.flags}
+	cfg := &Config{}
+	if raw.iface != nil && raw.iface.ok {
+		if problem := checkInterface(raw.iface.s); problem != "" {
+			ps.add(raw.iface.pos, problem)
+		} else {
+			cfg.Director.Interface = raw.iface.s
+		}
+	}
+	if raw.gateway != nil && raw.gateway.ok {
+		cfg.RealServer.Gateway, _ = v.addr(raw.gateway)
+	}
+	first := map[ServiceKey]pos{}
+	nat := false
+	for _, rs := range raw.services {
+		vs, keyOK := v.service(rs)
+		if keyOK {
+			key := vs.Key()
+			if p, dup := first[key]; dup {
+				ps.add(rs.at, fmt.Sprintf("%s is already defined by %s%s", key, p.field, atLine(p)))
+			} else {
+				first[key] = rs.at
+			}
+		}
+		for _, r := range vs.RealServers {
+			nat = nat || r.Mode == ModeNAT
+		}
+		cfg.VirtualServers = append(cfg.VirtualServers, vs)
+	}
+	cfg.Director.IPForward = nat
+	if raw.ipForward != nil && raw.ipForward.ok {
+		cfg.Director.IPForward = raw.ipForward.b
+	}
+	return cfg
+}
+
+// missing reports that key is absent from the mapping at "at".
+func (v *validator) missing(at pos, key, why string) {
+	if v.flags {
+		v.ps.add(pos{field: flagFor(key)}, "required ("+why+")")
+		return
+	}
+	v.ps.add(at.child(key), "missing ("+why+")")
+}
+
+// flagFor names the command-line flag that carries a file key.
+func flagFor(key string) string {
+	if key == "address" {
+		return "--realserver"
+	}
+	return "--" + key
+}
+
+// atLine renders " at line N" for a position, or "".
+func atLine(p pos) string {
+	if p.line == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" at line %d", p.line)
+}
+
+// firstAt renders where the first of two duplicates is.
+func firstAt(p pos) string {
+	if p.line == 0 {
+		return "given earlier"
+	}
+	return fmt.Sprintf("at line %d", p.line)
+}
+
+// unknownMode explains an unknown forwarding mode.
+func unknownMode(s string) string {
+	return fmt.Sprintf("unknown mode %s; valid modes are dr, tun, nat", quote(s))
+}

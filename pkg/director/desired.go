@@ -1,0 +1,120 @@
+package director
+
+import (
+	"net/netip"
+
+	"github.com/lvs-rs/lvs-rs/pkg/config"
+	"github.com/lvs-rs/lvs-rs/pkg/ipvs"
+)
+
+// desiredState is what a config asks of the director's kernel.
+type desiredState struct {
+	iface     string
+	ipForward bool
+	vips      []netip.Addr // unique, in config order
+	services  []desiredService
+}
+
+// desiredService is one virtual service and its real servers.
+type desiredService struct {
+	svc   ipvs.Service
+	dests []ipvs.Destination // unique keys, in config order
+}
+
+// desiredFrom resolves cfg into kernel values; nil asks for nothing (stop).
+func desiredFrom(cfg *config.Config) desiredState {
+	var d desiredState
+	if cfg == nil {
+		return d
+	}
+	d.iface, d.ipForward = cfg.Director.Interface, cfg.Director.IPForward
+	seenVIP := map[netip.Addr]bool{}
+	seenSvc := map[ipvs.ServiceKey]bool{}
+	for _, vs := range cfg.VirtualServers {
+		vip := vs.VIP.Unmap()
+		if !seenVIP[vip] {
+			seenVIP[vip] = true
+			d.vips = append(d.vips, vip)
+		}
+		s := serviceFrom(vs)
+		if seenSvc[s.Key()] {
+			continue // the config loader refuses duplicates; first wins here
+		}
+		seenSvc[s.Key()] = true
+		ds := desiredService{svc: s}
+		seenDest := map[ipvs.DestinationKey]bool{}
+		for _, rs := range vs.RealServers {
+			dst := destinationFrom(vs, rs)
+			if seenDest[dst.Key()] {
+				continue
+			}
+			seenDest[dst.Key()] = true
+			ds.dests = append(ds.dests, dst)
+		}
+		d.services = append(d.services, ds)
+	}
+	return d
+}
+
+// serviceFrom maps a virtual server onto an IPVS service.
+func serviceFrom(vs config.VirtualServer) ipvs.Service {
+	vip := vs.VIP.Unmap()
+	fam := ipvs.FamilyOf(vip)
+	full := vip.BitLen()
+	s := ipvs.Service{Family: fam, Scheduler: vs.Scheduler, Netmask: full}
+	if s.Scheduler == "" {
+		s.Scheduler = "wlc" // ipvsadm's default, as the config's
+	}
+	if vs.FWMark != 0 {
+		s.FWMark = vs.FWMark
+	} else {
+		s.Protocol, s.Address, s.Port = protocolOf(vs.Protocol), vip, vs.Port
+	}
+	if vs.Persistence > 0 {
+		s.Flags, s.Timeout = ipvs.FlagPersistent, vs.Persistence
+		// 0 is "absent" in a hand-built Config: a /0 mask (one real
+		// server for every client) is not offered.
+		if vs.PersistenceNetmask > 0 && vs.PersistenceNetmask <= full {
+			s.Netmask = vs.PersistenceNetmask
+		}
+	}
+	return s
+}
+
+// destinationFrom maps a real server onto an IPVS destination.
+func destinationFrom(vs config.VirtualServer, rs config.RealServer) ipvs.Destination {
+	addr := rs.Address.Unmap()
+	mode := rs.Mode
+	if mode == "" {
+		mode = vs.Mode
+	}
+	port := rs.Port
+	if port == 0 {
+		port = vs.Port
+	}
+	w := rs.Weight
+	if w < 0 {
+		w = 0
+	}
+	return ipvs.Destination{Family: ipvs.FamilyOf(addr), Address: addr, Port: port, Forward: forwardOf(mode), Weight: uint32(w)}
+}
+
+func protocolOf(p config.Protocol) ipvs.Protocol {
+	switch p {
+	case config.UDP:
+		return ipvs.UDP
+	case config.SCTP:
+		return ipvs.SCTP
+	}
+	return ipvs.TCP
+}
+
+func forwardOf(m config.Mode) ipvs.ForwardMethod {
+	switch m {
+	case config.ModeNAT:
+		return ipvs.Masq
+	case config.ModeTUN:
+		return ipvs.Tunnel
+	}
+	return ipvs.Route
+}

@@ -1,0 +1,47 @@
+package director
+
+import (
+	"errors"
+
+	"github.com/vishvananda/netlink"
+
+	"github.com/lvs-rs/lvs-rs/pkg/ipvs"
+	"github.com/lvs-rs/lvs-rs/pkg/sysctl"
+)
+
+// Role is the state record's role name.
+const Role = "director"
+
+// ErrNoIPVS reports a kernel without IPVS (module ip_vs neither loaded nor
+// loadable). The CLI tests for it with errors.Is; its message names ip_vs.
+var ErrNoIPVS = ipvs.ErrNoIPVS
+
+// ErrForeignService reports that the config names a virtual service that
+// exists in the kernel but was not created by lvs-rs: start refuses to
+// take it over and changes nothing.
+var ErrForeignService = errors.New("virtual service exists and was not created by lvs-rs")
+
+// Options are the CLI's settings for one command.
+type Options struct {
+	StateDir string          // state.Store directory
+	DryRun   bool            // plan only: no kernel write, no state write
+	Handle   *netlink.Handle // nil = the calling thread's network namespace
+	Sysctl   sysctl.Tree     // zero value = sysctl.Proc()
+	// Kernel is the IPVS table to program; nil dials pkg/ipvs in the
+	// calling thread's network namespace (and, for start only, loads
+	// ip_vs with modprobe when IPVS is missing).
+	Kernel Kernel
+}
+
+func (o Options) sysctl() sysctl.Tree {
+	if o.Sysctl.Root == "" {
+		return sysctl.Proc()
+	}
+	return o.Sysctl
+}
+
+// Result is what Start or Stop did (or, with DryRun, would do).
+type Result struct {
+	Changes  []Change // in the order applied; only those that succeeded
+	Warnings []string
+}

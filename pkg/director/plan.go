@@ -1,0 +1,251 @@
+package director
+
+import (
+	"cmp"
+	"net/netip"
+	"slices"
+
+	"github.com/lvs-rs/lvs-rs/pkg/config"
+	"github.com/lvs-rs/lvs-rs/pkg/ipvs"
+	"github.com/lvs-rs/lvs-rs/pkg/sysctl"
+	"github.com/lvs-rs/lvs-rs/pkg/vip"
+)
+
+// Plan returns the changes that take the kernel from observed to desired,
+// touching only what owned says lvs-rs created. It is pure. The order is
+// stable: sysctl writes, binds, service and destination additions, edits
+// (in place, never a delete), then destination and service deletions,
+// unbinds and sysctl restorations. A nil desired plans a full teardown.
+//
+// A service the config names that exists but is not owned is left out
+// (see Conflicts): lvs-rs never edits what it did not create.
+func Plan(desired *config.Config, observed Observed, owned Owned) []Change {
+	return plan(desiredFrom(desired), observed, owned)
+}
+
+// Conflicts lists the services desired names that exist in the kernel but
+// were not created by lvs-rs, in config order.
+func Conflicts(desired *config.Config, observed Observed, owned Owned) []ipvs.ServiceKey {
+	var out []ipvs.ServiceKey
+	for _, ds := range desiredFrom(desired).services {
+		k := ds.svc.Key()
+		if _, exists := observed.Services[k]; exists {
+			if _, mine := owned.Services[k]; !mine {
+				out = append(out, k)
+			}
+		}
+	}
+	return out
+}
+
+// Phases of a plan, in order.
+const (
+	phaseSysctlSet = iota
+	phaseBind
+	phaseAdd
+	phaseEdit
+	phaseDeleteDest
+	phaseDeleteService
+	phaseUnbind
+	phaseSysctlRestore
+	phases
+)
+
+func plan(d desiredState, obs Observed, owned Owned) []Change {
+	var out [phases][]Change
+	planSysctl(&out, d, obs, owned)
+	planAddrs(&out, d, obs, owned)
+	planServices(&out, d, obs, owned)
+	var all []Change
+	for _, p := range out {
+		all = append(all, p...)
+	}
+	return all
+}
+
+// planSysctl handles net/ipv4/ip_forward.
+func planSysctl(out *[phases][]Change, d desiredState, obs Observed, owned Owned) {
+	key := sysctl.IPForward().String()
+	rec, have := ownedSysctl(owned, key)
+	if d.ipForward {
+		if obs.IPForward != "1" {
+			prior := obs.IPForward
+			if have {
+				prior = rec.Prior // the value before lvs-rs first set it
+			}
+			out[phaseSysctlSet] = append(out[phaseSysctlSet], Change{Kind: SetSysctl,
+				Sysctl: sysctl.Record{Key: key, Prior: prior, Wrote: "1"}, Current: obs.IPForward})
+		}
+		return
+	}
+	if !have {
+		return
+	}
+	switch rec.Restore(obs.IPForward) {
+	case sysctl.RestoreWrite:
+		out[phaseSysctlRestore] = append(out[phaseSysctlRestore], Change{Kind: RestoreSysctl, Sysctl: rec, Current: obs.IPForward})
+	case sysctl.RestoreForeign:
+		out[phaseSysctlRestore] = append(out[phaseSysctlRestore], Change{Kind: LeaveSysctl, Sysctl: rec, Current: obs.IPForward})
+	}
+}
+
+func ownedSysctl(owned Owned, key string) (sysctl.Record, bool) {
+	for _, r := range owned.Sysctls {
+		if r.Key == key {
+			return r, true
+		}
+	}
+	return sysctl.Record{}, false
+}
+
+// addrKey identifies an address on a device regardless of prefix length
+// and label.
+type addrKey struct {
+	dev  string
+	addr netip.Addr
+}
+
+func keyOf(a vip.Addr) addrKey { return addrKey{a.Dev, hostAddr(a)} }
+
+// planAddrs binds each VIP on the director interface (a VIP already there
+// in any form is adopted as is) and unbinds lvs-rs's VIPs no longer wanted.
+func planAddrs(out *[phases][]Change, d desiredState, obs Observed, owned Owned) {
+	present := map[addrKey]bool{}
+	used := map[string]bool{}
+	for _, a := range obs.Addrs {
+		present[keyOf(a)] = true
+		if a.Dev == d.iface && a.Label != "" {
+			used[a.Label] = true
+		}
+	}
+	for _, a := range owned.Addrs {
+		if a.Label != "" {
+			used[a.Label] = true
+		}
+	}
+	want := map[addrKey]bool{}
+	n := 0
+	for _, v := range d.vips {
+		k := addrKey{d.iface, v}
+		want[k] = true
+		if present[k] {
+			continue
+		}
+		a := vip.Addr{Dev: d.iface, Prefix: vip.HostPrefix(v)}
+		if v.Is4() {
+			for ; ; n++ {
+				l := vip.Label(d.iface, n)
+				if l == "" || !used[l] {
+					a.Label = l
+					used[l] = l != ""
+					break
+				}
+			}
+		}
+		out[phaseBind] = append(out[phaseBind], Change{Kind: Bind, Addr: a.Normalize()})
+	}
+	var stale []vip.Addr
+	for _, a := range owned.Addrs {
+		if !want[keyOf(a)] && present[keyOf(a)] {
+			stale = append(stale, a)
+		}
+	}
+	slices.SortFunc(stale, func(a, b vip.Addr) int {
+		return cmp.Or(cmp.Compare(a.Dev, b.Dev), a.Prefix.Addr().Compare(b.Prefix.Addr()))
+	})
+	for _, a := range stale {
+		out[phaseUnbind] = append(out[phaseUnbind], Change{Kind: Unbind, Addr: a})
+	}
+}
+
+// planServices adds, edits and deletes services and destinations.
+func planServices(out *[phases][]Change, d desiredState, obs Observed, owned Owned) {
+	want := map[ipvs.ServiceKey]bool{}
+	for _, ds := range d.services {
+		k := ds.svc.Key()
+		want[k] = true
+		cur, exists := obs.Services[k]
+		ownDests, mine := owned.Services[k]
+		switch {
+		case !exists:
+			out[phaseAdd] = append(out[phaseAdd], Change{Kind: AddService, Service: ds.svc})
+			for _, dst := range ds.dests {
+				out[phaseAdd] = append(out[phaseAdd], Change{Kind: AddDestination, Service: ds.svc, Destination: dst})
+			}
+			continue
+		case !mine:
+			continue // a foreign service: Conflicts reports it
+		}
+		if cur.Service != ds.svc {
+			out[phaseEdit] = append(out[phaseEdit], Change{Kind: EditService, Service: ds.svc, From: cur.Service})
+		}
+		have := map[ipvs.DestinationKey]ipvs.Destination{}
+		for _, dx := range cur.Destinations {
+			have[dx.Key()] = dx.Destination
+		}
+		wantDest := map[ipvs.DestinationKey]bool{}
+		for _, dst := range ds.dests {
+			wantDest[dst.Key()] = true
+			now, ok := have[dst.Key()]
+			switch {
+			case !ok:
+				out[phaseAdd] = append(out[phaseAdd], Change{Kind: AddDestination, Service: ds.svc, Destination: dst})
+			case now != dst:
+				// lvs-rs's own, or a hand-added one the config now names
+				// (adopted: the service is lvs-rs's).
+				out[phaseEdit] = append(out[phaseEdit], Change{Kind: EditDestination, Service: ds.svc,
+					Destination: dst, FromDestination: now})
+			}
+		}
+		for _, dx := range sortedDests(cur.Destinations) {
+			if !wantDest[dx.Key()] && ownDests[dx.Key()] {
+				out[phaseDeleteDest] = append(out[phaseDeleteDest], Change{Kind: DeleteDestination, Service: ds.svc, Destination: dx})
+			}
+		}
+	}
+	var gone []ObservedService
+	for k := range owned.Services {
+		if cur, exists := obs.Services[k]; exists && !want[k] {
+			gone = append(gone, cur)
+		}
+	}
+	slices.SortFunc(gone, func(a, b ObservedService) int { return compareKeys(a.Key(), b.Key()) })
+	for _, cur := range gone {
+		ownDests := owned.Services[cur.Key()]
+		var foreign []ipvs.DestinationKey
+		var mineHere []ipvs.Destination
+		for _, dx := range sortedDests(cur.Destinations) {
+			if ownDests[dx.Key()] {
+				mineHere = append(mineHere, dx)
+			} else {
+				foreign = append(foreign, dx.Key())
+			}
+		}
+		if len(foreign) == 0 {
+			out[phaseDeleteService] = append(out[phaseDeleteService], Change{Kind: DeleteService, Service: cur.Service})
+			continue
+		}
+		for _, dx := range mineHere {
+			out[phaseDeleteDest] = append(out[phaseDeleteDest], Change{Kind: DeleteDestination, Service: cur.Service, Destination: dx})
+		}
+		out[phaseDeleteService] = append(out[phaseDeleteService], Change{Kind: ReleaseService, Service: cur.Service, Foreign: foreign})
+	}
+}
+
+// sortedDests returns the destinations' configurations in key order.
+func sortedDests(ds []ipvs.DestinationExtended) []ipvs.Destination {
+	out := make([]ipvs.Destination, len(ds))
+	for i, d := range ds {
+		out[i] = d.Destination
+	}
+	slices.SortFunc(out, func(a, b ipvs.Destination) int {
+		return cmp.Or(a.Address.Compare(b.Address), cmp.Compare(a.Port, b.Port))
+	})
+	return out
+}
+
+// compareKeys orders service keys: family, fwmark, protocol, address, port.
+func compareKeys(a, b ipvs.ServiceKey) int {
+	return cmp.Or(cmp.Compare(a.Family, b.Family), cmp.Compare(a.FWMark, b.FWMark), cmp.Compare(a.Protocol, b.Protocol),
+		a.Address.Compare(b.Address), cmp.Compare(a.Port, b.Port))
+}

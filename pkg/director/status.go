@@ -1,0 +1,167 @@
+package director
+
+import (
+	"context"
+	"net/netip"
+
+	"github.com/lvs-rs/lvs-rs/pkg/config"
+	"github.com/lvs-rs/lvs-rs/pkg/ipvs"
+	"github.com/lvs-rs/lvs-rs/pkg/state"
+	"github.com/lvs-rs/lvs-rs/pkg/sysctl"
+)
+
+// Status compares the kernel with desired (nil: the configuration the
+// last start applied, from the state record) and reports lvs-rs's VIPs,
+// sysctls, services and real servers with their counters, plus each
+// difference. Without a state record it reports Applied false and reads
+// nothing else. A kernel without IPVS is an error wrapping ErrNoIPVS.
+func Status(ctx context.Context, desired *config.Config, o Options) (*Report, error) {
+	rec, found, err := loadRecord(state.Store{Dir: o.StateDir})
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return &Report{Drift: []string{}, VIPs: []VIPRow{}, Sysctls: []SysctlRow{}, Services: []ServiceRow{}}, nil
+	}
+	if desired == nil {
+		desired = rec.Applied
+	}
+	owned := rec.owned()
+	k, info, closeK, err := openKernel(ctx, o, false)
+	if err != nil {
+		return nil, err
+	}
+	defer closeK()
+	h, closeH, err := handle(o)
+	if err != nil {
+		return nil, err
+	}
+	defer closeH()
+	d := desiredFrom(desired)
+	obs, err := observe(k, h, o.sysctl(), d.iface, owned, false)
+	if err != nil {
+		return nil, err
+	}
+	return buildReport(info, d, obs, owned, plan(d, obs, owned), Conflicts(desired, obs, owned)), nil
+}
+
+// buildReport assembles the report. It is pure.
+func buildReport(info ipvs.Info, d desiredState, obs Observed, owned Owned, changes []Change, conflicts []ipvs.ServiceKey) *Report {
+	r := &Report{
+		Applied: true, Interface: d.iface, IPVSVersion: info.Version.String(), ConnTableSize: info.ConnTableSize,
+		Drift: []string{}, VIPs: []VIPRow{}, Sysctls: []SysctlRow{}, Services: []ServiceRow{},
+	}
+	for _, k := range conflicts {
+		r.Drift = append(r.Drift, "service "+k.String()+" exists but was not created by lvs-rs (start refuses to take it over)")
+	}
+	for _, c := range changes {
+		r.Drift = append(r.Drift, c.Drift())
+	}
+	// VIPs: the configured ones, then lvs-rs's that are not.
+	bound := map[addrKey]bool{}
+	for _, a := range owned.Addrs {
+		bound[keyOf(a)] = true
+	}
+	labels := map[addrKey]string{}
+	for _, a := range obs.Addrs {
+		labels[keyOf(a)] = a.Label
+	}
+	seen := map[addrKey]bool{}
+	row := func(dev string, v netip.Addr) {
+		k := addrKey{dev, v}
+		if seen[k] {
+			return
+		}
+		seen[k] = true
+		l, present := labels[k]
+		r.VIPs = append(r.VIPs, VIPRow{Address: v, Dev: dev, Label: l, Present: present, Owned: bound[k]})
+	}
+	for _, v := range d.vips {
+		row(d.iface, v)
+	}
+	for _, a := range owned.Addrs {
+		row(a.Dev, hostAddr(a))
+	}
+	// Sysctls: ip_forward when wanted or changed by lvs-rs.
+	ipf := sysctl.IPForward().String()
+	if rec, have := ownedSysctl(owned, ipf); have || d.ipForward {
+		sr := SysctlRow{Key: ipf, Value: obs.IPForward}
+		if d.ipForward {
+			sr.Want = "1"
+		}
+		if have {
+			sr.Prior, sr.Wrote = rec.Prior, rec.Wrote
+		}
+		r.Sysctls = append(r.Sysctls, sr)
+	}
+	// Services: the configured ones lvs-rs owns or would create, then
+	// lvs-rs's that are no longer configured. Foreign ones never appear.
+	listed := map[ipvs.ServiceKey]bool{}
+	for _, ds := range d.services {
+		k := ds.svc.Key()
+		cur, exists := obs.Services[k]
+		_, mine := owned.Services[k]
+		if exists && !mine {
+			continue
+		}
+		listed[k] = true
+		r.Services = append(r.Services, serviceRow(ds.svc, ds.dests, cur, exists, owned.Services[k]))
+	}
+	var rest []ipvs.ServiceKey
+	for k := range owned.Services {
+		if _, exists := obs.Services[k]; exists && !listed[k] {
+			rest = append(rest, k)
+		}
+	}
+	sortKeys(rest)
+	for _, k := range rest {
+		cur := obs.Services[k]
+		r.Services = append(r.Services, serviceRow(cur.Service, nil, cur, true, owned.Services[k]))
+	}
+	return r
+}
+
+// serviceRow reports one service: the kernel's values when it exists, the
+// wanted ones otherwise; its wanted destinations and lvs-rs's others.
+func serviceRow(want ipvs.Service, dests []ipvs.Destination, cur ObservedService, exists bool, mineDests map[ipvs.DestinationKey]bool) ServiceRow {
+	s := want
+	if exists {
+		s = cur.Service
+	}
+	sr := ServiceRow{
+		ServiceKey: s.Key(), Scheduler: s.Scheduler, Flags: (s.Flags &^ ipvs.FlagPersistent).String(),
+		Present: exists, Stats: cur.Stats, Destinations: []DestinationRow{},
+	}
+	if s.Flags&ipvs.FlagPersistent != 0 {
+		sr.Persistence, sr.PersistenceNetmask = s.Timeout, s.Netmask
+	}
+	have := map[ipvs.DestinationKey]ipvs.DestinationExtended{}
+	for _, dx := range cur.Destinations {
+		have[dx.Key()] = dx
+	}
+	listed := map[ipvs.DestinationKey]bool{}
+	add := func(d ipvs.Destination) {
+		if listed[d.Key()] {
+			return
+		}
+		listed[d.Key()] = true
+		dx, present := have[d.Key()]
+		if present {
+			d = dx.Destination
+		}
+		sr.Destinations = append(sr.Destinations, DestinationRow{
+			Address: d.Address, Port: d.Port, Forward: d.Forward, Weight: d.Weight, Present: present,
+			ActiveConns: dx.ActiveConnections, InactiveConns: dx.InactiveConnections, PersistentConns: dx.PersistentConnections,
+			Stats: dx.Stats,
+		})
+	}
+	for _, d := range dests {
+		add(d)
+	}
+	for _, d := range sortedDests(cur.Destinations) {
+		if mineDests[d.Key()] {
+			add(d)
+		}
+	}
+	return sr
+}

@@ -1,0 +1,258 @@
+package ipvs
+
+import (
+	"errors"
+	"io"
+	"net/netip"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/mdlayher/genetlink"
+	"github.com/mdlayher/genetlink/genltest"
+	"github.com/mdlayher/netlink"
+	"golang.org/x/sys/unix"
+)
+
+const fakeFamilyID = 0x42
+
+// fakeKernel is a tiny in-memory IPVS behind genltest: enough of
+// ip_vs_ctl.c to check what the client sends and how it reads replies.
+type fakeKernel struct {
+	services []ServiceExtended
+	dests    map[ServiceKey][]DestinationExtended
+	// schedulers the "kernel" has modules for.
+	schedulers map[string]bool
+	requests   []string
+}
+
+func newFake() *fakeKernel {
+	return &fakeKernel{dests: map[ServiceKey][]DestinationExtended{}, schedulers: map[string]bool{"rr": true, "wrr": true, "wlc": true}}
+}
+
+func (f *fakeKernel) find(k ServiceKey) int {
+	for i, s := range f.services {
+		if s.Key() == k {
+			return i
+		}
+	}
+	return -1
+}
+
+func (f *fakeKernel) serve(greq genetlink.Message, nreq netlink.Message) ([]genetlink.Message, error) {
+	if greq.Header.Command == 0 && len(greq.Data) == 0 {
+		return nil, io.EOF // the receive after an acknowledged request
+	}
+	svcB, _ := nestedIn(greq.Data, cmdAttrService)
+	destB, _ := nestedIn(greq.Data, cmdAttrDest)
+	var svc Service
+	if svcB != nil {
+		se, err := decodeService(svcB)
+		if err != nil {
+			return nil, genltest.Error(int(unix.EINVAL))
+		}
+		svc = se.Service
+	}
+	var dst Destination
+	if destB != nil {
+		de, err := decodeDestination(destB, svc.Family)
+		if err != nil {
+			return nil, genltest.Error(int(unix.EINVAL))
+		}
+		dst = de.Destination
+	}
+	f.requests = append(f.requests, map[uint8]string{
+		cmdNewService: "new-service", cmdSetService: "set-service", cmdDelService: "del-service", cmdGetService: "get-service",
+		cmdNewDest: "new-dest", cmdSetDest: "set-dest", cmdDelDest: "del-dest", cmdGetDest: "get-dest", cmdGetInfo: "get-info",
+	}[greq.Header.Command])
+	i := f.find(svc.Key())
+	switch greq.Header.Command {
+	case cmdGetInfo:
+		ae := netlink.NewAttributeEncoder()
+		ae.Uint32(infoAttrVersion, 0x010201)
+		ae.Uint32(infoAttrConnTabSize, 4096)
+		b, _ := ae.Encode()
+		return []genetlink.Message{{Data: b}}, nil
+	case cmdNewService:
+		if i >= 0 {
+			return nil, genltest.Error(int(unix.EEXIST))
+		}
+		if !f.schedulers[svc.Scheduler] {
+			return nil, genltest.Error(int(unix.ENOENT))
+		}
+		f.services = append(f.services, ServiceExtended{Service: svc})
+	case cmdSetService:
+		if i < 0 {
+			return nil, genltest.Error(int(unix.ESRCH))
+		}
+		f.services[i].Service = svc
+	case cmdDelService:
+		if i < 0 {
+			return nil, genltest.Error(int(unix.ESRCH))
+		}
+		f.services = append(f.services[:i], f.services[i+1:]...)
+	case cmdGetService:
+		var out []genetlink.Message
+		for _, s := range f.services {
+			b, _ := serviceAttrs(s.Service, true)
+			out = append(out, genetlink.Message{Header: genetlink.Header{Command: cmdNewService}, Data: b})
+		}
+		if len(out) == 0 {
+			return nil, io.EOF
+		}
+		return out, nil
+	case cmdNewDest:
+		if i < 0 {
+			return nil, genltest.Error(int(unix.ESRCH))
+		}
+		f.dests[svc.Key()] = append(f.dests[svc.Key()], DestinationExtended{Destination: dst})
+	case cmdGetDest:
+		if i < 0 {
+			return nil, genltest.Error(int(unix.ESRCH))
+		}
+		var out []genetlink.Message
+		for _, d := range f.dests[svc.Key()] {
+			b, _ := destinationAttrs(svc, d.Destination, true)
+			out = append(out, genetlink.Message{Data: b})
+		}
+		if len(out) == 0 {
+			return nil, io.EOF
+		}
+		return out, nil
+	default:
+		return nil, genltest.Error(int(unix.EOPNOTSUPP))
+	}
+	return nil, nil
+}
+
+func dialFake(t *testing.T, f *fakeKernel) *Client {
+	t.Helper()
+	conn := genltest.Dial(genltest.ServeFamily(genetlink.Family{ID: fakeFamilyID, Version: genlVersion, Name: genlName},
+		func(greq genetlink.Message, nreq netlink.Message) ([]genetlink.Message, error) {
+			if greq.Header.Command != 0 && nreq.Header.Type != fakeFamilyID {
+				return nil, errors.New("request not sent to the IPVS family")
+			}
+			return f.serve(greq, nreq)
+		}))
+	c, err := newClient(conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func TestClientNoFamily(t *testing.T) {
+	conn := genltest.Dial(func(greq genetlink.Message, _ netlink.Message) ([]genetlink.Message, error) {
+		return nil, genltest.Error(int(unix.ENOENT))
+	})
+	defer conn.Close()
+	_, err := newClient(conn)
+	if !errors.Is(err, ErrNoIPVS) {
+		t.Fatalf("newClient = %v, want ErrNoIPVS", err)
+	}
+	if !strings.Contains(err.Error(), "ip_vs") {
+		t.Fatalf("error %q does not name ip_vs", err)
+	}
+}
+
+func TestClientServicesAndDestinations(t *testing.T) {
+	f := newFake()
+	c := dialFake(t, f)
+	info, err := c.Info()
+	if err != nil || info.Version.String() != "1.2.1" || info.ConnTableSize != 4096 {
+		t.Fatalf("Info = %+v, %v", info, err)
+	}
+	if got, err := c.Services(); err != nil || len(got) != 0 {
+		t.Fatalf("Services on an empty table = %v, %v", got, err)
+	}
+	s := Service{Family: Inet, Protocol: TCP, Address: netip.MustParseAddr("10.0.0.100"), Port: 80, Scheduler: "wrr", Netmask: 32}
+	fw := Service{Family: Inet6, FWMark: 3, Scheduler: "rr", Flags: FlagPersistent, Timeout: 60, Netmask: 64}
+	d := Destination{Family: Inet, Address: netip.MustParseAddr("10.0.0.11"), Port: 80, Forward: Route, Weight: 3}
+	for _, err := range c.Apply([]Op{
+		{Kind: OpNewService, Service: s},
+		{Kind: OpNewService, Service: fw},
+		{Kind: OpNewDestination, Service: s, Destination: d},
+	}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := c.Services()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].Service != s || got[1].Service != fw {
+		t.Fatalf("Services = %+v", got)
+	}
+	ds, err := c.Destinations(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ds) != 1 || ds[0].Destination != d {
+		t.Fatalf("Destinations = %+v, want %+v", ds, d)
+	}
+	s.Scheduler = "wlc"
+	if err := c.UpdateService(s); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.DeleteService(fw); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"get-info", "get-service", "new-service", "new-service", "new-dest", "get-service", "get-dest", "set-service", "del-service"}
+	if diff := cmp.Diff(want, f.requests); diff != "" {
+		t.Fatalf("requests (-want +got):\n%s", diff)
+	}
+}
+
+func TestClientErrors(t *testing.T) {
+	c := dialFake(t, newFake())
+	s := Service{Family: Inet, Protocol: TCP, Address: netip.MustParseAddr("10.0.0.100"), Port: 80, Scheduler: "xyz", Netmask: 32}
+	err := c.NewService(s)
+	if !errors.Is(err, unix.ENOENT) {
+		t.Fatalf("unknown scheduler: %v, want ENOENT", err)
+	}
+	const want = `ipvs: add service tcp 10.0.0.100:80: scheduler "xyz" (module ip_vs_xyz): no such file or directory`
+	if err.Error() != want {
+		t.Fatalf("unknown scheduler:\n got %q\nwant %q", err, want)
+	}
+	var ie *Error
+	if !errors.As(err, &ie) || ie.Op != "add service" {
+		t.Fatalf("not an *Error: %#v", err)
+	}
+
+	err = c.DeleteService(s)
+	if !errors.Is(err, unix.ESRCH) || err.Error() != "ipvs: delete service tcp 10.0.0.100:80: no such process" {
+		t.Fatalf("delete missing service: %v", err)
+	}
+	d := Destination{Address: netip.MustParseAddr("10.0.0.11"), Port: 80, Forward: Route, Weight: 1}
+	err = c.NewDestination(s, d)
+	if !errors.Is(err, unix.ESRCH) || !strings.Contains(err.Error(), "add destination 10.0.0.11:80 in tcp 10.0.0.100:80") {
+		t.Fatalf("add destination to a missing service: %v", err)
+	}
+}
+
+func TestApplyStopsAtFirstFailure(t *testing.T) {
+	f := newFake()
+	c := dialFake(t, f)
+	ok := Service{Family: Inet, Protocol: TCP, Address: netip.MustParseAddr("10.0.0.1"), Port: 80, Scheduler: "rr", Netmask: 32}
+	bad := ok
+	bad.Port, bad.Scheduler = 81, "nope"
+	later := ok
+	later.Port = 82
+	errs := c.Apply([]Op{{Kind: OpNewService, Service: ok}, {Kind: OpNewService, Service: bad}, {Kind: OpNewService, Service: later}})
+	if errs[0] != nil || !errors.Is(errs[1], unix.ENOENT) || !errors.Is(errs[2], ErrNotAttempted) {
+		t.Fatalf("Apply = %v", errs)
+	}
+	if len(f.services) != 1 {
+		t.Fatalf("kernel holds %d services, want 1", len(f.services))
+	}
+}
+
+func TestOpEncodeErrorNamesObject(t *testing.T) {
+	c := dialFake(t, newFake())
+	err := c.NewService(Service{Protocol: TCP, Port: 80, Scheduler: "rr"})
+	if err == nil || !strings.HasPrefix(err.Error(), "ipvs: add service") {
+		t.Fatalf("encode error: %v", err)
+	}
+}

@@ -1,0 +1,122 @@
+package realserver
+
+import (
+	"fmt"
+
+	"github.com/lvs-rs/lvs-rs/pkg/arp"
+	"github.com/lvs-rs/lvs-rs/pkg/tunnel"
+	"github.com/lvs-rs/lvs-rs/pkg/vip"
+)
+
+// Kind is what a Change does.
+type Kind int
+
+// The kinds of change. See Plan for the order in which they come.
+const (
+	LoadIPIP     Kind = iota // load ipip so that tunl0 exists
+	TunnelUp                 // set tunl0 up
+	NoteTunnelUp             // record that tunl0 was already up (state only)
+	Sysctl                   // an arp.Op: set (before binds) or restore/forget (after unbinds)
+	Bind                     // bind a VIP
+	ReplaceRoute             // make the gateway the default route
+	Unbind                   // unbind a VIP lvs-rs bound
+	ForgetAddr               // drop a VIP lvs-rs bound that someone removed (state only)
+	DeleteRoute              // delete lvs-rs's default route
+	RestoreRoute             // put back the default route lvs-rs replaced
+	ForgetRoute              // drop the route record (state only)
+	TunnelDown               // set tunl0 down again
+	DeleteTunnel             // delete a tunl0 lvs-rs created
+	ForgetTunnel             // drop the tunnel record (state only)
+)
+
+// Change is one planned step.
+type Change struct {
+	Kind Kind
+	Addr vip.Addr // Bind, Unbind, ForgetAddr
+	Op   arp.Op   // Sysctl
+	// Route is the route to set (ReplaceRoute), delete (DeleteRoute),
+	// restore (RestoreRoute) or forget (ForgetRoute).
+	Route Route
+	// Old is the default route ReplaceRoute overwrites, recorded to be
+	// restored; nil when the slot was free or held lvs-rs's own route.
+	Old *Route
+}
+
+// String renders the change as one line, e.g.
+// "bind 10.0.0.100/32 dev lo label lo:0 scope host".
+func (c Change) String() string {
+	switch c.Kind {
+	case LoadIPIP:
+		return fmt.Sprintf("load %s (creates %s)", tunnel.Module, tunnel.Dev)
+	case TunnelUp:
+		return fmt.Sprintf("set %s up", tunnel.Dev)
+	case NoteTunnelUp:
+		return fmt.Sprintf("note %s was already up (stop leaves it up)", tunnel.Dev)
+	case Sysctl:
+		return c.Op.String()
+	case Bind:
+		return "bind " + c.Addr.String()
+	case ReplaceRoute:
+		if c.Old != nil {
+			return fmt.Sprintf("replace route %s with %s", c.Old, c.Route)
+		}
+		return fmt.Sprintf("add route %s", c.Route)
+	case Unbind:
+		return "unbind " + c.Addr.String()
+	case ForgetAddr:
+		return fmt.Sprintf("forget %s (already removed)", c.Addr)
+	case DeleteRoute:
+		return fmt.Sprintf("delete route %s", c.Route)
+	case RestoreRoute:
+		return fmt.Sprintf("restore route %s", c.Route)
+	case ForgetRoute:
+		return fmt.Sprintf("forget route %s (not restored)", c.Route)
+	case TunnelDown:
+		return fmt.Sprintf("set %s down (it was down before lvs-rs)", tunnel.Dev)
+	case DeleteTunnel:
+		return fmt.Sprintf("delete %s (created by lvs-rs)", tunnel.Dev)
+	case ForgetTunnel:
+		return fmt.Sprintf("forget %s (left as is)", tunnel.Dev)
+	}
+	return fmt.Sprintf("change kind %d", int(c.Kind))
+}
+
+// Drift describes, for status, the difference between the kernel and the
+// desired state that the change would remove.
+func (c Change) Drift() string {
+	switch c.Kind {
+	case LoadIPIP:
+		return fmt.Sprintf("%s does not exist (module %s not loaded)", tunnel.Dev, tunnel.Module)
+	case TunnelUp:
+		return fmt.Sprintf("%s is down", tunnel.Dev)
+	case Sysctl:
+		return c.Op.Drift()
+	case Bind:
+		return fmt.Sprintf("VIP %s is missing from %s", c.Addr.Prefix.Addr(), c.Addr.Dev)
+	case ReplaceRoute:
+		return fmt.Sprintf("default route via %s is missing", c.Route.Gateway)
+	case Unbind:
+		return fmt.Sprintf("VIP %s on %s was bound by lvs-rs but is no longer wanted", c.Addr.Prefix.Addr(), c.Addr.Dev)
+	case DeleteRoute:
+		return fmt.Sprintf("route %s was set by lvs-rs but is no longer wanted", c.Route)
+	case RestoreRoute:
+		return fmt.Sprintf("route %s, replaced by lvs-rs, is not restored yet", c.Route)
+	case TunnelDown:
+		return fmt.Sprintf("%s is up but no longer needed (lvs-rs brought it up)", tunnel.Dev)
+	case DeleteTunnel:
+		return fmt.Sprintf("%s was created by lvs-rs but is no longer needed", tunnel.Dev)
+	}
+	return c.String()
+}
+
+// Writes reports whether the change writes the kernel; the others only
+// update the state record.
+func (c Change) Writes() bool {
+	switch c.Kind {
+	case NoteTunnelUp, ForgetAddr, ForgetRoute, ForgetTunnel:
+		return false
+	case Sysctl:
+		return c.Op.Writes()
+	}
+	return true
+}

@@ -1,0 +1,146 @@
+package realserver
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"net/netip"
+	"slices"
+
+	"github.com/lvs-rs/lvs-rs/pkg/arp"
+	"github.com/lvs-rs/lvs-rs/pkg/config"
+	"github.com/lvs-rs/lvs-rs/pkg/sysctl"
+	"github.com/lvs-rs/lvs-rs/pkg/tunnel"
+)
+
+// ErrInvalid marks a Desired that cannot be applied (an unknown mode, one
+// VIP in both dr and tun, tun with an IPv6 VIP, ...). Nothing was changed;
+// the CLI maps it to exit code 2.
+var ErrInvalid = errors.New("invalid real-server configuration")
+
+// Desired is what a real server should look like.
+type Desired struct {
+	// Bindings are the VIPs this host accepts traffic for, each with its
+	// forwarding mode (config.RealServerVIPs or config.RealServerFromFlags).
+	Bindings []config.Binding
+	// Gateway, when valid, is the director address nat replies must route
+	// through: lvs-rs makes it the default route. It is applied only when
+	// some binding is nat or there are no bindings at all (lvs-rs start
+	// --mode nat --gateway ADDR); a dr/tun-only host ignores it with a
+	// warning, because moving its default route would break it.
+	Gateway netip.Addr
+}
+
+// Normalize checks d and returns it in canonical form: VIPs unmapped,
+// bindings deduplicated and sorted by VIP then mode. Errors wrap ErrInvalid
+// and name the VIP or gateway.
+func (d Desired) Normalize() (Desired, error) {
+	out, errs := d.sift()
+	if err := errors.Join(errs...); err != nil {
+		return Desired{}, err
+	}
+	return out, nil
+}
+
+// canon is Normalize for the pure planner: what Normalize would reject is
+// skipped (for one VIP in two modes, the first in sorted order wins), so
+// Plan is total.
+func (d Desired) canon() Desired {
+	out, _ := d.sift()
+	return out
+}
+
+// sift returns the usable part of d in canonical form and a problem for
+// every binding or gateway it left out.
+func (d Desired) sift() (Desired, []error) {
+	var errs []error
+	bad := func(format string, a ...any) {
+		errs = append(errs, fmt.Errorf("%w: "+format, append([]any{ErrInvalid}, a...)...))
+	}
+	bs := slices.Clone(d.Bindings)
+	for i := range bs {
+		bs[i].VIP = bs[i].VIP.Unmap()
+	}
+	sortBindings(bs)
+	out := Desired{Gateway: d.Gateway.Unmap()}
+	onHost := map[netip.Addr]config.Mode{} // dr or tun
+	for _, b := range bs {
+		switch {
+		case !b.Mode.Valid():
+			bad("VIP %s: unknown mode %q (want dr, tun or nat)", b.VIP, b.Mode)
+			continue
+		case !b.VIP.IsValid(), b.VIP.IsUnspecified(), b.VIP.IsLoopback(), b.VIP.IsMulticast():
+			bad("VIP %s: not a usable unicast address", b.VIP)
+			continue
+		case b.Mode == config.ModeTUN && b.VIP.Is6():
+			bad("VIP %s: tun mode with an IPv6 VIP needs ip6tnl (ip6tnl0), which lvs-rs does not support; use dr for IPv6", b.VIP)
+			continue
+		}
+		if b.Mode != config.ModeNAT {
+			if m, ok := onHost[b.VIP]; ok && m != b.Mode {
+				bad("VIP %s: wanted in both %s and %s mode; one host serves a VIP in one mode", b.VIP, m, b.Mode)
+				continue
+			}
+			onHost[b.VIP] = b.Mode
+		}
+		if n := len(out.Bindings); n > 0 && out.Bindings[n-1] == b {
+			continue // duplicate (sorted, so adjacent)
+		}
+		out.Bindings = append(out.Bindings, b)
+	}
+	if g := out.Gateway; g.IsValid() && (g.IsUnspecified() || g.IsMulticast() || g.IsLoopback()) {
+		bad("gateway %s: not a usable unicast address", g)
+		out.Gateway = netip.Addr{}
+	}
+	return out, errs
+}
+
+func sortBindings(bs []config.Binding) {
+	slices.SortFunc(bs, func(a, b config.Binding) int {
+		return cmp.Or(a.VIP.Compare(b.VIP), cmp.Compare(a.Mode, b.Mode))
+	})
+}
+
+// device returns where mode binds a VIP: lo (dr), tunl0 (tun), "" (nat).
+func device(m config.Mode) string {
+	switch m {
+	case config.ModeDR:
+		return "lo"
+	case config.ModeTUN:
+		return tunnel.Dev
+	}
+	return ""
+}
+
+// routed reports whether d's gateway is to become the default route.
+func (d Desired) routed() bool {
+	if !d.Gateway.IsValid() {
+		return false
+	}
+	if len(d.Bindings) == 0 {
+		return true
+	}
+	return slices.ContainsFunc(d.Bindings, func(b config.Binding) bool { return b.Mode == config.ModeNAT })
+}
+
+// needsTunnel reports whether any binding is tun.
+func (d Desired) needsTunnel() bool {
+	return slices.ContainsFunc(d.Bindings, func(b config.Binding) bool { return b.Mode == config.ModeTUN })
+}
+
+// sysctlWants returns the sysctls d needs: the policy of every mode that
+// has an IPv4 VIP (the ARP parameters are IPv4-only).
+func (d Desired) sysctlWants() []sysctl.Want {
+	var lists [][]sysctl.Want
+	for _, m := range []config.Mode{config.ModeDR, config.ModeTUN} {
+		if slices.ContainsFunc(d.Bindings, func(b config.Binding) bool { return b.Mode == m && b.VIP.Is4() }) {
+			lists = append(lists, arp.Policy(m))
+		}
+	}
+	w, err := arp.Merge(lists...)
+	if err != nil {
+		// The policies agree on every shared key; a conflict is a bug.
+		panic(err)
+	}
+	return w
+}

@@ -1,0 +1,99 @@
+// Package realserver is the real-server role of lvs-rs: it makes a host
+// accept the traffic an LVS director forwards to it, and undoes exactly
+// that on stop.
+//
+// Per forwarding mode (SPEC, "What start does"):
+//
+//	dr   VIP/32 (IPv4) or /128 (IPv6) on lo, label lo:N, scope host;
+//	     conf/lo and conf/all: arp_ignore=1, arp_announce=2 (IPv4 VIPs only)
+//	tun  ipip loaded, tunl0 up, VIP/32 on tunl0, label tunl0:N;
+//	     conf/tunl0 and conf/all: arp_ignore=1, arp_announce=2, rp_filter=0
+//	nat  no VIP; the default route via Desired.Gateway when given
+//
+// # Decide, then do
+//
+// Observe reads the host (addresses of every link, tunl0, the relevant
+// /proc/sys parameters, the main table's default routes) together with the
+// state record; the pure Plan turns (Desired, Observed) into an ordered
+// list of Change; an executor applies it through a small kernel interface.
+// --dry-run prints the plan, status reports it as drift, and a host that
+// matches gets an empty plan: no kernel write and no state write.
+//
+// # Ownership
+//
+// The record (role "realserver" in the state directory) holds the desired
+// state last applied, each sysctl lvs-rs wrote with the value it found
+// first, each VIP lvs-rs bound, whether tunl0 was up before, and the default
+// route lvs-rs set with the one it replaced. It is saved after every step.
+// Stop works from it alone. A VIP that was already on its device is adopted:
+// wanted, never recorded, never removed. A sysctl that already held the
+// wanted value is never written or recorded. A recorded sysctl that someone
+// changed since lvs-rs wrote it is left as is, with a warning.
+//
+// # Decisions where the SPEC is silent
+//
+//   - IPv6 dr: the /128 on lo gets no sysctl. ARP parameters are IPv4-only,
+//     and Linux needs no IPv6 equivalent: ndisc answers a neighbour
+//     solicitation only for an address on the interface it arrived on (the
+//     lookup is strict to the device), so a VIP on lo is never advertised on
+//     the wire, and IPv6 never uses an address of another interface as the
+//     source of a solicitation. The host test TestDRSilentOnTheWire checks
+//     both families against a neighbour on a veth.
+//   - IPv6 tun needs ip6tnl; it is rejected with ErrInvalid, naming ip6tnl.
+//   - One VIP in both dr and tun on one host is rejected with ErrInvalid.
+//     nat next to dr or tun is accepted (nat binds nothing).
+//   - nat default route: the gateway is applied only when some binding is
+//     nat, or when there is no binding at all (lvs-rs start --mode nat
+//     --gateway ADDR); a dr/tun-only host ignores it with a warning. lvs-rs
+//     adds "default via GATEWAY" at the family's default metric (0 for
+//     IPv4, 1024 for IPv6) with proto static, letting the kernel choose the
+//     device. If another default route holds that metric, it is replaced
+//     and recorded, and stop puts it back (unless the slot was changed by
+//     someone since: then both are left as is, with a warning). Default
+//     routes at other metrics are not touched. A default route already via
+//     the gateway is adopted.
+//   - tun: lvs-rs never unloads ipip (other tunnels may use it); stop sets
+//     tunl0 down if it was down before. In a namespace where loading ipip
+//     creates no fallback device, lvs-rs creates tunl0 itself and stop
+//     deletes it.
+//   - Stop continues past failures, but if a VIP could not be unbound it
+//     does not restore ARP sysctls or set tunl0 down, so the host never
+//     answers ARP for a VIP that is still bound; the record keeps them and
+//     a second stop finishes the job.
+//   - A start that fails halts at the failing step; the record then holds
+//     what was done, so stop removes it and a new start converges.
+//   - A VIP that lvs-rs bound, removed by hand and then dropped from the
+//     config is forgotten without a kernel call. A VIP re-added by start
+//     after someone removed it is lvs-rs's (recorded), even if it had been
+//     adopted before.
+//
+// # Status JSON
+//
+// Report marshals to a stable document; field names are lowercase and
+// never change meaning:
+//
+//	{
+//	  "applied": true,             // a state record exists
+//	  "source": "state",           // compared with: "config", "state" or "none"
+//	  "vips": [                    // one per binding, sorted by VIP then mode
+//	    {"vip": "10.0.0.100", "mode": "dr", "device": "lo",
+//	     "present": true,          // on device (always true for nat)
+//	     "owner": "lvs-rs"}        // "lvs-rs", "adopted" or "" (absent, nat)
+//	  ],
+//	  "sysctls": [                 // every parameter the modes want
+//	    {"key": "net/ipv4/conf/lo/arp_ignore", "wanted": "1",
+//	     "actual": "1",            // "-" when the parameter does not exist
+//	     "ok": true}
+//	  ],
+//	  "tunnel": {"device": "tunl0", "exists": true, "up": true,
+//	             "was_up": false}, // only when tun is wanted or recorded
+//	  "route": {"gateway": "10.0.0.1", "present": true,
+//	            "owner": "lvs-rs", // "lvs-rs", "adopted" or ""
+//	            "replaced": "default via 10.0.0.254 dev eth0 metric 0"},
+//	                               // only when a gateway route is wanted
+//	  "drift": ["VIP 10.0.0.100 is missing from lo"],  // [] when none
+//	  "warnings": ["..."]          // omitted when none
+//	}
+//
+// The record's own JSON (realserver.json) is documented on Record.
+package realserver

@@ -1,0 +1,127 @@
+package realserver
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"net/netip"
+	"slices"
+
+	"github.com/lvs-rs/lvs-rs/pkg/sysctl"
+	"github.com/lvs-rs/lvs-rs/pkg/tunnel"
+	"github.com/lvs-rs/lvs-rs/pkg/vip"
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
+)
+
+// Observed is the part of the host Plan looks at.
+type Observed struct {
+	// Addrs are the addresses on every link, as vip.List reports them.
+	Addrs []vip.Addr
+	// Tunnel is the state of tunl0.
+	Tunnel tunnel.Link
+	// Sysctls maps sysctl.Key.String() to its value, for the parameters
+	// the desired state wants and those the record holds; a parameter that
+	// does not exist (conf/tunl0 without ipip) is absent.
+	Sysctls map[string]string
+	// Routes are the default routes of the main table, both families.
+	Routes []Route
+	// Record is what lvs-rs applied before (zero when nothing).
+	Record Record
+}
+
+// Observe reads what Plan needs from the namespace of h and the /proc/sys
+// tree t (which resolves in the calling thread's network namespace).
+func Observe(h *netlink.Handle, t sysctl.Tree, d Desired, rec Record) (Observed, error) {
+	o := Observed{Record: rec, Sysctls: map[string]string{}}
+	links, err := h.LinkList()
+	if err != nil {
+		return o, fmt.Errorf("realserver: list links: %w", err)
+	}
+	names := map[int]string{}
+	for _, l := range links {
+		names[l.Attrs().Index] = l.Attrs().Name
+		as, err := vip.List(h, l.Attrs().Name)
+		if err != nil {
+			var nf netlink.LinkNotFoundError
+			if errors.As(err, &nf) || errors.Is(err, unix.ENODEV) {
+				continue // gone since LinkList
+			}
+			return o, fmt.Errorf("realserver: %w", err)
+		}
+		o.Addrs = append(o.Addrs, as...)
+	}
+	if o.Tunnel, err = tunnel.Observe(h); err != nil {
+		return o, fmt.Errorf("realserver: %w", err)
+	}
+	var keys []string
+	for _, w := range d.canon().sysctlWants() {
+		keys = append(keys, w.Key.String())
+	}
+	for _, r := range rec.Sysctls {
+		keys = append(keys, r.Key)
+	}
+	for _, k := range keys {
+		v, err := t.Read(sysctl.ParseKey(k))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return o, fmt.Errorf("realserver: %w", err)
+		}
+		o.Sysctls[k] = v
+	}
+	if o.Routes, err = defaultRoutes(h, names); err != nil {
+		return o, err
+	}
+	return o, nil
+}
+
+// defaultRoutes lists the unicast default routes of the main table.
+func defaultRoutes(h *netlink.Handle, names map[int]string) ([]Route, error) {
+	nl, err := h.RouteListFiltered(netlink.FAMILY_ALL, &netlink.Route{Table: unix.RT_TABLE_MAIN}, netlink.RT_FILTER_TABLE)
+	if err != nil {
+		return nil, fmt.Errorf("realserver: list routes: %w", err)
+	}
+	var out []Route
+	for _, r := range nl {
+		if r.Dst == nil || r.Type != unix.RTN_UNICAST {
+			continue
+		}
+		if ones, _ := r.Dst.Mask.Size(); ones != 0 {
+			continue
+		}
+		dst, ok := netip.AddrFromSlice(r.Dst.IP)
+		if !ok {
+			continue
+		}
+		out = append(out, Route{
+			Dst:      netip.PrefixFrom(dst.Unmap(), 0),
+			Gateway:  ipAddr(r.Gw),
+			Dev:      names[r.LinkIndex],
+			Metric:   r.Priority,
+			Protocol: int(r.Protocol),
+			Src:      ipAddr(r.Src),
+			OnLink:   r.Flags&int(netlink.FLAG_ONLINK) != 0,
+		})
+	}
+	slices.SortStableFunc(out, func(a, b Route) int {
+		if a.Dst.Addr().Is4() != b.Dst.Addr().Is4() {
+			if a.Dst.Addr().Is4() {
+				return -1
+			}
+			return 1
+		}
+		return a.Metric - b.Metric
+	})
+	return out, nil
+}
+
+func ipAddr(ip net.IP) netip.Addr {
+	a, ok := netip.AddrFromSlice(ip)
+	if !ok {
+		return netip.Addr{}
+	}
+	return a.Unmap()
+}

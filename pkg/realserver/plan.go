@@ -1,0 +1,209 @@
+package realserver
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+
+	"github.com/lvs-rs/lvs-rs/pkg/arp"
+	"github.com/lvs-rs/lvs-rs/pkg/vip"
+)
+
+// Plan decides the changes that take the observed host to d. It is pure:
+// everything it needs is in o, including the state record of what lvs-rs
+// created before. Stop is Plan with an empty Desired.
+//
+// The order is stable and safe:
+//
+//  1. LoadIPIP, TunnelUp (or NoteTunnelUp): tunl0 must exist before its
+//     sysctls and VIPs;
+//  2. Sysctl sets, before any VIP is bound, so the host never answers ARP
+//     for a VIP;
+//  3. Bind, in VIP order;
+//  4. ReplaceRoute;
+//  5. Unbind / ForgetAddr of VIPs lvs-rs bound that are no longer wanted;
+//  6. DeleteRoute, RestoreRoute / ForgetRoute;
+//  7. Sysctl restores and forgets, only after the VIPs they protected are
+//     gone;
+//  8. TunnelDown / DeleteTunnel / ForgetTunnel.
+//
+// Adds come before deletes, so a VIP that moves (dr to tun) is on tunl0
+// before it leaves lo. A VIP already on its device is adopted: nothing is
+// bound and it is never recorded, so it is never removed. Only recorded
+// objects are ever removed or restored. The warnings name what is left as
+// is: sysctls and routes someone changed since lvs-rs wrote them, VIPs on
+// other devices, an ignored gateway.
+func Plan(d Desired, o Observed) ([]Change, []string) {
+	d = d.canon()
+	rec := o.Record
+	var adds, dels []Change
+	var warns []string
+
+	// 1. The tunnel.
+	if d.needsTunnel() {
+		switch {
+		case !o.Tunnel.Exists:
+			adds = append(adds, Change{Kind: LoadIPIP}, Change{Kind: TunnelUp})
+		case !o.Tunnel.Up:
+			adds = append(adds, Change{Kind: TunnelUp})
+		case rec.Tunnel == nil:
+			adds = append(adds, Change{Kind: NoteTunnelUp})
+		}
+	}
+
+	// 2. and 7. Sysctls.
+	sets, restores, w := arp.Plan(d.sysctlWants(), o.Sysctls, rec.Sysctls)
+	warns = append(warns, w...)
+	for _, op := range sets {
+		adds = append(adds, Change{Kind: Sysctl, Op: op})
+	}
+
+	// 3. and 5. VIPs.
+	type devAddr struct {
+		dev string
+		ip  netip.Addr
+	}
+	created := map[vip.Addr]bool{}
+	for _, a := range rec.Addresses {
+		created[a.Addr()] = true
+	}
+	wanted := map[devAddr]bool{}
+	used := map[string]bool{} // labels in use or planned
+	for _, a := range o.Addrs {
+		if a.Label != "" {
+			used[a.Label] = true
+		}
+	}
+	for _, b := range d.Bindings {
+		dev := device(b.Mode)
+		if dev == "" {
+			continue
+		}
+		wanted[devAddr{dev, b.VIP}] = true
+		for _, a := range o.Addrs {
+			if a.Prefix.Addr() == b.VIP && a.Dev != dev && !created[a] {
+				warns = append(warns, fmt.Sprintf("VIP %s is also on %s, not bound by lvs-rs: left as is (the host may answer ARP/ND for it there)", b.VIP, a.Dev))
+			}
+		}
+		if slices.ContainsFunc(o.Addrs, func(a vip.Addr) bool { return a.Dev == dev && a.Prefix.Addr() == b.VIP }) {
+			continue
+		}
+		a := vip.Addr{Dev: dev, Prefix: vip.HostPrefix(b.VIP), HostScope: dev == "lo"}
+		if b.VIP.Is4() {
+			a.Label = freeLabel(dev, used)
+			used[a.Label] = true
+		}
+		adds = append(adds, Change{Kind: Bind, Addr: a.Normalize()})
+	}
+	for _, r := range rec.Addresses {
+		a := r.Addr()
+		if wanted[devAddr{a.Dev, a.Prefix.Addr()}] {
+			continue
+		}
+		if slices.ContainsFunc(o.Addrs, func(x vip.Addr) bool { return x.Dev == a.Dev && x.Prefix == a.Prefix }) {
+			dels = append(dels, Change{Kind: Unbind, Addr: a})
+		} else {
+			dels = append(dels, Change{Kind: ForgetAddr, Addr: a})
+		}
+	}
+
+	// 4. and 6. The default route.
+	if d.routed() {
+		want := gatewayRoute(d.Gateway)
+		if !slices.ContainsFunc(o.Routes, func(r Route) bool { return sameGateway(r, want) }) {
+			c := Change{Kind: ReplaceRoute, Route: want}
+			if i := slices.IndexFunc(o.Routes, func(r Route) bool { return sameSlot(r, want) }); i >= 0 {
+				ours := rec.Route != nil && rec.Route.Created != nil && sameGateway(o.Routes[i], *rec.Route.Created)
+				if !ours {
+					old := o.Routes[i]
+					c.Old = &old
+				}
+			}
+			adds = append(adds, c)
+		}
+		if rec.Route != nil && rec.Route.Created != nil && !sameSlot(*rec.Route.Created, want) {
+			// The gateway changed family: the old route is in another slot.
+			c, w := unroute(rec.Route, o.Routes)
+			dels, warns = append(dels, c...), append(warns, w...)
+		}
+	} else {
+		if d.Gateway.IsValid() {
+			warns = append(warns, fmt.Sprintf("gateway %s ignored: no nat VIP on this host, and its default route stays as it is", d.Gateway))
+		}
+		if rec.Route != nil {
+			c, w := unroute(rec.Route, o.Routes)
+			dels, warns = append(dels, c...), append(warns, w...)
+		}
+	}
+
+	// 7. Sysctl restores.
+	for _, op := range restores {
+		dels = append(dels, Change{Kind: Sysctl, Op: op})
+	}
+
+	// 8. The tunnel again.
+	if !d.needsTunnel() && rec.Tunnel != nil {
+		switch t := rec.Tunnel; {
+		case t.Created && o.Tunnel.Exists:
+			dels = append(dels, Change{Kind: DeleteTunnel})
+		case !t.WasUp && o.Tunnel.Up:
+			dels = append(dels, Change{Kind: TunnelDown})
+		default:
+			dels = append(dels, Change{Kind: ForgetTunnel})
+		}
+	}
+	return append(adds, dels...), warns
+}
+
+// freeLabel returns the lowest DEV:N not in used.
+func freeLabel(dev string, used map[string]bool) string {
+	for n := 0; ; n++ {
+		l := vip.Label(dev, n)
+		if l == "" || !used[l] {
+			return l
+		}
+	}
+}
+
+// unroute plans taking back the default route lvs-rs set, and putting
+// back the one it replaced, given the routes now in the kernel.
+func unroute(rr *RouteRecord, routes []Route) ([]Change, []string) {
+	var out []Change
+	var warns []string
+	occupant := func(r Route) *Route {
+		if i := slices.IndexFunc(routes, func(x Route) bool { return sameSlot(x, r) }); i >= 0 {
+			return &routes[i]
+		}
+		return nil
+	}
+	free := true
+	if c := rr.Created; c != nil {
+		switch cur := occupant(*c); {
+		case cur != nil && sameGateway(*cur, *c):
+			out = append(out, Change{Kind: DeleteRoute, Route: *c})
+		case cur != nil:
+			free = false
+			warns = append(warns, fmt.Sprintf("route %s was changed since lvs-rs set %s: left as is", *cur, *c))
+			out = append(out, Change{Kind: ForgetRoute, Route: *c})
+		default:
+			if rr.Replaced == nil {
+				out = append(out, Change{Kind: ForgetRoute, Route: *c})
+			}
+		}
+	}
+	if r := rr.Replaced; r != nil {
+		cur := occupant(*r)
+		switch {
+		case rr.Created != nil && free:
+			out = append(out, Change{Kind: RestoreRoute, Route: *r})
+		case rr.Created == nil && cur == nil:
+			out = append(out, Change{Kind: RestoreRoute, Route: *r})
+		case cur != nil && rr.Created == nil && sameGateway(*cur, *r):
+			out = append(out, Change{Kind: ForgetRoute, Route: *r})
+		default:
+			warns = append(warns, fmt.Sprintf("route %s, replaced by lvs-rs, not restored: the slot now holds another route", *r))
+			out = append(out, Change{Kind: ForgetRoute, Route: *r})
+		}
+	}
+	return out, warns
+}

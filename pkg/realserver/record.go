@@ -1,0 +1,136 @@
+package realserver
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/netip"
+	"slices"
+
+	"github.com/lvs-rs/lvs-rs/pkg/config"
+	"github.com/lvs-rs/lvs-rs/pkg/sysctl"
+	"github.com/lvs-rs/lvs-rs/pkg/vip"
+)
+
+// Role is the state record's name in the state directory.
+const Role = "realserver"
+
+// recordVersion is the schema version of Record.
+const recordVersion = 1
+
+// Record is what lvs-rs remembers on a real server: the desired state it
+// applied last, and every kernel object it created or changed, so that stop
+// undoes exactly that. It is stored as JSON (see doc.go).
+type Record struct {
+	Version int  `json:"version"`
+	Desired Spec `json:"desired"`
+	// Sysctls are the parameters lvs-rs wrote, with the value found first.
+	Sysctls []sysctl.Record `json:"sysctls,omitempty"`
+	// Addresses are the VIPs lvs-rs bound (adopted ones are not listed).
+	Addresses []AddrRecord `json:"addresses,omitempty"`
+	// Tunnel is set while a tun binding is applied.
+	Tunnel *TunnelRecord `json:"tunnel,omitempty"`
+	// Route is set while lvs-rs owns the default route.
+	Route *RouteRecord `json:"route,omitempty"`
+}
+
+// Spec is the applied Desired in the record.
+type Spec struct {
+	Bindings []BindingRecord `json:"bindings"`
+	Gateway  netip.Addr      `json:"gateway,omitzero"`
+}
+
+// BindingRecord is one config.Binding in the record.
+type BindingRecord struct {
+	VIP  netip.Addr  `json:"vip"`
+	Mode config.Mode `json:"mode"`
+}
+
+// AddrRecord is an address lvs-rs bound.
+type AddrRecord struct {
+	Dev       string       `json:"dev"`
+	Prefix    netip.Prefix `json:"prefix"`
+	Label     string       `json:"label,omitempty"`
+	HostScope bool         `json:"host_scope,omitempty"`
+}
+
+// TunnelRecord tells how tunl0 was before lvs-rs used it.
+type TunnelRecord struct {
+	Dev string `json:"dev"`
+	// WasUp: tunl0 was already up, so stop leaves it up.
+	WasUp bool `json:"was_up"`
+	// Created: lvs-rs created tunl0 itself (no fallback device in this
+	// namespace), so stop deletes it.
+	Created bool `json:"created,omitempty"`
+}
+
+// RouteRecord is the default route lvs-rs set and the one it replaced.
+type RouteRecord struct {
+	// Created is lvs-rs's route; nil once deleted (Replaced still pending).
+	Created *Route `json:"created,omitempty"`
+	// Replaced is the default route that held the same metric before, put
+	// back when lvs-rs's route goes.
+	Replaced *Route `json:"replaced,omitempty"`
+}
+
+func specOf(d Desired) Spec {
+	s := Spec{Bindings: []BindingRecord{}, Gateway: d.Gateway}
+	for _, b := range d.Bindings {
+		s.Bindings = append(s.Bindings, BindingRecord{VIP: b.VIP, Mode: b.Mode})
+	}
+	return s
+}
+
+// desired returns the recorded Desired.
+func (s Spec) desired() Desired {
+	d := Desired{Gateway: s.Gateway}
+	for _, b := range s.Bindings {
+		d.Bindings = append(d.Bindings, config.Binding{VIP: b.VIP, Mode: b.Mode})
+	}
+	return d
+}
+
+func addrRecord(a vip.Addr) AddrRecord {
+	return AddrRecord{Dev: a.Dev, Prefix: a.Prefix, Label: a.Label, HostScope: a.HostScope}
+}
+
+// Addr returns the record as a vip.Addr.
+func (r AddrRecord) Addr() vip.Addr {
+	return vip.Addr{Dev: r.Dev, Prefix: r.Prefix, Label: r.Label, HostScope: r.HostScope}
+}
+
+// clone returns a deep copy of r.
+func (r Record) clone() Record {
+	c := r
+	c.Desired.Bindings = slices.Clone(r.Desired.Bindings)
+	c.Sysctls = slices.Clone(r.Sysctls)
+	c.Addresses = slices.Clone(r.Addresses)
+	if r.Tunnel != nil {
+		t := *r.Tunnel
+		c.Tunnel = &t
+	}
+	if r.Route != nil {
+		rr := RouteRecord{}
+		if r.Route.Created != nil {
+			x := *r.Route.Created
+			rr.Created = &x
+		}
+		if r.Route.Replaced != nil {
+			x := *r.Route.Replaced
+			rr.Replaced = &x
+		}
+		c.Route = &rr
+	}
+	return c
+}
+
+// same reports whether a and b encode to the same JSON.
+func same(a, b Record) bool {
+	x, err1 := json.Marshal(a)
+	y, err2 := json.Marshal(b)
+	return err1 == nil && err2 == nil && bytes.Equal(x, y)
+}
+
+// empty reports whether r owns nothing in the kernel.
+func (r Record) empty() bool {
+	return len(r.Sysctls) == 0 && len(r.Addresses) == 0 && r.Tunnel == nil && r.Route == nil
+}

@@ -1,0 +1,153 @@
+package realserver
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/lvs-rs/lvs-rs/pkg/state"
+	"github.com/lvs-rs/lvs-rs/pkg/sysctl"
+	"github.com/vishvananda/netlink"
+)
+
+// Options are the environment of Start, Stop and Status.
+type Options struct {
+	StateDir string          // state.Store directory
+	DryRun   bool            // plan only: return the changes, write nothing (no kernel write, no state write)
+	Handle   *netlink.Handle // nil = the current network namespace
+	// Sysctl is the /proc/sys tree; the zero value is sysctl.Proc(). Its
+	// net/ parameters resolve in the calling thread's network namespace,
+	// so a caller with a Handle into another namespace must also run on a
+	// thread switched into it.
+	Sysctl sysctl.Tree
+}
+
+// Result is what Start or Stop did (or, with DryRun, would do).
+type Result struct {
+	// Changes are the changes applied, in order; with DryRun, the plan.
+	// After a failure, the changes applied before it.
+	Changes []Change
+	// Warnings name what was left as is: sysctls or routes someone
+	// changed since lvs-rs wrote them, VIPs on other devices, ...
+	Warnings []string
+}
+
+func (o Options) tree() sysctl.Tree {
+	if o.Sysctl.Root == "" {
+		return sysctl.Proc()
+	}
+	return o.Sysctl
+}
+
+func (o Options) store() state.Store { return state.Store{Dir: o.StateDir} }
+
+// handle returns o.Handle, or a new handle in the current namespace and
+// the function that closes it.
+func (o Options) handle() (*netlink.Handle, func(), error) {
+	if o.Handle != nil {
+		return o.Handle, func() {}, nil
+	}
+	h, err := netlink.NewHandle()
+	if err != nil {
+		return nil, nil, fmt.Errorf("realserver: netlink: %w", err)
+	}
+	return h, h.Close, nil
+}
+
+// load returns the state record and whether one exists.
+func (o Options) load() (Record, bool, error) {
+	var rec Record
+	ok, err := o.store().Load(Role, &rec)
+	if err != nil {
+		return Record{}, false, fmt.Errorf("realserver: %w", err)
+	}
+	return rec, ok, nil
+}
+
+// Start converges the host to d: it binds missing VIPs, sets the sysctls
+// of their modes, loads ipip and brings tunl0 up for tun, routes through
+// the gateway for nat, and removes or restores what an earlier start
+// created that d no longer wants. A host already in d gets no kernel write
+// and no state write. See Plan for the order of changes.
+//
+// The state record is saved after every step, so after a failure stop
+// still removes everything created and a new start converges. Errors name
+// the object and keep the errno (errors.Is(err, unix.EPERM)); an invalid d
+// wraps ErrInvalid and changes nothing; a kernel without ipip yields an
+// error wrapping tunnel.ErrNoIPIP before anything is changed.
+func Start(ctx context.Context, d Desired, o Options) (Result, error) {
+	d, err := d.Normalize()
+	if err != nil {
+		return Result{}, err
+	}
+	h, done, err := o.handle()
+	if err != nil {
+		return Result{}, err
+	}
+	defer done()
+	rec, existed, err := o.load()
+	if err != nil {
+		return Result{}, err
+	}
+	obs, err := Observe(h, o.tree(), d, rec)
+	if err != nil {
+		return Result{}, err
+	}
+	changes, warns := Plan(d, obs)
+	res := Result{Changes: changes, Warnings: warns}
+	if o.DryRun {
+		return res, nil
+	}
+	next := rec.clone()
+	next.Version, next.Desired = recordVersion, specOf(d)
+	e := &executor{k: netKernel{h: h, t: o.tree()}, rec: next, save: func(r Record) error { return o.store().Save(Role, r) }}
+	if existed {
+		e.saved = &rec
+	}
+	// The record (with the new desired spec) is saved after the first step
+	// that succeeds, and after every later one that changes it; a start
+	// whose first step fails leaves no record behind.
+	err = e.run(ctx, changes)
+	if err == nil {
+		err = e.flush() // a new or changed spec with nothing to change
+	}
+	res.Changes, res.Warnings = e.applied, append(res.Warnings, e.warnings...)
+	return res, err
+}
+
+// Stop undoes what start recorded, from the state record alone: it unbinds
+// the VIPs lvs-rs bound, deletes its default route and restores the one it
+// replaced, restores every sysctl to its prior value unless someone changed
+// it since (then it warns and leaves it), and sets tunl0 down unless it was
+// up before. It continues past failures and returns them joined, keeping
+// the record of what is left so that stop can be run again; on success it
+// removes the record. Nothing applied is success with no changes.
+func Stop(ctx context.Context, o Options) (Result, error) {
+	rec, existed, err := o.load()
+	if err != nil || !existed {
+		return Result{}, err
+	}
+	h, done, err := o.handle()
+	if err != nil {
+		return Result{}, err
+	}
+	defer done()
+	obs, err := Observe(h, o.tree(), Desired{}, rec)
+	if err != nil {
+		return Result{}, err
+	}
+	changes, warns := Plan(Desired{}, obs)
+	res := Result{Changes: changes, Warnings: warns}
+	if o.DryRun {
+		return res, nil
+	}
+	e := &executor{k: netKernel{h: h, t: o.tree()}, rec: rec.clone(), saved: &rec, teardown: true, save: func(r Record) error { return o.store().Save(Role, r) }}
+	err = e.run(ctx, changes)
+	res.Changes, res.Warnings = e.applied, append(res.Warnings, e.warnings...)
+	if err != nil {
+		return res, err
+	}
+	if err := o.store().Remove(Role); err != nil {
+		return res, fmt.Errorf("realserver: %w", err)
+	}
+	return res, nil
+}

@@ -1,0 +1,95 @@
+package state
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// DefaultDir is the state directory when neither --state-dir nor
+// LVS_RS_STATE_DIR names one.
+const DefaultDir = "/run/lvs-rs"
+
+// Dir returns the state directory chosen by flag, then by the
+// LVS_RS_STATE_DIR environment variable, then DefaultDir.
+func Dir(flag string) string {
+	if flag != "" {
+		return flag
+	}
+	if env := os.Getenv("LVS_RS_STATE_DIR"); env != "" {
+		return env
+	}
+	return DefaultDir
+}
+
+// Store reads and writes role records in one directory.
+type Store struct {
+	Dir string
+}
+
+func (s Store) path(role string) string { return filepath.Join(s.Dir, role+".json") }
+
+// ensure creates the directory 0700 (and tightens it if it exists).
+func (s Store) ensure() error {
+	if err := os.MkdirAll(s.Dir, 0o700); err != nil {
+		return fmt.Errorf("state: create %s: %w", s.Dir, err)
+	}
+	if err := os.Chmod(s.Dir, 0o700); err != nil {
+		return fmt.Errorf("state: chmod %s: %w", s.Dir, err)
+	}
+	return nil
+}
+
+// Load decodes the record of role into v. It reports false, and no error,
+// when there is no record.
+func (s Store) Load(role string, v any) (bool, error) {
+	b, err := os.ReadFile(s.path(role))
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("state: read %s: %w", s.path(role), err)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return false, fmt.Errorf("state: decode %s: %w", s.path(role), err)
+	}
+	return true, nil
+}
+
+// Save writes v as the record of role, atomically and 0600.
+func (s Store) Save(role string, v any) error {
+	if err := s.ensure(); err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return fmt.Errorf("state: encode %s record: %w", role, err)
+	}
+	tmp, err := os.CreateTemp(s.Dir, role+".*.tmp")
+	if err != nil {
+		return fmt.Errorf("state: write %s: %w", s.path(role), err)
+	}
+	defer os.Remove(tmp.Name())
+	_, werr := tmp.Write(append(b, '\n'))
+	serr := tmp.Sync()
+	cerr := tmp.Close()
+	if err := errors.Join(werr, serr, cerr); err != nil {
+		return fmt.Errorf("state: write %s: %w", s.path(role), err)
+	}
+	if err := os.Rename(tmp.Name(), s.path(role)); err != nil {
+		return fmt.Errorf("state: write %s: %w", s.path(role), err)
+	}
+	return nil
+}
+
+// Remove deletes the record of role; a missing record is not an error.
+func (s Store) Remove(role string) error {
+	err := os.Remove(s.path(role))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("state: remove %s: %w", s.path(role), err)
+	}
+	return nil
+}

@@ -1,0 +1,63 @@
+package sysctl
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// Tree is a /proc/sys hierarchy. Tests point Root at a temporary directory.
+type Tree struct {
+	Root string
+}
+
+// Proc is the kernel's own tree.
+func Proc() Tree { return Tree{Root: "/proc/sys"} }
+
+// Key names one kernel parameter by its path segments below /proc/sys,
+// e.g. Key{"net", "ipv4", "conf", "eth0.100", "arp_ignore"}.
+type Key []string
+
+// IPv4Conf returns the key net/ipv4/conf/DEV/PARAM.
+func IPv4Conf(dev, param string) Key { return Key{"net", "ipv4", "conf", dev, param} }
+
+// IPForward is the key net/ipv4/ip_forward.
+func IPForward() Key { return Key{"net", "ipv4", "ip_forward"} }
+
+// String renders the key as a slash path, "net/ipv4/conf/lo/arp_ignore",
+// which stays unambiguous when a device name contains a dot.
+func (k Key) String() string { return strings.Join(k, "/") }
+
+// ParseKey is the inverse of Key.String.
+func ParseKey(s string) Key { return Key(strings.Split(s, "/")) }
+
+// Path returns the file that holds k in t.
+func (t Tree) Path(k Key) string { return filepath.Join(append([]string{t.Root}, k...)...) }
+
+// Read returns the value of k without its trailing newline.
+func (t Tree) Read(k Key) (string, error) {
+	b, err := os.ReadFile(t.Path(k))
+	if err != nil {
+		return "", fmt.Errorf("sysctl: read %s: %w", k, err)
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
+// Write sets k to value. The file must exist: kernel parameters are never
+// created.
+func (t Tree) Write(k Key, value string) error {
+	f, err := os.OpenFile(t.Path(k), os.O_WRONLY|os.O_TRUNC, 0)
+	if err != nil {
+		return fmt.Errorf("sysctl: write %s=%s: %w", k, value, err)
+	}
+	_, werr := f.WriteString(value + "\n")
+	cerr := f.Close()
+	if werr != nil {
+		return fmt.Errorf("sysctl: write %s=%s: %w", k, value, werr)
+	}
+	if cerr != nil {
+		return fmt.Errorf("sysctl: write %s=%s: %w", k, value, cerr)
+	}
+	return nil
+}

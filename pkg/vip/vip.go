@@ -1,0 +1,143 @@
+package vip
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
+)
+
+// maxIfName is the longest interface (and IPv4 label) name the kernel takes.
+const maxIfName = 15
+
+// Addr is an address found on, or wanted on, a device. It is comparable.
+type Addr struct {
+	Dev    string
+	Prefix netip.Prefix
+	Label  string // IPv4 only; "" for none
+	// HostScope asks for scope host (a VIP on lo); otherwise scope global.
+	// IPv4 only: the kernel derives an IPv6 address's scope from the
+	// address itself, so List never reports it for IPv6.
+	HostScope bool
+}
+
+// String renders the address as "10.0.0.100/32 dev lo label lo:0".
+func (a Addr) String() string {
+	s := fmt.Sprintf("%s dev %s", a.Prefix, a.Dev)
+	if a.Label != "" {
+		s += " label " + a.Label
+	}
+	if a.HostScope {
+		s += " scope host"
+	}
+	return s
+}
+
+// Normalize returns a as List would report it: no label or host scope on
+// an IPv6 address. Planners compare normalized addresses.
+func (a Addr) Normalize() Addr {
+	if a.Prefix.Addr().Is6() {
+		a.Label, a.HostScope = "", false
+	}
+	return a
+}
+
+// HostPrefix returns addr as a single-host prefix, /32 or /128.
+func HostPrefix(addr netip.Addr) netip.Prefix {
+	return netip.PrefixFrom(addr.Unmap(), addr.Unmap().BitLen())
+}
+
+// Label returns the alias label DEV:N, or "" when it would exceed the
+// kernel's 15 characters (the address is then bound without a label).
+func Label(dev string, n int) string {
+	l := fmt.Sprintf("%s:%d", dev, n)
+	if len(l) > maxIfName {
+		return ""
+	}
+	return l
+}
+
+// List returns the addresses on dev.
+func List(h *netlink.Handle, dev string) ([]Addr, error) {
+	link, err := h.LinkByName(dev)
+	if err != nil {
+		return nil, fmt.Errorf("vip: list addresses of %s: %w", dev, err)
+	}
+	nl, err := h.AddrList(link, netlink.FAMILY_ALL)
+	if err != nil {
+		return nil, fmt.Errorf("vip: list addresses of %s: %w", dev, err)
+	}
+	out := make([]Addr, 0, len(nl))
+	for _, a := range nl {
+		ip, ok := netip.AddrFromSlice(a.IP)
+		if !ok {
+			continue
+		}
+		ones, _ := a.Mask.Size()
+		label := a.Label
+		if label == dev {
+			label = ""
+		}
+		out = append(out, Addr{
+			Dev:       dev,
+			Prefix:    netip.PrefixFrom(ip.Unmap(), ones),
+			Label:     label,
+			HostScope: ip.Unmap().Is4() && a.Scope == int(netlink.SCOPE_HOST),
+		})
+	}
+	return out, nil
+}
+
+// Bind puts a on its device, replacing an equal address (so a repeat is a
+// no-op for the kernel's state).
+func Bind(h *netlink.Handle, a Addr) error {
+	link, err := h.LinkByName(a.Dev)
+	if err != nil {
+		return fmt.Errorf("vip: bind %s on %s: %w", a.Prefix, a.Dev, err)
+	}
+	nla := toNetlink(a)
+	if err := h.AddrReplace(link, nla); err != nil {
+		return fmt.Errorf("vip: bind %s on %s: %w", a.Prefix, a.Dev, err)
+	}
+	return nil
+}
+
+// Unbind removes a from its device. An address or device that is already
+// gone counts as success.
+func Unbind(h *netlink.Handle, a Addr) error {
+	link, err := h.LinkByName(a.Dev)
+	if err != nil {
+		var nf netlink.LinkNotFoundError
+		if errors.As(err, &nf) || errors.Is(err, unix.ENODEV) {
+			return nil
+		}
+		return fmt.Errorf("vip: unbind %s from %s: %w", a.Prefix, a.Dev, err)
+	}
+	err = h.AddrDel(link, toNetlink(a))
+	if err == nil || errors.Is(err, unix.EADDRNOTAVAIL) || errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ESRCH) {
+		return nil
+	}
+	return fmt.Errorf("vip: unbind %s from %s: %w", a.Prefix, a.Dev, err)
+}
+
+func toNetlink(a Addr) *netlink.Addr {
+	p := a.Prefix
+	nla := &netlink.Addr{IPNet: &net.IPNet{
+		IP:   net.IP(p.Addr().AsSlice()),
+		Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen()),
+	}}
+	if p.Addr().Is4() {
+		nla.Label = a.Label
+		if a.HostScope {
+			nla.Scope = int(netlink.SCOPE_HOST)
+		}
+	}
+	if p.Addr().Is6() {
+		// A VIP must answer at once: no duplicate address detection.
+		nla.Flags = unix.IFA_F_NODAD
+	}
+	return nla
+}

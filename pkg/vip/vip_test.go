@@ -1,0 +1,70 @@
+package vip
+
+import (
+	"net/netip"
+	"slices"
+	"testing"
+
+	"github.com/lvs-rs/lvs-rs/internal/nstest"
+)
+
+func TestLabel(t *testing.T) {
+	for _, c := range []struct {
+		dev  string
+		n    int
+		want string
+	}{{"lo", 0, "lo:0"}, {"eth0.100", 3, "eth0.100:3"}, {"enp0s31f6abcde", 1, ""}} {
+		if got := Label(c.dev, c.n); got != c.want {
+			t.Errorf("Label(%q, %d) = %q, want %q", c.dev, c.n, got, c.want)
+		}
+	}
+}
+
+func TestHostPrefix(t *testing.T) {
+	if got := HostPrefix(netip.MustParseAddr("::ffff:10.0.0.1")); got != netip.MustParsePrefix("10.0.0.1/32") {
+		t.Errorf("HostPrefix(mapped) = %v", got)
+	}
+	if got := HostPrefix(netip.MustParseAddr("2001:db8::1")); got.Bits() != 128 {
+		t.Errorf("HostPrefix(v6) = %v", got)
+	}
+}
+
+func TestBindListUnbind(t *testing.T) {
+	ns := nstest.New(t)
+	want := []Addr{
+		{Dev: "lo", Prefix: netip.MustParsePrefix("192.0.2.100/32"), Label: "lo:0", HostScope: true},
+		{Dev: "lo", Prefix: netip.MustParsePrefix("2001:db8::100/128")},
+	}
+	for _, a := range want {
+		for range 2 { // a second bind must be harmless
+			if err := Bind(ns.Handle, a); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	got, err := List(ns.Handle, "lo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range want {
+		if !slices.Contains(got, a) {
+			t.Errorf("List(lo) = %v; missing %v", got, a)
+		}
+	}
+	for _, a := range want {
+		for range 2 { // unbinding twice is success
+			if err := Unbind(ns.Handle, a); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	got, _ = List(ns.Handle, "lo")
+	for _, a := range want {
+		if slices.Contains(got, a) {
+			t.Errorf("%v still bound after Unbind", a)
+		}
+	}
+	if err := Unbind(ns.Handle, Addr{Dev: "nosuch0", Prefix: want[0].Prefix}); err != nil {
+		t.Errorf("Unbind on a missing device: %v", err)
+	}
+}

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The project's test command (README "Tests"). On a fresh Debian machine, as
+# root, it installs what it needs, then runs:
+#   1. gofmt and go vet;
+#   2. every Go test: unit tests and host network-namespace tests run on this
+#      kernel, the packages under test/vm/ boot Debian's stock kernel under
+#      qemu and run inside it (IPVS, ipip);
+#   3. a bounded fuzz run of the config loader;
+#   4. systemd-analyze verify on the units.
+# Environment: FUZZTIME (default 30s), GOTESTFLAGS (extra go test flags).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PATH:/usr/local/go/bin"
+export CGO_ENABLED=0 # the VM runs the test binaries: they must be static
+
+stage() { printf '\n=== %s\n' "$*"; }
+
+stage "prerequisites"
+scripts/vm-prepare.sh
+if ! command -v systemd-analyze >/dev/null; then
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq systemd >/dev/null
+fi
+
+stage "gofmt and go vet"
+unformatted=$(gofmt -l cmd pkg internal test 2>/dev/null || true)
+if [ -n "$unformatted" ]; then
+	echo "not gofmt-formatted:"; echo "$unformatted"; exit 1
+fi
+go vet ./...
+
+stage "go test (unit, host namespaces, VM suites)"
+# shellcheck disable=SC2086
+go test -count=1 -timeout 40m ${GOTESTFLAGS:-} ./...
+
+stage "fuzz the config loader (${FUZZTIME:-30s})"
+go test -run '^$' -fuzz '^FuzzParse$' -fuzztime "${FUZZTIME:-30s}" ./pkg/config
+
+stage "systemd-analyze verify"
+scripts/verify-units.sh
+
+stage "all tests passed"

@@ -1,0 +1,11 @@
+// Package director tests the director role (pkg/director and pkg/ipvs) on
+// a real kernel, inside the VM test bed (internal/vmtest): config to IPVS
+// state read back through netlink and /proc/net/ip_vs for every feature,
+// idempotence (zero writes on a second start), edits in place proven by
+// surviving counters, ownership (a hand-made service survives start,
+// status and stop), and traffic through the VIP to the real servers in the
+// dr, tun and nat presets of internal/topo, with the real servers prepared
+// by plain calls (not the product's real-server role).
+//
+// Run as root: CGO_ENABLED=0 go test ./test/vm/director/ [-run TestName] -v
+package director
