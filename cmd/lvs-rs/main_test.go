@@ -3,10 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // invoke runs lvs-rs in-process and returns its exit code and output.
@@ -89,3 +91,32 @@ func TestConfigEnvDefault(t *testing.T) {
 		t.Errorf("flag: %q", p)
 	}
 }
+
+// TestNotifyStatus checks the STATUS= datagram systemd would receive.
+func TestNotifyStatus(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "notify")
+	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	t.Setenv("NOTIFY_SOCKET", sock)
+	var out, errb bytes.Buffer
+	report[fakeChange](&out, &errb, "realserver", "start", false, []fakeChange{"bind x"}, nil)
+	buf := make([]byte, 256)
+	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	n, err := conn.Read(buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := string(buf[:n]), "STATUS=realserver: start: 1 change(s) applied"; got != want {
+		t.Fatalf("notify = %q, want %q", got, want)
+	}
+	if out.String() != "realserver: bind x\nrealserver: start: 1 change(s) applied\n" {
+		t.Fatalf("stdout = %q", out.String())
+	}
+}
+
+type fakeChange string
+
+func (c fakeChange) String() string { return string(c) }

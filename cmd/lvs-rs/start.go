@@ -144,14 +144,19 @@ func report[C fmt.Stringer](stdout, stderr io.Writer, role, verb string, dryRun 
 	for _, c := range changes {
 		fmt.Fprintf(stdout, "%s: %s%s\n", role, prefix, c)
 	}
+	var summary string
 	switch {
 	case len(changes) == 0 && verb == "stop":
-		fmt.Fprintf(stdout, "%s: nothing applied, nothing to remove\n", role)
+		summary = "nothing applied, nothing to remove"
 	case len(changes) == 0:
-		fmt.Fprintf(stdout, "%s: already converged, nothing to change\n", role)
+		summary = "already converged, nothing to change"
 	case dryRun:
-		fmt.Fprintf(stdout, "%s: dry run: %d change(s) planned, nothing changed\n", role, len(changes))
+		summary = fmt.Sprintf("dry run: %d change(s) planned, nothing changed", len(changes))
 	default:
-		fmt.Fprintf(stdout, "%s: %d change(s) applied\n", role, len(changes))
+		summary = fmt.Sprintf("%s: %d change(s) applied", verb, len(changes))
+	}
+	fmt.Fprintf(stdout, "%s: %s\n", role, summary)
+	if !dryRun {
+		notifyStatus(role + ": " + summary)
 	}
 }

@@ -25,6 +25,9 @@
 //     stdout and exits with the guest's exit status. A VM that stops without
 //     the exit marker, or outlives -test.timeout, is a failure.
 //
+// go test never caches a VM package's result: on the host Main exits
+// without m.Run, so no inputs are recorded. No -count=1 is needed.
+//
 // In the VM the /init of the base initramfs runs the test binary with
 // LVSRS_IN_VM=1 and LVSRS_BIN=/bin/lvs-rs; there Main just runs m.Run. The
 // working directory in the VM holds a copy of the package's testdata/.

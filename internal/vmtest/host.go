@@ -7,20 +7,18 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
-	"syscall"
 	"time"
 )
 
 // bootAllowance is the time the VM's -test.timeout leaves for booting.
 const bootAllowance = 15 * time.Second
 
-// runHost is Main on the host: prepare, build, boot, report.
+// runHost is Main on the host: check, prepare, build, boot, report.
 func runHost() error {
 	start := time.Now()
 	ha, err := parseHostArgs(os.Args[1:])
@@ -32,29 +30,9 @@ func runHost() error {
 			fmt.Printf("vmtest: "+format+"\n", args...)
 		}
 	}
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") != "true" {
-			return skipError{"not root (qemu, the kernel cache and /run/netns need root; in CI this is a failure)"}
-		}
-		return errors.New("the VM suite needs root, and CI=true makes a missing prerequisite a failure")
-	}
-	exe, err := os.Executable()
-	if err != nil {
-		return fmt.Errorf("locating the test binary: %w", err)
-	}
-	if err := checkStatic(exe); err != nil {
-		return fmt.Errorf("%w: run the VM tests with CGO_ENABLED=0 (CGO_ENABLED=0 go test ./...)", err)
-	}
-	root, rootErr := moduleRoot()
-	if rootErr != nil {
-		logf("%v: not running scripts/vm-prepare.sh, not building lvs-rs", rootErr)
-	}
-	cache, err := prepareCache(root, logf)
+	exe, root, cache, err := prerequisites(logf)
 	if err != nil {
 		return err
-	}
-	if _, err := exec.LookPath("qemu-system-x86_64"); err != nil {
-		return fmt.Errorf("qemu-system-x86_64 not found (scripts/vm-prepare.sh installs it): %w", err)
 	}
 	tmp, err := os.MkdirTemp("", "vmtest-")
 	if err != nil {
@@ -62,21 +40,19 @@ func runHost() error {
 	}
 	defer os.RemoveAll(tmp)
 
-	lvsrs := ""
+	in := initrdInput{base: cache.base, test: exe, env: vmEnv(os.Environ())}
 	if os.Getenv(EnvNoLvsRs) == "1" {
 		logf("%s=1: not building lvs-rs", EnvNoLvsRs)
 	} else if root != "" {
-		if lvsrs, err = buildLvsRs(root, tmp, logf); err != nil {
+		if in.lvsrs, err = buildLvsRs(root, tmp, logf); err != nil {
 			return err
 		}
 	}
-	if root != "" {
-		touchInputs(root)
+	for _, d := range ha.dropped {
+		if !strings.HasPrefix(d, "-test.testlogfile") {
+			logf("not passed into the VM (host path): %s", d)
+		}
 	}
-	for _, ha := range ha.dropped {
-		logf("not passed into the VM (host path): %s", ha)
-	}
-
 	var vmTimeout, hostTimeout time.Duration
 	if ha.timeout > 0 {
 		left := ha.timeout - time.Since(start)
@@ -84,22 +60,14 @@ func runHost() error {
 		// go test kills the binary one minute after -timeout: stay below.
 		hostTimeout = max(left+45*time.Second, vmTimeout+bootAllowance)
 	}
-	args, err := encodeArgs(ha.withTimeout(vmTimeout))
-	if err != nil {
+	if in.args, err = encodeArgs(ha.withTimeout(vmTimeout)); err != nil {
 		return err
 	}
 	nonce := make([]byte, 8)
 	if _, err := rand.Read(nonce); err != nil {
 		return fmt.Errorf("nonce: %w", err)
 	}
-	in := initrdInput{
-		base:  cache.base,
-		test:  exe,
-		lvsrs: lvsrs,
-		args:  args,
-		env:   vmEnv(os.Environ()),
-		nonce: hex.EncodeToString(nonce),
-	}
+	in.nonce = hex.EncodeToString(nonce)
 	if st, err := os.Stat("testdata"); err == nil && st.IsDir() {
 		in.testdata = "testdata"
 	}
@@ -132,36 +100,48 @@ func runHost() error {
 	return nil
 }
 
+// prerequisites checks root (a skipError outside CI), the test binary, the
+// module root ("" when there is none) and the VM cache.
+func prerequisites(logf func(string, ...any)) (exe, root string, cache vmCache, err error) {
+	if os.Geteuid() != 0 {
+		if os.Getenv("CI") != "true" {
+			return "", "", cache, skipError{"not root (qemu, the kernel cache and /run/netns need root; in CI this is a failure)"}
+		}
+		return "", "", cache, errors.New("the VM suite needs root, and CI=true makes a missing prerequisite a failure")
+	}
+	if exe, err = os.Executable(); err != nil {
+		return "", "", cache, fmt.Errorf("locating the test binary: %w", err)
+	}
+	if err := checkStatic(exe); err != nil {
+		return "", "", cache, fmt.Errorf("%w: run the VM tests with CGO_ENABLED=0 (CGO_ENABLED=0 go test ./...)", err)
+	}
+	root, rootErr := moduleRoot()
+	if rootErr != nil {
+		logf("%v: not running scripts/vm-prepare.sh, not building lvs-rs", rootErr)
+	}
+	if cache, err = prepareCache(root, logf); err != nil {
+		return "", "", cache, err
+	}
+	if _, err := exec.LookPath("qemu-system-x86_64"); err != nil {
+		return "", "", cache, fmt.Errorf("qemu-system-x86_64 not found (scripts/vm-prepare.sh installs it): %w", err)
+	}
+	return exe, root, cache, nil
+}
+
 // checkStatic fails for an ELF binary with a program interpreter, which
 // cannot run in the VM (there is no libc there).
 func checkStatic(path string) error {
-	raw, err := openQuiet(path)
+	f, err := elf.Open(path)
 	if err != nil {
 		return fmt.Errorf("reading %s: %w", path, err)
 	}
-	defer raw.Close()
-	f, err := elf.NewFile(raw)
-	if err != nil {
-		return fmt.Errorf("reading %s: %w", path, err)
-	}
+	defer f.Close()
 	for _, p := range f.Progs {
 		if p.Type == elf.PT_INTERP {
 			return fmt.Errorf("%s is dynamically linked", path)
 		}
 	}
 	return nil
-}
-
-// openQuiet opens a file for reading without entering go test's log of
-// opened files. Used for the binaries: the test binary is part of the test
-// cache key already, and a freshly linked file in that log makes the
-// result uncacheable.
-func openQuiet(path string) (*os.File, error) {
-	fd, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, &os.PathError{Op: "open", Path: path, Err: err}
-	}
-	return os.NewFile(uintptr(fd), path), nil
 }
 
 // moduleRoot walks up from the working directory to the dir with go.mod.
@@ -209,31 +189,6 @@ func buildLvsRs(root, dir string, logf func(string, ...any)) (string, error) {
 	}
 	logf("built lvs-rs in %.1fs", time.Since(t0).Seconds())
 	return out, nil
-}
-
-// touchInputs opens the module's sources so that `go test`'s result cache
-// (which hashes the files a test opens) reruns the VM suite when any of
-// them changes, including ./cmd/lvs-rs, which the test binary does not link.
-func touchInputs(root string) {
-	_ = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return nil
-		}
-		name := d.Name()
-		if d.IsDir() {
-			if p != root && (strings.HasPrefix(name, ".") || name == "node_modules") {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if strings.HasSuffix(name, ".go") || name == "go.mod" || name == "go.sum" ||
-			strings.HasSuffix(name, ".sh") || strings.Contains(p, string(filepath.Separator)+"testdata"+string(filepath.Separator)) {
-			if f, err := os.Open(p); err == nil {
-				f.Close()
-			}
-		}
-		return nil
-	})
 }
 
 // vmEnv picks the host variables passed into the VM.

@@ -87,7 +87,7 @@ func writeExtra(w io.Writer, in initrdInput) error {
 }
 
 func addFile(c *cpioWriter, name, src string, perm fs.FileMode) error {
-	f, err := openQuiet(src)
+	f, err := os.Open(src)
 	if err != nil {
 		return fmt.Errorf("initrd: %w", err)
 	}

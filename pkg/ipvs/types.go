@@ -112,15 +112,17 @@ type ServiceFlags uint32
 
 // Service flags.
 const (
-	FlagPersistent       ServiceFlags = 0x0001 // persistent port
-	FlagHashed           ServiceFlags = 0x0002 // kernel bookkeeping; never read back
-	FlagOnePacket        ServiceFlags = 0x0004 // one-packet scheduling
-	FlagSchedSHFallback  ServiceFlags = 0x0008 // IP_VS_SVC_F_SCHED1: sh/mh fallback
-	FlagSchedSHPort      ServiceFlags = 0x0010 // IP_VS_SVC_F_SCHED2: sh/mh use port
-	FlagSched3           ServiceFlags = 0x0020 // IP_VS_SVC_F_SCHED3
-	userFlags                         = FlagPersistent | FlagOnePacket | FlagSchedSHFallback | FlagSchedSHPort | FlagSched3
-	serviceFlagsAllMask  uint32       = 0xFFFFFFFF
-	serviceFlagsNoHashed              = ^FlagHashed
+	FlagPersistent      ServiceFlags = 0x0001 // persistent port
+	FlagHashed          ServiceFlags = 0x0002 // kernel bookkeeping; never read back
+	FlagOnePacket       ServiceFlags = 0x0004 // one-packet scheduling
+	FlagSchedSHFallback ServiceFlags = 0x0008 // IP_VS_SVC_F_SCHED1: sh/mh fallback
+	FlagSchedSHPort     ServiceFlags = 0x0010 // IP_VS_SVC_F_SCHED2: sh/mh use port
+	FlagSched3          ServiceFlags = 0x0020 // IP_VS_SVC_F_SCHED3
+)
+
+const (
+	serviceFlagsAllMask  uint32 = 0xFFFFFFFF // ip_vs_flags.mask: replace every flag
+	serviceFlagsNoHashed        = ^FlagHashed
 )
 
 // String lists the set flags the way ipvsadm -L does ("persistent",
