@@ -40,7 +40,8 @@ MODULES=(
 	ipip tunnel4 ip_tunnel ip6_tunnel tunnel6
 	veth bridge dummy nf_conntrack sctp
 )
-PACKAGES=(qemu-system-x86 busybox-static kmod cpio)
+# xz-utils: to unpack the XZ-compressed kernel image into a PVH vmlinux.
+PACKAGES=(qemu-system-x86 busybox-static kmod cpio xz-utils)
 
 mkdir -p "$CACHE"
 exec 9>"$CACHE/.lock"
@@ -96,10 +97,16 @@ resolve_kernel() { # prints "PACKAGE VERSION"
 }
 read -r KPKG KPKG_VER < <(resolve_kernel || true) || true
 if [[ -z ${KPKG:-} ]]; then
-	apt_update
+	apt_update || true
 	read -r KPKG KPKG_VER < <(resolve_kernel || true) || true
 fi
-[[ -n ${KPKG:-} ]] || die "cannot resolve the kernel package linux-image-amd64 depends on"
+if [[ -z ${KPKG:-} ]]; then
+	if cache_complete; then
+		log "warning: cannot resolve linux-image-amd64 (offline?); keeping the cache: $(head -1 "$CACHE/stamp")"
+		exit 0
+	fi
+	die "cannot resolve the kernel package linux-image-amd64 depends on"
+fi
 WANT="package=$KPKG version=${KPKG_VER:-}"
 
 if cache_complete && [[ $(sed -n 2p "$CACHE/stamp") == "$WANT" ]]; then
@@ -114,13 +121,11 @@ WORK=$(mktemp -d "$CACHE/build.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 
 # 3. Kernel package: download, unpack, depmod over the full tree.
-(
-	cd "$WORK"
-	if ! apt-get download -qq -o APT::Sandbox::User=root "$KPKG" >/dev/null 2>&1; then
-		apt_update
-		apt-get download -qq -o APT::Sandbox::User=root "$KPKG" >/dev/null
-	fi
-)
+download() { (cd "$WORK" && apt-get download -qq -o APT::Sandbox::User=root "$KPKG" >/dev/null 2>&1); }
+if ! download; then
+	apt_update
+	download || die "apt-get download $KPKG failed"
+fi
 DEB=$(ls "$WORK"/*.deb)
 log "downloaded $(basename "$DEB") ($(du -h "$DEB" | cut -f1))"
 dpkg-deb -x "$DEB" "$WORK/kroot"

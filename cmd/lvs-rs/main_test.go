@@ -3,11 +3,19 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/lvs-rs/lvs-rs/pkg/director"
+	"github.com/lvs-rs/lvs-rs/pkg/realserver"
+	"github.com/lvs-rs/lvs-rs/pkg/tunnel"
 	"time"
 )
 
@@ -120,3 +128,23 @@ func TestNotifyStatus(t *testing.T) {
 type fakeChange string
 
 func (c fakeChange) String() string { return string(c) }
+
+func TestKernelErrCodes(t *testing.T) {
+	for _, c := range []struct {
+		err  error
+		code int
+	}{
+		{fmt.Errorf("x: %w", realserver.ErrInvalid), exitUsage},
+		{fmt.Errorf("x: %w", director.ErrNoIPVS), exitKernel},
+		{fmt.Errorf("x: %w", tunnel.ErrNoIPIP), exitKernel},
+		{fmt.Errorf("vip: bind: %w", unix.EPERM), exitKernel},
+	} {
+		var ee *exitError
+		if err := kernelErr(c.err); !errors.As(err, &ee) || ee.code != c.code {
+			t.Errorf("kernelErr(%v) = %v, want exit %d", c.err, err, c.code)
+		}
+	}
+	if !strings.Contains(kernelErr(director.ErrNoIPVS).Error(), "ip_vs") {
+		t.Errorf("no-IPVS message does not name ip_vs: %v", kernelErr(director.ErrNoIPVS))
+	}
+}

@@ -124,6 +124,9 @@ func kernelErr(err error) error {
 		return nil
 	}
 	switch {
+	case errors.Is(err, realserver.ErrInvalid):
+		// The desired state cannot be applied; nothing was changed.
+		return withCode(exitUsage, err)
 	case errors.Is(err, director.ErrNoIPVS):
 		return withCode(exitKernel, director.ErrNoIPVS)
 	case errors.Is(err, tunnel.ErrNoIPIP):

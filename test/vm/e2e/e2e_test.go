@@ -1,0 +1,196 @@
+package e2e
+
+import (
+	"net/netip"
+	"os"
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lvs-rs/lvs-rs/internal/topo"
+	"github.com/lvs-rs/lvs-rs/pkg/ipvs"
+)
+
+// scenario is one cluster: its topology, its service and where to look
+// for the VIP's link-layer owner.
+type scenario struct {
+	// build makes the namespaces (nothing of lvs-rs's in them yet).
+	build func(tb testing.TB) *topo.Preset
+	// service is the cluster's one virtual service, with weights 1:3.
+	service func(p *topo.Preset) service
+	// arp names the namespace that resolves the VIP's next hop on the
+	// director's segment, and that next hop: the VIP itself when the
+	// client shares the director's segment, the director's address when
+	// a router forwards to it.
+	arp func(p *topo.Preset) (*topo.NS, netip.Addr)
+}
+
+// TestDR: client, director, rs1 and rs2 on one segment; the real servers
+// hold the VIP on lo and must not answer ARP for it.
+func TestDR(t *testing.T) {
+	runCluster(t, scenario{
+		build: topo.DR,
+		service: func(p *topo.Preset) service {
+			return service{mode: "dr", vip: p.VIP.String(), port: 80, iface: p.DirectorIface, scheduler: "wrr",
+				reals: []real{{p.RS1, p.RS1IP.String(), 1, 80}, {p.RS2, p.RS2IP.String(), 3, 80}}}
+		},
+		arp: func(p *topo.Preset) (*topo.NS, netip.Addr) { return p.Client, p.VIP },
+	})
+}
+
+// TestTUN: client | router | director, the real servers in another subnet
+// reached only through the router; IP-in-IP to tunl0 on the real servers.
+func TestTUN(t *testing.T) {
+	// lvs-rs loads ipip and never unloads it, and loading it creates a
+	// (down) tunl0 in every namespace at once. Loaded before the topology
+	// exists, tunl0 is part of every "before" snapshot: stop must then put
+	// the real servers' tunl0 down again and restore its sysctls.
+	loadModule(t, "ipip")
+	runCluster(t, scenario{
+		build: topo.TUN,
+		service: func(p *topo.Preset) service {
+			return service{mode: "tun", vip: p.VIP.String(), port: 80, iface: p.DirectorIface, scheduler: "wrr",
+				reals: []real{{p.RS1, p.RS1IP.String(), 1, 80}, {p.RS2, p.RS2IP.String(), 3, 80}}}
+		},
+		arp: func(p *topo.Preset) (*topo.NS, netip.Addr) { return p.Router, p.DirectorIP },
+	})
+}
+
+// TestNAT: a two-armed director; the real servers have no default route
+// until lvs-rs sets one through the director (realserver.gateway), and
+// rs2 listens on a mapped port.
+func TestNAT(t *testing.T) {
+	runCluster(t, scenario{
+		build: natTopology,
+		service: func(p *topo.Preset) service {
+			return service{mode: "nat", vip: p.VIP.String(), port: 80, iface: p.DirectorIface, scheduler: "wrr",
+				gateway: p.Gateway.String(),
+				reals:   []real{{p.RS1, p.RS1IP.String(), 1, 80}, {p.RS2, p.RS2IP.String(), 3, 8080}}}
+		},
+		arp: func(p *topo.Preset) (*topo.NS, netip.Addr) { return p.Client, p.VIP },
+	})
+}
+
+// Planted before start: a service lvs-rs did not create (as kube-proxy
+// would have), and a non-default sysctl on rs1 that lvs-rs changes.
+const (
+	foreignPort    = 8443
+	plantedSysctl  = "net/ipv4/conf/all/arp_announce"
+	plantedValue   = "1"
+	foreignLinePre = "ipvs tcp "
+)
+
+func runCluster(t *testing.T, sc scenario) {
+	t0 := time.Now()
+	p := sc.build(t)
+	s := sc.service(p)
+	nss := []*topo.NS{p.Client}
+	if p.Router != nil {
+		nss = append(nss, p.Router)
+	}
+	nss = append(nss, p.Director, p.RS1, p.RS2)
+
+	serveEchoes(t, s)
+	foreign := plantForeignService(t, p)
+	if err := p.RS1.WriteSysctl(plantedSysctl, plantedValue); err != nil {
+		t.Fatal(err)
+	}
+	c := newCluster(t, s.yaml(), p.Director, p.RS1, p.RS2)
+
+	before := snapshotAll(t, nss)
+	for _, ns := range []*topo.NS{p.Director, p.RS1} {
+		logSnapshot(t, ns.Name(), before[ns.Name()])
+	}
+	requireLine(t, "before start", p.Director, before, foreign)
+	requireLine(t, "before start", p.RS1, before, "sysctl "+plantedSysctl+" = "+plantedValue)
+
+	c.each("start", false, "change(s) applied", c.withConfig()...)
+	running := snapshotAll(t, nss)
+	requireLine(t, "after start", p.Director, running, foreign)
+
+	seen := askVIP(t, p.Client, s, requests)
+	checkShares(t, s, seen, requests)
+	from, addr := sc.arp(p)
+	checkNeighbour(t, from, addr, p.Director, p.DirectorIface, s)
+
+	c.each("status", false, "", c.withConfig()...) // against the file
+	c.each("status", false, "")                    // against the state record
+	c.each("start", false, "nothing to change", c.withConfig()...)
+	compareSnapshots(t, "second start", running, snapshotAll(t, nss))
+
+	c.each("stop", true, "change(s) applied")
+	after := snapshotAll(t, nss)
+	compareSnapshots(t, "after stop", before, after)
+	c.each("stop", true, "nothing to remove")
+	t.Logf("%s cluster: %.1fs in the VM", s.mode, time.Since(t0).Seconds())
+}
+
+// plantForeignService adds tcp VIP:8443 (rr, one real server) to the
+// director's IPVS table through netlink and returns its snapshot line.
+func plantForeignService(t *testing.T, p *topo.Preset) string {
+	t.Helper()
+	c := ipvsIn(t, p.Director)
+	defer c.Close()
+	svc := ipvs.Service{Family: ipvs.Inet, Protocol: ipvs.TCP, Address: p.VIP, Port: foreignPort, Scheduler: "rr", Netmask: 32}
+	if err := c.NewService(svc); err != nil {
+		t.Fatalf("planting a foreign IPVS service: %v", err)
+	}
+	d := ipvs.Destination{Address: p.RS1IP, Port: foreignPort, Forward: ipvs.Masq, Weight: 1}
+	if err := c.NewDestination(svc, d); err != nil {
+		t.Fatalf("planting a foreign IPVS real server: %v", err)
+	}
+	return foreignLinePre + netip.AddrPortFrom(p.VIP, foreignPort).String() + " rr"
+}
+
+// requireLine fails unless ns's snapshot has a line starting with prefix.
+func requireLine(t *testing.T, when string, ns *topo.NS, ss snapshots, prefix string) {
+	t.Helper()
+	if !slices.ContainsFunc(ss[ns.Name()], func(l string) bool { return strings.HasPrefix(l, prefix) }) {
+		t.Fatalf("%s: %s has no %q:\n  %s", when, ns.Name(), prefix, strings.Join(ss[ns.Name()], "\n  "))
+	}
+}
+
+// natTopology is topo.NAT without the real servers' default routes:
+// lvs-rs sets them from realserver.gateway.
+//
+//	client   eth0 198.51.100.2/24                                (segment "front")
+//	director eth0 198.51.100.1/24, eth1 10.3.0.1/24
+//	rs1 eth0 10.3.0.11/24, rs2 eth0 10.3.0.12/24, no default route ("back")
+//	VIP 198.51.100.100 on the director's eth0, gateway 10.3.0.1
+func natTopology(t testing.TB) *topo.Preset {
+	t.Helper()
+	tp := topo.New(t)
+	p := &topo.Preset{
+		Topo: tp, Client: tp.AddNS("client"), Director: tp.AddNS("director"),
+		RS1: tp.AddNS("rs1"), RS2: tp.AddNS("rs2"),
+		VIP: netip.MustParseAddr("198.51.100.100"), DirectorIface: "eth0",
+		ClientIP: netip.MustParseAddr("198.51.100.2"), DirectorIP: netip.MustParseAddr("10.3.0.1"),
+		RS1IP: netip.MustParseAddr("10.3.0.11"), RS2IP: netip.MustParseAddr("10.3.0.12"),
+		Gateway: netip.MustParseAddr("10.3.0.1"),
+	}
+	tp.AddSegment("front")
+	tp.AddSegment("back")
+	tp.Connect("client", "front", "eth0", "198.51.100.2/24")
+	tp.Connect("director", "front", "eth0", "198.51.100.1/24")
+	tp.Connect("director", "back", "eth1", "10.3.0.1/24")
+	tp.Connect("rs1", "back", "eth0", "10.3.0.11/24")
+	tp.Connect("rs2", "back", "eth0", "10.3.0.12/24")
+	return p
+}
+
+// loadModule loads a kernel module in the VM (a fixed name, not config).
+func loadModule(t *testing.T, name string) {
+	t.Helper()
+	if out, err := exec.Command("modprobe", name).CombinedOutput(); err != nil {
+		t.Fatalf("modprobe %s: %v\n%s", name, err, out)
+	}
+	b, err := os.ReadFile("/proc/modules")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), name+" ") {
+		t.Fatalf("modprobe %s succeeded but %s is not in /proc/modules", name, name)
+	}
+}

@@ -1,0 +1,110 @@
+package e2e
+
+import (
+	"bytes"
+	"fmt"
+	"math"
+	"net/netip"
+	"testing"
+
+	"github.com/lvs-rs/lvs-rs/internal/topo"
+)
+
+// requests is how many connections the client opens through the VIP.
+const requests = 40
+
+// serveEchoes starts an echo server on every real server's port: each
+// answers with its namespace's name.
+func serveEchoes(t *testing.T, s service) {
+	t.Helper()
+	for _, r := range s.reals {
+		if _, err := r.ns.ServeEcho(fmt.Sprintf(":%d", r.port)); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// askVIP makes n HTTP requests from client to VIP:port, each on a new TCP
+// connection (so each is scheduled afresh), and counts the answers.
+func askVIP(t *testing.T, client *topo.NS, s service, n int) map[string]int {
+	t.Helper()
+	addr := netip.AddrPortFrom(netip.MustParseAddr(s.vip), s.port).String()
+	seen := map[string]int{}
+	for i := range n {
+		body, err := client.Get(addr)
+		if err != nil {
+			t.Fatalf("request %d to %s: %v (answers so far: %v)", i+1, addr, err, seen)
+		}
+		seen[body]++
+	}
+	t.Logf("%d requests to %s answered by: %v", n, addr, seen)
+	return seen
+}
+
+// checkShares fails unless only the real servers answered, each at least
+// once, and each within ±25% of its wrr share.
+//
+// wrr schedules fresh connections deterministically: after a first round
+// in which the kernel's current weight starts at 0 and every server gets
+// one connection, it cycles through sum(weights) connections per round,
+// weight w_i of them to server i. With weights 1:3 and 40 connections the
+// split is 10:30 give or take one round's remainder, so ±25% of the
+// expected count (±2.5 of 10) cannot flake, yet catches rr (20:20) and a
+// missing or zero weight.
+func checkShares(t *testing.T, s service, seen map[string]int, n int) {
+	t.Helper()
+	total := 0
+	for _, r := range s.reals {
+		total += r.weight
+	}
+	for body, k := range seen {
+		known := false
+		for _, r := range s.reals {
+			known = known || body == r.ns.Name()
+		}
+		if !known {
+			t.Errorf("%d answer(s) %q from nobody in the cluster", k, body)
+		}
+	}
+	for _, r := range s.reals {
+		got := seen[r.ns.Name()]
+		want := float64(n*r.weight) / float64(total)
+		if got == 0 {
+			t.Errorf("%s (weight %d) never answered: %v", r.ns.Name(), r.weight, seen)
+			continue
+		}
+		if math.Abs(float64(got)-want) > 0.25*want {
+			t.Errorf("%s (weight %d of %d) answered %d of %d requests, want %.1f ±25%%: %v",
+				r.ns.Name(), r.weight, total, got, n, want, seen)
+		}
+	}
+}
+
+// checkNeighbour fails unless from has resolved addr to the director's MAC
+// on dev, and to no real server's.
+func checkNeighbour(t *testing.T, from *topo.NS, addr netip.Addr, d *topo.NS, dev string, s service) {
+	t.Helper()
+	got, err := from.NeighMAC(addr.String())
+	if err != nil {
+		t.Errorf("%s: %v", from.Name(), err)
+		return
+	}
+	want, err := d.HardwareAddr(dev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range s.reals {
+		rmac, err := r.ns.HardwareAddr("eth0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Equal(got, rmac) {
+			t.Errorf("%s resolved %s to %s, the MAC of real server %s (ARP for the VIP answered by a real server)", from.Name(), addr, got, r.ns.Name())
+		}
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s resolved %s to %s, want the director's %s %s", from.Name(), addr, got, dev, want)
+		return
+	}
+	t.Logf("%s resolved %s to %s: the director's %s", from.Name(), addr, got, dev)
+}
