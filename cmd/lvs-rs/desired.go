@@ -32,8 +32,8 @@ func (f *roleFlags) directorConfig() (*config.Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	if cfg.Director.Interface == "" {
-		return nil, usageErr("%s: director.interface: required on the director", cfg.Source)
+	if err := cfg.CheckDirector(); err != nil {
+		return nil, withCode(exitUsage, err)
 	}
 	return cfg, nil
 }

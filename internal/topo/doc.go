@@ -35,8 +35,8 @@
 // (*NS).Do runs a function on a locked OS thread switched into the
 // namespace (restored afterwards; a thread that cannot be restored is
 // never unlocked, so Go discards it). Sockets opened in Do stay in the
-// namespace. Listen, Dial, ServeEcho, Get, ReadSysctl and WriteSysctl are
-// built on it (/proc/sys/net resolves to the namespace of the opening
+// namespace. Listen, ListenPacket, DialContext, ServeEcho, Get, ServeUDPEcho,
+// GetUDP, ReadSysctl and WriteSysctl are built on it (/proc/sys/net resolves to the namespace of the opening
 // thread).
 //
 // (*NS).Command returns an *exec.Cmd that runs a program in the namespace,
@@ -47,4 +47,10 @@
 // the *exec.Cmd works as usual (Run, Output, Start/Wait, ctx kill).
 // (*NS).Start starts any *exec.Cmd by forking it from a locked thread
 // inside the namespace instead.
+//
+// Running lvs-rs as one host of a topology, in the VM:
+//
+//	cmd := p.Director.Command(ctx, vmtest.RequireLvsRs(t), "start", "--role", "director", ...)
+//	cmd.Env = append(os.Environ(), "LVS_RS_STATE_DIR="+t.TempDir()) // one state dir per host
+//	out, err := cmd.CombinedOutput()
 package topo

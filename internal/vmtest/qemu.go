@@ -91,7 +91,11 @@ func boot(b bootSpec, out io.Writer) (int, error) {
 		}
 	}()
 	go func() {
-		<-con.exited // give the guest a moment to power off, then stop it
+		select {
+		case <-con.exited: // give the guest a moment to power off, then stop it
+		case <-ctx.Done():
+			return
+		}
 		select {
 		case <-time.After(10 * time.Second):
 			kill(nil)
@@ -121,6 +125,8 @@ func boot(b bootSpec, out io.Writer) (int, error) {
 	switch {
 	case errors.Is(cause, context.DeadlineExceeded):
 		why = fmt.Sprintf("the VM outlived -test.timeout (killed after %v)", b.timeout)
+	case errors.Is(cause, context.Canceled):
+		why = "interrupted: the VM was stopped"
 	case cause != nil:
 		why = fmt.Sprintf("the VM was stopped: %v", cause)
 	case waitErr != nil:
