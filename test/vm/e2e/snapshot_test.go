@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"os"
 	"slices"
@@ -11,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	gocmp "github.com/google/go-cmp/cmp"
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 
@@ -235,14 +235,55 @@ func compareSnapshots(t *testing.T, what string, before, after snapshots) {
 	}
 	slices.Sort(names)
 	for _, n := range names {
-		if d := gocmp.Diff(before[n], after[n]); d != "" {
+		if d := lineDiff(before[n], after[n]); d != "" {
 			t.Errorf("%s: namespace %s differs (-before +after):\n%s", what, n, d)
 		}
 	}
+}
+
+// lineDiff lists the lines only in a ("- ") and only in b ("+ "), each
+// in its snapshot's order; "" when a and b hold the same lines. Snapshot
+// lines are sorted within their section, so equal multisets mean equal
+// snapshots.
+func lineDiff(a, b snapshot) string {
+	count := map[string]int{}
+	for _, l := range a {
+		count[l]++
+	}
+	for _, l := range b {
+		count[l]--
+	}
+	var out strings.Builder
+	left := maps.Clone(count)
+	for _, l := range a {
+		if left[l] > 0 {
+			left[l]--
+			out.WriteString("  - " + l + "\n")
+		}
+	}
+	for _, l := range b {
+		if count[l] < 0 {
+			count[l]++
+			out.WriteString("  + " + l + "\n")
+		}
+	}
+	return out.String()
 }
 
 // logSnapshot prints a snapshot (for the record, with -v).
 func logSnapshot(t *testing.T, name string, s snapshot) {
 	t.Helper()
 	t.Logf("snapshot of %s:\n  %s", name, strings.Join(s, "\n  "))
+}
+
+func TestLineDiff(t *testing.T) {
+	a := snapshot{"link eth0 up", "sysctl x = 0", "sysctl y = 1"}
+	if d := lineDiff(a, slices.Clone(a)); d != "" {
+		t.Errorf("equal snapshots: diff %q", d)
+	}
+	b := snapshot{"link eth0 up", "sysctl x = 2", "sysctl y = 1", "route z"}
+	want := "  - sysctl x = 0\n  + sysctl x = 2\n  + route z\n"
+	if d := lineDiff(a, b); d != want {
+		t.Errorf("lineDiff = %q, want %q", d, want)
+	}
 }
