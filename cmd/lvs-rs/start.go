@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
 
 	"github.com/lvs-rs/lvs-rs/pkg/director"
 	"github.com/lvs-rs/lvs-rs/pkg/realserver"
@@ -57,7 +58,7 @@ func openSession(g *globalFlags) (*session, error) {
 	if err != nil {
 		return nil, withCode(exitKernel, err)
 	}
-	h, err := netlink.NewHandle()
+	h, err := netlink.NewHandle(unix.NETLINK_ROUTE)
 	if err != nil {
 		unlock()
 		return nil, withCode(exitKernel, fmt.Errorf("netlink: %w", err))

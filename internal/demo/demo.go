@@ -143,6 +143,7 @@ func (c *cluster) serve() error {
 func (c *cluster) startAll(r *report) error {
 	r.section("Starting lvs-rs on every node, all with the same cluster.yaml:")
 	for _, n := range c.nodes {
+		n.started = true // even a failed start may have changed something
 		res, err := n.lvsrs(c.bin, "start", "--config", c.config)
 		r.command(n, "lvs-rs start --role "+n.role+" --config cluster.yaml", res.stdout+res.stderr, true)
 		if err != nil {
@@ -152,13 +153,16 @@ func (c *cluster) startAll(r *report) error {
 	return nil
 }
 
-// stopAll runs lvs-rs stop on the director, then the real servers, and
-// keeps going past a failure.
+// stopAll runs lvs-rs stop on the director, then the real servers (those
+// start ran on), and keeps going past a failure.
 func (c *cluster) stopAll(r *report) error {
 	r.section("Stopping lvs-rs on every node (each node is left as it was):")
 	var errs []error
 	for i := len(c.nodes) - 1; i >= 0; i-- {
 		n := c.nodes[i]
+		if !n.started {
+			continue
+		}
 		res, err := n.lvsrs(c.bin, "stop")
 		r.command(n, "lvs-rs stop --role "+n.role, lastLine(res.stdout+res.stderr), false)
 		errs = append(errs, err)

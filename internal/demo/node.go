@@ -23,6 +23,7 @@ type node struct {
 	addr     netip.Addr
 	weight   int // real servers only
 	stateDir string
+	started  bool // start ran (stop must run too)
 }
 
 // output is what one lvs-rs run printed.

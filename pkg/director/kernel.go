@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
 
 	"github.com/lvs-rs/lvs-rs/pkg/ipvs"
 )
@@ -87,7 +88,7 @@ func handle(o Options) (*netlink.Handle, func(), error) {
 	if o.Handle != nil {
 		return o.Handle, func() {}, nil
 	}
-	h, err := netlink.NewHandle()
+	h, err := netlink.NewHandle(unix.NETLINK_ROUTE)
 	if err != nil {
 		return nil, nil, fmt.Errorf("director: netlink: %w", err)
 	}

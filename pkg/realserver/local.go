@@ -5,6 +5,7 @@ import (
 	"net/netip"
 
 	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
 )
 
 // IsLocal returns a set membership test for every address on every link of
@@ -13,7 +14,7 @@ import (
 // the current namespace.
 func IsLocal(h *netlink.Handle) (func(netip.Addr) bool, error) {
 	if h == nil {
-		nh, err := netlink.NewHandle()
+		nh, err := netlink.NewHandle(unix.NETLINK_ROUTE)
 		if err != nil {
 			return nil, fmt.Errorf("realserver: netlink: %w", err)
 		}

@@ -7,6 +7,7 @@ import (
 	"github.com/lvs-rs/lvs-rs/pkg/state"
 	"github.com/lvs-rs/lvs-rs/pkg/sysctl"
 	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
 )
 
 // Options are the environment of Start, Stop and Status.
@@ -46,7 +47,7 @@ func (o Options) handle() (*netlink.Handle, func(), error) {
 	if o.Handle != nil {
 		return o.Handle, func() {}, nil
 	}
-	h, err := netlink.NewHandle()
+	h, err := netlink.NewHandle(unix.NETLINK_ROUTE)
 	if err != nil {
 		return nil, nil, fmt.Errorf("realserver: netlink: %w", err)
 	}

@@ -25,6 +25,9 @@ type scenario struct {
 	// client shares the director's segment, the director's address when
 	// a router forwards to it.
 	arp func(p *topo.Preset) (*topo.NS, netip.Addr)
+	// silent, when set, names a segment where nobody may answer ARP for
+	// the VIP, and an address for a probe there (see checkSilent).
+	silent func(p *topo.Preset) (seg, cidr string)
 }
 
 // TestDR: client, director, rs1 and rs2 on one segment; the real servers
@@ -42,6 +45,9 @@ func TestDR(t *testing.T) {
 
 // TestTUN: client | router | director, the real servers in another subnet
 // reached only through the router; IP-in-IP to tunl0 on the real servers.
+// The client reaches the VIP through the router, so the link-layer check
+// is the router's entry for its next hop, the director; and a probe on the
+// real servers' segment checks that none of them answers ARP for the VIP.
 func TestTUN(t *testing.T) {
 	// lvs-rs loads ipip and never unloads it, and loading it creates a
 	// (down) tunl0 in every namespace at once. Loaded before the topology
@@ -54,7 +60,8 @@ func TestTUN(t *testing.T) {
 			return service{mode: "tun", vip: p.VIP.String(), port: 80, iface: p.DirectorIface, scheduler: "wrr",
 				reals: []real{{p.RS1, p.RS1IP.String(), 1, 80}, {p.RS2, p.RS2IP.String(), 3, 80}}}
 		},
-		arp: func(p *topo.Preset) (*topo.NS, netip.Addr) { return p.Router, p.DirectorIP },
+		arp:    func(p *topo.Preset) (*topo.NS, netip.Addr) { return p.Router, p.DirectorIP },
+		silent: func(*topo.Preset) (string, string) { return "rsnet", "10.2.0.99/24" },
 	})
 }
 
@@ -114,6 +121,10 @@ func runCluster(t *testing.T, sc scenario) {
 	checkShares(t, s, seen, requests)
 	from, addr := sc.arp(p)
 	checkNeighbour(t, from, addr, p.Director, p.DirectorIface, s)
+	if sc.silent != nil {
+		seg, cidr := sc.silent(p)
+		checkSilent(t, p, seg, cidr, s)
+	}
 
 	c.each("status", false, "", c.withConfig()...) // against the file
 	c.each("status", false, "")                    // against the state record

@@ -2,10 +2,15 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"math"
+	"net"
 	"net/netip"
 	"testing"
+	"time"
+
+	"github.com/vishvananda/netlink"
 
 	"github.com/lvs-rs/lvs-rs/internal/topo"
 )
@@ -107,4 +112,44 @@ func checkNeighbour(t *testing.T, from *topo.NS, addr netip.Addr, d *topo.NS, de
 		return
 	}
 	t.Logf("%s resolved %s to %s: the director's %s", from.Name(), addr, got, dev)
+}
+
+// checkSilent attaches a probe namespace to segment seg (address cidr,
+// the VIP routed on-link) and lets it ask by ARP who has the VIP there.
+// On the real servers' own segment in tun mode nobody may answer: the
+// real servers hold the VIP on tunl0 with arp_ignore=1.
+func checkSilent(t *testing.T, p *topo.Preset, seg, cidr string, s service) {
+	t.Helper()
+	probe := p.Topo.AddNS("probe")
+	p.Topo.Connect("probe", seg, "eth0", cidr)
+	l, err := probe.Handle().LinkByName("eth0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	vip := netip.MustParseAddr(s.vip)
+	dst := &net.IPNet{IP: vip.AsSlice(), Mask: net.CIDRMask(32, 32)}
+	if err := probe.Handle().RouteAdd(&netlink.Route{Dst: dst, LinkIndex: l.Attrs().Index, Scope: netlink.SCOPE_LINK}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Second)
+	defer cancel()
+	if c, err := probe.DialContext(ctx, "tcp", netip.AddrPortFrom(vip, s.port).String()); err == nil {
+		c.Close()
+		t.Errorf("a host on segment %s reached the VIP %s directly (a real server answered ARP for it)", seg, vip)
+	}
+	e, err := probe.Neigh(vip.String())
+	if err != nil {
+		t.Fatalf("probe on %s: no neighbour entry for the VIP after asking for it: %v", seg, err)
+	}
+	if len(e.HardwareAddr) > 0 {
+		who := "someone"
+		for _, r := range s.reals {
+			if rmac, err := r.ns.HardwareAddr("eth0"); err == nil && bytes.Equal(e.HardwareAddr, rmac) {
+				who = r.ns.Name()
+			}
+		}
+		t.Errorf("on segment %s, %s (%s) answered ARP for the VIP %s (neighbour state %#x)", seg, who, e.HardwareAddr, vip, e.State)
+		return
+	}
+	t.Logf("on segment %s nobody answered ARP for %s (neighbour state %#x)", seg, vip, e.State)
 }
