@@ -42,18 +42,12 @@ func (f *roleFlags) directorConfig() (*config.Config, error) {
 // alone, or the VIPs of every virtual server that lists one of this host's
 // addresses among its real servers, with --mode/--vip overriding the file.
 func (f *roleFlags) realServerDesired(h *netlink.Handle) (realserver.Desired, error) {
-	if len(f.vips) > 0 {
-		_, bindings, err := config.RealServerFromFlags(f.modeOr("dr"), f.vips, f.gateway)
+	if f.flagsOnly() {
+		cfg, bindings, err := config.RealServerFromFlags(f.modeOr("dr"), f.vips, f.gateway)
 		if err != nil {
 			return realserver.Desired{}, withCode(exitUsage, err)
 		}
-		d := realserver.Desired{Bindings: bindings}
-		if gw, err := f.gatewayAddr(nil); err != nil {
-			return d, err
-		} else {
-			d.Gateway = gw
-		}
-		return d, nil
+		return realserver.Desired{Bindings: bindings, Gateway: cfg.RealServer.Gateway}, nil
 	}
 	cfg, err := f.loadFile()
 	if err != nil {
@@ -84,6 +78,12 @@ func (f *roleFlags) realServerDesired(h *netlink.Handle) (realserver.Desired, er
 		return realserver.Desired{}, err
 	}
 	return realserver.Desired{Bindings: bindings, Gateway: gw}, nil
+}
+
+// flagsOnly reports whether the real server's desired state comes from the
+// command line alone: --vip, or --mode nat --gateway (nat binds no VIP).
+func (f *roleFlags) flagsOnly() bool {
+	return len(f.vips) > 0 || (f.mode == string(config.ModeNAT) && f.gateway != "")
 }
 
 func (f *roleFlags) modeOr(def string) string {

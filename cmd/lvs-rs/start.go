@@ -97,7 +97,7 @@ func runStart(ctx context.Context, g *globalFlags, f *roleFlags, stdout, stderr 
 		report(stdout, stderr, roleDirector, "start", f.dryRun, res.Changes, res.Warnings)
 		return kernelErr(err)
 	}
-	if len(f.vips) == 0 {
+	if !f.flagsOnly() {
 		// Parse the file before taking the lock: exit 2 on bad input.
 		if _, err := f.loadFile(); err != nil {
 			return err
