@@ -6,7 +6,8 @@
 #      kernel, the packages under test/vm/ boot Debian's stock kernel under
 #      qemu and run inside it (IPVS, ipip);
 #   3. a bounded fuzz run of the config loader;
-#   4. systemd-analyze verify on the units.
+#   4. systemd-analyze verify on the units, and `make install` into a
+#      scratch DESTDIR.
 # Environment: FUZZTIME (default 30s), GOTESTFLAGS (extra go test flags).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,9 +18,11 @@ stage() { printf '\n=== %s\n' "$*"; }
 
 stage "prerequisites"
 scripts/vm-prepare.sh
-if ! command -v systemd-analyze >/dev/null; then
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq systemd >/dev/null
-fi
+for tool in systemd-analyze:systemd make:make; do
+	if ! command -v "${tool%%:*}" >/dev/null; then
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${tool#*:}" >/dev/null
+	fi
+done
 
 stage "gofmt and go vet"
 unformatted=$(gofmt -l cmd pkg internal test 2>/dev/null || true)
@@ -37,5 +40,8 @@ go test -run '^$' -fuzz '^FuzzParse$' -fuzztime "${FUZZTIME:-30s}" ./pkg/config
 
 stage "systemd-analyze verify"
 scripts/verify-units.sh
+
+stage "make install into a scratch DESTDIR"
+scripts/check-install.sh
 
 stage "all tests passed"
