@@ -110,7 +110,7 @@ func TestNotifyStatus(t *testing.T) {
 	defer conn.Close()
 	t.Setenv("NOTIFY_SOCKET", sock)
 	var out, errb bytes.Buffer
-	report[fakeChange](&out, &errb, "realserver", "start", false, []fakeChange{"bind x"}, nil)
+	report[fakeChange](&out, &errb, "realserver", "start", false, false, []fakeChange{"bind x"}, nil)
 	buf := make([]byte, 256)
 	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
 	n, err := conn.Read(buf)
@@ -122,6 +122,11 @@ func TestNotifyStatus(t *testing.T) {
 	}
 	if out.String() != "realserver: bind x\nrealserver: start: 1 change(s) applied\n" {
 		t.Fatalf("stdout = %q", out.String())
+	}
+	out.Reset()
+	report[fakeChange](&out, &errb, "director", "start", false, true, nil, nil)
+	if out.String() != "director: start failed after 0 change(s)\n" {
+		t.Fatalf("after a failure stdout = %q", out.String())
 	}
 }
 

@@ -94,7 +94,7 @@ func runStart(ctx context.Context, g *globalFlags, f *roleFlags, stdout, stderr 
 		defer s.close()
 		_, o := s.opts(f.dryRun)
 		res, err := director.Start(ctx, cfg, o)
-		report(stdout, stderr, roleDirector, "start", f.dryRun, res.Changes, res.Warnings)
+		report(stdout, stderr, roleDirector, "start", f.dryRun, err != nil, res.Changes, res.Warnings)
 		return kernelErr(err)
 	}
 	if !f.flagsOnly() {
@@ -114,7 +114,7 @@ func runStart(ctx context.Context, g *globalFlags, f *roleFlags, stdout, stderr 
 	}
 	o, _ := s.opts(f.dryRun)
 	res, err := realserver.Start(ctx, d, o)
-	report(stdout, stderr, roleRealServer, "start", f.dryRun, res.Changes, res.Warnings)
+	report(stdout, stderr, roleRealServer, "start", f.dryRun, err != nil, res.Changes, res.Warnings)
 	return kernelErr(err)
 }
 
@@ -137,7 +137,9 @@ func kernelErr(err error) error {
 }
 
 // report prints the changes made (or planned), then a one-line summary.
-func report[C fmt.Stringer](stdout, stderr io.Writer, role, verb string, dryRun bool, changes []C, warnings []string) {
+// After a failure (failed is true) changes are those applied before it, and
+// the summary says so; the error itself is printed by run.
+func report[C fmt.Stringer](stdout, stderr io.Writer, role, verb string, dryRun, failed bool, changes []C, warnings []string) {
 	for _, w := range warnings {
 		fmt.Fprintf(stderr, "lvs-rs: %s: warning: %s\n", role, w)
 	}
@@ -150,6 +152,8 @@ func report[C fmt.Stringer](stdout, stderr io.Writer, role, verb string, dryRun 
 	}
 	var summary string
 	switch {
+	case failed:
+		summary = fmt.Sprintf("%s failed after %d change(s)", verb, len(changes))
 	case len(changes) == 0 && verb == "stop":
 		summary = "nothing applied, nothing to remove"
 	case len(changes) == 0:

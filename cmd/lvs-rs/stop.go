@@ -40,10 +40,10 @@ func runStop(ctx context.Context, g *globalFlags, f *roleFlags, stdout, stderr i
 	ro, do := s.opts(f.dryRun)
 	if f.role == roleDirector {
 		res, err := director.Stop(ctx, do)
-		report(stdout, stderr, roleDirector, "stop", f.dryRun, res.Changes, res.Warnings)
+		report(stdout, stderr, roleDirector, "stop", f.dryRun, err != nil, res.Changes, res.Warnings)
 		return kernelErr(err)
 	}
 	res, err := realserver.Stop(ctx, ro)
-	report(stdout, stderr, roleRealServer, "stop", f.dryRun, res.Changes, res.Warnings)
+	report(stdout, stderr, roleRealServer, "stop", f.dryRun, err != nil, res.Changes, res.Warnings)
 	return kernelErr(err)
 }

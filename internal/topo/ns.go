@@ -13,6 +13,8 @@ import (
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
+
+	"github.com/lvs-rs/lvs-rs/internal/nlretry"
 )
 
 // NS is one named network namespace of a topology.
@@ -217,7 +219,7 @@ func (n *NS) Neigh(addr string) (*netlink.Neigh, error) {
 	if ip.To4() == nil {
 		family = netlink.FAMILY_V6
 	}
-	list, err := n.nl.NeighList(0, family)
+	list, err := nlretry.Dump(func() ([]netlink.Neigh, error) { return n.nl.NeighList(0, family) })
 	if err != nil {
 		return nil, fmt.Errorf("topo: %s: listing neighbours: %w", n.name, err)
 	}

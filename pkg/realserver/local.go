@@ -6,6 +6,8 @@ import (
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
+
+	"github.com/lvs-rs/lvs-rs/internal/nlretry"
 )
 
 // IsLocal returns a set membership test for every address on every link of
@@ -21,7 +23,7 @@ func IsLocal(h *netlink.Handle) (func(netip.Addr) bool, error) {
 		defer nh.Close()
 		h = nh
 	}
-	as, err := h.AddrList(nil, netlink.FAMILY_ALL)
+	as, err := nlretry.Dump(func() ([]netlink.Addr, error) { return h.AddrList(nil, netlink.FAMILY_ALL) })
 	if err != nil {
 		return nil, fmt.Errorf("realserver: list addresses: %w", err)
 	}

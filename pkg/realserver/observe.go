@@ -13,6 +13,8 @@ import (
 	"github.com/lvs-rs/lvs-rs/pkg/vip"
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
+
+	"github.com/lvs-rs/lvs-rs/internal/nlretry"
 )
 
 // Observed is the part of the host Plan looks at.
@@ -35,7 +37,7 @@ type Observed struct {
 // tree t (which resolves in the calling thread's network namespace).
 func Observe(h *netlink.Handle, t sysctl.Tree, d Desired, rec Record) (Observed, error) {
 	o := Observed{Record: rec, Sysctls: map[string]string{}}
-	links, err := h.LinkList()
+	links, err := nlretry.Dump(h.LinkList)
 	if err != nil {
 		return o, fmt.Errorf("realserver: list links: %w", err)
 	}
@@ -80,7 +82,9 @@ func Observe(h *netlink.Handle, t sysctl.Tree, d Desired, rec Record) (Observed,
 
 // defaultRoutes lists the unicast default routes of the main table.
 func defaultRoutes(h *netlink.Handle, names map[int]string) ([]Route, error) {
-	nl, err := h.RouteListFiltered(netlink.FAMILY_ALL, &netlink.Route{Table: unix.RT_TABLE_MAIN}, netlink.RT_FILTER_TABLE)
+	nl, err := nlretry.Dump(func() ([]netlink.Route, error) {
+		return h.RouteListFiltered(netlink.FAMILY_ALL, &netlink.Route{Table: unix.RT_TABLE_MAIN}, netlink.RT_FILTER_TABLE)
+	})
 	if err != nil {
 		return nil, fmt.Errorf("realserver: list routes: %w", err)
 	}

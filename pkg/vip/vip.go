@@ -8,6 +8,8 @@ import (
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
+
+	"github.com/lvs-rs/lvs-rs/internal/nlretry"
 )
 
 // maxIfName is the longest interface (and IPv4 label) name the kernel takes.
@@ -66,7 +68,7 @@ func List(h *netlink.Handle, dev string) ([]Addr, error) {
 	if err != nil {
 		return nil, fmt.Errorf("vip: list addresses of %s: %w", dev, err)
 	}
-	nl, err := h.AddrList(link, netlink.FAMILY_ALL)
+	nl, err := nlretry.Dump(func() ([]netlink.Addr, error) { return h.AddrList(link, netlink.FAMILY_ALL) })
 	if err != nil {
 		return nil, fmt.Errorf("vip: list addresses of %s: %w", dev, err)
 	}

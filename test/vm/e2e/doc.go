@@ -10,8 +10,9 @@
 // from one cluster.yaml the test writes. The test itself makes no IPVS,
 // address or sysctl change that lvs-rs should make; it only observes,
 // apart from two pre-existing facts it plants before anything starts: a
-// foreign IPVS service in the director (a stand-in for kube-proxy) and a
-// non-default sysctl on rs1 (conf/all/arp_announce=1).
+// foreign IPVS service in the director (a stand-in for kube-proxy) and
+// non-default sysctls on the real servers (rs1 conf/all/arp_announce=1,
+// rs2 conf/all/rp_filter=1), which stop must restore.
 //
 // Each test:
 //  1. snapshots every namespace (links and their up/down state, addresses

@@ -80,14 +80,21 @@ func TestNAT(t *testing.T) {
 	})
 }
 
-// Planted before start: a service lvs-rs did not create (as kube-proxy
-// would have), and a non-default sysctl on rs1 that lvs-rs changes.
-const (
-	foreignPort    = 8443
-	plantedSysctl  = "net/ipv4/conf/all/arp_announce"
-	plantedValue   = "1"
-	foreignLinePre = "ipvs tcp "
-)
+// foreignPort is the port of the IPVS service planted in the director
+// before start, one lvs-rs did not create (as kube-proxy would have).
+const foreignPort = 8443
+
+// planted are non-default sysctls set on the real servers before start,
+// which lvs-rs changes in dr or tun and stop must restore. rp_filter=1
+// (strict) on rs2 also breaks tun unless lvs-rs turns it off: the
+// decapsulated packets arrive on tunl0 from a client routed via eth0.
+var planted = []struct {
+	ns         func(p *topo.Preset) *topo.NS
+	key, value string
+}{
+	{func(p *topo.Preset) *topo.NS { return p.RS1 }, "net/ipv4/conf/all/arp_announce", "1"},
+	{func(p *topo.Preset) *topo.NS { return p.RS2 }, "net/ipv4/conf/all/rp_filter", "1"},
+}
 
 func runCluster(t *testing.T, sc scenario) {
 	t0 := time.Now()
@@ -101,8 +108,10 @@ func runCluster(t *testing.T, sc scenario) {
 
 	serveEchoes(t, s)
 	foreign := plantForeignService(t, p)
-	if err := p.RS1.WriteSysctl(plantedSysctl, plantedValue); err != nil {
-		t.Fatal(err)
+	for _, ps := range planted {
+		if err := ps.ns(p).WriteSysctl(ps.key, ps.value); err != nil {
+			t.Fatal(err)
+		}
 	}
 	c := newCluster(t, s.yaml(), p.Director, p.RS1, p.RS2)
 
@@ -111,7 +120,9 @@ func runCluster(t *testing.T, sc scenario) {
 		logSnapshot(t, ns.Name(), before[ns.Name()])
 	}
 	requireLine(t, "before start", p.Director, before, foreign)
-	requireLine(t, "before start", p.RS1, before, "sysctl "+plantedSysctl+" = "+plantedValue)
+	for _, ps := range planted {
+		requireLine(t, "before start", ps.ns(p), before, "sysctl "+ps.key+" = "+ps.value)
+	}
 
 	c.each("start", false, "change(s) applied", c.withConfig()...)
 	running := snapshotAll(t, nss)
@@ -152,10 +163,11 @@ func plantForeignService(t *testing.T, p *topo.Preset) string {
 	if err := c.NewDestination(svc, d); err != nil {
 		t.Fatalf("planting a foreign IPVS real server: %v", err)
 	}
-	return foreignLinePre + netip.AddrPortFrom(p.VIP, foreignPort).String() + " rr"
+	return "ipvs " + svc.Key().String() + " rr "
 }
 
-// requireLine fails unless ns's snapshot has a line starting with prefix.
+// requireLine fails unless ns's snapshot has a line starting with prefix
+// (the whole snapshot is compared later; this names what is missing).
 func requireLine(t *testing.T, when string, ns *topo.NS, ss snapshots, prefix string) {
 	t.Helper()
 	if !slices.ContainsFunc(ss[ns.Name()], func(l string) bool { return strings.HasPrefix(l, prefix) }) {
