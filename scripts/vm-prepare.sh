@@ -2,13 +2,15 @@
 # vm-prepare.sh — prepare (and cache) what the VM test bed boots.
 #
 # Installs the Debian packages the bed needs when they are missing
-# (qemu-system-x86 busybox-static kmod cpio), fetches the stock kernel package
+# (qemu-system-x86 busybox-static kmod cpio xz-utils ipvsadm), fetches the stock kernel package
 # that linux-image-amd64 depends on with `apt-get download`, unpacks it with
 # `dpkg-deb -x`, and builds a small base initramfs: busybox-static with its
 # applet links, only the kernel modules the tests need (IPVS and every
 # scheduler, ipip, veth, bridge, dummy, ... and their dependencies, as
-# computed by `modprobe --show-depends`), and a shell /init that runs
-# /lvsrs/test (appended by internal/vmtest at each run).
+# computed by `modprobe --show-depends`), Debian's ipvsadm with its shared
+# libraries and loader (for test/vm/bench's comparison with ipvsadm -R),
+# and a shell /init that runs /lvsrs/test (appended by internal/vmtest at
+# each run).
 #
 # Output, in ${LVSRS_VM_CACHE:-/var/cache/lvs-rs/vm}:
 #   vmlinuz               the kernel
@@ -41,7 +43,8 @@ MODULES=(
 	veth bridge dummy nf_conntrack sctp
 )
 # xz-utils: to unpack the XZ-compressed kernel image into a PVH vmlinux.
-PACKAGES=(qemu-system-x86 busybox-static kmod cpio xz-utils)
+# ipvsadm: copied into the initramfs with the libraries ldd lists.
+PACKAGES=(qemu-system-x86 busybox-static kmod cpio xz-utils ipvsadm)
 
 mkdir -p "$CACHE"
 exec 9>"$CACHE/.lock"
@@ -70,7 +73,8 @@ fi
 # 2. Which kernel package: the one linux-image-amd64 depends on.
 BB_VER=$(dpkg-query -W -f='${Version}' busybox-static)
 SCRIPT_SUM=$(sha256sum "${BASH_SOURCE[0]}" | cut -d' ' -f1)
-LOCAL="script=$SCRIPT_SUM busybox=$BB_VER"
+IPVSADM_VER=$(dpkg-query -W -f='${Version}' ipvsadm)
+LOCAL="script=$SCRIPT_SUM busybox=$BB_VER ipvsadm=$IPVSADM_VER"
 cache_complete() {
 	[[ $FORCE == 0 && -f $CACHE/stamp && -s $CACHE/vmlinuz && -s $CACHE/initramfs-base.cpio.gz ]] &&
 		[[ $(sed -n 3p "$CACHE/stamp") == "$LOCAL" ]]
@@ -140,6 +144,13 @@ mkdir -p "$R"/{bin,sbin,usr/bin,usr/sbin,dev,proc,sys,run,tmp,etc,root,lvsrs} "$
 cp /bin/busybox "$R/bin/busybox"
 for applet in $(/bin/busybox --list-full); do
 	[[ -e $R/$applet ]] || ln -s /bin/busybox "$R/$applet"
+done
+# ipvsadm, dynamically linked: the binary, the libraries ldd resolves (at
+# the same paths) and the loader. The busybox applets are static.
+IPVSADM=$(command -v ipvsadm || echo /usr/sbin/ipvsadm)
+install -D -m 755 "$IPVSADM" "$R/usr/sbin/ipvsadm"
+for lib in $(ldd "$IPVSADM" | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// {print $1}'); do
+	install -D -m 755 "$(readlink -f "$lib")" "$R$lib"
 done
 mknod -m 600 "$R/dev/console" c 5 1
 mknod -m 666 "$R/dev/null" c 1 3

@@ -18,9 +18,9 @@
 // addition of the new one followed by a deletion of the old.
 //
 // IPVS calls go through the Kernel interface (implemented by *ipvs.Client);
-// consecutive IPVS changes are handed to Kernel.Apply as one batch, so a
-// pipelined implementation can replace the client without touching the
-// planner. The availability of IPVS is checked before any change: a
+// consecutive IPVS changes are handed to Kernel.Apply as one batch, which
+// the client pipelines (many requests per sendmsg; see pkg/ipvs). The
+// availability of IPVS is checked before any change: a
 // kernel without it (after one "modprobe ip_vs" attempt on start) fails
 // with ErrNoIPVS and nothing, not even a VIP, is changed.
 //

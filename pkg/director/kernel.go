@@ -14,9 +14,8 @@ import (
 )
 
 // Kernel is the IPVS table as the director uses it. *ipvs.Client
-// implements it. Writes go through Apply, a batch, so a pipelined
-// implementation (many requests per sendmsg) can replace the client
-// without touching the planner or the executor.
+// implements it, pipelined: writes go through Apply, a batch, sent many
+// requests per sendmsg.
 type Kernel interface {
 	// Info is also the availability probe: a kernel without IPVS fails it
 	// with an error wrapping ipvs.ErrNoIPVS.

@@ -4,9 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync"
 
 	"github.com/mdlayher/genetlink"
 	"github.com/mdlayher/netlink"
+	"golang.org/x/sys/unix"
 )
 
 // Config configures Dial.
@@ -19,19 +21,24 @@ type Config struct {
 // Client talks to the kernel's IPVS over one generic netlink socket. Its
 // methods may be called from several goroutines; requests are serialised.
 type Client struct {
-	conn    *genetlink.Conn
+	mu      sync.Mutex // one request (or one Apply) on the socket at a time
+	nl      *netlink.Conn
+	conn    *genetlink.Conn // nl, speaking generic netlink
 	family  uint16
 	version uint8
+	tr      transport   // Apply's way to the socket
+	limits  chunkLimits // how Apply cuts its batches
+	seq     uint32      // Apply's next sequence number
 }
 
 // Dial opens a generic netlink socket and resolves the "IPVS" family. When
 // the family is unknown the error wraps ErrNoIPVS.
 func Dial(cfg *Config) (*Client, error) {
-	var nc netlink.Config
+	nc := netlink.Config{MessageBufferSize: recvBufSize}
 	if cfg != nil {
 		nc.NetNS = cfg.NetNS
 	}
-	conn, err := genetlink.Dial(&nc)
+	conn, err := netlink.Dial(unix.NETLINK_GENERIC, &nc)
 	if err != nil {
 		return nil, fmt.Errorf("ipvs: open generic netlink socket: %w", err)
 	}
@@ -43,16 +50,24 @@ func Dial(cfg *Config) (*Client, error) {
 	return c, nil
 }
 
-// newClient resolves the IPVS family on conn.
-func newClient(conn *genetlink.Conn) (*Client, error) {
-	fam, err := conn.GetFamily(genlName)
+// newClient resolves the IPVS family on conn and sizes its buffers for
+// pipelined batches.
+func newClient(conn *netlink.Conn) (*Client, error) {
+	gc := genetlink.NewConn(conn)
+	fam, err := gc.GetFamily(genlName)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("ipvs: generic netlink family %q not found: %w", genlName, ErrNoIPVS)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("ipvs: resolve generic netlink family %q: %w", genlName, cause(err))
 	}
-	return &Client{conn: conn, family: fam.ID, version: fam.Version}, nil
+	c := &Client{nl: conn, conn: gc, family: fam.ID, version: fam.Version, limits: sizeBuffers(conn)}
+	if rc, err := conn.SyscallConn(); err == nil {
+		c.tr = newRawTransport(rc)
+	} else {
+		c.tr = connTransport{conn}
+	}
+	return c, nil
 }
 
 // Close closes the socket.
@@ -60,6 +75,8 @@ func (c *Client) Close() error { return c.conn.Close() }
 
 // Info returns the IPVS version and connection table size.
 func (c *Client) Info() (Info, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	msgs, err := c.conn.Execute(genetlink.Message{Header: genetlink.Header{Command: cmdGetInfo, Version: c.version}},
 		c.family, netlink.Request)
 	if err != nil {
@@ -78,6 +95,8 @@ func (c *Client) Info() (Info, error) {
 // Services returns every virtual service in the kernel, in the kernel's
 // order.
 func (c *Client) Services() ([]ServiceExtended, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	msgs, err := c.conn.Execute(genetlink.Message{Header: genetlink.Header{Command: cmdGetService, Version: c.version}},
 		c.family, netlink.Request|netlink.Dump)
 	if err != nil {
@@ -104,8 +123,10 @@ func (c *Client) Destinations(s Service) ([]DestinationExtended, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ipvs: list destinations of %v: %w", s, err)
 	}
+	c.mu.Lock()
 	msgs, err := c.conn.Execute(genetlink.Message{Header: genetlink.Header{Command: cmdGetDest, Version: c.version}, Data: body},
 		c.family, netlink.Request|netlink.Dump)
+	c.mu.Unlock()
 	if err != nil {
 		return nil, &Error{Op: "list destinations of", Object: s.String(), Err: cause(err)}
 	}
@@ -123,34 +144,6 @@ func (c *Client) Destinations(s Service) ([]DestinationExtended, error) {
 		out = append(out, d)
 	}
 	return out, nil
-}
-
-// Apply performs ops in order and returns one error per Op, nil for
-// success. It stops at the first failure: the Ops after it are reported as
-// ErrNotAttempted. Callers must accept both that and an implementation
-// that attempts every Op (a pipelined one), so they record each success.
-func (c *Client) Apply(ops []Op) []error {
-	errs := make([]error, len(ops))
-	failed := false
-	for i, op := range ops {
-		if failed {
-			errs[i] = ErrNotAttempted
-			continue
-		}
-		errs[i] = c.do(op)
-		failed = errs[i] != nil
-	}
-	return errs
-}
-
-// do sends one Op and waits for its acknowledgement.
-func (c *Client) do(op Op) error {
-	msg, err := op.message(c.version)
-	if err != nil {
-		return err
-	}
-	_, err = c.conn.Execute(msg, c.family, netlink.Request|netlink.Acknowledge)
-	return op.fail(err)
 }
 
 // apply1 runs a single Op.

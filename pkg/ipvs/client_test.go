@@ -11,6 +11,7 @@ import (
 	"github.com/mdlayher/genetlink"
 	"github.com/mdlayher/genetlink/genltest"
 	"github.com/mdlayher/netlink"
+	"github.com/mdlayher/netlink/nltest"
 	"golang.org/x/sys/unix"
 )
 
@@ -105,6 +106,11 @@ func (f *fakeKernel) serve(greq genetlink.Message, nreq netlink.Message) ([]gene
 		if i < 0 {
 			return nil, genltest.Error(int(unix.ESRCH))
 		}
+		for _, d := range f.dests[svc.Key()] {
+			if d.Key() == dst.Key() {
+				return nil, genltest.Error(int(unix.EEXIST))
+			}
+		}
 		f.dests[svc.Key()] = append(f.dests[svc.Key()], DestinationExtended{Destination: dst})
 	case cmdGetDest:
 		if i < 0 {
@@ -126,15 +132,33 @@ func (f *fakeKernel) serve(greq genetlink.Message, nreq netlink.Message) ([]gene
 }
 
 func dialFake(t *testing.T, f *fakeKernel) *Client {
+	c, _ := dialFakeSocket(t, f)
+	return c
+}
+
+// dialFakeSocket returns a client on a kernel-like fake socket (see
+// fakeSocket) serving f, and the socket.
+func dialFakeSocket(t *testing.T, f *fakeKernel) (*Client, *fakeSocket) {
 	t.Helper()
-	conn := genltest.Dial(genltest.ServeFamily(genetlink.Family{ID: fakeFamilyID, Version: genlVersion, Name: genlName},
+	sock := fakeSocketFor(f)
+	return clientOn(t, sock), sock
+}
+
+// fakeSocketFor returns a fakeSocket serving f as the IPVS family.
+func fakeSocketFor(f *fakeKernel) *fakeSocket {
+	return &fakeSocket{fn: genltest.ServeFamily(genetlink.Family{ID: fakeFamilyID, Version: genlVersion, Name: genlName},
 		func(greq genetlink.Message, nreq netlink.Message) ([]genetlink.Message, error) {
-			if greq.Header.Command != 0 && nreq.Header.Type != fakeFamilyID {
+			if nreq.Header.Type != fakeFamilyID {
 				return nil, errors.New("request not sent to the IPVS family")
 			}
 			return f.serve(greq, nreq)
-		}))
-	c, err := newClient(conn)
+		})}
+}
+
+// clientOn returns a client on sock.
+func clientOn(t *testing.T, sock netlink.Socket) *Client {
+	t.Helper()
+	c, err := newClient(netlink.NewConn(sock, nltest.PID))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,11 +167,10 @@ func dialFake(t *testing.T, f *fakeKernel) *Client {
 }
 
 func TestClientNoFamily(t *testing.T) {
-	conn := genltest.Dial(func(greq genetlink.Message, _ netlink.Message) ([]genetlink.Message, error) {
+	sock := &fakeSocket{fn: func(greq genetlink.Message, _ netlink.Message) ([]genetlink.Message, error) {
 		return nil, genltest.Error(int(unix.ENOENT))
-	})
-	defer conn.Close()
-	_, err := newClient(conn)
+	}}
+	_, err := newClient(netlink.NewConn(sock, nltest.PID))
 	if !errors.Is(err, ErrNoIPVS) {
 		t.Fatalf("newClient = %v, want ErrNoIPVS", err)
 	}
@@ -235,6 +258,7 @@ func TestClientErrors(t *testing.T) {
 func TestApplyStopsAtFirstFailure(t *testing.T) {
 	f := newFake()
 	c := dialFake(t, f)
+	c.limits.ops = 1 // one request per round trip: chunks of one (batch_test.go has the pipelined cases)
 	ok := Service{Family: Inet, Protocol: TCP, Address: netip.MustParseAddr("10.0.0.1"), Port: 80, Scheduler: "rr", Netmask: 32}
 	bad := ok
 	bad.Port, bad.Scheduler = 81, "nope"

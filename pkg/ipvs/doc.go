@@ -32,11 +32,37 @@
 //
 // Every change is an Op, and every write goes through Client.Apply, which
 // takes a slice of Ops and returns one error per Op. The methods
-// NewService, UpdateService, ... are one-Op wrappers. Today Apply makes one
-// round trip per Op and stops at the first failure (the rest are reported
-// as ErrNotAttempted); a pipelined implementation (many requests per
-// sendmsg, acknowledgements matched by sequence number) can replace Apply's
-// body without changing any caller.
+// NewService, UpdateService, ... are one-Op wrappers.
+//
+// Apply is pipelined. It encodes the Ops straight into one buffer as
+// generic netlink requests, each with its own sequence number and
+// NLM_F_REQUEST|NLM_F_ACK, sends them in chunks of one sendmsg each, and
+// then reads one acknowledgement per request (a read(2) each, into a
+// reused buffer), matching it to its Op by sequence number. A chunk is
+// bounded by the socket buffers, which Dial enlarges (SO_SNDBUFFORCE and
+// SO_RCVBUFFORCE, 1 and 4 MiB, falling back to the sysctl-capped
+// SO_SNDBUF/SO_RCVBUF without CAP_NET_ADMIN): its bytes stay below the
+// send buffer, and its acknowledgements, all queued by the kernel before
+// sendmsg returns, must fit the receive buffer (2 KiB budgeted each; an
+// acknowledgement costs ~768 bytes, and NETLINK_CAP_ACK keeps refusals
+// that small). 10,000 real servers take three chunks. Should the receive
+// buffer overflow anyway, the kernel drops acknowledgements and reports
+// ENOBUFS: Apply reads the ones it kept without waiting, reports the Ops
+// whose acknowledgement is lost as failed with an unknown outcome, and
+// halves its chunks.
+//
+// Failures: the kernel performs every request of a chunk even after one
+// fails, so each Op of the chunk has its own result; after a chunk with a
+// failure Apply sends nothing more and the rest are ErrNotAttempted. The
+// real servers of a service whose addition failed in the same chunk are
+// reported as ErrNotAttempted too (the kernel refused them with ESRCH for
+// that reason alone), as one request per round trip would have. Callers
+// record each success, as pkg/director's executor does.
+//
+// The socket's other requests (Info, Services, Destinations, the family
+// lookup) go through mdlayher/netlink as before. Sockets without a file
+// descriptor (the tests' fakes) get the same batches through
+// netlink.Conn.SendMessages and Receive.
 //
 // # Errors
 //

@@ -66,11 +66,10 @@ func TestServiceFamilyDerived(t *testing.T) {
 func TestServiceEncodingDetails(t *testing.T) {
 	s := Service{Family: Inet, Protocol: TCP, Address: netip.MustParseAddr("10.0.0.100"), Port: 8080,
 		Scheduler: "wrr", Flags: FlagPersistent | FlagHashed, Timeout: 360, Netmask: 24}
-	ae := netlink.NewAttributeEncoder()
-	if err := encodeService(ae, s, true); err != nil {
+	b, err := appendService(nil, s, true)
+	if err != nil {
 		t.Fatal(err)
 	}
-	b, _ := ae.Encode()
 	attrs, err := netlink.UnmarshalAttributes(b)
 	if err != nil {
 		t.Fatal(err)
@@ -98,11 +97,9 @@ func TestServiceEncodingDetails(t *testing.T) {
 	}
 
 	v6 := Service{Family: Inet6, Protocol: TCP, Address: netip.MustParseAddr("2001:db8::1"), Port: 80, Scheduler: "rr", Netmask: 64}
-	ae = netlink.NewAttributeEncoder()
-	if err := encodeService(ae, v6, true); err != nil {
+	if b, err = appendService(nil, v6, true); err != nil {
 		t.Fatal(err)
 	}
-	b, _ = ae.Encode()
 	attrs, _ = netlink.UnmarshalAttributes(b)
 	for _, a := range attrs {
 		if a.Type == svcAttrNetmask && binary.NativeEndian.Uint32(a.Data) != 64 {

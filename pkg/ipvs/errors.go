@@ -13,7 +13,8 @@ import (
 var ErrNoIPVS = errors.New("IPVS is not available in this kernel (module ip_vs is not loaded; modprobe ip_vs)")
 
 // ErrNotAttempted is Apply's result for an Op it did not send because an
-// earlier Op failed.
+// earlier Op failed (or sent only as a real server of a service whose
+// addition failed: see Client.Apply).
 var ErrNotAttempted = errors.New("not attempted: an earlier change failed")
 
 // Error is a kernel refusal of one operation. It unwraps to the errno

@@ -1,10 +1,11 @@
 package ipvs
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 
-	"github.com/mdlayher/genetlink"
+	"github.com/mdlayher/netlink"
 	"golang.org/x/sys/unix"
 )
 
@@ -59,27 +60,38 @@ func (o Op) object() string {
 // 10.0.0.11:80 in tcp 10.0.0.100:80".
 func (o Op) String() string { return o.Kind.String() + " " + o.object() }
 
-// message encodes the Op as a generic netlink request.
-func (o Op) message(version uint8) (genetlink.Message, error) {
-	var (
-		cmd  uint8
-		body []byte
-		err  error
-	)
-	switch o.Kind {
-	case OpNewService, OpUpdateService, OpDeleteService:
-		cmd = map[OpKind]uint8{OpNewService: cmdNewService, OpUpdateService: cmdSetService, OpDeleteService: cmdDelService}[o.Kind]
-		body, err = serviceAttrs(o.Service, o.Kind != OpDeleteService)
-	case OpNewDestination, OpUpdateDestination, OpDeleteDestination:
-		cmd = map[OpKind]uint8{OpNewDestination: cmdNewDest, OpUpdateDestination: cmdSetDest, OpDeleteDestination: cmdDelDest}[o.Kind]
-		body, err = destinationAttrs(o.Service, o.Destination, o.Kind != OpDeleteDestination)
-	default:
-		err = fmt.Errorf("unknown operation %d", o.Kind)
+// Commands of the Op kinds.
+var opCommands = [...]uint8{
+	OpNewService: cmdNewService, OpUpdateService: cmdSetService, OpDeleteService: cmdDelService,
+	OpNewDestination: cmdNewDest, OpUpdateDestination: cmdSetDest, OpDeleteDestination: cmdDelDest,
+}
+
+// appendRequest appends the Op as a generic netlink request for the IPVS
+// family (netlink header with seq and NLM_F_REQUEST|NLM_F_ACK, generic
+// netlink header, attributes). On error b is returned unchanged.
+func (o Op) appendRequest(b []byte, family uint16, version uint8, seq uint32) ([]byte, error) {
+	if o.Kind < OpNewService || o.Kind > OpDeleteDestination {
+		return b, &Error{Op: o.Kind.String(), Object: o.object(), Err: fmt.Errorf("unknown operation %d", o.Kind)}
+	}
+	start := len(b)
+	b = append(b, make([]byte, nlmsgHeaderLen)...)
+	b = append(b, opCommands[o.Kind], version, 0, 0)
+	var err error
+	if o.OnDestination() {
+		b, err = appendDestinationAttrs(b, o.Service, o.Destination, o.Kind != OpDeleteDestination)
+	} else {
+		b, err = appendServiceAttrs(b, o.Service, o.Kind != OpDeleteService)
 	}
 	if err != nil {
-		return genetlink.Message{}, &Error{Op: o.Kind.String(), Object: o.object(), Err: err}
+		return b[:start], &Error{Op: o.Kind.String(), Object: o.object(), Err: err}
 	}
-	return genetlink.Message{Header: genetlink.Header{Command: cmd, Version: version}, Data: body}, nil
+	h := b[start:]
+	binary.NativeEndian.PutUint32(h[0:], uint32(len(h)))
+	binary.NativeEndian.PutUint16(h[4:], family)
+	binary.NativeEndian.PutUint16(h[6:], uint16(netlink.Request|netlink.Acknowledge))
+	binary.NativeEndian.PutUint32(h[8:], seq)
+	binary.NativeEndian.PutUint32(h[12:], 0) // the kernel fills in our port id
+	return b, nil
 }
 
 // fail wraps the kernel's refusal of the Op, naming the scheduler module

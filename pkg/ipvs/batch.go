@@ -1,0 +1,407 @@
+package ipvs
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"syscall"
+	"time"
+
+	"github.com/mdlayher/netlink"
+	"golang.org/x/sys/unix"
+)
+
+// Socket sizing for pipelined batches (see Apply).
+const (
+	// recvBufSize is the buffer each received datagram is read into. The
+	// kernel's dump datagrams stay below 32 KiB (netlink caps them there),
+	// and a buffer this size saves the MSG_PEEK round that mdlayher/netlink
+	// otherwise makes before every read.
+	recvBufSize = 32 << 10
+	// wantRcvBuf and wantSndBuf are the socket buffers Dial asks for
+	// (SO_RCVBUFFORCE / SO_SNDBUFFORCE, falling back to the rmem_max- and
+	// wmem_max-capped SO_RCVBUF / SO_SNDBUF without CAP_NET_ADMIN); the
+	// kernel doubles them for its bookkeeping.
+	wantRcvBuf = 4 << 20
+	wantSndBuf = 1 << 20
+	// ackBudget is the receive-buffer space reserved per request of a
+	// chunk. The kernel acknowledges every request while the sendmsg call
+	// is still running, before anyone can read, and drops an
+	// acknowledgement that does not fit (ENOBUFS), so a chunk holds at most
+	// rcvbuf/ackBudget requests. An acknowledgement's skb costs ~768 bytes
+	// of truesize on x86-64 (NETLINK_CAP_ACK keeps refusals that small
+	// too); 2048 leaves room for other kernels and architectures.
+	ackBudget = 2048
+	// sendSlack keeps a chunk below the send buffer: netlink_sendmsg
+	// refuses a message longer than sk_sndbuf-32 with EMSGSIZE.
+	sendSlack = 64
+	// defaultBuf is Linux's default net.core.rmem_default/wmem_default as
+	// the kernel reports it (doubled), for sockets whose buffers cannot be
+	// read (tests).
+	defaultBuf = 2 * 212992
+)
+
+// chunkLimits bound one sendmsg of Apply.
+type chunkLimits struct {
+	ops   int // requests: their acknowledgements must fit the receive buffer
+	bytes int // encoded bytes: below the send buffer
+}
+
+func limitsFor(rcvbuf, sndbuf int) chunkLimits {
+	return chunkLimits{ops: max(rcvbuf/ackBudget, 1), bytes: max(sndbuf-sendSlack, 4096)}
+}
+
+// sizeBuffers enlarges conn's socket buffers for pipelined batches and
+// returns the chunk limits they allow.
+func sizeBuffers(conn *netlink.Conn) chunkLimits {
+	// Refusals carry the errno and the request's header, not a copy of the
+	// whole request: every acknowledgement has the same small size.
+	_ = conn.SetOption(netlink.CapAcknowledge, true)
+	rc, err := conn.SyscallConn()
+	if err != nil {
+		return limitsFor(defaultBuf, defaultBuf)
+	}
+	return limitsFor(setBuffer(rc, unix.SO_RCVBUFFORCE, unix.SO_RCVBUF, wantRcvBuf),
+		setBuffer(rc, unix.SO_SNDBUFFORCE, unix.SO_SNDBUF, wantSndBuf))
+}
+
+// setBuffer sets a socket buffer to want (with force, which needs
+// CAP_NET_ADMIN, else with plain, capped by the sysctl) and returns the
+// size the kernel uses.
+func setBuffer(rc syscall.RawConn, force, plain, want int) int {
+	got := defaultBuf
+	_ = rc.Control(func(fd uintptr) {
+		if unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, force, want) != nil {
+			_ = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, plain, want)
+		}
+		if v, err := unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, plain); err == nil {
+			got = v
+		}
+	})
+	return got
+}
+
+// Apply performs ops in order and returns one error per Op, nil for
+// success; a refusal is an *Error naming the Op's object and wrapping the
+// errno.
+//
+// It is pipelined: the Ops are encoded as generic netlink requests, each
+// with its own sequence number and NLM_F_ACK, and sent in chunks, one
+// sendmsg per chunk; the acknowledgements are then read and matched to
+// their Ops by sequence number. A chunk holds as many requests as the
+// socket buffers allow: their bytes below the send buffer, their
+// acknowledgements within the receive buffer (about 4,000 requests with
+// the buffers Dial asks for).
+//
+// The kernel performs every request of a chunk, even after one fails, so
+// each Op of the chunk gets its own result, with one exception: a
+// destination Op on a service whose addition failed earlier in the chunk,
+// refused with ESRCH for that reason alone, is reported as ErrNotAttempted,
+// as with one request per round trip (one failed service does not add an
+// error per real server). After a chunk with a failure Apply sends nothing
+// more: the Ops of later chunks are ErrNotAttempted. Callers must accept
+// both shapes (stopped at the failure, or attempted past it) and record
+// each success.
+func (c *Client) Apply(ops []Op) []error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	errs := make([]error, len(ops))
+	buf := make([]byte, 0, min(len(ops)*reqEstimate, c.limits.bytes+reqEstimate))
+	for i := 0; i < len(ops); {
+		var n int
+		var failed bool
+		buf, n, failed = c.chunk(buf[:0], ops[i:], errs[i:])
+		i += n
+		if failed {
+			for ; i < len(ops); i++ {
+				errs[i] = ErrNotAttempted
+			}
+		}
+	}
+	return errs
+}
+
+// reqEstimate is about the size of one encoded request, for sizing Apply's
+// buffer.
+const reqEstimate = 160
+
+// chunk encodes into buf the longest leading run of ops that fits one
+// chunk, sends it and reads its acknowledgements into errs. It returns the
+// buffer (for the next chunk), how many Ops it consumed and whether one of
+// them failed.
+func (c *Client) chunk(buf []byte, ops []Op, errs []error) ([]byte, int, bool) {
+	first := c.sequences(min(len(ops), c.limits.ops))
+	var (
+		n      int
+		encErr error
+	)
+	for _, op := range ops {
+		if n == c.limits.ops {
+			break
+		}
+		mark := len(buf)
+		var err error
+		buf, err = op.appendRequest(buf, c.family, c.version, first+uint32(n))
+		if err != nil {
+			encErr = err
+			break
+		}
+		if n > 0 && len(buf) > c.limits.bytes {
+			buf = buf[:mark]
+			break
+		}
+		n++
+	}
+	c.seq = first + uint32(n)
+	failed := n > 0 && c.exchange(ops[:n], buf, first, errs[:n])
+	if encErr != nil && !failed {
+		errs[n] = encErr // an Op that cannot be encoded fails as the kernel's refusal would
+		return buf, n + 1, true
+	}
+	return buf, n, failed
+}
+
+// sequences returns the first of n consecutive sequence numbers that do
+// not wrap through 0 (which netlink.Conn would replace with its own).
+func (c *Client) sequences(n int) uint32 {
+	if c.seq == 0 {
+		c.seq = rand.Uint32()>>1 | 1
+	}
+	if c.seq+uint32(n) < c.seq {
+		c.seq = 1
+	}
+	return c.seq
+}
+
+// exchange sends one chunk of encoded requests (sequence numbers first,
+// first+1, ...) in one sendmsg and reads an acknowledgement for each,
+// filling errs. It reports whether any Op failed.
+func (c *Client) exchange(ops []Op, buf []byte, first uint32, errs []error) (failed bool) {
+	if err := c.tr.send(buf); err != nil {
+		// The kernel received nothing of the chunk.
+		for k, op := range ops {
+			errs[k] = &Error{Op: op.Kind.String(), Object: op.object(), Err: fmt.Errorf("send: %w", err)}
+		}
+		return true
+	}
+	acked := make([]bool, len(ops))
+	left := len(ops)
+	ack := func(seq uint32, errno syscall.Errno) {
+		k := seq - first
+		if k >= uint32(len(ops)) || acked[k] {
+			return // not a request of this chunk
+		}
+		acked[k] = true
+		left--
+		if errno != 0 {
+			errs[k] = ops[k].fail(errno)
+			failed = true
+		}
+	}
+	var lost error // why acknowledgements are missing
+	for left > 0 {
+		err := c.tr.recv(ack)
+		if err == nil {
+			continue
+		}
+		lost = err
+		if errors.Is(err, unix.ENOBUFS) {
+			// The receive buffer overflowed and the kernel dropped some
+			// acknowledgements. It finished the whole chunk inside sendmsg,
+			// so the ones it kept are all queued: read them without waiting.
+			c.limits.ops = max(c.limits.ops/2, 1)
+			_ = c.tr.drain(ack)
+		}
+		break
+	}
+	if left > 0 {
+		for k, op := range ops {
+			if !acked[k] {
+				errs[k] = &Error{Op: op.Kind.String(), Object: op.object(),
+					Err: fmt.Errorf("no acknowledgement from the kernel, outcome unknown: %w", lost)}
+			}
+		}
+		failed = true
+	}
+	if failed {
+		notAttempted(ops, errs)
+	}
+	return failed
+}
+
+// notAttempted replaces the ESRCH refusals of destination Ops whose
+// service's addition failed earlier in the chunk with ErrNotAttempted.
+func notAttempted(ops []Op, errs []error) {
+	var gone map[ServiceKey]bool // services whose addition failed
+	for k, op := range ops {
+		switch {
+		case errs[k] == nil:
+		case op.Kind == OpNewService:
+			if gone == nil {
+				gone = map[ServiceKey]bool{}
+			}
+			gone[op.Service.Key()] = true
+		case gone != nil && op.OnDestination() && errors.Is(errs[k], unix.ESRCH) && gone[op.Service.Key()]:
+			errs[k] = ErrNotAttempted
+		}
+	}
+}
+
+// transport carries a chunk's bytes to the kernel and its
+// acknowledgements back.
+type transport interface {
+	// send sends buf, whole netlink messages, in one sendmsg.
+	send(buf []byte) error
+	// recv waits for the next datagram and calls ack with the sequence
+	// number and errno (0: acknowledged) of each NLMSG_ERROR in it.
+	recv(ack func(seq uint32, errno syscall.Errno)) error
+	// drain does what recv does for every datagram already queued, without
+	// waiting; it fails when the socket cannot read without waiting.
+	drain(ack func(seq uint32, errno syscall.Errno)) error
+}
+
+// kernelAddr is the kernel's netlink address.
+var kernelAddr = &unix.SockaddrNetlink{Family: unix.AF_NETLINK}
+
+// rawTransport does its own sendto and read(2) on the socket's descriptor,
+// through the runtime's poller: one system call per chunk and one per
+// acknowledgement, nothing allocated per message.
+type rawTransport struct {
+	rc  syscall.RawConn
+	buf []byte // one datagram
+
+	// The callbacks for rc, made once.
+	out    []byte
+	n      int
+	err    error
+	write  func(fd uintptr) bool
+	read   func(fd uintptr) bool
+	drainf func(fd uintptr)
+	ack    func(seq uint32, errno syscall.Errno)
+}
+
+func newRawTransport(rc syscall.RawConn) *rawTransport {
+	t := &rawTransport{rc: rc}
+	t.write = func(fd uintptr) bool {
+		t.err = unix.Sendto(int(fd), t.out, 0, kernelAddr)
+		return t.err != unix.EAGAIN && t.err != unix.EINTR // false: wait, then again
+	}
+	t.read = func(fd uintptr) bool {
+		t.n, t.err = unix.Read(int(fd), t.buf)
+		return t.err != unix.EAGAIN && t.err != unix.EINTR
+	}
+	t.drainf = func(fd uintptr) {
+		for {
+			n, _, err := unix.Recvfrom(int(fd), t.buf, unix.MSG_DONTWAIT)
+			if err == unix.EINTR {
+				continue
+			}
+			if err != nil {
+				return
+			}
+			parseAcks(t.buf[:n], t.ack)
+		}
+	}
+	return t
+}
+
+func (t *rawTransport) send(buf []byte) error {
+	t.out = buf
+	defer func() { t.out = nil }()
+	if err := t.rc.Write(t.write); err != nil {
+		return err
+	}
+	return os.NewSyscallError("sendto", t.err)
+}
+
+func (t *rawTransport) recv(ack func(seq uint32, errno syscall.Errno)) error {
+	if t.buf == nil {
+		t.buf = make([]byte, recvBufSize)
+	}
+	if err := t.rc.Read(t.read); err != nil {
+		return err
+	}
+	if t.err != nil {
+		return os.NewSyscallError("read", t.err)
+	}
+	parseAcks(t.buf[:t.n], ack)
+	return nil
+}
+
+func (t *rawTransport) drain(ack func(seq uint32, errno syscall.Errno)) error {
+	t.ack = ack
+	defer func() { t.ack = nil }()
+	return t.rc.Control(t.drainf)
+}
+
+// parseAcks calls ack for each NLMSG_ERROR message in a datagram.
+func parseAcks(b []byte, ack func(seq uint32, errno syscall.Errno)) {
+	for len(b) >= nlmsgHeaderLen {
+		l := int(binary.NativeEndian.Uint32(b))
+		if l < nlmsgHeaderLen || l > len(b) {
+			return
+		}
+		if binary.NativeEndian.Uint16(b[4:]) == unix.NLMSG_ERROR && l >= nlmsgHeaderLen+4 {
+			errno := -int32(binary.NativeEndian.Uint32(b[nlmsgHeaderLen:]))
+			ack(binary.NativeEndian.Uint32(b[8:]), syscall.Errno(errno))
+		}
+		b = b[min(nlmsgAlign(l), len(b)):]
+	}
+}
+
+// connTransport goes through netlink.Conn, for sockets without a file
+// descriptor (the tests' fakes).
+type connTransport struct{ nl *netlink.Conn }
+
+func (t connTransport) send(buf []byte) error {
+	var msgs []netlink.Message
+	for len(buf) >= nlmsgHeaderLen {
+		l := nlmsgAlign(int(binary.NativeEndian.Uint32(buf)))
+		var m netlink.Message
+		if err := m.UnmarshalBinary(buf[:l]); err != nil {
+			return err
+		}
+		msgs = append(msgs, m)
+		buf = buf[l:]
+	}
+	_, err := t.nl.SendMessages(msgs)
+	return err
+}
+
+func (t connTransport) recv(ack func(seq uint32, errno syscall.Errno)) error {
+	msgs, err := t.nl.Receive()
+	if err != nil {
+		var oe *netlink.OpError
+		if errors.As(err, &oe) {
+			if errno, ok := oe.Err.(syscall.Errno); ok { // a refusal; a system call's error is an *os.SyscallError
+				ack(oe.Sequence, errno)
+				return nil
+			}
+		}
+		return err
+	}
+	for _, m := range msgs {
+		if m.Header.Type == netlink.Error { // errno 0: Receive returns refusals as errors
+			ack(m.Header.Sequence, 0)
+		}
+	}
+	return nil
+}
+
+func (t connTransport) drain(ack func(seq uint32, errno syscall.Errno)) error {
+	if err := t.nl.SetReadDeadline(time.Now()); err != nil {
+		return err
+	}
+	defer t.nl.SetReadDeadline(time.Time{})
+	for t.recv(ack) == nil {
+	}
+	return nil
+}
+
+// nlmsgHeaderLen is the size of struct nlmsghdr.
+const nlmsgHeaderLen = 16
+
+// nlmsgAlign rounds n up to netlink's 4-byte alignment.
+func nlmsgAlign(n int) int { return (n + 3) &^ 3 }

@@ -1,0 +1,85 @@
+package ipvs
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/mdlayher/netlink"
+	"golang.org/x/sys/unix"
+)
+
+// rawCtrlClient is a client whose "IPVS family" is the generic netlink
+// controller (nlctrl), on a real socket with the raw transport: nlctrl
+// knows none of the IPVS commands, so the kernel refuses every request
+// with EOPNOTSUPP, each answer carrying its request's sequence number.
+// This runs the production path (sendto, read, parsing, drain) without
+// IPVS, on any Linux host, without privileges.
+func rawCtrlClient(t *testing.T) *Client {
+	t.Helper()
+	conn, err := netlink.Dial(unix.NETLINK_GENERIC, nil)
+	if err != nil {
+		t.Skipf("no generic netlink socket: %v", err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	rc, err := conn.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Client{nl: conn, family: unix.GENL_ID_CTRL, version: 1, limits: sizeBuffers(conn), tr: newRawTransport(rc)}
+}
+
+func TestRawTransportMapsRefusals(t *testing.T) {
+	c := rawCtrlClient(t)
+	c.limits.ops = 100
+	ops := addDests(batchSvc, 0, 250)
+	errs := c.Apply(ops)
+	for i, err := range errs {
+		if i >= 100 {
+			if !errors.Is(err, ErrNotAttempted) {
+				t.Fatalf("op %d (second chunk) = %v, want ErrNotAttempted", i, err)
+			}
+			continue
+		}
+		var ie *Error
+		if !errors.Is(err, unix.EOPNOTSUPP) || !errors.As(err, &ie) || ie.Object != ops[i].object() {
+			t.Fatalf("op %d = %v, want EOPNOTSUPP naming %s", i, err, ops[i].object())
+		}
+	}
+}
+
+func TestRawTransportOverflow(t *testing.T) {
+	c := rawCtrlClient(t)
+	rc, _ := c.nl.SyscallConn()
+	_ = rc.Control(func(fd uintptr) { _ = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF, 1) }) // the minimum
+	c.limits.ops = 200
+	ops := addDests(batchSvc, 0, 300)
+	errs := c.Apply(ops)
+	var refused, unknown int
+	for i, err := range errs {
+		switch {
+		case i >= 200:
+			if !errors.Is(err, ErrNotAttempted) {
+				t.Fatalf("op %d (second chunk) = %v, want ErrNotAttempted", i, err)
+			}
+		case errors.Is(err, unix.EOPNOTSUPP):
+			refused++
+		case errors.Is(err, unix.ENOBUFS) && strings.Contains(err.Error(), "outcome unknown"):
+			unknown++
+		default:
+			t.Fatalf("op %d = %v", i, err)
+		}
+	}
+	t.Logf("%d refusals read, %d acknowledgements lost", refused, unknown)
+	if refused == 0 || unknown == 0 {
+		t.Fatalf("%d refusals read, %d lost: want some of each from a minimal receive buffer", refused, unknown)
+	}
+	if c.limits.ops != 100 {
+		t.Fatalf("chunk limit %d after an overflow, want 100", c.limits.ops)
+	}
+	// Nothing is left queued: the next request reads its own answer.
+	c.limits.ops = 1
+	if err := c.Apply(ops[:1])[0]; !errors.Is(err, unix.EOPNOTSUPP) {
+		t.Fatalf("after the overflow: %v", err)
+	}
+}
