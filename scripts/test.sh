@@ -20,6 +20,7 @@ stage "prerequisites"
 scripts/vm-prepare.sh
 for tool in systemd-analyze:systemd make:make; do
 	if ! command -v "${tool%%:*}" >/dev/null; then
+		apt-get update -qq >/dev/null
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${tool#*:}" >/dev/null
 	fi
 done
