@@ -140,3 +140,18 @@ func (n *NS) GetUDP(addr string) (string, error) {
 	}
 	return string(buf[:m]), nil
 }
+
+// Tally makes n requests to addr with Get, each on a new TCP connection
+// (so each is scheduled afresh), and counts the answers by body. It stops
+// at the first failure and returns the counts so far with the error.
+func (n *NS) Tally(addr string, count int) (map[string]int, error) {
+	seen := map[string]int{}
+	for i := range count {
+		body, err := n.Get(addr)
+		if err != nil {
+			return seen, fmt.Errorf("request %d to %s: %w (answers so far: %v)", i+1, addr, err, seen)
+		}
+		seen[body]++
+	}
+	return seen, nil
+}

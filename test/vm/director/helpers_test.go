@@ -212,13 +212,9 @@ func waitStats(t *testing.T, c *ipvs.Client, k ipvs.ServiceKey, what string, con
 // ask makes n requests from the client to addr and counts who answered.
 func ask(t *testing.T, client *topo.NS, addr string, n int) map[string]int {
 	t.Helper()
-	seen := map[string]int{}
-	for i := range n {
-		body, err := client.Get(addr)
-		if err != nil {
-			t.Fatalf("request %d to %s: %v (answers so far: %v)", i+1, addr, err, seen)
-		}
-		seen[body]++
+	seen, err := client.Tally(addr, n)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return seen
 }

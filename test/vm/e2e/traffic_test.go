@@ -34,13 +34,9 @@ func serveEchoes(t *testing.T, s service) {
 func askVIP(t *testing.T, client *topo.NS, s service, n int) map[string]int {
 	t.Helper()
 	addr := netip.AddrPortFrom(netip.MustParseAddr(s.vip), s.port).String()
-	seen := map[string]int{}
-	for i := range n {
-		body, err := client.Get(addr)
-		if err != nil {
-			t.Fatalf("request %d to %s: %v (answers so far: %v)", i+1, addr, err, seen)
-		}
-		seen[body]++
+	seen, err := client.Tally(addr, n)
+	if err != nil {
+		t.Fatal(err)
 	}
 	t.Logf("%d requests to %s answered by: %v", n, addr, seen)
 	return seen

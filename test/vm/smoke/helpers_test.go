@@ -85,13 +85,9 @@ func setSysctls(t *testing.T, ns *topo.NS, kv ...string) {
 // want answered at least once and nobody else did.
 func hitBoth(t *testing.T, client *topo.NS, addr string, n int, want ...string) {
 	t.Helper()
-	seen := map[string]int{}
-	for i := range n {
-		body, err := client.Get(addr)
-		if err != nil {
-			t.Fatalf("request %d to %s: %v (answers so far: %v)", i+1, addr, err, seen)
-		}
-		seen[body]++
+	seen, err := client.Tally(addr, n)
+	if err != nil {
+		t.Fatal(err)
 	}
 	for _, w := range want {
 		if seen[w] == 0 {
