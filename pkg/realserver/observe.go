@@ -44,15 +44,9 @@ func Observe(h *netlink.Handle, t sysctl.Tree, d Desired, rec Record) (Observed,
 	names := map[int]string{}
 	for _, l := range links {
 		names[l.Attrs().Index] = l.Attrs().Name
-		as, err := vip.List(h, l.Attrs().Name)
-		if err != nil {
-			var nf netlink.LinkNotFoundError
-			if errors.As(err, &nf) || errors.Is(err, unix.ENODEV) {
-				continue // gone since LinkList
-			}
-			return o, fmt.Errorf("realserver: %w", err)
-		}
-		o.Addrs = append(o.Addrs, as...)
+	}
+	if o.Addrs, err = vip.ListAll(h, names); err != nil {
+		return o, fmt.Errorf("realserver: %w", err)
 	}
 	if o.Tunnel, err = tunnel.Observe(h); err != nil {
 		return o, fmt.Errorf("realserver: %w", err)

@@ -72,25 +72,41 @@ func List(h *netlink.Handle, dev string) ([]Addr, error) {
 	if err != nil {
 		return nil, fmt.Errorf("vip: list addresses of %s: %w", dev, err)
 	}
+	return convert(nl, func(int) string { return dev }), nil
+}
+
+// ListAll returns the addresses on every link in one dump; names maps a
+// link index to its name (addresses of links not in names are skipped).
+func ListAll(h *netlink.Handle, names map[int]string) ([]Addr, error) {
+	nl, err := nlretry.Dump(func() ([]netlink.Addr, error) { return h.AddrList(nil, netlink.FAMILY_ALL) })
+	if err != nil {
+		return nil, fmt.Errorf("vip: list addresses: %w", err)
+	}
+	return convert(nl, func(i int) string { return names[i] }), nil
+}
+
+// convert turns netlink addresses into Addrs, naming each one's device.
+func convert(nl []netlink.Addr, dev func(linkIndex int) string) []Addr {
 	out := make([]Addr, 0, len(nl))
 	for _, a := range nl {
 		ip, ok := netip.AddrFromSlice(a.IP)
-		if !ok {
+		name := dev(a.LinkIndex)
+		if !ok || name == "" {
 			continue
 		}
 		ones, _ := a.Mask.Size()
 		label := a.Label
-		if label == dev {
+		if label == name {
 			label = ""
 		}
 		out = append(out, Addr{
-			Dev:       dev,
+			Dev:       name,
 			Prefix:    netip.PrefixFrom(ip.Unmap(), ones),
 			Label:     label,
 			HostScope: ip.Unmap().Is4() && a.Scope == int(netlink.SCOPE_HOST),
 		})
 	}
-	return out, nil
+	return out
 }
 
 // Bind puts a on its device, replacing an equal address (so a repeat is a

@@ -68,3 +68,22 @@ func TestBindListUnbind(t *testing.T) {
 		t.Errorf("Unbind on a missing device: %v", err)
 	}
 }
+
+func TestListAllNamesDevices(t *testing.T) {
+	ns := nstest.New(t)
+	a := Addr{Dev: "lo", Prefix: netip.MustParsePrefix("192.0.2.9/32"), Label: "lo:3", HostScope: true}
+	if err := Bind(ns.Handle, a); err != nil {
+		t.Fatal(err)
+	}
+	lo, err := ns.Handle.LinkByName("lo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := ListAll(ns.Handle, map[int]string{lo.Attrs().Index: "lo"})
+	if err != nil || !slices.Contains(got, a) {
+		t.Fatalf("ListAll = %v, %v; missing %v", got, err, a)
+	}
+	if got, _ := ListAll(ns.Handle, map[int]string{}); len(got) != 0 {
+		t.Fatalf("ListAll with no known links = %v, want none", got)
+	}
+}
