@@ -106,6 +106,16 @@ func TUN(tb testing.TB) *Preset {
 //	VIP 198.51.100.100 (for the director's eth0)
 func NAT(tb testing.TB) *Preset {
 	tb.Helper()
+	p := NATUnrouted(tb)
+	p.Topo.must(p.RS1.SetDefaultRoute("10.3.0.1"))
+	p.Topo.must(p.RS2.SetDefaultRoute("10.3.0.1"))
+	return p
+}
+
+// NATUnrouted is NAT without the real servers' default routes, for tests
+// in which lvs-rs's nat real-server role sets them (realserver.gateway).
+func NATUnrouted(tb testing.TB) *Preset {
+	tb.Helper()
 	tp := New(tb)
 	p := &Preset{
 		Topo: tp, Client: tp.AddNS("client"), Director: tp.AddNS("director"),
@@ -121,7 +131,5 @@ func NAT(tb testing.TB) *Preset {
 	tp.Connect("director", "back", "eth1", "10.3.0.1/24")
 	tp.Connect("rs1", "back", "eth0", "10.3.0.11/24")
 	tp.Connect("rs2", "back", "eth0", "10.3.0.12/24")
-	tp.must(p.RS1.SetDefaultRoute("10.3.0.1"))
-	tp.must(p.RS2.SetDefaultRoute("10.3.0.1"))
 	return p
 }

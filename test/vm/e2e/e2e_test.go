@@ -70,7 +70,7 @@ func TestTUN(t *testing.T) {
 // rs2 listens on a mapped port.
 func TestNAT(t *testing.T) {
 	runCluster(t, scenario{
-		build: natTopology,
+		build: topo.NATUnrouted,
 		service: func(p *topo.Preset) service {
 			return service{mode: "nat", vip: p.VIP.String(), port: 80, iface: p.DirectorIface, scheduler: "wrr",
 				gateway: p.Gateway.String(),
@@ -173,34 +173,6 @@ func requireLine(t *testing.T, when string, ns *topo.NS, ss snapshots, prefix st
 	if !slices.ContainsFunc(ss[ns.Name()], func(l string) bool { return strings.HasPrefix(l, prefix) }) {
 		t.Fatalf("%s: %s has no %q:\n  %s", when, ns.Name(), prefix, strings.Join(ss[ns.Name()], "\n  "))
 	}
-}
-
-// natTopology is topo.NAT without the real servers' default routes:
-// lvs-rs sets them from realserver.gateway.
-//
-//	client   eth0 198.51.100.2/24                                (segment "front")
-//	director eth0 198.51.100.1/24, eth1 10.3.0.1/24
-//	rs1 eth0 10.3.0.11/24, rs2 eth0 10.3.0.12/24, no default route ("back")
-//	VIP 198.51.100.100 on the director's eth0, gateway 10.3.0.1
-func natTopology(t testing.TB) *topo.Preset {
-	t.Helper()
-	tp := topo.New(t)
-	p := &topo.Preset{
-		Topo: tp, Client: tp.AddNS("client"), Director: tp.AddNS("director"),
-		RS1: tp.AddNS("rs1"), RS2: tp.AddNS("rs2"),
-		VIP: netip.MustParseAddr("198.51.100.100"), DirectorIface: "eth0",
-		ClientIP: netip.MustParseAddr("198.51.100.2"), DirectorIP: netip.MustParseAddr("10.3.0.1"),
-		RS1IP: netip.MustParseAddr("10.3.0.11"), RS2IP: netip.MustParseAddr("10.3.0.12"),
-		Gateway: netip.MustParseAddr("10.3.0.1"),
-	}
-	tp.AddSegment("front")
-	tp.AddSegment("back")
-	tp.Connect("client", "front", "eth0", "198.51.100.2/24")
-	tp.Connect("director", "front", "eth0", "198.51.100.1/24")
-	tp.Connect("director", "back", "eth1", "10.3.0.1/24")
-	tp.Connect("rs1", "back", "eth0", "10.3.0.11/24")
-	tp.Connect("rs2", "back", "eth0", "10.3.0.12/24")
-	return p
 }
 
 // loadModule loads a kernel module in the VM (a fixed name, not config).
