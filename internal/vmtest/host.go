@@ -175,7 +175,11 @@ func buildLvsRs(root, dir string, logf func(string, ...any)) (string, error) {
 		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
 	}
 	out := filepath.Join(dir, "lvs-rs")
-	cmd := exec.Command(goBin, "build", "-o", out, "./cmd/lvs-rs")
+	args := []string{"build", "-o", out}
+	if buildTags != "" {
+		args = append(args, "-tags", buildTags)
+	}
+	cmd := exec.Command(goBin, append(args, "./cmd/lvs-rs")...)
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	var buf bytes.Buffer

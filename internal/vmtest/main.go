@@ -35,6 +35,16 @@ func Main(m *testing.M) {
 	}
 }
 
+// buildTags are the build tags the lvs-rs binary for the VM is built with.
+var buildTags string
+
+// MainTags is Main with the VM's lvs-rs built with the given build tags
+// (for example "faultinject", whose hooks the shipped binary lacks).
+func MainTags(m *testing.M, tags string) {
+	buildTags = tags
+	Main(m)
+}
+
 // skipError makes Main skip the suite (non-root outside CI).
 type skipError struct{ reason string }
 

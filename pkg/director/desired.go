@@ -7,41 +7,51 @@ import (
 	"github.com/lvs-rs/lvs-rs/pkg/ipvs"
 )
 
-// desiredState is what a config asks of the director's kernel.
-type desiredState struct {
-	iface     string
-	ipForward bool
-	vips      []netip.Addr // unique, in config order
-	services  []desiredService
+// Desired is the director's desired state: what the kernel should hold,
+// in kernel values, independent of the file format. DesiredFrom builds it
+// from a config; the long-running director overrides it (weights from
+// health checks, drains, the sorry server) before planning. It is stored
+// in the state record as JSON.
+type Desired struct {
+	// Interface is the device the VIPs are bound on.
+	Interface string `json:"interface"`
+	// IPForward asks for net/ipv4/ip_forward=1.
+	IPForward bool `json:"ip_forward,omitempty"`
+	// VIPs are bound on Interface as /32 or /128; unique, in config order.
+	VIPs []netip.Addr `json:"vips,omitempty"`
+	// Services are the virtual services, in config order.
+	Services []DesiredService `json:"services,omitempty"`
 }
 
-// desiredService is one virtual service and its real servers.
-type desiredService struct {
-	svc   ipvs.Service
-	dests []ipvs.Destination // unique keys, in config order
+// DesiredService is one virtual service and its real servers.
+type DesiredService struct {
+	Service ipvs.Service `json:"service"`
+	// Destinations have unique keys, in config order (the order they are
+	// added to the kernel).
+	Destinations []ipvs.Destination `json:"destinations,omitempty"`
 }
 
-// desiredFrom resolves cfg into kernel values; nil asks for nothing (stop).
-func desiredFrom(cfg *config.Config) desiredState {
-	var d desiredState
+// DesiredFrom resolves cfg into kernel values; nil asks for nothing (stop).
+func DesiredFrom(cfg *config.Config) Desired {
+	var d Desired
 	if cfg == nil {
 		return d
 	}
-	d.iface, d.ipForward = cfg.Director.Interface, cfg.Director.IPForward
+	d.Interface, d.IPForward = cfg.Director.Interface, cfg.Director.IPForward
 	seenVIP := map[netip.Addr]bool{}
 	seenSvc := map[ipvs.ServiceKey]bool{}
 	for _, vs := range cfg.VirtualServers {
 		vip := vs.VIP.Unmap()
 		if !seenVIP[vip] {
 			seenVIP[vip] = true
-			d.vips = append(d.vips, vip)
+			d.VIPs = append(d.VIPs, vip)
 		}
 		s := serviceFrom(vs)
 		if seenSvc[s.Key()] {
 			continue // the config loader refuses duplicates; first wins here
 		}
 		seenSvc[s.Key()] = true
-		ds := desiredService{svc: s}
+		ds := DesiredService{Service: s}
 		seenDest := map[ipvs.DestinationKey]bool{}
 		for _, rs := range vs.RealServers {
 			dst := destinationFrom(vs, rs)
@@ -49,9 +59,9 @@ func desiredFrom(cfg *config.Config) desiredState {
 				continue
 			}
 			seenDest[dst.Key()] = true
-			ds.dests = append(ds.dests, dst)
+			ds.Destinations = append(ds.Destinations, dst)
 		}
-		d.services = append(d.services, ds)
+		d.Services = append(d.Services, ds)
 	}
 	return d
 }

@@ -20,15 +20,15 @@ import (
 // A service the config names that exists but is not owned is left out
 // (see Conflicts): lvs-rs never edits what it did not create.
 func Plan(desired *config.Config, observed Observed, owned Owned) []Change {
-	return plan(desiredFrom(desired), observed, owned)
+	return plan(DesiredFrom(desired), observed, owned)
 }
 
 // Conflicts lists the services desired names that exist in the kernel but
 // were not created by lvs-rs, in config order.
 func Conflicts(desired *config.Config, observed Observed, owned Owned) []ipvs.ServiceKey {
 	var out []ipvs.ServiceKey
-	for _, ds := range desiredFrom(desired).services {
-		k := ds.svc.Key()
+	for _, ds := range DesiredFrom(desired).Services {
+		k := ds.Service.Key()
 		if _, exists := observed.Services[k]; exists {
 			if _, mine := owned.Services[k]; !mine {
 				out = append(out, k)
@@ -51,7 +51,7 @@ const (
 	phases
 )
 
-func plan(d desiredState, obs Observed, owned Owned) []Change {
+func plan(d Desired, obs Observed, owned Owned) []Change {
 	var out [phases][]Change
 	planSysctl(&out, d, obs, owned)
 	planAddrs(&out, d, obs, owned)
@@ -64,10 +64,10 @@ func plan(d desiredState, obs Observed, owned Owned) []Change {
 }
 
 // planSysctl handles net/ipv4/ip_forward.
-func planSysctl(out *[phases][]Change, d desiredState, obs Observed, owned Owned) {
+func planSysctl(out *[phases][]Change, d Desired, obs Observed, owned Owned) {
 	key := sysctl.IPForward().String()
 	rec, have := ownedSysctl(owned, key)
-	if d.ipForward {
+	if d.IPForward {
 		if obs.IPForward != "1" {
 			prior := obs.IPForward
 			if have {
@@ -109,12 +109,12 @@ func keyOf(a vip.Addr) addrKey { return addrKey{a.Dev, hostAddr(a)} }
 
 // planAddrs binds each VIP on the director interface (a VIP already there
 // in any form is adopted as is) and unbinds lvs-rs's VIPs no longer wanted.
-func planAddrs(out *[phases][]Change, d desiredState, obs Observed, owned Owned) {
+func planAddrs(out *[phases][]Change, d Desired, obs Observed, owned Owned) {
 	present := map[addrKey]bool{}
 	used := map[string]bool{}
 	for _, a := range obs.Addrs {
 		present[keyOf(a)] = true
-		if a.Dev == d.iface && a.Label != "" {
+		if a.Dev == d.Interface && a.Label != "" {
 			used[a.Label] = true
 		}
 	}
@@ -125,16 +125,16 @@ func planAddrs(out *[phases][]Change, d desiredState, obs Observed, owned Owned)
 	}
 	want := map[addrKey]bool{}
 	n := 0
-	for _, v := range d.vips {
-		k := addrKey{d.iface, v}
+	for _, v := range d.VIPs {
+		k := addrKey{d.Interface, v}
 		want[k] = true
 		if present[k] {
 			continue
 		}
-		a := vip.Addr{Dev: d.iface, Prefix: vip.HostPrefix(v)}
+		a := vip.Addr{Dev: d.Interface, Prefix: vip.HostPrefix(v)}
 		if v.Is4() {
 			for ; ; n++ {
-				l := vip.Label(d.iface, n)
+				l := vip.Label(d.Interface, n)
 				if l == "" || !used[l] {
 					a.Label = l
 					used[l] = l != ""
@@ -159,47 +159,47 @@ func planAddrs(out *[phases][]Change, d desiredState, obs Observed, owned Owned)
 }
 
 // planServices adds, edits and deletes services and destinations.
-func planServices(out *[phases][]Change, d desiredState, obs Observed, owned Owned) {
+func planServices(out *[phases][]Change, d Desired, obs Observed, owned Owned) {
 	want := map[ipvs.ServiceKey]bool{}
-	for _, ds := range d.services {
-		k := ds.svc.Key()
+	for _, ds := range d.Services {
+		k := ds.Service.Key()
 		want[k] = true
 		cur, exists := obs.Services[k]
 		ownDests, mine := owned.Services[k]
 		switch {
 		case !exists:
-			out[phaseAdd] = append(out[phaseAdd], Change{Kind: AddService, Service: ds.svc})
-			for _, dst := range ds.dests {
-				out[phaseAdd] = append(out[phaseAdd], Change{Kind: AddDestination, Service: ds.svc, Destination: dst})
+			out[phaseAdd] = append(out[phaseAdd], Change{Kind: AddService, Service: ds.Service})
+			for _, dst := range ds.Destinations {
+				out[phaseAdd] = append(out[phaseAdd], Change{Kind: AddDestination, Service: ds.Service, Destination: dst})
 			}
 			continue
 		case !mine:
 			continue // a foreign service: Conflicts reports it
 		}
-		if cur.Service != ds.svc {
-			out[phaseEdit] = append(out[phaseEdit], Change{Kind: EditService, Service: ds.svc, From: cur.Service})
+		if cur.Service != ds.Service {
+			out[phaseEdit] = append(out[phaseEdit], Change{Kind: EditService, Service: ds.Service, From: cur.Service})
 		}
 		have := map[ipvs.DestinationKey]ipvs.Destination{}
 		for _, dx := range cur.Destinations {
 			have[dx.Key()] = dx.Destination
 		}
 		wantDest := map[ipvs.DestinationKey]bool{}
-		for _, dst := range ds.dests {
+		for _, dst := range ds.Destinations {
 			wantDest[dst.Key()] = true
 			now, ok := have[dst.Key()]
 			switch {
 			case !ok:
-				out[phaseAdd] = append(out[phaseAdd], Change{Kind: AddDestination, Service: ds.svc, Destination: dst})
+				out[phaseAdd] = append(out[phaseAdd], Change{Kind: AddDestination, Service: ds.Service, Destination: dst})
 			case now != dst:
 				// lvs-rs's own, or a hand-added one the config now names
 				// (adopted: the service is lvs-rs's).
-				out[phaseEdit] = append(out[phaseEdit], Change{Kind: EditDestination, Service: ds.svc,
+				out[phaseEdit] = append(out[phaseEdit], Change{Kind: EditDestination, Service: ds.Service,
 					Destination: dst, FromDestination: now})
 			}
 		}
 		for _, dx := range sortedDests(cur.Destinations) {
 			if !wantDest[dx.Key()] && ownDests[dx.Key()] {
-				out[phaseDeleteDest] = append(out[phaseDeleteDest], Change{Kind: DeleteDestination, Service: ds.svc, Destination: dx})
+				out[phaseDeleteDest] = append(out[phaseDeleteDest], Change{Kind: DeleteDestination, Service: ds.Service, Destination: dx})
 			}
 		}
 	}

@@ -365,7 +365,7 @@ func TestSettle(t *testing.T) {
 		config.RealServer{Address: rs3, Port: 80, Weight: 1, Mode: config.ModeDR})
 	cfg.VirtualServers = append(cfg.VirtualServers, config.VirtualServer{VIP: vip2, Port: 80, Protocol: config.TCP, Scheduler: "rr",
 		RealServers: []config.RealServer{{Address: rs1, Port: 80, Weight: 1}}})
-	d := desiredFrom(cfg)
+	d := DesiredFrom(cfg)
 	// rs3 exists already (hand-added, identical): adopted without a change.
 	s := obs.Services[svc(80).Key()]
 	s.Destinations = append(s.Destinations, ipvs.DestinationExtended{Destination: dst(rs3, 80, ipvs.Route, 1)})

@@ -158,7 +158,7 @@ func (o *Owned) drop(c Change) {
 // (nil = done): what it owned that still exists, plus what it created,
 // minus what it removed. Destinations of its services that the config
 // names are its own from now on (adopted), edited or not.
-func settle(o Owned, obs Observed, d desiredState, changes []Change, errs []error) Owned {
+func settle(o Owned, obs Observed, d Desired, changes []Change, errs []error) Owned {
 	n := Owned{Services: map[ipvs.ServiceKey]map[ipvs.DestinationKey]bool{}}
 	present := map[addrKey]bool{}
 	for _, a := range obs.Addrs {
@@ -200,14 +200,14 @@ func settle(o Owned, obs Observed, d desiredState, changes []Change, errs []erro
 		if _, kept := ownedSysctl(n, r.Key); kept {
 			continue
 		}
-		if r.Key != ipf || d.ipForward || restoreFailed[r.Key] {
+		if r.Key != ipf || d.IPForward || restoreFailed[r.Key] {
 			n.Sysctls = append(n.Sysctls, r)
 		}
 	}
 	// Adopt: a destination of a service lvs-rs owns (before and after)
 	// that the config names.
-	for _, ds := range d.services {
-		k := ds.svc.Key()
+	for _, ds := range d.Services {
+		k := ds.Service.Key()
 		nd, mine := n.Services[k]
 		if !mine {
 			continue
@@ -216,7 +216,7 @@ func settle(o Owned, obs Observed, d desiredState, changes []Change, errs []erro
 		for _, dx := range obs.Services[k].Destinations {
 			present[dx.Key()] = true
 		}
-		for _, dst := range ds.dests {
+		for _, dst := range ds.Destinations {
 			if present[dst.Key()] {
 				nd[dst.Key()] = true
 			}

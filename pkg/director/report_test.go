@@ -25,7 +25,7 @@ func sampleReport(t *testing.T) *Report {
 	cfg := web()
 	cfg.Director.IPForward = true
 	cfg.VirtualServers[0].Persistence, cfg.VirtualServers[0].PersistenceNetmask = 300, 24
-	d := desiredFrom(cfg)
+	d := DesiredFrom(cfg)
 	return buildReport(ipvs.Info{Version: 0x010201, ConnTableSize: 4096}, d, obs, owned, plan(d, obs, owned), Conflicts(cfg, obs, owned))
 }
 

@@ -60,7 +60,7 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (Result, error) {
 		return Result{}, fmt.Errorf("director: %s: %w: refusing to take it over (delete it by hand, or drop it from the config)",
 			strings.Join(names, ", "), ErrForeignService)
 	}
-	d := desiredFrom(cfg)
+	d := DesiredFrom(cfg)
 	changes := plan(d, obs, owned)
 	if o.DryRun {
 		res := dryRun(changes)

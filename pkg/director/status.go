@@ -37,8 +37,8 @@ func Status(ctx context.Context, desired *config.Config, o Options) (*Report, er
 		return nil, err
 	}
 	defer closeH()
-	d := desiredFrom(desired)
-	obs, err := observe(k, h, o.sysctl(), d.iface, owned, false)
+	d := DesiredFrom(desired)
+	obs, err := observe(k, h, o.sysctl(), d.Interface, owned, false)
 	if err != nil {
 		return nil, err
 	}
@@ -46,9 +46,9 @@ func Status(ctx context.Context, desired *config.Config, o Options) (*Report, er
 }
 
 // buildReport assembles the report. It is pure.
-func buildReport(info ipvs.Info, d desiredState, obs Observed, owned Owned, changes []Change, conflicts []ipvs.ServiceKey) *Report {
+func buildReport(info ipvs.Info, d Desired, obs Observed, owned Owned, changes []Change, conflicts []ipvs.ServiceKey) *Report {
 	r := &Report{
-		Applied: true, Interface: d.iface, IPVSVersion: info.Version.String(), ConnTableSize: info.ConnTableSize,
+		Applied: true, Interface: d.Interface, IPVSVersion: info.Version.String(), ConnTableSize: info.ConnTableSize,
 		Drift: []string{}, VIPs: []VIPRow{}, Sysctls: []SysctlRow{}, Services: []ServiceRow{},
 	}
 	for _, k := range conflicts {
@@ -76,17 +76,17 @@ func buildReport(info ipvs.Info, d desiredState, obs Observed, owned Owned, chan
 		l, present := labels[k]
 		r.VIPs = append(r.VIPs, VIPRow{Address: v, Dev: dev, Label: l, Present: present, Owned: bound[k]})
 	}
-	for _, v := range d.vips {
-		row(d.iface, v)
+	for _, v := range d.VIPs {
+		row(d.Interface, v)
 	}
 	for _, a := range owned.Addrs {
 		row(a.Dev, hostAddr(a))
 	}
 	// Sysctls: ip_forward when wanted or changed by lvs-rs.
 	ipf := sysctl.IPForward().String()
-	if rec, have := ownedSysctl(owned, ipf); have || d.ipForward {
+	if rec, have := ownedSysctl(owned, ipf); have || d.IPForward {
 		sr := SysctlRow{Key: ipf, Value: obs.IPForward}
-		if d.ipForward {
+		if d.IPForward {
 			sr.Want = "1"
 		}
 		if have {
@@ -97,15 +97,15 @@ func buildReport(info ipvs.Info, d desiredState, obs Observed, owned Owned, chan
 	// Services: the configured ones lvs-rs owns or would create, then
 	// lvs-rs's that are no longer configured. Foreign ones never appear.
 	listed := map[ipvs.ServiceKey]bool{}
-	for _, ds := range d.services {
-		k := ds.svc.Key()
+	for _, ds := range d.Services {
+		k := ds.Service.Key()
 		cur, exists := obs.Services[k]
 		_, mine := owned.Services[k]
 		if exists && !mine {
 			continue
 		}
 		listed[k] = true
-		r.Services = append(r.Services, serviceRow(ds.svc, ds.dests, cur, exists, owned.Services[k]))
+		r.Services = append(r.Services, serviceRow(ds.Service, ds.Destinations, cur, exists, owned.Services[k]))
 	}
 	var rest []ipvs.ServiceKey
 	for k := range owned.Services {

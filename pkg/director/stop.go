@@ -44,7 +44,7 @@ func Stop(ctx context.Context, o Options) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	d := desiredFrom(nil)
+	d := DesiredFrom(nil)
 	changes := plan(d, obs, owned)
 	if o.DryRun {
 		return dryRun(changes), nil

@@ -229,17 +229,17 @@ func (k ServiceKey) String() string {
 // Service is a virtual service's identity and configuration, without
 // counters. It is comparable.
 type Service struct {
-	Family   Family // Inet or Inet6; 0 = derived from Address when sending
-	Protocol Protocol
-	Address  netip.Addr
-	Port     uint16
-	FWMark   uint32 // non-zero: a firewall-mark service (no protocol, address, port)
+	Family   Family     `json:"family,omitempty"` // Inet or Inet6; 0 = derived from Address when sending
+	Protocol Protocol   `json:"protocol,omitempty"`
+	Address  netip.Addr `json:"address,omitzero"`
+	Port     uint16     `json:"port,omitempty"`
+	FWMark   uint32     `json:"fwmark,omitempty"` // non-zero: a firewall-mark service (no protocol, address, port)
 
-	Scheduler string       // rr, wrr, lc, wlc, ...; module ip_vs_NAME
-	Flags     ServiceFlags // FlagPersistent, ...; never FlagHashed when read back
-	Timeout   uint32       // persistence timeout, seconds
-	Netmask   int          // persistence netmask as a prefix length (32/128 = none)
-	PEName    string       // persistence engine ("sip"); "" for none
+	Scheduler string       `json:"scheduler"`         // rr, wrr, lc, wlc, ...; module ip_vs_NAME
+	Flags     ServiceFlags `json:"flags,omitempty"`   // FlagPersistent, ...; never FlagHashed when read back
+	Timeout   uint32       `json:"timeout,omitempty"` // persistence timeout, seconds
+	Netmask   int          `json:"netmask"`           // persistence netmask as a prefix length (32/128 = none)
+	PEName    string       `json:"pe_name,omitempty"` // persistence engine ("sip"); "" for none
 }
 
 // Key returns the service's lookup key.
@@ -276,19 +276,19 @@ func (k DestinationKey) String() string { return netip.AddrPortFrom(k.Address, k
 // Destination is a real server's identity and configuration within a
 // service, without counters. It is comparable.
 type Destination struct {
-	Family  Family // 0 = the service's family when sending; always set when read back
-	Address netip.Addr
-	Port    uint16
+	Family  Family     `json:"family,omitempty"` // 0 = the service's family when sending; always set when read back
+	Address netip.Addr `json:"address"`
+	Port    uint16     `json:"port"`
 
-	Forward        ForwardMethod
-	Weight         uint32 // 0 = quiesced
-	UpperThreshold uint32 // 0 = no limit
-	LowerThreshold uint32
+	Forward        ForwardMethod `json:"forward"`
+	Weight         uint32        `json:"weight"`                    // 0 = quiesced
+	UpperThreshold uint32        `json:"upper_threshold,omitempty"` // 0 = no limit
+	LowerThreshold uint32        `json:"lower_threshold,omitempty"`
 
 	// Tunnel encapsulation; meaningful with Forward == Tunnel only.
-	TunnelType  TunnelType
-	TunnelPort  uint16
-	TunnelFlags TunnelFlags
+	TunnelType  TunnelType  `json:"tunnel_type,omitempty"`
+	TunnelPort  uint16      `json:"tunnel_port,omitempty"`
+	TunnelFlags TunnelFlags `json:"tunnel_flags,omitempty"`
 }
 
 // Key returns the destination's lookup key.
