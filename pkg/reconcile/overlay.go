@@ -1,0 +1,306 @@
+package reconcile
+
+import (
+	"slices"
+	"time"
+
+	"github.com/lvs-rs/lvs-rs/pkg/director"
+	"github.com/lvs-rs/lvs-rs/pkg/ipvs"
+)
+
+// Member identifies one real server within one virtual service.
+type Member struct {
+	Service     ipvs.ServiceKey     `json:"service"`
+	Destination ipvs.DestinationKey `json:"destination"`
+}
+
+// CheckState is what the health checks say of a real server.
+type CheckState int
+
+// The check states.
+const (
+	NoCheck CheckState = iota // the service has no check: weights as written
+	Pending                   // checked, but no result yet
+	Up
+	Down
+)
+
+// Health is a checked real server's state as the loop sees it.
+type Health struct {
+	State CheckState
+	// Dynamic is set when the check gives an absolute weight (exec exit
+	// code 2..255, agent weight:N): Weight replaces the configured one.
+	Dynamic bool
+	Weight  uint32
+	// Percent scales the configured weight (agent NN%); 0 = unset.
+	Percent int
+	// Recovered is set when State became Up after having been Down:
+	// slow start ramps the weight from Since on.
+	Recovered bool
+	Since     time.Time
+}
+
+// Policy is a service's failure handling, from its configuration.
+type Policy struct {
+	Remove       bool          // on_failure: remove (default quiesce)
+	DrainTimeout time.Duration // 0 = wait for idle forever
+	SlowStart    time.Duration
+	// Sorry is the sorry server, nil for none.
+	Sorry *ipvs.Destination
+}
+
+// Leaving is a real server removed from the configuration that is still
+// draining.
+type Leaving struct {
+	Service     ipvs.Service
+	Destination ipvs.Destination
+	Since       time.Time
+}
+
+// Observed is a real server as the kernel has it now.
+type Observed struct {
+	Weight uint32
+	Conns  uint32 // ActiveConn + InActConn
+}
+
+// Inputs are everything that overrides the configuration's weights.
+type Inputs struct {
+	Now      time.Time
+	Policies map[ipvs.ServiceKey]Policy
+	Health   map[Member]Health
+	Drained  map[Member]time.Time // drained by hand, since
+	Leaving  map[Member]Leaving
+	Kernel   map[Member]Observed
+}
+
+// RowState is a real server's state as status shows it.
+type RowState string
+
+// Row states.
+const (
+	StateUp        RowState = "up"
+	StateDown      RowState = "down"
+	StateDraining  RowState = "draining" // removed from the file, waiting for idle
+	StateDrained   RowState = "drained"  // drained by hand
+	StateUnchecked RowState = "unchecked"
+	StatePending   RowState = "pending" // first check not done yet
+	StateSorry     RowState = "sorry"   // the sorry server, in service
+)
+
+// Row is one real server's outcome of Overlay.
+type Row struct {
+	Member
+	Configured uint32   `json:"configured"`
+	Effective  uint32   `json:"effective"`
+	State      RowState `json:"state"`
+	// InKernel: the effective desired state keeps it (false: deleted).
+	InKernel bool `json:"in_kernel"`
+}
+
+// Outcome is Overlay's result.
+type Outcome struct {
+	Desired director.Desired
+	Rows    []Row
+	// Next is when Overlay's answer changes by time alone (a slow-start
+	// step or a drain deadline); zero for never.
+	Next time.Time
+	// Gone are the leaving real servers that may now be forgotten.
+	Gone []Member
+}
+
+// Overlay computes the effective desired state from base (the
+// configuration's) and in. It is pure.
+func Overlay(base director.Desired, in Inputs) Outcome {
+	out := Outcome{Desired: base}
+	out.Desired.Services = nil
+	inBase := map[ipvs.ServiceKey]int{}
+	configured := map[Member]bool{}
+	for _, ds := range base.Services {
+		k := ds.Service.Key()
+		inBase[k] = len(out.Desired.Services)
+		for _, d := range ds.Destinations {
+			configured[Member{k, d.Key()}] = true
+		}
+		out.Desired.Services = append(out.Desired.Services, out.service(ds, in))
+	}
+	out.leaving(in, inBase, configured)
+	for i := range out.Desired.Services {
+		out.sorry(&out.Desired.Services[i], in)
+	}
+	return out
+}
+
+// service applies health and drains to one configured service.
+func (o *Outcome) service(ds director.DesiredService, in Inputs) director.DesiredService {
+	k := ds.Service.Key()
+	pol := in.Policies[k]
+	res := director.DesiredService{Service: ds.Service}
+	for _, d := range ds.Destinations {
+		m := Member{k, d.Key()}
+		row := Row{Member: m, Configured: d.Weight}
+		w, keep := o.weigh(m, d.Weight, pol, in, &row)
+		row.Effective, row.InKernel = w, keep
+		if !keep {
+			row.Effective = 0
+		}
+		o.Rows = append(o.Rows, row)
+		if keep {
+			d.Weight = w
+			res.Destinations = append(res.Destinations, d)
+		}
+	}
+	return res
+}
+
+// weigh decides one configured real server's weight and whether it stays.
+func (o *Outcome) weigh(m Member, configured uint32, pol Policy, in Inputs, row *Row) (uint32, bool) {
+	if since, drained := in.Drained[m]; drained {
+		row.State = StateDrained
+		return 0, o.draining(m, since, pol, in)
+	}
+	h, checked := in.Health[m]
+	if !checked {
+		h.State = NoCheck
+	}
+	switch h.State {
+	case NoCheck:
+		row.State = StateUnchecked
+		return configured, true
+	case Pending:
+		row.State = StatePending
+		if k, ok := in.Kernel[m]; ok {
+			return k.Weight, true
+		}
+		return 0, true
+	case Down:
+		row.State = StateDown
+		return 0, !pol.Remove
+	}
+	row.State = StateUp
+	w := configured
+	switch {
+	case h.Percent > 0:
+		w = uint32(uint64(configured) * uint64(h.Percent) / 100)
+	case h.Dynamic:
+		w = h.Weight
+	}
+	return o.ramp(w, h, pol, in.Now), true
+}
+
+// ramp scales w over slow start after a recovery.
+func (o *Outcome) ramp(w uint32, h Health, pol Policy, now time.Time) uint32 {
+	if !h.Recovered || pol.SlowStart <= 0 || w <= 1 {
+		return w
+	}
+	elapsed := now.Sub(h.Since)
+	if elapsed >= pol.SlowStart {
+		return w
+	}
+	if elapsed < 0 {
+		elapsed = 0
+	}
+	r := max(uint32(uint64(w)*uint64(elapsed)/uint64(pol.SlowStart)), 1)
+	// Wake at the next whole step of the ramp (or in a second at most).
+	step := pol.SlowStart / time.Duration(w)
+	o.wake(now.Add(min(max(step, 100*time.Millisecond), time.Second)))
+	return r
+}
+
+// draining reports whether a real server draining since since stays in
+// the kernel (weight 0) or is deleted now.
+func (o *Outcome) draining(m Member, since time.Time, pol Policy, in Inputs) bool {
+	k, present := in.Kernel[m]
+	if !present || k.Conns == 0 {
+		return false
+	}
+	if pol.DrainTimeout > 0 {
+		deadline := since.Add(pol.DrainTimeout)
+		if !in.Now.Before(deadline) {
+			return false
+		}
+		o.wake(deadline)
+	}
+	return true
+}
+
+// leaving keeps real servers removed from the file at weight 0 until they
+// are idle or their drain timeout passes.
+func (o *Outcome) leaving(in Inputs, inBase map[ipvs.ServiceKey]int, configured map[Member]bool) {
+	members := make([]Member, 0, len(in.Leaving))
+	for m := range in.Leaving {
+		members = append(members, m)
+	}
+	slices.SortFunc(members, compareMembers)
+	for _, m := range members {
+		l := in.Leaving[m]
+		if configured[m] {
+			o.Gone = append(o.Gone, m) // back in the file
+			continue
+		}
+		keep := l.Service.Protocol != ipvs.UDP && o.draining(m, l.Since, in.Policies[m.Service], in)
+		o.Rows = append(o.Rows, Row{Member: m, Configured: 0, State: StateDraining, InKernel: keep})
+		if !keep {
+			o.Gone = append(o.Gone, m)
+			continue
+		}
+		d := l.Destination
+		d.Weight = 0
+		i, ok := inBase[m.Service]
+		if !ok {
+			i = len(o.Desired.Services)
+			inBase[m.Service] = i
+			o.Desired.Services = append(o.Desired.Services, director.DesiredService{Service: l.Service})
+		}
+		o.Desired.Services[i].Destinations = append(o.Desired.Services[i].Destinations, d)
+	}
+}
+
+// sorry adds the service's sorry server while none of its real servers
+// has a weight above 0.
+func (o *Outcome) sorry(ds *director.DesiredService, in Inputs) {
+	pol := in.Policies[ds.Service.Key()]
+	if pol.Sorry == nil {
+		return
+	}
+	for _, d := range ds.Destinations {
+		if d.Weight > 0 {
+			return
+		}
+	}
+	s := *pol.Sorry
+	if s.Weight == 0 {
+		s.Weight = 1
+	}
+	ds.Destinations = slices.DeleteFunc(ds.Destinations, func(d ipvs.Destination) bool { return d.Key() == s.Key() })
+	ds.Destinations = append(ds.Destinations, s)
+	o.Rows = append(o.Rows, Row{Member: Member{ds.Service.Key(), s.Key()}, Effective: s.Weight, State: StateSorry, InKernel: true})
+}
+
+// wake records an instant at which Overlay must run again.
+func (o *Outcome) wake(t time.Time) {
+	if o.Next.IsZero() || t.Before(o.Next) {
+		o.Next = t
+	}
+}
+
+func compareMembers(a, b Member) int {
+	if c := a.Service.Address.Compare(b.Service.Address); c != 0 {
+		return c
+	}
+	if a.Service.Port != b.Service.Port {
+		return int(a.Service.Port) - int(b.Service.Port)
+	}
+	if a.Service.FWMark != b.Service.FWMark {
+		if a.Service.FWMark < b.Service.FWMark {
+			return -1
+		}
+		return 1
+	}
+	if a.Service.Protocol != b.Service.Protocol {
+		return int(a.Service.Protocol) - int(b.Service.Protocol)
+	}
+	if c := a.Destination.Address.Compare(b.Destination.Address); c != 0 {
+		return c
+	}
+	return int(a.Destination.Port) - int(b.Destination.Port)
+}
