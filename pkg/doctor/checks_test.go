@@ -1,11 +1,11 @@
 package doctor
 
 import (
+	"net/netip"
 	"strings"
+	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"net/netip"
-	"testing"
 
 	"github.com/lvs-rs/lvs-rs/pkg/config"
 )
