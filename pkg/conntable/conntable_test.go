@@ -84,7 +84,7 @@ func TestRead(t *testing.T) {
 func TestSelect(t *testing.T) {
 	svcs := []Service{
 		{Protocol: "tcp", VIP: netip.MustParseAddr("10.0.0.100"), Port: 80},
-		{FWMark: 7, VIPs: []netip.Addr{netip.MustParseAddr("10.0.0.101")}, Reals: []netip.AddrPort{ap("10.0.0.11:5060")}},
+		{FWMark: 7, VIPs: []netip.Addr{netip.MustParseAddr("10.0.0.101")}, Reals: []netip.Addr{netip.MustParseAddr("10.0.0.11")}},
 	}
 	got := Select(parsed, svcs)
 	want := []Conn{parsed[0], parsed[2], parsed[4]}

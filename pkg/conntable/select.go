@@ -14,9 +14,10 @@ type Service struct {
 	Port     uint16
 	FWMark   uint32
 	// For a firewall-mark service: the addresses its VIPs may have and
-	// its real servers.
+	// its real servers' addresses (an entry's real-server port is the
+	// client's destination port when the real server has none).
 	VIPs  []netip.Addr
-	Reals []netip.AddrPort
+	Reals []netip.Addr
 }
 
 // matches reports whether c belongs to s. A persistence template of a
@@ -30,7 +31,7 @@ func (s Service) matches(c Conn) bool {
 		vipOK = vipOK || v == c.Virtual.Addr()
 	}
 	for _, r := range s.Reals {
-		realOK = realOK || r == c.Real
+		realOK = realOK || r == c.Real.Addr()
 	}
 	return vipOK && realOK
 }
