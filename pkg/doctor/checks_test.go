@@ -79,18 +79,24 @@ func TestRPFilter(t *testing.T) {
 
 func TestTunnelMTU(t *testing.T) {
 	tun := rsTarget(config.ModeTUN, "10.0.0.100")
-	files := func(tmtu string) map[string]string {
+	files := func(tmtu int) map[string]string {
 		f := rpTree("0", "0", true)
-		f["sys/class/net/eth0/mtu"] = "1500\n"
-		if tmtu != "" {
-			f["sys/class/net/tunl0/mtu"] = tmtu + "\n"
+		if tmtu == 0 {
+			delete(f, "proc/sys/net/ipv4/conf/tunl0/rp_filter")
 		}
 		return f
 	}
-	run(t, checkTunnelMTU, tree(t, files("1480")), tun, outcome{NameTunnelMTU, true, []string{"1520 bytes"}})
-	run(t, checkTunnelMTU, tree(t, files("1500")), tun,
+	host := func(tmtu int) Host {
+		h := tree(t, files(tmtu))
+		h.MTU = func(dev string) (int, error) {
+			return map[string]int{"eth0": 1500, "tunl0": tmtu}[dev], nil
+		}
+		return h
+	}
+	run(t, checkTunnelMTU, host(1480), tun, outcome{NameTunnelMTU, true, []string{"1520 bytes"}})
+	run(t, checkTunnelMTU, host(1500), tun,
 		outcome{NameTunnelMTU, false, []string{"tunl0 MTU 1500 is larger than eth0's 1500 minus 20", "ip link set tunl0 mtu 1480"}})
-	run(t, checkTunnelMTU, tree(t, files("")), tun, outcome{NameTunnelMTU, true, []string{"tunl0 does not exist"}})
+	run(t, checkTunnelMTU, host(0), tun, outcome{NameTunnelMTU, true, []string{"tunl0 does not exist"}})
 }
 
 func TestNATGateway(t *testing.T) {

@@ -26,6 +26,9 @@ type Host struct {
 	// ARP opens an ARP socket on an interface (the arp-flux check); nil
 	// means DialARP.
 	ARP ARPDialer
+	// MTU returns a device's MTU; nil asks the kernel (netlink, in the
+	// caller's network namespace, which /sys/class/net need not show).
+	MTU func(dev string) (int, error)
 }
 
 // System is the running host.

@@ -2,6 +2,7 @@ package doctor
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -98,9 +99,23 @@ func (h Host) ipv4Devices() ([]string, error) {
 	return out, nil
 }
 
-// mtu reads a device's MTU from SysRoot/class/net/DEV/mtu.
+// mtu returns a device's MTU through h.MTU, else from the kernel.
 func (h Host) mtu(dev string) (int, error) {
-	return readInt(filepath.Join(h.SysRoot, "class", "net", dev, "mtu"))
+	if h.MTU != nil {
+		return h.MTU(dev)
+	}
+	ifi, err := net.InterfaceByName(dev)
+	if err != nil {
+		return 0, err
+	}
+	return ifi.MTU, nil
+}
+
+// hasIPv4Device reports whether dev has an IPv4 conf directory (exists,
+// in this network namespace).
+func (h Host) hasIPv4Device(dev string) bool {
+	_, err := os.Stat(filepath.Join(h.ProcRoot, "sys", "net", "ipv4", "conf", dev))
+	return err == nil
 }
 
 // kernelRelease is uname -r, read from ProcRoot/sys/kernel/osrelease.

@@ -3,7 +3,6 @@ package doctor
 import (
 	"context"
 	"fmt"
-	"os"
 
 	"github.com/lvs-rs/lvs-rs/pkg/tunnel"
 )
@@ -16,12 +15,12 @@ const NameTunnelMTU = "tunnel-mtu"
 const ipipOverhead = 20
 
 func checkTunnelMTU(_ context.Context, h Host, _ Target) []Result {
-	tmtu, err := h.mtu(tunnel.Dev)
-	if os.IsNotExist(err) {
+	if !h.hasIPv4Device(tunnel.Dev) {
 		r := ok(NameTunnelMTU)
 		r.Note = "not checked: tunl0 does not exist (see modules)"
 		return []Result{r}
 	}
+	tmtu, err := h.mtu(tunnel.Dev)
 	if err != nil {
 		return []Result{problem(NameTunnelMTU, fmt.Sprintf("cannot read tunl0's MTU: %v", err), "run doctor on the host itself")}
 	}

@@ -75,20 +75,34 @@ func TestSysctlD(t *testing.T) {
 		bad+"/etc/sysctl.d/60-net.conf:2 sets net.ipv4.conf.all.arp_ignore = 0")
 }
 
-// TestTUN: a TUN real server set up by lvs-rs passes; all/rp_filter=1
-// fires rp-filter; ipip hidden from the module lists fires modules.
+// TestTUN: a TUN real server set up by lvs-rs passes; ipip hidden from
+// the module lists fires modules; tunl0's MTU raised to eth0's fires
+// tunnel-mtu; all/rp_filter=1 fires rp-filter.
 func TestTUN(t *testing.T) {
 	p := topo.TUN(t)
 	c := newCluster(t, clusterYAML(p, "tun", ""))
 	c.start(p.RS1, realserver)
 	r := c.doctor(p.RS1, realserver)
 	wantClean(t, "tun real server", r)
-	if !strings.Contains(r.stdout, "tunnel-mtu  ok (path MTU risk: a full-size client packet is 1520 bytes") {
+	if !strings.Contains(r.stdout, "ok (path MTU risk: a full-size client packet is 1520 bytes") {
 		t.Errorf("tunnel-mtu does not report the path MTU risk:\n%s", r.stdout)
 	}
 
 	wantOnly(t, "ipip missing", c.doctor(p.RS1, realserver, "LVS_RS_DOCTOR_ROOT="+fakeRoot(t, []string{"ipip"}, nil)),
 		"modules", "kernel module ipip is not loaded")
+
+	tunl0, err := p.RS1.Handle().LinkByName("tunl0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.RS1.Handle().LinkSetMTU(tunl0, 1500); err != nil {
+		t.Fatal(err)
+	}
+	wantOnly(t, "tunl0 mtu 1500", c.doctor(p.RS1, realserver), "tunnel-mtu",
+		"tunl0 MTU 1500 is larger than eth0's 1500 minus 20", "ip link set tunl0 mtu 1480")
+	if err := p.RS1.Handle().LinkSetMTU(tunl0, 1480); err != nil {
+		t.Fatal(err)
+	}
 
 	set(t, p.RS1, "net/ipv4/conf/all/rp_filter", "1")
 	wantOnly(t, "all/rp_filter=1", c.doctor(p.RS1, realserver), "rp-filter",

@@ -121,13 +121,13 @@ func wantOnly(t *testing.T, what string, r result, check string, has ...string) 
 				t.Errorf("%s: %s: %q, want ok (only %s is broken)", what, name, l, check)
 			case name == check && !strings.HasPrefix(l, "PROBLEM: "):
 				t.Errorf("%s: %s: %q, want a PROBLEM", what, name, l)
-			case name == check:
-				for _, h := range has {
-					if !strings.Contains(l, h) {
-						t.Errorf("%s: %s: %q lacks %q", what, name, l, h)
-					}
-				}
 			}
+		}
+	}
+	all := strings.Join(ls[check], "\n")
+	for _, h := range has {
+		if !strings.Contains(all, h) {
+			t.Errorf("%s: %s lines lack %q:\n%s", what, check, h, all)
 		}
 	}
 }
