@@ -73,6 +73,8 @@ func TestRPFilter(t *testing.T) {
 	run(t, checkRPFilter, tree(t, rpTree("1", "0", true)), tun,
 		outcome{NameRPFilter, false, []string{"1 (all=1, tunl0=0)", "net.ipv4.conf.all.rp_filter=0"}})
 	run(t, checkRPFilter, tree(t, rpTree("0", "2", true)), tun, outcome{NameRPFilter, true, []string{"loose mode"}})
+	strictEth0 := conf(rpTree("0", "0", true), "eth0", "rp_filter", "1")
+	run(t, checkRPFilter, tree(t, strictEth0), tun, outcome{NameRPFilter, true, []string{"outer packets on eth0: strict 1 (all=0, eth0=1)"}})
 	run(t, checkRPFilter, tree(t, rpTree("2", "0", false)), tun,
 		outcome{NameRPFilter, false, []string{"no default route"}})
 }

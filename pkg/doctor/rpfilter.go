@@ -22,14 +22,20 @@ func checkRPFilter(_ context.Context, h Host, _ Target) []Result {
 	if err != nil {
 		return []Result{problem(NameRPFilter, fmt.Sprintf("cannot read rp_filter: %v", err), "run doctor on the host itself")}
 	}
+	rs, rerr := h.routes()
+	var dr *route
+	if rerr == nil {
+		dr = defaultRoute(rs, false)
+	}
 	switch e.eff {
 	case 0:
-		return []Result{ok(NameRPFilter)}
+		r := ok(NameRPFilter)
+		r.Note = outerNote(h, dr)
+		return []Result{r}
 	case 2:
-		rs, err := h.routes()
-		if err == nil && defaultRoute(rs, false) != nil {
+		if dr != nil {
 			r := ok(NameRPFilter)
-			r.Note = "loose mode " + e.String() + ": passes only while the default route covers the clients"
+			r.Note = "loose mode " + e.String() + ": passes only while the default route covers the clients; " + outerNote(h, dr)
 			return []Result{r}
 		}
 		return []Result{problem(NameRPFilter,
@@ -37,4 +43,19 @@ func checkRPFilter(_ context.Context, h Host, _ Target) []Result {
 	}
 	return []Result{problem(NameRPFilter,
 		fmt.Sprintf("effective rp_filter on %s is %s (the kernel uses the larger of all and the device): decapsulated packets from clients are dropped", tunnel.Dev, e), rpFix)}
+}
+
+// outerNote describes rp_filter on the device that receives the
+// encapsulated packets (that of the IPv4 default route): the outer
+// packet's source is the director, so strict mode passes only while the
+// director is reached through that device.
+func outerNote(h Host, dr *route) string {
+	if dr == nil {
+		return ""
+	}
+	e, err := h.effectiveConf(dr.Dev, "rp_filter")
+	if err != nil || e.eff != 1 {
+		return ""
+	}
+	return fmt.Sprintf("outer packets on %s: strict %s, so the director must be reached through %s", dr.Dev, e, dr.Dev)
 }
