@@ -43,15 +43,14 @@ func newDoctorCmd(stdout io.Writer) *cobra.Command {
 	addConfigFlag(cmd, f)
 	cmd.Flags().StringVarP(&output, "output", "o", "table", "table or json")
 	cmd.Flags().StringSliceVar(&f.addresses, "address", nil, "realserver: this host's own real-server address, when not configured (default $LVS_RS_ADDRESS)")
+	cmd.Flags().StringSliceVar(&f.vips, "vip", nil, "realserver without a file: the VIPs this host serves")
+	cmd.Flags().StringVar(&f.mode, "mode", "", "realserver without a file: dr, tun or nat (default dr)")
+	cmd.Flags().StringVar(&f.gateway, "gateway", "", "realserver nat: the director address the default route must go via")
 	return cmd
 }
 
 func runDoctor(ctx context.Context, f *roleFlags, output string, stdout io.Writer) error {
-	cfg, err := f.loadFile()
-	if err != nil {
-		return err
-	}
-	t, err := f.doctorTarget(cfg)
+	t, err := f.doctorTarget()
 	if err != nil {
 		return err
 	}
@@ -74,9 +73,30 @@ func runDoctor(ctx context.Context, f *roleFlags, output string, stdout io.Write
 	return nil
 }
 
-// doctorTarget is what this host should be: --role, or a real server when
-// the config lists one of its addresses, else the director.
-func (f *roleFlags) doctorTarget(cfg *config.Config) (doctor.Target, error) {
+// doctorTarget is what this host should be: a real server from --vip or
+// --mode nat --gateway alone; else from the file, in --role, or a real
+// server when the file lists one of this host's addresses, else the
+// director.
+func (f *roleFlags) doctorTarget() (doctor.Target, error) {
+	if f.flagsOnly() {
+		if f.role == roleDirector {
+			return doctor.Target{}, usageErr("--vip, --gateway: real-server flags; the director's checks read the config file")
+		}
+		d, err := f.realServerDesired(nil)
+		if err != nil {
+			return doctor.Target{}, err
+		}
+		return doctor.Target{Role: doctor.RoleRealServer, Bindings: d.Bindings, Gateway: d.Gateway}, nil
+	}
+	cfg, err := f.loadFile()
+	if err != nil {
+		return doctor.Target{}, err
+	}
+	return f.fileTarget(cfg)
+}
+
+// fileTarget is doctorTarget for the cluster file.
+func (f *roleFlags) fileTarget(cfg *config.Config) (doctor.Target, error) {
 	h, err := netlink.NewHandle(unix.NETLINK_ROUTE)
 	if err != nil {
 		return doctor.Target{}, withCode(exitKernel, fmt.Errorf("netlink: %w", err))
@@ -106,5 +126,9 @@ func (f *roleFlags) doctorTarget(cfg *config.Config) (doctor.Target, error) {
 	if len(bindings) == 0 {
 		return doctor.Target{}, usageErr("%s: no virtual server lists one of this host's addresses among its real servers (pass --address ADDR or set LVS_RS_ADDRESS)", cfg.Source)
 	}
-	return doctor.Target{Role: doctor.RoleRealServer, Bindings: bindings, Gateway: cfg.RealServer.Gateway}, nil
+	gw, err := f.gatewayAddr(cfg)
+	if err != nil {
+		return doctor.Target{}, err
+	}
+	return doctor.Target{Role: doctor.RoleRealServer, Bindings: bindings, Gateway: gw}, nil
 }

@@ -53,6 +53,13 @@ func TestDoctorRealServerFromTree(t *testing.T) {
 	if code, out, errs := invoke(t, args...); code != exitOK || out != "arp-sysctls  ok\nsysctl.d     ok\n" {
 		t.Errorf("correct host: exit %d, stdout %q, stderr %q; want 0 and two ok lines", code, out, errs)
 	}
+	// The same host without a file: --vip (dr by default).
+	if code, out, errs := invoke(t, "doctor", "--vip", "10.0.0.100"); code != exitOK || out != "arp-sysctls  ok\nsysctl.d     ok\n" {
+		t.Errorf("--vip: exit %d, stdout %q, stderr %q; want 0 and two ok lines", code, out, errs)
+	}
+	if code, _, errs := invoke(t, "doctor", "--vip", "10.0.0.300"); code != exitUsage {
+		t.Errorf("--vip 10.0.0.300: exit %d, want %d (stderr %q)", code, exitUsage, errs)
+	}
 	set("etc/sysctl.d/90-local.conf", "net.ipv4.conf.all.arp_ignore = 0")
 	code, out, _ := invoke(t, append(args, "-o", "json")...)
 	var rep doctor.Report
