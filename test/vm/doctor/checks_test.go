@@ -2,6 +2,7 @@ package doctor
 
 import (
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 
@@ -25,20 +26,38 @@ func clusterYAML(p *topo.Preset, mode, gateway string) string {
 	return b.String()
 }
 
-// TestARPFlux: a DR cluster set up by lvs-rs passes; then rs1's
-// arp_ignore goes back to 0 and the director's doctor names rs1's MAC
-// (and not rs2's), and rs1's own doctor names its arp_ignore.
-func TestARPFlux(t *testing.T) {
-	p := topo.DR(t)
-	c := newCluster(t, clusterYAML(p, "dr", ""))
-	c.start(p.RS1, realserver)
-	c.start(p.RS2, realserver)
-	c.start(p.Director, director)
-
+// TestDirector: a DR cluster set up by lvs-rs. The stock ipvs sysctls
+// fire ipvs-sysctls; with them set the director is clean; then, one at a
+// time, conn_reuse_mode=0 fires conn-reuse-mode (naming the kernel), and
+// ip_vs hidden from the module lists fires modules.
+func TestDirector(t *testing.T) {
+	p, c := drCluster(t)
 	// The stock kernel expires neither connections of removed real
 	// servers nor templates of quiesced ones.
 	wantOnly(t, "stock ipvs sysctls", c.doctor(p.Director, director), "ipvs-sysctls",
-		"net/ipv4/vs/expire_nodest_conn is 0", "net.ipv4.vs.expire_nodest_conn=1")
+		"net/ipv4/vs/expire_nodest_conn is 0", "net.ipv4.vs.expire_nodest_conn=1",
+		"net/ipv4/vs/expire_quiescent_template is 0")
+	quiesceSysctls(t, p.Director)
+	wantClean(t, "director", c.doctor(p.Director, director))
+
+	rel, err := os.ReadFile("/proc/sys/kernel/osrelease")
+	if err != nil {
+		t.Fatal(err)
+	}
+	set(t, p.Director, "net/ipv4/vs/conn_reuse_mode", "0")
+	wantOnly(t, "conn_reuse_mode=0", c.doctor(p.Director, director), "conn-reuse-mode",
+		"kernel "+strings.TrimSpace(string(rel))+": conn_reuse_mode=0", "net.ipv4.vs.conn_reuse_mode=1")
+	set(t, p.Director, "net/ipv4/vs/conn_reuse_mode", "1")
+
+	wantOnly(t, "ip_vs missing", c.doctor(p.Director, director, "LVS_RS_DOCTOR_ROOT="+fakeRoot(t, []string{"ip_vs"}, nil)),
+		"modules", "kernel module ip_vs is not loaded")
+}
+
+// TestARPFlux: on a clean DR cluster, rs1's arp_ignore goes back to 0:
+// the director's doctor names rs1's MAC (and not rs2's), and rs1's own
+// doctor names its arp_ignore.
+func TestARPFlux(t *testing.T) {
+	p, c := drCluster(t)
 	quiesceSysctls(t, p.Director)
 	wantClean(t, "director", c.doctor(p.Director, director))
 	wantClean(t, "rs1", c.doctor(p.RS1, realserver))
@@ -60,6 +79,17 @@ func TestARPFlux(t *testing.T) {
 	}
 	wantOnly(t, "rs1 itself", c.doctor(p.RS1, realserver), "arp-sysctls",
 		"effective arp_ignore below 1 on eth0 0 (all=0, eth0=0)")
+}
+
+// drCluster is the DR preset with lvs-rs started on every node.
+func drCluster(t *testing.T) (*topo.Preset, *cluster) {
+	t.Helper()
+	p := topo.DR(t)
+	c := newCluster(t, clusterYAML(p, "dr", ""))
+	c.start(p.RS1, realserver)
+	c.start(p.RS2, realserver)
+	c.start(p.Director, director)
+	return p, c
 }
 
 // TestSysctlD: a file in etc/sysctl.d that sets arp_ignore=0 fires on a

@@ -14,7 +14,11 @@
 //   - modules: ipip missing, through a temporary root whose proc/modules
 //     and sys/module leave it out (the VM has it loaded);
 //   - nat-gateway: a nat real server whose default route is replaced;
-//   - ipvs-sysctls: the stock expire_nodest_conn=0 on the director.
+//   - ipvs-sysctls: the stock expire_nodest_conn=0 on the director;
+//   - conn-reuse-mode: conn_reuse_mode=0 on the director (the message
+//     names the running kernel);
+//   - modules on the director: ip_vs hidden the same way;
+//   - tunnel-mtu: tunl0's MTU raised to its device's.
 //
 // status --connections lists the connections real clients hold open
 // through a DR VIP, and not those of a service lvs-rs did not create.
