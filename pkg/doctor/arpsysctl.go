@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/lvs-rs/lvs-rs/pkg/config"
 	"github.com/lvs-rs/lvs-rs/pkg/tunnel"
@@ -51,7 +52,7 @@ func checkARPSysctls(_ context.Context, h Host, t Target) []Result {
 		}
 		if len(bad) > 0 {
 			out = append(out, problem(NameARPSysctls,
-				fmt.Sprintf("effective %s below %d on %s: %s", m.param, m.min, joinList(bad), m.harm),
+				fmt.Sprintf("effective %s below %d on %s: %s", m.param, m.min, strings.Join(bad, ", "), m.harm),
 				fmt.Sprintf("lvs-rs start --role realserver sets conf/all/%s=%d (or: sysctl -w net.ipv4.conf.all.%s=%d)", m.param, m.min, m.param, m.min)))
 		}
 	}
@@ -71,16 +72,4 @@ func vipDevices(t Target) []string {
 		out = append(out, tunnel.Dev)
 	}
 	return out
-}
-
-// joinList joins items with ", ".
-func joinList(items []string) string {
-	s := ""
-	for i, it := range items {
-		if i > 0 {
-			s += ", "
-		}
-		s += it
-	}
-	return s
 }
