@@ -32,11 +32,6 @@ func readInt(path string) (int, error) {
 	return n, nil
 }
 
-// sysctlPath is the file of a dotted or slashed kernel parameter name.
-func (h Host) sysctlPath(key string) string {
-	return filepath.Join(h.ProcRoot, "sys", strings.ReplaceAll(key, ".", "/"))
-}
-
 // sysctl reads a kernel parameter given as a slash path below /proc/sys.
 func (h Host) sysctl(key string) (int, error) {
 	return readInt(filepath.Join(h.ProcRoot, "sys", key))
