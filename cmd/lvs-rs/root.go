@@ -88,6 +88,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 		newStopCmd(g, stdout, stderr),
 		newStatusCmd(g, stdout, stderr),
 		newVersionCmd(stdout),
+		newDoctorCmd(stdout),
 	)
 	return root
 }

@@ -23,13 +23,15 @@ type roleReport interface {
 func newStatusCmd(g *globalFlags, stdout, stderr io.Writer) *cobra.Command {
 	f := &roleFlags{}
 	var output string
+	var connections bool
 	cmd := &cobra.Command{
-		Use:   "status [--role director|realserver]",
+		Use:   "status [--role director|realserver] [--connections]",
 		Short: "Compare the kernel with what lvs-rs applied (or with --config)",
 		Long: "Exit 0: applied and matching; 1: drifted (each difference listed); " +
 			"3: nothing applied on this host; 4: cannot tell.\n" +
 			"Without --config or --vip, status compares against what the last start applied.\n" +
-			"-o json prints {\"<role>\": <report>} for each role shown.",
+			"-o json prints {\"<role>\": <report>} for each role shown.\n" +
+			"--connections lists the director's IPVS connection table for lvs-rs's services instead (like ipvsadm -Lnc).",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := f.checkRole(true); err != nil {
@@ -37,6 +39,9 @@ func newStatusCmd(g *globalFlags, stdout, stderr io.Writer) *cobra.Command {
 			}
 			if output != "table" && output != "json" {
 				return usageErr("-o: %q is not an output format (table or json)", output)
+			}
+			if connections {
+				return runConnections(cmd.Context(), g, f, output, stdout)
 			}
 			return runStatus(cmd.Context(), g, f, output, stdout)
 		},
@@ -46,6 +51,7 @@ func newStatusCmd(g *globalFlags, stdout, stderr io.Writer) *cobra.Command {
 	cmd.Flags().StringSliceVar(&f.vips, "vip", nil, "realserver: compare against these VIPs instead of the state")
 	cmd.Flags().StringVar(&f.mode, "mode", "", "realserver: mode for --vip")
 	cmd.Flags().StringVarP(&output, "output", "o", "table", "table or json")
+	cmd.Flags().BoolVar(&connections, "connections", false, "director: list the IPVS connections of lvs-rs's services")
 	return cmd
 }
 

@@ -1,0 +1,134 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/spf13/cobra"
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
+
+	"github.com/lvs-rs/lvs-rs/pkg/config"
+	"github.com/lvs-rs/lvs-rs/pkg/doctor"
+)
+
+// envDoctorRoot makes doctor read ROOT/proc, ROOT/sys, ROOT/etc, ... instead
+// of /proc, /sys, /etc (tests; see the README's Troubleshooting section).
+const envDoctorRoot = "LVS_RS_DOCTOR_ROOT"
+
+func newDoctorCmd(stdout io.Writer) *cobra.Command {
+	f := &roleFlags{}
+	var output string
+	cmd := &cobra.Command{
+		Use:   "doctor [--role director|realserver]",
+		Short: "Check this host for the misconfigurations that commonly break LVS",
+		Long: "Each check prints ok or \"PROBLEM: what — how to fix\", one line each, its name first.\n" +
+			"Exit 0: every check is ok; 1: at least one problem; 2: bad command line or config.\n" +
+			"Without --role, a host the config lists as a real server is checked as one, otherwise as the director.\n" +
+			"doctor changes nothing on the host.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := f.checkRole(true); err != nil {
+				return err
+			}
+			if output != "table" && output != "json" {
+				return usageErr("-o: %q is not an output format (table or json)", output)
+			}
+			return runDoctor(cmd.Context(), f, output, stdout)
+		},
+	}
+	addRoleFlag(cmd, f, false)
+	addConfigFlag(cmd, f)
+	cmd.Flags().StringVarP(&output, "output", "o", "table", "table or json")
+	cmd.Flags().StringSliceVar(&f.addresses, "address", nil, "realserver: this host's own real-server address, when not configured (default $LVS_RS_ADDRESS)")
+	cmd.Flags().StringSliceVar(&f.vips, "vip", nil, "realserver without a file: the VIPs this host serves")
+	cmd.Flags().StringVar(&f.mode, "mode", "", "realserver without a file: dr, tun or nat (default dr)")
+	cmd.Flags().StringVar(&f.gateway, "gateway", "", "realserver nat: the director address the default route must go via")
+	return cmd
+}
+
+func runDoctor(ctx context.Context, f *roleFlags, output string, stdout io.Writer) error {
+	t, err := f.doctorTarget()
+	if err != nil {
+		return err
+	}
+	h := doctor.System()
+	if root := os.Getenv(envDoctorRoot); root != "" {
+		h = doctor.RootedAt(root)
+	}
+	rs := doctor.Run(ctx, h, t)
+	if output == "json" {
+		err = doctor.WriteJSON(stdout, t.Role, rs)
+	} else {
+		err = doctor.WriteTable(stdout, rs)
+	}
+	if err != nil {
+		return withCode(exitKernel, err)
+	}
+	if !doctor.AllOK(rs) {
+		return withCode(exitKernel, errSilent)
+	}
+	return nil
+}
+
+// doctorTarget is what this host should be: a real server from --vip or
+// --mode nat --gateway alone; else from the file, in --role, or a real
+// server when the file lists one of this host's addresses, else the
+// director.
+func (f *roleFlags) doctorTarget() (doctor.Target, error) {
+	if f.flagsOnly() {
+		if f.role == roleDirector {
+			return doctor.Target{}, usageErr("--vip, --gateway: real-server flags; the director's checks read the config file")
+		}
+		d, err := f.realServerDesired(nil)
+		if err != nil {
+			return doctor.Target{}, err
+		}
+		return doctor.Target{Role: doctor.RoleRealServer, Bindings: d.Bindings, Gateway: d.Gateway}, nil
+	}
+	cfg, err := f.loadFile()
+	if err != nil {
+		return doctor.Target{}, err
+	}
+	return f.fileTarget(cfg)
+}
+
+// fileTarget is doctorTarget for the cluster file.
+func (f *roleFlags) fileTarget(cfg *config.Config) (doctor.Target, error) {
+	h, err := netlink.NewHandle(unix.NETLINK_ROUTE)
+	if err != nil {
+		return doctor.Target{}, withCode(exitKernel, fmt.Errorf("netlink: %w", err))
+	}
+	defer h.Close()
+	isLocal, err := f.localAddresses(h)
+	if err != nil {
+		return doctor.Target{}, err
+	}
+	bindings, err := cfg.RealServerVIPs(isLocal)
+	if err != nil {
+		return doctor.Target{}, withCode(exitUsage, fmt.Errorf("%s: %w", cfg.Source, err))
+	}
+	role := f.role
+	if role == "" {
+		role = roleDirector
+		if len(bindings) > 0 {
+			role = roleRealServer
+		}
+	}
+	if role == roleDirector {
+		if err := cfg.CheckDirector(); err != nil {
+			return doctor.Target{}, withCode(exitUsage, err)
+		}
+		return doctor.DirectorTarget(cfg), nil
+	}
+	if len(bindings) == 0 {
+		return doctor.Target{}, usageErr("%s: no virtual server lists one of this host's addresses among its real servers (pass --address ADDR or set LVS_RS_ADDRESS)", cfg.Source)
+	}
+	gw, err := f.gatewayAddr(cfg)
+	if err != nil {
+		return doctor.Target{}, err
+	}
+	return doctor.Target{Role: doctor.RoleRealServer, Bindings: bindings, Gateway: gw}, nil
+}

@@ -1,0 +1,109 @@
+package conntable
+
+import (
+	"errors"
+	"io/fs"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// A table as kernel 6.1 prints it: IPv4 in hex, IPv6 in colon form, a
+// persistence template, a SIP persistence-engine entry.
+const table = `Pro FromIP   FPrt ToIP     TPrt DestIP   DPrt State       Expires PEName PEData
+TCP 0A000002 A4F2 0A000064 0050 0A00000B 0050 ESTABLISHED     899
+UDP 0A000002 D431 0A000064 0035 0A00000C 0035 UDP             287
+TCP 0A000002 0000 0A000064 0050 0A00000B 0050 NONE            359
+TCP 2001:0db8:0000:0000:0000:0000:0000:0002 A4F3 2001:0db8:0000:0000:0000:0000:0000:0064 0050 2001:0db8:0000:0000:0000:0000:0000:000b 0050 SYN_RECV         57
+UDP 0A000002 13C4 0A000065 13C4 0A00000B 13C4 UDP             170 sip abc@host
+`
+
+func ap(s string) netip.AddrPort { return netip.MustParseAddrPort(s) }
+
+var parsed = []Conn{
+	{Protocol: "TCP", State: "ESTABLISHED", Expires: 899, Client: ap("10.0.0.2:42226"), Virtual: ap("10.0.0.100:80"), Real: ap("10.0.0.11:80")},
+	{Protocol: "UDP", State: "UDP", Expires: 287, Client: ap("10.0.0.2:54321"), Virtual: ap("10.0.0.100:53"), Real: ap("10.0.0.12:53")},
+	{Protocol: "TCP", State: "NONE", Expires: 359, Client: ap("10.0.0.2:0"), Virtual: ap("10.0.0.100:80"), Real: ap("10.0.0.11:80")},
+	{Protocol: "TCP", State: "SYN_RECV", Expires: 57, Client: ap("[2001:db8::2]:42227"), Virtual: ap("[2001:db8::64]:80"), Real: ap("[2001:db8::b]:80")},
+	{Protocol: "UDP", State: "UDP", Expires: 170, Client: ap("10.0.0.2:5060"), Virtual: ap("10.0.0.101:5060"), Real: ap("10.0.0.11:5060"), PE: "sip abc@host"},
+}
+
+func TestParse(t *testing.T) {
+	got, err := Parse(strings.NewReader(table))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(parsed, got, cmp.Comparer(func(a, b netip.AddrPort) bool { return a == b })); d != "" {
+		t.Errorf("Parse (-want +got):\n%s", d)
+	}
+}
+
+func TestParseBad(t *testing.T) {
+	for _, line := range []string{
+		"TCP 0A000002 A4F2 0A000064 0050 0A00000B 0050 ESTABLISHED",
+		"TCP 0A0000 A4F2 0A000064 0050 0A00000B 0050 ESTABLISHED 1",
+		"TCP 0A000002 XYZ 0A000064 0050 0A00000B 0050 ESTABLISHED 1",
+		"TCP 0A000002 A4F2 0A000064 0050 0A00000B 0050 ESTABLISHED soon",
+	} {
+		if _, err := Parse(strings.NewReader(line + "\n")); err == nil {
+			t.Errorf("Parse(%q) succeeded", line)
+		}
+	}
+}
+
+func TestRead(t *testing.T) {
+	root := t.TempDir()
+	if _, err := Read(root); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("Read without ip_vs_conn = %v, want ErrNotExist", err)
+	}
+	if err := os.MkdirAll(filepath.Join(root, "net"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.SplitAfter(table, "\n")
+	write := func(name, s string) {
+		if err := os.WriteFile(filepath.Join(root, "net", name), []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("ip_vs_conn", lines[0]+lines[1])
+	got, err := Read(root)
+	if err != nil || len(got) != 1 {
+		t.Fatalf("Read = %v, %v; want one entry", got, err)
+	}
+	write("ip_vs_conn6", lines[0]+lines[4])
+	got, err = Read(root)
+	if err != nil || len(got) != 2 || got[1].Client != parsed[3].Client {
+		t.Fatalf("Read with ip_vs_conn6 = %v, %v; want the IPv6 entry second", got, err)
+	}
+}
+
+func TestSelect(t *testing.T) {
+	svcs := []Service{
+		{Protocol: "tcp", VIP: netip.MustParseAddr("10.0.0.100"), Port: 80},
+		{FWMark: 7, VIPs: []netip.Addr{netip.MustParseAddr("10.0.0.101")}, Reals: []netip.Addr{netip.MustParseAddr("10.0.0.11")}},
+	}
+	got := Select(parsed, svcs)
+	want := []Conn{parsed[0], parsed[2], parsed[4]}
+	if d := cmp.Diff(want, got, cmp.Comparer(func(a, b netip.AddrPort) bool { return a == b })); d != "" {
+		t.Errorf("Select (-want +got):\n%s", d)
+	}
+	if got := Select(parsed, nil); len(got) != 0 {
+		t.Errorf("Select with no services = %v", got)
+	}
+}
+
+func TestWriteTable(t *testing.T) {
+	var b strings.Builder
+	if err := WriteTable(&b, parsed[:1]); err != nil {
+		t.Fatal(err)
+	}
+	want := "pro expire state       source         virtual       destination\n" +
+		"TCP 14:59  ESTABLISHED 10.0.0.2:42226 10.0.0.100:80 10.0.0.11:80\n"
+	if d := cmp.Diff(want, b.String()); d != "" {
+		t.Errorf("table (-want +got):\n%s", d)
+	}
+}

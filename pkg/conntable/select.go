@@ -1,0 +1,52 @@
+package conntable
+
+import (
+	"net/netip"
+	"strings"
+)
+
+// Service is a virtual service whose connections are wanted: either
+// Protocol+VIP+Port, or (FWMark set) the family's VIPs and destinations,
+// because an entry of a firewall-mark service does not carry the mark.
+type Service struct {
+	Protocol string // tcp, udp, sctp (any case)
+	VIP      netip.Addr
+	Port     uint16
+	FWMark   uint32
+	// For a firewall-mark service: the addresses its VIPs may have and
+	// its real servers' addresses (an entry's real-server port is the
+	// client's destination port when the real server has none).
+	VIPs  []netip.Addr
+	Reals []netip.Addr
+}
+
+// matches reports whether c belongs to s. A persistence template of a
+// port-0 (every port) service has virtual port 0, like the service.
+func (s Service) matches(c Conn) bool {
+	if s.FWMark == 0 {
+		return strings.EqualFold(s.Protocol, c.Protocol) && s.VIP == c.Virtual.Addr() && s.Port == c.Virtual.Port()
+	}
+	vipOK, realOK := false, false
+	for _, v := range s.VIPs {
+		vipOK = vipOK || v == c.Virtual.Addr()
+	}
+	for _, r := range s.Reals {
+		realOK = realOK || r == c.Real.Addr()
+	}
+	return vipOK && realOK
+}
+
+// Select returns the entries of conns that belong to one of svcs, in
+// table order.
+func Select(conns []Conn, svcs []Service) []Conn {
+	out := []Conn{}
+	for _, c := range conns {
+		for _, s := range svcs {
+			if s.matches(c) {
+				out = append(out, c)
+				break
+			}
+		}
+	}
+	return out
+}

@@ -1,0 +1,75 @@
+package doctor
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/lvs-rs/lvs-rs/pkg/config"
+	"github.com/lvs-rs/lvs-rs/pkg/tunnel"
+)
+
+// NameARPSysctls is the real server's ARP parameter check: on every
+// device the effective arp_ignore (max of all and the device) must be at
+// least 1 and arp_announce at least 2, or the host answers ARP for a VIP
+// it holds on lo or tunl0, or announces a VIP as an ARP source.
+const NameARPSysctls = "arp-sysctls"
+
+// arpMinimum is the least effective value of each ARP parameter that
+// keeps a real server quiet about its VIPs.
+var arpMinimum = []struct {
+	param string
+	min   int
+	harm  string
+}{
+	{"arp_ignore", 1, "it answers ARP requests for its VIPs (ARP flux: clients reach it instead of the director)"},
+	{"arp_announce", 2, "it may use a VIP as the source of its own ARP requests, teaching neighbours its MAC for the VIP"},
+}
+
+func checkARPSysctls(_ context.Context, h Host, t Target) []Result {
+	devs, err := h.ipv4Devices()
+	if err != nil {
+		return []Result{problem(NameARPSysctls, fmt.Sprintf("cannot list devices: %v", err), "run doctor on the host itself")}
+	}
+	for _, d := range vipDevices(t) {
+		if !slices.Contains(devs, d) {
+			devs = append(devs, d)
+		}
+	}
+	var out []Result
+	for _, m := range arpMinimum {
+		var bad []string
+		for _, dev := range devs {
+			e, err := h.effectiveConf(dev, m.param)
+			if err != nil {
+				out = append(out, problem(NameARPSysctls, fmt.Sprintf("cannot read %s: %v", m.param, err), "run doctor on the host itself"))
+				continue
+			}
+			if e.eff < m.min {
+				bad = append(bad, fmt.Sprintf("%s %s", dev, e))
+			}
+		}
+		if len(bad) > 0 {
+			out = append(out, problem(NameARPSysctls,
+				fmt.Sprintf("effective %s below %d on %s: %s", m.param, m.min, strings.Join(bad, ", "), m.harm),
+				fmt.Sprintf("lvs-rs start --role realserver sets conf/all/%s=%d (or: sysctl -w net.ipv4.conf.all.%s=%d)", m.param, m.min, m.param, m.min)))
+		}
+	}
+	if len(out) == 0 {
+		out = append(out, ok(NameARPSysctls))
+	}
+	return out
+}
+
+// vipDevices are the devices that hold t's IPv4 VIPs: lo (dr), tunl0 (tun).
+func vipDevices(t Target) []string {
+	var out []string
+	if t.hasMode(config.ModeDR, true) {
+		out = append(out, "lo")
+	}
+	if t.hasMode(config.ModeTUN, true) {
+		out = append(out, tunnel.Dev)
+	}
+	return out
+}

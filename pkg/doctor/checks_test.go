@@ -1,0 +1,192 @@
+package doctor
+
+import (
+	"net/netip"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/lvs-rs/lvs-rs/pkg/config"
+)
+
+func TestModules(t *testing.T) {
+	modules := "ip_vs 16384 0 - Live 0x0\nnf_conntrack 1 1 ip_vs, Live 0x0\n"
+	dir := Target{Role: RoleDirector}
+	tun := rsTarget(config.ModeTUN, "10.0.0.100")
+	run(t, checkModules, tree(t, map[string]string{"proc/modules": modules}), dir, outcome{NameModules, true, nil})
+	run(t, checkModules, tree(t, map[string]string{"proc/modules": modules}), tun,
+		outcome{NameModules, false, []string{"ipip is not loaded", "modules-load.d"}})
+	run(t, checkModules, tree(t, map[string]string{"proc/modules": "", "sys/module/ipip/parameters/log_ecn_error": "Y"}), tun,
+		outcome{NameModules, true, nil}) // built in or loaded: /sys/module
+	run(t, checkModules, tree(t, map[string]string{"proc/modules": "ip_vs_rr 1 0\n"}), dir,
+		outcome{NameModules, false, []string{"ip_vs is not loaded"}}) // a prefix is not the module
+}
+
+// arpTree is a real server where every device has the given values.
+func arpTree(allIgnore, eth0Ignore, loIgnore, announce string) map[string]string {
+	f := map[string]string{}
+	conf(f, "all", "arp_ignore", allIgnore)
+	conf(f, "eth0", "arp_ignore", eth0Ignore)
+	conf(f, "lo", "arp_ignore", loIgnore)
+	conf(f, "default", "arp_ignore", "0")
+	for _, d := range []string{"all", "eth0", "lo", "default"} {
+		conf(f, d, "arp_announce", announce)
+	}
+	return f
+}
+
+func TestARPSysctls(t *testing.T) {
+	dr := rsTarget(config.ModeDR, "10.0.0.100")
+	// What lvs-rs sets (lo and all) makes every device effectively quiet.
+	run(t, checkARPSysctls, tree(t, arpTree("1", "0", "1", "2")), dr, outcome{NameARPSysctls, true, nil})
+	// The device's own value counts too: max(all, dev).
+	run(t, checkARPSysctls, tree(t, arpTree("0", "1", "1", "2")), dr, outcome{NameARPSysctls, true, nil})
+	run(t, checkARPSysctls, tree(t, arpTree("0", "0", "1", "2")), dr,
+		outcome{NameARPSysctls, false, []string{"arp_ignore below 1 on eth0 0 (all=0, eth0=0):"}})
+	run(t, checkARPSysctls, tree(t, arpTree("0", "0", "0", "2")), dr,
+		outcome{NameARPSysctls, false, []string{"eth0 0 (all=0, eth0=0), lo 0 (all=0, lo=0)", "net.ipv4.conf.all.arp_ignore=1"}})
+	run(t, checkARPSysctls, tree(t, arpTree("1", "0", "1", "0")), dr,
+		outcome{NameARPSysctls, false, []string{"arp_announce below 2"}})
+	// tunl0 not created yet: it will inherit conf/default.
+	tun := rsTarget(config.ModeTUN, "10.0.0.100")
+	run(t, checkARPSysctls, tree(t, arpTree("0", "1", "1", "2")), tun,
+		outcome{NameARPSysctls, false, []string{"tunl0 0 (all=0, default=0)"}})
+}
+
+func rpTree(all, tunl0 string, defaultRoute bool) map[string]string {
+	f := map[string]string{}
+	conf(f, "all", "rp_filter", all)
+	conf(f, "tunl0", "rp_filter", tunl0)
+	f["proc/net/route"] = "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n" +
+		"eth0\t0002000A\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n"
+	if defaultRoute {
+		f["proc/net/route"] += "eth0\t00000000\t0102000A\t0003\t0\t0\t0\t00000000\t0\t0\t0\n"
+	}
+	return f
+}
+
+func TestRPFilter(t *testing.T) {
+	tun := rsTarget(config.ModeTUN, "10.0.0.100")
+	run(t, checkRPFilter, tree(t, rpTree("0", "0", true)), tun, outcome{NameRPFilter, true, nil})
+	// The classic trap: tunl0 is 0 but all is 1, and the kernel takes the max.
+	run(t, checkRPFilter, tree(t, rpTree("1", "0", true)), tun,
+		outcome{NameRPFilter, false, []string{"1 (all=1, tunl0=0)", "net.ipv4.conf.all.rp_filter=0"}})
+	run(t, checkRPFilter, tree(t, rpTree("0", "2", true)), tun, outcome{NameRPFilter, true, []string{"loose mode"}})
+	strictEth0 := conf(rpTree("0", "0", true), "eth0", "rp_filter", "1")
+	run(t, checkRPFilter, tree(t, strictEth0), tun, outcome{NameRPFilter, true, []string{"outer packets on eth0: strict 1 (all=0, eth0=1)"}})
+	run(t, checkRPFilter, tree(t, rpTree("2", "0", false)), tun,
+		outcome{NameRPFilter, false, []string{"no default route"}})
+}
+
+func TestTunnelMTU(t *testing.T) {
+	tun := rsTarget(config.ModeTUN, "10.0.0.100")
+	files := func(tmtu int) map[string]string {
+		f := rpTree("0", "0", true)
+		if tmtu == 0 {
+			delete(f, "proc/sys/net/ipv4/conf/tunl0/rp_filter")
+		}
+		return f
+	}
+	host := func(tmtu int) Host {
+		h := tree(t, files(tmtu))
+		h.MTU = func(dev string) (int, error) {
+			return map[string]int{"eth0": 1500, "tunl0": tmtu}[dev], nil
+		}
+		return h
+	}
+	run(t, checkTunnelMTU, host(1480), tun, outcome{NameTunnelMTU, true, []string{"1520 bytes"}})
+	run(t, checkTunnelMTU, host(1500), tun,
+		outcome{NameTunnelMTU, false, []string{"tunl0 MTU 1500 is larger than eth0's 1500 minus 20", "ip link set tunl0 mtu 1480"}})
+	run(t, checkTunnelMTU, host(0), tun, outcome{NameTunnelMTU, true, []string{"tunl0 does not exist"}})
+}
+
+func TestNATGateway(t *testing.T) {
+	const head = "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n"
+	viaDirector := "eth0\t00000000\t0100030A\t0003\t0\t0\t100\t00000000\t0\t0\t0\n" // via 10.3.0.1 metric 100
+	viaOther := "eth0\t00000000\tFE00030A\t0003\t0\t0\t0\t00000000\t0\t0\t0\n"      // via 10.3.0.254 metric 0
+	nat := rsTarget(config.ModeNAT, "198.51.100.100")
+	nat.Gateway = netip.MustParseAddr("10.3.0.1")
+	h := func(lines string) Host { return tree(t, map[string]string{"proc/net/route": head + lines}) }
+	run(t, checkNATGateway, h(viaDirector), nat, outcome{NameNATGateway, true, nil})
+	run(t, checkNATGateway, h(viaDirector+viaOther), nat,
+		outcome{NameNATGateway, false, []string{"via 10.3.0.254 dev eth0 (metric 0), not via the director 10.3.0.1"}})
+	run(t, checkNATGateway, h(""), nat, outcome{NameNATGateway, false, []string{"no default route"}})
+	// IPv6 gateway: /proc/net/ipv6_route.
+	nat6 := nat
+	nat6.Gateway = netip.MustParseAddr("2001:db8::1")
+	h6 := tree(t, map[string]string{"proc/net/route": head, "proc/net/ipv6_route": "00000000000000000000000000000000 00 00000000000000000000000000000000 00 20010db8000000000000000000000001 00000400 00000001 00000000 00000003 eth0\n"})
+	run(t, checkNATGateway, h6, nat6, outcome{NameNATGateway, true, nil})
+	run(t, checkNATGateway, h(""), rsTarget(config.ModeNAT, "198.51.100.100"), outcome{NameNATGateway, true, []string{"not checked"}})
+}
+
+func ipvsTree(release, reuse, conntrack, nodest, template string) map[string]string {
+	return map[string]string{
+		"proc/sys/kernel/osrelease":                      release + "\n",
+		"proc/sys/net/ipv4/vs/conn_reuse_mode":           reuse + "\n",
+		"proc/sys/net/ipv4/vs/conntrack":                 conntrack + "\n",
+		"proc/sys/net/ipv4/vs/expire_nodest_conn":        nodest + "\n",
+		"proc/sys/net/ipv4/vs/expire_quiescent_template": template + "\n",
+	}
+}
+
+func TestConnReuse(t *testing.T) {
+	dir := Target{Role: RoleDirector}
+	run(t, checkConnReuse, tree(t, ipvsTree("6.1.0-28-amd64", "1", "1", "1", "1")), dir, outcome{NameConnReuse, true, nil})
+	run(t, checkConnReuse, tree(t, ipvsTree("5.4.0-150-generic", "1", "0", "1", "1")), dir, outcome{NameConnReuse, true, nil})
+	run(t, checkConnReuse, tree(t, ipvsTree("5.4.0-150-generic", "1", "1", "1", "1")), dir,
+		outcome{NameConnReuse, false, []string{"kernel 5.4.0-150-generic (before 5.9)", "1 s", "conntrack=0"}})
+	run(t, checkConnReuse, tree(t, ipvsTree("6.1.0", "0", "0", "1", "1")), dir,
+		outcome{NameConnReuse, false, []string{"kernel 6.1.0: conn_reuse_mode=0", "weight is 0"}})
+	run(t, checkConnReuse, tree(t, map[string]string{"proc/sys/kernel/osrelease": "6.1.0"}), dir,
+		outcome{NameConnReuse, false, []string{"is ip_vs loaded?"}})
+}
+
+func TestIPVSSysctls(t *testing.T) {
+	dir := Target{Role: RoleDirector}
+	run(t, checkIPVSSysctls, tree(t, ipvsTree("6.1.0", "1", "0", "1", "1")), dir, outcome{NameIPVSSysctls, true, nil})
+	run(t, checkIPVSSysctls, tree(t, ipvsTree("6.1.0", "1", "0", "0", "0")), dir,
+		outcome{NameIPVSSysctls, false, []string{"expire_nodest_conn is 0", "sysctl -w net.ipv4.vs.expire_nodest_conn=1"}},
+		outcome{NameIPVSSysctls, false, []string{"expire_quiescent_template is 0", "weight 0"}})
+}
+
+func TestWriteTable(t *testing.T) {
+	var b strings.Builder
+	err := WriteTable(&b, []Result{
+		{Check: NameModules, OK: true},
+		{Check: NameTunnelMTU, OK: true, Note: "n"},
+		{Check: NameRPFilter, Problem: "p", Fix: "f"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "modules     ok\ntunnel-mtu  ok (n)\nrp-filter   PROBLEM: p — f\n"
+	if d := cmp.Diff(want, b.String()); d != "" {
+		t.Errorf("table (-want +got):\n%s", d)
+	}
+}
+
+func TestChecksByRole(t *testing.T) {
+	names := func(tg Target) []string {
+		var out []string
+		for _, c := range Checks(tg) {
+			out = append(out, c.Name)
+		}
+		return out
+	}
+	mixed := Target{Role: RoleRealServer, Gateway: netip.MustParseAddr("10.3.0.1"), Bindings: []config.Binding{
+		{VIP: netip.MustParseAddr("10.0.0.100"), Mode: config.ModeTUN}, {VIP: netip.MustParseAddr("10.0.0.101"), Mode: config.ModeNAT}}}
+	for _, c := range []struct {
+		tg   Target
+		want []string
+	}{
+		{Target{Role: RoleDirector}, []string{NameModules, NameARPFlux, NameIPVSSysctls, NameConnReuse, NameSysctlD}},
+		{rsTarget(config.ModeDR, "10.0.0.100"), []string{NameARPSysctls, NameSysctlD}},
+		{rsTarget(config.ModeDR, "2001:db8::1"), []string{NameSysctlD}},
+		{mixed, []string{NameModules, NameARPSysctls, NameRPFilter, NameTunnelMTU, NameNATGateway, NameSysctlD}},
+	} {
+		if d := cmp.Diff(c.want, names(c.tg)); d != "" {
+			t.Errorf("Checks(%+v) (-want +got):\n%s", c.tg, d)
+		}
+	}
+}

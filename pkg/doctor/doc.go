@@ -1,0 +1,13 @@
+// Package doctor owns lvs-rs's read-only host checks ("lvs-rs doctor"):
+// small, named checks that each find one way a host commonly breaks an LVS
+// cluster (a second host answering ARP for a VIP, rp_filter dropping
+// decapsulated packets, a missing module, a too-large tunnel MTU, a
+// sysctl.d file that undoes lvs-rs's settings at the next boot, a nat
+// real server routing around the director, conn_reuse_mode traps) and
+// report either ok or a problem with how to fix it.
+//
+// Checks never change the host. They read files below the roots of a Host
+// (ProcRoot, SysRoot, EtcRoot), so unit tests run them against a temporary
+// tree; the only network access is the ARP flux check, which sends ARP
+// requests through the ARPDialer of its Host.
+package doctor

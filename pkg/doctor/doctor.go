@@ -1,0 +1,135 @@
+package doctor
+
+import (
+	"context"
+	"net/netip"
+	"path/filepath"
+	"slices"
+
+	"github.com/lvs-rs/lvs-rs/pkg/config"
+)
+
+// Roles a Target is checked for.
+const (
+	RoleDirector   = "director"
+	RoleRealServer = "realserver"
+)
+
+// Host is where the checks read the host's state. The zero value is not
+// usable; take System or RootedAt.
+type Host struct {
+	ProcRoot string // "/proc": sysctls (ProcRoot/sys), modules, routes, osrelease
+	SysRoot  string // "/sys": /sys/module and /sys/class/net
+	// EtcRoot prefixes the sysctl configuration directories: EtcRoot/etc,
+	// EtcRoot/run, EtcRoot/usr/lib and EtcRoot/lib. "/" on a real host.
+	EtcRoot string
+	// ARP opens an ARP socket on an interface (the arp-flux check); nil
+	// means DialARP.
+	ARP ARPDialer
+	// MTU returns a device's MTU; nil asks the kernel (netlink, in the
+	// caller's network namespace, which /sys/class/net need not show).
+	MTU func(dev string) (int, error)
+}
+
+// System is the running host.
+func System() Host { return Host{ProcRoot: "/proc", SysRoot: "/sys", EtcRoot: "/"} }
+
+// RootedAt is a host whose files all live below dir: dir/proc, dir/sys,
+// dir/etc, ... (for tests, and for LVS_RS_DOCTOR_ROOT).
+func RootedAt(dir string) Host {
+	return Host{ProcRoot: filepath.Join(dir, "proc"), SysRoot: filepath.Join(dir, "sys"), EtcRoot: dir}
+}
+
+// Target is what this host should be, taken from the cluster config.
+type Target struct {
+	Role string // RoleDirector or RoleRealServer
+	// Director: the interface that carries the VIPs, the VIPs, and
+	// whether lvs-rs turns ip_forward on.
+	Interface string
+	VIPs      []netip.Addr
+	IPForward bool
+	// Real server: the VIPs this host serves and how, and the director
+	// address nat replies must route through (zero: not configured).
+	Bindings []config.Binding
+	Gateway  netip.Addr
+}
+
+// DirectorTarget is the director's Target from cfg.
+func DirectorTarget(cfg *config.Config) Target {
+	t := Target{Role: RoleDirector, Interface: cfg.Director.Interface, IPForward: cfg.Director.IPForward}
+	for _, vs := range cfg.VirtualServers {
+		if !slices.Contains(t.VIPs, vs.VIP) {
+			t.VIPs = append(t.VIPs, vs.VIP)
+		}
+	}
+	return t
+}
+
+// hasMode reports whether some binding of t uses mode m (for an IPv4 VIP
+// when v4 is set).
+func (t Target) hasMode(m config.Mode, v4 bool) bool {
+	return slices.ContainsFunc(t.Bindings, func(b config.Binding) bool { return b.Mode == m && (!v4 || b.VIP.Is4()) })
+}
+
+// Result is one line of the doctor's report: a check's name and either
+// ok or a problem with its fix.
+type Result struct {
+	Check   string `json:"check"`
+	OK      bool   `json:"ok"`
+	Problem string `json:"problem,omitempty"` // what is wrong
+	Fix     string `json:"fix,omitempty"`     // how to fix it
+	Note    string `json:"note,omitempty"`    // extra information on an ok line
+}
+
+func ok(name string) Result { return Result{Check: name, OK: true} }
+
+func problem(name, what, fix string) Result { return Result{Check: name, Problem: what, Fix: fix} }
+
+// Check is one named check.
+type Check struct {
+	Name string
+	// Run returns at least one Result, each named Name.
+	Run func(ctx context.Context, h Host, t Target) []Result
+}
+
+// Checks returns the checks that apply to t, in a stable order.
+func Checks(t Target) []Check {
+	if t.Role == RoleDirector {
+		return []Check{
+			{NameModules, checkModules},
+			{NameARPFlux, checkARPFlux},
+			{NameIPVSSysctls, checkIPVSSysctls},
+			{NameConnReuse, checkConnReuse},
+			{NameSysctlD, checkSysctlD},
+		}
+	}
+	var cs []Check
+	if t.hasMode(config.ModeTUN, false) {
+		cs = append(cs, Check{NameModules, checkModules})
+	}
+	if t.hasMode(config.ModeDR, true) || t.hasMode(config.ModeTUN, true) {
+		cs = append(cs, Check{NameARPSysctls, checkARPSysctls})
+	}
+	if t.hasMode(config.ModeTUN, true) {
+		cs = append(cs, Check{NameRPFilter, checkRPFilter}, Check{NameTunnelMTU, checkTunnelMTU})
+	}
+	if t.hasMode(config.ModeNAT, false) || (len(t.Bindings) == 0 && t.Gateway.IsValid()) {
+		cs = append(cs, Check{NameNATGateway, checkNATGateway})
+	}
+	return append(cs, Check{NameSysctlD, checkSysctlD})
+}
+
+// Run runs every check that applies to t and returns their results in
+// order.
+func Run(ctx context.Context, h Host, t Target) []Result {
+	var out []Result
+	for _, c := range Checks(t) {
+		out = append(out, c.Run(ctx, h, t)...)
+	}
+	return out
+}
+
+// AllOK reports whether no result is a problem.
+func AllOK(rs []Result) bool {
+	return !slices.ContainsFunc(rs, func(r Result) bool { return !r.OK })
+}
