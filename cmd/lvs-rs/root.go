@@ -89,6 +89,8 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 		newStatusCmd(g, stdout, stderr),
 		newVersionCmd(stdout),
 	)
+	root.AddCommand(newDrainCmd(g, stdout))
+	root.AddCommand(newEnableCmd(g, stdout))
 	return root
 }
 

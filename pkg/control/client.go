@@ -13,7 +13,7 @@ import (
 )
 
 // DefaultClientTimeout bounds a Client call whose context has no deadline.
-const DefaultClientTimeout = 10 * time.Second
+const DefaultClientTimeout = DefaultCallTimeout + DefaultIOTimeout
 
 // Client talks to a running daemon over its control socket. Each call
 // opens its own connection (the protocol carries one request per
