@@ -60,6 +60,30 @@ func TestDrainsFileFormat(t *testing.T) {
 	}
 }
 
+func TestLoadDrainsNormalizes(t *testing.T) {
+	dir := t.TempDir()
+	body := `{"version":1,"drains":[
+		{"service":"fwmark:2","address":"10.0.0.1"},
+		{"service":"tcp:10.0.0.100:80","address":"10.0.0.2"},
+		{"service":"fwmark:2","address":"10.0.0.1"},
+		{"service":"tcp:10.0.0.100:80","address":"10.0.0.1"}]}`
+	if err := os.WriteFile(filepath.Join(dir, DrainsFile), []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got, err := LoadDrains(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	web := mustService(t, "tcp:10.0.0.100:80")
+	want := []Drain{
+		{web, netip.MustParseAddr("10.0.0.1")}, {web, netip.MustParseAddr("10.0.0.2")},
+		{mustService(t, "fwmark:2"), netip.MustParseAddr("10.0.0.1")},
+	}
+	if diff := cmp.Diff(want, got, addrCmp); diff != "" {
+		t.Errorf("loaded drains (-want +got):\n%s", diff)
+	}
+}
+
 func TestDrainsCorrupt(t *testing.T) {
 	for _, c := range []struct{ body, want string }{
 		{"", "not a drains record: EOF"},

@@ -316,6 +316,7 @@ func TestBadRequestsAnswered(t *testing.T) {
 		{`{"op":"status"}` + "\n", `protocol version 0`},
 		{`{"version":1,"op":"reboot"}` + "\n", `"error":"unknown operation \"reboot\""`},
 		{`{"version":1,"op":"drain"}` + "\n", `"error":"drain: no address"`},
+		{`{"version":1,"op":"enable","drain":{"service":"fwmark:3"}}` + "\n", `"error":"enable: no address"`},
 		{`{"version":1,"op":"enable","drain":{"address":"10.0.0.1","service":"tcp:1.2.3.4"}}` + "\n", `missing :PORT`},
 		{`{"version":1,"op":"status"}`, `"error":"read request: line not terminated by a newline"`},
 		{strings.Repeat("x", maxLine+10), `"error":"read request: line longer than 1048576 bytes"`},
