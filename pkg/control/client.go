@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net"
+	"os"
 	"sync"
 	"syscall"
 	"time"
@@ -125,9 +126,15 @@ func (c *Client) call(ctx context.Context, req request) (response, error) {
 }
 
 // ioErr prefers the context's error (deadline, cancel) to the I/O one.
+// The connection's deadline is the context's, and may fire a moment
+// before the context notices.
 func (c *Client) ioErr(ctx context.Context, what string, err error) error {
-	if ctx.Err() != nil {
+	d, hasDeadline := ctx.Deadline()
+	switch {
+	case ctx.Err() != nil:
 		err = ctx.Err()
+	case errors.Is(err, os.ErrDeadlineExceeded) && hasDeadline && !time.Now().Before(d):
+		err = context.DeadlineExceeded
 	}
 	return fmt.Errorf("control: %s: %s: %w", c.path, what, err)
 }

@@ -36,8 +36,8 @@ func Listen(stateDir string) (net.Listener, error) {
 	if err := removeStale(path); err != nil {
 		return nil, err
 	}
-	tmp := filepath.Join(stateDir, ".control."+strconv.Itoa(os.Getpid())+".sock")
-	_ = os.Remove(tmp) // our own pid: a leftover of this process only
+	removeStaleTemps(stateDir)
+	tmp := filepath.Join(stateDir, tempPrefix+strconv.Itoa(os.Getpid())+".sock")
 	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: tmp, Net: "unix"})
 	if err != nil {
 		return nil, fmt.Errorf("control: listen on %s: %w", tmp, err)
@@ -54,6 +54,19 @@ func Listen(stateDir string) (net.Listener, error) {
 		return nil, fmt.Errorf("control: %s: %w", path, err)
 	}
 	return &listener{UnixListener: ln, path: path, fi: fi}, nil
+}
+
+// tempPrefix starts the name a socket is bound under before it is
+// published as SocketName.
+const tempPrefix = ".control."
+
+// removeStaleTemps removes temporary sockets that a daemon killed while
+// starting left behind (nobody listens on them); it is best effort.
+func removeStaleTemps(stateDir string) {
+	names, _ := filepath.Glob(filepath.Join(stateDir, tempPrefix+"*.sock"))
+	for _, p := range names {
+		_ = removeStale(p) // a live one answers and stays
+	}
 }
 
 // publish makes tmp 0600 and renames it to path, refusing to replace a

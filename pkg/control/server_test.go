@@ -223,15 +223,23 @@ func TestListenCreatesStateDir(t *testing.T) {
 	}
 }
 
-func TestStaleSocketReplaced(t *testing.T) {
-	dir := t.TempDir()
-	// A socket file nobody listens on: what a killed daemon leaves.
-	old, err := net.ListenUnix("unix", &net.UnixAddr{Name: SocketPath(dir), Net: "unix"})
+// deadSocket leaves a socket file nobody listens on at path: what a
+// killed daemon leaves behind.
+func deadSocket(t *testing.T, path string) {
+	t.Helper()
+	old, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	old.SetUnlinkOnClose(false)
 	old.Close()
+}
+
+func TestStaleSocketReplaced(t *testing.T) {
+	dir := t.TempDir()
+	deadSocket(t, SocketPath(dir))
+	// A daemon killed between binding and publishing its socket.
+	deadSocket(t, filepath.Join(dir, ".control.99999999.sock"))
 	if _, err := Dial(context.Background(), dir); !errors.Is(err, ErrNotRunning) {
 		t.Errorf("Dial to a stale socket: %v, want ErrNotRunning", err)
 	}
@@ -246,6 +254,9 @@ func TestStaleSocketReplaced(t *testing.T) {
 	st, err := dial(t, dir).Status(context.Background())
 	if err != nil || st.PID != 7 {
 		t.Errorf("status from the new daemon: %+v %v", st, err)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Errorf("state dir holds %v, want only %s", entries, SocketName)
 	}
 }
 
