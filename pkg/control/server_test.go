@@ -427,3 +427,32 @@ func TestConnectionsBounded(t *testing.T) {
 		t.Errorf("%d handler calls in all, want 3", n)
 	}
 }
+
+func TestServeCancelsCallsInFlight(t *testing.T) {
+	h := &fakeHandler{block: make(chan struct{})}
+	dir := t.TempDir()
+	ln, err := Listen(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- Serve(ctx, ln, h) }()
+	callErr := make(chan error, 1)
+	go func() { _, err := dial(t, dir).Status(context.Background()); callErr <- err }()
+	for deadline := time.Now().Add(5 * time.Second); len(h.callLog()) == 0 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Serve did not return with a call in flight")
+	}
+	if err := <-callErr; err == nil || !strings.Contains(err.Error(), "context canceled") {
+		t.Errorf("the call in flight: %v, want the daemon's cancellation", err)
+	}
+}
