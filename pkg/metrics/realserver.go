@@ -55,9 +55,10 @@ func (m RealServerMetric) labelValues() []string {
 type realServerCollector struct {
 	up, weight, state *prometheus.Desc
 
-	mu   sync.Mutex
-	rows [][]string // label values per real server, deduplicated
-	last []RealServerMetric
+	mu    sync.Mutex
+	rows  [][]string // label values per real server, deduplicated
+	last  []RealServerMetric
+	built []prometheus.Metric // the snapshot's metrics, built at the first scrape
 }
 
 func newRealServerCollector() *realServerCollector {
@@ -90,7 +91,7 @@ func (c *realServerCollector) set(rs []RealServerMetric) {
 		last = append(last, m)
 	}
 	c.mu.Lock()
-	c.rows, c.last = rows, last
+	c.rows, c.last, c.built = rows, last, nil
 	c.mu.Unlock()
 }
 
@@ -101,20 +102,34 @@ func (c *realServerCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.state
 }
 
-// Collect implements prometheus.Collector.
+// Collect implements prometheus.Collector. The metrics of a snapshot are
+// built once, by the first scrape that sees it.
 func (c *realServerCollector) Collect(ch chan<- prometheus.Metric) {
 	c.mu.Lock()
-	rows, last := c.rows, c.last
+	if c.built == nil {
+		c.built = c.build()
+	}
+	built := c.built
 	c.mu.Unlock()
-	for i, m := range last {
-		lv := rows[i]
-		ch <- prometheus.MustNewConstMetric(c.up, prometheus.GaugeValue, boolValue(m.State == "up"), lv...)
-		ch <- prometheus.MustNewConstMetric(c.weight, prometheus.GaugeValue, float64(m.ConfiguredWeight), with(lv, "configured")...)
-		ch <- prometheus.MustNewConstMetric(c.weight, prometheus.GaugeValue, float64(m.EffectiveWeight), with(lv, "effective")...)
+	for _, m := range built {
+		ch <- m
+	}
+}
+
+// build makes the snapshot's metrics; c.mu is held.
+func (c *realServerCollector) build() []prometheus.Metric {
+	out := make([]prometheus.Metric, 0, len(c.last)*(3+len(States)))
+	for i, m := range c.last {
+		lv := c.rows[i]
+		out = append(out,
+			prometheus.MustNewConstMetric(c.up, prometheus.GaugeValue, boolValue(m.State == "up"), lv...),
+			prometheus.MustNewConstMetric(c.weight, prometheus.GaugeValue, float64(m.ConfiguredWeight), with(lv, "configured")...),
+			prometheus.MustNewConstMetric(c.weight, prometheus.GaugeValue, float64(m.EffectiveWeight), with(lv, "effective")...))
 		for _, s := range States {
-			ch <- prometheus.MustNewConstMetric(c.state, prometheus.GaugeValue, boolValue(m.State == s), with(lv, s)...)
+			out = append(out, prometheus.MustNewConstMetric(c.state, prometheus.GaugeValue, boolValue(m.State == s), with(lv, s)...))
 		}
 	}
+	return out
 }
 
 func with(lv []string, v string) []string {
