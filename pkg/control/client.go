@@ -129,6 +129,10 @@ func (c *Client) call(ctx context.Context, req request) (response, error) {
 // The connection's deadline is the context's, and may fire a moment
 // before the context notices.
 func (c *Client) ioErr(ctx context.Context, what string, err error) error {
+	var oe *net.OpError
+	if errors.As(err, &oe) {
+		err = oe.Err // its addresses name the socket's bind-time path
+	}
 	d, hasDeadline := ctx.Deadline()
 	switch {
 	case ctx.Err() != nil:

@@ -120,6 +120,10 @@ type listener struct {
 	once sync.Once
 }
 
+// Addr returns the socket's published path (the kernel knows it by the
+// temporary name it was bound under).
+func (l *listener) Addr() net.Addr { return &net.UnixAddr{Name: l.path, Net: "unix"} }
+
 func (l *listener) Close() error {
 	err := l.UnixListener.Close()
 	l.once.Do(func() {

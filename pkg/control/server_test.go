@@ -196,6 +196,9 @@ func TestSocketIs0600AndRemovedOnStop(t *testing.T) {
 	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
 		t.Errorf("state dir holds %v, want only %s", entries, SocketName)
 	}
+	if got := ln.Addr().String(); got != SocketPath(dir) {
+		t.Errorf("listener address %s, want %s", got, SocketPath(dir))
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- Serve(ctx, ln, &fakeHandler{}) }()
@@ -380,8 +383,9 @@ func TestHandlerDeadline(t *testing.T) {
 	h := &fakeHandler{block: make(chan struct{})}
 	dir := startServer(t, &Server{Handler: h, CallTimeout: 50 * time.Millisecond})
 	_, err := dial(t, dir).Status(context.Background())
-	if err == nil || !strings.Contains(err.Error(), "context deadline exceeded") {
-		t.Errorf("status from a stuck handler: %v, want the server's deadline error", err)
+	want := "gave up: context deadline exceeded"
+	if err == nil || err.Error() != want {
+		t.Errorf("status from a stuck handler: %v, want the server's deadline error %q", err, want)
 	}
 }
 
@@ -392,8 +396,9 @@ func TestClientDeadline(t *testing.T) {
 	defer cancel()
 	start := time.Now()
 	_, err := dial(t, dir).Status(ctx)
-	if !errors.Is(err, context.DeadlineExceeded) {
-		t.Errorf("status past the caller's deadline: %v, want DeadlineExceeded", err)
+	want := "control: " + SocketPath(dir) + ": read status response: context deadline exceeded"
+	if !errors.Is(err, context.DeadlineExceeded) || err.Error() != want {
+		t.Errorf("status past the caller's deadline: %v, want DeadlineExceeded: %q", err, want)
 	}
 	if time.Since(start) > DefaultCallTimeout/2 {
 		t.Errorf("status returned after %v, the caller's deadline was 50ms", time.Since(start))
