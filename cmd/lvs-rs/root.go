@@ -90,6 +90,8 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 		newVersionCmd(stdout),
 		newDoctorCmd(stdout),
 	)
+	root.AddCommand(newDrainCmd(g, stdout))
+	root.AddCommand(newEnableCmd(g, stdout))
 	return root
 }
 

@@ -1,0 +1,127 @@
+package control
+
+import (
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+var addrCmp = cmp.Comparer(func(a, b netip.Addr) bool { return a == b })
+
+func TestDrainsRoundTrip(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "state")
+	if ds, err := LoadDrains(dir); err != nil || ds != nil {
+		t.Fatalf("LoadDrains without a file: %v %v, want nothing", ds, err)
+	}
+	a, b := netip.MustParseAddr("10.0.0.11"), netip.MustParseAddr("2001:db8::12")
+	web, mark := mustService(t, "tcp:10.0.0.100:80"), mustService(t, "fwmark:10")
+	in := []Drain{{mark, a}, {web, b}, {web, a}, {mark, a}}
+	if err := SaveDrains(dir, in); err != nil {
+		t.Fatal(err)
+	}
+	got, err := LoadDrains(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Drain{{web, a}, {web, b}, {mark, a}}
+	if diff := cmp.Diff(want, got, addrCmp); diff != "" {
+		t.Errorf("loaded drains (-want +got):\n%s", diff)
+	}
+	fi, err := os.Stat(filepath.Join(dir, DrainsFile))
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("drains file mode %v (%v), want 0600", fi.Mode(), err)
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 {
+		t.Errorf("state dir holds %v, want only %s (no temporary file left)", entries, DrainsFile)
+	}
+	if err := SaveDrains(dir, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := LoadDrains(dir); err != nil || len(got) != 0 {
+		t.Errorf("after saving none: %v %v", got, err)
+	}
+}
+
+func TestDrainsFileFormat(t *testing.T) {
+	dir := t.TempDir()
+	err := SaveDrains(dir, []Drain{{mustService(t, "udp:10.0.0.1:53"), netip.MustParseAddr("10.0.0.2")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, DrainsFile))
+	want := "{\n  \"version\": 1,\n  \"drains\": [\n    {\n      \"service\": \"udp:10.0.0.1:53\",\n      \"address\": \"10.0.0.2\"\n    }\n  ]\n}\n"
+	if string(b) != want {
+		t.Errorf("drains file:\n%s\nwant:\n%s", b, want)
+	}
+}
+
+func TestLoadDrainsNormalizes(t *testing.T) {
+	dir := t.TempDir()
+	body := `{"version":1,"drains":[
+		{"service":"fwmark:2","address":"10.0.0.1"},
+		{"service":"tcp:10.0.0.100:80","address":"10.0.0.2"},
+		{"service":"fwmark:2","address":"10.0.0.1"},
+		{"service":"tcp:10.0.0.100:80","address":"10.0.0.1"}]}`
+	if err := os.WriteFile(filepath.Join(dir, DrainsFile), []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got, err := LoadDrains(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	web := mustService(t, "tcp:10.0.0.100:80")
+	want := []Drain{
+		{web, netip.MustParseAddr("10.0.0.1")}, {web, netip.MustParseAddr("10.0.0.2")},
+		{mustService(t, "fwmark:2"), netip.MustParseAddr("10.0.0.1")},
+	}
+	if diff := cmp.Diff(want, got, addrCmp); diff != "" {
+		t.Errorf("loaded drains (-want +got):\n%s", diff)
+	}
+}
+
+func TestDrainsCorrupt(t *testing.T) {
+	for _, c := range []struct{ body, want string }{
+		{"", "not a drains record: EOF"},
+		{`{"version":1,"drains":[`, "not a drains record: unexpected EOF"},
+		{`{"version":2,"drains":[]}`, "version 2, want 1"},
+		{`{"version":1,"drains":[]}{}`, "data after the record"},
+		{`{"version":1,"drains":[],"extra":1}`, `unknown field "extra"`},
+		{`{"version":1,"drains":[{"service":"tcp:10.0.0.1","address":"10.0.0.2"}]}`, `service "tcp:10.0.0.1": missing :PORT`},
+		{`{"version":1,"drains":[{"service":"fwmark:1","address":"10.0.0.300"}]}`, `10.0.0.300`},
+		{`{"version":1,"drains":[{"address":"10.0.0.2"}]}`, "drains[0]: no service"},
+		{`{"version":1,"drains":[{"service":"fwmark:1"}]}`, "drains[0]: no address"},
+		{`{"version":1,"drains":[{"service":"fwmark:1","address":"fe80::1%eth0"}]}`, "drains[0]: address fe80::1%eth0 has a zone"},
+	} {
+		dir := t.TempDir()
+		p := filepath.Join(dir, DrainsFile)
+		if err := os.WriteFile(p, []byte(c.body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		ds, err := LoadDrains(dir)
+		if err == nil {
+			t.Errorf("%q: loaded %v, want an error", c.body, ds)
+			continue
+		}
+		msg := err.Error()
+		if !strings.HasPrefix(msg, "drains: "+p+": ") || !strings.Contains(msg, c.want) || strings.Contains(msg, "\n") {
+			t.Errorf("%q: error %q, want one line naming %s and saying %q", c.body, msg, p, c.want)
+		}
+	}
+}
+
+func TestSaveDrainsRejectsIncomplete(t *testing.T) {
+	dir := t.TempDir()
+	for _, d := range []Drain{{Address: netip.MustParseAddr("10.0.0.1")}, {Service: Service{FWMark: 1}}} {
+		if err := SaveDrains(dir, []Drain{d}); err == nil {
+			t.Errorf("SaveDrains(%+v) succeeded", d)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, DrainsFile)); !os.IsNotExist(err) {
+		t.Errorf("a rejected save wrote the file: %v", err)
+	}
+}

@@ -1,0 +1,34 @@
+// Package metrics owns the running director's Prometheus metrics and the
+// HTTP endpoint that serves them.
+//
+// A Registry holds its own prometheus.Registry (never the global one). The
+// daemon reports events to it (ObserveCheck, Transition, Reconciled,
+// DriftRepaired, NetlinkError, Reloaded) and replaces the per-real-server
+// snapshot after each change (SetRealServers); series of real servers
+// missing from the latest snapshot disappear. Serve exposes /metrics over
+// HTTP.
+//
+// Per-real-server series use node_exporter's IPVS label names and values
+// (local_address, local_port, proto, local_mark, remote_address,
+// remote_port; proto "TCP", "UDP", "SCTP" or "FWM"; local_mark the mark in
+// eight upper-case hex digits for a firewall-mark service, as
+// /proc/net/ip_vs shows it), so they join node_ipvs_backend_* series. IPVS
+// traffic counters are node_exporter's job and are not exported here.
+//
+// Metrics:
+//
+//	lvsrs_real_server_up{<ipvs labels>}                        1 up, 0 otherwise
+//	lvsrs_real_server_weight{<ipvs labels>,kind}               kind configured|effective
+//	lvsrs_real_server_state{<ipvs labels>,state}               1 for the current state, 0 for the others
+//	lvsrs_health_check_duration_seconds{type,result}           histogram
+//	lvsrs_health_check_transitions_total{from,to}              counter
+//	lvsrs_reconcile_duration_seconds                           histogram
+//	lvsrs_reconcile_total{result}                              result success|error
+//	lvsrs_drift_repairs_total{object}                          counter
+//	lvsrs_netlink_errors_total{op,errno}                       errno ENOENT, EINVAL, ... or "other"
+//	lvsrs_config_reload_total{result}                          result success|failure
+//	lvsrs_config_last_reload_success                           1 when the last (re)load was accepted
+//	lvsrs_config_last_reload_success_timestamp_seconds         when a load was last accepted
+//
+// plus the Go runtime's go_* and the process's process_* metrics.
+package metrics
