@@ -1,6 +1,7 @@
 package director
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -35,7 +36,7 @@ func newFakeKernel() *fakeKernel {
 	return f
 }
 
-func (f *fakeKernel) Info() (ipvs.Info, error) {
+func (f *fakeKernel) Info(context.Context) (ipvs.Info, error) {
 	if f.noIPVS {
 		return ipvs.Info{}, fmt.Errorf("ipvs: generic netlink family \"IPVS\" not found: %w", ipvs.ErrNoIPVS)
 	}
@@ -46,16 +47,18 @@ func (f *fakeKernel) find(k ipvs.ServiceKey) int {
 	return slices.IndexFunc(f.services, func(s ipvs.ServiceExtended) bool { return s.Key() == k })
 }
 
-func (f *fakeKernel) Services() ([]ipvs.ServiceExtended, error) { return slices.Clone(f.services), nil }
+func (f *fakeKernel) Services(context.Context) ([]ipvs.ServiceExtended, error) {
+	return slices.Clone(f.services), nil
+}
 
-func (f *fakeKernel) Destinations(s ipvs.Service) ([]ipvs.DestinationExtended, error) {
+func (f *fakeKernel) Destinations(_ context.Context, s ipvs.Service) ([]ipvs.DestinationExtended, error) {
 	if f.find(s.Key()) < 0 {
 		return nil, unix.ESRCH
 	}
 	return slices.Clone(f.dests[s.Key()]), nil
 }
 
-func (f *fakeKernel) Apply(ops []ipvs.Op) []error {
+func (f *fakeKernel) Apply(_ context.Context, ops []ipvs.Op) []error {
 	errs := make([]error, len(ops))
 	failed := false
 	for i, op := range ops {

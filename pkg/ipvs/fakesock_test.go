@@ -45,6 +45,9 @@ type fakeSocket struct {
 	// deadline: a read deadline is set (see deadlineSocket); an empty
 	// queue then times out instead of failing.
 	deadline bool
+	// timeouts makes that many Receives time out first, leaving the queue
+	// as it is (a deadline that passed before the replies were read).
+	timeouts int
 }
 
 // deadlineSocket is a fakeSocket that supports read deadlines, which
@@ -168,6 +171,11 @@ func (s *fakeSocket) Receive() ([]netlink.Message, error) {
 
 func (s *fakeSocket) ReceiveIter() iter.Seq2[netlink.Message, error] {
 	return func(yield func(netlink.Message, error) bool) {
+		if s.timeouts > 0 {
+			s.timeouts--
+			yield(netlink.Message{}, os.ErrDeadlineExceeded)
+			return
+		}
 		if s.overrun {
 			s.overrun = false
 			yield(netlink.Message{}, &osSyscallError{unix.ENOBUFS})
