@@ -11,8 +11,10 @@ import (
 )
 
 // maxRounds bounds how often one Converge reads the kernel and plans again
-// after failures that reading again may cure (see retryable).
-const maxRounds = 4
+// after failures that reading again may cure (see retryable) without
+// getting closer: a round whose plan is shorter than the last does not
+// count.
+const maxRounds = 3
 
 // Converge takes the kernel to d in one pass: observe, plan, record the
 // intentions (everything the plan will create) before the first write,
@@ -63,7 +65,7 @@ func converge(ctx context.Context, d *Desired, o Options) (Result, error) {
 	default:
 		defer closeK()
 	}
-	for round := 1; ; round++ {
+	for stuck, last := 0, -1; ; {
 		obs, err := observe(ctx, k, want.Interface, owned, !stop)
 		if err != nil {
 			return res, err
@@ -72,6 +74,10 @@ func converge(ctx context.Context, d *Desired, o Options) (Result, error) {
 			return res, foreignError(c)
 		}
 		changes := plan(want, obs, owned)
+		if last >= 0 && len(changes) >= last {
+			stuck++
+		}
+		last = len(changes)
 		if o.DryRun {
 			dr := dryRun(changes)
 			dr.Warnings = append(res.Warnings, dr.Warnings...)
@@ -99,7 +105,7 @@ func converge(ctx context.Context, d *Desired, o Options) (Result, error) {
 		if err := save(store, keep, owned, rec, stop); err != nil {
 			return res, errors.Join(fail, err)
 		}
-		if fail == nil || round == maxRounds || !retryable(changes, errs) || ctx.Err() != nil {
+		if fail == nil || stuck == maxRounds || !retryable(changes, errs) || ctx.Err() != nil {
 			return res, fail
 		}
 	}
