@@ -40,7 +40,7 @@ type fakeKernel struct {
 	// as a process killed there would stop.
 	crashAfter int
 	writes     int
-	ops    []string
+	ops        []string
 }
 
 func newFakeKernel() *fakeKernel {
