@@ -256,7 +256,7 @@ func (c *Client) exchange(ops []Op, buf []byte, first uint32, errs []error) (fai
 		if err == nil {
 			continue
 		}
-		lost = err
+		lost = c.why(err)
 		c.dirty = true
 		if errors.Is(err, unix.ENOBUFS) {
 			// The receive buffer overflowed and the kernel dropped some

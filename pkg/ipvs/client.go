@@ -43,13 +43,14 @@ type Client struct {
 	conn    *genetlink.Conn // nl, speaking generic netlink
 	family  uint16
 	version uint8
-	tr      transport   // Apply's way to the socket
-	limits  chunkLimits // how Apply cuts its batches
-	maxOps  int         // limits.ops as the buffers allow it
-	streak  int         // chunks in a row whose acknowledgements all came
-	seq     uint32      // Apply's next sequence number
-	dirty   bool        // a call failed midway: replies may be queued
-	redial  bool        // the socket came from Dial and can be reopened
+	tr      transport       // Apply's way to the socket
+	limits  chunkLimits     // how Apply cuts its batches
+	maxOps  int             // limits.ops as the buffers allow it
+	streak  int             // chunks in a row whose acknowledgements all came
+	seq     uint32          // Apply's next sequence number
+	dirty   bool            // a call failed midway: replies may be queued
+	ctx     context.Context // the running call's, for naming why it was cut short
+	redial  bool            // the socket came from Dial and can be reopened
 }
 
 // Dial opens a generic netlink socket and resolves the "IPVS" family. When
@@ -135,6 +136,7 @@ func (c *Client) begin(ctx context.Context) (func(), error) {
 		dl = time.Now().Add(DefaultTimeout)
 	}
 	_ = c.nl.SetDeadline(dl) // fakes without deadlines: the fake never blocks
+	c.ctx = ctx
 	done := make(chan struct{})
 	stop := context.AfterFunc(ctx, func() {
 		defer close(done)
@@ -145,6 +147,7 @@ func (c *Client) begin(ctx context.Context) (func(), error) {
 			<-done
 		}
 		_ = c.nl.SetDeadline(time.Time{})
+		c.ctx = nil
 		c.mu.Unlock()
 	}, nil
 }
@@ -171,10 +174,21 @@ func (c *Client) reset() error {
 }
 
 // failed marks the socket for a reset when err is not a plain kernel
-// refusal (which leaves nothing queued), and returns err.
+// refusal (which leaves nothing queued), and returns err, naming the
+// context's error when the call was cut short by it.
 func (c *Client) failed(err error) error {
 	if err != nil && !refusal(err) {
 		c.dirty = true
+		return c.why(err)
+	}
+	return err
+}
+
+// why adds the running call's context error to a socket error the
+// context caused (the deadline it set, or cancellation).
+func (c *Client) why(err error) error {
+	if c.ctx != nil && c.ctx.Err() != nil && errors.Is(err, os.ErrDeadlineExceeded) {
+		return fmt.Errorf("%w: %w", c.ctx.Err(), err)
 	}
 	return err
 }

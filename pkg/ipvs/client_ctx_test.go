@@ -128,3 +128,16 @@ func TestContextBoundsTheSocket(t *testing.T) {
 		t.Fatalf("Apply with a cancelled context = %v, want context.Canceled", err)
 	}
 }
+
+// TestCancelNamesTheContext: a call cut short by its context says so.
+func TestCancelNamesTheContext(t *testing.T) {
+	f := newFake()
+	sock := fakeSocketFor(f)
+	c := clientOn(t, deadlineSocket{sock})
+	sock.timeouts = 1
+	ctx, cancel := context.WithCancel(t.Context())
+	sock.onTimeout = cancel
+	if _, err := c.Services(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Services = %v, want context.Canceled", err)
+	}
+}

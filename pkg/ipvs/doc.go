@@ -53,6 +53,10 @@
 // chunks; after a run of chunks that came back whole the limit doubles
 // again.
 //
+// Every chunk goes through faultinject.Write. A binary built with the
+// faultinject tag (crash tests only) sends one request per chunk, so that
+// "the k-th write" is the k-th request.
+//
 // Failures: the kernel performs every request of a chunk even after one
 // fails, so each Op of the chunk has its own result; after a chunk with a
 // failure Apply sends nothing more and the rest are ErrNotAttempted. The

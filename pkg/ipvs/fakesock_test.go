@@ -48,6 +48,8 @@ type fakeSocket struct {
 	// timeouts makes that many Receives time out first, leaving the queue
 	// as it is (a deadline that passed before the replies were read).
 	timeouts int
+	// onTimeout runs when a Receive times out (as a cancel would cause).
+	onTimeout func()
 }
 
 // deadlineSocket is a fakeSocket that supports read deadlines, which
@@ -173,6 +175,9 @@ func (s *fakeSocket) ReceiveIter() iter.Seq2[netlink.Message, error] {
 	return func(yield func(netlink.Message, error) bool) {
 		if s.timeouts > 0 {
 			s.timeouts--
+			if s.onTimeout != nil {
+				s.onTimeout()
+			}
 			yield(netlink.Message{}, os.ErrDeadlineExceeded)
 			return
 		}

@@ -153,26 +153,31 @@ var foreignDest = ipvs.Destination{Family: ipvs.Inet, Address: netipMust("10.0.0
 func TestDirectorForeignWriter(t *testing.T) {
 	h := newDirHost(t, dirYAML)
 	before := h.snapshot()
+	// The writer checks ctx between its calls but never passes it on: a
+	// call cut short would leave its outcome unknown to the test.
 	ctx, cancel := context.WithCancel(context.Background())
+	bg := context.Background()
 	c := h.ipvs()
 	var wg sync.WaitGroup
 	var live []ipvs.Service
 	var werr error
+	writes := 0
 	wg.Go(func() {
 		for i := 0; ctx.Err() == nil; i++ {
+			writes++
 			s := ipvs.Service{Family: ipvs.Inet, Protocol: ipvs.UDP, Address: netipMust("10.0.0.250"), Port: uint16(3000 + i%200),
 				Scheduler: "rr", Netmask: 32}
-			if err := c.NewService(ctx, s); err != nil {
+			if err := c.NewService(bg, s); err != nil {
 				werr = err
 				return
 			}
-			if err := c.NewDestination(ctx, s, foreignDest); err != nil {
+			if err := c.NewDestination(bg, s, foreignDest); err != nil {
 				werr = err
 				return
 			}
 			live = append(live, s)
 			if len(live) > 3 {
-				if err := c.DeleteService(ctx, live[0]); err != nil {
+				if err := c.DeleteService(bg, live[0]); err != nil {
 					werr = err
 					return
 				}
@@ -186,9 +191,10 @@ func TestDirectorForeignWriter(t *testing.T) {
 	}
 	cancel()
 	wg.Wait()
-	if werr != nil && !errors.Is(werr, context.Canceled) && !strings.Contains(werr.Error(), "deadline") {
+	if werr != nil {
 		t.Fatalf("the foreign writer failed: %v", werr)
 	}
+	t.Logf("the foreign writer made %d services meanwhile", writes)
 	after := h.snapshot()
 	want := append([]string{}, before...)
 	for _, s := range live {
