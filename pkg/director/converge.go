@@ -35,93 +35,122 @@ func Converge(ctx context.Context, d Desired, o Options) (Result, error) {
 // converge is Converge; a nil d is stop: tear down everything recorded,
 // keep going past failures, and remove the record once nothing is left.
 func converge(ctx context.Context, d *Desired, o Options) (Result, error) {
-	stop := d == nil
-	want := Desired{}
-	if !stop {
-		want = *d
+	r := runner{store: state.Store{Dir: o.StateDir}, keep: d, stop: d == nil}
+	if d != nil {
+		r.want = *d
 	}
-	store := state.Store{Dir: o.StateDir}
-	rec, found, err := loadRecord(store)
-	if err != nil || stop && !found {
+	rec, found, err := loadRecord(r.store)
+	if err != nil || r.stop && !found {
 		return Result{}, err
 	}
+	if r.stop {
+		r.keep = rec.Desired
+	}
+	k, closeK, warnings, err := openFor(ctx, o, r.stop)
+	if err != nil {
+		return Result{}, err
+	}
+	defer closeK()
+	r.k = k
+	res := Result{Warnings: warnings}
 	owned := rec.owned()
-	keep := d // the desired state the record carries
-	if stop {
-		keep = rec.Desired
-	}
-	var res Result
-	k, _, closeK, err := openKernel(ctx, o, !o.DryRun && !stop)
-	switch {
-	case errors.Is(err, ErrNoIPVS) && k != nil && (stop || o.DryRun):
-		defer closeK()
-		if !stop {
-			// A dry run loads no module: plan against the empty table
-			// that loading ip_vs would give.
-			res.Warnings = append(res.Warnings, "IPVS is not loaded: start will load module ip_vs (modprobe ip_vs)")
-		}
-	case err != nil:
-		return Result{}, err
-	default:
-		defer closeK()
-	}
 	for stuck, last := 0, -1; ; {
-		obs, err := observe(ctx, k, want.Interface, owned, !stop)
+		obs, err := observe(ctx, k, r.want.Interface, owned, !r.stop)
 		if err != nil {
 			return res, err
 		}
-		if c := conflicts(want, obs, owned); len(c) > 0 {
+		if c := conflicts(r.want, obs, owned); len(c) > 0 {
 			return res, foreignError(c)
 		}
-		changes := plan(want, obs, owned)
+		changes := plan(r.want, obs, owned)
 		if last >= 0 && len(changes) >= last {
 			stuck++
 		}
 		last = len(changes)
-		if o.DryRun {
+		switch {
+		case o.DryRun:
 			dr := dryRun(changes)
 			dr.Warnings = append(res.Warnings, dr.Warnings...)
 			return dr, nil
+		case len(changes) == 0:
+			return res, r.save(settle(owned, obs, r.want, nil, nil), rec)
 		}
-		if len(changes) == 0 {
-			return res, save(store, keep, settle(owned, obs, want, nil, nil), rec, stop)
-		}
-		intended := intents(owned, changes)
-		if err := store.Save(Role, recordOf(keep, intended)); err != nil {
-			return res, err
-		}
-		errs := executor{k: k, keepGoing: stop}.apply(ctx, changes)
+		var errs []error
+		owned, rec, errs, err = r.apply(ctx, owned, changes)
 		done, fail := outcome(changes, errs)
 		res.Changes = append(res.Changes, done.Changes...)
 		res.Warnings = append(res.Warnings, done.Warnings...)
-		after, err := observe(ctx, k, want.Interface, intended, false)
-		if err != nil {
-			// The intentions stay recorded: removing what does not exist
-			// is success, so over-recording is harmless.
+		if err != nil || fail == nil || stuck == maxRounds || !retryable(changes, errs) || ctx.Err() != nil {
 			return res, errors.Join(fail, err)
-		}
-		owned = settle(intended, after, want, changes, errs)
-		rec = recordOf(keep, intended)
-		if err := save(store, keep, owned, rec, stop); err != nil {
-			return res, errors.Join(fail, err)
-		}
-		if fail == nil || stuck == maxRounds || !retryable(changes, errs) || ctx.Err() != nil {
-			return res, fail
 		}
 	}
 }
 
-// save records owned with d, unless the record already says so; for stop
-// an empty set removes the record.
-func save(store state.Store, d *Desired, owned Owned, prev record, stop bool) error {
-	if stop && owned.empty() {
-		return store.Remove(Role)
+// runner is one Converge (or Stop) under way.
+type runner struct {
+	store state.Store
+	k     Kernel
+	want  Desired  // what to converge to (nothing, for stop)
+	keep  *Desired // what the record carries
+	stop  bool     // tear down: keep going past failures, remove an empty record
+}
+
+// apply records the intentions, applies changes, reads the kernel back
+// and records what lvs-rs owns now. It returns that, the record saved and
+// one result per change; its error is about recording or reading back.
+func (r runner) apply(ctx context.Context, owned Owned, changes []Change) (Owned, record, []error, error) {
+	intended := intents(owned, changes)
+	rec := recordOf(r.keep, intended)
+	if err := r.store.Save(Role, rec); err != nil {
+		errs := make([]error, len(changes))
+		for i := range errs {
+			errs[i] = ipvs.ErrNotAttempted
+		}
+		return owned, rec, errs, err
 	}
-	next := recordOf(d, owned)
+	errs := executor{k: r.k, keepGoing: r.stop}.apply(ctx, changes)
+	after, err := observe(ctx, r.k, r.want.Interface, intended, false)
+	if err != nil {
+		// The intentions stay recorded: removing what does not exist is
+		// success, so over-recording is harmless.
+		return intended, rec, errs, err
+	}
+	owned = settle(intended, after, r.want, changes, errs)
+	return owned, rec, errs, r.save(owned, rec)
+}
+
+// save records owned, unless the record already says so; for stop an
+// empty set removes the record.
+func (r runner) save(owned Owned, prev record) error {
+	if r.stop && owned.empty() {
+		return r.store.Remove(Role)
+	}
+	next := recordOf(r.keep, owned)
 	if sameRecord(next, prev) {
 		return nil
 	}
-	return store.Save(Role, next)
+	return r.store.Save(Role, next)
+}
+
+// openFor opens the kernel for start (IPVS required, loaded with modprobe
+// when missing) or stop and a dry run (IPVS optional: without it there is
+// no service; a dry run warns that start would load it).
+func openFor(ctx context.Context, o Options, stop bool) (Kernel, func(), []string, error) {
+	k, _, closeK, err := openKernel(ctx, o, !o.DryRun && !stop)
+	switch {
+	case errors.Is(err, ErrNoIPVS) && k != nil && stop:
+		return k, closeK, nil, nil
+	case errors.Is(err, ErrNoIPVS) && k != nil && o.DryRun:
+		// A dry run loads no module: plan against the empty table that
+		// loading ip_vs would give.
+		return k, closeK, []string{"IPVS is not loaded: start will load module ip_vs (modprobe ip_vs)"}, nil
+	case err != nil:
+		if closeK != nil {
+			closeK()
+		}
+		return nil, nil, nil, err
+	}
+	return k, closeK, nil, nil
 }
 
 // foreignError is start's refusal to take over services it did not create.

@@ -32,10 +32,12 @@ func Status(ctx context.Context, desired *config.Config, o Options) (*Report, er
 	}
 	owned := rec.owned()
 	k, info, closeK, err := openKernel(ctx, o, false)
+	if closeK != nil {
+		defer closeK()
+	}
 	if err != nil {
 		return nil, err
 	}
-	defer closeK()
 	obs, err := observe(ctx, k, d.Interface, owned, false)
 	if err != nil {
 		return nil, err
