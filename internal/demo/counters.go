@@ -1,6 +1,7 @@
 package demo
 
 import (
+	"context"
 	"time"
 
 	"github.com/lvs-rs/lvs-rs/internal/topo"
@@ -19,7 +20,7 @@ func waitCounters(ns *topo.NS, n uint64) {
 	defer c.Close()
 	deadline := time.Now().Add(5 * time.Second)
 	for time.Now().Before(deadline) {
-		svcs, err := c.Services()
+		svcs, err := c.Services(context.Background())
 		if err != nil {
 			return
 		}

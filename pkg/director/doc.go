@@ -5,30 +5,54 @@
 //
 // # Decide, then do
 //
-// Start reads the kernel once (observe: one dump of the IPVS services, the
-// destinations of lvs-rs's own services, the addresses on the interface,
-// ip_forward), asks the pure planner Plan for the changes, and applies
-// them with an executor. Plan orders them: sysctl writes, VIP binds,
-// service and real-server additions, edits, then real-server and service
-// deletions, VIP unbinds and sysctl restorations. Edits never delete: a
-// changed scheduler, persistence timeout or netmask is an UpdateService,
-// a changed weight or forwarding method an UpdateDestination, so
-// established connections and counters survive. A changed service key
-// (protocol, VIP, port, fwmark) or real-server key (address, port) is an
-// addition of the new one followed by a deletion of the old.
+// Converge is one pass: it reads the kernel (observe: one dump of the IPVS
+// services, the destinations of lvs-rs's own services, the addresses on
+// the interface, ip_forward), asks the pure planner Plan for the changes,
+// records its intentions, applies the changes with an executor, reads the
+// kernel back and records what lvs-rs owns. Start is Converge of
+// DesiredFrom(config) after its configuration checks; Stop is the same
+// pass towards nothing, continuing past failures; the long-running
+// director calls Converge in a loop with health overrides applied to its
+// Desired. Plan orders the changes: sysctl writes, VIP binds, service and
+// real-server additions, edits, then real-server and service deletions,
+// VIP unbinds and sysctl restorations. Edits never delete: a changed
+// scheduler, persistence timeout or netmask is an UpdateService, a changed
+// weight or forwarding method an UpdateDestination, so established
+// connections and counters survive. A changed service key (protocol, VIP,
+// port, fwmark) or real-server key (address, port) is an addition of the
+// new one followed by a deletion of the old.
 //
-// IPVS calls go through the Kernel interface (implemented by *ipvs.Client);
-// consecutive IPVS changes are handed to Kernel.Apply as one batch, which
-// the client pipelines (many requests per sendmsg; see pkg/ipvs). The
-// availability of IPVS is checked before any change: a
-// kernel without it (after one "modprobe ip_vs" attempt on start) fails
-// with ErrNoIPVS and nothing, not even a VIP, is changed.
+// The executor runs a plan in two phases: the writes, binds, additions and
+// edits first, and the deletions, unbinds and restorations only when every
+// change of the first phase succeeded (stop, which has no first phase,
+// goes on past failures). The kernel performs every request of a
+// pipelined batch even after one fails, so the two phases never share a
+// batch: a failed addition of :8080 never lets the deletion of :80 run.
+//
+// Every read and write goes through the Kernel interface (IPVS,
+// addresses, sysctls; the host's implementation passes each write through
+// faultinject.Write, and tests use an in-memory one). Consecutive IPVS
+// changes are handed to Kernel.Apply as one batch, which *ipvs.Client
+// pipelines (many requests per sendmsg; see pkg/ipvs). The availability
+// of IPVS is checked before any change: a kernel without it (after one
+// "modprobe ip_vs" attempt on start) fails with ErrNoIPVS and nothing, not
+// even a VIP, is changed.
+//
+// Reading the kernel is not a snapshot, and other tools (kube-proxy,
+// keepalived, an operator) may write meanwhile. A service that vanishes
+// between the dump of services and the dump of its destinations is
+// treated as gone; when an addition finds its object already there
+// (EEXIST), a real server's service gone (ESRCH), or an acknowledgement
+// lost (ipvs.ErrOutcomeUnknown), Converge reads the kernel again and plans
+// again, a few times at most: a service another tool created meanwhile is
+// then reported as foreign (ErrForeignService), never taken over.
 //
 // # Ownership
 //
-// The state record (role "director") lists what lvs-rs created: VIPs,
-// sysctl values (with the value found before), services, and within each
-// service the real servers that are lvs-rs's. The rules:
+// The state record (role "director", format version 2) holds the Desired
+// state of the last start and lists what lvs-rs created: VIPs, sysctl
+// values (with the value found before), services, and within each service
+// the real servers that are lvs-rs's. The rules:
 //
 //   - A service lvs-rs did not create is never edited, deleted or reported.
 //     If the config names one that already exists (same protocol, VIP and
@@ -57,12 +81,30 @@
 //     advertisements from configuring every interface, which is the
 //     operator's call; IPv6 nat services need it set by the operator.
 //
-// Start records its intentions before the first change (so a crash midway
-// leaves nothing unrecorded; removing what does not exist is success) and
-// records the outcome after the last. A failure stops start at that
-// change; the error names the object and keeps the errno
-// (errors.Is(err, unix.EEXIST) works). Stop continues past failures and
-// keeps in the record whatever it could not remove.
+// # Recovery
+//
+// Before its first kernel write, every start and stop saves the state
+// record with everything the plan will create (its intentions). After the
+// last write it reads the kernel back and saves what lvs-rs owns: what it
+// intended and is present, whatever the kernel's acknowledgements said
+// (an acknowledgement lost to a full receive buffer does not orphan a
+// service), minus what another tool created first (an addition refused
+// with EEXIST). The guarantee: if lvs-rs is killed at any point, or a
+// write fails, or acknowledgements are lost, nothing it created is ever
+// unrecorded and nothing it did not create is ever recorded as its own,
+// except an object another tool creates with the same key between a crash
+// and the next run. The next start finishes the job (and exits 0 once the
+// kernel matches the config), the next stop removes exactly what lvs-rs
+// created and restores the sysctls it changed, and rerunning either after
+// another crash is always safe: removing what does not exist is success.
+// A definitive failure (EINVAL, a missing scheduler module, EEXIST from
+// another tool) stops start at that change, with an error naming the
+// object and keeping the errno (errors.Is(err, unix.EEXIST) works); stop
+// continues past failures and keeps in the record whatever it could not
+// remove. A record lvs-rs cannot read (a newer format version, a damaged
+// file) stops start, stop and status with one line naming the file: run
+// stop with the lvs-rs that wrote it, or remove what the file lists by
+// hand (ipvsadm -D, ip addr del, the sysctl's prior value) and delete it.
 //
 // # Status JSON
 //

@@ -5,29 +5,60 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 
 	"github.com/lvs-rs/lvs-rs/pkg/ipvs"
 	"github.com/lvs-rs/lvs-rs/pkg/sysctl"
-	"github.com/lvs-rs/lvs-rs/pkg/vip"
 )
 
-// executor applies changes through the kernel interfaces.
+// executor applies changes through the kernel.
 type executor struct {
-	k    Kernel // nil when the kernel has no IPVS (stop only)
-	h    *netlink.Handle
-	tree sysctl.Tree
+	k Kernel
 	// keepGoing continues past a failure (teardown); otherwise the first
 	// failure ends the run and the rest are ipvs.ErrNotAttempted.
 	keepGoing bool
 }
 
-// apply runs changes in order and returns one error per change: nil for
-// done, ipvs.ErrNotAttempted for skipped. Consecutive IPVS changes go to
-// the kernel as one batch (Kernel.Apply).
+// removes reports whether a change takes something away (the second
+// phase of a plan).
+func (c Change) removes() bool {
+	switch c.Kind {
+	case DeleteDestination, DeleteService, ReleaseService, Unbind, RestoreSysctl, LeaveSysctl:
+		return true
+	}
+	return false
+}
+
+// apply runs changes in two phases and returns one error per change: nil
+// for done, ipvs.ErrNotAttempted for skipped. The first phase writes
+// sysctls, binds, adds and edits; the second, the deletions, runs only
+// when every change of the first succeeded (with keepGoing, always), so a
+// failed addition never lets the deletion of what it replaces run: the
+// kernel performs every request of a pipelined batch, so the two phases
+// are never in one batch.
 func (e executor) apply(ctx context.Context, changes []Change) []error {
 	errs := make([]error, len(changes))
+	cut := len(changes)
+	for i, c := range changes {
+		if c.removes() {
+			cut = i
+			break
+		}
+	}
+	if !e.run(ctx, changes[:cut], errs[:cut]) && !e.keepGoing {
+		for i := cut; i < len(changes); i++ {
+			errs[i] = ipvs.ErrNotAttempted
+		}
+		return errs
+	}
+	e.run(ctx, changes[cut:], errs[cut:])
+	return errs
+}
+
+// run applies one phase in order and reports whether all of it
+// succeeded. Consecutive IPVS changes go to the kernel as one batch
+// (Kernel.Apply).
+func (e executor) run(ctx context.Context, changes []Change, errs []error) bool {
 	failed := false
 	for i := 0; i < len(changes); {
 		if failed && !e.keepGoing || ctx.Err() != nil {
@@ -36,6 +67,7 @@ func (e executor) apply(ctx context.Context, changes []Change) []error {
 			}
 			if ctx.Err() != nil {
 				errs[i] = fmt.Errorf("director: %v: %w", changes[i], ctx.Err())
+				failed = true
 			}
 			break
 		}
@@ -47,9 +79,9 @@ func (e executor) apply(ctx context.Context, changes []Change) []error {
 				}
 				j++
 			}
-			e.batch(changes[i:j], errs[i:j])
+			e.batch(ctx, changes[i:j], errs[i:j])
 			for _, err := range errs[i:j] {
-				if err != nil && !errors.Is(err, ipvs.ErrNotAttempted) {
+				if err != nil {
 					failed = true
 				}
 			}
@@ -60,22 +92,12 @@ func (e executor) apply(ctx context.Context, changes []Change) []error {
 		failed = failed || errs[i] != nil
 		i++
 	}
-	return errs
+	return !failed
 }
 
 // batch sends IPVS changes, retrying what the kernel did not attempt when
 // keepGoing. Deleting what is already gone counts as done.
-func (e executor) batch(changes []Change, errs []error) {
-	if e.k == nil {
-		for i, c := range changes {
-			if c.Kind == DeleteService || c.Kind == DeleteDestination {
-				errs[i] = nil // no IPVS, no service
-			} else {
-				errs[i] = ErrNoIPVS
-			}
-		}
-		return
-	}
+func (e executor) batch(ctx context.Context, changes []Change, errs []error) {
 	pending := make([]int, len(changes))
 	for i := range pending {
 		pending[i] = i
@@ -85,7 +107,7 @@ func (e executor) batch(changes []Change, errs []error) {
 		for n, i := range pending {
 			ops[n], _ = changes[i].op()
 		}
-		res := e.k.Apply(ops)
+		res := e.k.Apply(ctx, ops)
 		var again []int
 		for n, i := range pending {
 			err := ipvs.ErrNotAttempted
@@ -118,13 +140,13 @@ func (e executor) one(c Change) error {
 	key := sysctl.ParseKey(c.Sysctl.Key)
 	switch c.Kind {
 	case SetSysctl:
-		return e.tree.Write(key, c.Sysctl.Wrote)
+		return e.k.SetSysctl(key, c.Sysctl.Wrote)
 	case RestoreSysctl:
-		return e.tree.Write(key, c.Sysctl.Prior)
+		return e.k.SetSysctl(key, c.Sysctl.Prior)
 	case Bind:
-		return vip.Bind(e.h, c.Addr)
+		return e.k.Bind(c.Addr)
 	case Unbind:
-		return vip.Unbind(e.h, c.Addr)
+		return e.k.Unbind(c.Addr)
 	case ReleaseService, LeaveSysctl:
 		return nil
 	}
@@ -147,4 +169,21 @@ func outcome(changes []Change, errs []error) (Result, error) {
 		}
 	}
 	return res, errors.Join(fails...)
+}
+
+// retryable reports whether every failure in errs may be cured by
+// reading the kernel again and planning again: an unknown outcome (a lost
+// acknowledgement), or a table changed by someone else since it was read
+// (EEXIST on an addition, ESRCH on a service that vanished).
+func retryable(changes []Change, errs []error) bool {
+	for i, err := range errs {
+		switch {
+		case err == nil, errors.Is(err, ipvs.ErrNotAttempted), errors.Is(err, ipvs.ErrOutcomeUnknown):
+		case errors.Is(err, unix.EEXIST) && (changes[i].Kind == AddService || changes[i].Kind == AddDestination):
+		case errors.Is(err, unix.ESRCH) && changes[i].Kind != AddService:
+		default:
+			return false
+		}
+	}
+	return true
 }

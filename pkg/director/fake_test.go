@@ -1,13 +1,18 @@
 package director
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 
+	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 
 	"github.com/lvs-rs/lvs-rs/pkg/ipvs"
+	"github.com/lvs-rs/lvs-rs/pkg/sysctl"
+	"github.com/lvs-rs/lvs-rs/pkg/vip"
 )
 
 var errFake = errors.New("fake failure")
@@ -23,8 +28,19 @@ type fakeKernel struct {
 	pipelined bool
 	// failOn makes the op with this String() fail with EPERM.
 	failOn string
-	writes int
-	ops    []string
+	// lose makes an op for which it returns true happen while its
+	// acknowledgement is lost: its result wraps ipvs.ErrOutcomeUnknown.
+	lose func(op ipvs.Op) bool
+	// before runs before each op: another writer at work.
+	before func(f *fakeKernel, op ipvs.Op)
+	// afterDump runs after each dump of services: another writer at work
+	// between the dump of services and those of destinations.
+	afterDump func(f *fakeKernel)
+	// crashAfter panics right after the write with this number (from 1),
+	// as a process killed there would stop.
+	crashAfter int
+	writes     int
+	ops        []string
 }
 
 func newFakeKernel() *fakeKernel {
@@ -35,7 +51,7 @@ func newFakeKernel() *fakeKernel {
 	return f
 }
 
-func (f *fakeKernel) Info() (ipvs.Info, error) {
+func (f *fakeKernel) Info(context.Context) (ipvs.Info, error) {
 	if f.noIPVS {
 		return ipvs.Info{}, fmt.Errorf("ipvs: generic netlink family \"IPVS\" not found: %w", ipvs.ErrNoIPVS)
 	}
@@ -46,16 +62,24 @@ func (f *fakeKernel) find(k ipvs.ServiceKey) int {
 	return slices.IndexFunc(f.services, func(s ipvs.ServiceExtended) bool { return s.Key() == k })
 }
 
-func (f *fakeKernel) Services() ([]ipvs.ServiceExtended, error) { return slices.Clone(f.services), nil }
+func (f *fakeKernel) Services(context.Context) ([]ipvs.ServiceExtended, error) {
+	out := slices.Clone(f.services)
+	if f.afterDump != nil {
+		f.afterDump(f)
+	}
+	return out, nil
+}
 
-func (f *fakeKernel) Destinations(s ipvs.Service) ([]ipvs.DestinationExtended, error) {
+// Destinations of a service that does not exist is an empty list, as the
+// kernel's dump gives.
+func (f *fakeKernel) Destinations(_ context.Context, s ipvs.Service) ([]ipvs.DestinationExtended, error) {
 	if f.find(s.Key()) < 0 {
-		return nil, unix.ESRCH
+		return nil, nil
 	}
 	return slices.Clone(f.dests[s.Key()]), nil
 }
 
-func (f *fakeKernel) Apply(ops []ipvs.Op) []error {
+func (f *fakeKernel) Apply(_ context.Context, ops []ipvs.Op) []error {
 	errs := make([]error, len(ops))
 	failed := false
 	for i, op := range ops {
@@ -65,7 +89,15 @@ func (f *fakeKernel) Apply(ops []ipvs.Op) []error {
 		}
 		f.writes++
 		f.ops = append(f.ops, op.String())
-		if err := f.do(op); err != nil {
+		if f.before != nil {
+			f.before(f, op)
+		}
+		err := f.do(op)
+		f.crash()
+		if err == nil && f.lose != nil && f.lose(op) {
+			err = fmt.Errorf("no acknowledgement (ENOBUFS): %w", ipvs.ErrOutcomeUnknown)
+		}
+		if err != nil {
 			errs[i] = &ipvs.Error{Op: op.Kind.String(), Object: op.String(), Err: err}
 			failed = true
 		}
@@ -127,3 +159,89 @@ func (f *fakeKernel) do(op ipvs.Op) error {
 	}
 	return nil
 }
+
+// memKernel is a whole Kernel in memory: the fake IPVS table, addresses
+// per device and sysctls, with every write counted in order.
+type memKernel struct {
+	*fakeKernel
+	addrs   map[string][]vip.Addr
+	sysctls map[string]string
+	failW   string // a non-IPVS write whose description is this fails with EPERM
+}
+
+func newMemKernel() *memKernel {
+	return &memKernel{fakeKernel: newFakeKernel(), addrs: map[string][]vip.Addr{"eth0": nil},
+		sysctls: map[string]string{sysctl.IPForward().String(): "0"}}
+}
+
+func (m *memKernel) Addrs(dev string) ([]vip.Addr, error) {
+	as, ok := m.addrs[dev]
+	if !ok {
+		return nil, netlink.LinkNotFoundError{}
+	}
+	return slices.Clone(as), nil
+}
+
+// crashed is the panic value of a simulated crash.
+type crashed struct{}
+
+func (f *fakeKernel) crash() {
+	if f.crashAfter > 0 && f.writes == f.crashAfter {
+		panic(crashed{})
+	}
+}
+
+// write counts a non-IPVS write; done performs it and crashes after it
+// when asked.
+func (m *memKernel) write(what string, done func()) error {
+	m.writes++
+	m.ops = append(m.ops, what)
+	if what == m.failW {
+		return unix.EPERM
+	}
+	done()
+	m.crash()
+	return nil
+}
+
+func (m *memKernel) Bind(a vip.Addr) error {
+	return m.write("bind "+a.String(), func() {
+		m.addrs[a.Dev] = append(slices.DeleteFunc(m.addrs[a.Dev], func(b vip.Addr) bool { return keyOf(b) == keyOf(a) }), a)
+	})
+}
+
+func (m *memKernel) Unbind(a vip.Addr) error {
+	return m.write("unbind "+a.String(), func() {
+		m.addrs[a.Dev] = slices.DeleteFunc(m.addrs[a.Dev], func(b vip.Addr) bool { return keyOf(b) == keyOf(a) })
+	})
+}
+
+func (m *memKernel) Sysctl(k sysctl.Key) (string, error) { return m.sysctls[k.String()], nil }
+
+func (m *memKernel) SetSysctl(k sysctl.Key, v string) error {
+	return m.write("sysctl "+k.String()+"="+v, func() { m.sysctls[k.String()] = v })
+}
+
+// snapshot is the whole memKernel's state, for comparing before and after.
+type snapshot struct {
+	Services map[ipvs.ServiceKey]ipvs.Service
+	Dests    map[ipvs.ServiceKey][]ipvs.Destination
+	Addrs    map[string][]vip.Addr
+	Sysctls  map[string]string
+}
+
+func (m *memKernel) snapshot() snapshot {
+	s := snapshot{Services: map[ipvs.ServiceKey]ipvs.Service{}, Dests: map[ipvs.ServiceKey][]ipvs.Destination{},
+		Addrs: map[string][]vip.Addr{}, Sysctls: maps.Clone(m.sysctls)}
+	for _, x := range m.services {
+		s.Services[x.Key()] = x.Service
+		s.Dests[x.Key()] = sortedDests(m.dests[x.Key()])
+	}
+	for dev, as := range m.addrs {
+		s.Addrs[dev] = slices.Clone(as)
+		slices.SortFunc(s.Addrs[dev], func(a, b vip.Addr) int { return a.Prefix.Addr().Compare(b.Prefix.Addr()) })
+	}
+	return s
+}
+
+var _ Kernel = (*memKernel)(nil)

@@ -6,26 +6,113 @@ import (
 	"fmt"
 	"os/exec"
 	"strings"
+	"time"
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 
+	"github.com/lvs-rs/lvs-rs/internal/faultinject"
 	"github.com/lvs-rs/lvs-rs/pkg/ipvs"
+	"github.com/lvs-rs/lvs-rs/pkg/sysctl"
+	"github.com/lvs-rs/lvs-rs/pkg/vip"
 )
 
-// Kernel is the IPVS table as the director uses it. *ipvs.Client
+// IPVS is the kernel's IPVS table as the director uses it. *ipvs.Client
 // implements it, pipelined: writes go through Apply, a batch, sent many
 // requests per sendmsg.
-type Kernel interface {
+type IPVS interface {
 	// Info is also the availability probe: a kernel without IPVS fails it
 	// with an error wrapping ipvs.ErrNoIPVS.
-	Info() (ipvs.Info, error)
-	Services() ([]ipvs.ServiceExtended, error)
-	Destinations(ipvs.Service) ([]ipvs.DestinationExtended, error)
+	Info(ctx context.Context) (ipvs.Info, error)
+	Services(ctx context.Context) ([]ipvs.ServiceExtended, error)
+	Destinations(ctx context.Context, s ipvs.Service) ([]ipvs.DestinationExtended, error)
 	// Apply performs ops in order and returns one error per op. It may
 	// stop at the first failure and report the rest as
-	// ipvs.ErrNotAttempted, or attempt them all.
-	Apply(ops []ipvs.Op) []error
+	// ipvs.ErrNotAttempted, or attempt them all; an op whose outcome is
+	// unknown wraps ipvs.ErrOutcomeUnknown.
+	Apply(ctx context.Context, ops []ipvs.Op) []error
+}
+
+// Kernel is everything the director reads and writes: the IPVS table, the
+// addresses of devices and the sysctls. Observing and executing both go
+// through it. The host's implementation passes every write through
+// faultinject.Write; a test implements it in memory.
+type Kernel interface {
+	IPVS
+	// Addrs lists the addresses on dev; a missing device is an error
+	// satisfying linkGone.
+	Addrs(dev string) ([]vip.Addr, error)
+	// Bind puts a on its device; binding what is there is a no-op.
+	Bind(a vip.Addr) error
+	// Unbind removes a; what is already gone counts as success.
+	Unbind(a vip.Addr) error
+	// Sysctl reads a kernel parameter.
+	Sysctl(k sysctl.Key) (string, error)
+	// SetSysctl writes a kernel parameter.
+	SetSysctl(k sysctl.Key, value string) error
+}
+
+// netlinkTimeout bounds each rtnetlink request of the host kernel.
+const netlinkTimeout = 30 * time.Second
+
+// hostKernel is the Kernel of a host: IPVS (nil when the kernel has none),
+// rtnetlink and /proc/sys.
+type hostKernel struct {
+	ipvs IPVS
+	h    *netlink.Handle
+	tree sysctl.Tree
+}
+
+func (k hostKernel) Info(ctx context.Context) (ipvs.Info, error) {
+	if k.ipvs == nil {
+		return ipvs.Info{}, ErrNoIPVS
+	}
+	return k.ipvs.Info(ctx)
+}
+
+func (k hostKernel) Services(ctx context.Context) ([]ipvs.ServiceExtended, error) {
+	if k.ipvs == nil {
+		return nil, nil // no IPVS, no service
+	}
+	return k.ipvs.Services(ctx)
+}
+
+func (k hostKernel) Destinations(ctx context.Context, s ipvs.Service) ([]ipvs.DestinationExtended, error) {
+	if k.ipvs == nil {
+		return nil, &ipvs.Error{Op: "list destinations of", Object: s.String(), Err: unix.ESRCH}
+	}
+	return k.ipvs.Destinations(ctx, s)
+}
+
+// Apply without IPVS: deletes are done (nothing exists), the rest fail
+// with ErrNoIPVS.
+func (k hostKernel) Apply(ctx context.Context, ops []ipvs.Op) []error {
+	if k.ipvs != nil {
+		return k.ipvs.Apply(ctx, ops)
+	}
+	errs := make([]error, len(ops))
+	for i, op := range ops {
+		if op.Kind != ipvs.OpDeleteService && op.Kind != ipvs.OpDeleteDestination {
+			errs[i] = ErrNoIPVS
+		}
+	}
+	return errs
+}
+
+func (k hostKernel) Addrs(dev string) ([]vip.Addr, error) { return vip.List(k.h, dev) }
+
+func (k hostKernel) Bind(a vip.Addr) error {
+	return faultinject.Write("bind "+a.String(), func() error { return vip.Bind(k.h, a) })
+}
+
+func (k hostKernel) Unbind(a vip.Addr) error {
+	return faultinject.Write("unbind "+a.String(), func() error { return vip.Unbind(k.h, a) })
+}
+
+func (k hostKernel) Sysctl(key sysctl.Key) (string, error) { return k.tree.Read(key) }
+
+func (k hostKernel) SetSysctl(key sysctl.Key, value string) error {
+	return faultinject.Write("sysctl "+key.String()+"="+value, func() error { return k.tree.Write(key, value) })
 }
 
 // modprobe loads ip_vs; a variable so tests can replace it.
@@ -41,7 +128,7 @@ var modprobe = func(ctx context.Context) error {
 }
 
 // dialIPVS is ipvs.Dial; a variable so tests can replace it.
-var dialIPVS = func() (Kernel, func(), error) {
+var dialIPVS = func() (IPVS, func(), error) {
 	c, err := ipvs.Dial(nil)
 	if err != nil {
 		return nil, nil, err
@@ -50,27 +137,39 @@ var dialIPVS = func() (Kernel, func(), error) {
 }
 
 // openKernel returns the kernel to use and checks that IPVS is there.
-// With load, a missing IPVS is loaded with modprobe ip_vs once.
+// With load, a missing IPVS is loaded with modprobe ip_vs once. When IPVS
+// is missing it returns a usable kernel without IPVS and an error wrapping
+// ErrNoIPVS (stop and a dry run go on without it); close is always
+// callable when the kernel is not nil.
 func openKernel(ctx context.Context, o Options, load bool) (Kernel, ipvs.Info, func(), error) {
-	k, closeK := o.Kernel, func() {}
-	if k == nil {
-		var err error
-		k, closeK, err = dialIPVS()
+	if o.Kernel != nil {
+		info, err := o.Kernel.Info(ctx)
+		return o.Kernel, info, func() {}, wrapNoIPVS(err)
+	}
+	h, closeH, err := handle(o)
+	if err != nil {
+		return nil, ipvs.Info{}, nil, err
+	}
+	k := hostKernel{h: h, tree: o.sysctl()}
+	x, closeX := o.IPVS, func() {}
+	if x == nil {
+		x, closeX, err = dialIPVS()
 		if errors.Is(err, ipvs.ErrNoIPVS) && load {
 			if merr := modprobe(ctx); merr == nil {
-				k, closeK, err = dialIPVS()
+				x, closeX, err = dialIPVS()
 			}
 		}
 		if err != nil {
-			return nil, ipvs.Info{}, nil, wrapNoIPVS(err)
+			return k, ipvs.Info{}, closeH, wrapNoIPVS(err)
 		}
 	}
-	info, err := k.Info()
+	info, err := x.Info(ctx)
 	if err != nil {
-		closeK()
-		return nil, ipvs.Info{}, nil, wrapNoIPVS(err)
+		closeX()
+		return k, ipvs.Info{}, closeH, wrapNoIPVS(err)
 	}
-	return k, info, closeK, nil
+	k.ipvs = x
+	return k, info, func() { closeX(); closeH() }, nil
 }
 
 // wrapNoIPVS turns any missing-IPVS error into ErrNoIPVS itself (its
@@ -89,6 +188,10 @@ func handle(o Options) (*netlink.Handle, func(), error) {
 	}
 	h, err := netlink.NewHandle(unix.NETLINK_ROUTE)
 	if err != nil {
+		return nil, nil, fmt.Errorf("director: netlink: %w", err)
+	}
+	if err := h.SetSocketTimeout(netlinkTimeout); err != nil {
+		h.Close()
 		return nil, nil, fmt.Errorf("director: netlink: %w", err)
 	}
 	return h, h.Close, nil

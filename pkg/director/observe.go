@@ -1,6 +1,7 @@
 package director
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
@@ -42,24 +43,28 @@ type Owned struct {
 
 // observe reads the kernel: one dump of services, the destinations of
 // lvs-rs's own services, the addresses on iface and on the devices of
-// owned addresses, and ip_forward. k may be nil (no IPVS: no services).
-// With strict, a missing iface is an error; otherwise it has no addresses.
-func observe(k Kernel, h *netlink.Handle, tree sysctl.Tree, iface string, owned Owned, strict bool) (Observed, error) {
+// owned addresses, and ip_forward. It is not a snapshot, and tolerates
+// writers working meanwhile: a service that vanishes between the dump of
+// services and the dump of its destinations is left out (gone). With
+// strict, a missing iface is an error; otherwise it has no addresses.
+func observe(ctx context.Context, k Kernel, iface string, owned Owned, strict bool) (Observed, error) {
 	obs := Observed{Services: map[ipvs.ServiceKey]ObservedService{}}
-	if k != nil {
-		svcs, err := k.Services()
-		if err != nil {
-			return Observed{}, err
-		}
-		for _, s := range svcs {
-			o := ObservedService{ServiceExtended: s}
-			if _, mine := owned.Services[s.Key()]; mine {
-				if o.Destinations, err = k.Destinations(s.Service); err != nil {
-					return Observed{}, err
-				}
+	svcs, err := k.Services(ctx)
+	if err != nil {
+		return Observed{}, err
+	}
+	for _, s := range svcs {
+		o := ObservedService{ServiceExtended: s}
+		if _, mine := owned.Services[s.Key()]; mine {
+			o.Destinations, err = k.Destinations(ctx, s.Service)
+			if errors.Is(err, unix.ESRCH) {
+				continue // deleted since the dump of services
 			}
-			obs.Services[s.Key()] = o
+			if err != nil {
+				return Observed{}, err
+			}
 		}
+		obs.Services[s.Key()] = o
 	}
 	devs := []string{}
 	if iface != "" {
@@ -74,7 +79,7 @@ func observe(k Kernel, h *netlink.Handle, tree sysctl.Tree, iface string, owned 
 			continue
 		}
 		seen[dev] = true
-		addrs, err := vip.List(h, dev)
+		addrs, err := k.Addrs(dev)
 		if err != nil {
 			if linkGone(err) && (!strict || i > 0 || iface == "") {
 				continue // no device, no address
@@ -83,7 +88,7 @@ func observe(k Kernel, h *netlink.Handle, tree sysctl.Tree, iface string, owned 
 		}
 		obs.Addrs = append(obs.Addrs, addrs...)
 	}
-	v, err := tree.Read(sysctl.IPForward())
+	v, err := k.Sysctl(sysctl.IPForward())
 	if err != nil {
 		return Observed{}, err
 	}

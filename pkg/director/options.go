@@ -27,9 +27,12 @@ type Options struct {
 	DryRun   bool            // plan only: no kernel write, no state write
 	Handle   *netlink.Handle // nil = the calling thread's network namespace
 	Sysctl   sysctl.Tree     // zero value = sysctl.Proc()
-	// Kernel is the IPVS table to program; nil dials pkg/ipvs in the
+	// IPVS is the IPVS table to program; nil dials pkg/ipvs in the
 	// calling thread's network namespace (and, for start only, loads
 	// ip_vs with modprobe when IPVS is missing).
+	IPVS IPVS
+	// Kernel, when set, is the whole kernel (IPVS, addresses, sysctls):
+	// Handle, Sysctl and IPVS are then ignored. For tests.
 	Kernel Kernel
 }
 

@@ -26,8 +26,12 @@ func Plan(desired *config.Config, observed Observed, owned Owned) []Change {
 // Conflicts lists the services desired names that exist in the kernel but
 // were not created by lvs-rs, in config order.
 func Conflicts(desired *config.Config, observed Observed, owned Owned) []ipvs.ServiceKey {
+	return conflicts(DesiredFrom(desired), observed, owned)
+}
+
+func conflicts(d Desired, observed Observed, owned Owned) []ipvs.ServiceKey {
 	var out []ipvs.ServiceKey
-	for _, ds := range DesiredFrom(desired).Services {
+	for _, ds := range d.Services {
 		k := ds.Service.Key()
 		if _, exists := observed.Services[k]; exists {
 			if _, mine := owned.Services[k]; !mine {

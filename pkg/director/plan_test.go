@@ -371,7 +371,8 @@ func TestSettle(t *testing.T) {
 	s.Destinations = append(s.Destinations, ipvs.DestinationExtended{Destination: dst(rs3, 80, ipvs.Route, 1)})
 	obs.Services[svc(80).Key()] = s
 	changes := plan(d, obs, owned)
-	// The new service's add fails: neither it nor its real server is owned.
+	// The new service's add fails: neither it nor its real server is in
+	// the kernel after; the VIP was bound.
 	errs := make([]error, len(changes))
 	for i, c := range changes {
 		if c.Kind == AddService {
@@ -381,7 +382,9 @@ func TestSettle(t *testing.T) {
 			errs[i] = ipvs.ErrNotAttempted
 		}
 	}
-	got := recordOf(nil, settle(owned, obs, d, changes, errs))
+	after := obs
+	after.Addrs = append(slices.Clone(obs.Addrs), eth0(vip2, "eth0:1"))
+	got := recordOf(nil, settle(intents(owned, changes), after, d, changes, errs))
 	var keys []string
 	for _, s := range got.Services {
 		for _, d := range s.Destinations {

@@ -5,24 +5,30 @@ import (
 	"cmp"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/netip"
+	"path/filepath"
 	"slices"
 
-	"github.com/lvs-rs/lvs-rs/pkg/config"
+	"golang.org/x/sys/unix"
+
 	"github.com/lvs-rs/lvs-rs/pkg/ipvs"
 	"github.com/lvs-rs/lvs-rs/pkg/state"
 	"github.com/lvs-rs/lvs-rs/pkg/sysctl"
 	"github.com/lvs-rs/lvs-rs/pkg/vip"
 )
 
-// recordVersion is the state record's format version.
-const recordVersion = 1
+// recordVersion is the state record's format version. Version 1 held the
+// configuration instead of Desired; its ownership lists are read as they
+// are.
+const recordVersion = 2
 
-// record is the director's state file: what the last start applied and
-// everything lvs-rs created or changed.
+// record is the director's state file: the desired state of the last
+// start and everything lvs-rs created or changed (or, while a run is under
+// way, is about to create: see intents).
 type record struct {
 	Version   int             `json:"version"`
-	Applied   *config.Config  `json:"applied,omitempty"`
+	Desired   *Desired        `json:"desired,omitempty"`
 	Addresses []recordAddr    `json:"addresses,omitempty"`
 	Sysctls   []sysctl.Record `json:"sysctls,omitempty"`
 	Services  []recordService `json:"services,omitempty"`
@@ -59,8 +65,8 @@ func (r record) owned() Owned {
 }
 
 // recordOf renders o (sorted, so equal sets give equal files).
-func recordOf(applied *config.Config, o Owned) record {
-	r := record{Version: recordVersion, Applied: applied, Sysctls: slices.Clone(o.Sysctls)}
+func recordOf(d *Desired, o Owned) record {
+	r := record{Version: recordVersion, Desired: d, Sysctls: slices.Clone(o.Sysctls)}
 	for _, a := range o.Addrs {
 		r.Addresses = append(r.Addresses, recordAddr{Dev: a.Dev, Prefix: a.Prefix, Label: a.Label})
 	}
@@ -97,14 +103,18 @@ func (o Owned) clone() Owned {
 	return c
 }
 
+// loadRecord reads the record; a version this lvs-rs does not know is one
+// line naming the file and what to do.
 func loadRecord(s state.Store) (record, bool, error) {
 	var r record
 	ok, err := s.Load(Role, &r)
 	if err != nil || !ok {
 		return record{}, ok, err
 	}
-	if r.Version != recordVersion {
-		return record{}, false, errors.New("director: state record has an unknown format version")
+	if r.Version != recordVersion && r.Version != 1 {
+		return record{}, false, fmt.Errorf("director: %s has format version %d, which this lvs-rs (version %d) cannot read: "+
+			"run stop with the lvs-rs that wrote it, or remove what it lists by hand and delete the file",
+			filepath.Join(s.Dir, Role+".json"), r.Version, recordVersion)
 	}
 	return r, true, nil
 }
@@ -140,84 +150,77 @@ func (o *Owned) take(c Change) {
 	}
 }
 
-// drop forgets what a successful removing change removed.
-func (o *Owned) drop(c Change) {
-	switch c.Kind {
-	case Unbind:
-		o.Addrs = slices.DeleteFunc(o.Addrs, func(a vip.Addr) bool { return keyOf(a) == keyOf(c.Addr) })
-	case DeleteService, ReleaseService:
-		delete(o.Services, c.Service.Key())
-	case DeleteDestination:
-		delete(o.Services[c.Service.Key()], c.Destination.Key())
-	case RestoreSysctl, LeaveSysctl:
-		o.Sysctls = slices.DeleteFunc(o.Sysctls, func(r sysctl.Record) bool { return r.Key == c.Sysctl.Key })
+// settle decides what lvs-rs owns after a run by reading the kernel
+// back: what was intended (the record saved before the first write) and
+// is present in after is lvs-rs's, whatever the acknowledgements said,
+// except what someone else created first (an addition refused with
+// EEXIST) and services released (they hold real servers lvs-rs did not
+// add). A recorded sysctl stays recorded while it holds the value lvs-rs
+// wrote (there is something to restore). Destinations of lvs-rs's
+// services that desired names are its own from then on (adopted).
+func settle(intended Owned, after Observed, d Desired, changes []Change, errs []error) Owned {
+	refusedSvc := map[ipvs.ServiceKey]bool{}
+	refusedDest := map[ipvs.ServiceKey]map[ipvs.DestinationKey]bool{}
+	refusedAddr := map[addrKey]bool{}
+	released := map[ipvs.ServiceKey]bool{}
+	for i, c := range changes {
+		exists := errs[i] != nil && errors.Is(errs[i], unix.EEXIST)
+		switch {
+		case c.Kind == ReleaseService && errs[i] == nil:
+			released[c.Service.Key()] = true
+		case c.Kind == AddService && exists:
+			refusedSvc[c.Service.Key()] = true
+		case c.Kind == AddDestination && exists:
+			if refusedDest[c.Service.Key()] == nil {
+				refusedDest[c.Service.Key()] = map[ipvs.DestinationKey]bool{}
+			}
+			refusedDest[c.Service.Key()][c.Destination.Key()] = true
+		case c.Kind == Bind && exists:
+			refusedAddr[keyOf(c.Addr)] = true
+		}
 	}
-}
-
-// settle returns what lvs-rs owns after changes ran with results errs
-// (nil = done): what it owned that still exists, plus what it created,
-// minus what it removed. Destinations of its services that the config
-// names are its own from now on (adopted), edited or not.
-func settle(o Owned, obs Observed, d Desired, changes []Change, errs []error) Owned {
 	n := Owned{Services: map[ipvs.ServiceKey]map[ipvs.DestinationKey]bool{}}
 	present := map[addrKey]bool{}
-	for _, a := range obs.Addrs {
+	for _, a := range after.Addrs {
 		present[keyOf(a)] = true
 	}
-	for _, a := range o.Addrs {
-		if present[keyOf(a)] {
+	for _, a := range intended.Addrs {
+		if present[keyOf(a)] && !refusedAddr[keyOf(a)] {
 			n.Addrs = append(n.Addrs, a)
 		}
 	}
-	for k, ds := range o.Services {
-		cur, exists := obs.Services[k]
-		if !exists {
+	for k, ds := range intended.Services {
+		cur, exists := after.Services[k]
+		if !exists || refusedSvc[k] || released[k] {
 			continue
 		}
 		nd := map[ipvs.DestinationKey]bool{}
 		for _, dx := range cur.Destinations {
-			if ds[dx.Key()] {
+			if ds[dx.Key()] && !refusedDest[k][dx.Key()] {
 				nd[dx.Key()] = true
 			}
 		}
 		n.Services[k] = nd
 	}
-	restoreFailed := map[string]bool{}
-	for i, c := range changes {
-		if errs[i] != nil {
-			if c.Kind == RestoreSysctl {
-				restoreFailed[c.Sysctl.Key] = true
-			}
-			continue
-		}
-		n.take(c)
-		n.drop(c)
-	}
-	// Sysctls: keep a record while the value is wanted or its
-	// restoration failed; a done restoration was dropped above.
 	ipf := sysctl.IPForward().String()
-	for _, r := range o.Sysctls {
-		if _, kept := ownedSysctl(n, r.Key); kept {
-			continue
-		}
-		if r.Key != ipf || d.IPForward || restoreFailed[r.Key] {
+	for _, r := range intended.Sysctls {
+		if r.Key != ipf || after.IPForward == r.Wrote {
 			n.Sysctls = append(n.Sysctls, r)
 		}
 	}
-	// Adopt: a destination of a service lvs-rs owns (before and after)
-	// that the config names.
+	// Adopt: a destination of a service lvs-rs owns that desired names.
 	for _, ds := range d.Services {
 		k := ds.Service.Key()
 		nd, mine := n.Services[k]
 		if !mine {
 			continue
 		}
-		present := map[ipvs.DestinationKey]bool{}
-		for _, dx := range obs.Services[k].Destinations {
-			present[dx.Key()] = true
+		have := map[ipvs.DestinationKey]bool{}
+		for _, dx := range after.Services[k].Destinations {
+			have[dx.Key()] = true
 		}
 		for _, dst := range ds.Destinations {
-			if present[dst.Key()] {
+			if have[dst.Key()] {
 				nd[dst.Key()] = true
 			}
 		}

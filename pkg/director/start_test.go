@@ -53,7 +53,7 @@ func newBed(t *testing.T) *bed {
 }
 
 func (b *bed) opts() Options {
-	return Options{StateDir: b.dir, Handle: b.ns.Handle, Sysctl: b.tree, Kernel: b.k}
+	return Options{StateDir: b.dir, Handle: b.ns.Handle, Sysctl: b.tree, IPVS: b.k}
 }
 
 func (b *bed) addrs() []netip.Addr {
@@ -195,7 +195,7 @@ func TestStartRealKernelWithoutIPVS(t *testing.T) {
 	defer func(m func(context.Context) error) { modprobe = m }(modprobe)
 	modprobe = func(context.Context) error { loads++; return errors.New("modprobe: not here") }
 	o := b.opts()
-	o.Kernel = nil
+	o.IPVS = nil
 	_, err := Start(context.Background(), web(), o)
 	if !errors.Is(err, ErrNoIPVS) || loads != 1 {
 		t.Fatalf("Start = %v after %d modprobe calls; want ErrNoIPVS after 1", err, loads)

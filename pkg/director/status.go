@@ -10,8 +10,8 @@ import (
 	"github.com/lvs-rs/lvs-rs/pkg/sysctl"
 )
 
-// Status compares the kernel with desired (nil: the configuration the
-// last start applied, from the state record) and reports lvs-rs's VIPs,
+// Status compares the kernel with desired (nil: the desired state of the
+// last start, from the state record) and reports lvs-rs's VIPs,
 // sysctls, services and real servers with their counters, plus each
 // difference. Without a state record it reports Applied false and reads
 // nothing else. A kernel without IPVS is an error wrapping ErrNoIPVS.
@@ -23,26 +23,26 @@ func Status(ctx context.Context, desired *config.Config, o Options) (*Report, er
 	if !found {
 		return &Report{Drift: []string{}, VIPs: []VIPRow{}, Sysctls: []SysctlRow{}, Services: []ServiceRow{}}, nil
 	}
-	if desired == nil {
-		desired = rec.Applied
+	var d Desired
+	switch {
+	case desired != nil:
+		d = DesiredFrom(desired)
+	case rec.Desired != nil:
+		d = *rec.Desired
 	}
 	owned := rec.owned()
 	k, info, closeK, err := openKernel(ctx, o, false)
+	if closeK != nil {
+		defer closeK()
+	}
 	if err != nil {
 		return nil, err
 	}
-	defer closeK()
-	h, closeH, err := handle(o)
+	obs, err := observe(ctx, k, d.Interface, owned, false)
 	if err != nil {
 		return nil, err
 	}
-	defer closeH()
-	d := DesiredFrom(desired)
-	obs, err := observe(k, h, o.sysctl(), d.Interface, owned, false)
-	if err != nil {
-		return nil, err
-	}
-	return buildReport(info, d, obs, owned, plan(d, obs, owned), Conflicts(desired, obs, owned)), nil
+	return buildReport(info, d, obs, owned, plan(d, obs, owned), conflicts(d, obs, owned)), nil
 }
 
 // buildReport assembles the report. It is pure.

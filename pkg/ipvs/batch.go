@@ -1,6 +1,7 @@
 package ipvs
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -11,6 +12,8 @@ import (
 
 	"github.com/mdlayher/netlink"
 	"golang.org/x/sys/unix"
+
+	"github.com/lvs-rs/lvs-rs/internal/faultinject"
 )
 
 // Socket sizing for pipelined batches (see Apply).
@@ -83,9 +86,14 @@ func setBuffer(rc syscall.RawConn, force, plain, want int) int {
 	return got
 }
 
+// growAfter is how many chunks in a row must come back whole before a
+// chunk limit halved by an overflow doubles again.
+const growAfter = 8
+
 // Apply performs ops in order and returns one error per Op, nil for
 // success; a refusal is an *Error naming the Op's object and wrapping the
-// errno.
+// errno. ctx bounds the whole batch (DefaultTimeout when it has no
+// deadline).
 //
 // It is pipelined: the Ops are encoded as generic netlink requests, each
 // with its own sequence number and NLM_F_ACK, and sent in chunks, one
@@ -93,21 +101,38 @@ func setBuffer(rc syscall.RawConn, force, plain, want int) int {
 // their Ops by sequence number. A chunk holds as many requests as the
 // socket buffers allow: their bytes below the send buffer, their
 // acknowledgements within the receive buffer (about 4,000 requests with
-// the buffers Dial asks for).
+// the buffers Dial asks for). A chunk whose acknowledgements overflow the
+// receive buffer halves the limit; after growAfter whole chunks in a row
+// it doubles again, up to what the buffers allow. In a binary built with
+// the faultinject tag every chunk is one request, and each goes through
+// faultinject.Write.
 //
 // The kernel performs every request of a chunk, even after one fails, so
 // each Op of the chunk gets its own result, with one exception: a
 // destination Op on a service whose addition failed earlier in the chunk,
 // refused with ESRCH for that reason alone, is reported as ErrNotAttempted,
 // as with one request per round trip (one failed service does not add an
-// error per real server). After a chunk with a failure Apply sends nothing
-// more: the Ops of later chunks are ErrNotAttempted. Callers must accept
-// both shapes (stopped at the failure, or attempted past it) and record
-// each success.
-func (c *Client) Apply(ops []Op) []error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+// error per real server). An Op whose acknowledgement never came (dropped
+// by a receive-buffer overflow, or a deadline) wraps ErrOutcomeUnknown:
+// the kernel may have performed it. After a chunk with a failure Apply
+// sends nothing more: the Ops of later chunks are ErrNotAttempted. Callers
+// must accept both shapes (stopped at the failure, or attempted past it)
+// and record each success; callers that must not run an Op after another
+// failed put them in separate calls.
+func (c *Client) Apply(ctx context.Context, ops []Op) []error {
 	errs := make([]error, len(ops))
+	if len(ops) == 0 {
+		return errs
+	}
+	end, err := c.begin(ctx)
+	if err != nil {
+		errs[0] = &Error{Op: ops[0].Kind.String(), Object: ops[0].object(), Err: err}
+		for i := 1; i < len(ops); i++ {
+			errs[i] = ErrNotAttempted
+		}
+		return errs
+	}
+	defer end()
 	buf := make([]byte, 0, min(len(ops)*reqEstimate, c.limits.bytes+reqEstimate))
 	for i := 0; i < len(ops); {
 		var n int
@@ -127,18 +152,27 @@ func (c *Client) Apply(ops []Op) []error {
 // buffer.
 const reqEstimate = 160
 
+// chunkOps is how many requests the next chunk may hold.
+func (c *Client) chunkOps() int {
+	if faultinject.Enabled {
+		return 1 // "the k-th write" is the k-th request
+	}
+	return c.limits.ops
+}
+
 // chunk encodes into buf the longest leading run of ops that fits one
 // chunk, sends it and reads its acknowledgements into errs. It returns the
 // buffer (for the next chunk), how many Ops it consumed and whether one of
 // them failed.
 func (c *Client) chunk(buf []byte, ops []Op, errs []error) ([]byte, int, bool) {
-	first := c.sequences(min(len(ops), c.limits.ops))
+	limit := c.chunkOps()
+	first := c.sequences(min(len(ops), limit))
 	var (
 		n      int
 		encErr error
 	)
 	for _, op := range ops {
-		if n == c.limits.ops {
+		if n == limit {
 			break
 		}
 		mark := len(buf)
@@ -155,7 +189,23 @@ func (c *Client) chunk(buf []byte, ops []Op, errs []error) ([]byte, int, bool) {
 		n++
 	}
 	c.seq = first + uint32(n)
-	failed := n > 0 && c.exchange(ops[:n], buf, first, errs[:n])
+	failed := false
+	if n > 0 {
+		what := ops[0].String()
+		if n > 1 {
+			what = fmt.Sprintf("ipvs: %d requests from %s", n, what)
+		}
+		ferr := faultinject.Write(what, func() error {
+			failed = c.exchange(ops[:n], buf, first, errs[:n])
+			return nil
+		})
+		if ferr != nil { // an injected failure: nothing was sent
+			for k, op := range ops[:n] {
+				errs[k] = &Error{Op: op.Kind.String(), Object: op.object(), Err: ferr}
+			}
+			failed = true
+		}
+	}
 	if encErr != nil && !failed {
 		errs[n] = encErr // an Op that cannot be encoded fails as the kernel's refusal would
 		return buf, n + 1, true
@@ -206,13 +256,17 @@ func (c *Client) exchange(ops []Op, buf []byte, first uint32, errs []error) (fai
 		if err == nil {
 			continue
 		}
-		lost = err
+		lost = c.why(err)
+		c.dirty = true
 		if errors.Is(err, unix.ENOBUFS) {
 			// The receive buffer overflowed and the kernel dropped some
 			// acknowledgements. It finished the whole chunk inside sendmsg,
 			// so the ones it kept are all queued: read them without waiting.
 			c.limits.ops = max(c.limits.ops/2, 1)
-			_ = c.tr.drain(ack)
+			c.streak = 0
+			if c.tr.drain(ack) == nil {
+				c.dirty = false
+			}
 		}
 		break
 	}
@@ -220,10 +274,13 @@ func (c *Client) exchange(ops []Op, buf []byte, first uint32, errs []error) (fai
 		for k, op := range ops {
 			if !acked[k] {
 				errs[k] = &Error{Op: op.Kind.String(), Object: op.object(),
-					Err: fmt.Errorf("no acknowledgement from the kernel, outcome unknown: %w", lost)}
+					Err: fmt.Errorf("no acknowledgement from the kernel (%w): %w", lost, ErrOutcomeUnknown)}
 			}
 		}
 		failed = true
+	} else if c.streak++; c.streak >= growAfter && c.limits.ops < c.maxOps {
+		c.limits.ops = min(c.limits.ops*2, c.maxOps)
+		c.streak = 0
 	}
 	if failed {
 		notAttempted(ops, errs)

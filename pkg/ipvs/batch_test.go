@@ -39,12 +39,12 @@ func batchSizes(sock *fakeSocket, skip int) []int {
 func TestApplyPipelinesOneSendmsg(t *testing.T) {
 	f := newFake()
 	c, sock := dialFakeSocket(t, f)
-	if err := c.NewService(batchSvc); err != nil {
+	if err := c.NewService(t.Context(), batchSvc); err != nil {
 		t.Fatal(err)
 	}
 	before := len(sock.sends)
 	ops := addDests(batchSvc, 0, 150)
-	for i, err := range c.Apply(ops) {
+	for i, err := range c.Apply(t.Context(), ops) {
 		if err != nil {
 			t.Fatalf("op %d: %v", i, err)
 		}
@@ -72,13 +72,13 @@ func TestApplyPipelinesOneSendmsg(t *testing.T) {
 func TestApplyMapsAcksBySequence(t *testing.T) {
 	f := newFake()
 	c, sock := dialFakeSocket(t, f)
-	if err := c.NewService(batchSvc); err != nil {
+	if err := c.NewService(t.Context(), batchSvc); err != nil {
 		t.Fatal(err)
 	}
 	sock.reorder = func(dgs [][]netlink.Message) { slices.Reverse(dgs) }
 	ops := addDests(batchSvc, 0, 20)
 	ops[13] = ops[4] // a duplicate: EEXIST
-	errs := c.Apply(ops)
+	errs := c.Apply(t.Context(), ops)
 	for i, err := range errs {
 		switch {
 		case i == 13:
@@ -97,14 +97,14 @@ func TestApplyMapsAcksBySequence(t *testing.T) {
 func TestApplyFailureInTheMiddle(t *testing.T) {
 	f := newFake()
 	c, sock := dialFakeSocket(t, f)
-	if err := c.NewService(batchSvc); err != nil {
+	if err := c.NewService(t.Context(), batchSvc); err != nil {
 		t.Fatal(err)
 	}
 	c.limits.ops = 4
 	before := len(sock.sends)
 	ops := addDests(batchSvc, 0, 11)
 	ops[5] = ops[1] // EEXIST, in the second chunk [4, 8)
-	errs := c.Apply(ops)
+	errs := c.Apply(t.Context(), ops)
 	for i, err := range errs {
 		switch {
 		case i == 5:
@@ -153,12 +153,12 @@ func TestApplyChunkBoundaries(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFake()
 			c, sock := dialFakeSocket(t, f)
-			if err := c.NewService(batchSvc); err != nil {
+			if err := c.NewService(t.Context(), batchSvc); err != nil {
 				t.Fatal(err)
 			}
 			c.limits = tc.limits
 			before := len(sock.sends)
-			for i, err := range c.Apply(addDests(batchSvc, 0, tc.n)) {
+			for i, err := range c.Apply(t.Context(), addDests(batchSvc, 0, tc.n)) {
 				if err != nil {
 					t.Fatalf("op %d: %v", i, err)
 				}
@@ -185,7 +185,7 @@ func TestApplyServicesAndDestinationsTogether(t *testing.T) {
 	ops = append(ops, addDests(batchSvc, 0, 3)...)
 	ops = append(ops, Op{Kind: OpNewService, Service: s2})
 	ops = append(ops, addDests(s2, 0, 3)...)
-	for i, err := range c.Apply(ops) {
+	for i, err := range c.Apply(t.Context(), ops) {
 		if err != nil {
 			t.Fatalf("op %d: %v", i, err)
 		}
@@ -213,7 +213,7 @@ func TestApplyFailedServiceSkipsItsDestinations(t *testing.T) {
 	ops = append(ops, Op{Kind: OpNewService, Service: good})
 	ops = append(ops, addDests(good, 0, 2)...)
 	ops = append(ops, addDests(good, 1, 2)...) // a duplicate: EEXIST, reported
-	errs := c.Apply(ops)
+	errs := c.Apply(t.Context(), ops)
 	const want = `ipvs: add service tcp 10.0.0.100:80: scheduler "xyz" (module ip_vs_xyz): no such file or directory`
 	if !errors.Is(errs[0], unix.ENOENT) || errs[0].Error() != want {
 		t.Fatalf("add service = %v, want %s", errs[0], want)
@@ -242,13 +242,13 @@ func TestApplyFailedServiceSkipsItsDestinations(t *testing.T) {
 func TestApplyEncodeErrorInTheMiddle(t *testing.T) {
 	f := newFake()
 	c := dialFake(t, f)
-	if err := c.NewService(batchSvc); err != nil {
+	if err := c.NewService(t.Context(), batchSvc); err != nil {
 		t.Fatal(err)
 	}
 	ops := addDests(batchSvc, 0, 5)
 	ops[2].Destination.Address = netip.MustParseAddr("2001:db8::1")
 	ops[2].Destination.Family = Inet
-	errs := c.Apply(ops)
+	errs := c.Apply(t.Context(), ops)
 	if errs[0] != nil || errs[1] != nil || errs[2] == nil || !strings.HasPrefix(errs[2].Error(), "ipvs: add destination") ||
 		!errors.Is(errs[3], ErrNotAttempted) || !errors.Is(errs[4], ErrNotAttempted) {
 		t.Fatalf("Apply = %v", errs)
@@ -266,13 +266,13 @@ func TestApplyLostAcknowledgement(t *testing.T) {
 	f := newFake()
 	sock := fakeSocketFor(f)
 	c := clientOn(t, deadlineSocket{sock})
-	if err := c.NewService(batchSvc); err != nil {
+	if err := c.NewService(t.Context(), batchSvc); err != nil {
 		t.Fatal(err)
 	}
 	c.limits.ops = 4
 	var n int
 	sock.drop = func(uint32) bool { n++; return n == 3 } // the third request's acknowledgement
-	errs := c.Apply(addDests(batchSvc, 0, 6))
+	errs := c.Apply(t.Context(), addDests(batchSvc, 0, 6))
 	for i, err := range errs {
 		switch {
 		case i == 2:
@@ -297,7 +297,7 @@ func TestApplyLostAcknowledgement(t *testing.T) {
 		t.Fatal("the read deadline is left set")
 	}
 	// The socket is usable again.
-	if _, err := c.Services(); err != nil {
+	if _, err := c.Services(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -307,13 +307,13 @@ func TestApplyLostAcknowledgement(t *testing.T) {
 func TestApplyLostAcknowledgementNoDeadline(t *testing.T) {
 	f := newFake()
 	c, sock := dialFakeSocket(t, f)
-	if err := c.NewService(batchSvc); err != nil {
+	if err := c.NewService(t.Context(), batchSvc); err != nil {
 		t.Fatal(err)
 	}
 	c.limits.ops = 4
 	var n int
 	sock.drop = func(uint32) bool { n++; return n == 3 }
-	errs := c.Apply(addDests(batchSvc, 0, 6))
+	errs := c.Apply(t.Context(), addDests(batchSvc, 0, 6))
 	for i, err := range errs[:4] {
 		if !errors.Is(err, unix.ENOBUFS) || !strings.Contains(err.Error(), "outcome unknown") {
 			t.Fatalf("op %d = %v, want an unknown outcome (ENOBUFS)", i, err)
@@ -329,7 +329,7 @@ func TestApplyLostAcknowledgementNoDeadline(t *testing.T) {
 func TestApplyEmpty(t *testing.T) {
 	c, sock := dialFakeSocket(t, newFake())
 	before := len(sock.sends)
-	if errs := c.Apply(nil); len(errs) != 0 || len(sock.sends) != before {
+	if errs := c.Apply(t.Context(), nil); len(errs) != 0 || len(sock.sends) != before {
 		t.Fatalf("Apply(nil) = %v, %d sends", errs, len(sock.sends)-before)
 	}
 }

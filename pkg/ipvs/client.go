@@ -1,44 +1,75 @@
 package ipvs
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
 	"sync"
+	"syscall"
+	"time"
 
 	"github.com/mdlayher/genetlink"
 	"github.com/mdlayher/netlink"
 	"golang.org/x/sys/unix"
 )
 
+// DefaultTimeout bounds a call whose context has no deadline.
+const DefaultTimeout = 60 * time.Second
+
 // Config configures Dial.
 type Config struct {
 	// NetNS is a network namespace file descriptor to open the socket in;
 	// 0 means the calling thread's namespace.
 	NetNS int
+	// ReceiveBuffer, when not 0, sets the socket's receive buffer to this
+	// many bytes after Apply's chunks were sized for the usual buffers, so
+	// that acknowledgements overflow it (ENOBUFS). It exists for tests of
+	// lost acknowledgements; leave it 0.
+	ReceiveBuffer int
 }
 
 // Client talks to the kernel's IPVS over one generic netlink socket. Its
 // methods may be called from several goroutines; requests are serialised.
+// Every call takes a context whose deadline (DefaultTimeout when it has
+// none) and cancellation bound the socket's reads and writes. A call that
+// fails midway (a timeout, a receive-buffer overflow) leaves no reply
+// behind for the next: the socket is drained, or reopened when it cannot
+// be.
 type Client struct {
 	mu      sync.Mutex // one request (or one Apply) on the socket at a time
+	cfg     Config     // Dial's, to reopen the socket
 	nl      *netlink.Conn
 	conn    *genetlink.Conn // nl, speaking generic netlink
 	family  uint16
 	version uint8
-	tr      transport   // Apply's way to the socket
-	limits  chunkLimits // how Apply cuts its batches
-	seq     uint32      // Apply's next sequence number
+	tr      transport       // Apply's way to the socket
+	limits  chunkLimits     // how Apply cuts its batches
+	maxOps  int             // limits.ops as the buffers allow it
+	streak  int             // chunks in a row whose acknowledgements all came
+	seq     uint32          // Apply's next sequence number
+	dirty   bool            // a call failed midway: replies may be queued
+	ctx     context.Context // the running call's, for naming why it was cut short
+	redial  bool            // the socket came from Dial and can be reopened
 }
 
 // Dial opens a generic netlink socket and resolves the "IPVS" family. When
 // the family is unknown the error wraps ErrNoIPVS.
 func Dial(cfg *Config) (*Client, error) {
-	nc := netlink.Config{MessageBufferSize: recvBufSize}
+	var c Config
 	if cfg != nil {
-		nc.NetNS = cfg.NetNS
+		c = *cfg
 	}
-	conn, err := netlink.Dial(unix.NETLINK_GENERIC, &nc)
+	cl, err := dial(c)
+	if err != nil {
+		return nil, err
+	}
+	cl.cfg, cl.redial = c, true
+	return cl, nil
+}
+
+func dial(cfg Config) (*Client, error) {
+	conn, err := netlink.Dial(unix.NETLINK_GENERIC, &netlink.Config{MessageBufferSize: recvBufSize, NetNS: cfg.NetNS})
 	if err != nil {
 		return nil, fmt.Errorf("ipvs: open generic netlink socket: %w", err)
 	}
@@ -47,6 +78,11 @@ func Dial(cfg *Config) (*Client, error) {
 		conn.Close()
 		return nil, err
 	}
+	if cfg.ReceiveBuffer > 0 {
+		if rc, err := conn.SyscallConn(); err == nil {
+			setBuffer(rc, unix.SO_RCVBUFFORCE, unix.SO_RCVBUF, cfg.ReceiveBuffer)
+		}
+	}
 	return c, nil
 }
 
@@ -54,14 +90,17 @@ func Dial(cfg *Config) (*Client, error) {
 // pipelined batches.
 func newClient(conn *netlink.Conn) (*Client, error) {
 	gc := genetlink.NewConn(conn)
+	_ = conn.SetDeadline(time.Now().Add(DefaultTimeout))
 	fam, err := gc.GetFamily(genlName)
+	_ = conn.SetDeadline(time.Time{})
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("ipvs: generic netlink family %q not found: %w", genlName, ErrNoIPVS)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("ipvs: resolve generic netlink family %q: %w", genlName, cause(err))
 	}
-	c := &Client{nl: conn, conn: gc, family: fam.ID, version: fam.Version, limits: sizeBuffers(conn)}
+	lim := sizeBuffers(conn)
+	c := &Client{nl: conn, conn: gc, family: fam.ID, version: fam.Version, limits: lim, maxOps: lim.ops}
 	if rc, err := conn.SyscallConn(); err == nil {
 		c.tr = newRawTransport(rc)
 	} else {
@@ -71,14 +110,118 @@ func newClient(conn *netlink.Conn) (*Client, error) {
 }
 
 // Close closes the socket.
-func (c *Client) Close() error { return c.conn.Close() }
-
-// Info returns the IPVS version and connection table size.
-func (c *Client) Info() (Info, error) {
+func (c *Client) Close() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	msgs, err := c.conn.Execute(genetlink.Message{Header: genetlink.Header{Command: cmdGetInfo, Version: c.version}},
-		c.family, netlink.Request)
+	return c.conn.Close()
+}
+
+// begin takes the socket for one call: it clears what an earlier failed
+// call left queued and arms the socket's deadline from ctx. The returned
+// function undoes both and must be called once.
+func (c *Client) begin(ctx context.Context) (func(), error) {
+	c.mu.Lock()
+	if err := ctx.Err(); err != nil {
+		c.mu.Unlock()
+		return nil, err
+	}
+	if c.dirty {
+		if err := c.reset(); err != nil {
+			c.mu.Unlock()
+			return nil, err
+		}
+	}
+	dl, ok := ctx.Deadline()
+	if !ok {
+		dl = time.Now().Add(DefaultTimeout)
+	}
+	_ = c.nl.SetDeadline(dl) // fakes without deadlines: the fake never blocks
+	c.ctx = ctx
+	done := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		defer close(done)
+		_ = c.nl.SetDeadline(time.Now())
+	})
+	return func() {
+		if !stop() {
+			<-done
+		}
+		_ = c.nl.SetDeadline(time.Time{})
+		c.ctx = nil
+		c.mu.Unlock()
+	}, nil
+}
+
+// reset empties the socket of replies a failed call left, or reopens it.
+// Called with mu held.
+func (c *Client) reset() error {
+	if c.tr.drain(func(uint32, syscall.Errno) {}) == nil {
+		c.dirty = false
+		return nil
+	}
+	if !c.redial {
+		c.dirty = false // a fake: nothing better to do
+		return nil
+	}
+	n, err := dial(c.cfg)
+	if err != nil {
+		return fmt.Errorf("ipvs: reopen the socket after a failed request: %w", err)
+	}
+	c.conn.Close()
+	c.nl, c.conn, c.family, c.version, c.tr, c.limits, c.maxOps = n.nl, n.conn, n.family, n.version, n.tr, n.limits, n.maxOps
+	c.dirty = false
+	return nil
+}
+
+// failed marks the socket for a reset when err is not a plain kernel
+// refusal (which leaves nothing queued), and returns err, naming the
+// context's error when the call was cut short by it.
+func (c *Client) failed(err error) error {
+	if err != nil && !refusal(err) {
+		c.dirty = true
+		return c.why(err)
+	}
+	return err
+}
+
+// why adds the running call's context error to a socket error the
+// context caused (the deadline it set, or cancellation).
+func (c *Client) why(err error) error {
+	if c.ctx != nil && c.ctx.Err() != nil && errors.Is(err, os.ErrDeadlineExceeded) {
+		return fmt.Errorf("%w: %w", c.ctx.Err(), err)
+	}
+	return err
+}
+
+// refusal reports whether err is the kernel's answer to a request: an
+// errno in an NLMSG_ERROR, not a failure of the socket.
+func refusal(err error) bool {
+	var oe *netlink.OpError
+	if !errors.As(err, &oe) {
+		return false
+	}
+	_, ok := oe.Err.(syscall.Errno) // a system call's error is an *os.SyscallError
+	return ok
+}
+
+// execute runs one request (a dump with netlink.Dump) under ctx.
+func (c *Client) execute(ctx context.Context, cmd uint8, body []byte, flags netlink.HeaderFlags) ([]genetlink.Message, error) {
+	end, err := c.begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer end()
+	msgs, err := c.conn.Execute(genetlink.Message{Header: genetlink.Header{Command: cmd, Version: c.version}, Data: body},
+		c.family, flags)
+	if err != nil {
+		return nil, c.failed(err)
+	}
+	return msgs, nil
+}
+
+// Info returns the IPVS version and connection table size.
+func (c *Client) Info(ctx context.Context) (Info, error) {
+	msgs, err := c.execute(ctx, cmdGetInfo, nil, netlink.Request)
 	if err != nil {
 		return Info{}, fmt.Errorf("ipvs: get info: %w", cause(err))
 	}
@@ -94,11 +237,8 @@ func (c *Client) Info() (Info, error) {
 
 // Services returns every virtual service in the kernel, in the kernel's
 // order.
-func (c *Client) Services() ([]ServiceExtended, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	msgs, err := c.conn.Execute(genetlink.Message{Header: genetlink.Header{Command: cmdGetService, Version: c.version}},
-		c.family, netlink.Request|netlink.Dump)
+func (c *Client) Services(ctx context.Context) ([]ServiceExtended, error) {
+	msgs, err := c.execute(ctx, cmdGetService, nil, netlink.Request|netlink.Dump)
 	if err != nil {
 		return nil, fmt.Errorf("ipvs: list services: %w", cause(err))
 	}
@@ -117,16 +257,14 @@ func (c *Client) Services() ([]ServiceExtended, error) {
 	return out, nil
 }
 
-// Destinations returns the destinations of the service with s's key.
-func (c *Client) Destinations(s Service) ([]DestinationExtended, error) {
+// Destinations returns the destinations of the service with s's key. A
+// service that does not exist is an *Error wrapping ESRCH.
+func (c *Client) Destinations(ctx context.Context, s Service) ([]DestinationExtended, error) {
 	body, err := serviceAttrs(s, false)
 	if err != nil {
 		return nil, fmt.Errorf("ipvs: list destinations of %v: %w", s, err)
 	}
-	c.mu.Lock()
-	msgs, err := c.conn.Execute(genetlink.Message{Header: genetlink.Header{Command: cmdGetDest, Version: c.version}, Data: body},
-		c.family, netlink.Request|netlink.Dump)
-	c.mu.Unlock()
+	msgs, err := c.execute(ctx, cmdGetDest, body, netlink.Request|netlink.Dump)
 	if err != nil {
 		return nil, &Error{Op: "list destinations of", Object: s.String(), Err: cause(err)}
 	}
@@ -147,36 +285,38 @@ func (c *Client) Destinations(s Service) ([]DestinationExtended, error) {
 }
 
 // apply1 runs a single Op.
-func (c *Client) apply1(op Op) error { return c.Apply([]Op{op})[0] }
+func (c *Client) apply1(ctx context.Context, op Op) error { return c.Apply(ctx, []Op{op})[0] }
 
 // NewService adds s (IPVS_CMD_NEW_SERVICE); EEXIST when its key exists.
-func (c *Client) NewService(s Service) error { return c.apply1(Op{Kind: OpNewService, Service: s}) }
+func (c *Client) NewService(ctx context.Context, s Service) error {
+	return c.apply1(ctx, Op{Kind: OpNewService, Service: s})
+}
 
 // UpdateService sets the configuration of the service with s's key in
 // place (IPVS_CMD_SET_SERVICE): connections and counters survive.
-func (c *Client) UpdateService(s Service) error {
-	return c.apply1(Op{Kind: OpUpdateService, Service: s})
+func (c *Client) UpdateService(ctx context.Context, s Service) error {
+	return c.apply1(ctx, Op{Kind: OpUpdateService, Service: s})
 }
 
 // DeleteService removes the service with s's key and its destinations;
 // ESRCH when there is none.
-func (c *Client) DeleteService(s Service) error {
-	return c.apply1(Op{Kind: OpDeleteService, Service: s})
+func (c *Client) DeleteService(ctx context.Context, s Service) error {
+	return c.apply1(ctx, Op{Kind: OpDeleteService, Service: s})
 }
 
 // NewDestination adds d to the service with s's key.
-func (c *Client) NewDestination(s Service, d Destination) error {
-	return c.apply1(Op{Kind: OpNewDestination, Service: s, Destination: d})
+func (c *Client) NewDestination(ctx context.Context, s Service, d Destination) error {
+	return c.apply1(ctx, Op{Kind: OpNewDestination, Service: s, Destination: d})
 }
 
 // UpdateDestination sets d's forwarding method, weight, thresholds and
 // tunnel settings in place.
-func (c *Client) UpdateDestination(s Service, d Destination) error {
-	return c.apply1(Op{Kind: OpUpdateDestination, Service: s, Destination: d})
+func (c *Client) UpdateDestination(ctx context.Context, s Service, d Destination) error {
+	return c.apply1(ctx, Op{Kind: OpUpdateDestination, Service: s, Destination: d})
 }
 
 // DeleteDestination removes the destination with d's key from the service
 // with s's key; ENOENT when there is none.
-func (c *Client) DeleteDestination(s Service, d Destination) error {
-	return c.apply1(Op{Kind: OpDeleteDestination, Service: s, Destination: d})
+func (c *Client) DeleteDestination(ctx context.Context, s Service, d Destination) error {
+	return c.apply1(ctx, Op{Kind: OpDeleteDestination, Service: s, Destination: d})
 }

@@ -182,17 +182,17 @@ func TestClientNoFamily(t *testing.T) {
 func TestClientServicesAndDestinations(t *testing.T) {
 	f := newFake()
 	c := dialFake(t, f)
-	info, err := c.Info()
+	info, err := c.Info(t.Context())
 	if err != nil || info.Version.String() != "1.2.1" || info.ConnTableSize != 4096 {
 		t.Fatalf("Info = %+v, %v", info, err)
 	}
-	if got, err := c.Services(); err != nil || len(got) != 0 {
+	if got, err := c.Services(t.Context()); err != nil || len(got) != 0 {
 		t.Fatalf("Services on an empty table = %v, %v", got, err)
 	}
 	s := Service{Family: Inet, Protocol: TCP, Address: netip.MustParseAddr("10.0.0.100"), Port: 80, Scheduler: "wrr", Netmask: 32}
 	fw := Service{Family: Inet6, FWMark: 3, Scheduler: "rr", Flags: FlagPersistent, Timeout: 60, Netmask: 64}
 	d := Destination{Family: Inet, Address: netip.MustParseAddr("10.0.0.11"), Port: 80, Forward: Route, Weight: 3}
-	for _, err := range c.Apply([]Op{
+	for _, err := range c.Apply(t.Context(), []Op{
 		{Kind: OpNewService, Service: s},
 		{Kind: OpNewService, Service: fw},
 		{Kind: OpNewDestination, Service: s, Destination: d},
@@ -201,14 +201,14 @@ func TestClientServicesAndDestinations(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	got, err := c.Services()
+	got, err := c.Services(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(got) != 2 || got[0].Service != s || got[1].Service != fw {
 		t.Fatalf("Services = %+v", got)
 	}
-	ds, err := c.Destinations(s)
+	ds, err := c.Destinations(t.Context(), s)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,10 +216,10 @@ func TestClientServicesAndDestinations(t *testing.T) {
 		t.Fatalf("Destinations = %+v, want %+v", ds, d)
 	}
 	s.Scheduler = "wlc"
-	if err := c.UpdateService(s); err != nil {
+	if err := c.UpdateService(t.Context(), s); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.DeleteService(fw); err != nil {
+	if err := c.DeleteService(t.Context(), fw); err != nil {
 		t.Fatal(err)
 	}
 	want := []string{"get-info", "get-service", "new-service", "new-service", "new-dest", "get-service", "get-dest", "set-service", "del-service"}
@@ -231,7 +231,7 @@ func TestClientServicesAndDestinations(t *testing.T) {
 func TestClientErrors(t *testing.T) {
 	c := dialFake(t, newFake())
 	s := Service{Family: Inet, Protocol: TCP, Address: netip.MustParseAddr("10.0.0.100"), Port: 80, Scheduler: "xyz", Netmask: 32}
-	err := c.NewService(s)
+	err := c.NewService(t.Context(), s)
 	if !errors.Is(err, unix.ENOENT) {
 		t.Fatalf("unknown scheduler: %v, want ENOENT", err)
 	}
@@ -244,12 +244,12 @@ func TestClientErrors(t *testing.T) {
 		t.Fatalf("not an *Error: %#v", err)
 	}
 
-	err = c.DeleteService(s)
+	err = c.DeleteService(t.Context(), s)
 	if !errors.Is(err, unix.ESRCH) || err.Error() != "ipvs: delete service tcp 10.0.0.100:80: no such process" {
 		t.Fatalf("delete missing service: %v", err)
 	}
 	d := Destination{Address: netip.MustParseAddr("10.0.0.11"), Port: 80, Forward: Route, Weight: 1}
-	err = c.NewDestination(s, d)
+	err = c.NewDestination(t.Context(), s, d)
 	if !errors.Is(err, unix.ESRCH) || !strings.Contains(err.Error(), "add destination 10.0.0.11:80 in tcp 10.0.0.100:80") {
 		t.Fatalf("add destination to a missing service: %v", err)
 	}
@@ -264,7 +264,7 @@ func TestApplyStopsAtFirstFailure(t *testing.T) {
 	bad.Port, bad.Scheduler = 81, "nope"
 	later := ok
 	later.Port = 82
-	errs := c.Apply([]Op{{Kind: OpNewService, Service: ok}, {Kind: OpNewService, Service: bad}, {Kind: OpNewService, Service: later}})
+	errs := c.Apply(t.Context(), []Op{{Kind: OpNewService, Service: ok}, {Kind: OpNewService, Service: bad}, {Kind: OpNewService, Service: later}})
 	if errs[0] != nil || !errors.Is(errs[1], unix.ENOENT) || !errors.Is(errs[2], ErrNotAttempted) {
 		t.Fatalf("Apply = %v", errs)
 	}
@@ -275,7 +275,7 @@ func TestApplyStopsAtFirstFailure(t *testing.T) {
 
 func TestOpEncodeErrorNamesObject(t *testing.T) {
 	c := dialFake(t, newFake())
-	err := c.NewService(Service{Protocol: TCP, Port: 80, Scheduler: "rr"})
+	err := c.NewService(t.Context(), Service{Protocol: TCP, Port: 80, Scheduler: "rr"})
 	if err == nil || !strings.HasPrefix(err.Error(), "ipvs: add service") {
 		t.Fatalf("encode error: %v", err)
 	}

@@ -48,8 +48,14 @@
 // that small). 10,000 real servers take three chunks. Should the receive
 // buffer overflow anyway, the kernel drops acknowledgements and reports
 // ENOBUFS: Apply reads the ones it kept without waiting, reports the Ops
-// whose acknowledgement is lost as failed with an unknown outcome, and
-// halves its chunks.
+// whose acknowledgement is lost with an error wrapping ErrOutcomeUnknown
+// (the kernel may have done them: read the table back), and halves its
+// chunks; after a run of chunks that came back whole the limit doubles
+// again.
+//
+// Every chunk goes through faultinject.Write. A binary built with the
+// faultinject tag (crash tests only) sends one request per chunk, so that
+// "the k-th write" is the k-th request.
 //
 // Failures: the kernel performs every request of a chunk even after one
 // fails, so each Op of the chunk has its own result; after a chunk with a
@@ -63,6 +69,16 @@
 // lookup) go through mdlayher/netlink as before. Sockets without a file
 // descriptor (the tests' fakes) get the same batches through
 // netlink.Conn.SendMessages and Receive.
+//
+// # Deadlines and failed calls
+//
+// Every call takes a context.Context: its deadline (DefaultTimeout when it
+// has none) is set on the socket for reads and writes, and cancelling it
+// interrupts a blocked read. A call that fails midway (a timeout, an
+// overflow) may leave replies queued; the next call drains them first, or
+// reopens the socket when it cannot, so it never reads another call's
+// answer ("mismatched sequence"). One Client can serve a long-running
+// process.
 //
 // # Errors
 //

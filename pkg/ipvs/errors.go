@@ -17,6 +17,12 @@ var ErrNoIPVS = errors.New("IPVS is not available in this kernel (module ip_vs i
 // addition failed: see Client.Apply).
 var ErrNotAttempted = errors.New("not attempted: an earlier change failed")
 
+// ErrOutcomeUnknown is wrapped by Apply's result for an Op whose
+// acknowledgement never came (the kernel dropped it when the receive
+// buffer overflowed, or the deadline passed first): the kernel may or may
+// not have performed it. Read the table back to know.
+var ErrOutcomeUnknown = errors.New("outcome unknown")
+
 // Error is a kernel refusal of one operation. It unwraps to the errno
 // (errors.Is(err, unix.EEXIST) works).
 type Error struct {

@@ -45,6 +45,11 @@ type fakeSocket struct {
 	// deadline: a read deadline is set (see deadlineSocket); an empty
 	// queue then times out instead of failing.
 	deadline bool
+	// timeouts makes that many Receives time out first, leaving the queue
+	// as it is (a deadline that passed before the replies were read).
+	timeouts int
+	// onTimeout runs when a Receive times out (as a cancel would cause).
+	onTimeout func()
 }
 
 // deadlineSocket is a fakeSocket that supports read deadlines, which
@@ -168,6 +173,14 @@ func (s *fakeSocket) Receive() ([]netlink.Message, error) {
 
 func (s *fakeSocket) ReceiveIter() iter.Seq2[netlink.Message, error] {
 	return func(yield func(netlink.Message, error) bool) {
+		if s.timeouts > 0 {
+			s.timeouts--
+			if s.onTimeout != nil {
+				s.onTimeout()
+			}
+			yield(netlink.Message{}, os.ErrDeadlineExceeded)
+			return
+		}
 		if s.overrun {
 			s.overrun = false
 			yield(netlink.Message{}, &osSyscallError{unix.ENOBUFS})

@@ -26,14 +26,15 @@ func rawCtrlClient(t *testing.T) *Client {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &Client{nl: conn, family: unix.GENL_ID_CTRL, version: 1, limits: sizeBuffers(conn), tr: newRawTransport(rc)}
+	lim := sizeBuffers(conn)
+	return &Client{nl: conn, family: unix.GENL_ID_CTRL, version: 1, limits: lim, maxOps: lim.ops, tr: newRawTransport(rc)}
 }
 
 func TestRawTransportMapsRefusals(t *testing.T) {
 	c := rawCtrlClient(t)
 	c.limits.ops = 100
 	ops := addDests(batchSvc, 0, 250)
-	errs := c.Apply(ops)
+	errs := c.Apply(t.Context(), ops)
 	for i, err := range errs {
 		if i >= 100 {
 			if !errors.Is(err, ErrNotAttempted) {
@@ -54,7 +55,7 @@ func TestRawTransportOverflow(t *testing.T) {
 	_ = rc.Control(func(fd uintptr) { _ = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF, 1) }) // the minimum
 	c.limits.ops = 200
 	ops := addDests(batchSvc, 0, 300)
-	errs := c.Apply(ops)
+	errs := c.Apply(t.Context(), ops)
 	var refused, unknown int
 	for i, err := range errs {
 		switch {
@@ -79,7 +80,7 @@ func TestRawTransportOverflow(t *testing.T) {
 	}
 	// Nothing is left queued: the next request reads its own answer.
 	c.limits.ops = 1
-	if err := c.Apply(ops[:1])[0]; !errors.Is(err, unix.EOPNOTSUPP) {
+	if err := c.Apply(t.Context(), ops[:1])[0]; !errors.Is(err, unix.EOPNOTSUPP) {
 		t.Fatalf("after the overflow: %v", err)
 	}
 }

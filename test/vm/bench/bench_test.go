@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"context"
 	"testing"
 )
 
@@ -93,7 +94,7 @@ func teardown(b *testing.B, e *bed, s shape) {
 	ns := e.tp.NS(nsName(e.n))
 	c := dial(b, ns)
 	defer c.Close()
-	svcs, err := c.Services()
+	svcs, err := c.Services(context.Background())
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -65,7 +65,7 @@ func dial(tb testing.TB, ns *topo.NS) *ipvs.Client {
 // applyAll applies ops and fails on the first error.
 func applyAll(tb testing.TB, c *ipvs.Client, ops []ipvs.Op) {
 	tb.Helper()
-	for i, err := range c.Apply(ops) {
+	for i, err := range c.Apply(context.Background(), ops) {
 		if err != nil {
 			tb.Fatalf("op %d (%v): %v", i, ops[i], err)
 		}
@@ -77,7 +77,7 @@ func applyAll(tb testing.TB, c *ipvs.Client, ops []ipvs.Op) {
 func applySerial(tb testing.TB, c *ipvs.Client, ops []ipvs.Op) {
 	tb.Helper()
 	for _, op := range ops {
-		if err := c.Apply([]ipvs.Op{op})[0]; err != nil {
+		if err := c.Apply(context.Background(), []ipvs.Op{op})[0]; err != nil {
 			tb.Fatalf("%v: %v", op, err)
 		}
 	}
@@ -256,7 +256,7 @@ func (s rawSocket) sendChunks(tb testing.TB, cs []chunk) {
 // with the shape's.
 func checkTable(tb testing.TB, c *ipvs.Client, s shape) {
 	tb.Helper()
-	svcs, err := c.Services()
+	svcs, err := c.Services(context.Background())
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -269,7 +269,7 @@ func checkTable(tb testing.TB, c *ipvs.Client, s shape) {
 		if want := service(i); sx.Service != want {
 			tb.Fatalf("service %d:\n got %+v\nwant %+v", i, sx.Service, want)
 		}
-		ds, err := c.Destinations(sx.Service)
+		ds, err := c.Destinations(context.Background(), sx.Service)
 		if err != nil {
 			tb.Fatal(err)
 		}

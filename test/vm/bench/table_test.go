@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"context"
 	"testing"
 
 	"github.com/lvs-rs/lvs-rs/pkg/director"
@@ -19,7 +20,7 @@ func TestPipelinedCreatesAll(t *testing.T) {
 	checkTable(t, c, tenThousand)
 	// Deleting is pipelined too: the table is empty again.
 	applyAll(t, c, tenThousand.deletes())
-	if svcs, err := c.Services(); err != nil || len(svcs) != 0 {
+	if svcs, err := c.Services(context.Background()); err != nil || len(svcs) != 0 {
 		t.Fatalf("after deleting: %d services, %v", len(svcs), err)
 	}
 }
@@ -45,7 +46,7 @@ func TestDirectorStartCreatesAll(t *testing.T) {
 	if err != nil {
 		t.Fatalf("stop: %v", err)
 	}
-	if svcs, err := c.Services(); err != nil || len(svcs) != 0 {
+	if svcs, err := c.Services(context.Background()); err != nil || len(svcs) != 0 {
 		t.Fatalf("after stop: %d services, %v", len(svcs), err)
 	}
 }

@@ -1,6 +1,7 @@
 package director
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"net/netip"
@@ -311,8 +312,8 @@ func TestForeignServiceSurvives(t *testing.T) {
 	c := ipvsIn(t, ns)
 	foreign := ipvs.Service{Family: ipvs.Inet, Protocol: ipvs.TCP, Address: a("10.0.0.200"), Port: 443, Scheduler: "rr", Netmask: 32}
 	fdest := ipvs.Destination{Family: ipvs.Inet, Address: a("10.0.0.50"), Port: 443, Forward: ipvs.Masq, Weight: 4}
-	must(t, c.NewService(foreign))
-	must(t, c.NewDestination(foreign, fdest))
+	must(t, c.NewService(context.Background(), foreign))
+	must(t, c.NewDestination(context.Background(), foreign, fdest))
 	handMade := wantService{foreign, []ipvs.Destination{fdest}}
 
 	h := newHost(t, ns)
@@ -324,7 +325,7 @@ func TestForeignServiceSurvives(t *testing.T) {
 	// A real server added by hand to lvs-rs's service stays too.
 	stray := ipvs.Destination{Family: ipvs.Inet, Address: a("10.0.0.99"), Port: 80, Forward: ipvs.Route, Weight: 1}
 	own := featureKernel()[0].svc
-	must(t, c.NewDestination(own, stray))
+	must(t, c.NewDestination(context.Background(), own, stray))
 	if res := h.start(cfg); len(res.Changes) != 0 {
 		t.Fatalf("start after hand edits: %v", res.Changes)
 	}
@@ -351,7 +352,7 @@ func TestForeignServiceSameKeyRefused(t *testing.T) {
 	c := ipvsIn(t, ns)
 	hand := featureKernel()[0].svc
 	hand.Scheduler = "lc"
-	must(t, c.NewService(hand))
+	must(t, c.NewService(context.Background(), hand))
 	h := newHost(t, ns)
 	cfg := featureConfig()
 	cfg.VirtualServers = cfg.VirtualServers[:1]

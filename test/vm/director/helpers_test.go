@@ -24,9 +24,9 @@ type counting struct {
 	writes int
 }
 
-func (c *counting) Apply(ops []ipvs.Op) []error {
+func (c *counting) Apply(ctx context.Context, ops []ipvs.Op) []error {
 	c.writes += len(ops)
-	return c.Client.Apply(ops)
+	return c.Client.Apply(ctx, ops)
 }
 
 // host is the director under test: a namespace and its state directory.
@@ -51,7 +51,7 @@ func (h *host) counted() *host {
 	}
 	h.t.Cleanup(func() { c.Close() })
 	h.k = &counting{Client: c}
-	h.o.Kernel = h.k
+	h.o.IPVS = h.k
 	return h
 }
 
@@ -119,13 +119,13 @@ type tableEntry struct {
 
 func readTable(t *testing.T, c *ipvs.Client) table {
 	t.Helper()
-	svcs, err := c.Services()
+	svcs, err := c.Services(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
 	out := table{}
 	for _, s := range svcs {
-		ds, err := c.Destinations(s.Service)
+		ds, err := c.Destinations(context.Background(), s.Service)
 		if err != nil {
 			t.Fatal(err)
 		}

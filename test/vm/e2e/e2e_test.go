@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -156,11 +157,11 @@ func plantForeignService(t *testing.T, p *topo.Preset) string {
 	c := ipvsIn(t, p.Director)
 	defer c.Close()
 	svc := ipvs.Service{Family: ipvs.Inet, Protocol: ipvs.TCP, Address: p.VIP, Port: foreignPort, Scheduler: "rr", Netmask: 32}
-	if err := c.NewService(svc); err != nil {
+	if err := c.NewService(context.Background(), svc); err != nil {
 		t.Fatalf("planting a foreign IPVS service: %v", err)
 	}
 	d := ipvs.Destination{Address: p.RS1IP, Port: foreignPort, Forward: ipvs.Masq, Weight: 1}
-	if err := c.NewDestination(svc, d); err != nil {
+	if err := c.NewDestination(context.Background(), svc, d); err != nil {
 		t.Fatalf("planting a foreign IPVS real server: %v", err)
 	}
 	return "ipvs " + svc.Key().String() + " rr "

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"cmp"
+	"context"
 	"errors"
 	"fmt"
 	"maps"
@@ -180,7 +181,7 @@ func ipvsLines(t *testing.T, ns *topo.NS) []string {
 	t.Helper()
 	c := ipvsIn(t, ns)
 	defer c.Close()
-	svcs, err := c.Services()
+	svcs, err := c.Services(context.Background())
 	if err != nil {
 		t.Fatalf("%s: IPVS services: %v", ns.Name(), err)
 	}
@@ -189,7 +190,7 @@ func ipvsLines(t *testing.T, ns *topo.NS) []string {
 	for _, s := range svcs {
 		out = append(out, fmt.Sprintf("ipvs %s %s flags %q timeout %d netmask %d pe %q",
 			s.Key(), s.Scheduler, s.Flags, s.Timeout, s.Netmask, s.PEName))
-		ds, err := c.Destinations(s.Service)
+		ds, err := c.Destinations(context.Background(), s.Service)
 		if err != nil {
 			t.Fatalf("%s: IPVS real servers of %s: %v", ns.Name(), s.Key(), err)
 		}

@@ -1,0 +1,318 @@
+package director
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"golang.org/x/sys/unix"
+
+	"github.com/lvs-rs/lvs-rs/pkg/config"
+	"github.com/lvs-rs/lvs-rs/pkg/ipvs"
+	"github.com/lvs-rs/lvs-rs/pkg/state"
+)
+
+// memBed is a director on a memKernel with a state directory.
+type memBed struct {
+	t   *testing.T
+	k   *memKernel
+	dir string
+}
+
+func newMemBed(t *testing.T) *memBed {
+	return &memBed{t: t, k: newMemKernel(), dir: filepath.Join(t.TempDir(), "state")}
+}
+
+func (b *memBed) opts() Options { return Options{StateDir: b.dir, Kernel: b.k} }
+
+func (b *memBed) record() (record, bool) {
+	b.t.Helper()
+	r, ok, err := loadRecord(state.Store{Dir: b.dir})
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	return r, ok
+}
+
+// crashing runs fn and reports whether it crashed (a simulated kill).
+func crashing(fn func()) (crash bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			if _, ok := r.(crashed); !ok {
+				panic(r)
+			}
+			crash = true
+		}
+	}()
+	fn()
+	return false
+}
+
+// twoServices is a nat and a dr service with two real servers each, so
+// ip_forward is set too.
+func twoServices() *config.Config {
+	cfg := web()
+	cfg.Director.IPForward = true
+	cfg.VirtualServers = append(cfg.VirtualServers, config.VirtualServer{
+		VIP: vip2, Port: 443, Protocol: config.TCP, Scheduler: "rr", Mode: config.ModeNAT,
+		RealServers: []config.RealServer{
+			{Address: rs1, Port: 8443, Weight: 1, Mode: config.ModeNAT},
+			{Address: rs2, Port: 8443, Weight: 2, Mode: config.ModeNAT},
+		},
+	})
+	return cfg
+}
+
+// foreignSvc is a service someone else made.
+var foreignSvc = ipvs.Service{Family: ipvs.Inet, Protocol: ipvs.UDP, Address: vip1, Port: 53, Scheduler: "rr", Netmask: 32}
+
+// TestCrashAtEveryWrite kills start after each of its writes (in memory: a
+// panic out of the kernel), then start converges and stop restores the
+// kernel exactly; then the same for a crash at each write of stop.
+func TestCrashAtEveryWrite(t *testing.T) {
+	cfg := twoServices()
+	probe := newMemBed(t)
+	probe.k.services = append(probe.k.services, ipvs.ServiceExtended{Service: foreignSvc})
+	if _, err := Start(context.Background(), cfg, probe.opts()); err != nil {
+		t.Fatal(err)
+	}
+	n := probe.k.writes
+	if _, err := Stop(context.Background(), probe.opts()); err != nil {
+		t.Fatal(err)
+	}
+	stopWrites := probe.k.writes - n
+	t.Logf("start: %d writes, stop: %d", n, stopWrites)
+	for k := 1; k <= n; k++ {
+		b := newMemBed(t)
+		b.k.services = append(b.k.services, ipvs.ServiceExtended{Service: foreignSvc})
+		before := b.k.snapshot()
+		b.k.crashAfter = k
+		if !crashing(func() { Start(context.Background(), cfg, b.opts()) }) {
+			t.Fatalf("crash after write %d: start did not reach it", k)
+		}
+		b.k.crashAfter = 0
+		if _, err := Start(context.Background(), cfg, b.opts()); err != nil {
+			t.Fatalf("crash after write %d: start again: %v", k, err)
+		}
+		rep, err := Status(context.Background(), nil, b.opts())
+		if err != nil || len(rep.Drift) != 0 {
+			t.Fatalf("crash after write %d: status after the rerun: %v %v", k, err, rep.Drift)
+		}
+		if _, err := Stop(context.Background(), b.opts()); err != nil {
+			t.Fatalf("crash after write %d: stop: %v", k, err)
+		}
+		if diff := cmp.Diff(before, b.k.snapshot(), cmpOpts); diff != "" {
+			t.Fatalf("crash after write %d: stop did not restore the kernel (-before +after):\n%s", k, diff)
+		}
+		if _, ok := b.record(); ok {
+			t.Fatalf("crash after write %d: a record is left", k)
+		}
+	}
+	for k := 1; k <= stopWrites; k++ {
+		b := newMemBed(t)
+		b.k.services = append(b.k.services, ipvs.ServiceExtended{Service: foreignSvc})
+		before := b.k.snapshot()
+		if _, err := Start(context.Background(), cfg, b.opts()); err != nil {
+			t.Fatal(err)
+		}
+		b.k.crashAfter = b.k.writes + k
+		if !crashing(func() { Stop(context.Background(), b.opts()) }) {
+			t.Fatalf("crash after stop's write %d: stop did not reach it", k)
+		}
+		b.k.crashAfter = 0
+		if _, err := Stop(context.Background(), b.opts()); err != nil {
+			t.Fatalf("crash after stop's write %d: stop again: %v", k, err)
+		}
+		if diff := cmp.Diff(before, b.k.snapshot(), cmpOpts); diff != "" {
+			t.Fatalf("crash after stop's write %d: (-before +after):\n%s", k, diff)
+		}
+	}
+}
+
+// TestLostAcknowledgementsOwnWhatIsPresent: every acknowledgement lost
+// (the kernel did the work): start succeeds, records what it made, and
+// stop removes it all.
+func TestLostAcknowledgementsOwnWhatIsPresent(t *testing.T) {
+	for _, pipelined := range []bool{false, true} {
+		b := newMemBed(t)
+		b.k.pipelined = pipelined
+		b.k.services = append(b.k.services, ipvs.ServiceExtended{Service: foreignSvc})
+		before := b.k.snapshot()
+		b.k.lose = func(ipvs.Op) bool { return true }
+		cfg := twoServices()
+		if _, err := Start(context.Background(), cfg, b.opts()); err != nil {
+			t.Fatalf("pipelined=%v: start: %v", pipelined, err)
+		}
+		r, _ := b.record()
+		var got []string
+		for _, s := range r.Services {
+			got = append(got, s.ServiceKey.String())
+		}
+		if diff := cmp.Diff([]string{"tcp 10.0.0.100:80", "tcp 10.0.0.200:443"}, got); diff != "" {
+			t.Fatalf("pipelined=%v: owned services (-want +got):\n%s", pipelined, diff)
+		}
+		if diff := cmp.Diff(DesiredFrom(cfg), *r.Desired, cmpOpts); diff != "" {
+			t.Fatalf("the record's desired state (-want +got):\n%s", diff)
+		}
+		if _, err := Start(context.Background(), cfg, b.opts()); err != nil {
+			t.Fatalf("pipelined=%v: second start: %v", pipelined, err)
+		}
+		if _, err := Stop(context.Background(), b.opts()); err != nil {
+			t.Fatalf("pipelined=%v: stop: %v", pipelined, err)
+		}
+		if diff := cmp.Diff(before, b.k.snapshot(), cmpOpts); diff != "" {
+			t.Fatalf("pipelined=%v: orphans after stop (-before +after):\n%s", pipelined, diff)
+		}
+	}
+}
+
+// TestFailedAddKeepsWhatItReplaces: a port change is an addition then a
+// deletion; when the addition fails the old service stays, even with a
+// kernel that performs every request of a batch.
+func TestFailedAddKeepsWhatItReplaces(t *testing.T) {
+	b := newMemBed(t)
+	b.k.pipelined = true
+	cfg := web()
+	if _, err := Start(context.Background(), cfg, b.opts()); err != nil {
+		t.Fatal(err)
+	}
+	cfg.VirtualServers[0].Port = 8080
+	b.k.failOn = "add service tcp 10.0.0.100:8080"
+	_, err := Start(context.Background(), cfg, b.opts())
+	if !errors.Is(err, unix.EPERM) || !strings.Contains(err.Error(), "tcp 10.0.0.100:8080") {
+		t.Fatalf("start = %v, want EPERM naming tcp 10.0.0.100:8080", err)
+	}
+	if b.k.find(svc(80).Key()) < 0 || len(b.k.dests[svc(80).Key()]) != 2 {
+		t.Fatalf("the failed addition of :8080 let :80 go: %v", b.k.ops)
+	}
+	for _, op := range b.k.ops {
+		if strings.HasPrefix(op, "delete") {
+			t.Fatalf("a deletion ran after a failed addition: %v", b.k.ops)
+		}
+	}
+	b.k.failOn = ""
+	if _, err := Start(context.Background(), cfg, b.opts()); err != nil {
+		t.Fatal(err)
+	}
+	if b.k.find(svc(80).Key()) >= 0 || b.k.find(svc(8080).Key()) < 0 {
+		t.Fatal("the rerun did not move the service to :8080")
+	}
+}
+
+// TestObserveToleratesConcurrentWriters: lvs-rs's service deleted and a
+// foreign one added between the dump of services and the dumps of
+// destinations: start still converges.
+func TestObserveToleratesConcurrentWriters(t *testing.T) {
+	b := newMemBed(t)
+	cfg := twoServices()
+	if _, err := Start(context.Background(), cfg, b.opts()); err != nil {
+		t.Fatal(err)
+	}
+	once := true
+	b.k.afterDump = func(f *fakeKernel) {
+		if once {
+			once = false
+			f.services = slices.DeleteFunc(f.services, func(s ipvs.ServiceExtended) bool { return s.Key() == svc(80).Key() })
+			delete(f.dests, svc(80).Key())
+			f.services = append(f.services, ipvs.ServiceExtended{Service: foreignSvc})
+		}
+	}
+	if _, err := Start(context.Background(), cfg, b.opts()); err != nil {
+		t.Fatalf("start with a writer between the dumps: %v", err)
+	}
+	if b.k.find(svc(80).Key()) < 0 || len(b.k.dests[svc(80).Key()]) != 2 || b.k.find(foreignSvc.Key()) < 0 {
+		t.Fatalf("after the rerun: %v %v\n%v", b.k.services, b.k.dests, b.k.ops)
+	}
+	if _, err := Stop(context.Background(), b.opts()); err != nil {
+		t.Fatal(err)
+	}
+	if len(b.k.services) != 1 || b.k.services[0].Service != foreignSvc {
+		t.Fatalf("after stop: %v, want only the foreign service", b.k.services)
+	}
+}
+
+// TestForeignWriterDuringStart: another tool adds and deletes its own
+// services while start runs: start succeeds and never touches them; one
+// that takes the key start is adding is reported as foreign and left.
+func TestForeignWriterDuringStart(t *testing.T) {
+	b := newMemBed(t)
+	b.k.pipelined = true
+	churn := 0
+	b.k.before = func(f *fakeKernel, op ipvs.Op) {
+		churn++
+		s := foreignSvc
+		s.Port = uint16(1000 + churn)
+		f.services = append(f.services, ipvs.ServiceExtended{Service: s})
+		if churn%2 == 0 {
+			f.services = f.services[1:] // and deletes its oldest
+		}
+	}
+	b.k.afterDump = func(f *fakeKernel) { b.k.before(f, ipvs.Op{}) }
+	if _, err := Start(context.Background(), twoServices(), b.opts()); err != nil {
+		t.Fatalf("start under a concurrent writer: %v", err)
+	}
+	for _, op := range b.k.ops {
+		if strings.Contains(op, "udp") {
+			t.Fatalf("start touched a foreign service: %s", op)
+		}
+	}
+
+	b = newMemBed(t)
+	b.k.before = func(f *fakeKernel, op ipvs.Op) {
+		if op.Kind == ipvs.OpNewService && op.Service.Port == 443 && f.find(op.Service.Key()) < 0 {
+			f.services = append(f.services, ipvs.ServiceExtended{Service: op.Service}) // it got there first
+		}
+	}
+	_, err := Start(context.Background(), twoServices(), b.opts())
+	if !errors.Is(err, ErrForeignService) || !strings.Contains(err.Error(), "tcp 10.0.0.200:443") {
+		t.Fatalf("start = %v, want ErrForeignService naming tcp 10.0.0.200:443", err)
+	}
+	r, _ := b.record()
+	for _, s := range r.Services {
+		if s.Port == 443 {
+			t.Fatal("the service another writer created is recorded as lvs-rs's")
+		}
+	}
+	if _, err := Stop(context.Background(), b.opts()); err != nil {
+		t.Fatal(err)
+	}
+	if len(b.k.services) != 1 || b.k.services[0].Port != 443 {
+		t.Fatalf("stop left %v, want only the other writer's service", b.k.services)
+	}
+}
+
+// TestRecordVersionRefused: an unknown version or a corrupt file is one
+// line naming the file, and nothing is changed.
+func TestRecordVersionRefused(t *testing.T) {
+	for name, body := range map[string]string{
+		"version": `{"version": 99}`,
+		"corrupt": `{"version": 2, "services": [{"family": "x`,
+	} {
+		b := newMemBed(t)
+		if err := os.MkdirAll(b.dir, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(b.dir, Role+".json")
+		if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		for verb, run := range map[string]func() error{
+			"start":  func() error { _, err := Start(context.Background(), web(), b.opts()); return err },
+			"stop":   func() error { _, err := Stop(context.Background(), b.opts()); return err },
+			"status": func() error { _, err := Status(context.Background(), nil, b.opts()); return err },
+		} {
+			err := run()
+			if err == nil || !strings.Contains(err.Error(), path) || strings.Contains(err.Error(), "\n") {
+				t.Fatalf("%s: %s = %v, want one line naming %s", name, verb, err, path)
+			}
+		}
+		if b.k.writes != 0 {
+			t.Fatalf("%s: %d writes with a bad record", name, b.k.writes)
+		}
+	}
+}

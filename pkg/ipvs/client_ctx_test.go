@@ -1,0 +1,143 @@
+package ipvs
+
+import (
+	"context"
+	"errors"
+	"os"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// TestApplyLostAcknowledgementIsOutcomeUnknown: a dropped acknowledgement
+// is ErrOutcomeUnknown, never a plain failure.
+func TestApplyLostAcknowledgementIsOutcomeUnknown(t *testing.T) {
+	f := newFake()
+	sock := fakeSocketFor(f)
+	c := clientOn(t, deadlineSocket{sock})
+	if err := c.NewService(t.Context(), batchSvc); err != nil {
+		t.Fatal(err)
+	}
+	c.limits.ops = 4
+	var n int
+	sock.drop = func(uint32) bool { n++; return n == 2 }
+	errs := c.Apply(t.Context(), addDests(batchSvc, 0, 4))
+	if !errors.Is(errs[1], ErrOutcomeUnknown) {
+		t.Fatalf("op 1 = %v, want ErrOutcomeUnknown", errs[1])
+	}
+	for _, i := range []int{0, 2, 3} {
+		if errs[i] != nil {
+			t.Fatalf("op %d = %v, want nil", i, errs[i])
+		}
+	}
+	if got := len(f.dests[batchSvc.Key()]); got != 4 {
+		t.Fatalf("the kernel holds %d destinations, want 4 (the unacknowledged one was done)", got)
+	}
+}
+
+// TestTimeoutLeavesNoReplyForTheNextCall: a read that times out leaves the
+// chunk's acknowledgements queued; the next call drains them first and
+// reads its own answer instead of failing with "mismatched sequence".
+func TestTimeoutLeavesNoReplyForTheNextCall(t *testing.T) {
+	f := newFake()
+	sock := fakeSocketFor(f)
+	c := clientOn(t, deadlineSocket{sock})
+	sock.timeouts = 1
+	errs := c.Apply(t.Context(), []Op{{Kind: OpNewService, Service: batchSvc}})
+	if !errors.Is(errs[0], ErrOutcomeUnknown) || !errors.Is(errs[0], os.ErrDeadlineExceeded) {
+		t.Fatalf("Apply = %v, want an unknown outcome after the deadline", errs[0])
+	}
+	if len(sock.queue) == 0 {
+		t.Fatal("the test needs the acknowledgement left queued")
+	}
+	svcs, err := c.Services(t.Context())
+	if err != nil {
+		t.Fatalf("the next call: %v", err)
+	}
+	if len(svcs) != 1 {
+		t.Fatalf("Services = %v, want the service the timed-out request added", svcs)
+	}
+	// A dump that times out midway: the same.
+	sock.timeouts = 1
+	if _, err := c.Destinations(t.Context(), batchSvc); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("Destinations = %v, want a timeout", err)
+	}
+	if _, err := c.Info(t.Context()); err != nil {
+		t.Fatalf("after a timed-out dump: %v", err)
+	}
+}
+
+// TestChunkLimitGrowsBack: the limit halved by an overflow doubles again
+// after growAfter chunks whose acknowledgements all came, up to what the
+// buffers allow.
+func TestChunkLimitGrowsBack(t *testing.T) {
+	f := newFake()
+	sock := fakeSocketFor(f)
+	c := clientOn(t, deadlineSocket{sock})
+	if err := c.NewService(t.Context(), batchSvc); err != nil {
+		t.Fatal(err)
+	}
+	c.limits.ops, c.maxOps = 8, 8
+	var n int
+	sock.drop = func(uint32) bool { n++; return n == 1 }
+	c.Apply(t.Context(), addDests(batchSvc, 0, 8))
+	if c.limits.ops != 4 {
+		t.Fatalf("limit %d after an overflow, want 4", c.limits.ops)
+	}
+	sock.drop = nil
+	c.Apply(t.Context(), addDests(batchSvc, 100, 100+4*growAfter)) // growAfter whole chunks of 4
+	if c.limits.ops != 8 {
+		t.Fatalf("limit %d after %d whole chunks, want 8", c.limits.ops, growAfter)
+	}
+	c.Apply(t.Context(), addDests(batchSvc, 200, 200+8*growAfter))
+	if c.limits.ops != 8 {
+		t.Fatalf("limit %d, want it capped at 8", c.limits.ops)
+	}
+}
+
+// TestContextBoundsTheSocket: the context's deadline and cancellation end
+// a read the kernel never answers, on a real socket.
+func TestContextBoundsTheSocket(t *testing.T) {
+	c := rawCtrlClient(t)
+	recv := func(ctx context.Context) error {
+		end, err := c.begin(ctx)
+		if err != nil {
+			return err
+		}
+		defer end()
+		return c.tr.recv(func(uint32, unix.Errno) {})
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	defer cancel()
+	if err := recv(ctx); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("recv past the deadline = %v, want a timeout", err)
+	}
+	ctx, cancel = context.WithCancel(t.Context())
+	time.AfterFunc(50*time.Millisecond, cancel)
+	if err := recv(ctx); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("recv after cancel = %v, want it interrupted", err)
+	}
+	// The deadline is cleared afterwards: a call with a live context works.
+	if err := c.Apply(t.Context(), addDests(batchSvc, 0, 1))[0]; !errors.Is(err, unix.EOPNOTSUPP) {
+		t.Fatalf("after a cancelled call: %v", err)
+	}
+	done, cancelDone := context.WithCancel(t.Context())
+	cancelDone()
+	if err := c.Apply(done, addDests(batchSvc, 0, 1))[0]; !errors.Is(err, context.Canceled) {
+		t.Fatalf("Apply with a cancelled context = %v, want context.Canceled", err)
+	}
+}
+
+// TestCancelNamesTheContext: a call cut short by its context says so.
+func TestCancelNamesTheContext(t *testing.T) {
+	f := newFake()
+	sock := fakeSocketFor(f)
+	c := clientOn(t, deadlineSocket{sock})
+	sock.timeouts = 1
+	ctx, cancel := context.WithCancel(t.Context())
+	sock.onTimeout = cancel
+	if _, err := c.Services(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Services = %v, want context.Canceled", err)
+	}
+}
