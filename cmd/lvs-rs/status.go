@@ -38,7 +38,7 @@ func newStatusCmd(g *globalFlags, stdout, stderr io.Writer) *cobra.Command {
 			if output != "table" && output != "json" {
 				return usageErr("-o: %q is not an output format (table or json)", output)
 			}
-			return runStatus(cmd.Context(), g, f, output, stdout)
+			return runStatus(cmd.Context(), g, f, output, stdout, stderr)
 		},
 	}
 	addRoleFlag(cmd, f, false)
@@ -49,7 +49,7 @@ func newStatusCmd(g *globalFlags, stdout, stderr io.Writer) *cobra.Command {
 	return cmd
 }
 
-func runStatus(ctx context.Context, g *globalFlags, f *roleFlags, output string, stdout io.Writer) error {
+func runStatus(ctx context.Context, g *globalFlags, f *roleFlags, output string, stdout, stderr io.Writer) error {
 	roles := []string{roleDirector, roleRealServer}
 	if f.role != "" {
 		roles = []string{f.role}
@@ -63,7 +63,7 @@ func runStatus(ctx context.Context, g *globalFlags, f *roleFlags, output string,
 		}
 		cfg = c
 	}
-	s, err := openSession(g)
+	s, err := openReadSession(g, stderr)
 	if err != nil {
 		return withCode(exitUnknown, err)
 	}
@@ -93,7 +93,7 @@ func realServerStatus(ctx context.Context, f *roleFlags, cfg *config.Config, s *
 	if len(f.vips) == 0 && cfg == nil {
 		return realserver.Status(ctx, nil, o)
 	}
-	d, err := f.realServerDesired(s.handle)
+	d, err := f.realServerDesired(s.handle, cfg)
 	if err != nil {
 		return nil, err
 	}

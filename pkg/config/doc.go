@@ -43,7 +43,8 @@
 //     a zone (fe80::1%eth0; IPVS has no zones), an IPv4-mapped IPv6
 //     address (::ffff:10.0.0.1 is refused, not normalized, because its
 //     family is ambiguous: write 10.0.0.1), the unspecified address,
-//     multicast, 255.255.255.255, a prefix length or a port.
+//     multicast, 255.255.255.255, a prefix length or a port. A VIP must not
+//     be a loopback address either (127.0.0.0/8, ::1).
 //   - vip is required, also for fwmark services (the VIP is still bound).
 //     port is required unless fwmark is set; with fwmark, port and
 //     protocol must be absent (the kernel ignores them). A fwmark service
@@ -53,8 +54,8 @@
 //     the second and names the line of the first.
 //   - persistence is 0..2678400 seconds (31 days, ipvsadm's limit).
 //     persistence_netmask is a prefix length (0..32 or 0..128) or, for
-//     IPv4, a contiguous dotted mask; it defaults to 32 or 128 and is
-//     accepted, unused, without persistence.
+//     IPv4, a contiguous dotted mask; it defaults to 32 or 128 and is an
+//     error without persistence (where it would do nothing).
 //   - A real server's port: for nat it maps the port (0 means the
 //     service's port); for dr and tun it must equal the service's port
 //     (under a fwmark service, be absent or 0). A real server may appear
@@ -66,8 +67,12 @@
 //     label, which lvs-rs creates itself) or whitespace. Dots (eth0.100)
 //     are fine. It is optional in the file, because real servers share it;
 //     CheckDirector requires it whenever there is a virtual server.
-//   - director.ip_forward, when absent, is true iff any real server uses
-//     nat; an explicit false is kept (the operator manages forwarding).
+//   - director.ip_forward, when absent, is true iff a real server of an
+//     IPv4 service uses nat (ip_forward is IPv4's; an IPv6-only nat config
+//     leaves it alone); an explicit false is kept (the operator manages
+//     forwarding).
+//   - mode tun (IPv4-in-IPv4) is refused for an IPv6 service, on the
+//     service and on any of its real servers.
 //   - A host listed as a real server of one VIP both in dr and in tun mode
 //     is an error of RealServerVIPs (the VIP would go on lo and tunl0);
 //     nat next to dr or tun is not.

@@ -39,6 +39,17 @@ type rawNetmask struct {
 	dotted *rawString // set when written as text
 }
 
+// typed reports whether the netmask was of a usable type.
+func (m *rawNetmask) typed() bool { return m.dotted != nil || m.prefix.ok }
+
+// at returns where the netmask was written.
+func (m *rawNetmask) at() pos {
+	if m.prefix != nil {
+		return m.prefix.pos
+	}
+	return m.dotted.pos
+}
+
 // rawConfig is a whole configuration as written.
 type rawConfig struct {
 	iface     *rawString

@@ -37,6 +37,9 @@ func (v *validator) realServer(r rawRealServer, vs VirtualServer, known serviceF
 	modeOK := known.modeOK
 	if r.mode != nil {
 		rs.Mode, modeOK = v.mode(r.mode, vs.Mode)
+		if modeOK && rs.Mode == ModeTUN && known.family == 6 {
+			v.ps.add(r.mode.pos, tunIPv6)
+		}
 	}
 
 	if r.weight != nil {

@@ -50,7 +50,8 @@ func validate(raw *rawConfig, ps *problems) *Config {
 			}
 		}
 		for _, r := range vs.RealServers {
-			nat = nat || r.Mode == ModeNAT
+			// ip_forward is IPv4's: an IPv6 nat service does not need it.
+			nat = nat || (r.Mode == ModeNAT && vs.VIP.Is4())
 		}
 		cfg.VirtualServers = append(cfg.VirtualServers, vs)
 	}
