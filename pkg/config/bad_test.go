@@ -34,7 +34,7 @@ func badCases() []struct {
 		{"unknown top key", "virtual_server:\n", []string{
 			`f.yaml:1:1: virtual_server: unknown key; did you mean "virtual_servers"?`}},
 		{"unknown director key", "director:\n  iface: eth0\n", []string{
-			`f.yaml:2:3: director.iface: unknown key; valid keys are interface, ip_forward`}},
+			`f.yaml:2:3: director.iface: unknown key; valid keys are interface, ip_forward, reconcile_interval, metrics, send_redirects, ipvs_sysctls, timeouts, sync, announce`}},
 		{"unknown realserver key", "realserver:\n  gw: 10.0.0.1\n", []string{
 			`f.yaml:2:3: realserver.gw: unknown key; valid keys are gateway`}},
 		{"unknown service key", svcHead + "    sheduler: rr\n", []string{
@@ -42,9 +42,9 @@ func badCases() []struct {
 		{"unknown real server key", rsHead + "        wieght: 3\n", []string{
 			`f.yaml:6:9: virtual_servers[0].real_servers[0].wieght: unknown key; did you mean "weight"?`}},
 		{"unknown key needing quotes", "director:\n  \"my key\": 1\n", []string{
-			`f.yaml:2:3: director."my key": unknown key; valid keys are interface, ip_forward`}},
+			`f.yaml:2:3: director."my key": unknown key; valid keys are interface, ip_forward, reconcile_interval, metrics, send_redirects, ipvs_sysctls, timeouts, sync, announce`}},
 		{"x- keys only at the top", "director:\n  x-note: hi\n", []string{
-			`f.yaml:2:3: director.x-note: unknown key; valid keys are interface, ip_forward`}},
+			`f.yaml:2:3: director.x-note: unknown key; valid keys are interface, ip_forward, reconcile_interval, metrics, send_redirects, ipvs_sysctls, timeouts, sync, announce`}},
 
 		// Wrong types.
 		{"port not a number", "virtual_servers:\n  - vip: 10.0.0.1\n    port: abc\n", []string{
@@ -64,15 +64,15 @@ func badCases() []struct {
 		{"ip_forward yes", "director:\n  ip_forward: yes\n", []string{
 			`f.yaml:2:15: director.ip_forward: must be true or false, got "yes"`}},
 		{"director a list", "director: [eth0]\n", []string{
-			`f.yaml:1:11: director: must be a mapping with the keys interface, ip_forward, got a list`}},
+			`f.yaml:1:11: director: must be a mapping with the keys interface, ip_forward, reconcile_interval, metrics, send_redirects, ipvs_sysctls, timeouts, sync, announce, got a list`}},
 		{"virtual_servers a mapping", "virtual_servers:\n  vip: 10.0.0.1\n", []string{
 			`f.yaml:2:3: virtual_servers: must be a list of virtual servers, got a mapping`}},
 		{"virtual server a scalar", "virtual_servers:\n  - 10.0.0.1\n", []string{
-			`f.yaml:2:5: virtual_servers[0]: must be a mapping with the keys vip, port, protocol, fwmark, scheduler, persistence, persistence_netmask, mode, real_servers, got "10.0.0.1"`}},
+			`f.yaml:2:5: virtual_servers[0]: must be a mapping with the keys vip, port, protocol, fwmark, scheduler, scheduler_flags, persistence, persistence_netmask, mode, check, on_failure, drain_timeout, slow_start, sorry_server, mark, real_servers, got "10.0.0.1"`}},
 		{"real_servers a scalar", svcHead + "    real_servers: 10.0.0.2\n", []string{
 			`f.yaml:4:19: virtual_servers[0].real_servers: must be a list of real servers, got "10.0.0.2"`}},
 		{"real server empty", svcHead + "    real_servers:\n      -\n", []string{
-			`f.yaml:5:8: virtual_servers[0].real_servers[0]: must be a mapping with the keys address, port, weight, mode, got an empty value`}},
+			`f.yaml:5:8: virtual_servers[0].real_servers[0]: must be a mapping with the keys address, port, weight, mode, check, upper_threshold, lower_threshold, tunnel, got an empty value`}},
 		{"document a list", "- director\n", []string{
 			`f.yaml:1:1: must be a mapping with the keys director, realserver, virtual_servers, got a list`}},
 		{"document a scalar", "hello\n", []string{
@@ -252,7 +252,7 @@ func badCases() []struct {
 		{"address missing", svcHead + "    real_servers:\n      - weight: 2\n", []string{
 			`f.yaml:5:9: virtual_servers[0].real_servers[0].address: missing (every real server needs one)`}},
 		{"virtual server empty", "virtual_servers:\n  -\n", []string{
-			`f.yaml:2:4: virtual_servers[0]: must be a mapping with the keys vip, port, protocol, fwmark, scheduler, persistence, persistence_netmask, mode, real_servers, got an empty value`}},
+			`f.yaml:2:4: virtual_servers[0]: must be a mapping with the keys vip, port, protocol, fwmark, scheduler, scheduler_flags, persistence, persistence_netmask, mode, check, on_failure, drain_timeout, slow_start, sorry_server, mark, real_servers, got an empty value`}},
 
 		// Duplicate keys.
 		{"duplicate service key", svcHead + "    port: 81\n", []string{
@@ -270,7 +270,7 @@ func badCases() []struct {
 		{"merge a list with a scalar", svcHead + "    <<: [{mode: nat}, 5]\n", []string{
 			`f.yaml:4:23: virtual_servers[0].<<: can only merge mappings, got 5`}},
 		{"merged unknown key", "x-d: &d {sched: rr}\n" + svcHead + "    <<: *d\n", []string{
-			`f.yaml:1:10: virtual_servers[0].sched: unknown key; valid keys are vip, port, protocol, fwmark, scheduler, persistence, persistence_netmask, mode, real_servers`}},
+			`f.yaml:1:10: virtual_servers[0].sched: unknown key; valid keys are vip, port, protocol, fwmark, scheduler, scheduler_flags, persistence, persistence_netmask, mode, check, on_failure, drain_timeout, slow_start, sorry_server, mark, real_servers`}},
 
 		// YAML syntax.
 		{"syntax: bad indentation", "director:\n  interface: eth0\n ip_forward: true\n", []string{

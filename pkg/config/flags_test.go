@@ -104,7 +104,7 @@ func TestDirectorFromFlags(t *testing.T) {
 			},
 		}},
 	}
-	if diff := cmpDiff(want, got); diff != "" {
+	if diff := cmpDiff(withDefaults(want), got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 
@@ -126,7 +126,7 @@ func TestDirectorFromFlags(t *testing.T) {
 			},
 		}},
 	}
-	if diff := cmpDiff(want, got); diff != "" {
+	if diff := cmpDiff(withDefaults(want), got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 }

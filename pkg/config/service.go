@@ -37,11 +37,14 @@ func (v *validator) service(s rawService) (vs VirtualServer, keyOK bool) {
 		v.ps.add(s.netmask.at(), "has no effect without persistence; set persistence or remove it")
 	}
 
-	known := serviceFacts{family: family, portOK: portOK, modeOK: modeOK}
+	var checks checkFacts
+	vs.Check, checks = v.serviceCheck(s.check)
+	known := serviceFacts{family: family, portOK: portOK, modeOK: modeOK, check: checks}
 	first := map[rsKey]pos{}
 	for _, r := range s.realServers {
 		vs.RealServers = append(vs.RealServers, v.realServer(r, vs, known, first))
 	}
+	v.service2(s, &vs, family)
 	return vs, keyOK
 }
 
