@@ -76,4 +76,37 @@
 //   - A host listed as a real server of one VIP both in dr and in tun mode
 //     is an error of RealServerVIPs (the VIP would go on lo and tunl0);
 //     nat next to dr or tun is not.
+//
+// # The long-running director and the kernel features beyond the basics
+//
+//   - Durations are Go's syntax (2s, 500ms, 1h30m) and need a unit;
+//     timeouts (IPVS's tcp, tcp_fin, udp) must be whole seconds.
+//   - director: reconcile_interval 1s..24h (10s); metrics ADDRESS:PORT
+//     (absent: off); send_redirects, when absent, is turned off
+//     (Director.DisableRedirects) iff ip_forward's default would be on;
+//     ipvs_sysctls take the names of sysctl.IPVSParams, each in the
+//     kernel's range; sync needs interface and state, and defaults to the
+//     kernel's group 224.0.0.81, port 8848, TTL 1; announce needs a table
+//     other than 0 and 253..255, protocol 3..255 (3, "boot").
+//   - check: type is required (tcp, http, https, dns, exec, agent); port
+//     defaults to the real server's (required for agent, and for a fwmark
+//     service's real servers); interval 100ms..1h (2s), timeout less than
+//     interval (1s), rise and fall 1..100 (2 and 3), via direct; http and
+//     https default to path / and expect_status 200-399; dns needs query;
+//     exec needs command, an absolute program path, with only the
+//     {address} and {port} placeholders. A field of another type is an
+//     error. A real server's check overrides the service's field by field
+//     (VirtualServer.CheckFor): a different type keeps port, via,
+//     interval, timeout, rise and fall and drops the rest; every rule
+//     applies to the merged check, reported where the field was written.
+//   - on_failure quiesce (default) or remove; drain_timeout 0..720h (5m);
+//     slow_start 0..1h (0); sorry_server of the VIP's family, not one of
+//     its real servers; mark only for fwmark services, each (protocol,
+//     port) once and not the key of another service or another service's
+//     mark on the same VIP; scheduler_flags mh-* only with mh, sh-* only
+//     with sh, ops only for udp and fwmark services.
+//   - upper_threshold and lower_threshold 0..4294967295, lower at most
+//     upper and only with it; tunnel only on tun real servers: ipip
+//     (default), gue (port required) or gre, with at most one flag, csum
+//     (gue, gre) or remcsum (gue).
 package config

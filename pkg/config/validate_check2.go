@@ -72,12 +72,25 @@ func (v *validator) checkRules(c *Check, l locator) {
 		v.ps.add(l.at("via"), fmt.Sprintf("vip is only for tcp, http, https and dns checks; this check is %s", c.Type))
 	}
 	if c.Timeout >= c.Interval {
-		name, note := "timeout", ""
+		note := ""
 		if !l.written("timeout") {
-			name, note = "interval", " (the default timeout); set a longer interval or a shorter timeout"
+			note = " (the default timeout); set a longer interval or a shorter timeout"
 		}
-		v.ps.add(l.at(name), fmt.Sprintf("timeout %s must be less than interval %s%s", fmtDuration(c.Timeout), fmtDuration(c.Interval), note))
+		v.ps.add(l.at(l.culprit()), fmt.Sprintf("timeout %s must be less than interval %s%s", fmtDuration(c.Timeout), fmtDuration(c.Interval), note))
 	}
+}
+
+// culprit names the field to blame when timeout is not less than
+// interval: the one written in the innermost block, timeout first.
+func (l locator) culprit() string {
+	for _, m := range []map[string]pos{l.own, l.base} {
+		for _, name := range []string{"timeout", "interval"} {
+			if _, ok := m[name]; ok {
+				return name
+			}
+		}
+	}
+	return "interval"
 }
 
 // serviceCheck validates a service's check block and returns its check
@@ -95,7 +108,10 @@ func (v *validator) serviceCheck(raw *rawCheck) (*Check, checkFacts) {
 		return nil, facts
 	}
 	c := mergeCheck(nil, o)
-	v.checkRules(c, locator{block: raw.at, own: where})
+	if ok {
+		// Rules across fields only once each field is right on its own.
+		v.checkRules(c, locator{block: raw.at, own: where})
+	}
 	facts.ok = ok
 	return c, facts
 }

@@ -202,7 +202,7 @@ func (v *validator) tunnelFlags(l *rawList, typ TunnelType) []TunnelFlag {
 		switch {
 		case !ok:
 		case typ == TunnelIPIP || (f == TunnelRemCsum && typ != TunnelGUE):
-			v.ps.add(it.pos, fmt.Sprintf("%s is not a flag of a %s tunnel (csum: gue and gre; remcsum: gue)", f, typ))
+			v.ps.add(it.pos, fmt.Sprintf("%s is not a flag of %s tunnels (csum: gue and gre; remcsum: gue)", f, typ))
 		case len(out) > 0:
 			v.ps.add(it.pos, fmt.Sprintf("a tunnel takes one checksum flag; %s is already set", out[0]))
 		default:
