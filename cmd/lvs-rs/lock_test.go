@@ -74,3 +74,22 @@ func TestRealServerReadsConfigOnce(t *testing.T) {
 		t.Fatal("start read the config file a second time")
 	}
 }
+
+// TestCorruptRecordOneLine: a damaged record makes status and stop fail
+// with one line that names the file and what to do, not a panic.
+func TestCorruptRecordOneLine(t *testing.T) {
+	ns := nstest.New(t)
+	dir := t.TempDir()
+	for _, role := range []string{"director", "realserver"} {
+		rec := filepath.Join(dir, role+".json")
+		if err := os.WriteFile(rec, []byte("{\"version\": 1, \"sysctls\": [tru"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		for _, args := range [][]string{{"status", "--role", role}, {"stop", "--role", role}} {
+			code, _, errs := inNS(t, ns, append(args, "--state-dir", dir)...)
+			if code == exitOK || strings.Count(errs, "\n") != 1 || !strings.Contains(errs, rec) || !strings.Contains(errs, "remove it to start over") {
+				t.Errorf("%v with a damaged record: exit %d, stderr %q; want a failure, one line naming %s", args, code, errs, rec)
+			}
+		}
+	}
+}
