@@ -18,7 +18,7 @@ const procRoot = "/proc"
 // restricted to the services in the director's status report (those
 // lvs-rs created; with --config, those the file names that lvs-rs owns or
 // would create).
-func runConnections(ctx context.Context, g *globalFlags, f *roleFlags, output string, stdout io.Writer) error {
+func runConnections(ctx context.Context, g *globalFlags, f *roleFlags, output string, stdout, stderr io.Writer) error {
 	if f.role == roleRealServer {
 		return usageErr("--connections: the connection table is the director's (--role director)")
 	}
@@ -30,7 +30,7 @@ func runConnections(ctx context.Context, g *globalFlags, f *roleFlags, output st
 		}
 		cfg = c
 	}
-	s, err := openSession(g)
+	s, err := openReadSession(g, stderr)
 	if err != nil {
 		return withCode(exitUnknown, err)
 	}

@@ -39,19 +39,16 @@ func (f *roleFlags) directorConfig() (*config.Config, error) {
 }
 
 // realServerDesired builds the real server's desired state: --vip/--mode
-// alone, or the VIPs of every virtual server that lists one of this host's
-// addresses among its real servers, with --mode/--vip overriding the file.
-func (f *roleFlags) realServerDesired(h *netlink.Handle) (realserver.Desired, error) {
-	if f.flagsOnly() {
+// alone, or the VIPs of every virtual server of cfg (the file, read once
+// by the caller) that lists one of this host's addresses among its real
+// servers, with --mode/--vip overriding the file. cfg nil means flags only.
+func (f *roleFlags) realServerDesired(h *netlink.Handle, cfg *config.Config) (realserver.Desired, error) {
+	if f.flagsOnly() || cfg == nil {
 		cfg, bindings, err := config.RealServerFromFlags(f.modeOr("dr"), f.vips, f.gateway)
 		if err != nil {
 			return realserver.Desired{}, withCode(exitUsage, err)
 		}
 		return realserver.Desired{Bindings: bindings, Gateway: cfg.RealServer.Gateway}, nil
-	}
-	cfg, err := f.loadFile()
-	if err != nil {
-		return realserver.Desired{}, err
 	}
 	isLocal, err := f.localAddresses(h)
 	if err != nil {

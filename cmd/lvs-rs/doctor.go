@@ -82,7 +82,7 @@ func (f *roleFlags) doctorTarget() (doctor.Target, error) {
 		if f.role == roleDirector {
 			return doctor.Target{}, usageErr("--vip, --gateway: real-server flags; the director's checks read the config file")
 		}
-		d, err := f.realServerDesired(nil)
+		d, err := f.realServerDesired(nil, nil)
 		if err != nil {
 			return doctor.Target{}, err
 		}

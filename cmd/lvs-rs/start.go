@@ -11,6 +11,7 @@ import (
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 
+	"github.com/lvs-rs/lvs-rs/pkg/config"
 	"github.com/lvs-rs/lvs-rs/pkg/director"
 	"github.com/lvs-rs/lvs-rs/pkg/realserver"
 	"github.com/lvs-rs/lvs-rs/pkg/state"
@@ -48,7 +49,8 @@ type session struct {
 	opts   func(dryRun bool) (realserver.Options, director.Options)
 }
 
-// openSession checks privileges, takes the host lock and opens netlink.
+// openSession checks privileges, takes the host lock exclusively and
+// opens netlink.
 func openSession(g *globalFlags) (*session, error) {
 	if !hasNetAdmin() {
 		return nil, withCode(exitKernel, errNotPrivileged)
@@ -58,6 +60,30 @@ func openSession(g *globalFlags) (*session, error) {
 	if err != nil {
 		return nil, withCode(exitKernel, err)
 	}
+	return newSession(dir, unlock)
+}
+
+// openReadSession is openSession for status: the lock is taken shared and
+// without waiting, and when a start or stop holds it, status goes on
+// without it (notice is written to stderr). Records are replaced
+// atomically, so status reads whole ones either way.
+func openReadSession(g *globalFlags, stderr io.Writer) (*session, error) {
+	if !hasNetAdmin() {
+		return nil, withCode(exitKernel, errNotPrivileged)
+	}
+	dir := state.Dir(g.stateDir)
+	unlock, held, err := state.Store{Dir: dir}.TryShared()
+	if err != nil {
+		return nil, withCode(exitKernel, err)
+	}
+	if !held {
+		fmt.Fprintln(stderr, "lvs-rs: note: another lvs-rs command is changing this host; this status is a snapshot taken meanwhile")
+	}
+	return newSession(dir, unlock)
+}
+
+// newSession opens netlink for a session whose lock is held.
+func newSession(dir string, unlock func()) (*session, error) {
 	h, err := netlink.NewHandle(unix.NETLINK_ROUTE)
 	if err != nil {
 		unlock()
@@ -97,18 +123,22 @@ func runStart(ctx context.Context, g *globalFlags, f *roleFlags, stdout, stderr 
 		report(stdout, stderr, roleDirector, "start", f.dryRun, err != nil, res.Changes, res.Warnings)
 		return kernelErr(err)
 	}
+	// Read the file once, before taking the lock: bad input exits 2 with
+	// nothing touched, and what is applied is what was validated.
+	var cfg *config.Config
 	if !f.flagsOnly() {
-		// Parse the file before taking the lock: exit 2 on bad input.
-		if _, err := f.loadFile(); err != nil {
+		c, err := f.loadFile()
+		if err != nil {
 			return err
 		}
+		cfg = c
 	}
 	s, err := openSession(g)
 	if err != nil {
 		return err
 	}
 	defer s.close()
-	d, err := f.realServerDesired(s.handle)
+	d, err := f.realServerDesired(s.handle, cfg)
 	if err != nil {
 		return err
 	}

@@ -41,9 +41,9 @@ func newStatusCmd(g *globalFlags, stdout, stderr io.Writer) *cobra.Command {
 				return usageErr("-o: %q is not an output format (table or json)", output)
 			}
 			if connections {
-				return runConnections(cmd.Context(), g, f, output, stdout)
+				return runConnections(cmd.Context(), g, f, output, stdout, stderr)
 			}
-			return runStatus(cmd.Context(), g, f, output, stdout)
+			return runStatus(cmd.Context(), g, f, output, stdout, stderr)
 		},
 	}
 	addRoleFlag(cmd, f, false)
@@ -55,7 +55,7 @@ func newStatusCmd(g *globalFlags, stdout, stderr io.Writer) *cobra.Command {
 	return cmd
 }
 
-func runStatus(ctx context.Context, g *globalFlags, f *roleFlags, output string, stdout io.Writer) error {
+func runStatus(ctx context.Context, g *globalFlags, f *roleFlags, output string, stdout, stderr io.Writer) error {
 	roles := []string{roleDirector, roleRealServer}
 	if f.role != "" {
 		roles = []string{f.role}
@@ -69,7 +69,7 @@ func runStatus(ctx context.Context, g *globalFlags, f *roleFlags, output string,
 		}
 		cfg = c
 	}
-	s, err := openSession(g)
+	s, err := openReadSession(g, stderr)
 	if err != nil {
 		return withCode(exitUnknown, err)
 	}
@@ -99,7 +99,7 @@ func realServerStatus(ctx context.Context, f *roleFlags, cfg *config.Config, s *
 	if len(f.vips) == 0 && cfg == nil {
 		return realserver.Status(ctx, nil, o)
 	}
-	d, err := f.realServerDesired(s.handle)
+	d, err := f.realServerDesired(s.handle, cfg)
 	if err != nil {
 		return nil, err
 	}

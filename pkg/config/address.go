@@ -38,6 +38,16 @@ func checkAddr(s string) (netip.Addr, string) {
 	return a, ""
 }
 
+// checkVIP returns a problem text when a (valid) address cannot be a VIP
+// beyond what checkAddr refuses: a loopback address would be bound on the
+// director's interface and never be reached from outside.
+func checkVIP(a netip.Addr) string {
+	if a.IsLoopback() {
+		return fmt.Sprintf("%s is a loopback address; a VIP must be reachable by clients", a)
+	}
+	return ""
+}
+
 // isAddrPort reports whether s is ADDR:PORT.
 func isAddrPort(s string) bool {
 	_, err := netip.ParseAddrPort(s)

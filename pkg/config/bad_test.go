@@ -34,7 +34,7 @@ func badCases() []struct {
 		{"unknown top key", "virtual_server:\n", []string{
 			`f.yaml:1:1: virtual_server: unknown key; did you mean "virtual_servers"?`}},
 		{"unknown director key", "director:\n  iface: eth0\n", []string{
-			`f.yaml:2:3: director.iface: unknown key; valid keys are interface, ip_forward`}},
+			`f.yaml:2:3: director.iface: unknown key; valid keys are interface, ip_forward, reconcile_interval, metrics, send_redirects, ipvs_sysctls, timeouts, sync, announce`}},
 		{"unknown realserver key", "realserver:\n  gw: 10.0.0.1\n", []string{
 			`f.yaml:2:3: realserver.gw: unknown key; valid keys are gateway`}},
 		{"unknown service key", svcHead + "    sheduler: rr\n", []string{
@@ -42,9 +42,9 @@ func badCases() []struct {
 		{"unknown real server key", rsHead + "        wieght: 3\n", []string{
 			`f.yaml:6:9: virtual_servers[0].real_servers[0].wieght: unknown key; did you mean "weight"?`}},
 		{"unknown key needing quotes", "director:\n  \"my key\": 1\n", []string{
-			`f.yaml:2:3: director."my key": unknown key; valid keys are interface, ip_forward`}},
+			`f.yaml:2:3: director."my key": unknown key; valid keys are interface, ip_forward, reconcile_interval, metrics, send_redirects, ipvs_sysctls, timeouts, sync, announce`}},
 		{"x- keys only at the top", "director:\n  x-note: hi\n", []string{
-			`f.yaml:2:3: director.x-note: unknown key; valid keys are interface, ip_forward`}},
+			`f.yaml:2:3: director.x-note: unknown key; valid keys are interface, ip_forward, reconcile_interval, metrics, send_redirects, ipvs_sysctls, timeouts, sync, announce`}},
 
 		// Wrong types.
 		{"port not a number", "virtual_servers:\n  - vip: 10.0.0.1\n    port: abc\n", []string{
@@ -64,15 +64,15 @@ func badCases() []struct {
 		{"ip_forward yes", "director:\n  ip_forward: yes\n", []string{
 			`f.yaml:2:15: director.ip_forward: must be true or false, got "yes"`}},
 		{"director a list", "director: [eth0]\n", []string{
-			`f.yaml:1:11: director: must be a mapping with the keys interface, ip_forward, got a list`}},
+			`f.yaml:1:11: director: must be a mapping with the keys interface, ip_forward, reconcile_interval, metrics, send_redirects, ipvs_sysctls, timeouts, sync, announce, got a list`}},
 		{"virtual_servers a mapping", "virtual_servers:\n  vip: 10.0.0.1\n", []string{
 			`f.yaml:2:3: virtual_servers: must be a list of virtual servers, got a mapping`}},
 		{"virtual server a scalar", "virtual_servers:\n  - 10.0.0.1\n", []string{
-			`f.yaml:2:5: virtual_servers[0]: must be a mapping with the keys vip, port, protocol, fwmark, scheduler, persistence, persistence_netmask, mode, real_servers, got "10.0.0.1"`}},
+			`f.yaml:2:5: virtual_servers[0]: must be a mapping with the keys vip, port, protocol, fwmark, scheduler, scheduler_flags, persistence, persistence_netmask, mode, check, on_failure, drain_timeout, slow_start, sorry_server, mark, real_servers, got "10.0.0.1"`}},
 		{"real_servers a scalar", svcHead + "    real_servers: 10.0.0.2\n", []string{
 			`f.yaml:4:19: virtual_servers[0].real_servers: must be a list of real servers, got "10.0.0.2"`}},
 		{"real server empty", svcHead + "    real_servers:\n      -\n", []string{
-			`f.yaml:5:8: virtual_servers[0].real_servers[0]: must be a mapping with the keys address, port, weight, mode, got an empty value`}},
+			`f.yaml:5:8: virtual_servers[0].real_servers[0]: must be a mapping with the keys address, port, weight, mode, check, upper_threshold, lower_threshold, tunnel, got an empty value`}},
 		{"document a list", "- director\n", []string{
 			`f.yaml:1:1: must be a mapping with the keys director, realserver, virtual_servers, got a list`}},
 		{"document a scalar", "hello\n", []string{
@@ -93,6 +93,26 @@ func badCases() []struct {
 			`f.yaml:2:10: virtual_servers[0].vip: 0.0.0.0 is the unspecified address`}},
 		{"vip multicast", "virtual_servers:\n  - vip: 224.0.0.1\n    port: 80\n", []string{
 			`f.yaml:2:10: virtual_servers[0].vip: 224.0.0.1 is a multicast address`}},
+		{"vip loopback", "virtual_servers:\n  - vip: 127.0.0.1\n    port: 80\n", []string{
+			`f.yaml:2:10: virtual_servers[0].vip: 127.0.0.1 is a loopback address; a VIP must be reachable by clients`}},
+		{"vip loopback, not only 127.0.0.1", "virtual_servers:\n  - vip: 127.1.2.3\n    port: 80\n", []string{
+			`f.yaml:2:10: virtual_servers[0].vip: 127.1.2.3 is a loopback address; a VIP must be reachable by clients`}},
+		{"vip IPv6 loopback", "virtual_servers:\n  - vip: '::1'\n    port: 80\n", []string{
+			`f.yaml:2:10: virtual_servers[0].vip: ::1 is a loopback address; a VIP must be reachable by clients`}},
+		{"vip IPv6 unspecified", "virtual_servers:\n  - vip: '::'\n    port: 80\n", []string{
+			`f.yaml:2:10: virtual_servers[0].vip: :: is the unspecified address`}},
+		{"vip IPv6 multicast", "virtual_servers:\n  - vip: ff02::1\n    port: 80\n", []string{
+			`f.yaml:2:10: virtual_servers[0].vip: ff02::1 is a multicast address`}},
+		{"tun with an IPv6 vip", "virtual_servers:\n  - vip: 2001:db8::1\n    port: 80\n    mode: tun\n", []string{
+			`f.yaml:4:11: virtual_servers[0].mode: tun forwards in IPv4-in-IPv4 (ipip) tunnels; an IPv6 service cannot use it (use dr or nat)`}},
+		{"tun real server of an IPv6 vip", "virtual_servers:\n  - vip: 2001:db8::1\n    port: 80\n    real_servers:\n      - {address: 2001:db8::2, mode: tun}\n", []string{
+			`f.yaml:5:38: virtual_servers[0].real_servers[0].mode: tun forwards in IPv4-in-IPv4 (ipip) tunnels; an IPv6 service cannot use it (use dr or nat)`}},
+		{"persistence_netmask without persistence", svcHead + "    persistence_netmask: 24\n", []string{
+			`f.yaml:4:26: virtual_servers[0].persistence_netmask: has no effect without persistence; set persistence or remove it`}},
+		{"persistence_netmask with persistence 0", svcHead + "    persistence: 0\n    persistence_netmask: 255.255.255.0\n", []string{
+			`f.yaml:5:26: virtual_servers[0].persistence_netmask: has no effect without persistence; set persistence or remove it`}},
+		{"persistence_netmask of a fwmark service without persistence", "virtual_servers:\n  - {vip: 10.0.0.1, fwmark: 3, persistence_netmask: 16}\n", []string{
+			`f.yaml:2:53: virtual_servers[0].persistence_netmask: has no effect without persistence; set persistence or remove it`}},
 		{"vip broadcast", "virtual_servers:\n  - vip: 255.255.255.255\n    port: 80\n", []string{
 			`f.yaml:2:10: virtual_servers[0].vip: 255.255.255.255 is the broadcast address`}},
 		{"real server with port", svcHead + "    real_servers:\n      - address: 10.0.0.2:80\n", []string{
@@ -171,20 +191,20 @@ func badCases() []struct {
 			`f.yaml:4:18: virtual_servers[0].persistence: -1 is outside 0..2678400 seconds (31 days, the ipvsadm limit)`}},
 		{"persistence too long", svcHead + "    persistence: 2678401\n", []string{
 			`f.yaml:4:18: virtual_servers[0].persistence: 2678401 is outside 0..2678400 seconds (31 days, the ipvsadm limit)`}},
-		{"netmask not contiguous", svcHead + "    persistence_netmask: 255.0.255.0\n", []string{
-			`f.yaml:4:26: virtual_servers[0].persistence_netmask: 255.0.255.0 is not a contiguous netmask`}},
-		{"netmask prefix too long for IPv4", svcHead + "    persistence_netmask: 33\n", []string{
-			`f.yaml:4:26: virtual_servers[0].persistence_netmask: 33 is outside 0..32 for an IPv4 service`}},
-		{"netmask prefix too long for IPv6", "virtual_servers:\n  - vip: 2001:db8::1\n    port: 80\n    persistence_netmask: 129\n", []string{
-			`f.yaml:4:26: virtual_servers[0].persistence_netmask: 129 is outside 0..128 for an IPv6 service`}},
-		{"netmask negative", svcHead + "    persistence_netmask: -1\n", []string{
-			`f.yaml:4:26: virtual_servers[0].persistence_netmask: -1 is outside 0..32 for an IPv4 service`}},
-		{"dotted netmask for IPv6", "virtual_servers:\n  - vip: 2001:db8::1\n    port: 80\n    persistence_netmask: 255.255.255.0\n", []string{
-			`f.yaml:4:26: virtual_servers[0].persistence_netmask: "255.255.255.0": an IPv6 service takes a prefix length 0..128, not a dotted mask`}},
-		{"netmask not a mask", svcHead + "    persistence_netmask: /24\n", []string{
-			`f.yaml:4:26: virtual_servers[0].persistence_netmask: "/24" is not a netmask; write a dotted IPv4 mask such as 255.255.255.0 or a prefix length such as 24`}},
-		{"netmask a list", svcHead + "    persistence_netmask: [24]\n", []string{
-			`f.yaml:4:26: virtual_servers[0].persistence_netmask: must be a prefix length or a dotted netmask, got a list`}},
+		{"netmask not contiguous", svcHead + "    persistence: 60\n    persistence_netmask: 255.0.255.0\n", []string{
+			`f.yaml:5:26: virtual_servers[0].persistence_netmask: 255.0.255.0 is not a contiguous netmask`}},
+		{"netmask prefix too long for IPv4", svcHead + "    persistence: 60\n    persistence_netmask: 33\n", []string{
+			`f.yaml:5:26: virtual_servers[0].persistence_netmask: 33 is outside 0..32 for an IPv4 service`}},
+		{"netmask prefix too long for IPv6", "virtual_servers:\n  - vip: 2001:db8::1\n    port: 80\n    persistence: 60\n    persistence_netmask: 129\n", []string{
+			`f.yaml:5:26: virtual_servers[0].persistence_netmask: 129 is outside 0..128 for an IPv6 service`}},
+		{"netmask negative", svcHead + "    persistence: 60\n    persistence_netmask: -1\n", []string{
+			`f.yaml:5:26: virtual_servers[0].persistence_netmask: -1 is outside 0..32 for an IPv4 service`}},
+		{"dotted netmask for IPv6", "virtual_servers:\n  - vip: 2001:db8::1\n    port: 80\n    persistence: 60\n    persistence_netmask: 255.255.255.0\n", []string{
+			`f.yaml:5:26: virtual_servers[0].persistence_netmask: "255.255.255.0": an IPv6 service takes a prefix length 0..128, not a dotted mask`}},
+		{"netmask not a mask", svcHead + "    persistence: 60\n    persistence_netmask: /24\n", []string{
+			`f.yaml:5:26: virtual_servers[0].persistence_netmask: "/24" is not a netmask; write a dotted IPv4 mask such as 255.255.255.0 or a prefix length such as 24`}},
+		{"netmask a list", svcHead + "    persistence: 60\n    persistence_netmask: [24]\n", []string{
+			`f.yaml:5:26: virtual_servers[0].persistence_netmask: must be a prefix length or a dotted netmask, got a list`}},
 
 		// Interface names.
 		{"interface too long", "director:\n  interface: enp0s31f6-longer\n", []string{
@@ -232,7 +252,7 @@ func badCases() []struct {
 		{"address missing", svcHead + "    real_servers:\n      - weight: 2\n", []string{
 			`f.yaml:5:9: virtual_servers[0].real_servers[0].address: missing (every real server needs one)`}},
 		{"virtual server empty", "virtual_servers:\n  -\n", []string{
-			`f.yaml:2:4: virtual_servers[0]: must be a mapping with the keys vip, port, protocol, fwmark, scheduler, persistence, persistence_netmask, mode, real_servers, got an empty value`}},
+			`f.yaml:2:4: virtual_servers[0]: must be a mapping with the keys vip, port, protocol, fwmark, scheduler, scheduler_flags, persistence, persistence_netmask, mode, check, on_failure, drain_timeout, slow_start, sorry_server, mark, real_servers, got an empty value`}},
 
 		// Duplicate keys.
 		{"duplicate service key", svcHead + "    port: 81\n", []string{
@@ -250,7 +270,7 @@ func badCases() []struct {
 		{"merge a list with a scalar", svcHead + "    <<: [{mode: nat}, 5]\n", []string{
 			`f.yaml:4:23: virtual_servers[0].<<: can only merge mappings, got 5`}},
 		{"merged unknown key", "x-d: &d {sched: rr}\n" + svcHead + "    <<: *d\n", []string{
-			`f.yaml:1:10: virtual_servers[0].sched: unknown key; valid keys are vip, port, protocol, fwmark, scheduler, persistence, persistence_netmask, mode, real_servers`}},
+			`f.yaml:1:10: virtual_servers[0].sched: unknown key; valid keys are vip, port, protocol, fwmark, scheduler, scheduler_flags, persistence, persistence_netmask, mode, check, on_failure, drain_timeout, slow_start, sorry_server, mark, real_servers`}},
 
 		// YAML syntax.
 		{"syntax: bad indentation", "director:\n  interface: eth0\n ip_forward: true\n", []string{

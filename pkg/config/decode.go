@@ -87,6 +87,7 @@ func decodeDocument(doc *yaml.Node, ps *problems) *rawConfig {
 		if df, ok := d.mapping(e.value, "director", directorKeys(), true); ok {
 			raw.iface = d.text(df, "director", "interface", "an interface name")
 			raw.ipForward = d.boolean(df, "director", "ip_forward")
+			raw.rawDirector2 = d.director2(df)
 		}
 	}
 	if e, ok := f["realserver"]; ok {
@@ -125,6 +126,7 @@ func (d *decoder) service(n *yaml.Node, path string) (rawService, bool) {
 		persistence: d.integer(f, path, "persistence"),
 		netmask:     d.netmask(f, path),
 		mode:        d.text(f, path, "mode", "a forwarding mode"),
+		rawService2: d.service2(f, path),
 	}
 	if e, ok := f["real_servers"]; ok {
 		rpath := joinField(path, "real_servers")
@@ -154,5 +156,7 @@ func (d *decoder) realServer(n *yaml.Node, path string) (rawRealServer, bool) {
 		port:    d.integer(f, path, "port"),
 		weight:  d.integer(f, path, "weight"),
 		mode:    d.text(f, path, "mode", "a forwarding mode"),
+
+		rawRealServer2: d.realServer2(f, path),
 	}, true
 }

@@ -43,7 +43,8 @@
 //     a zone (fe80::1%eth0; IPVS has no zones), an IPv4-mapped IPv6
 //     address (::ffff:10.0.0.1 is refused, not normalized, because its
 //     family is ambiguous: write 10.0.0.1), the unspecified address,
-//     multicast, 255.255.255.255, a prefix length or a port.
+//     multicast, 255.255.255.255, a prefix length or a port. A VIP must not
+//     be a loopback address either (127.0.0.0/8, ::1).
 //   - vip is required, also for fwmark services (the VIP is still bound).
 //     port is required unless fwmark is set; with fwmark, port and
 //     protocol must be absent (the kernel ignores them). A fwmark service
@@ -53,8 +54,8 @@
 //     the second and names the line of the first.
 //   - persistence is 0..2678400 seconds (31 days, ipvsadm's limit).
 //     persistence_netmask is a prefix length (0..32 or 0..128) or, for
-//     IPv4, a contiguous dotted mask; it defaults to 32 or 128 and is
-//     accepted, unused, without persistence.
+//     IPv4, a contiguous dotted mask; it defaults to 32 or 128 and is an
+//     error without persistence (where it would do nothing).
 //   - A real server's port: for nat it maps the port (0 means the
 //     service's port); for dr and tun it must equal the service's port
 //     (under a fwmark service, be absent or 0). A real server may appear
@@ -66,9 +67,46 @@
 //     label, which lvs-rs creates itself) or whitespace. Dots (eth0.100)
 //     are fine. It is optional in the file, because real servers share it;
 //     CheckDirector requires it whenever there is a virtual server.
-//   - director.ip_forward, when absent, is true iff any real server uses
-//     nat; an explicit false is kept (the operator manages forwarding).
+//   - director.ip_forward, when absent, is true iff a real server of an
+//     IPv4 service uses nat (ip_forward is IPv4's; an IPv6-only nat config
+//     leaves it alone); an explicit false is kept (the operator manages
+//     forwarding).
+//   - mode tun (IPv4-in-IPv4) is refused for an IPv6 service, on the
+//     service and on any of its real servers.
 //   - A host listed as a real server of one VIP both in dr and in tun mode
 //     is an error of RealServerVIPs (the VIP would go on lo and tunl0);
 //     nat next to dr or tun is not.
+//
+// # The long-running director and the kernel features beyond the basics
+//
+//   - Durations are Go's syntax (2s, 500ms, 1h30m) and need a unit;
+//     timeouts (IPVS's tcp, tcp_fin, udp) must be whole seconds.
+//   - director: reconcile_interval 1s..24h (10s); metrics ADDRESS:PORT
+//     (absent: off); send_redirects, when absent, is turned off
+//     (Director.DisableRedirects) iff ip_forward's default would be on;
+//     ipvs_sysctls take the names of sysctl.IPVSParams, each in the
+//     kernel's range; sync needs interface and state, and defaults to the
+//     kernel's group 224.0.0.81, port 8848, TTL 1; announce needs a table
+//     other than 0 and 253..255, protocol 3..255 (3, "boot").
+//   - check: type is required (tcp, http, https, dns, exec, agent); port
+//     defaults to the real server's (required for agent, and for a fwmark
+//     service's real servers); interval 100ms..1h (2s), timeout less than
+//     interval (1s), rise and fall 1..100 (2 and 3), via direct; http and
+//     https default to path / and expect_status 200-399; dns needs query;
+//     exec needs command, an absolute program path, with only the
+//     {address} and {port} placeholders. A field of another type is an
+//     error. A real server's check overrides the service's field by field
+//     (VirtualServer.CheckFor): a different type keeps port, via,
+//     interval, timeout, rise and fall and drops the rest; every rule
+//     applies to the merged check, reported where the field was written.
+//   - on_failure quiesce (default) or remove; drain_timeout 0..720h (5m);
+//     slow_start 0..1h (0); sorry_server of the VIP's family, not one of
+//     its real servers; mark only for fwmark services, each (protocol,
+//     port) once and not the key of another service or another service's
+//     mark on the same VIP; scheduler_flags mh-* only with mh, sh-* only
+//     with sh, ops only for udp and fwmark services.
+//   - upper_threshold and lower_threshold 0..4294967295, lower at most
+//     upper and only with it; tunnel only on tun real servers: ipip
+//     (default), gue (port required) or gre, with at most one flag, csum
+//     (gue, gre) or remcsum (gue).
 package config

@@ -65,7 +65,7 @@ virtual_servers:
 		`f.yaml:11:18: virtual_servers[0].real_servers[1].address: 2001:db8::3 is IPv6 but the vip 10.0.0.1 is IPv4; a service's real servers must be of its family`,
 		`f.yaml:12:17: virtual_servers[0].real_servers[1].weight: 100000 is outside 0..65535`,
 		`f.yaml:13:5: virtual_servers[1]: tcp 10.0.0.1:80 is already defined by virtual_servers[0] at line 5`,
-		`f.yaml:15:5: virtual_servers[1].colour: unknown key; valid keys are vip, port, protocol, fwmark, scheduler, persistence, persistence_netmask, mode, real_servers`,
+		`f.yaml:15:5: virtual_servers[1].colour: unknown key; valid keys are vip, port, protocol, fwmark, scheduler, scheduler_flags, persistence, persistence_netmask, mode, check, on_failure, drain_timeout, slow_start, sorry_server, mark, real_servers`,
 		`f.yaml:16:5: virtual_servers[2].vip: missing (every virtual server needs one)`,
 		`f.yaml:16:11: virtual_servers[2].port: 0 (every port) needs persistence; set persistence or give the service's port`,
 	}

@@ -37,6 +37,12 @@ func RealServerFromFlags(mode string, vips []string, gateway string) (*Config, [
 				continue
 			}
 			a, problem := checkAddr(item)
+			if problem == "" {
+				problem = checkVIP(a)
+			}
+			if problem == "" && m == ModeTUN && a.Is6() {
+				problem = fmt.Sprintf("%s: %s", a, tunIPv6)
+			}
 			if problem != "" {
 				ps.add(pos{field: "--vip"}, problem)
 				vipProblems = true

@@ -18,8 +18,10 @@ func TestRealServerFromFlags(t *testing.T) {
 		{name: "dr", mode: "dr", vips: []string{"10.0.0.100"}, want: []Binding{{ip(t, "10.0.0.100"), ModeDR}}},
 		{name: "default mode, lists, duplicates", vips: []string{"10.0.0.2,10.0.0.1", " 10.0.0.1 "},
 			want: []Binding{{ip(t, "10.0.0.1"), ModeDR}, {ip(t, "10.0.0.2"), ModeDR}}},
-		{name: "tun, both families", mode: "tun", vips: []string{"2001:db8::1, 10.0.0.1"},
-			want: []Binding{{ip(t, "10.0.0.1"), ModeTUN}, {ip(t, "2001:db8::1"), ModeTUN}}},
+		{name: "tun, list", mode: "tun", vips: []string{"10.0.0.2, 10.0.0.1"},
+			want: []Binding{{ip(t, "10.0.0.1"), ModeTUN}, {ip(t, "10.0.0.2"), ModeTUN}}},
+		{name: "dr, both families", mode: "dr", vips: []string{"2001:db8::1, 10.0.0.1"},
+			want: []Binding{{ip(t, "10.0.0.1"), ModeDR}, {ip(t, "2001:db8::1"), ModeDR}}},
 		{name: "nat with gateway, no vip", mode: "nat", gateway: "10.0.0.254", wantGate: "10.0.0.254"},
 		{name: "nat with vip", mode: "nat", vips: []string{"10.0.0.1"}, gateway: "10.0.0.254", wantGate: "10.0.0.254",
 			want: []Binding{{ip(t, "10.0.0.1"), ModeNAT}}},
@@ -59,6 +61,11 @@ func TestRealServerFromFlagsBad(t *testing.T) {
 		{"gateway without nat", "dr", []string{"10.0.0.1"}, "10.0.0.254", []string{
 			`--gateway: only used with --mode nat (it routes replies through the director); this is --mode dr`}},
 		{"bad gateway", "nat", nil, "gw", []string{`--gateway: "gw" is not an IP address`}},
+		{"tun IPv6", "tun", []string{"2001:db8::1"}, "", []string{
+			`--vip: 2001:db8::1: tun forwards in IPv4-in-IPv4 (ipip) tunnels; an IPv6 service cannot use it (use dr or nat)`}},
+		{"loopback", "dr", []string{"127.0.0.1", "::1"}, "", []string{
+			`--vip: 127.0.0.1 is a loopback address; a VIP must be reachable by clients`,
+			`--vip: ::1 is a loopback address; a VIP must be reachable by clients`}},
 		{"several", "tun", []string{"x", "::ffff:1.2.3.4"}, "fe80::1%eth0", []string{
 			`--vip: "x" is not an IP address`,
 			`--vip: ::ffff:1.2.3.4 is an IPv4-mapped IPv6 address; write 1.2.3.4`,
@@ -97,7 +104,7 @@ func TestDirectorFromFlags(t *testing.T) {
 			},
 		}},
 	}
-	if diff := cmpDiff(want, got); diff != "" {
+	if diff := cmpDiff(withDefaults(want), got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 
@@ -109,7 +116,7 @@ func TestDirectorFromFlags(t *testing.T) {
 		t.Fatal(err)
 	}
 	want = &Config{
-		Director: Director{Interface: "eth1", IPForward: true},
+		Director: Director{Interface: "eth1"}, // ip_forward is IPv4's: an IPv6 nat service leaves it alone
 		VirtualServers: []VirtualServer{{
 			VIP: ip(t, "2001:db8::1"), Port: 443, Protocol: TCP, Scheduler: "wlc", Persistence: 300, PersistenceNetmask: 128, Mode: ModeNAT,
 			RealServers: []RealServer{
@@ -119,7 +126,7 @@ func TestDirectorFromFlags(t *testing.T) {
 			},
 		}},
 	}
-	if diff := cmpDiff(want, got); diff != "" {
+	if diff := cmpDiff(withDefaults(want), got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 }
@@ -137,6 +144,10 @@ func TestDirectorFromFlagsBad(t *testing.T) {
 			`--port: 0 (every port) needs persistence; set persistence or give the service's port`,
 		}},
 		{"bad vip", func(f *DirectorFlags) { f.VIP = "x" }, []string{`--vip: "x" is not an IP address`}},
+		{"loopback vip", func(f *DirectorFlags) { f.VIP = "127.0.0.1" }, []string{
+			`--vip: 127.0.0.1 is a loopback address; a VIP must be reachable by clients`}},
+		{"tun IPv6", func(f *DirectorFlags) { f.VIP, f.Mode, f.RealServers = "2001:db8::1", "tun", []string{"2001:db8::11"} }, []string{
+			`--mode: tun forwards in IPv4-in-IPv4 (ipip) tunnels; an IPv6 service cannot use it (use dr or nat)`}},
 		{"port too big", func(f *DirectorFlags) { f.Port = 70000 }, []string{`--port: 70000 is outside 0..65535`}},
 		{"unknown scheduler", func(f *DirectorFlags) { f.Scheduler = "fast" }, []string{
 			`--scheduler: unknown scheduler "fast"; valid schedulers are rr, wrr, lc, wlc, lblc, lblcr, dh, sh, sed, nq, mh, fo, ovf`}},

@@ -13,7 +13,7 @@ import (
 
 // cmpDiff compares resolved values, netip.Addr included.
 func cmpDiff(want, got any) string {
-	return cmp.Diff(want, got, cmpopts.EquateComparable(netip.Addr{}))
+	return cmp.Diff(want, got, cmpopts.EquateComparable(netip.Addr{}, netip.AddrPort{}))
 }
 
 // specExample is the configuration shown in SPEC.md, verbatim.
@@ -82,8 +82,11 @@ func checkConfig(c *Config) error {
 			return fmt.Errorf("virtual_servers[%d]: duplicate key %s", i, vs.Key())
 		}
 		keys[vs.Key()] = true
+		if err := checkService2(vs); err != nil {
+			return fmt.Errorf("virtual_servers[%d]: %w", i, err)
+		}
 	}
-	return nil
+	return checkDirector2(c.Director)
 }
 
 // checkService re-validates one resolved virtual server.
@@ -126,4 +129,27 @@ func checkService(vs VirtualServer) error {
 		seen[netip.AddrPortFrom(rs.Address, rs.Port)] = true
 	}
 	return nil
+}
+
+// withDefaults fills the defaults of the long-running director's fields
+// that want leaves zero, so that tests about other fields stay short.
+func withDefaults(want *Config) *Config {
+	if want.Director.ReconcileInterval == 0 {
+		want.Director.ReconcileInterval = DefaultReconcileInterval
+	}
+	for i := range want.VirtualServers {
+		vs := &want.VirtualServers[i]
+		if vs.OnFailure == "" {
+			vs.OnFailure = OnFailureQuiesce
+		}
+		if vs.DrainTimeout == 0 {
+			vs.DrainTimeout = DefaultDrainTimeout
+		}
+		for j := range vs.RealServers {
+			if rs := &vs.RealServers[j]; rs.Mode == ModeTUN && rs.Tunnel.Type == "" {
+				rs.Tunnel.Type = TunnelIPIP
+			}
+		}
+	}
+	return want
 }

@@ -3,6 +3,8 @@ package config
 import (
 	"fmt"
 	"strings"
+
+	"github.com/lvs-rs/lvs-rs/pkg/sysctl"
 )
 
 // The keys each mapping of the file accepts, in documentation order. They
@@ -12,18 +14,54 @@ import (
 func topKeys() []string { return []string{"director", "realserver", "virtual_servers"} }
 
 // directorKeys are the keys of the director section.
-func directorKeys() []string { return []string{"interface", "ip_forward"} }
+func directorKeys() []string {
+	return []string{"interface", "ip_forward", "reconcile_interval", "metrics", "send_redirects", "ipvs_sysctls", "timeouts", "sync", "announce"}
+}
+
+// timeoutKeys are the keys of director.timeouts.
+func timeoutKeys() []string { return []string{"tcp", "tcp_fin", "udp"} }
+
+// syncKeys are the keys of director.sync.
+func syncKeys() []string {
+	return []string{"interface", "state", "syncid", "maxlen", "group", "port", "ttl"}
+}
+
+// announceKeys are the keys of director.announce.
+func announceKeys() []string { return []string{"table", "protocol"} }
+
+// ipvsSysctlKeys are the keys of director.ipvs_sysctls.
+func ipvsSysctlKeys() []string {
+	var out []string
+	for _, p := range sysctl.IPVSParams() {
+		out = append(out, p.Name)
+	}
+	return out
+}
+
+// checkKeys are the keys of a check block.
+func checkKeys() []string {
+	return []string{"type", "port", "via", "interval", "timeout", "rise", "fall", "path", "host", "expect_status", "expect_body", "query", "command"}
+}
+
+// markKeys are the keys of an item of mark.
+func markKeys() []string { return []string{"protocol", "port"} }
+
+// tunnelKeys are the keys of a real server's tunnel.
+func tunnelKeys() []string { return []string{"type", "port", "flags"} }
 
 // realserverKeys are the keys of the realserver section.
 func realserverKeys() []string { return []string{"gateway"} }
 
 // serviceKeys are the keys of a virtual server.
 func serviceKeys() []string {
-	return []string{"vip", "port", "protocol", "fwmark", "scheduler", "persistence", "persistence_netmask", "mode", "real_servers"}
+	return []string{"vip", "port", "protocol", "fwmark", "scheduler", "scheduler_flags", "persistence", "persistence_netmask", "mode",
+		"check", "on_failure", "drain_timeout", "slow_start", "sorry_server", "mark", "real_servers"}
 }
 
 // realServerKeys are the keys of a real server.
-func realServerKeys() []string { return []string{"address", "port", "weight", "mode"} }
+func realServerKeys() []string {
+	return []string{"address", "port", "weight", "mode", "check", "upper_threshold", "lower_threshold", "tunnel"}
+}
 
 // keyName renders a key inside a field path, quoted unless it is plain.
 func keyName(name string) string {

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -18,7 +19,7 @@ func TestParseSpecExample(t *testing.T) {
 	}
 	want := &Config{
 		Source:   "lvs-rs.yaml",
-		Director: Director{Interface: "eth0", IPForward: true}, // a nat real server
+		Director: Director{Interface: "eth0", IPForward: true, DisableRedirects: true}, // a nat real server
 		VirtualServers: []VirtualServer{{
 			VIP:                ip(t, "10.0.0.100"),
 			Port:               80,
@@ -32,7 +33,7 @@ func TestParseSpecExample(t *testing.T) {
 			},
 		}},
 	}
-	if diff := cmpDiff(want, got); diff != "" {
+	if diff := cmpDiff(withDefaults(want), got); diff != "" {
 		t.Errorf("Parse(spec example) mismatch (-want +got):\n%s", diff)
 	}
 	if err := checkConfig(got); err != nil {
@@ -75,7 +76,7 @@ virtual_servers:
 	}
 	want := &Config{
 		Source:     "f.yaml",
-		Director:   Director{IPForward: true},
+		Director:   Director{IPForward: true, DisableRedirects: true},
 		RealServer: RealServerSection{Gateway: ip(t, "10.0.0.1")},
 		VirtualServers: []VirtualServer{
 			{
@@ -94,7 +95,7 @@ virtual_servers:
 			{VIP: ip(t, "10.0.0.1"), Protocol: TCP, Scheduler: "wlc", Persistence: 60, PersistenceNetmask: 32, Mode: ModeDR},
 		},
 	}
-	if diff := cmpDiff(want, got); diff != "" {
+	if diff := cmpDiff(withDefaults(want), got); diff != "" {
 		t.Errorf("mismatch (-want +got):\n%s", diff)
 	}
 }
@@ -129,7 +130,7 @@ func TestParseEmpty(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Parse(%q): %v", doc, err)
 		}
-		if diff := cmpDiff(&Config{Source: "f.yaml"}, c); diff != "" {
+		if diff := cmpDiff(withDefaults(&Config{Source: "f.yaml"}), c); diff != "" {
 			t.Errorf("Parse(%q) (-want +got):\n%s", doc, diff)
 		}
 	}
@@ -153,7 +154,7 @@ func TestParseAcceptedSpellings(t *testing.T) {
 		// interface names: VLAN, dashes, numeric
 		"director: {interface: eth0.100}", "director: {interface: br-lan}", "director: {interface: 123456789012345}",
 		// prefix-length netmasks at the bounds
-		"virtual_servers: [{vip: 10.0.0.1, port: 80, persistence: 1, persistence_netmask: 0}, {vip: '2001:db8::1', port: 80, persistence_netmask: 128}]",
+		"virtual_servers: [{vip: 10.0.0.1, port: 80, persistence: 1, persistence_netmask: 0}, {vip: '2001:db8::1', port: 80, persistence: 1, persistence_netmask: 128}]",
 		// persistence at the bound
 		"virtual_servers: [{vip: 10.0.0.1, port: 0, persistence: 2678400}]",
 		// fwmark at the bound, and sctp
@@ -207,22 +208,28 @@ func TestExampleFile(t *testing.T) {
 	if err := c.CheckDirector(); err == nil {
 		t.Error("CheckDirector accepted the shipped example; director.interface must stay commented out")
 	}
+	str := func(s string) *string { return &s }
 	want := &Config{
 		Source: path,
 		VirtualServers: []VirtualServer{
 			{
 				VIP: ip(t, "192.0.2.100"), Port: 80, Protocol: TCP, Scheduler: "wrr", PersistenceNetmask: 32, Mode: ModeDR,
 				RealServers: []RealServer{
-					{Address: ip(t, "192.0.2.11"), Port: 80, Weight: 5, Mode: ModeDR},
+					{Address: ip(t, "192.0.2.11"), Port: 80, Weight: 5, Mode: ModeDR,
+						Check: &CheckOverride{Path: str("/other")}, UpperThreshold: 1000, LowerThreshold: 800},
 					{Address: ip(t, "192.0.2.12"), Port: 8080, Weight: 1, Mode: ModeNAT},
 				},
+				Check: &Check{Type: CheckHTTP, Via: ViaDirect, Interval: 2 * time.Second, Timeout: time.Second, Rise: 2, Fall: 3,
+					Path: "/healthz", ExpectStatus: []StatusRange{{200, 399}}},
+				SorryServer: ip(t, "192.0.2.99"),
 			},
 			{
 				VIP: ip(t, "192.0.2.101"), Port: 80, Protocol: TCP, Scheduler: "wrr", PersistenceNetmask: 32, Mode: ModeTUN,
 				RealServers: []RealServer{
-					{Address: ip(t, "192.0.2.21"), Port: 80, Weight: 1, Mode: ModeTUN},
+					{Address: ip(t, "192.0.2.21"), Port: 80, Weight: 1, Mode: ModeTUN, Tunnel: Tunnel{Type: TunnelGUE, Port: 6080}},
 					{Address: ip(t, "192.0.2.22"), Port: 80, Weight: 0, Mode: ModeTUN},
 				},
+				Check: &Check{Type: CheckTCP, Via: ViaDirect, Interval: 2 * time.Second, Timeout: time.Second, Rise: 2, Fall: 3},
 			},
 			{
 				VIP: ip(t, "192.0.2.102"), Port: 0, Protocol: TCP, Scheduler: "wlc", Persistence: 360, PersistenceNetmask: 24, Mode: ModeDR,
@@ -236,13 +243,16 @@ func TestExampleFile(t *testing.T) {
 				},
 			},
 			{
-				VIP: ip(t, "192.0.2.103"), Protocol: TCP, FWMark: 10, Scheduler: "sh", PersistenceNetmask: 32, Mode: ModeDR,
+				VIP: ip(t, "192.0.2.103"), Protocol: TCP, FWMark: 10, Scheduler: "mh", PersistenceNetmask: 32, Mode: ModeDR,
 				RealServers: []RealServer{{Address: ip(t, "192.0.2.41"), Port: 0, Weight: 1, Mode: ModeDR}},
+				Check:       &Check{Type: CheckTCP, Port: 443, Via: ViaDirect, Interval: 2 * time.Second, Timeout: time.Second, Rise: 2, Fall: 3},
+				Marks:       []Mark{{TCP, 80}, {TCP, 443}}, SchedulerFlags: []SchedulerFlag{FlagMHPort, FlagMHFallback},
 			},
 		},
 	}
-	want.Director.IPForward = true // 192.0.2.12 is nat
-	if diff := cmpDiff(want, c); diff != "" {
+	want.Director.DisableRedirects = true // 192.0.2.12 is nat
+	want.Director.IPForward = true        // 192.0.2.12 is nat
+	if diff := cmpDiff(withDefaults(want), c); diff != "" {
 		t.Errorf("example.yaml (-want +got):\n%s", diff)
 	}
 	// With an interface set, the example is a working director config.

@@ -39,6 +39,17 @@ type rawNetmask struct {
 	dotted *rawString // set when written as text
 }
 
+// typed reports whether the netmask was of a usable type.
+func (m *rawNetmask) typed() bool { return m.dotted != nil || m.prefix.ok }
+
+// at returns where the netmask was written.
+func (m *rawNetmask) at() pos {
+	if m.prefix != nil {
+		return m.prefix.pos
+	}
+	return m.dotted.pos
+}
+
 // rawConfig is a whole configuration as written.
 type rawConfig struct {
 	iface     *rawString
@@ -46,6 +57,7 @@ type rawConfig struct {
 	gateway   *rawString
 	services  []rawService
 	flags     bool // from the command line: field names are flags
+	rawDirector2
 }
 
 // rawService is one virtual server as written.
@@ -60,6 +72,7 @@ type rawService struct {
 	netmask     *rawNetmask
 	mode        *rawString
 	realServers []rawRealServer
+	rawService2
 }
 
 // rawRealServer is one real server as written.
@@ -69,4 +82,97 @@ type rawRealServer struct {
 	port    *rawInt
 	weight  *rawInt
 	mode    *rawString
+	rawRealServer2
+}
+
+// rawList is a list of scalars as written.
+type rawList struct {
+	pos
+	items []*rawString
+	ok    bool
+}
+
+// rawDirector2 holds the director settings of the long-running director
+// and of the kernel features beyond the first release.
+type rawDirector2 struct {
+	reconcile     *rawString
+	metrics       *rawString
+	sendRedirects *rawBool
+	ipvsSysctls   []rawNamedInt // sorted by name
+	timeouts      *rawTimeouts
+	sync          *rawSync
+	announce      *rawAnnounce
+}
+
+// rawNamedInt is one entry of a mapping of integers (ipvs_sysctls).
+type rawNamedInt struct {
+	name string
+	v    *rawInt
+}
+
+// rawTimeouts is director.timeouts as written.
+type rawTimeouts struct {
+	tcp, tcpFin, udp *rawString
+}
+
+// rawSync is director.sync as written.
+type rawSync struct {
+	at                        pos
+	iface, state, group       *rawString
+	syncid, maxlen, port, ttl *rawInt
+}
+
+// rawAnnounce is director.announce as written.
+type rawAnnounce struct {
+	at              pos
+	table, protocol *rawInt
+}
+
+// rawCheck is a check block (of a service or a real server) as written.
+type rawCheck struct {
+	at                                   pos
+	typ, via, interval, timeout          *rawString
+	path, host, expectStatus, expectBody *rawString
+	query                                *rawString
+	port, rise, fall                     *rawInt
+	command                              *rawList
+}
+
+// rawService2 holds a virtual server's settings beyond the first release.
+type rawService2 struct {
+	check        *rawCheck
+	onFailure    *rawString
+	drainTimeout *rawString
+	slowStart    *rawString
+	sorry        *rawString
+	marks        *rawMarks
+	schedFlags   *rawList
+}
+
+// rawMarks is a fwmark service's mark list as written.
+type rawMarks struct {
+	pos
+	items []rawMark
+}
+
+// rawMark is one item of mark.
+type rawMark struct {
+	at       pos
+	protocol *rawString
+	port     *rawInt
+}
+
+// rawRealServer2 holds a real server's settings beyond the first release.
+type rawRealServer2 struct {
+	check        *rawCheck
+	upper, lower *rawInt
+	tunnel       *rawTunnel
+}
+
+// rawTunnel is a real server's tunnel block as written.
+type rawTunnel struct {
+	at    pos
+	typ   *rawString
+	port  *rawInt
+	flags *rawList
 }

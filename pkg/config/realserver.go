@@ -12,6 +12,7 @@ type serviceFacts struct {
 	family int  // of the VIP: 4 or 6, 0 when the VIP is wrong
 	portOK bool // the service's port is known
 	modeOK bool // the service's mode is known
+	check  checkFacts
 }
 
 // rsKey identifies a real server within a service, as the kernel does.
@@ -37,6 +38,9 @@ func (v *validator) realServer(r rawRealServer, vs VirtualServer, known serviceF
 	modeOK := known.modeOK
 	if r.mode != nil {
 		rs.Mode, modeOK = v.mode(r.mode, vs.Mode)
+		if modeOK && rs.Mode == ModeTUN && known.family == 6 {
+			v.ps.add(r.mode.pos, tunIPv6)
+		}
 	}
 
 	if r.weight != nil {
@@ -54,6 +58,10 @@ func (v *validator) realServer(r rawRealServer, vs VirtualServer, known serviceF
 			v.realServerPort(uint16(n), r.port.pos, vs, &rs)
 		}
 	}
+
+	rs.Check = v.realServerCheck(r.check, vs, rs, known.check, portOK)
+	v.thresholds(r, &rs)
+	v.tunnel(r.tunnel, &rs, modeOK)
 
 	if addrOK && portOK {
 		key := netip.AddrPortFrom(rs.Address, rs.Port)

@@ -29,13 +29,22 @@ func (v *validator) service(s rawService) (vs VirtualServer, keyOK bool) {
 	if vipOK {
 		family = familyOf(vs.VIP)
 	}
+	if modeOK && s.mode != nil && vs.Mode == ModeTUN && family == 6 {
+		v.ps.add(s.mode.pos, tunIPv6)
+	}
 	vs.PersistenceNetmask = v.netmask(s.netmask, family)
+	if s.netmask != nil && s.netmask.typed() && (s.persistence == nil || (s.persistence.ok && vs.Persistence == 0)) {
+		v.ps.add(s.netmask.at(), "has no effect without persistence; set persistence or remove it")
+	}
 
-	known := serviceFacts{family: family, portOK: portOK, modeOK: modeOK}
+	var checks checkFacts
+	vs.Check, checks = v.serviceCheck(s.check)
+	known := serviceFacts{family: family, portOK: portOK, modeOK: modeOK, check: checks}
 	first := map[rsKey]pos{}
 	for _, r := range s.realServers {
 		vs.RealServers = append(vs.RealServers, v.realServer(r, vs, known, first))
 	}
+	v.service2(s, &vs, family)
 	return vs, keyOK
 }
 
@@ -48,6 +57,12 @@ func (v *validator) identity(s rawService, vs *VirtualServer) (vipOK, portOK, ke
 		v.missing(s.at, "vip", "every virtual server needs one")
 	case s.vip.ok:
 		vs.VIP, vipOK = v.addr(s.vip)
+		if vipOK {
+			if problem := checkVIP(vs.VIP); problem != "" {
+				v.ps.add(s.vip.pos, problem)
+				vipOK = false
+			}
+		}
 	}
 	keyOK = vipOK
 
@@ -101,3 +116,6 @@ func (v *validator) persistence(s rawService, vs *VirtualServer, portOK bool) {
 		v.ps.add(s.port.pos, "0 (every port) needs persistence; set persistence or give the service's port")
 	}
 }
+
+// tunIPv6 explains why an IPv6 service cannot use tun.
+const tunIPv6 = "tun forwards in IPv4-in-IPv4 (ipip) tunnels; an IPv6 service cannot use it (use dr or nat)"

@@ -50,7 +50,8 @@ func validate(raw *rawConfig, ps *problems) *Config {
 			}
 		}
 		for _, r := range vs.RealServers {
-			nat = nat || r.Mode == ModeNAT
+			// ip_forward is IPv4's: an IPv6 nat service does not need it.
+			nat = nat || (r.Mode == ModeNAT && vs.VIP.Is4())
 		}
 		cfg.VirtualServers = append(cfg.VirtualServers, vs)
 	}
@@ -58,6 +59,8 @@ func validate(raw *rawConfig, ps *problems) *Config {
 	if raw.ipForward != nil && raw.ipForward.ok {
 		cfg.Director.IPForward = raw.ipForward.b
 	}
+	v.director2(raw.rawDirector2, &cfg.Director, nat)
+	v.markConflicts(raw.services, cfg.VirtualServers, first)
 	return cfg
 }
 
@@ -97,4 +100,28 @@ func firstAt(p pos) string {
 // unknownMode explains an unknown forwarding mode.
 func unknownMode(s string) string {
 	return fmt.Sprintf("unknown mode %s; valid modes are dr, tun, nat", quote(s))
+}
+
+// markConflicts reports a mark that another fwmark service marks too, or
+// that a service of its own (protocol, VIP, port) already receives: the
+// kernel would send its packets to one of the two. first maps the keys of
+// the services without fwmark to their positions.
+func (v *validator) markConflicts(raws []rawService, vss []VirtualServer, first map[ServiceKey]pos) {
+	marked := map[ServiceKey]pos{}
+	for i, vs := range vss {
+		if i >= len(raws) || raws[i].marks == nil {
+			continue
+		}
+		for _, m := range vs.Marks {
+			key := ServiceKey{Protocol: m.Protocol, VIP: vs.VIP, Port: m.Port}
+			at := raws[i].marks.pos
+			if p, dup := first[key]; dup {
+				v.ps.add(at, fmt.Sprintf("marks %s, which %s receives as a service of its own%s", key, p.field, atLine(p)))
+			} else if p, dup := marked[key]; dup {
+				v.ps.add(at, fmt.Sprintf("marks %s, which %s marks too", key, p.field))
+			} else {
+				marked[key] = at
+			}
+		}
+	}
 }

@@ -14,31 +14,76 @@ import (
 // for the whole wait.
 var ErrLocked = errors.New("another lvs-rs command is running")
 
-// Lock takes the host-wide lvs-rs lock in the store's directory, waiting at
-// most wait. The returned function releases it.
+// Lock takes the host-wide lvs-rs lock in the store's directory
+// exclusively, waiting at most wait: the commands that change the host
+// (start, stop) hold it. The returned function releases it.
 func (s Store) Lock(wait time.Duration) (func(), error) {
+	f, err := s.openLock()
+	if err != nil {
+		return nil, err
+	}
+	deadline := time.Now().Add(wait)
+	for {
+		held, err := tryFlock(f, unix.LOCK_EX)
+		if err != nil {
+			return nil, err
+		}
+		if held {
+			return func() { f.Close() }, nil
+		}
+		if time.Now().After(deadline) {
+			f.Close()
+			return nil, fmt.Errorf("state: lock %s: waited %s: %w", f.Name(), wait, ErrLocked)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TryShared takes the lock shared, without waiting: readers (status) hold
+// it so that no start or stop begins while they read, and never wait
+// behind one. held is false, and unlock a no-op, when a start or stop
+// holds the lock now; the caller then reads without it (records are
+// replaced atomically, so what it reads is whole, if about to change).
+func (s Store) TryShared() (unlock func(), held bool, err error) {
+	f, err := s.openLock()
+	if err != nil {
+		return nil, false, err
+	}
+	held, err = tryFlock(f, unix.LOCK_SH)
+	if err != nil {
+		return nil, false, err
+	}
+	if !held {
+		f.Close()
+		return func() {}, false, nil
+	}
+	return func() { f.Close() }, true, nil
+}
+
+// openLock creates the directory when missing, checks it, and opens the
+// lock file (never through a symbolic link).
+func (s Store) openLock() (*os.File, error) {
 	if err := s.ensure(); err != nil {
 		return nil, err
 	}
 	p := filepath.Join(s.Dir, "lock")
-	f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE, 0o600)
+	f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("state: open lock %s: %w", p, err)
 	}
-	deadline := time.Now().Add(wait)
-	for {
-		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
-		if err == nil {
-			return func() { f.Close() }, nil
-		}
-		if !errors.Is(err, unix.EWOULDBLOCK) {
-			f.Close()
-			return nil, fmt.Errorf("state: lock %s: %w", p, err)
-		}
-		if time.Now().After(deadline) {
-			f.Close()
-			return nil, fmt.Errorf("state: lock %s: waited %s: %w", p, wait, ErrLocked)
-		}
-		time.Sleep(50 * time.Millisecond)
+	return f, nil
+}
+
+// tryFlock takes how (LOCK_EX or LOCK_SH) on f without blocking. It
+// reports false when another holder conflicts; on error f is closed.
+func tryFlock(f *os.File, how int) (bool, error) {
+	err := unix.Flock(int(f.Fd()), how|unix.LOCK_NB)
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, unix.EWOULDBLOCK):
+		return false, nil
 	}
+	f.Close()
+	return false, fmt.Errorf("state: lock %s: %w", f.Name(), err)
 }

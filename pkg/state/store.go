@@ -32,20 +32,20 @@ type Store struct {
 
 func (s Store) path(role string) string { return filepath.Join(s.Dir, role+".json") }
 
-// ensure creates the directory 0700 (and tightens it if it exists).
-func (s Store) ensure() error {
-	if err := os.MkdirAll(s.Dir, 0o700); err != nil {
-		return fmt.Errorf("state: create %s: %w", s.Dir, err)
-	}
-	if err := os.Chmod(s.Dir, 0o700); err != nil {
-		return fmt.Errorf("state: chmod %s: %w", s.Dir, err)
-	}
-	return nil
-}
+// Path returns the file that holds the record of role.
+func (s Store) Path(role string) string { return s.path(role) }
 
 // Load decodes the record of role into v. It reports false, and no error,
-// when there is no record.
+// when there is no record. A record that is not valid JSON for v gives an
+// error wrapping ErrCorrupt (see Corrupt); an unsafe directory one
+// wrapping ErrUnsafeDir.
 func (s Store) Load(role string, v any) (bool, error) {
+	if _, err := os.Stat(s.Dir); errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err := s.check(); err != nil {
+		return false, err
+	}
 	b, err := os.ReadFile(s.path(role))
 	if errors.Is(err, fs.ErrNotExist) {
 		return false, nil
@@ -54,7 +54,7 @@ func (s Store) Load(role string, v any) (bool, error) {
 		return false, fmt.Errorf("state: read %s: %w", s.path(role), err)
 	}
 	if err := json.Unmarshal(b, v); err != nil {
-		return false, fmt.Errorf("state: decode %s: %w", s.path(role), err)
+		return false, s.Corrupt(role, err)
 	}
 	return true, nil
 }
@@ -81,6 +81,19 @@ func (s Store) Save(role string, v any) error {
 	}
 	if err := os.Rename(tmp.Name(), s.path(role)); err != nil {
 		return fmt.Errorf("state: write %s: %w", s.path(role), err)
+	}
+	return s.syncDir()
+}
+
+// syncDir makes a rename in the directory durable.
+func (s Store) syncDir() error {
+	d, err := os.Open(s.Dir)
+	if err != nil {
+		return fmt.Errorf("state: sync %s: %w", s.Dir, err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("state: sync %s: %w", s.Dir, err)
 	}
 	return nil
 }

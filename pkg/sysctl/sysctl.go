@@ -29,14 +29,20 @@ func IPForward() Key { return Key{"net", "ipv4", "ip_forward"} }
 // which stays unambiguous when a device name contains a dot.
 func (k Key) String() string { return strings.Join(k, "/") }
 
-// ParseKey is the inverse of Key.String.
+// ParseKey is the inverse of Key.String. It does not validate: Read and
+// Write do, and ValidateKey checks a key read from a record.
 func ParseKey(s string) Key { return Key(strings.Split(s, "/")) }
 
-// Path returns the file that holds k in t.
+// Path returns the file that would hold k in t. It does not validate k:
+// Read and Write do, before any file is opened.
 func (t Tree) Path(k Key) string { return filepath.Join(append([]string{t.Root}, k...)...) }
 
-// Read returns the value of k without its trailing newline.
+// Read returns the value of k without its trailing newline. A key outside
+// the set lvs-rs manages (Key.Validate) is refused without opening a file.
 func (t Tree) Read(k Key) (string, error) {
+	if err := k.Validate(); err != nil {
+		return "", err
+	}
 	b, err := os.ReadFile(t.Path(k))
 	if err != nil {
 		return "", fmt.Errorf("sysctl: read %s: %w", k, err)
@@ -45,8 +51,12 @@ func (t Tree) Read(k Key) (string, error) {
 }
 
 // Write sets k to value. The file must exist: kernel parameters are never
-// created.
+// created. A key outside the set lvs-rs manages (Key.Validate) is refused
+// without opening a file.
 func (t Tree) Write(k Key, value string) error {
+	if err := k.Validate(); err != nil {
+		return err
+	}
 	f, err := os.OpenFile(t.Path(k), os.O_WRONLY|os.O_TRUNC, 0)
 	if err != nil {
 		return fmt.Errorf("sysctl: write %s=%s: %w", k, value, err)

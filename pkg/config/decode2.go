@@ -1,0 +1,164 @@
+package config
+
+import (
+	"fmt"
+	"slices"
+
+	"gopkg.in/yaml.v3"
+)
+
+// director2 reads the director keys beyond interface and ip_forward.
+func (d *decoder) director2(df map[string]entry) rawDirector2 {
+	const path = "director"
+	r := rawDirector2{
+		reconcile:     d.text(df, path, "reconcile_interval", "a duration such as 10s"),
+		metrics:       d.text(df, path, "metrics", "an ADDRESS:PORT"),
+		sendRedirects: d.boolean(df, path, "send_redirects"),
+	}
+	if e, ok := df["ipvs_sysctls"]; ok {
+		p := joinField(path, "ipvs_sysctls")
+		if f, ok := d.mapping(e.value, p, ipvsSysctlKeys(), true); ok {
+			names := make([]string, 0, len(f))
+			for name := range f {
+				names = append(names, name)
+			}
+			slices.Sort(names)
+			for _, name := range names {
+				r.ipvsSysctls = append(r.ipvsSysctls, rawNamedInt{name: name, v: d.integer(f, p, name)})
+			}
+		}
+	}
+	if e, ok := df["timeouts"]; ok {
+		p := joinField(path, "timeouts")
+		if f, ok := d.mapping(e.value, p, timeoutKeys(), true); ok {
+			r.timeouts = &rawTimeouts{
+				tcp:    d.text(f, p, "tcp", "a duration such as 900s"),
+				tcpFin: d.text(f, p, "tcp_fin", "a duration such as 120s"),
+				udp:    d.text(f, p, "udp", "a duration such as 300s"),
+			}
+		}
+	}
+	if e, ok := df["sync"]; ok {
+		p := joinField(path, "sync")
+		if f, ok := d.mapping(e.value, p, syncKeys(), false); ok {
+			r.sync = &rawSync{
+				at:     nodePos(e.value, p),
+				iface:  d.text(f, p, "interface", "an interface name"),
+				state:  d.text(f, p, "state", "master, backup or both"),
+				syncid: d.integer(f, p, "syncid"),
+				maxlen: d.integer(f, p, "maxlen"),
+				group:  d.text(f, p, "group", "a multicast address"),
+				port:   d.integer(f, p, "port"),
+				ttl:    d.integer(f, p, "ttl"),
+			}
+		}
+	}
+	if e, ok := df["announce"]; ok {
+		p := joinField(path, "announce")
+		if f, ok := d.mapping(e.value, p, announceKeys(), false); ok {
+			r.announce = &rawAnnounce{at: nodePos(e.value, p), table: d.integer(f, p, "table"), protocol: d.integer(f, p, "protocol")}
+		}
+	}
+	return r
+}
+
+// service2 reads a virtual server's keys beyond the first release.
+func (d *decoder) service2(f map[string]entry, path string) rawService2 {
+	r := rawService2{
+		check:        d.check(f, path),
+		onFailure:    d.text(f, path, "on_failure", "quiesce or remove"),
+		drainTimeout: d.text(f, path, "drain_timeout", "a duration such as 5m"),
+		slowStart:    d.text(f, path, "slow_start", "a duration such as 30s"),
+		sorry:        d.text(f, path, "sorry_server", "an IP address"),
+		schedFlags:   d.list(f, path, "scheduler_flags", "a list of scheduler flags"),
+	}
+	if e, ok := f["mark"]; ok {
+		p := joinField(path, "mark")
+		items, ok := d.sequence(e.value, p, "a list of {protocol, port}")
+		if ok && d.charge(len(items), e.value, p) {
+			r.marks = &rawMarks{pos: nodePos(e.value, p)}
+			for i, item := range items {
+				ip := fmt.Sprintf("%s[%d]", p, i)
+				if mf, ok := d.mapping(item, ip, markKeys(), false); ok {
+					r.marks.items = append(r.marks.items, rawMark{at: nodePos(item, ip), protocol: d.text(mf, ip, "protocol", "a protocol name"), port: d.integer(mf, ip, "port")})
+				}
+			}
+		}
+	}
+	return r
+}
+
+// realServer2 reads a real server's keys beyond the first release.
+func (d *decoder) realServer2(f map[string]entry, path string) rawRealServer2 {
+	r := rawRealServer2{
+		check: d.check(f, path),
+		upper: d.integer(f, path, "upper_threshold"),
+		lower: d.integer(f, path, "lower_threshold"),
+	}
+	if e, ok := f["tunnel"]; ok {
+		p := joinField(path, "tunnel")
+		if tf, ok := d.mapping(e.value, p, tunnelKeys(), false); ok {
+			r.tunnel = &rawTunnel{
+				at:    nodePos(e.value, p),
+				typ:   d.text(tf, p, "type", "ipip, gue or gre"),
+				port:  d.integer(tf, p, "port"),
+				flags: d.list(tf, p, "flags", "a list of tunnel flags"),
+			}
+		}
+	}
+	return r
+}
+
+// check reads the check block f["check"], when there is one.
+func (d *decoder) check(f map[string]entry, path string) *rawCheck {
+	e, ok := f["check"]
+	if !ok {
+		return nil
+	}
+	p := joinField(path, "check")
+	cf, ok := d.mapping(e.value, p, checkKeys(), false)
+	if !ok {
+		return nil
+	}
+	return &rawCheck{
+		at:           nodePos(e.value, p),
+		typ:          d.text(cf, p, "type", "a check type"),
+		port:         d.integer(cf, p, "port"),
+		via:          d.text(cf, p, "via", "direct or vip"),
+		interval:     d.text(cf, p, "interval", "a duration such as 2s"),
+		timeout:      d.text(cf, p, "timeout", "a duration such as 1s"),
+		rise:         d.integer(cf, p, "rise"),
+		fall:         d.integer(cf, p, "fall"),
+		path:         d.text(cf, p, "path", "a URL path"),
+		host:         d.text(cf, p, "host", "a host name"),
+		expectStatus: d.text(cf, p, "expect_status", `status codes such as "200-399"`),
+		expectBody:   d.text(cf, p, "expect_body", "a string"),
+		query:        d.text(cf, p, "query", "a domain name"),
+		command:      d.list(cf, p, "command", "a list of arguments"),
+	}
+}
+
+// list reads f[key] as a list of scalars.
+func (d *decoder) list(f map[string]entry, path, key, what string) *rawList {
+	e, ok := f[key]
+	if !ok {
+		return nil
+	}
+	p := joinField(path, key)
+	items, ok := d.sequence(e.value, p, what)
+	if !ok || !d.charge(len(items), e.value, p) {
+		return &rawList{pos: nodePos(e.value, p)}
+	}
+	l := &rawList{pos: nodePos(e.value, p), ok: true}
+	for i, item := range items {
+		ip := pos{field: fmt.Sprintf("%s[%d]", p, i), line: item.Line, col: item.Column}
+		r := resolve(item)
+		if r.Kind != yaml.ScalarNode || isNull(r) {
+			d.ps.add(ip, fmt.Sprintf("must be a string, got %s", describe(item)))
+			l.ok = false
+			continue
+		}
+		l.items = append(l.items, &rawString{pos: ip, s: r.Value, ok: true})
+	}
+	return l
+}
