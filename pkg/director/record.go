@@ -116,6 +116,9 @@ func loadRecord(s state.Store) (record, bool, error) {
 			"run stop with the lvs-rs that wrote it, or remove what it lists by hand and delete the file",
 			filepath.Join(s.Dir, Role+".json"), r.Version, recordVersion)
 	}
+	if err := sysctl.ValidateRecords(r.Sysctls); err != nil {
+		return record{}, false, s.Corrupt(Role, err)
+	}
 	return r, true, nil
 }
 
