@@ -14,8 +14,14 @@ import (
 // Role is the state record's name in the state directory.
 const Role = "realserver"
 
-// recordVersion is the schema version of Record.
-const recordVersion = 1
+// recordVersion is the schema version of Record that this lvs-rs
+// writes. Version 2 records routes whole and is written intention first
+// (an entry is saved before the write that makes it); version 1, whose
+// routes hold gateway, device and metric only, is read as well.
+const recordVersion = 2
+
+// readVersions are the record versions this lvs-rs reads.
+var readVersions = []int{1, 2}
 
 // Record is what lvs-rs remembers on a real server: the desired state it
 // applied last, and every kernel object it created or changed, so that stop
@@ -110,17 +116,20 @@ func (r Record) clone() Record {
 	}
 	if r.Route != nil {
 		rr := RouteRecord{}
-		if r.Route.Created != nil {
-			x := *r.Route.Created
-			rr.Created = &x
-		}
-		if r.Route.Replaced != nil {
-			x := *r.Route.Replaced
-			rr.Replaced = &x
-		}
+		rr.Created, rr.Replaced = r.Route.Created.clone(), r.Route.Replaced.clone()
 		c.Route = &rr
 	}
 	return c
+}
+
+// clone returns a deep copy of r, nil for nil.
+func (r *Route) clone() *Route {
+	if r == nil {
+		return nil
+	}
+	c := *r
+	c.NextHops = slices.Clone(r.NextHops)
+	return &c
 }
 
 // same reports whether a and b encode to the same JSON.
