@@ -20,7 +20,8 @@ import (
 //  2. Sysctl sets, before any VIP is bound, so the host never answers ARP
 //     for a VIP;
 //  3. Bind, in VIP order;
-//  4. ReplaceRoute;
+//  4. ReplaceRoute (after taking back lvs-rs's route of the other family,
+//     when the gateway changed family);
 //  5. Unbind / ForgetAddr of VIPs lvs-rs bound that are no longer wanted;
 //  6. DeleteRoute, RestoreRoute / ForgetRoute;
 //  7. Sysctl restores and forgets, only after the VIPs they protected are

@@ -29,9 +29,11 @@ var readVersions = []int{1, 2}
 type Record struct {
 	Version int  `json:"version"`
 	Desired Spec `json:"desired"`
-	// Sysctls are the parameters lvs-rs wrote, with the value found first.
+	// Sysctls are the parameters lvs-rs wrote (or is about to write), with
+	// the value found first.
 	Sysctls []sysctl.Record `json:"sysctls,omitempty"`
-	// Addresses are the VIPs lvs-rs bound (adopted ones are not listed).
+	// Addresses are the VIPs lvs-rs bound or is about to bind (adopted
+	// ones are not listed); one that is present is lvs-rs's.
 	Addresses []AddrRecord `json:"addresses,omitempty"`
 	// Tunnel is set while a tun binding is applied.
 	Tunnel *TunnelRecord `json:"tunnel,omitempty"`
@@ -69,7 +71,8 @@ type TunnelRecord struct {
 	Created bool `json:"created,omitempty"`
 }
 
-// RouteRecord is the default route lvs-rs set and the one it replaced.
+// RouteRecord is the default route lvs-rs set (or is about to set) and
+// the one it replaced, whole.
 type RouteRecord struct {
 	// Created is lvs-rs's route; nil once deleted (Replaced still pending).
 	Created *Route `json:"created,omitempty"`
