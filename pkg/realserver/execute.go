@@ -31,10 +31,12 @@ type executor struct {
 // run applies changes in order. A start halts at the first failure; a
 // teardown continues and returns every failure joined, but never restores
 // an ARP sysctl or sets tunl0 down while a VIP it failed to unbind is
-// still bound (the host would then answer ARP for the VIP).
+// still bound (the host would then answer ARP for the VIP), and never
+// restores the replaced route while lvs-rs's route, which it failed to
+// delete, still holds the slot.
 func (e *executor) run(ctx context.Context, changes []Change) error {
 	var errs []error
-	unbindFailed := false
+	unbindFailed, deleteFailed := false, false
 	for _, c := range changes {
 		if err := ctx.Err(); err != nil {
 			errs = append(errs, err)
@@ -44,11 +46,14 @@ func (e *executor) run(ctx context.Context, changes []Change) error {
 			e.warnings = append(e.warnings, fmt.Sprintf("skipped %q: a VIP is still bound; run stop again", c.String()))
 			continue
 		}
+		if deleteFailed && c.Kind == RestoreRoute {
+			e.warnings = append(e.warnings, fmt.Sprintf("skipped %q: lvs-rs's route is still there; run stop again", c.String()))
+			continue
+		}
 		if err := e.apply(ctx, c); err != nil {
 			errs = append(errs, err)
-			if c.Kind == Unbind {
-				unbindFailed = true
-			}
+			unbindFailed = unbindFailed || c.Kind == Unbind
+			deleteFailed = deleteFailed || c.Kind == DeleteRoute
 			if !e.teardown {
 				break
 			}

@@ -199,6 +199,43 @@ func TestFailAtEveryWrite(t *testing.T) {
 	}
 }
 
+// TestStopFailAtEveryWrite fails each write of stop with EINVAL: stop
+// continues past it but never restores what the failed write protects,
+// and a second stop puts the host back exactly.
+func TestStopFailAtEveryWrite(t *testing.T) {
+	d := everything()
+	probe := crashHost()
+	rec, _, _ := runCrashing(t, probe, d, Record{}, false)
+	probe.writes = nil
+	if _, _, err := runCrashing(t, probe, Desired{}, rec, true); err != nil {
+		t.Fatal(err)
+	}
+	for k, w := range probe.writes {
+		f := crashHost()
+		before := f.snap()
+		rec, _, _ := runCrashing(t, f, d, Record{}, false)
+		f.fail = func(op string) error {
+			if op == w {
+				return unix.EINVAL
+			}
+			return nil
+		}
+		changes, _ := Plan(Desired{}, f.observed(rec))
+		saved := rec.clone()
+		e := &executor{k: f, rec: rec.clone(), teardown: true, save: func(r Record) error { saved = r.clone(); return nil }}
+		if err := e.run(context.Background(), changes); !errors.Is(err, unix.EINVAL) {
+			t.Fatalf("k=%d: stop = %v, want EINVAL", k+1, err)
+		}
+		f.fail = nil
+		if _, _, err := runCrashing(t, f, Desired{}, saved, true); err != nil {
+			t.Fatalf("k=%d: second stop: %v", k+1, err)
+		}
+		if diff := cmp.Diff(normalised(before, f.snap()), f.snap(), eq); diff != "" {
+			t.Errorf("k=%d (%s): host after a failed stop and a second stop (-before +after):\n%s", k+1, w, diff)
+		}
+	}
+}
+
 // TestIntentionSavedBeforeWrite checks, at the moment of every write of
 // start, that the saved record already holds what the write creates.
 func TestIntentionSavedBeforeWrite(t *testing.T) {
