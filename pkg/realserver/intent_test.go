@@ -382,3 +382,23 @@ func TestTunnelCreatedIntention(t *testing.T) {
 		t.Errorf("Plan (-want +got):\n%s", diff)
 	}
 }
+
+// TestOpaqueRouteNeverReplaced: a default route with parts lvs-rs cannot
+// set again (here an encapsulation) is never replaced: start fails naming
+// it, writes nothing and records nothing.
+func TestOpaqueRouteNeverReplaced(t *testing.T) {
+	f := newFake()
+	odd := defRoute(gw2, "eth0", 0)
+	odd.Opaque = "an encapsulation (mpls 100)"
+	f.routes = []Route{odd}
+	saves := 0
+	changes, _ := Plan(Desired{Gateway: gw}, f.observed(Record{}))
+	e := &executor{k: f, save: func(Record) error { saves++; return nil }}
+	err := e.run(context.Background(), changes)
+	if err == nil || !strings.Contains(err.Error(), "encapsulation") || !strings.Contains(err.Error(), gw2.String()) {
+		t.Fatalf("start = %v, want a refusal naming the route and its encapsulation", err)
+	}
+	if len(f.writes) != 0 || saves != 0 {
+		t.Errorf("refused start wrote %q and saved %d times", f.writes, saves)
+	}
+}
