@@ -25,6 +25,7 @@ func TestLoadChecksRecord(t *testing.T) {
 		{"tunnel device", `{"version": 2, "tunnel": {"dev": "eth0", "was_up": false}}`, `tunnel: device "eth0" is not tunl0`},
 		{"route not default", `{"version": 2, "route": {"created": {"dst": "10.0.0.0/8", "metric": 0}}}`, `route.created: "10.0.0.0/8" is not a default route`},
 		{"not JSON", `{"version": 2,`, "realserver.json"},
+		{"wrong type", `{"version": "two"}`, "realserver.json"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -46,7 +47,7 @@ func TestLoadChecksRecord(t *testing.T) {
 			if !strings.Contains(msg, c.want) || !strings.Contains(msg, path) || strings.Contains(msg, "\n") {
 				t.Errorf("error %q: want one line naming %s and %q", msg, path, c.want)
 			}
-			if c.name != "not JSON" && !strings.Contains(msg, "delete the file") {
+			if !strings.Contains(msg, "delete the file") {
 				t.Errorf("error %q does not say what to do", msg)
 			}
 		})

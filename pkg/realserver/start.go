@@ -2,7 +2,9 @@ package realserver
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"io"
 	"fmt"
 	"path/filepath"
 
@@ -69,6 +71,11 @@ func (o Options) handle() (*netlink.Handle, func(), error) {
 func (o Options) load() (Record, bool, error) {
 	var rec Record
 	ok, err := o.store().Load(Role, &rec)
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	if errors.As(err, &syntax) || errors.As(err, &typ) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return Record{}, false, fmt.Errorf("realserver: %w: the record is damaged: undo by hand what it lists and delete the file", err)
+	}
 	if err != nil {
 		return Record{}, false, fmt.Errorf("realserver: %w", err)
 	}
