@@ -4,8 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"fmt"
+	"io"
 	"path/filepath"
 
 	"github.com/lvs-rs/lvs-rs/pkg/state"
