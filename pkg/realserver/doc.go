@@ -24,11 +24,29 @@
 // The record (role "realserver" in the state directory) holds the desired
 // state last applied, each sysctl lvs-rs wrote with the value it found
 // first, each VIP lvs-rs bound, whether tunl0 was up before, and the default
-// route lvs-rs set with the one it replaced. It is saved after every step.
-// Stop works from it alone. A VIP that was already on its device is adopted:
-// wanted, never recorded, never removed. A sysctl that already held the
-// wanted value is never written or recorded. A recorded sysctl that someone
+// route lvs-rs set with the one it replaced, recorded whole. Stop works
+// from it alone. A VIP that was already on its device is adopted: wanted,
+// never recorded, never removed. A sysctl that already held the wanted
+// value is never written or recorded. A recorded sysctl that someone
 // changed since lvs-rs wrote it is left as is, with a warning.
+//
+// # Recovery
+//
+// Every kernel write is recorded before it is made: the sysctl with the
+// value read just before and the value about to be written, the VIP about
+// to be bound, tunl0 about to be created or set up, lvs-rs's default route
+// with the whole route it is about to replace. If that save fails, the
+// write is not made. What a write removes leaves the record only once the
+// write is done. Ownership is then decided by reading the kernel back: a
+// recorded VIP that is present is lvs-rs's; a recorded sysctl is restored
+// only while it holds what lvs-rs wrote; a slot that still holds the
+// replaced route means the replace never happened. So after lvs-rs is
+// killed at any point (or a write fails), the next start converges and the
+// next stop puts the host back exactly as it was before the first start. A
+// record of an unknown version, or one that names anything the real-server
+// role never creates, is refused with one line naming the file: stop with
+// the lvs-rs that wrote it, or undo by hand what the file lists and delete
+// it.
 //
 // # Decisions where the SPEC is silent
 //
@@ -48,14 +66,23 @@
 //     adds "default via GATEWAY" at the family's default metric (0 for
 //     IPv4, 1024 for IPv6) with proto static, letting the kernel choose the
 //     device. If another default route holds that metric, it is replaced
-//     and recorded, and stop puts it back (unless the slot was changed by
-//     someone since: then both are left as is, with a warning). Default
-//     routes at other metrics are not touched. A default route already via
-//     the gateway is adopted.
+//     and recorded whole (every next hop of a multipath route with its
+//     weight and onlink flag, metric, table, type, protocol, scope, TOS,
+//     source, realm and route metrics such as mtu), and stop puts it back
+//     identical (unless the slot was changed by someone since: then both
+//     are left as is, with a warning). A route that uses a device that no
+//     longer exists is not restored, and stop says which device (the
+//     kernel removes such a route with its device anyway); the rest of the
+//     record is undone. A default route with an encapsulation or a via,
+//     which lvs-rs cannot set again, is never replaced: start fails and
+//     names it. Default routes at other metrics are not touched. A
+//     default route already via the gateway is adopted.
 //   - tun: lvs-rs never unloads ipip (other tunnels may use it); stop sets
 //     tunl0 down if it was down before. In a namespace where loading ipip
 //     creates no fallback device, lvs-rs creates tunl0 itself and stop
-//     deletes it.
+//     sets it down and deletes it (the kernel keeps the module's own
+//     tunl0 on delete, so after a crash that left lvs-rs unsure which it
+//     was, tunl0 still ends down).
 //   - Stop continues past failures, but if a VIP could not be unbound it
 //     does not restore ARP sysctls or set tunl0 down, so the host never
 //     answers ARP for a VIP that is still bound; the record keeps them and

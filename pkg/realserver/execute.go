@@ -11,9 +11,11 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// executor applies changes through a kernel, keeping the record in step
-// and saving it after every step that leaves it different from what was
-// last saved.
+// executor applies changes through a kernel, keeping the record in step:
+// what a write is about to create is recorded and saved before the write
+// (the intention), and what a write removes leaves the record only after
+// the write is done, so that a crash at any point leaves a record from
+// which the next start or stop finishes the job.
 type executor struct {
 	k   kernel
 	rec Record
@@ -29,10 +31,12 @@ type executor struct {
 // run applies changes in order. A start halts at the first failure; a
 // teardown continues and returns every failure joined, but never restores
 // an ARP sysctl or sets tunl0 down while a VIP it failed to unbind is
-// still bound (the host would then answer ARP for the VIP).
+// still bound (the host would then answer ARP for the VIP), and never
+// restores the replaced route while lvs-rs's route, which it failed to
+// delete, still holds the slot.
 func (e *executor) run(ctx context.Context, changes []Change) error {
 	var errs []error
-	unbindFailed := false
+	unbindFailed, deleteFailed := false, false
 	for _, c := range changes {
 		if err := ctx.Err(); err != nil {
 			errs = append(errs, err)
@@ -42,15 +46,14 @@ func (e *executor) run(ctx context.Context, changes []Change) error {
 			e.warnings = append(e.warnings, fmt.Sprintf("skipped %q: a VIP is still bound; run stop again", c.String()))
 			continue
 		}
-		err := e.apply(ctx, c)
-		if err == nil {
-			err = e.flush()
+		if deleteFailed && c.Kind == RestoreRoute {
+			e.warnings = append(e.warnings, fmt.Sprintf("skipped %q: lvs-rs's route is still there; run stop again", c.String()))
+			continue
 		}
-		if err != nil {
+		if err := e.apply(ctx, c); err != nil {
 			errs = append(errs, err)
-			if c.Kind == Unbind {
-				unbindFailed = true
-			}
+			unbindFailed = unbindFailed || c.Kind == Unbind
+			deleteFailed = deleteFailed || c.Kind == DeleteRoute
 			if !e.teardown {
 				break
 			}
@@ -74,93 +77,168 @@ func (e *executor) flush() error {
 	return nil
 }
 
-// apply performs one change and updates e.rec.
+// step makes one kernel write with its intention: intend updates the
+// record and it is saved before write runs (a failed save means no
+// write); settle updates it once the write is done, and it is saved
+// again. A write that fails did nothing (each is one kernel request), so
+// its intention is taken back. Any of the three may be nil.
+func (e *executor) step(intend func(*Record), write func() error, settle func(*Record)) error {
+	prev := e.rec.clone()
+	if intend != nil {
+		intend(&e.rec)
+		if err := e.flush(); err != nil {
+			e.rec = prev
+			return err
+		}
+	}
+	if write != nil {
+		if err := write(); err != nil {
+			e.rec = prev
+			return errors.Join(err, e.flush())
+		}
+	}
+	if settle != nil {
+		settle(&e.rec)
+	}
+	return e.flush()
+}
+
+// apply performs one change and keeps e.rec in step.
 func (e *executor) apply(ctx context.Context, c Change) error {
-	fail := func(err error) error { return fmt.Errorf("realserver: %s: %w", c, err) }
-	r := &e.rec
-	switch c.Kind {
-	case LoadIPIP:
-		created, err := e.k.EnsureTunnel(ctx)
-		if err != nil {
-			return fail(err)
-		}
-		if r.Tunnel == nil {
-			r.Tunnel = &TunnelRecord{Dev: tunnel.Dev}
-		}
-		r.Tunnel.Created = r.Tunnel.Created || created
-	case TunnelUp:
-		if err := e.k.TunnelUp(); err != nil {
-			return fail(err)
-		}
-		if r.Tunnel == nil {
-			r.Tunnel = &TunnelRecord{Dev: tunnel.Dev}
-		}
-	case NoteTunnelUp:
-		r.Tunnel = &TunnelRecord{Dev: tunnel.Dev, WasUp: true}
-	case TunnelDown, DeleteTunnel:
-		do := e.k.TunnelDown
-		if c.Kind == DeleteTunnel {
-			do = e.k.DeleteTunnel
-		}
-		if err := do(); err != nil {
-			return fail(err)
-		}
-		r.Tunnel = nil
-	case ForgetTunnel:
-		r.Tunnel = nil
-	case Sysctl:
-		recs, warn, err := arp.Apply(e.k, c.Op, r.Sysctls)
-		if err != nil {
-			return fail(err)
-		}
-		r.Sysctls = recs
-		if warn != "" {
-			e.warnings = append(e.warnings, warn)
-		}
-	case Bind:
-		if err := e.k.Bind(c.Addr); err != nil {
-			return fail(err)
-		}
-		if a := addrRecord(c.Addr); !slices.Contains(r.Addresses, a) {
-			r.Addresses = append(r.Addresses, a)
-		}
-	case Unbind, ForgetAddr:
-		if c.Kind == Unbind {
-			if err := e.k.Unbind(c.Addr); err != nil {
-				return fail(err)
-			}
-		}
-		r.Addresses = slices.DeleteFunc(r.Addresses, func(a AddrRecord) bool { return a == addrRecord(c.Addr) })
-	case ReplaceRoute:
-		if err := e.k.RouteReplace(c.Route); err != nil {
-			return fail(err)
-		}
-		nr := c.Route
-		if r.Route == nil {
-			r.Route = &RouteRecord{Replaced: c.Old}
-		} else if r.Route.Replaced == nil {
-			r.Route.Replaced = c.Old
-		}
-		r.Route.Created = &nr
-	case DeleteRoute:
-		if err := e.k.RouteDelete(c.Route); err != nil {
-			return fail(err)
-		}
-		r.Route = dropRoute(r.Route, c.Route)
-	case RestoreRoute:
-		if err := e.k.RouteAdd(c.Route); err != nil {
-			if !errors.Is(err, unix.EEXIST) {
-				return fail(err)
-			}
-			e.warnings = append(e.warnings, fmt.Sprintf("route %s not restored: another route took its place", c.Route))
-		}
-		r.Route = dropRoute(r.Route, c.Route)
-	case ForgetRoute:
-		r.Route = dropRoute(r.Route, c.Route)
-	default:
-		return fail(fmt.Errorf("unknown change kind %d", c.Kind))
+	err := e.dispatch(ctx, c)
+	if err != nil {
+		return fmt.Errorf("realserver: %s: %w", c, err)
 	}
 	return nil
+}
+
+func (e *executor) dispatch(ctx context.Context, c Change) error {
+	switch c.Kind {
+	case LoadIPIP:
+		return e.loadIPIP(ctx)
+	case TunnelUp:
+		return e.step(func(r *Record) {
+			if r.Tunnel == nil {
+				r.Tunnel = &TunnelRecord{Dev: tunnel.Dev}
+			}
+		}, e.k.TunnelUp, nil)
+	case NoteTunnelUp:
+		return e.step(nil, nil, func(r *Record) { r.Tunnel = &TunnelRecord{Dev: tunnel.Dev, WasUp: true} })
+	case TunnelDown:
+		return e.step(nil, e.k.TunnelDown, func(r *Record) {
+			if r.Tunnel != nil && r.Tunnel.Created {
+				return // DeleteTunnel follows
+			}
+			r.Tunnel = nil
+		})
+	case DeleteTunnel:
+		return e.step(nil, e.k.DeleteTunnel, func(r *Record) { r.Tunnel = nil })
+	case ForgetTunnel:
+		return e.step(nil, nil, func(r *Record) { r.Tunnel = nil })
+	case Sysctl:
+		return e.sysctl(c.Op)
+	case Bind:
+		a := addrRecord(c.Addr)
+		return e.step(func(r *Record) {
+			if !slices.Contains(r.Addresses, a) {
+				r.Addresses = append(r.Addresses, a)
+			}
+		}, func() error { return e.k.Bind(c.Addr) }, nil)
+	case Unbind:
+		return e.step(nil, func() error { return e.k.Unbind(c.Addr) }, forgetAddr(c))
+	case ForgetAddr:
+		return e.step(nil, nil, forgetAddr(c))
+	case ReplaceRoute:
+		return e.replaceRoute(c)
+	case DeleteRoute:
+		return e.step(nil, func() error { return e.k.RouteDelete(c.Route) }, forgetRoute(c.Route))
+	case RestoreRoute:
+		return e.step(nil, func() error { return e.restoreRoute(c.Route) }, forgetRoute(c.Route))
+	case ForgetRoute:
+		return e.step(nil, nil, forgetRoute(c.Route))
+	}
+	return fmt.Errorf("unknown change kind %d", c.Kind)
+}
+
+// loadIPIP records that lvs-rs may create tunl0 before asking for it: if
+// lvs-rs crashes after creating it, stop still deletes it (and sets it
+// down first, in case it turns out to be the module's own device, which
+// the kernel does not delete).
+func (e *executor) loadIPIP(ctx context.Context) error {
+	had := e.rec.Tunnel != nil && e.rec.Tunnel.Created
+	created := false
+	return e.step(func(r *Record) {
+		r.Tunnel = &TunnelRecord{Dev: tunnel.Dev, Created: true}
+	}, func() error {
+		var err error
+		created, err = e.k.EnsureTunnel(ctx)
+		return err
+	}, func(r *Record) { r.Tunnel.Created = had || created })
+}
+
+// sysctl reads the parameter, records the intention (the prior value and
+// the value about to be written), writes, and settles the record.
+func (e *executor) sysctl(op arp.Op) error {
+	s, err := arp.Prepare(e.k, op, e.rec.Sysctls)
+	if err != nil {
+		return err
+	}
+	if s.Warning != "" {
+		e.warnings = append(e.warnings, s.Warning)
+	}
+	return e.step(func(r *Record) { r.Sysctls = s.Intent },
+		func() error { return s.Do(e.k) },
+		func(r *Record) { r.Sysctls = s.After })
+}
+
+// replaceRoute records lvs-rs's route and the whole route it replaces,
+// then replaces. A route the kernel reports with parts lvs-rs cannot set
+// again is never replaced.
+func (e *executor) replaceRoute(c Change) error {
+	if c.Old != nil && c.Old.Opaque != "" {
+		return fmt.Errorf("default route %s has %s, which lvs-rs cannot restore: not replaced (remove it, or give it another metric)", c.Old, c.Old.Opaque)
+	}
+	nr := c.Route
+	return e.step(func(r *Record) {
+		if r.Route == nil {
+			r.Route = &RouteRecord{}
+		}
+		if c.Old != nil {
+			o := *c.Old
+			r.Route.Replaced = &o
+		}
+		r.Route.Created = &nr
+	}, func() error { return e.k.RouteReplace(c.Route) }, nil)
+}
+
+// restoreRoute puts back a route lvs-rs replaced. A slot someone filled
+// since, or a device that is gone (the kernel deletes a route, multipath
+// ones included, with any device it uses), leaves it unrestored with a
+// warning naming why; the other items of the record are undone anyway.
+func (e *executor) restoreRoute(rt Route) error {
+	err := e.k.RouteAdd(rt)
+	var nd errNoDevice
+	switch {
+	case err == nil:
+	case errors.Is(err, unix.EEXIST):
+		e.warnings = append(e.warnings, fmt.Sprintf("route %s not restored: another route took its place", rt))
+	case errors.As(err, &nd):
+		e.warnings = append(e.warnings, fmt.Sprintf("route %s not restored: its %s (the kernel would have removed the route with it)", rt, nd))
+	default:
+		return err
+	}
+	return nil
+}
+
+func forgetAddr(c Change) func(*Record) {
+	a := addrRecord(c.Addr)
+	return func(r *Record) {
+		r.Addresses = slices.DeleteFunc(r.Addresses, func(x AddrRecord) bool { return x == a })
+	}
+}
+
+func forgetRoute(rt Route) func(*Record) {
+	return func(r *Record) { r.Route = dropRoute(r.Route, rt) }
 }
 
 // dropRoute removes route from the record, and the record when it is empty.
@@ -170,9 +248,9 @@ func dropRoute(rr *RouteRecord, route Route) *RouteRecord {
 	}
 	out := *rr
 	switch {
-	case out.Created != nil && *out.Created == route:
+	case out.Created != nil && out.Created.Equal(route):
 		out.Created = nil
-	case out.Replaced != nil && *out.Replaced == route:
+	case out.Replaced != nil && out.Replaced.Equal(route):
 		out.Replaced = nil
 	}
 	if out.Created == nil && out.Replaced == nil {

@@ -24,7 +24,19 @@ type fakeKernel struct {
 	// fail, when it returns an error for a write ("bind 10.0.0.101/32 ..."),
 	// makes that write fail without effect.
 	fail func(write string) error
+	// crashAfter, when positive, panics with crash{} right after the
+	// write with that number (counted in writes) took effect.
+	crashAfter int
+	// crashBefore, when positive, panics with crash{} right before the
+	// write with that number, after everything saved before it.
+	crashBefore int
+	// gone lists devices that do not exist: a route through one cannot
+	// be added.
+	gone []string
 }
+
+// crash is the panic value of a simulated kill -9.
+type crash struct{}
 
 func newFake() *fakeKernel {
 	h := host()
@@ -50,13 +62,22 @@ func (f *fakeKernel) observed(rec Record) Observed {
 	return Observed{Addrs: slices.Clone(f.addrs), Tunnel: f.tun, Sysctls: maps.Clone(f.sys), Routes: slices.Clone(f.routes), Record: rec}
 }
 
-func (f *fakeKernel) write(op string) error {
+// write makes one write: it fails as f.fail says, or takes effect and
+// is counted, and then crashes when it is write number crashAfter.
+func (f *fakeKernel) write(op string, effect func()) error {
 	if f.fail != nil {
 		if err := f.fail(op); err != nil {
 			return fmt.Errorf("%s: %w", op, err)
 		}
 	}
+	if f.crashBefore > 0 && len(f.writes)+1 == f.crashBefore {
+		panic(crash{})
+	}
+	effect()
 	f.writes = append(f.writes, op)
+	if f.crashAfter > 0 && len(f.writes) == f.crashAfter {
+		panic(crash{})
+	}
 	return nil
 }
 
@@ -72,96 +93,81 @@ func (f *fakeKernel) Write(k sysctl.Key, v string) error {
 	if _, ok := f.sys[k.String()]; !ok {
 		return fmt.Errorf("write %s: %w", k, fs.ErrNotExist)
 	}
-	if err := f.write("sysctl " + k.String() + "=" + v); err != nil {
-		return err
-	}
-	f.sys[k.String()] = v
-	return nil
+	return f.write("sysctl "+k.String()+"="+v, func() {
+		f.sys[k.String()] = v
+	})
 }
 
 func (f *fakeKernel) EnsureTunnel(context.Context) (bool, error) {
 	if f.tun.Exists {
 		return false, nil
 	}
-	if err := f.write("load ipip"); err != nil {
-		return false, err
-	}
-	f.tun.Exists = true
-	f.sys[tunI], f.sys[tunA], f.sys[tunRF] = "0", "0", "1"
-	return false, nil
+	return false, f.write("load ipip", func() {
+		f.tun.Exists = true
+		f.sys[tunI], f.sys[tunA], f.sys[tunRF] = "0", "0", "1"
+	})
 }
 
 func (f *fakeKernel) TunnelUp() error {
-	if err := f.write("tunl0 up"); err != nil {
-		return err
-	}
-	f.tun.Up = true
-	return nil
+	return f.write("tunl0 up", func() {
+		f.tun.Up = true
+	})
 }
 
 func (f *fakeKernel) TunnelDown() error {
-	if err := f.write("tunl0 down"); err != nil {
-		return err
-	}
-	f.tun.Up = false
-	return nil
+	return f.write("tunl0 down", func() {
+		f.tun.Up = false
+	})
 }
 
 func (f *fakeKernel) DeleteTunnel() error {
-	if err := f.write("tunl0 delete"); err != nil {
-		return err
-	}
-	f.tun = tunnel.Link{}
-	for k := range f.sys {
-		if strings.Contains(k, "/tunl0/") {
-			delete(f.sys, k)
+	return f.write("tunl0 delete", func() {
+		f.tun = tunnel.Link{}
+		for k := range f.sys {
+			if strings.Contains(k, "/tunl0/") {
+				delete(f.sys, k)
+			}
 		}
-	}
-	return nil
+	})
 }
 
 func (f *fakeKernel) Bind(a vip.Addr) error {
-	if err := f.write("bind " + a.String()); err != nil {
-		return err
-	}
-	if !slices.Contains(f.addrs, a) {
-		f.addrs = append(f.addrs, a)
-	}
-	return nil
+	return f.write("bind "+a.String(), func() {
+		if !slices.Contains(f.addrs, a) {
+			f.addrs = append(f.addrs, a)
+		}
+	})
 }
 
 func (f *fakeKernel) Unbind(a vip.Addr) error {
-	if err := f.write("unbind " + a.String()); err != nil {
-		return err
-	}
-	f.addrs = slices.DeleteFunc(f.addrs, func(x vip.Addr) bool { return x.Dev == a.Dev && x.Prefix == a.Prefix })
-	return nil
+	return f.write("unbind "+a.String(), func() {
+		f.addrs = slices.DeleteFunc(f.addrs, func(x vip.Addr) bool { return x.Dev == a.Dev && x.Prefix == a.Prefix })
+	})
 }
 
 func (f *fakeKernel) RouteReplace(r Route) error {
-	if err := f.write("route replace " + r.String()); err != nil {
-		return err
-	}
-	f.routes = slices.DeleteFunc(f.routes, func(x Route) bool { return sameSlot(x, r) })
-	f.routes = append(f.routes, r)
-	return nil
+	return f.write("route replace "+r.String(), func() {
+		f.routes = slices.DeleteFunc(f.routes, func(x Route) bool { return sameSlot(x, r) })
+		f.routes = append(f.routes, r)
+	})
 }
 
 func (f *fakeKernel) RouteAdd(r Route) error {
+	for _, d := range r.devices() {
+		if slices.Contains(f.gone, d) {
+			return fmt.Errorf("route %s: %w", r, errNoDevice{d})
+		}
+	}
 	if slices.ContainsFunc(f.routes, func(x Route) bool { return sameSlot(x, r) }) {
 		return fmt.Errorf("route add %s: %w", r, unix.EEXIST)
 	}
-	if err := f.write("route add " + r.String()); err != nil {
-		return err
-	}
-	f.routes = append(f.routes, r)
-	return nil
+	return f.write("route add "+r.String(), func() {
+		f.routes = append(f.routes, r)
+	})
 }
 
 func (f *fakeKernel) RouteDelete(r Route) error {
-	if err := f.write("route delete " + r.String()); err != nil {
-		return err
-	}
-	f.routes = slices.DeleteFunc(f.routes, func(x Route) bool { return sameGateway(x, r) })
-	return nil
+	return f.write("route delete "+r.String(), func() {
+		f.routes = slices.DeleteFunc(f.routes, func(x Route) bool { return sameGateway(x, r) })
+	})
 }

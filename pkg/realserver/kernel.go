@@ -4,9 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
-	"net/netip"
 
+	"github.com/lvs-rs/lvs-rs/internal/faultinject"
 	"github.com/lvs-rs/lvs-rs/pkg/arp"
 	"github.com/lvs-rs/lvs-rs/pkg/sysctl"
 	"github.com/lvs-rs/lvs-rs/pkg/tunnel"
@@ -31,38 +30,82 @@ type kernel interface {
 }
 
 // netKernel is the real kernel: netlink through h, parameters through t.
+// Every write goes through faultinject.Write (the tunnel package wraps
+// its own), then calls after when it is set (tests simulate a crash).
 type netKernel struct {
-	h *netlink.Handle
-	t sysctl.Tree
+	h     *netlink.Handle
+	t     sysctl.Tree
+	after func(what string)
+}
+
+// write performs one kernel write.
+func (k netKernel) write(what string, fn func() error) error {
+	err := faultinject.Write(what, fn)
+	if k.after != nil {
+		k.after(what)
+	}
+	return err
 }
 
 // The methods of netKernel implement kernel over netlink and /proc/sys.
 
-func (k netKernel) Read(key sysctl.Key) (string, error)  { return k.t.Read(key) }
-func (k netKernel) Write(key sysctl.Key, v string) error { return k.t.Write(key, v) }
+func (k netKernel) Read(key sysctl.Key) (string, error) { return k.t.Read(key) }
 
-func (k netKernel) EnsureTunnel(ctx context.Context) (bool, error) { return tunnel.Ensure(ctx, k.h) }
-func (k netKernel) TunnelUp() error                                { return tunnel.SetUp(k.h) }
-func (k netKernel) TunnelDown() error                              { return tunnel.SetDown(k.h) }
-func (k netKernel) DeleteTunnel() error                            { return tunnel.Delete(k.h) }
-func (k netKernel) Bind(a vip.Addr) error                          { return vip.Bind(k.h, a) }
-func (k netKernel) Unbind(a vip.Addr) error                        { return vip.Unbind(k.h, a) }
+func (k netKernel) Write(key sysctl.Key, v string) error {
+	return k.write(fmt.Sprintf("sysctl %s=%s", key, v), func() error { return k.t.Write(key, v) })
+}
+
+func (k netKernel) EnsureTunnel(ctx context.Context) (bool, error) {
+	created, err := tunnel.Ensure(ctx, k.h)
+	k.hook("ensure " + tunnel.Dev)
+	return created, err
+}
+
+func (k netKernel) TunnelUp() error {
+	err := tunnel.SetUp(k.h)
+	k.hook("set " + tunnel.Dev + " up")
+	return err
+}
+
+func (k netKernel) TunnelDown() error {
+	err := tunnel.SetDown(k.h)
+	k.hook("set " + tunnel.Dev + " down")
+	return err
+}
+
+func (k netKernel) DeleteTunnel() error {
+	err := tunnel.Delete(k.h)
+	k.hook("delete " + tunnel.Dev)
+	return err
+}
+
+// hook calls after for a write the tunnel package made.
+func (k netKernel) hook(what string) {
+	if k.after != nil {
+		k.after(what)
+	}
+}
+
+func (k netKernel) Bind(a vip.Addr) error {
+	return k.write("bind "+a.String(), func() error { return vip.Bind(k.h, a) })
+}
+
+func (k netKernel) Unbind(a vip.Addr) error {
+	return k.write("unbind "+a.String(), func() error { return vip.Unbind(k.h, a) })
+}
 
 func (k netKernel) RouteReplace(r Route) error {
-	nr, err := k.toNetlink(r)
-	if err == nil {
-		err = k.h.RouteReplace(nr)
-	}
-	if err != nil {
-		return fmt.Errorf("route %s: %w", r, err)
-	}
-	return nil
+	return k.route("replace", r, k.h.RouteReplace)
 }
 
 func (k netKernel) RouteAdd(r Route) error {
-	nr, err := k.toNetlink(r)
+	return k.route("add", r, k.h.RouteAdd)
+}
+
+func (k netKernel) route(verb string, r Route, do func(*netlink.Route) error) error {
+	nr, err := toNetlink(r, k.index)
 	if err == nil {
-		err = k.h.RouteAdd(nr)
+		err = k.write("route "+verb+" "+r.String(), func() error { return do(nr) })
 	}
 	if err != nil {
 		return fmt.Errorf("route %s: %w", r, err)
@@ -70,44 +113,26 @@ func (k netKernel) RouteAdd(r Route) error {
 	return nil
 }
 
+// RouteDelete deletes exactly lvs-rs's route: its slot and its gateway.
 func (k netKernel) RouteDelete(r Route) error {
-	nr := &netlink.Route{Dst: ipNet(r.Dst), Gw: ipSlice(r.Gateway), Priority: r.Metric, Table: unix.RT_TABLE_MAIN}
-	err := k.h.RouteDel(nr)
+	c := r.canon()
+	nr := &netlink.Route{Dst: ipNet(c.Dst), Gw: ipSlice(c.Gateway), Priority: c.Metric, Table: c.Table, Tos: c.Tos}
+	err := k.write("route delete "+r.String(), func() error { return k.h.RouteDel(nr) })
 	if err == nil || errors.Is(err, unix.ESRCH) || errors.Is(err, unix.ENOENT) {
 		return nil
 	}
 	return fmt.Errorf("route %s: %w", r, err)
 }
 
-func (k netKernel) toNetlink(r Route) (*netlink.Route, error) {
-	nr := &netlink.Route{
-		Dst:      ipNet(r.Dst),
-		Gw:       ipSlice(r.Gateway),
-		Src:      ipSlice(r.Src),
-		Priority: r.Metric,
-		Protocol: netlink.RouteProtocol(r.Protocol),
-		Table:    unix.RT_TABLE_MAIN,
-	}
-	if r.OnLink {
-		nr.Flags = int(netlink.FLAG_ONLINK)
-	}
-	if r.Dev != "" {
-		l, err := k.h.LinkByName(r.Dev)
-		if err != nil {
-			return nil, err
+// index returns the index of the link named dev, or errNoDevice.
+func (k netKernel) index(dev string) (int, error) {
+	l, err := k.h.LinkByName(dev)
+	if err != nil {
+		var nf netlink.LinkNotFoundError
+		if errors.As(err, &nf) || errors.Is(err, unix.ENODEV) {
+			return 0, errNoDevice{dev}
 		}
-		nr.LinkIndex = l.Attrs().Index
+		return 0, fmt.Errorf("look up %s: %w", dev, err)
 	}
-	return nr, nil
-}
-
-func ipNet(p netip.Prefix) *net.IPNet {
-	return &net.IPNet{IP: net.IP(p.Addr().AsSlice()), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}
-}
-
-func ipSlice(a netip.Addr) net.IP {
-	if !a.IsValid() {
-		return nil
-	}
-	return net.IP(a.AsSlice())
+	return l.Attrs().Index, nil
 }

@@ -74,7 +74,9 @@ func Observe(h *netlink.Handle, t sysctl.Tree, d Desired, rec Record) (Observed,
 	return o, nil
 }
 
-// defaultRoutes lists the unicast default routes of the main table.
+// defaultRoutes lists the default routes of the main table, of every
+// type (a blackhole default holds its slot like a unicast one), recorded
+// whole.
 func defaultRoutes(h *netlink.Handle, names map[int]string) ([]Route, error) {
 	nl, err := nlretry.Dump(func() ([]netlink.Route, error) {
 		return h.RouteListFiltered(netlink.FAMILY_ALL, &netlink.Route{Table: unix.RT_TABLE_MAIN}, netlink.RT_FILTER_TABLE)
@@ -84,25 +86,18 @@ func defaultRoutes(h *netlink.Handle, names map[int]string) ([]Route, error) {
 	}
 	var out []Route
 	for _, r := range nl {
-		if r.Dst == nil || r.Type != unix.RTN_UNICAST {
+		if r.Dst == nil {
+			r.Dst = defaultNet(r.Family)
+		}
+		if ones, _ := r.Dst.Mask.Size(); ones != 0 || r.Dst.IP == nil {
 			continue
 		}
-		if ones, _ := r.Dst.Mask.Size(); ones != 0 {
+		switch r.Type {
+		case unix.RTN_UNICAST, unix.RTN_BLACKHOLE, unix.RTN_UNREACHABLE, unix.RTN_PROHIBIT, unix.RTN_THROW:
+		default:
 			continue
 		}
-		dst, ok := netip.AddrFromSlice(r.Dst.IP)
-		if !ok {
-			continue
-		}
-		out = append(out, Route{
-			Dst:      netip.PrefixFrom(dst.Unmap(), 0),
-			Gateway:  ipAddr(r.Gw),
-			Dev:      names[r.LinkIndex],
-			Metric:   r.Priority,
-			Protocol: int(r.Protocol),
-			Src:      ipAddr(r.Src),
-			OnLink:   r.Flags&int(netlink.FLAG_ONLINK) != 0,
-		})
+		out = append(out, fromNetlink(r, names))
 	}
 	slices.SortStableFunc(out, func(a, b Route) int {
 		if a.Dst.Addr().Is4() != b.Dst.Addr().Is4() {
@@ -116,10 +111,10 @@ func defaultRoutes(h *netlink.Handle, names map[int]string) ([]Route, error) {
 	return out, nil
 }
 
-func ipAddr(ip net.IP) netip.Addr {
-	a, ok := netip.AddrFromSlice(ip)
-	if !ok {
-		return netip.Addr{}
+// defaultNet is 0.0.0.0/0 or ::/0 for a netlink family.
+func defaultNet(family int) *net.IPNet {
+	if family == netlink.FAMILY_V6 {
+		return ipNet(netip.PrefixFrom(netip.IPv6Unspecified(), 0))
 	}
-	return a.Unmap()
+	return ipNet(netip.PrefixFrom(netip.IPv4Unspecified(), 0))
 }

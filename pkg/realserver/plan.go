@@ -20,7 +20,8 @@ import (
 //  2. Sysctl sets, before any VIP is bound, so the host never answers ARP
 //     for a VIP;
 //  3. Bind, in VIP order;
-//  4. ReplaceRoute;
+//  4. ReplaceRoute (after taking back lvs-rs's route of the other family,
+//     when the gateway changed family);
 //  5. Unbind / ForgetAddr of VIPs lvs-rs bound that are no longer wanted;
 //  6. DeleteRoute, RestoreRoute / ForgetRoute;
 //  7. Sysctl restores and forgets, only after the VIPs they protected are
@@ -110,21 +111,21 @@ func Plan(d Desired, o Observed) ([]Change, []string) {
 	// 4. and 6. The default route.
 	if d.routed() {
 		want := gatewayRoute(d.Gateway)
+		if rec.Route != nil && rec.Route.Created != nil && !sameSlot(*rec.Route.Created, want) {
+			// The gateway changed family: the old route is in another
+			// slot, and goes before the record holds the new one.
+			c, w := unroute(rec.Route, o.Routes)
+			adds, warns = append(adds, c...), append(warns, w...)
+		}
 		if !slices.ContainsFunc(o.Routes, func(r Route) bool { return sameGateway(r, want) }) {
 			c := Change{Kind: ReplaceRoute, Route: want}
 			if i := slices.IndexFunc(o.Routes, func(r Route) bool { return sameSlot(r, want) }); i >= 0 {
 				ours := rec.Route != nil && rec.Route.Created != nil && sameGateway(o.Routes[i], *rec.Route.Created)
 				if !ours {
-					old := o.Routes[i]
-					c.Old = &old
+					c.Old = o.Routes[i].clone()
 				}
 			}
 			adds = append(adds, c)
-		}
-		if rec.Route != nil && rec.Route.Created != nil && !sameSlot(*rec.Route.Created, want) {
-			// The gateway changed family: the old route is in another slot.
-			c, w := unroute(rec.Route, o.Routes)
-			dels, warns = append(dels, c...), append(warns, w...)
 		}
 	} else {
 		if d.Gateway.IsValid() {
@@ -145,6 +146,12 @@ func Plan(d Desired, o Observed) ([]Change, []string) {
 	if !d.needsTunnel() && rec.Tunnel != nil {
 		switch t := rec.Tunnel; {
 		case t.Created && o.Tunnel.Exists:
+			// Down first: if lvs-rs crashed before it knew that the
+			// module made tunl0 (the kernel keeps that one on delete),
+			// it still ends down, as it was.
+			if o.Tunnel.Up {
+				dels = append(dels, Change{Kind: TunnelDown})
+			}
 			dels = append(dels, Change{Kind: DeleteTunnel})
 		case !t.WasUp && o.Tunnel.Up:
 			dels = append(dels, Change{Kind: TunnelDown})
@@ -166,39 +173,47 @@ func freeLabel(dev string, used map[string]bool) string {
 }
 
 // unroute plans taking back the default route lvs-rs set, and putting
-// back the one it replaced, given the routes now in the kernel.
+// back the one it replaced, given the routes now in the kernel. Both are
+// in one slot. The slot tells what happened: lvs-rs's route there is
+// deleted; the replaced route there, whole, means the replace never
+// happened (a crash between the record and the write) and both entries
+// are forgotten; an empty slot gets the replaced route back; any other
+// route there is someone else's, and both are left with a warning.
 func unroute(rr *RouteRecord, routes []Route) ([]Change, []string) {
 	var out []Change
 	var warns []string
-	occupant := func(r Route) *Route {
-		if i := slices.IndexFunc(routes, func(x Route) bool { return sameSlot(x, r) }); i >= 0 {
-			return &routes[i]
-		}
-		return nil
+	created, replaced := rr.Created, rr.Replaced
+	slot := created
+	if slot == nil {
+		slot = replaced
 	}
-	free := true
-	if c := rr.Created; c != nil {
-		switch cur := occupant(*c); {
-		case cur != nil && sameGateway(*cur, *c):
+	if slot == nil {
+		return nil, nil
+	}
+	var occ *Route
+	if i := slices.IndexFunc(routes, func(x Route) bool { return sameSlot(x, *slot) }); i >= 0 {
+		occ = &routes[i]
+	}
+	free := occ == nil
+	if c := created; c != nil {
+		switch {
+		case occ != nil && sameGateway(*occ, *c):
 			out = append(out, Change{Kind: DeleteRoute, Route: *c})
-		case cur != nil:
-			free = false
-			warns = append(warns, fmt.Sprintf("route %s was changed since lvs-rs set %s: left as is", *cur, *c))
+			free = true
+		case occ != nil && replaced != nil && occ.Equal(*replaced):
+			return append(out, Change{Kind: ForgetRoute, Route: *c}, Change{Kind: ForgetRoute, Route: *replaced}), nil
+		case occ != nil:
+			warns = append(warns, fmt.Sprintf("route %s was changed since lvs-rs set %s: left as is", *occ, *c))
 			out = append(out, Change{Kind: ForgetRoute, Route: *c})
 		default:
-			if rr.Replaced == nil {
-				out = append(out, Change{Kind: ForgetRoute, Route: *c})
-			}
+			out = append(out, Change{Kind: ForgetRoute, Route: *c})
 		}
 	}
-	if r := rr.Replaced; r != nil {
-		cur := occupant(*r)
+	if r := replaced; r != nil {
 		switch {
-		case rr.Created != nil && free:
+		case free:
 			out = append(out, Change{Kind: RestoreRoute, Route: *r})
-		case rr.Created == nil && cur == nil:
-			out = append(out, Change{Kind: RestoreRoute, Route: *r})
-		case cur != nil && rr.Created == nil && sameGateway(*cur, *r):
+		case occ.Equal(*r):
 			out = append(out, Change{Kind: ForgetRoute, Route: *r})
 		default:
 			warns = append(warns, fmt.Sprintf("route %s, replaced by lvs-rs, not restored: the slot now holds another route", *r))

@@ -238,6 +238,41 @@ func TestPlan(t *testing.T) {
 			}),
 			want:  []Change{{Kind: ForgetRoute, Route: wantRoute}, {Kind: ForgetRoute, Route: old}},
 			warns: 2},
+		{name: "nat: a multipath default route is replaced and recorded whole", d: Desired{Gateway: gw},
+			o:    with(host(), func(o *Observed) { o.Routes = []Route{multipath()} }),
+			want: []Change{{Kind: ReplaceRoute, Route: wantRoute, Old: ptr(multipath())}}},
+		{name: "stop nat after a crash before the replace: the slot holds the replaced route, forget both", d: Desired{},
+			o: with(host(), func(o *Observed) {
+				o.Routes = []Route{multipath()}
+				o.Record = Record{Route: &RouteRecord{Created: &wantRoute, Replaced: ptr(multipath())}}
+			}),
+			want: []Change{{Kind: ForgetRoute, Route: wantRoute}, {Kind: ForgetRoute, Route: multipath()}}},
+		{name: "stop nat after a crash after the delete: restore the replaced route", d: Desired{},
+			o: with(host(), func(o *Observed) {
+				o.Record = Record{Route: &RouteRecord{Created: &wantRoute, Replaced: ptr(multipath())}}
+			}),
+			want: []Change{{Kind: ForgetRoute, Route: wantRoute}, {Kind: RestoreRoute, Route: multipath()}}},
+		{name: "stop nat after a crash after the restore: forget", d: Desired{},
+			o: with(host(), func(o *Observed) {
+				o.Routes = []Route{multipath()}
+				o.Record = Record{Route: &RouteRecord{Replaced: ptr(multipath())}}
+			}),
+			want: []Change{{Kind: ForgetRoute, Route: multipath()}}},
+		{name: "start after a crash before the replace: replace, recording the same route", d: Desired{Gateway: gw},
+			o: with(host(), func(o *Observed) {
+				o.Routes = []Route{multipath()}
+				o.Record = Record{Route: &RouteRecord{Created: &wantRoute, Replaced: ptr(multipath())}}
+			}),
+			want: []Change{{Kind: ReplaceRoute, Route: wantRoute, Old: ptr(multipath())}}},
+		{name: "start after a crash before a bind: the intended VIP is bound", d: Desired{Bindings: dr(vip1)},
+			o:    with(drApplied(), func(o *Observed) { o.Addrs = o.Addrs[:3] }),
+			want: []Change{{Kind: Bind, Addr: onLo(vip1, "lo:0")}}},
+		{name: "stop after a crash right after a sysctl write: restored", d: Desired{},
+			o: with(host(), func(o *Observed) {
+				o.Sysctls[allA] = "2"
+				o.Record = Record{Sysctls: []sysctl.Record{rec(loI, "0", "1"), rec(allA, "0", "2")}}
+			}),
+			want: []Change{forget(loI, "0", "0", "1"), restore(allA, "0", "2", "2")}},
 		{name: "dr host with a cluster gateway: route left, warning", d: Desired{Bindings: dr(vip1), Gateway: gw},
 			o: drApplied(), warns: 1},
 		{name: "nat binding next to dr: no extra VIP", d: Desired{Bindings: append(dr(vip1), bind(config.ModeNAT, vip1)...)},
@@ -254,6 +289,8 @@ func TestPlan(t *testing.T) {
 		})
 	}
 }
+
+func ptr[T any](v T) *T { return &v }
 
 func TestNormalize(t *testing.T) {
 	for _, c := range []struct {

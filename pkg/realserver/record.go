@@ -14,8 +14,14 @@ import (
 // Role is the state record's name in the state directory.
 const Role = "realserver"
 
-// recordVersion is the schema version of Record.
-const recordVersion = 1
+// recordVersion is the schema version of Record that this lvs-rs
+// writes. Version 2 records routes whole and is written intention first
+// (an entry is saved before the write that makes it); version 1, whose
+// routes hold gateway, device and metric only, is read as well.
+const recordVersion = 2
+
+// readVersions are the record versions this lvs-rs reads.
+var readVersions = []int{1, 2}
 
 // Record is what lvs-rs remembers on a real server: the desired state it
 // applied last, and every kernel object it created or changed, so that stop
@@ -23,9 +29,11 @@ const recordVersion = 1
 type Record struct {
 	Version int  `json:"version"`
 	Desired Spec `json:"desired"`
-	// Sysctls are the parameters lvs-rs wrote, with the value found first.
+	// Sysctls are the parameters lvs-rs wrote (or is about to write), with
+	// the value found first.
 	Sysctls []sysctl.Record `json:"sysctls,omitempty"`
-	// Addresses are the VIPs lvs-rs bound (adopted ones are not listed).
+	// Addresses are the VIPs lvs-rs bound or is about to bind (adopted
+	// ones are not listed); one that is present is lvs-rs's.
 	Addresses []AddrRecord `json:"addresses,omitempty"`
 	// Tunnel is set while a tun binding is applied.
 	Tunnel *TunnelRecord `json:"tunnel,omitempty"`
@@ -63,7 +71,8 @@ type TunnelRecord struct {
 	Created bool `json:"created,omitempty"`
 }
 
-// RouteRecord is the default route lvs-rs set and the one it replaced.
+// RouteRecord is the default route lvs-rs set (or is about to set) and
+// the one it replaced, whole.
 type RouteRecord struct {
 	// Created is lvs-rs's route; nil once deleted (Replaced still pending).
 	Created *Route `json:"created,omitempty"`
@@ -110,17 +119,20 @@ func (r Record) clone() Record {
 	}
 	if r.Route != nil {
 		rr := RouteRecord{}
-		if r.Route.Created != nil {
-			x := *r.Route.Created
-			rr.Created = &x
-		}
-		if r.Route.Replaced != nil {
-			x := *r.Route.Replaced
-			rr.Replaced = &x
-		}
+		rr.Created, rr.Replaced = r.Route.Created.clone(), r.Route.Replaced.clone()
 		c.Route = &rr
 	}
 	return c
+}
+
+// clone returns a deep copy of r, nil for nil.
+func (r *Route) clone() *Route {
+	if r == nil {
+		return nil
+	}
+	c := *r
+	c.NextHops = slices.Clone(r.NextHops)
+	return &c
 }
 
 // same reports whether a and b encode to the same JSON.

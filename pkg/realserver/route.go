@@ -3,41 +3,161 @@ package realserver
 import (
 	"fmt"
 	"net/netip"
+	"reflect"
+	"slices"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
 
-// Route is a default route in the main table, as lvs-rs observes and
-// records it. It is comparable.
+// Route is a default route in the main table, recorded whole: everything
+// the kernel reports for it that lvs-rs can set again, so that a route
+// lvs-rs replaced comes back identical (multipath next hops and their
+// weights, metric, table, protocol, scope, type, source, flags, metrics).
+// Compare routes with Equal.
 type Route struct {
-	Dst      netip.Prefix `json:"dst"` // 0.0.0.0/0 or ::/0
+	Dst netip.Prefix `json:"dst"` // 0.0.0.0/0 or ::/0
+	// Table is the routing table; 0 in an older record means main (254).
+	Table int `json:"table,omitempty"`
+	// Type is rtm_type; 0 in an older record means unicast.
+	Type     int        `json:"type,omitempty"`
+	Protocol int        `json:"protocol,omitempty"` // rtm_protocol (3 boot, 4 static, ...)
+	Scope    int        `json:"scope,omitempty"`    // rtm_scope (0 universe, 253 link)
+	Tos      int        `json:"tos,omitempty"`
+	Metric   int        `json:"metric"`
+	Src      netip.Addr `json:"src,omitzero"`
+	Realm    int        `json:"realm,omitempty"`
+	// Gateway, Dev and OnLink describe a single next hop; a multipath
+	// route has NextHops instead.
 	Gateway  netip.Addr   `json:"gateway,omitzero"`
 	Dev      string       `json:"dev,omitempty"`
-	Metric   int          `json:"metric"`
-	Protocol int          `json:"protocol,omitempty"` // rtm_protocol (3 boot, 4 static, ...)
-	Src      netip.Addr   `json:"src,omitzero"`
 	OnLink   bool         `json:"onlink,omitempty"`
+	NextHops []NextHop    `json:"nexthops,omitempty"`
+	Metrics  RouteMetrics `json:"metrics,omitzero"`
+	// Opaque names what the kernel reported that lvs-rs cannot set again
+	// (an encapsulation, a via of another family); such a route is never
+	// replaced. It is not recorded.
+	Opaque string `json:"-"`
+}
+
+// NextHop is one path of a multipath route.
+type NextHop struct {
+	Gateway netip.Addr `json:"gateway,omitzero"`
+	Dev     string     `json:"dev,omitempty"`
+	// Weight is the path's weight as ip-route shows it (rtnh_hops + 1).
+	Weight int  `json:"weight"`
+	OnLink bool `json:"onlink,omitempty"`
+}
+
+// RouteMetrics are the route's RTA_METRICS, zero when unset.
+type RouteMetrics struct {
+	MTU              int    `json:"mtu,omitempty"`
+	MTULock          bool   `json:"mtu_lock,omitempty"`
+	Window           int    `json:"window,omitempty"`
+	RTT              int    `json:"rtt,omitempty"`
+	RTTVar           int    `json:"rttvar,omitempty"`
+	Ssthresh         int    `json:"ssthresh,omitempty"`
+	Cwnd             int    `json:"cwnd,omitempty"`
+	AdvMSS           int    `json:"advmss,omitempty"`
+	Reordering       int    `json:"reordering,omitempty"`
+	Hoplimit         int    `json:"hoplimit,omitempty"`
+	InitCwnd         int    `json:"initcwnd,omitempty"`
+	Features         int    `json:"features,omitempty"`
+	RTOMin           int    `json:"rto_min,omitempty"`
+	RTOMinLock       bool   `json:"rto_min_lock,omitempty"`
+	InitRwnd         int    `json:"initrwnd,omitempty"`
+	QuickACK         int    `json:"quickack,omitempty"`
+	Congctl          string `json:"congctl,omitempty"`
+	FastOpenNoCookie int    `json:"fastopen_no_cookie,omitempty"`
+}
+
+// canon fills what an older record leaves implicit: the main table and
+// the unicast type.
+func (r Route) canon() Route {
+	if r.Table == 0 {
+		r.Table = unix.RT_TABLE_MAIN
+	}
+	if r.Type == 0 {
+		r.Type = unix.RTN_UNICAST
+	}
+	if len(r.NextHops) == 0 {
+		r.NextHops = nil
+	}
+	r.Opaque = ""
+	return r
+}
+
+// Equal reports whether r and o are the same route in every recorded
+// field (go-cmp uses it too).
+func (r Route) Equal(o Route) bool {
+	return reflect.DeepEqual(r.canon(), o.canon())
 }
 
 // String renders the route the way ip-route shows it.
 func (r Route) String() string {
-	s := "default"
+	var b strings.Builder
+	c := r.canon()
+	if c.Type != unix.RTN_UNICAST {
+		b.WriteString(typeName(c.Type) + " ")
+	}
+	b.WriteString("default")
 	if r.Dst.Addr().Is6() {
-		s = "default (inet6)"
+		b.WriteString(" (inet6)")
 	}
-	if r.Gateway.IsValid() {
-		s += " via " + r.Gateway.String()
-	}
-	if r.Dev != "" {
-		s += " dev " + r.Dev
+	hop(&b, r.Gateway, r.Dev, r.OnLink)
+	if c.Table != unix.RT_TABLE_MAIN {
+		fmt.Fprintf(&b, " table %d", c.Table)
 	}
 	if r.Src.IsValid() {
-		s += " src " + r.Src.String()
+		b.WriteString(" src " + r.Src.String())
 	}
-	if r.OnLink {
-		s += " onlink"
+	fmt.Fprintf(&b, " metric %d", r.Metric)
+	for _, h := range r.NextHops {
+		b.WriteString(" nexthop")
+		hop(&b, h.Gateway, h.Dev, h.OnLink)
+		fmt.Fprintf(&b, " weight %d", h.Weight)
 	}
-	return s + fmt.Sprintf(" metric %d", r.Metric)
+	return b.String()
+}
+
+func hop(b *strings.Builder, gw netip.Addr, dev string, onlink bool) {
+	if gw.IsValid() {
+		b.WriteString(" via " + gw.String())
+	}
+	if dev != "" {
+		b.WriteString(" dev " + dev)
+	}
+	if onlink {
+		b.WriteString(" onlink")
+	}
+}
+
+func typeName(t int) string {
+	switch t {
+	case unix.RTN_BLACKHOLE:
+		return "blackhole"
+	case unix.RTN_UNREACHABLE:
+		return "unreachable"
+	case unix.RTN_PROHIBIT:
+		return "prohibit"
+	case unix.RTN_THROW:
+		return "throw"
+	}
+	return fmt.Sprintf("type-%d", t)
+}
+
+// devices returns every device the route names.
+func (r Route) devices() []string {
+	var out []string
+	if r.Dev != "" {
+		out = append(out, r.Dev)
+	}
+	for _, h := range r.NextHops {
+		if h.Dev != "" && !slices.Contains(out, h.Dev) {
+			out = append(out, h.Dev)
+		}
+	}
+	return out
 }
 
 // kernelMetric is the metric the kernel gives a route added with none:
@@ -60,13 +180,21 @@ func defaultDst(gw netip.Addr) netip.Prefix {
 // gatewayRoute is the default route lvs-rs wants for gw: no device (the
 // kernel resolves the gateway), the family's default metric, proto static.
 func gatewayRoute(gw netip.Addr) Route {
-	return Route{Dst: defaultDst(gw), Gateway: gw, Metric: kernelMetric(gw), Protocol: unix.RTPROT_STATIC}
+	return Route{Dst: defaultDst(gw), Table: unix.RT_TABLE_MAIN, Type: unix.RTN_UNICAST, Gateway: gw, Metric: kernelMetric(gw), Protocol: unix.RTPROT_STATIC}
 }
 
 // sameSlot reports whether a and b compete for one kernel slot: the same
-// destination and metric in the main table.
-func sameSlot(a, b Route) bool { return a.Dst == b.Dst && a.Metric == b.Metric }
+// destination, table, TOS and metric. A route replace overwrites the
+// route in its slot.
+func sameSlot(a, b Route) bool {
+	x, y := a.canon(), b.canon()
+	return x.Dst == y.Dst && x.Table == y.Table && x.Tos == y.Tos && x.Metric == y.Metric
+}
 
-// sameGateway reports whether a and b send traffic the same way: same
-// slot, same gateway.
-func sameGateway(a, b Route) bool { return sameSlot(a, b) && a.Gateway == b.Gateway }
+// sameGateway reports whether a and b send traffic the same way through
+// one gateway: same slot, same single next hop's gateway, same type.
+// This is how lvs-rs recognises its own route, whose device the kernel
+// chose.
+func sameGateway(a, b Route) bool {
+	return sameSlot(a, b) && a.canon().Type == b.canon().Type && len(a.NextHops) == 0 && len(b.NextHops) == 0 && a.Gateway == b.Gateway
+}

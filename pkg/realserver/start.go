@@ -2,7 +2,11 @@ package realserver
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
+	"path/filepath"
 
 	"github.com/lvs-rs/lvs-rs/pkg/state"
 	"github.com/lvs-rs/lvs-rs/pkg/sysctl"
@@ -20,6 +24,9 @@ type Options struct {
 	// so a caller with a Handle into another namespace must also run on a
 	// thread switched into it.
 	Sysctl sysctl.Tree
+	// afterWrite, when set, is called after every kernel write (tests
+	// simulate a crash there).
+	afterWrite func(what string)
 }
 
 // Result is what Start or Stop did (or, with DryRun, would do).
@@ -39,6 +46,10 @@ func (o Options) tree() sysctl.Tree {
 	return o.Sysctl
 }
 
+func (o Options) kernel(h *netlink.Handle) netKernel {
+	return netKernel{h: h, t: o.tree(), after: o.afterWrite}
+}
+
 func (o Options) store() state.Store { return state.Store{Dir: o.StateDir} }
 
 // handle returns o.Handle, or a new handle in the current namespace and
@@ -54,14 +65,27 @@ func (o Options) handle() (*netlink.Handle, func(), error) {
 	return h, h.Close, nil
 }
 
-// load returns the state record and whether one exists.
+// load returns the state record and whether one exists. A record of an
+// unknown version, or one naming what the real-server role never
+// creates, is refused with one line naming the file and what to do.
 func (o Options) load() (Record, bool, error) {
 	var rec Record
 	ok, err := o.store().Load(Role, &rec)
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	if errors.As(err, &syntax) || errors.As(err, &typ) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return Record{}, false, fmt.Errorf("realserver: %w: the record is damaged: undo by hand what it lists and delete the file", err)
+	}
 	if err != nil {
 		return Record{}, false, fmt.Errorf("realserver: %w", err)
 	}
-	return rec, ok, nil
+	if !ok {
+		return Record{}, false, nil
+	}
+	if err := rec.check(); err != nil {
+		return Record{}, false, fmt.Errorf("realserver: state record %s: %w", filepath.Join(o.StateDir, Role+".json"), err)
+	}
+	return rec, true, nil
 }
 
 // Start converges the host to d: it binds missing VIPs, sets the sysctls
@@ -70,8 +94,9 @@ func (o Options) load() (Record, bool, error) {
 // created that d no longer wants. A host already in d gets no kernel write
 // and no state write. See Plan for the order of changes.
 //
-// The state record is saved after every step, so after a failure stop
-// still removes everything created and a new start converges. Errors name
+// Every write is recorded before it is made (see executor), so after a
+// failure or a crash at any point stop still removes everything created
+// and a new start converges. Errors name
 // the object and keep the errno (errors.Is(err, unix.EPERM)); an invalid d
 // wraps ErrInvalid and changes nothing; a kernel without ipip yields an
 // error wrapping tunnel.ErrNoIPIP before anything is changed.
@@ -100,16 +125,21 @@ func Start(ctx context.Context, d Desired, o Options) (Result, error) {
 	}
 	next := rec.clone()
 	next.Version, next.Desired = recordVersion, specOf(d)
-	e := &executor{k: netKernel{h: h, t: o.tree()}, rec: next, save: func(r Record) error { return o.store().Save(Role, r) }}
+	e := &executor{k: o.kernel(h), rec: next, save: func(r Record) error { return o.store().Save(Role, r) }}
 	if existed {
 		e.saved = &rec
 	}
-	// The record (with the new desired spec) is saved after the first step
-	// that succeeds, and after every later one that changes it; a start
-	// whose first step fails leaves no record behind.
+	// The record (with the new desired spec) is saved with the first
+	// intention, before the first write; a start whose first write fails
+	// leaves no record behind.
 	err = e.run(ctx, changes)
-	if err == nil {
+	switch {
+	case err == nil:
 		err = e.flush() // a new or changed spec with nothing to change
+	case !existed && e.rec.empty():
+		if rerr := o.store().Remove(Role); rerr != nil {
+			err = errors.Join(err, fmt.Errorf("realserver: %w", rerr))
+		}
 	}
 	res.Changes, res.Warnings = e.applied, append(res.Warnings, e.warnings...)
 	return res, err
@@ -141,7 +171,7 @@ func Stop(ctx context.Context, o Options) (Result, error) {
 	if o.DryRun {
 		return res, nil
 	}
-	e := &executor{k: netKernel{h: h, t: o.tree()}, rec: rec.clone(), saved: &rec, teardown: true, save: func(r Record) error { return o.store().Save(Role, r) }}
+	e := &executor{k: o.kernel(h), rec: rec.clone(), saved: &rec, teardown: true, save: func(r Record) error { return o.store().Save(Role, r) }}
 	err = e.run(ctx, changes)
 	res.Changes, res.Warnings = e.applied, append(res.Warnings, e.warnings...)
 	if err != nil {

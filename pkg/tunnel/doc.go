@@ -14,4 +14,7 @@
 // with tunl0 down changes nothing on the host. Undoing Ensure means setting
 // tunl0 down (SetDown), or deleting it (Delete) in the rare namespace
 // where lvs-rs had to create it itself (net.core.fb_tunnels_only_for_init_net).
+//
+// Every write (link create, up, down, delete, and modprobe) goes through
+// faultinject.Write, so crash tests can stop lvs-rs after any of them.
 package tunnel

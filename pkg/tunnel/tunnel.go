@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"strings"
 
+	"github.com/lvs-rs/lvs-rs/internal/faultinject"
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 )
@@ -63,7 +64,7 @@ func Ensure(ctx context.Context, h *netlink.Handle) (created bool, err error) {
 	}
 	// Asking for an ipip link autoloads the module; its fallback tunl0
 	// then makes this request fail with EEXIST.
-	aerr := h.LinkAdd(&netlink.Iptun{LinkAttrs: netlink.LinkAttrs{Name: Dev}})
+	aerr := create(h)
 	switch {
 	case aerr == nil:
 		return true, nil
@@ -72,13 +73,13 @@ func Ensure(ctx context.Context, h *netlink.Handle) (created bool, err error) {
 	case errors.Is(aerr, unix.EPERM), errors.Is(aerr, unix.EACCES):
 		return false, fmt.Errorf("tunnel: create %s: %w", Dev, aerr)
 	}
-	merr := modprobe(ctx)
+	merr := faultinject.Write("modprobe "+Module, func() error { return modprobe(ctx) })
 	if l, err := Observe(h); err != nil || l.Exists {
 		return false, err
 	}
 	if merr == nil {
 		// Loaded, but no fallback device in this namespace: make one.
-		aerr = h.LinkAdd(&netlink.Iptun{LinkAttrs: netlink.LinkAttrs{Name: Dev}})
+		aerr = create(h)
 		if aerr == nil {
 			return true, nil
 		}
@@ -87,6 +88,13 @@ func Ensure(ctx context.Context, h *netlink.Handle) (created bool, err error) {
 		}
 	}
 	return false, fmt.Errorf("tunnel: create %s: %w (netlink: %v; %v)", Dev, ErrNoIPIP, aerr, merr)
+}
+
+// create asks for an ipip link named tunl0 without endpoints.
+func create(h *netlink.Handle) error {
+	return faultinject.Write("create "+Dev, func() error {
+		return h.LinkAdd(&netlink.Iptun{LinkAttrs: netlink.LinkAttrs{Name: Dev}})
+	})
 }
 
 // present checks that tunl0 exists after the kernel answered EEXIST, which
@@ -106,7 +114,7 @@ func present(h *netlink.Handle) error {
 func SetUp(h *netlink.Handle) error {
 	l, err := h.LinkByName(Dev)
 	if err == nil {
-		err = h.LinkSetUp(l)
+		err = faultinject.Write("set "+Dev+" up", func() error { return h.LinkSetUp(l) })
 	}
 	if err != nil {
 		return fmt.Errorf("tunnel: set %s up: %w", Dev, err)
@@ -123,7 +131,8 @@ func SetDown(h *netlink.Handle) error {
 		}
 		return fmt.Errorf("tunnel: set %s down: %w", Dev, err)
 	}
-	if err := h.LinkSetDown(l); err != nil && !gone(err) {
+	err = faultinject.Write("set "+Dev+" down", func() error { return h.LinkSetDown(l) })
+	if err != nil && !gone(err) {
 		return fmt.Errorf("tunnel: set %s down: %w", Dev, err)
 	}
 	return nil
@@ -140,7 +149,8 @@ func Delete(h *netlink.Handle) error {
 		}
 		return fmt.Errorf("tunnel: delete %s: %w", Dev, err)
 	}
-	if err := h.LinkDel(l); err != nil && !gone(err) {
+	err = faultinject.Write("delete "+Dev, func() error { return h.LinkDel(l) })
+	if err != nil && !gone(err) {
 		return fmt.Errorf("tunnel: delete %s: %w", Dev, err)
 	}
 	return nil

@@ -1,0 +1,53 @@
+package realserver
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/lvs-rs/lvs-rs/pkg/arp"
+	"github.com/lvs-rs/lvs-rs/pkg/config"
+	"github.com/lvs-rs/lvs-rs/pkg/tunnel"
+)
+
+// check validates a record read from disk: a version this lvs-rs reads,
+// and entries that name only what the real-server role creates (sysctls
+// of its ARP policy, VIPs on lo or tunl0, default routes), so that a
+// damaged or tampered file never makes stop touch anything else.
+func (r Record) check() error {
+	if !slices.Contains(readVersions, r.Version) {
+		return fmt.Errorf("version %d is not one this lvs-rs reads (%v): stop with the lvs-rs that wrote it, or undo by hand what it lists and delete the file", r.Version, readVersions)
+	}
+	bad := func(what string, a ...any) error {
+		return fmt.Errorf(what+": the record is damaged: undo by hand what it lists and delete the file", a...)
+	}
+	keys := map[string]bool{}
+	for _, m := range []config.Mode{config.ModeDR, config.ModeTUN} {
+		for _, w := range arp.Policy(m) {
+			keys[w.Key.String()] = true
+		}
+	}
+	for i, s := range r.Sysctls {
+		if !keys[s.Key] {
+			return bad("sysctls[%d]: %q is not a parameter lvs-rs sets on a real server", i, s.Key)
+		}
+	}
+	for i, a := range r.Addresses {
+		if a.Dev != "lo" && a.Dev != tunnel.Dev {
+			return bad("addresses[%d]: device %q is not lo or %s", i, a.Dev, tunnel.Dev)
+		}
+		if !a.Prefix.IsValid() || !a.Prefix.IsSingleIP() {
+			return bad("addresses[%d]: %q is not a single-address prefix", i, a.Prefix)
+		}
+	}
+	if r.Tunnel != nil && r.Tunnel.Dev != tunnel.Dev {
+		return bad("tunnel: device %q is not %s", r.Tunnel.Dev, tunnel.Dev)
+	}
+	if rr := r.Route; rr != nil {
+		for name, rt := range map[string]*Route{"route.created": rr.Created, "route.replaced": rr.Replaced} {
+			if rt != nil && (!rt.Dst.IsValid() || rt.Dst.Bits() != 0) {
+				return bad("%s: %q is not a default route", name, rt.Dst)
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,55 @@
+package realserver
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestLoadChecksRecord: a record of an unknown version, or one naming
+// what the real-server role never creates, is refused with one line
+// naming the file and what to do; a good version 1 or 2 record loads.
+func TestLoadChecksRecord(t *testing.T) {
+	for _, c := range []struct {
+		name, json string
+		want       string // "" = loads
+	}{
+		{"version 2", `{"version": 2, "desired": {"bindings": []}}`, ""},
+		{"version 1 with an old route", `{"version": 1, "desired": {"bindings": []}, "route": {"replaced": {"dst": "0.0.0.0/0", "gateway": "10.0.0.1", "dev": "eth0", "metric": 0}}}`, ""},
+		{"no version", `{"desired": {"bindings": []}}`, "version 0 is not one this lvs-rs reads"},
+		{"future version", `{"version": 3}`, "version 3 is not one this lvs-rs reads"},
+		{"sysctl outside the policy", `{"version": 2, "sysctls": [{"key": "net/ipv4/../../../../etc/shadow", "prior": "", "wrote": "1"}]}`, `sysctls[0]: "net/ipv4/../../../../etc/shadow" is not a parameter`},
+		{"address on another device", `{"version": 2, "addresses": [{"dev": "eth0", "prefix": "10.0.0.1/32"}]}`, `addresses[0]: device "eth0" is not lo or tunl0`},
+		{"address prefix", `{"version": 2, "addresses": [{"dev": "lo", "prefix": "10.0.0.0/8"}]}`, `not a single-address prefix`},
+		{"tunnel device", `{"version": 2, "tunnel": {"dev": "eth0", "was_up": false}}`, `tunnel: device "eth0" is not tunl0`},
+		{"route not default", `{"version": 2, "route": {"created": {"dst": "10.0.0.0/8", "metric": 0}}}`, `route.created: "10.0.0.0/8" is not a default route`},
+		{"not JSON", `{"version": 2,`, "realserver.json"},
+		{"wrong type", `{"version": "two"}`, "realserver.json"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, Role+".json")
+			if err := os.WriteFile(path, []byte(c.json), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			_, ok, err := Options{StateDir: dir}.load()
+			if c.want == "" {
+				if err != nil || !ok {
+					t.Fatalf("load = %v, %v", ok, err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatal("load accepted the record")
+			}
+			msg := err.Error()
+			if !strings.Contains(msg, c.want) || !strings.Contains(msg, path) || strings.Contains(msg, "\n") {
+				t.Errorf("error %q: want one line naming %s and %q", msg, path, c.want)
+			}
+			if !strings.Contains(msg, "delete the file") {
+				t.Errorf("error %q does not say what to do", msg)
+			}
+		})
+	}
+}
