@@ -47,7 +47,7 @@ func TestLoadChecksRecord(t *testing.T) {
 			if !strings.Contains(msg, c.want) || !strings.Contains(msg, path) || strings.Contains(msg, "\n") {
 				t.Errorf("error %q: want one line naming %s and %q", msg, path, c.want)
 			}
-			if !strings.Contains(msg, "delete the file") {
+			if !strings.Contains(msg, "delete the file") && !strings.Contains(msg, "remove it") {
 				t.Errorf("error %q does not say what to do", msg)
 			}
 		})
