@@ -2,7 +2,6 @@ package ipvs
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -140,7 +139,10 @@ func daemonAttrs(d Daemon, full bool) []byte {
 			b = append(attr(b, daemonAttrMcastGroup6, 16), v[:]...)
 		}
 		if d.Port != 0 {
-			b = attrBE16(b, daemonAttrMcastPort, d.Port)
+			// Typed __be16 in the uapi, but the kernel keeps and uses the
+			// value in host order (htons(mcast_port + id) in ip_vs_sync.c),
+			// and ipvsadm sends it so.
+			b = attrU16(b, daemonAttrMcastPort, d.Port)
 		}
 		if d.TTL != 0 {
 			b = attrU8(b, daemonAttrMcastTTL, d.TTL)
@@ -183,13 +185,7 @@ func decodeDaemon(b []byte) (Daemon, error) {
 				return nil
 			})
 		case daemonAttrMcastPort:
-			ad.Do(func(b []byte) error {
-				if len(b) < 2 {
-					return errShort
-				}
-				d.Port = binary.BigEndian.Uint16(b)
-				return nil
-			})
+			d.Port = ad.Uint16() // host order: see daemonAttrs
 		case daemonAttrMcastTTL:
 			d.TTL = ad.Uint8()
 		}

@@ -22,6 +22,12 @@ func director(t *testing.T) *topo.NS {
 	return d
 }
 
+// settle lets freshly started sync threads run. Linux 6.1 can hang
+// IPVS_CMD_DEL_DAEMON forever when it comes (within a millisecond, here on
+// one vCPU) before the new kernel thread has run once; a director never
+// stops a daemon that soon after starting it, this test would.
+func settle() { time.Sleep(300 * time.Millisecond) }
+
 func TestSyncDaemonReadBack(t *testing.T) {
 	d := director(t)
 	c := ipvsIn(t, d)
@@ -37,6 +43,7 @@ func TestSyncDaemonReadBack(t *testing.T) {
 	if err := ipvs.ApplyDaemons(ctx, c, ipvs.PlanDaemons(want, have)); err != nil {
 		t.Fatal(err)
 	}
+	settle()
 	got, err := c.Daemons(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -71,6 +78,7 @@ func TestSyncDaemonReadBack(t *testing.T) {
 	if err := ipvs.ApplyDaemons(ctx, c, plan); err != nil {
 		t.Fatal(err)
 	}
+	settle()
 	if got, _ = c.Daemons(ctx); len(got) != 2 || got[0].SyncID != 8 || got[1] != want[1] {
 		t.Fatalf("after restart: %+v", got)
 	}
@@ -152,11 +160,12 @@ func TestServiceFieldsRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var gotSvcs []ipvs.Service
+	gotSvcs := map[ipvs.ServiceKey]ipvs.Service{}
 	for _, s := range svcs {
-		gotSvcs = append(gotSvcs, s.Service)
+		gotSvcs[s.Key()] = s.Service
 	}
-	if diff := cmp.Diff([]ipvs.Service{mh, sh, fw}, gotSvcs, cmpAddr); diff != "" {
+	wantSvcs := map[ipvs.ServiceKey]ipvs.Service{mh.Key(): mh, sh.Key(): sh, fw.Key(): fw}
+	if diff := cmp.Diff(wantSvcs, gotSvcs, cmpAddr); diff != "" {
 		t.Errorf("services read back (-want +got):\n%s", diff)
 	}
 	ds, err := c.Destinations(mh)
@@ -194,10 +203,11 @@ func TestServiceFieldsRoundTrip(t *testing.T) {
 }
 
 func TestDaemonBinariesRun(t *testing.T) {
-	for _, args := range [][]string{{"bird", "--version"}, {"birdcl", "--version"}, {"keepalived", "--version"}} {
+	binary(t, "birdcl")
+	for _, args := range [][]string{{"bird", "--version"}, {"keepalived", "--version"}} {
 		binary(t, args[0])
 		out, err := topoless(t, args...)
-		if err != nil || !strings.Contains(strings.ToLower(out), strings.TrimSuffix(args[0], "cl")) {
+		if err != nil || !strings.Contains(strings.ToLower(out), args[0]) {
 			t.Errorf("%s: %v\n%s", strings.Join(args, " "), err, out)
 		}
 	}

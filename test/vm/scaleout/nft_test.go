@@ -74,9 +74,20 @@ func TestNFTablesMarksWithTraffic(t *testing.T) {
 	if served[p.RS1.Name()] != 2 || served[p.RS2.Name()] != 2 {
 		t.Fatalf("answers %v: want rr over rs1 and rs2, two each", served)
 	}
-	svcs, err := c.Services()
-	if err != nil || len(svcs) != 1 || svcs[0].Stats.Connections != 4 {
-		t.Fatalf("fwmark service after 4 requests: %+v, %v", svcs, err)
+	// The kernel's estimator publishes the counters every 2 s.
+	var conns uint64
+	for range 50 {
+		svcs, err := c.Services()
+		if err != nil || len(svcs) != 1 {
+			t.Fatalf("services: %v, %v", svcs, err)
+		}
+		if conns = svcs[0].Stats.Connections; conns == 4 {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if conns != 4 {
+		t.Fatalf("fwmark service after 4 requests: %d connections", conns)
 	}
 	if out := run(t, p.Director, "ipvsadm", "-Ln", "--stats"); !strings.Contains(out, "FWM  10") {
 		t.Fatalf("ipvsadm:\n%s", out)
