@@ -11,6 +11,7 @@ import (
 
 	"github.com/lvs-rs/lvs-rs/internal/nlretry"
 	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 )
 
@@ -23,8 +24,8 @@ const DefaultProtocol netlink.RouteProtocol = 250
 const DefaultTimeout = 5 * time.Second
 
 // Routes reads and writes the announce routes of one table and protocol
-// through a netlink handle. Its methods may be called from several
-// goroutines; calls are serialised.
+// through a netlink handle of its own. Its methods may be called from
+// several goroutines; calls are serialised.
 type Routes struct {
 	mu    sync.Mutex
 	h     *netlink.Handle
@@ -32,11 +33,12 @@ type Routes struct {
 	proto netlink.RouteProtocol
 }
 
-// New returns Routes for table (1-0xFFFFFFFF except the local and main
-// tables, 255 and 254) and protocol proto (DefaultProtocol when 0) on h,
-// which should be used by these Routes alone: each call sets h's socket
-// timeout from its context's deadline.
-func New(h *netlink.Handle, table int, proto netlink.RouteProtocol) (*Routes, error) {
+// Open returns Routes for table (1-0xFFFFFFFF except the main and local
+// tables, 254 and 255) and protocol proto (DefaultProtocol when 0) in the
+// network namespace ns (netns.None() for the calling thread's). It opens
+// its own netlink handle, whose socket timeout follows each call's
+// context; Close releases it.
+func Open(ns netns.NsHandle, table int, proto netlink.RouteProtocol) (*Routes, error) {
 	if table <= 0 || table == unix.RT_TABLE_LOCAL || table == unix.RT_TABLE_MAIN || table > 0xFFFFFFFF {
 		return nil, fmt.Errorf("announce: table %d: want 1-%d, not main (254) or local (255)", table, uint32(0xFFFFFFFF))
 	}
@@ -46,7 +48,19 @@ func New(h *netlink.Handle, table int, proto netlink.RouteProtocol) (*Routes, er
 	if proto <= unix.RTPROT_STATIC {
 		return nil, fmt.Errorf("announce: route protocol %d is reserved for the kernel and static routes", proto)
 	}
+	h, err := netlink.NewHandleAt(ns, unix.NETLINK_ROUTE)
+	if err != nil {
+		return nil, fmt.Errorf("announce: open netlink handle: %w", err)
+	}
 	return &Routes{h: h, table: table, proto: proto}, nil
+}
+
+// Close releases the netlink handle.
+func (r *Routes) Close() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.h.Close()
+	return nil
 }
 
 // Table returns the routing table.

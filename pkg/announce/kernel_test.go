@@ -9,8 +9,9 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/lvs-rs/lvs-rs/internal/nstest"
+	"github.com/lvs-rs/lvs-rs/internal/topo"
 	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 )
 
@@ -46,8 +47,8 @@ func ctx(t *testing.T) context.Context {
 }
 
 func TestRoutesInNamespace(t *testing.T) {
-	ns := nstest.New(t)
-	h := ns.Handle
+	ns := topo.New(t).AddNS("d")
+	h := ns.Handle()
 	// Another program's routes: same table other protocol, same protocol
 	// other table.
 	foreign := pfx("10.9.9.9/32")
@@ -57,10 +58,7 @@ func TestRoutesInNamespace(t *testing.T) {
 	if err := h.RouteAdd(blackhole(pfx("10.0.0.200/32"), 101, DefaultProtocol)); err != nil {
 		t.Fatal(err)
 	}
-	r, err := New(h, 100, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := open(t, ns, 100)
 	changes, err := Sync(ctx(t), r, []netip.Addr{v1, v2, v6})
 	if err != nil {
 		t.Fatal(err)
@@ -107,30 +105,37 @@ func TestRoutesInNamespace(t *testing.T) {
 }
 
 func TestRoutesContext(t *testing.T) {
-	ns := nstest.New(t)
-	r, err := New(ns.Handle, 100, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ns := topo.New(t).AddNS("d")
+	r := open(t, ns, 100)
 	c, cancel := context.WithCancel(context.Background())
 	cancel()
 	if _, err := Sync(c, r, []netip.Addr{v1}); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Sync with a cancelled context: %v", err)
 	}
-	if n := len(tableRoutes(t, ns.Handle, 100)); n != 0 {
+	if n := len(tableRoutes(t, ns.Handle(), 100)); n != 0 {
 		t.Fatalf("%d routes written with a cancelled context", n)
 	}
 }
 
-func TestNewRejects(t *testing.T) {
+func TestOpenRejects(t *testing.T) {
 	for _, tc := range []struct {
 		table int
 		proto netlink.RouteProtocol
 	}{{0, 0}, {254, 0}, {255, 0}, {-1, 0}, {100, unix.RTPROT_KERNEL}, {100, unix.RTPROT_STATIC}} {
-		if _, err := New(nil, tc.table, tc.proto); err == nil {
+		if _, err := Open(netns.None(), tc.table, tc.proto); err == nil {
 			t.Errorf("New(table %d, proto %d) accepted", tc.table, tc.proto)
 		}
 	}
+}
+
+func open(t *testing.T, ns *topo.NS, table int) *Routes {
+	t.Helper()
+	r, err := Open(ns.NsHandle(), table, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	return r
 }
 
 func keys(m map[netip.Prefix]netlink.Route) []netip.Prefix {

@@ -158,10 +158,11 @@ func TestBGPAnnounceAndWithdraw(t *testing.T) {
 	vip := netip.MustParseAddr("203.0.113.100")
 	dirs := map[*topo.NS]*announce.Routes{}
 	for i, d := range []*topo.NS{d1, d2} {
-		r, err := announce.New(d.Handle(), 100, 0)
+		r, err := announce.Open(d.NsHandle(), 100, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
+		t.Cleanup(func() { r.Close() })
 		dirs[d] = r
 		if _, err := announce.Sync(timeout(t, 10*time.Second), r, []netip.Addr{vip}); err != nil {
 			t.Fatal(err)
