@@ -48,8 +48,8 @@ func Announce(ctx context.Context, ifname string, vip netip.Addr) error {
 	return nil
 }
 
-// Frame returns the Ethernet frame of the gratuitous ARP for vip from mac.
-func Frame(mac net.HardwareAddr, vip netip.Addr) (*ethernet.Frame, error) {
+// frame returns the Ethernet frame of the gratuitous ARP for vip from mac.
+func frame(mac net.HardwareAddr, vip netip.Addr) (*ethernet.Frame, error) {
 	p, err := arp.NewPacket(arp.OperationRequest, mac, vip, ethernet.Broadcast, vip)
 	if err != nil {
 		return nil, err
@@ -71,7 +71,7 @@ func sendARP(ifi *net.Interface, vip netip.Addr, dl time.Time) error {
 	if err := c.SetWriteDeadline(dl); err != nil {
 		return err
 	}
-	f, err := Frame(ifi.HardwareAddr, vip)
+	f, err := frame(ifi.HardwareAddr, vip)
 	if err != nil {
 		return err
 	}
@@ -88,9 +88,9 @@ func sendARP(ifi *net.Interface, vip netip.Addr, dl time.Time) error {
 // allNodes is the link-local all-nodes multicast group.
 var allNodes = netip.MustParseAddr("ff02::1")
 
-// Advertisement returns the unsolicited neighbour advertisement for vip
+// advertisement returns the unsolicited neighbour advertisement for vip
 // from mac.
-func Advertisement(mac net.HardwareAddr, vip netip.Addr) *ndp.NeighborAdvertisement {
+func advertisement(mac net.HardwareAddr, vip netip.Addr) *ndp.NeighborAdvertisement {
 	return &ndp.NeighborAdvertisement{
 		Override:      true,
 		TargetAddress: vip,
@@ -109,7 +109,7 @@ func sendNA(ifi *net.Interface, vip netip.Addr, dl time.Time) error {
 		return err
 	}
 	cm := &ipv6.ControlMessage{HopLimit: ndp.HopLimit, Src: vip.AsSlice(), IfIndex: ifi.Index}
-	if err := c.WriteTo(Advertisement(ifi.HardwareAddr, vip), cm, allNodes); err != nil {
+	if err := c.WriteTo(advertisement(ifi.HardwareAddr, vip), cm, allNodes); err != nil {
 		return fmt.Errorf("send neighbour advertisement: %w", err)
 	}
 	return nil
