@@ -65,7 +65,9 @@ const (
 // IPVS_CMD_GET_DAEMON reports. Zero MaxLen, Group, Port and TTL mean the
 // kernel's defaults (a maximum message size from the interface MTU,
 // DefaultSyncGroup, DefaultSyncPort, DefaultSyncTTL); read back, they are
-// always set. It is comparable.
+// always set. The kernel clamps MaxLen to what the interface MTU allows;
+// a MaxLen outside that range is never read back as asked. It is
+// comparable.
 type Daemon struct {
 	State     DaemonState `json:"state"`
 	Interface string      `json:"interface"` // multicast interface
@@ -228,7 +230,10 @@ func (c *Client) NewDaemon(ctx context.Context, d Daemon) error {
 }
 
 // DeleteDaemon stops the sync daemon in state s (IPVS_CMD_DEL_DAEMON);
-// ESRCH when none runs.
+// ESRCH when none runs. Linux 6.1 was seen to block this request for
+// good when it came within a millisecond of the daemon's start, before the
+// new kernel thread had run (one CPU); ctx's deadline then ends the wait,
+// not the kernel's.
 func (c *Client) DeleteDaemon(ctx context.Context, s DaemonState) error {
 	if s != DaemonMaster && s != DaemonBackup {
 		return fmt.Errorf("ipvs: stop sync daemon: %w", errors.New("state is neither master nor backup"))
