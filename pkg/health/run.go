@@ -96,8 +96,8 @@ func (c *Checker) run(ctx context.Context, j job) {
 }
 
 // finish records the result of a job, replans the check's next slot when
-// the result changed its mode (fast or normal interval), and then reports
-// the run to the observer.
+// the result changed its mode (fast or normal interval) and no later slot
+// was dispatched meanwhile, and then reports the run to the observer.
 func (c *Checker) finish(j job, o Observation, r Result, start time.Time) {
 	c.mu.Lock()
 	o.Transition = c.record(j, o.Outcome, r, start, o.Duration)
@@ -121,6 +121,7 @@ func (c *Checker) record(j job, out Outcome, r Result, start time.Time, d time.D
 	default:
 		c.counters.Down++
 	}
+	wasChanging := ck.m.changing()
 	ch := ck.m.apply(r, ck.t.Spec.Rise, ck.t.Spec.Fall, start, d)
 	if ch.state {
 		c.counters.Transitions++
@@ -130,11 +131,10 @@ func (c *Checker) record(j job, out Outcome, r Result, start time.Time, d time.D
 			c.emit(id, ch.from, ck, start)
 		}
 	}
-	if j.seq == ck.seq && ck.idx >= 0 {
-		if next := nextBase(ck, j.base, time.Now()); !next.Equal(ck.base) {
-			c.sched.plan(ck, next)
-			c.poke(c.wake)
-		}
+	if ck.m.changing() != wasChanging && j.seq == ck.seq && ck.idx >= 0 {
+		// The slot after this run was planned in the old mode.
+		c.sched.plan(ck, nextBase(ck, j.base, time.Now()))
+		c.poke(c.wake)
 	}
 	return ch.state
 }
