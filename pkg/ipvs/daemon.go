@@ -2,7 +2,6 @@ package ipvs
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -66,7 +65,9 @@ const (
 // IPVS_CMD_GET_DAEMON reports. Zero MaxLen, Group, Port and TTL mean the
 // kernel's defaults (a maximum message size from the interface MTU,
 // DefaultSyncGroup, DefaultSyncPort, DefaultSyncTTL); read back, they are
-// always set. It is comparable.
+// always set. The kernel clamps MaxLen to what the interface MTU allows;
+// a MaxLen outside that range is never read back as asked. It is
+// comparable.
 type Daemon struct {
 	State     DaemonState `json:"state"`
 	Interface string      `json:"interface"` // multicast interface
@@ -140,7 +141,10 @@ func daemonAttrs(d Daemon, full bool) []byte {
 			b = append(attr(b, daemonAttrMcastGroup6, 16), v[:]...)
 		}
 		if d.Port != 0 {
-			b = attrBE16(b, daemonAttrMcastPort, d.Port)
+			// Typed __be16 in the uapi, but the kernel keeps and uses the
+			// value in host order (htons(mcast_port + id) in ip_vs_sync.c),
+			// and ipvsadm sends it so.
+			b = attrU16(b, daemonAttrMcastPort, d.Port)
 		}
 		if d.TTL != 0 {
 			b = attrU8(b, daemonAttrMcastTTL, d.TTL)
@@ -183,13 +187,7 @@ func decodeDaemon(b []byte) (Daemon, error) {
 				return nil
 			})
 		case daemonAttrMcastPort:
-			ad.Do(func(b []byte) error {
-				if len(b) < 2 {
-					return errShort
-				}
-				d.Port = binary.BigEndian.Uint16(b)
-				return nil
-			})
+			d.Port = ad.Uint16() // host order: see daemonAttrs
 		case daemonAttrMcastTTL:
 			d.TTL = ad.Uint8()
 		}
@@ -232,7 +230,10 @@ func (c *Client) NewDaemon(ctx context.Context, d Daemon) error {
 }
 
 // DeleteDaemon stops the sync daemon in state s (IPVS_CMD_DEL_DAEMON);
-// ESRCH when none runs.
+// ESRCH when none runs. Linux 6.1 was seen to block this request for
+// good when it came within a millisecond of the daemon's start, before the
+// new kernel thread had run (one CPU); ctx's deadline then ends the wait,
+// not the kernel's.
 func (c *Client) DeleteDaemon(ctx context.Context, s DaemonState) error {
 	if s != DaemonMaster && s != DaemonBackup {
 		return fmt.Errorf("ipvs: stop sync daemon: %w", errors.New("state is neither master nor backup"))

@@ -248,3 +248,22 @@ func TestTimeouts(t *testing.T) {
 		}
 	}
 }
+
+// TestDaemonPortHostOrder pins the wire format of the sync port: the
+// kernel reads and reports IPVS_DAEMON_ATTR_MCAST_PORT in host order.
+func TestDaemonPortHostOrder(t *testing.T) {
+	b, err := nestedIn(daemonAttrs(Daemon{State: DaemonBackup, Interface: "eth1", Port: 9000}, true), cmdAttrDaemon)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ad, _ := netlink.NewAttributeDecoder(b)
+	for ad.Next() {
+		if ad.Type() == daemonAttrMcastPort {
+			if got := ad.Uint16(); got != 9000 {
+				t.Fatalf("port on the wire reads %d in host order, want 9000", got)
+			}
+			return
+		}
+	}
+	t.Fatal("no port attribute")
+}
