@@ -101,7 +101,9 @@ func (d Daemon) Validate() error {
 // port, TTL and maximum length where d sets them (or the defaults).
 func (d Daemon) Satisfies(have Daemon) bool {
 	want := d.withDefaults()
-	if d.MaxLen == 0 {
+	// The kernel clamps sync_maxlen to what the interface's MTU allows,
+	// so a smaller value read back is what was asked for.
+	if d.MaxLen == 0 || have.MaxLen > 0 && have.MaxLen <= d.MaxLen {
 		want.MaxLen = have.MaxLen
 	}
 	return want == have

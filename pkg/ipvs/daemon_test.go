@@ -267,3 +267,18 @@ func TestDaemonPortHostOrder(t *testing.T) {
 	}
 	t.Fatal("no port attribute")
 }
+
+// TestSatisfiesClampedMaxLen: the kernel clamps sync_maxlen to the
+// interface's MTU; a clamped value is no drift, a larger one is.
+func TestSatisfiesClampedMaxLen(t *testing.T) {
+	want := Daemon{State: DaemonMaster, Interface: "eth0", SyncID: 1, MaxLen: 9000}
+	have := want.withDefaults()
+	have.MaxLen = 1472
+	if !want.Satisfies(have) {
+		t.Errorf("clamped maxlen 1472 for 9000 counts as drift")
+	}
+	want.MaxLen = 1000
+	if want.Satisfies(have) {
+		t.Errorf("maxlen 1472 satisfies a wish of 1000")
+	}
+}
