@@ -88,7 +88,10 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 		newStopCmd(g, stdout, stderr),
 		newStatusCmd(g, stdout, stderr),
 		newVersionCmd(stdout),
+		newCompletionCmd(stdout),
+		newManCmd(),
 	)
+	root.CompletionOptions.DisableDefaultCmd = true
 	return root
 }
 
