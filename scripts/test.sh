@@ -47,20 +47,20 @@ unformatted=$(gofmt -l packaging 2>/dev/null || true)
 # The other kernels' suites run in the background while the package is
 # built and checked (little CPU), and go on beside the main suite.
 logs=$(mktemp -d)
-trap 'rm -rf "$logs"' EXIT
 extra_pid=
+# On an early exit the background suites (their own process group) go too.
+trap '[ -z "$extra_pid" ] || kill -- "-$extra_pid" 2>/dev/null; rm -rf "$logs"' EXIT
 if [ -n "$EXTRA_KERNELS" ]; then
 	stage "VM suites smoke, director, e2e on kernels $EXTRA_KERNELS (background)"
-	(
+	# shellcheck disable=SC2016
+	setsid bash -c '
 		rc=0
-		for k in $EXTRA_KERNELS; do
+		for k in $0; do
 			echo "--- kernel $k"
-			# shellcheck disable=SC2086
-			LVSRS_VM_KERNEL=$k go test -count=1 -p 1 -timeout 30m ${GOTESTFLAGS:-} \
+			LVSRS_VM_KERNEL=$k go test -count=1 -p 1 -timeout 30m $1 \
 				./test/vm/smoke/ ./test/vm/director/ ./test/vm/e2e/ || rc=1
 		done
-		exit $rc
-	) >"$logs/kernels" 2>&1 &
+		exit $rc' "$EXTRA_KERNELS" "${GOTESTFLAGS:-}" >"$logs/kernels" 2>&1 &
 	extra_pid=$!
 fi
 
@@ -103,6 +103,7 @@ if [ -n "$extra_pid" ]; then
 	stage "VM suites on kernels $EXTRA_KERNELS"
 	extra_rc=0
 	wait "$extra_pid" || extra_rc=$?
+	extra_pid=
 	cat "$logs/kernels"
 	[ "$extra_rc" = 0 ] || { echo "VM suites failed on one of: $EXTRA_KERNELS"; exit 1; }
 fi
