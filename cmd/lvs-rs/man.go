@@ -3,8 +3,6 @@ package main
 import (
 	"fmt"
 	"os"
-	"strconv"
-	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/cobra/doc"
@@ -49,7 +47,8 @@ start is idempotent; stop removes exactly what lvs-rs created and puts every sys
 
 // newManCmd writes the man pages of the command tree, lvs-rs.8 and one
 // lvs-rs-SUBCOMMAND.8 per subcommand, into a directory (for packagers).
-// The date is SOURCE_DATE_EPOCH when set, so builds are reproducible.
+// The date is SOURCE_DATE_EPOCH when set (cobra reads it), so package
+// builds are reproducible.
 func newManCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:    "man DIR",
@@ -57,10 +56,6 @@ func newManCmd() *cobra.Command {
 		Hidden: true,
 		Args:   cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			date, err := manDate()
-			if err != nil {
-				return usageErr("SOURCE_DATE_EPOCH: %v", err)
-			}
 			if err := os.MkdirAll(args[0], 0o755); err != nil {
 				return withCode(exitKernel, err)
 			}
@@ -70,9 +65,7 @@ func newManCmd() *cobra.Command {
 				root.Long = root.Short + ".\n\n" + manDescription
 			}
 			header := &doc.GenManHeader{
-				Title:   "LVS-RS",
 				Section: "8",
-				Date:    &date,
 				Source:  "lvs-rs " + version,
 				Manual:  "System Manager's Manual",
 			}
@@ -82,17 +75,4 @@ func newManCmd() *cobra.Command {
 			return nil
 		},
 	}
-}
-
-// manDate is SOURCE_DATE_EPOCH, or now.
-func manDate() (time.Time, error) {
-	s := os.Getenv("SOURCE_DATE_EPOCH")
-	if s == "" {
-		return time.Now().UTC(), nil
-	}
-	sec, err := strconv.ParseInt(s, 10, 64)
-	if err != nil {
-		return time.Time{}, err
-	}
-	return time.Unix(sec, 0).UTC(), nil
 }

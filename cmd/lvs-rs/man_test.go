@@ -39,7 +39,8 @@ func TestManPages(t *testing.T) {
 			t.Errorf("%s: %v", page, err)
 			continue
 		}
-		if !strings.Contains(string(b), `.TH "LVS-RS" "8" "Nov 2023"`) {
+		title := strings.ToUpper(strings.TrimSuffix(page, ".8"))
+		if !strings.Contains(string(b), `.TH "`+title+`" "8" "Nov 2023"`) {
 			t.Errorf("%s: no .TH header dated Nov 2023:\n%.200s", page, b)
 		}
 	}
