@@ -13,7 +13,7 @@ for role in director realserver; do
 	[ -f "$unit" ] || fail "missing $unit"
 	grep -q "^ExecStart=/usr/sbin/lvs-rs start --role $role" "$unit" || fail "$unit: ExecStart does not run /usr/sbin/lvs-rs"
 	grep -q "^ExecStop=/usr/sbin/lvs-rs stop --role $role" "$unit" || fail "$unit: ExecStop does not run lvs-rs stop"
-	! grep -q '@SBINDIR@' "$unit" || fail "$unit: placeholder left"
+	! grep -q '@[A-Z]*@' "$unit" || fail "$unit: placeholder left"
 done
 cmp -s pkg/config/testdata/example.yaml "$dest/etc/lvs-rs/lvs-rs.yaml" || fail "example config not installed"
 [ -f "$dest/usr/share/doc/lvs-rs/README.md" ] || fail "README not installed"

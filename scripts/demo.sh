@@ -55,7 +55,7 @@ if [[ $where == host ]]; then
 fi
 
 echo "this kernel has no IPVS: running the demo inside a qemu VM with Debian's stock kernel (about 30 s)"
-cache=${LVSRS_VM_CACHE:-/var/cache/lvs-rs/vm}
+cache=${LVSRS_VM_CACHE:-/var/cache/lvs-rs/vm-${LVSRS_VM_KERNEL:-6.1}}
 if [[ ! -f $cache/stamp ]]; then
 	echo "(first run: installing qemu and fetching Debian's kernel package into $cache, once; a few minutes)"
 fi

@@ -2,8 +2,12 @@
 # vm-prepare.sh — prepare (and cache) what the VM test bed boots.
 #
 # Installs the Debian packages the bed needs when they are missing
-# (qemu-system-x86 busybox-static kmod cpio xz-utils ipvsadm), fetches the stock kernel package
-# that linux-image-amd64 depends on with `apt-get download`, unpacks it with
+# (qemu-system-x86 busybox-static kmod cpio xz-utils zstd ipvsadm), fetches the stock
+# kernel package that linux-image-amd64 depends on in the Debian suite of the
+# chosen kernel with `apt-get download` through a private apt configuration
+# (its own sources.list, package lists and cache under the cache dir; the
+# mirror is the one the machine's own sources name; /etc/apt is never
+# touched), unpacks it with
 # `dpkg-deb -x`, and builds a small base initramfs: busybox-static with its
 # applet links, only the kernel modules the tests need (IPVS and every
 # scheduler, ipip, veth, bridge, dummy, ... and their dependencies, as
@@ -12,18 +16,36 @@
 # and a shell /init that runs /lvsrs/test (appended by internal/vmtest at
 # each run).
 #
-# Output, in ${LVSRS_VM_CACHE:-/var/cache/lvs-rs/vm}:
+# The kernel is LVSRS_VM_KERNEL:
+#   6.1   Debian 12 bookworm's (the default)
+#   6.12  Debian 13 trixie's
+#   sid   the newest Debian unstable serves
+# Modules compressed in the package (.ko.xz, .ko.zst) are decompressed here,
+# because busybox's modprobe loads only plain .ko files.
+#
+# Output, in ${LVSRS_VM_CACHE:-/var/cache/lvs-rs/vm-$LVSRS_VM_KERNEL}:
 #   vmlinuz               the kernel
 #   vmlinux               the same, uncompressed ELF for qemu's PVH boot
 #   initramfs-base.cpio.gz
 #   stamp                 what the cache was built from; a second run with
 #                         an unchanged stamp returns in well under a second
+#                         (the suite's package lists are refreshed once a
+#                         day, LVSRS_VM_REFRESH_MINUTES, default 1440)
+#   apt/                  the private apt configuration, lists and cache
 #
 # Idempotent; concurrent runs serialise on a file lock in the cache dir.
 # Needs root (apt-get, mknod). Usage: scripts/vm-prepare.sh [--force]
 set -euo pipefail
 
-CACHE=${LVSRS_VM_CACHE:-/var/cache/lvs-rs/vm}
+KERNEL=${LVSRS_VM_KERNEL:-6.1}
+case $KERNEL in
+6.1) SUITES=(bookworm bookworm-updates) SECURITY=bookworm-security ;;
+6.12) SUITES=(trixie trixie-updates) SECURITY=trixie-security ;;
+sid) SUITES=(sid) SECURITY= ;;
+*) printf 'vm-prepare: error: LVSRS_VM_KERNEL=%s: want 6.1, 6.12 or sid\n' "$KERNEL" >&2; exit 2 ;;
+esac
+CACHE=${LVSRS_VM_CACHE:-/var/cache/lvs-rs/vm-$KERNEL}
+REFRESH=${LVSRS_VM_REFRESH_MINUTES:-1440}
 FORCE=0
 [[ ${1:-} == --force ]] && FORCE=1
 
@@ -33,6 +55,8 @@ die() { log "error: $*"; exit 1; }
 [[ $(id -u) == 0 ]] || die "must run as root (apt-get, mknod)"
 
 # Modules the tests need; dependencies are added by modprobe --show-depends.
+# A module in OPTIONAL_MODULES may be missing (merged into another or built
+# in on newer kernels).
 # crc32c_generic comes first: libcrc32c soft-depends on it, and busybox's
 # modprobe ignores soft dependencies, so /init loads it explicitly.
 MODULES=(
@@ -43,51 +67,73 @@ MODULES=(
 	veth bridge dummy nf_conntrack sctp
 	nf_tables
 )
+OPTIONAL_MODULES=" crc32c_generic "
+
 # xz-utils: to unpack the XZ-compressed kernel image into a PVH vmlinux.
 # ipvsadm: copied into the initramfs with the libraries ldd lists.
-PACKAGES=(qemu-system-x86 busybox-static kmod cpio xz-utils ipvsadm)
+PACKAGES=(qemu-system-x86 busybox-static kmod cpio xz-utils zstd ipvsadm)
 
 mkdir -p "$CACHE"
 exec 9>"$CACHE/.lock"
 flock 9
 
-APT_UPDATED=0
-apt_update() {
-	if [[ $APT_UPDATED == 0 ]]; then
-		log "apt-get update"
-		apt-get update -qq >/dev/null
-		APT_UPDATED=1
-	fi
-}
-
-# 1. Packages.
+# 1. Packages (the machine's own apt).
 missing=()
 for p in "${PACKAGES[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
 if ((${#missing[@]})); then
-	apt_update
+	log "apt-get update"
+	apt-get update -qq >/dev/null
 	log "apt-get install ${missing[*]}"
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# 2. Which kernel package: the one linux-image-amd64 depends on.
+# 2. Which kernel package: the one linux-image-amd64 depends on in the
+# kernel's suite, resolved through a private apt configuration.
 BB_VER=$(dpkg-query -W -f='${Version}' busybox-static)
 SCRIPT_SUM=$(sha256sum "${BASH_SOURCE[0]}" | cut -d' ' -f1)
 IPVSADM_VER=$(dpkg-query -W -f='${Version}' ipvsadm)
-LOCAL="script=$SCRIPT_SUM busybox=$BB_VER ipvsadm=$IPVSADM_VER"
+LOCAL="script=$SCRIPT_SUM busybox=$BB_VER ipvsadm=$IPVSADM_VER kernel-suite=$KERNEL"
 cache_complete() {
 	[[ $FORCE == 0 && -f $CACHE/stamp && -s $CACHE/vmlinuz && -s $CACHE/initramfs-base.cpio.gz ]] &&
 		[[ $(sed -n 3p "$CACHE/stamp") == "$LOCAL" ]]
 }
-# Fast path: apt's package lists are no newer than the stamp, so the
-# resolution below cannot give another answer (apt-cache costs ~1.5 s here).
-if cache_complete && [[ -z $(find /var/lib/apt/lists -maxdepth 1 -type f -newer "$CACHE/stamp" -print -quit 2>/dev/null) ]]; then
+# Fast path: the stamp was checked against the suite less than REFRESH
+# minutes ago, so the resolution below would give the same answer.
+if cache_complete && [[ -n $(find "$CACHE/stamp" -mmin "-$REFRESH" -print 2>/dev/null) ]]; then
 	log "cache valid: $CACHE ($(head -1 "$CACHE/stamp"))"
 	exit 0
 fi
+
+# The private apt configuration: the machine's Debian mirror (the first
+# .../debian and .../debian-security URIs its sources name), this kernel's
+# suites, and lists, cache and status of its own.
+APTDIR=$CACHE/apt
+mirror_of() { # $1: debian or debian-security
+	cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources 2>/dev/null |
+		grep -v '^[[:space:]]*#' | grep -oE "https?://[^][[:space:]\"]+/$1/?([[:space:]]|\$)" |
+		head -1 | tr -d '[:space:]' | sed 's|/$||' || true
+}
+MIRROR=$(mirror_of debian)
+MIRROR=${MIRROR:-http://deb.debian.org/debian}
+SECMIRROR=$(mirror_of debian-security)
+SECMIRROR=${SECMIRROR:-http://deb.debian.org/debian-security}
+KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
+mkdir -p "$APTDIR/lists/partial" "$APTDIR/cache/archives/partial"
+{
+	for s in "${SUITES[@]}"; do printf 'deb [signed-by=%s] %s %s main\n' "$KEYRING" "$MIRROR" "$s"; done
+	[[ -z $SECURITY ]] || printf 'deb [signed-by=%s] %s %s main\n' "$KEYRING" "$SECMIRROR" "$SECURITY"
+} >"$APTDIR/sources.list"
+: >"$APTDIR/status"
+APT_OPTS=(
+	-o "Dir::Etc::SourceList=$APTDIR/sources.list" -o Dir::Etc::SourceParts=/dev/null
+	-o "Dir::State::Lists=$APTDIR/lists" -o "Dir::State::status=$APTDIR/status"
+	-o "Dir::Cache=$APTDIR/cache" -o APT::Sandbox::User=root
+)
+
 resolve_kernel() { # prints "PACKAGE VERSION"
-	apt-cache show --no-all-versions linux-image-amd64 2>/dev/null |
+	apt-cache "${APT_OPTS[@]}" show --no-all-versions linux-image-amd64 2>/dev/null |
 		awk '/^Depends:/ {
 			n = split(substr($0, 10), deps, ",")
 			for (i = 1; i <= n; i++) {
@@ -100,17 +146,15 @@ resolve_kernel() { # prints "PACKAGE VERSION"
 			}
 		}'
 }
+log "apt-get update ($KERNEL: ${SUITES[*]} $SECURITY from $MIRROR)"
+apt-get "${APT_OPTS[@]}" update -qq >/dev/null || log "warning: apt-get update failed"
 read -r KPKG KPKG_VER < <(resolve_kernel || true) || true
 if [[ -z ${KPKG:-} ]]; then
-	apt_update || true
-	read -r KPKG KPKG_VER < <(resolve_kernel || true) || true
-fi
-if [[ -z ${KPKG:-} ]]; then
 	if cache_complete; then
-		log "warning: cannot resolve linux-image-amd64 (offline?); keeping the cache: $(head -1 "$CACHE/stamp")"
+		log "warning: cannot resolve linux-image-amd64 in ${SUITES[*]} (offline?); keeping the cache: $(head -1 "$CACHE/stamp")"
 		exit 0
 	fi
-	die "cannot resolve the kernel package linux-image-amd64 depends on"
+	die "cannot resolve the kernel package linux-image-amd64 depends on in ${SUITES[*]}"
 fi
 WANT="package=$KPKG version=${KPKG_VER:-}"
 
@@ -125,18 +169,34 @@ rm -f "$CACHE/stamp"
 WORK=$(mktemp -d "$CACHE/build.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 
-# 3. Kernel package: download, unpack, depmod over the full tree.
-download() { (cd "$WORK" && apt-get download -qq -o APT::Sandbox::User=root "$KPKG" >/dev/null 2>&1); }
-if ! download; then
-	apt_update
-	download || die "apt-get download $KPKG failed"
-fi
-DEB=$(ls "$WORK"/*.deb)
-log "downloaded $(basename "$DEB") ($(du -h "$DEB" | cut -f1))"
-dpkg-deb -x "$DEB" "$WORK/kroot"
-rm -f "$DEB"
+# 3. Kernel package: download, unpack, depmod over the full tree. Newer
+# kernels split the image package into linux-binary-* (the image),
+# linux-modules-* and linux-base-* (config, modules.builtin), exact-version
+# dependencies of it, with the image at lib/modules/VERSION/vmlinuz.
+split_parts() {
+	apt-cache "${APT_OPTS[@]}" show "$KPKG${KPKG_VER:+=$KPKG_VER}" 2>/dev/null |
+		awk '/^Depends:/ {
+			n = split(substr($0, 10), deps, ",")
+			for (i = 1; i <= n; i++)
+				if (match(deps[i], /linux-(binary|modules|base)-[0-9][^ ]*/)) print substr(deps[i], RSTART, RLENGTH)
+			exit
+		}'
+}
+for p in "$KPKG" $(split_parts); do
+	(cd "$WORK" && apt-get "${APT_OPTS[@]}" download -qq "$p${KPKG_VER:+=$KPKG_VER}" >/dev/null 2>&1) ||
+		die "apt-get download $p failed"
+done
+for DEB in "$WORK"/*.deb; do
+	log "downloaded $(basename "$DEB") ($(du -h "$DEB" | cut -f1))"
+	dpkg-deb -x "$DEB" "$WORK/kroot"
+	rm -f "$DEB"
+done
+# Merged /usr: the modules may be under usr/lib; depmod -b wants lib/.
+[[ -e $WORK/kroot/lib ]] || ln -s usr/lib "$WORK/kroot/lib"
 KVER=$(ls "$WORK/kroot/lib/modules" | head -1)
-[[ -n $KVER && -f $WORK/kroot/boot/vmlinuz-$KVER ]] || die "no kernel image found in $KPKG"
+VMLINUZ=$WORK/kroot/boot/vmlinuz-$KVER KCONFIG=$WORK/kroot/boot/config-$KVER
+[[ -f $VMLINUZ ]] || VMLINUZ=$WORK/kroot/lib/modules/$KVER/vmlinuz KCONFIG=$WORK/kroot/lib/modules/$KVER/config
+[[ -n $KVER && -f $VMLINUZ ]] || die "no kernel image found in $KPKG"
 depmod -b "$WORK/kroot" "$KVER"
 
 # 4. Base initramfs tree.
@@ -193,8 +253,10 @@ printf 'root:x:0:\n' >"$R/etc/group"
 KMOD=$WORK/kroot/lib/modules/$KVER
 : >"$WORK/deps"
 for m in "${MODULES[@]}"; do
-	modprobe -d "$WORK/kroot" -S "$KVER" --show-depends "$m" >>"$WORK/deps" ||
-		die "module $m not in $KPKG"
+	if ! modprobe -d "$WORK/kroot" -S "$KVER" --show-depends "$m" >>"$WORK/deps" 2>/dev/null; then
+		[[ $OPTIONAL_MODULES == *" $m "* ]] || die "module $m not in $KPKG"
+		log "optional module $m not in $KPKG"
+	fi
 done
 mapfile -t files < <(awk '$1 == "insmod" {print $2}' "$WORK/deps" | sort -u)
 for f in "${files[@]}"; do
@@ -266,7 +328,6 @@ chmod 755 "$R/init"
 # 5. An uncompressed, PVH-bootable vmlinux: qemu loads the ELF directly, which
 # skips the real-mode setup and the in-guest decompression (under TCG this
 # cuts the boot from ~11 s to ~4 s). Only when the kernel has CONFIG_PVH.
-VMLINUZ=$WORK/kroot/boot/vmlinuz-$KVER
 extract_vmlinux() {
 	local magic tool off
 	for pair in '\xfd7zXZ\x00:xz -dc --single-stream' '\x28\xb5\x2f\xfd:zstd -qdc' '\x1f\x8b\x08:gzip -dc'; do
@@ -282,7 +343,7 @@ extract_vmlinux() {
 	return 1
 }
 rm -f "$CACHE/vmlinux"
-if grep -qx 'CONFIG_PVH=y' "$WORK/kroot/boot/config-$KVER" 2>/dev/null && extract_vmlinux; then
+if grep -qx 'CONFIG_PVH=y' "$KCONFIG" 2>/dev/null && extract_vmlinux; then
 	mv -f "$WORK/vmlinux" "$CACHE/vmlinux"
 	log "extracted vmlinux for PVH boot"
 else

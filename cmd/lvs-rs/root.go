@@ -89,9 +89,12 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 		newStatusCmd(g, stdout, stderr),
 		newVersionCmd(stdout),
 		newDoctorCmd(stdout),
+		newDrainCmd(g, stdout),
+		newEnableCmd(g, stdout),
+		newCompletionCmd(stdout),
+		newManCmd(),
 	)
-	root.AddCommand(newDrainCmd(g, stdout))
-	root.AddCommand(newEnableCmd(g, stdout))
+	root.CompletionOptions.DisableDefaultCmd = true
 	return root
 }
 

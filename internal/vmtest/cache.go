@@ -20,18 +20,23 @@ type vmCache struct {
 	version string // kernel release
 }
 
-// prepareCache runs scripts/vm-prepare.sh (a no-op taking well under a
+// prepareCache runs scripts/vm-prepare.sh for the kernel LVSRS_VM_KERNEL
+// names (a no-op taking well under a
 // second when the cache is valid; it serialises on a file lock) and checks
 // its output files. Without a module root it uses the cache as it is.
 func prepareCache(root string, logf func(string, ...any)) (vmCache, error) {
+	kernel, err := Kernel()
+	if err != nil {
+		return vmCache{}, err
+	}
 	c := vmCache{dir: os.Getenv(EnvCache)}
 	if c.dir == "" {
-		c.dir = defaultCache
+		c.dir = defaultCache(kernel)
 	}
 	if root != "" {
 		script := filepath.Join(root, "scripts", "vm-prepare.sh")
 		cmd := exec.Command("bash", script)
-		cmd.Env = append(os.Environ(), EnvCache+"="+c.dir)
+		cmd.Env = append(os.Environ(), EnvCache+"="+c.dir, EnvKernel+"="+kernel)
 		var buf bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &buf, &buf
 		t0 := time.Now()

@@ -1,6 +1,9 @@
 // Package vmtest runs a package's tests inside a qemu VM that boots Debian's
 // stock kernel, which has IPVS, ipip, bridge, veth and dummy as modules.
 //
+// The kernel is Debian's: bookworm's 6.1 by default, trixie's 6.12 or the
+// newest in sid with LVSRS_VM_KERNEL=6.12 or sid, each in its own cache.
+//
 // A VM test package has one TestMain:
 //
 //	func TestMain(m *testing.M) { vmtest.Main(m) }
@@ -34,7 +37,8 @@
 //
 // Environment on the host:
 //
-//	LVSRS_VM_CACHE       cache dir (default /var/cache/lvs-rs/vm)
+//	LVSRS_VM_KERNEL      6.1 (bookworm, default), 6.12 (trixie) or sid (newest)
+//	LVSRS_VM_CACHE       cache dir (default /var/cache/lvs-rs/vm-KERNEL)
 //	LVSRS_VM_ACCEL       kvm or tcg: skip the probe and use this
 //	LVSRS_VM_KERNEL_LOG  1: print the guest kernel's messages as well
 //	LVSRS_VM_NO_LVSRS    1: do not build ./cmd/lvs-rs (tests that do not run it)

@@ -1,6 +1,7 @@
 package vmtest
 
 import (
+	"fmt"
 	"os"
 	"testing"
 )
@@ -13,6 +14,9 @@ const (
 	EnvBin = "LVSRS_BIN"
 	// EnvCache overrides the VM cache dir on the host.
 	EnvCache = "LVSRS_VM_CACHE"
+	// EnvKernel names the Debian kernel the VM boots: "6.1" (bookworm, the
+	// default), "6.12" (trixie) or "sid" (the newest in unstable).
+	EnvKernel = "LVSRS_VM_KERNEL"
 	// EnvAccel forces the accelerator ("kvm" or "tcg") on the host.
 	EnvAccel = "LVSRS_VM_ACCEL"
 	// EnvNoLvsRs set to "1" skips building ./cmd/lvs-rs on the host (for
@@ -22,9 +26,30 @@ const (
 	EnvKernelLog = "LVSRS_VM_KERNEL_LOG"
 )
 
+// defaultKernel is the kernel booted when LVSRS_VM_KERNEL is unset.
+const defaultKernel = "6.1"
+
+// Kernels lists the values LVSRS_VM_KERNEL accepts.
+var Kernels = []string{"6.1", "6.12", "sid"}
+
+// Kernel returns the kernel named by LVSRS_VM_KERNEL (default "6.1"), or an
+// error for a value scripts/vm-prepare.sh does not know.
+func Kernel() (string, error) {
+	k := os.Getenv(EnvKernel)
+	if k == "" {
+		return defaultKernel, nil
+	}
+	for _, ok := range Kernels {
+		if k == ok {
+			return k, nil
+		}
+	}
+	return "", fmt.Errorf("%s=%q: want one of %v", EnvKernel, k, Kernels)
+}
+
 // defaultCache is where scripts/vm-prepare.sh puts the kernel and the base
-// initramfs unless LVSRS_VM_CACHE says otherwise.
-const defaultCache = "/var/cache/lvs-rs/vm"
+// initramfs for a kernel unless LVSRS_VM_CACHE says otherwise.
+func defaultCache(kernel string) string { return "/var/cache/lvs-rs/vm-" + kernel }
 
 // InVM reports whether this process runs inside the test VM.
 func InVM() bool { return os.Getenv(EnvInVM) == "1" }
