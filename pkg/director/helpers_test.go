@@ -60,7 +60,7 @@ func converged() (Observed, Owned) {
 			},
 		}},
 		Addrs:     []vip.Addr{{Dev: "eth0", Prefix: netip.MustParsePrefix("192.0.2.1/24")}, eth0(vip1, "eth0:0")},
-		IPForward: "0",
+		Sysctls: map[string]string{ipf: "0"},
 	}
 	owned := Owned{
 		Services: map[ipvs.ServiceKey]map[ipvs.DestinationKey]bool{
