@@ -170,7 +170,8 @@ type memKernel struct {
 	sysctls  map[string]string
 	timeouts ipvs.Timeouts
 	daemons  []ipvs.Daemon
-	failW   string // a non-IPVS write whose description is this fails with EPERM
+	failW    string // a non-IPVS write whose description is this fails with EPERM
+	net      memNet
 }
 
 func newMemKernel() *memKernel {
@@ -267,7 +268,9 @@ func (m *memKernel) SetTimeouts(_ context.Context, t ipvs.Timeouts) error {
 	})
 }
 
-func (m *memKernel) Daemons(context.Context) ([]ipvs.Daemon, error) { return slices.Clone(m.daemons), nil }
+func (m *memKernel) Daemons(context.Context) ([]ipvs.Daemon, error) {
+	return slices.Clone(m.daemons), nil
+}
 
 // NewDaemon fills the kernel's defaults, as the kernel reports them.
 func (m *memKernel) NewDaemon(_ context.Context, d ipvs.Daemon) error {
