@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -18,7 +19,9 @@ import (
 	"github.com/lvs-rs/lvs-rs/internal/topo"
 	"github.com/lvs-rs/lvs-rs/internal/vmtest"
 	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netlink/nl"
 	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
 )
 
 // The failover cluster: a client behind a router, and on the LAN two
@@ -124,32 +127,48 @@ func (c *cluster) must(err error) {
 // noSnooping turns multicast snooping off on seg's bridge, so that it
 // floods the sync messages (224.0.0.81) to every port whatever it
 // snooped. The bridge is in the topology's switch namespace, named like
-// any of its namespaces with "switch" for the name.
+// any of its namespaces with "switch" for the name. The request carries
+// the bridge's index and no name (renaming an up device, even to its own
+// name, is EBUSY).
 func noSnooping(t *testing.T, any *topo.NS, seg *topo.Segment) {
 	path := strings.TrimSuffix(any.Path(), any.Name()) + "switch"
-	ns, err := netns.GetFromPath(path)
-	if err != nil {
-		t.Fatalf("switch namespace %s: %v", path, err)
-	}
-	defer ns.Close()
-	h, err := netlink.NewHandleAt(ns)
-	if err != nil {
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread ends with the goroutine
+		ns, err := netns.GetFromPath(path)
+		if err == nil {
+			defer ns.Close()
+			err = netns.Set(ns)
+		}
+		if err != nil {
+			errc <- fmt.Errorf("switch namespace %s: %w", path, err)
+			return
+		}
+		l, err := netlink.LinkByName(seg.Bridge)
+		if err != nil {
+			errc <- err
+			return
+		}
+		req := nl.NewNetlinkRequest(unix.RTM_NEWLINK, unix.NLM_F_ACK)
+		msg := nl.NewIfInfomsg(unix.AF_UNSPEC)
+		msg.Index = int32(l.Attrs().Index)
+		req.AddData(msg)
+		info := nl.NewRtAttr(unix.IFLA_LINKINFO, nil)
+		info.AddRtAttr(nl.IFLA_INFO_KIND, nl.NonZeroTerminated("bridge"))
+		info.AddRtAttr(nl.IFLA_INFO_DATA, nil).AddRtAttr(nl.IFLA_BR_MCAST_SNOOPING, []byte{0})
+		req.AddData(info)
+		if _, err := req.Execute(unix.NETLINK_ROUTE, 0); err != nil {
+			errc <- fmt.Errorf("bridge %s: multicast_snooping 0: %w", seg.Bridge, err)
+			return
+		}
+		l, err = netlink.LinkByName(seg.Bridge)
+		if br, ok := l.(*netlink.Bridge); err != nil || !ok || br.MulticastSnooping == nil || *br.MulticastSnooping {
+			err = fmt.Errorf("bridge %s: multicast snooping still on: %+v, %v", seg.Bridge, l, err)
+		}
+		errc <- err
+	}()
+	if err := <-errc; err != nil {
 		t.Fatal(err)
-	}
-	defer h.Delete()
-	l, err := h.LinkByName(seg.Bridge)
-	if err != nil {
-		t.Fatal(err)
-	}
-	off := false
-	la := netlink.NewLinkAttrs()
-	la.Name, la.Index = seg.Bridge, l.Attrs().Index
-	if err := h.LinkModify(&netlink.Bridge{LinkAttrs: la, MulticastSnooping: &off}); err != nil {
-		t.Fatalf("bridge %s: multicast_snooping 0: %v", seg.Bridge, err)
-	}
-	l, err = h.LinkByName(seg.Bridge)
-	if br, ok := l.(*netlink.Bridge); err != nil || !ok || br.MulticastSnooping == nil || *br.MulticastSnooping {
-		t.Fatalf("bridge %s: multicast snooping still on: %+v, %v", seg.Bridge, l, err)
 	}
 }
 
