@@ -20,8 +20,9 @@ const nFlows = 64
 
 // TestFailover takes one of two directors away under 64 established
 // connections and checks every one keeps working, answered by the same
-// real server: with connection sync (BIRD stopped, then separately the
-// director's link down), without sync but with mh and sloppy_tcp, and a
+// real server: with connection sync, mh and sloppy_tcp (BIRD stopped,
+// then failback; separately the director's link down), without sync but
+// with mh and sloppy_tcp, with sync alone (wrr, sloppy_tcp off), and a
 // negative control (no sync, wrr, sloppy_tcp off) that must break some.
 func TestFailover(t *testing.T) {
 	mh := variant{sync: true, scheduler: "mh", sloppy: 1}
@@ -35,6 +36,9 @@ func TestFailover(t *testing.T) {
 		{name: "sync/bird-stopped", v: mh, failback: true},
 		{name: "sync/link-down", v: mh, linkDown: true},
 		{name: "mh-sloppy-without-sync/bird-stopped", v: variant{scheduler: "mh", sloppy: 1}},
+		// Only the synced entries can keep these: wrr picks anew and
+		// without sloppy_tcp a mid-stream packet is never scheduled.
+		{name: "sync-only/wrr-no-sloppy/bird-stopped", v: variant{sync: true, scheduler: "wrr"}},
 		{name: "negative-control/wrr-no-sync-no-sloppy", v: variant{scheduler: "wrr"}, broken: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
