@@ -168,8 +168,8 @@ func describeService(s ipvs.Service) string {
 	if p := persistence(s); p != "off" {
 		out += ", persistent " + p
 	}
-	if f := s.Flags &^ ipvs.FlagPersistent; f != 0 {
-		out += ", flags " + f.String()
+	if f := flagsString(s); f != "" {
+		out += ", flags " + f
 	}
 	return out
 }
@@ -193,9 +193,17 @@ func fullBits(s ipvs.Service) int {
 	return 32
 }
 
-// describeDestination renders "route, weight 1".
+// describeDestination renders "route, weight 1", plus the tunnel and
+// thresholds when set: "tunnel, weight 1, gue port 6080, thresholds 1000/800".
 func describeDestination(d ipvs.Destination) string {
-	return fmt.Sprintf("%s, weight %d", strings.ToLower(d.Forward.String()), d.Weight)
+	s := fmt.Sprintf("%s, weight %d", strings.ToLower(d.Forward.String()), d.Weight)
+	if t := tunnelString(d); t != "" && t != "ipip" {
+		s += ", " + t
+	}
+	if d.UpperThreshold != 0 || d.LowerThreshold != 0 {
+		s += fmt.Sprintf(", thresholds %d/%d", d.UpperThreshold, d.LowerThreshold)
+	}
+	return s
 }
 
 // serviceDiff lists what differs between two configurations of a service.
@@ -209,8 +217,8 @@ func serviceDiff(from, to ipvs.Service) []string {
 	} else if from.Netmask != to.Netmask || from.Timeout != to.Timeout {
 		d = append(d, fmt.Sprintf("timeout %ds netmask /%d -> timeout %ds netmask /%d", from.Timeout, from.Netmask, to.Timeout, to.Netmask))
 	}
-	if ff, ft := from.Flags&^ipvs.FlagPersistent, to.Flags&^ipvs.FlagPersistent; ff != ft {
-		d = append(d, fmt.Sprintf("flags %q -> %q", ff.String(), ft.String()))
+	if ff, ft := flagsString(from), flagsString(to); ff != ft {
+		d = append(d, fmt.Sprintf("flags %q -> %q", ff, ft))
 	}
 	if from.PEName != to.PEName {
 		d = append(d, fmt.Sprintf("persistence engine %q -> %q", from.PEName, to.PEName))
@@ -232,8 +240,7 @@ func destinationDiff(from, to ipvs.Destination) []string {
 		d = append(d, fmt.Sprintf("thresholds %d/%d -> %d/%d", from.UpperThreshold, from.LowerThreshold, to.UpperThreshold, to.LowerThreshold))
 	}
 	if from.TunnelType != to.TunnelType || from.TunnelPort != to.TunnelPort || from.TunnelFlags != to.TunnelFlags {
-		d = append(d, fmt.Sprintf("tunnel %d:%d/%d -> %d:%d/%d", from.TunnelType, from.TunnelPort, from.TunnelFlags,
-			to.TunnelType, to.TunnelPort, to.TunnelFlags))
+		d = append(d, fmt.Sprintf("tunnel %s -> %s", tunnelDesc(from), tunnelDesc(to)))
 	}
 	if from.Family != to.Family {
 		d = append(d, fmt.Sprintf("family %v -> %v", from.Family, to.Family))

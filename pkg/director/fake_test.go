@@ -276,7 +276,7 @@ func (m *memKernel) Daemons(context.Context) ([]ipvs.Daemon, error) {
 func (m *memKernel) NewDaemon(_ context.Context, d ipvs.Daemon) error {
 	if _, ok := daemonIn(m.daemons, d.State); ok {
 		m.writes++
-		return unix.EEXIST
+		return &ipvs.Error{Op: "start sync daemon", Object: d.String(), Err: unix.EEXIST}
 	}
 	return m.write("start sync daemon "+d.String(), func() {
 		if !d.Group.IsValid() {
@@ -289,7 +289,7 @@ func (m *memKernel) NewDaemon(_ context.Context, d ipvs.Daemon) error {
 
 func (m *memKernel) DeleteDaemon(_ context.Context, st ipvs.DaemonState) error {
 	if _, ok := daemonIn(m.daemons, st); !ok {
-		return unix.ESRCH
+		return &ipvs.Error{Op: "stop sync daemon", Object: st.String(), Err: unix.ESRCH}
 	}
 	return m.write("stop sync daemon "+st.String(), func() {
 		m.daemons = slices.DeleteFunc(m.daemons, func(d ipvs.Daemon) bool { return d.State == st })

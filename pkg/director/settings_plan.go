@@ -51,11 +51,19 @@ func timeoutsWith(name string, sec uint32) ipvs.Timeouts {
 // sync daemons to start (in the first phase), and in the last phase the
 // daemons to stop, then the timeouts and sysctls to restore.
 func planSettings(out *[phases][]Change, d Desired, obs Observed, owned Owned) {
-	planSysctls(out, d, obs, owned)
-	planTimeouts(out, d, obs, owned)
-	var stops []Change
-	out[phaseSysctlSet], stops = append(out[phaseSysctlSet], planSync(d, obs, owned)...), planSyncStops(d, obs, owned)
-	out[phaseSysctlRestore] = append(stops, out[phaseSysctlRestore]...)
+	var sys, tmo [phases][]Change
+	planSysctls(&sys, d, obs, owned)
+	planTimeouts(&tmo, d, obs, owned)
+	out[phaseSysctlSet] = concat(out[phaseSysctlSet], sys[phaseSysctlSet], tmo[phaseSysctlSet], planSync(d, obs, owned))
+	out[phaseSysctlRestore] = concat(out[phaseSysctlRestore], planSyncStops(d, obs, owned), tmo[phaseSysctlRestore], sys[phaseSysctlRestore])
+}
+
+// concat appends the lists to out.
+func concat(out []Change, lists ...[]Change) []Change {
+	for _, l := range lists {
+		out = append(out, l...)
+	}
+	return out
 }
 
 // planSysctls sets each wanted parameter that differs (recording the value

@@ -107,6 +107,11 @@ func tunnelString(d ipvs.Destination) string {
 	if d.Forward != ipvs.Tunnel {
 		return ""
 	}
+	return tunnelDesc(d)
+}
+
+// tunnelDesc renders the tunnel fields whatever the forwarding method.
+func tunnelDesc(d ipvs.Destination) string {
 	out := [...]string{ipvs.TunnelIPIP: "ipip", ipvs.TunnelGUE: "gue", ipvs.TunnelGRE: "gre"}
 	s := fmt.Sprintf("type(%d)", d.TunnelType)
 	if int(d.TunnelType) < len(out) {
