@@ -33,6 +33,14 @@ func (k hostKernel) settings() Settings {
 	return s
 }
 
+// noSettings is the error of a write to settings that are not there.
+func (k hostKernel) noSettings() error {
+	if k.ipvs == nil {
+		return ErrNoIPVS
+	}
+	return errors.New("director: the IPVS client in use cannot set timeouts or sync daemons")
+}
+
 // Timeouts without IPVS are zero (unknown).
 func (k hostKernel) Timeouts(ctx context.Context) (ipvs.Timeouts, error) {
 	if s := k.settings(); s != nil {
@@ -44,7 +52,7 @@ func (k hostKernel) Timeouts(ctx context.Context) (ipvs.Timeouts, error) {
 func (k hostKernel) SetTimeouts(ctx context.Context, t ipvs.Timeouts) error {
 	s := k.settings()
 	if s == nil {
-		return ErrNoIPVS
+		return k.noSettings()
 	}
 	return faultinject.Write("ipvs: set timeouts "+t.String(), func() error { return s.SetTimeouts(ctx, t) })
 }
@@ -60,7 +68,7 @@ func (k hostKernel) Daemons(ctx context.Context) ([]ipvs.Daemon, error) {
 func (k hostKernel) NewDaemon(ctx context.Context, d ipvs.Daemon) error {
 	s := k.settings()
 	if s == nil {
-		return ErrNoIPVS
+		return k.noSettings()
 	}
 	return faultinject.Write("start sync daemon "+d.String(), func() error { return s.NewDaemon(ctx, d) })
 }
