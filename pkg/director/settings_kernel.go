@@ -13,7 +13,9 @@ import (
 
 // Settings are IPVS's host-wide settings: the connection timeouts
 // (IPVS_CMD_GET_CONFIG/SET_CONFIG) and the connection sync daemons
-// (IPVS_CMD_GET/NEW/DEL_DAEMON). *ipvs.Client implements it.
+// (IPVS_CMD_GET/NEW/DEL_DAEMON). *ipvs.Client implements it. The host's
+// kernel bounds each call by netlinkTimeout: Linux 6.1 may block a
+// DEL_DAEMON for good that comes right after the daemon's start.
 type Settings interface {
 	Timeouts(ctx context.Context) (ipvs.Timeouts, error)
 	// SetTimeouts writes the non-zero fields.
@@ -44,6 +46,8 @@ func (k hostKernel) noSettings() error {
 // Timeouts without IPVS are zero (unknown).
 func (k hostKernel) Timeouts(ctx context.Context) (ipvs.Timeouts, error) {
 	if s := k.settings(); s != nil {
+		ctx, cancel := context.WithTimeout(ctx, netlinkTimeout)
+		defer cancel()
 		return s.Timeouts(ctx)
 	}
 	return ipvs.Timeouts{}, nil
@@ -54,12 +58,16 @@ func (k hostKernel) SetTimeouts(ctx context.Context, t ipvs.Timeouts) error {
 	if s == nil {
 		return k.noSettings()
 	}
+	ctx, cancel := context.WithTimeout(ctx, netlinkTimeout)
+	defer cancel()
 	return faultinject.Write("ipvs: set timeouts "+t.String(), func() error { return s.SetTimeouts(ctx, t) })
 }
 
 // Daemons without IPVS: none runs.
 func (k hostKernel) Daemons(ctx context.Context) ([]ipvs.Daemon, error) {
 	if s := k.settings(); s != nil {
+		ctx, cancel := context.WithTimeout(ctx, netlinkTimeout)
+		defer cancel()
 		return s.Daemons(ctx)
 	}
 	return nil, nil
@@ -70,6 +78,8 @@ func (k hostKernel) NewDaemon(ctx context.Context, d ipvs.Daemon) error {
 	if s == nil {
 		return k.noSettings()
 	}
+	ctx, cancel := context.WithTimeout(ctx, netlinkTimeout)
+	defer cancel()
 	return faultinject.Write("start sync daemon "+d.String(), func() error { return s.NewDaemon(ctx, d) })
 }
 
@@ -78,6 +88,8 @@ func (k hostKernel) DeleteDaemon(ctx context.Context, st ipvs.DaemonState) error
 	if s == nil {
 		return nil // no IPVS, no daemon
 	}
+	ctx, cancel := context.WithTimeout(ctx, netlinkTimeout)
+	defer cancel()
 	return faultinject.Write("stop sync daemon "+st.String(), func() error { return s.DeleteDaemon(ctx, st) })
 }
 
