@@ -25,8 +25,9 @@ type Desired struct {
 	// Want, or AcceptLocal.
 	Sysctls []SysctlWant `json:"sysctls,omitempty"`
 	// Timeouts are IPVS's connection timeouts (host-global, ipvsadm
-	// --set); a zero field leaves the kernel's value alone. Prior values
-	// are recorded and restored like sysctls.
+	// --set), whole seconds (in JSON, nanoseconds as time.Duration); a
+	// zero field leaves the kernel's value alone. Prior values are
+	// recorded and restored like sysctls.
 	Timeouts ipvs.Timeouts `json:"timeouts,omitzero"`
 	// Sync are the connection sync daemons to run: at most one master and
 	// one backup. lvs-rs stops on stop only a daemon it started.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	moby "github.com/moby/ipvs"
+	"golang.org/x/sys/unix"
 
 	"github.com/lvs-rs/lvs-rs/internal/topo"
 	"github.com/lvs-rs/lvs-rs/pkg/config"
@@ -132,15 +133,23 @@ func TestWave2KernelFeatures(t *testing.T) {
 	if len(rep.Drift) != 0 || len(rep.Sysctls) != 6 || len(rep.Timeouts) != 3 || len(rep.Sync) != 2 || !rep.Sync[1].Owned {
 		t.Fatalf("status after start: drift %q, rows %+v %+v %+v", rep.Drift, rep.Sysctls, rep.Timeouts, rep.Sync)
 	}
-	// By hand: a sysctl, a timeout, a daemon.
+	// By hand: a sysctl, a timeout, a daemon, a scheduler flag, a
+	// threshold.
 	must(t, ns.WriteSysctl("net/ipv4/vs/sloppy_tcp", "0"))
 	must(t, mh.SetConfig(&moby.Config{TimeoutUDP: 300 * time.Second}))
 	must(t, c.DeleteDaemon(context.Background(), ipvs.DaemonBackup))
+	tcp := &moby.Service{AddressFamily: unix.AF_INET, Protocol: unix.IPPROTO_TCP, Address: net.ParseIP("10.0.0.100"), Port: 80,
+		SchedName: "mh", Flags: 0x10, Netmask: 0xffffffff}
+	must(t, mh.UpdateService(tcp))
+	must(t, mh.UpdateDestination(tcp, &moby.Destination{AddressFamily: unix.AF_INET, Address: net.ParseIP("10.0.0.13"), Port: 80,
+		Weight: 1, ConnectionFlags: 3, UpperThreshold: 5, LowerThreshold: 4}))
 	rep = h.status(nil)
 	want := []string{
 		"sysctl net/ipv4/vs/sloppy_tcp is 0, want 1",
 		"ipvs timeout udp is 300s, want 45s",
 		"sync daemon backup on eth0 syncid 7 is not running",
+		`service tcp 10.0.0.100:80: flags "mh-port" -> "mh-fallback,mh-port" (kernel -> config)`,
+		"real server 10.0.0.13:80 of tcp 10.0.0.100:80: thresholds 5/4 -> 1000/800 (kernel -> config)",
 	}
 	if diff := cmp.Diff(want, rep.Drift); diff != "" {
 		t.Fatalf("drift after changes by hand (-want +got):\n%s", diff)
