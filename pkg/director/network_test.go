@@ -220,3 +220,38 @@ func TestGARPFailureIsAWarning(t *testing.T) {
 		t.Errorf("warnings %q", res.Warnings)
 	}
 }
+
+// TestCrashAtEveryWriteWithAnnounceAndMarks: start killed after each of
+// its writes, routes and the nftables table included, then start again
+// converges with no drift and stop leaves no route, no table and no
+// record.
+func TestCrashAtEveryWriteWithAnnounceAndMarks(t *testing.T) {
+	probe := newMemBed(t)
+	if _, err := Start(context.Background(), marked(), probe.opts()); err != nil {
+		t.Fatal(err)
+	}
+	n := probe.k.writes
+	for k := 1; k <= n; k++ {
+		b := newMemBed(t)
+		b.k.crashAfter = k
+		if !crashing(func() { Start(context.Background(), marked(), b.opts()) }) {
+			t.Fatalf("crash after write %d: start did not reach it", k)
+		}
+		b.k.crashAfter = 0
+		if _, err := Start(context.Background(), marked(), b.opts()); err != nil {
+			t.Fatalf("crash after write %d: start again: %v", k, err)
+		}
+		if rep, err := Status(context.Background(), nil, b.opts()); err != nil || len(rep.Drift) != 0 {
+			t.Fatalf("crash after write %d: status after the rerun: %v %q", k, err, rep.Drift)
+		}
+		if _, err := Stop(context.Background(), b.opts()); err != nil {
+			t.Fatalf("crash after write %d: stop: %v", k, err)
+		}
+		if len(b.k.net.routes[t100]) != 0 || b.k.net.marks.Present {
+			t.Fatalf("crash after write %d: after stop routes %v, marks %+v", k, b.k.net.routes, b.k.net.marks)
+		}
+		if _, ok := b.record(); ok {
+			t.Fatalf("crash after write %d: a record is left", k)
+		}
+	}
+}
