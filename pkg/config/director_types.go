@@ -11,8 +11,10 @@ const (
 	DefaultSyncPort          = 8848 // the kernel's
 	DefaultSyncTTL           = 1    // the kernel's
 	// DefaultAnnounceProtocol is the rtnetlink protocol of announced
-	// routes: RTPROT_BOOT, what "ip route add" uses.
-	DefaultAnnounceProtocol = 3
+	// routes: 250, unassigned in the kernel and in iproute2's rt_protos,
+	// so routes added by hand ("ip route add" uses 3, boot) are never
+	// taken for lvs-rs's.
+	DefaultAnnounceProtocol = 250
 )
 
 // DefaultSyncGroup is the kernel's IPv4 sync multicast group.

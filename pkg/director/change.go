@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/lvs-rs/lvs-rs/pkg/ipvs"
+	"github.com/lvs-rs/lvs-rs/pkg/nftmark"
 	"github.com/lvs-rs/lvs-rs/pkg/sysctl"
 	"github.com/lvs-rs/lvs-rs/pkg/vip"
 )
@@ -22,11 +23,15 @@ const (
 	Bind              Kind = "bind"               // bind Addr
 	AddService        Kind = "add-service"        // add Service
 	AddDestination    Kind = "add-destination"    // add Destination to Service
+	BuildMarks        Kind = "build-marks"        // (re)create the nftables table with Marks (Replace: delete the old one first)
+	AddRoute          Kind = "add-route"          // add the announce route for Prefix in Route
 	EditService       Kind = "edit-service"       // update Service in place (was From)
 	EditDestination   Kind = "edit-destination"   // update Destination in place (was FromDestination)
+	DeleteRoute       Kind = "delete-route"       // delete the announce route for Prefix in Route
 	DeleteDestination Kind = "delete-destination" // delete Destination from Service
 	DeleteService     Kind = "delete-service"     // delete Service and its destinations
 	ReleaseService    Kind = "release-service"    // no write: Service holds Foreign destinations, so it stays and stops being lvs-rs's
+	RemoveMarks       Kind = "remove-marks"       // delete the nftables table
 	Unbind            Kind = "unbind"             // unbind Addr
 	StopSync          Kind = "stop-sync"          // stop lvs-rs's sync daemon Daemon
 	LeaveSync         Kind = "leave-sync"         // no write: lvs-rs's daemon Daemon was replaced by FromDaemon since; forget it
@@ -50,6 +55,10 @@ type Change struct {
 	TimeoutNow      uint32           // timeout kinds: the value found, in seconds
 	Daemon          ipvs.Daemon      // sync kinds
 	FromDaemon      ipvs.Daemon      // RestartSync, StartSync, LeaveSync: the daemon running in its state
+	Route           routeTable       // route kinds: the table and protocol
+	Prefix          netip.Prefix     // route kinds: VIP/32 or /128
+	Marks           []nftmark.Rule   // BuildMarks
+	Replace         bool             // BuildMarks: the table exists and is rebuilt
 	Foreign         []ipvs.DestinationKey
 }
 
@@ -80,6 +89,10 @@ func (c Change) String() string {
 		return fmt.Sprintf("set %s=%s (was %s)", c.Sysctl.Key, c.Sysctl.Wrote, c.Current)
 	case SetTimeout, RestoreTimeout, LeaveTimeout, StartSync, RestartSync, StopSync, LeaveSync:
 		return c.settingString()
+	case AddRoute, DeleteRoute:
+		return c.routeString()
+	case BuildMarks, RemoveMarks:
+		return c.marksString()
 	case Bind:
 		return "bind " + c.Addr.String()
 	case AddService:
@@ -116,6 +129,10 @@ func (c Change) Drift() string {
 		return fmt.Sprintf("sysctl %s is %s, want %s", c.Sysctl.Key, c.Current, c.Sysctl.Wrote)
 	case SetTimeout, RestoreTimeout, LeaveTimeout, StartSync, RestartSync, StopSync, LeaveSync:
 		return c.settingDrift()
+	case AddRoute, DeleteRoute:
+		return c.routeDrift()
+	case BuildMarks, RemoveMarks:
+		return c.marksDrift()
 	case Bind:
 		return fmt.Sprintf("vip %s is not on %s", c.Addr.Prefix.Addr(), c.Addr.Dev)
 	case AddService:

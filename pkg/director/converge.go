@@ -80,6 +80,7 @@ func converge(ctx context.Context, d *Desired, o Options) (Result, error) {
 		done, fail := outcome(changes, errs)
 		res.Changes = append(res.Changes, done.Changes...)
 		res.Warnings = append(res.Warnings, done.Warnings...)
+		res.Warnings = append(res.Warnings, garpBound(ctx, k, done.Changes)...)
 		if err != nil || fail == nil || stuck == maxRounds || !retryable(changes, errs) || ctx.Err() != nil {
 			return res, errors.Join(fail, err)
 		}

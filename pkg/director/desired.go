@@ -5,6 +5,7 @@ import (
 
 	"github.com/lvs-rs/lvs-rs/pkg/config"
 	"github.com/lvs-rs/lvs-rs/pkg/ipvs"
+	"github.com/lvs-rs/lvs-rs/pkg/nftmark"
 )
 
 // Desired is the director's desired state: what the kernel should hold,
@@ -35,6 +36,12 @@ type Desired struct {
 	VIPs []netip.Addr `json:"vips,omitempty"`
 	// Services are the virtual services, in config order.
 	Services []DesiredService `json:"services,omitempty"`
+	// Announce, when set, keeps a route per servable VIP in a routing
+	// table for a BGP daemon (see Announce for the VIPs' contract).
+	Announce *Announce `json:"announce,omitempty"`
+	// Marks are the nftables rules that mark the packets of fwmark
+	// services (table inet lvs_rs); none removes the table.
+	Marks []nftmark.Rule `json:"marks,omitempty"`
 }
 
 // SysctlWant is one kernel parameter the director wants, with its value.
@@ -63,6 +70,7 @@ func DesiredFrom(cfg *config.Config) Desired {
 	}
 	d.Interface = cfg.Director.Interface
 	d.settingsFrom(cfg.Director)
+	d.Announce, d.Marks = announceFrom(cfg), marksFrom(cfg)
 	seenVIP := map[netip.Addr]bool{}
 	seenSvc := map[ipvs.ServiceKey]bool{}
 	for _, vs := range cfg.VirtualServers {

@@ -117,6 +117,20 @@
 //     forwarding: net/ipv6/conf/all/forwarding=1 also stops router
 //     advertisements from configuring every interface, which is the
 //     operator's call; IPv6 nat services need it set by the operator.
+//   - Announce routes (Desired.Announce): every route of the routing
+//     table with lvs-rs's route protocol (250 unless configured) is
+//     lvs-rs's, as read back from the kernel; the record names the table
+//     and protocol. A route is added after the services of its VIP and
+//     deleted before anything else is taken away, so a VIP is announced
+//     only while it can be served. Another program's routes in that table
+//     (another protocol) are never touched.
+//   - Firewall marks (Desired.Marks): the nftables table inet lvs_rs is
+//     lvs-rs's by its name; it is rebuilt in one transaction when it
+//     differs and deleted when no mark is configured or on stop.
+//   - After binding a VIP, the director sends one gratuitous ARP (an
+//     unsolicited neighbour advertisement for IPv6) so that neighbours
+//     holding another machine's MAC for it switch at once; a failure to
+//     send is a warning, the VIP stays bound.
 //
 // # Recovery
 //
@@ -195,6 +209,14 @@
 //	    present      bool
 //	    active_conns, inactive_conns, persistent_conns  number
 //	    stats        object
+//	announce[]       the announce routes wanted or lvs-rs's, by table and VIP:
+//	  prefix         string  "10.0.0.100/32"
+//	  table, protocol number the routing table and route protocol
+//	  wanted         bool    the VIP can serve (Desired.Announce.VIPs)
+//	  present        bool    in the kernel now
+//	marks[]          the nftables mark rules wanted or in table inet lvs_rs:
+//	  rule           string  "tcp 10.0.0.100:80 mark 10"
+//	  wanted, present bool
 //	drift[]          string  one line per difference; empty when converged (a
 //	                 sysctl, timeout or sync daemon that differs from the config, or
 //	                 lvs-rs's no longer wanted, is one line each)

@@ -24,7 +24,7 @@ type executor struct {
 func (c Change) removes() bool {
 	switch c.Kind {
 	case DeleteDestination, DeleteService, ReleaseService, Unbind, RestoreSysctl, LeaveSysctl,
-		StopSync, LeaveSync, RestoreTimeout, LeaveTimeout:
+		StopSync, LeaveSync, RestoreTimeout, LeaveTimeout, DeleteRoute, RemoveMarks:
 		return true
 	}
 	return false
@@ -150,6 +150,8 @@ func (e executor) one(ctx context.Context, c Change) error {
 		return e.k.Unbind(c.Addr)
 	case ReleaseService, LeaveSysctl:
 		return nil
+	case AddRoute, DeleteRoute, BuildMarks, RemoveMarks:
+		return e.network(ctx, c)
 	}
 	return e.setting(ctx, c)
 }

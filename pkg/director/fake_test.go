@@ -171,6 +171,7 @@ type memKernel struct {
 	timeouts ipvs.Timeouts
 	daemons  []ipvs.Daemon
 	failW    string // a non-IPVS write whose description is this fails with EPERM
+	net      memNet
 }
 
 func newMemKernel() *memKernel {

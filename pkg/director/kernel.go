@@ -41,6 +41,7 @@ type IPVS interface {
 type Kernel interface {
 	IPVS
 	Settings
+	Network
 	// Addrs lists the addresses on dev; a missing device is an error
 	// satisfying linkGone.
 	Addrs(dev string) ([]vip.Addr, error)
@@ -63,6 +64,9 @@ type hostKernel struct {
 	ipvs IPVS
 	h    *netlink.Handle
 	tree sysctl.Tree
+	// netns is the network namespace (a file descriptor) of nftables and
+	// gratuitous ARP; 0 for the calling thread's.
+	netns int
 }
 
 func (k hostKernel) Info(ctx context.Context) (ipvs.Info, error) {
@@ -152,7 +156,7 @@ func openKernel(ctx context.Context, o Options, load bool) (Kernel, ipvs.Info, f
 	if err != nil {
 		return nil, ipvs.Info{}, nil, err
 	}
-	k := hostKernel{h: h, tree: o.sysctl()}
+	k := hostKernel{h: h, tree: o.sysctl(), netns: o.NetNS}
 	x, closeX := o.IPVS, func() {}
 	if x == nil {
 		x, closeX, err = dialIPVS()

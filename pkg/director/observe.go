@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 
 	"github.com/lvs-rs/lvs-rs/pkg/ipvs"
+	"github.com/lvs-rs/lvs-rs/pkg/nftmark"
 	"github.com/lvs-rs/lvs-rs/pkg/sysctl"
 	"github.com/lvs-rs/lvs-rs/pkg/vip"
 )
@@ -31,6 +33,11 @@ type Observed struct {
 	// Daemons are the connection sync daemons running, when desired or
 	// recorded.
 	Daemons []ipvs.Daemon
+	// Routes are the announce routes of the tables desired or recorded.
+	Routes map[routeTable][]netip.Prefix
+	// Marks is lvs-rs's nftables table, when marks are desired or
+	// recorded.
+	Marks nftmark.Observed
 }
 
 // ObservedService is one virtual service with its counters and, for
@@ -49,6 +56,8 @@ type Owned struct {
 	Sysctls  []sysctl.Record // parameters lvs-rs changed
 	Timeouts []TimeoutRecord // IPVS timeouts lvs-rs changed
 	Daemons  []ipvs.Daemon   // sync daemons lvs-rs started, as it asked for them
+	Routes   routeTable      // the announce routes' table and protocol (zero: none)
+	Marks    bool            // lvs-rs's nftables table
 }
 
 // observe reads the kernel: one dump of services, the destinations of
@@ -100,6 +109,9 @@ func observe(ctx context.Context, k Kernel, d Desired, owned Owned, strict bool)
 		obs.Addrs = append(obs.Addrs, addrs...)
 	}
 	if err := observeSettings(ctx, k, d, owned, &obs); err != nil {
+		return Observed{}, err
+	}
+	if err := observeNetwork(ctx, k, d, owned, &obs); err != nil {
 		return Observed{}, err
 	}
 	return obs, nil

@@ -27,6 +27,9 @@ type Options struct {
 	DryRun   bool            // plan only: no kernel write, no state write
 	Handle   *netlink.Handle // nil = the calling thread's network namespace
 	Sysctl   sysctl.Tree     // zero value = sysctl.Proc()
+	// NetNS is the network namespace (a file descriptor) of the nftables
+	// rules and gratuitous ARP, Handle's; 0 = the calling thread's.
+	NetNS int
 	// IPVS is the IPVS table to program; nil dials pkg/ipvs in the
 	// calling thread's network namespace (and, for start only, loads
 	// ip_vs with modprobe when IPVS is missing).

@@ -62,6 +62,8 @@ func plan(d Desired, obs Observed, owned Owned) []Change {
 	planSettings(&out, d, obs, owned)
 	planAddrs(&out, d, obs, owned)
 	planServices(&out, d, obs, owned)
+	planMarks(&out, d, obs, owned)
+	planAnnounce(&out, d, obs, owned)
 	var all []Change
 	for _, p := range out {
 		all = append(all, p...)

@@ -33,6 +33,8 @@ type record struct {
 	Sysctls   []sysctl.Record `json:"sysctls,omitempty"`
 	Timeouts  []TimeoutRecord `json:"timeouts,omitempty"`
 	Daemons   []ipvs.Daemon   `json:"sync_daemons,omitempty"`
+	Routes    *routeTable     `json:"announce_routes,omitempty"` // every route of this table and protocol
+	NFTable   string          `json:"nftables_table,omitempty"`  // nftmark.TableName when lvs-rs's
 	Services  []recordService `json:"services,omitempty"`
 }
 
@@ -53,7 +55,10 @@ type recordService struct {
 // owned returns the record as an Owned set.
 func (r record) owned() Owned {
 	o := Owned{Services: map[ipvs.ServiceKey]map[ipvs.DestinationKey]bool{}, Sysctls: slices.Clone(r.Sysctls),
-		Timeouts: slices.Clone(r.Timeouts), Daemons: slices.Clone(r.Daemons)}
+		Timeouts: slices.Clone(r.Timeouts), Daemons: slices.Clone(r.Daemons), Marks: r.NFTable != ""}
+	if r.Routes != nil {
+		o.Routes = *r.Routes
+	}
 	for _, a := range r.Addresses {
 		o.Addrs = append(o.Addrs, vip.Addr{Dev: a.Dev, Prefix: a.Prefix, Label: a.Label})
 	}
@@ -71,6 +76,7 @@ func (r record) owned() Owned {
 func recordOf(d *Desired, o Owned) record {
 	r := record{Version: recordVersion, Desired: d, Sysctls: slices.Clone(o.Sysctls)}
 	r.Timeouts, r.Daemons = sortedSettings(o)
+	r.Routes, r.NFTable = recordNetwork(o)
 	for _, a := range o.Addrs {
 		r.Addresses = append(r.Addresses, recordAddr{Dev: a.Dev, Prefix: a.Prefix, Label: a.Label})
 	}
@@ -94,13 +100,14 @@ func recordOf(d *Desired, o Owned) record {
 
 // empty reports whether o holds nothing.
 func (o Owned) empty() bool {
-	return len(o.Services) == 0 && len(o.Addrs) == 0 && len(o.Sysctls) == 0 && len(o.Timeouts) == 0 && len(o.Daemons) == 0
+	return len(o.Services) == 0 && len(o.Addrs) == 0 && len(o.Sysctls) == 0 && len(o.Timeouts) == 0 && len(o.Daemons) == 0 &&
+		o.Routes == (routeTable{}) && !o.Marks
 }
 
 // clone deep-copies o.
 func (o Owned) clone() Owned {
 	c := Owned{Services: map[ipvs.ServiceKey]map[ipvs.DestinationKey]bool{}, Addrs: slices.Clone(o.Addrs), Sysctls: slices.Clone(o.Sysctls),
-		Timeouts: slices.Clone(o.Timeouts), Daemons: slices.Clone(o.Daemons)}
+		Timeouts: slices.Clone(o.Timeouts), Daemons: slices.Clone(o.Daemons), Routes: o.Routes, Marks: o.Marks}
 	for k, ds := range o.Services {
 		c.Services[k] = map[ipvs.DestinationKey]bool{}
 		for d := range ds {
@@ -157,6 +164,10 @@ func (o *Owned) take(c Change) {
 		if ds := o.Services[c.Service.Key()]; ds != nil {
 			ds[c.Destination.Key()] = true
 		}
+	case AddRoute:
+		o.Routes = c.Route
+	case BuildMarks:
+		o.Marks = true
 	default:
 		o.takeSetting(c)
 	}
@@ -216,6 +227,7 @@ func settle(intended Owned, after Observed, d Desired, changes []Change, errs []
 		n.Services[k] = nd
 	}
 	n.Sysctls, n.Timeouts, n.Daemons = settleSettings(intended, after)
+	n.Routes, n.Marks = settleRoutes(intended, after, d), intended.Marks && after.Marks.Present
 	// Adopt: a destination of a service lvs-rs owns that desired names.
 	for _, ds := range d.Services {
 		k := ds.Service.Key()

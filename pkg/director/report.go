@@ -21,6 +21,8 @@ type Report struct {
 	Sysctls       []SysctlRow  `json:"sysctls"`
 	Timeouts      []TimeoutRow `json:"timeouts"`
 	Sync          []SyncRow    `json:"sync"`
+	Announce      []RouteRow   `json:"announce"`
+	Marks         []MarkRow    `json:"marks"`
 	Services      []ServiceRow `json:"services"`
 	Drift         []string     `json:"drift"`
 }
@@ -130,6 +132,7 @@ func (r *Report) WriteTable(w io.Writer) error {
 		fmt.Fprintln(w, line)
 	}
 	r.writeSettings(w)
+	r.writeNetwork(w)
 	if len(r.Drift) == 0 {
 		_, err := fmt.Fprintln(w, "no drift: the kernel matches the config")
 		return err

@@ -21,7 +21,7 @@ func Status(ctx context.Context, desired *config.Config, o Options) (*Report, er
 	}
 	if !found {
 		return &Report{Drift: []string{}, VIPs: []VIPRow{}, Sysctls: []SysctlRow{}, Timeouts: []TimeoutRow{}, Sync: []SyncRow{},
-			Services: []ServiceRow{}}, nil
+			Announce: []RouteRow{}, Marks: []MarkRow{}, Services: []ServiceRow{}}, nil
 	}
 	var d Desired
 	switch {
@@ -84,6 +84,7 @@ func buildReport(info ipvs.Info, d Desired, obs Observed, owned Owned, changes [
 		row(a.Dev, hostAddr(a))
 	}
 	r.Sysctls, r.Timeouts, r.Sync = settingRows(d, obs, owned)
+	r.Announce, r.Marks = networkRows(d, obs)
 	// Services: the configured ones lvs-rs owns or would create, then
 	// lvs-rs's that are no longer configured. Foreign ones never appear.
 	listed := map[ipvs.ServiceKey]bool{}

@@ -36,6 +36,9 @@ protocol bgp up {
 	neighbor %[3]s as 65000;
 	hold time 3;
 	graceful restart off;
+	connect delay time 1;
+	connect retry time 2;
+	error wait time 1, 3;
 	ipv4 { table vips; import none; export all; };
 }
 `
@@ -51,6 +54,9 @@ protocol bgp d1 {
 	neighbor %[2]s as 65001;
 	hold time 3;
 	graceful restart off;
+	connect delay time 1;
+	connect retry time 2;
+	error wait time 1, 3;
 	ipv4 { import all; export none; };
 }
 protocol bgp d2 {
@@ -58,6 +64,9 @@ protocol bgp d2 {
 	neighbor %[3]s as 65002;
 	hold time 3;
 	graceful restart off;
+	connect delay time 1;
+	connect retry time 2;
+	error wait time 1, 3;
 	ipv4 { import all; export none; };
 }
 `

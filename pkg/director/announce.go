@@ -1,0 +1,158 @@
+package director
+
+import (
+	"cmp"
+	"fmt"
+	"net/netip"
+	"slices"
+
+	"github.com/lvs-rs/lvs-rs/pkg/announce"
+	"github.com/lvs-rs/lvs-rs/pkg/config"
+	"github.com/lvs-rs/lvs-rs/pkg/nftmark"
+)
+
+// Announce asks for one blackhole route per VIP (VIP/32 or /128) in
+// kernel routing table Table with route protocol Protocol, for a BGP
+// daemon (BIRD's "protocol kernel { learn; kernel table N; }", FRR's
+// "ip import-table N") to announce to the routers.
+type Announce struct {
+	Table    uint32 `json:"table"`
+	Protocol uint8  `json:"protocol"`
+	// VIPs are the VIPs to announce, in config order: each must be able
+	// to serve. DesiredFrom puts in every configured VIP with at least one
+	// real server of weight > 0 (the one-shot start's view); the
+	// long-running director narrows the list to the VIPs with a real
+	// server up by its health checks, and an empty list withdraws every
+	// route while the table stays lvs-rs's. Every route of Table with
+	// Protocol is lvs-rs's: one not listed here is deleted.
+	VIPs []netip.Addr `json:"vips,omitempty"`
+}
+
+// routeTable is a routing table and route protocol: lvs-rs owns every
+// route of the table with the protocol.
+type routeTable struct {
+	Table    uint32 `json:"table"`
+	Protocol uint8  `json:"protocol"`
+}
+
+// String renders "table 100 proto 250".
+func (t routeTable) String() string { return fmt.Sprintf("table %d proto %d", t.Table, t.Protocol) }
+
+// key returns the table the announcement uses; the zero routeTable for
+// none.
+func (a *Announce) key() routeTable {
+	if a == nil {
+		return routeTable{}
+	}
+	return routeTable{a.Table, a.Protocol}
+}
+
+// announceFrom builds the announcement of cfg: nil when off.
+func announceFrom(cfg *config.Config) *Announce {
+	an := cfg.Director.Announce
+	if an == nil {
+		return nil
+	}
+	a := &Announce{Table: an.Table, Protocol: an.Protocol}
+	if a.Protocol == 0 {
+		a.Protocol = uint8(announce.DefaultProtocol)
+	}
+	seen := map[netip.Addr]bool{}
+	for _, vs := range cfg.VirtualServers {
+		vip := vs.VIP.Unmap()
+		if seen[vip] || !serves(vs) {
+			continue
+		}
+		seen[vip] = true
+		a.VIPs = append(a.VIPs, vip)
+	}
+	return a
+}
+
+// serves reports a virtual server with a real server of weight > 0.
+func serves(vs config.VirtualServer) bool {
+	return slices.ContainsFunc(vs.RealServers, func(rs config.RealServer) bool { return rs.Weight > 0 })
+}
+
+// planAnnounce adds the missing routes of d.Announce at the end of the
+// additions (a VIP is announced once its services exist) and deletes, at
+// the start of the deletions (withdrawn before its services go), the
+// routes no longer wanted: those of the wanted table not listed, and all
+// of a table lvs-rs recorded that is no longer the wanted one.
+func planAnnounce(out *[phases][]Change, d Desired, obs Observed, owned Owned) {
+	want := d.Announce.key()
+	var dels []Change
+	if owned.Routes != (routeTable{}) && owned.Routes != want {
+		for _, c := range announce.Plan(nil, obs.Routes[owned.Routes]) {
+			dels = append(dels, Change{Kind: DeleteRoute, Route: owned.Routes, Prefix: c.Prefix})
+		}
+	}
+	if d.Announce != nil {
+		for _, c := range announce.Plan(d.Announce.VIPs, obs.Routes[want]) {
+			ch := Change{Kind: AddRoute, Route: want, Prefix: c.Prefix}
+			if c.Kind == announce.Delete {
+				ch.Kind = DeleteRoute
+				dels = append(dels, ch)
+				continue
+			}
+			out[phaseAdd] = append(out[phaseAdd], ch)
+		}
+	}
+	out[phaseDeleteDest] = append(dels, out[phaseDeleteDest]...)
+}
+
+// routeTables returns the tables observe reads: the wanted one and the
+// recorded one, without duplicates or the zero table.
+func routeTables(d Desired, owned Owned) []routeTable {
+	var ts []routeTable
+	for _, t := range []routeTable{d.Announce.key(), owned.Routes} {
+		if t != (routeTable{}) && !slices.Contains(ts, t) {
+			ts = append(ts, t)
+		}
+	}
+	slices.SortFunc(ts, func(a, b routeTable) int {
+		return cmp.Or(cmp.Compare(a.Table, b.Table), cmp.Compare(a.Protocol, b.Protocol))
+	})
+	return ts
+}
+
+// settleRoutes keeps the recorded table while routes of it remain after
+// the run, or while it is the wanted one.
+func settleRoutes(intended Owned, after Observed, d Desired) routeTable {
+	t := intended.Routes
+	if t == (routeTable{}) || t == d.Announce.key() || len(after.Routes[t]) > 0 {
+		return t
+	}
+	return routeTable{}
+}
+
+// routeString renders a route change as one line.
+func (c Change) routeString() string {
+	if c.Kind == AddRoute {
+		return fmt.Sprintf("announce %v: add blackhole route %s", c.Prefix.Addr(), c.Route)
+	}
+	return fmt.Sprintf("withdraw %v: delete route %s", c.Prefix.Addr(), c.Route)
+}
+
+// routeDrift renders the difference a route change would repair.
+func (c Change) routeDrift() string {
+	if c.Kind == AddRoute {
+		return fmt.Sprintf("announce route %v (%s) is missing", c.Prefix, c.Route)
+	}
+	return fmt.Sprintf("announce route %v (%s) is lvs-rs's and not wanted", c.Prefix, c.Route)
+}
+
+// recordNetwork renders o's route table and nftables table for the
+// record.
+func recordNetwork(o Owned) (*routeTable, string) {
+	var t *routeTable
+	if o.Routes != (routeTable{}) {
+		rt := o.Routes
+		t = &rt
+	}
+	name := ""
+	if o.Marks {
+		name = nftmark.TableName
+	}
+	return t, name
+}
