@@ -1,0 +1,250 @@
+package health
+
+import (
+	"container/heap"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Default pool sizes.
+const (
+	// DefaultWorkers bounds network checks running at once.
+	DefaultWorkers = 512
+	// DefaultExecWorkers bounds exec checks running at once.
+	DefaultExecWorkers = 4
+)
+
+// Options configure a Checker. The zero value is usable.
+type Options struct {
+	Workers     int // network checks at once; 0 = DefaultWorkers
+	ExecWorkers int // exec checks at once; 0 = DefaultExecWorkers
+	// Notify receives every Transition, one call at a time, in order, from
+	// a goroutine of Run's; a slow Notify delays later notifications, never
+	// checks.
+	Notify func(Transition)
+	// Observer, when set, sees every scheduled run (see Observer).
+	Observer Observer
+}
+
+// Checker runs health checks for a set of targets. Create it with New,
+// give it targets with Set (before or while Run runs), and Run it.
+type Checker struct {
+	opts  Options
+	probe func(context.Context, Target) Result
+
+	mu       sync.Mutex
+	checks   map[string]*check // by key
+	nTargets int
+	sched    schedHeap
+	counters Counters
+	pending  []Transition
+
+	wake, notify chan struct{}
+	netQ, execQ  *queue
+	running      atomic.Bool
+}
+
+// check is one deduplicated check and the targets subscribed to it.
+type check struct {
+	key   string
+	t     Target // normalized; ID empty
+	phase time.Duration
+	base  time.Time // next slot
+	due   time.Time // next slot plus jitter
+	idx   int       // in the heap; -1 when not
+	busy  bool      // queued or running
+	seq   uint64    // dispatches so far
+	gone  bool      // removed by Set
+	m     machine
+	subs  []string // target IDs, sorted
+}
+
+// New returns a Checker without targets.
+func New(opts Options) *Checker {
+	if opts.Workers <= 0 {
+		opts.Workers = DefaultWorkers
+	}
+	if opts.ExecWorkers <= 0 {
+		opts.ExecWorkers = DefaultExecWorkers
+	}
+	return &Checker{
+		opts: opts, probe: probe, checks: map[string]*check{},
+		wake: make(chan struct{}, 1), notify: make(chan struct{}, 1),
+		netQ: newQueue(), execQ: newQueue(),
+	}
+}
+
+// probe runs one check of t.
+func probe(ctx context.Context, t Target) Result {
+	switch t.Spec.Type {
+	case TCP:
+		return probeTCP(ctx, t)
+	case HTTP, HTTPS:
+		return probeHTTP(ctx, t)
+	case DNS:
+		return probeDNS(ctx, t)
+	case Exec:
+		return probeExec(ctx, t)
+	case Agent:
+		return probeAgent(ctx, t)
+	}
+	return Result{Reason: fmt.Sprintf("unknown check type %q", t.Spec.Type)}
+}
+
+// Run schedules and runs the checks until ctx is cancelled, then returns
+// once every goroutine it started has stopped. It may be called once.
+func (c *Checker) Run(ctx context.Context) error {
+	if !c.running.CompareAndSwap(false, true) {
+		return errors.New("health: Run called twice")
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() { c.schedule(ctx) })
+	wg.Go(func() { c.deliver(ctx) })
+	for range c.opts.Workers {
+		wg.Go(func() { c.work(ctx, c.netQ) })
+	}
+	for range c.opts.ExecWorkers {
+		wg.Go(func() { c.work(ctx, c.execQ) })
+	}
+	wg.Wait()
+	return nil
+}
+
+// Set replaces the targets. Checks whose identity (address, check port,
+// spec and forwarding path) is unchanged keep their state and phase; new
+// ones start unknown at their next slot; removed ones stop (a run in
+// progress finishes and is discarded). A target that joins a check that
+// already has a state gets a Transition from Unknown at once. An invalid
+// target rejects the whole set and changes nothing.
+func (c *Checker) Set(targets []Target) error {
+	groups, err := group(targets)
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for key, ck := range c.checks {
+		if _, keep := groups[key]; !keep {
+			c.drop(ck)
+		}
+	}
+	for key, ts := range groups {
+		c.subscribe(key, ts, now)
+	}
+	c.nTargets = len(targets)
+	c.poke(c.wake)
+	return nil
+}
+
+// group validates and normalizes targets and groups them by check key.
+func group(targets []Target) (map[string][]Target, error) {
+	groups := map[string][]Target{}
+	ids := map[string]bool{}
+	for _, t := range targets {
+		n := t.normalized()
+		if err := n.validate(); err != nil {
+			return nil, fmt.Errorf("health: %w", err)
+		}
+		if ids[n.ID] {
+			return nil, fmt.Errorf("health: target %q: id: duplicate", n.ID)
+		}
+		ids[n.ID] = true
+		groups[n.key()] = append(groups[n.key()], n)
+	}
+	return groups, nil
+}
+
+// drop stops ck.
+func (c *Checker) drop(ck *check) {
+	if ck.idx >= 0 {
+		heap.Remove(&c.sched, ck.idx)
+	}
+	ck.gone = true
+	delete(c.checks, ck.key)
+}
+
+// subscribe makes ts (one key) subscribers of their check, creating it.
+func (c *Checker) subscribe(key string, ts []Target, now time.Time) {
+	ck, ok := c.checks[key]
+	if !ok {
+		t := ts[0]
+		t.ID = ""
+		ck = &check{key: key, t: t, phase: phaseOf(key, t.Spec.Interval), idx: -1}
+		c.checks[key] = ck
+		heap.Push(&c.sched, ck)
+		c.sched.plan(ck, gridAfter(now, t.Spec.Interval, ck.phase))
+	}
+	subs := make([]string, len(ts))
+	for i, t := range ts {
+		subs[i] = t.ID
+	}
+	slices.Sort(subs)
+	if ck.m.state != Unknown {
+		for _, id := range subs {
+			if _, old := slices.BinarySearch(ck.subs, id); !old {
+				c.emit(id, Unknown, ck, now)
+			}
+		}
+	}
+	ck.subs = subs
+}
+
+// emit queues a transition of target id (caller holds mu).
+func (c *Checker) emit(id string, from State, ck *check, at time.Time) {
+	c.pending = append(c.pending, Transition{
+		ID: id, From: from, To: ck.m.state, Weight: ck.m.weight, Reason: ck.m.last.Reason, Time: at,
+	})
+	c.poke(c.notify)
+}
+
+// poke wakes the goroutine waiting on ch, if any.
+func (c *Checker) poke(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
+
+// Snapshot returns the status of every target, sorted by ID.
+func (c *Checker) Snapshot() []Status {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]Status, 0, c.nTargets)
+	for _, ck := range c.checks {
+		for _, id := range ck.subs {
+			out = append(out, ck.m.status(id))
+		}
+	}
+	slices.SortFunc(out, func(a, b Status) int { return cmpString(a.ID, b.ID) })
+	return out
+}
+
+// Counters returns the totals so far and the current sizes.
+func (c *Checker) Counters() Counters {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := c.counters
+	n.Checks, n.Targets = len(c.checks), c.nTargets
+	for _, ck := range c.checks {
+		if ck.m.state == Unknown {
+			n.Unchecked++
+		}
+	}
+	return n
+}
+
+func cmpString(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,154 @@
+package health
+
+import (
+	"fmt"
+	"net/netip"
+	"testing"
+	"testing/synctest"
+	"time"
+)
+
+// TestFirstCheckDecidesAtOnce: the first result sets the state without
+// waiting for rise or fall.
+func TestFirstCheckDecidesAtOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a, b := tcpTarget("a", "10.0.0.1", time.Second), tcpTarget("b", "10.0.0.2", time.Second)
+		h := start(t, Options{}, a, b)
+		defer h.stop(t)
+		h.fake.set("10.0.0.2", false)
+		if n := h.Counters().Unchecked; n != 2 {
+			t.Errorf("unchecked before the first round = %d, want 2", n)
+		}
+		time.Sleep(time.Second + time.Second/16)
+		synctest.Wait()
+		got := map[string]string{}
+		for _, tr := range h.transitions() {
+			got[tr.ID] = fmt.Sprintf("%s->%s %s", tr.From, tr.To, tr.Reason)
+		}
+		want := map[string]string{"a": "unknown->up fake up", "b": "unknown->down fake down"}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("transitions %v, want %v", got, want)
+		}
+		if n := h.Counters().Unchecked; n != 0 {
+			t.Errorf("unchecked after the first round = %d", n)
+		}
+	})
+}
+
+// TestRiseFallAndFastInterval: an up server that starts failing is
+// checked at the fast interval and goes down at the fall-th failure; it
+// comes back after rise passes; then the normal grid resumes.
+func TestRiseFallAndFastInterval(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const iv = time.Second
+		a := tcpTarget("a", "10.0.0.1", iv)
+		h := start(t, Options{}, a)
+		defer h.stop(t)
+		time.Sleep(2 * iv)
+		synctest.Wait()
+		if s := h.status(t, "a"); s.State != Up {
+			t.Fatalf("state %v", s.State)
+		}
+		h.transitions()
+		before := len(h.fake.callsOf(a))
+		h.fake.set("10.0.0.1", false)
+		time.Sleep(2 * iv)
+		synctest.Wait()
+		tr := h.transitions()
+		if len(tr) != 1 || tr[0].From != Up || tr[0].To != Down || tr[0].Reason != "fake down" {
+			t.Fatalf("transitions %+v, want one up->down", tr)
+		}
+		calls := h.fake.callsOf(a)[before:]
+		// The first failure is on the grid; the next two follow at the
+		// fast interval (250ms) plus its jitter, and the third decides.
+		if len(calls) < 3 {
+			t.Fatalf("%d runs after the failure began", len(calls))
+		}
+		// Gaps are from slot to slot plus each run's jitter: below iv/16
+		// for the first (normal) run, below fast/16 for fast ones.
+		fast := fastInterval(iv)
+		for i, early := range []time.Duration{iv / 16, fast / 16} {
+			gap := calls[i+1].Sub(calls[i])
+			if gap <= fast-early || gap >= fast+fast/16 {
+				t.Errorf("gap %d = %s, want the fast interval %s (-%s, +%s)", i+1, gap, fast, early, fast/16)
+			}
+		}
+		if !tr[0].Time.Equal(calls[2]) {
+			t.Errorf("down at %s, want at the third failure %s", tr[0].Time, calls[2])
+		}
+		// Down and stable: back on the grid.
+		for _, at := range calls[3:] {
+			if _, off := slotOf(a, at); off >= iv/16 {
+				t.Errorf("run at %s is %s after its slot, want on the grid", at, off)
+			}
+		}
+		h.fake.set("10.0.0.1", true)
+		time.Sleep(2 * iv)
+		synctest.Wait()
+		tr = h.transitions()
+		if len(tr) != 1 || tr[0].From != Down || tr[0].To != Up {
+			t.Fatalf("transitions %+v, want one down->up", tr)
+		}
+		if s := h.status(t, "a"); s.Consecutive < 2 || !s.Since.Equal(tr[0].Time) {
+			t.Errorf("status %+v", s)
+		}
+	})
+}
+
+// TestFixedRateNoDrift: runs that take up to 90% of the interval do not
+// push later runs back: run k is in slot k of the check's grid.
+func TestFixedRateNoDrift(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const iv, cycles = time.Second, 200
+		a := tcpTarget("a", "10.0.0.1", iv)
+		a.Spec.Timeout = iv
+		h := start(t, Options{}, a)
+		defer h.stop(t)
+		n := 0
+		h.fake.setDelay(func(_ netip.Addr) time.Duration { n++; return time.Duration(n*37%90) * iv / 100 })
+		time.Sleep(cycles*iv + iv/2)
+		synctest.Wait()
+		calls := h.fake.callsOf(a)
+		if len(calls) < cycles {
+			t.Fatalf("%d runs in %d intervals", len(calls), cycles)
+		}
+		first, _ := slotOf(a, calls[0])
+		var minOff, maxOff time.Duration = iv, 0
+		for k, at := range calls {
+			slot, off := slotOf(a, at)
+			if slot != first+int64(k) || off >= iv/16 {
+				t.Fatalf("run %d at slot %d + %s, want slot %d + less than %s", k, slot, off, first+int64(k), iv/16)
+			}
+			minOff, maxOff = min(minOff, off), max(maxOff, off)
+		}
+		// Jitter: spread over [0, iv/16) cycle by cycle, not a constant.
+		if minOff > iv/64 || maxOff < iv/16-iv/64 {
+			t.Errorf("jitter between %s and %s, want spread over [0, %s)", minOff, maxOff, iv/16)
+		}
+	})
+}
+
+// TestPhasesSpread: checks with the same interval start spread over it.
+func TestPhasesSpread(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const iv, n, buckets = time.Second, 200, 10
+		var targets []Target
+		for i := range n {
+			targets = append(targets, tcpTarget(fmt.Sprint(i), fmt.Sprintf("10.0.%d.%d", i/250, i%250+1), iv))
+		}
+		h := start(t, Options{}, targets...)
+		defer h.stop(t)
+		startAt := time.Now()
+		time.Sleep(iv + iv/16)
+		synctest.Wait()
+		var hist [buckets]int
+		for _, c := range h.fake.calls {
+			hist[int(c.at.Sub(startAt)*buckets/(iv+iv/16))]++
+		}
+		for i, c := range hist {
+			if c > 2*n/buckets {
+				t.Errorf("%d of %d first runs in tenth %d of the interval (histogram %v)", c, n, i, hist)
+			}
+		}
+	})
+}

@@ -1,0 +1,84 @@
+package health
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// checkAddr is where a check of t connects: the real server, or the VIP
+// when the check goes through the forwarding path.
+func checkAddr(t Target) netip.AddrPort {
+	if t.Spec.Via == ThroughVIP {
+		return netip.AddrPortFrom(t.VIP, t.Spec.Port)
+	}
+	return netip.AddrPortFrom(t.Address, t.Spec.Port)
+}
+
+// dialerFor returns the dialer for network ("tcp" or "udp") a check of t
+// uses: plain for direct checks; for checks through the VIP, source bound
+// to t.Source and SO_MARK set to t.Mark before connect, so the director's
+// per-real-server firewall-mark service forwards the packet to exactly
+// that real server.
+func dialerFor(network string, t Target) *net.Dialer {
+	d := &net.Dialer{}
+	if t.Spec.Via != ThroughVIP {
+		return d
+	}
+	src := netip.AddrPortFrom(t.Source, 0)
+	if network == "udp" {
+		d.LocalAddr = net.UDPAddrFromAddrPort(src)
+	} else {
+		d.LocalAddr = net.TCPAddrFromAddrPort(src)
+	}
+	mark := int(t.Mark)
+	d.Control = func(_, _ string, rc syscall.RawConn) error {
+		var serr error
+		err := rc.Control(func(fd uintptr) {
+			serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_MARK, mark)
+		})
+		if err == nil && serr != nil {
+			err = fmt.Errorf("setsockopt SO_MARK %d: %w", mark, serr)
+		}
+		return err
+	}
+	return d
+}
+
+// dial connects a check of t and puts ctx's deadline on the connection;
+// cancelling ctx interrupts any read or write in progress. Call the
+// returned stop before closing.
+func dial(ctx context.Context, network string, t Target) (net.Conn, func() bool, error) {
+	c, err := dialerFor(network, t).DialContext(ctx, network, checkAddr(t).String())
+	if err != nil {
+		return nil, nil, err
+	}
+	if dl, ok := ctx.Deadline(); ok {
+		if err := c.SetDeadline(dl); err != nil {
+			c.Close()
+			return nil, nil, err
+		}
+	}
+	stop := context.AfterFunc(ctx, func() { _ = c.SetDeadline(time.Unix(1, 0)) })
+	return c, stop, nil
+}
+
+// failure builds a failing result for step from err: a timeout names the
+// check's timeout, anything else the innermost system error.
+func failure(step string, err error, timeout time.Duration) Result {
+	if errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, context.DeadlineExceeded) {
+		return Result{Reason: fmt.Sprintf("%s: timeout after %s", step, timeout)}
+	}
+	var se *os.SyscallError
+	if errors.As(err, &se) {
+		err = se
+	}
+	return Result{Reason: fmt.Sprintf("%s: %v", step, err)}
+}

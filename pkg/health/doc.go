@@ -1,0 +1,101 @@
+// Package health is the long-running director's health-check engine: it
+// decides, for every real server it is given, whether the server is up or
+// down, and tells its caller when that changes. It owns the checks (tcp,
+// http, https, dns, exec, agent), their schedule, their worker pools and
+// the rise/fall state of every check. It knows nothing of IPVS or of the
+// configuration file: the caller turns its configuration into Targets and
+// turns Transitions into weights.
+//
+// # Use
+//
+//	c := health.New(health.Options{
+//		Notify:   func(t health.Transition) { ... }, // state or dynamic weight changed
+//		Observer: metrics,                          // optional: every run, for histograms
+//	})
+//	err := c.Set(targets) // validate and apply; again on every reload
+//	go c.Run(ctx)         // returns after ctx is cancelled and all goroutines stopped
+//	c.Snapshot()          // []Status for status output, sorted by target ID
+//	c.Counters()          // totals: up, down, late, overlap, transitions, unchecked
+//
+// A Target is one real server as one subscriber (a virtual server) sees
+// it: an ID chosen by the caller, the real server's address and port, the
+// Spec, and for checks through the forwarding path the VIP, the firewall
+// mark and the director's source address. Targets whose address, check
+// port, Spec and path are equal share one check (deduplicated): it runs
+// once per slot and every subscriber gets the same status and its own
+// Transition.
+//
+// # States
+//
+// A check is Unknown until its first result. The first result decides at
+// once: a server that fails its first check is Down, one that passes is
+// Up, so a restart changes nothing for a healthy server. After that, Rise
+// passes in a row are needed to go from Down to Up and Fall failures in a
+// row from Up to Down. exec and agent checks may also return a dynamic
+// Weight (absolute, or a percentage of the configured weight; Weight.Apply
+// computes it); a change of weight alone is a Transition with From == To.
+// Counters.Unchecked reaching 0 means every check has a first result (the
+// caller's "first round of checks" for readiness).
+//
+// # Schedule
+//
+// Checks run at a fixed rate on a grid fixed in absolute time: the slots
+// of a check are the instants whose Unix time is its phase modulo its
+// interval, the phase being a hash of the check's identity. Slots
+// therefore never drift however long runs take, different checks are
+// spread over the interval, and an unchanged check keeps its phase across
+// reloads and restarts. Each run starts after its slot plus a random
+// jitter below interval/16. A new check first runs at its first slot, so
+// a first round takes at most one interval.
+//
+// While a check's state is changing (between a first failure and Fall,
+// or a first pass and Rise) it runs at the fast interval: a quarter of the
+// interval, at least 100ms and at most the interval, counted from the
+// previous slot. When the change completes or is abandoned it returns to
+// its grid.
+//
+// A check never overlaps itself: a slot that arrives while the previous
+// run is still queued or running is skipped (OutcomeOverlap). Network
+// checks share a pool of Options.Workers goroutines, exec checks a
+// separate pool of Options.ExecWorkers; a run that could not start within
+// its timeout after it was due is late (OutcomeLate): it does not run and
+// counts as neither pass nor failure. Observation.Lag measures the delay
+// from due time to start for every run.
+//
+// # Checks
+//
+// Timeout is one deadline over the whole run: connect, TLS handshake,
+// request and reading the answer (for http, the body up to 1 MiB), so a
+// server that trickles its answer past the timeout fails.
+//
+//   - tcp: the connection is accepted; it is then reset (SO_LINGER 0).
+//   - http, https: GET Path with Host as Host header (and SNI); the status
+//     must be in ExpectStatus ("200-399", "200,301-302") and the body must
+//     contain ExpectBody when set. Certificates are not verified: the
+//     check asks whether this server answers, not whether its certificate
+//     is trusted (real servers often carry an internal or self-signed
+//     certificate, and an expired one must not empty a whole pool).
+//   - dns: an A (or AAAA) question for Query over UDP; the answer must be
+//     NOERROR with at least one record of that type.
+//   - exec: Command with {address} and {port} replaced, in its own process
+//     group; exit 0 passes, 2..255 passes with weight code-2, 1 fails; at
+//     the deadline the whole group is killed.
+//   - agent: HAProxy's agent-check; one line of words such as "up",
+//     "down#reason", "drain", "maint", "75%", "weight:5", separated by
+//     spaces or commas.
+//
+// With Via "vip" (not for exec) a check dials VIP:port with its source
+// bound to Target.Source and SO_MARK set to Target.Mark; the director
+// holds a firewall-mark IPVS service with only that real server for the
+// mark, so the check takes the same forwarding path as a client and fails
+// when the real server lost the VIP. Making that service, and
+// accept_local on the director's interface, is the caller's job.
+//
+// # Goroutines
+//
+// Run owns every goroutine of the package (one scheduler, the two worker
+// pools, one notifier) and returns only when all have stopped; a run in
+// progress is cancelled with ctx and its result discarded, an exec check's
+// process group killed. Notify is called from one goroutine, in order; an
+// Observer is called from the workers concurrently and must not block.
+package health

@@ -1,0 +1,103 @@
+package health
+
+import (
+	"context"
+	"net"
+	"net/netip"
+	"runtime"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// target returns a normalized target of type typ for addr ("ip:port").
+func target(t testing.TB, typ Type, addr string, mod func(*Spec)) Target {
+	t.Helper()
+	ap := netip.MustParseAddrPort(addr)
+	tg := Target{ID: "t", Address: ap.Addr(), Port: ap.Port(), Spec: Spec{Type: typ, Timeout: 2 * time.Second}}
+	if mod != nil {
+		mod(&tg.Spec)
+	}
+	tg = tg.normalized()
+	if err := tg.validate(); err != nil {
+		t.Fatal(err)
+	}
+	return tg
+}
+
+// runProbe runs one check of tg with its timeout, as a worker would.
+func runProbe(tg Target) Result {
+	ctx, cancel := context.WithTimeout(context.Background(), tg.Spec.Timeout)
+	defer cancel()
+	return probe(ctx, tg)
+}
+
+// wantResult fails t unless r has the outcome up and a reason containing
+// reason.
+func wantResult(t testing.TB, r Result, up bool, reason string) {
+	t.Helper()
+	if r.Up != up || !strings.Contains(r.Reason, reason) {
+		t.Fatalf("result = %+v, want up=%v with reason containing %q", r, up, reason)
+	}
+}
+
+// countingListener accepts and counts connections on 127.0.0.1, closing
+// each after serve (or at once).
+type countingListener struct {
+	net.Listener
+	accepted atomic.Int64
+}
+
+func listenCounting(t testing.TB, serve func(net.Conn)) *countingListener {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl := &countingListener{Listener: ln}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			cl.accepted.Add(1)
+			go func() {
+				defer c.Close()
+				if serve != nil {
+					serve(c)
+				}
+			}()
+		}
+	}()
+	return cl
+}
+
+// closedPort returns 127.0.0.1:PORT with nothing listening.
+func closedPort(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+// noLeak fails t when goroutines started after base are still running
+// after a grace period.
+func noLeak(t testing.TB, base int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > base {
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<16)
+			n := runtime.Stack(buf, true)
+			t.Fatalf("%d goroutines left, %d before:\n%s", runtime.NumGoroutine(), base, buf[:n])
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -1,0 +1,155 @@
+package health
+
+import (
+	"fmt"
+	"time"
+)
+
+// State is a real server's health as the checker decided it.
+type State uint8
+
+// The states.
+const (
+	Unknown State = iota // not checked yet
+	Up
+	Down
+)
+
+// String returns "unknown", "up" or "down".
+func (s State) String() string {
+	switch s {
+	case Up:
+		return "up"
+	case Down:
+		return "down"
+	}
+	return "unknown"
+}
+
+// WeightKind says how a check's dynamic weight applies.
+type WeightKind uint8
+
+// The kinds of dynamic weight.
+const (
+	WeightNone     WeightKind = iota // the configured weight applies
+	WeightAbsolute                   // Value is the weight
+	WeightPercent                    // Value is a percentage of the configured weight
+)
+
+// Weight is a weight a check asked for: exec checks (exit code - 2) and
+// agent checks ("75%", "weight:N", "drain" = 0%).
+type Weight struct {
+	Kind  WeightKind `json:"kind"`
+	Value int        `json:"value"`
+}
+
+// Apply returns the weight to use for a real server configured with
+// configured.
+func (w Weight) Apply(configured int) int {
+	switch w.Kind {
+	case WeightAbsolute:
+		return w.Value
+	case WeightPercent:
+		return configured * w.Value / 100
+	}
+	return configured
+}
+
+// String renders the weight as "none", "N" or "N%".
+func (w Weight) String() string {
+	switch w.Kind {
+	case WeightAbsolute:
+		return fmt.Sprint(w.Value)
+	case WeightPercent:
+		return fmt.Sprintf("%d%%", w.Value)
+	}
+	return "none"
+}
+
+// Result is the outcome of one check run.
+type Result struct {
+	Up     bool   `json:"up"`
+	Reason string `json:"reason"`
+	Weight Weight `json:"weight"` // only meaningful when Up
+}
+
+// Outcome classifies one scheduled run for observers.
+type Outcome uint8
+
+// The outcomes.
+const (
+	OutcomeUp   Outcome = iota // the check ran and passed
+	OutcomeDown                // the check ran and failed
+	// OutcomeLate: the check could not start within its timeout after its
+	// due time (all workers busy); it did not run and counts as nothing.
+	OutcomeLate
+	// OutcomeOverlap: the check's previous run had not finished at its due
+	// time; this slot was skipped.
+	OutcomeOverlap
+)
+
+// String returns "up", "down", "late" or "overlap".
+func (o Outcome) String() string {
+	return [...]string{"up", "down", "late", "overlap"}[o]
+}
+
+// Status is the health of one target as Snapshot reports it.
+type Status struct {
+	ID          string        `json:"id"`
+	State       State         `json:"state"`
+	Last        Result        `json:"last"`        // the last result (zero before the first)
+	LastTime    time.Time     `json:"last_time"`   // when the last run started
+	Duration    time.Duration `json:"duration"`    // how long the last run took
+	Consecutive int           `json:"consecutive"` // runs in a row with Last.Up's outcome
+	Since       time.Time     `json:"since"`       // when State was entered (zero while Unknown)
+	// Weight is the dynamic weight of the last passing run (WeightNone
+	// when the check gives none).
+	Weight Weight `json:"weight"`
+}
+
+// Transition is a change of a target's state or dynamic weight. From == To
+// when only the weight changed.
+type Transition struct {
+	ID     string    `json:"id"`
+	From   State     `json:"from"`
+	To     State     `json:"to"`
+	Weight Weight    `json:"weight"`
+	Reason string    `json:"reason"`
+	Time   time.Time `json:"time"`
+}
+
+// Observation describes one scheduled run, for metrics.
+type Observation struct {
+	Check      CheckInfo
+	Outcome    Outcome
+	Due        time.Time     // when the run was due (phase, interval and jitter)
+	Lag        time.Duration // from Due to the start of the run (or the decision to skip it)
+	Duration   time.Duration // of the run itself; 0 when it did not run
+	Reason     string
+	Transition bool // the run changed the check's state
+}
+
+// CheckInfo identifies a deduplicated check for observers: one check may
+// serve several targets.
+type CheckInfo struct {
+	Type    Type
+	Via     Via
+	Address string // the real server
+	Port    uint16 // the check port
+}
+
+// Observer receives one Observation per scheduled run. It is called from
+// the checker's workers concurrently: it must be safe for concurrent use
+// and must not block.
+type Observer interface {
+	Observe(Observation)
+}
+
+// Counters are totals since the checker was created.
+type Counters struct {
+	Up, Down, Late, Overlap uint64
+	Transitions             uint64 // state changes of checks (not per subscriber)
+	Checks                  int    // checks currently scheduled (after dedup)
+	Targets                 int    // targets currently subscribed
+	Unchecked               int    // checks without a first result yet
+}

@@ -1,0 +1,155 @@
+package health
+
+import (
+	"context"
+	"time"
+)
+
+// schedule dispatches due checks to the worker queues until ctx is done.
+func (c *Checker) schedule(ctx context.Context) {
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		wait := c.dispatchDue(time.Now())
+		if wait < 0 {
+			wait = time.Hour
+		}
+		timer.Reset(wait)
+		select {
+		case <-timer.C:
+		case <-c.wake:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// dispatchDue queues every check due at now and returns the time until
+// the next one is due (-1 when there is none).
+func (c *Checker) dispatchDue(now time.Time) time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for len(c.sched) > 0 {
+		ck := c.sched[0]
+		if ck.due.After(now) {
+			return ck.due.Sub(now)
+		}
+		if ck.busy {
+			c.counters.Overlap++
+			c.observe(ck, Observation{Outcome: OutcomeOverlap, Due: ck.due, Lag: now.Sub(ck.due)})
+		} else {
+			ck.busy = true
+			ck.seq++
+			j := job{ck: ck, seq: ck.seq, base: ck.base, due: ck.due}
+			if ck.t.Spec.Type == Exec {
+				c.execQ.push(j)
+			} else {
+				c.netQ.push(j)
+			}
+		}
+		c.sched.plan(ck, nextBase(ck, ck.base, now))
+	}
+	return -1
+}
+
+// observe hands o, completed with ck's identity, to the observer.
+func (c *Checker) observe(ck *check, o Observation) {
+	if c.opts.Observer == nil {
+		return
+	}
+	o.Check = CheckInfo{Type: ck.t.Spec.Type, Via: ck.t.Spec.Via, Address: ck.t.Address.String(), Port: ck.t.Spec.Port}
+	c.opts.Observer.Observe(o)
+}
+
+// work runs jobs from q until ctx is done.
+func (c *Checker) work(ctx context.Context, q *queue) {
+	for {
+		j, ok := q.pop(ctx)
+		if !ok {
+			return
+		}
+		c.run(ctx, j)
+	}
+}
+
+// run runs one job. A job that could not start within its timeout after
+// its due time is late: it does not run and changes nothing.
+func (c *Checker) run(ctx context.Context, j job) {
+	t := j.ck.t
+	start := time.Now()
+	if lag := start.Sub(j.due); lag > t.Spec.Timeout {
+		c.finish(j, Observation{Outcome: OutcomeLate, Due: j.due, Lag: lag}, Result{}, start)
+		return
+	}
+	pctx, cancel := context.WithTimeout(ctx, t.Spec.Timeout)
+	r := c.probe(pctx, t)
+	cancel()
+	if ctx.Err() != nil {
+		return // shutting down: the result says nothing about the server
+	}
+	o := Observation{Outcome: OutcomeDown, Due: j.due, Lag: start.Sub(j.due), Duration: time.Since(start), Reason: r.Reason}
+	if r.Up {
+		o.Outcome = OutcomeUp
+	}
+	c.finish(j, o, r, start)
+}
+
+// finish records the result of a job and replans the check's next slot
+// when the result changed its mode (fast or normal interval).
+func (c *Checker) finish(j job, o Observation, r Result, start time.Time) {
+	c.mu.Lock()
+	ck := j.ck
+	ck.busy = false
+	if ck.gone || o.Outcome == OutcomeLate {
+		if o.Outcome == OutcomeLate {
+			c.counters.Late++
+		}
+		c.observe(ck, o)
+		c.mu.Unlock()
+		return
+	}
+	if r.Up {
+		c.counters.Up++
+	} else {
+		c.counters.Down++
+	}
+	ch := ck.m.apply(r, ck.t.Spec.Rise, ck.t.Spec.Fall, start, o.Duration)
+	if ch.state {
+		c.counters.Transitions++
+		o.Transition = true
+	}
+	if ch.state || ch.weight {
+		for _, id := range ck.subs {
+			c.emit(id, ch.from, ck, start)
+		}
+	}
+	if j.seq == ck.seq && ck.idx >= 0 {
+		if next := nextBase(ck, j.base, time.Now()); !next.Equal(ck.base) {
+			c.sched.plan(ck, next)
+			c.poke(c.wake)
+		}
+	}
+	c.observe(ck, o)
+	c.mu.Unlock()
+}
+
+// deliver hands queued transitions to Notify, in order, until ctx is done.
+func (c *Checker) deliver(ctx context.Context) {
+	for {
+		select {
+		case <-c.notify:
+		case <-ctx.Done():
+			return
+		}
+		c.mu.Lock()
+		batch := c.pending
+		c.pending = nil
+		c.mu.Unlock()
+		if c.opts.Notify == nil {
+			continue
+		}
+		for _, t := range batch {
+			c.opts.Notify(t)
+		}
+	}
+}

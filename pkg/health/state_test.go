@@ -1,0 +1,87 @@
+package health
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestMachineSequences feeds results (P pass, F fail) with rise 2, fall 3
+// and checks the state after each one.
+func TestMachineSequences(t *testing.T) {
+	cases := []struct {
+		results string
+		states  string // U up, D down after each result
+		changes string // '*' where the state changed
+	}{
+		{"P", "U", "*"},                         // first pass: up at once
+		{"F", "D", "*"},                         // first fail: down at once
+		{"PFFF", "UUUD", "*  *"},                // fall 3
+		{"PFFPFFF", "UUUUUUD", "*     *"},       // a pass resets the failures
+		{"FP", "DD", "* "},                      // rise 2: one pass is not enough
+		{"FPP", "DDU", "* *"},                   // rise 2
+		{"FPFPP", "DDDDU", "*   *"},             // a failure resets the passes
+		{"PFFFPPFFF", "UUUDDUUUD", "*  * *  *"}, // round trip
+	}
+	for _, c := range cases {
+		t.Run(c.results, func(t *testing.T) {
+			var m machine
+			var states, changes strings.Builder
+			for i, r := range c.results {
+				ch := m.apply(Result{Up: r == 'P'}, 2, 3, time.Unix(int64(i), 0), 0)
+				states.WriteByte(strings.ToUpper(m.state.String())[0])
+				if ch.state {
+					changes.WriteByte('*')
+				} else {
+					changes.WriteByte(' ')
+				}
+			}
+			if states.String() != c.states || changes.String() != c.changes {
+				t.Errorf("states %q changes %q, want %q %q", states.String(), changes.String(), c.states, c.changes)
+			}
+		})
+	}
+}
+
+func TestMachineStatus(t *testing.T) {
+	var m machine
+	m.apply(Result{Up: true, Reason: "a"}, 2, 3, time.Unix(10, 0), time.Millisecond)
+	m.apply(Result{Up: false, Reason: "b"}, 2, 3, time.Unix(11, 0), 2*time.Millisecond)
+	m.apply(Result{Up: false, Reason: "c"}, 2, 3, time.Unix(12, 0), 3*time.Millisecond)
+	got := m.status("id")
+	want := Status{ID: "id", State: Up, Last: Result{Reason: "c"}, LastTime: time.Unix(12, 0),
+		Duration: 3 * time.Millisecond, Consecutive: 2, Since: time.Unix(10, 0)}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("status = %+v\nwant     %+v", got, want)
+	}
+	if !m.changing() {
+		t.Error("up with failures below fall: not changing")
+	}
+}
+
+func TestMachineWeight(t *testing.T) {
+	var m machine
+	half := Weight{WeightPercent, 50}
+	if ch := m.apply(Result{Up: true}, 1, 1, time.Unix(1, 0), 0); !ch.state || ch.weight {
+		t.Errorf("first pass: %+v", ch)
+	}
+	if ch := m.apply(Result{Up: true, Weight: half}, 1, 1, time.Unix(2, 0), 0); ch.state || !ch.weight {
+		t.Errorf("weight change: %+v, want a weight change only", ch)
+	}
+	if ch := m.apply(Result{Up: true, Weight: half}, 1, 1, time.Unix(3, 0), 0); ch.state || ch.weight {
+		t.Errorf("same weight: %+v, want no change", ch)
+	}
+	if m.weight != half {
+		t.Errorf("weight %v, want 50%%", m.weight)
+	}
+	if got := half.Apply(8); got != 4 {
+		t.Errorf("50%% of 8 = %d", got)
+	}
+	if got := (Weight{WeightAbsolute, 3}).Apply(8); got != 3 {
+		t.Errorf("absolute 3 of 8 = %d", got)
+	}
+	if got := (Weight{}).Apply(8); got != 8 {
+		t.Errorf("none of 8 = %d", got)
+	}
+}
