@@ -92,6 +92,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	)
 	root.AddCommand(newDrainCmd(g, stdout))
 	root.AddCommand(newEnableCmd(g, stdout))
+	root.AddCommand(newRunCmd(g, stderr))
 	return root
 }
 
