@@ -361,3 +361,15 @@ func metricLine(text, name string, labels ...string) (string, bool) {
 	return "", false
 }
 
+
+func bg() context.Context { return context.Background() }
+
+// contains reports whether s holds every one of subs.
+func contains(s string, subs ...string) bool {
+	for _, sub := range subs {
+		if !strings.Contains(s, sub) {
+			return false
+		}
+	}
+	return true
+}
