@@ -79,6 +79,10 @@ func (c *cluster) reload(yaml string) {
 // FILE:LINE:COLUMN, status says so, the kernel keeps the running state.
 func TestReloadUnderTraffic(t *testing.T) {
 	c := newCluster(t, config("5s", 1, -1))
+	// What director.ipvs_sysctls sets: without it, a client port reused
+	// after the removed real server's deletion hits its old connection
+	// entry and is dropped until that entry expires.
+	must(t, c.p.Director.WriteSysctl("net/ipv4/vs/expire_nodest_conn", "1"))
 	c.run()
 	c.ready()
 	c.waitWeights(vip80, 5*time.Second, map[string]int{"10.0.0.11": 1})
