@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -221,7 +222,7 @@ func (c *Checker) Snapshot() []Status {
 			out = append(out, ck.m.status(id))
 		}
 	}
-	slices.SortFunc(out, func(a, b Status) int { return cmpString(a.ID, b.ID) })
+	slices.SortFunc(out, func(a, b Status) int { return strings.Compare(a.ID, b.ID) })
 	return out
 }
 
@@ -237,14 +238,4 @@ func (c *Checker) Counters() Counters {
 		}
 	}
 	return n
-}
-
-func cmpString(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }

@@ -28,7 +28,7 @@ func checkAddr(t Target) netip.AddrPort {
 // per-real-server firewall-mark service forwards the packet to exactly
 // that real server.
 func dialerFor(network string, t Target) *net.Dialer {
-	d := &net.Dialer{}
+	d := &net.Dialer{KeepAlive: -1} // a check connection lives for one exchange
 	if t.Spec.Via != ThroughVIP {
 		return d
 	}

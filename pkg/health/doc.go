@@ -44,15 +44,18 @@
 // interval, the phase being a hash of the check's identity. Slots
 // therefore never drift however long runs take, different checks are
 // spread over the interval, and an unchanged check keeps its phase across
-// reloads and restarts. Each run starts after its slot plus a random
-// jitter below interval/16. A new check first runs at its first slot, so
-// a first round takes at most one interval.
+// reloads and restarts. Each run is due at its slot plus a random jitter,
+// drawn anew every cycle, below a sixteenth of the interval in use; the
+// jitter never moves the slots themselves. A new check first runs at its
+// first slot, so a first round takes at most one interval (plus jitter).
 //
 // While a check's state is changing (between a first failure and Fall,
 // or a first pass and Rise) it runs at the fast interval: a quarter of the
 // interval, at least 100ms and at most the interval, counted from the
 // previous slot. When the change completes or is abandoned it returns to
-// its grid.
+// its grid. The switch counts from the slot of the run that caused it, so
+// a switch to the fast interval after a run that took longer than that
+// makes the next run due at once.
 //
 // A check never overlaps itself: a slot that arrives while the previous
 // run is still queued or running is skipped (OutcomeOverlap). Network

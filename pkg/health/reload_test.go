@@ -142,6 +142,7 @@ func TestRunTwice(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		h := start(t, Options{})
 		defer h.stop(t)
+		synctest.Wait() // the first Run is running
 		if err := h.Run(context.Background()); err == nil {
 			t.Error("second Run accepted")
 		}

@@ -26,6 +26,20 @@ func (s State) String() string {
 	return "unknown"
 }
 
+// MarshalText renders the state as its name, so JSON carries "up".
+func (s State) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// UnmarshalText parses a name written by MarshalText.
+func (s *State) UnmarshalText(b []byte) error {
+	for _, v := range []State{Unknown, Up, Down} {
+		if v.String() == string(b) {
+			*s = v
+			return nil
+		}
+	}
+	return fmt.Errorf("health: unknown state %q", b)
+}
+
 // WeightKind says how a check's dynamic weight applies.
 type WeightKind uint8
 

@@ -52,7 +52,8 @@ func (c *Checker) dispatchDue(now time.Time) time.Duration {
 	return -1
 }
 
-// observe hands o, completed with ck's identity, to the observer.
+// observe hands o, completed with ck's identity (immutable), to the
+// observer.
 func (c *Checker) observe(ck *check, o Observation) {
 	if c.opts.Observer == nil {
 		return
@@ -94,43 +95,48 @@ func (c *Checker) run(ctx context.Context, j job) {
 	c.finish(j, o, r, start)
 }
 
-// finish records the result of a job and replans the check's next slot
-// when the result changed its mode (fast or normal interval).
+// finish records the result of a job, replans the check's next slot when
+// the result changed its mode (fast or normal interval) and no later slot
+// was dispatched meanwhile, and then reports the run to the observer.
 func (c *Checker) finish(j job, o Observation, r Result, start time.Time) {
 	c.mu.Lock()
+	o.Transition = c.record(j, o.Outcome, r, start, o.Duration)
+	c.mu.Unlock()
+	c.observe(j.ck, o)
+}
+
+// record applies one outcome to its check (caller holds mu) and reports
+// whether the check's state changed.
+func (c *Checker) record(j job, out Outcome, r Result, start time.Time, d time.Duration) bool {
 	ck := j.ck
 	ck.busy = false
-	if ck.gone || o.Outcome == OutcomeLate {
-		if o.Outcome == OutcomeLate {
-			c.counters.Late++
-		}
-		c.observe(ck, o)
-		c.mu.Unlock()
-		return
-	}
-	if r.Up {
+	switch {
+	case out == OutcomeLate:
+		c.counters.Late++
+		return false
+	case ck.gone:
+		return false
+	case r.Up:
 		c.counters.Up++
-	} else {
+	default:
 		c.counters.Down++
 	}
-	ch := ck.m.apply(r, ck.t.Spec.Rise, ck.t.Spec.Fall, start, o.Duration)
+	wasChanging := ck.m.changing()
+	ch := ck.m.apply(r, ck.t.Spec.Rise, ck.t.Spec.Fall, start, d)
 	if ch.state {
 		c.counters.Transitions++
-		o.Transition = true
 	}
 	if ch.state || ch.weight {
 		for _, id := range ck.subs {
 			c.emit(id, ch.from, ck, start)
 		}
 	}
-	if j.seq == ck.seq && ck.idx >= 0 {
-		if next := nextBase(ck, j.base, time.Now()); !next.Equal(ck.base) {
-			c.sched.plan(ck, next)
-			c.poke(c.wake)
-		}
+	if ck.m.changing() != wasChanging && j.seq == ck.seq && ck.idx >= 0 {
+		// The slot after this run was planned in the old mode.
+		c.sched.plan(ck, nextBase(ck, j.base, time.Now()))
+		c.poke(c.wake)
 	}
-	c.observe(ck, o)
-	c.mu.Unlock()
+	return ch.state
 }
 
 // deliver hands queued transitions to Notify, in order, until ctx is done.

@@ -1,6 +1,7 @@
 package health
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -83,5 +84,19 @@ func TestMachineWeight(t *testing.T) {
 	}
 	if got := (Weight{}).Apply(8); got != 8 {
 		t.Errorf("none of 8 = %d", got)
+	}
+}
+
+func TestStateJSON(t *testing.T) {
+	b, err := json.Marshal(Status{ID: "a", State: Down})
+	if err != nil || !strings.Contains(string(b), `"state":"down"`) {
+		t.Fatalf("marshal = %s, %v", b, err)
+	}
+	var s Status
+	if err := json.Unmarshal(b, &s); err != nil || s.State != Down {
+		t.Errorf("round trip = %+v, %v", s, err)
+	}
+	if err := json.Unmarshal([]byte(`{"state":"sideways"}`), &s); err == nil {
+		t.Error("unknown state accepted")
 	}
 }
