@@ -1,0 +1,115 @@
+package reconcile
+
+import (
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/lvs-rs/lvs-rs/pkg/config"
+	"github.com/lvs-rs/lvs-rs/pkg/director"
+	"github.com/lvs-rs/lvs-rs/pkg/health"
+	"github.com/lvs-rs/lvs-rs/pkg/ipvs"
+)
+
+// addrs compares netip.Addr values.
+var addrs = cmp.Comparer(func(a, b netip.Addr) bool { return a == b })
+
+func TestNewSetup(t *testing.T) {
+	cfg, err := config.Parse("c.yaml", []byte(`director:
+  interface: eth0
+  reconcile_interval: 3s
+virtual_servers:
+  - vip: 10.0.0.100
+    port: 80
+    mode: nat
+    check: {type: http, host: www.example.com, expect_status: "200-299,301", interval: 500ms, timeout: 400ms}
+    on_failure: remove
+    drain_timeout: 1m
+    slow_start: 10s
+    sorry_server: 10.0.0.99
+    real_servers:
+      - {address: 10.0.0.11, weight: 2}
+      - {address: 10.0.0.12, port: 8080, check: {type: dns, query: example.com}}
+  - vip: 10.0.0.100
+    port: 443
+    real_servers:
+      - {address: 10.0.0.11}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := NewSetup(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	web := s.Base.Services[0].Service.Key()
+	wantPolicy := Policy{Remove: true, DrainTimeout: time.Minute, SlowStart: 10 * time.Second,
+		Sorry: &ipvs.Destination{Family: ipvs.Inet, Address: netip.MustParseAddr("10.0.0.99"), Port: 80, Forward: ipvs.Masq, Weight: 1}}
+	if diff := cmp.Diff(wantPolicy, s.Policies[web], addrs); diff != "" {
+		t.Errorf("policy (-want +got):\n%s", diff)
+	}
+	if s.Interval != 3*time.Second {
+		t.Errorf("interval %s", s.Interval)
+	}
+	rs1, rs2 := netip.MustParseAddr("10.0.0.11"), netip.MustParseAddr("10.0.0.12")
+	want := []health.Target{{
+		ID: "tcp 10.0.0.100:80 10.0.0.11:80", Address: rs1, Port: 80,
+		Spec: health.Spec{Type: health.HTTP, Port: 80, Via: health.Direct, Interval: 500 * time.Millisecond, Timeout: 400 * time.Millisecond,
+			Rise: 2, Fall: 3, Path: "/", Host: "www.example.com", ExpectStatus: "200-299,301-301"},
+	}, {
+		ID: "tcp 10.0.0.100:80 10.0.0.12:8080", Address: rs2, Port: 8080,
+		Spec: health.Spec{Type: health.DNS, Port: 8080, Via: health.Direct, Interval: 500 * time.Millisecond, Timeout: 400 * time.Millisecond,
+			Rise: 2, Fall: 3, Query: "example.com", QueryType: "A"},
+	}}
+	if diff := cmp.Diff(want, s.Targets, addrs); diff != "" {
+		t.Errorf("targets (-want +got):\n%s", diff)
+	}
+	if m := s.Members["tcp 10.0.0.100:80 10.0.0.12:8080"]; m != (Member{web, ipvs.DestinationKey{Address: rs2, Port: 8080}}) {
+		t.Errorf("member %v", m)
+	}
+	if len(s.Members) != 2 {
+		t.Errorf("the unchecked service has members: %v", s.Members)
+	}
+}
+
+func TestHealthOf(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	tests := []struct {
+		name      string
+		st        health.Status
+		recovered time.Time
+		want      Health
+	}{
+		{"unknown", health.Status{}, time.Time{}, Health{State: Pending}},
+		{"down", health.Status{State: health.Down}, t0, Health{State: Down}},
+		{"up", health.Status{State: health.Up}, time.Time{}, Health{State: Up}},
+		{"recovered", health.Status{State: health.Up}, t0, Health{State: Up, Recovered: true, Since: t0}},
+		{"exec weight", health.Status{State: health.Up, Weight: health.Weight{Kind: health.WeightAbsolute, Value: 5}}, time.Time{},
+			Health{State: Up, Dynamic: true, Weight: 5}},
+		{"agent percent", health.Status{State: health.Up, Weight: health.Weight{Kind: health.WeightPercent, Value: 50}}, time.Time{},
+			Health{State: Up, Percent: 50}},
+		{"agent drain", health.Status{State: health.Up, Weight: health.Weight{Kind: health.WeightPercent, Value: 0}}, time.Time{},
+			Health{State: Up, Dynamic: true, Weight: 0}},
+	}
+	for _, tt := range tests {
+		if diff := cmp.Diff(tt.want, healthOf(tt.st, tt.recovered)); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", tt.name, diff)
+		}
+	}
+}
+
+func TestLeavers(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	old := base(director.DesiredService{Service: web, Destinations: []ipvs.Destination{dest(rs1, 80, 1), dest(rs2, 80, 2)}},
+		director.DesiredService{Service: dns, Destinations: []ipvs.Destination{dest(rs1, 53, 1)}})
+	next := base(director.DesiredService{Service: web, Destinations: []ipvs.Destination{dest(rs2, 80, 5), dest(rs3, 80, 1)}})
+	want := map[Member]Leaving{
+		mem(web, rs1): {Service: web, Destination: dest(rs1, 80, 1), Since: t0},
+		mem(dns, rs1): {Service: dns, Destination: dest(rs1, 53, 1), Since: t0},
+	}
+	if diff := cmp.Diff(want, leavers(old, next, t0), addrs); diff != "" {
+		t.Errorf("leavers (-want +got):\n%s", diff)
+	}
+}
