@@ -27,7 +27,9 @@ func newMemKernel() *memKernel {
 		sysctls: map[string]string{sysctl.IPForward().String(): "0"}}
 }
 
-func (m *memKernel) Info(context.Context) (ipvs.Info, error) { return ipvs.Info{Version: 0x010201}, nil }
+func (m *memKernel) Info(context.Context) (ipvs.Info, error) {
+	return ipvs.Info{Version: 0x010201}, nil
+}
 
 func (m *memKernel) Services(context.Context) ([]ipvs.ServiceExtended, error) {
 	m.mu.Lock()

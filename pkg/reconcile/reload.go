@@ -5,8 +5,8 @@ import (
 	"time"
 
 	"github.com/lvs-rs/lvs-rs/pkg/config"
-	"github.com/lvs-rs/lvs-rs/pkg/director"
 	"github.com/lvs-rs/lvs-rs/pkg/control"
+	"github.com/lvs-rs/lvs-rs/pkg/director"
 )
 
 // doReload reads the configuration file again. A file that does not load

@@ -33,10 +33,10 @@ type Setup struct {
 // NewSetup builds the loop's setup from a validated configuration.
 func NewSetup(cfg *config.Config) (Setup, error) {
 	s := Setup{
-		Base:      director.DesiredFrom(cfg),
-		Policies:  map[ipvs.ServiceKey]Policy{},
-		Members:   map[string]Member{},
-		Interval:  cfg.Director.ReconcileInterval,
+		Base:     director.DesiredFrom(cfg),
+		Policies: map[ipvs.ServiceKey]Policy{},
+		Members:  map[string]Member{},
+		Interval: cfg.Director.ReconcileInterval,
 	}
 	if s.Interval <= 0 {
 		s.Interval = config.DefaultReconcileInterval

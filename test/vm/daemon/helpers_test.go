@@ -361,7 +361,6 @@ func metricLine(text, name string, labels ...string) (string, bool) {
 	return "", false
 }
 
-
 func bg() context.Context { return context.Background() }
 
 // contains reports whether s holds every one of subs.
