@@ -65,6 +65,9 @@ func runDaemon(parent context.Context, g *globalFlags, f *roleFlags, stderr io.W
 	if cfg.Director.Interface == "" && len(cfg.VirtualServers) > 0 {
 		return usageErr("%s: director.interface is not set", cfg.Source)
 	}
+	if _, err := reconcile.NewSetup(cfg); err != nil {
+		return withCode(exitUsage, err)
+	}
 	if !hasNetAdmin() {
 		return withCode(exitKernel, errNotPrivileged)
 	}

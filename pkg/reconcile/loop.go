@@ -157,8 +157,10 @@ func (l *Loop) Run(ctx context.Context) error {
 		case <-l.kick:
 		case <-timer.C:
 		}
+		// Readiness needs a pass that saw every check's first result.
+		checked := l.checker.Counters().Unchecked == 0
 		next := l.pass(ctx)
-		if !ready && l.checker.Counters().Unchecked == 0 && l.converged() {
+		if !ready && checked && l.converged() {
 			ready = true
 			if l.opts.Ready != nil {
 				l.opts.Ready(l.summary())

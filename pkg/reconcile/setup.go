@@ -53,6 +53,10 @@ func NewSetup(cfg *config.Config) (Setup, error) {
 			if c == nil {
 				continue
 			}
+			if c.Via == config.ViaVIP {
+				return Setup{}, fmt.Errorf("%s: virtual server %v, real server %s: check via: vip is not supported by lvs-rs run yet "+
+					"(it needs accept_local on the director); use via: direct", cfg.Source, k, rs.Address)
+			}
 			m := Member{Service: k, Destination: ipvs.DestinationKey{Address: rs.Address.Unmap(), Port: portOf(vs, rs)}}
 			t := health.Target{ID: m.String(), Address: m.Destination.Address, Port: m.Destination.Port, Spec: specOf(*c, m.Destination.Address)}
 			if _, dup := s.Members[t.ID]; dup {

@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -111,5 +112,23 @@ func TestLeavers(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, leavers(old, next, t0), addrs); diff != "" {
 		t.Errorf("leavers (-want +got):\n%s", diff)
+	}
+}
+
+func TestNewSetupRefusesViaVIP(t *testing.T) {
+	cfg, err := config.Parse("c.yaml", []byte(`director:
+  interface: eth0
+virtual_servers:
+  - vip: 10.0.0.100
+    port: 80
+    check: {type: tcp, via: vip}
+    real_servers:
+      - {address: 10.0.0.11}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewSetup(cfg); err == nil || !strings.Contains(err.Error(), "via: vip is not supported") {
+		t.Fatalf("NewSetup: %v, want the refusal of via: vip", err)
 	}
 }
