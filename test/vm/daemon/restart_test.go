@@ -59,6 +59,10 @@ func TestRestartKeepsWeights(t *testing.T) {
 	if code != 0 || !contains(out, "== daemon", "10.0.0.11:80", "up") {
 		t.Fatalf("status while run is active: exit %d, want 0 and the daemon's table\n%s", code, out)
 	}
+	code, out = c.lvsrs("status", "-o", "json")
+	if code != 0 || !contains(out, `"daemon": {`, `"real_servers": [`, `"state": "up"`) {
+		t.Fatalf("status -o json while run is active: exit %d, want a daemon key\n%s", code, out)
+	}
 
 	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGKILL} {
 		s := c.sample()
