@@ -123,6 +123,12 @@ type daemon struct {
 // run starts `lvs-rs run --role director` in the director namespace.
 func (c *cluster) run() *daemon {
 	c.t.Helper()
+	return c.runEnv()
+}
+
+// runEnv is run with env added to the child's environment.
+func (c *cluster) runEnv(env ...string) *daemon {
+	c.t.Helper()
 	bin := os.Getenv("LVSRS_BIN")
 	if bin == "" {
 		c.t.Fatal("LVSRS_BIN is not set (run in the VM)")
@@ -130,6 +136,7 @@ func (c *cluster) run() *daemon {
 	d := &daemon{log: &syncBuffer{}, done: make(chan struct{})}
 	d.cmd = c.p.Director.Command(context.Background(), bin, "run", "--role", "director", "--config", c.cfg, "--state-dir", c.dir)
 	d.cmd.Stdout, d.cmd.Stderr = d.log, d.log
+	d.cmd.Env = append(os.Environ(), env...)
 	if err := d.cmd.Start(); err != nil {
 		c.t.Fatalf("start lvs-rs run: %v", err)
 	}
