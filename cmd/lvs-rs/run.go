@@ -111,13 +111,16 @@ func runDaemon(parent context.Context, g *globalFlags, f *roleFlags, stderr io.W
 // serveDaemon runs the loop, the control socket, the signal handlers and
 // the watchdog until SIGTERM or SIGINT.
 func serveDaemon(parent context.Context, loop *reconcile.Loop, ln net.Listener, log *slog.Logger) error {
-	ctx, stop := signal.NotifyContext(parent, syscall.SIGTERM, syscall.SIGINT)
+	sigCtx, stop := signal.NotifyContext(parent, syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
+	// cancel stops the helpers below when the loop returns on its own.
+	ctx, cancel := context.WithCancel(sigCtx)
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	defer cancel()
 	wg.Go(func() {
 		for {
 			select {
@@ -136,10 +139,13 @@ func serveDaemon(parent context.Context, loop *reconcile.Loop, ln net.Listener, 
 	})
 	wg.Go(func() { watchdog(ctx) })
 	log.Info("lvs-rs run started", "pid", os.Getpid())
-	err := loop.Run(ctx)
+	if err := loop.Run(ctx); err != nil {
+		notify(daemon.SdNotifyStopping)
+		return kernelErr(err)
+	}
 	notify(daemon.SdNotifyStopping)
 	log.Info("lvs-rs run stopping; the kernel is left as it is")
-	return err
+	return nil
 }
 
 // watchdog sends WATCHDOG=1 at half the unit's WatchdogSec, when set.

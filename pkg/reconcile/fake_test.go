@@ -158,3 +158,6 @@ func (m *memKernel) setConns(port uint16, addr string, n uint32) {
 		}
 	}
 }
+
+// ipvsOp is the operation that creates s.
+func ipvsOp(s ipvs.Service) ipvs.Op { return ipvs.Op{Kind: ipvs.OpNewService, Service: s} }

@@ -127,12 +127,15 @@ func New(o Options) (*Loop, error) {
 
 // Run converges at once and then on every trigger until ctx is done. It
 // returns nil after ctx is cancelled, once every goroutine it started has
-// stopped, leaving the kernel as it is.
+// stopped, leaving the kernel as it is. When the very first pass finds a
+// service of the file that lvs-rs did not create, or no IPVS, it returns
+// that error (wrapping director.ErrForeignService or director.ErrNoIPVS):
+// as start, run takes over nothing.
 func (l *Loop) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	defer cancel() // before the wait: the goroutines stop on it
 	wg.Go(func() { l.checker.Run(ctx) })
 	if l.opts.Watch != nil {
 		wg.Go(func() { l.watch(ctx) })
@@ -147,7 +150,7 @@ func (l *Loop) Run(ctx context.Context) error {
 	}
 	timer := time.NewTimer(0)
 	defer timer.Stop()
-	ready := false
+	ready, first := false, true
 	for {
 		select {
 		case <-ctx.Done():
@@ -159,7 +162,11 @@ func (l *Loop) Run(ctx context.Context) error {
 		}
 		// Readiness needs a pass that saw every check's first result.
 		checked := l.checker.Counters().Unchecked == 0
-		next := l.pass(ctx)
+		next, err := l.pass(ctx)
+		if first && (errors.Is(err, director.ErrForeignService) || errors.Is(err, director.ErrNoIPVS)) {
+			return err
+		}
+		first = false
 		if !ready && checked && l.converged() {
 			ready = true
 			if l.opts.Ready != nil {

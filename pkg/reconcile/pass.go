@@ -18,9 +18,10 @@ const (
 )
 
 // pass computes the effective desired state and converges the kernel to
-// it once. It returns when the next pass is due without a trigger: the
-// earlier of reconcile_interval and Overlay's next time step.
-func (l *Loop) pass(ctx context.Context) time.Time {
+// it once. It returns when the next pass is due without a trigger (the
+// earlier of reconcile_interval and Overlay's next time step) and the
+// pass's error.
+func (l *Loop) pass(ctx context.Context) (time.Time, error) {
 	start := time.Now()
 	l.mu.Lock()
 	s := l.setup
@@ -37,7 +38,7 @@ func (l *Loop) pass(ctx context.Context) time.Time {
 	if soon := end.Add(time.Second); err != nil && soon.Before(next) {
 		next = soon // try again soon
 	}
-	return next
+	return next, err
 }
 
 // converge reads the kernel, overlays and converges under the host lock.
@@ -158,6 +159,7 @@ func readKernel(ctx context.Context, x director.IPVS, base director.Desired, lea
 // record keeps a pass's outcome for status, metrics and the next pass.
 func (l *Loop) record(out Outcome, res director.Result, err error, start, end time.Time) {
 	l.mu.Lock()
+	repeated := err != nil && l.rec.Error == err.Error()
 	repaired := err == nil && l.rec.Error == "" && !l.rec.Last.IsZero() && reflect.DeepEqual(out.Desired, l.lastWant)
 	for _, g := range out.Gone {
 		delete(l.leaving, g)
@@ -186,7 +188,10 @@ func (l *Loop) record(out Outcome, res director.Result, err error, start, end ti
 			l.log.Info("applied", "change", c.String())
 		}
 	}
-	if err != nil {
+	switch {
+	case repeated:
+		l.log.Debug("reconcile pass failed again", "error", err)
+	case err != nil:
 		l.log.Error("reconcile pass failed", "error", err)
 	}
 	if l.opts.Metrics != nil {

@@ -40,6 +40,9 @@ func (l *Loop) doReload() {
 			delete(l.recovered, id)
 		}
 	}
+	if cfg.Director.Metrics != l.cfg.Director.Metrics {
+		l.log.Warn("director.metrics changed: the endpoint moves at the next start of lvs-rs run", "running", l.cfg.Director.Metrics.String())
+	}
 	l.cfg, l.setup = cfg, s
 	l.cfgStatus = acceptedStatus(l.opts.File, now)
 	l.log.Info("configuration reloaded", "file", l.opts.File, "services", len(s.Base.Services), "checks", len(s.Targets))
