@@ -29,6 +29,10 @@ import (
 	"github.com/lvs-rs/lvs-rs/pkg/sysctl"
 )
 
+// errDaemonStop is what stop says while lvs-rs run owns the director.
+var errDaemonStop = errors.New("lvs-rs run is active and owns the director: stop it first " +
+	"(systemctl stop lvs-rs-director-daemon, or kill -TERM its pid; the kernel stays as it is), then stop again")
+
 // errDaemonActive is what start says while lvs-rs run owns the director.
 var errDaemonActive = errors.New("lvs-rs run is active and owns the director: edit the file and reload it " +
 	"(systemctl reload lvs-rs-director-daemon, or kill -HUP its pid) instead of start")

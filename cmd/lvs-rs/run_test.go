@@ -49,8 +49,10 @@ func TestRunAndStartRefuseWhileDaemon(t *testing.T) {
 	if code != exitKernel || !strings.Contains(errs, "another lvs-rs run is active") {
 		t.Errorf("second run: exit %d, stderr %q; want 1 and another daemon named", code, errs)
 	}
-	code, _, errs = invoke(t, "start", "--role", "director", "--config", cfg, "--state-dir", dir)
-	if code != exitKernel || !strings.Contains(errs, "lvs-rs run is active") {
-		t.Errorf("start: exit %d, stderr %q; want 1 and the daemon named", code, errs)
+	for _, verb := range []string{"start", "stop"} {
+		code, _, errs = invoke(t, verb, "--role", "director", "--config", cfg, "--state-dir", dir)
+		if code != exitKernel || !strings.Contains(errs, "lvs-rs run is active") {
+			t.Errorf("%s: exit %d, stderr %q; want 1 and the daemon named", verb, code, errs)
+		}
 	}
 }

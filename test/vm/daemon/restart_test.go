@@ -56,8 +56,10 @@ func TestRestartKeepsWeights(t *testing.T) {
 	c.ready()
 	want := map[string]int{"10.0.0.11": 2, "10.0.0.12": 3}
 	c.waitWeights(vip80, 5*time.Second, want)
-	if code, out := c.lvsrs("start", "--role", "director", "--config", c.cfg); code != 1 {
-		t.Fatalf("start while run is active: exit %d, want 1\n%s", code, out)
+	for _, verb := range []string{"start", "stop"} {
+		if code, out := c.lvsrs(verb, "--role", "director", "--config", c.cfg); code != 1 || !strings.Contains(out, "lvs-rs run is active") {
+			t.Fatalf("%s while run is active: exit %d, want 1\n%s", verb, code, out)
+		}
 	}
 	code, out := c.lvsrs("status")
 	if code != 0 || !contains(out, "== daemon", "10.0.0.11:80", "up") {
