@@ -11,7 +11,7 @@ import (
 	"github.com/lvs-rs/lvs-rs/pkg/config"
 )
 
-// Exit codes, as SPEC.md's table states them.
+// Exit codes, as the README's table states them.
 const (
 	exitOK         = 0
 	exitKernel     = 1 // a kernel operation failed; status: drifted

@@ -3,7 +3,7 @@
 // forwarding mode needs, on which devices, with which values (Policy), and
 // the plan that sets them and later restores them (Plan, Apply).
 //
-// Policy follows the SPEC table:
+// Policy follows the README's table of what start does:
 //
 //	dr:  conf/lo and conf/all: arp_ignore=1, arp_announce=2
 //	tun: conf/tunl0 and conf/all: arp_ignore=1, arp_announce=2, rp_filter=0

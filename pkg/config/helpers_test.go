@@ -16,7 +16,7 @@ func cmpDiff(want, got any) string {
 	return cmp.Diff(want, got, cmpopts.EquateComparable(netip.Addr{}, netip.AddrPort{}))
 }
 
-// specExample is the configuration shown in SPEC.md, verbatim.
+// specExample is the annotated configuration of the product contract, verbatim.
 const specExample = `director:
   interface: eth0              # VIPs are bound here, label eth0:N, /32 (IPv4) or /128 (IPv6)
   # ip_forward: true           # default: true when any real server uses nat

@@ -16,6 +16,9 @@ type Kind string
 // The kinds of change, in the order Plan emits them.
 const (
 	SetSysctl         Kind = "set-sysctl"         // write Sysctl.Wrote (Sysctl.Prior is the value found)
+	SetTimeout        Kind = "set-timeout"        // write Timeout.Wrote (Timeout.Prior is the value found)
+	StartSync         Kind = "start-sync"         // start sync daemon Daemon (FromDaemon: one not lvs-rs's in its way)
+	RestartSync       Kind = "restart-sync"       // stop lvs-rs's sync daemon FromDaemon, start Daemon
 	Bind              Kind = "bind"               // bind Addr
 	AddService        Kind = "add-service"        // add Service
 	AddDestination    Kind = "add-destination"    // add Destination to Service
@@ -25,6 +28,10 @@ const (
 	DeleteService     Kind = "delete-service"     // delete Service and its destinations
 	ReleaseService    Kind = "release-service"    // no write: Service holds Foreign destinations, so it stays and stops being lvs-rs's
 	Unbind            Kind = "unbind"             // unbind Addr
+	StopSync          Kind = "stop-sync"          // stop lvs-rs's sync daemon Daemon
+	LeaveSync         Kind = "leave-sync"         // no write: lvs-rs's daemon Daemon was replaced by FromDaemon since; forget it
+	RestoreTimeout    Kind = "restore-timeout"    // write Timeout.Prior back
+	LeaveTimeout      Kind = "leave-timeout"      // no write: changed by someone else since (now TimeoutNow); forget it
 	RestoreSysctl     Kind = "restore-sysctl"     // write Sysctl.Prior back
 	LeaveSysctl       Kind = "leave-sysctl"       // no write: changed by someone else since (now Current); forget it
 )
@@ -39,11 +46,21 @@ type Change struct {
 	From            ipvs.Service     // EditService: the kernel's before
 	Destination     ipvs.Destination // destination kinds
 	FromDestination ipvs.Destination // EditDestination: the kernel's before
+	Timeout         TimeoutRecord    // timeout kinds
+	TimeoutNow      uint32           // timeout kinds: the value found, in seconds
+	Daemon          ipvs.Daemon      // sync kinds
+	FromDaemon      ipvs.Daemon      // RestartSync, StartSync, LeaveSync: the daemon running in its state
 	Foreign         []ipvs.DestinationKey
 }
 
 // Writes reports whether the change writes to the kernel.
-func (c Change) Writes() bool { return c.Kind != ReleaseService && c.Kind != LeaveSysctl }
+func (c Change) Writes() bool {
+	switch c.Kind {
+	case ReleaseService, LeaveSysctl, LeaveTimeout, LeaveSync:
+		return false
+	}
+	return true
+}
 
 // op returns the IPVS operation of an IPVS change.
 func (c Change) op() (ipvs.Op, bool) {
@@ -61,6 +78,8 @@ func (c Change) String() string {
 	switch c.Kind {
 	case SetSysctl:
 		return fmt.Sprintf("set %s=%s (was %s)", c.Sysctl.Key, c.Sysctl.Wrote, c.Current)
+	case SetTimeout, RestoreTimeout, LeaveTimeout, StartSync, RestartSync, StopSync, LeaveSync:
+		return c.settingString()
 	case Bind:
 		return "bind " + c.Addr.String()
 	case AddService:
@@ -95,6 +114,8 @@ func (c Change) Drift() string {
 	switch c.Kind {
 	case SetSysctl:
 		return fmt.Sprintf("sysctl %s is %s, want %s", c.Sysctl.Key, c.Current, c.Sysctl.Wrote)
+	case SetTimeout, RestoreTimeout, LeaveTimeout, StartSync, RestartSync, StopSync, LeaveSync:
+		return c.settingDrift()
 	case Bind:
 		return fmt.Sprintf("vip %s is not on %s", c.Addr.Prefix.Addr(), c.Addr.Dev)
 	case AddService:
@@ -130,8 +151,8 @@ func describeService(s ipvs.Service) string {
 	if p := persistence(s); p != "off" {
 		out += ", persistent " + p
 	}
-	if f := s.Flags &^ ipvs.FlagPersistent; f != 0 {
-		out += ", flags " + f.String()
+	if f := flagsString(s); f != "" {
+		out += ", flags " + f
 	}
 	return out
 }
@@ -155,9 +176,17 @@ func fullBits(s ipvs.Service) int {
 	return 32
 }
 
-// describeDestination renders "route, weight 1".
+// describeDestination renders "route, weight 1", plus the tunnel and
+// thresholds when set: "tunnel, weight 1, gue port 6080, thresholds 1000/800".
 func describeDestination(d ipvs.Destination) string {
-	return fmt.Sprintf("%s, weight %d", strings.ToLower(d.Forward.String()), d.Weight)
+	s := fmt.Sprintf("%s, weight %d", strings.ToLower(d.Forward.String()), d.Weight)
+	if t := tunnelString(d); t != "" && t != "ipip" {
+		s += ", " + t
+	}
+	if d.UpperThreshold != 0 || d.LowerThreshold != 0 {
+		s += fmt.Sprintf(", thresholds %d/%d", d.UpperThreshold, d.LowerThreshold)
+	}
+	return s
 }
 
 // serviceDiff lists what differs between two configurations of a service.
@@ -171,8 +200,8 @@ func serviceDiff(from, to ipvs.Service) []string {
 	} else if from.Netmask != to.Netmask || from.Timeout != to.Timeout {
 		d = append(d, fmt.Sprintf("timeout %ds netmask /%d -> timeout %ds netmask /%d", from.Timeout, from.Netmask, to.Timeout, to.Netmask))
 	}
-	if ff, ft := from.Flags&^ipvs.FlagPersistent, to.Flags&^ipvs.FlagPersistent; ff != ft {
-		d = append(d, fmt.Sprintf("flags %q -> %q", ff.String(), ft.String()))
+	if ff, ft := flagsString(from), flagsString(to); ff != ft {
+		d = append(d, fmt.Sprintf("flags %q -> %q", ff, ft))
 	}
 	if from.PEName != to.PEName {
 		d = append(d, fmt.Sprintf("persistence engine %q -> %q", from.PEName, to.PEName))
@@ -194,8 +223,7 @@ func destinationDiff(from, to ipvs.Destination) []string {
 		d = append(d, fmt.Sprintf("thresholds %d/%d -> %d/%d", from.UpperThreshold, from.LowerThreshold, to.UpperThreshold, to.LowerThreshold))
 	}
 	if from.TunnelType != to.TunnelType || from.TunnelPort != to.TunnelPort || from.TunnelFlags != to.TunnelFlags {
-		d = append(d, fmt.Sprintf("tunnel %d:%d/%d -> %d:%d/%d", from.TunnelType, from.TunnelPort, from.TunnelFlags,
-			to.TunnelType, to.TunnelPort, to.TunnelFlags))
+		d = append(d, fmt.Sprintf("tunnel %s -> %s", tunnelDesc(from), tunnelDesc(to)))
 	}
 	if from.Family != to.Family {
 		d = append(d, fmt.Sprintf("family %v -> %v", from.Family, to.Family))

@@ -55,7 +55,7 @@ func converge(ctx context.Context, d *Desired, o Options) (Result, error) {
 	res := Result{Warnings: warnings}
 	owned := rec.owned()
 	for stuck, last := 0, -1; ; {
-		obs, err := observe(ctx, k, r.want.Interface, owned, !r.stop)
+		obs, err := observe(ctx, k, r.want, owned, !r.stop)
 		if err != nil {
 			return res, err
 		}
@@ -109,7 +109,7 @@ func (r runner) apply(ctx context.Context, owned Owned, changes []Change) (Owned
 		return owned, rec, errs, err
 	}
 	errs := executor{k: r.k, keepGoing: r.stop}.apply(ctx, changes)
-	after, err := observe(ctx, r.k, r.want.Interface, intended, false)
+	after, err := observe(ctx, r.k, r.want, intended, false)
 	if err != nil {
 		// The intentions stay recorded: removing what does not exist is
 		// success, so over-recording is harmless.

@@ -15,19 +15,43 @@ import (
 type Desired struct {
 	// Interface is the device the VIPs are bound on.
 	Interface string `json:"interface"`
-	// IPForward asks for net/ipv4/ip_forward=1.
-	IPForward bool `json:"ip_forward,omitempty"`
+	// Sysctls are the kernel parameters to set, sorted by key, one per
+	// key: net/ipv4/ip_forward, net/ipv4/conf/{all,IFACE}/send_redirects,
+	// net/ipv4/vs/NAME, net/ipv4/conf/{all,IFACE}/accept_local. Every key
+	// is one pkg/sysctl manages. lvs-rs records the value it found before
+	// its first write and restores it when the key is no longer wanted
+	// (or on stop) while the key still holds what lvs-rs wrote. Add with
+	// Want, or AcceptLocal.
+	Sysctls []SysctlWant `json:"sysctls,omitempty"`
+	// Timeouts are IPVS's connection timeouts (host-global, ipvsadm
+	// --set), whole seconds (in JSON, nanoseconds as time.Duration); a
+	// zero field leaves the kernel's value alone. Prior values are
+	// recorded and restored like sysctls.
+	Timeouts ipvs.Timeouts `json:"timeouts,omitzero"`
+	// Sync are the connection sync daemons to run: at most one master and
+	// one backup. lvs-rs stops on stop only a daemon it started.
+	Sync []ipvs.Daemon `json:"sync,omitempty"`
 	// VIPs are bound on Interface as /32 or /128; unique, in config order.
 	VIPs []netip.Addr `json:"vips,omitempty"`
 	// Services are the virtual services, in config order.
 	Services []DesiredService `json:"services,omitempty"`
 }
 
+// SysctlWant is one kernel parameter the director wants, with its value.
+type SysctlWant struct {
+	Key   string `json:"key"` // sysctl.Key.String(), "net/ipv4/ip_forward"
+	Value string `json:"value"`
+}
+
 // DesiredService is one virtual service and its real servers.
 type DesiredService struct {
 	Service ipvs.Service `json:"service"`
-	// Destinations have unique keys, in config order (the order they are
-	// added to the kernel).
+	// Destinations have unique keys, in config order: the order they are
+	// added to the kernel, so that every director given the same file
+	// builds the same list (the kernel puts a new destination at the head
+	// of the service's list, and mh fills its lookup table walking that
+	// list). A real server taken out of rotation is quiesced (weight 0),
+	// never deleted and re-added, which would move it in the list.
 	Destinations []ipvs.Destination `json:"destinations,omitempty"`
 }
 
@@ -37,7 +61,8 @@ func DesiredFrom(cfg *config.Config) Desired {
 	if cfg == nil {
 		return d
 	}
-	d.Interface, d.IPForward = cfg.Director.Interface, cfg.Director.IPForward
+	d.Interface = cfg.Director.Interface
+	d.settingsFrom(cfg.Director)
 	seenVIP := map[netip.Addr]bool{}
 	seenSvc := map[ipvs.ServiceKey]bool{}
 	for _, vs := range cfg.VirtualServers {
@@ -71,7 +96,7 @@ func serviceFrom(vs config.VirtualServer) ipvs.Service {
 	vip := vs.VIP.Unmap()
 	fam := ipvs.FamilyOf(vip)
 	full := vip.BitLen()
-	s := ipvs.Service{Family: fam, Scheduler: vs.Scheduler, Netmask: full}
+	s := ipvs.Service{Family: fam, Scheduler: vs.Scheduler, Netmask: full, Flags: schedulerFlagsOf(vs.SchedulerFlags)}
 	if s.Scheduler == "" {
 		s.Scheduler = "wlc" // ipvsadm's default, as the config's
 	}
@@ -81,7 +106,7 @@ func serviceFrom(vs config.VirtualServer) ipvs.Service {
 		s.Protocol, s.Address, s.Port = protocolOf(vs.Protocol), vip, vs.Port
 	}
 	if vs.Persistence > 0 {
-		s.Flags, s.Timeout = ipvs.FlagPersistent, vs.Persistence
+		s.Flags, s.Timeout = s.Flags|ipvs.FlagPersistent, vs.Persistence
 		// 0 is "absent" in a hand-built Config: a /0 mask (one real
 		// server for every client) is not offered.
 		if vs.PersistenceNetmask > 0 && vs.PersistenceNetmask <= full {
@@ -106,7 +131,12 @@ func destinationFrom(vs config.VirtualServer, rs config.RealServer) ipvs.Destina
 	if w < 0 {
 		w = 0
 	}
-	return ipvs.Destination{Family: ipvs.FamilyOf(addr), Address: addr, Port: port, Forward: forwardOf(mode), Weight: uint32(w)}
+	d := ipvs.Destination{Family: ipvs.FamilyOf(addr), Address: addr, Port: port, Forward: forwardOf(mode), Weight: uint32(w),
+		UpperThreshold: rs.UpperThreshold, LowerThreshold: rs.LowerThreshold}
+	if d.Forward == ipvs.Tunnel {
+		d.TunnelType, d.TunnelPort, d.TunnelFlags = tunnelOf(rs.Tunnel)
+	}
+	return d
 }
 
 func protocolOf(p config.Protocol) ipvs.Protocol {

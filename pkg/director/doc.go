@@ -1,24 +1,40 @@
 // Package director is lvs-rs's director role: it binds the VIPs on the
-// director interface, sets net/ipv4/ip_forward when a real server uses
-// nat, and programs the kernel's IPVS table with the configured virtual
-// services and real servers, converging in place.
+// director interface, sets the kernel parameters the director needs
+// (net/ipv4/ip_forward and send_redirects when a real server uses nat,
+// net/ipv4/vs/*), the IPVS connection timeouts and the connection sync
+// daemons, and programs the kernel's IPVS table with the configured
+// virtual services and real servers (scheduler flags, thresholds, tunnel
+// types included), converging in place.
 //
 // # Decide, then do
 //
 // Converge is one pass: it reads the kernel (observe: one dump of the IPVS
 // services, the destinations of lvs-rs's own services, the addresses on
-// the interface, ip_forward), asks the pure planner Plan for the changes,
+// the interface, the sysctls, timeouts and sync daemons it wants or
+// changed), asks the pure planner Plan for the changes,
 // records its intentions, applies the changes with an executor, reads the
 // kernel back and records what lvs-rs owns. Start is Converge of
 // DesiredFrom(config) after its configuration checks; Stop is the same
 // pass towards nothing, continuing past failures; the long-running
 // director calls Converge in a loop with health overrides applied to its
-// Desired. Plan orders the changes: sysctl writes, VIP binds, service and
-// real-server additions, edits, then real-server and service deletions,
-// VIP unbinds and sysctl restorations. Edits never delete: a changed
-// scheduler, persistence timeout or netmask is an UpdateService, a changed
-// weight or forwarding method an UpdateDestination, so established
-// connections and counters survive. A changed service key (protocol, VIP,
+// Desired. Plan orders the changes: sysctl writes (in key order), IPVS
+// timeouts (tcp, tcp_fin, udp), sync daemon starts (master, backup), VIP
+// binds, service and real-server additions, edits, then real-server and
+// service deletions, VIP unbinds, sync daemon stops, and timeout and
+// sysctl restorations. Edits never delete: a changed scheduler, scheduler
+// flag, persistence timeout or netmask is an UpdateService, a changed
+// weight, forwarding method, threshold or tunnel an UpdateDestination, so
+// established connections and counters survive.
+//
+// A new service's real servers are added in config order. The kernel puts
+// each new real server at the head of the service's list and mh fills its
+// lookup table walking that list, so directors started from the same file
+// build the same table (add new real servers at the end of the file's
+// list: one added to a running service goes to the head as well). Taking
+// a real server out of rotation is weight 0 (quiesce), never a delete and
+// a re-add, which would move it in the list. CheckKernel refuses, before
+// any change, what the running kernel would silently ignore: gue and gre
+// tunnels and tunnel checksum flags need Linux 5.3. A changed service key (protocol, VIP,
 // port, fwmark) or real-server key (address, port) is an addition of the
 // new one followed by a deletion of the old.
 //
@@ -51,8 +67,9 @@
 //
 // The state record (role "director", format version 2) holds the Desired
 // state of the last start and lists what lvs-rs created: VIPs, sysctl
-// values (with the value found before), services, and within each service
-// the real servers that are lvs-rs's. The rules:
+// values and IPVS timeouts (each with the value found before), the sync
+// daemons it started, services, and within each service the real servers
+// that are lvs-rs's. The rules:
 //
 //   - A service lvs-rs did not create is never edited, deleted or reported.
 //     If the config names one that already exists (same protocol, VIP and
@@ -74,9 +91,29 @@
 //     is, never unbound. A VIP lvs-rs binds gets the first free label
 //     IFACE:N (none for IPv6, or when IFACE:N exceeds 15 characters), is
 //     /32 or /128, scope global.
-//   - ip_forward is set to 1 when Config.Director.IPForward and restored
-//     when no longer wanted or on stop, unless someone changed it since
-//     (then it is left and a warning says so). lvs-rs never sets IPv6
+//   - Each kernel parameter in Desired.Sysctls is set when it differs,
+//     after recording the value found, and restored when no longer wanted
+//     or on stop, unless someone changed it since (then it is left and a
+//     warning says so); one whose device is gone has nothing to restore.
+//     DesiredFrom asks for ip_forward=1 when Config.Director.IPForward,
+//     conf/all and conf/IFACE send_redirects=0 when
+//     Config.Director.DisableRedirects (a one-armed nat director must not
+//     tell real servers to bypass it; the kernel sends redirects when
+//     either is 1), and net/ipv4/vs/NAME for director.ipvs_sysctls; the
+//     long-running director adds conf/all and conf/IFACE accept_local=1
+//     with Desired.AcceptLocal for checks through the VIP. Keys are checked
+//     against pkg/sysctl's closed set, also when the record is loaded.
+//   - IPVS timeouts (Desired.Timeouts, host-wide) follow the same rules,
+//     one timeout at a time; a timeout read as 0 (IPVS not loaded) is not
+//     restored.
+//   - A sync daemon (Desired.Sync: at most one master and one backup) is
+//     started when none of its state runs, restarted (stop, start) when
+//     lvs-rs started the one running and its settings changed, and
+//     stopped when no longer wanted or on stop only while it runs as
+//     lvs-rs started it (otherwise left, with a warning). A daemon lvs-rs
+//     did not start is never stopped: starting the wanted one then fails
+//     with EEXIST, naming both.
+//   - lvs-rs never sets IPv6
 //     forwarding: net/ipv6/conf/all/forwarding=1 also stops router
 //     advertisements from configuring every interface, which is the
 //     operator's call; IPv6 nat services need it set by the operator.
@@ -120,11 +157,22 @@
 //	  label          string  its label when present and labelled
 //	  present        bool    on the device now
 //	  owned          bool    bound by lvs-rs (false: found there, left alone)
-//	sysctls[]        ip_forward, when wanted or changed by lvs-rs:
-//	  key            string  "net/ipv4/ip_forward"
-//	  value          string  now
-//	  want           string  "1" when the config wants forwarding
-//	  prior, wrote   string  the value before lvs-rs set it, and what it wrote
+//	sysctls[]        each parameter wanted or changed by lvs-rs, in key order:
+//	  key            string  "net/ipv4/ip_forward", "net/ipv4/conf/eth0/send_redirects", "net/ipv4/vs/sloppy_tcp"
+//	  value          string  now ("" when its device is gone)
+//	  want           string  the wanted value (absent: no longer wanted)
+//	  prior, wrote   string  the value before lvs-rs set it, and what it wrote (absent: not set by lvs-rs)
+//	timeouts[]       each IPVS timeout wanted or changed by lvs-rs (tcp, tcp_fin, udp):
+//	  name           string  "tcp", "tcp_fin" or "udp"
+//	  value          number  seconds now (0: IPVS not loaded)
+//	  want           number  seconds wanted (absent: no longer wanted)
+//	  prior, wrote   number  seconds before lvs-rs set it, and what it wrote (absent: not set by lvs-rs)
+//	sync[]           each sync daemon wanted or started by lvs-rs (master, then backup):
+//	  state          string  "master" or "backup"
+//	  interface, syncid, group, port, ttl, maxlen  the running daemon's settings, else the wanted ones
+//	  wanted         bool    the config asks for it
+//	  running        bool    a daemon of this state runs
+//	  owned          bool    lvs-rs started the one running
 //	services[]       lvs-rs's services (configured ones in config order, then
 //	                 lvs-rs's no longer configured); never a foreign one:
 //	  family         string  "inet" or "inet6"
@@ -132,7 +180,8 @@
 //	  address, port          the VIP and port (absent for fwmark)
 //	  fwmark         number  the firewall mark (absent otherwise)
 //	  scheduler      string  rr, wrr, ...
-//	  flags          string  other service flags ("ops", "sh-port", ...)
+//	  flags          string  other service flags, comma-separated ("ops", "sh-port",
+//	                         "mh-fallback,mh-port": named after mh for an mh service)
 //	  persistence    number  timeout in seconds, 0 = off
 //	  persistence_netmask number prefix length, when persistent
 //	  present        bool    in the kernel now
@@ -141,10 +190,14 @@
 //	    address, port        the real server
 //	    forward      string  "route" (dr), "tunnel" (tun) or "masq" (nat)
 //	    weight       number
+//	    upper_threshold, lower_threshold  number  connection limits (absent: none)
+//	    tunnel       string  tun only: "ipip", "gue port 6080 csum", "gre", ...
 //	    present      bool
 //	    active_conns, inactive_conns, persistent_conns  number
 //	    stats        object
-//	drift[]          string  one line per difference; empty when converged
+//	drift[]          string  one line per difference; empty when converged (a
+//	                 sysctl, timeout or sync daemon that differs from the config, or
+//	                 lvs-rs's no longer wanted, is one line each)
 //
 // stats (64-bit counters since creation and the estimator's rates per
 // second): conns, inpkts, outpkts, inbytes, outbytes, cps, inpps, outpps,

@@ -23,7 +23,8 @@ type executor struct {
 // phase of a plan).
 func (c Change) removes() bool {
 	switch c.Kind {
-	case DeleteDestination, DeleteService, ReleaseService, Unbind, RestoreSysctl, LeaveSysctl:
+	case DeleteDestination, DeleteService, ReleaseService, Unbind, RestoreSysctl, LeaveSysctl,
+		StopSync, LeaveSync, RestoreTimeout, LeaveTimeout:
 		return true
 	}
 	return false
@@ -88,7 +89,7 @@ func (e executor) run(ctx context.Context, changes []Change, errs []error) bool 
 			i = j
 			continue
 		}
-		errs[i] = e.one(changes[i])
+		errs[i] = e.one(ctx, changes[i])
 		failed = failed || errs[i] != nil
 		i++
 	}
@@ -136,7 +137,7 @@ func gone(k Kind, err error) bool {
 }
 
 // one applies a change that is not an IPVS one.
-func (e executor) one(c Change) error {
+func (e executor) one(ctx context.Context, c Change) error {
 	key := sysctl.ParseKey(c.Sysctl.Key)
 	switch c.Kind {
 	case SetSysctl:
@@ -150,7 +151,7 @@ func (e executor) one(c Change) error {
 	case ReleaseService, LeaveSysctl:
 		return nil
 	}
-	return errors.New("director: unknown change " + string(c.Kind))
+	return e.setting(ctx, c)
 }
 
 // outcome splits results into what was done, the warnings and the errors.

@@ -1,11 +1,13 @@
 package director
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"maps"
 	"slices"
+	"time"
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
@@ -164,14 +166,17 @@ func (f *fakeKernel) do(op ipvs.Op) error {
 // per device and sysctls, with every write counted in order.
 type memKernel struct {
 	*fakeKernel
-	addrs   map[string][]vip.Addr
-	sysctls map[string]string
-	failW   string // a non-IPVS write whose description is this fails with EPERM
+	addrs    map[string][]vip.Addr
+	sysctls  map[string]string
+	timeouts ipvs.Timeouts
+	daemons  []ipvs.Daemon
+	failW    string // a non-IPVS write whose description is this fails with EPERM
 }
 
 func newMemKernel() *memKernel {
 	return &memKernel{fakeKernel: newFakeKernel(), addrs: map[string][]vip.Addr{"eth0": nil},
-		sysctls: map[string]string{sysctl.IPForward().String(): "0"}}
+		sysctls:  map[string]string{sysctl.IPForward().String(): "0"},
+		timeouts: ipvs.Timeouts{TCP: 900 * time.Second, TCPFin: 120 * time.Second, UDP: 300 * time.Second}}
 }
 
 func (m *memKernel) Addrs(dev string) ([]vip.Addr, error) {
@@ -228,11 +233,13 @@ type snapshot struct {
 	Dests    map[ipvs.ServiceKey][]ipvs.Destination
 	Addrs    map[string][]vip.Addr
 	Sysctls  map[string]string
+	Timeouts ipvs.Timeouts
+	Daemons  []ipvs.Daemon
 }
 
 func (m *memKernel) snapshot() snapshot {
 	s := snapshot{Services: map[ipvs.ServiceKey]ipvs.Service{}, Dests: map[ipvs.ServiceKey][]ipvs.Destination{},
-		Addrs: map[string][]vip.Addr{}, Sysctls: maps.Clone(m.sysctls)}
+		Addrs: map[string][]vip.Addr{}, Sysctls: maps.Clone(m.sysctls), Timeouts: m.timeouts, Daemons: slices.Clone(m.daemons)}
 	for _, x := range m.services {
 		s.Services[x.Key()] = x.Service
 		s.Dests[x.Key()] = sortedDests(m.dests[x.Key()])
@@ -242,6 +249,50 @@ func (m *memKernel) snapshot() snapshot {
 		slices.SortFunc(s.Addrs[dev], func(a, b vip.Addr) int { return a.Prefix.Addr().Compare(b.Prefix.Addr()) })
 	}
 	return s
+}
+
+func (m *memKernel) Timeouts(context.Context) (ipvs.Timeouts, error) { return m.timeouts, nil }
+
+func (m *memKernel) SetTimeouts(_ context.Context, t ipvs.Timeouts) error {
+	return m.write("ipvs: set timeouts "+t.String(), func() {
+		if t.TCP != 0 {
+			m.timeouts.TCP = t.TCP
+		}
+		if t.TCPFin != 0 {
+			m.timeouts.TCPFin = t.TCPFin
+		}
+		if t.UDP != 0 {
+			m.timeouts.UDP = t.UDP
+		}
+	})
+}
+
+func (m *memKernel) Daemons(context.Context) ([]ipvs.Daemon, error) {
+	return slices.Clone(m.daemons), nil
+}
+
+// NewDaemon fills the kernel's defaults, as the kernel reports them.
+func (m *memKernel) NewDaemon(_ context.Context, d ipvs.Daemon) error {
+	if _, ok := daemonIn(m.daemons, d.State); ok {
+		m.writes++
+		return &ipvs.Error{Op: "start sync daemon", Object: d.String(), Err: unix.EEXIST}
+	}
+	return m.write("start sync daemon "+d.String(), func() {
+		if !d.Group.IsValid() {
+			d.Group = ipvs.DefaultSyncGroup
+		}
+		d.Port, d.TTL, d.MaxLen = cmp.Or(d.Port, ipvs.DefaultSyncPort), cmp.Or(d.TTL, ipvs.DefaultSyncTTL), cmp.Or(d.MaxLen, 1472)
+		m.daemons = append(m.daemons, d)
+	})
+}
+
+func (m *memKernel) DeleteDaemon(_ context.Context, st ipvs.DaemonState) error {
+	if _, ok := daemonIn(m.daemons, st); !ok {
+		return &ipvs.Error{Op: "stop sync daemon", Object: st.String(), Err: unix.ESRCH}
+	}
+	return m.write("stop sync daemon "+st.String(), func() {
+		m.daemons = slices.DeleteFunc(m.daemons, func(d ipvs.Daemon) bool { return d.State == st })
+	})
 }
 
 var _ Kernel = (*memKernel)(nil)

@@ -59,8 +59,8 @@ func converged() (Observed, Owned) {
 				{Destination: dst(rs1, 80, ipvs.Route, 1)}, {Destination: dst(rs2, 80, ipvs.Route, 1)},
 			},
 		}},
-		Addrs:     []vip.Addr{{Dev: "eth0", Prefix: netip.MustParsePrefix("192.0.2.1/24")}, eth0(vip1, "eth0:0")},
-		IPForward: "0",
+		Addrs:   []vip.Addr{{Dev: "eth0", Prefix: netip.MustParsePrefix("192.0.2.1/24")}, eth0(vip1, "eth0:0")},
+		Sysctls: map[string]string{ipf: "0"},
 	}
 	owned := Owned{
 		Services: map[ipvs.ServiceKey]map[ipvs.DestinationKey]bool{

@@ -33,12 +33,14 @@ type IPVS interface {
 	Apply(ctx context.Context, ops []ipvs.Op) []error
 }
 
-// Kernel is everything the director reads and writes: the IPVS table, the
-// addresses of devices and the sysctls. Observing and executing both go
-// through it. The host's implementation passes every write through
-// faultinject.Write; a test implements it in memory.
+// Kernel is everything the director reads and writes: the IPVS table and
+// its host-wide settings, the addresses of devices and the sysctls.
+// Observing and executing both go through it. The host's implementation
+// passes every write through faultinject.Write (without IPVS, it reads
+// zero timeouts and no sync daemon); a test implements it in memory.
 type Kernel interface {
 	IPVS
+	Settings
 	// Addrs lists the addresses on dev; a missing device is an error
 	// satisfying linkGone.
 	Addrs(dev string) ([]vip.Addr, error)

@@ -21,8 +21,16 @@ type Observed struct {
 	// Addrs are the addresses on the director interface and on every
 	// device that holds an address lvs-rs bound.
 	Addrs []vip.Addr
-	// IPForward is net/ipv4/ip_forward now.
-	IPForward string
+	// Sysctls holds the value now of each kernel parameter desired or
+	// recorded, by key (sysctl.Key.String()); a parameter whose file does
+	// not exist (its device is gone) is absent.
+	Sysctls map[string]string
+	// Timeouts are IPVS's connection timeouts now, when desired or
+	// recorded (zero otherwise, and without IPVS).
+	Timeouts ipvs.Timeouts
+	// Daemons are the connection sync daemons running, when desired or
+	// recorded.
+	Daemons []ipvs.Daemon
 }
 
 // ObservedService is one virtual service with its counters and, for
@@ -39,6 +47,8 @@ type Owned struct {
 	Services map[ipvs.ServiceKey]map[ipvs.DestinationKey]bool
 	Addrs    []vip.Addr      // addresses lvs-rs bound
 	Sysctls  []sysctl.Record // parameters lvs-rs changed
+	Timeouts []TimeoutRecord // IPVS timeouts lvs-rs changed
+	Daemons  []ipvs.Daemon   // sync daemons lvs-rs started, as it asked for them
 }
 
 // observe reads the kernel: one dump of services, the destinations of
@@ -47,7 +57,8 @@ type Owned struct {
 // writers working meanwhile: a service that vanishes between the dump of
 // services and the dump of its destinations is left out (gone). With
 // strict, a missing iface is an error; otherwise it has no addresses.
-func observe(ctx context.Context, k Kernel, iface string, owned Owned, strict bool) (Observed, error) {
+func observe(ctx context.Context, k Kernel, d Desired, owned Owned, strict bool) (Observed, error) {
+	iface := d.Interface
 	obs := Observed{Services: map[ipvs.ServiceKey]ObservedService{}}
 	svcs, err := k.Services(ctx)
 	if err != nil {
@@ -88,11 +99,9 @@ func observe(ctx context.Context, k Kernel, iface string, owned Owned, strict bo
 		}
 		obs.Addrs = append(obs.Addrs, addrs...)
 	}
-	v, err := k.Sysctl(sysctl.IPForward())
-	if err != nil {
+	if err := observeSettings(ctx, k, d, owned, &obs); err != nil {
 		return Observed{}, err
 	}
-	obs.IPForward = v
 	return obs, nil
 }
 

@@ -7,15 +7,17 @@ import (
 
 	"github.com/lvs-rs/lvs-rs/pkg/config"
 	"github.com/lvs-rs/lvs-rs/pkg/ipvs"
-	"github.com/lvs-rs/lvs-rs/pkg/sysctl"
 	"github.com/lvs-rs/lvs-rs/pkg/vip"
 )
 
 // Plan returns the changes that take the kernel from observed to desired,
 // touching only what owned says lvs-rs created. It is pure. The order is
-// stable: sysctl writes, binds, service and destination additions, edits
-// (in place, never a delete), then destination and service deletions,
-// unbinds and sysctl restorations. A nil desired plans a full teardown.
+// stable: sysctl writes (in key order), IPVS timeouts (tcp, tcp_fin,
+// udp), sync daemon starts (master, backup), binds, service and
+// destination additions (each service's destinations in config order),
+// edits (in place, never a delete), then destination and service
+// deletions, unbinds, sync daemon stops, and timeout and sysctl
+// restorations. A nil desired plans a full teardown.
 //
 // A service the config names that exists but is not owned is left out
 // (see Conflicts): lvs-rs never edits what it did not create.
@@ -57,7 +59,7 @@ const (
 
 func plan(d Desired, obs Observed, owned Owned) []Change {
 	var out [phases][]Change
-	planSysctl(&out, d, obs, owned)
+	planSettings(&out, d, obs, owned)
 	planAddrs(&out, d, obs, owned)
 	planServices(&out, d, obs, owned)
 	var all []Change
@@ -65,41 +67,6 @@ func plan(d Desired, obs Observed, owned Owned) []Change {
 		all = append(all, p...)
 	}
 	return all
-}
-
-// planSysctl handles net/ipv4/ip_forward.
-func planSysctl(out *[phases][]Change, d Desired, obs Observed, owned Owned) {
-	key := sysctl.IPForward().String()
-	rec, have := ownedSysctl(owned, key)
-	if d.IPForward {
-		if obs.IPForward != "1" {
-			prior := obs.IPForward
-			if have {
-				prior = rec.Prior // the value before lvs-rs first set it
-			}
-			out[phaseSysctlSet] = append(out[phaseSysctlSet], Change{Kind: SetSysctl,
-				Sysctl: sysctl.Record{Key: key, Prior: prior, Wrote: "1"}, Current: obs.IPForward})
-		}
-		return
-	}
-	if !have {
-		return
-	}
-	switch rec.Restore(obs.IPForward) {
-	case sysctl.RestoreWrite:
-		out[phaseSysctlRestore] = append(out[phaseSysctlRestore], Change{Kind: RestoreSysctl, Sysctl: rec, Current: obs.IPForward})
-	case sysctl.RestoreForeign:
-		out[phaseSysctlRestore] = append(out[phaseSysctlRestore], Change{Kind: LeaveSysctl, Sysctl: rec, Current: obs.IPForward})
-	}
-}
-
-func ownedSysctl(owned Owned, key string) (sysctl.Record, bool) {
-	for _, r := range owned.Sysctls {
-		if r.Key == key {
-			return r, true
-		}
-	}
-	return sysctl.Record{}, false
 }
 
 // addrKey identifies an address on a device regardless of prefix length

@@ -144,12 +144,12 @@ func TestPlan(t *testing.T) {
 		{
 			name:   "ip_forward already 1 and not lvs-rs's: nothing to record or write",
 			cfg:    func(c *config.Config) *config.Config { c.Director.IPForward = true; return c },
-			kernel: func(o *Observed, _ *Owned) { o.IPForward = "1" },
+			kernel: func(o *Observed, _ *Owned) { o.Sysctls[ipf] = "1" },
 		},
 		{
 			name: "ip_forward no longer wanted: restored",
 			kernel: func(o *Observed, w *Owned) {
-				o.IPForward = "1"
+				o.Sysctls[ipf] = "1"
 				w.Sysctls = []sysctl.Record{{Key: ipf, Prior: "0", Wrote: "1"}}
 			},
 			want: []Change{{Kind: RestoreSysctl, Sysctl: sysctl.Record{Key: ipf, Prior: "0", Wrote: "1"}, Current: "1"}},
@@ -157,7 +157,7 @@ func TestPlan(t *testing.T) {
 		{
 			name: "ip_forward changed by someone since: left alone",
 			kernel: func(o *Observed, w *Owned) {
-				o.IPForward = "2"
+				o.Sysctls[ipf] = "2"
 				w.Sysctls = []sysctl.Record{{Key: ipf, Prior: "0", Wrote: "1"}}
 			},
 			want: []Change{{Kind: LeaveSysctl, Sysctl: sysctl.Record{Key: ipf, Prior: "0", Wrote: "1"}, Current: "2"}},
@@ -166,7 +166,7 @@ func TestPlan(t *testing.T) {
 			name: "ip_forward reset by someone while wanted: set again, original prior kept",
 			cfg:  func(c *config.Config) *config.Config { c.Director.IPForward = true; return c },
 			kernel: func(o *Observed, w *Owned) {
-				o.IPForward = "0"
+				o.Sysctls[ipf] = "0"
 				w.Sysctls = []sysctl.Record{{Key: ipf, Prior: "0", Wrote: "1"}}
 			},
 			want: []Change{{Kind: SetSysctl, Sysctl: sysctl.Record{Key: ipf, Prior: "0", Wrote: "1"}, Current: "0"}},
@@ -236,7 +236,7 @@ func TestPlan(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			obs, owned := converged()
 			if tc.fresh {
-				obs = Observed{Services: map[ipvs.ServiceKey]ObservedService{}, IPForward: "0"}
+				obs = Observed{Services: map[ipvs.ServiceKey]ObservedService{}, Sysctls: map[string]string{ipf: "0"}}
 				owned = Owned{Services: map[ipvs.ServiceKey]map[ipvs.DestinationKey]bool{}}
 			}
 			if tc.kernel != nil {
@@ -282,7 +282,7 @@ func TestConflicts(t *testing.T) {
 func TestPlanTeardown(t *testing.T) {
 	obs, owned := converged()
 	owned.Sysctls = []sysctl.Record{{Key: ipf, Prior: "0", Wrote: "1"}}
-	obs.IPForward = "1"
+	obs.Sysctls[ipf] = "1"
 	adopted := vip.Addr{Dev: "eth0", Prefix: netip.MustParsePrefix("10.0.0.250/32")}
 	obs.Addrs = append(obs.Addrs, adopted) // on the interface, not lvs-rs's
 	want := []Change{
@@ -309,7 +309,7 @@ func TestPlanFeatures(t *testing.T) {
 				RealServers: []config.RealServer{{Address: rs2, Port: 13868, Weight: 1, Mode: config.ModeNAT}}},
 		},
 	}
-	obs := Observed{Services: map[ipvs.ServiceKey]ObservedService{}, IPForward: "1"}
+	obs := Observed{Services: map[ipvs.ServiceKey]ObservedService{}, Sysctls: map[string]string{ipf: "1"}}
 	got := Plan(cfg, obs, Owned{})
 	fw := ipvs.Service{Family: ipvs.Inet, FWMark: 10, Scheduler: "sh", Netmask: 32}
 	u6 := ipvs.Service{Family: ipvs.Inet6, Protocol: ipvs.UDP, Address: v6, Scheduler: "mh", Flags: ipvs.FlagPersistent, Timeout: 60, Netmask: 64}

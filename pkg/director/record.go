@@ -31,6 +31,8 @@ type record struct {
 	Desired   *Desired        `json:"desired,omitempty"`
 	Addresses []recordAddr    `json:"addresses,omitempty"`
 	Sysctls   []sysctl.Record `json:"sysctls,omitempty"`
+	Timeouts  []TimeoutRecord `json:"timeouts,omitempty"`
+	Daemons   []ipvs.Daemon   `json:"sync_daemons,omitempty"`
 	Services  []recordService `json:"services,omitempty"`
 }
 
@@ -50,7 +52,8 @@ type recordService struct {
 
 // owned returns the record as an Owned set.
 func (r record) owned() Owned {
-	o := Owned{Services: map[ipvs.ServiceKey]map[ipvs.DestinationKey]bool{}, Sysctls: slices.Clone(r.Sysctls)}
+	o := Owned{Services: map[ipvs.ServiceKey]map[ipvs.DestinationKey]bool{}, Sysctls: slices.Clone(r.Sysctls),
+		Timeouts: slices.Clone(r.Timeouts), Daemons: slices.Clone(r.Daemons)}
 	for _, a := range r.Addresses {
 		o.Addrs = append(o.Addrs, vip.Addr{Dev: a.Dev, Prefix: a.Prefix, Label: a.Label})
 	}
@@ -67,6 +70,7 @@ func (r record) owned() Owned {
 // recordOf renders o (sorted, so equal sets give equal files).
 func recordOf(d *Desired, o Owned) record {
 	r := record{Version: recordVersion, Desired: d, Sysctls: slices.Clone(o.Sysctls)}
+	r.Timeouts, r.Daemons = sortedSettings(o)
 	for _, a := range o.Addrs {
 		r.Addresses = append(r.Addresses, recordAddr{Dev: a.Dev, Prefix: a.Prefix, Label: a.Label})
 	}
@@ -89,11 +93,14 @@ func recordOf(d *Desired, o Owned) record {
 }
 
 // empty reports whether o holds nothing.
-func (o Owned) empty() bool { return len(o.Services) == 0 && len(o.Addrs) == 0 && len(o.Sysctls) == 0 }
+func (o Owned) empty() bool {
+	return len(o.Services) == 0 && len(o.Addrs) == 0 && len(o.Sysctls) == 0 && len(o.Timeouts) == 0 && len(o.Daemons) == 0
+}
 
 // clone deep-copies o.
 func (o Owned) clone() Owned {
-	c := Owned{Services: map[ipvs.ServiceKey]map[ipvs.DestinationKey]bool{}, Addrs: slices.Clone(o.Addrs), Sysctls: slices.Clone(o.Sysctls)}
+	c := Owned{Services: map[ipvs.ServiceKey]map[ipvs.DestinationKey]bool{}, Addrs: slices.Clone(o.Addrs), Sysctls: slices.Clone(o.Sysctls),
+		Timeouts: slices.Clone(o.Timeouts), Daemons: slices.Clone(o.Daemons)}
 	for k, ds := range o.Services {
 		c.Services[k] = map[ipvs.DestinationKey]bool{}
 		for d := range ds {
@@ -150,6 +157,8 @@ func (o *Owned) take(c Change) {
 		if ds := o.Services[c.Service.Key()]; ds != nil {
 			ds[c.Destination.Key()] = true
 		}
+	default:
+		o.takeSetting(c)
 	}
 }
 
@@ -158,8 +167,9 @@ func (o *Owned) take(c Change) {
 // is present in after is lvs-rs's, whatever the acknowledgements said,
 // except what someone else created first (an addition refused with
 // EEXIST) and services released (they hold real servers lvs-rs did not
-// add). A recorded sysctl stays recorded while it holds the value lvs-rs
-// wrote (there is something to restore). Destinations of lvs-rs's
+// add). A recorded sysctl or timeout stays recorded while it holds the
+// value lvs-rs wrote (there is something to restore), a sync daemon while
+// it runs as lvs-rs started it. Destinations of lvs-rs's
 // services that desired names are its own from then on (adopted).
 func settle(intended Owned, after Observed, d Desired, changes []Change, errs []error) Owned {
 	refusedSvc := map[ipvs.ServiceKey]bool{}
@@ -205,12 +215,7 @@ func settle(intended Owned, after Observed, d Desired, changes []Change, errs []
 		}
 		n.Services[k] = nd
 	}
-	ipf := sysctl.IPForward().String()
-	for _, r := range intended.Sysctls {
-		if r.Key != ipf || after.IPForward == r.Wrote {
-			n.Sysctls = append(n.Sysctls, r)
-		}
-	}
+	n.Sysctls, n.Timeouts, n.Daemons = settleSettings(intended, after)
 	// Adopt: a destination of a service lvs-rs owns that desired names.
 	for _, ds := range d.Services {
 		k := ds.Service.Key()

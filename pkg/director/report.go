@@ -19,6 +19,8 @@ type Report struct {
 	ConnTableSize uint32       `json:"conn_table_size,omitempty"`
 	VIPs          []VIPRow     `json:"vips"`
 	Sysctls       []SysctlRow  `json:"sysctls"`
+	Timeouts      []TimeoutRow `json:"timeouts"`
+	Sync          []SyncRow    `json:"sync"`
 	Services      []ServiceRow `json:"services"`
 	Drift         []string     `json:"drift"`
 }
@@ -59,6 +61,9 @@ type DestinationRow struct {
 	Port            uint16             `json:"port"`
 	Forward         ipvs.ForwardMethod `json:"forward"` // route, tunnel or masq
 	Weight          uint32             `json:"weight"`
+	UpperThreshold  uint32             `json:"upper_threshold,omitempty"`
+	LowerThreshold  uint32             `json:"lower_threshold,omitempty"`
+	Tunnel          string             `json:"tunnel,omitempty"` // tunnel forwarding: "ipip", "gue port 6080 csum", ...
 	Present         bool               `json:"present"`
 	ActiveConns     uint32             `json:"active_conns"`
 	InactiveConns   uint32             `json:"inactive_conns"`
@@ -73,7 +78,8 @@ func (r *Report) IsApplied() bool { return r.Applied }
 func (r *Report) Drifted() bool { return len(r.Drift) > 0 }
 
 // WriteTable renders the report in the spirit of ipvsadm -Ln --stats
-// --rate, followed by the VIPs, the sysctls and the drift.
+// --rate, followed by the VIPs, the sysctls, the IPVS timeouts, the sync
+// daemons and the drift.
 func (r *Report) WriteTable(w io.Writer) error {
 	if !r.Applied {
 		_, err := fmt.Fprintln(w, "director: nothing applied")
@@ -87,9 +93,9 @@ func (r *Report) WriteTable(w io.Writer) error {
 		name, flags := serviceLine(s)
 		fmt.Fprintf(tw, "%s\t%s\t%s\t\t\t%s\n", name, s.Scheduler, flags, statsCells(s.Stats))
 		for _, d := range s.Destinations {
-			miss := ""
+			miss := destinationExtras(d)
 			if !d.Present {
-				miss = " (missing)"
+				miss += " (missing)"
 			}
 			fmt.Fprintf(tw, "  -> %s%s\t%s\t%d\t%d\t%d\t%s\n", netip.AddrPortFrom(d.Address, d.Port), miss,
 				d.Forward, d.Weight, d.ActiveConns, d.InactiveConns, statsCells(d.Stats))
@@ -123,6 +129,7 @@ func (r *Report) WriteTable(w io.Writer) error {
 		}
 		fmt.Fprintln(w, line)
 	}
+	r.writeSettings(w)
 	if len(r.Drift) == 0 {
 		_, err := fmt.Fprintln(w, "no drift: the kernel matches the config")
 		return err

@@ -13,7 +13,7 @@ func sampleReport(t *testing.T) *Report {
 	t.Helper()
 	obs, owned := converged()
 	owned.Sysctls = []sysctl.Record{{Key: ipf, Prior: "0", Wrote: "1"}}
-	obs.IPForward = "1"
+	obs.Sysctls[ipf] = "1"
 	s := obs.Services[svc(80).Key()]
 	s.Stats = ipvs.Stats{Connections: 40, PacketsIn: 400, BytesIn: 123456789, CPS: 2}
 	s.Destinations[0].ActiveConnections, s.Destinations[0].Stats.Connections = 3, 10

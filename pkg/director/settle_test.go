@@ -28,7 +28,7 @@ func TestSettleReadsTheKernelBack(t *testing.T) {
 	adds := []Change{{Kind: SetSysctl, Sysctl: fwd}, {Kind: Bind, Addr: eth0(vip1, "eth0:0")}, {Kind: AddService, Service: s},
 		{Kind: AddDestination, Service: s, Destination: d1}, {Kind: AddDestination, Service: s, Destination: d2}}
 	present := func(ds ...ipvs.Destination) Observed {
-		o := Observed{Services: map[ipvs.ServiceKey]ObservedService{}, Addrs: []vip.Addr{eth0(vip1, "eth0:0")}, IPForward: "1"}
+		o := Observed{Services: map[ipvs.ServiceKey]ObservedService{}, Addrs: []vip.Addr{eth0(vip1, "eth0:0")}, Sysctls: map[string]string{ipf: "1"}}
 		os := ObservedService{ServiceExtended: ipvs.ServiceExtended{Service: s}}
 		for _, d := range ds {
 			os.Destinations = append(os.Destinations, ipvs.DestinationExtended{Destination: d})
@@ -53,14 +53,14 @@ func TestSettleReadsTheKernelBack(t *testing.T) {
 		want: Owned{Services: map[ipvs.ServiceKey]map[ipvs.DestinationKey]bool{s.Key(): {d1.Key(): true}},
 			Addrs: intended.Addrs, Sysctls: intended.Sysctls},
 	}, {
-		name: "crashed before anything (no results)", after: Observed{IPForward: "0"}, errs: nil,
+		name: "crashed before anything (no results)", after: Observed{Sysctls: map[string]string{ipf: "0"}}, errs: nil,
 		want: Owned{Services: map[ipvs.ServiceKey]map[ipvs.DestinationKey]bool{}},
 	}, {
 		name: "another tool created the service first", after: present(),
 		errs: []error{nil, nil, exists, ipvs.ErrNotAttempted, ipvs.ErrNotAttempted},
 		want: Owned{Services: map[ipvs.ServiceKey]map[ipvs.DestinationKey]bool{}, Addrs: intended.Addrs, Sysctls: intended.Sysctls},
 	}, {
-		name: "ip_forward changed by someone since", after: func() Observed { o := present(d1, d2); o.IPForward = "0"; return o }(),
+		name: "ip_forward changed by someone since", after: func() Observed { o := present(d1, d2); o.Sysctls[ipf] = "0"; return o }(),
 		errs: make([]error, 5),
 		want: Owned{Services: intended.clone().Services, Addrs: intended.Addrs},
 	}} {

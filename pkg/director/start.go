@@ -14,7 +14,8 @@ import (
 // but is not lvs-rs's stops it before any change (ErrForeignService). On a
 // failure midway the error names the object and errno, and the state
 // records everything lvs-rs owns: a rerun converges, stop removes it. It
-// is Converge(DesiredFrom(cfg)) after checking cfg.
+// is Converge(DesiredFrom(cfg)) after checking cfg and, with CheckKernel,
+// that the running kernel supports what it asks for.
 func Start(ctx context.Context, cfg *config.Config, o Options) (Result, error) {
 	if cfg == nil {
 		return Result{}, errors.New("director: start: no configuration")
@@ -22,5 +23,9 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (Result, error) {
 	if cfg.Director.Interface == "" && len(cfg.VirtualServers) > 0 {
 		return Result{}, errors.New("director: start: director.interface is not set")
 	}
-	return Converge(ctx, DesiredFrom(cfg), o)
+	d := DesiredFrom(cfg)
+	if err := CheckKernel(d); err != nil {
+		return Result{}, err
+	}
+	return Converge(ctx, d, o)
 }

@@ -7,7 +7,6 @@ import (
 	"github.com/lvs-rs/lvs-rs/pkg/config"
 	"github.com/lvs-rs/lvs-rs/pkg/ipvs"
 	"github.com/lvs-rs/lvs-rs/pkg/state"
-	"github.com/lvs-rs/lvs-rs/pkg/sysctl"
 )
 
 // Status compares the kernel with desired (nil: the desired state of the
@@ -21,7 +20,8 @@ func Status(ctx context.Context, desired *config.Config, o Options) (*Report, er
 		return nil, err
 	}
 	if !found {
-		return &Report{Drift: []string{}, VIPs: []VIPRow{}, Sysctls: []SysctlRow{}, Services: []ServiceRow{}}, nil
+		return &Report{Drift: []string{}, VIPs: []VIPRow{}, Sysctls: []SysctlRow{}, Timeouts: []TimeoutRow{}, Sync: []SyncRow{},
+			Services: []ServiceRow{}}, nil
 	}
 	var d Desired
 	switch {
@@ -38,7 +38,7 @@ func Status(ctx context.Context, desired *config.Config, o Options) (*Report, er
 	if err != nil {
 		return nil, err
 	}
-	obs, err := observe(ctx, k, d.Interface, owned, false)
+	obs, err := observe(ctx, k, d, owned, false)
 	if err != nil {
 		return nil, err
 	}
@@ -49,7 +49,8 @@ func Status(ctx context.Context, desired *config.Config, o Options) (*Report, er
 func buildReport(info ipvs.Info, d Desired, obs Observed, owned Owned, changes []Change, conflicts []ipvs.ServiceKey) *Report {
 	r := &Report{
 		Applied: true, Interface: d.Interface, IPVSVersion: info.Version.String(), ConnTableSize: info.ConnTableSize,
-		Drift: []string{}, VIPs: []VIPRow{}, Sysctls: []SysctlRow{}, Services: []ServiceRow{},
+		Drift: []string{}, VIPs: []VIPRow{}, Sysctls: []SysctlRow{}, Timeouts: []TimeoutRow{}, Sync: []SyncRow{},
+		Services: []ServiceRow{},
 	}
 	for _, k := range conflicts {
 		r.Drift = append(r.Drift, "service "+k.String()+" exists but was not created by lvs-rs (start refuses to take it over)")
@@ -82,18 +83,7 @@ func buildReport(info ipvs.Info, d Desired, obs Observed, owned Owned, changes [
 	for _, a := range owned.Addrs {
 		row(a.Dev, hostAddr(a))
 	}
-	// Sysctls: ip_forward when wanted or changed by lvs-rs.
-	ipf := sysctl.IPForward().String()
-	if rec, have := ownedSysctl(owned, ipf); have || d.IPForward {
-		sr := SysctlRow{Key: ipf, Value: obs.IPForward}
-		if d.IPForward {
-			sr.Want = "1"
-		}
-		if have {
-			sr.Prior, sr.Wrote = rec.Prior, rec.Wrote
-		}
-		r.Sysctls = append(r.Sysctls, sr)
-	}
+	r.Sysctls, r.Timeouts, r.Sync = settingRows(d, obs, owned)
 	// Services: the configured ones lvs-rs owns or would create, then
 	// lvs-rs's that are no longer configured. Foreign ones never appear.
 	listed := map[ipvs.ServiceKey]bool{}
@@ -129,7 +119,7 @@ func serviceRow(want ipvs.Service, dests []ipvs.Destination, cur ObservedService
 		s = cur.Service
 	}
 	sr := ServiceRow{
-		ServiceKey: s.Key(), Scheduler: s.Scheduler, Flags: (s.Flags &^ ipvs.FlagPersistent).String(),
+		ServiceKey: s.Key(), Scheduler: s.Scheduler, Flags: flagsString(s),
 		Present: exists, Stats: cur.Stats, Destinations: []DestinationRow{},
 	}
 	if s.Flags&ipvs.FlagPersistent != 0 {
@@ -151,6 +141,7 @@ func serviceRow(want ipvs.Service, dests []ipvs.Destination, cur ObservedService
 		}
 		sr.Destinations = append(sr.Destinations, DestinationRow{
 			Address: d.Address, Port: d.Port, Forward: d.Forward, Weight: d.Weight, Present: present,
+			UpperThreshold: d.UpperThreshold, LowerThreshold: d.LowerThreshold, Tunnel: tunnelString(d),
 			ActiveConns: dx.ActiveConnections, InactiveConns: dx.InactiveConnections, PersistentConns: dx.PersistentConnections,
 			Stats: dx.Stats,
 		})

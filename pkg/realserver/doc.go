@@ -2,7 +2,7 @@
 // accept the traffic an LVS director forwards to it, and undoes exactly
 // that on stop.
 //
-// Per forwarding mode (SPEC, "What start does"):
+// Per forwarding mode:
 //
 //	dr   VIP/32 (IPv4) or /128 (IPv6) on lo, label lo:N, scope host;
 //	     conf/lo and conf/all: arp_ignore=1, arp_announce=2 (IPv4 VIPs only)
@@ -48,7 +48,7 @@
 // the lvs-rs that wrote it, or undo by hand what the file lists and delete
 // it.
 //
-// # Decisions where the SPEC is silent
+// # Decisions beyond the contract
 //
 //   - IPv6 dr: the /128 on lo gets no sysctl. ARP parameters are IPv4-only,
 //     and Linux needs no IPv6 equivalent: ndisc answers a neighbour

@@ -5,7 +5,12 @@
 // surviving counters, ownership (a hand-made service survives start,
 // status and stop), and traffic through the VIP to the real servers in the
 // dr, tun and nat presets of internal/topo, with the real servers prepared
-// by plain calls (not the product's real-server role).
+// by plain calls (not the product's real-server role). wave2_test.go reads
+// the host-wide settings (sysctls, IPVS timeouts, sync daemons) and the
+// scale-out service fields back through moby/ipvs and /proc/sys, and
+// proves on a one-armed nat director that send_redirects=0 on both
+// conf/all and the interface stops the ICMP redirects the real servers
+// otherwise receive (counted in each namespace's /proc/net/snmp).
 //
 // Run as root: CGO_ENABLED=0 go test ./test/vm/director/ [-run TestName] -v
 package director

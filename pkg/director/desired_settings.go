@@ -1,0 +1,140 @@
+package director
+
+import (
+	"cmp"
+	"encoding/json"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/lvs-rs/lvs-rs/pkg/config"
+	"github.com/lvs-rs/lvs-rs/pkg/ipvs"
+	"github.com/lvs-rs/lvs-rs/pkg/sysctl"
+)
+
+// Want asks for the kernel parameter key to hold value, replacing an
+// earlier wish for the same key; Sysctls stays sorted by key.
+func (d *Desired) Want(key sysctl.Key, value string) {
+	k := key.String()
+	i, found := slices.BinarySearchFunc(d.Sysctls, k, func(w SysctlWant, k string) int { return cmp.Compare(w.Key, k) })
+	if found {
+		d.Sysctls[i].Value = value
+		return
+	}
+	d.Sysctls = slices.Insert(d.Sysctls, i, SysctlWant{Key: k, Value: value})
+}
+
+// AcceptLocal asks for net/ipv4/conf/all/accept_local=1 and
+// net/ipv4/conf/INTERFACE/accept_local=1: the director then accepts
+// packets with one of its own addresses as source on its interface, what
+// a health check sent through the VIP (via: vip) needs when the packet
+// comes back to the director. The long-running director calls it when a
+// check goes via the VIP.
+func (d *Desired) AcceptLocal() {
+	d.Want(sysctl.IPv4Conf("all", "accept_local"), "1")
+	if d.Interface != "" {
+		d.Want(sysctl.IPv4Conf(d.Interface, "accept_local"), "1")
+	}
+}
+
+// wanted returns the value d wants for key.
+func (d Desired) wanted(key string) (string, bool) {
+	i, found := slices.BinarySearchFunc(d.Sysctls, key, func(w SysctlWant, k string) int { return cmp.Compare(w.Key, k) })
+	if !found {
+		return "", false
+	}
+	return d.Sysctls[i].Value, true
+}
+
+// UnmarshalJSON reads a Desired, also in the form of records written
+// before Sysctls existed (a boolean "ip_forward").
+func (d *Desired) UnmarshalJSON(b []byte) error {
+	type plain Desired
+	var v struct {
+		plain
+		IPForward bool `json:"ip_forward"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*d = Desired(v.plain)
+	if v.IPForward {
+		d.Want(sysctl.IPForward(), "1")
+	}
+	return nil
+}
+
+// settingsFrom resolves the director section's host-wide settings:
+// sysctls, IPVS timeouts and the sync daemons.
+func (d *Desired) settingsFrom(dir config.Director) {
+	if dir.IPForward {
+		d.Want(sysctl.IPForward(), "1")
+	}
+	if dir.DisableRedirects {
+		d.Want(sysctl.IPv4Conf("all", "send_redirects"), "0")
+		if dir.Interface != "" {
+			d.Want(sysctl.IPv4Conf(dir.Interface, "send_redirects"), "0")
+		}
+	}
+	for _, p := range dir.IPVSSysctls {
+		d.Want(sysctl.IPVS(p.Name), strconv.FormatInt(p.Value, 10))
+	}
+	d.Timeouts = ipvs.Timeouts{TCP: whole(dir.Timeouts.TCP), TCPFin: whole(dir.Timeouts.TCPFin), UDP: whole(dir.Timeouts.UDP)}
+	if s := dir.Sync; s != nil {
+		dm := ipvs.Daemon{Interface: s.Interface, SyncID: s.SyncID, MaxLen: s.MaxLen, Group: s.Group, Port: s.Port, TTL: s.TTL}
+		if s.State == config.SyncMaster || s.State == config.SyncBoth {
+			dm.State = ipvs.DaemonMaster
+			d.Sync = append(d.Sync, dm)
+		}
+		if s.State == config.SyncBackup || s.State == config.SyncBoth {
+			dm.State = ipvs.DaemonBackup
+			d.Sync = append(d.Sync, dm)
+		}
+	}
+}
+
+// whole truncates t to whole seconds (the config refuses fractions).
+func whole(t time.Duration) time.Duration { return t.Truncate(time.Second) }
+
+// schedulerFlagsOf maps scheduler flags onto IP_VS_SVC_F_*: mh and sh
+// share the bits (SCHED1 fallback, SCHED2 port).
+func schedulerFlagsOf(fs []config.SchedulerFlag) ipvs.ServiceFlags {
+	var f ipvs.ServiceFlags
+	for _, x := range fs {
+		switch x {
+		case config.FlagMHFallback, config.FlagSHFallback:
+			f |= ipvs.FlagSchedSHFallback
+		case config.FlagMHPort, config.FlagSHPort:
+			f |= ipvs.FlagSchedSHPort
+		case config.FlagOPS:
+			f |= ipvs.FlagOnePacket
+		}
+	}
+	return f
+}
+
+// tunnelOf maps a tun real server's encapsulation onto the destination's
+// tunnel fields.
+func tunnelOf(t config.Tunnel) (ipvs.TunnelType, uint16, ipvs.TunnelFlags) {
+	var typ ipvs.TunnelType
+	switch t.Type {
+	case config.TunnelGUE:
+		typ = ipvs.TunnelGUE
+	case config.TunnelGRE:
+		typ = ipvs.TunnelGRE
+	}
+	var f ipvs.TunnelFlags
+	for _, x := range t.Flags {
+		switch x {
+		case config.TunnelCsum:
+			f |= ipvs.TunnelCsum
+		case config.TunnelRemCsum:
+			f |= ipvs.TunnelRemCsum
+		}
+	}
+	port := t.Port
+	if typ != ipvs.TunnelGUE {
+		port = 0
+	}
+	return typ, port, f
+}

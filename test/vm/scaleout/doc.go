@@ -1,0 +1,9 @@
+// Package scaleout tests, in the VM (internal/vmtest), the kernel building
+// blocks of running several directors: the IPVS connection sync daemon and
+// timeouts (pkg/ipvs), scheduler flags, thresholds and tunnel types read
+// back through netlink, nftables firewall marks with traffic
+// (pkg/nftmark), and the route signal to BIRD 2 (pkg/announce): a route
+// put in table 100 on two directors is exported over BGP to a router
+// running BIRD, which installs an ECMP route and drops the nexthop of a
+// director that withdraws.
+package scaleout

@@ -1,0 +1,9 @@
+package scaleout
+
+import (
+	"testing"
+
+	"github.com/lvs-rs/lvs-rs/internal/vmtest"
+)
+
+func TestMain(m *testing.M) { vmtest.Main(m) }
