@@ -161,3 +161,10 @@ func (m *memKernel) setConns(port uint16, addr string, n uint32) {
 
 // ipvsOp is the operation that creates s.
 func ipvsOp(s ipvs.Service) ipvs.Op { return ipvs.Op{Kind: ipvs.OpNewService, Service: s} }
+
+// The IPVS settings: none set, no sync daemon.
+func (m *memKernel) Timeouts(context.Context) (ipvs.Timeouts, error)      { return ipvs.Timeouts{}, nil }
+func (m *memKernel) SetTimeouts(context.Context, ipvs.Timeouts) error     { return nil }
+func (m *memKernel) Daemons(context.Context) ([]ipvs.Daemon, error)       { return nil, nil }
+func (m *memKernel) NewDaemon(context.Context, ipvs.Daemon) error         { return nil }
+func (m *memKernel) DeleteDaemon(context.Context, ipvs.DaemonState) error { return unix.ESRCH }
