@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -20,6 +21,7 @@ import (
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 
+	"github.com/lvs-rs/lvs-rs/pkg/config"
 	"github.com/lvs-rs/lvs-rs/pkg/control"
 	"github.com/lvs-rs/lvs-rs/pkg/director"
 	"github.com/lvs-rs/lvs-rs/pkg/ipvs"
@@ -100,6 +102,7 @@ func runDaemon(parent context.Context, g *globalFlags, f *roleFlags, stderr io.W
 		Watch: func(ctx context.Context, kick func()) error {
 			return reconcile.WatchAddresses(ctx, netns.None(), kick)
 		},
+		Source:   func(v6 bool) (netip.Addr, error) { return directorSource(k.handle, cfg, v6) },
 		Metrics:  reg,
 		Logger:   log,
 		Ready:    func(s string) { notify(daemon.SdNotifyReady, "STATUS="+s) },
@@ -217,4 +220,34 @@ func openDaemonKernel(ctx context.Context) (daemonKernel, error) {
 		return daemonKernel{}, fmt.Errorf("netlink: %w", err)
 	}
 	return daemonKernel{handle: h, ipvs: c}, nil
+}
+
+// directorSource is the source of the checks through the VIP: the first
+// global address of the IPv4 (or IPv6) family on the director interface
+// that is not a VIP.
+func directorSource(h *netlink.Handle, cfg *config.Config, v6 bool) (netip.Addr, error) {
+	iface := cfg.Director.Interface
+	link, err := h.LinkByName(iface)
+	if err != nil {
+		return netip.Addr{}, fmt.Errorf("interface %s: %w", iface, err)
+	}
+	fam := netlink.FAMILY_V4
+	if v6 {
+		fam = netlink.FAMILY_V6
+	}
+	addrs, err := h.AddrList(link, fam)
+	if err != nil {
+		return netip.Addr{}, fmt.Errorf("addresses of %s: %w", iface, err)
+	}
+	vips := map[netip.Addr]bool{}
+	for _, vs := range cfg.VirtualServers {
+		vips[vs.VIP.Unmap()] = true
+	}
+	for _, a := range addrs {
+		ip, ok := netip.AddrFromSlice(a.IP)
+		if ok && a.Scope == unix.RT_SCOPE_UNIVERSE && !vips[ip.Unmap()] {
+			return ip.Unmap(), nil
+		}
+	}
+	return netip.Addr{}, fmt.Errorf("%s has no global address of the VIP's family besides the VIPs", iface)
 }

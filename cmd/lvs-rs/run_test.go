@@ -14,7 +14,7 @@ const runConfig = "director:\n  interface: eth0\nvirtual_servers:\n  - vip: 10.0
 func TestRunBadInput(t *testing.T) {
 	good := writeFile(t, runConfig)
 	bad := writeFile(t, "director:\n  interface: eth0\nvirtual_servers:\n  - vip: 10.0.0.300\n    port: 80\n")
-	viaVIP := writeFile(t, runConfig+"    check: {type: tcp, via: vip}\n")
+	natVIP := writeFile(t, strings.Replace(runConfig, "    port: 80\n", "    port: 80\n    mode: nat\n", 1)+"    check: {type: tcp, via: vip}\n")
 	for _, c := range []struct {
 		name string
 		args []string
@@ -23,7 +23,7 @@ func TestRunBadInput(t *testing.T) {
 		{"realserver role", []string{"--role", "realserver", "--config", good}, "run supports only the director role"},
 		{"no role", []string{"--config", good}, `required flag(s) "role" not set`},
 		{"bad file", []string{"--role", "director", "--config", bad}, bad + ":4:10: virtual_servers[0].vip"},
-		{"via vip", []string{"--role", "director", "--config", viaVIP}, "via: vip is not supported"},
+		{"via vip of nat", []string{"--role", "director", "--config", natVIP}, "check.via: vip is for dr and tun real servers"},
 	} {
 		stateDir := filepath.Join(t.TempDir(), "state")
 		code, _, errs := invoke(t, append([]string{"run", "--state-dir", stateDir}, c.args...)...)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"os"
 	"sync"
 	"time"
@@ -44,6 +45,10 @@ type Options struct {
 	// round of checks; Progress after every pass. Both get a one-line
 	// summary (for sd_notify STATUS=).
 	Ready, Progress func(summary string)
+	// Source returns the director's own address of the VIP's family (IPv6
+	// when v6), the source of the checks through the VIP (via: vip);
+	// nil refuses such checks.
+	Source func(v6 bool) (netip.Addr, error)
 	// Load reads a configuration file; nil is config.Load.
 	Load func(path string) (*config.Config, error)
 	// Checker configures the health checker (its Notify is the loop's).
@@ -91,7 +96,7 @@ func New(o Options) (*Loop, error) {
 	if o.Load == nil {
 		o.Load = config.Load
 	}
-	s, err := NewSetup(o.Config)
+	s, err := newSetup(o.Config, o.Source)
 	if err != nil {
 		return nil, err
 	}

@@ -58,6 +58,7 @@ func (l *Loop) converge(ctx context.Context, s Setup, in Inputs) (Outcome, direc
 	}
 	in.Kernel = kernel
 	out := Overlay(s.Base, in)
+	s.AddProbes(&out.Desired)
 	cctx, cancel := context.WithTimeout(ctx, passTimeout)
 	defer cancel()
 	res, err := director.Converge(cctx, out.Desired, l.opts.Director)

@@ -1,7 +1,9 @@
 package reconcile
 
 import (
+	"errors"
 	"fmt"
+	"net/netip"
 	"time"
 
 	"github.com/lvs-rs/lvs-rs/pkg/config"
@@ -65,8 +67,24 @@ func (l *Loop) loadSetup() (*config.Config, Setup, error) {
 	if cfg.Director.Interface == "" && len(cfg.VirtualServers) > 0 {
 		return nil, Setup{}, fmt.Errorf("%s: director.interface is not set", l.opts.File)
 	}
-	s, err := NewSetup(cfg)
+	s, err := newSetup(cfg, l.opts.Source)
 	return cfg, s, err
+}
+
+// newSetup is NewSetup with the sources of the checks through the VIP
+// set.
+func newSetup(cfg *config.Config, source func(v6 bool) (netip.Addr, error)) (Setup, error) {
+	s, err := NewSetup(cfg)
+	if err != nil {
+		return Setup{}, err
+	}
+	if len(s.Probes) > 0 && source == nil {
+		return Setup{}, errors.New("reconcile: checks through the VIP need the director's source address")
+	}
+	if len(s.Probes) > 0 {
+		err = s.SetSources(source)
+	}
+	return s, err
 }
 
 // leavers are the real servers of old that next no longer has, to drain

@@ -3,6 +3,7 @@ package reconcile
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -26,6 +27,9 @@ type Setup struct {
 	Targets []health.Target
 	// Members maps a target's ID to its real server.
 	Members map[string]Member
+	// Probes are the firewall-mark services of the checks through the
+	// VIP (via: vip), one per checked real server, holding only it.
+	Probes []director.DesiredService
 	// Interval is director.reconcile_interval.
 	Interval time.Duration
 }
@@ -44,6 +48,10 @@ func NewSetup(cfg *config.Config) (Setup, error) {
 	if len(s.Base.Services) != len(cfg.VirtualServers) {
 		return Setup{}, fmt.Errorf("reconcile: %s: duplicate virtual servers", cfg.Source)
 	}
+	marks, err := probeMarksOf(cfg)
+	if err != nil {
+		return Setup{}, err
+	}
 	for i, vs := range cfg.VirtualServers {
 		svc := s.Base.Services[i].Service
 		k := svc.Key()
@@ -53,14 +61,15 @@ func NewSetup(cfg *config.Config) (Setup, error) {
 			if c == nil {
 				continue
 			}
-			if c.Via == config.ViaVIP {
-				return Setup{}, fmt.Errorf("%s: virtual server %v, real server %s: check via: vip is not supported by lvs-rs run yet "+
-					"(it needs accept_local on the director); use via: direct", cfg.Source, k, rs.Address)
-			}
 			m := Member{Service: k, Destination: ipvs.DestinationKey{Address: rs.Address.Unmap(), Port: portOf(vs, rs)}}
 			t := health.Target{ID: m.String(), Address: m.Destination.Address, Port: m.Destination.Port, Spec: specOf(*c, m.Destination.Address)}
 			if _, dup := s.Members[t.ID]; dup {
 				continue
+			}
+			if c.Via == config.ViaVIP {
+				if err := s.probe(&t, vs.VIP.Unmap(), destinationOf(s.Base.Services[i], m), marks); err != nil {
+					return Setup{}, fmt.Errorf("%s: virtual server %v, real server %s: check.via: %w", cfg.Source, k, rs.Address, err)
+				}
 			}
 			s.Members[t.ID] = m
 			s.Targets = append(s.Targets, t)
@@ -128,4 +137,38 @@ func specOf(c config.Check, addr netip.Addr) health.Spec {
 		}
 	}
 	return sp
+}
+
+// AddProbes adds the probe services of the checks through the VIP to d,
+// and accept_local on the director, without which the answers of the
+// real servers (from the VIP, one of the director's own addresses) would
+// be dropped as martians.
+func (s Setup) AddProbes(d *director.Desired) {
+	if len(s.Probes) == 0 {
+		return
+	}
+	d.Services = append(slices.Clip(d.Services), s.Probes...)
+	d.AcceptLocal()
+}
+
+// SetSources sets the source address of every check through the VIP:
+// source returns the director's own address of the VIP's family.
+func (s Setup) SetSources(source func(v6 bool) (netip.Addr, error)) error {
+	for i, t := range s.Targets {
+		if t.Spec.Via != health.ThroughVIP {
+			continue
+		}
+		a, err := source(t.VIP.Is6())
+		if err != nil {
+			return fmt.Errorf("reconcile: check of %s through the VIP: source address: %w", t.ID, err)
+		}
+		s.Targets[i].Source = a
+	}
+	return nil
+}
+
+// destinationOf is m's destination in ds (every member comes from one).
+func destinationOf(ds director.DesiredService, m Member) ipvs.Destination {
+	i := slices.IndexFunc(ds.Destinations, func(d ipvs.Destination) bool { return d.Key() == m.Destination })
+	return ds.Destinations[i]
 }

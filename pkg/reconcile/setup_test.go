@@ -115,20 +115,85 @@ func TestLeavers(t *testing.T) {
 	}
 }
 
-func TestNewSetupRefusesViaVIP(t *testing.T) {
+func TestNewSetupViaVIP(t *testing.T) {
 	cfg, err := config.Parse("c.yaml", []byte(`director:
   interface: eth0
 virtual_servers:
   - vip: 10.0.0.100
     port: 80
+    mode: tun
     check: {type: tcp, via: vip}
+    real_servers:
+      - {address: 10.0.0.11, weight: 5}
+      - {address: 10.0.0.12, check: {via: direct}}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := NewSetup(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Probes) != 1 || len(s.Targets) != 2 {
+		t.Fatalf("probes %+v, targets %+v: want one probe, two targets", s.Probes, s.Targets)
+	}
+	tg, p := s.Targets[0], s.Probes[0]
+	if tg.Spec.Via != health.ThroughVIP || tg.VIP != vip || tg.Mark != p.Service.FWMark || tg.Mark < ProbeMarkBase || tg.Mark >= ProbeMarkBase+ProbeMarks {
+		t.Fatalf("target %+v, probe service %v", tg, p.Service)
+	}
+	want := ipvs.Destination{Family: ipvs.Inet, Address: rs1, Port: 80, Forward: ipvs.Tunnel, Weight: 1}
+	if len(p.Destinations) != 1 || p.Destinations[0].Address != want.Address || p.Destinations[0].Forward != ipvs.Tunnel || p.Destinations[0].Weight != 1 {
+		t.Fatalf("probe destinations %+v, want only %+v", p.Destinations, want)
+	}
+	// The mark depends on the real server's identity only.
+	again, err := config.Parse("c.yaml", []byte(`director:
+  interface: eth0
+virtual_servers:
+  - vip: 10.0.0.100
+    port: 443
+    check: {type: tcp, via: vip}
+    real_servers:
+      - {address: 10.0.0.13}
+  - vip: 10.0.0.100
+    port: 80
+    mode: tun
+    check: {type: tcp, via: vip, interval: 5s}
+    real_servers:
+      - {address: 10.0.0.11, weight: 9}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s2, err := NewSetup(again)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s2.Targets[1].Mark != tg.Mark {
+		t.Fatalf("mark %d after an edit, was %d", s2.Targets[1].Mark, tg.Mark)
+	}
+	d := director.Desired{Interface: "eth0"}
+	s.AddProbes(&d)
+	if len(d.Services) != 1 || len(d.Sysctls) != 2 {
+		t.Fatalf("AddProbes: %+v, want the probe and accept_local on all and eth0", d)
+	}
+	if err := s.SetSources(func(bool) (netip.Addr, error) { return netip.MustParseAddr("10.0.0.1"), nil }); err != nil || s.Targets[0].Source.String() != "10.0.0.1" || s.Targets[1].Source.IsValid() {
+		t.Fatalf("SetSources: %v, targets %+v", err, s.Targets)
+	}
+}
+
+func TestProbeMarksReserved(t *testing.T) {
+	cfg, err := config.Parse("c.yaml", []byte(`director:
+  interface: eth0
+virtual_servers:
+  - vip: 10.0.0.100
+    fwmark: 1280704512
     real_servers:
       - {address: 10.0.0.11}
 `))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := NewSetup(cfg); err == nil || !strings.Contains(err.Error(), "via: vip is not supported") {
-		t.Fatalf("NewSetup: %v, want the refusal of via: vip", err)
+	if _, err := NewSetup(cfg); err == nil || !strings.Contains(err.Error(), "reserved for the checks through the VIP") {
+		t.Fatalf("NewSetup: %v, want the reserved marks refused", err)
 	}
 }
