@@ -59,6 +59,14 @@
 //   - sorry_server: added while no real server of its service has a
 //     weight above 0, removed as soon as one has.
 //
-// Checks with via: vip are refused by NewSetup: they need accept_local on
-// the director, which the director's desired state does not carry yet.
+// # Checks through the VIP
+//
+// A check with via: vip (dr and tun real servers) gets a probe: a
+// firewall-mark IPVS service holding only its real server (Setup.Probes,
+// added to every pass's effective desired state by AddProbes together
+// with accept_local on the director), whose mark the check's socket
+// carries, bound to the director's own address (Options.Source) and
+// dialling VIP:port. The mark is ProbeMarkBase plus a hash of the real
+// server's identity (the next free one on a collision), so it and the
+// check's state survive edits elsewhere in the file.
 package reconcile
