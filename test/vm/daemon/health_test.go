@@ -23,6 +23,7 @@ func config(reconcile string, rs1, rs2 int, extra ...string) string {
   interface: eth0
   reconcile_interval: %s
   metrics: 10.0.0.1:9597
+  ipvs_sysctls: {expire_nodest_conn: 1, expire_quiescent_template: 1}
 virtual_servers:
   - vip: 10.0.0.100
     port: 80

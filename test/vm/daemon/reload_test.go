@@ -79,12 +79,14 @@ func (c *cluster) reload(yaml string) {
 // FILE:LINE:COLUMN, status says so, the kernel keeps the running state.
 func TestReloadUnderTraffic(t *testing.T) {
 	c := newCluster(t, config("5s", 1, -1))
-	// What director.ipvs_sysctls sets: without it, a client port reused
-	// after the removed real server's deletion hits its old connection
-	// entry and is dropped until that entry expires.
-	must(t, c.p.Director.WriteSysctl("net/ipv4/vs/expire_nodest_conn", "1"))
 	c.run()
 	c.ready()
+	// director.ipvs_sysctls: without expire_nodest_conn, a client port
+	// reused after the removed real server's deletion hits its old
+	// connection entry and is dropped until that entry expires.
+	if v, err := c.p.Director.ReadSysctl("net/ipv4/vs/expire_nodest_conn"); err != nil || strings.TrimSpace(v) != "1" {
+		t.Fatalf("expire_nodest_conn = %q (%v), want 1 from director.ipvs_sysctls", v, err)
+	}
 	c.waitWeights(vip80, 5*time.Second, map[string]int{"10.0.0.11": 1})
 	l := c.startLoad()
 	// The kernel's counters are copied out by its estimator, every 2s.
