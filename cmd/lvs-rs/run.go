@@ -71,8 +71,12 @@ func runDaemon(parent context.Context, g *globalFlags, f *roleFlags, stderr io.W
 	if cfg.Director.Interface == "" && len(cfg.VirtualServers) > 0 {
 		return usageErr("%s: director.interface is not set", cfg.Source)
 	}
-	if _, err := reconcile.NewSetup(cfg); err != nil {
+	setup, err := reconcile.NewSetup(cfg)
+	if err != nil {
 		return withCode(exitUsage, err)
+	}
+	if err := director.CheckKernel(setup.Base); err != nil {
+		return withCode(exitKernel, err)
 	}
 	if !hasNetAdmin() {
 		return withCode(exitKernel, errNotPrivileged)

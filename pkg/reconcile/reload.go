@@ -68,7 +68,10 @@ func (l *Loop) loadSetup() (*config.Config, Setup, error) {
 		return nil, Setup{}, fmt.Errorf("%s: director.interface is not set", l.opts.File)
 	}
 	s, err := newSetup(cfg, l.opts.Source)
-	return cfg, s, err
+	if err != nil {
+		return nil, Setup{}, err
+	}
+	return cfg, s, director.CheckKernel(s.Base)
 }
 
 // newSetup is NewSetup with the sources of the checks through the VIP
