@@ -17,7 +17,12 @@ import (
 // bound again at once, from address events (reconcile_interval is far
 // longer than the wait). A service lvs-rs did not create is never touched.
 func TestDriftRepair(t *testing.T) {
-	c := newCluster(t, config("3s", 2, 3))
+	// Without checks: a health transition under a loaded VM would change
+	// the desired state and make a repair count as an ordinary change.
+	yaml := config("3s", 2, 3)
+	i := strings.Index(yaml, "    check: {")
+	yaml = yaml[:i] + yaml[i+strings.Index(yaml[i:], "\n")+1:]
+	c := newCluster(t, yaml)
 	foreign := ipvs.Service{Family: ipvs.Inet, Protocol: ipvs.TCP, Address: netip.MustParseAddr("10.0.0.200"), Port: 81, Scheduler: "rr", Netmask: 32}
 	ctx := context.Background()
 	must(t, c.ipvs.NewService(ctx, foreign))

@@ -115,3 +115,10 @@ func TestQuiesceAndRecover(t *testing.T) {
 		t.Fatalf("no transition log line:\n%s", c.d.log.String())
 	}
 }
+
+// patient is config with a check slow to fail (1s interval, 900ms
+// timeout), for tests where a check failing under a loaded VM would be
+// a false alarm rather than the subject.
+func patient(reconcile string, rs1, rs2 int) string {
+	return strings.Replace(config(reconcile, rs1, rs2), fmt.Sprintf("interval: %s, timeout: %s", interval, timeout), "interval: 1s, timeout: 900ms", 1)
+}

@@ -13,7 +13,7 @@ import (
 // once the kernel has every real server at the weight its first check
 // gave, a STATUS= summary, and WATCHDOG=1 when WATCHDOG_USEC is set.
 func TestSystemdNotify(t *testing.T) {
-	c := newCluster(t, config("5s", 2, 3))
+	c := newCluster(t, patient("5s", 2, 3))
 	path := filepath.Join(t.TempDir(), "notify.sock")
 	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
 	must(t, err)

@@ -51,7 +51,7 @@ func (s *sampler) finish() map[string]bool {
 // without changing any weight of a healthy server; the same after
 // SIGKILL. A start while run is active refuses.
 func TestRestartKeepsWeights(t *testing.T) {
-	c := newCluster(t, config("5s", 2, 3))
+	c := newCluster(t, patient("5s", 2, 3))
 	d := c.run()
 	c.ready()
 	want := map[string]int{"10.0.0.11": 2, "10.0.0.12": 3}
