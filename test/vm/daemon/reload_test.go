@@ -78,7 +78,7 @@ func (c *cluster) reload(yaml string) {
 // server drains and is deleted. Then a bad file: rejected with
 // FILE:LINE:COLUMN, status says so, the kernel keeps the running state.
 func TestReloadUnderTraffic(t *testing.T) {
-	c := newCluster(t, config("5s", 1, -1))
+	c := newCluster(t, patient("5s", 1, -1))
 	c.run()
 	c.ready()
 	// director.ipvs_sysctls: without expire_nodest_conn, a client port
@@ -96,12 +96,12 @@ func TestReloadUnderTraffic(t *testing.T) {
 		return before > 0, "0"
 	})
 
-	c.reload(config("5s", 3, -1))
+	c.reload(patient("5s", 3, -1))
 	c.waitWeights(vip80, 5*time.Second, map[string]int{"10.0.0.11": 3})
-	c.reload(config("5s", 3, 2))
+	c.reload(patient("5s", 3, 2))
 	c.waitWeights(vip80, 5*time.Second, map[string]int{"10.0.0.11": 3, "10.0.0.12": 2})
 	time.Sleep(500 * time.Millisecond)
-	c.reload(config("5s", -1, 2))
+	c.reload(patient("5s", -1, 2))
 	// Draining: weight 0 at once, deleted once idle or at drain_timeout (2s).
 	c.waitWeights(vip80, 5*time.Second, map[string]int{"10.0.0.11": 0, "10.0.0.12": 2})
 	c.waitWeights(vip80, 10*time.Second, map[string]int{"10.0.0.12": 2})
