@@ -94,6 +94,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 		newCompletionCmd(stdout),
 		newManCmd(),
 	)
+	root.AddCommand(newRunCmd(g, stderr))
 	root.CompletionOptions.DisableDefaultCmd = true
 	return root
 }

@@ -113,6 +113,9 @@ func runStart(ctx context.Context, g *globalFlags, f *roleFlags, stdout, stderr 
 		if err != nil {
 			return err
 		}
+		if !f.dryRun && daemonActive(ctx, g) {
+			return withCode(exitKernel, errDaemonActive)
+		}
 		s, err := openSession(g)
 		if err != nil {
 			return err

@@ -91,6 +91,12 @@ func runStatus(ctx context.Context, g *globalFlags, f *roleFlags, output string,
 			reports[role] = rep
 		}
 	}
+	if f.role != roleRealServer {
+		if d, ok := daemonStatus(ctx, g); ok {
+			reports[roleDaemon] = d
+			roles = append(roles, roleDaemon)
+		}
+	}
 	return printStatus(stdout, output, roles, reports)
 }
 

@@ -32,6 +32,10 @@ func newStopCmd(g *globalFlags, stdout, stderr io.Writer) *cobra.Command {
 }
 
 func runStop(ctx context.Context, g *globalFlags, f *roleFlags, stdout, stderr io.Writer) error {
+	if f.role == roleDirector && !f.dryRun && daemonActive(ctx, g) {
+		// It would put everything back at its next pass.
+		return withCode(exitKernel, errDaemonStop)
+	}
 	s, err := openSession(g)
 	if err != nil {
 		return err

@@ -28,23 +28,23 @@ type Announce struct {
 	VIPs []netip.Addr `json:"vips,omitempty"`
 }
 
-// routeTable is a routing table and route protocol: lvs-rs owns every
+// RouteTable is a routing table and route protocol: lvs-rs owns every
 // route of the table with the protocol.
-type routeTable struct {
+type RouteTable struct {
 	Table    uint32 `json:"table"`
 	Protocol uint8  `json:"protocol"`
 }
 
 // String renders "table 100 proto 250".
-func (t routeTable) String() string { return fmt.Sprintf("table %d proto %d", t.Table, t.Protocol) }
+func (t RouteTable) String() string { return fmt.Sprintf("table %d proto %d", t.Table, t.Protocol) }
 
-// key returns the table the announcement uses; the zero routeTable for
+// key returns the table the announcement uses; the zero RouteTable for
 // none.
-func (a *Announce) key() routeTable {
+func (a *Announce) key() RouteTable {
 	if a == nil {
-		return routeTable{}
+		return RouteTable{}
 	}
-	return routeTable{a.Table, a.Protocol}
+	return RouteTable{a.Table, a.Protocol}
 }
 
 // announceFrom builds the announcement of cfg: nil when off.
@@ -82,7 +82,7 @@ func serves(vs config.VirtualServer) bool {
 func planAnnounce(out *[phases][]Change, d Desired, obs Observed, owned Owned) {
 	want := d.Announce.key()
 	var dels []Change
-	if owned.Routes != (routeTable{}) && owned.Routes != want {
+	if owned.Routes != (RouteTable{}) && owned.Routes != want {
 		for _, c := range announce.Plan(nil, obs.Routes[owned.Routes]) {
 			dels = append(dels, Change{Kind: DeleteRoute, Route: owned.Routes, Prefix: c.Prefix})
 		}
@@ -103,14 +103,14 @@ func planAnnounce(out *[phases][]Change, d Desired, obs Observed, owned Owned) {
 
 // routeTables returns the tables observe reads: the wanted one and the
 // recorded one, without duplicates or the zero table.
-func routeTables(d Desired, owned Owned) []routeTable {
-	var ts []routeTable
-	for _, t := range []routeTable{d.Announce.key(), owned.Routes} {
-		if t != (routeTable{}) && !slices.Contains(ts, t) {
+func routeTables(d Desired, owned Owned) []RouteTable {
+	var ts []RouteTable
+	for _, t := range []RouteTable{d.Announce.key(), owned.Routes} {
+		if t != (RouteTable{}) && !slices.Contains(ts, t) {
 			ts = append(ts, t)
 		}
 	}
-	slices.SortFunc(ts, func(a, b routeTable) int {
+	slices.SortFunc(ts, func(a, b RouteTable) int {
 		return cmp.Or(cmp.Compare(a.Table, b.Table), cmp.Compare(a.Protocol, b.Protocol))
 	})
 	return ts
@@ -118,12 +118,12 @@ func routeTables(d Desired, owned Owned) []routeTable {
 
 // settleRoutes keeps the recorded table while routes of it remain after
 // the run, or while it is the wanted one.
-func settleRoutes(intended Owned, after Observed, d Desired) routeTable {
+func settleRoutes(intended Owned, after Observed, d Desired) RouteTable {
 	t := intended.Routes
-	if t == (routeTable{}) || t == d.Announce.key() || len(after.Routes[t]) > 0 {
+	if t == (RouteTable{}) || t == d.Announce.key() || len(after.Routes[t]) > 0 {
 		return t
 	}
-	return routeTable{}
+	return RouteTable{}
 }
 
 // routeString renders a route change as one line.
@@ -144,9 +144,9 @@ func (c Change) routeDrift() string {
 
 // recordNetwork renders o's route table and nftables table for the
 // record.
-func recordNetwork(o Owned) (*routeTable, string) {
-	var t *routeTable
-	if o.Routes != (routeTable{}) {
+func recordNetwork(o Owned) (*RouteTable, string) {
+	var t *RouteTable
+	if o.Routes != (RouteTable{}) {
 		rt := o.Routes
 		t = &rt
 	}

@@ -55,7 +55,7 @@ type Change struct {
 	TimeoutNow      uint32           // timeout kinds: the value found, in seconds
 	Daemon          ipvs.Daemon      // sync kinds
 	FromDaemon      ipvs.Daemon      // RestartSync, StartSync, LeaveSync: the daemon running in its state
-	Route           routeTable       // route kinds: the table and protocol
+	Route           RouteTable       // route kinds: the table and protocol
 	Prefix          netip.Prefix     // route kinds: VIP/32 or /128
 	Marks           []nftmark.Rule   // BuildMarks
 	Replace         bool             // BuildMarks: the table exists and is rebuilt

@@ -12,26 +12,26 @@ import (
 // memNet is memKernel's announce routes, nftables table and the
 // gratuitous ARPs it sent.
 type memNet struct {
-	routes  map[routeTable][]netip.Prefix
+	routes  map[RouteTable][]netip.Prefix
 	marks   nftmark.Observed
 	garps   []string // "eth0 10.0.0.100"
 	garpErr error
 }
 
-func (m *memKernel) Routes(_ context.Context, t routeTable) ([]netip.Prefix, error) {
+func (m *memKernel) Routes(_ context.Context, t RouteTable) ([]netip.Prefix, error) {
 	return slices.Clone(m.net.routes[t]), nil
 }
 
-func (m *memKernel) AddRoute(_ context.Context, t routeTable, p netip.Prefix) error {
+func (m *memKernel) AddRoute(_ context.Context, t RouteTable, p netip.Prefix) error {
 	return m.write(fmt.Sprintf("add route %v %s", p, t), func() {
 		if m.net.routes == nil {
-			m.net.routes = map[routeTable][]netip.Prefix{}
+			m.net.routes = map[RouteTable][]netip.Prefix{}
 		}
 		m.net.routes[t] = append(m.net.routes[t], p)
 	})
 }
 
-func (m *memKernel) DeleteRoute(_ context.Context, t routeTable, p netip.Prefix) error {
+func (m *memKernel) DeleteRoute(_ context.Context, t RouteTable, p netip.Prefix) error {
 	return m.write(fmt.Sprintf("delete route %v %s", p, t), func() {
 		m.net.routes[t] = slices.DeleteFunc(m.net.routes[t], func(q netip.Prefix) bool { return q == p })
 	})

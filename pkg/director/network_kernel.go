@@ -24,11 +24,11 @@ import (
 type Network interface {
 	// Routes lists the prefixes of the routes in t's table with t's
 	// protocol, both families.
-	Routes(ctx context.Context, t routeTable) ([]netip.Prefix, error)
+	Routes(ctx context.Context, t RouteTable) ([]netip.Prefix, error)
 	// AddRoute adds the blackhole route for p.
-	AddRoute(ctx context.Context, t routeTable, p netip.Prefix) error
+	AddRoute(ctx context.Context, t RouteTable, p netip.Prefix) error
 	// DeleteRoute deletes the route for p; one already gone is success.
-	DeleteRoute(ctx context.Context, t routeTable, p netip.Prefix) error
+	DeleteRoute(ctx context.Context, t RouteTable, p netip.Prefix) error
 	// Marks reads lvs-rs's nftables table back.
 	Marks(ctx context.Context) (nftmark.Observed, error)
 	// BuildMarks (re)creates the table with exactly rules, in one
@@ -42,13 +42,13 @@ type Network interface {
 }
 
 // route is the kernel route announcing p in t.
-func route(t routeTable, p netip.Prefix) *netlink.Route {
+func route(t RouteTable, p netip.Prefix) *netlink.Route {
 	a := p.Addr()
 	return &netlink.Route{Dst: &net.IPNet{IP: a.AsSlice(), Mask: net.CIDRMask(p.Bits(), a.BitLen())},
 		Table: int(t.Table), Protocol: netlink.RouteProtocol(t.Protocol), Type: unix.RTN_BLACKHOLE}
 }
 
-func (k hostKernel) Routes(_ context.Context, t routeTable) ([]netip.Prefix, error) {
+func (k hostKernel) Routes(_ context.Context, t RouteTable) ([]netip.Prefix, error) {
 	filter := &netlink.Route{Table: int(t.Table), Protocol: netlink.RouteProtocol(t.Protocol)}
 	rs, err := nlretry.Dump(func() ([]netlink.Route, error) {
 		return k.h.RouteListFiltered(netlink.FAMILY_ALL, filter, netlink.RT_FILTER_TABLE|netlink.RT_FILTER_PROTOCOL)
@@ -70,7 +70,7 @@ func (k hostKernel) Routes(_ context.Context, t routeTable) ([]netip.Prefix, err
 	return out, nil
 }
 
-func (k hostKernel) AddRoute(_ context.Context, t routeTable, p netip.Prefix) error {
+func (k hostKernel) AddRoute(_ context.Context, t RouteTable, p netip.Prefix) error {
 	return faultinject.Write(fmt.Sprintf("add route %v %s", p, t), func() error {
 		if err := k.h.RouteAdd(route(t, p)); err != nil {
 			return fmt.Errorf("director: add blackhole route %v %s: %w", p, t, err)
@@ -79,7 +79,7 @@ func (k hostKernel) AddRoute(_ context.Context, t routeTable, p netip.Prefix) er
 	})
 }
 
-func (k hostKernel) DeleteRoute(_ context.Context, t routeTable, p netip.Prefix) error {
+func (k hostKernel) DeleteRoute(_ context.Context, t RouteTable, p netip.Prefix) error {
 	return faultinject.Write(fmt.Sprintf("delete route %v %s", p, t), func() error {
 		err := k.h.RouteDel(route(t, p))
 		if err != nil && !errors.Is(err, unix.ESRCH) && !errors.Is(err, unix.ENOENT) {
@@ -122,7 +122,7 @@ func (k hostKernel) GARP(ctx context.Context, dev string, vip netip.Addr) error 
 // observeNetwork reads the announce routes of the wanted and recorded
 // tables and, when marks are wanted or recorded, lvs-rs's nftables table.
 func observeNetwork(ctx context.Context, k Kernel, d Desired, owned Owned, obs *Observed) error {
-	obs.Routes = map[routeTable][]netip.Prefix{}
+	obs.Routes = map[RouteTable][]netip.Prefix{}
 	for _, t := range routeTables(d, owned) {
 		ps, err := k.Routes(ctx, t)
 		if err != nil {

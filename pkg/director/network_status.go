@@ -31,11 +31,11 @@ type MarkRow struct {
 // lvs-rs's, sorted.
 func networkRows(d Desired, obs Observed) ([]RouteRow, []MarkRow) {
 	type key struct {
-		t routeTable
+		t RouteTable
 		p netip.Prefix
 	}
 	rows := map[key]*RouteRow{}
-	row := func(t routeTable, p netip.Prefix) *RouteRow {
+	row := func(t RouteTable, p netip.Prefix) *RouteRow {
 		k := key{t, p}
 		if rows[k] == nil {
 			rows[k] = &RouteRow{Prefix: p, Table: t.Table, Protocol: t.Protocol}

@@ -16,8 +16,8 @@ import (
 )
 
 var (
-	t100 = routeTable{Table: 100, Protocol: 250}
-	t200 = routeTable{Table: 200, Protocol: 250}
+	t100 = RouteTable{Table: 100, Protocol: 250}
+	t200 = RouteTable{Table: 200, Protocol: 250}
 	p1   = netip.MustParsePrefix("10.0.0.100/32")
 	p2   = netip.MustParsePrefix("10.0.0.200/32")
 )
@@ -55,25 +55,25 @@ func TestDesiredFromAnnounceAndMarks(t *testing.T) {
 
 func TestPlanAnnounce(t *testing.T) {
 	an := func(vips ...netip.Addr) *Announce { return &Announce{Table: 100, Protocol: 250, VIPs: vips} }
-	add := func(tb routeTable, p netip.Prefix) Change { return Change{Kind: AddRoute, Route: tb, Prefix: p} }
-	del := func(tb routeTable, p netip.Prefix) Change { return Change{Kind: DeleteRoute, Route: tb, Prefix: p} }
+	add := func(tb RouteTable, p netip.Prefix) Change { return Change{Kind: AddRoute, Route: tb, Prefix: p} }
+	del := func(tb RouteTable, p netip.Prefix) Change { return Change{Kind: DeleteRoute, Route: tb, Prefix: p} }
 	for _, tc := range []struct {
 		name   string
 		d      *Announce
-		routes map[routeTable][]netip.Prefix
-		owned  routeTable
+		routes map[RouteTable][]netip.Prefix
+		owned  RouteTable
 		want   []Change
 	}{
 		{name: "off, nothing recorded", want: nil},
 		{name: "announce both", d: an(vip2, vip1), want: []Change{add(t100, p1), add(t100, p2)}},
-		{name: "in place", d: an(vip1), routes: map[routeTable][]netip.Prefix{t100: {p1}}, owned: t100},
-		{name: "withdraw one: none up for vip2", d: an(vip1), routes: map[routeTable][]netip.Prefix{t100: {p1, p2}}, owned: t100,
+		{name: "in place", d: an(vip1), routes: map[RouteTable][]netip.Prefix{t100: {p1}}, owned: t100},
+		{name: "withdraw one: none up for vip2", d: an(vip1), routes: map[RouteTable][]netip.Prefix{t100: {p1, p2}}, owned: t100,
 			want: []Change{del(t100, p2)}},
-		{name: "withdraw all, table kept", d: an(), routes: map[routeTable][]netip.Prefix{t100: {p1, p2}}, owned: t100,
+		{name: "withdraw all, table kept", d: an(), routes: map[RouteTable][]netip.Prefix{t100: {p1, p2}}, owned: t100,
 			want: []Change{del(t100, p1), del(t100, p2)}},
-		{name: "stop", routes: map[routeTable][]netip.Prefix{t100: {p1}}, owned: t100, want: []Change{del(t100, p1)}},
+		{name: "stop", routes: map[RouteTable][]netip.Prefix{t100: {p1}}, owned: t100, want: []Change{del(t100, p1)}},
 		{name: "table moved", d: &Announce{Table: 200, Protocol: 250, VIPs: []netip.Addr{vip1}},
-			routes: map[routeTable][]netip.Prefix{t100: {p1}}, owned: t100,
+			routes: map[RouteTable][]netip.Prefix{t100: {p1}}, owned: t100,
 			want: []Change{add(t200, p1), del(t100, p1)}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -100,7 +100,7 @@ func TestPlanAnnounceOrder(t *testing.T) {
 	obs, owned := converged()
 	d := DesiredFrom(marked())
 	d.Services = d.Services[1:] // web's service goes, the fwmark one comes
-	obs.Routes = map[routeTable][]netip.Prefix{t100: {p2}}
+	obs.Routes = map[RouteTable][]netip.Prefix{t100: {p2}}
 	owned.Routes = t100
 	var kinds []Kind
 	for _, c := range plan(d, obs, owned) {

@@ -34,7 +34,7 @@ type Observed struct {
 	// recorded.
 	Daemons []ipvs.Daemon
 	// Routes are the announce routes of the tables desired or recorded.
-	Routes map[routeTable][]netip.Prefix
+	Routes map[RouteTable][]netip.Prefix
 	// Marks is lvs-rs's nftables table, when marks are desired or
 	// recorded.
 	Marks nftmark.Observed
@@ -56,7 +56,7 @@ type Owned struct {
 	Sysctls  []sysctl.Record // parameters lvs-rs changed
 	Timeouts []TimeoutRecord // IPVS timeouts lvs-rs changed
 	Daemons  []ipvs.Daemon   // sync daemons lvs-rs started, as it asked for them
-	Routes   routeTable      // the announce routes' table and protocol (zero: none)
+	Routes   RouteTable      // the announce routes' table and protocol (zero: none)
 	Marks    bool            // lvs-rs's nftables table
 }
 

@@ -33,7 +33,7 @@ type record struct {
 	Sysctls   []sysctl.Record `json:"sysctls,omitempty"`
 	Timeouts  []TimeoutRecord `json:"timeouts,omitempty"`
 	Daemons   []ipvs.Daemon   `json:"sync_daemons,omitempty"`
-	Routes    *routeTable     `json:"announce_routes,omitempty"` // every route of this table and protocol
+	Routes    *RouteTable     `json:"announce_routes,omitempty"` // every route of this table and protocol
 	NFTable   string          `json:"nftables_table,omitempty"`  // nftmark.TableName when lvs-rs's
 	Services  []recordService `json:"services,omitempty"`
 }
@@ -101,7 +101,7 @@ func recordOf(d *Desired, o Owned) record {
 // empty reports whether o holds nothing.
 func (o Owned) empty() bool {
 	return len(o.Services) == 0 && len(o.Addrs) == 0 && len(o.Sysctls) == 0 && len(o.Timeouts) == 0 && len(o.Daemons) == 0 &&
-		o.Routes == (routeTable{}) && !o.Marks
+		o.Routes == (RouteTable{}) && !o.Marks
 }
 
 // clone deep-copies o.

@@ -7,6 +7,43 @@
 // over the control socket, a VIP removed by hand (address events), a timer
 // (slow start steps, drain deadlines) and every reconcile_interval.
 //
+// # The loop
+//
+// New validates the starting configuration into a Setup (NewSetup: the
+// base desired state, each service's Policy, one health.Target per
+// checked real server, its ID being Member.String()), loads the drains
+// kept in the state directory and gives the targets to a health.Checker.
+// Run owns every goroutine: the checker, the address watcher (restarted a
+// second after it fails), the metrics endpoint and the pass loop; it
+// returns after its context is cancelled and all have stopped, leaving
+// the kernel as it is.
+//
+// One pass, under the host lock: read the weights and connection counts
+// of the real servers of the desired services (and of those leaving)
+// from IPVS, snapshot the checks, Overlay, director.Converge, record the
+// outcome for status and metrics. A pass whose effective desired state
+// equals the previous successful pass's but still changed the kernel
+// repaired drift made by hand: each such change is logged as
+// "drift repaired" and counted. The next pass is due at the earlier of
+// reconcile_interval and Outcome.Next, a second after a failed pass, or
+// at once on a trigger.
+//
+// Readiness (Options.Ready, sd_notify READY=1) comes after the first pass
+// that began with every check's first result in.
+//
+// Reload reads the file again: a file that does not load is rejected
+// (status shows the error, FILE:LINE:COLUMN first; the running state
+// stays); an accepted one replaces the setup, the checker keeps the state
+// of unchanged checks, and real servers no longer in the file become
+// Leaving from now.
+//
+// The Loop is the control socket's Handler: Status joins the last pass's
+// rows with the checks' last results; Drain and Enable update the drains
+// (control.ApplyDrain), save them (control.SaveDrains) and return after a
+// pass that began after the change has completed.
+//
+// # Overlay
+//
 // Overlay is the pure part, table-tested: what weight each real server
 // gets, which ones are deleted, when the sorry server is in. The rules:
 //
@@ -21,4 +58,15 @@
 //     then deleted; UDP real servers leaving the file are deleted at once;
 //   - sorry_server: added while no real server of its service has a
 //     weight above 0, removed as soon as one has.
+//
+// # Checks through the VIP
+//
+// A check with via: vip (dr and tun real servers) gets a probe: a
+// firewall-mark IPVS service holding only its real server (Setup.Probes,
+// added to every pass's effective desired state by AddProbes together
+// with accept_local on the director), whose mark the check's socket
+// carries, bound to the director's own address (Options.Source) and
+// dialling VIP:port. The mark is ProbeMarkBase plus a hash of the real
+// server's identity (the next free one on a collision), so it and the
+// check's state survive edits elsewhere in the file.
 package reconcile

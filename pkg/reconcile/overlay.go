@@ -1,6 +1,7 @@
 package reconcile
 
 import (
+	"net/netip"
 	"slices"
 	"time"
 
@@ -47,6 +48,10 @@ type Policy struct {
 	SlowStart    time.Duration
 	// Sorry is the sorry server, nil for none.
 	Sorry *ipvs.Destination
+	// VIP is the service's VIP (for a fwmark service, the one bound for
+	// it): the VIP is announced while a real server of one of its
+	// services is in service.
+	VIP netip.Addr
 }
 
 // Leaving is a real server removed from the configuration that is still
@@ -127,7 +132,33 @@ func Overlay(base director.Desired, in Inputs) Outcome {
 	for i := range out.Desired.Services {
 		out.sorry(&out.Desired.Services[i], in)
 	}
+	out.announce(base, in)
 	return out
+}
+
+// announce narrows the announced VIPs to those with a real server in
+// service (a weight above 0: up, unchecked, or not checked yet and kept
+// at the kernel's weight, so a restart withdraws nothing; the sorry
+// server does not count), so a director whose real servers all fail withdraws the VIP
+// and the routers send its flows to the others.
+func (o *Outcome) announce(base director.Desired, in Inputs) {
+	if base.Announce == nil {
+		return
+	}
+	serving := map[netip.Addr]bool{}
+	for _, r := range o.Rows {
+		if r.InKernel && r.Effective > 0 && r.State != StateSorry {
+			serving[in.Policies[r.Service].VIP.Unmap()] = true
+		}
+	}
+	a := *base.Announce
+	a.VIPs = nil
+	for _, v := range base.Announce.VIPs {
+		if serving[v.Unmap()] {
+			a.VIPs = append(a.VIPs, v)
+		}
+	}
+	o.Desired.Announce = &a
 }
 
 // service applies health and drains to one configured service.

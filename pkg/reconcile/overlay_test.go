@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -189,5 +190,47 @@ func TestOverlayKeepsBase(t *testing.T) {
 	Overlay(b, Inputs{Now: t0, Health: map[Member]Health{mem(web, rs1): {State: Down}}})
 	if b.Services[0].Destinations[0].Weight != 5 {
 		t.Fatalf("base weight changed to %d", b.Services[0].Destinations[0].Weight)
+	}
+}
+
+// TestOverlayAnnounce: a VIP is announced while one of its real servers
+// is in service; the sorry server does not count; a VIP whose real
+// servers all failed is withdrawn, the others stay.
+func TestOverlayAnnounce(t *testing.T) {
+	vip2 := netip.MustParseAddr("10.0.0.200")
+	web2 := ipvs.Service{Family: ipvs.Inet, FWMark: 7, Scheduler: "mh", Netmask: 32}
+	sorry := dest(sry, 80, 0)
+	b := base(director.DesiredService{Service: web, Destinations: []ipvs.Destination{dest(rs1, 80, 5), dest(rs2, 80, 3)}},
+		director.DesiredService{Service: web2, Destinations: []ipvs.Destination{dest(rs3, 0, 1)}})
+	b.VIPs = append(b.VIPs, vip2)
+	b.Announce = &director.Announce{Table: 100, Protocol: 250, VIPs: []netip.Addr{vip, vip2}}
+	pol := map[ipvs.ServiceKey]Policy{webK: {VIP: vip, Sorry: &sorry}, web2.Key(): {VIP: vip2}}
+	m3 := Member{web2.Key(), ipvs.DestinationKey{Address: rs3}}
+	tests := []struct {
+		name   string
+		health map[Member]Health
+		want   []netip.Addr
+	}{
+		{"all up", map[Member]Health{mem(web, rs1): {State: Up}, m3: {State: Up}}, []netip.Addr{vip, vip2}},
+		{"one real server left", map[Member]Health{mem(web, rs1): {State: Down}, mem(web, rs2): {State: Up}, m3: {State: Up}}, []netip.Addr{vip, vip2}},
+		{"only the sorry server", map[Member]Health{mem(web, rs1): {State: Down}, mem(web, rs2): {State: Down}, m3: {State: Up}}, []netip.Addr{vip2}},
+		{"fwmark service down", map[Member]Health{m3: {State: Down}}, []netip.Addr{vip}},
+		{"restart: not checked yet, the kernel's weights kept", map[Member]Health{mem(web, rs1): {State: Pending}, m3: {State: Pending}}, []netip.Addr{vip, vip2}},
+		{"nothing checked yet, nothing in the kernel", map[Member]Health{mem(web, rs1): {State: Pending}, mem(web, rs2): {State: Pending}, m3: {State: Pending}}, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			kernel := map[Member]Observed{}
+			if strings.HasPrefix(tc.name, "restart") {
+				kernel = map[Member]Observed{mem(web, rs1): {Weight: 5}, m3: {Weight: 1}}
+			}
+			got := Overlay(b, Inputs{Now: t0, Policies: pol, Health: tc.health, Kernel: kernel})
+			if diff := cmp.Diff(tc.want, got.Desired.Announce.VIPs, cmp.Comparer(func(a, b netip.Addr) bool { return a == b })); diff != "" {
+				t.Errorf("announced VIPs (-want +got):\n%s", diff)
+			}
+			if got.Desired.Announce.Table != 100 || len(b.Announce.VIPs) != 2 {
+				t.Errorf("table %d, base VIPs %v", got.Desired.Announce.Table, b.Announce.VIPs)
+			}
+		})
 	}
 }

@@ -1,0 +1,257 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"os/exec"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/coreos/go-systemd/v22/daemon"
+	"github.com/spf13/cobra"
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
+
+	"github.com/lvs-rs/lvs-rs/pkg/config"
+	"github.com/lvs-rs/lvs-rs/pkg/control"
+	"github.com/lvs-rs/lvs-rs/pkg/director"
+	"github.com/lvs-rs/lvs-rs/pkg/ipvs"
+	"github.com/lvs-rs/lvs-rs/pkg/metrics"
+	"github.com/lvs-rs/lvs-rs/pkg/reconcile"
+	"github.com/lvs-rs/lvs-rs/pkg/state"
+	"github.com/lvs-rs/lvs-rs/pkg/sysctl"
+)
+
+// errDaemonStop is what stop says while lvs-rs run owns the director.
+var errDaemonStop = errors.New("lvs-rs run is active and owns the director: stop it first " +
+	"(systemctl stop lvs-rs-director-daemon, or kill -TERM its pid; the kernel stays as it is), then stop again")
+
+// errDaemonActive is what start says while lvs-rs run owns the director.
+var errDaemonActive = errors.New("lvs-rs run is active and owns the director: edit the file and reload it " +
+	"(systemctl reload lvs-rs-director-daemon, or kill -HUP its pid) instead of start")
+
+func newRunCmd(g *globalFlags, stderr io.Writer) *cobra.Command {
+	f := &roleFlags{}
+	cmd := &cobra.Command{
+		Use:   "run --role director [--config FILE]",
+		Short: "Run the long-running director in the foreground: health checks, drain, reload on SIGHUP, drift repair",
+		Long: "Converges like start, then keeps converging: health checks set weights, SIGHUP re-reads the file,\n" +
+			"drift is repaired. SIGTERM or SIGINT exits 0 and leaves the kernel as it is.\n" +
+			"Exit 0: stopped by a signal; 1: another run is active, or the kernel failed; 2: bad command line or config.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if f.role != roleDirector {
+				return usageErr("--role: run supports only the director role (--role director)")
+			}
+			return runDaemon(cmd.Context(), g, f, stderr)
+		},
+	}
+	addRoleFlag(cmd, f, true)
+	addConfigFlag(cmd, f)
+	return cmd
+}
+
+func runDaemon(parent context.Context, g *globalFlags, f *roleFlags, stderr io.Writer) error {
+	cfg, err := f.loadFile()
+	if err != nil {
+		return err
+	}
+	if err := cfg.CheckDirector(); err != nil {
+		return withCode(exitUsage, err)
+	}
+	if cfg.Director.Interface == "" && len(cfg.VirtualServers) > 0 {
+		return usageErr("%s: director.interface is not set", cfg.Source)
+	}
+	setup, err := reconcile.NewSetup(cfg)
+	if err != nil {
+		return withCode(exitUsage, err)
+	}
+	if err := director.CheckKernel(setup.Base); err != nil {
+		return withCode(exitKernel, err)
+	}
+	if !hasNetAdmin() {
+		return withCode(exitKernel, errNotPrivileged)
+	}
+	dir := state.Dir(g.stateDir)
+	ln, err := control.Listen(dir)
+	if err != nil {
+		return withCode(exitKernel, err)
+	}
+	k, err := openDaemonKernel(parent)
+	if err != nil {
+		ln.Close()
+		return withCode(exitKernel, err)
+	}
+	defer k.close()
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	var reg *metrics.Registry
+	if cfg.Director.Metrics.IsValid() {
+		reg = metrics.New()
+	}
+	path, _ := f.resolvedConfigPath()
+	loop, err := reconcile.New(reconcile.Options{
+		Config: cfg, File: path, StateDir: dir,
+		Director: director.Options{StateDir: dir, Handle: k.handle, IPVS: k.ipvs, Sysctl: sysctl.Proc()},
+		IPVS:     k.ipvs,
+		Lock:     func() (func(), error) { return state.Store{Dir: dir}.Lock(lockWait) },
+		Watch: func(ctx context.Context, kick func()) error {
+			return reconcile.WatchAddresses(ctx, netns.None(), kick)
+		},
+		Source:   func(v6 bool) (netip.Addr, error) { return directorSource(k.handle, cfg, v6) },
+		Metrics:  reg,
+		Logger:   log,
+		Ready:    func(s string) { notify(daemon.SdNotifyReady, "STATUS="+s) },
+		Progress: func(s string) { notify("STATUS=" + s) },
+	})
+	if err != nil {
+		ln.Close()
+		return withCode(exitKernel, err)
+	}
+	return serveDaemon(parent, loop, ln, log)
+}
+
+// serveDaemon runs the loop, the control socket, the signal handlers and
+// the watchdog until SIGTERM or SIGINT.
+func serveDaemon(parent context.Context, loop *reconcile.Loop, ln net.Listener, log *slog.Logger) error {
+	sigCtx, stop := signal.NotifyContext(parent, syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	// cancel stops the helpers below when the loop returns on its own.
+	ctx, cancel := context.WithCancel(sigCtx)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
+	wg.Go(func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				loop.Reload()
+			}
+		}
+	})
+	wg.Go(func() {
+		srv := control.Server{Handler: loop, Logger: log}
+		if err := srv.Serve(ctx, ln); err != nil {
+			log.Error("control socket failed", "error", err)
+		}
+	})
+	wg.Go(func() { watchdog(ctx) })
+	log.Info("lvs-rs run started", "pid", os.Getpid())
+	if err := loop.Run(ctx); err != nil {
+		notify(daemon.SdNotifyStopping)
+		return kernelErr(err)
+	}
+	notify(daemon.SdNotifyStopping)
+	log.Info("lvs-rs run stopping; the kernel is left as it is")
+	return nil
+}
+
+// watchdog sends WATCHDOG=1 at half the unit's WatchdogSec, when set.
+func watchdog(ctx context.Context) {
+	every, err := daemon.SdWatchdogEnabled(false)
+	if err != nil || every <= 0 {
+		return
+	}
+	t := time.NewTicker(every / 2)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			notify(daemon.SdNotifyWatchdog)
+		}
+	}
+}
+
+// notify sends sd_notify lines; outside systemd it does nothing.
+func notify(lines ...string) {
+	msg := ""
+	for i, l := range lines {
+		if i > 0 {
+			msg += "\n"
+		}
+		msg += l
+	}
+	_, _ = daemon.SdNotify(false, msg)
+}
+
+// daemonKernel is the long-lived kernel access of run.
+type daemonKernel struct {
+	handle *netlink.Handle
+	ipvs   *ipvs.Client
+}
+
+func (k daemonKernel) close() {
+	k.ipvs.Close()
+	k.handle.Close()
+}
+
+// openDaemonKernel opens rtnetlink and IPVS (loading ip_vs with modprobe
+// once when the kernel has no IPVS yet).
+func openDaemonKernel(ctx context.Context) (daemonKernel, error) {
+	c, err := ipvs.Dial(nil)
+	if errors.Is(err, ipvs.ErrNoIPVS) {
+		mctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		merr := exec.CommandContext(mctx, "modprobe", "ip_vs").Run()
+		cancel()
+		if merr == nil {
+			c, err = ipvs.Dial(nil)
+		}
+	}
+	if errors.Is(err, ipvs.ErrNoIPVS) {
+		return daemonKernel{}, director.ErrNoIPVS
+	}
+	if err != nil {
+		return daemonKernel{}, err
+	}
+	h, err := netlink.NewHandle(unix.NETLINK_ROUTE)
+	if err != nil {
+		c.Close()
+		return daemonKernel{}, fmt.Errorf("netlink: %w", err)
+	}
+	return daemonKernel{handle: h, ipvs: c}, nil
+}
+
+// directorSource is the source of the checks through the VIP: the first
+// global address of the IPv4 (or IPv6) family on the director interface
+// that is not a VIP.
+func directorSource(h *netlink.Handle, cfg *config.Config, v6 bool) (netip.Addr, error) {
+	iface := cfg.Director.Interface
+	link, err := h.LinkByName(iface)
+	if err != nil {
+		return netip.Addr{}, fmt.Errorf("interface %s: %w", iface, err)
+	}
+	fam := netlink.FAMILY_V4
+	if v6 {
+		fam = netlink.FAMILY_V6
+	}
+	addrs, err := h.AddrList(link, fam)
+	if err != nil {
+		return netip.Addr{}, fmt.Errorf("addresses of %s: %w", iface, err)
+	}
+	vips := map[netip.Addr]bool{}
+	for _, vs := range cfg.VirtualServers {
+		vips[vs.VIP.Unmap()] = true
+	}
+	for _, a := range addrs {
+		ip, ok := netip.AddrFromSlice(a.IP)
+		if ok && a.Scope == unix.RT_SCOPE_UNIVERSE && !vips[ip.Unmap()] {
+			return ip.Unmap(), nil
+		}
+	}
+	return netip.Addr{}, fmt.Errorf("%s has no global address of the VIP's family besides the VIPs", iface)
+}

@@ -1,0 +1,212 @@
+package reconcile
+
+import (
+	"context"
+	"net/netip"
+	"slices"
+	"sync"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/lvs-rs/lvs-rs/pkg/director"
+	"github.com/lvs-rs/lvs-rs/pkg/ipvs"
+	"github.com/lvs-rs/lvs-rs/pkg/nftmark"
+	"github.com/lvs-rs/lvs-rs/pkg/sysctl"
+	vipaddr "github.com/lvs-rs/lvs-rs/pkg/vip"
+)
+
+// memKernel is a whole director.Kernel in memory, safe for the loop and
+// the test at once.
+type memKernel struct {
+	mu       sync.Mutex
+	services []ipvs.ServiceExtended
+	dests    map[ipvs.ServiceKey][]ipvs.DestinationExtended
+	addrs    map[string][]vipaddr.Addr
+	sysctls  map[string]string
+	net      memRoutes
+}
+
+func newMemKernel() *memKernel {
+	return &memKernel{dests: map[ipvs.ServiceKey][]ipvs.DestinationExtended{}, addrs: map[string][]vipaddr.Addr{"eth0": nil},
+		sysctls: map[string]string{sysctl.IPForward().String(): "0"}}
+}
+
+func (m *memKernel) Info(context.Context) (ipvs.Info, error) {
+	return ipvs.Info{Version: 0x010201}, nil
+}
+
+func (m *memKernel) Services(context.Context) ([]ipvs.ServiceExtended, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return slices.Clone(m.services), nil
+}
+
+func (m *memKernel) Destinations(_ context.Context, s ipvs.Service) ([]ipvs.DestinationExtended, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return slices.Clone(m.dests[s.Key()]), nil
+}
+
+func (m *memKernel) Apply(_ context.Context, ops []ipvs.Op) []error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	errs := make([]error, len(ops))
+	for i, op := range ops {
+		errs[i] = m.do(op)
+	}
+	return errs
+}
+
+func (m *memKernel) do(op ipvs.Op) error {
+	k := op.Service.Key()
+	i := slices.IndexFunc(m.services, func(s ipvs.ServiceExtended) bool { return s.Key() == k })
+	di := slices.IndexFunc(m.dests[k], func(d ipvs.DestinationExtended) bool { return d.Key() == op.Destination.Key() })
+	switch {
+	case op.Kind == ipvs.OpNewService:
+		m.services = append(m.services, ipvs.ServiceExtended{Service: op.Service})
+	case i < 0:
+		return unix.ESRCH
+	case op.Kind == ipvs.OpUpdateService:
+		m.services[i].Service = op.Service
+	case op.Kind == ipvs.OpDeleteService:
+		m.services = slices.Delete(m.services, i, i+1)
+		delete(m.dests, k)
+	case op.Kind == ipvs.OpNewDestination:
+		d := op.Destination
+		d.Family = ipvs.FamilyOf(d.Address)
+		m.dests[k] = append(m.dests[k], ipvs.DestinationExtended{Destination: d})
+	case di < 0:
+		return unix.ENOENT
+	case op.Kind == ipvs.OpUpdateDestination:
+		d := op.Destination
+		d.Family = ipvs.FamilyOf(d.Address)
+		m.dests[k][di].Destination = d
+	case op.Kind == ipvs.OpDeleteDestination:
+		m.dests[k] = slices.Delete(m.dests[k], di, di+1)
+	}
+	return nil
+}
+
+func (m *memKernel) Addrs(dev string) ([]vipaddr.Addr, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return slices.Clone(m.addrs[dev]), nil
+}
+
+func (m *memKernel) Bind(a vipaddr.Addr) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.addrs[a.Dev] = append(m.addrs[a.Dev], a)
+	return nil
+}
+
+func (m *memKernel) Unbind(a vipaddr.Addr) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.addrs[a.Dev] = slices.DeleteFunc(m.addrs[a.Dev], func(b vipaddr.Addr) bool { return b.Prefix == a.Prefix })
+	return nil
+}
+
+func (m *memKernel) Sysctl(k sysctl.Key) (string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.sysctls[k.String()], nil
+}
+
+func (m *memKernel) SetSysctl(k sysctl.Key, v string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.sysctls[k.String()] = v
+	return nil
+}
+
+// weights are the real servers' weights of the service on port, by
+// address; the connection counts are set with setConns.
+func (m *memKernel) weights(port uint16) map[string]int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := map[string]int{}
+	for k, ds := range m.dests {
+		if k.Port != port {
+			continue
+		}
+		for _, d := range ds {
+			out[d.Address.String()] = int(d.Weight)
+		}
+	}
+	return out
+}
+
+// setWeight edits a weight by hand.
+func (m *memKernel) setWeight(port uint16, addr string, w uint32) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for k, ds := range m.dests {
+		for i, d := range ds {
+			if k.Port == port && d.Address.String() == addr {
+				m.dests[k][i].Weight = w
+			}
+		}
+	}
+}
+
+// setConns sets a real server's active connection count.
+func (m *memKernel) setConns(port uint16, addr string, n uint32) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for k, ds := range m.dests {
+		for i, d := range ds {
+			if k.Port == port && d.Address.String() == addr {
+				m.dests[k][i].ActiveConnections = n
+			}
+		}
+	}
+}
+
+// ipvsOp is the operation that creates s.
+func ipvsOp(s ipvs.Service) ipvs.Op { return ipvs.Op{Kind: ipvs.OpNewService, Service: s} }
+
+// The IPVS settings: none set, no sync daemon.
+func (m *memKernel) Timeouts(context.Context) (ipvs.Timeouts, error)      { return ipvs.Timeouts{}, nil }
+func (m *memKernel) SetTimeouts(context.Context, ipvs.Timeouts) error     { return nil }
+func (m *memKernel) Daemons(context.Context) ([]ipvs.Daemon, error)       { return nil, nil }
+func (m *memKernel) NewDaemon(context.Context, ipvs.Daemon) error         { return nil }
+func (m *memKernel) DeleteDaemon(context.Context, ipvs.DaemonState) error { return unix.ESRCH }
+
+// routes are the announcement routes of the in-memory kernel.
+type memRoutes struct {
+	mu     sync.Mutex
+	tables map[director.RouteTable][]netip.Prefix
+}
+
+func (m *memKernel) Routes(_ context.Context, t director.RouteTable) ([]netip.Prefix, error) {
+	m.net.mu.Lock()
+	defer m.net.mu.Unlock()
+	return slices.Clone(m.net.tables[t]), nil
+}
+
+func (m *memKernel) AddRoute(_ context.Context, t director.RouteTable, p netip.Prefix) error {
+	m.net.mu.Lock()
+	defer m.net.mu.Unlock()
+	if m.net.tables == nil {
+		m.net.tables = map[director.RouteTable][]netip.Prefix{}
+	}
+	if !slices.Contains(m.net.tables[t], p) {
+		m.net.tables[t] = append(m.net.tables[t], p)
+	}
+	return nil
+}
+
+func (m *memKernel) DeleteRoute(_ context.Context, t director.RouteTable, p netip.Prefix) error {
+	m.net.mu.Lock()
+	defer m.net.mu.Unlock()
+	m.net.tables[t] = slices.DeleteFunc(m.net.tables[t], func(q netip.Prefix) bool { return q == p })
+	return nil
+}
+
+func (m *memKernel) Marks(context.Context) (nftmark.Observed, error) { return nftmark.Observed{}, nil }
+func (m *memKernel) BuildMarks(context.Context, []nftmark.Rule, bool) error {
+	return nil
+}
+func (m *memKernel) RemoveMarks(context.Context) error              { return nil }
+func (m *memKernel) GARP(context.Context, string, netip.Addr) error { return nil }

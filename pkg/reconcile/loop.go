@@ -1,0 +1,291 @@
+package reconcile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/lvs-rs/lvs-rs/pkg/config"
+	"github.com/lvs-rs/lvs-rs/pkg/control"
+	"github.com/lvs-rs/lvs-rs/pkg/director"
+	"github.com/lvs-rs/lvs-rs/pkg/health"
+	"github.com/lvs-rs/lvs-rs/pkg/metrics"
+)
+
+// Options configure a Loop.
+type Options struct {
+	// Config is the accepted configuration to start with; File is where
+	// Reload reads the next one.
+	Config *config.Config
+	File   string
+	// StateDir keeps the state record and the drains.
+	StateDir string
+	// Director is passed to director.Converge on every pass; give it a
+	// long-lived netlink handle and IPVS client.
+	Director director.Options
+	// IPVS reads the weights and connection counts of the real servers
+	// (the same client as Director.IPVS).
+	IPVS director.IPVS
+	// Lock takes the host lock for one pass; nil takes none.
+	Lock func() (unlock func(), err error)
+	// Watch reports address removals by calling kick until ctx is done
+	// (WatchAddresses); nil watches nothing.
+	Watch func(ctx context.Context, kick func()) error
+	// Metrics, when set, receives every event.
+	Metrics *metrics.Registry
+	// Logger receives one structured line per transition, reload, drift
+	// repair and failed pass; nil logs to stderr.
+	Logger *slog.Logger
+	// Ready is called once, after the first pass that followed the first
+	// round of checks; Progress after every pass. Both get a one-line
+	// summary (for sd_notify STATUS=).
+	Ready, Progress func(summary string)
+	// Source returns the director's own address of the VIP's family (IPv6
+	// when v6), the source of the checks through the VIP (via: vip);
+	// nil refuses such checks.
+	Source func(v6 bool) (netip.Addr, error)
+	// Load reads a configuration file; nil is config.Load.
+	Load func(path string) (*config.Config, error)
+	// Checker configures the health checker (its Notify is the loop's).
+	Checker health.Options
+}
+
+// Loop is the long-running director: it owns the health checker, the
+// effective desired state and every converge pass. Create it with New and
+// call Run; Reload, and the control.Handler methods, may be called from
+// other goroutines while it runs.
+type Loop struct {
+	opts    Options
+	log     *slog.Logger
+	checker *health.Checker
+	started time.Time
+
+	kick, reload chan struct{}
+
+	mu        sync.Mutex
+	cfg       *config.Config
+	setup     Setup
+	cfgStatus control.ConfigStatus
+	drains    []control.Drain
+	drainedAt map[control.Drain]time.Time
+	leaving   map[Member]Leaving
+	recovered map[string]time.Time // target ID -> when it came back from down
+	last      Outcome              // of the last pass
+	lastWant  director.Desired     // the last pass's effective desired state
+	rec       control.ReconcileStatus
+	repairs   uint64
+	begun     uint64 // passes started
+	passes    uint64 // passes completed
+	passed    chan struct{}
+}
+
+// New validates the starting configuration into a Loop. The drains kept
+// in the state directory are loaded; a damaged drains file is an error.
+func New(o Options) (*Loop, error) {
+	if o.Config == nil {
+		return nil, errors.New("reconcile: no configuration")
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	if o.Load == nil {
+		o.Load = config.Load
+	}
+	s, err := newSetup(o.Config, o.Source)
+	if err != nil {
+		return nil, err
+	}
+	drains, err := control.LoadDrains(o.StateDir)
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now()
+	l := &Loop{
+		opts: o, log: o.Logger, started: now,
+		kick: make(chan struct{}, 1), reload: make(chan struct{}, 1),
+		cfg: o.Config, setup: s, drains: drains, drainedAt: map[control.Drain]time.Time{},
+		leaving: map[Member]Leaving{}, recovered: map[string]time.Time{}, passed: make(chan struct{}),
+		cfgStatus: control.ConfigStatus{File: o.File, Accepted: true, Loaded: now},
+	}
+	for _, d := range drains {
+		l.drainedAt[d] = now
+	}
+	co := o.Checker
+	co.Notify = l.transition
+	if o.Metrics != nil && co.Observer == nil {
+		co.Observer = checkObserver{o.Metrics}
+	}
+	l.checker = health.New(co)
+	if err := l.checker.Set(s.Targets); err != nil {
+		return nil, fmt.Errorf("reconcile: %s: %w", o.File, err)
+	}
+	if o.Metrics != nil {
+		o.Metrics.Reloaded(true)
+	}
+	return l, nil
+}
+
+// Run converges at once and then on every trigger until ctx is done. It
+// returns nil after ctx is cancelled, once every goroutine it started has
+// stopped, leaving the kernel as it is. When the very first pass finds a
+// service of the file that lvs-rs did not create, or no IPVS, it returns
+// that error (wrapping director.ErrForeignService or director.ErrNoIPVS):
+// as start, run takes over nothing.
+func (l *Loop) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel() // before the wait: the goroutines stop on it
+	wg.Go(func() { l.checker.Run(ctx) })
+	if l.opts.Watch != nil {
+		wg.Go(func() { l.watch(ctx) })
+	}
+	if l.opts.Metrics != nil && l.cfg.Director.Metrics.IsValid() {
+		addr := l.cfg.Director.Metrics.String()
+		wg.Go(func() {
+			if err := metrics.Serve(ctx, addr, l.opts.Metrics); err != nil {
+				l.log.Error("metrics endpoint failed", "address", addr, "error", err)
+			}
+		})
+	}
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	ready, first := false, true
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-l.reload:
+			l.doReload()
+		case <-l.kick:
+		case <-timer.C:
+		}
+		// Readiness needs a pass that saw every check's first result.
+		checked := l.checker.Counters().Unchecked == 0
+		next, err := l.pass(ctx)
+		if first && (errors.Is(err, director.ErrForeignService) || errors.Is(err, director.ErrNoIPVS)) {
+			return err
+		}
+		first = false
+		if !ready && checked && l.converged() {
+			ready = true
+			if l.opts.Ready != nil {
+				l.opts.Ready(l.summary())
+			}
+		}
+		if l.opts.Progress != nil {
+			l.opts.Progress(l.summary())
+		}
+		if !timer.Stop() {
+			select {
+			case <-timer.C:
+			default:
+			}
+		}
+		timer.Reset(max(time.Until(next), 0))
+	}
+}
+
+// Reload asks the loop to read its configuration file again (SIGHUP).
+func (l *Loop) Reload() { trySend(l.reload, struct{}{}) }
+
+// Kick asks the loop for a pass now.
+func (l *Loop) Kick() { trySend(l.kick, struct{}{}) }
+
+// watch runs the address watcher, restarting it a second after it fails.
+func (l *Loop) watch(ctx context.Context) {
+	for ctx.Err() == nil {
+		if err := l.opts.Watch(ctx, l.Kick); err != nil {
+			l.log.Warn("address events", "error", err)
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// transition is the checker's Notify: it logs, counts and kicks a pass.
+func (l *Loop) transition(t health.Transition) {
+	l.mu.Lock()
+	m, known := l.setup.Members[t.ID]
+	switch {
+	case t.From == health.Down && t.To == health.Up:
+		l.recovered[t.ID] = t.Time
+	case t.To != health.Up:
+		delete(l.recovered, t.ID)
+	}
+	l.mu.Unlock()
+	if !known {
+		return
+	}
+	if t.From != t.To {
+		l.log.Info("real server health changed", "service", m.Service.String(), "real_server", m.Destination.String(),
+			"from", t.From.String(), "to", t.To.String(), "reason", t.Reason)
+		if l.opts.Metrics != nil {
+			l.opts.Metrics.Transition(stateName(t.From), stateName(t.To))
+		}
+	} else {
+		l.log.Info("real server weight from its check changed", "service", m.Service.String(),
+			"real_server", m.Destination.String(), "weight", t.Weight.String())
+	}
+	l.Kick()
+}
+
+// converged reports whether a pass has succeeded.
+func (l *Loop) converged() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return !l.rec.Last.IsZero() && l.rec.Error == ""
+}
+
+// summary is a one-line account for sd_notify STATUS=.
+func (l *Loop) summary() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	counts := map[RowState]int{}
+	for _, r := range l.last.Rows {
+		counts[r.State]++
+	}
+	s := fmt.Sprintf("%d real server(s): %d up, %d down, %d draining, %d drained, %d unchecked",
+		len(l.last.Rows), counts[StateUp], counts[StateDown], counts[StateDraining], counts[StateDrained],
+		counts[StateUnchecked]+counts[StatePending])
+	if counts[StateSorry] > 0 {
+		s += fmt.Sprintf(", %d sorry", counts[StateSorry])
+	}
+	if !l.cfgStatus.Accepted {
+		s += "; config rejected"
+	}
+	if l.rec.Error != "" {
+		s += "; last pass failed: " + l.rec.Error
+	}
+	return s
+}
+
+// stateName names a health state as the metrics' state label does.
+func stateName(s health.State) string {
+	switch s {
+	case health.Up:
+		return string(control.StateUp)
+	case health.Down:
+		return string(control.StateDown)
+	}
+	return string(control.StateUnchecked)
+}
+
+// checkObserver feeds the checker's runs to the metrics.
+type checkObserver struct{ m *metrics.Registry }
+
+func (o checkObserver) Observe(ob health.Observation) {
+	switch ob.Outcome {
+	case health.OutcomeUp:
+		o.m.ObserveCheck(string(ob.Check.Type), "pass", ob.Duration)
+	case health.OutcomeDown:
+		o.m.ObserveCheck(string(ob.Check.Type), "fail", ob.Duration)
+	}
+}

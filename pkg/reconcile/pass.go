@@ -1,0 +1,221 @@
+package reconcile
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"time"
+
+	"github.com/lvs-rs/lvs-rs/pkg/director"
+	"github.com/lvs-rs/lvs-rs/pkg/health"
+	"github.com/lvs-rs/lvs-rs/pkg/ipvs"
+)
+
+// Deadlines of one pass.
+const (
+	readTimeout = 10 * time.Second // reading weights and connection counts
+	passTimeout = 60 * time.Second // one Converge
+)
+
+// pass computes the effective desired state and converges the kernel to
+// it once. It returns when the next pass is due without a trigger (the
+// earlier of reconcile_interval and Overlay's next time step) and the
+// pass's error.
+func (l *Loop) pass(ctx context.Context) (time.Time, error) {
+	start := time.Now()
+	l.mu.Lock()
+	s := l.setup
+	in := l.inputs(start)
+	l.begun++
+	l.mu.Unlock()
+	out, res, err := l.converge(ctx, s, in)
+	end := time.Now()
+	l.record(out, res, err, start, end)
+	next := start.Add(s.Interval)
+	if !out.Next.IsZero() && out.Next.Before(next) {
+		next = out.Next
+	}
+	if soon := end.Add(time.Second); err != nil && soon.Before(next) {
+		next = soon // try again soon
+	}
+	return next, err
+}
+
+// converge reads the kernel, overlays and converges under the host lock.
+func (l *Loop) converge(ctx context.Context, s Setup, in Inputs) (Outcome, director.Result, error) {
+	if l.opts.Lock != nil {
+		unlock, err := l.opts.Lock()
+		if err != nil {
+			return Outcome{}, director.Result{}, err
+		}
+		defer unlock()
+	}
+	rctx, cancel := context.WithTimeout(ctx, readTimeout)
+	kernel, err := readKernel(rctx, l.opts.IPVS, s.Base, in.Leaving)
+	cancel()
+	if err != nil {
+		return Outcome{}, director.Result{}, err
+	}
+	in.Kernel = kernel
+	out := Overlay(s.Base, in)
+	s.AddProbes(&out.Desired)
+	cctx, cancel := context.WithTimeout(ctx, passTimeout)
+	defer cancel()
+	res, err := director.Converge(cctx, out.Desired, l.opts.Director)
+	return out, res, err
+}
+
+// inputs gathers the overlay's inputs but the kernel's (caller holds mu).
+func (l *Loop) inputs(now time.Time) Inputs {
+	in := Inputs{
+		Now: now, Policies: l.setup.Policies, Health: map[Member]Health{},
+		Drained: map[Member]time.Time{}, Leaving: map[Member]Leaving{},
+	}
+	for m, lv := range l.leaving {
+		in.Leaving[m] = lv
+	}
+	for _, st := range l.checker.Snapshot() {
+		m, ok := l.setup.Members[st.ID]
+		if !ok {
+			continue
+		}
+		in.Health[m] = healthOf(st, l.recovered[st.ID])
+	}
+	for _, ds := range l.setup.Base.Services {
+		sel := selectorOf(ds.Service.Key())
+		for _, d := range ds.Destinations {
+			for _, dr := range l.drains {
+				if dr.Service == sel && dr.Address == d.Address {
+					in.Drained[Member{ds.Service.Key(), d.Key()}] = l.drainedAt[dr]
+				}
+			}
+		}
+	}
+	return in
+}
+
+// healthOf turns a check's status into the overlay's Health; recovered is
+// when the real server came back from down (zero: it did not).
+func healthOf(st health.Status, recovered time.Time) Health {
+	h := Health{State: Pending}
+	switch st.State {
+	case health.Up:
+		h.State = Up
+	case health.Down:
+		h.State = Down
+		return h
+	default:
+		return h
+	}
+	if !recovered.IsZero() {
+		h.Recovered, h.Since = true, recovered
+	}
+	switch st.Weight.Kind {
+	case health.WeightAbsolute:
+		h.Dynamic, h.Weight = true, uint32(max(st.Weight.Value, 0))
+	case health.WeightPercent:
+		if st.Weight.Value <= 0 {
+			h.Dynamic, h.Weight = true, 0 // agent "drain", "0%"
+		} else {
+			h.Percent = st.Weight.Value
+		}
+	}
+	return h
+}
+
+// readKernel reads the weight and connection count of every real server
+// of the services base and leaving name, as the kernel has them now.
+func readKernel(ctx context.Context, x director.IPVS, base director.Desired, leaving map[Member]Leaving) (map[Member]Observed, error) {
+	want := map[ipvs.ServiceKey]bool{}
+	for _, ds := range base.Services {
+		want[ds.Service.Key()] = true
+	}
+	for m := range leaving {
+		want[m.Service] = true
+	}
+	out := map[Member]Observed{}
+	if x == nil || len(want) == 0 {
+		return out, nil
+	}
+	svcs, err := x.Services(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("reconcile: read IPVS services: %w", err)
+	}
+	for _, s := range svcs {
+		k := s.Service.Key()
+		if !want[k] {
+			continue
+		}
+		ds, err := x.Destinations(ctx, s.Service)
+		if err != nil {
+			return nil, fmt.Errorf("reconcile: read real servers of %v: %w", k, err)
+		}
+		for _, d := range ds {
+			out[Member{k, d.Key()}] = Observed{Weight: d.Weight, Conns: d.ActiveConnections + d.InactiveConnections}
+		}
+	}
+	return out, nil
+}
+
+// record keeps a pass's outcome for status, metrics and the next pass.
+func (l *Loop) record(out Outcome, res director.Result, err error, start, end time.Time) {
+	l.mu.Lock()
+	repeated := err != nil && l.rec.Error == err.Error()
+	repaired := err == nil && l.rec.Error == "" && !l.rec.Last.IsZero() && reflect.DeepEqual(out.Desired, l.lastWant)
+	for _, g := range out.Gone {
+		delete(l.leaving, g)
+	}
+	if err == nil || len(out.Rows) > 0 {
+		l.last, l.lastWant = out, out.Desired
+	}
+	l.rec = passStatus(err, start, end)
+	if repaired {
+		l.repairs += uint64(len(res.Changes))
+	}
+	l.passes++
+	close(l.passed)
+	l.passed = make(chan struct{})
+	l.mu.Unlock()
+	for _, w := range res.Warnings {
+		l.log.Warn("converge", "warning", w)
+	}
+	for _, c := range res.Changes {
+		if repaired {
+			l.log.Warn("drift repaired", "object", driftObject(c), "change", c.String())
+			if l.opts.Metrics != nil {
+				l.opts.Metrics.DriftRepaired(driftObject(c))
+			}
+		} else {
+			l.log.Info("applied", "change", c.String())
+		}
+	}
+	switch {
+	case repeated:
+		l.log.Debug("reconcile pass failed again", "error", err)
+	case err != nil:
+		l.log.Error("reconcile pass failed", "error", err)
+	}
+	if l.opts.Metrics != nil {
+		l.opts.Metrics.Reconciled(end.Sub(start), err)
+		l.publishMetrics()
+	}
+}
+
+// driftObject names what a repairing change put back, for the metrics.
+func driftObject(c director.Change) string {
+	switch c.Kind {
+	case director.Bind, director.Unbind:
+		return "vip"
+	case director.AddService, director.EditService, director.DeleteService:
+		return "service"
+	case director.EditDestination:
+		from, to := c.FromDestination, c.Destination
+		from.Weight = to.Weight
+		if from == to {
+			return "weight"
+		}
+	case director.SetSysctl, director.RestoreSysctl:
+		return "sysctl"
+	}
+	return "real_server"
+}

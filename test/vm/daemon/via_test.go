@@ -1,0 +1,68 @@
+package daemon
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vishvananda/netlink"
+
+	"github.com/lvs-rs/lvs-rs/pkg/reconcile"
+)
+
+// TestCheckViaVIP: with check.via: vip the director checks each real
+// server through the forwarding path (a firewall-mark service holding
+// only that real server, accept_local on the director): a real server
+// that lost its VIP is quiesced although its own address still answers;
+// with the VIP back it is up again.
+func TestCheckViaVIP(t *testing.T) {
+	yaml := strings.Replace(config("5s", 2, 3), "check: {type: tcp,", "check: {type: tcp, via: vip,", 1)
+	c := newCluster(t, yaml)
+	c.run()
+	c.ready()
+	c.waitWeights(vip80, 5*time.Second, map[string]int{"10.0.0.11": 2, "10.0.0.12": 3})
+	for _, k := range []string{"net/ipv4/conf/all/accept_local", "net/ipv4/conf/eth0/accept_local"} {
+		if v, err := c.p.Director.ReadSysctl(k); err != nil || strings.TrimSpace(v) != "1" {
+			t.Fatalf("%s = %q (%v), want 1", k, v, err)
+		}
+	}
+	svcs, err := c.ipvs.Services(bg())
+	must(t, err)
+	probes := map[string]int{}
+	for _, s := range svcs {
+		if s.Service.FWMark < reconcile.ProbeMarkBase || s.Service.FWMark >= reconcile.ProbeMarkBase+reconcile.ProbeMarks {
+			continue
+		}
+		ds, err := c.ipvs.Destinations(bg(), s.Service)
+		must(t, err)
+		for _, d := range ds {
+			probes[d.Address.String()]++
+		}
+		if len(ds) != 1 {
+			t.Fatalf("probe service %v holds %d real servers, want 1", s.Service, len(ds))
+		}
+	}
+	if fmt.Sprint(probes) != fmt.Sprint(map[string]int{"10.0.0.11": 1, "10.0.0.12": 1}) {
+		t.Fatalf("probe services' real servers: %v, want one each", probes)
+	}
+
+	h := c.p.RS1.Handle()
+	lo, err := h.LinkByName("lo")
+	must(t, err)
+	vip, err := netlink.ParseAddr("10.0.0.100/32")
+	must(t, err)
+	must(t, h.AddrDel(lo, vip))
+	if body, err := c.p.Client.Get("10.0.0.11:80"); err != nil || body != "rs1" {
+		t.Fatalf("rs1's own address: %q, %v; want it still answering", body, err)
+	}
+	c.waitWeights(vip80, 5*time.Second, map[string]int{"10.0.0.11": 0, "10.0.0.12": 3})
+	if got := c.tally(10); got["rs2"] != 10 {
+		t.Fatalf("with rs1 quiesced: answers %v", got)
+	}
+	must(t, h.AddrAdd(lo, vip))
+	c.waitWeights(vip80, 5*time.Second, map[string]int{"10.0.0.11": 2, "10.0.0.12": 3})
+	if got := c.tally(20); got["rs1"] == 0 || got["rs2"] == 0 {
+		t.Fatalf("with rs1 back: answers %v", got)
+	}
+}
