@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/lvs-rs/lvs-rs/pkg/config"
 	"github.com/lvs-rs/lvs-rs/pkg/conntable"
 	"github.com/lvs-rs/lvs-rs/pkg/director"
 )
@@ -22,13 +21,9 @@ func runConnections(ctx context.Context, g *globalFlags, f *roleFlags, output st
 	if f.role == roleRealServer {
 		return usageErr("--connections: the connection table is the director's (--role director)")
 	}
-	var cfg *config.Config
-	if _, named := f.resolvedConfigPath(); named {
-		c, err := f.loadFile()
-		if err != nil {
-			return err
-		}
-		cfg = c
+	cfg, err := f.namedConfig()
+	if err != nil {
+		return err
 	}
 	s, err := openReadSession(g, stderr)
 	if err != nil {

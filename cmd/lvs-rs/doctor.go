@@ -33,8 +33,8 @@ func newDoctorCmd(stdout io.Writer) *cobra.Command {
 			if err := f.checkRole(true); err != nil {
 				return err
 			}
-			if output != "table" && output != "json" {
-				return usageErr("-o: %q is not an output format (table or json)", output)
+			if err := checkOutput(output); err != nil {
+				return err
 			}
 			return runDoctor(cmd.Context(), f, output, stdout)
 		},

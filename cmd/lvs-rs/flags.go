@@ -96,3 +96,21 @@ func (f *roleFlags) loadFile() (*config.Config, error) {
 	}
 	return cfg, nil
 }
+
+// checkOutput accepts the -o formats: table and json.
+func checkOutput(output string) error {
+	if output != "table" && output != "json" {
+		return usageErr("-o: %q is not an output format (table or json)", output)
+	}
+	return nil
+}
+
+// namedConfig loads the file when --config or LVS_RS_CONFIG names one
+// (nil otherwise): status and its variants compare against the record
+// unless a file is named.
+func (f *roleFlags) namedConfig() (*config.Config, error) {
+	if _, named := f.resolvedConfigPath(); !named {
+		return nil, nil
+	}
+	return f.loadFile()
+}

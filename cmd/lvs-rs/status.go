@@ -37,8 +37,8 @@ func newStatusCmd(g *globalFlags, stdout, stderr io.Writer) *cobra.Command {
 			if err := f.checkRole(true); err != nil {
 				return err
 			}
-			if output != "table" && output != "json" {
-				return usageErr("-o: %q is not an output format (table or json)", output)
+			if err := checkOutput(output); err != nil {
+				return err
 			}
 			if connections {
 				return runConnections(cmd.Context(), g, f, output, stdout, stderr)
@@ -62,8 +62,8 @@ func runStatus(ctx context.Context, g *globalFlags, f *roleFlags, output string,
 	}
 	// Bad input is exit 2 even for status, before anything else.
 	var cfg *config.Config
-	if _, named := f.resolvedConfigPath(); named && len(f.vips) == 0 {
-		c, err := f.loadFile()
+	if len(f.vips) == 0 {
+		c, err := f.namedConfig()
 		if err != nil {
 			return err
 		}

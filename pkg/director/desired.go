@@ -139,7 +139,7 @@ func destinationFrom(vs config.VirtualServer, rs config.RealServer) ipvs.Destina
 	if w < 0 {
 		w = 0
 	}
-	d := ipvs.Destination{Family: ipvs.FamilyOf(addr), Address: addr, Port: port, Forward: forwardOf(mode), Weight: uint32(w),
+	d := ipvs.Destination{Family: ipvs.FamilyOf(addr), Address: addr, Port: port, Forward: ForwardOf(mode), Weight: uint32(w),
 		UpperThreshold: rs.UpperThreshold, LowerThreshold: rs.LowerThreshold}
 	if d.Forward == ipvs.Tunnel {
 		d.TunnelType, d.TunnelPort, d.TunnelFlags = tunnelOf(rs.Tunnel)
@@ -157,7 +157,9 @@ func protocolOf(p config.Protocol) ipvs.Protocol {
 	return ipvs.TCP
 }
 
-func forwardOf(m config.Mode) ipvs.ForwardMethod {
+// ForwardOf maps a forwarding mode onto IPVS's forwarding method (dr:
+// Route, tun: Tunnel, nat: Masq).
+func ForwardOf(m config.Mode) ipvs.ForwardMethod {
 	switch m {
 	case config.ModeNAT:
 		return ipvs.Masq

@@ -95,19 +95,9 @@ func policyOf(vs config.VirtualServer, svc ipvs.Service) Policy {
 	p := Policy{Remove: vs.OnFailure == config.OnFailureRemove, DrainTimeout: vs.DrainTimeout, SlowStart: vs.SlowStart, VIP: vs.VIP.Unmap()}
 	if vs.SorryServer.IsValid() {
 		a := vs.SorryServer.Unmap()
-		p.Sorry = &ipvs.Destination{Family: ipvs.FamilyOf(a), Address: a, Port: vs.Port, Forward: forwardOf(vs.Mode), Weight: 1}
+		p.Sorry = &ipvs.Destination{Family: ipvs.FamilyOf(a), Address: a, Port: vs.Port, Forward: director.ForwardOf(vs.Mode), Weight: 1}
 	}
 	return p
-}
-
-func forwardOf(m config.Mode) ipvs.ForwardMethod {
-	switch m {
-	case config.ModeNAT:
-		return ipvs.Masq
-	case config.ModeTUN:
-		return ipvs.Tunnel
-	}
-	return ipvs.Route
 }
 
 // selectorOf names a service as the control socket and `lvs-rs drain` do.
