@@ -22,11 +22,18 @@ import (
 // the same for a crash at each write of stop.
 func TestDirectorCrashAtEveryWrite(t *testing.T) {
 	h := newDirHost(t, dirYAML)
-	before := h.snapshot()
+	crashAtEveryWrite(t, h, h.snapshot)
+}
+
+// crashAtEveryWrite kills start after each of its writes, then stop after
+// each of its writes, and checks after every crash that the next start
+// converges (status 0) and stop restores the snapshot taken first.
+func crashAtEveryWrite(t *testing.T, h *dirHost, snapshot func() []string) {
+	before := snapshot()
 	starts := h.trace("start")
 	stops := h.trace("stop")
 	t.Logf("start writes %d: %q\nstop writes %d: %q", len(starts), starts, len(stops), stops)
-	if d := dirDiff(before, h.snapshot()); d != "" {
+	if d := dirDiff(before, snapshot()); d != "" {
 		t.Fatalf("start then stop did not restore the namespace:\n%s", d)
 	}
 	for k := 1; k <= len(starts); k++ {
@@ -37,7 +44,7 @@ func TestDirectorCrashAtEveryWrite(t *testing.T) {
 		h.must(what+": start again", "start")
 		h.must(what+": status", "status")
 		h.must(what+": stop", "stop")
-		if d := dirDiff(before, h.snapshot()); d != "" {
+		if d := dirDiff(before, snapshot()); d != "" {
 			t.Fatalf("%s: stop did not restore the namespace:\n%s", what, d)
 		}
 	}
@@ -48,7 +55,7 @@ func TestDirectorCrashAtEveryWrite(t *testing.T) {
 			t.Fatalf("%s: not killed: exit %d\n%s", what, r.code, r.stderr)
 		}
 		h.must(what+": stop again", "stop")
-		if d := dirDiff(before, h.snapshot()); d != "" {
+		if d := dirDiff(before, snapshot()); d != "" {
 			t.Fatalf("%s: stop did not restore the namespace:\n%s", what, d)
 		}
 	}

@@ -3,7 +3,6 @@ package crash
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"testing"
 )
 
@@ -73,34 +72,5 @@ func (h *dirHost) wave2Snapshot() []string {
 // every prior value and stops only the daemons lvs-rs started.
 func TestDirectorWave2CrashAtEveryWrite(t *testing.T) {
 	h := newDirHost(t, wave2YAML)
-	before := h.wave2Snapshot()
-	starts := h.trace("start")
-	stops := h.trace("stop")
-	t.Logf("start writes %d: %q\nstop writes %d: %q", len(starts), starts, len(stops), stops)
-	if d := dirDiff(before, h.wave2Snapshot()); d != "" {
-		t.Fatalf("start then stop did not restore the namespace:\n%s", d)
-	}
-	for k := 1; k <= len(starts); k++ {
-		what := fmt.Sprintf("start killed after write %d (%s)", k, starts[k-1])
-		if r := h.run("start", "LVS_RS_CRASH_AFTER="+strconv.Itoa(k)); !r.killed {
-			t.Fatalf("%s: not killed: exit %d\n%s", what, r.code, r.stderr)
-		}
-		h.must(what+": start again", "start")
-		h.must(what+": status", "status")
-		h.must(what+": stop", "stop")
-		if d := dirDiff(before, h.wave2Snapshot()); d != "" {
-			t.Fatalf("%s: stop did not restore the namespace:\n%s", what, d)
-		}
-	}
-	for k := 1; k <= len(stops); k++ {
-		what := fmt.Sprintf("stop killed after write %d (%s)", k, stops[k-1])
-		h.must(what+": start", "start")
-		if r := h.run("stop", "LVS_RS_CRASH_AFTER="+strconv.Itoa(k)); !r.killed {
-			t.Fatalf("%s: not killed: exit %d\n%s", what, r.code, r.stderr)
-		}
-		h.must(what+": stop again", "stop")
-		if d := dirDiff(before, h.wave2Snapshot()); d != "" {
-			t.Fatalf("%s: stop did not restore the namespace:\n%s", what, d)
-		}
-	}
+	crashAtEveryWrite(t, h, h.wave2Snapshot)
 }
