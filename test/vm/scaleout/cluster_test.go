@@ -43,6 +43,8 @@ type variant struct {
 	sync      bool   // director.sync: both, on eth0
 	scheduler string // mh gets the flags mh-port and mh-fallback
 	sloppy    int    // ipvs_sysctls.sloppy_tcp
+	check     string // the service's check (a YAML flow mapping); "" for none
+	daemon    bool   // the directors run `lvs-rs run`, else `lvs-rs start`
 }
 
 // config renders the one file every node of the cluster starts from.
@@ -55,6 +57,9 @@ func (v variant) config() string {
 	fmt.Fprintf(&b, "virtual_servers:\n  - vip: %v\n    port: 80\n    mode: dr\n    scheduler: %s\n", clusterVIP, v.scheduler)
 	if v.scheduler == "mh" {
 		b.WriteString("    scheduler_flags: [mh-port, mh-fallback]\n")
+	}
+	if v.check != "" {
+		fmt.Fprintf(&b, "    check: %s\n", v.check)
 	}
 	b.WriteString("    real_servers:\n")
 	for _, a := range rsIPs {
@@ -73,11 +78,13 @@ type cluster struct {
 	config         string // path of the shared config file
 	base           string // holds each namespace's state directory
 	birds          [3]*birdProc
+	runs           [2]*runProc // the directors' `lvs-rs run`, for variant.daemon
 }
 
 // newCluster builds the topology, starts the real servers (lvs-rs and
-// a line echo server), both directors (lvs-rs start from the same file,
-// each with its own state directory) and BIRD on all three routers.
+// a line echo server), both directors (lvs-rs start, or run for
+// variant.daemon, from the same file, each with its own state directory)
+// and BIRD on all three routers.
 func newCluster(t *testing.T, v variant) *cluster {
 	tp := topo.New(t)
 	c := &cluster{t: t, tp: tp, client: tp.AddNS("client"), router: tp.AddNS("router")}
@@ -107,7 +114,11 @@ func newCluster(t *testing.T, v variant) *cluster {
 		c.dirs[i] = tp.AddNS(name)
 		tp.Connect(name, "lan", "eth0", dirIPs[i].String()+"/24")
 		c.must(c.dirs[i].SetDefaultRoute(routerLAN.String()))
-		c.lvsrs(c.dirs[i], "start", "--role", "director")
+		if v.daemon {
+			c.runs[i] = c.run(c.dirs[i])
+		} else {
+			c.lvsrs(c.dirs[i], "start", "--role", "director")
+		}
 	}
 	noSnooping(t, c.client, lan)
 	for i, d := range c.dirs {

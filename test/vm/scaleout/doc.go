@@ -5,5 +5,6 @@
 // (pkg/nftmark), and the route signal to BIRD 2 (pkg/announce): a route
 // put in table 100 on two directors is exported over BGP to a router
 // running BIRD, which installs an ECMP route and drops the nexthop of a
-// director that withdraws.
+// director that withdraws, including a director running `lvs-rs run`
+// whose health checks find no real server up.
 package scaleout
