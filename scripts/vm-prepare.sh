@@ -152,6 +152,36 @@ install -D -m 755 "$IPVSADM" "$R/usr/sbin/ipvsadm"
 for lib in $(ldd "$IPVSADM" | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// {print $1}'); do
 	install -D -m 755 "$(readlink -f "$lib")" "$R$lib"
 done
+# --- BEGIN routing daemons (bird2, keepalived) -------------------------------
+# Debian's bird2 (bird, birdc, birdcl) and keepalived for the scale-out tests
+# and benchmarks: the packages are downloaded and unpacked (never installed,
+# so no daemon starts on this host); their shared libraries are installed as
+# packages, and each binary is copied with the closure ldd lists at the same
+# paths, like ipvsadm above, so they run directly in the VM.
+DAEMON_PKGS=(bird2 keepalived)
+daemon_libs() { # the lib* packages the daemons depend on
+	apt-cache depends "${DAEMON_PKGS[@]}" 2>/dev/null |
+		awk '$1 == "Depends:" && $2 ~ /^lib/ {print $2}' | sort -u
+}
+mapfile -t dlibs < <(daemon_libs)
+((${#dlibs[@]})) || { apt_update; mapfile -t dlibs < <(daemon_libs); }
+((${#dlibs[@]})) || die "cannot resolve the libraries of ${DAEMON_PKGS[*]}"
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${dlibs[@]}" >/dev/null
+(cd "$WORK" && apt-get download -qq -o APT::Sandbox::User=root "${DAEMON_PKGS[@]}" >/dev/null 2>&1) ||
+	{ apt_update; (cd "$WORK" && apt-get download -qq -o APT::Sandbox::User=root "${DAEMON_PKGS[@]}" >/dev/null 2>&1); } ||
+	die "apt-get download ${DAEMON_PKGS[*]} failed"
+for deb in "$WORK"/*.deb; do dpkg-deb -x "$deb" "$WORK/daemons"; done
+rm -f "$WORK"/*.deb
+for bin in usr/sbin/bird usr/sbin/birdc usr/sbin/birdcl usr/sbin/keepalived; do
+	[[ -x $WORK/daemons/$bin ]] || die "$bin missing from ${DAEMON_PKGS[*]}"
+	install -D -m 755 "$WORK/daemons/$bin" "$R/$bin"
+	for lib in $(ldd "$WORK/daemons/$bin" | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// {print $1}'); do
+		[[ -e $R$lib ]] || install -D -m 755 "$(readlink -f "$lib")" "$R$lib"
+	done
+done
+log "daemons: bird birdc birdcl keepalived and their libraries"
+rm -rf "$WORK/daemons"
+# --- END routing daemons -----------------------------------------------------
 mknod -m 600 "$R/dev/console" c 5 1
 mknod -m 666 "$R/dev/null" c 1 3
 printf '127.0.0.1 localhost\n::1 localhost\n' >"$R/etc/hosts"
