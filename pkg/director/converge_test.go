@@ -156,7 +156,11 @@ func TestLostAcknowledgementsOwnWhatIsPresent(t *testing.T) {
 		if diff := cmp.Diff([]string{"tcp 10.0.0.100:80", "tcp 10.0.0.200:443"}, got); diff != "" {
 			t.Fatalf("pipelined=%v: owned services (-want +got):\n%s", pipelined, diff)
 		}
-		if diff := cmp.Diff(DesiredFrom(cfg), *r.Desired, cmpOpts); diff != "" {
+		recorded, err := r.desired()
+		if err != nil || recorded == nil {
+			t.Fatalf("the record's desired state: %v, %v", recorded, err)
+		}
+		if diff := cmp.Diff(DesiredFrom(cfg), *recorded, cmpOpts); diff != "" {
 			t.Fatalf("the record's desired state (-want +got):\n%s", diff)
 		}
 		if _, err := Start(context.Background(), cfg, b.opts()); err != nil {

@@ -25,13 +25,60 @@ const recordVersion = 2
 
 // record is the director's state file: the desired state of the last
 // start and everything lvs-rs created or changed (or, while a run is under
-// way, is about to create: see intents).
+// way, is about to create: see intents). It is one line of compact JSON.
+//
+// Desired is kept encoded: start and stop never need it decoded (start
+// writes its own, stop writes back the one it read), and decoding it is
+// most of the cost of reading a large record; status decodes it (see
+// desired).
 type record struct {
 	Version   int             `json:"version"`
-	Desired   *Desired        `json:"desired,omitempty"`
+	Desired   json.RawMessage `json:"desired,omitempty"`
 	Addresses []recordAddr    `json:"addresses,omitempty"`
 	Sysctls   []sysctl.Record `json:"sysctls,omitempty"`
 	Services  []recordService `json:"services,omitempty"`
+}
+
+// encodeDesired renders d for a record; nil for nil.
+func encodeDesired(d *Desired) (json.RawMessage, error) {
+	if d == nil {
+		return nil, nil
+	}
+	b, err := json.Marshal(d)
+	if err != nil {
+		return nil, fmt.Errorf("director: encode the desired state: %w", err)
+	}
+	return b, nil
+}
+
+// desired decodes the record's desired state; nil when it has none.
+func (r record) desired() (*Desired, error) {
+	if len(r.Desired) == 0 || string(r.Desired) == "null" {
+		return nil, nil
+	}
+	var d Desired
+	if err := json.Unmarshal(r.Desired, &d); err != nil {
+		return nil, err
+	}
+	return &d, nil
+}
+
+// encode renders the record as compact JSON. Desired, already encoded, is
+// spliced in rather than re-encoded (json.Marshal would scan it again).
+func (r record) encode() ([]byte, error) {
+	d := r.Desired
+	r.Desired = nil
+	b, err := json.Marshal(r)
+	if err != nil || len(d) == 0 {
+		return b, err
+	}
+	head := fmt.Appendf(nil, `{"version":%d`, r.Version)
+	if !bytes.HasPrefix(b, head) {
+		return nil, errors.New("director: encode the state record: unexpected layout")
+	}
+	out := make([]byte, 0, len(b)+len(d)+16)
+	out = append(append(append(out, head...), `,"desired":`...), d...)
+	return append(out, b[len(head):]...), nil
 }
 
 // recordAddr is an address lvs-rs bound.
@@ -64,8 +111,9 @@ func (r record) owned() Owned {
 	return o
 }
 
-// recordOf renders o (sorted, so equal sets give equal files).
-func recordOf(d *Desired, o Owned) record {
+// recordOf renders o (sorted, so equal sets give equal files) with the
+// encoded desired state d.
+func recordOf(d json.RawMessage, o Owned) record {
 	r := record{Version: recordVersion, Desired: d, Sysctls: slices.Clone(o.Sysctls)}
 	for _, a := range o.Addrs {
 		r.Addresses = append(r.Addresses, recordAddr{Dev: a.Dev, Prefix: a.Prefix, Label: a.Label})
@@ -106,10 +154,13 @@ func (o Owned) clone() Owned {
 // loadRecord reads the record; a version this lvs-rs does not know is one
 // line naming the file and what to do.
 func loadRecord(s state.Store) (record, bool, error) {
-	var r record
-	ok, err := s.Load(Role, &r)
+	b, ok, err := s.Read(Role)
 	if err != nil || !ok {
 		return record{}, ok, err
+	}
+	var r record
+	if err := json.Unmarshal(b, &r); err != nil {
+		return record{}, false, s.Corrupt(Role, err)
 	}
 	if r.Version != recordVersion && r.Version != 1 {
 		return record{}, false, fmt.Errorf("director: %s has format version %d, which this lvs-rs (version %d) cannot read: "+
@@ -231,9 +282,12 @@ func settle(intended Owned, after Observed, d Desired, changes []Change, errs []
 	return n
 }
 
-// sameRecord reports whether a and b would be saved identically.
+// sameRecord reports whether a and b would be saved identically (both
+// sorted by recordOf or read from a file recordOf wrote).
 func sameRecord(a, b record) bool {
-	ja, erra := json.Marshal(a)
-	jb, errb := json.Marshal(b)
-	return erra == nil && errb == nil && bytes.Equal(ja, jb)
+	return a.Version == b.Version && bytes.Equal(a.Desired, b.Desired) &&
+		slices.Equal(a.Addresses, b.Addresses) && slices.Equal(a.Sysctls, b.Sysctls) &&
+		slices.EqualFunc(a.Services, b.Services, func(x, y recordService) bool {
+			return x.ServiceKey == y.ServiceKey && slices.Equal(x.Destinations, y.Destinations)
+		})
 }
