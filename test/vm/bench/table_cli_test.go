@@ -141,20 +141,22 @@ func (tb *table) lvsrs() {
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "lvs-rs.yaml")
 	writeFile(t, cfg, s.yaml(-1))
-	env := []string{"LVS_RS_STATE_DIR=" + filepath.Join(dir, "state"), "LVS_RS_CONFIG=" + cfg}
+	// status and stop work from the state record, as without a config
+	// file in the default place; start names the file.
+	env := []string{"LVS_RS_STATE_DIR=" + filepath.Join(dir, "state")}
 	lvs := func(what string, args ...string) {
 		quiesce(t)
 		cmd := exec.Command(tb.bin, args...)
 		cmd.Env = append(os.Environ(), env...)
 		tb.report(what, tb.run(ns, cmd, what))
 	}
-	lvs("start", "start", "--role", "director")
+	lvs("start", "start", "--role", "director", "--config", cfg)
 	c := dial(t, ns)
 	defer c.Close()
 	checkTable(t, c, s)
-	lvs("noop", "start", "--role", "director")
+	lvs("noop", "start", "--role", "director", "--config", cfg)
 	writeFile(t, cfg, s.yaml(s.services/2))
-	lvs("edit", "start", "--role", "director")
+	lvs("edit", "start", "--role", "director", "--config", cfg)
 	if ds, err := c.Destinations(context.Background(), service(s.services/2)); err != nil || len(ds) == 0 || weightOf(ds, destination(s.services/2, 0)) != 2 {
 		t.Fatalf("after the edit: %v %v", ds, err)
 	}
@@ -189,7 +191,7 @@ func (tb *table) keepalived(path string) {
 	c := dial(t, ns)
 	defer c.Close()
 	quiesce(t)
-	cmd := exec.Command(path, "--dont-fork", "--log-console", "--check", "--use-file", conf,
+	cmd := exec.Command(path, "--dont-fork", "--check", "--use-file", conf,
 		"--pid", filepath.Join(dir, "k.pid"), "--checkers_pid", filepath.Join(dir, "c.pid"), "--vrrp_pid", filepath.Join(dir, "v.pid"))
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
