@@ -247,6 +247,7 @@ func (tb *table) run(ns *topo.NS, cmd *exec.Cmd, profile string) measurement {
 	defer null.Close()
 	var stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = null, &stderr
+	rss := peakRSS(t, cmd)
 	t0 := time.Now()
 	if err := ns.Start(cmd); err != nil {
 		t.Fatalf("%v: %v", cmd.Args, err)
@@ -258,9 +259,7 @@ func (tb *table) run(ns *topo.NS, cmd *exec.Cmd, profile string) measurement {
 	}
 	st := cmd.ProcessState
 	m.cpu = st.UserTime() + st.SystemTime()
-	if ru, ok := st.SysUsage().(*syscall.Rusage); ok {
-		m.rssKB = ru.Maxrss
-	}
+	m.rssKB = rss()
 	if prof != "" {
 		b, err := os.ReadFile(prof)
 		if err != nil {
@@ -276,6 +275,38 @@ func (tb *table) run(ns *topo.NS, cmd *exec.Cmd, profile string) measurement {
 		fmt.Printf("PPROF-END\n")
 	}
 	return m
+}
+
+// peakRSS makes cmd run under busybox time -v and returns a function
+// that reads the command's peak RSS in kB after it exited. The rusage of
+// a child of this process cannot be used: it forks with CLONE_VM, and the
+// kernel counts the parent's resident set into the child's maximum at
+// exec. busybox, small and static, adds little of its own.
+func peakRSS(t *testing.T, cmd *exec.Cmd) func() int64 {
+	bb, err := exec.LookPath("busybox")
+	if err != nil {
+		t.Fatalf("busybox: %v", err)
+	}
+	out := filepath.Join(t.TempDir(), "time")
+	cmd.Args = append([]string{"busybox", "time", "-v", "-o", out, cmd.Path}, cmd.Args[1:]...)
+	cmd.Path = bb
+	return func() int64 {
+		b, err := os.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(strings.TrimSpace(line), "Maximum resident set size (kbytes): "); ok {
+				n, err := strconv.ParseInt(v, 10, 64)
+				if err != nil {
+					t.Fatalf("busybox time: %q", line)
+				}
+				return n
+			}
+		}
+		t.Fatalf("busybox time -v printed no peak RSS:\n%s", b)
+		return 0
+	}
 }
 
 // clear deletes the shape's services in ns (their real servers go with
