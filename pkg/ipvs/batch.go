@@ -388,17 +388,27 @@ func (t *rawTransport) send(buf []byte) error {
 }
 
 func (t *rawTransport) recv(ack func(seq uint32, errno syscall.Errno)) error {
+	b, err := t.recvDatagram()
+	if err != nil {
+		return err
+	}
+	parseAcks(b, ack)
+	return nil
+}
+
+// recvDatagram waits for the next datagram and returns it, in a buffer
+// the next read reuses.
+func (t *rawTransport) recvDatagram() ([]byte, error) {
 	if t.buf == nil {
 		t.buf = make([]byte, recvBufSize)
 	}
 	if err := t.rc.Read(t.read); err != nil {
-		return err
+		return nil, err
 	}
 	if t.err != nil {
-		return os.NewSyscallError("read", t.err)
+		return nil, os.NewSyscallError("read", t.err)
 	}
-	parseAcks(t.buf[:t.n], ack)
-	return nil
+	return t.buf[:t.n], nil
 }
 
 func (t *rawTransport) drain(ack func(seq uint32, errno syscall.Errno)) error {
