@@ -11,11 +11,21 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"runtime/pprof"
 	"syscall"
 )
 
+// memoryLimit is the Go heap's soft limit unless GOMEMLIMIT sets one: a
+// command that reads a config of 10,000 real servers builds its parse
+// tree, desired state and kernel view at once, and without a limit the
+// heap doubles past what it keeps alive before the collector runs.
+const memoryLimit = 20 << 20
+
 func main() {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(memoryLimit)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	endProfile := cpuProfile(os.Getenv("LVS_RS_CPUPROFILE"))
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)

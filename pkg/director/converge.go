@@ -37,19 +37,22 @@ func Converge(ctx context.Context, d Desired, o Options) (Result, error) {
 // keep going past failures, and remove the record once nothing is left.
 func converge(ctx context.Context, d *Desired, o Options) (Result, error) {
 	r := runner{store: state.Store{Dir: o.StateDir}, stop: d == nil}
+	if !r.stop {
+		r.scope = scopeOf(o.Services)
+	}
 	rec, found, err := loadRecord(r.store)
 	if err != nil || r.stop && !found {
 		return Result{}, err
 	}
 	if r.stop {
 		r.keep = rec.Desired
-	} else if !o.DryRun {
-		r.want = *d
-		if r.keep, err = encodeDesired(d); err != nil {
-			return Result{}, err
-		}
 	} else {
-		r.want = *d
+		r.want = r.scope.want(*d)
+		if !o.DryRun {
+			if r.keep, err = encodeDesired(d); err != nil {
+				return Result{}, err
+			}
+		}
 	}
 	k, closeK, warnings, err := openFor(ctx, o, r.stop)
 	if err != nil {
@@ -60,14 +63,15 @@ func converge(ctx context.Context, d *Desired, o Options) (Result, error) {
 	res := Result{Warnings: warnings}
 	owned := rec.owned()
 	for stuck, last := 0, -1; ; {
-		obs, err := observe(ctx, k, r.want.Interface, owned, !r.stop)
+		view := r.scope.view(owned)
+		obs, err := observe(ctx, k, r.want.Interface, view, !r.stop)
 		if err != nil {
 			return res, err
 		}
-		if c := conflicts(r.want, obs, owned); len(c) > 0 {
+		if c := conflicts(r.want, obs, view); len(c) > 0 {
 			return res, foreignError(c)
 		}
-		changes := plan(r.want, obs, owned)
+		changes := plan(r.want, obs, view)
 		if last >= 0 && len(changes) >= last {
 			stuck++
 		}
@@ -78,7 +82,7 @@ func converge(ctx context.Context, d *Desired, o Options) (Result, error) {
 			dr.Warnings = append(res.Warnings, dr.Warnings...)
 			return dr, nil
 		case len(changes) == 0:
-			_, err := r.save(settle(owned, obs, r.want, nil, nil), rec)
+			_, err := r.save(r.scope.merge(owned, settle(view, obs, r.want, nil, nil)), rec)
 			return res, err
 		}
 		var errs []error
@@ -96,9 +100,10 @@ func converge(ctx context.Context, d *Desired, o Options) (Result, error) {
 type runner struct {
 	store state.Store
 	k     Kernel
-	want  Desired         // what to converge to (nothing, for stop)
+	want  Desired         // what to converge to (nothing, for stop), in scope
 	keep  json.RawMessage // the desired state the record carries, encoded
 	stop  bool            // tear down: keep going past failures, remove an empty record
+	scope scope           // the services this pass reads, plans and changes
 }
 
 // apply records the intentions (unless the record prev already holds
@@ -118,13 +123,14 @@ func (r runner) apply(ctx context.Context, owned Owned, obs Observed, changes []
 		return owned, prev, errs, err
 	}
 	errs := executor{k: r.k, keepGoing: r.stop}.apply(ctx, changes)
-	after, err := observeSome(ctx, r.k, r.want.Interface, intended, false, untouched(obs, changes))
+	view := r.scope.view(intended)
+	after, err := observeSome(ctx, r.k, r.want.Interface, view, false, untouched(obs, changes))
 	if err != nil {
 		// The intentions stay recorded: removing what does not exist is
 		// success, so over-recording is harmless.
 		return intended, rec, errs, err
 	}
-	owned = settle(intended, after, r.want, changes, errs)
+	owned = r.scope.merge(intended, settle(view, after, r.want, changes, errs))
 	rec, err = r.save(owned, rec)
 	return owned, rec, errs, err
 }

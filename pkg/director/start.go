@@ -22,5 +22,6 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (Result, error) {
 	if cfg.Director.Interface == "" && len(cfg.VirtualServers) > 0 {
 		return Result{}, errors.New("director: start: director.interface is not set")
 	}
+	o.Services = nil // start converges everything
 	return Converge(ctx, DesiredFrom(cfg), o)
 }

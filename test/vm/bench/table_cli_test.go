@@ -301,7 +301,9 @@ func peakRSS(t *testing.T, cmd *exec.Cmd) func() int64 {
 				if err != nil {
 					t.Fatalf("busybox time: %q", line)
 				}
-				return n
+				// busybox converts ru_maxrss (kB on Linux) as if it
+				// counted pages: undo that.
+				return n * 1024 / int64(os.Getpagesize())
 			}
 		}
 		t.Fatalf("busybox time -v printed no peak RSS:\n%s", b)
@@ -340,7 +342,7 @@ func realServerRound(t *testing.T, e *bed, bin string) {
 		ns := e.fresh()
 		dir := t.TempDir()
 		env := []string{"LVS_RS_STATE_DIR=" + filepath.Join(dir, "state")}
-		tb := &table{t: t, e: e}
+		tb := &table{t: t, e: e, s: shape{}, profile: os.Getenv(envProfile) == "1"}
 		for _, step := range []struct{ what, verb string }{{"rs-start", "start"}, {"rs-stop", "stop"}} {
 			args := []string{step.verb, "--role", "realserver"}
 			if step.verb == "start" {
@@ -348,7 +350,7 @@ func realServerRound(t *testing.T, e *bed, bin string) {
 			}
 			cmd := exec.Command(bin, args...)
 			cmd.Env = append(os.Environ(), env...)
-			report(step.what, tb.run(ns, cmd, ""))
+			report(step.what, tb.run(ns, cmd, step.what))
 		}
 	}
 	{
