@@ -16,11 +16,12 @@ import (
 	"syscall"
 )
 
-// memoryLimit is the Go heap's soft limit unless GOMEMLIMIT sets one: a
-// command that reads a config of 10,000 real servers builds its parse
-// tree, desired state and kernel view at once, and without a limit the
-// heap doubles past what it keeps alive before the collector runs.
-const memoryLimit = 20 << 20
+// memoryLimit is the Go heap's soft limit unless GOMEMLIMIT sets one.
+// Reading a config of 10,000 real servers keeps about 23 MB alive at its
+// peak (the YAML parse tree), and without a limit the heap grows to twice
+// that before the collector runs; a limit just above it keeps the peak
+// resident set near 30 MB for little collector work.
+const memoryLimit = 24 << 20
 
 func main() {
 	if os.Getenv("GOMEMLIMIT") == "" {
