@@ -30,7 +30,8 @@
 #                 holds the whole table
 #
 # plus a DR real server's start and stop next to the seed scripts' shell
-# lines (busybox ifconfig, route, echo into /proc/sys). CPU is the
+# lines (busybox ifconfig, route, echo into /proc/sys), and lvs-rs version
+# (starting the binary, the floor of any lvs-rs command). CPU is the
 # command's user+system seconds, RSS its peak resident set.
 #
 # Environment: ROUNDS=N, SHAPES=100x100,1000x10, PROFILE=1 (CPU profiles
@@ -105,7 +106,7 @@ END {
 	if (("realserver" SUBSEP "rs-start") in n) {
 		printf "\nDR real server  (median of %d runs)\n", n["realserver" SUBSEP "rs-start"]
 		printf "  %-13s %9s %8s %8s\n", "what", "seconds", "cpu s", "rss MB"
-		split("rs-start sh-start rs-stop sh-stop", rso, " ")
+		split("version rs-start sh-start rs-stop sh-stop", rso, " ")
 		for (j = 1; j in rso; j++) {
 			k = "realserver" SUBSEP rso[j]
 			if (k in n) printf "  %-13s %9.4f %8.4f %8.1f\n", rso[j], median(wall[k]), median(cpu[k]), median(rss[k]) / 1024

@@ -164,6 +164,11 @@ func (r runner) save(owned Owned, prev record) (record, error) {
 	if sameRecord(next, prev) {
 		return prev, nil
 	}
+	if r.stop && len(next.Desired) > 0 && !json.Valid(next.Desired) {
+		// The record was read without validating its desired state (see
+		// loadRecord): a damaged one is not copied into a new record.
+		next.Desired = nil
+	}
 	b, err := next.encode()
 	if err != nil {
 		return prev, err

@@ -111,6 +111,58 @@ func (r record) owned() Owned {
 	return o
 }
 
+// desiredKey follows the version in the layout encode writes.
+var desiredKey = []byte(`,"desired":`)
+
+// splitDesired splits a record in the layout encode writes,
+// {"version":N,"desired":{...},...}, into the desired state's bytes and
+// the record without it, {"version":N,...}; ok is false for any other
+// layout (older or hand-edited files), which json.Unmarshal reads whole.
+// It finds the end of the desired state by matching braces outside
+// strings, without validating it.
+func splitDesired(b []byte) (desired, rest []byte, ok bool) {
+	if !bytes.HasPrefix(b, []byte(`{"version":`)) {
+		return nil, nil, false
+	}
+	i := bytes.Index(b[:min(len(b), 32)], desiredKey)
+	if i < 0 {
+		return nil, nil, false
+	}
+	start := i + len(desiredKey)
+	end, ok := skipObject(b, start)
+	if !ok {
+		return nil, nil, false
+	}
+	rest = append(append(make([]byte, 0, len(b)-(end-i)), b[:i]...), b[end:]...)
+	return b[start:end:end], rest, true
+}
+
+// skipObject returns the index just past the JSON object that starts at
+// b[i].
+func skipObject(b []byte, i int) (int, bool) {
+	if i >= len(b) || b[i] != '{' {
+		return 0, false
+	}
+	depth := 0
+	for ; i < len(b); i++ {
+		switch b[i] {
+		case '"':
+			for i++; i < len(b) && b[i] != '"'; i++ {
+				if b[i] == '\\' {
+					i++
+				}
+			}
+		case '{', '[':
+			depth++
+		case '}', ']':
+			if depth--; depth == 0 {
+				return i + 1, true
+			}
+		}
+	}
+	return 0, false
+}
+
 // recordOf renders o (sorted, so equal sets give equal files) with the
 // encoded desired state d.
 func recordOf(d json.RawMessage, o Owned) record {
@@ -159,7 +211,15 @@ func loadRecord(s state.Store) (record, bool, error) {
 		return record{}, ok, err
 	}
 	var r record
-	if err := json.Unmarshal(b, &r); err != nil {
+	if desired, rest, ok := splitDesired(b); ok {
+		// The desired state is left as it is: decoding (or even
+		// validating) it is most of the cost of reading a large record,
+		// and start and stop do not need it (see record.desired).
+		if err := json.Unmarshal(rest, &r); err != nil {
+			return record{}, false, s.Corrupt(Role, err)
+		}
+		r.Desired = desired
+	} else if err := json.Unmarshal(b, &r); err != nil {
 		return record{}, false, s.Corrupt(Role, err)
 	}
 	if r.Version != recordVersion && r.Version != 1 {

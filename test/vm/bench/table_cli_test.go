@@ -39,7 +39,8 @@ var tableShapes = []shape{{100, 100}, {1000, 10}}
 //
 // WHAT is floor, floor-noack, pipelined, start, noop, edit, status, stop,
 // floor-delete, ipvsadm-R, ipvsadm-Ln, keepalived, and for the real
-// server rs-start, rs-stop, sh-start, sh-stop (the seed scripts' lines).
+// server (SHAPE "realserver") version (lvs-rs version: starting the
+// binary), rs-start, rs-stop, sh-start, sh-stop (the seed scripts' lines).
 // CPU and RSS are the child process's (0 for in-process methods). It runs
 // only with LVSRS_TEST_BENCH_TABLE=1: the default go test ./... skips it.
 func TestTable(t *testing.T) {
@@ -343,6 +344,8 @@ func realServerRound(t *testing.T, e *bed, bin string) {
 		dir := t.TempDir()
 		env := []string{"LVS_RS_STATE_DIR=" + filepath.Join(dir, "state")}
 		tb := &table{t: t, e: e, s: shape{}, profile: os.Getenv(envProfile) == "1"}
+		// The floor of any lvs-rs command: starting the binary.
+		report("version", tb.run(ns, exec.Command(bin, "version"), ""))
 		for _, step := range []struct{ what, verb string }{{"rs-start", "start"}, {"rs-stop", "stop"}} {
 			args := []string{step.verb, "--role", "realserver"}
 			if step.verb == "start" {
