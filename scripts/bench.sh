@@ -11,7 +11,7 @@
 #
 # The table: for 100 x 100 (10,000 real servers) and 1,000 x 10 (11,000
 # objects), each in fresh network namespaces, ROUNDS rounds (default 3),
-# medians:
+# medians (and the best run: on a busy host the least disturbed one):
 #
 #   floor         the table pre-encoded, raw sendto/recvfrom, an
 #                 acknowledgement per request: the kernel's own work
@@ -71,6 +71,12 @@ if [[ -n ${PROFILE:-} ]]; then
 fi
 
 awk '
+function best(list,   v, n, i, m) {
+	n = split(list, v, " ")
+	m = v[1]
+	for (i = 2; i <= n; i++) if (v[i] + 0 < m + 0) m = v[i]
+	return m
+}
 function median(list,   v, n, i, j, t) {
 	n = split(list, v, " ")
 	for (i = 2; i <= n; i++) for (j = i; j > 1 && v[j-1] + 0 > v[j] + 0; j--) { t = v[j]; v[j] = v[j-1]; v[j-1] = t }
@@ -83,9 +89,10 @@ $1 == "TABLE" {
 }
 /^vmtest: booting/ { accel = $NF }
 function w(s, m) { return ((s SUBSEP m) in n) ? median(wall[s SUBSEP m]) : -1 }
+function bw(s, m) { return ((s SUBSEP m) in n) ? best(wall[s SUBSEP m]) : -1 }
 function ratio(a, b) { return (a < 0 || b <= 0) ? "-" : sprintf("%.2fx", a / b) }
-function check(label, ok, detail) {
-	printf "  %-4s %-44s %s\n", (ok == "" ? "n/a" : ok ? "met" : "NOT"), label, detail
+function check(label, ok, detail, bestDetail) {
+	printf "  %-4s %-44s %-8s %s\n", (ok == "" ? "n/a" : ok ? "met" : "NOT"), label, detail, bestDetail
 }
 END {
 	if (ns == 0) { print "bench: no results" > "/dev/stderr"; exit 1 }
@@ -95,12 +102,13 @@ END {
 		if (s == "realserver") continue
 		f = w(s, "floor")
 		printf "\n%s  (median of %d runs)\n", s, n[s SUBSEP "floor"]
-		printf "  %-13s %9s %8s %8s %8s\n", "what", "seconds", "/floor", "cpu s", "rss MB"
+		printf "  %-13s %9s %8s %8s %8s %8s\n", "what", "seconds", "/floor", "best s", "cpu s", "rss MB"
 		for (j = 1; j in order; j++) {
 			m = order[j]; k = s SUBSEP m
 			if (!(k in n)) continue
 			r = median(rss[k])
-			printf "  %-13s %9.3f %8s %8.3f %8s\n", m, w(s, m), ratio(w(s, m), f), median(cpu[k]), (r > 0 ? sprintf("%.1f", r / 1024) : "-")
+			printf "  %-13s %9.3f %8s %8.3f %8.3f %8s\n", m, w(s, m), ratio(w(s, m), f), bw(s, m), median(cpu[k]),
+				(r > 0 ? sprintf("%.1f", r / 1024) : "-")
 		}
 	}
 	if (("realserver" SUBSEP "rs-start") in n) {
@@ -117,11 +125,13 @@ END {
 		s = shapes[i]
 		if (s == "realserver") continue
 		f = w(s, "floor"); ln = w(s, "ipvsadm-Ln"); no = w(s, "noop")
-		check(s ": start <= 1.1x floor", w(s, "start") <= 1.1 * f, ratio(w(s, "start"), f))
-		check(s ": no-op start <= 1.0x ipvsadm -Ln", ln < 0 ? "" : no <= ln, ratio(no, ln))
-		check(s ": status <= 1.0x ipvsadm -Ln", ln < 0 ? "" : w(s, "status") <= ln, ratio(w(s, "status"), ln))
-		check(s ": one-weight edit <= no-op + 5%", w(s, "edit") <= 1.05 * no, ratio(w(s, "edit"), no))
-		check(s ": stop <= 1.1x floor of its deletes", w(s, "stop") <= 1.1 * w(s, "floor-delete"), ratio(w(s, "stop"), w(s, "floor-delete")))
+		check(s ": start <= 1.1x floor", w(s, "start") <= 1.1 * f, ratio(w(s, "start"), f), "best " ratio(bw(s, "start"), bw(s, "floor")))
+		check(s ": no-op start <= 1.0x ipvsadm -Ln", ln < 0 ? "" : no <= ln, ratio(no, ln), "best " ratio(bw(s, "noop"), bw(s, "ipvsadm-Ln")))
+		check(s ": status <= 1.0x ipvsadm -Ln", ln < 0 ? "" : w(s, "status") <= ln, ratio(w(s, "status"), ln),
+			"best " ratio(bw(s, "status"), bw(s, "ipvsadm-Ln")))
+		check(s ": one-weight edit <= no-op + 5%", w(s, "edit") <= 1.05 * no, ratio(w(s, "edit"), no), "best " ratio(bw(s, "edit"), bw(s, "noop")))
+		check(s ": stop <= 1.1x floor of its deletes", w(s, "stop") <= 1.1 * w(s, "floor-delete"), ratio(w(s, "stop"), w(s, "floor-delete")),
+			"best " ratio(bw(s, "stop"), bw(s, "floor-delete")))
 		peak = 0
 		split("start noop edit status stop", cmds, " ")
 		for (j = 1; j in cmds; j++) { k = s SUBSEP cmds[j]; if ((k in n) && median(rss[k]) > peak) peak = median(rss[k]) }
@@ -129,7 +139,7 @@ END {
 	}
 	if (("realserver" SUBSEP "rs-start") in n)
 		check("real server start <= seed script", w("realserver", "rs-start") <= w("realserver", "sh-start"),
-			ratio(w("realserver", "rs-start"), w("realserver", "sh-start")))
+			ratio(w("realserver", "rs-start"), w("realserver", "sh-start")), "best " ratio(bw("realserver", "rs-start"), bw("realserver", "sh-start")))
 	printf "\naccel: %s%s\n", accel, (accel == "tcg" ? " (emulated CPU: compare ratios, not absolute numbers)" : "")
 }' "$out"
 exit "$rc"
