@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -318,5 +319,39 @@ func TestRecordVersionRefused(t *testing.T) {
 		if b.k.writes != 0 {
 			t.Fatalf("%s: %d writes with a bad record", name, b.k.writes)
 		}
+	}
+}
+
+// TestNothingToDoWritesNothing: a second start with nothing to change
+// leaves the record file as it is (not even rewritten), and one that
+// changes a weight rewrites it once, before the write (the desired state
+// changed).
+func TestNothingToDoWritesNothing(t *testing.T) {
+	b := newMemBed(t)
+	cfg := twoServices()
+	if _, err := Start(context.Background(), cfg, b.opts()); err != nil {
+		t.Fatal(err)
+	}
+	path := state.Store{Dir: b.dir}.Path(Role)
+	inode := func() uint64 {
+		st, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.Sys().(*syscall.Stat_t).Ino
+	}
+	before := inode()
+	if res, err := Start(context.Background(), cfg, b.opts()); err != nil || len(res.Changes) != 0 {
+		t.Fatalf("second start: %v, %v", res.Changes, err)
+	}
+	if inode() != before {
+		t.Fatal("a start with nothing to do rewrote the record")
+	}
+	cfg.VirtualServers[0].RealServers[0].Weight = 5
+	if res, err := Start(context.Background(), cfg, b.opts()); err != nil || len(res.Changes) != 1 {
+		t.Fatalf("start after a weight change: %v, %v", res.Changes, err)
+	}
+	if inode() == before {
+		t.Fatal("the record was not rewritten with the new desired state")
 	}
 }

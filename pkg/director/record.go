@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/netip"
 	"path/filepath"
+	"reflect"
 	"slices"
 
 	"golang.org/x/sys/unix"
@@ -343,11 +344,12 @@ func settle(intended Owned, after Observed, d Desired, changes []Change, errs []
 }
 
 // sameRecord reports whether a and b would be saved identically (both
-// sorted by recordOf or read from a file recordOf wrote).
+// sorted by recordOf or read from a file recordOf wrote: empty lists are
+// nil in both). Every field counts, whatever fields the record gains.
 func sameRecord(a, b record) bool {
-	return a.Version == b.Version && bytes.Equal(a.Desired, b.Desired) &&
-		slices.Equal(a.Addresses, b.Addresses) && slices.Equal(a.Sysctls, b.Sysctls) &&
-		slices.EqualFunc(a.Services, b.Services, func(x, y recordService) bool {
-			return x.ServiceKey == y.ServiceKey && slices.Equal(x.Destinations, y.Destinations)
-		})
+	if !bytes.Equal(a.Desired, b.Desired) {
+		return false
+	}
+	a.Desired, b.Desired = nil, nil
+	return reflect.DeepEqual(a, b)
 }
