@@ -13,12 +13,7 @@
 // DesiredFrom(config) after its configuration checks; Stop is the same
 // pass towards nothing, continuing past failures; the long-running
 // director calls Converge in a loop with health overrides applied to its
-// Desired. A pass with nothing to do costs one dump of services and one
-// dump of real servers per lvs-rs service, and writes nothing, not even
-// the record; with Options.Services naming the services whose real
-// servers changed health, a pass reads and changes those only (a health
-// transition is then one UpdateDestination and the read-back of its
-// service). Plan orders the changes: sysctl writes, VIP binds, service and
+// Desired. Plan orders the changes: sysctl writes, VIP binds, service and
 // real-server additions, edits, then real-server and service deletions,
 // VIP unbinds and sysctl restorations. Edits never delete: a changed
 // scheduler, persistence timeout or netmask is an UpdateService, a changed
@@ -93,7 +88,11 @@
 // the record already lists it. After the last write it reads the kernel
 // back (the services, and the real servers of every service the pass
 // wrote to; the others are as the pass read them) and saves what lvs-rs
-// owns, when that differs from the record: what it
+// owns, when that differs from the record. (So a pass with nothing to do
+// costs one dump of services and one of real servers per lvs-rs service,
+// and writes nothing; with Options.Services naming the services whose
+// real servers changed health, a pass reads and changes those only: a
+// health transition is one UpdateDestination.) What lvs-rs owns is what it
 // intended and is present, whatever the kernel's acknowledgements said
 // (an acknowledgement lost to a full receive buffer does not orphan a
 // service), minus what another tool created first (an addition refused
