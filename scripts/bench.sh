@@ -1,72 +1,145 @@
 #!/usr/bin/env bash
-# bench.sh — apply 10,000 real servers into a fresh namespace in the VM test
-# bed, six ways, and print a table (test/vm/bench has the details):
+# bench.sh — measure lvs-rs against the kernel's floor, ipvsadm and
+# keepalived in the VM test bed, and print a table (test/vm/bench has the
+# details).
 #
-#   pipelined    lvs-rs's client: many requests per sendmsg
-#   serial       the same client, one request per round trip (the old way)
-#   director     director.Start from a config: observe, plan, execute, record
-#   ipvsadm      ipvsadm -R with the equivalent restore file
-#   floor        the same requests pre-encoded, raw sendto/recvfrom, no Go work
-#   floor-noack  the floor with NLM_F_ACK on each chunk's last request only
+#   scripts/bench.sh [go test flags]          the table (TestTable), default
+#   scripts/bench.sh apply [go test flags]    the in-process benchmarks
+#                                             (BenchmarkApply: pipelined,
+#                                             serial, director, ipvsadm,
+#                                             floor, floor-noack)
 #
-# Usage (root): scripts/bench.sh [-benchtime 3x] [-count N] [other go test flags]
-# The table shows medians over the -count runs (noisy hosts: use -count 3).
-# Environment: BENCH='regexp' (default '.'), BENCH_OUT=file (raw go test output).
-# The VM runs under TCG unless KVM works: those are not hardware numbers,
-# compare the ratios.
+# The table: for 100 x 100 (10,000 real servers) and 1,000 x 10 (11,000
+# objects), each in fresh network namespaces, ROUNDS rounds (default 3),
+# medians (and the best run: on a busy host the least disturbed one):
+#
+#   floor         the table pre-encoded, raw sendto/recvfrom, an
+#                 acknowledgement per request: the kernel's own work
+#   floor-noack   the same, one acknowledgement per sendmsg
+#   pipelined     lvs-rs's IPVS client (ipvs.Client.Apply) in process
+#   start         lvs-rs start --role director, empty table
+#   noop          lvs-rs start again, nothing changed
+#   edit          lvs-rs start after one weight changed in the config
+#   status        lvs-rs status --role director (table to /dev/null)
+#   stop          lvs-rs stop --role director
+#   floor-delete  the floor of stop's writes: the services deleted,
+#                 pre-encoded
+#   ipvsadm-R     ipvsadm -R with the same table
+#   ipvsadm-Ln    ipvsadm -Ln of the table lvs-rs loaded
+#   keepalived    keepalived (no checkers) from start until the kernel
+#                 holds the whole table
+#
+# plus a DR real server's start and stop next to the seed scripts' shell
+# lines (busybox ifconfig, route, echo into /proc/sys), and lvs-rs version
+# (starting the binary, the floor of any lvs-rs command). CPU is the
+# command's user+system seconds, RSS its peak resident set.
+#
+# Environment: ROUNDS=N, SHAPES=100x100,1000x10, PROFILE=1 (CPU profiles
+# of the first round's lvs-rs runs, written to BENCH_PROFILES, default
+# ./bench-profiles), BENCH_OUT=file (raw go test output).
+# The VM runs under TCG unless KVM works: not hardware numbers, compare
+# the ratios (all taken in one VM run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-args=("$@")
-if [[ " ${args[*]-} " != *" -benchtime "* && " ${args[*]-} " != *" -benchtime="* ]]; then
-	args+=(-benchtime 3x)
+if [[ ${1:-} == apply ]]; then
+	shift
+	exec scripts/bench-apply.sh "$@"
 fi
 out=${BENCH_OUT:-$(mktemp)}
 [[ -n ${BENCH_OUT:-} ]] || trap 'rm -f "$out"' EXIT
 
-echo "bench: CGO_ENABLED=0 go test ./test/vm/bench/ -run '^\$' -bench '${BENCH:-.}' ${args[*]} -v" >&2
+echo "bench: CGO_ENABLED=0 LVSRS_TEST_BENCH_TABLE=1 go test ./test/vm/bench/ -run '^TestTable\$' -v $*" >&2
 set +e
-CGO_ENABLED=0 LVSRS_VM_NO_LVSRS=1 go test ./test/vm/bench/ -run '^$' -bench "${BENCH:-.}" "${args[@]}" -v -timeout 60m 2>&1 |
-	tee "$out" | grep -E '^(Benchmark.*ns/op|--- (FAIL|SKIP)|    .*\.go:[0-9]+:|vmtest: (booting|skipping)|FAIL|ok )' >&2
-rc=${PIPESTATUS[0]}
+CGO_ENABLED=0 LVSRS_TEST_BENCH_TABLE=1 LVSRS_TEST_BENCH_ROUNDS="${ROUNDS:-3}" \
+	LVSRS_TEST_BENCH_SHAPES="${SHAPES:-}" LVSRS_TEST_BENCH_PROFILE="${PROFILE:-}" \
+	go test ./test/vm/bench/ -run '^TestTable$' -count=1 -v -timeout 90m "$@" >"$out" 2>&1
+rc=$?
 set -e
+grep -E '^(--- (FAIL|SKIP)|    .*\.go:[0-9]+:|vmtest: (booting|skipping)|FAIL|ok )' "$out" >&2 || true
+
+if [[ -n ${PROFILE:-} ]]; then
+	dir=${BENCH_PROFILES:-bench-profiles}
+	mkdir -p "$dir"
+	awk -v dir="$dir" '/^PPROF-BEGIN/ {f = dir "/" $2 ".pprof.b64"; printf "" > f; next}
+		/^PPROF-END/ {close(f); f = ""; next} f {print > f}' "$out"
+	for f in "$dir"/*.pprof.b64; do
+		[[ -e $f ]] || continue
+		base64 -d "$f" >"${f%.b64}" && rm -f "$f"
+	done
+	echo "bench: CPU profiles in $dir (go tool pprof -top FILE)" >&2
+fi
 
 awk '
+function best(list,   v, n, i, m) {
+	n = split(list, v, " ")
+	m = v[1]
+	for (i = 2; i <= n; i++) if (v[i] + 0 < m + 0) m = v[i]
+	return m
+}
 function median(list,   v, n, i, j, t) {
 	n = split(list, v, " ")
 	for (i = 2; i <= n; i++) for (j = i; j > 1 && v[j-1] + 0 > v[j] + 0; j--) { t = v[j]; v[j] = v[j-1]; v[j-1] = t }
 	return n % 2 ? v[(n+1)/2] : (v[n/2] + v[n/2+1]) / 2
 }
-/^BenchmarkApply\/.*ns\/op/ {
-	split($1, p, "/"); shape = p[2]; m = p[3]; sub(/-[0-9]+$/, "", m)
-	for (i = 3; i < NF; i++) {
-		if ($(i+1) == "ns/op") ns = $i
-		if ($(i+1) == "sys-ms/op") sys = $i
-		if ($(i+1) == "user-ms/op") usr = $i
-		if ($(i+1) == "rs/s") rs = $i
-	}
-	k = shape SUBSEP m
-	if (!(k in n)) { order[++cnt] = k }
-	n[k]++; lns[k] = lns[k] " " ns; lsys[k] = lsys[k] " " sys; lusr[k] = lusr[k] " " usr
-	per[k] = rs * ns / 1e9 # real servers per run
+$1 == "TABLE" {
+	k = $2 SUBSEP $3
+	if (!($2 in seen)) { seen[$2] = 1; shapes[++ns] = $2 }
+	n[k]++; wall[k] = wall[k] " " $4; cpu[k] = cpu[k] " " $5; rss[k] = rss[k] " " $6
 }
 /^vmtest: booting/ { accel = $NF }
+function w(s, m) { return ((s SUBSEP m) in n) ? median(wall[s SUBSEP m]) : -1 }
+function bw(s, m) { return ((s SUBSEP m) in n) ? best(wall[s SUBSEP m]) : -1 }
+function ratio(a, b) { return (a < 0 || b <= 0) ? "-" : sprintf("%.2fx", a / b) }
+function check(label, ok, detail, bestDetail) {
+	printf "  %-4s %-44s %-8s %s\n", (ok == "" ? "n/a" : ok ? "met" : "NOT"), label, detail, bestDetail
+}
 END {
-	if (cnt == 0) { print "bench: no benchmark results" > "/dev/stderr"; exit 1 }
-	for (i = 1; i <= cnt; i++) { k = order[i]; med[k] = median(lns[k]) / 1e9 }
-	printf "\n%-8s %-12s %4s %9s %9s %8s %8s %10s %8s\n", "shape", "method", "runs", "s/op", "rs/s", "sys s", "user s", "/pipelined", "/floor"
-	for (i = 1; i <= cnt; i++) {
-		k = order[i]; split(k, q, SUBSEP); s = med[k]
-		pk = q[1] SUBSEP "pipelined"; fk = q[1] SUBSEP "floor"
-		rp = (pk in med) ? sprintf("%.2fx", s / med[pk]) : "-"
-		rf = (fk in med) ? sprintf("%.2fx", s / med[fk]) : "-"
-		printf "%-8s %-12s %4d %9.3f %9.0f %8.3f %8.3f %10s %8s\n", q[1], q[2], n[k], s, per[k] / s,
-			median(lsys[k]) / 1000, median(lusr[k]) / 1000, rp, rf
+	if (ns == 0) { print "bench: no results" > "/dev/stderr"; exit 1 }
+	split("floor floor-noack pipelined start noop edit status stop floor-delete ipvsadm-R ipvsadm-Ln keepalived", order, " ")
+	for (i = 1; i <= ns; i++) {
+		s = shapes[i]
+		if (s == "realserver") continue
+		f = w(s, "floor")
+		printf "\n%s  (median of %d runs)\n", s, n[s SUBSEP "floor"]
+		printf "  %-13s %9s %8s %8s %8s %8s\n", "what", "seconds", "/floor", "best s", "cpu s", "rss MB"
+		for (j = 1; j in order; j++) {
+			m = order[j]; k = s SUBSEP m
+			if (!(k in n)) continue
+			r = median(rss[k])
+			printf "  %-13s %9.3f %8s %8.3f %8.3f %8s\n", m, w(s, m), ratio(w(s, m), f), bw(s, m), median(cpu[k]),
+				(r > 0 ? sprintf("%.1f", r / 1024) : "-")
+		}
 	}
-	printf "\ns/op: median wall time of one run (applying all real servers into a fresh\n"
-	printf "namespace) over the -count runs; rs/s: real servers per second at that median;\n"
-	printf "sys/user: median CPU seconds per run of the process and its children (ipvsadm\n"
-	printf "is a child); sys is the kernel'"'"'s work. accel: %s%s\n", accel,
-		(accel == "tcg" ? " (emulated CPU: compare ratios, not absolute numbers)" : "")
+	if (("realserver" SUBSEP "rs-start") in n) {
+		printf "\nDR real server  (median of %d runs)\n", n["realserver" SUBSEP "rs-start"]
+		printf "  %-13s %9s %8s %8s\n", "what", "seconds", "cpu s", "rss MB"
+		split("version rs-start sh-start rs-stop sh-stop", rso, " ")
+		for (j = 1; j in rso; j++) {
+			k = "realserver" SUBSEP rso[j]
+			if (k in n) printf "  %-13s %9.4f %8.4f %8.1f\n", rso[j], median(wall[k]), median(cpu[k]), median(rss[k]) / 1024
+		}
+	}
+	printf "\nTargets (ratios within this run):\n"
+	for (i = 1; i <= ns; i++) {
+		s = shapes[i]
+		if (s == "realserver") continue
+		f = w(s, "floor"); ln = w(s, "ipvsadm-Ln"); no = w(s, "noop")
+		check(s ": start <= 1.1x floor", w(s, "start") <= 1.1 * f, ratio(w(s, "start"), f), "best " ratio(bw(s, "start"), bw(s, "floor")))
+		check(s ": no-op start <= 1.0x ipvsadm -Ln", ln < 0 ? "" : no <= ln, ratio(no, ln), "best " ratio(bw(s, "noop"), bw(s, "ipvsadm-Ln")))
+		check(s ": status <= 1.0x ipvsadm -Ln", ln < 0 ? "" : w(s, "status") <= ln, ratio(w(s, "status"), ln),
+			"best " ratio(bw(s, "status"), bw(s, "ipvsadm-Ln")))
+		check(s ": one-weight edit <= no-op + 5%", w(s, "edit") <= 1.05 * no, ratio(w(s, "edit"), no), "best " ratio(bw(s, "edit"), bw(s, "noop")))
+		check(s ": stop <= 1.1x floor of its deletes", w(s, "stop") <= 1.1 * w(s, "floor-delete"), ratio(w(s, "stop"), w(s, "floor-delete")),
+			"best " ratio(bw(s, "stop"), bw(s, "floor-delete")))
+		peak = 0
+		split("start noop edit status stop", cmds, " ")
+		for (j = 1; j in cmds; j++) { k = s SUBSEP cmds[j]; if ((k in n) && median(rss[k]) > peak) peak = median(rss[k]) }
+		check(s ": peak RSS <= 30 MB", peak <= 30 * 1024, sprintf("%.1f MB", peak / 1024))
+	}
+	if (("realserver" SUBSEP "rs-start") in n)
+		check("real server start <= seed script", w("realserver", "rs-start") <= w("realserver", "sh-start"),
+			ratio(w("realserver", "rs-start"), w("realserver", "sh-start")), "best " ratio(bw("realserver", "rs-start"), bw("realserver", "sh-start")))
+	printf "\naccel: %s%s\n", accel, (accel == "tcg" ? " (emulated CPU: compare ratios, not absolute numbers)" : "")
 }' "$out"
 exit "$rc"

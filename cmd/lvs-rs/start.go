@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -180,9 +181,12 @@ func report[C fmt.Stringer](stdout, stderr io.Writer, role, verb string, dryRun,
 	if dryRun {
 		prefix = "would "
 	}
+	// Buffered: 10,000 changes are a few writes, not one each.
+	out := bufio.NewWriterSize(stdout, 64<<10)
 	for _, c := range changes {
-		fmt.Fprintf(stdout, "%s: %s%s\n", role, prefix, c)
+		fmt.Fprintf(out, "%s: %s%s\n", role, prefix, c)
 	}
+	_ = out.Flush()
 	var summary string
 	switch {
 	case failed:

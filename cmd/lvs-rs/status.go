@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -97,7 +98,13 @@ func runStatus(ctx context.Context, g *globalFlags, f *roleFlags, output string,
 			roles = append(roles, roleDaemon)
 		}
 	}
-	return printStatus(stdout, output, roles, reports)
+	// Buffered: a table of 10,000 real servers is one write, not one per row.
+	w := bufio.NewWriterSize(stdout, 64<<10)
+	err = printStatus(w, output, roles, reports)
+	if ferr := w.Flush(); err == nil && ferr != nil {
+		err = withCode(exitUnknown, ferr)
+	}
+	return err
 }
 
 // realServerStatus compares against --vip, the named config, or the state.

@@ -2,6 +2,7 @@ package director
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -35,9 +36,9 @@ func Converge(ctx context.Context, d Desired, o Options) (Result, error) {
 // converge is Converge; a nil d is stop: tear down everything recorded,
 // keep going past failures, and remove the record once nothing is left.
 func converge(ctx context.Context, d *Desired, o Options) (Result, error) {
-	r := runner{store: state.Store{Dir: o.StateDir}, keep: d, stop: d == nil}
-	if d != nil {
-		r.want = *d
+	r := runner{store: state.Store{Dir: o.StateDir}, stop: d == nil}
+	if !r.stop {
+		r.scope = scopeOf(o.Services)
 	}
 	rec, found, err := loadRecord(r.store)
 	if err != nil || r.stop && !found {
@@ -45,6 +46,13 @@ func converge(ctx context.Context, d *Desired, o Options) (Result, error) {
 	}
 	if r.stop {
 		r.keep = rec.Desired
+	} else {
+		r.want = r.scope.want(*d)
+		if !o.DryRun {
+			if r.keep, err = encodeDesired(d); err != nil {
+				return Result{}, err
+			}
+		}
 	}
 	k, closeK, warnings, err := openFor(ctx, o, r.stop)
 	if err != nil {
@@ -55,14 +63,15 @@ func converge(ctx context.Context, d *Desired, o Options) (Result, error) {
 	res := Result{Warnings: warnings}
 	owned := rec.owned()
 	for stuck, last := 0, -1; ; {
-		obs, err := observe(ctx, k, r.want, owned, !r.stop)
+		view := r.scope.view(owned)
+		obs, err := observe(ctx, k, r.want, view, !r.stop)
 		if err != nil {
 			return res, err
 		}
-		if c := conflicts(r.want, obs, owned); len(c) > 0 {
+		if c := conflicts(r.want, obs, view); len(c) > 0 {
 			return res, foreignError(c)
 		}
-		changes := plan(r.want, obs, owned)
+		changes := plan(r.want, obs, view)
 		if last >= 0 && len(changes) >= last {
 			stuck++
 		}
@@ -73,10 +82,11 @@ func converge(ctx context.Context, d *Desired, o Options) (Result, error) {
 			dr.Warnings = append(res.Warnings, dr.Warnings...)
 			return dr, nil
 		case len(changes) == 0:
-			return res, r.save(settle(owned, obs, r.want, nil, nil), rec)
+			_, err := r.save(r.scope.merge(owned, settle(view, obs, r.want, nil, nil)), rec)
+			return res, err
 		}
 		var errs []error
-		owned, rec, errs, err = r.apply(ctx, owned, changes)
+		owned, rec, errs, err = r.apply(ctx, owned, obs, changes, rec)
 		done, fail := outcome(changes, errs)
 		res.Changes = append(res.Changes, done.Changes...)
 		res.Warnings = append(res.Warnings, done.Warnings...)
@@ -91,46 +101,83 @@ func converge(ctx context.Context, d *Desired, o Options) (Result, error) {
 type runner struct {
 	store state.Store
 	k     Kernel
-	want  Desired  // what to converge to (nothing, for stop)
-	keep  *Desired // what the record carries
-	stop  bool     // tear down: keep going past failures, remove an empty record
+	want  Desired         // what to converge to (nothing, for stop), in scope
+	keep  json.RawMessage // the desired state the record carries, encoded
+	stop  bool            // tear down: keep going past failures, remove an empty record
+	scope scope           // the services this pass reads, plans and changes
 }
 
-// apply records the intentions, applies changes, reads the kernel back
-// and records what lvs-rs owns now. It returns that, the record saved and
-// one result per change; its error is about recording or reading back.
-func (r runner) apply(ctx context.Context, owned Owned, changes []Change) (Owned, record, []error, error) {
+// apply records the intentions (unless the record prev already holds
+// them), applies changes, reads the kernel back and records what lvs-rs
+// owns now. The read-back dumps the destinations of the services changes
+// touch and takes the others from obs, read before any write of this
+// pass. It returns what lvs-rs owns, the record on disk and one result
+// per change; its error is about recording or reading back.
+func (r runner) apply(ctx context.Context, owned Owned, obs Observed, changes []Change, prev record) (Owned, record, []error, error) {
 	intended := intents(owned, changes)
-	rec := recordOf(r.keep, intended)
-	if err := r.store.Save(Role, rec); err != nil {
+	rec, err := r.save(intended, prev)
+	if err != nil {
 		errs := make([]error, len(changes))
 		for i := range errs {
 			errs[i] = ipvs.ErrNotAttempted
 		}
-		return owned, rec, errs, err
+		return owned, prev, errs, err
 	}
 	errs := executor{k: r.k, keepGoing: r.stop}.apply(ctx, changes)
-	after, err := observe(ctx, r.k, r.want, intended, false)
+	view := r.scope.view(intended)
+	after, err := observeSome(ctx, r.k, r.want, view, false, untouched(obs, changes))
 	if err != nil {
 		// The intentions stay recorded: removing what does not exist is
 		// success, so over-recording is harmless.
 		return intended, rec, errs, err
 	}
-	owned = settle(intended, after, r.want, changes, errs)
-	return owned, rec, errs, r.save(owned, rec)
+	owned = r.scope.merge(intended, settle(view, after, r.want, changes, errs))
+	rec, err = r.save(owned, rec)
+	return owned, rec, errs, err
 }
 
-// save records owned, unless the record already says so; for stop an
-// empty set removes the record.
-func (r runner) save(owned Owned, prev record) error {
+// untouched returns the observed services no change names: their
+// destinations are as obs found them, unless another writer changed them
+// meanwhile (which the next pass reads).
+func untouched(obs Observed, changes []Change) map[ipvs.ServiceKey]ObservedService {
+	touched := map[ipvs.ServiceKey]bool{}
+	for _, c := range changes {
+		if k := c.Service.Key(); k != (ipvs.ServiceKey{}) { // every change on a service or its destinations
+			touched[k] = true
+		}
+	}
+	out := make(map[ipvs.ServiceKey]ObservedService, len(obs.Services))
+	for k, s := range obs.Services {
+		if !touched[k] {
+			out[k] = s
+		}
+	}
+	return out
+}
+
+// save records owned and returns the record on disk, writing nothing when
+// prev already says so; for stop an empty set removes the record.
+func (r runner) save(owned Owned, prev record) (record, error) {
 	if r.stop && owned.empty() {
-		return r.store.Remove(Role)
+		return record{}, r.store.Remove(Role)
 	}
 	next := recordOf(r.keep, owned)
 	if sameRecord(next, prev) {
-		return nil
+		return prev, nil
 	}
-	return r.store.Save(Role, next)
+	if r.stop && len(next.Desired) > 0 && !json.Valid(next.Desired) {
+		// The record was read without validating its desired state (see
+		// loadRecord): a damaged one is not copied into a new record.
+		next.Desired = nil
+	}
+	b, err := next.encode()
+	if err != nil {
+		return prev, err
+	}
+	if err := r.store.Write(Role, b); err != nil {
+		return prev, err
+	}
+	return next, nil
 }
 
 // openFor opens the kernel for start (IPVS required, loaded with modprobe

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -156,7 +157,11 @@ func TestLostAcknowledgementsOwnWhatIsPresent(t *testing.T) {
 		if diff := cmp.Diff([]string{"tcp 10.0.0.100:80", "tcp 10.0.0.200:443"}, got); diff != "" {
 			t.Fatalf("pipelined=%v: owned services (-want +got):\n%s", pipelined, diff)
 		}
-		if diff := cmp.Diff(DesiredFrom(cfg), *r.Desired, cmpOpts); diff != "" {
+		recorded, err := r.desired()
+		if err != nil || recorded == nil {
+			t.Fatalf("the record's desired state: %v, %v", recorded, err)
+		}
+		if diff := cmp.Diff(DesiredFrom(cfg), *recorded, cmpOpts); diff != "" {
 			t.Fatalf("the record's desired state (-want +got):\n%s", diff)
 		}
 		if _, err := Start(context.Background(), cfg, b.opts()); err != nil {
@@ -314,5 +319,39 @@ func TestRecordVersionRefused(t *testing.T) {
 		if b.k.writes != 0 {
 			t.Fatalf("%s: %d writes with a bad record", name, b.k.writes)
 		}
+	}
+}
+
+// TestNothingToDoWritesNothing: a second start with nothing to change
+// leaves the record file as it is (not even rewritten), and one that
+// changes a weight rewrites it once, before the write (the desired state
+// changed).
+func TestNothingToDoWritesNothing(t *testing.T) {
+	b := newMemBed(t)
+	cfg := twoServices()
+	if _, err := Start(context.Background(), cfg, b.opts()); err != nil {
+		t.Fatal(err)
+	}
+	path := state.Store{Dir: b.dir}.Path(Role)
+	inode := func() uint64 {
+		st, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.Sys().(*syscall.Stat_t).Ino
+	}
+	before := inode()
+	if res, err := Start(context.Background(), cfg, b.opts()); err != nil || len(res.Changes) != 0 {
+		t.Fatalf("second start: %v, %v", res.Changes, err)
+	}
+	if inode() != before {
+		t.Fatal("a start with nothing to do rewrote the record")
+	}
+	cfg.VirtualServers[0].RealServers[0].Weight = 5
+	if res, err := Start(context.Background(), cfg, b.opts()); err != nil || len(res.Changes) != 1 {
+		t.Fatalf("start after a weight change: %v, %v", res.Changes, err)
+	}
+	if inode() == before {
+		t.Fatal("the record was not rewritten with the new desired state")
 	}
 }

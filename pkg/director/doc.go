@@ -135,8 +135,15 @@
 // # Recovery
 //
 // Before its first kernel write, every start and stop saves the state
-// record with everything the plan will create (its intentions). After the
-// last write it reads the kernel back and saves what lvs-rs owns: what it
+// record with everything the plan will create (its intentions), unless
+// the record already lists it. After the last write it reads the kernel
+// back (the services, and the real servers of every service the pass
+// wrote to; the others are as the pass read them) and saves what lvs-rs
+// owns, when that differs from the record. (So a pass with nothing to do
+// costs one dump of services and one of real servers per lvs-rs service,
+// and writes nothing; with Options.Services naming the services whose
+// real servers changed health, a pass reads and changes those only: a
+// health transition is one UpdateDestination.) What lvs-rs owns is what it
 // intended and is present, whatever the kernel's acknowledgements said
 // (an acknowledgement lost to a full receive buffer does not orphan a
 // service), minus what another tool created first (an addition refused

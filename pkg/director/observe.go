@@ -67,8 +67,16 @@ type Owned struct {
 // services and the dump of its destinations is left out (gone). With
 // strict, a missing iface is an error; otherwise it has no addresses.
 func observe(ctx context.Context, k Kernel, d Desired, owned Owned, strict bool) (Observed, error) {
+	return observeSome(ctx, k, d, owned, strict, nil)
+}
+
+// observeSome is observe, except that the destinations of an owned
+// service that reuse holds, with the key its dump of services shows, are
+// taken from reuse instead of dumped again: the read-back after a pass
+// dumps again only the services the pass wrote to.
+func observeSome(ctx context.Context, k Kernel, d Desired, owned Owned, strict bool, reuse map[ipvs.ServiceKey]ObservedService) (Observed, error) {
 	iface := d.Interface
-	obs := Observed{Services: map[ipvs.ServiceKey]ObservedService{}}
+	obs := Observed{Services: make(map[ipvs.ServiceKey]ObservedService, len(owned.Services))}
 	svcs, err := k.Services(ctx)
 	if err != nil {
 		return Observed{}, err
@@ -76,6 +84,11 @@ func observe(ctx context.Context, k Kernel, d Desired, owned Owned, strict bool)
 	for _, s := range svcs {
 		o := ObservedService{ServiceExtended: s}
 		if _, mine := owned.Services[s.Key()]; mine {
+			if prev, ok := reuse[s.Key()]; ok {
+				o.Destinations = prev.Destinations
+				obs.Services[s.Key()] = o
+				continue
+			}
 			o.Destinations, err = k.Destinations(ctx, s.Service)
 			if errors.Is(err, unix.ESRCH) {
 				continue // deleted since the dump of services

@@ -37,6 +37,17 @@ type Options struct {
 	// Kernel, when set, is the whole kernel (IPVS, addresses, sysctls):
 	// Handle, Sysctl and IPVS are then ignored. For tests.
 	Kernel Kernel
+	// Services, when not empty, limits Converge to these virtual
+	// services (keys of the desired ones, or of recorded ones to remove):
+	// it dumps the destinations of these only, plans and changes these
+	// only, and leaves the others, and their record, as they are. The
+	// VIPs and sysctls are converged as usual, and the record keeps the
+	// whole desired state passed. A long-running director converging
+	// after a health transition names the one service whose real server
+	// changed: the pass costs a dump of services, a dump of that
+	// service's real servers, the one edit and its read-back. Start,
+	// Stop and Status ignore it.
+	Services []ipvs.ServiceKey
 }
 
 func (o Options) sysctl() sysctl.Tree {

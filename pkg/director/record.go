@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/netip"
 	"path/filepath"
+	"reflect"
 	"slices"
 
 	"golang.org/x/sys/unix"
@@ -25,10 +26,15 @@ const recordVersion = 2
 
 // record is the director's state file: the desired state of the last
 // start and everything lvs-rs created or changed (or, while a run is under
-// way, is about to create: see intents).
+// way, is about to create: see intents). It is one line of compact JSON.
+//
+// Desired is kept encoded: start and stop never need it decoded (start
+// writes its own, stop writes back the one it read), and decoding it is
+// most of the cost of reading a large record; status decodes it (see
+// desired).
 type record struct {
 	Version   int             `json:"version"`
-	Desired   *Desired        `json:"desired,omitempty"`
+	Desired   json.RawMessage `json:"desired,omitempty"`
 	Addresses []recordAddr    `json:"addresses,omitempty"`
 	Sysctls   []sysctl.Record `json:"sysctls,omitempty"`
 	Timeouts  []TimeoutRecord `json:"timeouts,omitempty"`
@@ -36,6 +42,48 @@ type record struct {
 	Routes    *RouteTable     `json:"announce_routes,omitempty"` // every route of this table and protocol
 	NFTable   string          `json:"nftables_table,omitempty"`  // nftmark.TableName when lvs-rs's
 	Services  []recordService `json:"services,omitempty"`
+}
+
+// encodeDesired renders d for a record; nil for nil.
+func encodeDesired(d *Desired) (json.RawMessage, error) {
+	if d == nil {
+		return nil, nil
+	}
+	b, err := json.Marshal(d)
+	if err != nil {
+		return nil, fmt.Errorf("director: encode the desired state: %w", err)
+	}
+	return b, nil
+}
+
+// desired decodes the record's desired state; nil when it has none.
+func (r record) desired() (*Desired, error) {
+	if len(r.Desired) == 0 || string(r.Desired) == "null" {
+		return nil, nil
+	}
+	var d Desired
+	if err := json.Unmarshal(r.Desired, &d); err != nil {
+		return nil, err
+	}
+	return &d, nil
+}
+
+// encode renders the record as compact JSON. Desired, already encoded, is
+// spliced in rather than re-encoded (json.Marshal would scan it again).
+func (r record) encode() ([]byte, error) {
+	d := r.Desired
+	r.Desired = nil
+	b, err := json.Marshal(r)
+	if err != nil || len(d) == 0 {
+		return b, err
+	}
+	head := fmt.Appendf(nil, `{"version":%d`, r.Version)
+	if !bytes.HasPrefix(b, head) {
+		return nil, errors.New("director: encode the state record: unexpected layout")
+	}
+	out := make([]byte, 0, len(b)+len(d)+16)
+	out = append(append(append(out, head...), `,"desired":`...), d...)
+	return append(out, b[len(head):]...), nil
 }
 
 // recordAddr is an address lvs-rs bound.
@@ -72,8 +120,61 @@ func (r record) owned() Owned {
 	return o
 }
 
-// recordOf renders o (sorted, so equal sets give equal files).
-func recordOf(d *Desired, o Owned) record {
+// desiredKey follows the version in the layout encode writes.
+var desiredKey = []byte(`,"desired":`)
+
+// splitDesired splits a record in the layout encode writes,
+// {"version":N,"desired":{...},...}, into the desired state's bytes and
+// the record without it, {"version":N,...}; ok is false for any other
+// layout (older or hand-edited files), which json.Unmarshal reads whole.
+// It finds the end of the desired state by matching braces outside
+// strings, without validating it.
+func splitDesired(b []byte) (desired, rest []byte, ok bool) {
+	if !bytes.HasPrefix(b, []byte(`{"version":`)) {
+		return nil, nil, false
+	}
+	i := bytes.Index(b[:min(len(b), 32)], desiredKey)
+	if i < 0 {
+		return nil, nil, false
+	}
+	start := i + len(desiredKey)
+	end, ok := skipObject(b, start)
+	if !ok {
+		return nil, nil, false
+	}
+	rest = append(append(make([]byte, 0, len(b)-(end-i)), b[:i]...), b[end:]...)
+	return b[start:end:end], rest, true
+}
+
+// skipObject returns the index just past the JSON object that starts at
+// b[i].
+func skipObject(b []byte, i int) (int, bool) {
+	if i >= len(b) || b[i] != '{' {
+		return 0, false
+	}
+	depth := 0
+	for ; i < len(b); i++ {
+		switch b[i] {
+		case '"':
+			for i++; i < len(b) && b[i] != '"'; i++ {
+				if b[i] == '\\' {
+					i++
+				}
+			}
+		case '{', '[':
+			depth++
+		case '}', ']':
+			if depth--; depth == 0 {
+				return i + 1, true
+			}
+		}
+	}
+	return 0, false
+}
+
+// recordOf renders o (sorted, so equal sets give equal files) with the
+// encoded desired state d.
+func recordOf(d json.RawMessage, o Owned) record {
 	r := record{Version: recordVersion, Desired: d, Sysctls: slices.Clone(o.Sysctls)}
 	r.Timeouts, r.Daemons = sortedSettings(o)
 	r.Routes, r.NFTable = recordNetwork(o)
@@ -120,10 +221,21 @@ func (o Owned) clone() Owned {
 // loadRecord reads the record; a version this lvs-rs does not know is one
 // line naming the file and what to do.
 func loadRecord(s state.Store) (record, bool, error) {
-	var r record
-	ok, err := s.Load(Role, &r)
+	b, ok, err := s.Read(Role)
 	if err != nil || !ok {
 		return record{}, ok, err
+	}
+	var r record
+	if desired, rest, ok := splitDesired(b); ok {
+		// The desired state is left as it is: decoding (or even
+		// validating) it is most of the cost of reading a large record,
+		// and start and stop do not need it (see record.desired).
+		if err := json.Unmarshal(rest, &r); err != nil {
+			return record{}, false, s.Corrupt(Role, err)
+		}
+		r.Desired = desired
+	} else if err := json.Unmarshal(b, &r); err != nil {
+		return record{}, false, s.Corrupt(Role, err)
 	}
 	if r.Version != recordVersion && r.Version != 1 {
 		return record{}, false, fmt.Errorf("director: %s has format version %d, which this lvs-rs (version %d) cannot read: "+
@@ -248,9 +360,13 @@ func settle(intended Owned, after Observed, d Desired, changes []Change, errs []
 	return n
 }
 
-// sameRecord reports whether a and b would be saved identically.
+// sameRecord reports whether a and b would be saved identically (both
+// sorted by recordOf or read from a file recordOf wrote: empty lists are
+// nil in both). Every field counts, whatever fields the record gains.
 func sameRecord(a, b record) bool {
-	ja, erra := json.Marshal(a)
-	jb, errb := json.Marshal(b)
-	return erra == nil && errb == nil && bytes.Equal(ja, jb)
+	if !bytes.Equal(a.Desired, b.Desired) {
+		return false
+	}
+	a.Desired, b.Desired = nil, nil
+	return reflect.DeepEqual(a, b)
 }

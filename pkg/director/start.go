@@ -27,5 +27,6 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (Result, error) {
 	if err := CheckKernel(d); err != nil {
 		return Result{}, err
 	}
+	o.Services = nil // start converges everything
 	return Converge(ctx, d, o)
 }

@@ -24,11 +24,12 @@ func Status(ctx context.Context, desired *config.Config, o Options) (*Report, er
 			Announce: []RouteRow{}, Marks: []MarkRow{}, Services: []ServiceRow{}}, nil
 	}
 	var d Desired
-	switch {
-	case desired != nil:
+	if desired != nil {
 		d = DesiredFrom(desired)
-	case rec.Desired != nil:
-		d = *rec.Desired
+	} else if recorded, err := rec.desired(); err != nil {
+		return nil, state.Store{Dir: o.StateDir}.Corrupt(Role, err)
+	} else if recorded != nil {
+		d = *recorded
 	}
 	owned := rec.owned()
 	k, info, closeK, err := openKernel(ctx, o, false)

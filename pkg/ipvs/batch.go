@@ -30,12 +30,14 @@ const (
 	wantRcvBuf = 4 << 20
 	wantSndBuf = 1 << 20
 	// ackBudget is the receive-buffer space reserved per request of a
-	// chunk. The kernel acknowledges every request while the sendmsg call
-	// is still running, before anyone can read, and drops an
-	// acknowledgement that does not fit (ENOBUFS), so a chunk holds at most
-	// rcvbuf/ackBudget requests. An acknowledgement's skb costs ~768 bytes
-	// of truesize on x86-64 (NETLINK_CAP_ACK keeps refusals that small
-	// too); 2048 leaves room for other kernels and architectures.
+	// chunk. The kernel answers while the sendmsg call is still running,
+	// before anyone can read: a refusal for each request that fails and an
+	// acknowledgement for the last one. It drops an answer that does not
+	// fit (ENOBUFS), so a chunk holds at most rcvbuf/ackBudget requests:
+	// even a chunk whose every request is refused is answered whole. An
+	// answer's skb costs ~768 bytes of truesize on x86-64
+	// (NETLINK_CAP_ACK keeps refusals that small); 2048 leaves room for
+	// other kernels and architectures.
 	ackBudget = 2048
 	// sendSlack keeps a chunk below the send buffer: netlink_sendmsg
 	// refuses a message longer than sk_sndbuf-32 with EMSGSIZE.
@@ -96,25 +98,29 @@ const growAfter = 8
 // deadline).
 //
 // It is pipelined: the Ops are encoded as generic netlink requests, each
-// with its own sequence number and NLM_F_ACK, and sent in chunks, one
-// sendmsg per chunk; the acknowledgements are then read and matched to
+// with its own sequence number, and sent in chunks, one sendmsg per chunk.
+// Only the last request of a chunk asks for an acknowledgement
+// (NLM_F_ACK): the kernel performs a chunk's requests in order and answers
+// every failing one with a refusal carrying its sequence number whether
+// or not it asked, so once the last request's acknowledgement is read,
+// every request without a refusal succeeded. Refusals are matched to
 // their Ops by sequence number. A chunk holds as many requests as the
-// socket buffers allow: their bytes below the send buffer, their
-// acknowledgements within the receive buffer (about 4,000 requests with
-// the buffers Dial asks for). A chunk whose acknowledgements overflow the
-// receive buffer halves the limit; after growAfter whole chunks in a row
-// it doubles again, up to what the buffers allow. In a binary built with
-// the faultinject tag every chunk is one request, and each goes through
-// faultinject.Write.
+// socket buffers allow: their bytes below the send buffer, an answer for
+// each within the receive buffer (about 4,000 requests with the buffers
+// Dial asks for). A chunk whose answers overflow the receive buffer halves
+// the limit; after growAfter whole chunks in a row it doubles again, up to
+// what the buffers allow. In a binary built with the faultinject tag every
+// chunk is one request, and each goes through faultinject.Write.
 //
 // The kernel performs every request of a chunk, even after one fails, so
 // each Op of the chunk gets its own result, with one exception: a
 // destination Op on a service whose addition failed earlier in the chunk,
 // refused with ESRCH for that reason alone, is reported as ErrNotAttempted,
 // as with one request per round trip (one failed service does not add an
-// error per real server). An Op whose acknowledgement never came (dropped
-// by a receive-buffer overflow, or a deadline) wraps ErrOutcomeUnknown:
-// the kernel may have performed it. After a chunk with a failure Apply
+// error per real server). When the chunk's acknowledgement never came
+// (dropped by a receive-buffer overflow, or a deadline), every Op of the
+// chunk without a refusal wraps ErrOutcomeUnknown: the kernel may have
+// performed it. After a chunk with a failure Apply
 // sends nothing more: the Ops of later chunks are ErrNotAttempted. Callers
 // must accept both shapes (stopped at the failure, or attempted past it)
 // and record each success; callers that must not run an Op after another
@@ -168,8 +174,8 @@ func (c *Client) chunk(buf []byte, ops []Op, errs []error) ([]byte, int, bool) {
 	limit := c.chunkOps()
 	first := c.sequences(min(len(ops), limit))
 	var (
-		n      int
-		encErr error
+		n, last int // requests encoded; offset of the last one
+		encErr  error
 	)
 	for _, op := range ops {
 		if n == limit {
@@ -177,7 +183,7 @@ func (c *Client) chunk(buf []byte, ops []Op, errs []error) ([]byte, int, bool) {
 		}
 		mark := len(buf)
 		var err error
-		buf, err = op.appendRequest(buf, c.family, c.version, first+uint32(n))
+		buf, err = op.appendRequest(buf, c.family, c.version, first+uint32(n), false)
 		if err != nil {
 			encErr = err
 			break
@@ -186,7 +192,12 @@ func (c *Client) chunk(buf []byte, ops []Op, errs []error) ([]byte, int, bool) {
 			buf = buf[:mark]
 			break
 		}
+		last = mark
 		n++
+	}
+	if n > 0 { // the chunk's last request asks for the acknowledgement
+		f := binary.NativeEndian.Uint16(buf[last+6:])
+		binary.NativeEndian.PutUint16(buf[last+6:], f|uint16(netlink.Acknowledge))
 	}
 	c.seq = first + uint32(n)
 	failed := false
@@ -226,8 +237,9 @@ func (c *Client) sequences(n int) uint32 {
 }
 
 // exchange sends one chunk of encoded requests (sequence numbers first,
-// first+1, ...) in one sendmsg and reads an acknowledgement for each,
-// filling errs. It reports whether any Op failed.
+// first+1, ...; only the last asks for an acknowledgement) in one sendmsg
+// and reads the answers until that acknowledgement, filling errs. It
+// reports whether any Op failed.
 func (c *Client) exchange(ops []Op, buf []byte, first uint32, errs []error) (failed bool) {
 	if err := c.tr.send(buf); err != nil {
 		// The kernel received nothing of the chunk.
@@ -236,22 +248,22 @@ func (c *Client) exchange(ops []Op, buf []byte, first uint32, errs []error) (fai
 		}
 		return true
 	}
-	acked := make([]bool, len(ops))
-	left := len(ops)
+	answered := make([]bool, len(ops))
+	finished := false // the last request's acknowledgement (or refusal) came
 	ack := func(seq uint32, errno syscall.Errno) {
 		k := seq - first
-		if k >= uint32(len(ops)) || acked[k] {
+		if k >= uint32(len(ops)) || answered[k] {
 			return // not a request of this chunk
 		}
-		acked[k] = true
-		left--
+		answered[k] = true
 		if errno != 0 {
 			errs[k] = ops[k].fail(errno)
 			failed = true
 		}
+		finished = finished || int(k) == len(ops)-1
 	}
-	var lost error // why acknowledgements are missing
-	for left > 0 {
+	var lost error // why answers are missing
+	for !finished {
 		err := c.tr.recv(ack)
 		if err == nil {
 			continue
@@ -260,8 +272,8 @@ func (c *Client) exchange(ops []Op, buf []byte, first uint32, errs []error) (fai
 		c.dirty = true
 		if errors.Is(err, unix.ENOBUFS) {
 			// The receive buffer overflowed and the kernel dropped some
-			// acknowledgements. It finished the whole chunk inside sendmsg,
-			// so the ones it kept are all queued: read them without waiting.
+			// answers. It finished the whole chunk inside sendmsg, so the
+			// ones it kept are all queued: read them without waiting.
 			c.limits.ops = max(c.limits.ops/2, 1)
 			c.streak = 0
 			if c.tr.drain(ack) == nil {
@@ -270,9 +282,11 @@ func (c *Client) exchange(ops []Op, buf []byte, first uint32, errs []error) (fai
 		}
 		break
 	}
-	if left > 0 {
+	if lost != nil || !finished {
+		// A refusal may be among the answers dropped: an Op without one
+		// may have failed as well as succeeded.
 		for k, op := range ops {
-			if !acked[k] {
+			if !answered[k] {
 				errs[k] = &Error{Op: op.Kind.String(), Object: op.object(),
 					Err: fmt.Errorf("no acknowledgement from the kernel (%w): %w", lost, ErrOutcomeUnknown)}
 			}
@@ -374,17 +388,27 @@ func (t *rawTransport) send(buf []byte) error {
 }
 
 func (t *rawTransport) recv(ack func(seq uint32, errno syscall.Errno)) error {
+	b, err := t.recvDatagram()
+	if err != nil {
+		return err
+	}
+	parseAcks(b, ack)
+	return nil
+}
+
+// recvDatagram waits for the next datagram and returns it, in a buffer
+// the next read reuses.
+func (t *rawTransport) recvDatagram() ([]byte, error) {
 	if t.buf == nil {
 		t.buf = make([]byte, recvBufSize)
 	}
 	if err := t.rc.Read(t.read); err != nil {
-		return err
+		return nil, err
 	}
 	if t.err != nil {
-		return os.NewSyscallError("read", t.err)
+		return nil, os.NewSyscallError("read", t.err)
 	}
-	parseAcks(t.buf[:t.n], ack)
-	return nil
+	return t.buf[:t.n], nil
 }
 
 func (t *rawTransport) drain(ack func(seq uint32, errno syscall.Errno)) error {

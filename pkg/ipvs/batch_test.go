@@ -56,9 +56,14 @@ func TestApplyPipelinesOneSendmsg(t *testing.T) {
 		t.Fatalf("kernel holds %d destinations, want 150", got)
 	}
 	seen := map[uint32]bool{}
-	for _, m := range sock.sends[before] {
-		if m.Header.Type != fakeFamilyID || m.Header.Flags != netlink.Request|netlink.Acknowledge {
-			t.Fatalf("request header %+v: want type %#x, flags request|ack", m.Header, fakeFamilyID)
+	sent := sock.sends[before]
+	for i, m := range sent {
+		want := netlink.Request // only the chunk's last request asks for an acknowledgement
+		if i == len(sent)-1 {
+			want |= netlink.Acknowledge
+		}
+		if m.Header.Type != fakeFamilyID || m.Header.Flags != want {
+			t.Fatalf("request %d header %+v: want type %#x, flags %v", i, m.Header, fakeFamilyID, want)
 		}
 		if m.Header.Sequence == 0 || seen[m.Header.Sequence] {
 			t.Fatalf("sequence %d is zero or used twice", m.Header.Sequence)
@@ -67,24 +72,27 @@ func TestApplyPipelinesOneSendmsg(t *testing.T) {
 	}
 }
 
-// TestApplyMapsAcksBySequence shuffles the acknowledgements: results follow
-// sequence numbers, not arrival order.
+// TestApplyMapsAcksBySequence shuffles the refusals that come before the
+// chunk's acknowledgement: results follow sequence numbers, not arrival
+// order.
 func TestApplyMapsAcksBySequence(t *testing.T) {
 	f := newFake()
 	c, sock := dialFakeSocket(t, f)
 	if err := c.NewService(t.Context(), batchSvc); err != nil {
 		t.Fatal(err)
 	}
-	sock.reorder = func(dgs [][]netlink.Message) { slices.Reverse(dgs) }
+	sock.reorder = func(dgs [][]netlink.Message) { slices.Reverse(dgs[:len(dgs)-1]) }
 	ops := addDests(batchSvc, 0, 20)
-	ops[13] = ops[4] // a duplicate: EEXIST
+	ops[13] = ops[4] // duplicates: EEXIST
+	ops[16] = ops[2]
 	errs := c.Apply(t.Context(), ops)
 	for i, err := range errs {
 		switch {
-		case i == 13:
-			want := "ipvs: add destination 10.1.0.4:80 in tcp 10.0.0.100:80: file exists"
+		case i == 13 || i == 16:
+			want := map[int]string{13: "10.1.0.4", 16: "10.1.0.2"}[i]
+			want = "ipvs: add destination " + want + ":80 in tcp 10.0.0.100:80: file exists"
 			if !errors.Is(err, unix.EEXIST) || err.Error() != want {
-				t.Fatalf("op 13 = %v, want %s", err, want)
+				t.Fatalf("op %d = %v, want %s", i, err, want)
 			}
 		case err != nil:
 			t.Fatalf("op %d: %v", i, err)
@@ -132,7 +140,7 @@ func TestApplyFailureInTheMiddle(t *testing.T) {
 
 func TestApplyChunkBoundaries(t *testing.T) {
 	dest := Op{Kind: OpNewDestination, Service: batchSvc, Destination: realServer(0)}
-	b, err := dest.appendRequest(nil, fakeFamilyID, genlVersion, 1)
+	b, err := dest.appendRequest(nil, fakeFamilyID, genlVersion, 1, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -258,10 +266,11 @@ func TestApplyEncodeErrorInTheMiddle(t *testing.T) {
 	}
 }
 
-// TestApplyLostAcknowledgement: an acknowledgement dropped by a receive
-// buffer overflow (ENOBUFS) makes its Op's outcome unknown, an error; the
-// acknowledgements the kernel kept are read without waiting, the following
-// chunks are not sent, and the chunk limit is halved.
+// TestApplyLostAcknowledgement: answers dropped by a receive buffer
+// overflow (ENOBUFS) make the outcome of every Op of the chunk without a
+// refusal unknown, an error; the refusals the kernel kept are read without
+// waiting, the following chunks are not sent, and the chunk limit is
+// halved.
 func TestApplyLostAcknowledgement(t *testing.T) {
 	f := newFake()
 	sock := fakeSocketFor(f)
@@ -270,19 +279,21 @@ func TestApplyLostAcknowledgement(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.limits.ops = 4
+	ops := addDests(batchSvc, 0, 6)
+	ops[1] = ops[0] // refused with EEXIST, a kept answer
 	var n int
-	sock.drop = func(uint32) bool { n++; return n == 3 } // the third request's acknowledgement
-	errs := c.Apply(t.Context(), addDests(batchSvc, 0, 6))
+	sock.drop = func(uint32) bool { n++; return n == 2 } // the chunk's acknowledgement
+	errs := c.Apply(t.Context(), ops)
 	for i, err := range errs {
 		switch {
-		case i == 2:
-			if !errors.Is(err, unix.ENOBUFS) || !strings.Contains(err.Error(), "outcome unknown") ||
-				!strings.HasPrefix(err.Error(), "ipvs: add destination 10.1.0.2:80 in tcp 10.0.0.100:80: ") {
-				t.Fatalf("op 2 = %v, want an unknown outcome (ENOBUFS)", err)
+		case i == 1:
+			if !errors.Is(err, unix.EEXIST) {
+				t.Fatalf("op 1 = %v, want the kept refusal (EEXIST)", err)
 			}
 		case i < 4:
-			if err != nil {
-				t.Fatalf("op %d = %v, want nil (its acknowledgement was kept)", i, err)
+			if !errors.Is(err, unix.ENOBUFS) || !errors.Is(err, ErrOutcomeUnknown) ||
+				!strings.HasPrefix(err.Error(), "ipvs: add destination "+realServer(i).Address.String()+":80 in tcp 10.0.0.100:80: ") {
+				t.Fatalf("op %d = %v, want an unknown outcome (ENOBUFS)", i, err)
 			}
 		default:
 			if !errors.Is(err, ErrNotAttempted) {
@@ -312,7 +323,7 @@ func TestApplyLostAcknowledgementNoDeadline(t *testing.T) {
 	}
 	c.limits.ops = 4
 	var n int
-	sock.drop = func(uint32) bool { n++; return n == 3 }
+	sock.drop = func(uint32) bool { n++; return n == 1 }
 	errs := c.Apply(t.Context(), addDests(batchSvc, 0, 6))
 	for i, err := range errs[:4] {
 		if !errors.Is(err, unix.ENOBUFS) || !strings.Contains(err.Error(), "outcome unknown") {

@@ -238,21 +238,34 @@ func (c *Client) Info(ctx context.Context) (Info, error) {
 // Services returns every virtual service in the kernel, in the kernel's
 // order.
 func (c *Client) Services(ctx context.Context) ([]ServiceExtended, error) {
-	msgs, err := c.execute(ctx, cmdGetService, nil, netlink.Request|netlink.Dump)
-	if err != nil {
-		return nil, fmt.Errorf("ipvs: list services: %w", cause(err))
-	}
-	out := make([]ServiceExtended, 0, len(msgs))
-	for _, m := range msgs {
-		b, err := nestedIn(m.Data, cmdAttrService)
+	var (
+		out    []ServiceExtended
+		decErr error
+	)
+	err := c.dump(ctx, cmdGetService, nil, func(p []byte) {
+		if decErr != nil {
+			return
+		}
+		b, err := nestedIn(p, cmdAttrService)
 		if err != nil || b == nil {
-			return nil, fmt.Errorf("ipvs: list services: malformed reply: %v", err)
+			decErr = fmt.Errorf("ipvs: list services: malformed reply: %v", err)
+			return
 		}
 		s, err := decodeService(b)
 		if err != nil {
-			return nil, fmt.Errorf("ipvs: list services: %w", err)
+			decErr = fmt.Errorf("ipvs: list services: %w", err)
+			return
 		}
 		out = append(out, s)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("ipvs: list services: %w", cause(err))
+	}
+	if decErr != nil {
+		return nil, decErr
+	}
+	if out == nil {
+		out = []ServiceExtended{}
 	}
 	return out, nil
 }
@@ -264,22 +277,35 @@ func (c *Client) Destinations(ctx context.Context, s Service) ([]DestinationExte
 	if err != nil {
 		return nil, fmt.Errorf("ipvs: list destinations of %v: %w", s, err)
 	}
-	msgs, err := c.execute(ctx, cmdGetDest, body, netlink.Request|netlink.Dump)
-	if err != nil {
-		return nil, &Error{Op: "list destinations of", Object: s.String(), Err: cause(err)}
-	}
 	fam := familyOf(s.Family, s.Address)
-	out := make([]DestinationExtended, 0, len(msgs))
-	for _, m := range msgs {
-		b, err := nestedIn(m.Data, cmdAttrDest)
+	var (
+		out    []DestinationExtended
+		decErr error
+	)
+	err = c.dump(ctx, cmdGetDest, body, func(p []byte) {
+		if decErr != nil {
+			return
+		}
+		b, err := nestedIn(p, cmdAttrDest)
 		if err != nil || b == nil {
-			return nil, fmt.Errorf("ipvs: list destinations of %v: malformed reply: %v", s, err)
+			decErr = fmt.Errorf("ipvs: list destinations of %v: malformed reply: %v", s, err)
+			return
 		}
 		d, err := decodeDestination(b, fam)
 		if err != nil {
-			return nil, fmt.Errorf("ipvs: list destinations of %v: %w", s, err)
+			decErr = fmt.Errorf("ipvs: list destinations of %v: %w", s, err)
+			return
 		}
 		out = append(out, d)
+	})
+	if err != nil {
+		return nil, &Error{Op: "list destinations of", Object: s.String(), Err: cause(err)}
+	}
+	if decErr != nil {
+		return nil, decErr
+	}
+	if out == nil {
+		out = []DestinationExtended{}
 	}
 	return out, nil
 }

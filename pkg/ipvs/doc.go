@@ -35,23 +35,29 @@
 // NewService, UpdateService, ... are one-Op wrappers.
 //
 // Apply is pipelined. It encodes the Ops straight into one buffer as
-// generic netlink requests, each with its own sequence number and
-// NLM_F_REQUEST|NLM_F_ACK, sends them in chunks of one sendmsg each, and
-// then reads one acknowledgement per request (a read(2) each, into a
-// reused buffer), matching it to its Op by sequence number. A chunk is
-// bounded by the socket buffers, which Dial enlarges (SO_SNDBUFFORCE and
-// SO_RCVBUFFORCE, 1 and 4 MiB, falling back to the sysctl-capped
-// SO_SNDBUF/SO_RCVBUF without CAP_NET_ADMIN): its bytes stay below the
-// send buffer, and its acknowledgements, all queued by the kernel before
-// sendmsg returns, must fit the receive buffer (2 KiB budgeted each; an
-// acknowledgement costs ~768 bytes, and NETLINK_CAP_ACK keeps refusals
-// that small). 10,000 real servers take three chunks. Should the receive
-// buffer overflow anyway, the kernel drops acknowledgements and reports
-// ENOBUFS: Apply reads the ones it kept without waiting, reports the Ops
-// whose acknowledgement is lost with an error wrapping ErrOutcomeUnknown
-// (the kernel may have done them: read the table back), and halves its
-// chunks; after a run of chunks that came back whole the limit doubles
-// again.
+// generic netlink requests, each with its own sequence number, sends them
+// in chunks of one sendmsg each, and reads the answers (a read(2) each,
+// into a reused buffer). Only a chunk's last request carries NLM_F_ACK:
+// the kernel performs a chunk's requests in order and answers a failing
+// one with a refusal carrying its sequence number whether or not it asked
+// for an acknowledgement, so the last request's acknowledgement means
+// that every request without a refusal succeeded, and each refusal is
+// matched to its Op by sequence number. A chunk is bounded by the socket
+// buffers, which Dial enlarges (SO_SNDBUFFORCE and SO_RCVBUFFORCE, 1 and
+// 4 MiB, falling back to the sysctl-capped SO_SNDBUF/SO_RCVBUF without
+// CAP_NET_ADMIN): its bytes stay below the send buffer, and an answer for
+// every request, all queued by the kernel before sendmsg returns, would
+// fit the receive buffer (2 KiB budgeted each; an answer costs ~768 bytes,
+// and NETLINK_CAP_ACK keeps refusals that small). 10,000 real servers
+// take three chunks. Should the receive buffer overflow anyway, the kernel
+// drops answers and reports ENOBUFS: Apply reads the ones it kept without
+// waiting, reports every Op of the chunk without a refusal with an error
+// wrapping ErrOutcomeUnknown (the kernel may have done them: read the
+// table back), and halves its chunks; after a run of chunks that came
+// back whole the limit doubles again.
+//
+// Services and Destinations dump with the same raw reads, decoding each
+// reply in place.
 //
 // Every chunk goes through faultinject.Write. A binary built with the
 // faultinject tag (crash tests only) sends one request per chunk, so that

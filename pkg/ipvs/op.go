@@ -67,9 +67,10 @@ var opCommands = [...]uint8{
 }
 
 // appendRequest appends the Op as a generic netlink request for the IPVS
-// family (netlink header with seq and NLM_F_REQUEST|NLM_F_ACK, generic
-// netlink header, attributes). On error b is returned unchanged.
-func (o Op) appendRequest(b []byte, family uint16, version uint8, seq uint32) ([]byte, error) {
+// family (netlink header with seq and NLM_F_REQUEST, plus NLM_F_ACK with
+// ack; generic netlink header; attributes). On error b is returned
+// unchanged.
+func (o Op) appendRequest(b []byte, family uint16, version uint8, seq uint32, ack bool) ([]byte, error) {
 	if o.Kind < OpNewService || o.Kind > OpDeleteDestination {
 		return b, &Error{Op: o.Kind.String(), Object: o.object(), Err: fmt.Errorf("unknown operation %d", o.Kind)}
 	}
@@ -88,7 +89,11 @@ func (o Op) appendRequest(b []byte, family uint16, version uint8, seq uint32) ([
 	h := b[start:]
 	binary.NativeEndian.PutUint32(h[0:], uint32(len(h)))
 	binary.NativeEndian.PutUint16(h[4:], family)
-	binary.NativeEndian.PutUint16(h[6:], uint16(netlink.Request|netlink.Acknowledge))
+	flags := netlink.Request
+	if ack {
+		flags |= netlink.Acknowledge
+	}
+	binary.NativeEndian.PutUint16(h[6:], uint16(flags))
 	binary.NativeEndian.PutUint32(h[8:], seq)
 	binary.NativeEndian.PutUint32(h[12:], 0) // the kernel fills in our port id
 	return b, nil

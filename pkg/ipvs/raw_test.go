@@ -2,6 +2,7 @@ package ipvs
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -82,5 +83,38 @@ func TestRawTransportOverflow(t *testing.T) {
 	c.limits.ops = 1
 	if err := c.Apply(t.Context(), ops[:1])[0]; !errors.Is(err, unix.EOPNOTSUPP) {
 		t.Fatalf("after the overflow: %v", err)
+	}
+}
+
+// TestRawDump runs the raw transport's dump against nlctrl: its family
+// dump lists every generic netlink family, nlctrl among them, over as
+// many datagrams as it takes; a command nlctrl does not know is refused
+// with its errno, and the socket serves the next request.
+func TestRawDump(t *testing.T) {
+	c := rawCtrlClient(t)
+	var names []string
+	err := c.dump(t.Context(), unix.CTRL_CMD_GETFAMILY, nil, func(p []byte) {
+		a := attrs{b: p}
+		for {
+			typ, v, ok := a.next()
+			if !ok {
+				break
+			}
+			if typ == unix.CTRL_ATTR_FAMILY_NAME {
+				names = append(names, str(v))
+			}
+		}
+	})
+	if err != nil || !slices.Contains(names, "nlctrl") {
+		t.Fatalf("family dump = %v, %v; want nlctrl among them", names, err)
+	}
+	if err := c.dump(t.Context(), 200, nil, func([]byte) { t.Fatal("a refused dump has no replies") }); !errors.Is(err, unix.EOPNOTSUPP) {
+		t.Fatalf("dump of an unknown command = %v, want EOPNOTSUPP", err)
+	}
+	if c.dirty {
+		t.Fatal("a refusal left the socket dirty")
+	}
+	if err := c.dump(t.Context(), unix.CTRL_CMD_GETFAMILY, nil, func([]byte) {}); err != nil {
+		t.Fatalf("the next dump: %v", err)
 	}
 }

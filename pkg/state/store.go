@@ -40,18 +40,9 @@ func (s Store) Path(role string) string { return s.path(role) }
 // error wrapping ErrCorrupt (see Corrupt); an unsafe directory one
 // wrapping ErrUnsafeDir.
 func (s Store) Load(role string, v any) (bool, error) {
-	if _, err := os.Stat(s.Dir); errors.Is(err, fs.ErrNotExist) {
-		return false, nil
-	}
-	if err := s.check(); err != nil {
+	b, ok, err := s.Read(role)
+	if err != nil || !ok {
 		return false, err
-	}
-	b, err := os.ReadFile(s.path(role))
-	if errors.Is(err, fs.ErrNotExist) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("state: read %s: %w", s.path(role), err)
 	}
 	if err := json.Unmarshal(b, v); err != nil {
 		return false, s.Corrupt(role, err)
@@ -59,14 +50,43 @@ func (s Store) Load(role string, v any) (bool, error) {
 	return true, nil
 }
 
-// Save writes v as the record of role, atomically and 0600.
-func (s Store) Save(role string, v any) error {
-	if err := s.ensure(); err != nil {
-		return err
+// Read returns the bytes of the record of role, for callers that decode
+// it themselves (or compare it with what they would write). It reports
+// false, and no error, when there is no record; an unsafe directory is an
+// error wrapping ErrUnsafeDir.
+func (s Store) Read(role string) ([]byte, bool, error) {
+	if _, err := os.Stat(s.Dir); errors.Is(err, fs.ErrNotExist) {
+		return nil, false, nil
 	}
-	b, err := json.MarshalIndent(v, "", "  ")
+	if err := s.check(); err != nil {
+		return nil, false, err
+	}
+	b, err := os.ReadFile(s.path(role))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("state: read %s: %w", s.path(role), err)
+	}
+	return b, true, nil
+}
+
+// Save writes v as the record of role, atomically and 0600, as compact
+// JSON (one line).
+func (s Store) Save(role string, v any) error {
+	b, err := json.Marshal(v)
 	if err != nil {
 		return fmt.Errorf("state: encode %s record: %w", role, err)
+	}
+	return s.Write(role, b)
+}
+
+// Write replaces the record of role with b (a JSON document), atomically
+// and 0600: a temporary file, synced, renamed over the record, and the
+// directory synced.
+func (s Store) Write(role string, b []byte) error {
+	if err := s.ensure(); err != nil {
+		return err
 	}
 	tmp, err := os.CreateTemp(s.Dir, role+".*.tmp")
 	if err != nil {

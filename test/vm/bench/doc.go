@@ -30,8 +30,21 @@
 // changes nothing, and stop removes everything), by ipvsadm -R and by the
 // floor's own encoding alike.
 //
+// TestTable (skipped unless LVSRS_TEST_BENCH_TABLE=1, so go test ./...
+// never runs it) measures the lvs-rs command itself: start on an empty
+// table, start again, start after one weight changed, status and stop,
+// each a process run under busybox time -v for its CPU time and peak
+// RSS, against the floor, the pipelined client, ipvsadm -R and -Ln and
+// keepalived (no checkers, timed until the kernel holds the whole
+// table), for 100x100 and 1000x10; and a DR real server's start and stop
+// against the seed scripts' shell lines. It prints one TABLE line per
+// measurement; LVSRS_TEST_BENCH_ROUNDS, _SHAPES and _PROFILE (=1: the
+// first round's lvs-rs runs write CPU profiles through the hidden
+// LVS_RS_CPUPROFILE=FILE and the test prints them base64) tune it.
+//
 // Run as root:
 //
+//	scripts/bench.sh        # TestTable, medians and ratios in a table
+//	scripts/bench.sh apply  # BenchmarkApply, in a table
 //	CGO_ENABLED=0 go test ./test/vm/bench/ -run '^$' -bench . -benchtime 3x -v
-//	scripts/bench.sh        # the same, and a table
 package bench

@@ -198,7 +198,20 @@ func chunks(msgs [][]byte) []chunk {
 // kernel still answers a refusal of any).
 func encodeChunks(tb testing.TB, s shape, family uint16, ackEach bool) []chunk {
 	tb.Helper()
-	msgs, err := encodeRequests(s.ops(), family, 1, ackEach)
+	return encodeOps(tb, s.ops(), family, ackEach)
+}
+
+// encodeDeletes encodes the deletion of the shape's services for the
+// floor of stop, an acknowledgement per request.
+func encodeDeletes(tb testing.TB, s shape, family uint16) []chunk {
+	tb.Helper()
+	return encodeOps(tb, s.deletes(), family, true)
+}
+
+// encodeOps encodes ops in chunks for the floor (see encodeChunks).
+func encodeOps(tb testing.TB, ops []ipvs.Op, family uint16, ackEach bool) []chunk {
+	tb.Helper()
+	msgs, err := encodeRequests(ops, family, 1, ackEach)
 	if err != nil {
 		tb.Fatal(err)
 	}

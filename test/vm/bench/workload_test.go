@@ -98,6 +98,7 @@ func (s shape) restore() string {
 // floor's own encoding: the floor must not use the client's code.
 const (
 	cmdNewService    = 1
+	cmdDelService    = 3
 	cmdNewDest       = 5
 	cmdAttrService   = 1
 	cmdAttrDest      = 2
@@ -125,7 +126,8 @@ func addr16(a netip.Addr) []byte {
 
 func be16(v uint16) []byte { return binary.BigEndian.AppendUint16(nil, v) }
 
-// encodeRequests renders ops (new services and new destinations only) as
+// encodeRequests renders ops (new services, new destinations and service
+// deletions only) as
 // generic netlink requests for family, with consecutive sequence numbers
 // from seq, NLM_F_ACK on each when ackEach and on the last otherwise.
 func encodeRequests(ops []ipvs.Op, family uint16, seq uint32, ackEach bool) ([][]byte, error) {
@@ -160,6 +162,8 @@ func encodeRequests(ops []ipvs.Op, family uint16, seq uint32, ackEach bool) ([][
 				nae.Uint32(dstAttrLThresh, 0)
 				return nil
 			})
+		} else if op.Kind == ipvs.OpDeleteService {
+			cmd = cmdDelService
 		} else if op.Kind != ipvs.OpNewService {
 			return nil, fmt.Errorf("encodeRequests: %v", op)
 		}

@@ -1,0 +1,427 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/lvs-rs/lvs-rs/internal/topo"
+	"github.com/lvs-rs/lvs-rs/internal/vmtest"
+	"github.com/lvs-rs/lvs-rs/pkg/ipvs"
+)
+
+// Environment of TestTable (passed into the VM by vmtest: LVSRS_TEST_*).
+const (
+	envTable   = "LVSRS_TEST_BENCH_TABLE"   // 1: run TestTable
+	envRounds  = "LVSRS_TEST_BENCH_ROUNDS"  // rounds (default 3)
+	envShapes  = "LVSRS_TEST_BENCH_SHAPES"  // e.g. "100x100,1000x10" (the default)
+	envProfile = "LVSRS_TEST_BENCH_PROFILE" // 1: CPU profiles of the first round's lvs-rs runs, printed base64
+)
+
+// tableShapes are the shapes of TestTable: 10,000 real servers in 100
+// services, and 1,000 services of 10 (11,000 objects).
+var tableShapes = []shape{{100, 100}, {1000, 10}}
+
+// TestTable measures, per shape and round, each way of loading, reading
+// and removing the table, in fresh namespaces, and prints one line per
+// measurement for scripts/bench.sh:
+//
+//	TABLE SHAPE WHAT WALL_S CPU_S MAXRSS_KB
+//
+// WHAT is floor, floor-noack, pipelined, start, noop, edit, status, stop,
+// floor-delete, ipvsadm-R, ipvsadm-Ln, keepalived, and for the real
+// server (SHAPE "realserver") version (lvs-rs version: starting the
+// binary), rs-start, rs-stop, sh-start, sh-stop (the seed scripts' lines).
+// CPU and RSS are the child process's (0 for in-process methods). It runs
+// only with LVSRS_TEST_BENCH_TABLE=1: the default go test ./... skips it.
+func TestTable(t *testing.T) {
+	if os.Getenv(envTable) != "1" {
+		t.Skip("set " + envTable + "=1 (scripts/bench.sh does)")
+	}
+	bin := vmtest.RequireLvsRs(t)
+	rounds, err := strconv.Atoi(cmpOr(os.Getenv(envRounds), "3"))
+	if err != nil || rounds < 1 {
+		t.Fatalf("%s=%q", envRounds, os.Getenv(envRounds))
+	}
+	shapes := tableShapes
+	if v := os.Getenv(envShapes); v != "" {
+		shapes = nil
+		for _, f := range strings.Split(v, ",") {
+			var s shape
+			if _, err := fmt.Sscanf(f, "%dx%d", &s.services, &s.perService); err != nil {
+				t.Fatalf("%s: %q: %v", envShapes, f, err)
+			}
+			shapes = append(shapes, s)
+		}
+	}
+	e := newBed(t)
+	for r := range rounds {
+		for _, s := range shapes {
+			tb := &table{t: t, e: e, s: s, bin: bin, profile: r == 0 && os.Getenv(envProfile) == "1"}
+			tb.round()
+		}
+		realServerRound(t, e, bin)
+	}
+}
+
+// table is one round of one shape.
+type table struct {
+	t       *testing.T
+	e       *bed
+	s       shape
+	bin     string
+	profile bool
+}
+
+// measurement is one timed run.
+type measurement struct {
+	wall, cpu time.Duration
+	rssKB     int64
+}
+
+func (m measurement) print(shape, what string) {
+	fmt.Printf("TABLE %s %s %.4f %.4f %d\n", shape, what, m.wall.Seconds(), m.cpu.Seconds(), m.rssKB)
+}
+
+func (tb *table) report(what string, m measurement) { m.print(tb.s.String(), what) }
+
+// round measures everything once for the shape.
+func (tb *table) round() {
+	t, s := tb.t, tb.s
+	for _, ack := range []bool{true, false} {
+		ns := tb.e.fresh()
+		raw := openRaw(t, ns)
+		cs := encodeChunks(t, s, raw.family, ack)
+		m := timed(t, func() { raw.sendChunks(t, cs) })
+		tb.report(map[bool]string{true: "floor", false: "floor-noack"}[ack], m)
+		tb.clear(ns)
+	}
+	{
+		ns := tb.e.fresh()
+		c := dial(t, ns)
+		ops := s.ops()
+		tb.report("pipelined", timed(t, func() { applyAll(t, c, ops) }))
+		// The floor of stop's writes: the same service deletions,
+		// pre-encoded, on the table just loaded.
+		raw := openRaw(t, ns)
+		del := encodeDeletes(t, s, raw.family)
+		tb.report("floor-delete", timed(t, func() { raw.sendChunks(t, del) }))
+		c.Close()
+	}
+	tb.lvsrs()
+	if path := ipvsadmPath(); path != "" {
+		ns := tb.e.fresh()
+		restore := s.restore()
+		quiesce(t)
+		cmd := exec.Command(path, "-R")
+		cmd.Stdin = strings.NewReader(restore)
+		tb.report("ipvsadm-R", tb.run(ns, cmd, ""))
+		tb.clear(ns)
+	}
+	if path, err := exec.LookPath("keepalived"); err == nil {
+		tb.keepalived(path)
+	} else {
+		t.Logf("no keepalived in the VM: skipped (scripts/vm-prepare.sh adds it)")
+	}
+}
+
+// lvsrs measures the lvs-rs commands on one namespace: start, no-op start,
+// one-weight edit, status, ipvsadm -Ln on the same table, stop.
+func (tb *table) lvsrs() {
+	t, s := tb.t, tb.s
+	ns := tb.e.fresh()
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "lvs-rs.yaml")
+	writeFile(t, cfg, s.yaml(-1))
+	// status and stop work from the state record, as without a config
+	// file in the default place; start names the file.
+	env := []string{"LVS_RS_STATE_DIR=" + filepath.Join(dir, "state")}
+	lvs := func(what string, args ...string) {
+		quiesce(t)
+		cmd := exec.Command(tb.bin, args...)
+		cmd.Env = append(os.Environ(), env...)
+		tb.report(what, tb.run(ns, cmd, what))
+	}
+	lvs("start", "start", "--role", "director", "--config", cfg)
+	c := dial(t, ns)
+	defer c.Close()
+	checkTable(t, c, s)
+	lvs("noop", "start", "--role", "director", "--config", cfg)
+	writeFile(t, cfg, s.yaml(s.services/2))
+	lvs("edit", "start", "--role", "director", "--config", cfg)
+	if ds, err := c.Destinations(context.Background(), service(s.services/2)); err != nil || len(ds) == 0 || weightOf(ds, destination(s.services/2, 0)) != 2 {
+		t.Fatalf("after the edit: %v %v", ds, err)
+	}
+	lvs("status", "status", "--role", "director")
+	if path := ipvsadmPath(); path != "" {
+		quiesce(t)
+		tb.report("ipvsadm-Ln", tb.run(ns, exec.Command(path, "-Ln"), ""))
+	}
+	lvs("stop", "stop", "--role", "director")
+	if svcs, err := c.Services(context.Background()); err != nil || len(svcs) != 0 {
+		t.Fatalf("after stop: %d services, %v", len(svcs), err)
+	}
+}
+
+func weightOf(ds []ipvs.DestinationExtended, d ipvs.Destination) uint32 {
+	for _, x := range ds {
+		if x.Key() == d.Key() {
+			return x.Weight
+		}
+	}
+	return 0
+}
+
+// keepalived loads the table with keepalived (no checkers: every real
+// server is up) and measures until the kernel holds all of it.
+func (tb *table) keepalived(path string) {
+	t, s := tb.t, tb.s
+	ns := tb.e.fresh()
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "keepalived.conf")
+	writeFile(t, conf, s.keepalivedConf())
+	c := dial(t, ns)
+	defer c.Close()
+	quiesce(t)
+	cmd := exec.Command(path, "--dont-fork", "--check", "--use-file", conf,
+		"--pid", filepath.Join(dir, "k.pid"), "--checkers_pid", filepath.Join(dir, "c.pid"), "--vrrp_pid", filepath.Join(dir, "v.pid"))
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	t0 := time.Now()
+	if err := ns.Start(cmd); err != nil {
+		t.Fatalf("keepalived: %v", err)
+	}
+	last := service(s.services - 1)
+	deadline := t0.Add(10 * time.Minute)
+	for {
+		ds, err := c.Destinations(context.Background(), last)
+		if err == nil && len(ds) == s.perService {
+			break
+		}
+		if time.Now().After(deadline) {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+			t.Fatalf("keepalived did not load the table in 10 minutes:\n%s", out.Bytes())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	wall := time.Since(t0)
+	checkTable(t, c, s)
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		t.Logf("keepalived: %v", err)
+	}
+	m := measurement{wall: wall}
+	if st := cmd.ProcessState; st != nil {
+		m.cpu = st.UserTime() + st.SystemTime()
+		if ru, ok := st.SysUsage().(*syscall.Rusage); ok {
+			m.rssKB = ru.Maxrss
+		}
+	}
+	tb.report("keepalived", m)
+	tb.clear(ns)
+}
+
+// run runs cmd in ns (stdout to /dev/null, like a user's redirect) and
+// measures it; with profiling on and a name, lvs-rs writes a CPU profile
+// that is printed base64 between PPROF-BEGIN and PPROF-END lines.
+func (tb *table) run(ns *topo.NS, cmd *exec.Cmd, profile string) measurement {
+	t := tb.t
+	var prof string
+	if tb.profile && profile != "" {
+		prof = filepath.Join(t.TempDir(), "cpu.pprof")
+		cmd.Env = append(cmd.Env, "LVS_RS_CPUPROFILE="+prof)
+	}
+	null, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer null.Close()
+	var stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = null, &stderr
+	rss := peakRSS(t, cmd)
+	t0 := time.Now()
+	if err := ns.Start(cmd); err != nil {
+		t.Fatalf("%v: %v", cmd.Args, err)
+	}
+	err = cmd.Wait()
+	m := measurement{wall: time.Since(t0)}
+	if err != nil {
+		t.Fatalf("%v: %v\n%s", cmd.Args, err, stderr.Bytes())
+	}
+	st := cmd.ProcessState
+	m.cpu = st.UserTime() + st.SystemTime()
+	m.rssKB = rss()
+	if prof != "" {
+		b, err := os.ReadFile(prof)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Printf("PPROF-BEGIN %s-%s\n", tb.s, profile)
+		enc := base64.StdEncoding.EncodeToString(b)
+		for len(enc) > 0 {
+			n := min(len(enc), 76)
+			fmt.Println(enc[:n])
+			enc = enc[n:]
+		}
+		fmt.Printf("PPROF-END\n")
+	}
+	return m
+}
+
+// peakRSS makes cmd run under busybox time -v and returns a function
+// that reads the command's peak RSS in kB after it exited. The rusage of
+// a child of this process cannot be used: it forks with CLONE_VM, and the
+// kernel counts the parent's resident set into the child's maximum at
+// exec. busybox, small and static, adds little of its own.
+func peakRSS(t *testing.T, cmd *exec.Cmd) func() int64 {
+	bb, err := exec.LookPath("busybox")
+	if err != nil {
+		t.Fatalf("busybox: %v", err)
+	}
+	out := filepath.Join(t.TempDir(), "time")
+	cmd.Args = append([]string{"busybox", "time", "-v", "-o", out, cmd.Path}, cmd.Args[1:]...)
+	cmd.Path = bb
+	return func() int64 {
+		b, err := os.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(strings.TrimSpace(line), "Maximum resident set size (kbytes): "); ok {
+				n, err := strconv.ParseInt(v, 10, 64)
+				if err != nil {
+					t.Fatalf("busybox time: %q", line)
+				}
+				// busybox converts ru_maxrss (kB on Linux) as if it
+				// counted pages: undo that.
+				return n * 1024 / int64(os.Getpagesize())
+			}
+		}
+		t.Fatalf("busybox time -v printed no peak RSS:\n%s", b)
+		return 0
+	}
+}
+
+// clear deletes the shape's services in ns (their real servers go with
+// them), so that no namespace holding the table is left to the kernel's
+// asynchronous cleanup while the next measurement runs.
+func (tb *table) clear(ns *topo.NS) {
+	c := dial(tb.t, ns)
+	defer c.Close()
+	for _, err := range c.Apply(context.Background(), tb.s.deletes()) {
+		if err != nil && !strings.Contains(err.Error(), "no such process") {
+			tb.t.Fatalf("clear: %v", err)
+		}
+	}
+}
+
+// timed measures fn in this process (no child: CPU and RSS are 0).
+func timed(t *testing.T, fn func()) measurement {
+	quiesce(t)
+	t0 := time.Now()
+	fn()
+	return measurement{wall: time.Since(t0)}
+}
+
+// realServerRound times lvs-rs's DR real server start and stop against
+// the seed scripts' shell lines doing the same (busybox ifconfig, route,
+// echo into /proc/sys), each in a fresh namespace.
+func realServerRound(t *testing.T, e *bed, bin string) {
+	const vip = "10.100.0.1"
+	report := func(what string, m measurement) { m.print("realserver", what) }
+	{
+		ns := e.fresh()
+		dir := t.TempDir()
+		env := []string{"LVS_RS_STATE_DIR=" + filepath.Join(dir, "state")}
+		tb := &table{t: t, e: e, s: shape{}, profile: os.Getenv(envProfile) == "1"}
+		// The floor of any lvs-rs command: starting the binary.
+		report("version", tb.run(ns, exec.Command(bin, "version"), ""))
+		for _, step := range []struct{ what, verb string }{{"rs-start", "start"}, {"rs-stop", "stop"}} {
+			args := []string{step.verb, "--role", "realserver"}
+			if step.verb == "start" {
+				args = append(args, "--mode", "dr", "--vip", vip)
+			}
+			cmd := exec.Command(bin, args...)
+			cmd.Env = append(os.Environ(), env...)
+			report(step.what, tb.run(ns, cmd, step.what))
+		}
+	}
+	{
+		ns := e.fresh()
+		tb := &table{t: t, e: e}
+		start := strings.Join([]string{
+			"ifconfig lo:0 " + vip + " netmask 255.255.255.255 broadcast " + vip + " up",
+			"route add -host " + vip + " dev lo:0",
+			"echo 1 >/proc/sys/net/ipv4/conf/lo/arp_ignore",
+			"echo 2 >/proc/sys/net/ipv4/conf/lo/arp_announce",
+			"echo 1 >/proc/sys/net/ipv4/conf/all/arp_ignore",
+			"echo 2 >/proc/sys/net/ipv4/conf/all/arp_announce",
+		}, "\n")
+		stop := strings.Join([]string{
+			"ifconfig lo:0 down",
+			"route del " + vip + " >/dev/null 2>&1",
+			"echo 0 >/proc/sys/net/ipv4/conf/lo/arp_ignore",
+			"echo 0 >/proc/sys/net/ipv4/conf/lo/arp_announce",
+			"echo 0 >/proc/sys/net/ipv4/conf/all/arp_ignore",
+			"echo 0 >/proc/sys/net/ipv4/conf/all/arp_announce",
+		}, "\n")
+		report("sh-start", tb.run(ns, exec.Command("/bin/sh", "-ec", start), ""))
+		report("sh-stop", tb.run(ns, exec.Command("/bin/sh", "-c", stop), ""))
+	}
+}
+
+// yaml is the shape as an lvs-rs config; real server 0 of service edit
+// (when not -1) has weight 2.
+func (s shape) yaml(edit int) string {
+	var b strings.Builder
+	b.WriteString("director:\n  interface: eth0\nvirtual_servers:\n")
+	for i := range s.services {
+		fmt.Fprintf(&b, "  - vip: %v\n    port: %d\n    protocol: tcp\n    scheduler: wrr\n    mode: dr\n    real_servers:\n", vip, basePort+i)
+		for j := range s.perService {
+			w := 1
+			if i == edit && j == 0 {
+				w = 2
+			}
+			fmt.Fprintf(&b, "      - address: %v\n        weight: %d\n", realServer(i, j), w)
+		}
+	}
+	return b.String()
+}
+
+// keepalivedConf is the shape as a keepalived.conf without checkers.
+func (s shape) keepalivedConf() string {
+	var b strings.Builder
+	b.WriteString("global_defs {\n  router_id bench\n}\n")
+	for i := range s.services {
+		fmt.Fprintf(&b, "virtual_server %v %d {\n  lb_algo wrr\n  lb_kind DR\n  protocol TCP\n", vip, basePort+i)
+		for j := range s.perService {
+			fmt.Fprintf(&b, "  real_server %v %d {\n    weight 1\n  }\n", realServer(i, j), basePort+i)
+		}
+		b.WriteString("}\n")
+	}
+	return b.String()
+}
+
+func writeFile(tb testing.TB, path, content string) {
+	tb.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+func cmpOr(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}
