@@ -1,0 +1,77 @@
+package checkbench
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// userHZ is the unit of utime and stime in /proc/PID/stat (USER_HZ, 100
+// on Linux/x86).
+const userHZ = 100
+
+// procStat is what treeCPU needs of one /proc/PID/stat.
+type procStat struct {
+	ppid int
+	cpu  time.Duration // utime + stime of all its threads
+}
+
+// readStat parses /proc/PID/stat (fields after the command's closing
+// parenthesis: state, ppid, ..., utime at 14, stime at 15 in proc(5)).
+func readStat(pid int) (procStat, error) {
+	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return procStat{}, err
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	f := strings.Fields(s[i+1:])
+	if i < 0 || len(f) < 13 {
+		return procStat{}, fmt.Errorf("/proc/%d/stat: unexpected format %q", pid, s)
+	}
+	ppid, err1 := strconv.Atoi(f[1])
+	ut, err2 := strconv.ParseInt(f[11], 10, 64)
+	st, err3 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil || err3 != nil {
+		return procStat{}, fmt.Errorf("/proc/%d/stat: unexpected format %q", pid, s)
+	}
+	return procStat{ppid: ppid, cpu: time.Duration(ut+st) * time.Second / userHZ}, nil
+}
+
+// treeCPU is the CPU time (user + system) used so far by process root and
+// every live descendant of it (keepalived's checker runs in a child).
+func treeCPU(root int) (time.Duration, error) {
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return 0, err
+	}
+	stats := map[int]procStat{}
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if st, err := readStat(pid); err == nil {
+			stats[pid] = st
+		}
+	}
+	if _, ok := stats[root]; !ok {
+		return 0, fmt.Errorf("process %d is gone", root)
+	}
+	var total time.Duration
+	for pid, st := range stats {
+		for p := pid; p > 1; p = stats[p].ppid {
+			if p == root {
+				total += st.cpu
+				break
+			}
+			if _, ok := stats[p]; !ok {
+				break
+			}
+		}
+	}
+	return total, nil
+}
