@@ -109,7 +109,7 @@ func TestCheckBench(t *testing.T) {
 	printTable(p, byName, lags)
 }
 
-var lagLine = regexp.MustCompile(`checkbench-lag .*`)
+var lagLine = regexp.MustCompile(`checkbench-lag: .*`)
 
 // measure runs contender c for warm-up plus window and returns what the
 // servers saw within the window, the CPU it used in it, and its output.

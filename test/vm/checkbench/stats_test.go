@@ -22,10 +22,9 @@ type result struct {
 // checks due every interval. The interval error of a target is |t[k+1] -
 // t[k] - interval| over its consecutive arrivals. Its lateness is how far
 // each arrival lies behind a fixed grid of period interval anchored at the
-// target's earliest-arriving point: t[k] - k'*interval - min(...), k' being
-// the grid step nearest to t[k]-t[0]; a scheduler that drifts (next run =
-// end of the last + interval) accumulates lateness over the window, one
-// on a fixed grid does not.
+// target's earliest-arriving point (see lateness): a scheduler that
+// drifts (next run = end of the last + interval) accumulates lateness over
+// the window, one on a fixed grid does not.
 func schedule(arrivals [][]time.Duration, window, interval time.Duration) result {
 	var errs, lates []time.Duration
 	total, missed := 0, 0
@@ -50,21 +49,23 @@ func schedule(arrivals [][]time.Duration, window, interval time.Duration) result
 }
 
 // lateness is how far each of ts lies behind the fixed grid of period
-// interval through its earliest point (see schedule).
+// interval through ts[0], minus the smallest such value. Arrival k is
+// placed on the grid point after arrival k-1's that is nearest to it (at
+// least one step on), so a skipped run moves on the grid, while a delay
+// carried into every later run (drift) accumulates.
 func lateness(ts []time.Duration, interval time.Duration) []time.Duration {
 	if len(ts) == 0 {
 		return nil
 	}
 	res := make([]time.Duration, len(ts))
-	lo := time.Duration(math.MaxInt64)
-	for i, t := range ts {
-		d := t - ts[0]
-		steps := (d + interval/2) / interval
-		res[i] = d - steps*interval
-		lo = min(lo, res[i])
+	lo, step := time.Duration(0), int64(0)
+	for k := 1; k < len(ts); k++ {
+		step += max(1, int64((ts[k]-ts[k-1]+interval/2)/interval))
+		res[k] = ts[k] - ts[0] - time.Duration(step)*interval
+		lo = min(lo, res[k])
 	}
-	for i := range res {
-		res[i] -= lo
+	for k := range res {
+		res[k] -= lo
 	}
 	return res
 }
