@@ -133,13 +133,13 @@ func measure(t *testing.T, c contender, ns *topo.NS, srv *servers, p params) (re
 			t.Fatalf("%s: %v", c.name, err)
 		}
 	}
-	from, cpu0, err := sample(srv, r.cmd.Process.Pid)
+	from, cpu0, idle0, err := sample(srv, r.cmd.Process.Pid)
 	if err != nil {
 		t.Fatalf("%s: %v", c.name, err)
 	}
 	t.Logf("%s: window starts", c.name)
 	time.Sleep(p.window)
-	to, cpu1, err := sample(srv, r.cmd.Process.Pid)
+	to, cpu1, idle1, err := sample(srv, r.cmd.Process.Pid)
 	if err != nil {
 		t.Fatalf("%s: %v\n%s", c.name, err, r.out)
 	}
@@ -150,25 +150,27 @@ func measure(t *testing.T, c contender, ns *topo.NS, srv *servers, p params) (re
 	arr := srv.window(p.targets, from, to)
 	res := schedule(arr, to-from, interval)
 	res.CPUPerSec = (cpu1 - cpu0).Seconds() / (to - from).Seconds()
-	for i, a := range arr {
-		if len(a) == 0 {
-			t.Errorf("%s: real server %s was not checked once in %v", c.name, realServers(p.targets)[i], to-from)
-			break
-		}
+	res.IdlePerSec = (idle1 - idle0).Seconds() / (to - from).Seconds()
+	if res.ChecksPerSec == 0 { // a broken setup, not a slow checker: that is what the figures show
+		t.Errorf("%s: the servers saw no check in %v\n%s", c.name, to-from, r.out)
 	}
 	return res, r.out.String()
 }
 
-// sample reads the arrivals' clock and the CPU time of pid's process tree.
-func sample(srv *servers, pid int) (time.Duration, time.Duration, error) {
-	at := srv.now()
-	cpu, err := treeCPU(pid)
-	return at, cpu, err
+// sample reads the arrivals' clock, the CPU time of pid's process tree
+// and the VM's idle time.
+func sample(srv *servers, pid int) (at, cpu, idle time.Duration, err error) {
+	at = srv.now()
+	if cpu, err = treeCPU(pid); err != nil {
+		return 0, 0, 0, err
+	}
+	idle, err = idleCPU()
+	return at, cpu, idle, err
 }
 
 func (r result) String() string {
-	return fmt.Sprintf("checks/s %.0f  CPU s/s %.3f  |interval-1s| p50 %s p99 %s  late p99 %s  missed %d",
-		r.ChecksPerSec, r.CPUPerSec, ms(r.ErrP50), ms(r.ErrP99), ms(r.LateP99), r.Missed)
+	return fmt.Sprintf("checks/s %.0f  CPU s/s %.3f  VM idle %.2f  |interval-1s| p50 %s p99 %s  late p99 %s  missed %d",
+		r.ChecksPerSec, r.CPUPerSec, r.IdlePerSec, ms(r.ErrP50), ms(r.ErrP99), ms(r.LateP99), r.Missed)
 }
 
 // ms formats d in milliseconds with one decimal.
@@ -181,15 +183,15 @@ func printTable(p params, byName map[string][]result, lags []string) {
 	fmt.Println("checkbench-table-begin")
 	fmt.Printf("%d real servers, tcp check every %v (timeout 1s), %d run(s) of %v after a %v warm-up, kernel %s, 1 vCPU\n",
 		p.targets, interval, p.runs, p.window, p.warmup, strings.TrimSpace(string(osr)))
-	fmt.Printf("%-10s | %8s | %7s | %9s | %9s | %9s | %6s\n",
-		"contender", "checks/s", "CPU s/s", "err p50", "err p99", "late p99", "missed")
+	fmt.Printf("%-10s | %8s | %7s | %7s | %9s | %9s | %9s | %6s\n",
+		"contender", "checks/s", "CPU s/s", "VM idle", "err p50", "err p99", "late p99", "missed")
 	for _, name := range []string{lvsrs.name, keepalived.name} {
 		if len(byName[name]) == 0 {
 			continue
 		}
 		m := medianResult(byName[name])
-		fmt.Printf("%-10s | %8.0f | %7.3f | %9s | %9s | %9s | %6d\n",
-			name, m.ChecksPerSec, m.CPUPerSec, ms(m.ErrP50), ms(m.ErrP99), ms(m.LateP99), m.Missed)
+		fmt.Printf("%-10s | %8.0f | %7.3f | %7.2f | %9s | %9s | %9s | %6d\n",
+			name, m.ChecksPerSec, m.CPUPerSec, m.IdlePerSec, ms(m.ErrP50), ms(m.ErrP99), ms(m.LateP99), m.Missed)
 	}
 	for _, l := range lags {
 		fmt.Println("lvs-rs " + l)

@@ -75,3 +75,26 @@ func treeCPU(root int) (time.Duration, error) {
 	}
 	return total, nil
 }
+
+// idleCPU is the time all CPUs spent idle since boot (idle + iowait in the
+// first line of /proc/stat).
+func idleCPU() (time.Duration, error) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, err
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 6 || f[0] != "cpu" {
+		return 0, fmt.Errorf("/proc/stat: unexpected first line %q", line)
+	}
+	var ticks int64
+	for _, v := range f[4:6] {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("/proc/stat: unexpected first line %q", line)
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * time.Second / userHZ, nil
+}

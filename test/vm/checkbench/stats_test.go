@@ -11,6 +11,7 @@ import (
 type result struct {
 	ChecksPerSec float64       // arrivals in the window / window length
 	CPUPerSec    float64       // CPU seconds of the contender's processes / wall second
+	IdlePerSec   float64       // idle CPU seconds of the whole VM / wall second
 	ErrP50       time.Duration // |arrival interval - interval|, median over all intervals
 	ErrP99       time.Duration // the same, 99th percentile
 	LateP99      time.Duration // behind the target's own fixed grid, 99th percentile
@@ -108,6 +109,7 @@ func medianResult(rs []result) result {
 	return result{
 		ChecksPerSec: pick(func(r result) float64 { return r.ChecksPerSec }),
 		CPUPerSec:    pick(func(r result) float64 { return r.CPUPerSec }),
+		IdlePerSec:   pick(func(r result) float64 { return r.IdlePerSec }),
 		ErrP50:       dur(func(r result) time.Duration { return r.ErrP50 }),
 		ErrP99:       dur(func(r result) time.Duration { return r.ErrP99 }),
 		LateP99:      dur(func(r result) time.Duration { return r.LateP99 }),
