@@ -149,7 +149,11 @@ func measure(t *testing.T, c contender, ns *topo.NS, srv *servers, p params) (re
 	time.Sleep(3 * time.Second) // let the kernel settle before the next contender
 	arr := srv.window(p.targets, from, to)
 	res := schedule(arr, to-from, interval)
-	res.CPUPerSec = (cpu1 - cpu0).Seconds() / (to - from).Seconds()
+	used := cpu1.sub(cpu0)
+	res.CPUPerSec = used.total().Seconds() / (to - from).Seconds()
+	if used.total() > 0 {
+		res.SysShare = used.sys.Seconds() / used.total().Seconds()
+	}
 	res.IdlePerSec = (idle1 - idle0).Seconds() / (to - from).Seconds()
 	if res.ChecksPerSec == 0 { // a broken setup, not a slow checker: that is what the figures show
 		t.Errorf("%s: the servers saw no check in %v\n%s", c.name, to-from, r.out)
@@ -159,18 +163,18 @@ func measure(t *testing.T, c contender, ns *topo.NS, srv *servers, p params) (re
 
 // sample reads the arrivals' clock, the CPU time of pid's process tree
 // and the VM's idle time.
-func sample(srv *servers, pid int) (at, cpu, idle time.Duration, err error) {
+func sample(srv *servers, pid int) (at time.Duration, cpu cpuTime, idle time.Duration, err error) {
 	at = srv.now()
 	if cpu, err = treeCPU(pid); err != nil {
-		return 0, 0, 0, err
+		return 0, cpuTime{}, 0, err
 	}
 	idle, err = idleCPU()
 	return at, cpu, idle, err
 }
 
 func (r result) String() string {
-	return fmt.Sprintf("checks/s %.0f  CPU s/s %.3f  VM idle %.2f  |interval-1s| p50 %s p99 %s  late p99 %s  missed %d",
-		r.ChecksPerSec, r.CPUPerSec, r.IdlePerSec, ms(r.ErrP50), ms(r.ErrP99), ms(r.LateP99), r.Missed)
+	return fmt.Sprintf("checks/s %.0f  CPU s/s %.3f (%.0f%% system)  VM idle %.2f  |interval-1s| p50 %s p99 %s  late p99 %s  missed %d",
+		r.ChecksPerSec, r.CPUPerSec, 100*r.SysShare, r.IdlePerSec, ms(r.ErrP50), ms(r.ErrP99), ms(r.LateP99), r.Missed)
 }
 
 // ms formats d in milliseconds with one decimal.

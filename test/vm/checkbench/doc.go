@@ -35,6 +35,9 @@
 //   - CPU s/s: utime+stime of the contender's process and all its
 //     descendants (keepalived's checker is a child process) from
 //     /proc/PID/stat at the start and end of the window, per wall second;
+//   - VM idle: idle CPU seconds of the whole VM per wall second (from
+//     /proc/stat): near 0 means the VM was saturated and the figures show
+//     how each checker degrades rather than what it costs;
 //   - err p50/p99: over every pair of consecutive arrivals at one real
 //     server, |interval between them - 1 s|;
 //   - late p99: how far arrivals lie behind a fixed 1 s grid through the

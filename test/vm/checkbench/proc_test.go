@@ -16,8 +16,15 @@ const userHZ = 100
 // procStat is what treeCPU needs of one /proc/PID/stat.
 type procStat struct {
 	ppid int
-	cpu  time.Duration // utime + stime of all its threads
+	cpu  cpuTime // of all its threads
 }
+
+// cpuTime is user and system CPU time.
+type cpuTime struct{ user, sys time.Duration }
+
+func (c cpuTime) total() time.Duration { return c.user + c.sys }
+
+func (c cpuTime) sub(o cpuTime) cpuTime { return cpuTime{c.user - o.user, c.sys - o.sys} }
 
 // readStat parses /proc/PID/stat (fields after the command's closing
 // parenthesis: state, ppid, ..., utime at 14, stime at 15 in proc(5)).
@@ -38,15 +45,16 @@ func readStat(pid int) (procStat, error) {
 	if err1 != nil || err2 != nil || err3 != nil {
 		return procStat{}, fmt.Errorf("/proc/%d/stat: unexpected format %q", pid, s)
 	}
-	return procStat{ppid: ppid, cpu: time.Duration(ut+st) * time.Second / userHZ}, nil
+	tick := func(n int64) time.Duration { return time.Duration(n) * time.Second / userHZ }
+	return procStat{ppid: ppid, cpu: cpuTime{tick(ut), tick(st)}}, nil
 }
 
-// treeCPU is the CPU time (user + system) used so far by process root and
-// every live descendant of it (keepalived's checker runs in a child).
-func treeCPU(root int) (time.Duration, error) {
+// treeCPU is the CPU time used so far by process root and every live
+// descendant of it (keepalived's checker runs in a child).
+func treeCPU(root int) (cpuTime, error) {
 	ents, err := os.ReadDir("/proc")
 	if err != nil {
-		return 0, err
+		return cpuTime{}, err
 	}
 	stats := map[int]procStat{}
 	for _, e := range ents {
@@ -59,13 +67,14 @@ func treeCPU(root int) (time.Duration, error) {
 		}
 	}
 	if _, ok := stats[root]; !ok {
-		return 0, fmt.Errorf("process %d is gone", root)
+		return cpuTime{}, fmt.Errorf("process %d is gone", root)
 	}
-	var total time.Duration
+	var total cpuTime
 	for pid, st := range stats {
 		for p := pid; p > 1; p = stats[p].ppid {
 			if p == root {
-				total += st.cpu
+				total.user += st.cpu.user
+				total.sys += st.cpu.sys
 				break
 			}
 			if _, ok := stats[p]; !ok {

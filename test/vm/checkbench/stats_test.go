@@ -11,6 +11,7 @@ import (
 type result struct {
 	ChecksPerSec float64       // arrivals in the window / window length
 	CPUPerSec    float64       // CPU seconds of the contender's processes / wall second
+	SysShare     float64       // the part of CPUPerSec spent in the kernel
 	IdlePerSec   float64       // idle CPU seconds of the whole VM / wall second
 	ErrP50       time.Duration // |arrival interval - interval|, median over all intervals
 	ErrP99       time.Duration // the same, 99th percentile
