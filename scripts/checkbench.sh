@@ -28,7 +28,7 @@ out=${CHECKBENCH_OUT:-$(mktemp)}
 echo "checkbench: CGO_ENABLED=0 go test ./test/vm/checkbench/ -run '^TestCheckBench\$' -v $*" >&2
 set +e
 CGO_ENABLED=0 LVSRS_VM_NO_LVSRS=1 go test -count=1 ./test/vm/checkbench/ -run '^TestCheckBench$' -v -timeout 60m "$@" 2>&1 |
-	tee "$out" | grep -E '^(checkbench: run|--- (FAIL|SKIP)|    .*\.go:[0-9]+:|vmtest: (booting|skipping)|FAIL|ok )' >&2
+	tee "$out" | grep --line-buffered -E '^(checkbench: run|--- (FAIL|SKIP)|    .*\.go:[0-9]+:|vmtest: (booting|skipping)|FAIL|ok )' >&2
 rc=${PIPESTATUS[0]}
 set -e
 
