@@ -28,6 +28,7 @@ type params struct {
 
 const interval = time.Second // both contenders' check interval
 
+// loadParams reads the knobs; the defaults are the benchmark of the README.
 func loadParams(t *testing.T) params {
 	p := params{targets: 10000, runs: 3, warmup: 10 * time.Second, window: 20 * time.Second}
 	num := func(name string, dst *int) {
