@@ -64,13 +64,14 @@ func TestRiseFallAndFastInterval(t *testing.T) {
 		if len(calls) < 3 {
 			t.Fatalf("%d runs after the failure began", len(calls))
 		}
-		// Gaps are from slot to slot plus each run's jitter: below iv/16
-		// for the first (normal) run, below fast/16 for fast ones.
+		// Gaps are from slot to slot plus each run's jitter: below
+		// jitterBound(iv) for the first (normal) run, jitterBound(fast)
+		// for fast ones.
 		fast := fastInterval(iv)
-		for i, early := range []time.Duration{iv / 16, fast / 16} {
+		for i, early := range []time.Duration{jitterBound(iv), jitterBound(fast)} {
 			gap := calls[i+1].Sub(calls[i])
-			if gap <= fast-early || gap >= fast+fast/16 {
-				t.Errorf("gap %d = %s, want the fast interval %s (-%s, +%s)", i+1, gap, fast, early, fast/16)
+			if gap <= fast-early || gap >= fast+jitterBound(fast) {
+				t.Errorf("gap %d = %s, want the fast interval %s (-%s, +%s)", i+1, gap, fast, early, jitterBound(fast))
 			}
 		}
 		if !tr[0].Time.Equal(calls[2]) {
@@ -116,14 +117,16 @@ func TestFixedRateNoDrift(t *testing.T) {
 		var minOff, maxOff time.Duration = iv, 0
 		for k, at := range calls {
 			slot, off := slotOf(a, at)
-			if slot != first+int64(k) || off >= iv/16 {
-				t.Fatalf("run %d at slot %d + %s, want slot %d + less than %s", k, slot, off, first+int64(k), iv/16)
+			if slot != first+int64(k) || off >= jitterBound(iv) {
+				t.Fatalf("run %d at slot %d + %s, want slot %d + less than %s", k, slot, off, first+int64(k), jitterBound(iv))
 			}
 			minOff, maxOff = min(minOff, off), max(maxOff, off)
 		}
-		// Jitter: spread over [0, iv/16) cycle by cycle, not a constant.
-		if minOff > iv/64 || maxOff < iv/16-iv/64 {
-			t.Errorf("jitter between %s and %s, want spread over [0, %s)", minOff, maxOff, iv/16)
+		// Jitter: spread over [0, jitterBound) cycle by cycle, not a
+		// constant.
+		b := jitterBound(iv)
+		if minOff > b/4 || maxOff < b-b/4 {
+			t.Errorf("jitter between %s and %s, want spread over [0, %s)", minOff, maxOff, b)
 		}
 	})
 }

@@ -45,7 +45,8 @@
 // therefore never drift however long runs take, different checks are
 // spread over the interval, and an unchanged check keeps its phase across
 // reloads and restarts. Each run is due at its slot plus a random jitter,
-// drawn anew every cycle, below a sixteenth of the interval in use; the
+// drawn anew every cycle, below a sixteenth of the interval in use and
+// below 20 ms (the phases already spread the checks); the
 // jitter never moves the slots themselves. A new check first runs at its
 // first slot, so a first round takes at most one interval (plus jitter).
 //

@@ -155,7 +155,7 @@ func tcpTarget(id, addr string, iv time.Duration) Target {
 }
 
 // slotOf returns the index of the grid slot of tg's check that at falls
-// in (at may be up to interval/16 of jitter after the slot) and the
+// in (at may be up to jitterBound of jitter after the slot) and the
 // offset from that slot.
 func slotOf(tg Target, at time.Time) (int64, time.Duration) {
 	n := tg.normalized()

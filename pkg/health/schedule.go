@@ -11,10 +11,18 @@ import (
 const (
 	// minFastInterval is the shortest interval a changing check runs at.
 	minFastInterval = 100 * time.Millisecond
-	// jitterDivisor: each run is delayed by a random amount below
-	// interval/jitterDivisor after its slot.
+	// jitterDivisor and maxJitter: each run is delayed by a random amount
+	// below interval/jitterDivisor, and below maxJitter, after its slot.
+	// The phases already spread checks over the interval; the jitter only
+	// keeps checks that share a phase from running in lock step, so it
+	// stays small enough not to count as scheduling lag.
 	jitterDivisor = 16
+	maxJitter     = 20 * time.Millisecond
 )
+
+// jitterBound is the exclusive upper bound of a run's jitter for
+// interval iv.
+func jitterBound(iv time.Duration) time.Duration { return min(iv/jitterDivisor, maxJitter) }
 
 // fastInterval is the interval of a check whose state is changing: a
 // quarter of the interval, at least minFastInterval, at most the interval.
@@ -67,10 +75,10 @@ func jitter(ck *check) time.Duration {
 	if ck.m.changing() {
 		iv = fastInterval(iv)
 	}
-	if iv < jitterDivisor {
-		return 0
+	if b := jitterBound(iv); b > 0 {
+		return rand.N(b)
 	}
-	return rand.N(iv / jitterDivisor)
+	return 0
 }
 
 // plan sets ck's next slot to base and its due time to base plus jitter.
