@@ -29,8 +29,8 @@
 #     which becomes active (READY) with the real server up in `lvs-rs
 #     status`, is restarted, and reloaded with a changed weight: no request
 #     fails and the IPVS service's connection counter never resets;
-#     `systemctl stop` of the daemon leaves the kernel as it is (traffic
-#     flows), then `lvs-rs stop --role director` restores the snapshot;
+#     `systemctl stop` of the daemon exits cleanly and leaves the kernel as
+#     it is (traffic flows), then `lvs-rs stop --role director` restores the snapshot;
 #   `systemd-analyze security` of the three units is no worse than
 #     2.3 (director), 3.0 (director daemon), 2.4 (real server).
 # The run fails unless every expected check passed.
@@ -177,7 +177,7 @@ EXPECTED=(realserver-unit-succeeded realserver-before-network-pre realserver-bef
 	director-unit-active director-after-network-online traffic-reaches-real-server
 	vip-answered-by-director-only reload-applies-weight reload-keeps-counters traffic-after-reload
 	stop-restores-snapshot daemon-unit-ready daemon-status-up daemon-restart-ready daemon-reload-applies-weight
-	daemon-switch-restart-reload-drop-nothing daemon-counters-kept daemon-stop-keeps-kernel
+	daemon-switch-restart-reload-drop-nothing daemon-counters-kept daemon-stop-clean daemon-stop-keeps-kernel
 	daemon-teardown-restores-snapshot security-lvs-rs-director.service security-lvs-rs-director-daemon.service
 	security-lvs-rs-realserver.service)
 failed=0
