@@ -24,7 +24,15 @@
 #     typed, and the VIP's ARP entry is the director's; `systemctl reload`
 #     applies a changed weight in place with the connection counters kept;
 #     `systemctl stop` restores the snapshot taken just before the start;
-#     `systemd-analyze security` of both units is no worse than 2.3 / 2.4.
+#   director, long-running: while the client sends requests without pause,
+#     the one-shot unit is switched to lvs-rs-director-daemon (a tcp check),
+#     which becomes active (READY) with the real server up in `lvs-rs
+#     status`, is restarted, and reloaded with a changed weight: no request
+#     fails and the IPVS service's connection counter never resets;
+#     `systemctl stop` of the daemon exits cleanly and leaves the kernel as
+#     it is (traffic flows), then `lvs-rs stop --role director` restores the snapshot;
+#   `systemd-analyze security` of the three units is no worse than
+#     2.3 (director), 3.0 (director daemon), 2.4 (real server).
 # The run fails unless every expected check passed.
 #
 # Usage: scripts/boot-test.sh [DEB]. Needs root. BOOT_TIMEOUT (default 600 s);
@@ -68,7 +76,7 @@ apt_in() { chroot "$R" env DEBIAN_FRONTEND=noninteractive apt-get -y -q "$@" >>"
 apt_in install /tmp/lvs-rs.deb
 for f in /usr/sbin/lvs-rs /lib/systemd/system/lvs-rs-director.service /lib/systemd/system/lvs-rs-realserver.service \
 	/etc/lvs-rs/lvs-rs.yaml /etc/default/lvs-rs /usr/share/man/man8/lvs-rs.8.gz /usr/share/man/man8/lvs-rs-start.8.gz \
-	/usr/share/man/man5/lvs-rs.yaml.5.gz /usr/share/bash-completion/completions/lvs-rs \
+	/lib/systemd/system/lvs-rs-director-daemon.service /usr/share/man/man5/lvs-rs.yaml.5.gz /usr/share/bash-completion/completions/lvs-rs \
 	/usr/share/zsh/vendor-completions/_lvs-rs /usr/share/fish/vendor_completions.d/lvs-rs.fish \
 	/usr/share/doc/lvs-rs/README.md /usr/share/doc/lvs-rs/copyright; do
 	[[ -e $R$f ]] || die "installed package lacks $f"
@@ -168,7 +176,10 @@ EXPECTED=(realserver-unit-succeeded realserver-before-network-pre realserver-bef
 	realserver-ready-before-nic-address realserver-vip-and-arp-before-network
 	director-unit-active director-after-network-online traffic-reaches-real-server
 	vip-answered-by-director-only reload-applies-weight reload-keeps-counters traffic-after-reload
-	stop-restores-snapshot security-lvs-rs-director.service security-lvs-rs-realserver.service)
+	stop-restores-snapshot daemon-unit-ready daemon-status-up daemon-restart-ready daemon-reload-applies-weight
+	daemon-switch-restart-reload-drop-nothing daemon-counters-kept daemon-stop-clean daemon-stop-keeps-kernel
+	daemon-teardown-restores-snapshot security-lvs-rs-director.service security-lvs-rs-director-daemon.service
+	security-lvs-rs-realserver.service)
 failed=0
 for n in "${EXPECTED[@]}"; do
 	grep -q "^LVSRS-BOOT PASS $n:" <<<"$results" || { log "FAIL: $n"; failed=1; }
