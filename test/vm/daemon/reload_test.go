@@ -124,9 +124,10 @@ func TestReloadUnderTraffic(t *testing.T) {
 	if !strings.HasPrefix(rejection, c.cfg+":6:5: ") {
 		t.Fatalf("rejection %q, want it to start with %s:6:5: ", rejection, c.cfg)
 	}
-	if !strings.Contains(c.d.log.String(), c.cfg+":6:5") {
-		t.Fatalf("the rejection is not logged with FILE:LINE:COLUMN:\n%s", c.d.log.String())
-	}
+	// The log reaches the test through a pipe: wait for it too.
+	waitFor(t, 5*time.Second, "the rejection to be logged with FILE:LINE:COLUMN", func() (bool, string) {
+		return strings.Contains(c.d.log.String(), c.cfg+":6:5"), c.d.log.String()
+	})
 	code, out := c.lvsrs("status")
 	if !strings.Contains(out, "reload REJECTED") {
 		t.Fatalf("lvs-rs status (exit %d) does not show the rejection:\n%s", code, out)
