@@ -234,3 +234,21 @@ func TestOverlayAnnounce(t *testing.T) {
 		})
 	}
 }
+
+// TestKernelNeeded: a steady pass reads nothing beyond Converge; real
+// servers not checked yet, drained or leaving make their service read.
+func TestKernelNeeded(t *testing.T) {
+	steady := Inputs{Health: map[Member]Health{mem(web, rs1): {State: Up}, mem(web, rs2): {State: Down}}}
+	if got := kernelNeeded(steady); len(got) != 0 {
+		t.Errorf("steady pass reads %v", got)
+	}
+	in := Inputs{
+		Health:  map[Member]Health{mem(web, rs1): {State: Pending}},
+		Drained: map[Member]time.Time{mem(dns, rs1): t0},
+		Leaving: map[Member]Leaving{mem(dns, rs2): {}},
+	}
+	want := map[ipvs.ServiceKey]bool{webK: true, dns.Key(): true}
+	if diff := cmp.Diff(want, kernelNeeded(in), cmp.Comparer(func(a, b netip.Addr) bool { return a == b })); diff != "" {
+		t.Errorf("services read (-want +got):\n%s", diff)
+	}
+}

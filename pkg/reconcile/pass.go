@@ -51,7 +51,7 @@ func (l *Loop) converge(ctx context.Context, s Setup, in Inputs) (Outcome, direc
 		defer unlock()
 	}
 	rctx, cancel := context.WithTimeout(ctx, readTimeout)
-	kernel, err := readKernel(rctx, l.opts.IPVS, s.Base, in.Leaving)
+	kernel, err := readKernel(rctx, l.opts.IPVS, kernelNeeded(in))
 	cancel()
 	if err != nil {
 		return Outcome{}, director.Result{}, err
@@ -124,15 +124,8 @@ func healthOf(st health.Status, recovered time.Time) Health {
 }
 
 // readKernel reads the weight and connection count of every real server
-// of the services base and leaving name, as the kernel has them now.
-func readKernel(ctx context.Context, x director.IPVS, base director.Desired, leaving map[Member]Leaving) (map[Member]Observed, error) {
-	want := map[ipvs.ServiceKey]bool{}
-	for _, ds := range base.Services {
-		want[ds.Service.Key()] = true
-	}
-	for m := range leaving {
-		want[m.Service] = true
-	}
+// of the services in want, as the kernel has them now.
+func readKernel(ctx context.Context, x director.IPVS, want map[ipvs.ServiceKey]bool) (map[Member]Observed, error) {
 	out := map[Member]Observed{}
 	if x == nil || len(want) == 0 {
 		return out, nil
@@ -155,6 +148,26 @@ func readKernel(ctx context.Context, x director.IPVS, base director.Desired, lea
 		}
 	}
 	return out, nil
+}
+
+// kernelNeeded lists the services whose real servers Overlay must see in
+// the kernel: those with a real server not checked yet (it keeps the
+// kernel's weight), drained by hand or leaving the file (deleted once
+// idle). A steady pass needs none, so it costs only Converge's own read.
+func kernelNeeded(in Inputs) map[ipvs.ServiceKey]bool {
+	want := map[ipvs.ServiceKey]bool{}
+	for m, h := range in.Health {
+		if h.State == Pending {
+			want[m.Service] = true
+		}
+	}
+	for m := range in.Drained {
+		want[m.Service] = true
+	}
+	for m := range in.Leaving {
+		want[m.Service] = true
+	}
+	return want
 }
 
 // record keeps a pass's outcome for status, metrics and the next pass.
