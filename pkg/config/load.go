@@ -37,14 +37,17 @@ func Parse(file string, data []byte) (*Config, error) {
 		ps.add(p, problem)
 		return nil, ps.err()
 	}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	var doc yaml.Node
-	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
-		ps.add(syntaxError(err, data))
-		return nil, ps.err()
+	doc, fast := fastParse(data)
+	if !fast {
+		doc = new(yaml.Node)
+		dec := yaml.NewDecoder(bytes.NewReader(data))
+		if err := dec.Decode(doc); err != nil && !errors.Is(err, io.EOF) {
+			ps.add(syntaxError(err, data))
+			return nil, ps.err()
+		}
+		checkRest(dec, data, ps)
 	}
-	checkRest(dec, data, ps)
-	raw := decodeDocument(&doc, ps)
+	raw := decodeDocument(doc, ps)
 	cfg := validate(raw, ps)
 	if err := ps.err(); err != nil {
 		return nil, err

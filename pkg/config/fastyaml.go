@@ -1,0 +1,232 @@
+package config
+
+import (
+	"bytes"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// The fast path reads the common subset of YAML that configuration files
+// are written in, and builds the very yaml.Node tree yaml.v3 would build
+// (kinds, styles, tags, values, lines and columns; comments are left
+// out, as nothing here reads them). Anything outside the subset (and
+// anything yaml.v3 would refuse) is "not handled", and yaml.v3 reads the
+// file as before, so its results and its messages never change.
+//
+// The subset: one document, with an optional leading "---"; block
+// mappings and block sequences (also "- key: value" and "- - x"), nested
+// by spaces; keys and values that are single-line plain scalars or
+// single-line quoted scalars (double-quoted ones without escapes); values
+// that are single-line flow sequences of such scalars ("[a, 'b']");
+// comments and blank lines; LF or CRLF line breaks. Not handled, among
+// others: tabs, bytes outside printable ASCII, anchors, aliases, tags,
+// block scalars, multi-line scalars or flows, flow mappings, "? " keys,
+// directives, document markers after the first line of content.
+//
+// The nodes are cut from a few large arrays, their Content from a shared
+// array of pointers, and their strings from one copy of the file.
+
+const (
+	// fastMaxDepth bounds the nesting the fast path follows.
+	fastMaxDepth = 200
+	// fastMaxKey bounds a key's length: yaml.v3 refuses implicit keys
+	// longer than 1024 characters.
+	fastMaxKey = 1000
+	// fastChunk is the size of the arrays taken once the first estimate
+	// is used up.
+	fastChunk = 1024
+)
+
+// fastParser is the state of one fast-path read.
+type fastParser struct {
+	src string
+	// The current line is src[ls:le] (without its line break), the
+	// cursor is at src[at]; the next line starts at src[next].
+	ls, le, at, next int
+	line             int  // number of the current line, from 1
+	eof              bool // no line left (or bad)
+	bad              bool // not handled: leave the file to yaml.v3
+	depth            int
+
+	nodes []yaml.Node  // nodes not handed out yet
+	ptrs  []*yaml.Node // Content space not handed out yet
+	stack []*yaml.Node // children of the collections being read
+	// sizes of the next arrays of nodes and of pointers to take
+	nodeChunk, ptrChunk int
+}
+
+// fastParse reads data through the fast path. It returns the document
+// node yaml.v3 would decode (the zero Node for a document without
+// content), or ok false when data is outside the subset.
+func fastParse(data []byte) (doc *yaml.Node, ok bool) {
+	if !fastText(data) {
+		return nil, false
+	}
+	estimate := 5*bytes.Count(data, []byte{'\n'})/2 + 8
+	p := &fastParser{src: string(data), nodeChunk: estimate, ptrChunk: estimate}
+	if !p.nextContent(false) {
+		return &yaml.Node{}, true
+	}
+	doc = p.node(yaml.DocumentNode, "", p.line, p.col()+1)
+	if p.marker() == '-' {
+		p.at += 3
+		p.endLine()
+		if !p.nextContent(true) {
+			return nil, false // an empty document: left to yaml.v3
+		}
+	}
+	root := p.block(-1)
+	if p.bad || !p.eof {
+		return nil, false
+	}
+	p.stack = append(p.stack, root)
+	doc.Content = p.collect(0)
+	return doc, true
+}
+
+// fastText reports whether every byte of data is printable ASCII, a
+// space, a line feed, or a carriage return followed by a line feed.
+func fastText(data []byte) bool {
+	for i, c := range data {
+		if c >= 0x20 && c < 0x7F || c == '\n' {
+			continue
+		}
+		if c != '\r' || i+1 == len(data) || data[i+1] != '\n' {
+			return false
+		}
+	}
+	return true
+}
+
+// fail marks the input as not handled and ends the read.
+func (p *fastParser) fail() {
+	p.bad, p.eof = true, true
+}
+
+// col is the cursor's column, from 0.
+func (p *fastParser) col() int {
+	return p.at - p.ls
+}
+
+// nextLine moves to the next line, and reports false when there is none.
+func (p *fastParser) nextLine() bool {
+	if p.bad || p.next >= len(p.src) {
+		p.eof = true
+		return false
+	}
+	p.ls, p.at = p.next, p.next
+	p.line++
+	if i := strings.IndexByte(p.src[p.ls:], '\n'); i >= 0 {
+		p.le, p.next = p.ls+i, p.ls+i+1
+	} else {
+		p.le, p.next = len(p.src), len(p.src)
+	}
+	if p.le > p.ls && p.src[p.le-1] == '\r' {
+		p.le--
+	}
+	return true
+}
+
+// more moves the cursor to the next content (see nextContent); a
+// document marker there is not handled.
+func (p *fastParser) more() bool {
+	return p.nextContent(true)
+}
+
+// nextContent moves the cursor to the first character of the next line
+// that is neither blank nor a comment, and reports false when there is
+// none. A document marker there ("---", "...") is not handled, except
+// "---" when later is false (the first content of the file).
+func (p *fastParser) nextContent(later bool) bool {
+	for p.nextLine() {
+		i := p.ls
+		for i < p.le && p.src[i] == ' ' {
+			i++
+		}
+		if i == p.le || p.src[i] == '#' {
+			continue
+		}
+		p.at = i
+		if m := p.marker(); m == '.' || m == '-' && later {
+			p.fail()
+			return false
+		}
+		return true
+	}
+	return false
+}
+
+// marker returns '-' or '.' when the cursor is at a document marker
+// ("---" or "..." at the start of a line, followed by a blank or the end
+// of the line), else 0.
+func (p *fastParser) marker() byte {
+	if p.at != p.ls || p.le-p.ls < 3 || p.le-p.ls > 3 && p.src[p.ls+3] != ' ' {
+		return 0
+	}
+	switch p.src[p.ls : p.ls+3] {
+	case "---":
+		return '-'
+	case "...":
+		return '.'
+	}
+	return 0
+}
+
+// skipSpaces moves the cursor over spaces.
+func (p *fastParser) skipSpaces() {
+	for p.at < p.le && p.src[p.at] == ' ' {
+		p.at++
+	}
+}
+
+// atLineEnd reports whether nothing but a comment is left on the line,
+// after spaces.
+func (p *fastParser) atLineEnd() bool {
+	p.skipSpaces()
+	return p.at == p.le || p.src[p.at] == '#' && p.src[p.at-1] == ' '
+}
+
+// endLine requires that nothing but a comment is left on the line.
+func (p *fastParser) endLine() {
+	if !p.atLineEnd() {
+		p.fail()
+	}
+}
+
+// entry reports whether the cursor is at a block sequence entry ("-"
+// followed by a space or the end of the line).
+func (p *fastParser) entry() bool {
+	return p.src[p.at] == '-' && (p.at+1 == p.le || p.src[p.at+1] == ' ')
+}
+
+// node hands out a fresh node.
+func (p *fastParser) node(kind yaml.Kind, tag string, line, column int) *yaml.Node {
+	if len(p.nodes) == 0 {
+		p.nodes = make([]yaml.Node, p.nodeChunk)
+		p.nodeChunk = fastChunk
+	}
+	n := &p.nodes[0]
+	p.nodes = p.nodes[1:]
+	n.Kind, n.Tag, n.Line, n.Column = kind, tag, line, column
+	return n
+}
+
+// collect takes the children pushed on the stack since base as the
+// Content of a collection (nil when there are none, as yaml.v3 leaves
+// it). Its capacity is its length, so that appending to it copies.
+func (p *fastParser) collect(base int) []*yaml.Node {
+	kids := p.stack[base:]
+	n := len(kids)
+	if n == 0 {
+		return nil
+	}
+	if len(p.ptrs)+n > cap(p.ptrs) {
+		p.ptrs = make([]*yaml.Node, 0, max(n, p.ptrChunk))
+		p.ptrChunk = fastChunk
+	}
+	start := len(p.ptrs)
+	p.ptrs = append(p.ptrs, kids...)
+	p.stack = p.stack[:base]
+	return p.ptrs[start : start+n : start+n]
+}

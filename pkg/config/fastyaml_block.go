@@ -1,0 +1,184 @@
+package config
+
+import "gopkg.in/yaml.v3"
+
+// This file reads the fast path's block structure. Each reader starts
+// with the cursor on its first character and ends with it on the first
+// character of the next content line (or at the end): the caller looks at
+// that line's column to decide whether the collection goes on. indent is
+// the column of the innermost enclosing block collection (-1 at the top),
+// as yaml.v3's scanner tracks it: a later line indented deeper than that
+// after a scalar would continue the scalar (or be an error), so it is not
+// handled.
+
+// block reads the node at the cursor: a block sequence, a block mapping,
+// a flow sequence or a scalar.
+func (p *fastParser) block(indent int) *yaml.Node {
+	if p.depth++; p.depth > fastMaxDepth {
+		p.fail()
+	}
+	defer func() { p.depth-- }()
+	if p.bad {
+		return nil
+	}
+	if p.entry() {
+		return p.sequence()
+	}
+	if p.src[p.at] == '[' {
+		n := p.flowSequence()
+		p.endValue(indent)
+		return n
+	}
+	start := p.at
+	n := p.scalar(false)
+	if p.colon() {
+		if p.at-start > fastMaxKey {
+			p.fail()
+		}
+		return p.mapping(n)
+	}
+	p.endValue(indent)
+	return n
+}
+
+// colon reports whether the cursor, after spaces, is at the ':' that ends
+// a key (followed by a space or the end of the line).
+func (p *fastParser) colon() bool {
+	p.skipSpaces()
+	return p.at < p.le && p.src[p.at] == ':' && (p.at+1 == p.le || p.src[p.at+1] == ' ')
+}
+
+// endValue ends a scalar or flow value: nothing but a comment may follow
+// on its line, and the next content line must not be indented deeper than
+// indent.
+func (p *fastParser) endValue(indent int) {
+	p.endLine()
+	if p.more() && p.col() <= indent {
+		return
+	}
+	if !p.eof {
+		p.fail()
+	}
+}
+
+// mapping reads a block mapping whose first key, key, has been read; the
+// cursor is at the key's ':'.
+func (p *fastParser) mapping(key *yaml.Node) *yaml.Node {
+	c := key.Column - 1
+	m := p.node(yaml.MappingNode, "!!map", key.Line, key.Column)
+	base := len(p.stack)
+	for !p.bad {
+		p.stack = append(p.stack, key)
+		p.stack = append(p.stack, p.mappingValue(c))
+		if p.eof || p.col() < c {
+			break
+		}
+		if p.col() > c {
+			p.fail() // deeper than the keys
+			break
+		}
+		start := p.at
+		if key = p.scalar(false); !p.colon() || p.at-start > fastMaxKey {
+			p.fail() // not a key
+		}
+	}
+	m.Content = p.collect(base)
+	return m
+}
+
+// mappingValue reads the value after a key of the mapping at column c;
+// the cursor is at the key's ':'.
+func (p *fastParser) mappingValue(c int) *yaml.Node {
+	line, column := p.line, p.col()+2 // where yaml.v3 puts an empty value
+	p.at++
+	if !p.atLineEnd() {
+		return p.inline(c)
+	}
+	switch {
+	case !p.more():
+	case p.col() > c:
+		return p.block(c)
+	case p.col() == c && p.entry():
+		return p.sequence() // a sequence indented as the key
+	}
+	return p.node(yaml.ScalarNode, "!!null", line, column)
+}
+
+// inline reads a value on the line of its key: a scalar or a flow
+// sequence.
+func (p *fastParser) inline(indent int) *yaml.Node {
+	var n *yaml.Node
+	switch {
+	case p.entry():
+		p.fail() // yaml.v3 refuses a sequence there
+	case p.src[p.at] == '[':
+		n = p.flowSequence()
+	default:
+		n = p.scalar(false)
+		if p.colon() {
+			p.fail() // yaml.v3 refuses a mapping there
+		}
+	}
+	p.endValue(indent)
+	return n
+}
+
+// sequence reads a block sequence; the cursor is at its first '-'.
+func (p *fastParser) sequence() *yaml.Node {
+	c := p.col()
+	s := p.node(yaml.SequenceNode, "!!seq", p.line, c+1)
+	base := len(p.stack)
+	for !p.bad {
+		line := p.line
+		p.at++
+		var item *yaml.Node
+		switch {
+		case !p.atLineEnd():
+			item = p.block(c)
+		case p.more() && p.col() > c:
+			item = p.block(c)
+		default:
+			item = p.node(yaml.ScalarNode, "!!null", line, c+2)
+		}
+		p.stack = append(p.stack, item)
+		if p.eof || p.col() != c || !p.entry() {
+			break
+		}
+	}
+	s.Content = p.collect(base)
+	return s
+}
+
+// flowSequence reads a flow sequence of scalars on one line; the cursor
+// is at its '['.
+func (p *fastParser) flowSequence() *yaml.Node {
+	s := p.node(yaml.SequenceNode, "!!seq", p.line, p.col()+1)
+	s.Style = yaml.FlowStyle
+	base := len(p.stack)
+	p.at++
+	p.skipSpaces()
+	if p.at < p.le && p.src[p.at] == ']' {
+		p.at++
+		return s
+	}
+	for !p.bad {
+		p.skipSpaces()
+		if p.at == p.le {
+			p.fail()
+			break
+		}
+		p.stack = append(p.stack, p.scalar(true))
+		p.skipSpaces()
+		if p.at < p.le && p.src[p.at] == ',' {
+			p.at++
+			continue
+		}
+		if p.at < p.le && p.src[p.at] == ']' {
+			p.at++
+			break
+		}
+		p.fail()
+	}
+	s.Content = p.collect(base)
+	return s
+}

@@ -1,0 +1,175 @@
+package config
+
+import (
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// This file reads the fast path's scalars, all on one line.
+
+// scalar reads the scalar at the cursor, plain or quoted, and leaves the
+// cursor after it. In a flow sequence (flow), a plain scalar ends at ','
+// or ']'.
+func (p *fastParser) scalar(flow bool) *yaml.Node {
+	switch p.src[p.at] {
+	case '\'':
+		return p.singleQuoted()
+	case '"':
+		return p.doubleQuoted()
+	}
+	return p.plain(flow)
+}
+
+// plain reads a plain scalar. In a block, it ends at a ':' followed by a
+// space or the end of the line, at a comment (" #"), or at the end of
+// the line; its trailing spaces are not part of it.
+func (p *fastParser) plain(flow bool) *yaml.Node {
+	start, end, i := p.at, p.at, p.at
+	if !p.plainStart(flow) {
+		p.fail()
+	}
+scan:
+	for ; i < p.le; i++ {
+		switch c := p.src[i]; {
+		case c == ' ':
+			if i+1 < p.le && p.src[i+1] == '#' {
+				break scan
+			}
+			continue
+		case flow && (c == ',' || c == ']'):
+			break scan
+		case flow && strings.IndexByte(":?[{}#", c) >= 0:
+			p.fail()
+			break scan
+		case c == ':' && (i+1 == p.le || p.src[i+1] == ' '):
+			break scan
+		}
+		end = i + 1
+	}
+	p.at = i
+	value := p.src[start:end]
+	n := p.node(yaml.ScalarNode, plainTag(value), p.line, start-p.ls+1)
+	n.Value = value
+	return n
+}
+
+// plainStart reports whether a plain scalar may start at the cursor:
+// not at an indicator, except '-' followed by a character that is no
+// space (in a flow, by a letter, a digit or a '.').
+func (p *fastParser) plainStart(flow bool) bool {
+	c := p.src[p.at]
+	if c != '-' {
+		return strings.IndexByte("?:,[]{}#&*!|>'\"%@`", c) < 0
+	}
+	if p.at+1 == p.le {
+		return false
+	}
+	next := p.src[p.at+1]
+	if flow {
+		return next == '.' || next >= '0' && next <= '9' || next|0x20 >= 'a' && next|0x20 <= 'z'
+	}
+	return next != ' '
+}
+
+// singleQuoted reads a single-quoted scalar (” stands for ').
+func (p *fastParser) singleQuoted() *yaml.Node {
+	start, i, doubled := p.at, p.at+1, false
+	for {
+		j := strings.IndexByte(p.src[i:p.le], '\'')
+		if j < 0 {
+			p.fail() // on more than one line, or not closed
+			return p.quotedNode(start, "", yaml.SingleQuotedStyle)
+		}
+		i += j
+		if i+1 < p.le && p.src[i+1] == '\'' {
+			doubled = true
+			i += 2
+			continue
+		}
+		break
+	}
+	value := p.src[start+1 : i]
+	if doubled {
+		value = strings.ReplaceAll(value, "''", "'")
+	}
+	p.at = i + 1
+	return p.quotedNode(start, value, yaml.SingleQuotedStyle)
+}
+
+// doubleQuoted reads a double-quoted scalar without escapes.
+func (p *fastParser) doubleQuoted() *yaml.Node {
+	start := p.at
+	j := strings.IndexByte(p.src[start+1:p.le], '"')
+	if j < 0 || strings.IndexByte(p.src[start+1:start+1+j], '\\') >= 0 {
+		p.fail() // on more than one line, not closed, or with escapes
+		return p.quotedNode(start, "", yaml.DoubleQuotedStyle)
+	}
+	p.at = start + 2 + j
+	return p.quotedNode(start, p.src[start+1:start+1+j], yaml.DoubleQuotedStyle)
+}
+
+// quotedNode makes the node of a quoted scalar that starts at start.
+func (p *fastParser) quotedNode(start int, value string, style yaml.Style) *yaml.Node {
+	n := p.node(yaml.ScalarNode, "!!str", p.line, start-p.ls+1)
+	n.Value, n.Style = value, style
+	return n
+}
+
+// plainTag is the tag yaml.v3 resolves for a plain scalar: "!!merge" for
+// "<<", else what Node.ShortTag resolves (its resolver's table of words,
+// then numbers and timestamps), computed here without its allocations for
+// the common shapes: words, decimal integers, dotted addresses.
+func plainTag(v string) string {
+	switch v {
+	case "", "~", "null", "Null", "NULL":
+		return "!!null"
+	case "true", "True", "TRUE", "false", "False", "FALSE":
+		return "!!bool"
+	case "<<":
+		return "!!merge"
+	}
+	switch {
+	case strings.IndexByte("+-.0123456789", v[0]) < 0:
+		return "!!str"
+	case decimalInt(v):
+		return "!!int"
+	case dottedDecimal(v):
+		return "!!str"
+	}
+	n := yaml.Node{Kind: yaml.ScalarNode, Value: v}
+	return n.ShortTag()
+}
+
+// decimalInt reports whether v is a decimal integer that fits an int64,
+// without sign or leading zero.
+func decimalInt(v string) bool {
+	if len(v) > 18 || v[0] == '0' && len(v) > 1 {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		if v[i] < '0' || v[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// dottedDecimal reports whether v is digits in three or more groups
+// separated by single dots (an IPv4 address): neither a number nor a
+// timestamp.
+func dottedDecimal(v string) bool {
+	dots, digits := 0, 0
+	for i := 0; i < len(v); i++ {
+		switch c := v[i]; {
+		case c >= '0' && c <= '9':
+			digits++
+		case c == '.' && digits > 0:
+			dots++
+			digits = 0
+		default:
+			return false
+		}
+	}
+	return dots >= 2 && digits > 0
+}
