@@ -66,7 +66,7 @@ func fastParse(data []byte) (doc *yaml.Node, ok bool) {
 	estimate := 5*bytes.Count(data, []byte{'\n'})/2 + 8
 	p := &fastParser{src: string(data), nodeChunk: estimate, ptrChunk: estimate}
 	if !p.nextContent(false) {
-		return &yaml.Node{}, true
+		return &yaml.Node{}, !p.bad
 	}
 	doc = p.node(yaml.DocumentNode, "", p.line, p.col()+1)
 	if p.marker() == '-' {

@@ -171,6 +171,8 @@ var fastDeclined = []string{
 	"? a\n: b\n",
 	"%YAML 1.2\n---\na: 1\n",
 	"a: 1\n...\n",
+	"...\n",
+	"# c\n... # c\n",
 	"a: 1\n---\nb: 2\n",
 	"---\n",
 	"--- a\n",

@@ -11,7 +11,8 @@ import (
 
 // FuzzParse checks that Parse never panics, that its problems are proper
 // one-line Errors about the file, that it is deterministic, and that a
-// Config it accepts passes the independent re-validation of checkConfig.
+// Config it accepts passes the independent re-validation of checkConfig;
+// also that its YAML fast path builds the tree yaml.v3 would (checkFast).
 func FuzzParse(f *testing.F) {
 	example, err := os.ReadFile(filepath.Join("testdata", "example.yaml"))
 	if err != nil {
@@ -29,6 +30,7 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("virtual_servers: [{vip: '2001:db8::1', fwmark: 9, persistence: 1, persistence_netmask: 64}]"))
 
 	f.Fuzz(func(t *testing.T, data []byte) {
+		checkFast(t, data) // the fast path reads as yaml.v3 does
 		c, err := Parse("f.yaml", data)
 		c2, err2 := Parse("f.yaml", data)
 		if (err == nil) != (err2 == nil) || (err != nil && err.Error() != err2.Error()) {
