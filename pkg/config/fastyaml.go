@@ -76,7 +76,7 @@ func fastParse(data []byte) (doc *yaml.Node, ok bool) {
 			return nil, false // an empty document: left to yaml.v3
 		}
 	}
-	root := p.block(-1)
+	root := p.block()
 	if p.bad || !p.eof {
 		return nil, false
 	}

@@ -5,15 +5,15 @@ import "gopkg.in/yaml.v3"
 // This file reads the fast path's block structure. Each reader starts
 // with the cursor on its first character and ends with it on the first
 // character of the next content line (or at the end): the caller looks at
-// that line's column to decide whether the collection goes on. indent is
-// the column of the innermost enclosing block collection (-1 at the top),
-// as yaml.v3's scanner tracks it: a later line indented deeper than that
-// after a scalar would continue the scalar (or be an error), so it is not
-// handled.
+// that line's column to decide whether its collection goes on. A line
+// indented deeper than the keys or entries of the innermost collection
+// then open is not handled (a mapping refuses it, a sequence leaves it to
+// its parents, and the top refuses anything left): after a scalar, yaml.v3
+// would read it as more of the scalar, or refuse it.
 
 // block reads the node at the cursor: a block sequence, a block mapping,
 // a flow sequence or a scalar.
-func (p *fastParser) block(indent int) *yaml.Node {
+func (p *fastParser) block() *yaml.Node {
 	if p.depth++; p.depth > fastMaxDepth {
 		p.fail()
 	}
@@ -26,7 +26,7 @@ func (p *fastParser) block(indent int) *yaml.Node {
 	}
 	if p.src[p.at] == '[' {
 		n := p.flowSequence()
-		p.endValue(indent)
+		p.endValue()
 		return n
 	}
 	start := p.at
@@ -37,7 +37,7 @@ func (p *fastParser) block(indent int) *yaml.Node {
 		}
 		return p.mapping(n)
 	}
-	p.endValue(indent)
+	p.endValue()
 	return n
 }
 
@@ -49,16 +49,10 @@ func (p *fastParser) colon() bool {
 }
 
 // endValue ends a scalar or flow value: nothing but a comment may follow
-// on its line, and the next content line must not be indented deeper than
-// indent.
-func (p *fastParser) endValue(indent int) {
+// on its line.
+func (p *fastParser) endValue() {
 	p.endLine()
-	if p.more() && p.col() <= indent {
-		return
-	}
-	if !p.eof {
-		p.fail()
-	}
+	p.more()
 }
 
 // mapping reads a block mapping whose first key, key, has been read; the
@@ -92,12 +86,12 @@ func (p *fastParser) mappingValue(c int) *yaml.Node {
 	line, column := p.line, p.col()+2 // where yaml.v3 puts an empty value
 	p.at++
 	if !p.atLineEnd() {
-		return p.inline(c)
+		return p.inline()
 	}
 	switch {
 	case !p.more():
 	case p.col() > c:
-		return p.block(c)
+		return p.block()
 	case p.col() == c && p.entry():
 		return p.sequence() // a sequence indented as the key
 	}
@@ -106,7 +100,7 @@ func (p *fastParser) mappingValue(c int) *yaml.Node {
 
 // inline reads a value on the line of its key: a scalar or a flow
 // sequence.
-func (p *fastParser) inline(indent int) *yaml.Node {
+func (p *fastParser) inline() *yaml.Node {
 	var n *yaml.Node
 	switch {
 	case p.entry():
@@ -119,7 +113,7 @@ func (p *fastParser) inline(indent int) *yaml.Node {
 			p.fail() // yaml.v3 refuses a mapping there
 		}
 	}
-	p.endValue(indent)
+	p.endValue()
 	return n
 }
 
@@ -134,9 +128,9 @@ func (p *fastParser) sequence() *yaml.Node {
 		var item *yaml.Node
 		switch {
 		case !p.atLineEnd():
-			item = p.block(c)
+			item = p.block()
 		case p.more() && p.col() > c:
-			item = p.block(c)
+			item = p.block()
 		default:
 			item = p.node(yaml.ScalarNode, "!!null", line, c+2)
 		}
