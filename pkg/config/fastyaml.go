@@ -24,8 +24,9 @@ import (
 // block scalars, multi-line scalars or flows, flow mappings, "? " keys,
 // directives, document markers after the first line of content.
 //
-// The nodes are cut from a few large arrays, their Content from a shared
-// array of pointers, and their strings from one copy of the file.
+// The nodes are cut from arrays of nodes, their Content from shared arrays
+// of pointers, and their strings from one copy of the file: a few hundred
+// allocations for 60,000 nodes, where yaml.v3 makes five per node.
 
 const (
 	// fastMaxDepth bounds the nesting the fast path follows.
@@ -49,7 +50,7 @@ type fastParser struct {
 	line             int  // number of the current line, from 1
 	eof              bool // no line left (or bad)
 	bad              bool // not handled: leave the file to yaml.v3
-	depth            int
+	depth            int  // nesting of block
 
 	nodes []yaml.Node  // nodes not handed out yet
 	ptrs  []*yaml.Node // Content space not handed out yet
