@@ -64,7 +64,14 @@ func plan(d Desired, obs Observed, owned Owned) []Change {
 	planServices(&out, d, obs, owned)
 	planMarks(&out, d, obs, owned)
 	planAnnounce(&out, d, obs, owned)
-	var all []Change
+	n := 0
+	for _, p := range out {
+		n += len(p)
+	}
+	if n == 0 {
+		return nil
+	}
+	all := make([]Change, 0, n)
 	for _, p := range out {
 		all = append(all, p...)
 	}
@@ -133,7 +140,8 @@ func planAddrs(out *[phases][]Change, d Desired, obs Observed, owned Owned) {
 
 // planServices adds, edits and deletes services and destinations.
 func planServices(out *[phases][]Change, d Desired, obs Observed, owned Owned) {
-	want := map[ipvs.ServiceKey]bool{}
+	out[phaseAdd] = slices.Grow(out[phaseAdd], additions(d, obs))
+	want := make(map[ipvs.ServiceKey]bool, len(d.Services))
 	for _, ds := range d.Services {
 		k := ds.Service.Key()
 		want[k] = true
@@ -203,6 +211,19 @@ func planServices(out *[phases][]Change, d Desired, obs Observed, owned Owned) {
 		}
 		out[phaseDeleteService] = append(out[phaseDeleteService], Change{Kind: ReleaseService, Service: cur.Service, Foreign: foreign})
 	}
+}
+
+// additions counts the changes that add the services of d missing in
+// obs and their destinations: a start from an empty table plans 11,000 of
+// them, and growing the list by doubling would copy them over and over.
+func additions(d Desired, obs Observed) int {
+	n := 0
+	for _, ds := range d.Services {
+		if _, exists := obs.Services[ds.Service.Key()]; !exists {
+			n += 1 + len(ds.Destinations)
+		}
+	}
+	return n
 }
 
 // sortedDests returns the destinations' configurations in key order.
