@@ -190,9 +190,13 @@ func predict(svcs map[ipvs.ServiceKey]ObservedService, changes []Change) map[ipv
 			for j := i + 1; j < len(changes) && changes[j].Kind == AddDestination && changes[j].Service.Key() == k; j++ {
 				n++
 			}
-			out[k] = ObservedService{ServiceExtended: ipvs.ServiceExtended{Service: c.Service},
-				Destinations: make([]ipvs.DestinationExtended, 0, n)}
+			ds := make([]ipvs.DestinationExtended, n)
+			for j := range ds {
+				ds[j].Destination = changes[i+1+j].Destination
+			}
+			out[k] = ObservedService{ServiceExtended: ipvs.ServiceExtended{Service: c.Service}, Destinations: ds}
 			own[k] = true
+			i += n
 		case EditService:
 			if s, ok := out[k]; ok {
 				s.Service = c.Service
