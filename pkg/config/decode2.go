@@ -20,8 +20,8 @@ func (d *decoder) director2(df fields) rawDirector2 {
 		if f, ok := d.mapping(e.value, p, known, true); ok {
 			names := make([]string, 0, len(f))
 			for _, e := range f {
-				if contains(known, e.name) {
-					names = append(names, e.name)
+				if name := e.name(); contains(known, name) {
+					names = append(names, name)
 				}
 			}
 			slices.Sort(names)

@@ -11,8 +11,10 @@ import (
 type entry struct {
 	key   *yaml.Node // the key as written, for key problems
 	value *yaml.Node // the value as written (maybe an alias), for positions
-	name  string     // the key's text
 }
+
+// name returns the text of e's key.
+func (e entry) name() string { return resolve(e.key).Value }
 
 // fields are the entries of a mapping, one per key. The keys a mapping
 // may hold are few, so looking one up is a short scan.
@@ -21,7 +23,7 @@ type fields []entry
 // get returns the entry of key name.
 func (f fields) get(name string) (entry, bool) {
 	for _, e := range f {
-		if e.name == name {
+		if e.name() == name {
 			return e, true
 		}
 	}
@@ -47,11 +49,11 @@ func (d *decoder) mapping(n *yaml.Node, path fieldPath, known []string, nullOK b
 		return nil, false
 	}
 	for _, e := range entries {
-		switch {
-		case contains(known, e.name):
-		case path.isTop() && strings.HasPrefix(e.name, extensionPrefix):
+		switch name := e.name(); {
+		case contains(known, name):
+		case path.isTop() && strings.HasPrefix(name, extensionPrefix):
 		default:
-			d.ps.add(keyPos(e.key, path, e.name), unknownKey(e.name, known))
+			d.ps.add(keyPos(e.key, path, name), unknownKey(name, known))
 		}
 	}
 	return entries, true
@@ -85,9 +87,8 @@ func (d *decoder) mappingEntries(n *yaml.Node, path fieldPath) []entry {
 		case k.ShortTag() == "!!merge":
 			merges = append(merges, e)
 		default:
-			e.name = k.Value
-			if first := ks.find(e.name); first != nil {
-				d.ps.add(keyPos(e.key, path, e.name), fmt.Sprintf("duplicate key (first at line %d)", first.Line))
+			if first := ks.find(k.Value); first != nil {
+				d.ps.add(keyPos(e.key, path, k.Value), fmt.Sprintf("duplicate key (first at line %d)", first.Line))
 			} else {
 				ks.add(e)
 			}
@@ -100,7 +101,7 @@ func (d *decoder) mappingEntries(n *yaml.Node, path fieldPath) []entry {
 				break
 			}
 			for _, e := range merged {
-				if ks.find(e.name) == nil {
+				if ks.find(e.name()) == nil {
 					ks.add(e)
 				}
 			}
@@ -128,7 +129,7 @@ func (s *keySet) find(name string) *yaml.Node {
 		return s.index[name]
 	}
 	for i := range s.out {
-		if s.out[i].name == name {
+		if s.out[i].name() == name {
 			return s.out[i].key
 		}
 	}
@@ -140,11 +141,11 @@ func (s *keySet) add(e entry) {
 	s.out = append(s.out, e)
 	switch {
 	case s.index != nil:
-		s.index[e.name] = e.key
+		s.index[e.name()] = e.key
 	case len(s.out) > indexFrom:
 		s.index = make(map[string]*yaml.Node, 2*len(s.out))
 		for _, x := range s.out {
-			s.index[x.name] = x.key
+			s.index[x.name()] = x.key
 		}
 	}
 }

@@ -72,7 +72,7 @@ func DesiredFrom(cfg *config.Config) Desired {
 	d.settingsFrom(cfg.Director)
 	d.Announce, d.Marks = announceFrom(cfg), marksFrom(cfg)
 	var seenVIP seenSet[netip.Addr]
-	var seenSvc seenSet[ipvs.ServiceKey]
+	seenSvc := seenSet[ipvs.ServiceKey]{hint: len(cfg.VirtualServers)}
 	var seenDest seenSet[ipvs.DestinationKey]
 	d.Services = make([]DesiredService, 0, len(cfg.VirtualServers))
 	// One array for every service's destinations: one allocation, not

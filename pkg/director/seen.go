@@ -11,6 +11,7 @@ const seenFrom = 16
 type seenSet[K comparable] struct {
 	keys  []K
 	index map[K]struct{}
+	hint  int // how many keys the set may end up with, to size its map
 }
 
 // add adds k and reports whether it was not in the set yet.
@@ -29,7 +30,7 @@ func (s *seenSet[K]) add(k K) bool {
 	}
 	s.keys = append(s.keys, k)
 	if len(s.keys) > seenFrom {
-		s.index = make(map[K]struct{}, 2*len(s.keys))
+		s.index = make(map[K]struct{}, max(2*len(s.keys), s.hint))
 		for _, x := range s.keys {
 			s.index[x] = struct{}{}
 		}
