@@ -28,14 +28,17 @@ const (
 type decoder struct {
 	ps *problems
 	// memo is set when the document has aliases: a mapping merged or
-	// aliased many times is then expanded once.
-	memo     *memo
-	items    int  // virtual and real servers read so far
-	work     int  // mapping entries read so far
-	stopped  bool // a bound was reached: read nothing more
-	entries  slab[entry]
-	strings  slab[rawString]
-	integers slab[rawInt]
+	// aliased many times is then expanded once. Without it, the first
+	// alias met sets aliased and stops reading (see decodeDocument).
+	memo        *memo
+	aliased     bool
+	items       int  // virtual and real servers read so far
+	work        int  // mapping entries read so far
+	stopped     bool // a bound was reached: read nothing more
+	entries     slab[entry]
+	realServers slab[rawRealServer]
+	strings     slab[rawString]
+	integers    slab[rawInt]
 }
 
 // memo memoizes the effective entries of each mapping node; visiting
@@ -76,8 +79,33 @@ func (d *decoder) stop(n *yaml.Node, path fieldPath, problem string) {
 
 // decodeDocument reads the document doc (as yaml.v3 decodes it; the zero
 // Node for an empty file).
+//
+// It reads without memoizing first, as nearly every file has no alias;
+// at the first alias it meets, it forgets what it read and reported and
+// reads again with the memo.
 func decodeDocument(doc *yaml.Node, ps *problems) *rawConfig {
+	mark := ps.mark()
 	d := &decoder{ps: ps}
+	raw := d.document(doc)
+	if d.aliased {
+		ps.rewind(mark)
+		d = &decoder{ps: ps, memo: &memo{entries: map[*yaml.Node][]entry{}, visiting: map[*yaml.Node]bool{}}}
+		raw = d.document(doc)
+	}
+	return raw
+}
+
+// resolve follows aliases to the node they name. Without a memo, an alias
+// stops reading: decodeDocument then reads again with one.
+func (d *decoder) resolve(n *yaml.Node) *yaml.Node {
+	if n.Kind == yaml.AliasNode && d.memo == nil {
+		d.aliased, d.stopped = true, true
+	}
+	return resolve(n)
+}
+
+// document reads the document doc.
+func (d *decoder) document(doc *yaml.Node) *rawConfig {
 	raw := &rawConfig{}
 	top := doc
 	if doc.Kind == yaml.DocumentNode && len(doc.Content) > 0 {
@@ -85,9 +113,6 @@ func decodeDocument(doc *yaml.Node, ps *problems) *rawConfig {
 	}
 	if top.Kind == 0 {
 		return raw
-	}
-	if hasAlias(top) {
-		d.memo = &memo{entries: map[*yaml.Node][]entry{}, visiting: map[*yaml.Node]bool{}}
 	}
 	f, ok := d.mapping(top, fieldPath{}, topKeys(), true)
 	if !ok {
@@ -126,19 +151,6 @@ func decodeDocument(doc *yaml.Node, ps *problems) *rawConfig {
 	return raw
 }
 
-// hasAlias reports whether the tree under n holds an alias.
-func hasAlias(n *yaml.Node) bool {
-	if n.Kind == yaml.AliasNode {
-		return true
-	}
-	for _, c := range n.Content {
-		if hasAlias(c) {
-			return true
-		}
-	}
-	return false
-}
-
 // service reads one item of virtual_servers.
 func (d *decoder) service(n *yaml.Node, path fieldPath) (rawService, bool) {
 	f, ok := d.mapping(n, path, serviceKeys(), false)
@@ -161,7 +173,7 @@ func (d *decoder) service(n *yaml.Node, path fieldPath) (rawService, bool) {
 		rpath := path.sub("real_servers")
 		items, _ := d.sequence(e.value, rpath, "a list of real servers")
 		if len(items) > 0 {
-			s.realServers = make([]rawRealServer, 0, len(items))
+			s.realServers = d.realServers.take(len(items))
 		}
 		for i, item := range items {
 			ipath := rpath.index(i)

@@ -154,7 +154,7 @@ func (d *decoder) list(f fields, path fieldPath, key, what string) *rawList {
 	l := &rawList{pos: p.at(e.value), ok: true}
 	for i, item := range items {
 		ip := p.index(i).at(item)
-		r := resolve(item)
+		r := d.resolve(item)
 		if r.Kind != yaml.ScalarNode || isNull(r) {
 			d.ps.add(ip, "must be a string, got "+describe(item))
 			l.ok = false

@@ -168,6 +168,15 @@ func (ps *problems) addAlways(p pos, problem string) {
 	ps.errs = append(ps.errs, Error{File: ps.file, Line: p.line, Column: p.col, Field: p.name(), Problem: problem})
 }
 
+// mark returns how far ps is, for rewind.
+func (ps *problems) mark() [2]int { return [2]int{len(ps.errs), ps.dropped} }
+
+// rewind forgets the problems added since mark m.
+func (ps *problems) rewind(m [2]int) {
+	clear(ps.errs[m[0]:])
+	ps.errs, ps.dropped = ps.errs[:m[0]], m[1]
+}
+
 // err returns the collected problems as an error, or nil when there are none.
 func (ps *problems) err() error {
 	if len(ps.errs) == 0 {

@@ -34,7 +34,7 @@ func (f fields) get(name string) (entry, bool) {
 // its entries. It reports unknown keys; at the top level keys starting
 // with "x-" are ignored. Only known keys are ever looked up in the result.
 func (d *decoder) mapping(n *yaml.Node, path fieldPath, known []string, nullOK bool) (fields, bool) {
-	r := resolve(n)
+	r := d.resolve(n)
 	switch {
 	case d.stopped:
 		return nil, false
@@ -80,7 +80,7 @@ func (d *decoder) mappingEntries(n *yaml.Node, path fieldPath) []entry {
 	ks := keySet{out: d.entries.take(len(n.Content) / 2)}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		e := entry{key: n.Content[i], value: n.Content[i+1]}
-		k := resolve(e.key)
+		k := d.resolve(e.key)
 		switch {
 		case k.Kind != yaml.ScalarNode:
 			d.ps.add(path.at(e.key), fmt.Sprintf("a key must be a string, got %s", describe(e.key)))
@@ -153,14 +153,14 @@ func (s *keySet) add(e entry) {
 // mergeSources returns the mappings that merge key entry m brings in.
 func (d *decoder) mergeSources(m entry, path fieldPath) []*yaml.Node {
 	mp := path.sub("<<")
-	v := resolve(m.value)
+	v := d.resolve(m.value)
 	var srcs []*yaml.Node
 	switch v.Kind {
 	case yaml.MappingNode:
 		srcs = []*yaml.Node{v}
 	case yaml.SequenceNode:
 		for _, item := range v.Content {
-			if r := resolve(item); r.Kind == yaml.MappingNode {
+			if r := d.resolve(item); r.Kind == yaml.MappingNode {
 				srcs = append(srcs, r)
 			} else {
 				d.ps.add(mp.at(item), fmt.Sprintf("can only merge mappings, got %s", describe(item)))
@@ -170,6 +170,9 @@ func (d *decoder) mergeSources(m entry, path fieldPath) []*yaml.Node {
 		d.ps.add(mp.at(m.value), fmt.Sprintf("can only merge a mapping or a list of mappings, got %s", describe(m.value)))
 	}
 	if d.memo == nil {
+		if d.aliased {
+			return nil // read again with the memo
+		}
 		return srcs // without aliases no mapping can be merged into itself
 	}
 	var out []*yaml.Node
@@ -186,7 +189,7 @@ func (d *decoder) mergeSources(m entry, path fieldPath) []*yaml.Node {
 // sequence checks that n is a list (an empty value is an empty list) and
 // returns its items.
 func (d *decoder) sequence(n *yaml.Node, path fieldPath, what string) ([]*yaml.Node, bool) {
-	r := resolve(n)
+	r := d.resolve(n)
 	switch {
 	case isNull(r):
 		return nil, true

@@ -13,7 +13,7 @@ func (d *decoder) text(f fields, path fieldPath, key, want string) *rawString {
 		return nil
 	}
 	p := path.keyAt(e.value, key)
-	r := resolve(e.value)
+	r := d.resolve(e.value)
 	out := d.strings.new()
 	if r.Kind != yaml.ScalarNode || isNull(r) {
 		d.ps.add(p, fmt.Sprintf("must be %s, got %s", want, describe(e.value)))
@@ -36,7 +36,7 @@ func (d *decoder) integer(f fields, path fieldPath, key string) *rawInt {
 
 // intValue reads n, written at p, as an integer.
 func (d *decoder) intValue(n *yaml.Node, p pos) *rawInt {
-	r := resolve(n)
+	r := d.resolve(n)
 	out := d.integers.new()
 	if r.Kind == yaml.ScalarNode && r.ShortTag() == "!!int" {
 		if i, ok := plainDecimal(r.Value); ok {
@@ -85,7 +85,7 @@ func (d *decoder) boolean(f fields, path fieldPath, key string) *rawBool {
 		return nil
 	}
 	p := path.keyAt(e.value, key)
-	r := resolve(e.value)
+	r := d.resolve(e.value)
 	var b bool
 	if r.Kind == yaml.ScalarNode && r.ShortTag() == "!!bool" && r.Decode(&b) == nil {
 		return &rawBool{pos: p, b: b, ok: true}
@@ -102,7 +102,7 @@ func (d *decoder) netmask(f fields, path fieldPath) *rawNetmask {
 		return nil
 	}
 	p := path.keyAt(e.value, "persistence_netmask")
-	r := resolve(e.value)
+	r := d.resolve(e.value)
 	if r.Kind == yaml.ScalarNode && r.ShortTag() == "!!int" {
 		return &rawNetmask{prefix: d.intValue(e.value, p)}
 	}

@@ -42,8 +42,8 @@ func (v *validator) service(s rawService) (vs VirtualServer, keyOK bool) {
 	known := serviceFacts{family: family, portOK: portOK, modeOK: modeOK, check: checks}
 	first := &v.realServers
 	first.reset()
-	if len(s.realServers) > 0 {
-		vs.RealServers = make([]RealServer, 0, len(s.realServers))
+	if n := len(s.realServers); n > 0 {
+		vs.RealServers = v.takeRealServers(n)
 	}
 	for i := range s.realServers {
 		vs.RealServers = append(vs.RealServers, v.realServer(&s.realServers[i], &vs, known, first))

@@ -24,6 +24,19 @@ type validator struct {
 	// realServers finds duplicate real servers in one service; reused
 	// from service to service.
 	realServers dupIndex[rsKey]
+	// rsArray holds the RealServers of every service, each service's
+	// slice capped at its own end: one allocation for the file.
+	rsArray []RealServer
+}
+
+// takeRealServers returns an empty slice with room for n real servers.
+func (v *validator) takeRealServers(n int) []RealServer {
+	if cap(v.rsArray)-len(v.rsArray) < n {
+		return make([]RealServer, 0, n)
+	}
+	i := len(v.rsArray)
+	v.rsArray = v.rsArray[:i+n]
+	return v.rsArray[i:i:i+n]
 }
 
 // validate checks raw, reporting to ps, and returns the resolved Config.
@@ -43,6 +56,11 @@ func validate(raw *rawConfig, ps *problems) *Config {
 	first := make(map[ServiceKey]pos, len(raw.services))
 	if len(raw.services) > 0 {
 		cfg.VirtualServers = make([]VirtualServer, 0, len(raw.services))
+		n := 0
+		for i := range raw.services {
+			n += len(raw.services[i].realServers)
+		}
+		v.rsArray = make([]RealServer, 0, n)
 	}
 	nat := false
 	for _, rs := range raw.services {
