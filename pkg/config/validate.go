@@ -36,7 +36,7 @@ func (v *validator) takeRealServers(n int) []RealServer {
 	}
 	i := len(v.rsArray)
 	v.rsArray = v.rsArray[:i+n]
-	return v.rsArray[i:i:i+n]
+	return v.rsArray[i : i : i+n]
 }
 
 // validate checks raw, reporting to ps, and returns the resolved Config.
