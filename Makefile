@@ -40,10 +40,13 @@ uninstall:
 	@echo "left $(SYSCONFDIR)/lvs-rs/ in place"
 
 # Man pages: lvs-rs(8) and one per subcommand from the command tree, and
-# the hand-written lvs-rs.yaml(5); gzip -9n as Debian wants them.
-man: build
+# the hand-written lvs-rs.yaml(5); gzip -9n as Debian wants them. The
+# generator is lvs-rs built with -tags manpages (the shipped binary does
+# not link it: its libraries' initialisation would slow every command).
+man:
+	CGO_ENABLED=0 $(GO) build -tags manpages -trimpath -ldflags "-s -w -X main.version=$(VERSION)" -o build/lvs-rs-man ./cmd/lvs-rs
 	rm -rf $(STAGE)/man && mkdir -p $(STAGE)/man/man8 $(STAGE)/man/man5
-	bin/lvs-rs man $(STAGE)/man/man8
+	build/lvs-rs-man man $(STAGE)/man/man8
 	sed 's|^\.TH LVS-RS.YAML 5 ""|.TH LVS-RS.YAML 5 "'"$$(date -u -d @$(SOURCE_DATE_EPOCH) '+%b %Y')"'"|' \
 		packaging/man/lvs-rs.yaml.5 > $(STAGE)/man/man5/lvs-rs.yaml.5
 	gzip -9nf $(STAGE)/man/man8/*.8 $(STAGE)/man/man5/*.5

@@ -34,7 +34,8 @@
 # (starting the binary, the floor of any lvs-rs command). CPU is the
 # command's user+system seconds, RSS its peak resident set.
 #
-# Environment: ROUNDS=N, SHAPES=100x100,1000x10, PROFILE=1 (CPU profiles
+# Environment: ROUNDS=N, SHAPES=100x100,1000x10 (SHAPES=realserver: only
+# the real-server section, which every round runs), PROFILE=1 (CPU profiles
 # of the first round's lvs-rs runs, written to BENCH_PROFILES, default
 # ./bench-profiles), BENCH_OUT=file (raw go test output).
 # The VM runs under TCG unless KVM works: not hardware numbers, compare

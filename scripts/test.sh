@@ -80,6 +80,8 @@ stage "go test (unit, host namespaces, VM suites on 6.1)"
 # short, and the VM suites take about four minutes in all.
 # shellcheck disable=SC2086
 go test -count=1 -p 1 -timeout 40m ${GOTESTFLAGS:-} ./...
+# The man page generator is built only with -tags manpages (make man).
+go test -count=1 -tags manpages -run '^TestManPages$' ./cmd/lvs-rs/
 
 stage "fuzz the config loader (${FUZZTIME:-30s})"
 # A crash is saved under pkg/config/testdata/fuzz/ and fails the run. The

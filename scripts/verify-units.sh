@@ -10,7 +10,8 @@ for u in scripts/systemd/*.service; do
 	sed -e "s|@SBINDIR@|$tmp/sbin|g" -e "s|@DOCDIR@|/usr/share/doc/lvs-rs|g" "$u" > "$tmp/$(basename "$u")"
 done
 # The man pages the units' Documentation= names must exist: verify runs man.
-"$tmp/sbin/lvs-rs" man "$tmp/man/man8"
+CGO_ENABLED=0 go build -tags manpages -o "$tmp/lvs-rs-man" ./cmd/lvs-rs
+"$tmp/lvs-rs-man" man "$tmp/man/man8"
 install -D -m 644 packaging/man/lvs-rs.yaml.5 "$tmp/man/man5/lvs-rs.yaml.5"
 # verify prints problems and exits non-zero on errors; warnings about a
 # missing /etc/lvs-rs/lvs-rs.yaml condition are not errors.

@@ -1,3 +1,9 @@
+//go:build manpages
+
+// The man page generator is built only with -tags manpages (make man):
+// cobra/doc links md2man and blackfriday, whose package initialisation
+// every lvs-rs command would otherwise pay at startup.
+
 package main
 
 import (
@@ -44,6 +50,8 @@ start is idempotent; stop removes exactly what lvs-rs created and puts every sys
 **/run/lvs-rs** the state record of what start applied, and the lock.
 
 **lvs-rs-realserver.service** runs start --role realserver before network-pre.target, so the ARP sysctls and VIPs are in place before any interface comes up. **lvs-rs-director.service** runs start --role director after network-online.target; reload re-applies the file in place. Both run stop when stopped.`
+
+func init() { extraCommands = append(extraCommands, newManCmd) }
 
 // newManCmd writes the man pages of the command tree, lvs-rs.8 and one
 // lvs-rs-SUBCOMMAND.8 per subcommand, into a directory (for packagers).

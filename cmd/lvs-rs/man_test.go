@@ -1,8 +1,9 @@
 package main
 
 import (
-	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -25,32 +26,69 @@ func TestCompletion(t *testing.T) {
 	}
 }
 
-// TestManPages checks that `lvs-rs man DIR` writes lvs-rs.8 and one page per
-// visible subcommand, dated SOURCE_DATE_EPOCH, without the hidden man page.
-func TestManPages(t *testing.T) {
-	t.Setenv("SOURCE_DATE_EPOCH", "1700000000") // 2023-11-14
-	dir := t.TempDir()
-	if code, _, errb := invoke(t, "man", dir); code != exitOK {
-		t.Fatalf("man: exit %d: %s", code, errb)
-	}
-	for _, page := range []string{"lvs-rs.8", "lvs-rs-start.8", "lvs-rs-stop.8", "lvs-rs-status.8", "lvs-rs-version.8", "lvs-rs-completion.8"} {
-		b, err := os.ReadFile(filepath.Join(dir, page))
+// startupHeavy are packages the shipped binary must not link: their
+// package initialisation runs before main in every lvs-rs command. The
+// man page generator (cobra/doc: md2man, blackfriday, a second YAML
+// library) is built only with -tags manpages; pkg/metrics writes the
+// Prometheus text format itself instead of client_golang (protobuf,
+// procfs, runtime/metrics, expvar, database/sql).
+var startupHeavy = []string{
+	"github.com/spf13/cobra/doc",
+	"github.com/russross/blackfriday/v2",
+	"github.com/cpuguy83/go-md2man/v2/md2man",
+	"go.yaml.in/yaml/v3",
+	"github.com/prometheus/client_golang/prometheus",
+	"google.golang.org/protobuf/proto",
+	"github.com/prometheus/procfs",
+	"runtime/metrics",
+	"expvar",
+	"database/sql",
+}
+
+// TestStartupDeps checks that the default build of lvs-rs links none of
+// startupHeavy, and that the man page build has the generator.
+func TestStartupDeps(t *testing.T) {
+	deps := func(tags string) map[string]bool {
+		args := []string{"list", "-deps"}
+		if tags != "" {
+			args = append(args, "-tags", tags)
+		}
+		out, err := exec.Command(goTool(), append(args, ".")...).Output()
 		if err != nil {
-			t.Errorf("%s: %v", page, err)
-			continue
+			t.Fatalf("go %s: %v", strings.Join(args, " "), err)
 		}
-		title := strings.ToUpper(strings.TrimSuffix(page, ".8"))
-		if !strings.Contains(string(b), `.TH "`+title+`" "8" "Nov 2023"`) {
-			t.Errorf("%s: no .TH header dated Nov 2023:\n%.200s", page, b)
+		m := map[string]bool{}
+		for _, p := range strings.Fields(string(out)) {
+			m[p] = true
 		}
+		return m
 	}
-	if _, err := os.Stat(filepath.Join(dir, "lvs-rs-man.8")); err == nil {
-		t.Error("the hidden man command got a page")
-	}
-	root, _ := os.ReadFile(filepath.Join(dir, "lvs-rs.8"))
-	for _, want := range []string{"EXIT STATUS", "LVS_RS_CONFIG", "/etc/lvs-rs/lvs-rs.yaml"} {
-		if !strings.Contains(string(root), want) {
-			t.Errorf("lvs-rs.8 lacks %q", want)
+	def := deps("")
+	for _, p := range startupHeavy {
+		if def[p] {
+			t.Errorf("lvs-rs links %s", p)
 		}
 	}
+	if !deps("manpages")["github.com/spf13/cobra/doc"] {
+		t.Error("the -tags manpages build lacks cobra/doc")
+	}
+}
+
+// TestNoManCommand checks that the shipped binary has no man command (it
+// is a usage error, like any unknown command).
+func TestNoManCommand(t *testing.T) {
+	if len(extraCommands) > 0 {
+		t.Skip("built with -tags manpages (TestManPages covers it)")
+	}
+	if code, _, _ := invoke(t, "man", t.TempDir()); code != exitUsage {
+		t.Errorf("man: exit %d, want %d", code, exitUsage)
+	}
+}
+
+// goTool is the go command that runs the tests.
+func goTool() string {
+	if p, err := exec.LookPath("go"); err == nil {
+		return p
+	}
+	return filepath.Join(runtime.GOROOT(), "bin", "go")
 }

@@ -92,12 +92,18 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 		newDrainCmd(g, stdout),
 		newEnableCmd(g, stdout),
 		newCompletionCmd(stdout),
-		newManCmd(),
 	)
+	for _, c := range extraCommands {
+		root.AddCommand(c())
+	}
 	root.AddCommand(newRunCmd(g, stderr))
 	root.CompletionOptions.DisableDefaultCmd = true
 	return root
 }
+
+// extraCommands are commands only some builds have: the hidden man page
+// generator (man.go, -tags manpages).
+var extraCommands []func() *cobra.Command
 
 // globalFlags are the flags every subcommand shares.
 type globalFlags struct {

@@ -181,12 +181,7 @@ func report[C fmt.Stringer](stdout, stderr io.Writer, role, verb string, dryRun,
 	if dryRun {
 		prefix = "would "
 	}
-	// Buffered: 10,000 changes are a few writes, not one each.
-	out := bufio.NewWriterSize(stdout, 64<<10)
-	for _, c := range changes {
-		fmt.Fprintf(out, "%s: %s%s\n", role, prefix, c)
-	}
-	_ = out.Flush()
+	writeChanges(stdout, role+": "+prefix, changes)
 	var summary string
 	switch {
 	case failed:
@@ -204,4 +199,24 @@ func report[C fmt.Stringer](stdout, stderr io.Writer, role, verb string, dryRun,
 	if !dryRun {
 		notifyStatus(role + ": " + summary)
 	}
+}
+
+// writeChanges writes one line per change, each prefix then the change.
+// Buffered: 10,000 changes are a few writes, not one each; a director's
+// changes are appended to one line buffer (Change.AppendText) rather
+// than formatted through fmt, one allocation-free line at a time.
+func writeChanges[C fmt.Stringer](stdout io.Writer, prefix string, changes []C) {
+	out := bufio.NewWriterSize(stdout, 64<<10)
+	line := make([]byte, 0, 256)
+	dc, direct := any(changes).([]director.Change)
+	for i := range changes {
+		line = append(line[:0], prefix...)
+		if direct {
+			line, _ = dc[i].AppendText(line)
+		} else {
+			line = append(line, changes[i].String()...)
+		}
+		_, _ = out.Write(append(line, '\n'))
+	}
+	_ = out.Flush()
 }

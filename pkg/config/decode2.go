@@ -1,26 +1,28 @@
 package config
 
 import (
-	"fmt"
 	"slices"
 
 	"gopkg.in/yaml.v3"
 )
 
 // director2 reads the director keys beyond interface and ip_forward.
-func (d *decoder) director2(df map[string]entry) rawDirector2 {
-	const path = "director"
+func (d *decoder) director2(df fields) rawDirector2 {
+	path := pathOf("director")
 	r := rawDirector2{
 		reconcile:     d.text(df, path, "reconcile_interval", "a duration such as 10s"),
 		metrics:       d.text(df, path, "metrics", "an ADDRESS:PORT"),
 		sendRedirects: d.boolean(df, path, "send_redirects"),
 	}
-	if e, ok := df["ipvs_sysctls"]; ok {
-		p := joinField(path, "ipvs_sysctls")
-		if f, ok := d.mapping(e.value, p, ipvsSysctlKeys(), true); ok {
+	if e, ok := df.get("ipvs_sysctls"); ok {
+		p := path.sub("ipvs_sysctls")
+		known := ipvsSysctlKeys()
+		if f, ok := d.mapping(e.value, p, known, true); ok {
 			names := make([]string, 0, len(f))
-			for name := range f {
-				names = append(names, name)
+			for _, e := range f {
+				if name := e.name(); contains(known, name) {
+					names = append(names, name)
+				}
 			}
 			slices.Sort(names)
 			for _, name := range names {
@@ -28,8 +30,8 @@ func (d *decoder) director2(df map[string]entry) rawDirector2 {
 			}
 		}
 	}
-	if e, ok := df["timeouts"]; ok {
-		p := joinField(path, "timeouts")
+	if e, ok := df.get("timeouts"); ok {
+		p := path.sub("timeouts")
 		if f, ok := d.mapping(e.value, p, timeoutKeys(), true); ok {
 			r.timeouts = &rawTimeouts{
 				tcp:    d.text(f, p, "tcp", "a duration such as 900s"),
@@ -38,11 +40,11 @@ func (d *decoder) director2(df map[string]entry) rawDirector2 {
 			}
 		}
 	}
-	if e, ok := df["sync"]; ok {
-		p := joinField(path, "sync")
+	if e, ok := df.get("sync"); ok {
+		p := path.sub("sync")
 		if f, ok := d.mapping(e.value, p, syncKeys(), false); ok {
 			r.sync = &rawSync{
-				at:     nodePos(e.value, p),
+				at:     p.at(e.value),
 				iface:  d.text(f, p, "interface", "an interface name"),
 				state:  d.text(f, p, "state", "master, backup or both"),
 				syncid: d.integer(f, p, "syncid"),
@@ -53,17 +55,17 @@ func (d *decoder) director2(df map[string]entry) rawDirector2 {
 			}
 		}
 	}
-	if e, ok := df["announce"]; ok {
-		p := joinField(path, "announce")
+	if e, ok := df.get("announce"); ok {
+		p := path.sub("announce")
 		if f, ok := d.mapping(e.value, p, announceKeys(), false); ok {
-			r.announce = &rawAnnounce{at: nodePos(e.value, p), table: d.integer(f, p, "table"), protocol: d.integer(f, p, "protocol")}
+			r.announce = &rawAnnounce{at: p.at(e.value), table: d.integer(f, p, "table"), protocol: d.integer(f, p, "protocol")}
 		}
 	}
 	return r
 }
 
 // service2 reads a virtual server's keys beyond the first release.
-func (d *decoder) service2(f map[string]entry, path string) rawService2 {
+func (d *decoder) service2(f fields, path fieldPath) rawService2 {
 	r := rawService2{
 		check:        d.check(f, path),
 		onFailure:    d.text(f, path, "on_failure", "quiesce or remove"),
@@ -72,15 +74,15 @@ func (d *decoder) service2(f map[string]entry, path string) rawService2 {
 		sorry:        d.text(f, path, "sorry_server", "an IP address"),
 		schedFlags:   d.list(f, path, "scheduler_flags", "a list of scheduler flags"),
 	}
-	if e, ok := f["mark"]; ok {
-		p := joinField(path, "mark")
+	if e, ok := f.get("mark"); ok {
+		p := path.sub("mark")
 		items, ok := d.sequence(e.value, p, "a list of {protocol, port}")
 		if ok && d.charge(len(items), e.value, p) {
-			r.marks = &rawMarks{pos: nodePos(e.value, p)}
+			r.marks = &rawMarks{pos: p.at(e.value)}
 			for i, item := range items {
-				ip := fmt.Sprintf("%s[%d]", p, i)
+				ip := p.index(i)
 				if mf, ok := d.mapping(item, ip, markKeys(), false); ok {
-					r.marks.items = append(r.marks.items, rawMark{at: nodePos(item, ip), protocol: d.text(mf, ip, "protocol", "a protocol name"), port: d.integer(mf, ip, "port")})
+					r.marks.items = append(r.marks.items, rawMark{at: ip.at(item), protocol: d.text(mf, ip, "protocol", "a protocol name"), port: d.integer(mf, ip, "port")})
 				}
 			}
 		}
@@ -89,17 +91,17 @@ func (d *decoder) service2(f map[string]entry, path string) rawService2 {
 }
 
 // realServer2 reads a real server's keys beyond the first release.
-func (d *decoder) realServer2(f map[string]entry, path string) rawRealServer2 {
+func (d *decoder) realServer2(f fields, path fieldPath) rawRealServer2 {
 	r := rawRealServer2{
 		check: d.check(f, path),
 		upper: d.integer(f, path, "upper_threshold"),
 		lower: d.integer(f, path, "lower_threshold"),
 	}
-	if e, ok := f["tunnel"]; ok {
-		p := joinField(path, "tunnel")
+	if e, ok := f.get("tunnel"); ok {
+		p := path.sub("tunnel")
 		if tf, ok := d.mapping(e.value, p, tunnelKeys(), false); ok {
 			r.tunnel = &rawTunnel{
-				at:    nodePos(e.value, p),
+				at:    p.at(e.value),
 				typ:   d.text(tf, p, "type", "ipip, gue or gre"),
 				port:  d.integer(tf, p, "port"),
 				flags: d.list(tf, p, "flags", "a list of tunnel flags"),
@@ -110,18 +112,18 @@ func (d *decoder) realServer2(f map[string]entry, path string) rawRealServer2 {
 }
 
 // check reads the check block f["check"], when there is one.
-func (d *decoder) check(f map[string]entry, path string) *rawCheck {
-	e, ok := f["check"]
+func (d *decoder) check(f fields, path fieldPath) *rawCheck {
+	e, ok := f.get("check")
 	if !ok {
 		return nil
 	}
-	p := joinField(path, "check")
+	p := path.sub("check")
 	cf, ok := d.mapping(e.value, p, checkKeys(), false)
 	if !ok {
 		return nil
 	}
 	return &rawCheck{
-		at:           nodePos(e.value, p),
+		at:           p.at(e.value),
 		typ:          d.text(cf, p, "type", "a check type"),
 		port:         d.integer(cf, p, "port"),
 		via:          d.text(cf, p, "via", "direct or vip"),
@@ -139,22 +141,22 @@ func (d *decoder) check(f map[string]entry, path string) *rawCheck {
 }
 
 // list reads f[key] as a list of scalars.
-func (d *decoder) list(f map[string]entry, path, key, what string) *rawList {
-	e, ok := f[key]
+func (d *decoder) list(f fields, path fieldPath, key, what string) *rawList {
+	e, ok := f.get(key)
 	if !ok {
 		return nil
 	}
-	p := joinField(path, key)
+	p := path.sub(key)
 	items, ok := d.sequence(e.value, p, what)
 	if !ok || !d.charge(len(items), e.value, p) {
-		return &rawList{pos: nodePos(e.value, p)}
+		return &rawList{pos: p.at(e.value)}
 	}
-	l := &rawList{pos: nodePos(e.value, p), ok: true}
+	l := &rawList{pos: p.at(e.value), ok: true}
 	for i, item := range items {
-		ip := pos{field: fmt.Sprintf("%s[%d]", p, i), line: item.Line, col: item.Column}
-		r := resolve(item)
+		ip := p.index(i).at(item)
+		r := d.resolve(item)
 		if r.Kind != yaml.ScalarNode || isNull(r) {
-			d.ps.add(ip, fmt.Sprintf("must be a string, got %s", describe(item)))
+			d.ps.add(ip, "must be a string, got "+describe(item))
 			l.ok = false
 			continue
 		}

@@ -91,15 +91,43 @@ func (es Errors) sorted() Errors {
 }
 
 // pos is where a value sits: its field path and, for a file, its position.
+//
+// The path is kept in pieces (field, then the list item, then the key) and
+// rendered by name only when a message needs it: a file of thousands of
+// values builds no path string for the values that are right.
 type pos struct {
-	field     string
+	field     string // the path, or its start when item or key is set
+	item      int    // 1 + the index of a list item under field; 0 for none
+	key       string // a key under field (and item); "" for none
 	line, col int
+}
+
+// name renders p's field path, such as
+// "virtual_servers[0].real_servers[1].weight".
+func (p pos) name() string {
+	s := p.field
+	if p.item > 0 {
+		s = itemPath(s, p.item-1)
+	}
+	if p.key != "" {
+		s = joinField(s, p.key)
+	}
+	return s
+}
+
+// itemPath renders item i of the list at path: "path[i]".
+func itemPath(path string, i int) string {
+	var buf [24]byte
+	b := append(buf[:0], '[')
+	b = strconv.AppendInt(b, int64(i), 10)
+	b = append(b, ']')
+	return path + string(b)
 }
 
 // child returns the position of a value one level below p, at the same
 // place (used for values that are missing from a mapping).
 func (p pos) child(name string) pos {
-	return pos{field: joinField(p.field, name), line: p.line, col: p.col}
+	return pos{field: joinField(p.name(), name), line: p.line, col: p.col}
 }
 
 // joinField appends name to a field path.
@@ -131,13 +159,22 @@ func (ps *problems) add(p pos, problem string) {
 		ps.dropped++
 		return
 	}
-	ps.errs = append(ps.errs, Error{File: ps.file, Line: p.line, Column: p.col, Field: p.field, Problem: problem})
+	ps.errs = append(ps.errs, Error{File: ps.file, Line: p.line, Column: p.col, Field: p.name(), Problem: problem})
 }
 
 // addAlways records a problem at p even beyond maxProblems: for the
 // problems that explain why reading stopped.
 func (ps *problems) addAlways(p pos, problem string) {
-	ps.errs = append(ps.errs, Error{File: ps.file, Line: p.line, Column: p.col, Field: p.field, Problem: problem})
+	ps.errs = append(ps.errs, Error{File: ps.file, Line: p.line, Column: p.col, Field: p.name(), Problem: problem})
+}
+
+// mark returns how far ps is, for rewind.
+func (ps *problems) mark() [2]int { return [2]int{len(ps.errs), ps.dropped} }
+
+// rewind forgets the problems added since mark m.
+func (ps *problems) rewind(m [2]int) {
+	clear(ps.errs[m[0]:])
+	ps.errs, ps.dropped = ps.errs[:m[0]], m[1]
 }
 
 // err returns the collected problems as an error, or nil when there are none.

@@ -18,9 +18,9 @@ type serviceFacts struct {
 // rsKey identifies a real server within a service, as the kernel does.
 type rsKey = netip.AddrPort
 
-// realServer checks one real server of vs. first maps the real servers
-// seen so far in the service to their positions, to find duplicates.
-func (v *validator) realServer(r rawRealServer, vs VirtualServer, known serviceFacts, first map[rsKey]pos) RealServer {
+// realServer checks one real server of vs. first holds the real servers
+// seen so far in the service with their positions, to find duplicates.
+func (v *validator) realServer(r *rawRealServer, vs *VirtualServer, known serviceFacts, first *dupIndex[rsKey]) RealServer {
 	rs := RealServer{Weight: DefaultWeight, Mode: vs.Mode, Port: vs.Port}
 
 	addrOK := false
@@ -65,10 +65,10 @@ func (v *validator) realServer(r rawRealServer, vs VirtualServer, known serviceF
 
 	if addrOK && portOK {
 		key := netip.AddrPortFrom(rs.Address, rs.Port)
-		if p, dup := first[key]; dup {
+		if p, dup := first.find(key); dup {
 			v.ps.add(r.address.pos, fmt.Sprintf("duplicate real server %s (first %s)", key, firstAt(p)))
 		} else {
-			first[key] = r.address.pos
+			first.add(key, r.address.pos)
 		}
 	}
 	return rs
@@ -77,7 +77,7 @@ func (v *validator) realServer(r rawRealServer, vs VirtualServer, known serviceF
 // realServerPort applies a real server's port n, written at p: nat maps
 // it (0 is the service's port, the kernel's "the port the client used");
 // dr and tun must keep the service's.
-func (v *validator) realServerPort(n uint16, p pos, vs VirtualServer, rs *RealServer) {
+func (v *validator) realServerPort(n uint16, p pos, vs *VirtualServer, rs *RealServer) {
 	switch {
 	case rs.Mode == ModeNAT:
 		if n != 0 {
@@ -88,5 +88,53 @@ func (v *validator) realServerPort(n uint16, p pos, vs VirtualServer, rs *RealSe
 		v.ps.add(p, fmt.Sprintf("a %s real server of a fwmark service takes no port (packets keep the port they were sent to); only mode nat can map ports", rs.Mode))
 	default:
 		v.ps.add(p, fmt.Sprintf("%d differs from the service's port %d; %s forwards to the VIP's own port, only mode nat can map ports", n, vs.Port, rs.Mode))
+	}
+}
+
+// dupIndex holds the keys seen so far with where each was written, to
+// find duplicates: a short scan for the few real servers of a service,
+// a map past indexFrom keys. reset empties it for reuse.
+type dupIndex[K comparable] struct {
+	keys  []K
+	at    []pos
+	index map[K]int
+}
+
+// reset empties x, keeping its memory.
+func (x *dupIndex[K]) reset() {
+	x.keys, x.at = x.keys[:0], x.at[:0]
+	clear(x.index)
+}
+
+// find returns where k was first written.
+func (x *dupIndex[K]) find(k K) (pos, bool) {
+	if len(x.keys) > indexFrom {
+		i, ok := x.index[k]
+		if !ok {
+			return pos{}, false
+		}
+		return x.at[i], true
+	}
+	for i := range x.keys {
+		if x.keys[i] == k {
+			return x.at[i], true
+		}
+	}
+	return pos{}, false
+}
+
+// add records k, not seen yet, written at p.
+func (x *dupIndex[K]) add(k K, p pos) {
+	x.keys, x.at = append(x.keys, k), append(x.at, p)
+	switch n := len(x.keys); {
+	case n == indexFrom+1:
+		if x.index == nil {
+			x.index = make(map[K]int, 2*n)
+		}
+		for i, k := range x.keys {
+			x.index[k] = i
+		}
+	case n > indexFrom+1:
+		x.index[k] = n - 1
 	}
 }

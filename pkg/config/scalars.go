@@ -7,56 +7,85 @@ import (
 )
 
 // text reads f[key] as text (any scalar but an empty one).
-func (d *decoder) text(f map[string]entry, path, key, want string) *rawString {
-	e, ok := f[key]
+func (d *decoder) text(f fields, path fieldPath, key, want string) *rawString {
+	e, ok := f.get(key)
 	if !ok {
 		return nil
 	}
-	p := nodePos(e.value, joinField(path, key))
-	r := resolve(e.value)
+	p := path.keyAt(e.value, key)
+	r := d.resolve(e.value)
+	out := d.strings.new()
 	if r.Kind != yaml.ScalarNode || isNull(r) {
 		d.ps.add(p, fmt.Sprintf("must be %s, got %s", want, describe(e.value)))
-		return &rawString{pos: p}
+		*out = rawString{pos: p}
+		return out
 	}
-	return &rawString{pos: p, s: r.Value, ok: true}
+	*out = rawString{pos: p, s: r.Value, ok: true}
+	return out
 }
 
 // integer reads f[key] as an integer, in any spelling YAML resolves to
 // one (80, 0x50, 0o120, 1_000).
-func (d *decoder) integer(f map[string]entry, path, key string) *rawInt {
-	e, ok := f[key]
+func (d *decoder) integer(f fields, path fieldPath, key string) *rawInt {
+	e, ok := f.get(key)
 	if !ok {
 		return nil
 	}
-	return d.intValue(e.value, joinField(path, key))
+	return d.intValue(e.value, path.keyAt(e.value, key))
 }
 
-// intValue reads n as an integer.
-func (d *decoder) intValue(n *yaml.Node, field string) *rawInt {
-	p := nodePos(n, field)
-	r := resolve(n)
+// intValue reads n, written at p, as an integer.
+func (d *decoder) intValue(n *yaml.Node, p pos) *rawInt {
+	r := d.resolve(n)
+	out := d.integers.new()
 	if r.Kind == yaml.ScalarNode && r.ShortTag() == "!!int" {
+		if i, ok := plainDecimal(r.Value); ok {
+			*out = rawInt{pos: p, n: i, text: r.Value, ok: true}
+			return out
+		}
 		var i int64
 		if err := r.Decode(&i); err == nil {
-			return &rawInt{pos: p, n: i, text: r.Value, ok: true}
+			*out = rawInt{pos: p, n: i, text: r.Value, ok: true}
+			return out
 		}
 		var u uint64
 		if err := r.Decode(&u); err == nil {
-			return &rawInt{pos: p, n: -1, text: r.Value, overflow: true, ok: true}
+			*out = rawInt{pos: p, n: -1, text: r.Value, overflow: true, ok: true}
+			return out
 		}
 	}
 	d.ps.add(p, fmt.Sprintf("must be an integer, got %s", describe(n)))
-	return &rawInt{pos: p}
+	*out = rawInt{pos: p}
+	return out
+}
+
+// plainDecimal parses s when it is a plain decimal number that fits an
+// int64 for sure (at most 18 digits, no sign, no leading zero: yaml.v3
+// reads 010 as octal), the way nearly every integer of a file is written;
+// yaml.v3 resolves the others.
+func plainDecimal(s string) (int64, bool) {
+	if len(s) == 0 || len(s) > 18 || (s[0] == '0' && len(s) > 1) {
+		return 0, false
+	}
+	var n int64
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n, true
 }
 
 // boolean reads f[key] as true or false.
-func (d *decoder) boolean(f map[string]entry, path, key string) *rawBool {
-	e, ok := f[key]
+func (d *decoder) boolean(f fields, path fieldPath, key string) *rawBool {
+	e, ok := f.get(key)
 	if !ok {
 		return nil
 	}
-	p := nodePos(e.value, joinField(path, key))
-	r := resolve(e.value)
+	p := path.keyAt(e.value, key)
+	r := d.resolve(e.value)
 	var b bool
 	if r.Kind == yaml.ScalarNode && r.ShortTag() == "!!bool" && r.Decode(&b) == nil {
 		return &rawBool{pos: p, b: b, ok: true}
@@ -67,20 +96,19 @@ func (d *decoder) boolean(f map[string]entry, path, key string) *rawBool {
 
 // netmask reads persistence_netmask: an integer prefix length or a dotted
 // mask.
-func (d *decoder) netmask(f map[string]entry, path string) *rawNetmask {
-	e, ok := f["persistence_netmask"]
+func (d *decoder) netmask(f fields, path fieldPath) *rawNetmask {
+	e, ok := f.get("persistence_netmask")
 	if !ok {
 		return nil
 	}
-	field := joinField(path, "persistence_netmask")
-	r := resolve(e.value)
+	p := path.keyAt(e.value, "persistence_netmask")
+	r := d.resolve(e.value)
 	if r.Kind == yaml.ScalarNode && r.ShortTag() == "!!int" {
-		return &rawNetmask{prefix: d.intValue(e.value, field)}
+		return &rawNetmask{prefix: d.intValue(e.value, p)}
 	}
 	if r.Kind == yaml.ScalarNode && r.ShortTag() == "!!str" {
-		return &rawNetmask{dotted: &rawString{pos: nodePos(e.value, field), s: r.Value, ok: true}}
+		return &rawNetmask{dotted: &rawString{pos: p, s: r.Value, ok: true}}
 	}
-	p := nodePos(e.value, field)
 	d.ps.add(p, fmt.Sprintf("must be a prefix length or a dotted netmask, got %s", describe(e.value)))
 	return &rawNetmask{prefix: &rawInt{pos: p}}
 }
@@ -96,12 +124,6 @@ func resolve(n *yaml.Node) *yaml.Node {
 // isNull reports whether n is an empty value ("", "~", "null").
 func isNull(n *yaml.Node) bool {
 	return n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null"
-}
-
-// nodePos returns the position of n (as written, not of an alias target)
-// under the given field path.
-func nodePos(n *yaml.Node, field string) pos {
-	return pos{field: field, line: n.Line, col: n.Column}
 }
 
 // describe names what n is, for "must be X, got Y" messages.

@@ -40,9 +40,13 @@ func (v *validator) service(s rawService) (vs VirtualServer, keyOK bool) {
 	var checks checkFacts
 	vs.Check, checks = v.serviceCheck(s.check)
 	known := serviceFacts{family: family, portOK: portOK, modeOK: modeOK, check: checks}
-	first := map[rsKey]pos{}
-	for _, r := range s.realServers {
-		vs.RealServers = append(vs.RealServers, v.realServer(r, vs, known, first))
+	first := &v.realServers
+	first.reset()
+	if n := len(s.realServers); n > 0 {
+		vs.RealServers = v.takeRealServers(n)
+	}
+	for i := range s.realServers {
+		vs.RealServers = append(vs.RealServers, v.realServer(&s.realServers[i], &vs, known, first))
 	}
 	v.service2(s, &vs, family)
 	return vs, keyOK

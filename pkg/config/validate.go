@@ -21,6 +21,22 @@ const (
 type validator struct {
 	ps    *problems
 	flags bool
+	// realServers finds duplicate real servers in one service; reused
+	// from service to service.
+	realServers dupIndex[rsKey]
+	// rsArray holds the RealServers of every service, each service's
+	// slice capped at its own end: one allocation for the file.
+	rsArray []RealServer
+}
+
+// takeRealServers returns an empty slice with room for n real servers.
+func (v *validator) takeRealServers(n int) []RealServer {
+	if cap(v.rsArray)-len(v.rsArray) < n {
+		return make([]RealServer, 0, n)
+	}
+	i := len(v.rsArray)
+	v.rsArray = v.rsArray[:i+n]
+	return v.rsArray[i : i : i+n]
 }
 
 // validate checks raw, reporting to ps, and returns the resolved Config.
@@ -37,14 +53,22 @@ func validate(raw *rawConfig, ps *problems) *Config {
 	if raw.gateway != nil && raw.gateway.ok {
 		cfg.RealServer.Gateway, _ = v.addr(raw.gateway)
 	}
-	first := map[ServiceKey]pos{}
+	first := make(map[ServiceKey]pos, len(raw.services))
+	if len(raw.services) > 0 {
+		cfg.VirtualServers = make([]VirtualServer, 0, len(raw.services))
+		n := 0
+		for i := range raw.services {
+			n += len(raw.services[i].realServers)
+		}
+		v.rsArray = make([]RealServer, 0, n)
+	}
 	nat := false
 	for _, rs := range raw.services {
 		vs, keyOK := v.service(rs)
 		if keyOK {
 			key := vs.Key()
 			if p, dup := first[key]; dup {
-				ps.add(rs.at, fmt.Sprintf("%s is already defined by %s%s", key, p.field, atLine(p)))
+				ps.add(rs.at, fmt.Sprintf("%s is already defined by %s%s", key, p.name(), atLine(p)))
 			} else {
 				first[key] = rs.at
 			}
@@ -116,9 +140,9 @@ func (v *validator) markConflicts(raws []rawService, vss []VirtualServer, first 
 			key := ServiceKey{Protocol: m.Protocol, VIP: vs.VIP, Port: m.Port}
 			at := raws[i].marks.pos
 			if p, dup := first[key]; dup {
-				v.ps.add(at, fmt.Sprintf("marks %s, which %s receives as a service of its own%s", key, p.field, atLine(p)))
+				v.ps.add(at, fmt.Sprintf("marks %s, which %s receives as a service of its own%s", key, p.name(), atLine(p)))
 			} else if p, dup := marked[key]; dup {
-				v.ps.add(at, fmt.Sprintf("marks %s, which %s marks too", key, p.field))
+				v.ps.add(at, fmt.Sprintf("marks %s, which %s marks too", key, p.name()))
 			} else {
 				marked[key] = at
 			}

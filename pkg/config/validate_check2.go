@@ -118,7 +118,7 @@ func (v *validator) serviceCheck(raw *rawCheck) (*Check, checkFacts) {
 
 // realServerCheck validates a real server's check block against the
 // service's check, and the effective check of the real server.
-func (v *validator) realServerCheck(raw *rawCheck, vs VirtualServer, rs RealServer, facts checkFacts, portKnown bool) *CheckOverride {
+func (v *validator) realServerCheck(raw *rawCheck, vs *VirtualServer, rs RealServer, facts checkFacts, portKnown bool) *CheckOverride {
 	var o *CheckOverride
 	l := locator{block: facts.at, own: facts.where}
 	ok := facts.ok

@@ -130,7 +130,7 @@ func (v *validator) schedulerFlags(l *rawList, vs VirtualServer) []SchedulerFlag
 }
 
 // thresholds checks a real server's connection thresholds.
-func (v *validator) thresholds(r rawRealServer, rs *RealServer) {
+func (v *validator) thresholds(r *rawRealServer, rs *RealServer) {
 	upperOK := true
 	if r.upper != nil {
 		n, ok := v.intRange(r.upper, 0, math.MaxUint32, "")

@@ -57,14 +57,12 @@ func announceFrom(cfg *config.Config) *Announce {
 	if a.Protocol == 0 {
 		a.Protocol = uint8(announce.DefaultProtocol)
 	}
-	seen := map[netip.Addr]bool{}
+	var seen seenSet[netip.Addr]
 	for _, vs := range cfg.VirtualServers {
 		vip := vs.VIP.Unmap()
-		if seen[vip] || !serves(vs) {
-			continue
+		if serves(vs) && seen.add(vip) {
+			a.VIPs = append(a.VIPs, vip)
 		}
-		seen[vip] = true
-		a.VIPs = append(a.VIPs, vip)
 	}
 	return a
 }

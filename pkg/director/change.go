@@ -73,11 +73,27 @@ func (c Change) Writes() bool {
 
 // op returns the IPVS operation of an IPVS change.
 func (c Change) op() (ipvs.Op, bool) {
-	k, ok := map[Kind]ipvs.OpKind{
-		AddService: ipvs.OpNewService, EditService: ipvs.OpUpdateService, DeleteService: ipvs.OpDeleteService,
-		AddDestination: ipvs.OpNewDestination, EditDestination: ipvs.OpUpdateDestination, DeleteDestination: ipvs.OpDeleteDestination,
-	}[c.Kind]
+	k, ok := c.opKind()
 	return ipvs.Op{Kind: k, Service: c.Service, Destination: c.Destination}, ok
+}
+
+// opKind returns the kind of IPVS operation of an IPVS change.
+func (c Change) opKind() (ipvs.OpKind, bool) {
+	switch c.Kind {
+	case AddService:
+		return ipvs.OpNewService, true
+	case EditService:
+		return ipvs.OpUpdateService, true
+	case DeleteService:
+		return ipvs.OpDeleteService, true
+	case AddDestination:
+		return ipvs.OpNewDestination, true
+	case EditDestination:
+		return ipvs.OpUpdateDestination, true
+	case DeleteDestination:
+		return ipvs.OpDeleteDestination, true
+	}
+	return 0, false
 }
 
 // String renders the change as one line, e.g.

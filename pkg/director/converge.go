@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/lvs-rs/lvs-rs/pkg/ipvs"
@@ -88,7 +89,11 @@ func converge(ctx context.Context, d *Desired, o Options) (Result, error) {
 		var errs []error
 		owned, rec, errs, err = r.apply(ctx, owned, obs, changes, rec)
 		done, fail := outcome(changes, errs)
-		res.Changes = append(res.Changes, done.Changes...)
+		if res.Changes == nil {
+			res.Changes = done.Changes // no copy of 11,000 changes
+		} else {
+			res.Changes = append(res.Changes, done.Changes...)
+		}
 		res.Warnings = append(res.Warnings, done.Warnings...)
 		res.Warnings = append(res.Warnings, garpBound(ctx, k, done.Changes)...)
 		if err != nil || fail == nil || stuck == maxRounds || !retryable(changes, errs) || ctx.Err() != nil {
@@ -125,7 +130,7 @@ func (r runner) apply(ctx context.Context, owned Owned, obs Observed, changes []
 	}
 	errs := executor{k: r.k, keepGoing: r.stop}.apply(ctx, changes)
 	view := r.scope.view(intended)
-	after, err := observeSome(ctx, r.k, r.want, view, false, untouched(obs, changes))
+	after, err := r.readBack(ctx, view, obs, changes, errs)
 	if err != nil {
 		// The intentions stay recorded: removing what does not exist is
 		// success, so over-recording is harmless.
@@ -134,6 +139,90 @@ func (r runner) apply(ctx context.Context, owned Owned, obs Observed, changes []
 	owned = r.scope.merge(intended, settle(view, after, r.want, changes, errs))
 	rec, err = r.save(owned, rec)
 	return owned, rec, errs, err
+}
+
+// readBack is the kernel after a pass that applied changes to obs, with
+// errs their results. When every change succeeded, the kernel's answers
+// settle every IPVS request (Kernel.Apply reports success only for a
+// request the kernel acknowledged, or that precedes in its chunk an
+// acknowledged one and drew no refusal: netlink answers in order), so the
+// IPVS table is obs with changes applied, and only the rest of the host
+// is read. Otherwise (a refusal, an unknown outcome after a lost
+// acknowledgement, a request not attempted) it dumps again the services
+// changes touch: who owns what is then decided by the kernel's table.
+func (r runner) readBack(ctx context.Context, view Owned, obs Observed, changes []Change, errs []error) (Observed, error) {
+	if !allDone(errs) {
+		return observeSome(ctx, r.k, r.want, view, false, untouched(obs, changes))
+	}
+	after := Observed{Services: predict(obs.Services, changes)}
+	if err := observeHost(ctx, r.k, r.want, view, false, &after); err != nil {
+		return Observed{}, err
+	}
+	return after, nil
+}
+
+// allDone reports whether every change succeeded.
+func allDone(errs []error) bool {
+	for _, err := range errs {
+		if err != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// predict returns the IPVS table svcs with changes, all of which
+// succeeded, applied; svcs is not modified. Destinations carry their
+// configuration only (no counters), which is all settle looks at.
+func predict(svcs map[ipvs.ServiceKey]ObservedService, changes []Change) map[ipvs.ServiceKey]ObservedService {
+	out := make(map[ipvs.ServiceKey]ObservedService, len(svcs)+len(changes)/8)
+	for k, s := range svcs {
+		out[k] = s
+	}
+	own := map[ipvs.ServiceKey]bool{} // services whose Destinations out owns (copied or new)
+	for i := 0; i < len(changes); i++ {
+		c := changes[i]
+		k := c.Service.Key()
+		switch c.Kind {
+		case AddService:
+			// The plan lists a new service's destinations right after it.
+			n := 0
+			for j := i + 1; j < len(changes) && changes[j].Kind == AddDestination && changes[j].Service.Key() == k; j++ {
+				n++
+			}
+			ds := make([]ipvs.DestinationExtended, n)
+			for j := range ds {
+				ds[j].Destination = changes[i+1+j].Destination
+			}
+			out[k] = ObservedService{ServiceExtended: ipvs.ServiceExtended{Service: c.Service}, Destinations: ds}
+			own[k] = true
+			i += n
+		case EditService:
+			if s, ok := out[k]; ok {
+				s.Service = c.Service
+				out[k] = s
+			}
+		case DeleteService:
+			delete(out, k)
+		case AddDestination, EditDestination, DeleteDestination:
+			s, ok := out[k]
+			if !ok {
+				continue
+			}
+			if !own[k] {
+				s.Destinations = slices.Clone(s.Destinations)
+				own[k] = true
+			}
+			s.Destinations = slices.DeleteFunc(s.Destinations, func(d ipvs.DestinationExtended) bool {
+				return d.Key() == c.Destination.Key()
+			})
+			if c.Kind != DeleteDestination {
+				s.Destinations = append(s.Destinations, ipvs.DestinationExtended{Destination: c.Destination})
+			}
+			out[k] = s
+		}
+	}
+	return out
 }
 
 // untouched returns the observed services no change names: their

@@ -176,6 +176,63 @@ func TestLostAcknowledgementsOwnWhatIsPresent(t *testing.T) {
 	}
 }
 
+// TestUnknownOutcomeReadsBack: a deletion whose answer was lost and
+// which the kernel did not perform leaves the service recorded (the
+// kernel is read back, not assumed to have done it), so stop's next
+// round deletes it; a pass whose every request was acknowledged dumps no
+// destination after its writes.
+func TestUnknownOutcomeReadsBack(t *testing.T) {
+	b := newMemBed(t)
+	before := b.k.snapshot()
+	if _, err := Start(context.Background(), web(), b.opts()); err != nil {
+		t.Fatal(err)
+	}
+	dropped := 0
+	b.k.drop = func(op ipvs.Op) bool {
+		if op.Kind == ipvs.OpDeleteService && dropped == 0 {
+			dropped++
+			return true
+		}
+		return false
+	}
+	if _, err := Stop(context.Background(), b.opts()); err != nil {
+		t.Fatalf("stop: %v", err)
+	}
+	if dropped != 1 {
+		t.Fatal("no deletion was dropped: the test proves nothing")
+	}
+	if diff := cmp.Diff(before, b.k.snapshot(), cmpOpts); diff != "" {
+		t.Fatalf("orphans after a stop whose deletion's answer was lost (-before +after):\n%s", diff)
+	}
+}
+
+// TestAcknowledgedPassSkipsReadBack: a start whose every request the
+// kernel acknowledged dumps destinations only before its writes, and
+// records what it made.
+func TestAcknowledgedPassSkipsReadBack(t *testing.T) {
+	b := newMemBed(t)
+	if _, err := Start(context.Background(), web(), b.opts()); err != nil {
+		t.Fatal(err)
+	}
+	cfg := web()
+	cfg.VirtualServers[0].RealServers[1].Weight = 5
+	cfg.VirtualServers[0].RealServers = append(cfg.VirtualServers[0].RealServers,
+		config.RealServer{Address: rs3, Port: 80, Weight: 1, Mode: config.ModeDR})
+	k := &dumpCounter{memKernel: b.k}
+	o := b.opts()
+	o.Kernel = k
+	if _, err := Start(context.Background(), cfg, o); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"tcp 10.0.0.100:80"}, k.names()); diff != "" {
+		t.Fatalf("destination dumps (-want +got):\n%s", diff)
+	}
+	r, _ := b.record()
+	if len(r.Services) != 1 || len(r.Services[0].Destinations) != 3 {
+		t.Fatalf("recorded %+v, want one service with 3 real servers", r.Services)
+	}
+}
+
 // TestFailedAddKeepsWhatItReplaces: a port change is an addition then a
 // deletion; when the addition fails the old service stays, even with a
 // kernel that performs every request of a batch.

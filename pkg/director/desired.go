@@ -71,36 +71,54 @@ func DesiredFrom(cfg *config.Config) Desired {
 	d.Interface = cfg.Director.Interface
 	d.settingsFrom(cfg.Director)
 	d.Announce, d.Marks = announceFrom(cfg), marksFrom(cfg)
-	seenVIP := map[netip.Addr]bool{}
-	seenSvc := map[ipvs.ServiceKey]bool{}
-	for _, vs := range cfg.VirtualServers {
+	var seenVIP seenSet[netip.Addr]
+	seenSvc := seenSet[ipvs.ServiceKey]{hint: len(cfg.VirtualServers)}
+	var seenDest seenSet[ipvs.DestinationKey]
+	d.Services = make([]DesiredService, 0, len(cfg.VirtualServers))
+	// One array for every service's destinations: one allocation, not
+	// one per service.
+	all := make([]ipvs.Destination, 0, realServers(cfg))
+	for i := range cfg.VirtualServers {
+		vs := &cfg.VirtualServers[i]
 		vip := vs.VIP.Unmap()
-		if !seenVIP[vip] {
-			seenVIP[vip] = true
+		if seenVIP.add(vip) {
 			d.VIPs = append(d.VIPs, vip)
 		}
 		s := serviceFrom(vs)
-		if seenSvc[s.Key()] {
+		if !seenSvc.add(s.Key()) {
 			continue // the config loader refuses duplicates; first wins here
 		}
-		seenSvc[s.Key()] = true
-		ds := DesiredService{Service: s}
-		seenDest := map[ipvs.DestinationKey]bool{}
-		for _, rs := range vs.RealServers {
-			dst := destinationFrom(vs, rs)
-			if seenDest[dst.Key()] {
-				continue
+		start := len(all)
+		seenDest.reset()
+		for j := range vs.RealServers {
+			dst := destinationFrom(vs, &vs.RealServers[j])
+			if seenDest.add(dst.Key()) {
+				all = append(all, dst)
 			}
-			seenDest[dst.Key()] = true
-			ds.Destinations = append(ds.Destinations, dst)
+		}
+		ds := DesiredService{Service: s}
+		if len(all) > start {
+			ds.Destinations = all[start:len(all):len(all)]
 		}
 		d.Services = append(d.Services, ds)
+	}
+	if len(d.Services) == 0 {
+		d.Services = nil
 	}
 	return d
 }
 
+// realServers counts the real servers of cfg.
+func realServers(cfg *config.Config) int {
+	n := 0
+	for i := range cfg.VirtualServers {
+		n += len(cfg.VirtualServers[i].RealServers)
+	}
+	return n
+}
+
 // serviceFrom maps a virtual server onto an IPVS service.
-func serviceFrom(vs config.VirtualServer) ipvs.Service {
+func serviceFrom(vs *config.VirtualServer) ipvs.Service {
 	vip := vs.VIP.Unmap()
 	fam := ipvs.FamilyOf(vip)
 	full := vip.BitLen()
@@ -125,7 +143,7 @@ func serviceFrom(vs config.VirtualServer) ipvs.Service {
 }
 
 // destinationFrom maps a real server onto an IPVS destination.
-func destinationFrom(vs config.VirtualServer, rs config.RealServer) ipvs.Destination {
+func destinationFrom(vs *config.VirtualServer, rs *config.RealServer) ipvs.Destination {
 	addr := rs.Address.Unmap()
 	mode := rs.Mode
 	if mode == "" {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"golang.org/x/sys/unix"
 
@@ -72,10 +73,10 @@ func (e executor) run(ctx context.Context, changes []Change, errs []error) bool 
 			}
 			break
 		}
-		if _, ok := changes[i].op(); ok {
+		if _, ok := changes[i].opKind(); ok {
 			j := i
 			for j < len(changes) {
-				if _, ok := changes[j].op(); !ok {
+				if _, ok := changes[j].opKind(); !ok {
 					break
 				}
 				j++
@@ -103,8 +104,9 @@ func (e executor) batch(ctx context.Context, changes []Change, errs []error) {
 	for i := range pending {
 		pending[i] = i
 	}
+	ops := make([]ipvs.Op, len(pending))
 	for len(pending) > 0 {
-		ops := make([]ipvs.Op, len(pending))
+		ops = ops[:len(pending)]
 		for n, i := range pending {
 			ops[n], _ = changes[i].op()
 		}
@@ -157,13 +159,20 @@ func (e executor) one(ctx context.Context, c Change) error {
 }
 
 // outcome splits results into what was done, the warnings and the errors.
+// When every change was done, the Result's Changes is changes itself.
 func outcome(changes []Change, errs []error) (Result, error) {
 	var res Result
 	var fails []error
+	all := !slices.ContainsFunc(errs, func(err error) bool { return err != nil })
+	if all {
+		res.Changes = changes
+	}
 	for i, c := range changes {
 		switch {
 		case errs[i] == nil:
-			res.Changes = append(res.Changes, c)
+			if !all {
+				res.Changes = append(res.Changes, c)
+			}
 			if !c.Writes() {
 				res.Warnings = append(res.Warnings, c.String())
 			}

@@ -33,6 +33,9 @@ type fakeKernel struct {
 	// lose makes an op for which it returns true happen while its
 	// acknowledgement is lost: its result wraps ipvs.ErrOutcomeUnknown.
 	lose func(op ipvs.Op) bool
+	// drop makes an op for which it returns true not happen while its
+	// result wraps ipvs.ErrOutcomeUnknown: a refusal whose answer was lost.
+	drop func(op ipvs.Op) bool
 	// before runs before each op: another writer at work.
 	before func(f *fakeKernel, op ipvs.Op)
 	// afterDump runs after each dump of services: another writer at work
@@ -93,6 +96,12 @@ func (f *fakeKernel) Apply(_ context.Context, ops []ipvs.Op) []error {
 		f.ops = append(f.ops, op.String())
 		if f.before != nil {
 			f.before(f, op)
+		}
+		if f.drop != nil && f.drop(op) {
+			errs[i] = &ipvs.Error{Op: op.Kind.String(), Object: op.String(),
+				Err: fmt.Errorf("no acknowledgement (ENOBUFS): %w", ipvs.ErrOutcomeUnknown)}
+			failed = true
+			continue
 		}
 		err := f.do(op)
 		f.crash()

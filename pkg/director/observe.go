@@ -75,18 +75,32 @@ func observe(ctx context.Context, k Kernel, d Desired, owned Owned, strict bool)
 // taken from reuse instead of dumped again: the read-back after a pass
 // dumps again only the services the pass wrote to.
 func observeSome(ctx context.Context, k Kernel, d Desired, owned Owned, strict bool, reuse map[ipvs.ServiceKey]ObservedService) (Observed, error) {
-	iface := d.Interface
-	obs := Observed{Services: make(map[ipvs.ServiceKey]ObservedService, len(owned.Services))}
-	svcs, err := k.Services(ctx)
+	svcs, err := observeServices(ctx, k, owned, reuse)
 	if err != nil {
 		return Observed{}, err
 	}
+	obs := Observed{Services: svcs}
+	if err := observeHost(ctx, k, d, owned, strict, &obs); err != nil {
+		return Observed{}, err
+	}
+	return obs, nil
+}
+
+// observeServices is observeSome's IPVS table: every service, with the
+// destinations of owned ones.
+func observeServices(ctx context.Context, k Kernel, owned Owned, reuse map[ipvs.ServiceKey]ObservedService) (map[ipvs.ServiceKey]ObservedService, error) {
+	svcs, err := k.Services(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[ipvs.ServiceKey]ObservedService, len(svcs))
 	for _, s := range svcs {
+		key := s.Key()
 		o := ObservedService{ServiceExtended: s}
-		if _, mine := owned.Services[s.Key()]; mine {
-			if prev, ok := reuse[s.Key()]; ok {
+		if _, mine := owned.Services[key]; mine {
+			if prev, ok := reuse[key]; ok {
 				o.Destinations = prev.Destinations
-				obs.Services[s.Key()] = o
+				out[key] = o
 				continue
 			}
 			o.Destinations, err = k.Destinations(ctx, s.Service)
@@ -94,11 +108,18 @@ func observeSome(ctx context.Context, k Kernel, d Desired, owned Owned, strict b
 				continue // deleted since the dump of services
 			}
 			if err != nil {
-				return Observed{}, err
+				return nil, err
 			}
 		}
-		obs.Services[s.Key()] = o
+		out[key] = o
 	}
+	return out, nil
+}
+
+// observeHost is observeSome's part outside the IPVS table: the
+// addresses, sysctls, IPVS settings, routes and marks, into obs.
+func observeHost(ctx context.Context, k Kernel, d Desired, owned Owned, strict bool, obs *Observed) error {
+	iface := d.Interface
 	devs := []string{}
 	if iface != "" {
 		devs = append(devs, iface)
@@ -117,17 +138,14 @@ func observeSome(ctx context.Context, k Kernel, d Desired, owned Owned, strict b
 			if linkGone(err) && (!strict || i > 0 || iface == "") {
 				continue // no device, no address
 			}
-			return Observed{}, fmt.Errorf("director: interface %s: %w", dev, err)
+			return fmt.Errorf("director: interface %s: %w", dev, err)
 		}
 		obs.Addrs = append(obs.Addrs, addrs...)
 	}
-	if err := observeSettings(ctx, k, d, owned, &obs); err != nil {
-		return Observed{}, err
+	if err := observeSettings(ctx, k, d, owned, obs); err != nil {
+		return err
 	}
-	if err := observeNetwork(ctx, k, d, owned, &obs); err != nil {
-		return Observed{}, err
-	}
-	return obs, nil
+	return observeNetwork(ctx, k, d, owned, obs)
 }
 
 // linkGone reports a device that does not exist.

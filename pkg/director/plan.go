@@ -64,7 +64,14 @@ func plan(d Desired, obs Observed, owned Owned) []Change {
 	planServices(&out, d, obs, owned)
 	planMarks(&out, d, obs, owned)
 	planAnnounce(&out, d, obs, owned)
-	var all []Change
+	n := 0
+	for _, p := range out {
+		n += len(p)
+	}
+	if n == 0 {
+		return nil
+	}
+	all := make([]Change, 0, n)
 	for _, p := range out {
 		all = append(all, p...)
 	}
@@ -133,7 +140,8 @@ func planAddrs(out *[phases][]Change, d Desired, obs Observed, owned Owned) {
 
 // planServices adds, edits and deletes services and destinations.
 func planServices(out *[phases][]Change, d Desired, obs Observed, owned Owned) {
-	want := map[ipvs.ServiceKey]bool{}
+	out[phaseAdd] = slices.Grow(out[phaseAdd], additions(d, obs))
+	want := make(map[ipvs.ServiceKey]bool, len(d.Services))
 	for _, ds := range d.Services {
 		k := ds.Service.Key()
 		want[k] = true
@@ -152,23 +160,28 @@ func planServices(out *[phases][]Change, d Desired, obs Observed, owned Owned) {
 		if cur.Service != ds.Service {
 			out[phaseEdit] = append(out[phaseEdit], Change{Kind: EditService, Service: ds.Service, From: cur.Service})
 		}
-		have := map[ipvs.DestinationKey]ipvs.Destination{}
-		for _, dx := range cur.Destinations {
-			have[dx.Key()] = dx.Destination
-		}
-		wantDest := map[ipvs.DestinationKey]bool{}
+		have := destIndex(cur.Destinations)
+		found := 0
 		for _, dst := range ds.Destinations {
-			wantDest[dst.Key()] = true
-			now, ok := have[dst.Key()]
+			now, ok := have.find(dst.Key())
 			switch {
 			case !ok:
 				out[phaseAdd] = append(out[phaseAdd], Change{Kind: AddDestination, Service: ds.Service, Destination: dst})
+				continue
 			case now != dst:
 				// lvs-rs's own, or a hand-added one the config now names
 				// (adopted: the service is lvs-rs's).
 				out[phaseEdit] = append(out[phaseEdit], Change{Kind: EditDestination, Service: ds.Service,
 					Destination: dst, FromDestination: now})
 			}
+			found++
+		}
+		if found == len(cur.Destinations) {
+			continue // every destination there is wanted: nothing to delete
+		}
+		wantDest := make(map[ipvs.DestinationKey]bool, len(ds.Destinations))
+		for _, dst := range ds.Destinations {
+			wantDest[dst.Key()] = true
 		}
 		for _, dx := range sortedDests(cur.Destinations) {
 			if !wantDest[dx.Key()] && ownDests[dx.Key()] {
@@ -203,6 +216,55 @@ func planServices(out *[phases][]Change, d Desired, obs Observed, owned Owned) {
 		}
 		out[phaseDeleteService] = append(out[phaseDeleteService], Change{Kind: ReleaseService, Service: cur.Service, Foreign: foreign})
 	}
+}
+
+// additions counts the changes that add the services of d missing in
+// obs and their destinations: a start from an empty table plans 11,000 of
+// them, and growing the list by doubling would copy them over and over.
+func additions(d Desired, obs Observed) int {
+	n := 0
+	for _, ds := range d.Services {
+		if _, exists := obs.Services[ds.Service.Key()]; !exists {
+			n += 1 + len(ds.Destinations)
+		}
+	}
+	return n
+}
+
+// destLinear is how many destinations destIndex searches in place; more
+// are indexed by a map.
+const destLinear = 16
+
+// destIndexed finds a service's destinations by key.
+type destIndexed struct {
+	list []ipvs.DestinationExtended
+	m    map[ipvs.DestinationKey]ipvs.Destination // nil: search list
+}
+
+// destIndex indexes ds: a short list (the usual service) is searched in
+// place, which allocates nothing; a long one gets a map.
+func destIndex(ds []ipvs.DestinationExtended) destIndexed {
+	if len(ds) <= destLinear {
+		return destIndexed{list: ds}
+	}
+	m := make(map[ipvs.DestinationKey]ipvs.Destination, len(ds))
+	for _, d := range ds {
+		m[d.Key()] = d.Destination
+	}
+	return destIndexed{m: m}
+}
+
+func (x destIndexed) find(k ipvs.DestinationKey) (ipvs.Destination, bool) {
+	if x.m != nil {
+		d, ok := x.m[k]
+		return d, ok
+	}
+	for _, d := range x.list {
+		if d.Key() == k {
+			return d.Destination, true
+		}
+	}
+	return ipvs.Destination{}, false
 }
 
 // sortedDests returns the destinations' configurations in key order.

@@ -399,3 +399,37 @@ func TestSettle(t *testing.T) {
 		t.Fatalf("the bound VIP is not recorded: %+v", got.Addresses)
 	}
 }
+
+// TestPlanLongAndShortServices: a service's destinations are found by key
+// whether searched in place (a few) or through a map (many): one edit,
+// one addition and one deletion each.
+func TestPlanLongAndShortServices(t *testing.T) {
+	for _, n := range []int{3, destLinear + 4} {
+		s := svc(80)
+		owned := Owned{Services: map[ipvs.ServiceKey]map[ipvs.DestinationKey]bool{s.Key(): {}}}
+		var have []ipvs.DestinationExtended
+		var want []ipvs.Destination
+		for i := range n {
+			d := dst(netip.AddrFrom4([4]byte{10, 9, 0, byte(i + 1)}), 80, ipvs.Route, 1)
+			have = append(have, ipvs.DestinationExtended{Destination: d})
+			owned.Services[s.Key()][d.Key()] = true
+			want = append(want, d)
+		}
+		want[1].Weight = 7
+		want[0] = dst(netip.MustParseAddr("10.9.1.1"), 80, ipvs.Route, 1) // replaces the first
+		obs := Observed{Services: map[ipvs.ServiceKey]ObservedService{s.Key(): {ServiceExtended: ipvs.ServiceExtended{Service: s}, Destinations: have}}}
+		d := Desired{Services: []DesiredService{{Service: s, Destinations: want}}}
+		var got []string
+		for _, c := range plan(d, obs, owned) {
+			got = append(got, c.String())
+		}
+		wantChanges := []string{
+			"add destination 10.9.1.1:80 to tcp 10.0.0.100:80: route, weight 1",
+			"edit destination 10.9.0.2:80 of tcp 10.0.0.100:80: weight 1 -> 7",
+			"delete destination 10.9.0.1:80 from tcp 10.0.0.100:80",
+		}
+		if diff := cmp.Diff(wantChanges, got); diff != "" {
+			t.Fatalf("%d destinations (-want +got):\n%s", n, diff)
+		}
+	}
+}

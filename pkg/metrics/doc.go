@@ -1,8 +1,10 @@
 // Package metrics owns the running director's Prometheus metrics and the
 // HTTP endpoint that serves them.
 //
-// A Registry holds its own prometheus.Registry (never the global one). The
-// daemon reports events to it (ObserveCheck, Transition, Reconciled,
+// A Registry holds the metrics and writes them in the Prometheus text
+// exposition format itself (see text.go: client_golang's package
+// initialisation would cost every lvs-rs command, not only the daemon,
+// several milliseconds at startup). The daemon reports events to it (ObserveCheck, Transition, Reconciled,
 // DriftRepaired, NetlinkError, Reloaded) and replaces the per-real-server
 // snapshot after each change (SetRealServers); series of real servers
 // missing from the latest snapshot disappear. Serve exposes /metrics over
@@ -30,5 +32,9 @@
 //	lvsrs_config_last_reload_success                           1 when the last (re)load was accepted
 //	lvsrs_config_last_reload_success_timestamp_seconds         when a load was last accepted
 //
-// plus the Go runtime's go_* and the process's process_* metrics.
+// plus the Go runtime's go_* metrics (go_gc_duration_seconds, go_goroutines,
+// go_threads, go_info, go_memstats_*, go_sched_gomaxprocs_threads,
+// go_gc_gogc_percent, go_gc_gomemlimit_bytes) and the process's process_*
+// metrics (cpu_seconds_total, open_fds, max_fds, resident_memory_bytes,
+// virtual_memory_bytes, virtual_memory_max_bytes, start_time_seconds).
 package metrics

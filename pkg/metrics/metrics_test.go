@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
@@ -252,7 +253,16 @@ func TestLint(t *testing.T) {
 	reg.Transition("up", "down")
 	reg.DriftRepaired("vip")
 	reg.NetlinkError("x", syscall.EINVAL)
-	problems, err := testutil.GatherAndLint(reg.Gatherer())
+	gather := prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) {
+		p := expfmt.NewTextParser(model.UTF8Validation)
+		fams, err := p.TextToMetricFamilies(strings.NewReader(reg.WriteText()))
+		out := make([]*dto.MetricFamily, 0, len(fams))
+		for _, f := range fams {
+			out = append(out, f)
+		}
+		return out, err
+	})
+	problems, err := testutil.GatherAndLint(gather)
 	if err != nil {
 		t.Fatal(err)
 	}

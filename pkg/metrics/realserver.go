@@ -3,11 +3,11 @@ package metrics
 import (
 	"fmt"
 	"net/netip"
+	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
-
-	"github.com/prometheus/client_golang/prometheus"
 )
 
 // States are the values of lvsrs_real_server_state's state label.
@@ -50,29 +50,33 @@ func (m RealServerMetric) labelValues() []string {
 		m.Address.String(), strconv.Itoa(int(m.RealPort))}
 }
 
-// realServerCollector emits the latest snapshot at each scrape, so real
+// realServerPrefix starts the names of the per-real-server families.
+const realServerPrefix = "lvsrs_real_server_"
+
+// The per-real-server families, in name order.
+var (
+	realServerState = family{realServerPrefix + "state", typeGauge,
+		"The real server's state: 1 for the current one, 0 for the others."}
+	realServerUp = family{realServerPrefix + "up", typeGauge,
+		"Whether the real server is up (1) or not (0: down, draining, drained or unchecked)."}
+	realServerWeight = family{realServerPrefix + "weight", typeGauge,
+		"The real server's weight: configured (in the file) or effective (in the kernel)."}
+)
+
+// family names a metric family.
+type family struct{ name, typ, help string }
+
+// realServerCollector renders the latest snapshot at each scrape, so real
 // servers left out of a snapshot leave no series behind.
 type realServerCollector struct {
-	up, weight, state *prometheus.Desc
-
 	mu    sync.Mutex
 	rows  [][]string // label values per real server, deduplicated
 	last  []RealServerMetric
-	built []prometheus.Metric // the snapshot's metrics, built at the first scrape
+	built string // the snapshot's text, built at the first scrape
+	fresh bool   // built is the current snapshot's
 }
 
-func newRealServerCollector() *realServerCollector {
-	return &realServerCollector{
-		up: prometheus.NewDesc("lvsrs_real_server_up",
-			"Whether the real server is up (1) or not (0: down, draining, drained or unchecked).", ipvsLabels, nil),
-		weight: prometheus.NewDesc("lvsrs_real_server_weight",
-			"The real server's weight: configured (in the file) or effective (in the kernel).",
-			append(append([]string{}, ipvsLabels...), "kind"), nil),
-		state: prometheus.NewDesc("lvsrs_real_server_state",
-			"The real server's state: 1 for the current one, 0 for the others.",
-			append(append([]string{}, ipvsLabels...), "state"), nil),
-	}
-}
+func newRealServerCollector() *realServerCollector { return &realServerCollector{} }
 
 // set replaces the snapshot; of rows with the same labels the last wins.
 func (c *realServerCollector) set(rs []RealServerMetric) {
@@ -91,46 +95,73 @@ func (c *realServerCollector) set(rs []RealServerMetric) {
 		last = append(last, m)
 	}
 	c.mu.Lock()
-	c.rows, c.last, c.built = rows, last, nil
+	c.rows, c.last, c.built, c.fresh = rows, last, "", false
 	c.mu.Unlock()
 }
 
-// Describe implements prometheus.Collector.
-func (c *realServerCollector) Describe(ch chan<- *prometheus.Desc) {
-	ch <- c.up
-	ch <- c.weight
-	ch <- c.state
-}
-
-// Collect implements prometheus.Collector. The metrics of a snapshot are
-// built once, by the first scrape that sees it.
-func (c *realServerCollector) Collect(ch chan<- prometheus.Metric) {
+// write writes the snapshot's families; their text is built once, by the
+// first scrape that sees the snapshot. Families without series are left
+// out.
+func (c *realServerCollector) write(b *strings.Builder) {
 	c.mu.Lock()
-	if c.built == nil {
-		c.built = c.build()
+	if !c.fresh {
+		c.built, c.fresh = c.build(), true
 	}
 	built := c.built
 	c.mu.Unlock()
-	for _, m := range built {
-		ch <- m
-	}
+	b.WriteString(built)
 }
 
-// build makes the snapshot's metrics; c.mu is held.
-func (c *realServerCollector) build() []prometheus.Metric {
-	out := make([]prometheus.Metric, 0, len(c.last)*(3+len(States)))
-	for i, m := range c.last {
-		lv := c.rows[i]
-		out = append(out,
-			prometheus.MustNewConstMetric(c.up, prometheus.GaugeValue, boolValue(m.State == "up"), lv...),
-			prometheus.MustNewConstMetric(c.weight, prometheus.GaugeValue, float64(m.ConfiguredWeight), with(lv, "configured")...),
-			prometheus.MustNewConstMetric(c.weight, prometheus.GaugeValue, float64(m.EffectiveWeight), with(lv, "effective")...))
-		for _, s := range States {
-			out = append(out, prometheus.MustNewConstMetric(c.state, prometheus.GaugeValue, boolValue(m.State == s), with(lv, s)...))
+// build renders the snapshot; c.mu is held. Labels are written in name
+// order and series sorted by their label values, as client_golang wrote
+// them.
+func (c *realServerCollector) build() string {
+	if len(c.last) == 0 {
+		return ""
+	}
+	rows := make([][]string, len(c.rows))
+	order := make([]int, len(c.rows))
+	for i, r := range c.rows {
+		rows[i], order[i] = permute(r, ipvsPerm), i
+	}
+	sort.Slice(order, func(a, b int) bool { return slices.Compare(rows[order[a]], rows[order[b]]) < 0 })
+	var b strings.Builder
+	b.Grow(len(c.last) * (3 + len(States)) * 160)
+	header(&b, realServerState.name, realServerState.help, realServerState.typ)
+	names := append(slices.Clone(ipvsSorted), "state") // "state" sorts last
+	for _, i := range order {
+		for _, s := range sortedStates {
+			sample(&b, realServerState.name, names, with(rows[i], s), "", boolValue(c.last[i].State == s))
 		}
 	}
-	return out
+	header(&b, realServerUp.name, realServerUp.help, realServerUp.typ)
+	for _, i := range order {
+		sample(&b, realServerUp.name, ipvsSorted, rows[i], "", boolValue(c.last[i].State == "up"))
+	}
+	header(&b, realServerWeight.name, realServerWeight.help, realServerWeight.typ)
+	names = append([]string{"kind"}, ipvsSorted...) // "kind" sorts first
+	for _, kind := range []string{"configured", "effective"} {
+		for _, i := range order {
+			w := c.last[i].ConfiguredWeight
+			if kind == "effective" {
+				w = c.last[i].EffectiveWeight
+			}
+			sample(&b, realServerWeight.name, names, append([]string{kind}, rows[i]...), "", float64(w))
+		}
+	}
+	return b.String()
 }
+
+// ipvsSorted are ipvsLabels sorted, ipvsPerm the permutation that sorts
+// their values.
+var ipvsSorted, ipvsPerm = sortLabels(ipvsLabels)
+
+// sortedStates are States in sort order.
+var sortedStates = func() []string {
+	s := append([]string(nil), States...)
+	sort.Strings(s)
+	return s
+}()
 
 func with(lv []string, v string) []string {
 	return append(lv[:len(lv):len(lv)], v)

@@ -1,14 +1,14 @@
 package metrics
 
 import (
+	"compress/gzip"
 	"errors"
 	"net/http"
+	"strings"
+	"sync"
 	"syscall"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/sys/unix"
 )
 
@@ -19,128 +19,177 @@ const (
 	resultFailure = "failure"
 )
 
+// maxScrapes bounds the scrapes served at once; more get 503.
+const maxScrapes = 4
+
 // durationBuckets spans a fast local check (1 ms) to a slow timeout (10 s).
 var durationBuckets = []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}
 
 // Registry holds the daemon's metrics. Its methods are safe for
 // concurrent use.
 type Registry struct {
-	reg *prometheus.Registry
+	mu                sync.Mutex // guards the families below
+	checkDuration     *histogramVec
+	transitions       *vec
+	reconcileDuration *histogramVec
+	reconciles        *vec
+	driftRepairs      *vec
+	netlinkErrors     *vec
+	reloads           *vec
+	lastReload        *vec
+	lastReloadTime    *vec
 
-	checkDuration     *prometheus.HistogramVec
-	transitions       *prometheus.CounterVec
-	reconcileDuration prometheus.Histogram
-	reconciles        *prometheus.CounterVec
-	driftRepairs      *prometheus.CounterVec
-	netlinkErrors     *prometheus.CounterVec
-	reloads           *prometheus.CounterVec
-	lastReload        prometheus.Gauge
-	lastReloadTime    prometheus.Gauge
-	realServers       *realServerCollector
+	realServers *realServerCollector
+	process     processCollector
+	scrapes     chan struct{} // one token per scrape in flight
 }
 
 // New returns a Registry with every metric registered (counters with a
 // fixed set of results start at 0).
 func New() *Registry {
 	r := &Registry{
-		reg: prometheus.NewRegistry(),
-		checkDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: "lvsrs_health_check_duration_seconds", Buckets: durationBuckets,
-			Help: "Duration of health checks, by check type and result.",
-		}, []string{"type", "result"}),
-		transitions: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "lvsrs_health_check_transitions_total",
-			Help: "Real server state changes, by previous and new state.",
-		}, []string{"from", "to"}),
-		reconcileDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name: "lvsrs_reconcile_duration_seconds", Buckets: durationBuckets,
-			Help: "Duration of reconcile passes (read the kernel, plan, apply).",
-		}),
-		reconciles: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "lvsrs_reconcile_total",
-			Help: "Reconcile passes, by result (success or error).",
-		}, []string{"result"}),
-		driftRepairs: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "lvsrs_drift_repairs_total",
-			Help: "Changes made by hand that the daemon repaired, by kind of object.",
-		}, []string{"object"}),
-		netlinkErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "lvsrs_netlink_errors_total",
-			Help: "Failed netlink operations, by operation and errno.",
-		}, []string{"op", "errno"}),
-		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "lvsrs_config_reload_total",
-			Help: "Configuration loads and reloads, by result (success or failure).",
-		}, []string{"result"}),
-		lastReload: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "lvsrs_config_last_reload_success",
-			Help: "Whether the last configuration load or reload was accepted (1) or rejected (0).",
-		}),
-		lastReloadTime: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "lvsrs_config_last_reload_success_timestamp_seconds",
-			Help: "When a configuration was last accepted, in seconds since the epoch.",
-		}),
+		checkDuration: newHistogramVec("lvsrs_health_check_duration_seconds",
+			"Duration of health checks, by check type and result.", durationBuckets, "type", "result"),
+		transitions: newVec("lvsrs_health_check_transitions_total",
+			"Real server state changes, by previous and new state.", typeCounter, "from", "to"),
+		reconcileDuration: newHistogramVec("lvsrs_reconcile_duration_seconds",
+			"Duration of reconcile passes (read the kernel, plan, apply).", durationBuckets),
+		reconciles: newVec("lvsrs_reconcile_total",
+			"Reconcile passes, by result (success or error).", typeCounter, "result"),
+		driftRepairs: newVec("lvsrs_drift_repairs_total",
+			"Changes made by hand that the daemon repaired, by kind of object.", typeCounter, "object"),
+		netlinkErrors: newVec("lvsrs_netlink_errors_total",
+			"Failed netlink operations, by operation and errno.", typeCounter, "op", "errno"),
+		reloads: newVec("lvsrs_config_reload_total",
+			"Configuration loads and reloads, by result (success or failure).", typeCounter, "result"),
+		lastReload: newVec("lvsrs_config_last_reload_success",
+			"Whether the last configuration load or reload was accepted (1) or rejected (0).", typeGauge),
+		lastReloadTime: newVec("lvsrs_config_last_reload_success_timestamp_seconds",
+			"When a configuration was last accepted, in seconds since the epoch.", typeGauge),
 		realServers: newRealServerCollector(),
+		process:     newProcessCollector(),
+		scrapes:     make(chan struct{}, maxScrapes),
 	}
-	r.reconciles.WithLabelValues(resultSuccess)
-	r.reconciles.WithLabelValues(resultError)
-	r.reloads.WithLabelValues(resultSuccess)
-	r.reloads.WithLabelValues(resultFailure)
-	r.reg.MustRegister(
-		r.checkDuration, r.transitions, r.reconcileDuration, r.reconciles,
-		r.driftRepairs, r.netlinkErrors, r.reloads, r.lastReload, r.lastReloadTime,
-		r.realServers,
-		collectors.NewGoCollector(),
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-	)
+	// Metrics without labels exist from the start, as do the counters
+	// with a fixed set of results.
+	r.reconcileDuration.at()
+	r.lastReload.at()
+	r.lastReloadTime.at()
+	r.reconciles.at(resultSuccess)
+	r.reconciles.at(resultError)
+	r.reloads.at(resultSuccess)
+	r.reloads.at(resultFailure)
 	return r
 }
 
-// Gatherer returns the registry to gather from (for tests and handlers).
-func (r *Registry) Gatherer() prometheus.Gatherer { return r.reg }
+// WriteText returns every metric in the text exposition format, families
+// in name order.
+func (r *Registry) WriteText() string {
+	var b strings.Builder
+	writeGo(&b)
+	r.mu.Lock()
+	fams := map[string]func(*strings.Builder){
+		r.checkDuration.name:     r.checkDuration.write,
+		r.transitions.name:       r.transitions.write,
+		r.reconcileDuration.name: r.reconcileDuration.write,
+		r.reconciles.name:        r.reconciles.write,
+		r.driftRepairs.name:      r.driftRepairs.write,
+		r.netlinkErrors.name:     r.netlinkErrors.write,
+		r.reloads.name:           r.reloads.write,
+		r.lastReload.name:        r.lastReload.write,
+		r.lastReloadTime.name:    r.lastReloadTime.write,
+		realServerPrefix:         r.realServers.write,
+	}
+	for _, name := range sortedKeys(fams) {
+		fams[name](&b)
+	}
+	r.mu.Unlock()
+	r.process.write(&b)
+	return b.String()
+}
 
-// Handler returns the /metrics handler for this registry.
+// Handler returns the /metrics handler for this registry: the text
+// format, gzip-compressed when the scraper accepts it, at most
+// maxScrapes at once.
 func (r *Registry) Handler() http.Handler {
-	return promhttp.HandlerFor(r.reg, promhttp.HandlerOpts{
-		ErrorHandling:       promhttp.ContinueOnError,
-		MaxRequestsInFlight: 4,
-		Timeout:             10 * time.Second,
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		select {
+		case r.scrapes <- struct{}{}:
+			defer func() { <-r.scrapes }()
+		default:
+			http.Error(w, "too many scrapes in flight", http.StatusServiceUnavailable)
+			return
+		}
+		text := r.WriteText()
+		w.Header().Set("Content-Type", contentType)
+		if !acceptsGzip(req) {
+			w.Write([]byte(text))
+			return
+		}
+		w.Header().Set("Content-Encoding", "gzip")
+		gz := gzip.NewWriter(w)
+		gz.Write([]byte(text))
+		gz.Close()
 	})
+}
+
+// acceptsGzip reports whether the request's Accept-Encoding lists gzip.
+func acceptsGzip(req *http.Request) bool {
+	for _, v := range req.Header.Values("Accept-Encoding") {
+		for _, part := range strings.Split(v, ",") {
+			enc, _, _ := strings.Cut(strings.TrimSpace(part), ";")
+			if strings.EqualFold(enc, "gzip") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // ObserveCheck records one health check of type checkType ("tcp", "http",
 // ...) that ended with result ("pass" or "fail") after d.
 func (r *Registry) ObserveCheck(checkType, result string, d time.Duration) {
-	r.checkDuration.WithLabelValues(checkType, result).Observe(d.Seconds())
+	r.mu.Lock()
+	r.checkDuration.observe(d.Seconds(), checkType, result)
+	r.mu.Unlock()
 }
 
 // Transition counts a real server changing state (the states of
 // lvsrs_real_server_state).
 func (r *Registry) Transition(from, to string) {
-	r.transitions.WithLabelValues(from, to).Inc()
+	r.mu.Lock()
+	r.transitions.at(from, to).v++
+	r.mu.Unlock()
 }
 
 // Reconciled records a reconcile pass that took d and ended with err.
 func (r *Registry) Reconciled(d time.Duration, err error) {
-	r.reconcileDuration.Observe(d.Seconds())
 	result := resultSuccess
 	if err != nil {
 		result = resultError
 	}
-	r.reconciles.WithLabelValues(result).Inc()
+	r.mu.Lock()
+	r.reconcileDuration.observe(d.Seconds())
+	r.reconciles.at(result).v++
+	r.mu.Unlock()
 }
 
 // DriftRepaired counts one repaired object ("vip", "service",
 // "real_server", "weight", ...).
 func (r *Registry) DriftRepaired(object string) {
-	r.driftRepairs.WithLabelValues(object).Inc()
+	r.mu.Lock()
+	r.driftRepairs.at(object).v++
+	r.mu.Unlock()
 }
 
 // NetlinkError counts a failed netlink operation op ("add_service", ...).
 // The errno label is the name of the syscall.Errno found in err's chain
 // ("ENOENT"), or "other".
 func (r *Registry) NetlinkError(op string, err error) {
-	r.netlinkErrors.WithLabelValues(op, errnoName(err)).Inc()
+	errno := errnoName(err)
+	r.mu.Lock()
+	r.netlinkErrors.at(op, errno).v++
+	r.mu.Unlock()
 }
 
 func errnoName(err error) string {
@@ -156,14 +205,16 @@ func errnoName(err error) string {
 // Reloaded records a configuration load or reload: accepted (ok) or
 // rejected.
 func (r *Registry) Reloaded(ok bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	if !ok {
-		r.reloads.WithLabelValues(resultFailure).Inc()
-		r.lastReload.Set(0)
+		r.reloads.at(resultFailure).v++
+		r.lastReload.at().v = 0
 		return
 	}
-	r.reloads.WithLabelValues(resultSuccess).Inc()
-	r.lastReload.Set(1)
-	r.lastReloadTime.SetToCurrentTime()
+	r.reloads.at(resultSuccess).v++
+	r.lastReload.at().v = 1
+	r.lastReloadTime.at().v = float64(time.Now().UnixNano()) / 1e9
 }
 
 // SetRealServers replaces the per-real-server snapshot: the next scrape

@@ -92,14 +92,15 @@ func (s Store) Write(role string, b []byte) error {
 	if err != nil {
 		return fmt.Errorf("state: write %s: %w", s.path(role), err)
 	}
-	defer os.Remove(tmp.Name())
 	_, werr := tmp.Write(append(b, '\n'))
 	serr := tmp.Sync()
 	cerr := tmp.Close()
-	if err := errors.Join(werr, serr, cerr); err != nil {
-		return fmt.Errorf("state: write %s: %w", s.path(role), err)
+	err = errors.Join(werr, serr, cerr)
+	if err == nil {
+		err = os.Rename(tmp.Name(), s.path(role))
 	}
-	if err := os.Rename(tmp.Name(), s.path(role)); err != nil {
+	if err != nil {
+		os.Remove(tmp.Name()) // renamed, there is nothing left to remove
 		return fmt.Errorf("state: write %s: %w", s.path(role), err)
 	}
 	return s.syncDir()

@@ -2,7 +2,6 @@ package sysctl
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 )
@@ -43,7 +42,7 @@ func (t Tree) Read(k Key) (string, error) {
 	if err := k.Validate(); err != nil {
 		return "", err
 	}
-	b, err := os.ReadFile(t.Path(k))
+	b, err := readFile(t.Path(k))
 	if err != nil {
 		return "", fmt.Errorf("sysctl: read %s: %w", k, err)
 	}
@@ -57,17 +56,8 @@ func (t Tree) Write(k Key, value string) error {
 	if err := k.Validate(); err != nil {
 		return err
 	}
-	f, err := os.OpenFile(t.Path(k), os.O_WRONLY|os.O_TRUNC, 0)
-	if err != nil {
+	if err := writeFile(t.Path(k), value+"\n"); err != nil {
 		return fmt.Errorf("sysctl: write %s=%s: %w", k, value, err)
-	}
-	_, werr := f.WriteString(value + "\n")
-	cerr := f.Close()
-	if werr != nil {
-		return fmt.Errorf("sysctl: write %s=%s: %w", k, value, werr)
-	}
-	if cerr != nil {
-		return fmt.Errorf("sysctl: write %s=%s: %w", k, value, cerr)
 	}
 	return nil
 }

@@ -1,0 +1,134 @@
+package director
+
+import (
+	"context"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/lvs-rs/lvs-rs/pkg/ipvs"
+)
+
+// benchKernel is memKernel with an IPVS table in maps, so that a
+// benchmark of 11,000 objects measures Converge, not the fake's linear
+// searches. It knows no failure.
+type benchKernel struct {
+	*memKernel
+	order []ipvs.ServiceKey
+	svcs  map[ipvs.ServiceKey]ipvs.Service
+	dests map[ipvs.ServiceKey][]ipvs.DestinationExtended
+	dumps int // dumps of destinations
+}
+
+func newBenchKernel() *benchKernel {
+	return &benchKernel{memKernel: newMemKernel(), svcs: map[ipvs.ServiceKey]ipvs.Service{},
+		dests: map[ipvs.ServiceKey][]ipvs.DestinationExtended{}}
+}
+
+func (k *benchKernel) Services(context.Context) ([]ipvs.ServiceExtended, error) {
+	out := make([]ipvs.ServiceExtended, 0, len(k.order))
+	for _, key := range k.order {
+		if s, ok := k.svcs[key]; ok {
+			out = append(out, ipvs.ServiceExtended{Service: s})
+		}
+	}
+	return out, nil
+}
+
+func (k *benchKernel) Destinations(_ context.Context, s ipvs.Service) ([]ipvs.DestinationExtended, error) {
+	k.dumps++
+	if _, ok := k.svcs[s.Key()]; !ok {
+		return nil, unix.ESRCH
+	}
+	return slices.Clone(k.dests[s.Key()]), nil
+}
+
+func (k *benchKernel) Apply(_ context.Context, ops []ipvs.Op) []error {
+	errs := make([]error, len(ops))
+	for i, op := range ops {
+		key := op.Service.Key()
+		k.writes++
+		switch op.Kind {
+		case ipvs.OpNewService:
+			k.svcs[key] = op.Service
+			k.order = append(k.order, key)
+		case ipvs.OpUpdateService:
+			k.svcs[key] = op.Service
+		case ipvs.OpNewDestination:
+			k.dests[key] = append(k.dests[key], ipvs.DestinationExtended{Destination: op.Destination})
+		case ipvs.OpUpdateDestination:
+			ds := k.dests[key]
+			for j := range ds {
+				if ds[j].Key() == op.Destination.Key() {
+					ds[j].Destination = op.Destination
+				}
+			}
+		default:
+			errs[i] = &ipvs.Error{Op: op.Kind.String(), Object: op.String(), Err: unix.EPERM}
+		}
+	}
+	return errs
+}
+
+// benchStart is a kernel and state directory after a start of
+// bigConfig(1000, 10), and its desired state.
+func benchStart(b *testing.B) (*benchKernel, Options, Desired) {
+	d := DesiredFrom(bigConfig(1000, 10))
+	k := newBenchKernel()
+	o := Options{StateDir: filepath.Join(b.TempDir(), "state"), Kernel: k}
+	res, err := Converge(context.Background(), d, o)
+	if err != nil || len(res.Changes) != 11001 {
+		b.Fatalf("start: %d changes, %v", len(res.Changes), err)
+	}
+	return k, o, d
+}
+
+// BenchmarkConvergeStart is lvs-rs start from an empty table: 11,000
+// objects added (and one VIP bound), the record written twice.
+func BenchmarkConvergeStart(b *testing.B) {
+	d := DesiredFrom(bigConfig(1000, 10))
+	dir := b.TempDir()
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		o := Options{StateDir: filepath.Join(dir, strconv.Itoa(i)), Kernel: newBenchKernel()}
+		if _, err := Converge(context.Background(), d, o); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkConvergeNoop is a start that finds the kernel converged.
+func BenchmarkConvergeNoop(b *testing.B) {
+	k, o, d := benchStart(b)
+	dumps := k.dumps
+	b.ReportAllocs()
+	n := 0
+	for b.Loop() {
+		res, err := Converge(context.Background(), d, o)
+		if err != nil || len(res.Changes) != 0 {
+			b.Fatalf("%d changes, %v", len(res.Changes), err)
+		}
+		n++
+	}
+	b.ReportMetric(float64(k.dumps-dumps)/float64(n), "dumps/op")
+}
+
+// BenchmarkConvergeEdit is a start that edits one weight.
+func BenchmarkConvergeEdit(b *testing.B) {
+	k, o, d := benchStart(b)
+	dumps := k.dumps
+	b.ReportAllocs()
+	n := 0
+	for b.Loop() {
+		d.Services[500].Destinations[5].Weight ^= 2
+		res, err := Converge(context.Background(), d, o)
+		if err != nil || len(res.Changes) != 1 {
+			b.Fatalf("%d changes, %v", len(res.Changes), err)
+		}
+		n++
+	}
+	b.ReportMetric(float64(k.dumps-dumps)/float64(n), "dumps/op")
+}
