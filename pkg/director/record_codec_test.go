@@ -3,14 +3,17 @@ package director
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"math/rand/v2"
 	"net/netip"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/lvs-rs/lvs-rs/pkg/ipvs"
 	"github.com/lvs-rs/lvs-rs/pkg/nftmark"
+	"github.com/lvs-rs/lvs-rs/pkg/state"
 	"github.com/lvs-rs/lvs-rs/pkg/sysctl"
 )
 
@@ -38,7 +41,7 @@ func randAddr(r *rand.Rand) netip.Addr {
 }
 
 func randString(r *rand.Rand) string {
-	return []string{"", "wrr", "eth0", "sip", `q"<&>\`, "é\u2028", "\x01"}[r.IntN(7)]
+	return []string{"", "wrr", "eth0", "sip", `q"<&>\`, "é\u2028", "\x01", "a<b", "x&y>"}[r.IntN(9)]
 }
 
 func randUint(r *rand.Rand, max uint64) uint64 {
@@ -270,6 +273,36 @@ func TestParseIPv4(t *testing.T) {
 		}
 		if !ok && err == nil && want.Is4() {
 			t.Errorf("parseIPv4(%q) refused an address ParseAddr reads", s)
+		}
+	}
+}
+
+// TestDamagedRecordMessages: a damaged record is refused with the message
+// encoding/json's reading gives, whatever the fast path would have read.
+func TestDamagedRecordMessages(t *testing.T) {
+	good := `{"version":2,"desired":{"interface":"eth0"},"services":[{"family":"inet","protocol":"tcp","address":"10.0.0.1","port":80,` +
+		`"destinations":[{"address":"10.0.0.11","port":80}]}]}`
+	for _, bad := range []string{
+		good[:len(good)-1],
+		strings.Replace(good, `"port":80,`, `"port":70000,`, 1),
+		strings.Replace(good, `"port":80,`, `"port":"80",`, 1),
+		strings.Replace(good, `"port":80}`, `"port":-1}`, 1),
+		strings.Replace(good, `10.0.0.11`, `10.0.0.311`, 1),
+		strings.Replace(good, `"inet"`, `"inet7"`, 1),
+		strings.Replace(good, `"version":2`, `"version":2.5`, 1),
+		good + "x",
+	} {
+		s := state.Store{Dir: t.TempDir()}
+		if err := s.Write(Role, []byte(bad)); err != nil {
+			t.Fatal(err)
+		}
+		_, err := decodeRecordSlow([]byte(bad))
+		if err == nil {
+			t.Fatalf("encoding/json reads %s", bad)
+		}
+		want := s.Corrupt(Role, err)
+		if _, _, err := loadRecord(s); err == nil || err.Error() != want.Error() || !errors.Is(err, state.ErrCorrupt) {
+			t.Errorf("loadRecord(%s) = %v, want %v", bad, err, want)
 		}
 	}
 }
