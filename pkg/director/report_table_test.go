@@ -90,3 +90,48 @@ func BenchmarkStatusTable(b *testing.B) {
 		})
 	}
 }
+
+
+// TestKeyIndex: a keyIndex finds what a map of the last index of each key
+// finds, below and beyond its linear scan.
+func TestKeyIndex(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	for range 200 {
+		var x keyIndex
+		want := map[ipvs.DestinationKey]int{}
+		n := r.IntN(3 * keyIndexLinear)
+		for i := range n {
+			k := ipvs.DestinationKey{Port: uint16(r.IntN(2 * keyIndexLinear))}
+			x.add(k)
+			want[k] = i
+		}
+		for p := range 2 * keyIndexLinear {
+			k := ipvs.DestinationKey{Port: uint16(p)}
+			i, ok := x.find(k)
+			if wi, wok := want[k]; ok != wok || i != wi && ok {
+				t.Fatalf("%d keys: find(%v) = %d, %v; want %d, %v", n, k, i, ok, wi, wok)
+			}
+		}
+	}
+}
+
+// BenchmarkStatusReport builds the report of 1,000 services of 10 real
+// servers each, all present.
+func BenchmarkStatusReport(b *testing.B) {
+	d := DesiredFrom(bigConfig(1000, 10))
+	obs := Observed{Services: map[ipvs.ServiceKey]ObservedService{}, Sysctls: map[string]string{}}
+	owned := Owned{Services: map[ipvs.ServiceKey]map[ipvs.DestinationKey]bool{}}
+	for _, ds := range d.Services {
+		o := ObservedService{ServiceExtended: ipvs.ServiceExtended{Service: ds.Service}}
+		m := map[ipvs.DestinationKey]bool{}
+		for _, x := range ds.Destinations {
+			o.Destinations = append(o.Destinations, ipvs.DestinationExtended{Destination: x})
+			m[x.Key()] = true
+		}
+		obs.Services[ds.Service.Key()], owned.Services[ds.Service.Key()] = o, m
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		buildReport(ipvs.Info{}, d, obs, owned, nil, nil)
+	}
+}
