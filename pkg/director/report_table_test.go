@@ -91,7 +91,6 @@ func BenchmarkStatusTable(b *testing.B) {
 	}
 }
 
-
 // TestKeyIndex: a keyIndex finds what a map of the last index of each key
 // finds, below and beyond its linear scan.
 func TestKeyIndex(t *testing.T) {
