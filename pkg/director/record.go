@@ -106,7 +106,7 @@ type recordService struct {
 
 // owned returns the record as an Owned set.
 func (r record) owned() Owned {
-	o := Owned{Services: map[ipvs.ServiceKey]map[ipvs.DestinationKey]bool{}, Sysctls: slices.Clone(r.Sysctls),
+	o := Owned{Services: make(map[ipvs.ServiceKey]map[ipvs.DestinationKey]bool, len(r.Services)), Sysctls: slices.Clone(r.Sysctls),
 		Timeouts: slices.Clone(r.Timeouts), Daemons: slices.Clone(r.Daemons), Marks: r.NFTable != ""}
 	if r.Routes != nil {
 		o.Routes = *r.Routes
@@ -115,7 +115,7 @@ func (r record) owned() Owned {
 		o.Addrs = append(o.Addrs, vip.Addr{Dev: a.Dev, Prefix: a.Prefix, Label: a.Label})
 	}
 	for _, s := range r.Services {
-		ds := map[ipvs.DestinationKey]bool{}
+		ds := make(map[ipvs.DestinationKey]bool, len(s.Destinations))
 		for _, d := range s.Destinations {
 			ds[d] = true
 		}

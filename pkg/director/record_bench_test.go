@@ -102,3 +102,13 @@ func BenchmarkRecordDesired(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkRecordOwned turns the record of 11,000 objects into the Owned
+// set start, status and stop work from.
+func BenchmarkRecordOwned(b *testing.B) {
+	rec, _ := bigRecord(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		rec.owned()
+	}
+}
