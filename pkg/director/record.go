@@ -380,9 +380,14 @@ func settle(intended Owned, after Observed, d Desired, changes []Change, errs []
 // sorted by recordOf or read from a file recordOf wrote: empty lists are
 // nil in both). Every field counts, whatever fields the record gains.
 func sameRecord(a, b record) bool {
-	if !bytes.Equal(a.Desired, b.Desired) {
+	// The services, most of a large record, compared without reflection
+	// (an empty list and none are the same here: both save the same).
+	same := func(x, y recordService) bool {
+		return x.ServiceKey == y.ServiceKey && slices.Equal(x.Destinations, y.Destinations)
+	}
+	if !bytes.Equal(a.Desired, b.Desired) || !slices.EqualFunc(a.Services, b.Services, same) {
 		return false
 	}
-	a.Desired, b.Desired = nil, nil
+	a.Desired, b.Desired, a.Services, b.Services = nil, nil, nil, nil
 	return reflect.DeepEqual(a, b)
 }

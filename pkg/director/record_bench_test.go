@@ -112,3 +112,16 @@ func BenchmarkRecordOwned(b *testing.B) {
 		rec.owned()
 	}
 }
+
+// BenchmarkSameRecord compares two equal records of 11,000 objects, as
+// every save does before writing.
+func BenchmarkSameRecord(b *testing.B) {
+	rec, _ := bigRecord(b)
+	other := recordOf(rec.Desired, rec.owned())
+	b.ReportAllocs()
+	for b.Loop() {
+		if !sameRecord(rec, other) {
+			b.Fatal("differ")
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -305,4 +306,41 @@ func TestDamagedRecordMessages(t *testing.T) {
 			t.Errorf("loadRecord(%s) = %v, want %v", bad, err, want)
 		}
 	}
+}
+
+// TestSameRecord: records are the same only when every field is, the
+// services (compared without reflection) included.
+func TestSameRecord(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	for range 200 {
+		a := randRecord(r, false)
+		if len(a.Services) == 0 || len(a.Services[0].Destinations) == 0 {
+			continue
+		}
+		b := cloneRecord(a)
+		if !sameRecord(a, b) {
+			t.Fatalf("a record differs from itself read back:\n%+v\n%+v", a, b)
+		}
+		for _, change := range []func(*record){
+			func(x *record) { x.Services[0].Port++ },
+			func(x *record) { x.Services[0].Destinations[0].Port++ },
+			func(x *record) { x.Services = x.Services[1:] },
+			func(x *record) { x.NFTable += "x" },
+		} {
+			c := cloneRecord(a)
+			change(&c)
+			if sameRecord(a, c) {
+				t.Fatalf("a changed record is the same:\n%+v\n%+v", a, c)
+			}
+		}
+	}
+}
+
+// cloneRecord copies r's services deeply.
+func cloneRecord(r record) record {
+	r.Services = slices.Clone(r.Services)
+	for i := range r.Services {
+		r.Services[i].Destinations = slices.Clone(r.Services[i].Destinations)
+	}
+	return r
 }
