@@ -24,6 +24,13 @@
 #   stop          lvs-rs stop --role director
 #   floor-delete  the floor of stop's writes: the services deleted,
 #                 pre-encoded
+#   floor-status  the floor of the reads status and stop need: one dump
+#                 of the services and one of each service's destinations
+#                 (IPVS has no dump of every destination; stop must know
+#                 them, since a real server someone else added keeps its
+#                 service), pre-encoded, replies read but not decoded
+#   floor-stop    floor-status's reads then floor-delete's deletions: the
+#                 floor of everything stop must do to the kernel
 #   ipvsadm-R     ipvsadm -R with the same table
 #   ipvsadm-Ln    ipvsadm -Ln of the table lvs-rs loaded
 #   keepalived    keepalived (no checkers) from start until the kernel
@@ -97,7 +104,7 @@ function check(label, ok, detail, bestDetail) {
 }
 END {
 	if (ns == 0) { print "bench: no results" > "/dev/stderr"; exit 1 }
-	split("floor floor-noack pipelined start noop edit status stop floor-delete ipvsadm-R ipvsadm-Ln keepalived", order, " ")
+	split("floor floor-noack pipelined start noop edit status stop floor-delete floor-status floor-stop ipvsadm-R ipvsadm-Ln keepalived", order, " ")
 	for (i = 1; i <= ns; i++) {
 		s = shapes[i]
 		if (s == "realserver") continue
@@ -133,6 +140,8 @@ END {
 		check(s ": one-weight edit <= no-op + 5%", w(s, "edit") <= 1.05 * no, ratio(w(s, "edit"), no), "best " ratio(bw(s, "edit"), bw(s, "noop")))
 		check(s ": stop <= 1.1x floor of its deletes", w(s, "stop") <= 1.1 * w(s, "floor-delete"), ratio(w(s, "stop"), w(s, "floor-delete")),
 			"best " ratio(bw(s, "stop"), bw(s, "floor-delete")))
+		check(s ": stop <= 1.1x floor of its reads and deletes", w(s, "floor-stop") < 0 ? "" : w(s, "stop") <= 1.1 * w(s, "floor-stop"),
+			ratio(w(s, "stop"), w(s, "floor-stop")), "best " ratio(bw(s, "stop"), bw(s, "floor-stop")))
 		peak = 0
 		split("start noop edit status stop", cmds, " ")
 		for (j = 1; j in cmds; j++) { k = s SUBSEP cmds[j]; if ((k in n) && median(rss[k]) > peak) peak = median(rss[k]) }

@@ -44,12 +44,17 @@ type record struct {
 	Services  []recordService `json:"services,omitempty"`
 }
 
-// encodeDesired renders d for a record; nil for nil.
+// encodeDesired renders d for a record; nil for nil. The bytes are
+// json.Marshal's (see appendDesired).
 func encodeDesired(d *Desired) (json.RawMessage, error) {
 	if d == nil {
 		return nil, nil
 	}
-	b, err := json.Marshal(d)
+	n := 64
+	for _, s := range d.Services {
+		n += 128 + 80*len(s.Destinations)
+	}
+	b, err := appendDesired(make([]byte, 0, n), d)
 	if err != nil {
 		return nil, fmt.Errorf("director: encode the desired state: %w", err)
 	}
@@ -61,6 +66,9 @@ func (r record) desired() (*Desired, error) {
 	if len(r.Desired) == 0 || string(r.Desired) == "null" {
 		return nil, nil
 	}
+	if d, ok := decodeDesiredFast(r.Desired); ok {
+		return &d, nil
+	}
 	var d Desired
 	if err := json.Unmarshal(r.Desired, &d); err != nil {
 		return nil, err
@@ -68,22 +76,18 @@ func (r record) desired() (*Desired, error) {
 	return &d, nil
 }
 
-// encode renders the record as compact JSON. Desired, already encoded, is
-// spliced in rather than re-encoded (json.Marshal would scan it again).
+// encode renders the record as compact JSON, as json.Marshal would with
+// Desired, already encoded, spliced in (see appendRecord).
 func (r record) encode() ([]byte, error) {
-	d := r.Desired
-	r.Desired = nil
-	b, err := json.Marshal(r)
-	if err != nil || len(d) == 0 {
-		return b, err
+	n := 64 + len(r.Desired)
+	for _, s := range r.Services {
+		n += 80 + 40*len(s.Destinations)
 	}
-	head := fmt.Appendf(nil, `{"version":%d`, r.Version)
-	if !bytes.HasPrefix(b, head) {
-		return nil, errors.New("director: encode the state record: unexpected layout")
+	b, err := appendRecord(make([]byte, 0, n), &r)
+	if err != nil {
+		return nil, fmt.Errorf("director: encode the state record: %w", err)
 	}
-	out := make([]byte, 0, len(b)+len(d)+16)
-	out = append(append(append(out, head...), `,"desired":`...), d...)
-	return append(out, b[len(head):]...), nil
+	return b, nil
 }
 
 // recordAddr is an address lvs-rs bound.
@@ -102,7 +106,7 @@ type recordService struct {
 
 // owned returns the record as an Owned set.
 func (r record) owned() Owned {
-	o := Owned{Services: map[ipvs.ServiceKey]map[ipvs.DestinationKey]bool{}, Sysctls: slices.Clone(r.Sysctls),
+	o := Owned{Services: make(map[ipvs.ServiceKey]map[ipvs.DestinationKey]bool, len(r.Services)), Sysctls: slices.Clone(r.Sysctls),
 		Timeouts: slices.Clone(r.Timeouts), Daemons: slices.Clone(r.Daemons), Marks: r.NFTable != ""}
 	if r.Routes != nil {
 		o.Routes = *r.Routes
@@ -111,7 +115,7 @@ func (r record) owned() Owned {
 		o.Addrs = append(o.Addrs, vip.Addr{Dev: a.Dev, Prefix: a.Prefix, Label: a.Label})
 	}
 	for _, s := range r.Services {
-		ds := map[ipvs.DestinationKey]bool{}
+		ds := make(map[ipvs.DestinationKey]bool, len(s.Destinations))
 		for _, d := range s.Destinations {
 			ds[d] = true
 		}
@@ -225,17 +229,14 @@ func loadRecord(s state.Store) (record, bool, error) {
 	if err != nil || !ok {
 		return record{}, ok, err
 	}
-	var r record
-	if desired, rest, ok := splitDesired(b); ok {
-		// The desired state is left as it is: decoding (or even
-		// validating) it is most of the cost of reading a large record,
-		// and start and stop do not need it (see record.desired).
-		if err := json.Unmarshal(rest, &r); err != nil {
+	// The desired state is left as it is: decoding (or even validating)
+	// it is most of the cost of reading a large record, and start and stop
+	// do not need it (see record.desired).
+	r, fast := decodeRecordFast(b)
+	if !fast {
+		if r, err = decodeRecordSlow(b); err != nil {
 			return record{}, false, s.Corrupt(Role, err)
 		}
-		r.Desired = desired
-	} else if err := json.Unmarshal(b, &r); err != nil {
-		return record{}, false, s.Corrupt(Role, err)
 	}
 	if r.Version != recordVersion && r.Version != 1 {
 		return record{}, false, fmt.Errorf("director: %s has format version %d, which this lvs-rs (version %d) cannot read: "+
@@ -246,6 +247,21 @@ func loadRecord(s state.Store) (record, bool, error) {
 		return record{}, false, s.Corrupt(Role, err)
 	}
 	return r, true, nil
+}
+
+// decodeRecordSlow decodes a record with encoding/json: any layout, and
+// the errors of damaged records.
+func decodeRecordSlow(b []byte) (record, error) {
+	var r record
+	if desired, rest, ok := splitDesired(b); ok {
+		if err := json.Unmarshal(rest, &r); err != nil {
+			return record{}, err
+		}
+		r.Desired = desired
+		return r, nil
+	}
+	err := json.Unmarshal(b, &r)
+	return r, err
 }
 
 // intents returns o plus everything changes will create: the record
@@ -364,9 +380,14 @@ func settle(intended Owned, after Observed, d Desired, changes []Change, errs []
 // sorted by recordOf or read from a file recordOf wrote: empty lists are
 // nil in both). Every field counts, whatever fields the record gains.
 func sameRecord(a, b record) bool {
-	if !bytes.Equal(a.Desired, b.Desired) {
+	// The services, most of a large record, compared without reflection
+	// (an empty list and none are the same here: both save the same).
+	same := func(x, y recordService) bool {
+		return x.ServiceKey == y.ServiceKey && slices.Equal(x.Destinations, y.Destinations)
+	}
+	if !bytes.Equal(a.Desired, b.Desired) || !slices.EqualFunc(a.Services, b.Services, same) {
 		return false
 	}
-	a.Desired, b.Desired = nil, nil
+	a.Desired, b.Desired, a.Services, b.Services = nil, nil, nil, nil
 	return reflect.DeepEqual(a, b)
 }

@@ -102,3 +102,26 @@ func BenchmarkRecordDesired(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkRecordOwned turns the record of 11,000 objects into the Owned
+// set start, status and stop work from.
+func BenchmarkRecordOwned(b *testing.B) {
+	rec, _ := bigRecord(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		rec.owned()
+	}
+}
+
+// BenchmarkSameRecord compares two equal records of 11,000 objects, as
+// every save does before writing.
+func BenchmarkSameRecord(b *testing.B) {
+	rec, _ := bigRecord(b)
+	other := recordOf(rec.Desired, rec.owned())
+	b.ReportAllocs()
+	for b.Loop() {
+		if !sameRecord(rec, other) {
+			b.Fatal("differ")
+		}
+	}
+}

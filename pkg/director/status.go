@@ -122,23 +122,27 @@ func serviceRow(want ipvs.Service, dests []ipvs.Destination, cur ObservedService
 	}
 	sr := ServiceRow{
 		ServiceKey: s.Key(), Scheduler: s.Scheduler, Flags: flagsString(s),
-		Present: exists, Stats: cur.Stats, Destinations: []DestinationRow{},
+		Present: exists, Stats: cur.Stats,
 	}
 	if s.Flags&ipvs.FlagPersistent != 0 {
 		sr.Persistence, sr.PersistenceNetmask = s.Timeout, s.Netmask
 	}
-	have := map[ipvs.DestinationKey]ipvs.DestinationExtended{}
+	sr.Destinations = make([]DestinationRow, 0, max(len(dests), len(cur.Destinations)))
+	have := keyIndex{keys: make([]ipvs.DestinationKey, 0, len(cur.Destinations))}
+	listed := keyIndex{keys: make([]ipvs.DestinationKey, 0, cap(sr.Destinations))}
 	for _, dx := range cur.Destinations {
-		have[dx.Key()] = dx
+		have.add(dx.Key())
 	}
-	listed := map[ipvs.DestinationKey]bool{}
 	add := func(d ipvs.Destination) {
-		if listed[d.Key()] {
+		k := d.Key()
+		if _, dup := listed.find(k); dup {
 			return
 		}
-		listed[d.Key()] = true
-		dx, present := have[d.Key()]
+		listed.add(k)
+		var dx ipvs.DestinationExtended
+		i, present := have.find(k)
 		if present {
+			dx = cur.Destinations[i]
 			d = dx.Destination
 		}
 		sr.Destinations = append(sr.Destinations, DestinationRow{
@@ -157,4 +161,43 @@ func serviceRow(want ipvs.Service, dests []ipvs.Destination, cur ObservedService
 		}
 	}
 	return sr
+}
+
+// keyIndex finds destinations by key in the order they were added (the
+// last of equal keys wins): a linear scan while they are few, as a
+// service's real servers usually are, a map beyond.
+type keyIndex struct {
+	keys []ipvs.DestinationKey
+	m    map[ipvs.DestinationKey]int
+}
+
+// keyIndexLinear is the most keys a keyIndex scans.
+const keyIndexLinear = 16
+
+// add appends k.
+func (x *keyIndex) add(k ipvs.DestinationKey) {
+	x.keys = append(x.keys, k)
+	switch {
+	case x.m != nil:
+		x.m[k] = len(x.keys) - 1
+	case len(x.keys) > keyIndexLinear:
+		x.m = make(map[ipvs.DestinationKey]int, 2*len(x.keys))
+		for i, k := range x.keys {
+			x.m[k] = i
+		}
+	}
+}
+
+// find returns the index of the last k added.
+func (x *keyIndex) find(k ipvs.DestinationKey) (int, bool) {
+	if x.m != nil {
+		i, ok := x.m[k]
+		return i, ok
+	}
+	for i := len(x.keys) - 1; i >= 0; i-- {
+		if x.keys[i] == k {
+			return i, true
+		}
+	}
+	return 0, false
 }

@@ -38,7 +38,7 @@ var tableShapes = []shape{{100, 100}, {1000, 10}}
 //	TABLE SHAPE WHAT WALL_S CPU_S MAXRSS_KB
 //
 // WHAT is floor, floor-noack, pipelined, start, noop, edit, status, stop,
-// floor-delete, ipvsadm-R, ipvsadm-Ln, keepalived, and for the real
+// floor-delete, floor-status, floor-stop, ipvsadm-R, ipvsadm-Ln, keepalived, and for the real
 // server (SHAPE "realserver") version (lvs-rs version: starting the
 // binary), rs-start, rs-stop, sh-start, sh-stop (the seed scripts' lines).
 // CPU and RSS are the child process's (0 for in-process methods). It runs
@@ -118,6 +118,18 @@ func (tb *table) round() {
 		raw := openRaw(t, ns)
 		del := encodeDeletes(t, s, raw.family)
 		tb.report("floor-delete", timed(t, func() { raw.sendChunks(t, del) }))
+		// The floor of status and stop: the reads that ownership needs
+		// (the services, and each one's destinations, since a real
+		// server someone else added keeps its service), and for stop the
+		// deletions, on the table loaded again.
+		applyAll(t, c, ops)
+		reads := encodeReads(t, s, raw.family)
+		var entries int
+		tb.report("floor-status", timed(t, func() { entries = raw.readAll(t, reads) }))
+		if want := s.services * (1 + s.perService); entries != want {
+			t.Fatalf("floor-status read %d entries, want %d", entries, want)
+		}
+		tb.report("floor-stop", timed(t, func() { raw.readAll(t, reads); raw.sendChunks(t, del) }))
 		c.Close()
 	}
 	tb.lvsrs()

@@ -1,0 +1,269 @@
+package director
+
+import (
+	"bytes"
+	"encoding/json"
+	"math"
+	"net/netip"
+
+	"github.com/lvs-rs/lvs-rs/pkg/ipvs"
+)
+
+// The fast path of the record's decoding: the large arrays (services,
+// destinations, VIPs) are read without reflection; the small sections go
+// through encoding/json. Each function reports false for anything outside
+// the subset scan accepts or a key it does not know, and the caller then
+// decodes with encoding/json: when these succeed, the result is the one
+// json.Unmarshal gives (see TestFastDecodeMatchesJSON and
+// FuzzRecordDecode), and every error is encoding/json's.
+
+// decodeRecordFast decodes a whole record; its desired state is kept
+// encoded, matched but not validated (see record.desired).
+func decodeRecordFast(b []byte) (record, bool) {
+	var r record
+	s := scan{b: b}
+	var seen uint32
+	ok := s.object(func(key []byte) bool {
+		switch string(key) {
+		case "version":
+			n, ok := s.int()
+			r.Version = n
+			return once(&seen, 0) && ok
+		case "desired":
+			raw, ok := s.skip()
+			r.Desired = raw
+			return once(&seen, 1) && ok && len(raw) > 0 && raw[0] == '{'
+		case "services":
+			return once(&seen, 2) && s.array(func() bool {
+				r.Services = append(r.Services, recordService{})
+				return decodeRecordService(&s, &r.Services[len(r.Services)-1])
+			}) && nonNil(&r.Services)
+		case "nftables_table":
+			v, ok := s.str()
+			r.NFTable = string(v)
+			return once(&seen, 3) && ok
+		case "addresses":
+			return once(&seen, 4) && s.section(&r.Addresses)
+		case "sysctls":
+			return once(&seen, 5) && s.section(&r.Sysctls)
+		case "timeouts":
+			return once(&seen, 6) && s.section(&r.Timeouts)
+		case "sync_daemons":
+			return once(&seen, 7) && s.section(&r.Daemons)
+		case "announce_routes":
+			return once(&seen, 8) && s.section(&r.Routes)
+		}
+		return false
+	})
+	return r, ok && s.end()
+}
+
+// nonNil makes a decoded empty array an empty slice, as encoding/json
+// does, and reports true.
+func nonNil[T any](v *[]T) bool {
+	if *v == nil {
+		*v = []T{}
+	}
+	return true
+}
+
+// section decodes the next value into v with encoding/json: the record's
+// small sections, whose decoding is not worth a fast path.
+func (s *scan) section(v any) bool {
+	raw, ok := s.skip()
+	return ok && raw[0] != 'n' && json.Unmarshal(raw, v) == nil
+}
+
+// decodeRecordService reads one of the record's services.
+func decodeRecordService(s *scan, rs *recordService) bool {
+	var seen uint32
+	return s.object(func(key []byte) bool {
+		switch string(key) {
+		case "family":
+			return once(&seen, 0) && s.family(&rs.Family)
+		case "protocol":
+			return once(&seen, 1) && s.protocol(&rs.Protocol)
+		case "address":
+			return once(&seen, 2) && s.addr(&rs.Address)
+		case "port":
+			n, ok := s.uint(math.MaxUint16)
+			rs.Port = uint16(n)
+			return once(&seen, 3) && ok
+		case "fwmark":
+			n, ok := s.uint(math.MaxUint32)
+			rs.FWMark = uint32(n)
+			return once(&seen, 4) && ok
+		case "destinations":
+			start := len(s.keys)
+			ok := once(&seen, 5) && s.array(func() bool {
+				s.keys = append(s.keys, ipvs.DestinationKey{})
+				return decodeDestinationKey(s, &s.keys[len(s.keys)-1])
+			})
+			rs.Destinations = s.keys[start:len(s.keys):len(s.keys)]
+			return ok && nonNil(&rs.Destinations)
+		}
+		return false
+	})
+}
+
+// decodeDestinationKey reads one of the record's destinations.
+func decodeDestinationKey(s *scan, k *ipvs.DestinationKey) bool {
+	var seen uint32
+	return s.object(func(key []byte) bool {
+		switch string(key) {
+		case "address":
+			return once(&seen, 0) && s.addr(&k.Address)
+		case "port":
+			n, ok := s.uint(math.MaxUint16)
+			k.Port = uint16(n)
+			return once(&seen, 1) && ok
+		}
+		return false
+	})
+}
+
+// decodeDesiredFast decodes a desired state as Desired.UnmarshalJSON
+// does; records older than Sysctls (with "ip_forward") take the slow path.
+func decodeDesiredFast(b []byte) (Desired, bool) {
+	var d Desired
+	// One array for every destination, sized by counting their keys (an
+	// estimate: growing it is still correct), instead of each service's
+	// slice growing on its own.
+	s := scan{b: b, dests: make([]ipvs.Destination, 0, bytes.Count(b, []byte(`"forward":`)))}
+	var seen uint32
+	ok := s.object(func(key []byte) bool {
+		switch string(key) {
+		case "interface":
+			v, ok := s.str()
+			d.Interface = string(v)
+			return once(&seen, 0) && ok
+		case "vips":
+			return once(&seen, 1) && s.array(func() bool {
+				var a netip.Addr
+				ok := s.addr(&a)
+				d.VIPs = append(d.VIPs, a)
+				return ok
+			}) && nonNil(&d.VIPs)
+		case "services":
+			d.Services = make([]DesiredService, 0, bytes.Count(b, []byte(`"service":`)))
+			return once(&seen, 2) && s.array(func() bool {
+				d.Services = append(d.Services, DesiredService{})
+				return decodeDesiredService(&s, &d.Services[len(d.Services)-1])
+			}) && nonNil(&d.Services)
+		case "sysctls":
+			return once(&seen, 3) && s.section(&d.Sysctls)
+		case "timeouts":
+			return once(&seen, 4) && s.section(&d.Timeouts)
+		case "sync":
+			return once(&seen, 5) && s.section(&d.Sync)
+		case "announce":
+			return once(&seen, 6) && s.section(&d.Announce)
+		case "marks":
+			return once(&seen, 7) && s.section(&d.Marks)
+		}
+		return false
+	})
+	return d, ok && s.end()
+}
+
+// decodeDesiredService reads one desired service.
+func decodeDesiredService(s *scan, ds *DesiredService) bool {
+	var seen uint32
+	return s.object(func(key []byte) bool {
+		switch string(key) {
+		case "service":
+			return once(&seen, 0) && decodeService(s, &ds.Service)
+		case "destinations":
+			start := len(s.dests)
+			ok := once(&seen, 1) && s.array(func() bool {
+				s.dests = append(s.dests, ipvs.Destination{})
+				return decodeDestination(s, &s.dests[len(s.dests)-1])
+			})
+			ds.Destinations = s.dests[start:len(s.dests):len(s.dests)]
+			return ok
+		}
+		return false
+	})
+}
+
+// decodeService reads an ipvs.Service.
+func decodeService(s *scan, v *ipvs.Service) bool {
+	var seen uint32
+	return s.object(func(key []byte) bool {
+		switch string(key) {
+		case "family":
+			return once(&seen, 0) && s.family(&v.Family)
+		case "protocol":
+			return once(&seen, 1) && s.protocol(&v.Protocol)
+		case "address":
+			return once(&seen, 2) && s.addr(&v.Address)
+		case "port":
+			n, ok := s.uint(math.MaxUint16)
+			v.Port = uint16(n)
+			return once(&seen, 3) && ok
+		case "fwmark":
+			n, ok := s.uint(math.MaxUint32)
+			v.FWMark = uint32(n)
+			return once(&seen, 4) && ok
+		case "scheduler":
+			b, ok := s.str()
+			if string(b) != s.sched { // most services share a scheduler: one string
+				s.sched = string(b)
+			}
+			v.Scheduler = s.sched
+			return once(&seen, 5) && ok
+		case "flags":
+			n, ok := s.uint(math.MaxUint32)
+			v.Flags = ipvs.ServiceFlags(n)
+			return once(&seen, 6) && ok
+		case "timeout":
+			n, ok := s.uint(math.MaxUint32)
+			v.Timeout = uint32(n)
+			return once(&seen, 7) && ok
+		case "netmask":
+			n, ok := s.int()
+			v.Netmask = n
+			return once(&seen, 8) && ok
+		case "pe_name":
+			b, ok := s.str()
+			v.PEName = string(b)
+			return once(&seen, 9) && ok
+		}
+		return false
+	})
+}
+
+// decodeDestination reads an ipvs.Destination.
+func decodeDestination(s *scan, v *ipvs.Destination) bool {
+	var seen uint32
+	num := func(bit int, max uint64, set func(uint64)) bool {
+		n, ok := s.uint(max)
+		set(n)
+		return once(&seen, bit) && ok
+	}
+	return s.object(func(key []byte) bool {
+		switch string(key) {
+		case "family":
+			return once(&seen, 0) && s.family(&v.Family)
+		case "address":
+			return once(&seen, 1) && s.addr(&v.Address)
+		case "port":
+			return num(2, math.MaxUint16, func(n uint64) { v.Port = uint16(n) })
+		case "forward":
+			return once(&seen, 3) && s.forward(&v.Forward)
+		case "weight":
+			return num(4, math.MaxUint32, func(n uint64) { v.Weight = uint32(n) })
+		case "upper_threshold":
+			return num(5, math.MaxUint32, func(n uint64) { v.UpperThreshold = uint32(n) })
+		case "lower_threshold":
+			return num(6, math.MaxUint32, func(n uint64) { v.LowerThreshold = uint32(n) })
+		case "tunnel_type":
+			return num(7, math.MaxUint8, func(n uint64) { v.TunnelType = ipvs.TunnelType(n) })
+		case "tunnel_port":
+			return num(8, math.MaxUint16, func(n uint64) { v.TunnelPort = uint16(n) })
+		case "tunnel_flags":
+			return num(9, math.MaxUint16, func(n uint64) { v.TunnelFlags = ipvs.TunnelFlags(n) })
+		}
+		return false
+	})
+}

@@ -1,0 +1,265 @@
+package director
+
+import (
+	"encoding/json"
+	"net/netip"
+	"strconv"
+
+	"github.com/lvs-rs/lvs-rs/pkg/ipvs"
+)
+
+// The record's encoding, appended by hand for the large arrays (services,
+// destinations, VIPs) and through encoding/json for the small sections:
+// byte for byte what json.Marshal writes for the same values (see
+// TestFastEncodeMatchesJSON), without its reflection.
+
+// appendDesired appends d as json.Marshal renders it.
+func appendDesired(b []byte, d *Desired) ([]byte, error) {
+	b = appendString(append(b, `{"interface":`...), d.Interface)
+	var err error
+	if len(d.Sysctls) > 0 {
+		b, err = appendSection(b, `,"sysctls":`, &d.Sysctls, err)
+	}
+	if d.Timeouts != (ipvs.Timeouts{}) {
+		b, err = appendSection(b, `,"timeouts":`, &d.Timeouts, err)
+	}
+	if len(d.Sync) > 0 {
+		b, err = appendSection(b, `,"sync":`, &d.Sync, err)
+	}
+	if len(d.VIPs) > 0 {
+		b = append(b, `,"vips":[`...)
+		for i, a := range d.VIPs {
+			b = appendAddr(comma(b, i), a)
+		}
+		b = append(b, ']')
+	}
+	if len(d.Services) > 0 {
+		b = append(b, `,"services":[`...)
+		for i := range d.Services {
+			b = appendDesiredService(comma(b, i), &d.Services[i])
+		}
+		b = append(b, ']')
+	}
+	if d.Announce != nil {
+		b, err = appendSection(b, `,"announce":`, &d.Announce, err)
+	}
+	if len(d.Marks) > 0 {
+		b, err = appendSection(b, `,"marks":`, &d.Marks, err)
+	}
+	return append(b, '}'), err
+}
+
+// appendRecord appends r as json.Marshal renders it, its desired state
+// spliced in as it is.
+func appendRecord(b []byte, r *record) ([]byte, error) {
+	b = strconv.AppendInt(append(b, `{"version":`...), int64(r.Version), 10)
+	if len(r.Desired) > 0 {
+		b = append(append(b, `,"desired":`...), r.Desired...)
+	}
+	var err error
+	if len(r.Addresses) > 0 {
+		b, err = appendSection(b, `,"addresses":`, &r.Addresses, err)
+	}
+	if len(r.Sysctls) > 0 {
+		b, err = appendSection(b, `,"sysctls":`, &r.Sysctls, err)
+	}
+	if len(r.Timeouts) > 0 {
+		b, err = appendSection(b, `,"timeouts":`, &r.Timeouts, err)
+	}
+	if len(r.Daemons) > 0 {
+		b, err = appendSection(b, `,"sync_daemons":`, &r.Daemons, err)
+	}
+	if r.Routes != nil {
+		b, err = appendSection(b, `,"announce_routes":`, &r.Routes, err)
+	}
+	if r.NFTable != "" {
+		b = appendString(append(b, `,"nftables_table":`...), r.NFTable)
+	}
+	if len(r.Services) > 0 {
+		b = append(b, `,"services":[`...)
+		for i := range r.Services {
+			b = appendRecordService(comma(b, i), &r.Services[i])
+		}
+		b = append(b, ']')
+	}
+	return append(b, '}'), err
+}
+
+// appendRecordService appends one of the record's services.
+func appendRecordService(b []byte, s *recordService) []byte {
+	b = appendFamily(append(b, `{"family":`...), s.Family)
+	b = appendKey(b, s.ServiceKey)
+	if len(s.Destinations) > 0 {
+		b = append(b, `,"destinations":[`...)
+		for i, d := range s.Destinations {
+			b = appendAddr(append(comma(b, i), `{"address":`...), d.Address)
+			b = append(strconv.AppendUint(append(b, `,"port":`...), uint64(d.Port), 10), '}')
+		}
+		b = append(b, ']')
+	}
+	return append(b, '}')
+}
+
+// appendKey appends a service key's fields after the family, as
+// ipvs.Service and ipvs.ServiceKey share them.
+func appendKey(b []byte, k ipvs.ServiceKey) []byte {
+	if k.Protocol != 0 {
+		b = appendProtocol(append(b, `,"protocol":`...), k.Protocol)
+	}
+	if k.Address != (netip.Addr{}) {
+		b = appendAddr(append(b, `,"address":`...), k.Address)
+	}
+	b = appendUint(b, `,"port":`, uint64(k.Port), true)
+	return appendUint(b, `,"fwmark":`, uint64(k.FWMark), true)
+}
+
+// appendDesiredService appends one desired service.
+func appendDesiredService(b []byte, ds *DesiredService) []byte {
+	s := &ds.Service
+	b = append(b, `{"service":{`...)
+	if s.Family != 0 {
+		b = appendFamily(append(b, `"family":`...), s.Family)
+	}
+	k := len(b)
+	b = appendKey(b, ipvs.ServiceKey{Protocol: s.Protocol, Address: s.Address, Port: s.Port, FWMark: s.FWMark})
+	b = appendString(append(b, `,"scheduler":`...), s.Scheduler)
+	if s.Family == 0 { // no leading comma before the first field
+		b = append(b[:k], b[k+1:]...)
+	}
+	b = appendUint(b, `,"flags":`, uint64(s.Flags), true)
+	b = appendUint(b, `,"timeout":`, uint64(s.Timeout), true)
+	b = strconv.AppendInt(append(b, `,"netmask":`...), int64(s.Netmask), 10)
+	if s.PEName != "" {
+		b = appendString(append(b, `,"pe_name":`...), s.PEName)
+	}
+	b = append(b, '}')
+	if len(ds.Destinations) > 0 {
+		b = append(b, `,"destinations":[`...)
+		for i := range ds.Destinations {
+			b = appendDestination(comma(b, i), &ds.Destinations[i])
+		}
+		b = append(b, ']')
+	}
+	return append(b, '}')
+}
+
+// appendDestination appends an ipvs.Destination.
+func appendDestination(b []byte, d *ipvs.Destination) []byte {
+	b = append(b, '{')
+	if d.Family != 0 {
+		b = append(appendFamily(append(b, `"family":`...), d.Family), ',')
+	}
+	b = appendAddr(append(b, `"address":`...), d.Address)
+	b = appendUint(b, `,"port":`, uint64(d.Port), false)
+	b = append(b, `,"forward":`...)
+	if int(d.Forward) < len(forwardJSON) {
+		b = append(b, forwardJSON[d.Forward]...)
+	} else {
+		b = appendText(b, d.Forward)
+	}
+	b = appendUint(b, `,"weight":`, uint64(d.Weight), false)
+	b = appendUint(b, `,"upper_threshold":`, uint64(d.UpperThreshold), true)
+	b = appendUint(b, `,"lower_threshold":`, uint64(d.LowerThreshold), true)
+	b = appendUint(b, `,"tunnel_type":`, uint64(d.TunnelType), true)
+	b = appendUint(b, `,"tunnel_port":`, uint64(d.TunnelPort), true)
+	b = appendUint(b, `,"tunnel_flags":`, uint64(d.TunnelFlags), true)
+	return append(b, '}')
+}
+
+// forwardJSON are the forwarding methods as ForwardMethod.MarshalText
+// renders them, quoted.
+var forwardJSON = [...]string{`"masq"`, `"local"`, `"tunnel"`, `"route"`, `"bypass"`}
+
+// comma appends the separator before element i of an array.
+func comma(b []byte, i int) []byte {
+	if i > 0 {
+		return append(b, ',')
+	}
+	return b
+}
+
+// appendUint appends key and n, unless omitEmpty and n is 0.
+func appendUint(b []byte, key string, n uint64, omitEmpty bool) []byte {
+	if omitEmpty && n == 0 {
+		return b
+	}
+	return strconv.AppendUint(append(b, key...), n, 10)
+}
+
+// appendAddr appends an address as its MarshalText renders it, quoted.
+func appendAddr(b []byte, a netip.Addr) []byte {
+	start := len(b)
+	b, _ = a.AppendText(append(b, '"')) // never fails
+	if !plain(b[start+1:]) {            // a zone with characters to escape
+		return appendString(b[:start], string(b[start+1:]))
+	}
+	return append(b, '"')
+}
+
+// appendFamily appends f as appendText would.
+func appendFamily(b []byte, f ipvs.Family) []byte {
+	switch f {
+	case ipvs.Inet:
+		return append(b, `"inet"`...)
+	case ipvs.Inet6:
+		return append(b, `"inet6"`...)
+	}
+	return appendText(b, f)
+}
+
+// appendProtocol appends p as appendText would.
+func appendProtocol(b []byte, p ipvs.Protocol) []byte {
+	switch p {
+	case ipvs.TCP:
+		return append(b, `"tcp"`...)
+	case ipvs.UDP:
+		return append(b, `"udp"`...)
+	}
+	return appendText(b, p)
+}
+
+// appendText appends v as encoding/json renders a TextMarshaler.
+func appendText(b []byte, v interface{ MarshalText() ([]byte, error) }) []byte {
+	t, _ := v.MarshalText() // the ipvs types' never fail
+	return appendString(b, string(t))
+}
+
+// appendString appends s as a JSON string, as json.Marshal renders it.
+func appendString(b []byte, s string) []byte {
+	if plain(s) {
+		return append(append(append(b, '"'), s...), '"')
+	}
+	q, _ := json.Marshal(s) // a string always encodes
+	return append(b, q...)
+}
+
+// plain reports whether s needs no escaping in JSON: printable ASCII
+// other than the quote, the backslash and what json.Marshal escapes for
+// HTML.
+func plain[S string | []byte](s S) bool {
+	for i := range len(s) {
+		c := s[i]
+		if c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return false
+		}
+	}
+	return true
+}
+
+// appendSection appends key and v encoded by json.Marshal; the first
+// error is kept.
+func appendSection(b []byte, key string, v any, err error) ([]byte, error) {
+	m, merr := json.Marshal(v)
+	if merr != nil {
+		return b, cmpOr(err, merr)
+	}
+	return append(append(b, key...), m...), err
+}
+
+// cmpOr returns the first non-nil error.
+func cmpOr(a, b error) error {
+	if a != nil {
+		return a
+	}
+	return b
+}
