@@ -136,15 +136,15 @@ func appendDesiredService(b []byte, ds *DesiredService) []byte {
 	if len(ds.Destinations) > 0 {
 		b = append(b, `,"destinations":[`...)
 		for i := range ds.Destinations {
-			b = appendDestination(comma(b, i), &ds.Destinations[i])
+			b = appendDestinationJSON(comma(b, i), &ds.Destinations[i])
 		}
 		b = append(b, ']')
 	}
 	return append(b, '}')
 }
 
-// appendDestination appends an ipvs.Destination.
-func appendDestination(b []byte, d *ipvs.Destination) []byte {
+// appendDestinationJSON appends an ipvs.Destination as JSON.
+func appendDestinationJSON(b []byte, d *ipvs.Destination) []byte {
 	b = append(b, '{')
 	if d.Family != 0 {
 		b = append(appendFamily(append(b, `"family":`...), d.Family), ',')
