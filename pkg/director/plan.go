@@ -2,6 +2,7 @@ package director
 
 import (
 	"cmp"
+	"iter"
 	"net/netip"
 	"slices"
 
@@ -183,7 +184,7 @@ func planServices(out *[phases][]Change, d Desired, obs Observed, owned Owned) {
 		for _, dst := range ds.Destinations {
 			wantDest[dst.Key()] = true
 		}
-		for _, dx := range sortedDests(cur.Destinations) {
+		for dx := range sortedDests(cur.Destinations) {
 			if !wantDest[dx.Key()] && ownDests[dx.Key()] {
 				out[phaseDeleteDest] = append(out[phaseDeleteDest], Change{Kind: DeleteDestination, Service: ds.Service, Destination: dx})
 			}
@@ -200,7 +201,7 @@ func planServices(out *[phases][]Change, d Desired, obs Observed, owned Owned) {
 		ownDests := owned.Services[cur.Key()]
 		var foreign []ipvs.DestinationKey
 		var mineHere []ipvs.Destination
-		for _, dx := range sortedDests(cur.Destinations) {
+		for dx := range sortedDests(cur.Destinations) {
 			if ownDests[dx.Key()] {
 				mineHere = append(mineHere, dx)
 			} else {
@@ -267,16 +268,55 @@ func (x destIndexed) find(k ipvs.DestinationKey) (ipvs.Destination, bool) {
 	return ipvs.Destination{}, false
 }
 
-// sortedDests returns the destinations' configurations in key order.
-func sortedDests(ds []ipvs.DestinationExtended) []ipvs.Destination {
-	out := make([]ipvs.Destination, len(ds))
-	for i, d := range ds {
-		out[i] = d.Destination
+// sortedDests yields the destinations' configurations in key order. The
+// kernel lists a service's destinations newest first, so the ones added
+// in order come back in descending order: a list in either order is
+// walked in place, without copying; any other is copied and sorted.
+func sortedDests(ds []ipvs.DestinationExtended) iter.Seq[ipvs.Destination] {
+	return func(yield func(ipvs.Destination) bool) {
+		switch {
+		case slices.IsSortedFunc(ds, compareDests):
+			for i := range ds {
+				if !yield(ds[i].Destination) {
+					return
+				}
+			}
+		case descending(ds):
+			for i := len(ds) - 1; i >= 0; i-- {
+				if !yield(ds[i].Destination) {
+					return
+				}
+			}
+		default:
+			out := make([]ipvs.Destination, len(ds))
+			for i, d := range ds {
+				out[i] = d.Destination
+			}
+			slices.SortFunc(out, func(a, b ipvs.Destination) int {
+				return cmp.Or(a.Address.Compare(b.Address), cmp.Compare(a.Port, b.Port))
+			})
+			for _, d := range out {
+				if !yield(d) {
+					return
+				}
+			}
+		}
 	}
-	slices.SortFunc(out, func(a, b ipvs.Destination) int {
-		return cmp.Or(a.Address.Compare(b.Address), cmp.Compare(a.Port, b.Port))
-	})
-	return out
+}
+
+// compareDests orders destinations by key: address, then port.
+func compareDests(a, b ipvs.DestinationExtended) int {
+	return cmp.Or(a.Address.Compare(b.Address), cmp.Compare(a.Port, b.Port))
+}
+
+// descending reports whether ds is in strictly descending key order.
+func descending(ds []ipvs.DestinationExtended) bool {
+	for i := 1; i < len(ds); i++ {
+		if compareDests(ds[i-1], ds[i]) <= 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // compareKeys orders service keys: family, fwmark, protocol, address, port.

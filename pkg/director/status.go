@@ -155,7 +155,7 @@ func serviceRow(want ipvs.Service, dests []ipvs.Destination, cur ObservedService
 	for _, d := range dests {
 		add(d)
 	}
-	for _, d := range sortedDests(cur.Destinations) {
+	for d := range sortedDests(cur.Destinations) {
 		if mineDests[d.Key()] {
 			add(d)
 		}
