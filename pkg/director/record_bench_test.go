@@ -125,3 +125,14 @@ func BenchmarkSameRecord(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkRecordOf builds the record of 11,000 owned objects, as every
+// save does before comparing it with the last one.
+func BenchmarkRecordOf(b *testing.B) {
+	rec, _ := bigRecord(b)
+	owned := rec.owned()
+	b.ReportAllocs()
+	for b.Loop() {
+		recordOf(rec.Desired, owned)
+	}
+}
