@@ -343,7 +343,7 @@ func settle(intended Owned, after Observed, d Desired, changes []Change, errs []
 			refusedAddr[keyOf(c.Addr)] = true
 		}
 	}
-	n := Owned{Services: map[ipvs.ServiceKey]map[ipvs.DestinationKey]bool{}}
+	n := Owned{Services: make(map[ipvs.ServiceKey]map[ipvs.DestinationKey]bool, len(intended.Services))}
 	present := map[addrKey]bool{}
 	for _, a := range after.Addrs {
 		present[keyOf(a)] = true
@@ -358,7 +358,7 @@ func settle(intended Owned, after Observed, d Desired, changes []Change, errs []
 		if !exists || refusedSvc[k] || released[k] {
 			continue
 		}
-		nd := map[ipvs.DestinationKey]bool{}
+		nd := make(map[ipvs.DestinationKey]bool, min(len(ds), len(cur.Destinations)))
 		for _, dx := range cur.Destinations {
 			if ds[dx.Key()] && !refusedDest[k][dx.Key()] {
 				nd[dx.Key()] = true
@@ -375,12 +375,9 @@ func settle(intended Owned, after Observed, d Desired, changes []Change, errs []
 		if !mine {
 			continue
 		}
-		have := map[ipvs.DestinationKey]bool{}
-		for _, dx := range after.Services[k].Destinations {
-			have[dx.Key()] = true
-		}
+		have := destIndex(after.Services[k].Destinations)
 		for _, dst := range ds.Destinations {
-			if have[dst.Key()] {
+			if _, ok := have.find(dst.Key()); ok {
 				nd[dst.Key()] = true
 			}
 		}
