@@ -59,6 +59,8 @@ type Client struct {
 	stop     func() bool // the running call's context.AfterFunc stop
 	endFn    func()      // c.end, bound once
 
+	dumpReq []byte // dump's request buffer, reused (under mu)
+
 	slabMu sync.Mutex            // guards slab
 	slab   []DestinationExtended // where Destinations carves its results from
 }

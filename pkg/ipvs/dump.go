@@ -39,8 +39,11 @@ func (c *Client) dump(ctx context.Context, cmd uint8, body []byte, each func(pay
 	defer end()
 	seq := c.sequences(1)
 	c.seq = seq + 1
-	req := make([]byte, nlmsgHeaderLen+4, nlmsgHeaderLen+4+len(body))
+	// The request is built in a buffer reused from call to call (under
+	// mu): sendto copies it into the kernel.
+	req := append(c.dumpReq[:0], make([]byte, nlmsgHeaderLen+4)...)
 	req = append(req, body...)
+	c.dumpReq = req
 	binary.NativeEndian.PutUint32(req[0:], uint32(len(req)))
 	binary.NativeEndian.PutUint16(req[4:], c.family)
 	binary.NativeEndian.PutUint16(req[6:], uint16(netlink.Request|netlink.Dump))

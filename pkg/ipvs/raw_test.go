@@ -1,6 +1,7 @@
 package ipvs
 
 import (
+	"context"
 	"errors"
 	"slices"
 	"strings"
@@ -16,7 +17,7 @@ import (
 // with EOPNOTSUPP, each answer carrying its request's sequence number.
 // This runs the production path (sendto, read, parsing, drain) without
 // IPVS, on any Linux host, without privileges.
-func rawCtrlClient(t *testing.T) *Client {
+func rawCtrlClient(t testing.TB) *Client {
 	t.Helper()
 	conn, err := netlink.Dial(unix.NETLINK_GENERIC, nil)
 	if err != nil {
@@ -116,5 +117,20 @@ func TestRawDump(t *testing.T) {
 	}
 	if err := c.dump(t.Context(), unix.CTRL_CMD_GETFAMILY, nil, func([]byte) {}); err != nil {
 		t.Fatalf("the next dump: %v", err)
+	}
+}
+
+// BenchmarkRawDump runs one small dump (the generic netlink families) on
+// the production path, as observe runs one per service: what a call costs
+// besides the kernel's answer.
+func BenchmarkRawDump(b *testing.B) {
+	c := rawCtrlClient(b)
+	ctx, cancel := context.WithCancel(b.Context())
+	defer cancel()
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := c.dump(ctx, unix.CTRL_CMD_GETFAMILY, nil, func([]byte) {}); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
