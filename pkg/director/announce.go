@@ -82,12 +82,12 @@ func planAnnounce(out *[phases][]Change, d Desired, obs Observed, owned Owned) {
 	var dels []Change
 	if owned.Routes != (RouteTable{}) && owned.Routes != want {
 		for _, c := range announce.Plan(nil, obs.Routes[owned.Routes]) {
-			dels = append(dels, Change{Kind: DeleteRoute, Route: owned.Routes, Prefix: c.Prefix})
+			dels = append(dels, Change{Kind: DeleteRoute, x: &changeDetail{Route: owned.Routes, Prefix: c.Prefix}})
 		}
 	}
 	if d.Announce != nil {
 		for _, c := range announce.Plan(d.Announce.VIPs, obs.Routes[want]) {
-			ch := Change{Kind: AddRoute, Route: want, Prefix: c.Prefix}
+			ch := Change{Kind: AddRoute, x: &changeDetail{Route: want, Prefix: c.Prefix}}
 			if c.Kind == announce.Delete {
 				ch.Kind = DeleteRoute
 				dels = append(dels, ch)
@@ -127,17 +127,17 @@ func settleRoutes(intended Owned, after Observed, d Desired) RouteTable {
 // routeString renders a route change as one line.
 func (c Change) routeString() string {
 	if c.Kind == AddRoute {
-		return fmt.Sprintf("announce %v: add blackhole route %s", c.Prefix.Addr(), c.Route)
+		return fmt.Sprintf("announce %v: add blackhole route %s", c.Prefix().Addr(), c.Route())
 	}
-	return fmt.Sprintf("withdraw %v: delete route %s", c.Prefix.Addr(), c.Route)
+	return fmt.Sprintf("withdraw %v: delete route %s", c.Prefix().Addr(), c.Route())
 }
 
 // routeDrift renders the difference a route change would repair.
 func (c Change) routeDrift() string {
 	if c.Kind == AddRoute {
-		return fmt.Sprintf("announce route %v (%s) is missing", c.Prefix, c.Route)
+		return fmt.Sprintf("announce route %v (%s) is missing", c.Prefix(), c.Route())
 	}
-	return fmt.Sprintf("announce route %v (%s) is lvs-rs's and not wanted", c.Prefix, c.Route)
+	return fmt.Sprintf("announce route %v (%s) is lvs-rs's and not wanted", c.Prefix(), c.Route())
 }
 
 // recordNetwork renders o's route table and nftables table for the

@@ -6,8 +6,6 @@ import (
 	"strings"
 
 	"github.com/lvs-rs/lvs-rs/pkg/ipvs"
-	"github.com/lvs-rs/lvs-rs/pkg/nftmark"
-	"github.com/lvs-rs/lvs-rs/pkg/sysctl"
 	"github.com/lvs-rs/lvs-rs/pkg/vip"
 )
 
@@ -41,25 +39,15 @@ const (
 	LeaveSysctl       Kind = "leave-sysctl"       // no write: changed by someone else since (now Current); forget it
 )
 
-// Change is one step of a plan. It is comparable except for Foreign.
+// Change is one step of a plan. The fields every IPVS change uses are
+// inline; the rest (see the methods Addr through Foreign) sit behind one
+// pointer that only the few other changes carry, so a start's 11,000
+// additions take 176 bytes each instead of 712.
 type Change struct {
-	Kind            Kind
-	Addr            vip.Addr         // Bind, Unbind
-	Sysctl          sysctl.Record    // SetSysctl, RestoreSysctl, LeaveSysctl
-	Current         string           // SetSysctl, LeaveSysctl: the value found
-	Service         ipvs.Service     // service kinds; the service of destination kinds
-	From            ipvs.Service     // EditService: the kernel's before
-	Destination     ipvs.Destination // destination kinds
-	FromDestination ipvs.Destination // EditDestination: the kernel's before
-	Timeout         TimeoutRecord    // timeout kinds
-	TimeoutNow      uint32           // timeout kinds: the value found, in seconds
-	Daemon          ipvs.Daemon      // sync kinds
-	FromDaemon      ipvs.Daemon      // RestartSync, StartSync, LeaveSync: the daemon running in its state
-	Route           RouteTable       // route kinds: the table and protocol
-	Prefix          netip.Prefix     // route kinds: VIP/32 or /128
-	Marks           []nftmark.Rule   // BuildMarks
-	Replace         bool             // BuildMarks: the table exists and is rebuilt
-	Foreign         []ipvs.DestinationKey
+	Kind        Kind
+	Service     ipvs.Service     // service kinds; the service of destination kinds
+	Destination ipvs.Destination // destination kinds
+	x           *changeDetail    // nil: every detail is the zero value
 }
 
 // Writes reports whether the change writes to the kernel.
@@ -102,7 +90,7 @@ func (c Change) opKind() (ipvs.OpKind, bool) {
 func (c Change) String() string {
 	switch c.Kind {
 	case SetSysctl:
-		return fmt.Sprintf("set %s=%s (was %s)", c.Sysctl.Key, c.Sysctl.Wrote, c.Current)
+		return fmt.Sprintf("set %s=%s (was %s)", c.Sysctl().Key, c.Sysctl().Wrote, c.Current())
 	case SetTimeout, RestoreTimeout, LeaveTimeout, StartSync, RestartSync, StopSync, LeaveSync:
 		return c.settingString()
 	case AddRoute, DeleteRoute:
@@ -110,30 +98,30 @@ func (c Change) String() string {
 	case BuildMarks, RemoveMarks:
 		return c.marksString()
 	case Bind:
-		return "bind " + c.Addr.String()
+		return "bind " + c.Addr().String()
 	case AddService:
 		return fmt.Sprintf("add service %v %s", c.Service, describeService(c.Service))
 	case AddDestination:
 		return fmt.Sprintf("add destination %v to %v: %s", c.Destination, c.Service, describeDestination(c.Destination))
 	case EditService:
-		return fmt.Sprintf("edit service %v: %s", c.Service, strings.Join(serviceDiff(c.From, c.Service), ", "))
+		return fmt.Sprintf("edit service %v: %s", c.Service, strings.Join(serviceDiff(c.From(), c.Service), ", "))
 	case EditDestination:
 		return fmt.Sprintf("edit destination %v of %v: %s", c.Destination, c.Service,
-			strings.Join(destinationDiff(c.FromDestination, c.Destination), ", "))
+			strings.Join(destinationDiff(c.FromDestination(), c.Destination), ", "))
 	case DeleteDestination:
 		return fmt.Sprintf("delete destination %v from %v", c.Destination, c.Service)
 	case DeleteService:
 		return fmt.Sprintf("delete service %v", c.Service)
 	case ReleaseService:
 		return fmt.Sprintf("keep service %v: it holds real servers lvs-rs did not add (%s); it is no longer lvs-rs's",
-			c.Service, joinKeys(c.Foreign))
+			c.Service, joinKeys(c.Foreign()))
 	case Unbind:
-		return "unbind " + c.Addr.String()
+		return "unbind " + c.Addr().String()
 	case RestoreSysctl:
-		return fmt.Sprintf("restore %s=%s", c.Sysctl.Key, c.Sysctl.Prior)
+		return fmt.Sprintf("restore %s=%s", c.Sysctl().Key, c.Sysctl().Prior)
 	case LeaveSysctl:
 		return fmt.Sprintf("leave %s=%s: changed since lvs-rs set it to %s (it was %s); not restored",
-			c.Sysctl.Key, c.Current, c.Sysctl.Wrote, c.Sysctl.Prior)
+			c.Sysctl().Key, c.Current(), c.Sysctl().Wrote, c.Sysctl().Prior)
 	}
 	return string(c.Kind)
 }
@@ -142,7 +130,7 @@ func (c Change) String() string {
 func (c Change) Drift() string {
 	switch c.Kind {
 	case SetSysctl:
-		return fmt.Sprintf("sysctl %s is %s, want %s", c.Sysctl.Key, c.Current, c.Sysctl.Wrote)
+		return fmt.Sprintf("sysctl %s is %s, want %s", c.Sysctl().Key, c.Current(), c.Sysctl().Wrote)
 	case SetTimeout, RestoreTimeout, LeaveTimeout, StartSync, RestartSync, StopSync, LeaveSync:
 		return c.settingDrift()
 	case AddRoute, DeleteRoute:
@@ -150,29 +138,29 @@ func (c Change) Drift() string {
 	case BuildMarks, RemoveMarks:
 		return c.marksDrift()
 	case Bind:
-		return fmt.Sprintf("vip %s is not on %s", c.Addr.Prefix.Addr(), c.Addr.Dev)
+		return fmt.Sprintf("vip %s is not on %s", c.Addr().Prefix.Addr(), c.Addr().Dev)
 	case AddService:
 		return fmt.Sprintf("service %v is missing", c.Service)
 	case AddDestination:
 		return fmt.Sprintf("real server %v of %v is missing", c.Destination, c.Service)
 	case EditService:
-		return fmt.Sprintf("service %v: %s (kernel -> config)", c.Service, strings.Join(serviceDiff(c.From, c.Service), ", "))
+		return fmt.Sprintf("service %v: %s (kernel -> config)", c.Service, strings.Join(serviceDiff(c.From(), c.Service), ", "))
 	case EditDestination:
 		return fmt.Sprintf("real server %v of %v: %s (kernel -> config)", c.Destination, c.Service,
-			strings.Join(destinationDiff(c.FromDestination, c.Destination), ", "))
+			strings.Join(destinationDiff(c.FromDestination(), c.Destination), ", "))
 	case DeleteDestination:
 		return fmt.Sprintf("real server %v of %v was added by lvs-rs and is no longer configured", c.Destination, c.Service)
 	case DeleteService:
 		return fmt.Sprintf("service %v was added by lvs-rs and is no longer configured", c.Service)
 	case ReleaseService:
 		return fmt.Sprintf("service %v was added by lvs-rs, is no longer configured, and holds real servers lvs-rs did not add (%s)",
-			c.Service, joinKeys(c.Foreign))
+			c.Service, joinKeys(c.Foreign()))
 	case Unbind:
-		return fmt.Sprintf("vip %s on %s was bound by lvs-rs and is no longer configured", c.Addr.Prefix.Addr(), c.Addr.Dev)
+		return fmt.Sprintf("vip %s on %s was bound by lvs-rs and is no longer configured", c.Addr().Prefix.Addr(), c.Addr().Dev)
 	case RestoreSysctl:
-		return fmt.Sprintf("sysctl %s was set to %s by lvs-rs and is no longer wanted (prior %s)", c.Sysctl.Key, c.Sysctl.Wrote, c.Sysctl.Prior)
+		return fmt.Sprintf("sysctl %s was set to %s by lvs-rs and is no longer wanted (prior %s)", c.Sysctl().Key, c.Sysctl().Wrote, c.Sysctl().Prior)
 	case LeaveSysctl:
-		return fmt.Sprintf("sysctl %s is %s: changed since lvs-rs set it to %s", c.Sysctl.Key, c.Current, c.Sysctl.Wrote)
+		return fmt.Sprintf("sysctl %s is %s: changed since lvs-rs set it to %s", c.Sysctl().Key, c.Current(), c.Sysctl().Wrote)
 	}
 	return string(c.Kind)
 }

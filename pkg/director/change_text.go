@@ -29,7 +29,7 @@ func (c Change) AppendText(b []byte) ([]byte, error) {
 		b = appendDestination(append(b, "edit destination "...), c.Destination)
 		b = appendService(append(b, " of "...), c.Service)
 		b = append(b, ": "...)
-		for i, d := range destinationDiff(c.FromDestination, c.Destination) {
+		for i, d := range destinationDiff(c.FromDestination(), c.Destination) {
 			if i > 0 {
 				b = append(b, ", "...)
 			}

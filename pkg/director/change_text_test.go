@@ -32,7 +32,7 @@ func TestAppendTextIsString(t *testing.T) {
 	for _, k := range kinds {
 		for _, s := range services {
 			for _, d := range dests {
-				c := Change{Kind: k, Service: s, From: services[0], Destination: d, FromDestination: dests[1]}
+				c := Change{Kind: k, Service: s, Destination: d, x: &changeDetail{From: services[0], FromDestination: dests[1]}}
 				got, err := c.AppendText([]byte("x"))
 				if err != nil || string(got) != "x"+c.String() {
 					t.Fatalf("AppendText = %q, %v; want %q", got, err, "x"+c.String())

@@ -140,16 +140,16 @@ func gone(k Kind, err error) bool {
 
 // one applies a change that is not an IPVS one.
 func (e executor) one(ctx context.Context, c Change) error {
-	key := sysctl.ParseKey(c.Sysctl.Key)
+	key := sysctl.ParseKey(c.Sysctl().Key)
 	switch c.Kind {
 	case SetSysctl:
-		return e.k.SetSysctl(key, c.Sysctl.Wrote)
+		return e.k.SetSysctl(key, c.Sysctl().Wrote)
 	case RestoreSysctl:
-		return e.k.SetSysctl(key, c.Sysctl.Prior)
+		return e.k.SetSysctl(key, c.Sysctl().Prior)
 	case Bind:
-		return e.k.Bind(c.Addr)
+		return e.k.Bind(c.Addr())
 	case Unbind:
-		return e.k.Unbind(c.Addr)
+		return e.k.Unbind(c.Addr())
 	case ReleaseService, LeaveSysctl:
 		return nil
 	case AddRoute, DeleteRoute, BuildMarks, RemoveMarks:

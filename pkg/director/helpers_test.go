@@ -12,7 +12,7 @@ import (
 	"github.com/lvs-rs/lvs-rs/pkg/vip"
 )
 
-var cmpOpts = cmp.Options{cmpopts.EquateComparable(netip.Addr{}, netip.Prefix{}), cmpopts.EquateEmpty()}
+var cmpOpts = cmp.Options{cmpopts.EquateComparable(netip.Addr{}, netip.Prefix{}), cmpopts.EquateEmpty(), cmp.AllowUnexported(Change{})}
 
 var (
 	vip1 = netip.MustParseAddr("10.0.0.100")

@@ -49,7 +49,7 @@ func planMarks(out *[phases][]Change, d Desired, obs Observed, owned Owned) {
 	}
 	c := nftmark.Plan(d.Marks, obs.Marks)
 	if c.Action == nftmark.Build {
-		out[phaseAdd] = append(out[phaseAdd], Change{Kind: BuildMarks, Marks: c.Rules, Replace: c.Replace})
+		out[phaseAdd] = append(out[phaseAdd], Change{Kind: BuildMarks, x: &changeDetail{Marks: c.Rules, Replace: c.Replace}})
 	}
 }
 
@@ -59,10 +59,10 @@ func (c Change) marksString() string {
 		return "delete nftables table inet " + nftmark.TableName
 	}
 	verb := "create"
-	if c.Replace {
+	if c.Replace() {
 		verb = "rebuild"
 	}
-	return fmt.Sprintf("%s nftables table inet %s: %s", verb, nftmark.TableName, rulesString(c.Marks))
+	return fmt.Sprintf("%s nftables table inet %s: %s", verb, nftmark.TableName, rulesString(c.Marks()))
 }
 
 // marksDrift renders the difference a marks change would repair.
@@ -70,10 +70,10 @@ func (c Change) marksDrift() string {
 	switch {
 	case c.Kind == RemoveMarks:
 		return fmt.Sprintf("nftables table inet %s is lvs-rs's and no mark is configured", nftmark.TableName)
-	case c.Replace:
-		return fmt.Sprintf("nftables table inet %s differs, want %s", nftmark.TableName, rulesString(c.Marks))
+	case c.Replace():
+		return fmt.Sprintf("nftables table inet %s differs, want %s", nftmark.TableName, rulesString(c.Marks()))
 	}
-	return fmt.Sprintf("nftables table inet %s is missing (want %s)", nftmark.TableName, rulesString(c.Marks))
+	return fmt.Sprintf("nftables table inet %s is missing (want %s)", nftmark.TableName, rulesString(c.Marks()))
 }
 
 func rulesString(rules []nftmark.Rule) string {

@@ -145,11 +145,11 @@ func observeNetwork(ctx context.Context, k Kernel, d Desired, owned Owned, obs *
 func (e executor) network(ctx context.Context, c Change) error {
 	switch c.Kind {
 	case AddRoute:
-		return e.k.AddRoute(ctx, c.Route, c.Prefix)
+		return e.k.AddRoute(ctx, c.Route(), c.Prefix())
 	case DeleteRoute:
-		return e.k.DeleteRoute(ctx, c.Route, c.Prefix)
+		return e.k.DeleteRoute(ctx, c.Route(), c.Prefix())
 	case BuildMarks:
-		return e.k.BuildMarks(ctx, c.Marks, c.Replace)
+		return e.k.BuildMarks(ctx, c.Marks(), c.Replace())
 	case RemoveMarks:
 		return e.k.RemoveMarks(ctx)
 	}
@@ -165,8 +165,8 @@ func garpBound(ctx context.Context, k Kernel, done []Change) []string {
 		if c.Kind != Bind {
 			continue
 		}
-		if err := k.GARP(ctx, c.Addr.Dev, hostAddr(c.Addr)); err != nil {
-			warns = append(warns, fmt.Sprintf("gratuitous ARP for %v on %s not sent: %v", hostAddr(c.Addr), c.Addr.Dev, err))
+		if err := k.GARP(ctx, c.Addr().Dev, hostAddr(c.Addr())); err != nil {
+			warns = append(warns, fmt.Sprintf("gratuitous ARP for %v on %s not sent: %v", hostAddr(c.Addr()), c.Addr().Dev, err))
 		}
 	}
 	return warns

@@ -55,8 +55,12 @@ func TestDesiredFromAnnounceAndMarks(t *testing.T) {
 
 func TestPlanAnnounce(t *testing.T) {
 	an := func(vips ...netip.Addr) *Announce { return &Announce{Table: 100, Protocol: 250, VIPs: vips} }
-	add := func(tb RouteTable, p netip.Prefix) Change { return Change{Kind: AddRoute, Route: tb, Prefix: p} }
-	del := func(tb RouteTable, p netip.Prefix) Change { return Change{Kind: DeleteRoute, Route: tb, Prefix: p} }
+	add := func(tb RouteTable, p netip.Prefix) Change {
+		return Change{Kind: AddRoute, x: &changeDetail{Route: tb, Prefix: p}}
+	}
+	del := func(tb RouteTable, p netip.Prefix) Change {
+		return Change{Kind: DeleteRoute, x: &changeDetail{Route: tb, Prefix: p}}
+	}
 	for _, tc := range []struct {
 		name   string
 		d      *Announce
@@ -124,12 +128,12 @@ func TestPlanMarks(t *testing.T) {
 	}{
 		{name: "none"},
 		{name: "create, in canonical order", want: []nftmark.Rule{r443, r80},
-			plan: []Change{{Kind: BuildMarks, Marks: []nftmark.Rule{r80, r443}}}},
+			plan: []Change{{Kind: BuildMarks, x: &changeDetail{Marks: []nftmark.Rule{r80, r443}}}}},
 		{name: "in place", want: []nftmark.Rule{r443, r80}, obs: nftmark.Observed{Present: true, Rules: []nftmark.Rule{r80, r443}}, owned: true},
 		{name: "rebuilt when it differs", want: []nftmark.Rule{r80}, obs: nftmark.Observed{Present: true, Rules: []nftmark.Rule{r80, r443}},
-			owned: true, plan: []Change{{Kind: BuildMarks, Marks: []nftmark.Rule{r80}, Replace: true}}},
+			owned: true, plan: []Change{{Kind: BuildMarks, x: &changeDetail{Marks: []nftmark.Rule{r80}, Replace: true}}}},
 		{name: "rebuilt when foreign", want: []nftmark.Rule{r80}, obs: nftmark.Observed{Present: true, Foreign: true, Rules: []nftmark.Rule{r80}},
-			owned: true, plan: []Change{{Kind: BuildMarks, Marks: []nftmark.Rule{r80}, Replace: true}}},
+			owned: true, plan: []Change{{Kind: BuildMarks, x: &changeDetail{Marks: []nftmark.Rule{r80}, Replace: true}}}},
 		{name: "removed on stop", obs: nftmark.Observed{Present: true, Rules: []nftmark.Rule{r80}}, owned: true,
 			plan: []Change{{Kind: RemoveMarks}}},
 		{name: "gone already", owned: true},

@@ -60,21 +60,53 @@ const (
 
 func plan(d Desired, obs Observed, owned Owned) []Change {
 	var out [phases][]Change
+	// A start from an empty table plans 11,000 additions: reserve them,
+	// and room for the rest of a usual plan, so that the list is neither
+	// grown by doubling nor copied once more by join.
+	if n := additions(d, obs); n > 0 {
+		out[phaseAdd] = make([]Change, 0, n+2*len(d.VIPs)+len(d.Sysctls)+len(d.Sync)+8)
+	}
 	planSettings(&out, d, obs, owned)
 	planAddrs(&out, d, obs, owned)
 	planServices(&out, d, obs, owned)
 	planMarks(&out, d, obs, owned)
 	planAnnounce(&out, d, obs, owned)
-	n := 0
-	for _, p := range out {
+	return join(&out)
+}
+
+// join concatenates the phases in order. When one phase has room for all
+// of them (the additions of a start, the edits of a large change), the
+// others are moved into its array: the plan is never held twice.
+func join(out *[phases][]Change) []Change {
+	n, big := 0, 0
+	for i, p := range out {
 		n += len(p)
+		if cap(p) > cap(out[big]) {
+			big = i
+		}
 	}
 	if n == 0 {
 		return nil
 	}
-	all := make([]Change, 0, n)
-	for _, p := range out {
-		all = append(all, p...)
+	if cap(out[big]) < n {
+		all := make([]Change, 0, n)
+		for _, p := range out {
+			all = append(all, p...)
+		}
+		return all
+	}
+	all := out[big][:n]
+	at := 0
+	for _, p := range out[:big] {
+		at += len(p)
+	}
+	copy(all[at:], out[big]) // the phases never share an array
+	at = 0
+	for i, p := range out {
+		if i != big {
+			copy(all[at:], p)
+		}
+		at += len(p)
 	}
 	return all
 }
@@ -123,7 +155,7 @@ func planAddrs(out *[phases][]Change, d Desired, obs Observed, owned Owned) {
 				}
 			}
 		}
-		out[phaseBind] = append(out[phaseBind], Change{Kind: Bind, Addr: a.Normalize()})
+		out[phaseBind] = append(out[phaseBind], Change{Kind: Bind, x: &changeDetail{Addr: a.Normalize()}})
 	}
 	var stale []vip.Addr
 	for _, a := range owned.Addrs {
@@ -135,13 +167,12 @@ func planAddrs(out *[phases][]Change, d Desired, obs Observed, owned Owned) {
 		return cmp.Or(cmp.Compare(a.Dev, b.Dev), a.Prefix.Addr().Compare(b.Prefix.Addr()))
 	})
 	for _, a := range stale {
-		out[phaseUnbind] = append(out[phaseUnbind], Change{Kind: Unbind, Addr: a})
+		out[phaseUnbind] = append(out[phaseUnbind], Change{Kind: Unbind, x: &changeDetail{Addr: a}})
 	}
 }
 
 // planServices adds, edits and deletes services and destinations.
 func planServices(out *[phases][]Change, d Desired, obs Observed, owned Owned) {
-	out[phaseAdd] = slices.Grow(out[phaseAdd], additions(d, obs))
 	want := make(map[ipvs.ServiceKey]bool, len(d.Services))
 	for _, ds := range d.Services {
 		k := ds.Service.Key()
@@ -159,7 +190,7 @@ func planServices(out *[phases][]Change, d Desired, obs Observed, owned Owned) {
 			continue // a foreign service: Conflicts reports it
 		}
 		if cur.Service != ds.Service {
-			out[phaseEdit] = append(out[phaseEdit], Change{Kind: EditService, Service: ds.Service, From: cur.Service})
+			out[phaseEdit] = append(out[phaseEdit], Change{Kind: EditService, Service: ds.Service, x: &changeDetail{From: cur.Service}})
 		}
 		have := destIndex(cur.Destinations)
 		found := 0
@@ -172,8 +203,7 @@ func planServices(out *[phases][]Change, d Desired, obs Observed, owned Owned) {
 			case now != dst:
 				// lvs-rs's own, or a hand-added one the config now names
 				// (adopted: the service is lvs-rs's).
-				out[phaseEdit] = append(out[phaseEdit], Change{Kind: EditDestination, Service: ds.Service,
-					Destination: dst, FromDestination: now})
+				out[phaseEdit] = append(out[phaseEdit], Change{Kind: EditDestination, Service: ds.Service, Destination: dst, x: &changeDetail{FromDestination: now}})
 			}
 			found++
 		}
@@ -215,7 +245,7 @@ func planServices(out *[phases][]Change, d Desired, obs Observed, owned Owned) {
 		for _, dx := range mineHere {
 			out[phaseDeleteDest] = append(out[phaseDeleteDest], Change{Kind: DeleteDestination, Service: cur.Service, Destination: dx})
 		}
-		out[phaseDeleteService] = append(out[phaseDeleteService], Change{Kind: ReleaseService, Service: cur.Service, Foreign: foreign})
+		out[phaseDeleteService] = append(out[phaseDeleteService], Change{Kind: ReleaseService, Service: cur.Service, x: &changeDetail{Foreign: foreign}})
 	}
 }
 

@@ -125,9 +125,9 @@ func TestPlanSettings(t *testing.T) {
 				o.Sysctls[redirAll], o.Sysctls[redirEth0], o.Sysctls[sloppy] = "1", "1", "0"
 			},
 			want: []Change{
-				{Kind: SetSysctl, Sysctl: sysctl.Record{Key: redirAll, Prior: "1", Wrote: "0"}, Current: "1"},
-				{Kind: SetSysctl, Sysctl: sysctl.Record{Key: redirEth0, Prior: "1", Wrote: "0"}, Current: "1"},
-				{Kind: SetSysctl, Sysctl: sysctl.Record{Key: sloppy, Prior: "0", Wrote: "1"}, Current: "0"},
+				{Kind: SetSysctl, x: &changeDetail{Sysctl: sysctl.Record{Key: redirAll, Prior: "1", Wrote: "0"}, Current: "1"}},
+				{Kind: SetSysctl, x: &changeDetail{Sysctl: sysctl.Record{Key: redirEth0, Prior: "1", Wrote: "0"}, Current: "1"}},
+				{Kind: SetSysctl, x: &changeDetail{Sysctl: sysctl.Record{Key: sloppy, Prior: "0", Wrote: "1"}, Current: "0"}},
 			},
 		},
 		{
@@ -142,7 +142,7 @@ func TestPlanSettings(t *testing.T) {
 				o.Sysctls[reuse] = "0"
 				w.Sysctls = []sysctl.Record{{Key: reuse, Prior: "1", Wrote: "0"}}
 			},
-			want: []Change{{Kind: SetSysctl, Sysctl: sysctl.Record{Key: reuse, Prior: "1", Wrote: "2"}, Current: "0"}},
+			want: []Change{{Kind: SetSysctl, x: &changeDetail{Sysctl: sysctl.Record{Key: reuse, Prior: "1", Wrote: "2"}, Current: "0"}}},
 		},
 		{
 			name: "sysctls no longer wanted: restored, left when changed since, nothing when the device is gone",
@@ -152,8 +152,8 @@ func TestPlanSettings(t *testing.T) {
 					{Key: redirAll, Prior: "1", Wrote: "0"}, {Key: reuse, Prior: "1", Wrote: "0"}}
 			},
 			want: []Change{
-				{Kind: LeaveSysctl, Sysctl: sysctl.Record{Key: reuse, Prior: "1", Wrote: "0"}, Current: "2"},
-				{Kind: RestoreSysctl, Sysctl: sysctl.Record{Key: sloppy, Prior: "0", Wrote: "1"}, Current: "1"},
+				{Kind: LeaveSysctl, x: &changeDetail{Sysctl: sysctl.Record{Key: reuse, Prior: "1", Wrote: "0"}, Current: "2"}},
+				{Kind: RestoreSysctl, x: &changeDetail{Sysctl: sysctl.Record{Key: sloppy, Prior: "0", Wrote: "1"}, Current: "1"}},
 			},
 		},
 		{
@@ -162,7 +162,7 @@ func TestPlanSettings(t *testing.T) {
 			kernel: func(o *Observed, _ *Owned) {
 				o.Timeouts = ipvs.Timeouts{TCP: 900 * time.Second, TCPFin: 120 * time.Second, UDP: 300 * time.Second}
 			},
-			want: []Change{{Kind: SetTimeout, Timeout: tcpRec, TimeoutNow: 900}},
+			want: []Change{{Kind: SetTimeout, x: &changeDetail{Timeout: tcpRec, TimeoutNow: 900}}},
 		},
 		{
 			name: "a timeout reset by someone while wanted: set again, the first prior kept",
@@ -171,7 +171,7 @@ func TestPlanSettings(t *testing.T) {
 				o.Timeouts = ipvs.Timeouts{TCP: 100 * time.Second, TCPFin: 120 * time.Second, UDP: 300 * time.Second}
 				w.Timeouts = []TimeoutRecord{tcpRec}
 			},
-			want: []Change{{Kind: SetTimeout, Timeout: tcpRec, TimeoutNow: 100}},
+			want: []Change{{Kind: SetTimeout, x: &changeDetail{Timeout: tcpRec, TimeoutNow: 100}}},
 		},
 		{
 			name: "timeouts no longer wanted: restored while at what lvs-rs wrote, left otherwise, nothing when already back or unknown",
@@ -180,8 +180,8 @@ func TestPlanSettings(t *testing.T) {
 				w.Timeouts = []TimeoutRecord{tcpRec, {Name: "tcp_fin", Prior: 120, Wrote: 60}, {Name: "udp", Prior: 300, Wrote: 60}}
 			},
 			want: []Change{
-				{Kind: RestoreTimeout, Timeout: tcpRec, TimeoutNow: 600},
-				{Kind: LeaveTimeout, Timeout: TimeoutRecord{Name: "tcp_fin", Prior: 120, Wrote: 60}, TimeoutNow: 30},
+				{Kind: RestoreTimeout, x: &changeDetail{Timeout: tcpRec, TimeoutNow: 600}},
+				{Kind: LeaveTimeout, x: &changeDetail{Timeout: TimeoutRecord{Name: "tcp_fin", Prior: 120, Wrote: 60}, TimeoutNow: 30}},
 			},
 		},
 		{
@@ -191,7 +191,7 @@ func TestPlanSettings(t *testing.T) {
 		{
 			name: "sync: master and backup started",
 			d:    func(d *Desired) { d.Sync = []ipvs.Daemon{sync1, sync1b} },
-			want: []Change{{Kind: StartSync, Daemon: sync1}, {Kind: StartSync, Daemon: sync1b}},
+			want: []Change{{Kind: StartSync, x: &changeDetail{Daemon: sync1}}, {Kind: StartSync, x: &changeDetail{Daemon: sync1b}}},
 		},
 		{
 			name:   "sync: a running daemon that satisfies the wanted one is left as it is",
@@ -202,13 +202,13 @@ func TestPlanSettings(t *testing.T) {
 			name:   "sync: lvs-rs's daemon with other settings is restarted",
 			d:      func(d *Desired) { d.Sync = []ipvs.Daemon{{State: ipvs.DaemonMaster, Interface: "eth2", SyncID: 1}} },
 			kernel: func(o *Observed, w *Owned) { o.Daemons = []ipvs.Daemon{running}; w.Daemons = []ipvs.Daemon{sync1} },
-			want:   []Change{{Kind: RestartSync, Daemon: ipvs.Daemon{State: ipvs.DaemonMaster, Interface: "eth2", SyncID: 1}, FromDaemon: running}},
+			want:   []Change{{Kind: RestartSync, x: &changeDetail{Daemon: ipvs.Daemon{State: ipvs.DaemonMaster, Interface: "eth2", SyncID: 1}, FromDaemon: running}}},
 		},
 		{
 			name:   "sync: a daemon lvs-rs did not start is never stopped; starting the wanted one is planned (the kernel refuses it)",
 			d:      func(d *Desired) { d.Sync = []ipvs.Daemon{{State: ipvs.DaemonMaster, Interface: "eth2", SyncID: 1}} },
 			kernel: func(o *Observed, _ *Owned) { o.Daemons = []ipvs.Daemon{running} },
-			want:   []Change{{Kind: StartSync, Daemon: ipvs.Daemon{State: ipvs.DaemonMaster, Interface: "eth2", SyncID: 1}, FromDaemon: running}},
+			want:   []Change{{Kind: StartSync, x: &changeDetail{Daemon: ipvs.Daemon{State: ipvs.DaemonMaster, Interface: "eth2", SyncID: 1}, FromDaemon: running}}},
 		},
 		{
 			name: "sync no longer wanted: lvs-rs's stopped, one replaced by hand left, a foreign one untouched",
@@ -219,9 +219,9 @@ func TestPlanSettings(t *testing.T) {
 				w.Daemons = []ipvs.Daemon{sync1, sync1b}
 			},
 			want: []Change{
-				{Kind: StopSync, Daemon: running},
-				{Kind: LeaveSync, Daemon: sync1b, FromDaemon: ipvs.Daemon{State: ipvs.DaemonBackup, Interface: "eth9", SyncID: 1, MaxLen: 1472,
-					Group: ipvs.DefaultSyncGroup, Port: ipvs.DefaultSyncPort, TTL: ipvs.DefaultSyncTTL}},
+				{Kind: StopSync, x: &changeDetail{Daemon: running}},
+				{Kind: LeaveSync, x: &changeDetail{Daemon: sync1b, FromDaemon: ipvs.Daemon{State: ipvs.DaemonBackup, Interface: "eth9", SyncID: 1, MaxLen: 1472,
+					Group: ipvs.DefaultSyncGroup, Port: ipvs.DefaultSyncPort, TTL: ipvs.DefaultSyncTTL}}},
 			},
 		},
 		{
@@ -259,14 +259,14 @@ func TestPlanWave2Order(t *testing.T) {
 		Timeouts: ipvs.Timeouts{TCP: 900 * time.Second, TCPFin: 120 * time.Second, UDP: 300 * time.Second}}
 	s, ds := wave2Service(), wave2Dests()
 	set := func(k, prior, wrote string) Change {
-		return Change{Kind: SetSysctl, Sysctl: sysctl.Record{Key: k, Prior: prior, Wrote: wrote}, Current: prior}
+		return Change{Kind: SetSysctl, x: &changeDetail{Sysctl: sysctl.Record{Key: k, Prior: prior, Wrote: wrote}, Current: prior}}
 	}
 	want := []Change{
 		set(redirAll, "1", "0"), set(redirEth0, "1", "0"), set(ipf, "0", "1"), set(reuse, "1", "0"), set(sloppy, "0", "1"),
-		{Kind: SetTimeout, Timeout: TimeoutRecord{Name: "tcp", Prior: 900, Wrote: 600}, TimeoutNow: 900},
-		{Kind: SetTimeout, Timeout: TimeoutRecord{Name: "udp", Prior: 300, Wrote: 60}, TimeoutNow: 300},
-		{Kind: StartSync, Daemon: sync1}, {Kind: StartSync, Daemon: sync1b},
-		{Kind: Bind, Addr: eth0(vip1, "eth0:0")},
+		{Kind: SetTimeout, x: &changeDetail{Timeout: TimeoutRecord{Name: "tcp", Prior: 900, Wrote: 600}, TimeoutNow: 900}},
+		{Kind: SetTimeout, x: &changeDetail{Timeout: TimeoutRecord{Name: "udp", Prior: 300, Wrote: 60}, TimeoutNow: 300}},
+		{Kind: StartSync, x: &changeDetail{Daemon: sync1}}, {Kind: StartSync, x: &changeDetail{Daemon: sync1b}},
+		{Kind: Bind, x: &changeDetail{Addr: eth0(vip1, "eth0:0")}},
 		{Kind: AddService, Service: s},
 		{Kind: AddDestination, Service: s, Destination: ds[0]},
 		{Kind: AddDestination, Service: s, Destination: ds[1]},
@@ -290,14 +290,14 @@ func TestPlanWave2Order(t *testing.T) {
 		Daemons:  []ipvs.Daemon{running, func() ipvs.Daemon { b := running; b.State = ipvs.DaemonBackup; return b }()},
 	}
 	restore := func(k, prior, wrote string) Change {
-		return Change{Kind: RestoreSysctl, Sysctl: sysctl.Record{Key: k, Prior: prior, Wrote: wrote}, Current: wrote}
+		return Change{Kind: RestoreSysctl, x: &changeDetail{Sysctl: sysctl.Record{Key: k, Prior: prior, Wrote: wrote}, Current: wrote}}
 	}
 	want = []Change{
 		{Kind: DeleteService, Service: s},
-		{Kind: Unbind, Addr: eth0(vip1, "eth0:0")},
-		{Kind: StopSync, Daemon: after.Daemons[0]}, {Kind: StopSync, Daemon: after.Daemons[1]},
-		{Kind: RestoreTimeout, Timeout: TimeoutRecord{Name: "tcp", Prior: 900, Wrote: 600}, TimeoutNow: 600},
-		{Kind: RestoreTimeout, Timeout: TimeoutRecord{Name: "udp", Prior: 300, Wrote: 60}, TimeoutNow: 60},
+		{Kind: Unbind, x: &changeDetail{Addr: eth0(vip1, "eth0:0")}},
+		{Kind: StopSync, x: &changeDetail{Daemon: after.Daemons[0]}}, {Kind: StopSync, x: &changeDetail{Daemon: after.Daemons[1]}},
+		{Kind: RestoreTimeout, x: &changeDetail{Timeout: TimeoutRecord{Name: "tcp", Prior: 900, Wrote: 600}, TimeoutNow: 600}},
+		{Kind: RestoreTimeout, x: &changeDetail{Timeout: TimeoutRecord{Name: "udp", Prior: 300, Wrote: 60}, TimeoutNow: 60}},
 		restore(redirAll, "1", "0"), restore(redirEth0, "1", "0"), restore(ipf, "0", "1"), restore(reuse, "1", "0"), restore(sloppy, "0", "1"),
 	}
 	if diff := cmp.Diff(want, plan(Desired{}, after, owned), cmpOpts); diff != "" {
@@ -322,9 +322,9 @@ func TestPlanServiceFields(t *testing.T) {
 	d2 := dst(rs2, 80, ipvs.Tunnel, 1)
 	d2.TunnelType, d2.TunnelPort, d2.TunnelFlags = ipvs.TunnelGUE, 5555, ipvs.TunnelRemCsum
 	want := []Change{
-		{Kind: EditService, Service: to, From: svc(80)},
-		{Kind: EditDestination, Service: to, Destination: d1, FromDestination: dst(rs1, 80, ipvs.Route, 1)},
-		{Kind: EditDestination, Service: to, Destination: d2, FromDestination: dst(rs2, 80, ipvs.Route, 1)},
+		{Kind: EditService, Service: to, x: &changeDetail{From: svc(80)}},
+		{Kind: EditDestination, Service: to, Destination: d1, x: &changeDetail{FromDestination: dst(rs1, 80, ipvs.Route, 1)}},
+		{Kind: EditDestination, Service: to, Destination: d2, x: &changeDetail{FromDestination: dst(rs2, 80, ipvs.Route, 1)}},
 	}
 	got := Plan(cfg, obs, owned)
 	if diff := cmp.Diff(want, got, cmpOpts); diff != "" {

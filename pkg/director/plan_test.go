@@ -26,7 +26,7 @@ func TestPlan(t *testing.T) {
 			name:  "first start adds everything",
 			fresh: true,
 			want: []Change{
-				{Kind: Bind, Addr: eth0(vip1, "eth0:0")},
+				{Kind: Bind, x: &changeDetail{Addr: eth0(vip1, "eth0:0")}},
 				{Kind: AddService, Service: svc(80)},
 				{Kind: AddDestination, Service: svc(80), Destination: dst(rs1, 80, ipvs.Route, 1)},
 				{Kind: AddDestination, Service: svc(80), Destination: dst(rs2, 80, ipvs.Route, 1)},
@@ -38,8 +38,7 @@ func TestPlan(t *testing.T) {
 		{
 			name: "weight edited in place",
 			cfg:  func(c *config.Config) *config.Config { c.VirtualServers[0].RealServers[1].Weight = 3; return c },
-			want: []Change{{Kind: EditDestination, Service: svc(80), Destination: dst(rs2, 80, ipvs.Route, 3),
-				FromDestination: dst(rs2, 80, ipvs.Route, 1)}},
+			want: []Change{{Kind: EditDestination, Service: svc(80), Destination: dst(rs2, 80, ipvs.Route, 3), x: &changeDetail{FromDestination: dst(rs2, 80, ipvs.Route, 1)}}},
 		},
 		{
 			name: "scheduler and persistence edited in place",
@@ -50,7 +49,7 @@ func TestPlan(t *testing.T) {
 			want: func() []Change {
 				to := svc(80)
 				to.Scheduler, to.Flags, to.Timeout, to.Netmask = "lc", ipvs.FlagPersistent, 360, 24
-				return []Change{{Kind: EditService, Service: to, From: svc(80)}}
+				return []Change{{Kind: EditService, Service: to, x: &changeDetail{From: svc(80)}}}
 			}(),
 		},
 		{
@@ -64,7 +63,7 @@ func TestPlan(t *testing.T) {
 			want: func() []Change {
 				from := svc(80)
 				from.Flags, from.Timeout, from.Netmask = ipvs.FlagPersistent, 60, 24
-				return []Change{{Kind: EditService, Service: svc(80), From: from}}
+				return []Change{{Kind: EditService, Service: svc(80), x: &changeDetail{From: from}}}
 			}(),
 		},
 		{
@@ -101,8 +100,7 @@ func TestPlan(t *testing.T) {
 				s.Destinations = append(s.Destinations, ipvs.DestinationExtended{Destination: dst(rs3, 80, ipvs.Route, 9)})
 				o.Services[svc(80).Key()] = s
 			},
-			want: []Change{{Kind: EditDestination, Service: svc(80), Destination: dst(rs3, 80, ipvs.Route, 2),
-				FromDestination: dst(rs3, 80, ipvs.Route, 9)}},
+			want: []Change{{Kind: EditDestination, Service: svc(80), Destination: dst(rs3, 80, ipvs.Route, 2), x: &changeDetail{FromDestination: dst(rs3, 80, ipvs.Route, 9)}}},
 		},
 		{
 			name: "service key change adds the new before deleting the old",
@@ -136,9 +134,9 @@ func TestPlan(t *testing.T) {
 				return c
 			},
 			want: []Change{
-				{Kind: SetSysctl, Sysctl: sysctl.Record{Key: ipf, Prior: "0", Wrote: "1"}, Current: "0"},
-				{Kind: EditDestination, Service: svc(80), Destination: dst(rs1, 80, ipvs.Masq, 1), FromDestination: dst(rs1, 80, ipvs.Route, 1)},
-				{Kind: EditDestination, Service: svc(80), Destination: dst(rs2, 80, ipvs.Masq, 1), FromDestination: dst(rs2, 80, ipvs.Route, 1)},
+				{Kind: SetSysctl, x: &changeDetail{Sysctl: sysctl.Record{Key: ipf, Prior: "0", Wrote: "1"}, Current: "0"}},
+				{Kind: EditDestination, Service: svc(80), Destination: dst(rs1, 80, ipvs.Masq, 1), x: &changeDetail{FromDestination: dst(rs1, 80, ipvs.Route, 1)}},
+				{Kind: EditDestination, Service: svc(80), Destination: dst(rs2, 80, ipvs.Masq, 1), x: &changeDetail{FromDestination: dst(rs2, 80, ipvs.Route, 1)}},
 			},
 		},
 		{
@@ -152,7 +150,7 @@ func TestPlan(t *testing.T) {
 				o.Sysctls[ipf] = "1"
 				w.Sysctls = []sysctl.Record{{Key: ipf, Prior: "0", Wrote: "1"}}
 			},
-			want: []Change{{Kind: RestoreSysctl, Sysctl: sysctl.Record{Key: ipf, Prior: "0", Wrote: "1"}, Current: "1"}},
+			want: []Change{{Kind: RestoreSysctl, x: &changeDetail{Sysctl: sysctl.Record{Key: ipf, Prior: "0", Wrote: "1"}, Current: "1"}}},
 		},
 		{
 			name: "ip_forward changed by someone since: left alone",
@@ -160,7 +158,7 @@ func TestPlan(t *testing.T) {
 				o.Sysctls[ipf] = "2"
 				w.Sysctls = []sysctl.Record{{Key: ipf, Prior: "0", Wrote: "1"}}
 			},
-			want: []Change{{Kind: LeaveSysctl, Sysctl: sysctl.Record{Key: ipf, Prior: "0", Wrote: "1"}, Current: "2"}},
+			want: []Change{{Kind: LeaveSysctl, x: &changeDetail{Sysctl: sysctl.Record{Key: ipf, Prior: "0", Wrote: "1"}, Current: "2"}}},
 		},
 		{
 			name: "ip_forward reset by someone while wanted: set again, original prior kept",
@@ -169,7 +167,7 @@ func TestPlan(t *testing.T) {
 				o.Sysctls[ipf] = "0"
 				w.Sysctls = []sysctl.Record{{Key: ipf, Prior: "0", Wrote: "1"}}
 			},
-			want: []Change{{Kind: SetSysctl, Sysctl: sysctl.Record{Key: ipf, Prior: "0", Wrote: "1"}, Current: "0"}},
+			want: []Change{{Kind: SetSysctl, x: &changeDetail{Sysctl: sysctl.Record{Key: ipf, Prior: "0", Wrote: "1"}, Current: "0"}}},
 		},
 		{
 			name: "a conflicting foreign service is left out of the plan",
@@ -180,14 +178,14 @@ func TestPlan(t *testing.T) {
 			kernel: func(o *Observed, _ *Owned) {
 				o.Services[foreign.Key()] = ObservedService{ServiceExtended: ipvs.ServiceExtended{Service: foreign}}
 			},
-			want: []Change{{Kind: Bind, Addr: eth0(vip2, "eth0:1")}},
+			want: []Change{{Kind: Bind, x: &changeDetail{Addr: eth0(vip2, "eth0:1")}}},
 		},
 		{
 			name: "service no longer configured: deleted with its VIP",
 			cfg:  func(c *config.Config) *config.Config { c.VirtualServers = nil; return c },
 			want: []Change{
 				{Kind: DeleteService, Service: svc(80)},
-				{Kind: Unbind, Addr: eth0(vip1, "eth0:0")},
+				{Kind: Unbind, x: &changeDetail{Addr: eth0(vip1, "eth0:0")}},
 			},
 		},
 		{
@@ -201,8 +199,8 @@ func TestPlan(t *testing.T) {
 			want: []Change{
 				{Kind: DeleteDestination, Service: svc(80), Destination: dst(rs1, 80, ipvs.Route, 1)},
 				{Kind: DeleteDestination, Service: svc(80), Destination: dst(rs2, 80, ipvs.Route, 1)},
-				{Kind: ReleaseService, Service: svc(80), Foreign: []ipvs.DestinationKey{dst(rs3, 80, 0, 0).Key()}},
-				{Kind: Unbind, Addr: eth0(vip1, "eth0:0")},
+				{Kind: ReleaseService, Service: svc(80), x: &changeDetail{Foreign: []ipvs.DestinationKey{dst(rs3, 80, 0, 0).Key()}}},
+				{Kind: Unbind, x: &changeDetail{Addr: eth0(vip1, "eth0:0")}},
 			},
 		},
 		{
@@ -225,7 +223,7 @@ func TestPlan(t *testing.T) {
 				o.Addrs = []vip.Addr{{Dev: "eth0", Prefix: netip.MustParsePrefix("10.0.0.100/24"), Label: "eth0:0"}}
 			},
 			want: []Change{
-				{Kind: Bind, Addr: eth0(vip2, "eth0:1")},
+				{Kind: Bind, x: &changeDetail{Addr: eth0(vip2, "eth0:1")}},
 				{Kind: AddService, Service: svc(80)},
 				{Kind: AddDestination, Service: svc(80), Destination: dst(rs1, 80, ipvs.Route, 1)},
 				{Kind: AddDestination, Service: svc(80), Destination: dst(rs2, 80, ipvs.Route, 1)},
@@ -287,8 +285,8 @@ func TestPlanTeardown(t *testing.T) {
 	obs.Addrs = append(obs.Addrs, adopted) // on the interface, not lvs-rs's
 	want := []Change{
 		{Kind: DeleteService, Service: svc(80)},
-		{Kind: Unbind, Addr: eth0(vip1, "eth0:0")},
-		{Kind: RestoreSysctl, Sysctl: owned.Sysctls[0], Current: "1"},
+		{Kind: Unbind, x: &changeDetail{Addr: eth0(vip1, "eth0:0")}},
+		{Kind: RestoreSysctl, x: &changeDetail{Sysctl: owned.Sysctls[0], Current: "1"}},
 	}
 	if diff := cmp.Diff(want, Plan(nil, obs, owned), cmpOpts); diff != "" {
 		t.Fatalf("teardown (-want +got):\n%s", diff)
@@ -315,8 +313,8 @@ func TestPlanFeatures(t *testing.T) {
 	u6 := ipvs.Service{Family: ipvs.Inet6, Protocol: ipvs.UDP, Address: v6, Scheduler: "mh", Flags: ipvs.FlagPersistent, Timeout: 60, Netmask: 64}
 	sc := ipvs.Service{Family: ipvs.Inet, Protocol: ipvs.SCTP, Address: vip1, Port: 3868, Scheduler: "rr", Netmask: 32}
 	want := []Change{
-		{Kind: Bind, Addr: eth0(vip1, "eth0:0")},
-		{Kind: Bind, Addr: vip.Addr{Dev: "eth0", Prefix: netip.MustParsePrefix("2001:db8::100/128")}},
+		{Kind: Bind, x: &changeDetail{Addr: eth0(vip1, "eth0:0")}},
+		{Kind: Bind, x: &changeDetail{Addr: vip.Addr{Dev: "eth0", Prefix: netip.MustParsePrefix("2001:db8::100/128")}}},
 		{Kind: AddService, Service: fw},
 		{Kind: AddDestination, Service: fw, Destination: dst(rs1, 0, ipvs.Tunnel, 0)},
 		{Kind: AddService, Service: u6},
@@ -341,16 +339,16 @@ func TestChangeStrings(t *testing.T) {
 		ch   Change
 		want string
 	}{
-		{Change{Kind: Bind, Addr: eth0(vip1, "eth0:0")}, "bind 10.0.0.100/32 dev eth0 label eth0:0"},
+		{Change{Kind: Bind, x: &changeDetail{Addr: eth0(vip1, "eth0:0")}}, "bind 10.0.0.100/32 dev eth0 label eth0:0"},
 		{Change{Kind: AddService, Service: svc(80)}, "add service tcp 10.0.0.100:80 scheduler wrr"},
 		{Change{Kind: AddDestination, Service: svc(80), Destination: dst(rs1, 80, ipvs.Tunnel, 2)},
 			"add destination 10.0.0.11:80 to tcp 10.0.0.100:80: tunnel, weight 2"},
-		{Change{Kind: EditService, Service: to, From: svc(80)},
+		{Change{Kind: EditService, Service: to, x: &changeDetail{From: svc(80)}},
 			"edit service tcp 10.0.0.100:80: scheduler wrr -> lc, persistence off -> 360s"},
-		{Change{Kind: EditDestination, Service: svc(80), Destination: dst(rs1, 80, ipvs.Masq, 3), FromDestination: dst(rs1, 80, ipvs.Route, 1)},
+		{Change{Kind: EditDestination, Service: svc(80), Destination: dst(rs1, 80, ipvs.Masq, 3), x: &changeDetail{FromDestination: dst(rs1, 80, ipvs.Route, 1)}},
 			"edit destination 10.0.0.11:80 of tcp 10.0.0.100:80: forward route -> masq, weight 1 -> 3"},
-		{Change{Kind: SetSysctl, Sysctl: sysctl.Record{Key: ipf, Prior: "0", Wrote: "1"}, Current: "0"}, "set net/ipv4/ip_forward=1 (was 0)"},
-		{Change{Kind: RestoreSysctl, Sysctl: sysctl.Record{Key: ipf, Prior: "0", Wrote: "1"}}, "restore net/ipv4/ip_forward=0"},
+		{Change{Kind: SetSysctl, x: &changeDetail{Sysctl: sysctl.Record{Key: ipf, Prior: "0", Wrote: "1"}, Current: "0"}}, "set net/ipv4/ip_forward=1 (was 0)"},
+		{Change{Kind: RestoreSysctl, x: &changeDetail{Sysctl: sysctl.Record{Key: ipf, Prior: "0", Wrote: "1"}}}, "restore net/ipv4/ip_forward=0"},
 	} {
 		if got := c.ch.String(); got != c.want {
 			t.Errorf("String:\n got %q\nwant %q", got, c.want)

@@ -291,11 +291,11 @@ func intents(o Owned, changes []Change) Owned {
 func (o *Owned) take(c Change) {
 	switch c.Kind {
 	case SetSysctl:
-		o.Sysctls = slices.DeleteFunc(o.Sysctls, func(r sysctl.Record) bool { return r.Key == c.Sysctl.Key })
-		o.Sysctls = append(o.Sysctls, c.Sysctl)
+		o.Sysctls = slices.DeleteFunc(o.Sysctls, func(r sysctl.Record) bool { return r.Key == c.Sysctl().Key })
+		o.Sysctls = append(o.Sysctls, c.Sysctl())
 	case Bind:
-		o.Addrs = slices.DeleteFunc(o.Addrs, func(a vip.Addr) bool { return keyOf(a) == keyOf(c.Addr) })
-		o.Addrs = append(o.Addrs, c.Addr)
+		o.Addrs = slices.DeleteFunc(o.Addrs, func(a vip.Addr) bool { return keyOf(a) == keyOf(c.Addr()) })
+		o.Addrs = append(o.Addrs, c.Addr())
 	case AddService:
 		if o.Services[c.Service.Key()] == nil {
 			o.Services[c.Service.Key()] = map[ipvs.DestinationKey]bool{}
@@ -305,7 +305,7 @@ func (o *Owned) take(c Change) {
 			ds[c.Destination.Key()] = true
 		}
 	case AddRoute:
-		o.Routes = c.Route
+		o.Routes = c.Route()
 	case BuildMarks:
 		o.Marks = true
 	default:
@@ -340,7 +340,7 @@ func settle(intended Owned, after Observed, d Desired, changes []Change, errs []
 			}
 			refusedDest[c.Service.Key()][c.Destination.Key()] = true
 		case c.Kind == Bind && exists:
-			refusedAddr[keyOf(c.Addr)] = true
+			refusedAddr[keyOf(c.Addr())] = true
 		}
 	}
 	n := Owned{Services: make(map[ipvs.ServiceKey]map[ipvs.DestinationKey]bool, len(intended.Services))}

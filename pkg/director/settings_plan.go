@@ -81,8 +81,7 @@ func planSysctls(out *[phases][]Change, d Desired, obs Observed, owned Owned) {
 		if rec, have := ownedSysctl(owned, w.Key); have {
 			prior = rec.Prior // the value before lvs-rs first set it
 		}
-		out[phaseSysctlSet] = append(out[phaseSysctlSet], Change{Kind: SetSysctl,
-			Sysctl: sysctl.Record{Key: w.Key, Prior: prior, Wrote: w.Value}, Current: cur})
+		out[phaseSysctlSet] = append(out[phaseSysctlSet], Change{Kind: SetSysctl, x: &changeDetail{Sysctl: sysctl.Record{Key: w.Key, Prior: prior, Wrote: w.Value}, Current: cur}})
 	}
 	recs := slices.Clone(owned.Sysctls)
 	slices.SortFunc(recs, func(a, b sysctl.Record) int { return cmp.Compare(a.Key, b.Key) })
@@ -93,9 +92,9 @@ func planSysctls(out *[phases][]Change, d Desired, obs Observed, owned Owned) {
 		}
 		switch rec.Restore(cur) {
 		case sysctl.RestoreWrite:
-			out[phaseSysctlRestore] = append(out[phaseSysctlRestore], Change{Kind: RestoreSysctl, Sysctl: rec, Current: cur})
+			out[phaseSysctlRestore] = append(out[phaseSysctlRestore], Change{Kind: RestoreSysctl, x: &changeDetail{Sysctl: rec, Current: cur}})
 		case sysctl.RestoreForeign:
-			out[phaseSysctlRestore] = append(out[phaseSysctlRestore], Change{Kind: LeaveSysctl, Sysctl: rec, Current: cur})
+			out[phaseSysctlRestore] = append(out[phaseSysctlRestore], Change{Kind: LeaveSysctl, x: &changeDetail{Sysctl: rec, Current: cur}})
 		}
 	}
 }
@@ -122,13 +121,12 @@ func planTimeouts(out *[phases][]Change, d Desired, obs Observed, owned Owned) {
 			if have {
 				prior = rec.Prior
 			}
-			out[phaseSysctlSet] = append(out[phaseSysctlSet], Change{Kind: SetTimeout,
-				Timeout: TimeoutRecord{Name: name, Prior: prior, Wrote: want}, TimeoutNow: cur})
+			out[phaseSysctlSet] = append(out[phaseSysctlSet], Change{Kind: SetTimeout, x: &changeDetail{Timeout: TimeoutRecord{Name: name, Prior: prior, Wrote: want}, TimeoutNow: cur}})
 		case want != 0, !have, cur == 0, cur == rec.Prior:
 		case cur == rec.Wrote:
-			out[phaseSysctlRestore] = append(out[phaseSysctlRestore], Change{Kind: RestoreTimeout, Timeout: rec, TimeoutNow: cur})
+			out[phaseSysctlRestore] = append(out[phaseSysctlRestore], Change{Kind: RestoreTimeout, x: &changeDetail{Timeout: rec, TimeoutNow: cur}})
 		default:
-			out[phaseSysctlRestore] = append(out[phaseSysctlRestore], Change{Kind: LeaveTimeout, Timeout: rec, TimeoutNow: cur})
+			out[phaseSysctlRestore] = append(out[phaseSysctlRestore], Change{Kind: LeaveTimeout, x: &changeDetail{Timeout: rec, TimeoutNow: cur}})
 		}
 	}
 }
@@ -173,9 +171,9 @@ func planSync(d Desired, obs Observed, owned Owned) []Change {
 		switch {
 		case !wok, hok && want.Satisfies(have):
 		case hok && ownsDaemon(owned, have):
-			out = append(out, Change{Kind: RestartSync, Daemon: want, FromDaemon: have})
+			out = append(out, Change{Kind: RestartSync, x: &changeDetail{Daemon: want, FromDaemon: have}})
 		default:
-			out = append(out, Change{Kind: StartSync, Daemon: want, FromDaemon: have})
+			out = append(out, Change{Kind: StartSync, x: &changeDetail{Daemon: want, FromDaemon: have}})
 		}
 	}
 	return out
@@ -192,9 +190,9 @@ func planSyncStops(d Desired, obs Observed, owned Owned) []Change {
 		switch {
 		case wok || !hok || !mine:
 		case rec.Satisfies(have):
-			out = append(out, Change{Kind: StopSync, Daemon: have})
+			out = append(out, Change{Kind: StopSync, x: &changeDetail{Daemon: have}})
 		default:
-			out = append(out, Change{Kind: LeaveSync, Daemon: rec, FromDaemon: have})
+			out = append(out, Change{Kind: LeaveSync, x: &changeDetail{Daemon: rec, FromDaemon: have}})
 		}
 	}
 	return out

@@ -12,11 +12,11 @@ import (
 func (o *Owned) takeSetting(c Change) {
 	switch c.Kind {
 	case SetTimeout:
-		o.Timeouts = slices.DeleteFunc(o.Timeouts, func(r TimeoutRecord) bool { return r.Name == c.Timeout.Name })
-		o.Timeouts = append(o.Timeouts, c.Timeout)
+		o.Timeouts = slices.DeleteFunc(o.Timeouts, func(r TimeoutRecord) bool { return r.Name == c.Timeout().Name })
+		o.Timeouts = append(o.Timeouts, c.Timeout())
 	case StartSync, RestartSync:
-		o.Daemons = slices.DeleteFunc(o.Daemons, func(d ipvs.Daemon) bool { return d.State == c.Daemon.State })
-		o.Daemons = append(o.Daemons, c.Daemon)
+		o.Daemons = slices.DeleteFunc(o.Daemons, func(d ipvs.Daemon) bool { return d.State == c.Daemon().State })
+		o.Daemons = append(o.Daemons, c.Daemon())
 	}
 }
 

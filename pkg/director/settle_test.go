@@ -25,7 +25,7 @@ func TestSettleReadsTheKernelBack(t *testing.T) {
 		Addrs:    []vip.Addr{eth0(vip1, "eth0:0")},
 		Sysctls:  []sysctl.Record{fwd},
 	}
-	adds := []Change{{Kind: SetSysctl, Sysctl: fwd}, {Kind: Bind, Addr: eth0(vip1, "eth0:0")}, {Kind: AddService, Service: s},
+	adds := []Change{{Kind: SetSysctl, x: &changeDetail{Sysctl: fwd}}, {Kind: Bind, x: &changeDetail{Addr: eth0(vip1, "eth0:0")}}, {Kind: AddService, Service: s},
 		{Kind: AddDestination, Service: s, Destination: d1}, {Kind: AddDestination, Service: s, Destination: d2}}
 	present := func(ds ...ipvs.Destination) Observed {
 		o := Observed{Services: map[ipvs.ServiceKey]ObservedService{}, Addrs: []vip.Addr{eth0(vip1, "eth0:0")}, Sysctls: map[string]string{ipf: "1"}}

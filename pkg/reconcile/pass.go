@@ -222,7 +222,7 @@ func driftObject(c director.Change) string {
 	case director.AddService, director.EditService, director.DeleteService:
 		return "service"
 	case director.EditDestination:
-		from, to := c.FromDestination, c.Destination
+		from, to := c.FromDestination(), c.Destination
 		from.Weight = to.Weight
 		if from == to {
 			return "weight"
