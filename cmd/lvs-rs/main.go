@@ -17,11 +17,13 @@ import (
 )
 
 // memoryLimit is the Go heap's soft limit unless GOMEMLIMIT sets one.
-// Reading a config of 10,000 real servers keeps about 23 MB alive at its
-// peak (the YAML parse tree), and without a limit the heap grows to twice
-// that before the collector runs; a limit just above it keeps the peak
-// resident set near 30 MB for little collector work.
-const memoryLimit = 24 << 20
+// A start with 11,000 IPVS objects keeps under 10 MB alive (config,
+// desired state, plan, record), but allocates several times that, and
+// without a limit the heap grows to twice its live size between
+// collections; 20 MiB keeps the peak resident set (heap, stacks and the
+// binary's pages) under 30 MB for a few percent more collector work than
+// 24 MiB (scripts/bench.sh: 27.4 MB against 30.7 MB).
+const memoryLimit = 20 << 20
 
 func main() {
 	if os.Getenv("GOMEMLIMIT") == "" {
