@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"fmt"
 	"net/netip"
 	"strings"
 	"testing"
@@ -40,11 +41,15 @@ func TestDriftRepair(t *testing.T) {
 	took = c.waitWeights(vip80, 6*time.Second, map[string]int{"10.0.0.11": 2, "10.0.0.12": 3})
 	t.Logf("weight edited by hand repaired after %s", took)
 
-	st, err := c.status()
-	must(t, err)
-	if st.DriftRepairs < 2 {
-		t.Fatalf("status counts %d drift repairs, want at least 2", st.DriftRepairs)
-	}
+	// The pass counts its repairs once it has finished, a moment after
+	// the kernel holds them.
+	waitFor(t, 2*time.Second, "status counts 2 drift repairs", func() (bool, string) {
+		st, err := c.status()
+		if err != nil {
+			return false, err.Error()
+		}
+		return st.DriftRepairs >= 2, fmt.Sprintf("status counts %d drift repairs, want at least 2", st.DriftRepairs)
+	})
 	if !strings.Contains(c.d.log.String(), "drift repaired") {
 		t.Fatalf("no drift log line:\n%s", c.d.log.String())
 	}
