@@ -27,12 +27,18 @@ func newVec(name, help, typ string, labels ...string) *vec {
 // at returns the series of the label values (in the order the family was
 // created with), created at 0.
 func (f *vec) at(values ...string) *value {
-	values = permute(values, f.perm)
+	return seriesAt(f.values, f.perm, values, func(labels []string) *value { return &value{labels: labels} })
+}
+
+// seriesAt returns the series of a family's label values (in the order
+// the family was created with), made by create on first use.
+func seriesAt[S any](series map[string]*S, perm []int, values []string, create func(labels []string) *S) *S {
+	values = permute(values, perm)
 	k := labelKey(values)
-	s, ok := f.values[k]
+	s, ok := series[k]
 	if !ok {
-		s = &value{labels: values}
-		f.values[k] = s
+		s = create(values)
+		series[k] = s
 	}
 	return s
 }
@@ -73,14 +79,9 @@ func newHistogramVec(name, help string, buckets []float64, labels ...string) *hi
 
 // at returns the histogram of the label values, created empty.
 func (f *histogramVec) at(values ...string) *histogram {
-	values = permute(values, f.perm)
-	k := labelKey(values)
-	h, ok := f.values[k]
-	if !ok {
-		h = &histogram{labels: values, counts: make([]uint64, len(f.buckets)+1)}
-		f.values[k] = h
-	}
-	return h
+	return seriesAt(f.values, f.perm, values, func(labels []string) *histogram {
+		return &histogram{labels: labels, counts: make([]uint64, len(f.buckets)+1)}
+	})
 }
 
 // observe adds v to the histogram of the label values.
