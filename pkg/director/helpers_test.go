@@ -63,12 +63,27 @@ func converged() (Observed, Owned) {
 		Sysctls: map[string]string{ipf: "0"},
 	}
 	owned := Owned{
-		Services: map[ipvs.ServiceKey]map[ipvs.DestinationKey]bool{
+		Services: ownedOf(map[ipvs.ServiceKey]map[ipvs.DestinationKey]bool{
 			s.Key(): {dst(rs1, 80, 0, 0).Key(): true, dst(rs2, 80, 0, 0).Key(): true},
-		},
+		}),
 		Addrs: []vip.Addr{eth0(vip1, "eth0:0")},
 	}
 	return obs, owned
 }
 
 var ipf = sysctl.IPForward().String()
+
+// ownedOf is the set m lists, sorted as Owned keeps it.
+func ownedOf(m map[ipvs.ServiceKey]map[ipvs.DestinationKey]bool) OwnedServices {
+	out := OwnedServices{}
+	for k, ds := range m {
+		s := OwnedService{ServiceKey: k, Destinations: []ipvs.DestinationKey{}}
+		for d, ok := range ds {
+			if ok {
+				s.Destinations = append(s.Destinations, d)
+			}
+		}
+		out = append(out, s)
+	}
+	return normalOwned(out)
+}

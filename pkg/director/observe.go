@@ -11,7 +11,6 @@ import (
 
 	"github.com/lvs-rs/lvs-rs/pkg/ipvs"
 	"github.com/lvs-rs/lvs-rs/pkg/nftmark"
-	"github.com/lvs-rs/lvs-rs/pkg/sysctl"
 	"github.com/lvs-rs/lvs-rs/pkg/vip"
 )
 
@@ -45,19 +44,6 @@ type Observed struct {
 type ObservedService struct {
 	ipvs.ServiceExtended
 	Destinations []ipvs.DestinationExtended
-}
-
-// Owned is what lvs-rs created, from the state record.
-type Owned struct {
-	// Services maps each virtual service lvs-rs created to the
-	// destinations in it that are lvs-rs's.
-	Services map[ipvs.ServiceKey]map[ipvs.DestinationKey]bool
-	Addrs    []vip.Addr      // addresses lvs-rs bound
-	Sysctls  []sysctl.Record // parameters lvs-rs changed
-	Timeouts []TimeoutRecord // IPVS timeouts lvs-rs changed
-	Daemons  []ipvs.Daemon   // sync daemons lvs-rs started, as it asked for them
-	Routes   RouteTable      // the announce routes' table and protocol (zero: none)
-	Marks    bool            // lvs-rs's nftables table
 }
 
 // observe reads the kernel: one dump of services, the destinations of
@@ -97,7 +83,7 @@ func observeServices(ctx context.Context, k Kernel, owned Owned, reuse map[ipvs.
 	for _, s := range svcs {
 		key := s.Key()
 		o := ObservedService{ServiceExtended: s}
-		if _, mine := owned.Services[key]; mine {
+		if owned.Services.has(key) {
 			if prev, ok := reuse[key]; ok {
 				o.Destinations = prev.Destinations
 				out[key] = o

@@ -37,7 +37,7 @@ func conflicts(d Desired, observed Observed, owned Owned) []ipvs.ServiceKey {
 	for _, ds := range d.Services {
 		k := ds.Service.Key()
 		if _, exists := observed.Services[k]; exists {
-			if _, mine := owned.Services[k]; !mine {
+			if !owned.Services.has(k) {
 				out = append(out, k)
 			}
 		}
@@ -178,7 +178,7 @@ func planServices(out *[phases][]Change, d Desired, obs Observed, owned Owned) {
 		k := ds.Service.Key()
 		want[k] = true
 		cur, exists := obs.Services[k]
-		ownDests, mine := owned.Services[k]
+		ownDests, mine := owned.Services.dests(k)
 		switch {
 		case !exists:
 			out[phaseAdd] = append(out[phaseAdd], Change{Kind: AddService, Service: ds.Service})
@@ -215,24 +215,25 @@ func planServices(out *[phases][]Change, d Desired, obs Observed, owned Owned) {
 			wantDest[dst.Key()] = true
 		}
 		for dx := range sortedDests(cur.Destinations) {
-			if !wantDest[dx.Key()] && ownDests[dx.Key()] {
+			if !wantDest[dx.Key()] && ownDests.has(dx.Key()) {
 				out[phaseDeleteDest] = append(out[phaseDeleteDest], Change{Kind: DeleteDestination, Service: ds.Service, Destination: dx})
 			}
 		}
 	}
 	var gone []ObservedService
-	for k := range owned.Services {
-		if cur, exists := obs.Services[k]; exists && !want[k] {
+	var goneDests []ownedDests
+	for _, s := range owned.Services { // in key order
+		if cur, exists := obs.Services[s.ServiceKey]; exists && !want[s.ServiceKey] {
 			gone = append(gone, cur)
+			goneDests = append(goneDests, s.Destinations)
 		}
 	}
-	slices.SortFunc(gone, func(a, b ObservedService) int { return compareKeys(a.Key(), b.Key()) })
-	for _, cur := range gone {
-		ownDests := owned.Services[cur.Key()]
+	for i, cur := range gone {
+		ownDests := goneDests[i]
 		var foreign []ipvs.DestinationKey
 		var mineHere []ipvs.Destination
 		for dx := range sortedDests(cur.Destinations) {
-			if ownDests[dx.Key()] {
+			if ownDests.has(dx.Key()) {
 				mineHere = append(mineHere, dx)
 			} else {
 				foreign = append(foreign, dx.Key())

@@ -277,7 +277,7 @@ func TestPlanWave2Order(t *testing.T) {
 		t.Fatalf("first start (-want +got):\n%s", diff)
 	}
 	// The kernel after it, and the teardown.
-	owned := intents(Owned{Services: map[ipvs.ServiceKey]map[ipvs.DestinationKey]bool{}}, got)
+	owned := intents(Owned{Services: ownedOf(map[ipvs.ServiceKey]map[ipvs.DestinationKey]bool{})}, got)
 	var dx []ipvs.DestinationExtended
 	for _, d := range ds {
 		dx = append(dx, ipvs.DestinationExtended{Destination: d})

@@ -235,7 +235,7 @@ func TestPlan(t *testing.T) {
 			obs, owned := converged()
 			if tc.fresh {
 				obs = Observed{Services: map[ipvs.ServiceKey]ObservedService{}, Sysctls: map[string]string{ipf: "0"}}
-				owned = Owned{Services: map[ipvs.ServiceKey]map[ipvs.DestinationKey]bool{}}
+				owned = Owned{Services: ownedOf(map[ipvs.ServiceKey]map[ipvs.DestinationKey]bool{})}
 			}
 			if tc.kernel != nil {
 				tc.kernel(&obs, &owned)
@@ -404,15 +404,16 @@ func TestSettle(t *testing.T) {
 func TestPlanLongAndShortServices(t *testing.T) {
 	for _, n := range []int{3, destLinear + 4} {
 		s := svc(80)
-		owned := Owned{Services: map[ipvs.ServiceKey]map[ipvs.DestinationKey]bool{s.Key(): {}}}
+		mine := map[ipvs.ServiceKey]map[ipvs.DestinationKey]bool{s.Key(): {}}
 		var have []ipvs.DestinationExtended
 		var want []ipvs.Destination
 		for i := range n {
 			d := dst(netip.AddrFrom4([4]byte{10, 9, 0, byte(i + 1)}), 80, ipvs.Route, 1)
 			have = append(have, ipvs.DestinationExtended{Destination: d})
-			owned.Services[s.Key()][d.Key()] = true
+			mine[s.Key()][d.Key()] = true
 			want = append(want, d)
 		}
+		owned := Owned{Services: ownedOf(mine)}
 		want[1].Weight = 7
 		want[0] = dst(netip.MustParseAddr("10.9.1.1"), 80, ipvs.Route, 1) // replaces the first
 		obs := Observed{Services: map[ipvs.ServiceKey]ObservedService{s.Key(): {ServiceExtended: ipvs.ServiceExtended{Service: s}, Destinations: have}}}

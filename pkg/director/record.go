@@ -98,28 +98,19 @@ type recordAddr struct {
 }
 
 // recordService is a virtual service lvs-rs created, with the
-// destinations in it that are lvs-rs's.
-type recordService struct {
-	ipvs.ServiceKey
-	Destinations []ipvs.DestinationKey `json:"destinations,omitempty"`
-}
+// destinations in it that are lvs-rs's: the Owned entry, as it is.
+type recordService = OwnedService
 
-// owned returns the record as an Owned set.
+// owned returns the record as an Owned set. Its services are the
+// record's, shared (sorted first if the file was not).
 func (r record) owned() Owned {
-	o := Owned{Services: make(map[ipvs.ServiceKey]map[ipvs.DestinationKey]bool, len(r.Services)), Sysctls: slices.Clone(r.Sysctls),
+	o := Owned{Services: normalOwned(r.Services), Sysctls: slices.Clone(r.Sysctls),
 		Timeouts: slices.Clone(r.Timeouts), Daemons: slices.Clone(r.Daemons), Marks: r.NFTable != ""}
 	if r.Routes != nil {
 		o.Routes = *r.Routes
 	}
 	for _, a := range r.Addresses {
 		o.Addrs = append(o.Addrs, vip.Addr{Dev: a.Dev, Prefix: a.Prefix, Label: a.Label})
-	}
-	for _, s := range r.Services {
-		ds := make(map[ipvs.DestinationKey]bool, len(s.Destinations))
-		for _, d := range s.Destinations {
-			ds[d] = true
-		}
-		o.Services[s.ServiceKey] = ds
 	}
 	return o
 }
@@ -189,29 +180,8 @@ func recordOf(d json.RawMessage, o Owned) record {
 		return cmp.Or(cmp.Compare(a.Dev, b.Dev), a.Prefix.Addr().Compare(b.Prefix.Addr()))
 	})
 	slices.SortFunc(r.Sysctls, func(a, b sysctl.Record) int { return cmp.Compare(a.Key, b.Key) })
-	n := 0
-	for _, ds := range o.Services {
-		n += len(ds)
-	}
-	// Every service's destinations are carved from one slice, capped at
-	// their own length: 11,000 objects take two allocations, not 6,000.
-	keys := make([]ipvs.DestinationKey, 0, n)
-	r.Services = make([]recordService, 0, len(o.Services))
-	for k, ds := range o.Services {
-		rs := recordService{ServiceKey: k}
-		if len(ds) > 0 {
-			i := len(keys)
-			for d := range ds {
-				keys = append(keys, d)
-			}
-			rs.Destinations = keys[i:len(keys):len(keys)]
-		}
-		slices.SortFunc(rs.Destinations, func(a, b ipvs.DestinationKey) int {
-			return cmp.Or(a.Address.Compare(b.Address), cmp.Compare(a.Port, b.Port))
-		})
-		r.Services = append(r.Services, rs)
-	}
-	slices.SortFunc(r.Services, func(a, b recordService) int { return compareKeys(a.ServiceKey, b.ServiceKey) })
+	// The services are kept sorted: the record shares them.
+	r.Services = normalOwned(o.Services)
 	return r
 }
 
@@ -219,19 +189,6 @@ func recordOf(d json.RawMessage, o Owned) record {
 func (o Owned) empty() bool {
 	return len(o.Services) == 0 && len(o.Addrs) == 0 && len(o.Sysctls) == 0 && len(o.Timeouts) == 0 && len(o.Daemons) == 0 &&
 		o.Routes == (RouteTable{}) && !o.Marks
-}
-
-// clone deep-copies o.
-func (o Owned) clone() Owned {
-	c := Owned{Services: make(map[ipvs.ServiceKey]map[ipvs.DestinationKey]bool, len(o.Services)), Addrs: slices.Clone(o.Addrs), Sysctls: slices.Clone(o.Sysctls),
-		Timeouts: slices.Clone(o.Timeouts), Daemons: slices.Clone(o.Daemons), Routes: o.Routes, Marks: o.Marks}
-	for k, ds := range o.Services {
-		c.Services[k] = make(map[ipvs.DestinationKey]bool, len(ds))
-		for d := range ds {
-			c.Services[k][d] = true
-		}
-	}
-	return c
 }
 
 // loadRecord reads the record; a version this lvs-rs does not know is one
@@ -284,10 +241,12 @@ func intents(o Owned, changes []Change) Owned {
 	for _, c := range changes {
 		n.take(c)
 	}
+	n.Services = takeServices(o.Services, changes)
 	return n
 }
 
-// take records what a successful creating change made lvs-rs's.
+// take records what a successful creating change made lvs-rs's, outside
+// the IPVS table (see takeServices).
 func (o *Owned) take(c Change) {
 	switch c.Kind {
 	case SetSysctl:
@@ -296,14 +255,8 @@ func (o *Owned) take(c Change) {
 	case Bind:
 		o.Addrs = slices.DeleteFunc(o.Addrs, func(a vip.Addr) bool { return keyOf(a) == keyOf(c.Addr()) })
 		o.Addrs = append(o.Addrs, c.Addr())
-	case AddService:
-		if o.Services[c.Service.Key()] == nil {
-			o.Services[c.Service.Key()] = map[ipvs.DestinationKey]bool{}
-		}
-	case AddDestination, EditDestination:
-		if ds := o.Services[c.Service.Key()]; ds != nil {
-			ds[c.Destination.Key()] = true
-		}
+	case AddService, AddDestination, EditDestination:
+		// Taken by takeServices, all at once.
 	case AddRoute:
 		o.Routes = c.Route()
 	case BuildMarks:
@@ -323,8 +276,7 @@ func (o *Owned) take(c Change) {
 // it runs as lvs-rs started it. Destinations of lvs-rs's
 // services that desired names are its own from then on (adopted).
 func settle(intended Owned, after Observed, d Desired, changes []Change, errs []error) Owned {
-	refusedSvc := map[ipvs.ServiceKey]bool{}
-	refusedDest := map[ipvs.ServiceKey]map[ipvs.DestinationKey]bool{}
+	refused := map[ownedKey]bool{} // services (zero destination) and destinations
 	refusedAddr := map[addrKey]bool{}
 	released := map[ipvs.ServiceKey]bool{}
 	for i, c := range changes {
@@ -333,17 +285,14 @@ func settle(intended Owned, after Observed, d Desired, changes []Change, errs []
 		case c.Kind == ReleaseService && errs[i] == nil:
 			released[c.Service.Key()] = true
 		case c.Kind == AddService && exists:
-			refusedSvc[c.Service.Key()] = true
+			refused[ownedKey{svc: c.Service.Key()}] = true
 		case c.Kind == AddDestination && exists:
-			if refusedDest[c.Service.Key()] == nil {
-				refusedDest[c.Service.Key()] = map[ipvs.DestinationKey]bool{}
-			}
-			refusedDest[c.Service.Key()][c.Destination.Key()] = true
+			refused[ownedKey{c.Service.Key(), c.Destination.Key()}] = true
 		case c.Kind == Bind && exists:
 			refusedAddr[keyOf(c.Addr())] = true
 		}
 	}
-	n := Owned{Services: make(map[ipvs.ServiceKey]map[ipvs.DestinationKey]bool, len(intended.Services))}
+	n := Owned{}
 	present := map[addrKey]bool{}
 	for _, a := range after.Addrs {
 		present[keyOf(a)] = true
@@ -353,36 +302,89 @@ func settle(intended Owned, after Observed, d Desired, changes []Change, errs []
 			n.Addrs = append(n.Addrs, a)
 		}
 	}
-	for k, ds := range intended.Services {
-		cur, exists := after.Services[k]
-		if !exists || refusedSvc[k] || released[k] {
-			continue
-		}
-		nd := make(map[ipvs.DestinationKey]bool, min(len(ds), len(cur.Destinations)))
-		for _, dx := range cur.Destinations {
-			if ds[dx.Key()] && !refusedDest[k][dx.Key()] {
-				nd[dx.Key()] = true
-			}
-		}
-		n.Services[k] = nd
-	}
+	n.Services = settleServices(intended.Services, after, d, refused, released)
 	n.Sysctls, n.Timeouts, n.Daemons = settleSettings(intended, after)
 	n.Routes, n.Marks = settleRoutes(intended, after, d), intended.Marks && after.Marks.Present
-	// Adopt: a destination of a service lvs-rs owns that desired names.
-	for _, ds := range d.Services {
-		k := ds.Service.Key()
-		nd, mine := n.Services[k]
-		if !mine {
-			continue
-		}
-		have := destIndex(after.Services[k].Destinations)
-		for _, dst := range ds.Destinations {
-			if _, ok := have.find(dst.Key()); ok {
-				nd[dst.Key()] = true
-			}
+	return n
+}
+
+// ownedKey is a destination of a service, or with the zero destination
+// key the service itself.
+type ownedKey struct {
+	svc ipvs.ServiceKey
+	dst ipvs.DestinationKey
+}
+
+// settleServices is settle's IPVS table: the intended services present in
+// after, neither refused nor released, with their intended destinations
+// present and not refused, plus the destinations present that d names
+// (adopted). The set is new; intended is not modified.
+func settleServices(intended OwnedServices, after Observed, d Desired, refused map[ownedKey]bool, released map[ipvs.ServiceKey]bool) OwnedServices {
+	n := 0
+	for _, s := range intended {
+		n += len(after.Services[s.ServiceKey].Destinations)
+	}
+	var wanted map[ipvs.ServiceKey]int // d's services by key, for adoption
+	if len(d.Services) > 0 {
+		wanted = make(map[ipvs.ServiceKey]int, len(d.Services))
+		for i, ds := range d.Services {
+			wanted[ds.Service.Key()] = i
 		}
 	}
-	return n
+	out := make(OwnedServices, 0, len(intended))
+	keys := make([]ipvs.DestinationKey, 0, n)
+	for _, s := range intended {
+		k := s.ServiceKey
+		cur, exists := after.Services[k]
+		if !exists || refused[ownedKey{svc: k}] || released[k] {
+			continue
+		}
+		var want wantedDests
+		if i, ok := wanted[k]; ok {
+			want = indexWanted(d.Services[i].Destinations)
+		}
+		mine := ownedDests(s.Destinations)
+		start := len(keys)
+		for _, dx := range cur.Destinations {
+			dk := dx.Key()
+			if mine.has(dk) && !refused[ownedKey{k, dk}] || want.has(dk) {
+				keys = append(keys, dk)
+			}
+		}
+		out = append(out, OwnedService{ServiceKey: k, Destinations: sortDests(keys[start:len(keys):len(keys)])})
+		keys = keys[:start+len(out[len(out)-1].Destinations)]
+	}
+	return out
+}
+
+// wantedDests finds a desired service's destinations by key: a short
+// list in place, a long one through a map.
+type wantedDests struct {
+	list []ipvs.Destination
+	m    map[ipvs.DestinationKey]bool
+}
+
+func indexWanted(ds []ipvs.Destination) wantedDests {
+	if len(ds) <= destLinear {
+		return wantedDests{list: ds}
+	}
+	m := make(map[ipvs.DestinationKey]bool, len(ds))
+	for _, d := range ds {
+		m[d.Key()] = true
+	}
+	return wantedDests{m: m}
+}
+
+func (w wantedDests) has(k ipvs.DestinationKey) bool {
+	if w.m != nil {
+		return w.m[k]
+	}
+	for _, d := range w.list {
+		if d.Key() == k {
+			return true
+		}
+	}
+	return false
 }
 
 // sameRecord reports whether a and b would be saved identically (both

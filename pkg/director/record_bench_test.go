@@ -30,14 +30,15 @@ func bigConfig(services, perService int) *config.Config {
 // objects.
 func bigRecord(b *testing.B) (record, Desired) {
 	d := DesiredFrom(bigConfig(1000, 10))
-	o := Owned{Services: map[ipvs.ServiceKey]map[ipvs.DestinationKey]bool{}}
+	mine := map[ipvs.ServiceKey]map[ipvs.DestinationKey]bool{}
 	for _, ds := range d.Services {
 		m := map[ipvs.DestinationKey]bool{}
 		for _, x := range ds.Destinations {
 			m[x.Key()] = true
 		}
-		o.Services[ds.Service.Key()] = m
+		mine[ds.Service.Key()] = m
 	}
+	o := Owned{Services: ownedOf(mine)}
 	raw, err := encodeDesired(&d)
 	if err != nil {
 		b.Fatal(err)

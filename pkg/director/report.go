@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
-	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -221,5 +220,3 @@ func human(v uint64) string {
 	return fmt.Sprint(v)
 }
 
-// sortKeys orders service keys as compareKeys does.
-func sortKeys(keys []ipvs.ServiceKey) { slices.SortFunc(keys, compareKeys) }

@@ -119,7 +119,7 @@ func TestKeyIndex(t *testing.T) {
 func BenchmarkStatusReport(b *testing.B) {
 	d := DesiredFrom(bigConfig(1000, 10))
 	obs := Observed{Services: map[ipvs.ServiceKey]ObservedService{}, Sysctls: map[string]string{}}
-	owned := Owned{Services: map[ipvs.ServiceKey]map[ipvs.DestinationKey]bool{}}
+	mine := map[ipvs.ServiceKey]map[ipvs.DestinationKey]bool{}
 	for _, ds := range d.Services {
 		o := ObservedService{ServiceExtended: ipvs.ServiceExtended{Service: ds.Service}}
 		m := map[ipvs.DestinationKey]bool{}
@@ -127,8 +127,9 @@ func BenchmarkStatusReport(b *testing.B) {
 			o.Destinations = append(o.Destinations, ipvs.DestinationExtended{Destination: x})
 			m[x.Key()] = true
 		}
-		obs.Services[ds.Service.Key()], owned.Services[ds.Service.Key()] = o, m
+		obs.Services[ds.Service.Key()], mine[ds.Service.Key()] = o, m
 	}
+	owned := Owned{Services: ownedOf(mine)}
 	b.ReportAllocs()
 	for b.Loop() {
 		buildReport(ipvs.Info{}, d, obs, owned, nil, nil)

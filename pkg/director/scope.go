@@ -1,7 +1,7 @@
 package director
 
 import (
-	"maps"
+	"slices"
 
 	"github.com/lvs-rs/lvs-rs/pkg/ipvs"
 )
@@ -45,10 +45,10 @@ func (s scope) view(o Owned) Owned {
 		return o
 	}
 	v := o
-	v.Services = make(map[ipvs.ServiceKey]map[ipvs.DestinationKey]bool, len(s.keys))
-	for k := range s.keys {
-		if ds, ok := o.Services[k]; ok {
-			v.Services[k] = ds
+	v.Services = make(OwnedServices, 0, len(s.keys))
+	for _, x := range o.Services {
+		if s.keys[x.ServiceKey] {
+			v.Services = append(v.Services, x)
 		}
 	}
 	return v
@@ -62,14 +62,12 @@ func (s scope) merge(full, part Owned) Owned {
 		return part
 	}
 	n := part
-	n.Services = maps.Clone(part.Services)
-	if n.Services == nil {
-		n.Services = map[ipvs.ServiceKey]map[ipvs.DestinationKey]bool{}
-	}
-	for k, ds := range full.Services {
-		if !s.keys[k] {
-			n.Services[k] = ds
+	n.Services = slices.Clone(part.Services)
+	for _, x := range full.Services {
+		if !s.keys[x.ServiceKey] {
+			n.Services = append(n.Services, x)
 		}
 	}
+	slices.SortFunc(n.Services, func(a, b OwnedService) int { return compareKeys(a.ServiceKey, b.ServiceKey) })
 	return n
 }

@@ -21,7 +21,7 @@ func TestSettleReadsTheKernelBack(t *testing.T) {
 	unknown := &ipvs.Error{Op: "add service", Object: s.String(), Err: fmt.Errorf("lost: %w", ipvs.ErrOutcomeUnknown)}
 	exists := &ipvs.Error{Op: "add service", Object: s.String(), Err: unix.EEXIST}
 	intended := Owned{
-		Services: map[ipvs.ServiceKey]map[ipvs.DestinationKey]bool{s.Key(): {d1.Key(): true, d2.Key(): true}},
+		Services: ownedOf(map[ipvs.ServiceKey]map[ipvs.DestinationKey]bool{s.Key(): {d1.Key(): true, d2.Key(): true}}),
 		Addrs:    []vip.Addr{eth0(vip1, "eth0:0")},
 		Sysctls:  []sysctl.Record{fwd},
 	}
@@ -50,15 +50,15 @@ func TestSettleReadsTheKernelBack(t *testing.T) {
 	}, {
 		name: "acknowledgement lost, not done", after: present(d1),
 		errs: []error{nil, nil, nil, nil, unknown},
-		want: Owned{Services: map[ipvs.ServiceKey]map[ipvs.DestinationKey]bool{s.Key(): {d1.Key(): true}},
+		want: Owned{Services: ownedOf(map[ipvs.ServiceKey]map[ipvs.DestinationKey]bool{s.Key(): {d1.Key(): true}}),
 			Addrs: intended.Addrs, Sysctls: intended.Sysctls},
 	}, {
 		name: "crashed before anything (no results)", after: Observed{Sysctls: map[string]string{ipf: "0"}}, errs: nil,
-		want: Owned{Services: map[ipvs.ServiceKey]map[ipvs.DestinationKey]bool{}},
+		want: Owned{Services: ownedOf(map[ipvs.ServiceKey]map[ipvs.DestinationKey]bool{})},
 	}, {
 		name: "another tool created the service first", after: present(),
 		errs: []error{nil, nil, exists, ipvs.ErrNotAttempted, ipvs.ErrNotAttempted},
-		want: Owned{Services: map[ipvs.ServiceKey]map[ipvs.DestinationKey]bool{}, Addrs: intended.Addrs, Sysctls: intended.Sysctls},
+		want: Owned{Services: ownedOf(map[ipvs.ServiceKey]map[ipvs.DestinationKey]bool{}), Addrs: intended.Addrs, Sysctls: intended.Sysctls},
 	}, {
 		name: "ip_forward changed by someone since", after: func() Observed { o := present(d1, d2); o.Sysctls[ipf] = "0"; return o }(),
 		errs: make([]error, 5),

@@ -92,30 +92,24 @@ func buildReport(info ipvs.Info, d Desired, obs Observed, owned Owned, changes [
 	for _, ds := range d.Services {
 		k := ds.Service.Key()
 		cur, exists := obs.Services[k]
-		_, mine := owned.Services[k]
+		mineDests, mine := owned.Services.dests(k)
 		if exists && !mine {
 			continue
 		}
 		listed[k] = true
-		r.Services = append(r.Services, serviceRow(ds.Service, ds.Destinations, cur, exists, owned.Services[k]))
+		r.Services = append(r.Services, serviceRow(ds.Service, ds.Destinations, cur, exists, mineDests))
 	}
-	var rest []ipvs.ServiceKey
-	for k := range owned.Services {
-		if _, exists := obs.Services[k]; exists && !listed[k] {
-			rest = append(rest, k)
+	for _, s := range owned.Services { // in key order
+		if cur, exists := obs.Services[s.ServiceKey]; exists && !listed[s.ServiceKey] {
+			r.Services = append(r.Services, serviceRow(cur.Service, nil, cur, true, s.Destinations))
 		}
-	}
-	sortKeys(rest)
-	for _, k := range rest {
-		cur := obs.Services[k]
-		r.Services = append(r.Services, serviceRow(cur.Service, nil, cur, true, owned.Services[k]))
 	}
 	return r
 }
 
 // serviceRow reports one service: the kernel's values when it exists, the
 // wanted ones otherwise; its wanted destinations and lvs-rs's others.
-func serviceRow(want ipvs.Service, dests []ipvs.Destination, cur ObservedService, exists bool, mineDests map[ipvs.DestinationKey]bool) ServiceRow {
+func serviceRow(want ipvs.Service, dests []ipvs.Destination, cur ObservedService, exists bool, mineDests ownedDests) ServiceRow {
 	s := want
 	if exists {
 		s = cur.Service
@@ -156,7 +150,7 @@ func serviceRow(want ipvs.Service, dests []ipvs.Destination, cur ObservedService
 		add(d)
 	}
 	for d := range sortedDests(cur.Destinations) {
-		if mineDests[d.Key()] {
+		if mineDests.has(d.Key()) {
 			add(d)
 		}
 	}

@@ -1,0 +1,66 @@
+package director
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/lvs-rs/lvs-rs/pkg/ipvs"
+)
+
+// TestOwnedFromUnsortedRecord: a record not in recordOf's order (written
+// by hand, or twice listing a service) still gives a set whose services
+// and destinations are found, and which saves sorted.
+func TestOwnedFromUnsortedRecord(t *testing.T) {
+	a, b := svc(80).Key(), svc(81).Key()
+	d1, d2, d3 := dst(rs1, 80, 0, 0).Key(), dst(rs2, 80, 0, 0).Key(), dst(rs3, 80, 0, 0).Key()
+	r := record{Version: recordVersion, Services: []recordService{
+		{ServiceKey: b, Destinations: []ipvs.DestinationKey{d3, d1}},
+		{ServiceKey: a, Destinations: []ipvs.DestinationKey{d2}},
+		{ServiceKey: b, Destinations: []ipvs.DestinationKey{d2, d1}},
+	}}
+	o := r.owned()
+	for _, k := range []ipvs.ServiceKey{a, b} {
+		if !o.Services.has(k) {
+			t.Fatalf("service %v not found in %v", k, o.Services)
+		}
+	}
+	if ds, _ := o.Services.dests(b); !ds.has(d1) || !ds.has(d2) || !ds.has(d3) {
+		t.Fatalf("destinations of %v: %v", b, ds)
+	}
+	want := []recordService{
+		{ServiceKey: a, Destinations: []ipvs.DestinationKey{d2}},
+		{ServiceKey: b, Destinations: []ipvs.DestinationKey{d1, d2, d3}},
+	}
+	if diff := cmp.Diff(want, recordOf(nil, o).Services, cmpOpts); diff != "" {
+		t.Fatalf("saved (-want +got):\n%s", diff)
+	}
+}
+
+// TestIntentsTakeServices: intents adds the services a plan creates and
+// the destinations it adds or edits in services lvs-rs owns or creates,
+// sorted, without modifying the set it started from.
+func TestIntentsTakeServices(t *testing.T) {
+	a, b, c := svc(80), svc(81), svc(82)
+	d1, d2, d3 := dst(rs1, 80, 0, 0), dst(rs2, 80, 0, 0), dst(rs3, 80, 0, 0)
+	o := Owned{Services: ownedOf(map[ipvs.ServiceKey]map[ipvs.DestinationKey]bool{b.Key(): {d2.Key(): true}})}
+	before := recordOf(nil, o)
+	changes := []Change{
+		{Kind: AddService, Service: c}, {Kind: AddDestination, Service: c, Destination: d3}, {Kind: AddDestination, Service: c, Destination: d1},
+		{Kind: AddDestination, Service: b, Destination: d3},
+		{Kind: AddDestination, Service: a, Destination: d1}, // a is not lvs-rs's
+		{Kind: EditDestination, Service: b, Destination: d1},
+		{Kind: EditDestination, Service: b, Destination: d2},
+	}
+	got := intents(o, changes).Services
+	want := ownedOf(map[ipvs.ServiceKey]map[ipvs.DestinationKey]bool{
+		b.Key(): {d1.Key(): true, d2.Key(): true, d3.Key(): true},
+		c.Key(): {d1.Key(): true, d3.Key(): true},
+	})
+	if diff := cmp.Diff(want, got, cmpOpts); diff != "" {
+		t.Fatalf("intents (-want +got):\n%s", diff)
+	}
+	if !sameRecord(before, recordOf(nil, o)) {
+		t.Fatalf("intents modified the set it started from: %v", o.Services)
+	}
+}
