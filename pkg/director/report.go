@@ -219,4 +219,3 @@ func human(v uint64) string {
 	}
 	return fmt.Sprint(v)
 }
-
