@@ -34,6 +34,11 @@ func decodeRecordFast(b []byte) (record, bool) {
 			r.Desired = raw
 			return once(&seen, 1) && ok && len(raw) > 0 && raw[0] == '{'
 		case "services":
+			// One array for every recorded destination, sized by counting
+			// them: each is an object that starts with its address (a
+			// service starts with its family).
+			s.keys = make([]ipvs.DestinationKey, 0, bytes.Count(s.b[s.i:], []byte(`{"address":`)))
+			r.Services = make([]recordService, 0, bytes.Count(s.b[s.i:], []byte(`{"family":`)))
 			return once(&seen, 2) && s.array(func() bool {
 				r.Services = append(r.Services, recordService{})
 				return decodeRecordService(&s, &r.Services[len(r.Services)-1])
@@ -78,32 +83,43 @@ func (s *scan) section(v any) bool {
 func decodeRecordService(s *scan, rs *recordService) bool {
 	var seen uint32
 	return s.object(func(key []byte) bool {
-		switch string(key) {
-		case "family":
-			return once(&seen, 0) && s.family(&rs.Family)
-		case "protocol":
-			return once(&seen, 1) && s.protocol(&rs.Protocol)
-		case "address":
-			return once(&seen, 2) && s.addr(&rs.Address)
-		case "port":
-			n, ok := s.uint(math.MaxUint16)
-			rs.Port = uint16(n)
-			return once(&seen, 3) && ok
-		case "fwmark":
-			n, ok := s.uint(math.MaxUint32)
-			rs.FWMark = uint32(n)
-			return once(&seen, 4) && ok
-		case "destinations":
-			start := len(s.keys)
-			ok := once(&seen, 5) && s.array(func() bool {
-				s.keys = append(s.keys, ipvs.DestinationKey{})
-				return decodeDestinationKey(s, &s.keys[len(s.keys)-1])
-			})
-			rs.Destinations = s.keys[start:len(s.keys):len(s.keys)]
-			return ok && nonNil(&rs.Destinations)
+		if string(key) != "destinations" {
+			return decodeServiceKey(s, key, &rs.ServiceKey, &seen)
 		}
-		return false
+		start := len(s.keys)
+		ok := once(&seen, keyFields) && s.array(func() bool {
+			s.keys = append(s.keys, ipvs.DestinationKey{})
+			return decodeDestinationKey(s, &s.keys[len(s.keys)-1])
+		})
+		rs.Destinations = s.keys[start:len(s.keys):len(s.keys)]
+		return ok && nonNil(&rs.Destinations)
 	})
+}
+
+// keyFields is how many of seen's bits decodeServiceKey uses: the first.
+const keyFields = 5
+
+// decodeServiceKey reads the value of key when it names one of the fields
+// a service key shares with ipvs.Service (family, protocol, address,
+// port, fwmark) into k, marking it in seen; false for any other key.
+func decodeServiceKey(s *scan, key []byte, k *ipvs.ServiceKey, seen *uint32) bool {
+	switch string(key) {
+	case "family":
+		return once(seen, 0) && s.family(&k.Family)
+	case "protocol":
+		return once(seen, 1) && s.protocol(&k.Protocol)
+	case "address":
+		return once(seen, 2) && s.addr(&k.Address)
+	case "port":
+		n, ok := s.uint(math.MaxUint16)
+		k.Port = uint16(n)
+		return once(seen, 3) && ok
+	case "fwmark":
+		n, ok := s.uint(math.MaxUint32)
+		k.FWMark = uint32(n)
+		return once(seen, 4) && ok
+	}
+	return false
 }
 
 // decodeDestinationKey reads one of the record's destinations.
@@ -188,49 +204,40 @@ func decodeDesiredService(s *scan, ds *DesiredService) bool {
 
 // decodeService reads an ipvs.Service.
 func decodeService(s *scan, v *ipvs.Service) bool {
-	var seen uint32
-	return s.object(func(key []byte) bool {
+	var (
+		seen uint32
+		k    ipvs.ServiceKey
+	)
+	ok := s.object(func(key []byte) bool {
 		switch string(key) {
-		case "family":
-			return once(&seen, 0) && s.family(&v.Family)
-		case "protocol":
-			return once(&seen, 1) && s.protocol(&v.Protocol)
-		case "address":
-			return once(&seen, 2) && s.addr(&v.Address)
-		case "port":
-			n, ok := s.uint(math.MaxUint16)
-			v.Port = uint16(n)
-			return once(&seen, 3) && ok
-		case "fwmark":
-			n, ok := s.uint(math.MaxUint32)
-			v.FWMark = uint32(n)
-			return once(&seen, 4) && ok
 		case "scheduler":
 			b, ok := s.str()
 			if string(b) != s.sched { // most services share a scheduler: one string
 				s.sched = string(b)
 			}
 			v.Scheduler = s.sched
-			return once(&seen, 5) && ok
+			return once(&seen, keyFields) && ok
 		case "flags":
 			n, ok := s.uint(math.MaxUint32)
 			v.Flags = ipvs.ServiceFlags(n)
-			return once(&seen, 6) && ok
+			return once(&seen, keyFields+1) && ok
 		case "timeout":
 			n, ok := s.uint(math.MaxUint32)
 			v.Timeout = uint32(n)
-			return once(&seen, 7) && ok
+			return once(&seen, keyFields+2) && ok
 		case "netmask":
 			n, ok := s.int()
 			v.Netmask = n
-			return once(&seen, 8) && ok
+			return once(&seen, keyFields+3) && ok
 		case "pe_name":
 			b, ok := s.str()
 			v.PEName = string(b)
-			return once(&seen, 9) && ok
+			return once(&seen, keyFields+4) && ok
 		}
-		return false
+		return decodeServiceKey(s, key, &k, &seen)
 	})
+	v.Family, v.Protocol, v.Address, v.Port, v.FWMark = k.Family, k.Protocol, k.Address, k.Port, k.FWMark
+	return ok
 }
 
 // decodeDestination reads an ipvs.Destination.

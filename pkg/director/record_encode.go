@@ -87,8 +87,7 @@ func appendRecord(b []byte, r *record) ([]byte, error) {
 
 // appendRecordService appends one of the record's services.
 func appendRecordService(b []byte, s *recordService) []byte {
-	b = appendFamily(append(b, `{"family":`...), s.Family)
-	b = appendKey(b, s.ServiceKey)
+	b = appendServiceKey(append(b, '{'), s.ServiceKey, false)
 	if len(s.Destinations) > 0 {
 		b = append(b, `,"destinations":[`...)
 		for i, d := range s.Destinations {
@@ -100,32 +99,49 @@ func appendRecordService(b []byte, s *recordService) []byte {
 	return append(b, '}')
 }
 
-// appendKey appends a service key's fields after the family, as
-// ipvs.Service and ipvs.ServiceKey share them.
-func appendKey(b []byte, k ipvs.ServiceKey) []byte {
+// appendServiceKey appends the fields ipvs.ServiceKey and ipvs.Service
+// share, as json.Marshal renders either: the family (left out when zero
+// for a Service, omitFamily), protocol, address, port and fwmark, each
+// but the first after a comma.
+func appendServiceKey(b []byte, k ipvs.ServiceKey, omitFamily bool) []byte {
+	start := len(b)
+	if k.Family != 0 || !omitFamily {
+		b = appendFamily(append(b, `"family":`...), k.Family)
+	}
 	if k.Protocol != 0 {
-		b = appendProtocol(append(b, `,"protocol":`...), k.Protocol)
+		b = appendProtocol(field(b, start, `"protocol":`), k.Protocol)
 	}
 	if k.Address != (netip.Addr{}) {
-		b = appendAddr(append(b, `,"address":`...), k.Address)
+		b = appendAddr(field(b, start, `"address":`), k.Address)
 	}
-	b = appendUint(b, `,"port":`, uint64(k.Port), true)
-	return appendUint(b, `,"fwmark":`, uint64(k.FWMark), true)
+	if k.Port != 0 {
+		b = strconv.AppendUint(field(b, start, `"port":`), uint64(k.Port), 10)
+	}
+	if k.FWMark != 0 {
+		b = strconv.AppendUint(field(b, start, `"fwmark":`), uint64(k.FWMark), 10)
+	}
+	return b
+}
+
+// field appends name, after a comma unless it is the first field of the
+// object written from b[start].
+func field(b []byte, start int, name string) []byte {
+	if len(b) > start {
+		b = append(b, ',')
+	}
+	return append(b, name...)
 }
 
 // appendDesiredService appends one desired service.
 func appendDesiredService(b []byte, ds *DesiredService) []byte {
 	s := &ds.Service
 	b = append(b, `{"service":{`...)
-	if s.Family != 0 {
-		b = appendFamily(append(b, `"family":`...), s.Family)
-	}
 	k := len(b)
-	b = appendKey(b, ipvs.ServiceKey{Protocol: s.Protocol, Address: s.Address, Port: s.Port, FWMark: s.FWMark})
-	b = appendString(append(b, `,"scheduler":`...), s.Scheduler)
-	if s.Family == 0 { // no leading comma before the first field
-		b = append(b[:k], b[k+1:]...)
+	b = appendServiceKey(b, ipvs.ServiceKey{Family: s.Family, Protocol: s.Protocol, Address: s.Address, Port: s.Port, FWMark: s.FWMark}, true)
+	if len(b) > k {
+		b = append(b, ',')
 	}
+	b = appendString(append(b, `"scheduler":`...), s.Scheduler)
 	b = appendUint(b, `,"flags":`, uint64(s.Flags), true)
 	b = appendUint(b, `,"timeout":`, uint64(s.Timeout), true)
 	b = strconv.AppendInt(append(b, `,"netmask":`...), int64(s.Netmask), 10)
