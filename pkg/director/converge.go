@@ -49,7 +49,11 @@ func converge(ctx context.Context, d *Desired, o Options) (Result, error) {
 		r.keep = rec.Desired
 	} else {
 		r.want = r.scope.want(*d)
-		if !o.DryRun {
+		switch {
+		case o.DryRun:
+		case found && sameDesired(d, rec.Desired):
+			r.keep = rec.Desired // a start of the recorded state: no second copy
+		default:
 			if r.keep, err = encodeDesired(d); err != nil {
 				return Result{}, err
 			}

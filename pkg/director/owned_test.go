@@ -1,6 +1,7 @@
 package director
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -62,5 +63,39 @@ func TestIntentsTakeServices(t *testing.T) {
 	}
 	if !sameRecord(before, recordOf(nil, o)) {
 		t.Fatalf("intents modified the set it started from: %v", o.Services)
+	}
+}
+
+// TestSameDesired: a desired state matches its own encoding only, whatever
+// part of it differs (a service early or late, the end).
+func TestSameDesired(t *testing.T) {
+	d := DesiredFrom(bigConfig(40, 3))
+	enc, err := encodeDesired(&d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !sameDesired(&d, enc) {
+		t.Fatal("a desired state differs from its own encoding")
+	}
+	for name, b := range map[string][]byte{
+		"longer":  append(slices.Clone(enc), ' '),
+		"shorter": enc[:len(enc)-1],
+		"empty":   nil,
+	} {
+		if sameDesired(&d, b) {
+			t.Errorf("%s: same", name)
+		}
+	}
+	for _, i := range []int{0, 39} {
+		e := DesiredFrom(bigConfig(40, 3))
+		e.Services[i].Destinations[2].Weight++
+		if sameDesired(&e, enc) {
+			t.Errorf("weight of service %d changed: same", i)
+		}
+	}
+	e := DesiredFrom(bigConfig(40, 3))
+	e.Interface = "eth1"
+	if sameDesired(&e, enc) {
+		t.Error("interface changed: same")
 	}
 }

@@ -2,6 +2,7 @@ package director
 
 import (
 	"encoding/json"
+	"errors"
 	"net/netip"
 	"strconv"
 
@@ -13,8 +14,11 @@ import (
 // byte for byte what json.Marshal writes for the same values (see
 // TestFastEncodeMatchesJSON), without its reflection.
 
-// appendDesired appends d as json.Marshal renders it.
-func appendDesired(b []byte, d *Desired) ([]byte, error) {
+// appendDesired appends d as json.Marshal renders it. A non-nil flush is
+// given the buffer after each service and returns the one to go on with
+// (sameDesired compares and empties it), or false to stop: appendDesired
+// then returns what it has, and errStopped.
+func appendDesired(b []byte, d *Desired, flush func([]byte) ([]byte, bool)) ([]byte, error) {
 	b = appendString(append(b, `{"interface":`...), d.Interface)
 	var err error
 	if len(d.Sysctls) > 0 {
@@ -37,6 +41,12 @@ func appendDesired(b []byte, d *Desired) ([]byte, error) {
 		b = append(b, `,"services":[`...)
 		for i := range d.Services {
 			b = appendDesiredService(comma(b, i), &d.Services[i])
+			if flush != nil {
+				var more bool
+				if b, more = flush(b); !more {
+					return b, errStopped
+				}
+			}
 		}
 		b = append(b, ']')
 	}
@@ -48,6 +58,9 @@ func appendDesired(b []byte, d *Desired) ([]byte, error) {
 	}
 	return append(b, '}'), err
 }
+
+// errStopped is appendDesired's error when its flush stopped it.
+var errStopped = errors.New("stopped")
 
 // appendRecord appends r as json.Marshal renders it, its desired state
 // spliced in as it is.
