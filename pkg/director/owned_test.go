@@ -99,3 +99,38 @@ func TestSameDesired(t *testing.T) {
 		t.Error("interface changed: same")
 	}
 }
+
+// TestSettleKeepsWhatIsUnchanged: settle returns the services as intended
+// up to the first that differs, and the rest read back, in order.
+func TestSettleKeepsWhatIsUnchanged(t *testing.T) {
+	d1, d2 := dst(rs1, 80, ipvs.Route, 1), dst(rs2, 80, ipvs.Route, 1)
+	m := map[ipvs.ServiceKey]map[ipvs.DestinationKey]bool{}
+	after := Observed{Services: map[ipvs.ServiceKey]ObservedService{}}
+	for p := uint16(80); p < 84; p++ {
+		s := svc(p)
+		m[s.Key()] = map[ipvs.DestinationKey]bool{d1.Key(): true, d2.Key(): true}
+		os := ObservedService{ServiceExtended: ipvs.ServiceExtended{Service: s}}
+		for _, d := range []ipvs.Destination{d2, d1} {
+			if p != 82 || d != d2 { // 82 lost d2
+				os.Destinations = append(os.Destinations, ipvs.DestinationExtended{Destination: d})
+			}
+		}
+		if p != 83 { // 83 is gone
+			after.Services[s.Key()] = os
+		}
+	}
+	intended := Owned{Services: ownedOf(m)}
+	before := recordOf(nil, intended)
+	got := settle(intended, after, Desired{}, nil, nil).Services
+	delete(m, svc(83).Key())
+	delete(m[svc(82).Key()], d2.Key())
+	if diff := cmp.Diff(ownedOf(m), got, cmpOpts); diff != "" {
+		t.Fatalf("settled (-want +got):\n%s", diff)
+	}
+	if !sameRecord(before, recordOf(nil, intended)) {
+		t.Fatal("settle modified the intended set")
+	}
+	if same := settle(intended, after, Desired{}, nil, nil); len(same.Services) != 3 {
+		t.Fatalf("settled %d services, want 3", len(same.Services))
+	}
+}

@@ -343,12 +343,9 @@ type ownedKey struct {
 // settleServices is settle's IPVS table: the intended services present in
 // after, neither refused nor released, with their intended destinations
 // present and not refused, plus the destinations present that d names
-// (adopted). The set is new; intended is not modified.
+// (adopted). intended is not modified; while the result is the same, it
+// is intended itself (a pass that changed no ownership allocates no copy).
 func settleServices(intended OwnedServices, after Observed, d Desired, refused map[ownedKey]bool, released map[ipvs.ServiceKey]bool) OwnedServices {
-	n := 0
-	for _, s := range intended {
-		n += len(after.Services[s.ServiceKey].Destinations)
-	}
 	var wanted map[ipvs.ServiceKey]int // d's services by key, for adoption
 	if len(d.Services) > 0 {
 		wanted = make(map[ipvs.ServiceKey]int, len(d.Services))
@@ -356,28 +353,51 @@ func settleServices(intended OwnedServices, after Observed, d Desired, refused m
 			wanted[ds.Service.Key()] = i
 		}
 	}
-	out := make(OwnedServices, 0, len(intended))
-	keys := make([]ipvs.DestinationKey, 0, n)
-	for _, s := range intended {
+	var (
+		out     OwnedServices // nil while the result is intended so far
+		keys    []ipvs.DestinationKey
+		scratch = make([]ipvs.DestinationKey, 0, 64)
+	)
+	for i, s := range intended {
 		k := s.ServiceKey
 		cur, exists := after.Services[k]
-		if !exists || refused[ownedKey{svc: k}] || released[k] {
-			continue
-		}
-		var want wantedDests
-		if i, ok := wanted[k]; ok {
-			want = indexWanted(d.Services[i].Destinations)
-		}
-		mine := ownedDests(s.Destinations)
-		start := len(keys)
-		for _, dx := range cur.Destinations {
-			dk := dx.Key()
-			if mine.has(dk) && !refused[ownedKey{k, dk}] || want.has(dk) {
-				keys = append(keys, dk)
+		kept := exists && !refused[ownedKey{svc: k}] && !released[k]
+		scratch = scratch[:0]
+		if kept {
+			var want wantedDests
+			if j, ok := wanted[k]; ok {
+				want = indexWanted(d.Services[j].Destinations)
 			}
+			mine := ownedDests(s.Destinations)
+			for _, dx := range cur.Destinations {
+				dk := dx.Key()
+				if mine.has(dk) && !refused[ownedKey{k, dk}] || want.has(dk) {
+					scratch = append(scratch, dk)
+				}
+			}
+			slices.SortFunc(scratch, compareDestKeys)
+			scratch = slices.Compact(scratch) // not clipped: reused
 		}
-		out = append(out, OwnedService{ServiceKey: k, Destinations: sortDests(keys[start:len(keys):len(keys)])})
-		keys = keys[:start+len(out[len(out)-1].Destinations)]
+		if out == nil {
+			if kept && slices.Equal(scratch, s.Destinations) {
+				continue
+			}
+			out = make(OwnedServices, i, len(intended))
+			copy(out, intended[:i])
+			n := 0
+			for _, s := range intended[i:] {
+				n += len(after.Services[s.ServiceKey].Destinations)
+			}
+			keys = make([]ipvs.DestinationKey, 0, n)
+		}
+		if kept {
+			start := len(keys)
+			keys = append(keys, scratch...)
+			out = append(out, OwnedService{ServiceKey: k, Destinations: keys[start:len(keys):len(keys)]})
+		}
+	}
+	if out == nil {
+		return intended
 	}
 	return out
 }
