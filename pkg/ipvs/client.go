@@ -61,8 +61,9 @@ type Client struct {
 
 	dumpReq []byte // dump's request buffer, reused (under mu)
 
-	slabMu sync.Mutex            // guards slab
-	slab   []DestinationExtended // where Destinations carves its results from
+	slabMu     sync.Mutex            // guards slab and configSlab
+	slab       []DestinationExtended // where Destinations carves its results from
+	configSlab []Destination         // where DestinationConfigs carves its results from
 }
 
 // Dial opens a generic netlink socket and resolves the "IPVS" family. When
@@ -299,18 +300,42 @@ func (c *Client) Services(ctx context.Context) ([]ServiceExtended, error) {
 	return out, nil
 }
 
-// Destinations returns the destinations of the service with s's key. A
-// service that does not exist is an *Error wrapping ESRCH.
+// Destinations returns the destinations of the service with s's key,
+// with their connection counts and counters. A service that does not
+// exist is an *Error wrapping ESRCH.
 func (c *Client) Destinations(ctx context.Context, s Service) ([]DestinationExtended, error) {
+	out, err := dumpDestinations(ctx, c, s, &destScratch, decodeDestination)
+	if err != nil || len(out) == 0 {
+		return out, err
+	}
+	return carveFrom(&c.slabMu, &c.slab, out), nil
+}
+
+// DestinationConfigs is Destinations without the counters: the
+// destinations' configurations only, as a converge compares them. It
+// skips the counters' attributes undecoded and returns 64-byte elements
+// instead of 160-byte ones.
+func (c *Client) DestinationConfigs(ctx context.Context, s Service) ([]Destination, error) {
+	out, err := dumpDestinations(ctx, c, s, &configScratch, decodeDestinationConfig)
+	if err != nil || len(out) == 0 {
+		return out, err
+	}
+	return carveFrom(&c.slabMu, &c.configSlab, out), nil
+}
+
+// dumpDestinations dumps the destinations of the service with s's key,
+// each decoded by decode, into a slice from scratch that the caller copies
+// out before the next call (an empty result is a new empty slice).
+func dumpDestinations[T any](ctx context.Context, c *Client, s Service, scratch *sync.Pool, decode func([]byte, Family) (T, error)) ([]T, error) {
 	body, err := serviceAttrs(s, false)
 	if err != nil {
 		return nil, fmt.Errorf("ipvs: list destinations of %v: %w", s, err)
 	}
 	fam := familyOf(s.Family, s.Address)
-	scratch := destScratch.Get().(*[]DestinationExtended)
-	defer destScratch.Put(scratch)
+	buf := scratch.Get().(*[]T)
+	defer scratch.Put(buf)
 	var (
-		out    = (*scratch)[:0]
+		out    = (*buf)[:0]
 		decErr error
 	)
 	err = c.dump(ctx, cmdGetDest, body, func(p []byte) {
@@ -322,7 +347,7 @@ func (c *Client) Destinations(ctx context.Context, s Service) ([]DestinationExte
 			decErr = fmt.Errorf("ipvs: list destinations of %v: malformed reply: %v", s, err)
 			return
 		}
-		d, err := decodeDestination(b, fam)
+		d, err := decode(b, fam)
 		if err != nil {
 			decErr = fmt.Errorf("ipvs: list destinations of %v: %w", s, err)
 			return
@@ -335,11 +360,11 @@ func (c *Client) Destinations(ctx context.Context, s Service) ([]DestinationExte
 	if decErr != nil {
 		return nil, decErr
 	}
-	*scratch = out[:0]
+	*buf = out[:0]
 	if len(out) == 0 {
-		return []DestinationExtended{}, nil
+		return []T{}, nil
 	}
-	return c.carve(out), nil
+	return out, nil
 }
 
 // destSlab is how many destinations one slab holds; destSlabMax the most
@@ -350,30 +375,40 @@ const (
 	destSlabMax = destSlab / 4
 )
 
-// carve returns a copy of ds. Short ones share slabs of destSlab
+// carve returns a copy of ds carved from the client's slab (see
+// carveFrom).
+func (c *Client) carve(ds []DestinationExtended) []DestinationExtended {
+	return carveFrom(&c.slabMu, &c.slab, ds)
+}
+
+// carveFrom returns a copy of ds. Short ones share slabs of destSlab
 // elements, each result capped at its own length (appending to it
 // reallocates, never writes into a neighbour): observing 1,000 services of
 // 10 real servers allocates 40 slabs, not 1,000 slices. A slab lives as
 // long as any result carved from it.
-func (c *Client) carve(ds []DestinationExtended) []DestinationExtended {
+func carveFrom[T any](mu *sync.Mutex, slab *[]T, ds []T) []T {
 	n := len(ds)
 	if n > destSlabMax {
 		return slices.Clone(ds)
 	}
-	c.slabMu.Lock()
-	defer c.slabMu.Unlock()
-	if cap(c.slab)-len(c.slab) < n {
-		c.slab = make([]DestinationExtended, 0, destSlab)
+	mu.Lock()
+	defer mu.Unlock()
+	if cap(*slab)-len(*slab) < n {
+		*slab = make([]T, 0, destSlab)
 	}
-	i := len(c.slab)
-	c.slab = append(c.slab, ds...)
-	return c.slab[i : i+n : i+n]
+	i := len(*slab)
+	*slab = append(*slab, ds...)
+	return (*slab)[i : i+n : i+n]
 }
 
-// destScratch holds the slices Destinations decodes into before copying
-// the result out: a dump of 1,000 services' real servers allocates one
-// slice per service, not one per doubling.
-var destScratch = sync.Pool{New: func() any { return new([]DestinationExtended) }}
+// destScratch and configScratch hold the slices Destinations and
+// DestinationConfigs decode into before copying the result out: a dump of
+// 1,000 services' real servers allocates one slice per service, not one
+// per doubling.
+var (
+	destScratch   = sync.Pool{New: func() any { return new([]DestinationExtended) }}
+	configScratch = sync.Pool{New: func() any { return new([]Destination) }}
+)
 
 // apply1 runs a single Op.
 func (c *Client) apply1(ctx context.Context, op Op) error { return c.Apply(ctx, []Op{op})[0] }

@@ -215,6 +215,9 @@ func TestClientServicesAndDestinations(t *testing.T) {
 	if len(ds) != 1 || ds[0].Destination != d {
 		t.Fatalf("Destinations = %+v, want %+v", ds, d)
 	}
+	if cs, err := c.DestinationConfigs(t.Context(), s); err != nil || len(cs) != 1 || cs[0] != d {
+		t.Fatalf("DestinationConfigs = %+v, %v; want %+v", cs, err, d)
+	}
 	s.Scheduler = "wlc"
 	if err := c.UpdateService(t.Context(), s); err != nil {
 		t.Fatal(err)
@@ -222,7 +225,7 @@ func TestClientServicesAndDestinations(t *testing.T) {
 	if err := c.DeleteService(t.Context(), fw); err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"get-info", "get-service", "new-service", "new-service", "new-dest", "get-service", "get-dest", "set-service", "del-service"}
+	want := []string{"get-info", "get-service", "new-service", "new-service", "new-dest", "get-service", "get-dest", "get-dest", "set-service", "del-service"}
 	if diff := cmp.Diff(want, f.requests); diff != "" {
 		t.Fatalf("requests (-want +got):\n%s", diff)
 	}

@@ -261,6 +261,19 @@ func pickStats(stats, stats64 []byte) (Stats, error) {
 // nest; svcFam is used when the kernel does not report the destination's
 // own family (before Linux 3.18).
 func decodeDestination(b []byte, svcFam Family) (DestinationExtended, error) {
+	return decodeDest(b, svcFam, true)
+}
+
+// decodeDestinationConfig is decodeDestination without the connection
+// counts and counters, which it skips undecoded.
+func decodeDestinationConfig(b []byte, svcFam Family) (Destination, error) {
+	d, err := decodeDest(b, svcFam, false)
+	return d.Destination, err
+}
+
+// decodeDest is decodeDestination, with the connection counts and
+// counters only when counters is set.
+func decodeDest(b []byte, svcFam Family, counters bool) (DestinationExtended, error) {
 	var (
 		d              DestinationExtended
 		addr           []byte
@@ -289,12 +302,10 @@ func decodeDestination(b []byte, svcFam Family) (DestinationExtended, error) {
 			d.UpperThreshold = u32(p, &err)
 		case destAttrLThresh:
 			d.LowerThreshold = u32(p, &err)
-		case destAttrActiveConns:
-			d.ActiveConnections = u32(p, &err)
-		case destAttrInactConns:
-			d.InactiveConnections = u32(p, &err)
-		case destAttrPersistConns:
-			d.PersistentConnections = u32(p, &err)
+		case destAttrActiveConns, destAttrInactConns, destAttrPersistConns:
+			if counters {
+				decodeConns(&d, t, p, &err)
+			}
 		case destAttrAddrFamily:
 			d.Family = Family(u16(p, &err))
 		case destAttrTunType:
@@ -328,10 +339,25 @@ func decodeDestination(b []byte, svcFam Family) (DestinationExtended, error) {
 		// mean nothing unless it tunnels.
 		d.TunnelType, d.TunnelPort, d.TunnelFlags = 0, 0, 0
 	}
+	if !counters {
+		return d, nil
+	}
 	if d.Stats, err = pickStats(stats, stats64); err != nil {
 		return DestinationExtended{}, err
 	}
 	return d, nil
+}
+
+// decodeConns reads a destination's connection count attribute t.
+func decodeConns(d *DestinationExtended, t uint16, p []byte, err *error) {
+	switch t {
+	case destAttrActiveConns:
+		d.ActiveConnections = u32(p, err)
+	case destAttrInactConns:
+		d.InactiveConnections = u32(p, err)
+	case destAttrPersistConns:
+		d.PersistentConnections = u32(p, err)
+	}
 }
 
 // nestedIn returns the payload of the first-level attribute typ in a

@@ -273,6 +273,21 @@ func TestDecodeLegacyStats(t *testing.T) {
 	if diff := cmp.Diff(want, got, cmpAddr); diff != "" {
 		t.Fatalf("decode (-want +got):\n%s", diff)
 	}
+	// The configuration alone: the same, the counters (even a damaged
+	// one) skipped.
+	cfg, err := decodeDestinationConfig(b, Inet)
+	if err != nil || cfg != want.Destination {
+		t.Fatalf("decodeDestinationConfig = %+v, %v; want %+v", cfg, err, want.Destination)
+	}
+	ae.Bytes(destAttrStats64, []byte{1, 2, 3, 4, 5})
+	ae.Bytes(destAttrActiveConns, []byte{1})
+	b, _ = ae.Encode()
+	if cfg, err := decodeDestinationConfig(b, Inet); err != nil || cfg != want.Destination {
+		t.Fatalf("decodeDestinationConfig with damaged counters = %+v, %v; want %+v", cfg, err, want.Destination)
+	}
+	if _, err := decodeDestination(b, Inet); err == nil {
+		t.Fatal("decodeDestination of damaged counters: no error")
+	}
 }
 
 func TestDecodeNonContiguousMask(t *testing.T) {
