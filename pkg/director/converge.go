@@ -194,9 +194,9 @@ func predict(svcs map[ipvs.ServiceKey]ObservedService, changes []Change) map[ipv
 			for j := i + 1; j < len(changes) && changes[j].Kind == AddDestination && changes[j].Service.Key() == k; j++ {
 				n++
 			}
-			ds := make([]ipvs.DestinationExtended, n)
+			ds := make([]ipvs.Destination, n)
 			for j := range ds {
-				ds[j].Destination = changes[i+1+j].Destination
+				ds[j] = changes[i+1+j].Destination
 			}
 			out[k] = ObservedService{ServiceExtended: ipvs.ServiceExtended{Service: c.Service}, Destinations: ds}
 			own[k] = true
@@ -217,11 +217,11 @@ func predict(svcs map[ipvs.ServiceKey]ObservedService, changes []Change) map[ipv
 				s.Destinations = slices.Clone(s.Destinations)
 				own[k] = true
 			}
-			s.Destinations = slices.DeleteFunc(s.Destinations, func(d ipvs.DestinationExtended) bool {
+			s.Destinations = slices.DeleteFunc(s.Destinations, func(d ipvs.Destination) bool {
 				return d.Key() == c.Destination.Key()
 			})
 			if c.Kind != DeleteDestination {
-				s.Destinations = append(s.Destinations, ipvs.DestinationExtended{Destination: c.Destination})
+				s.Destinations = append(s.Destinations, c.Destination)
 			}
 			out[k] = s
 		}

@@ -46,6 +46,15 @@ func (k *benchKernel) Destinations(_ context.Context, s ipvs.Service) ([]ipvs.De
 	return slices.Clone(k.dests[s.Key()]), nil
 }
 
+// DestinationConfigs lists without counters, as ipvs.Client does.
+func (k *benchKernel) DestinationConfigs(_ context.Context, s ipvs.Service) ([]ipvs.Destination, error) {
+	k.dumps++
+	if _, ok := k.svcs[s.Key()]; !ok {
+		return nil, unix.ESRCH
+	}
+	return configsOf(k.dests[s.Key()]), nil
+}
+
 func (k *benchKernel) Apply(_ context.Context, ops []ipvs.Op) []error {
 	errs := make([]error, len(ops))
 	for i, op := range ops {

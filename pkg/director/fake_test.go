@@ -252,7 +252,7 @@ func (m *memKernel) snapshot() snapshot {
 		Addrs: map[string][]vip.Addr{}, Sysctls: maps.Clone(m.sysctls), Timeouts: m.timeouts, Daemons: slices.Clone(m.daemons)}
 	for _, x := range m.services {
 		s.Services[x.Key()] = x.Service
-		s.Dests[x.Key()] = slices.Collect(sortedDests(m.dests[x.Key()]))
+		s.Dests[x.Key()] = slices.Collect(sortedDests(configsOf(m.dests[x.Key()])))
 	}
 	for dev, as := range m.addrs {
 		s.Addrs[dev] = slices.Clone(as)

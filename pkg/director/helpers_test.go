@@ -55,9 +55,7 @@ func converged() (Observed, Owned) {
 	obs := Observed{
 		Services: map[ipvs.ServiceKey]ObservedService{s.Key(): {
 			ServiceExtended: ipvs.ServiceExtended{Service: s},
-			Destinations: []ipvs.DestinationExtended{
-				{Destination: dst(rs1, 80, ipvs.Route, 1)}, {Destination: dst(rs2, 80, ipvs.Route, 1)},
-			},
+			Destinations:    []ipvs.Destination{dst(rs1, 80, ipvs.Route, 1), dst(rs2, 80, ipvs.Route, 1)},
 		}},
 		Addrs:   []vip.Addr{{Dev: "eth0", Prefix: netip.MustParsePrefix("192.0.2.1/24")}, eth0(vip1, "eth0:0")},
 		Sysctls: map[string]string{ipf: "0"},

@@ -43,7 +43,12 @@ type Observed struct {
 // lvs-rs's own, its destinations.
 type ObservedService struct {
 	ipvs.ServiceExtended
-	Destinations []ipvs.DestinationExtended
+	// Destinations are the destinations' configurations.
+	Destinations []ipvs.Destination
+	// Counters are the same destinations with their connection counts
+	// and counters, index for index, when read for a status report (nil
+	// otherwise: a converge never reads them).
+	Counters []ipvs.DestinationExtended
 }
 
 // observe reads the kernel: one dump of services, the destinations of
@@ -56,12 +61,25 @@ func observe(ctx context.Context, k Kernel, d Desired, owned Owned, strict bool)
 	return observeSome(ctx, k, d, owned, strict, nil)
 }
 
+// observeCounters is observe with the destinations' counters, for status.
+func observeCounters(ctx context.Context, k Kernel, d Desired, owned Owned) (Observed, error) {
+	svcs, err := observeServices(ctx, k, owned, nil, true)
+	if err != nil {
+		return Observed{}, err
+	}
+	obs := Observed{Services: svcs}
+	if err := observeHost(ctx, k, d, owned, false, &obs); err != nil {
+		return Observed{}, err
+	}
+	return obs, nil
+}
+
 // observeSome is observe, except that the destinations of an owned
 // service that reuse holds, with the key its dump of services shows, are
 // taken from reuse instead of dumped again: the read-back after a pass
 // dumps again only the services the pass wrote to.
 func observeSome(ctx context.Context, k Kernel, d Desired, owned Owned, strict bool, reuse map[ipvs.ServiceKey]ObservedService) (Observed, error) {
-	svcs, err := observeServices(ctx, k, owned, reuse)
+	svcs, err := observeServices(ctx, k, owned, reuse, false)
 	if err != nil {
 		return Observed{}, err
 	}
@@ -73,8 +91,8 @@ func observeSome(ctx context.Context, k Kernel, d Desired, owned Owned, strict b
 }
 
 // observeServices is observeSome's IPVS table: every service, with the
-// destinations of owned ones.
-func observeServices(ctx context.Context, k Kernel, owned Owned, reuse map[ipvs.ServiceKey]ObservedService) (map[ipvs.ServiceKey]ObservedService, error) {
+// destinations of owned ones (and with counters, their counters).
+func observeServices(ctx context.Context, k Kernel, owned Owned, reuse map[ipvs.ServiceKey]ObservedService, counters bool) (map[ipvs.ServiceKey]ObservedService, error) {
 	svcs, err := k.Services(ctx)
 	if err != nil {
 		return nil, err
@@ -89,7 +107,12 @@ func observeServices(ctx context.Context, k Kernel, owned Owned, reuse map[ipvs.
 				out[key] = o
 				continue
 			}
-			o.Destinations, err = k.Destinations(ctx, s.Service)
+			if counters {
+				o.Counters, err = k.Destinations(ctx, s.Service)
+				o.Destinations = configsOf(o.Counters)
+			} else {
+				o.Destinations, err = destinationConfigs(ctx, k, s.Service)
+			}
 			if errors.Is(err, unix.ESRCH) {
 				continue // deleted since the dump of services
 			}

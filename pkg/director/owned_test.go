@@ -112,7 +112,7 @@ func TestSettleKeepsWhatIsUnchanged(t *testing.T) {
 		os := ObservedService{ServiceExtended: ipvs.ServiceExtended{Service: s}}
 		for _, d := range []ipvs.Destination{d2, d1} {
 			if p != 82 || d != d2 { // 82 lost d2
-				os.Destinations = append(os.Destinations, ipvs.DestinationExtended{Destination: d})
+				os.Destinations = append(os.Destinations, d)
 			}
 		}
 		if p != 83 { // 83 is gone

@@ -269,19 +269,19 @@ const destLinear = 16
 
 // destIndexed finds a service's destinations by key.
 type destIndexed struct {
-	list []ipvs.DestinationExtended
+	list []ipvs.Destination
 	m    map[ipvs.DestinationKey]ipvs.Destination // nil: search list
 }
 
 // destIndex indexes ds: a short list (the usual service) is searched in
 // place, which allocates nothing; a long one gets a map.
-func destIndex(ds []ipvs.DestinationExtended) destIndexed {
+func destIndex(ds []ipvs.Destination) destIndexed {
 	if len(ds) <= destLinear {
 		return destIndexed{list: ds}
 	}
 	m := make(map[ipvs.DestinationKey]ipvs.Destination, len(ds))
 	for _, d := range ds {
-		m[d.Key()] = d.Destination
+		m[d.Key()] = d
 	}
 	return destIndexed{m: m}
 }
@@ -293,7 +293,7 @@ func (x destIndexed) find(k ipvs.DestinationKey) (ipvs.Destination, bool) {
 	}
 	for _, d := range x.list {
 		if d.Key() == k {
-			return d.Destination, true
+			return d, true
 		}
 	}
 	return ipvs.Destination{}, false
@@ -303,29 +303,24 @@ func (x destIndexed) find(k ipvs.DestinationKey) (ipvs.Destination, bool) {
 // kernel lists a service's destinations newest first, so the ones added
 // in order come back in descending order: a list in either order is
 // walked in place, without copying; any other is copied and sorted.
-func sortedDests(ds []ipvs.DestinationExtended) iter.Seq[ipvs.Destination] {
+func sortedDests(ds []ipvs.Destination) iter.Seq[ipvs.Destination] {
 	return func(yield func(ipvs.Destination) bool) {
 		switch {
 		case slices.IsSortedFunc(ds, compareDests):
 			for i := range ds {
-				if !yield(ds[i].Destination) {
+				if !yield(ds[i]) {
 					return
 				}
 			}
 		case descending(ds):
 			for i := len(ds) - 1; i >= 0; i-- {
-				if !yield(ds[i].Destination) {
+				if !yield(ds[i]) {
 					return
 				}
 			}
 		default:
-			out := make([]ipvs.Destination, len(ds))
-			for i, d := range ds {
-				out[i] = d.Destination
-			}
-			slices.SortFunc(out, func(a, b ipvs.Destination) int {
-				return cmp.Or(a.Address.Compare(b.Address), cmp.Compare(a.Port, b.Port))
-			})
+			out := slices.Clone(ds)
+			slices.SortFunc(out, compareDests)
 			for _, d := range out {
 				if !yield(d) {
 					return
@@ -336,12 +331,12 @@ func sortedDests(ds []ipvs.DestinationExtended) iter.Seq[ipvs.Destination] {
 }
 
 // compareDests orders destinations by key: address, then port.
-func compareDests(a, b ipvs.DestinationExtended) int {
+func compareDests(a, b ipvs.Destination) int {
 	return cmp.Or(a.Address.Compare(b.Address), cmp.Compare(a.Port, b.Port))
 }
 
 // descending reports whether ds is in strictly descending key order.
-func descending(ds []ipvs.DestinationExtended) bool {
+func descending(ds []ipvs.Destination) bool {
 	for i := 1; i < len(ds); i++ {
 		if compareDests(ds[i-1], ds[i]) <= 0 {
 			return false

@@ -3,6 +3,7 @@ package director
 import (
 	"encoding/json"
 	"net/netip"
+	"slices"
 	"testing"
 	"time"
 
@@ -278,10 +279,7 @@ func TestPlanWave2Order(t *testing.T) {
 	}
 	// The kernel after it, and the teardown.
 	owned := intents(Owned{Services: ownedOf(map[ipvs.ServiceKey]map[ipvs.DestinationKey]bool{})}, got)
-	var dx []ipvs.DestinationExtended
-	for _, d := range ds {
-		dx = append(dx, ipvs.DestinationExtended{Destination: d})
-	}
+	dx := slices.Clone(ds)
 	after := Observed{
 		Services: map[ipvs.ServiceKey]ObservedService{s.Key(): {ServiceExtended: ipvs.ServiceExtended{Service: s}, Destinations: dx}},
 		Addrs:    []vip.Addr{eth0(vip1, "eth0:0")},

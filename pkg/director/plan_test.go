@@ -84,7 +84,7 @@ func TestPlan(t *testing.T) {
 			name: "foreign real server in own service untouched",
 			kernel: func(o *Observed, _ *Owned) {
 				s := o.Services[svc(80).Key()]
-				s.Destinations = append(s.Destinations, ipvs.DestinationExtended{Destination: dst(rs3, 80, ipvs.Masq, 9)})
+				s.Destinations = append(s.Destinations, dst(rs3, 80, ipvs.Masq, 9))
 				o.Services[svc(80).Key()] = s
 			},
 		},
@@ -97,7 +97,7 @@ func TestPlan(t *testing.T) {
 			},
 			kernel: func(o *Observed, _ *Owned) {
 				s := o.Services[svc(80).Key()]
-				s.Destinations = append(s.Destinations, ipvs.DestinationExtended{Destination: dst(rs3, 80, ipvs.Route, 9)})
+				s.Destinations = append(s.Destinations, dst(rs3, 80, ipvs.Route, 9))
 				o.Services[svc(80).Key()] = s
 			},
 			want: []Change{{Kind: EditDestination, Service: svc(80), Destination: dst(rs3, 80, ipvs.Route, 2), x: &changeDetail{FromDestination: dst(rs3, 80, ipvs.Route, 9)}}},
@@ -193,7 +193,7 @@ func TestPlan(t *testing.T) {
 			cfg:  func(c *config.Config) *config.Config { c.VirtualServers = nil; return c },
 			kernel: func(o *Observed, _ *Owned) {
 				s := o.Services[svc(80).Key()]
-				s.Destinations = append(s.Destinations, ipvs.DestinationExtended{Destination: dst(rs3, 80, ipvs.Route, 1)})
+				s.Destinations = append(s.Destinations, dst(rs3, 80, ipvs.Route, 1))
 				o.Services[svc(80).Key()] = s
 			},
 			want: []Change{
@@ -366,7 +366,7 @@ func TestSettle(t *testing.T) {
 	d := DesiredFrom(cfg)
 	// rs3 exists already (hand-added, identical): adopted without a change.
 	s := obs.Services[svc(80).Key()]
-	s.Destinations = append(s.Destinations, ipvs.DestinationExtended{Destination: dst(rs3, 80, ipvs.Route, 1)})
+	s.Destinations = append(s.Destinations, dst(rs3, 80, ipvs.Route, 1))
 	obs.Services[svc(80).Key()] = s
 	changes := plan(d, obs, owned)
 	// The new service's add fails: neither it nor its real server is in
@@ -405,11 +405,11 @@ func TestPlanLongAndShortServices(t *testing.T) {
 	for _, n := range []int{3, destLinear + 4} {
 		s := svc(80)
 		mine := map[ipvs.ServiceKey]map[ipvs.DestinationKey]bool{s.Key(): {}}
-		var have []ipvs.DestinationExtended
+		var have []ipvs.Destination
 		var want []ipvs.Destination
 		for i := range n {
 			d := dst(netip.AddrFrom4([4]byte{10, 9, 0, byte(i + 1)}), 80, ipvs.Route, 1)
-			have = append(have, ipvs.DestinationExtended{Destination: d})
+			have = append(have, d)
 			mine[s.Key()][d.Key()] = true
 			want = append(want, d)
 		}

@@ -124,7 +124,7 @@ func BenchmarkStatusReport(b *testing.B) {
 		o := ObservedService{ServiceExtended: ipvs.ServiceExtended{Service: ds.Service}}
 		m := map[ipvs.DestinationKey]bool{}
 		for _, x := range ds.Destinations {
-			o.Destinations = append(o.Destinations, ipvs.DestinationExtended{Destination: x})
+			o.Destinations = append(o.Destinations, x)
 			m[x.Key()] = true
 		}
 		obs.Services[ds.Service.Key()], mine[ds.Service.Key()] = o, m

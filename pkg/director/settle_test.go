@@ -31,7 +31,7 @@ func TestSettleReadsTheKernelBack(t *testing.T) {
 		o := Observed{Services: map[ipvs.ServiceKey]ObservedService{}, Addrs: []vip.Addr{eth0(vip1, "eth0:0")}, Sysctls: map[string]string{ipf: "1"}}
 		os := ObservedService{ServiceExtended: ipvs.ServiceExtended{Service: s}}
 		for _, d := range ds {
-			os.Destinations = append(os.Destinations, ipvs.DestinationExtended{Destination: d})
+			os.Destinations = append(os.Destinations, d)
 		}
 		o.Services[s.Key()] = os
 		return o

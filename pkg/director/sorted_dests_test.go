@@ -12,22 +12,18 @@ import (
 // destinations in: ascending, descending (newest first) or mixed, with
 // ports breaking ties of address.
 func TestSortedDests(t *testing.T) {
-	d := func(last byte, port uint16) ipvs.DestinationExtended {
-		return ipvs.DestinationExtended{Destination: ipvs.Destination{
-			Address: netip.AddrFrom4([4]byte{10, 1, 0, last}), Port: port, Weight: uint32(last)}}
+	d := func(last byte, port uint16) ipvs.Destination {
+		return ipvs.Destination{Address: netip.AddrFrom4([4]byte{10, 1, 0, last}), Port: port, Weight: uint32(last)}
 	}
-	want := []ipvs.DestinationExtended{d(1, 80), d(1, 81), d(2, 80), d(3, 80)}
-	for name, in := range map[string][]ipvs.DestinationExtended{
+	want := []ipvs.Destination{d(1, 80), d(1, 81), d(2, 80), d(3, 80)}
+	for name, in := range map[string][]ipvs.Destination{
 		"ascending":  slices.Clone(want),
 		"descending": {d(3, 80), d(2, 80), d(1, 81), d(1, 80)},
 		"mixed":      {d(2, 80), d(1, 81), d(3, 80), d(1, 80)},
 		"mixed-tail": {d(3, 80), d(2, 80), d(1, 80), d(1, 81)},
 	} {
 		orig := slices.Clone(in)
-		var got []ipvs.DestinationExtended
-		for x := range sortedDests(in) {
-			got = append(got, ipvs.DestinationExtended{Destination: x})
-		}
+		got := slices.Collect(sortedDests(in))
 		if !slices.Equal(got, want) {
 			t.Errorf("%s: sortedDests = %v, want %v", name, got, want)
 		}

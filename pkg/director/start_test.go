@@ -129,6 +129,19 @@ func TestStartStatusStop(t *testing.T) {
 	if !rep.IsApplied() || rep.Drifted() || len(rep.Services) != 1 || len(rep.Services[0].Destinations) != 2 {
 		t.Fatalf("status after start: %+v", rep)
 	}
+	// Status reads the counters a converge leaves out.
+	for i := range b.k.dests[svc(80).Key()] {
+		x := &b.k.dests[svc(80).Key()][i]
+		x.ActiveConnections, x.Stats.Connections = uint32(i+3), uint64(i+10)
+	}
+	if rep, err = Status(context.Background(), nil, b.opts()); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rep.Services[0].Destinations {
+		if r.ActiveConns < 3 || r.Stats.Connections < 10 {
+			t.Fatalf("status without the counters: %+v", r)
+		}
+	}
 	var table strings.Builder
 	if err := rep.WriteTable(&table); err != nil {
 		t.Fatal(err)

@@ -39,7 +39,7 @@ func Status(ctx context.Context, desired *config.Config, o Options) (*Report, er
 	if err != nil {
 		return nil, err
 	}
-	obs, err := observe(ctx, k, d, owned, false)
+	obs, err := observeCounters(ctx, k, d, owned)
 	if err != nil {
 		return nil, err
 	}
@@ -136,8 +136,10 @@ func serviceRow(want ipvs.Service, dests []ipvs.Destination, cur ObservedService
 		var dx ipvs.DestinationExtended
 		i, present := have.find(k)
 		if present {
-			dx = cur.Destinations[i]
-			d = dx.Destination
+			d = cur.Destinations[i]
+			if i < len(cur.Counters) {
+				dx = cur.Counters[i]
+			}
 		}
 		sr.Destinations = append(sr.Destinations, DestinationRow{
 			Address: d.Address, Port: d.Port, Forward: d.Forward, Weight: d.Weight, Present: present,
