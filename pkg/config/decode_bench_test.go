@@ -7,8 +7,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"gopkg.in/yaml.v3"
 )
 
 // benchYAML is the bench's start config (test/vm/bench): services x
@@ -29,17 +27,17 @@ func benchYAML(services, perService int) []byte {
 
 // BenchmarkDecodeValidate times what Parse does after YAML parsing:
 // decoding the node tree and validating it, on the bench's 1,000 x 10
-// config. The node tree is parsed once, outside the timer.
+// config. The tree is parsed once (by the fast path), outside the timer.
 func BenchmarkDecodeValidate(b *testing.B) {
-	var doc yaml.Node
-	if err := yaml.Unmarshal(benchYAML(1000, 10), &doc); err != nil {
-		b.Fatal(err)
+	t, ok := fastParse(benchYAML(1000, 10))
+	if !ok {
+		b.Fatal("the fast path declines the bench config")
 	}
 	b.ReportAllocs()
 	defer reportCPU(b)()
 	for b.Loop() {
 		ps := &problems{file: "bench.yaml"}
-		cfg := validate(decodeDocument(&doc, ps), ps)
+		cfg := validate(decodeDocument(t, ps), ps)
 		if err := ps.err(); err != nil || len(cfg.VirtualServers) != 1000 {
 			b.Fatal(err)
 		}

@@ -183,6 +183,10 @@ func (ps *problems) err() error {
 		return nil
 	}
 	errs := ps.errs.sorted()
+	for i := range errs {
+		// Fields and problems may hold slices of the file's text.
+		errs[i].Field, errs[i].Problem = strings.Clone(errs[i].Field), strings.Clone(errs[i].Problem)
+	}
 	if ps.dropped > 0 {
 		errs = append(errs, Error{File: ps.file, Problem: fmt.Sprintf("%d more problems not shown", ps.dropped)})
 	}

@@ -1,6 +1,9 @@
 package config
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // MaxPersistence is the longest persistence timeout accepted, in seconds:
 // 31 days, the limit ipvsadm enforces (the kernel multiplies the timeout by
@@ -47,7 +50,7 @@ func validate(raw *rawConfig, ps *problems) *Config {
 		if problem := checkInterface(raw.iface.s); problem != "" {
 			ps.add(raw.iface.pos, problem)
 		} else {
-			cfg.Director.Interface = raw.iface.s
+			cfg.Director.Interface = strings.Clone(raw.iface.s) // not a slice of the file
 		}
 	}
 	if raw.gateway != nil && raw.gateway.ok {
