@@ -3,6 +3,9 @@ package config
 import (
 	"fmt"
 	"net/netip"
+	"runtime"
+	"runtime/debug"
+	"runtime/metrics"
 	"strings"
 	"syscall"
 	"testing"
@@ -75,4 +78,25 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkParseGC runs Parse on the bench's 1,000 x 10 config under the
+// soft heap limit lvs-rs sets, and reports the garbage collector's work
+// per Parse: cycles and CPU time (the runtime's estimate, all cores).
+func BenchmarkParseGC(b *testing.B) {
+	data := benchYAML(1000, 10)
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(20 << 20))
+	samples := []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}, {Name: "/cpu/classes/gc/total:cpu-seconds"}}
+	runtime.GC()
+	metrics.Read(samples)
+	cycles, cpu := samples[0].Value.Uint64(), samples[1].Value.Float64()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Parse("bench.yaml", data); err != nil {
+			b.Fatal(err)
+		}
+	}
+	metrics.Read(samples)
+	b.ReportMetric(float64(samples[0].Value.Uint64()-cycles)/float64(b.N), "gc-cycles/op")
+	b.ReportMetric((samples[1].Value.Float64()-cpu)*1e9/float64(b.N), "gc-cpu-ns/op")
 }
