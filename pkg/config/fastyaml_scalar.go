@@ -48,7 +48,7 @@ scan:
 		end = i + 1
 	}
 	p.at = i
-	n := p.node(scalarNode, tagID(plainTag(p.src[start:end])), p.line, start-p.ls+1)
+	n := p.node(scalarNode, plainTagID(p.src[start:end]), p.line, start-p.ls+1)
 	p.t.nodes[n].off, p.t.nodes[n].n = int32(start), int32(end-start)
 	return n
 }
@@ -124,24 +124,33 @@ func (p *fastParser) quotedNode(start, from, to int, style yaml.Style) int32 {
 // then numbers and timestamps), computed here without its allocations for
 // the common shapes: words, decimal integers, dotted addresses.
 func plainTag(v string) string {
-	switch v {
-	case "", "~", "null", "Null", "NULL":
-		return "!!null"
-	case "true", "True", "TRUE", "false", "False", "FALSE":
-		return "!!bool"
-	case "<<":
-		return "!!merge"
-	}
-	switch {
-	case strings.IndexByte("+-.0123456789", v[0]) < 0:
-		return "!!str"
-	case decimalInt(v):
-		return "!!int"
-	case dottedDecimal(v):
-		return "!!str"
+	if id := plainTagID(v); id != tagOther {
+		return tagNames[id]
 	}
 	n := yaml.Node{Kind: yaml.ScalarNode, Value: v}
 	return n.ShortTag()
+}
+
+// plainTagID is plainTag as a tag number.
+func plainTagID(v string) uint8 {
+	switch v {
+	case "", "~", "null", "Null", "NULL":
+		return tagNull
+	case "true", "True", "TRUE", "false", "False", "FALSE":
+		return tagBool
+	case "<<":
+		return tagMerge
+	}
+	switch {
+	case strings.IndexByte("+-.0123456789", v[0]) < 0:
+		return tagStr
+	case decimalInt(v):
+		return tagInt
+	case dottedDecimal(v):
+		return tagStr
+	}
+	n := yaml.Node{Kind: yaml.ScalarNode, Value: v}
+	return tagID(n.ShortTag())
 }
 
 // decimalInt reports whether v is a decimal integer that fits an int64,

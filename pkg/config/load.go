@@ -33,12 +33,14 @@ func Load(path string) (*Config, error) {
 // configuration.
 func Parse(file string, data []byte) (*Config, error) {
 	ps := &problems{file: file}
-	if p, problem, bad := scanText(data); bad {
-		ps.add(p, problem)
-		return nil, ps.err()
-	}
+	// Text the fast path reads is printable ASCII: scanText would find
+	// nothing in it.
 	t, fast := fastParse(data)
 	if !fast {
+		if p, problem, bad := scanText(data); bad {
+			ps.add(p, problem)
+			return nil, ps.err()
+		}
 		doc := new(yaml.Node)
 		dec := yaml.NewDecoder(bytes.NewReader(data))
 		if err := dec.Decode(doc); err != nil && !errors.Is(err, io.EOF) {
