@@ -87,7 +87,7 @@ func (d *decoder) service2(f fields, path fieldPath) rawService2 {
 }
 
 // realServer2 reads a real server's keys beyond the first release.
-func (d *decoder) realServer2(f fields, path fieldPath) rawRealServer2 {
+func (d *decoder) realServer2(f fields, path fieldPath) *rawRealServer2 {
 	r := rawRealServer2{
 		check: d.check(f, path),
 		upper: d.integer(f, path, "upper_threshold"),
@@ -104,7 +104,12 @@ func (d *decoder) realServer2(f fields, path fieldPath) rawRealServer2 {
 			}
 		}
 	}
-	return r
+	if r == (rawRealServer2{}) {
+		return noRealServer2
+	}
+	out := new(rawRealServer2)
+	*out = r
+	return out
 }
 
 // check reads the check block f["check"], when there is one.

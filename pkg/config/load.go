@@ -72,7 +72,7 @@ func checkRest(dec *yaml.Decoder, data []byte, ps *problems) {
 			ps.add(syntaxError(err, data))
 			return
 		case len(next.Content) > 0 && !(next.Content[0].Kind == yaml.ScalarNode && next.Content[0].ShortTag() == "!!null" && next.Content[0].Value == ""):
-			ps.add(pos{line: next.Line, col: next.Column}, "a second YAML document; the file must hold exactly one configuration")
+			ps.add(pos{line: int32(next.Line), col: int32(next.Column)}, "a second YAML document; the file must hold exactly one configuration")
 			return
 		}
 	}

@@ -66,7 +66,7 @@ func (d *decoder) mapping(n int32, path fieldPath, known []string, nullOK bool) 
 // keyPos returns the position of key (named name) of the mapping at path.
 func (d *decoder) keyPos(key int32, path fieldPath, name string) pos {
 	k := d.n(key)
-	return pos{field: joinField(path.String(), keyName(name)), line: int(k.line), col: int(k.col)}
+	return pos{field: joinField(path.String(), keyName(name)), line: k.line, col: k.col}
 }
 
 // mappingEntries returns the entries of mapping n in document order, with
