@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"strings"
+	"unsafe"
 )
 
 // entry is one key/value pair of a mapping.
@@ -81,8 +82,15 @@ func (d *decoder) mappingEntries(n int32, path fieldPath) []entry {
 		d.memo.visiting[n] = true
 		defer delete(d.memo.visiting, n)
 	}
-	var merges []entry
 	content := d.t.content(n)
+	if d.t.plainKeys(content) {
+		es := asEntries(content)
+		if d.memo != nil {
+			d.memo.entries[n] = es
+		}
+		return es
+	}
+	var merges []entry
 	ks := keySet{t: d.t, out: d.entries.take(len(content) / 2)}
 	for i := 0; i+1 < len(content); i += 2 {
 		e := entry{key: content[i], value: content[i+1]}
@@ -118,6 +126,37 @@ func (d *decoder) mappingEntries(n int32, path fieldPath) []entry {
 		d.memo.entries[n] = ks.out
 	}
 	return ks.out
+}
+
+// plainKeys reports whether the keys of a mapping's content are scalars
+// (not aliases), none a merge key (<<), and all different, and fewer
+// than indexFrom: the mapping's entries are then its content as it is.
+func (t *tree) plainKeys(content []int32) bool {
+	if len(content) > 2*indexFrom {
+		return false
+	}
+	for i := 0; i+1 < len(content); i += 2 {
+		k := content[i]
+		if t.kind(k) != scalarNode || t.shortTag(k) == tagMerge {
+			return false
+		}
+		name := t.value(k)
+		for j := 0; j < i; j += 2 {
+			if t.value(content[j]) == name {
+				return false
+			}
+		}
+	}
+	return len(content)%2 == 0
+}
+
+// asEntries views the content of a mapping (key, value, key, value...) as
+// its entries, which have the same layout.
+func asEntries(content []int32) []entry {
+	if len(content) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*entry)(unsafe.Pointer(&content[0])), len(content)/2)
 }
 
 // indexFrom is how many keys a mapping has before its keys are looked up
