@@ -77,11 +77,11 @@ type rawService struct {
 
 // rawRealServer is one real server as written.
 type rawRealServer struct {
-	at      pos
-	address *rawString
-	port    *rawInt
-	weight  *rawInt
-	mode    *rawString
+	at              pos
+	address         *rawString
+	port            *rawInt
+	weight          *rawInt
+	mode            *rawString
 	*rawRealServer2 // never nil; noRealServer2 when it holds nothing
 }
 
