@@ -1,10 +1,6 @@
 package config
 
-import (
-	"fmt"
-
-	"gopkg.in/yaml.v3"
-)
+import "fmt"
 
 // extensionPrefix marks top-level keys that lvs-rs ignores, so that a file
 // can hold YAML anchors to merge (<<: *defaults) into several services.
@@ -18,7 +14,7 @@ const (
 	maxWork  = 2_000_000 // mapping entries read, merged ones included
 )
 
-// decoder turns a yaml.Node tree into a rawConfig, reporting structural
+// decoder turns a tree into a rawConfig, reporting structural
 // problems: unknown and duplicate keys, wrong types.
 //
 // Decoding costs a few allocations per mapping at most: entries and raw
@@ -26,6 +22,7 @@ const (
 // mappings are memoized only in a document with aliases (without one,
 // every node is reached once).
 type decoder struct {
+	t  *tree
 	ps *problems
 	// memo is set when the document has aliases: a mapping merged or
 	// aliased many times is then expanded once. Without it, the first
@@ -41,16 +38,19 @@ type decoder struct {
 	integers    slab[rawInt]
 }
 
-// memo memoizes the effective entries of each mapping node; visiting
-// catches a mapping merged into itself.
+// memo memoizes the effective entries of each mapping node, by index;
+// visiting catches a mapping merged into itself.
 type memo struct {
-	entries  map[*yaml.Node][]entry
-	visiting map[*yaml.Node]bool
+	entries  map[int32][]entry
+	visiting map[int32]bool
 }
+
+// n returns node i of the tree.
+func (d *decoder) n(i int32) *cnode { return &d.t.nodes[i] }
 
 // spend counts one more virtual or real server at n, and reports false
 // when reading must stop.
-func (d *decoder) spend(n *yaml.Node, path fieldPath) bool {
+func (d *decoder) spend(n int32, path fieldPath) bool {
 	d.items++
 	if d.items > maxItems {
 		d.stop(n, path, fmt.Sprintf("more than %d virtual and real servers in all (counting each use of an alias); stopped reading here", maxItems))
@@ -60,7 +60,7 @@ func (d *decoder) spend(n *yaml.Node, path fieldPath) bool {
 
 // charge counts work units spent at n, and reports false when reading
 // must stop.
-func (d *decoder) charge(units int, n *yaml.Node, path fieldPath) bool {
+func (d *decoder) charge(units int, n int32, path fieldPath) bool {
 	d.work += units
 	if d.work > maxWork {
 		d.stop(n, path, "the file expands to too much through aliases and merge keys (<<); stopped reading here")
@@ -70,48 +70,48 @@ func (d *decoder) charge(units int, n *yaml.Node, path fieldPath) bool {
 
 // stop ends reading, with problem as the reason (kept even when there are
 // already too many problems to show).
-func (d *decoder) stop(n *yaml.Node, path fieldPath, problem string) {
+func (d *decoder) stop(n int32, path fieldPath, problem string) {
 	if !d.stopped {
 		d.stopped = true
-		d.ps.addAlways(path.at(n), problem)
+		d.ps.addAlways(path.at(d.n(n)), problem)
 	}
 }
 
-// decodeDocument reads the document doc (as yaml.v3 decodes it; the zero
-// Node for an empty file).
+// decodeDocument reads the document of t (node 0; no node for an empty
+// file).
 //
 // It reads without memoizing first, as nearly every file has no alias;
 // at the first alias it meets, it forgets what it read and reported and
 // reads again with the memo.
-func decodeDocument(doc *yaml.Node, ps *problems) *rawConfig {
+func decodeDocument(t *tree, ps *problems) *rawConfig {
 	mark := ps.mark()
-	d := &decoder{ps: ps}
-	raw := d.document(doc)
+	d := &decoder{t: t, ps: ps}
+	raw := d.document(0)
 	if d.aliased {
 		ps.rewind(mark)
-		d = &decoder{ps: ps, memo: &memo{entries: map[*yaml.Node][]entry{}, visiting: map[*yaml.Node]bool{}}}
-		raw = d.document(doc)
+		d = &decoder{t: t, ps: ps, memo: &memo{entries: map[int32][]entry{}, visiting: map[int32]bool{}}}
+		raw = d.document(0)
 	}
 	return raw
 }
 
 // resolve follows aliases to the node they name. Without a memo, an alias
 // stops reading: decodeDocument then reads again with one.
-func (d *decoder) resolve(n *yaml.Node) *yaml.Node {
-	if n.Kind == yaml.AliasNode && d.memo == nil {
+func (d *decoder) resolve(n int32) int32 {
+	if d.t.kind(n) == aliasNode && d.memo == nil {
 		d.aliased, d.stopped = true, true
 	}
-	return resolve(n)
+	return d.t.resolve(n)
 }
 
 // document reads the document doc.
-func (d *decoder) document(doc *yaml.Node) *rawConfig {
+func (d *decoder) document(doc int32) *rawConfig {
 	raw := &rawConfig{}
 	top := doc
-	if doc.Kind == yaml.DocumentNode && len(doc.Content) > 0 {
-		top = doc.Content[0]
+	if c := d.t.content(doc); d.t.kind(doc) == documentNode && len(c) > 0 {
+		top = c[0]
 	}
-	if top.Kind == 0 {
+	if d.t.kind(top) == 0 {
 		return raw
 	}
 	f, ok := d.mapping(top, fieldPath{}, topKeys(), true)
@@ -152,13 +152,13 @@ func (d *decoder) document(doc *yaml.Node) *rawConfig {
 }
 
 // service reads one item of virtual_servers.
-func (d *decoder) service(n *yaml.Node, path fieldPath) (rawService, bool) {
+func (d *decoder) service(n int32, path fieldPath) (rawService, bool) {
 	f, ok := d.mapping(n, path, serviceKeys(), false)
 	if !ok {
 		return rawService{}, false
 	}
 	s := rawService{
-		at:          path.at(n),
+		at:          path.at(d.n(n)),
 		vip:         d.text(f, path, "vip", "an IP address"),
 		port:        d.integer(f, path, "port"),
 		protocol:    d.text(f, path, "protocol", "a protocol name"),
@@ -189,13 +189,13 @@ func (d *decoder) service(n *yaml.Node, path fieldPath) (rawService, bool) {
 }
 
 // realServer reads one item of real_servers.
-func (d *decoder) realServer(n *yaml.Node, path fieldPath) (rawRealServer, bool) {
+func (d *decoder) realServer(n int32, path fieldPath) (rawRealServer, bool) {
 	f, ok := d.mapping(n, path, realServerKeys(), false)
 	if !ok {
 		return rawRealServer{}, false
 	}
 	return rawRealServer{
-		at:      path.at(n),
+		at:      path.at(d.n(n)),
 		address: d.text(f, path, "address", "an IP address"),
 		port:    d.integer(f, path, "port"),
 		weight:  d.integer(f, path, "weight"),

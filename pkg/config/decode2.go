@@ -1,10 +1,6 @@
 package config
 
-import (
-	"slices"
-
-	"gopkg.in/yaml.v3"
-)
+import "slices"
 
 // director2 reads the director keys beyond interface and ip_forward.
 func (d *decoder) director2(df fields) rawDirector2 {
@@ -18,9 +14,9 @@ func (d *decoder) director2(df fields) rawDirector2 {
 		p := path.sub("ipvs_sysctls")
 		known := ipvsSysctlKeys()
 		if f, ok := d.mapping(e.value, p, known, true); ok {
-			names := make([]string, 0, len(f))
-			for _, e := range f {
-				if name := e.name(); contains(known, name) {
+			names := make([]string, 0, len(f.entries))
+			for _, e := range f.entries {
+				if name := f.name(e); contains(known, name) {
 					names = append(names, name)
 				}
 			}
@@ -44,7 +40,7 @@ func (d *decoder) director2(df fields) rawDirector2 {
 		p := path.sub("sync")
 		if f, ok := d.mapping(e.value, p, syncKeys(), false); ok {
 			r.sync = &rawSync{
-				at:     p.at(e.value),
+				at:     p.at(d.n(e.value)),
 				iface:  d.text(f, p, "interface", "an interface name"),
 				state:  d.text(f, p, "state", "master, backup or both"),
 				syncid: d.integer(f, p, "syncid"),
@@ -58,7 +54,7 @@ func (d *decoder) director2(df fields) rawDirector2 {
 	if e, ok := df.get("announce"); ok {
 		p := path.sub("announce")
 		if f, ok := d.mapping(e.value, p, announceKeys(), false); ok {
-			r.announce = &rawAnnounce{at: p.at(e.value), table: d.integer(f, p, "table"), protocol: d.integer(f, p, "protocol")}
+			r.announce = &rawAnnounce{at: p.at(d.n(e.value)), table: d.integer(f, p, "table"), protocol: d.integer(f, p, "protocol")}
 		}
 	}
 	return r
@@ -78,11 +74,11 @@ func (d *decoder) service2(f fields, path fieldPath) rawService2 {
 		p := path.sub("mark")
 		items, ok := d.sequence(e.value, p, "a list of {protocol, port}")
 		if ok && d.charge(len(items), e.value, p) {
-			r.marks = &rawMarks{pos: p.at(e.value)}
+			r.marks = &rawMarks{pos: p.at(d.n(e.value))}
 			for i, item := range items {
 				ip := p.index(i)
 				if mf, ok := d.mapping(item, ip, markKeys(), false); ok {
-					r.marks.items = append(r.marks.items, rawMark{at: ip.at(item), protocol: d.text(mf, ip, "protocol", "a protocol name"), port: d.integer(mf, ip, "port")})
+					r.marks.items = append(r.marks.items, rawMark{at: ip.at(d.n(item)), protocol: d.text(mf, ip, "protocol", "a protocol name"), port: d.integer(mf, ip, "port")})
 				}
 			}
 		}
@@ -91,7 +87,7 @@ func (d *decoder) service2(f fields, path fieldPath) rawService2 {
 }
 
 // realServer2 reads a real server's keys beyond the first release.
-func (d *decoder) realServer2(f fields, path fieldPath) rawRealServer2 {
+func (d *decoder) realServer2(f fields, path fieldPath) *rawRealServer2 {
 	r := rawRealServer2{
 		check: d.check(f, path),
 		upper: d.integer(f, path, "upper_threshold"),
@@ -101,14 +97,19 @@ func (d *decoder) realServer2(f fields, path fieldPath) rawRealServer2 {
 		p := path.sub("tunnel")
 		if tf, ok := d.mapping(e.value, p, tunnelKeys(), false); ok {
 			r.tunnel = &rawTunnel{
-				at:    p.at(e.value),
+				at:    p.at(d.n(e.value)),
 				typ:   d.text(tf, p, "type", "ipip, gue or gre"),
 				port:  d.integer(tf, p, "port"),
 				flags: d.list(tf, p, "flags", "a list of tunnel flags"),
 			}
 		}
 	}
-	return r
+	if r == (rawRealServer2{}) {
+		return noRealServer2
+	}
+	out := new(rawRealServer2)
+	*out = r
+	return out
 }
 
 // check reads the check block f["check"], when there is one.
@@ -123,7 +124,7 @@ func (d *decoder) check(f fields, path fieldPath) *rawCheck {
 		return nil
 	}
 	return &rawCheck{
-		at:           p.at(e.value),
+		at:           p.at(d.n(e.value)),
 		typ:          d.text(cf, p, "type", "a check type"),
 		port:         d.integer(cf, p, "port"),
 		via:          d.text(cf, p, "via", "direct or vip"),
@@ -149,18 +150,18 @@ func (d *decoder) list(f fields, path fieldPath, key, what string) *rawList {
 	p := path.sub(key)
 	items, ok := d.sequence(e.value, p, what)
 	if !ok || !d.charge(len(items), e.value, p) {
-		return &rawList{pos: p.at(e.value)}
+		return &rawList{pos: p.at(d.n(e.value))}
 	}
-	l := &rawList{pos: p.at(e.value), ok: true}
+	l := &rawList{pos: p.at(d.n(e.value)), ok: true}
 	for i, item := range items {
-		ip := p.index(i).at(item)
+		ip := p.index(i).at(d.n(item))
 		r := d.resolve(item)
-		if r.Kind != yaml.ScalarNode || isNull(r) {
-			d.ps.add(ip, "must be a string, got "+describe(item))
+		if d.t.kind(r) != scalarNode || d.t.isNull(r) {
+			d.ps.add(ip, "must be a string, got "+d.describe(item))
 			l.ok = false
 			continue
 		}
-		l.items = append(l.items, &rawString{pos: ip, s: r.Value, ok: true})
+		l.items = append(l.items, &rawString{pos: ip, s: d.t.value(r), ok: true})
 	}
 	return l
 }

@@ -3,12 +3,13 @@ package config
 import (
 	"fmt"
 	"net/netip"
+	"runtime"
+	"runtime/debug"
+	"runtime/metrics"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
-
-	"gopkg.in/yaml.v3"
 )
 
 // benchYAML is the bench's start config (test/vm/bench): services x
@@ -29,17 +30,17 @@ func benchYAML(services, perService int) []byte {
 
 // BenchmarkDecodeValidate times what Parse does after YAML parsing:
 // decoding the node tree and validating it, on the bench's 1,000 x 10
-// config. The node tree is parsed once, outside the timer.
+// config. The tree is parsed once (by the fast path), outside the timer.
 func BenchmarkDecodeValidate(b *testing.B) {
-	var doc yaml.Node
-	if err := yaml.Unmarshal(benchYAML(1000, 10), &doc); err != nil {
-		b.Fatal(err)
+	t, ok := fastParse(benchYAML(1000, 10))
+	if !ok {
+		b.Fatal("the fast path declines the bench config")
 	}
 	b.ReportAllocs()
 	defer reportCPU(b)()
 	for b.Loop() {
 		ps := &problems{file: "bench.yaml"}
-		cfg := validate(decodeDocument(&doc, ps), ps)
+		cfg := validate(decodeDocument(t, ps), ps)
 		if err := ps.err(); err != nil || len(cfg.VirtualServers) != 1000 {
 			b.Fatal(err)
 		}
@@ -77,4 +78,25 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkParseGC runs Parse on the bench's 1,000 x 10 config under the
+// soft heap limit lvs-rs sets, and reports the garbage collector's work
+// per Parse: cycles and CPU time (the runtime's estimate, all cores).
+func BenchmarkParseGC(b *testing.B) {
+	data := benchYAML(1000, 10)
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(20 << 20))
+	samples := []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}, {Name: "/cpu/classes/gc/total:cpu-seconds"}}
+	runtime.GC()
+	metrics.Read(samples)
+	cycles, cpu := samples[0].Value.Uint64(), samples[1].Value.Float64()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Parse("bench.yaml", data); err != nil {
+			b.Fatal(err)
+		}
+	}
+	metrics.Read(samples)
+	b.ReportMetric(float64(samples[0].Value.Uint64()-cycles)/float64(b.N), "gc-cycles/op")
+	b.ReportMetric((samples[1].Value.Float64()-cpu)*1e9/float64(b.N), "gc-cpu-ns/op")
 }

@@ -97,9 +97,9 @@ func (es Errors) sorted() Errors {
 // values builds no path string for the values that are right.
 type pos struct {
 	field     string // the path, or its start when item or key is set
-	item      int    // 1 + the index of a list item under field; 0 for none
 	key       string // a key under field (and item); "" for none
-	line, col int
+	item      int32  // 1 + the index of a list item under field; 0 for none
+	line, col int32
 }
 
 // name renders p's field path, such as
@@ -107,7 +107,7 @@ type pos struct {
 func (p pos) name() string {
 	s := p.field
 	if p.item > 0 {
-		s = itemPath(s, p.item-1)
+		s = itemPath(s, int(p.item)-1)
 	}
 	if p.key != "" {
 		s = joinField(s, p.key)
@@ -159,13 +159,13 @@ func (ps *problems) add(p pos, problem string) {
 		ps.dropped++
 		return
 	}
-	ps.errs = append(ps.errs, Error{File: ps.file, Line: p.line, Column: p.col, Field: p.name(), Problem: problem})
+	ps.errs = append(ps.errs, Error{File: ps.file, Line: int(p.line), Column: int(p.col), Field: p.name(), Problem: problem})
 }
 
 // addAlways records a problem at p even beyond maxProblems: for the
 // problems that explain why reading stopped.
 func (ps *problems) addAlways(p pos, problem string) {
-	ps.errs = append(ps.errs, Error{File: ps.file, Line: p.line, Column: p.col, Field: p.name(), Problem: problem})
+	ps.errs = append(ps.errs, Error{File: ps.file, Line: int(p.line), Column: int(p.col), Field: p.name(), Problem: problem})
 }
 
 // mark returns how far ps is, for rewind.
@@ -183,6 +183,10 @@ func (ps *problems) err() error {
 		return nil
 	}
 	errs := ps.errs.sorted()
+	for i := range errs {
+		// Fields and problems may hold slices of the file's text.
+		errs[i].Field, errs[i].Problem = strings.Clone(errs[i].Field), strings.Clone(errs[i].Problem)
+	}
 	if ps.dropped > 0 {
 		errs = append(errs, Error{File: ps.file, Problem: fmt.Sprintf("%d more problems not shown", ps.dropped)})
 	}

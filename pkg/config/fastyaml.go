@@ -3,14 +3,11 @@ package config
 import (
 	"strings"
 	"unsafe"
-
-	"gopkg.in/yaml.v3"
 )
 
 // The fast path reads the common subset of YAML that configuration files
-// are written in, and builds the very yaml.Node tree yaml.v3 would build
-// (kinds, styles, tags, values, lines and columns; comments are left
-// out, as nothing here reads them). Anything outside the subset (and
+// are written in, and builds the very tree fromYAML makes of yaml.v3's
+// (kinds, styles, tags, values, lines and columns). Anything outside the subset (and
 // anything yaml.v3 would refuse) is "not handled", and yaml.v3 reads the
 // file as before, so its results and its messages never change.
 //
@@ -24,9 +21,9 @@ import (
 // block scalars, multi-line scalars or flows, flow mappings, "? " keys,
 // directives, document markers after the first line of content.
 //
-// The nodes are cut from arrays of nodes, their Content from shared arrays
-// of pointers, and their strings from one copy of the file: a few hundred
-// allocations for 60,000 nodes, where yaml.v3 makes five per node.
+// The tree is three allocations (nodes, children, and rarely values that
+// are not a slice of the file) for 60,000 nodes, where yaml.v3 makes five
+// per node.
 
 const (
 	// fastMaxDepth bounds the nesting the fast path follows.
@@ -34,11 +31,6 @@ const (
 	// fastMaxKey bounds a key's length: yaml.v3 refuses implicit keys
 	// longer than 1024 characters.
 	fastMaxKey = 1000
-	// fastNodes and fastPointers size the arrays nodes and Content are cut
-	// from: each just under 32 KiB, the largest small allocation, so that
-	// they are cleared and filled while in the CPU's cache.
-	fastNodes    = 32 << 10 / int(unsafe.Sizeof(yaml.Node{}))
-	fastPointers = 32 << 10 / int(unsafe.Sizeof((*yaml.Node)(nil)))
 )
 
 // fastParser is the state of one fast-path read.
@@ -52,23 +44,25 @@ type fastParser struct {
 	bad              bool // not handled: leave the file to yaml.v3
 	depth            int  // nesting of block
 
-	nodes []yaml.Node  // nodes not handed out yet
-	ptrs  []*yaml.Node // Content space not handed out yet
-	stack []*yaml.Node // children of the collections being read
+	t     *tree   // the tree being built
+	stack []int32 // children of the collections being read
 }
 
-// fastParse reads data through the fast path. It returns the document
-// node yaml.v3 would decode (the zero Node for a document without
-// content), or ok false when data is outside the subset.
-func fastParse(data []byte) (doc *yaml.Node, ok bool) {
-	if !fastText(data) {
+// fastParse reads data through the fast path. It returns the tree yaml.v3
+// would give (through fromYAML; no node for a document without content),
+// or ok false when data is outside the subset. The tree's text is data
+// itself, not a copy: it must not outlive data's use by Parse.
+func fastParse(data []byte) (t *tree, ok bool) {
+	nodes, fits := fastText(data)
+	if !fits {
 		return nil, false
 	}
-	p := &fastParser{src: string(data)}
+	p := &fastParser{src: unsafe.String(unsafe.SliceData(data), len(data))}
+	p.t = &tree{src: p.src, nodes: make([]cnode, 1, nodes+2), kids: make([]int32, 0, nodes+1)}
 	if !p.nextContent(false) {
-		return &yaml.Node{}, !p.bad
+		return p.t, !p.bad
 	}
-	doc = p.node(yaml.DocumentNode, "", p.line, p.col()+1)
+	p.t.nodes[0] = cnode{kind: documentNode, line: int32(p.line), col: int32(p.col() + 1)}
 	if p.marker() == '-' {
 		p.at += 3
 		p.endLine()
@@ -81,23 +75,40 @@ func fastParse(data []byte) (doc *yaml.Node, ok bool) {
 		return nil, false
 	}
 	p.stack = append(p.stack, root)
-	doc.Content = p.collect(0)
-	return doc, true
+	p.collect(0, 0)
+	return p.t, true
 }
 
 // fastText reports whether every byte of data is printable ASCII, a
-// space, a line feed, or a carriage return followed by a line feed.
-func fastText(data []byte) bool {
+// space, a line feed, or a carriage return followed by a line feed. It
+// also estimates how many nodes the fast path makes of data: two for
+// each ':' and one for each '-', '[' and ','.
+func fastText(data []byte) (nodes int, ok bool) {
+	sum := 0
 	for i, c := range data {
-		if c >= 0x20 && c < 0x7F || c == '\n' {
-			continue
+		w := fastBytes[c]
+		if w == 0 {
+			if c != '\r' || i+1 == len(data) || data[i+1] != '\n' {
+				return 0, false
+			}
+			w = 1
 		}
-		if c != '\r' || i+1 == len(data) || data[i+1] != '\n' {
-			return false
-		}
+		sum += int(w)
 	}
-	return true
+	return sum - len(data), true
 }
+
+// fastBytes is, for each byte, 0 when fastText refuses it, else 1 + the
+// nodes it counts for.
+var fastBytes = func() (t [256]uint8) {
+	t['\n'] = 1
+	for c := 0x20; c < 0x7F; c++ {
+		t[c] = 1
+	}
+	t[':'] = 3
+	t['-'], t['['], t[','] = 2, 2, 2
+	return t
+}()
 
 // fail marks the input as not handled and ends the read.
 func (p *fastParser) fail() {
@@ -200,31 +211,18 @@ func (p *fastParser) entry() bool {
 	return p.src[p.at] == '-' && (p.at+1 == p.le || p.src[p.at+1] == ' ')
 }
 
-// node hands out a fresh node.
-func (p *fastParser) node(kind yaml.Kind, tag string, line, column int) *yaml.Node {
-	if len(p.nodes) == 0 {
-		p.nodes = make([]yaml.Node, fastNodes)
-	}
-	n := &p.nodes[0]
-	p.nodes = p.nodes[1:]
-	n.Kind, n.Tag, n.Line, n.Column = kind, tag, line, column
-	return n
+// node adds a node and returns its index.
+func (p *fastParser) node(kind nodeKind, tag uint8, line, column int) int32 {
+	id := int32(len(p.t.nodes))
+	p.t.nodes = append(p.t.nodes, cnode{kind: kind, tag: tag, line: int32(line), col: int32(column)})
+	return id
 }
 
 // collect takes the children pushed on the stack since base as the
-// Content of a collection (nil when there are none, as yaml.v3 leaves
-// it). Its capacity is its length, so that appending to it copies.
-func (p *fastParser) collect(base int) []*yaml.Node {
-	kids := p.stack[base:]
-	n := len(kids)
-	if n == 0 {
-		return nil
-	}
-	if len(p.ptrs)+n > cap(p.ptrs) {
-		p.ptrs = make([]*yaml.Node, 0, max(n, fastPointers))
-	}
-	start := len(p.ptrs)
-	p.ptrs = append(p.ptrs, kids...)
+// children of node id.
+func (p *fastParser) collect(id int32, base int) {
+	n := &p.t.nodes[id]
+	n.off, n.n = int32(len(p.t.kids)), int32(len(p.stack)-base)
+	p.t.kids = append(p.t.kids, p.stack[base:]...)
 	p.stack = p.stack[:base]
-	return p.ptrs[start : start+n : start+n]
 }

@@ -13,13 +13,13 @@ import "gopkg.in/yaml.v3"
 
 // block reads the node at the cursor: a block sequence, a block mapping,
 // a flow sequence or a scalar.
-func (p *fastParser) block() *yaml.Node {
+func (p *fastParser) block() int32 {
 	if p.depth++; p.depth > fastMaxDepth {
 		p.fail()
 	}
 	defer func() { p.depth-- }()
 	if p.bad {
-		return nil
+		return 0
 	}
 	if p.entry() {
 		return p.sequence()
@@ -57,9 +57,10 @@ func (p *fastParser) endValue() {
 
 // mapping reads a block mapping whose first key, key, has been read; the
 // cursor is at the key's ':'.
-func (p *fastParser) mapping(key *yaml.Node) *yaml.Node {
-	c := key.Column - 1
-	m := p.node(yaml.MappingNode, "!!map", key.Line, key.Column)
+func (p *fastParser) mapping(key int32) int32 {
+	k := p.t.nodes[key]
+	c := int(k.col) - 1
+	m := p.node(mappingNode, tagMap, int(k.line), int(k.col))
 	base := len(p.stack)
 	for !p.bad {
 		p.stack = append(p.stack, key)
@@ -76,13 +77,13 @@ func (p *fastParser) mapping(key *yaml.Node) *yaml.Node {
 			p.fail() // not a key
 		}
 	}
-	m.Content = p.collect(base)
+	p.collect(m, base)
 	return m
 }
 
 // mappingValue reads the value after a key of the mapping at column c;
 // the cursor is at the key's ':'.
-func (p *fastParser) mappingValue(c int) *yaml.Node {
+func (p *fastParser) mappingValue(c int) int32 {
 	line, column := p.line, p.col()+2 // where yaml.v3 puts an empty value
 	p.at++
 	if !p.atLineEnd() {
@@ -95,13 +96,13 @@ func (p *fastParser) mappingValue(c int) *yaml.Node {
 	case p.col() == c && p.entry():
 		return p.sequence() // a sequence indented as the key
 	}
-	return p.node(yaml.ScalarNode, "!!null", line, column)
+	return p.node(scalarNode, tagNull, line, column)
 }
 
 // inline reads a value on the line of its key: a scalar or a flow
 // sequence.
-func (p *fastParser) inline() *yaml.Node {
-	var n *yaml.Node
+func (p *fastParser) inline() int32 {
+	var n int32
 	switch {
 	case p.entry():
 		p.fail() // yaml.v3 refuses a sequence there
@@ -118,36 +119,36 @@ func (p *fastParser) inline() *yaml.Node {
 }
 
 // sequence reads a block sequence; the cursor is at its first '-'.
-func (p *fastParser) sequence() *yaml.Node {
+func (p *fastParser) sequence() int32 {
 	c := p.col()
-	s := p.node(yaml.SequenceNode, "!!seq", p.line, c+1)
+	s := p.node(sequenceNode, tagSeq, p.line, c+1)
 	base := len(p.stack)
 	for !p.bad {
 		line := p.line
 		p.at++
-		var item *yaml.Node
+		var item int32
 		switch {
 		case !p.atLineEnd():
 			item = p.block()
 		case p.more() && p.col() > c:
 			item = p.block()
 		default:
-			item = p.node(yaml.ScalarNode, "!!null", line, c+2)
+			item = p.node(scalarNode, tagNull, line, c+2)
 		}
 		p.stack = append(p.stack, item)
 		if p.eof || p.col() != c || !p.entry() {
 			break
 		}
 	}
-	s.Content = p.collect(base)
+	p.collect(s, base)
 	return s
 }
 
 // flowSequence reads a flow sequence of scalars on one line; the cursor
 // is at its '['.
-func (p *fastParser) flowSequence() *yaml.Node {
-	s := p.node(yaml.SequenceNode, "!!seq", p.line, p.col()+1)
-	s.Style = yaml.FlowStyle
+func (p *fastParser) flowSequence() int32 {
+	s := p.node(sequenceNode, tagSeq, p.line, p.col()+1)
+	p.t.nodes[s].style = uint8(yaml.FlowStyle)
 	base := len(p.stack)
 	p.at++
 	p.skipSpaces()
@@ -173,6 +174,6 @@ func (p *fastParser) flowSequence() *yaml.Node {
 		}
 		p.fail()
 	}
-	s.Content = p.collect(base)
+	p.collect(s, base)
 	return s
 }

@@ -11,7 +11,7 @@ import (
 // scalar reads the scalar at the cursor, plain or quoted, and leaves the
 // cursor after it. In a flow sequence (flow), a plain scalar ends at ','
 // or ']'.
-func (p *fastParser) scalar(flow bool) *yaml.Node {
+func (p *fastParser) scalar(flow bool) int32 {
 	switch p.src[p.at] {
 	case '\'':
 		return p.singleQuoted()
@@ -24,7 +24,7 @@ func (p *fastParser) scalar(flow bool) *yaml.Node {
 // plain reads a plain scalar. In a block, it ends at a ':' followed by a
 // space or the end of the line, at a comment (" #"), or at the end of
 // the line; its trailing spaces are not part of it.
-func (p *fastParser) plain(flow bool) *yaml.Node {
+func (p *fastParser) plain(flow bool) int32 {
 	start, end, i := p.at, p.at, p.at
 	if !p.plainStart(flow) {
 		p.fail()
@@ -48,9 +48,8 @@ scan:
 		end = i + 1
 	}
 	p.at = i
-	value := p.src[start:end]
-	n := p.node(yaml.ScalarNode, plainTag(value), p.line, start-p.ls+1)
-	n.Value = value
+	n := p.node(scalarNode, plainTagID(p.src[start:end]), p.line, start-p.ls+1)
+	p.t.nodes[n].off, p.t.nodes[n].n = int32(start), int32(end-start)
 	return n
 }
 
@@ -73,13 +72,13 @@ func (p *fastParser) plainStart(flow bool) bool {
 }
 
 // singleQuoted reads a single-quoted scalar (” stands for ').
-func (p *fastParser) singleQuoted() *yaml.Node {
+func (p *fastParser) singleQuoted() int32 {
 	start, i, doubled := p.at, p.at+1, false
 	for {
 		j := strings.IndexByte(p.src[i:p.le], '\'')
 		if j < 0 {
 			p.fail() // on more than one line, or not closed
-			return p.quotedNode(start, "", yaml.SingleQuotedStyle)
+			return 0
 		}
 		i += j
 		if i+1 < p.le && p.src[i+1] == '\'' {
@@ -89,30 +88,34 @@ func (p *fastParser) singleQuoted() *yaml.Node {
 		}
 		break
 	}
-	value := p.src[start+1 : i]
-	if doubled {
-		value = strings.ReplaceAll(value, "''", "'")
-	}
 	p.at = i + 1
-	return p.quotedNode(start, value, yaml.SingleQuotedStyle)
+	n := p.quotedNode(start, start+1, i, yaml.SingleQuotedStyle)
+	if doubled {
+		c := &p.t.nodes[n]
+		c.off, c.n = int32(len(p.t.extra)), -1
+		p.t.extra = append(p.t.extra, strings.ReplaceAll(p.src[start+1:i], "''", "'"))
+	}
+	return n
 }
 
 // doubleQuoted reads a double-quoted scalar without escapes.
-func (p *fastParser) doubleQuoted() *yaml.Node {
+func (p *fastParser) doubleQuoted() int32 {
 	start := p.at
 	j := strings.IndexByte(p.src[start+1:p.le], '"')
 	if j < 0 || strings.IndexByte(p.src[start+1:start+1+j], '\\') >= 0 {
 		p.fail() // on more than one line, not closed, or with escapes
-		return p.quotedNode(start, "", yaml.DoubleQuotedStyle)
+		return 0
 	}
 	p.at = start + 2 + j
-	return p.quotedNode(start, p.src[start+1:start+1+j], yaml.DoubleQuotedStyle)
+	return p.quotedNode(start, start+1, start+1+j, yaml.DoubleQuotedStyle)
 }
 
-// quotedNode makes the node of a quoted scalar that starts at start.
-func (p *fastParser) quotedNode(start int, value string, style yaml.Style) *yaml.Node {
-	n := p.node(yaml.ScalarNode, "!!str", p.line, start-p.ls+1)
-	n.Value, n.Style = value, style
+// quotedNode makes the node of a quoted scalar that starts at start,
+// with the value src[from:to].
+func (p *fastParser) quotedNode(start, from, to int, style yaml.Style) int32 {
+	n := p.node(scalarNode, tagStr, p.line, start-p.ls+1)
+	c := &p.t.nodes[n]
+	c.off, c.n, c.style = int32(from), int32(to-from), uint8(style)
 	return n
 }
 
@@ -121,24 +124,33 @@ func (p *fastParser) quotedNode(start int, value string, style yaml.Style) *yaml
 // then numbers and timestamps), computed here without its allocations for
 // the common shapes: words, decimal integers, dotted addresses.
 func plainTag(v string) string {
-	switch v {
-	case "", "~", "null", "Null", "NULL":
-		return "!!null"
-	case "true", "True", "TRUE", "false", "False", "FALSE":
-		return "!!bool"
-	case "<<":
-		return "!!merge"
-	}
-	switch {
-	case strings.IndexByte("+-.0123456789", v[0]) < 0:
-		return "!!str"
-	case decimalInt(v):
-		return "!!int"
-	case dottedDecimal(v):
-		return "!!str"
+	if id := plainTagID(v); id != tagOther {
+		return tagNames[id]
 	}
 	n := yaml.Node{Kind: yaml.ScalarNode, Value: v}
 	return n.ShortTag()
+}
+
+// plainTagID is plainTag as a tag number.
+func plainTagID(v string) uint8 {
+	switch v {
+	case "", "~", "null", "Null", "NULL":
+		return tagNull
+	case "true", "True", "TRUE", "false", "False", "FALSE":
+		return tagBool
+	case "<<":
+		return tagMerge
+	}
+	switch {
+	case strings.IndexByte("+-.0123456789", v[0]) < 0:
+		return tagStr
+	case decimalInt(v):
+		return tagInt
+	case dottedDecimal(v):
+		return tagStr
+	}
+	n := yaml.Node{Kind: yaml.ScalarNode, Value: v}
+	return tagID(n.ShortTag())
 }
 
 // decimalInt reports whether v is a decimal integer that fits an int64,

@@ -29,34 +29,65 @@ func referenceYAML(data []byte) (doc *yaml.Node, ok bool) {
 	return doc, errors.Is(dec.Decode(&next), io.EOF)
 }
 
-// nodeDiff describes the first difference between two trees, ignoring
-// only comments; "" when they are the same.
-func nodeDiff(want, got *yaml.Node, path string) string {
-	if want == nil || got == nil {
-		if want != got {
-			return fmt.Sprintf("%s: node %v, want %v", path, got, want)
-		}
-		return ""
-	}
+// treeDiff describes the first difference between node wi of want and
+// node gi of got (and their descendants); "" when they are the same. An
+// alias is compared by the position of the node it names.
+func treeDiff(want, got *tree, wi, gi int32, path string) string {
 	type fields struct {
-		Kind          yaml.Kind
-		Style         yaml.Style
-		Tag, Value    string
-		Anchor        string
-		Alias         *yaml.Node
-		Line, Column  int
-		Content, Nil  bool
-		ContentLength int
+		Kind         nodeKind
+		Style        uint8
+		Tag, Value   string
+		Line, Column int32
+		Kids         int
+		AliasAt      [2]int32
 	}
-	f := func(n *yaml.Node) fields {
-		return fields{n.Kind, n.Style, n.Tag, n.Value, n.Anchor, n.Alias, n.Line, n.Column,
-			n.Content != nil, n.Content == nil, len(n.Content)}
+	f := func(t *tree, i int32) fields {
+		n := t.nodes[i]
+		x := fields{n.kind, n.style, t.tagOf(i), t.value(i), n.line, n.col, len(t.content(i)), [2]int32{}}
+		if n.kind == aliasNode && n.off >= 0 {
+			x.AliasAt = [2]int32{t.nodes[n.off].line, t.nodes[n.off].col}
+		}
+		return x
 	}
-	if f(want) != f(got) {
-		return fmt.Sprintf("%s: %+v, want %+v", path, f(got), f(want))
+	if f(want, wi) != f(got, gi) {
+		return fmt.Sprintf("%s: %+v, want %+v", path, f(got, gi), f(want, wi))
 	}
-	for i := range want.Content {
-		if d := nodeDiff(want.Content[i], got.Content[i], fmt.Sprintf("%s[%d]", path, i)); d != "" {
+	wk, gk := want.content(wi), got.content(gi)
+	for i := range wk {
+		if d := treeDiff(want, got, wk[i], gk[i], fmt.Sprintf("%s[%d]", path, i)); d != "" {
+			return d
+		}
+	}
+	return ""
+}
+
+// yamlDiff describes the first difference between yaml.v3's node want
+// and node gi of its conversion got (fromYAML), ignoring comments and
+// anchor names; "" when they are the same.
+func yamlDiff(want *yaml.Node, got *tree, gi int32, alias map[*yaml.Node]int32, path string) string {
+	n := got.nodes[gi]
+	value := want.Value
+	if want.Kind != yaml.ScalarNode {
+		value = "" // an alias keeps its name only in yaml.v3's tree
+	}
+	if kindOf(want.Kind) != n.kind || yaml.Style(n.style) != want.Style || got.tagOf(gi) != want.Tag ||
+		got.value(gi) != value || int(n.line) != want.Line || int(n.col) != want.Column ||
+		len(got.content(gi)) != len(want.Content) {
+		return fmt.Sprintf("%s: %+v (value %q, tag %q), want %+v", path, n, got.value(gi), got.tagOf(gi), *want)
+	}
+	if got.yamlNode(gi).ShortTag() != want.ShortTag() && want.Kind != yaml.AliasNode {
+		return fmt.Sprintf("%s: short tag %q, want %q", path, got.yamlNode(gi).ShortTag(), want.ShortTag())
+	}
+	if want.Anchor != "" {
+		alias[want] = gi
+	}
+	if want.Kind == yaml.AliasNode {
+		if target, ok := alias[want.Alias]; !ok || target != n.off {
+			return fmt.Sprintf("%s: alias to node %d, want %d", path, n.off, target)
+		}
+	}
+	for i, kid := range want.Content {
+		if d := yamlDiff(kid, got, got.content(gi)[i], alias, fmt.Sprintf("%s[%d]", path, i)); d != "" {
 			return d
 		}
 	}
@@ -64,18 +95,23 @@ func nodeDiff(want, got *yaml.Node, path string) string {
 }
 
 // checkFast requires that, when the fast path reads data, yaml.v3 reads
-// it too, into the same tree; it reports whether the fast path read it.
+// it too, into the same tree (as fromYAML converts it); it reports whether
+// the fast path read it. It also checks fromYAML against yaml.v3's tree.
 func checkFast(t testing.TB, data []byte) bool {
 	t.Helper()
+	want, refOK := referenceYAML(data)
+	conv := fromYAML(want)
+	if d := yamlDiff(want, conv, 0, map[*yaml.Node]int32{}, "doc"); refOK && d != "" {
+		t.Fatalf("fromYAML differs: %s\n%q", d, data)
+	}
 	got, ok := fastParse(data)
 	if !ok {
 		return false
 	}
-	want, refOK := referenceYAML(data)
 	if !refOK {
 		t.Fatalf("the fast path reads what yaml.v3 refuses:\n%q", data)
 	}
-	if d := nodeDiff(want, got, "doc"); d != "" {
+	if d := treeDiff(conv, got, 0, 0, "doc"); d != "" {
 		t.Fatalf("fast path tree differs: %s\n%q", d, data)
 	}
 	return true

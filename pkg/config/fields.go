@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"net/netip"
+	"strings"
 )
 
 // addr checks an address field.
@@ -20,12 +21,23 @@ func (v *validator) mode(s *rawString, def Mode) (Mode, bool) {
 	if !s.ok {
 		return def, false
 	}
-	m := Mode(s.s)
-	if !m.Valid() {
+	if !Mode(s.s).Valid() {
 		v.ps.add(s.pos, unknownMode(s.s))
 		return def, false
 	}
-	return m, true
+	return canonical(s.s, []Mode{ModeDR, ModeTUN, ModeNAT}), true
+}
+
+// canonical returns the constant of values that equals s (which must be
+// one of them). Values read from a file are slices of its text: a Config
+// keeps none of them, so that the text can be freed after Parse.
+func canonical[T ~string](s string, values []T) T {
+	for _, v := range values {
+		if string(v) == s {
+			return v
+		}
+	}
+	return T(strings.Clone(s))
 }
 
 // intRange checks that an integer is within lo..hi; note follows the

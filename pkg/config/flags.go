@@ -149,7 +149,7 @@ func realServerFlag(ps *problems, arg, item string) (rawRealServer, bool) {
 			host, port = strings.TrimSuffix(strings.TrimPrefix(item[:i], "["), "]"), item[i+1:]
 		}
 	}
-	r := rawRealServer{at: at, address: &rawString{pos: at, s: host, ok: true}}
+	r := rawRealServer{at: at, address: &rawString{pos: at, s: host, ok: true}, rawRealServer2: noRealServer2}
 	if port != "" || strings.HasSuffix(item, ":") {
 		n, err := strconv.ParseInt(port, 10, 64)
 		if err != nil {

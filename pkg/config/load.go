@@ -33,21 +33,24 @@ func Load(path string) (*Config, error) {
 // configuration.
 func Parse(file string, data []byte) (*Config, error) {
 	ps := &problems{file: file}
-	if p, problem, bad := scanText(data); bad {
-		ps.add(p, problem)
-		return nil, ps.err()
-	}
-	doc, fast := fastParse(data)
+	// Text the fast path reads is printable ASCII: scanText would find
+	// nothing in it.
+	t, fast := fastParse(data)
 	if !fast {
-		doc = new(yaml.Node)
+		if p, problem, bad := scanText(data); bad {
+			ps.add(p, problem)
+			return nil, ps.err()
+		}
+		doc := new(yaml.Node)
 		dec := yaml.NewDecoder(bytes.NewReader(data))
 		if err := dec.Decode(doc); err != nil && !errors.Is(err, io.EOF) {
 			ps.add(syntaxError(err, data))
 			return nil, ps.err()
 		}
 		checkRest(dec, data, ps)
+		t = fromYAML(doc)
 	}
-	raw := decodeDocument(doc, ps)
+	raw := decodeDocument(t, ps)
 	cfg := validate(raw, ps)
 	if err := ps.err(); err != nil {
 		return nil, err
@@ -68,8 +71,8 @@ func checkRest(dec *yaml.Decoder, data []byte, ps *problems) {
 		case err != nil:
 			ps.add(syntaxError(err, data))
 			return
-		case len(next.Content) > 0 && !(isNull(next.Content[0]) && next.Content[0].Value == ""):
-			ps.add(pos{line: next.Line, col: next.Column}, "a second YAML document; the file must hold exactly one configuration")
+		case len(next.Content) > 0 && !(next.Content[0].Kind == yaml.ScalarNode && next.Content[0].ShortTag() == "!!null" && next.Content[0].Value == ""):
+			ps.add(pos{line: int32(next.Line), col: int32(next.Column)}, "a second YAML document; the file must hold exactly one configuration")
 			return
 		}
 	}

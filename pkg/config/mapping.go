@@ -3,27 +3,32 @@ package config
 import (
 	"fmt"
 	"strings"
-
-	"gopkg.in/yaml.v3"
+	"unsafe"
 )
 
 // entry is one key/value pair of a mapping.
 type entry struct {
-	key   *yaml.Node // the key as written, for key problems
-	value *yaml.Node // the value as written (maybe an alias), for positions
+	key   int32 // the key as written, for key problems
+	value int32 // the value as written (maybe an alias), for positions
+}
+
+// fields are the entries of a mapping, one per key, in tree t. The keys
+// a mapping may hold are few, so looking one up is a short scan.
+type fields struct {
+	t       *tree
+	entries []entry
 }
 
 // name returns the text of e's key.
-func (e entry) name() string { return resolve(e.key).Value }
+func (f fields) name(e entry) string { return f.t.keyName(e.key) }
 
-// fields are the entries of a mapping, one per key. The keys a mapping
-// may hold are few, so looking one up is a short scan.
-type fields []entry
+// keyName returns the text of key k.
+func (t *tree) keyName(k int32) string { return t.value(t.resolve(k)) }
 
 // get returns the entry of key name.
 func (f fields) get(name string) (entry, bool) {
-	for _, e := range f {
-		if e.name() == name {
+	for _, e := range f.entries {
+		if f.t.keyName(e.key) == name {
 			return e, true
 		}
 	}
@@ -33,42 +38,43 @@ func (f fields) get(name string) (entry, bool) {
 // mapping checks that n is a mapping (or, when nullOK, empty) and returns
 // its entries. It reports unknown keys; at the top level keys starting
 // with "x-" are ignored. Only known keys are ever looked up in the result.
-func (d *decoder) mapping(n *yaml.Node, path fieldPath, known []string, nullOK bool) (fields, bool) {
+func (d *decoder) mapping(n int32, path fieldPath, known []string, nullOK bool) (fields, bool) {
 	r := d.resolve(n)
 	switch {
 	case d.stopped:
-		return nil, false
-	case nullOK && isNull(r):
-		return nil, true
-	case r.Kind != yaml.MappingNode:
-		d.ps.add(path.at(n), fmt.Sprintf("must be a mapping with the keys %s, got %s", strings.Join(known, ", "), describe(n)))
-		return nil, false
+		return fields{}, false
+	case nullOK && d.t.isNull(r):
+		return fields{}, true
+	case d.t.kind(r) != mappingNode:
+		d.ps.add(path.at(d.n(n)), fmt.Sprintf("must be a mapping with the keys %s, got %s", strings.Join(known, ", "), d.describe(n)))
+		return fields{}, false
 	}
 	entries := d.mappingEntries(r, path)
 	if !d.charge(len(entries), n, path) {
-		return nil, false
+		return fields{}, false
 	}
 	for _, e := range entries {
-		switch name := e.name(); {
+		switch name := d.t.keyName(e.key); {
 		case contains(known, name):
 		case path.isTop() && strings.HasPrefix(name, extensionPrefix):
 		default:
-			d.ps.add(keyPos(e.key, path, name), unknownKey(name, known))
+			d.ps.add(d.keyPos(e.key, path, name), unknownKey(name, known))
 		}
 	}
-	return entries, true
+	return fields{t: d.t, entries: entries}, true
 }
 
 // keyPos returns the position of key (named name) of the mapping at path.
-func keyPos(key *yaml.Node, path fieldPath, name string) pos {
-	return pos{field: joinField(path.String(), keyName(name)), line: key.Line, col: key.Column}
+func (d *decoder) keyPos(key int32, path fieldPath, name string) pos {
+	k := d.n(key)
+	return pos{field: joinField(path.String(), keyName(name)), line: k.line, col: k.col}
 }
 
 // mappingEntries returns the entries of mapping n in document order, with
 // merge keys (<<) expanded the YAML way: keys written in n win over merged
 // ones, and earlier merged mappings over later ones. Duplicate keys, keys
 // that are not scalars and bad merge values are reported, once per node.
-func (d *decoder) mappingEntries(n *yaml.Node, path fieldPath) []entry {
+func (d *decoder) mappingEntries(n int32, path fieldPath) []entry {
 	if d.memo != nil {
 		if es, ok := d.memo.entries[n]; ok {
 			return es
@@ -76,19 +82,28 @@ func (d *decoder) mappingEntries(n *yaml.Node, path fieldPath) []entry {
 		d.memo.visiting[n] = true
 		defer delete(d.memo.visiting, n)
 	}
+	content := d.t.content(n)
+	if d.t.plainKeys(content) {
+		es := asEntries(content)
+		if d.memo != nil {
+			d.memo.entries[n] = es
+		}
+		return es
+	}
 	var merges []entry
-	ks := keySet{out: d.entries.take(len(n.Content) / 2)}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		e := entry{key: n.Content[i], value: n.Content[i+1]}
+	ks := keySet{t: d.t, out: d.entries.take(len(content) / 2)}
+	for i := 0; i+1 < len(content); i += 2 {
+		e := entry{key: content[i], value: content[i+1]}
 		k := d.resolve(e.key)
 		switch {
-		case k.Kind != yaml.ScalarNode:
-			d.ps.add(path.at(e.key), fmt.Sprintf("a key must be a string, got %s", describe(e.key)))
-		case k.ShortTag() == "!!merge":
+		case d.t.kind(k) != scalarNode:
+			d.ps.add(path.at(d.n(e.key)), fmt.Sprintf("a key must be a string, got %s", d.describe(e.key)))
+		case d.t.shortTag(k) == tagMerge:
 			merges = append(merges, e)
 		default:
-			if first := ks.find(k.Value); first != nil {
-				d.ps.add(keyPos(e.key, path, k.Value), fmt.Sprintf("duplicate key (first at line %d)", first.Line))
+			name := d.t.value(k)
+			if first, ok := ks.find(name); ok {
+				d.ps.add(d.keyPos(e.key, path, name), fmt.Sprintf("duplicate key (first at line %d)", d.n(first).line))
 			} else {
 				ks.add(e)
 			}
@@ -101,7 +116,7 @@ func (d *decoder) mappingEntries(n *yaml.Node, path fieldPath) []entry {
 				break
 			}
 			for _, e := range merged {
-				if ks.find(e.name()) == nil {
+				if _, ok := ks.find(d.t.keyName(e.key)); !ok {
 					ks.add(e)
 				}
 			}
@@ -113,27 +128,60 @@ func (d *decoder) mappingEntries(n *yaml.Node, path fieldPath) []entry {
 	return ks.out
 }
 
+// plainKeys reports whether the keys of a mapping's content are scalars
+// (not aliases), none a merge key (<<), and all different, and fewer
+// than indexFrom: the mapping's entries are then its content as it is.
+func (t *tree) plainKeys(content []int32) bool {
+	if len(content) > 2*indexFrom {
+		return false
+	}
+	for i := 0; i+1 < len(content); i += 2 {
+		k := content[i]
+		if t.kind(k) != scalarNode || t.shortTag(k) == tagMerge {
+			return false
+		}
+		name := t.value(k)
+		for j := 0; j < i; j += 2 {
+			if t.value(content[j]) == name {
+				return false
+			}
+		}
+	}
+	return len(content)%2 == 0
+}
+
+// asEntries views the content of a mapping (key, value, key, value...) as
+// its entries, which have the same layout.
+func asEntries(content []int32) []entry {
+	if len(content) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*entry)(unsafe.Pointer(&content[0])), len(content)/2)
+}
+
 // indexFrom is how many keys a mapping has before its keys are looked up
 // in a map rather than by a scan.
 const indexFrom = 16
 
 // keySet is the entries of a mapping being read, by key.
 type keySet struct {
+	t     *tree
 	out   []entry
-	index map[string]*yaml.Node // the first key of each name, once out is long
+	index map[string]int32 // the first key of each name, once out is long
 }
 
-// find returns the key already read with that name, or nil.
-func (s *keySet) find(name string) *yaml.Node {
+// find returns the key already read with that name.
+func (s *keySet) find(name string) (int32, bool) {
 	if s.index != nil {
-		return s.index[name]
+		k, ok := s.index[name]
+		return k, ok
 	}
 	for i := range s.out {
-		if s.out[i].name() == name {
-			return s.out[i].key
+		if s.t.keyName(s.out[i].key) == name {
+			return s.out[i].key, true
 		}
 	}
-	return nil
+	return 0, false
 }
 
 // add appends e, whose name is not in the set yet.
@@ -141,33 +189,33 @@ func (s *keySet) add(e entry) {
 	s.out = append(s.out, e)
 	switch {
 	case s.index != nil:
-		s.index[e.name()] = e.key
+		s.index[s.t.keyName(e.key)] = e.key
 	case len(s.out) > indexFrom:
-		s.index = make(map[string]*yaml.Node, 2*len(s.out))
+		s.index = make(map[string]int32, 2*len(s.out))
 		for _, x := range s.out {
-			s.index[x.name()] = x.key
+			s.index[s.t.keyName(x.key)] = x.key
 		}
 	}
 }
 
 // mergeSources returns the mappings that merge key entry m brings in.
-func (d *decoder) mergeSources(m entry, path fieldPath) []*yaml.Node {
+func (d *decoder) mergeSources(m entry, path fieldPath) []int32 {
 	mp := path.sub("<<")
 	v := d.resolve(m.value)
-	var srcs []*yaml.Node
-	switch v.Kind {
-	case yaml.MappingNode:
-		srcs = []*yaml.Node{v}
-	case yaml.SequenceNode:
-		for _, item := range v.Content {
-			if r := d.resolve(item); r.Kind == yaml.MappingNode {
+	var srcs []int32
+	switch d.t.kind(v) {
+	case mappingNode:
+		srcs = []int32{v}
+	case sequenceNode:
+		for _, item := range d.t.content(v) {
+			if r := d.resolve(item); d.t.kind(r) == mappingNode {
 				srcs = append(srcs, r)
 			} else {
-				d.ps.add(mp.at(item), fmt.Sprintf("can only merge mappings, got %s", describe(item)))
+				d.ps.add(mp.at(d.n(item)), fmt.Sprintf("can only merge mappings, got %s", d.describe(item)))
 			}
 		}
 	default:
-		d.ps.add(mp.at(m.value), fmt.Sprintf("can only merge a mapping or a list of mappings, got %s", describe(m.value)))
+		d.ps.add(mp.at(d.n(m.value)), fmt.Sprintf("can only merge a mapping or a list of mappings, got %s", d.describe(m.value)))
 	}
 	if d.memo == nil {
 		if d.aliased {
@@ -175,10 +223,10 @@ func (d *decoder) mergeSources(m entry, path fieldPath) []*yaml.Node {
 		}
 		return srcs // without aliases no mapping can be merged into itself
 	}
-	var out []*yaml.Node
+	var out []int32
 	for _, src := range srcs {
 		if d.memo.visiting[src] {
-			d.ps.add(mp.at(m.value), "merges a mapping into itself")
+			d.ps.add(mp.at(d.n(m.value)), "merges a mapping into itself")
 			continue
 		}
 		out = append(out, src)
@@ -188,15 +236,15 @@ func (d *decoder) mergeSources(m entry, path fieldPath) []*yaml.Node {
 
 // sequence checks that n is a list (an empty value is an empty list) and
 // returns its items.
-func (d *decoder) sequence(n *yaml.Node, path fieldPath, what string) ([]*yaml.Node, bool) {
+func (d *decoder) sequence(n int32, path fieldPath, what string) ([]int32, bool) {
 	r := d.resolve(n)
 	switch {
-	case isNull(r):
+	case d.t.isNull(r):
 		return nil, true
-	case r.Kind == yaml.SequenceNode:
-		return r.Content, true
+	case d.t.kind(r) == sequenceNode:
+		return d.t.content(r), true
 	}
-	d.ps.add(path.at(n), fmt.Sprintf("must be %s, got %s", what, describe(n)))
+	d.ps.add(path.at(d.n(n)), fmt.Sprintf("must be %s, got %s", what, d.describe(n)))
 	return nil, false
 }
 

@@ -1,17 +1,13 @@
 package config
 
-import (
-	"strconv"
-
-	"gopkg.in/yaml.v3"
-)
+import "strconv"
 
 // fieldPath is the path of a value being decoded, kept in pieces like pos
 // so that the values that are right cost no string: a list item is its
 // list's path and index until a message renders it.
 type fieldPath struct {
 	field string // the rendered part
-	item  int    // 1 + the index of a list item under field; 0 for none
+	item  int32  // 1 + the index of a list item under field; 0 for none
 }
 
 // top is the path of the document itself.
@@ -27,13 +23,13 @@ func (p fieldPath) String() string { return pos{field: p.field, item: p.item}.na
 func (p fieldPath) isTop() bool { return p.field == "" && p.item == 0 }
 
 // at returns the position of n, written at p.
-func (p fieldPath) at(n *yaml.Node) pos {
-	return pos{field: p.field, item: p.item, line: n.Line, col: n.Column}
+func (p fieldPath) at(n *cnode) pos {
+	return pos{field: p.field, item: p.item, line: n.line, col: n.col}
 }
 
 // keyAt returns the position of n, the value of key under p.
-func (p fieldPath) keyAt(n *yaml.Node, key string) pos {
-	return pos{field: p.field, item: p.item, key: key, line: n.Line, col: n.Column}
+func (p fieldPath) keyAt(n *cnode, key string) pos {
+	return pos{field: p.field, item: p.item, key: key, line: n.line, col: n.col}
 }
 
 // sub returns the path of key name under p, rendered (one string for a
@@ -53,5 +49,5 @@ func (p fieldPath) index(i int) fieldPath {
 	if p.item != 0 {
 		p = pathOf(p.String())
 	}
-	return fieldPath{field: p.field, item: i + 1}
+	return fieldPath{field: p.field, item: int32(i) + 1}
 }

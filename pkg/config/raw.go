@@ -77,12 +77,12 @@ type rawService struct {
 
 // rawRealServer is one real server as written.
 type rawRealServer struct {
-	at      pos
-	address *rawString
-	port    *rawInt
-	weight  *rawInt
-	mode    *rawString
-	rawRealServer2
+	at              pos
+	address         *rawString
+	port            *rawInt
+	weight          *rawInt
+	mode            *rawString
+	*rawRealServer2 // never nil; noRealServer2 when it holds nothing
 }
 
 // rawList is a list of scalars as written.
@@ -161,6 +161,10 @@ type rawMark struct {
 	protocol *rawString
 	port     *rawInt
 }
+
+// noRealServer2 is the rawRealServer2 of every real server without those
+// settings (nearly all of them): it must not be changed.
+var noRealServer2 = &rawRealServer2{}
 
 // rawRealServer2 holds a real server's settings beyond the first release.
 type rawRealServer2 struct {

@@ -1,10 +1,6 @@
 package config
 
-import (
-	"fmt"
-
-	"gopkg.in/yaml.v3"
-)
+import "fmt"
 
 // text reads f[key] as text (any scalar but an empty one).
 func (d *decoder) text(f fields, path fieldPath, key, want string) *rawString {
@@ -12,15 +8,15 @@ func (d *decoder) text(f fields, path fieldPath, key, want string) *rawString {
 	if !ok {
 		return nil
 	}
-	p := path.keyAt(e.value, key)
+	p := path.keyAt(d.n(e.value), key)
 	r := d.resolve(e.value)
 	out := d.strings.new()
-	if r.Kind != yaml.ScalarNode || isNull(r) {
-		d.ps.add(p, fmt.Sprintf("must be %s, got %s", want, describe(e.value)))
+	if d.t.kind(r) != scalarNode || d.t.isNull(r) {
+		d.ps.add(p, fmt.Sprintf("must be %s, got %s", want, d.describe(e.value)))
 		*out = rawString{pos: p}
 		return out
 	}
-	*out = rawString{pos: p, s: r.Value, ok: true}
+	*out = rawString{pos: p, s: d.t.value(r), ok: true}
 	return out
 }
 
@@ -31,30 +27,32 @@ func (d *decoder) integer(f fields, path fieldPath, key string) *rawInt {
 	if !ok {
 		return nil
 	}
-	return d.intValue(e.value, path.keyAt(e.value, key))
+	return d.intValue(e.value, path.keyAt(d.n(e.value), key))
 }
 
 // intValue reads n, written at p, as an integer.
-func (d *decoder) intValue(n *yaml.Node, p pos) *rawInt {
+func (d *decoder) intValue(n int32, p pos) *rawInt {
 	r := d.resolve(n)
 	out := d.integers.new()
-	if r.Kind == yaml.ScalarNode && r.ShortTag() == "!!int" {
-		if i, ok := plainDecimal(r.Value); ok {
-			*out = rawInt{pos: p, n: i, text: r.Value, ok: true}
+	if d.t.kind(r) == scalarNode && d.t.shortTag(r) == tagInt {
+		v := d.t.value(r)
+		if i, ok := plainDecimal(v); ok {
+			*out = rawInt{pos: p, n: i, text: v, ok: true}
 			return out
 		}
+		y := d.t.yamlNode(r)
 		var i int64
-		if err := r.Decode(&i); err == nil {
-			*out = rawInt{pos: p, n: i, text: r.Value, ok: true}
+		if err := y.Decode(&i); err == nil {
+			*out = rawInt{pos: p, n: i, text: v, ok: true}
 			return out
 		}
 		var u uint64
-		if err := r.Decode(&u); err == nil {
-			*out = rawInt{pos: p, n: -1, text: r.Value, overflow: true, ok: true}
+		if err := y.Decode(&u); err == nil {
+			*out = rawInt{pos: p, n: -1, text: v, overflow: true, ok: true}
 			return out
 		}
 	}
-	d.ps.add(p, fmt.Sprintf("must be an integer, got %s", describe(n)))
+	d.ps.add(p, fmt.Sprintf("must be an integer, got %s", d.describe(n)))
 	*out = rawInt{pos: p}
 	return out
 }
@@ -84,13 +82,13 @@ func (d *decoder) boolean(f fields, path fieldPath, key string) *rawBool {
 	if !ok {
 		return nil
 	}
-	p := path.keyAt(e.value, key)
+	p := path.keyAt(d.n(e.value), key)
 	r := d.resolve(e.value)
 	var b bool
-	if r.Kind == yaml.ScalarNode && r.ShortTag() == "!!bool" && r.Decode(&b) == nil {
+	if d.t.kind(r) == scalarNode && d.t.shortTag(r) == tagBool && d.t.yamlNode(r).Decode(&b) == nil {
 		return &rawBool{pos: p, b: b, ok: true}
 	}
-	d.ps.add(p, fmt.Sprintf("must be true or false, got %s", describe(e.value)))
+	d.ps.add(p, fmt.Sprintf("must be true or false, got %s", d.describe(e.value)))
 	return &rawBool{pos: p}
 }
 
@@ -101,50 +99,38 @@ func (d *decoder) netmask(f fields, path fieldPath) *rawNetmask {
 	if !ok {
 		return nil
 	}
-	p := path.keyAt(e.value, "persistence_netmask")
+	p := path.keyAt(d.n(e.value), "persistence_netmask")
 	r := d.resolve(e.value)
-	if r.Kind == yaml.ScalarNode && r.ShortTag() == "!!int" {
+	if d.t.kind(r) == scalarNode && d.t.shortTag(r) == tagInt {
 		return &rawNetmask{prefix: d.intValue(e.value, p)}
 	}
-	if r.Kind == yaml.ScalarNode && r.ShortTag() == "!!str" {
-		return &rawNetmask{dotted: &rawString{pos: p, s: r.Value, ok: true}}
+	if d.t.kind(r) == scalarNode && d.t.shortTag(r) == tagStr {
+		return &rawNetmask{dotted: &rawString{pos: p, s: d.t.value(r), ok: true}}
 	}
-	d.ps.add(p, fmt.Sprintf("must be a prefix length or a dotted netmask, got %s", describe(e.value)))
+	d.ps.add(p, fmt.Sprintf("must be a prefix length or a dotted netmask, got %s", d.describe(e.value)))
 	return &rawNetmask{prefix: &rawInt{pos: p}}
 }
 
-// resolve follows aliases to the node they name.
-func resolve(n *yaml.Node) *yaml.Node {
-	for i := 0; n.Kind == yaml.AliasNode && n.Alias != nil && i < 8; i++ {
-		n = n.Alias
-	}
-	return n
-}
-
-// isNull reports whether n is an empty value ("", "~", "null").
-func isNull(n *yaml.Node) bool {
-	return n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null"
-}
-
 // describe names what n is, for "must be X, got Y" messages.
-func describe(n *yaml.Node) string {
-	r := resolve(n)
-	switch r.Kind {
-	case yaml.MappingNode:
+func (d *decoder) describe(n int32) string {
+	r := d.t.resolve(n)
+	switch d.t.kind(r) {
+	case mappingNode:
 		return "a mapping"
-	case yaml.SequenceNode:
+	case sequenceNode:
 		return "a list"
-	case yaml.ScalarNode:
-		switch r.ShortTag() {
-		case "!!null":
-			if r.Value == "" {
+	case scalarNode:
+		v := d.t.value(r)
+		switch d.t.shortTag(r) {
+		case tagNull:
+			if v == "" {
 				return "an empty value"
 			}
-			return r.Value
-		case "!!int", "!!float", "!!bool":
-			return clip(r.Value)
+			return v
+		case tagInt, tagFloat, tagBool:
+			return clip(v)
 		}
-		return quote(r.Value)
+		return quote(v)
 	}
 	return "nothing"
 }

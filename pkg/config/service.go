@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 )
 
@@ -14,8 +15,8 @@ func (v *validator) service(s rawService) (vs VirtualServer, keyOK bool) {
 	v.persistence(s, &vs, portOK)
 
 	if s.scheduler != nil && s.scheduler.ok {
-		if ValidScheduler(s.scheduler.s) {
-			vs.Scheduler = s.scheduler.s
+		if i := slices.Index(Schedulers, s.scheduler.s); i >= 0 {
+			vs.Scheduler = Schedulers[i] // not s.scheduler.s: a slice of the file
 		} else {
 			v.ps.add(s.scheduler.pos, fmt.Sprintf("unknown scheduler %s; valid schedulers are %s", quote(s.scheduler.s), strings.Join(Schedulers, ", ")))
 		}
@@ -88,7 +89,7 @@ func (v *validator) identity(s rawService, vs *VirtualServer) (vipOK, portOK, ke
 		v.ps.add(p.pos, fmt.Sprintf("unknown protocol %s; valid protocols are tcp, udp, sctp", quote(p.s)))
 		keyOK = false
 	default:
-		vs.Protocol = Protocol(p.s)
+		vs.Protocol = canonical(p.s, []Protocol{TCP, UDP, SCTP})
 	}
 
 	switch {

@@ -37,7 +37,7 @@ func syntaxError(err error, data []byte) (pos, string) {
 	if rest, ok := strings.CutPrefix(msg, "line "); ok {
 		num, text, _ := strings.Cut(rest, ": ")
 		if n, convErr := strconv.Atoi(num); convErr == nil && n > 0 {
-			p.line, msg = n, text
+			p.line, msg = int32(n), text
 			if parserProblem(msg) {
 				p.line++
 			}
@@ -75,7 +75,7 @@ func positionOf(text string, off int) pos {
 	before := text[:off]
 	line := strings.Count(before, "\n") + 1
 	lineStart := strings.LastIndexByte(before, '\n') + 1
-	return pos{line: line, col: utf8.RuneCountInString(before[lineStart:]) + 1}
+	return pos{line: int32(line), col: int32(utf8.RuneCountInString(before[lineStart:]) + 1)}
 }
 
 // scanText finds the first byte that yaml.v3 would refuse before parsing

@@ -1,6 +1,9 @@
 package config
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // MaxPersistence is the longest persistence timeout accepted, in seconds:
 // 31 days, the limit ipvsadm enforces (the kernel multiplies the timeout by
@@ -47,13 +50,13 @@ func validate(raw *rawConfig, ps *problems) *Config {
 		if problem := checkInterface(raw.iface.s); problem != "" {
 			ps.add(raw.iface.pos, problem)
 		} else {
-			cfg.Director.Interface = raw.iface.s
+			cfg.Director.Interface = strings.Clone(raw.iface.s) // not a slice of the file
 		}
 	}
 	if raw.gateway != nil && raw.gateway.ok {
 		cfg.RealServer.Gateway, _ = v.addr(raw.gateway)
 	}
-	first := make(map[ServiceKey]pos, len(raw.services))
+	first := make(map[ServiceKey]int32, len(raw.services)) // the index in raw.services
 	if len(raw.services) > 0 {
 		cfg.VirtualServers = make([]VirtualServer, 0, len(raw.services))
 		n := 0
@@ -63,14 +66,15 @@ func validate(raw *rawConfig, ps *problems) *Config {
 		v.rsArray = make([]RealServer, 0, n)
 	}
 	nat := false
-	for _, rs := range raw.services {
+	for i, rs := range raw.services {
 		vs, keyOK := v.service(rs)
 		if keyOK {
 			key := vs.Key()
-			if p, dup := first[key]; dup {
+			if j, dup := first[key]; dup {
+				p := raw.services[j].at
 				ps.add(rs.at, fmt.Sprintf("%s is already defined by %s%s", key, p.name(), atLine(p)))
 			} else {
-				first[key] = rs.at
+				first[key] = int32(i)
 			}
 		}
 		for _, r := range vs.RealServers {
@@ -129,8 +133,8 @@ func unknownMode(s string) string {
 // markConflicts reports a mark that another fwmark service marks too, or
 // that a service of its own (protocol, VIP, port) already receives: the
 // kernel would send its packets to one of the two. first maps the keys of
-// the services without fwmark to their positions.
-func (v *validator) markConflicts(raws []rawService, vss []VirtualServer, first map[ServiceKey]pos) {
+// the services without fwmark to their index in raws.
+func (v *validator) markConflicts(raws []rawService, vss []VirtualServer, first map[ServiceKey]int32) {
 	marked := map[ServiceKey]pos{}
 	for i, vs := range vss {
 		if i >= len(raws) || raws[i].marks == nil {
@@ -139,7 +143,8 @@ func (v *validator) markConflicts(raws []rawService, vss []VirtualServer, first 
 		for _, m := range vs.Marks {
 			key := ServiceKey{Protocol: m.Protocol, VIP: vs.VIP, Port: m.Port}
 			at := raws[i].marks.pos
-			if p, dup := first[key]; dup {
+			if j, dup := first[key]; dup {
+				p := raws[j].at
 				v.ps.add(at, fmt.Sprintf("marks %s, which %s receives as a service of its own%s", key, p.name(), atLine(p)))
 			} else if p, dup := marked[key]; dup {
 				v.ps.add(at, fmt.Sprintf("marks %s, which %s marks too", key, p.name()))

@@ -164,7 +164,7 @@ func (v *validator) command(l *rawList) ([]string, bool) {
 			v.ps.add(it.pos, fmt.Sprintf("unknown placeholder %s; the placeholders are {address} and {port}", quote(p)))
 			ok = false
 		}
-		out = append(out, it.s)
+		out = append(out, strings.Clone(it.s)) // not a slice of the file
 	}
 	return out, ok
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/lvs-rs/lvs-rs/pkg/sysctl"
@@ -35,7 +36,7 @@ func (v *validator) director2(r rawDirector2, d *Director, nat bool) {
 	for _, s := range r.ipvsSysctls {
 		p, _ := sysctl.LookupIPVS(s.name)
 		if n, ok := v.intRange(s.v, p.Min, p.Max, ""); ok {
-			d.IPVSSysctls = append(d.IPVSSysctls, IPVSSysctl{Name: s.name, Value: n})
+			d.IPVSSysctls = append(d.IPVSSysctls, IPVSSysctl{Name: strings.Clone(s.name), Value: n})
 		}
 	}
 	if t := r.timeouts; t != nil {
@@ -77,7 +78,7 @@ func (v *validator) sync(r *rawSync) *Sync {
 		if problem := checkInterface(r.iface.s); problem != "" {
 			v.ps.add(r.iface.pos, problem)
 		}
-		s.Interface = r.iface.s
+		s.Interface = strings.Clone(r.iface.s)
 	}
 	if r.state == nil {
 		v.missing(r.at, "state", "master, backup or both")

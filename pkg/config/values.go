@@ -87,7 +87,7 @@ func (v *validator) plainText(s *rawString, max int, noSpace bool) (string, bool
 	case noSpace && strings.ContainsAny(s.s, " \t\r\n"):
 		v.ps.add(s.pos, fmt.Sprintf("%s contains whitespace", quote(s.s)))
 	default:
-		return s.s, true
+		return strings.Clone(s.s), true // not a slice of the file
 	}
 	return "", false
 }
