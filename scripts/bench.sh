@@ -29,6 +29,9 @@
 #                 (IPVS has no dump of every destination; stop must know
 #                 them, since a real server someone else added keeps its
 #                 service), pre-encoded, replies read but not decoded
+#   dumps         floor-status's reads by lvs-rs's IPVS client in process
+#                 (Services, then DestinationConfigsOf), decoded: over
+#                 floor-status, the client's own cost of reading
 #   floor-stop    floor-status's reads then floor-delete's deletions: the
 #                 floor of everything stop must do to the kernel
 #   ipvsadm-R     ipvsadm -R with the same table
@@ -104,7 +107,7 @@ function check(label, ok, detail, bestDetail) {
 }
 END {
 	if (ns == 0) { print "bench: no results" > "/dev/stderr"; exit 1 }
-	split("floor floor-noack pipelined start noop edit status stop floor-delete floor-status floor-stop ipvsadm-R ipvsadm-Ln keepalived", order, " ")
+	split("floor floor-noack pipelined start noop edit status stop floor-delete floor-status dumps dumps-1by1 floor-stop ipvsadm-R ipvsadm-Ln keepalived", order, " ")
 	for (i = 1; i <= ns; i++) {
 		s = shapes[i]
 		if (s == "realserver") continue

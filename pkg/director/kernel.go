@@ -51,6 +51,52 @@ func destinationConfigs(ctx context.Context, k IPVS, s ipvs.Service) ([]ipvs.Des
 	return configsOf(ds), err
 }
 
+// batchLister is an IPVS that lists the destinations of many services in
+// one call (ipvs.Client.DestinationsOf and DestinationConfigsOf): the
+// socket taken, and its deadline armed, once for the 1,000 dumps of 1,000
+// services instead of once per dump. A service that does not exist
+// (ESRCH) is skipped: each is not called for it. An IPVS without it is
+// read one service per call.
+type batchLister interface {
+	DestinationsOf(ctx context.Context, svcs []ipvs.Service, each func(i int, ds []ipvs.DestinationExtended)) error
+	DestinationConfigsOf(ctx context.Context, svcs []ipvs.Service, each func(i int, ds []ipvs.Destination)) error
+}
+
+// destinationsOf calls each with the index and the destinations, with
+// their counters, of every service of svcs that exists (see batchLister),
+// through batchLister when k offers it.
+func destinationsOf(ctx context.Context, k IPVS, svcs []ipvs.Service, each func(i int, ds []ipvs.DestinationExtended)) error {
+	if l, ok := k.(batchLister); ok {
+		return l.DestinationsOf(ctx, svcs, each)
+	}
+	return eachService(svcs, func(s ipvs.Service) ([]ipvs.DestinationExtended, error) { return k.Destinations(ctx, s) }, each)
+}
+
+// destinationConfigsOf is destinationsOf without counters.
+func destinationConfigsOf(ctx context.Context, k IPVS, svcs []ipvs.Service, each func(i int, ds []ipvs.Destination)) error {
+	if l, ok := k.(batchLister); ok {
+		return l.DestinationConfigsOf(ctx, svcs, each)
+	}
+	return eachService(svcs, func(s ipvs.Service) ([]ipvs.Destination, error) { return destinationConfigs(ctx, k, s) }, each)
+}
+
+// eachService lists each service of svcs with list and passes the result
+// to each, skipping those that do not exist (ESRCH), stopping at any other
+// failure.
+func eachService[T any](svcs []ipvs.Service, list func(ipvs.Service) ([]T, error), each func(i int, ds []T)) error {
+	for i, s := range svcs {
+		ds, err := list(s)
+		if errors.Is(err, unix.ESRCH) {
+			continue // deleted since the dump of services
+		}
+		if err != nil {
+			return err
+		}
+		each(i, ds)
+	}
+	return nil
+}
+
 // configsOf returns the configurations of ds, in one new slice.
 func configsOf(ds []ipvs.DestinationExtended) []ipvs.Destination {
 	if ds == nil {
@@ -127,6 +173,23 @@ func (k hostKernel) DestinationConfigs(ctx context.Context, s ipvs.Service) ([]i
 		return nil, &ipvs.Error{Op: "list destinations of", Object: s.String(), Err: unix.ESRCH}
 	}
 	return destinationConfigs(ctx, k.ipvs, s)
+}
+
+// DestinationsOf lists many services' destinations in one call (see
+// batchLister); without IPVS no service exists.
+func (k hostKernel) DestinationsOf(ctx context.Context, svcs []ipvs.Service, each func(i int, ds []ipvs.DestinationExtended)) error {
+	if k.ipvs == nil {
+		return nil
+	}
+	return destinationsOf(ctx, k.ipvs, svcs, each)
+}
+
+// DestinationConfigsOf is DestinationsOf without counters.
+func (k hostKernel) DestinationConfigsOf(ctx context.Context, svcs []ipvs.Service, each func(i int, ds []ipvs.Destination)) error {
+	if k.ipvs == nil {
+		return nil
+	}
+	return destinationConfigsOf(ctx, k.ipvs, svcs, each)
 }
 
 // Apply without IPVS: deletes are done (nothing exists), the rest fail

@@ -91,36 +91,42 @@ func observeSome(ctx context.Context, k Kernel, d Desired, owned Owned, strict b
 }
 
 // observeServices is observeSome's IPVS table: every service, with the
-// destinations of owned ones (and with counters, their counters).
+// destinations of owned ones (and with counters, their counters), all
+// listed in one call (see batchLister).
 func observeServices(ctx context.Context, k Kernel, owned Owned, reuse map[ipvs.ServiceKey]ObservedService, counters bool) (map[ipvs.ServiceKey]ObservedService, error) {
 	svcs, err := k.Services(ctx)
 	if err != nil {
 		return nil, err
 	}
 	out := make(map[ipvs.ServiceKey]ObservedService, len(svcs))
-	for _, s := range svcs {
+	var list []ipvs.Service // owned services to list, from svcs[at[j]]
+	var at []int
+	for i, s := range svcs {
 		key := s.Key()
 		o := ObservedService{ServiceExtended: s}
 		if owned.Services.has(key) {
-			if prev, ok := reuse[key]; ok {
-				o.Destinations = prev.Destinations
-				out[key] = o
-				continue
+			prev, ok := reuse[key]
+			if !ok {
+				list, at = append(list, s.Service), append(at, i)
+				continue // in out once listed; left out if deleted meanwhile
 			}
-			if counters {
-				o.Counters, err = k.Destinations(ctx, s.Service)
-				o.Destinations = configsOf(o.Counters)
-			} else {
-				o.Destinations, err = destinationConfigs(ctx, k, s.Service)
-			}
-			if errors.Is(err, unix.ESRCH) {
-				continue // deleted since the dump of services
-			}
-			if err != nil {
-				return nil, err
-			}
+			o.Destinations = prev.Destinations
 		}
 		out[key] = o
+	}
+	if counters {
+		err = destinationsOf(ctx, k, list, func(j int, ds []ipvs.DestinationExtended) {
+			s := svcs[at[j]]
+			out[s.Key()] = ObservedService{ServiceExtended: s, Destinations: configsOf(ds), Counters: ds}
+		})
+	} else {
+		err = destinationConfigsOf(ctx, k, list, func(j int, ds []ipvs.Destination) {
+			s := svcs[at[j]]
+			out[s.Key()] = ObservedService{ServiceExtended: s, Destinations: ds}
+		})
+	}
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"slices"
 	"sync"
 	"syscall"
 	"time"
@@ -299,116 +298,6 @@ func (c *Client) Services(ctx context.Context) ([]ServiceExtended, error) {
 	}
 	return out, nil
 }
-
-// Destinations returns the destinations of the service with s's key,
-// with their connection counts and counters. A service that does not
-// exist is an *Error wrapping ESRCH.
-func (c *Client) Destinations(ctx context.Context, s Service) ([]DestinationExtended, error) {
-	out, err := dumpDestinations(ctx, c, s, &destScratch, decodeDestination)
-	if err != nil || len(out) == 0 {
-		return out, err
-	}
-	return carveFrom(&c.slabMu, &c.slab, out), nil
-}
-
-// DestinationConfigs is Destinations without the counters: the
-// destinations' configurations only, as a converge compares them. It
-// skips the counters' attributes undecoded and returns 64-byte elements
-// instead of 160-byte ones.
-func (c *Client) DestinationConfigs(ctx context.Context, s Service) ([]Destination, error) {
-	out, err := dumpDestinations(ctx, c, s, &configScratch, decodeDestinationConfig)
-	if err != nil || len(out) == 0 {
-		return out, err
-	}
-	return carveFrom(&c.slabMu, &c.configSlab, out), nil
-}
-
-// dumpDestinations dumps the destinations of the service with s's key,
-// each decoded by decode, into a slice from scratch that the caller copies
-// out before the next call (an empty result is a new empty slice).
-func dumpDestinations[T any](ctx context.Context, c *Client, s Service, scratch *sync.Pool, decode func([]byte, Family) (T, error)) ([]T, error) {
-	body, err := serviceAttrs(s, false)
-	if err != nil {
-		return nil, fmt.Errorf("ipvs: list destinations of %v: %w", s, err)
-	}
-	fam := familyOf(s.Family, s.Address)
-	buf := scratch.Get().(*[]T)
-	defer scratch.Put(buf)
-	var (
-		out    = (*buf)[:0]
-		decErr error
-	)
-	err = c.dump(ctx, cmdGetDest, body, func(p []byte) {
-		if decErr != nil {
-			return
-		}
-		b, err := nestedIn(p, cmdAttrDest)
-		if err != nil || b == nil {
-			decErr = fmt.Errorf("ipvs: list destinations of %v: malformed reply: %v", s, err)
-			return
-		}
-		d, err := decode(b, fam)
-		if err != nil {
-			decErr = fmt.Errorf("ipvs: list destinations of %v: %w", s, err)
-			return
-		}
-		out = append(out, d)
-	})
-	if err != nil {
-		return nil, &Error{Op: "list destinations of", Object: s.String(), Err: cause(err)}
-	}
-	if decErr != nil {
-		return nil, decErr
-	}
-	*buf = out[:0]
-	if len(out) == 0 {
-		return []T{}, nil
-	}
-	return out, nil
-}
-
-// destSlab is how many destinations one slab holds; destSlabMax the most
-// one result carved from a slab may hold (a longer one is allocated on
-// its own).
-const (
-	destSlab    = 256
-	destSlabMax = destSlab / 4
-)
-
-// carve returns a copy of ds carved from the client's slab (see
-// carveFrom).
-func (c *Client) carve(ds []DestinationExtended) []DestinationExtended {
-	return carveFrom(&c.slabMu, &c.slab, ds)
-}
-
-// carveFrom returns a copy of ds. Short ones share slabs of destSlab
-// elements, each result capped at its own length (appending to it
-// reallocates, never writes into a neighbour): observing 1,000 services of
-// 10 real servers allocates 40 slabs, not 1,000 slices. A slab lives as
-// long as any result carved from it.
-func carveFrom[T any](mu *sync.Mutex, slab *[]T, ds []T) []T {
-	n := len(ds)
-	if n > destSlabMax {
-		return slices.Clone(ds)
-	}
-	mu.Lock()
-	defer mu.Unlock()
-	if cap(*slab)-len(*slab) < n {
-		*slab = make([]T, 0, destSlab)
-	}
-	i := len(*slab)
-	*slab = append(*slab, ds...)
-	return (*slab)[i : i+n : i+n]
-}
-
-// destScratch and configScratch hold the slices Destinations and
-// DestinationConfigs decode into before copying the result out: a dump of
-// 1,000 services' real servers allocates one slice per service, not one
-// per doubling.
-var (
-	destScratch   = sync.Pool{New: func() any { return new([]DestinationExtended) }}
-	configScratch = sync.Pool{New: func() any { return new([]Destination) }}
-)
 
 // apply1 runs a single Op.
 func (c *Client) apply1(ctx context.Context, op Op) error { return c.Apply(ctx, []Op{op})[0] }

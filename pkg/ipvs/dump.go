@@ -6,6 +6,7 @@ import (
 	"errors"
 	"syscall"
 
+	"github.com/mdlayher/genetlink"
 	"github.com/mdlayher/netlink"
 	"golang.org/x/sys/unix"
 )
@@ -16,27 +17,35 @@ var errMalformedMessage = errors.New("malformed netlink message")
 
 // dump runs a dump request (cmd with body) under ctx and calls each with
 // the payload (the attributes after the generic netlink header) of every
-// reply, in order. On the raw transport the replies are read straight from
-// the socket into one reused buffer, so a payload is valid only during its
-// call; on others (the tests' fakes) through genetlink. A refusal is
-// returned as the errno, a failure of the socket as *os.SyscallError.
+// reply, in order (see dumpIn).
 func (c *Client) dump(ctx context.Context, cmd uint8, body []byte, each func(payload []byte)) error {
+	end, err := c.begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer end()
+	return c.dumpIn(cmd, body, each)
+}
+
+// dumpIn is dump within a call already begun (mu held, the deadline
+// armed): several dumps share one begin. On the raw transport the replies
+// are read straight from the socket into one reused buffer, so a payload
+// is valid only during its call; on others (the tests' fakes) through
+// genetlink. A refusal is returned as the errno, a failure of the socket
+// as *os.SyscallError.
+func (c *Client) dumpIn(cmd uint8, body []byte, each func(payload []byte)) error {
 	rt, ok := c.tr.(*rawTransport)
 	if !ok {
-		msgs, err := c.execute(ctx, cmd, body, netlink.Request|netlink.Dump)
+		msgs, err := c.conn.Execute(genetlink.Message{Header: genetlink.Header{Command: cmd, Version: c.version}, Data: body},
+			c.family, netlink.Request|netlink.Dump)
 		if err != nil {
-			return err
+			return c.failed(err)
 		}
 		for _, m := range msgs {
 			each(m.Data)
 		}
 		return nil
 	}
-	end, err := c.begin(ctx)
-	if err != nil {
-		return err
-	}
-	defer end()
 	seq := c.sequences(1)
 	c.seq = seq + 1
 	// The request is built in a buffer reused from call to call (under

@@ -72,6 +72,44 @@ func applyAll(tb testing.TB, c *ipvs.Client, ops []ipvs.Op) {
 	}
 }
 
+// dumpAll lists the services and every service's destinations, without
+// counters, as the director observes them (DestinationConfigsOf: one call
+// for all the services), and returns how many entries it read.
+func dumpAll(tb testing.TB, c *ipvs.Client) int {
+	tb.Helper()
+	svcs, err := c.Services(context.Background())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	list := make([]ipvs.Service, len(svcs))
+	for i := range svcs {
+		list[i] = svcs[i].Service
+	}
+	n := len(svcs)
+	if err := c.DestinationConfigsOf(context.Background(), list, func(_ int, ds []ipvs.Destination) { n += len(ds) }); err != nil {
+		tb.Fatal(err)
+	}
+	return n
+}
+
+// dumpAll1 is dumpAll one call per service.
+func dumpAll1(tb testing.TB, c *ipvs.Client) int {
+	tb.Helper()
+	svcs, err := c.Services(context.Background())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	n := len(svcs)
+	for _, s := range svcs {
+		ds, err := c.DestinationConfigs(context.Background(), s.Service)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		n += len(ds)
+	}
+	return n
+}
+
 // applySerial applies ops one request per round trip: the client before
 // pipelining.
 func applySerial(tb testing.TB, c *ipvs.Client, ops []ipvs.Op) {

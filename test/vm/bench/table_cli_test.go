@@ -38,7 +38,7 @@ var tableShapes = []shape{{100, 100}, {1000, 10}}
 //	TABLE SHAPE WHAT WALL_S CPU_S MAXRSS_KB
 //
 // WHAT is floor, floor-noack, pipelined, start, noop, edit, status, stop,
-// floor-delete, floor-status, floor-stop, ipvsadm-R, ipvsadm-Ln, keepalived, and for the real
+// floor-delete, floor-status, dumps, floor-stop, ipvsadm-R, ipvsadm-Ln, keepalived, and for the real
 // server (SHAPE "realserver") version (lvs-rs version: starting the
 // binary), rs-start, rs-stop, sh-start, sh-stop (the seed scripts' lines).
 // CPU and RSS are the child process's (0 for in-process methods). It runs
@@ -129,6 +129,14 @@ func (tb *table) round() {
 		if want := s.services * (1 + s.perService); entries != want {
 			t.Fatalf("floor-status read %d entries, want %d", entries, want)
 		}
+		// The client's own read path: the same dumps by lvs-rs's IPVS
+		// client in process, decoded (no counters, as a converge and stop
+		// read them). Its ratio to floor-status is the client's overhead.
+		tb.report("dumps", timed(t, func() { entries = dumpAll(t, c) }))
+		if want := s.services * (1 + s.perService); entries != want {
+			t.Fatalf("dumps read %d entries, want %d", entries, want)
+		}
+		tb.report("dumps-1by1", timed(t, func() { entries = dumpAll1(t, c) }))
 		tb.report("floor-stop", timed(t, func() { raw.readAll(t, reads); raw.sendChunks(t, del) }))
 		c.Close()
 	}
