@@ -107,7 +107,7 @@ function check(label, ok, detail, bestDetail) {
 }
 END {
 	if (ns == 0) { print "bench: no results" > "/dev/stderr"; exit 1 }
-	split("floor floor-noack pipelined start noop edit status stop floor-delete floor-status dumps dumps-1by1 floor-stop ipvsadm-R ipvsadm-Ln keepalived", order, " ")
+	split("floor floor-noack pipelined start noop edit status stop floor-delete floor-status dumps floor-stop ipvsadm-R ipvsadm-Ln keepalived", order, " ")
 	for (i = 1; i <= ns; i++) {
 		s = shapes[i]
 		if (s == "realserver") continue

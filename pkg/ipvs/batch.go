@@ -342,6 +342,10 @@ var kernelAddr = &unix.SockaddrNetlink{Family: unix.AF_NETLINK}
 type rawTransport struct {
 	rc  syscall.RawConn
 	buf []byte // one datagram
+	// fd is the socket's descriptor while hold runs, -1 otherwise: send
+	// and recvDatagram then try a raw, non-blocking system call first and
+	// go through the poller only when it would block.
+	fd int
 
 	// The callbacks for rc, made once.
 	out    []byte
@@ -354,7 +358,7 @@ type rawTransport struct {
 }
 
 func newRawTransport(rc syscall.RawConn) *rawTransport {
-	t := &rawTransport{rc: rc}
+	t := &rawTransport{rc: rc, fd: -1}
 	t.write = func(fd uintptr) bool {
 		t.err = unix.Sendto(int(fd), t.out, 0, kernelAddr)
 		return t.err != unix.EAGAIN && t.err != unix.EINTR // false: wait, then again
@@ -378,7 +382,30 @@ func newRawTransport(rc syscall.RawConn) *rawTransport {
 	return t
 }
 
+// hold runs fn with t.fd set: the descriptor stays open until fn returns.
+func (t *rawTransport) hold(fn func() error) error {
+	var err error
+	cerr := t.rc.Control(func(fd uintptr) {
+		t.fd = int(fd)
+		defer func() { t.fd = -1 }()
+		err = fn()
+	})
+	if cerr != nil {
+		return cerr
+	}
+	return err
+}
+
 func (t *rawTransport) send(buf []byte) error {
+	if t.fd >= 0 {
+		switch e := sendNow(t.fd, buf); e {
+		case 0:
+			return nil
+		case unix.EAGAIN, unix.EINTR: // wait below
+		default:
+			return os.NewSyscallError("sendto", e)
+		}
+	}
 	t.out = buf
 	defer func() { t.out = nil }()
 	if err := t.rc.Write(t.write); err != nil {
@@ -401,6 +428,15 @@ func (t *rawTransport) recv(ack func(seq uint32, errno syscall.Errno)) error {
 func (t *rawTransport) recvDatagram() ([]byte, error) {
 	if t.buf == nil {
 		t.buf = make([]byte, recvBufSize)
+	}
+	if t.fd >= 0 {
+		switch n, e := recvNow(t.fd, t.buf); e {
+		case 0:
+			return t.buf[:n], nil
+		case unix.EAGAIN, unix.EINTR: // wait below
+		default:
+			return nil, os.NewSyscallError("read", e)
+		}
 	}
 	if err := t.rc.Read(t.read); err != nil {
 		return nil, err

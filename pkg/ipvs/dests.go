@@ -58,7 +58,11 @@ func destinationsOf1[T any](ctx context.Context, c *Client, s Service, scratch *
 		return nil, &Error{Op: opListDests, Object: s.String(), Err: err}
 	}
 	defer end()
-	out, err := dumpDestinations(c, s, scratch, decode)
+	var out []T
+	err = c.held(func() (err error) {
+		out, err = dumpDestinations(c, s, scratch, decode)
+		return err
+	})
 	if err != nil || len(out) == 0 {
 		return out, err
 	}
@@ -77,23 +81,25 @@ func destinationsOf[T any](ctx context.Context, c *Client, svcs []Service, scrat
 		return &Error{Op: opListDests, Object: svcs[0].String(), Err: err}
 	}
 	defer end()
-	for i, s := range svcs {
-		if err := ctx.Err(); err != nil {
-			return &Error{Op: opListDests, Object: s.String(), Err: err}
+	return c.held(func() error {
+		for i, s := range svcs {
+			if err := ctx.Err(); err != nil {
+				return &Error{Op: opListDests, Object: s.String(), Err: err}
+			}
+			out, err := dumpDestinations(c, s, scratch, decode)
+			if errors.Is(err, unix.ESRCH) {
+				continue // deleted since the caller listed it
+			}
+			if err != nil {
+				return err
+			}
+			if len(out) > 0 {
+				out = carveFrom(&c.slabMu, slab, out)
+			}
+			each(i, out)
 		}
-		out, err := dumpDestinations(c, s, scratch, decode)
-		if errors.Is(err, unix.ESRCH) {
-			continue // deleted since the caller listed it
-		}
-		if err != nil {
-			return err
-		}
-		if len(out) > 0 {
-			out = carveFrom(&c.slabMu, slab, out)
-		}
-		each(i, out)
-	}
-	return nil
+		return nil
+	})
 }
 
 // opListDests names the dumps of destinations in errors.

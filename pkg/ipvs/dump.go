@@ -24,7 +24,16 @@ func (c *Client) dump(ctx context.Context, cmd uint8, body []byte, each func(pay
 		return err
 	}
 	defer end()
-	return c.dumpIn(cmd, body, each)
+	return c.held(func() error { return c.dumpIn(cmd, body, each) })
+}
+
+// held runs fn, on the raw transport with the socket's descriptor held
+// for raw system calls (see rawTransport.hold). Called with mu held.
+func (c *Client) held(fn func() error) error {
+	if rt, ok := c.tr.(*rawTransport); ok {
+		return rt.hold(fn)
+	}
+	return fn()
 }
 
 // dumpIn is dump within a call already begun (mu held, the deadline

@@ -3,9 +3,11 @@ package ipvs
 import (
 	"context"
 	"errors"
+	"os"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mdlayher/netlink"
 	"golang.org/x/sys/unix"
@@ -132,5 +134,33 @@ func BenchmarkRawDump(b *testing.B) {
 		if err := c.dump(ctx, unix.CTRL_CMD_GETFAMILY, nil, func([]byte) {}); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestHeldReadWaitsThroughThePoller: a raw read that finds nothing queued
+// waits through the runtime's poller, bounded by the call's deadline,
+// and the raw calls answer as the poller's do.
+func TestHeldReadWaitsThroughThePoller(t *testing.T) {
+	c := rawCtrlClient(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	defer cancel()
+	end, err := c.begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt := c.tr.(*rawTransport)
+	err = rt.hold(func() error {
+		if rt.fd < 0 {
+			t.Error("hold did not set the descriptor")
+		}
+		_, err := rt.recvDatagram()
+		return err
+	})
+	end()
+	if !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("a read with nothing queued = %v, want it to wait until the deadline", err)
+	}
+	if rt.fd != -1 {
+		t.Fatalf("fd %d after hold, want -1", rt.fd)
 	}
 }

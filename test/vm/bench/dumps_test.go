@@ -1,6 +1,9 @@
 package bench
 
 import (
+	"bytes"
+	"os"
+	"runtime/pprof"
 	"slices"
 	"testing"
 	"time"
@@ -13,7 +16,9 @@ import (
 // dumps (lvs-rs's client, DestinationConfigsOf: one call for every
 // service) and 1by1 (the same client, one DestinationConfigs call per
 // service). It reports each one's median in ms and the ratios to floor:
-// the client's own cost of reading.
+// the client's own cost of reading. With LVSRS_TEST_BENCH_PROFILE=1 it
+// prints a CPU profile of the whole benchmark as TestTable does (pprof
+// -focus dumpAll shows the client's part).
 func BenchmarkDumps(b *testing.B) {
 	s := shape{1000, 10}
 	e := newBed(b)
@@ -32,6 +37,13 @@ func BenchmarkDumps(b *testing.B) {
 		{name: "floor", read: func() int { return raw.readAll(b, reads) }},
 		{name: "dumps", read: func() int { return dumpAll(b, c) }},
 		{name: "1by1", read: func() int { return dumpAll1(b, c) }},
+	}
+	if os.Getenv(envProfile) == "1" {
+		var prof bytes.Buffer
+		if err := pprof.StartCPUProfile(&prof); err != nil {
+			b.Fatal(err)
+		}
+		defer func() { pprof.StopCPUProfile(); printProfile("dumps", prof.Bytes()) }()
 	}
 	b.ResetTimer()
 	for range b.N {

@@ -136,7 +136,6 @@ func (tb *table) round() {
 		if want := s.services * (1 + s.perService); entries != want {
 			t.Fatalf("dumps read %d entries, want %d", entries, want)
 		}
-		tb.report("dumps-1by1", timed(t, func() { entries = dumpAll1(t, c) }))
 		tb.report("floor-stop", timed(t, func() { raw.readAll(t, reads); raw.sendChunks(t, del) }))
 		c.Close()
 	}
@@ -289,16 +288,22 @@ func (tb *table) run(ns *topo.NS, cmd *exec.Cmd, profile string) measurement {
 		if err != nil {
 			t.Fatal(err)
 		}
-		fmt.Printf("PPROF-BEGIN %s-%s\n", tb.s, profile)
-		enc := base64.StdEncoding.EncodeToString(b)
-		for len(enc) > 0 {
-			n := min(len(enc), 76)
-			fmt.Println(enc[:n])
-			enc = enc[n:]
-		}
-		fmt.Printf("PPROF-END\n")
+		printProfile(tb.s.String()+"-"+profile, b)
 	}
 	return m
+}
+
+// printProfile prints a CPU profile base64 between PPROF-BEGIN name and
+// PPROF-END lines (scripts/bench.sh writes it to name.pprof).
+func printProfile(name string, b []byte) {
+	fmt.Printf("PPROF-BEGIN %s\n", name)
+	enc := base64.StdEncoding.EncodeToString(b)
+	for len(enc) > 0 {
+		n := min(len(enc), 76)
+		fmt.Println(enc[:n])
+		enc = enc[n:]
+	}
+	fmt.Printf("PPROF-END\n")
 }
 
 // peakRSS makes cmd run under busybox time -v and returns a function
