@@ -59,7 +59,17 @@
 // Services, Destinations and DestinationConfigs dump with the same raw
 // reads, decoding each reply in place. DestinationConfigs leaves the
 // counters undecoded: a converge compares configurations only, and its
-// results take 64 bytes a destination instead of 160.
+// results take 64 bytes a destination instead of 160. IPVS has no dump of
+// every destination, so reading a table of 1,000 services takes 1,001
+// dumps: DestinationsOf and DestinationConfigsOf run the dumps of many
+// services in one call, taking the socket and arming its deadline once.
+// A dump's sendto and reads are raw, non-blocking system calls on the
+// descriptor (the kernel answers a dump while sendto and each read run,
+// so they rarely find nothing queued); only one that would block waits
+// through the runtime's poller. Raw calls skip the runtime's bookkeeping
+// around a system call, which on a slow (emulated) CPU costs more than
+// the call: the scheduler takes the P away during the call and the thread
+// must wait to get one back.
 //
 // Every chunk goes through faultinject.Write. A binary built with the
 // faultinject tag (crash tests only) sends one request per chunk, so that
