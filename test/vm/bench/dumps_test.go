@@ -12,7 +12,7 @@ import (
 // BenchmarkDumps reads a loaded table of 1,000 services of 10 real servers
 // (the services, then each one's destinations) three ways, in turn within
 // every iteration so that a busy host disturbs each alike: floor
-// (floor-status: pre-encoded, raw blocking sendto/recvfrom, not decoded),
+// (floor-status: pre-encoded, raw sendto/recvfrom system calls, not decoded),
 // dumps (lvs-rs's client, DestinationConfigsOf: one call for every
 // service) and 1by1 (the same client, one DestinationConfigs call per
 // service). It reports each one's median in ms and the ratios to floor:

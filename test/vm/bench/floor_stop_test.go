@@ -42,14 +42,13 @@ func encodeReads(tb testing.TB, s shape, family uint16) [][]byte {
 // dumps gave. Any error reply fails.
 func (s rawSocket) readAll(tb testing.TB, reqs [][]byte) int {
 	buf := make([]byte, 64<<10)
-	sa := &unix.SockaddrNetlink{Family: unix.AF_NETLINK}
 	entries := 0
 	for _, req := range reqs {
-		if err := unix.Sendto(s.fd, req, 0, sa); err != nil {
+		if err := rawSendto(s.fd, req); err != nil {
 			tb.Fatalf("sendto: %v", err)
 		}
 		for done := false; !done; {
-			n, _, err := unix.Recvfrom(s.fd, buf, 0)
+			n, err := rawRecvfrom(s.fd, buf)
 			if err != nil {
 				tb.Fatalf("recvfrom: %v", err)
 			}

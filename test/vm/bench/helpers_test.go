@@ -282,13 +282,12 @@ func lastLen(buf []byte) int {
 // acknowledgements with recvfrom; any refusal fails.
 func (s rawSocket) sendChunks(tb testing.TB, cs []chunk) {
 	buf := make([]byte, 64<<10)
-	sa := &unix.SockaddrNetlink{Family: unix.AF_NETLINK}
 	for _, c := range cs {
-		if err := unix.Sendto(s.fd, c.buf, 0, sa); err != nil {
+		if err := rawSendto(s.fd, c.buf); err != nil {
 			tb.Fatalf("sendto: %v", err)
 		}
 		for range c.acks {
-			n, _, err := unix.Recvfrom(s.fd, buf, 0)
+			n, err := rawRecvfrom(s.fd, buf)
 			if err != nil {
 				tb.Fatalf("recvfrom: %v", err)
 			}
