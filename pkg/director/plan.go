@@ -220,33 +220,54 @@ func planServices(out *[phases][]Change, d Desired, obs Observed, owned Owned) {
 			}
 		}
 	}
-	var gone []ObservedService
-	var goneDests []ownedDests
-	for _, s := range owned.Services { // in key order
-		if cur, exists := obs.Services[s.ServiceKey]; exists && !want[s.ServiceKey] {
-			gone = append(gone, cur)
-			goneDests = append(goneDests, s.Destinations)
+	planGone(out, want, obs, owned)
+}
+
+// planGone deletes lvs-rs's services that are no longer wanted: a service
+// that holds only lvs-rs's destinations goes whole; from one that holds
+// someone else's too, lvs-rs's destinations go and the service is
+// released. The deletions are reserved at once: a stop deletes every
+// service, and growing the list by doubling would copy them over and over.
+func planGone(out *[phases][]Change, want map[ipvs.ServiceKey]bool, obs Observed, owned Owned) {
+	gone := 0
+	for _, s := range owned.Services {
+		if _, exists := obs.Services[s.ServiceKey]; exists && !want[s.ServiceKey] {
+			gone++
 		}
 	}
-	for i, cur := range gone {
-		ownDests := goneDests[i]
-		var foreign []ipvs.DestinationKey
-		var mineHere []ipvs.Destination
-		for dx := range sortedDests(cur.Destinations) {
-			if ownDests.has(dx.Key()) {
-				mineHere = append(mineHere, dx)
-			} else {
-				foreign = append(foreign, dx.Key())
+	if gone == 0 {
+		return
+	}
+	if out[phaseDeleteService] == nil {
+		// Room for the rest of a teardown too, so that join moves the
+		// other phases here instead of copying the plan once more.
+		out[phaseDeleteService] = make([]Change, 0, gone+len(owned.Addrs)+len(owned.Sysctls)+len(owned.Timeouts)+len(owned.Daemons)+8)
+	}
+	for _, s := range owned.Services { // in key order
+		cur, exists := obs.Services[s.ServiceKey]
+		if !exists || want[s.ServiceKey] {
+			continue
+		}
+		ownDests := ownedDests(s.Destinations)
+		foreign := 0
+		for _, dx := range cur.Destinations {
+			if !ownDests.has(dx.Key()) {
+				foreign++
 			}
 		}
-		if len(foreign) == 0 {
+		if foreign == 0 {
 			out[phaseDeleteService] = append(out[phaseDeleteService], Change{Kind: DeleteService, Service: cur.Service})
 			continue
 		}
-		for _, dx := range mineHere {
-			out[phaseDeleteDest] = append(out[phaseDeleteDest], Change{Kind: DeleteDestination, Service: cur.Service, Destination: dx})
+		keys := make([]ipvs.DestinationKey, 0, foreign)
+		for dx := range sortedDests(cur.Destinations) {
+			if ownDests.has(dx.Key()) {
+				out[phaseDeleteDest] = append(out[phaseDeleteDest], Change{Kind: DeleteDestination, Service: cur.Service, Destination: dx})
+			} else {
+				keys = append(keys, dx.Key())
+			}
 		}
-		out[phaseDeleteService] = append(out[phaseDeleteService], Change{Kind: ReleaseService, Service: cur.Service, x: &changeDetail{Foreign: foreign}})
+		out[phaseDeleteService] = append(out[phaseDeleteService], Change{Kind: ReleaseService, Service: cur.Service, x: &changeDetail{Foreign: keys}})
 	}
 }
 
@@ -346,7 +367,19 @@ func descending(ds []ipvs.Destination) bool {
 }
 
 // compareKeys orders service keys: family, fwmark, protocol, address, port.
+// It stops at the first field that differs (cmp.Or would compare them all:
+// the owned set's binary searches call it some 50,000 times a pass).
 func compareKeys(a, b ipvs.ServiceKey) int {
-	return cmp.Or(cmp.Compare(a.Family, b.Family), cmp.Compare(a.FWMark, b.FWMark), cmp.Compare(a.Protocol, b.Protocol),
-		a.Address.Compare(b.Address), cmp.Compare(a.Port, b.Port))
+	switch {
+	case a.Family != b.Family:
+		return cmp.Compare(a.Family, b.Family)
+	case a.FWMark != b.FWMark:
+		return cmp.Compare(a.FWMark, b.FWMark)
+	case a.Protocol != b.Protocol:
+		return cmp.Compare(a.Protocol, b.Protocol)
+	}
+	if c := a.Address.Compare(b.Address); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.Port, b.Port)
 }
