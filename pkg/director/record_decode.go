@@ -243,34 +243,52 @@ func decodeService(s *scan, v *ipvs.Service) bool {
 // decodeDestination reads an ipvs.Destination.
 func decodeDestination(s *scan, v *ipvs.Destination) bool {
 	var seen uint32
-	num := func(bit int, max uint64, set func(uint64)) bool {
-		n, ok := s.uint(max)
-		set(n)
-		return once(&seen, bit) && ok
-	}
 	return s.object(func(key []byte) bool {
+		var (
+			bit int
+			max uint64
+		)
 		switch string(key) {
 		case "family":
 			return once(&seen, 0) && s.family(&v.Family)
 		case "address":
 			return once(&seen, 1) && s.addr(&v.Address)
-		case "port":
-			return num(2, math.MaxUint16, func(n uint64) { v.Port = uint16(n) })
 		case "forward":
 			return once(&seen, 3) && s.forward(&v.Forward)
+		case "port":
+			bit, max = 2, math.MaxUint16
 		case "weight":
-			return num(4, math.MaxUint32, func(n uint64) { v.Weight = uint32(n) })
+			bit, max = 4, math.MaxUint32
 		case "upper_threshold":
-			return num(5, math.MaxUint32, func(n uint64) { v.UpperThreshold = uint32(n) })
+			bit, max = 5, math.MaxUint32
 		case "lower_threshold":
-			return num(6, math.MaxUint32, func(n uint64) { v.LowerThreshold = uint32(n) })
+			bit, max = 6, math.MaxUint32
 		case "tunnel_type":
-			return num(7, math.MaxUint8, func(n uint64) { v.TunnelType = ipvs.TunnelType(n) })
+			bit, max = 7, math.MaxUint8
 		case "tunnel_port":
-			return num(8, math.MaxUint16, func(n uint64) { v.TunnelPort = uint16(n) })
+			bit, max = 8, math.MaxUint16
 		case "tunnel_flags":
-			return num(9, math.MaxUint16, func(n uint64) { v.TunnelFlags = ipvs.TunnelFlags(n) })
+			bit, max = 9, math.MaxUint16
+		default:
+			return false
 		}
-		return false
+		n, ok := s.uint(max)
+		switch bit {
+		case 2:
+			v.Port = uint16(n)
+		case 4:
+			v.Weight = uint32(n)
+		case 5:
+			v.UpperThreshold = uint32(n)
+		case 6:
+			v.LowerThreshold = uint32(n)
+		case 7:
+			v.TunnelType = ipvs.TunnelType(n)
+		case 8:
+			v.TunnelPort = uint16(n)
+		case 9:
+			v.TunnelFlags = ipvs.TunnelFlags(n)
+		}
+		return once(&seen, bit) && ok
 	})
 }
