@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -176,15 +177,26 @@ func allDone(errs []error) bool {
 }
 
 // predict returns the IPVS table svcs with changes, all of which
-// succeeded, applied. It updates svcs in place and returns it (the caller's
-// observation is not read again: copying a map of 1,000 services for a
-// one-weight edit would cost more than the edit); a destination list it
-// changes is copied first, never written through. Destinations carry
-// their configuration only (no counters), which is all settle looks at.
+// succeeded, applied. It updates svcs in place and returns it (the
+// caller's observation is not read again: copying a map of 1,000 services
+// for a one-weight edit would cost more than the edit), unless the
+// changes add more services than svcs holds: then it fills a new map of
+// the right size. A destination list it changes is copied first, never
+// written through. Destinations carry their configuration only (no
+// counters), which is all settle looks at.
 func predict(svcs map[ipvs.ServiceKey]ObservedService, changes []Change) map[ipvs.ServiceKey]ObservedService {
+	adds := 0
+	for i := range changes {
+		if changes[i].Kind == AddService {
+			adds++
+		}
+	}
 	out := svcs
-	if out == nil {
-		out = map[ipvs.ServiceKey]ObservedService{}
+	if out == nil || adds > len(svcs) {
+		// A start from an empty table: one map of the right size, not one
+		// grown service by service.
+		out = make(map[ipvs.ServiceKey]ObservedService, len(svcs)+adds)
+		maps.Copy(out, svcs)
 	}
 	own := map[ipvs.ServiceKey]bool{} // services whose Destinations out owns (copied or new)
 	for i := 0; i < len(changes); i++ {
