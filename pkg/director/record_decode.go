@@ -142,10 +142,14 @@ func decodeDestinationKey(s *scan, k *ipvs.DestinationKey) bool {
 // does; records older than Sysctls (with "ip_forward") take the slow path.
 func decodeDesiredFast(b []byte) (Desired, bool) {
 	var d Desired
-	// One array for every destination, sized by counting their keys (an
+	// One array for every destination, sized by counting objects (an
 	// estimate: growing it is still correct), instead of each service's
-	// slice growing on its own.
-	s := scan{b: b, dests: make([]ipvs.Destination, 0, bytes.Count(b, []byte(`"forward":`)))}
+	// slice growing on its own. Each service takes two objects, its entry
+	// and its service, and the whole one more; a destination is one. The
+	// patterns start with '{': a count of ones that start with '"' would
+	// stop at every string.
+	services := bytes.Count(b, []byte(`{"service":`))
+	s := scan{b: b, dests: make([]ipvs.Destination, 0, max(bytes.Count(b, []byte{'{'})-2*services-1, 0))}
 	var seen uint32
 	ok := s.object(func(key []byte) bool {
 		switch string(key) {
@@ -161,7 +165,7 @@ func decodeDesiredFast(b []byte) (Desired, bool) {
 				return ok
 			}) && nonNil(&d.VIPs)
 		case "services":
-			d.Services = make([]DesiredService, 0, bytes.Count(b, []byte(`"service":`)))
+			d.Services = make([]DesiredService, 0, services)
 			return once(&seen, 2) && s.array(func() bool {
 				d.Services = append(d.Services, DesiredService{})
 				return decodeDesiredService(&s, &d.Services[len(d.Services)-1])
