@@ -44,6 +44,13 @@ func (t *table) cell() {
 	t.mark = len(t.text)
 }
 
+// digits ends a cell of digits and units appended since the last one:
+// printable ASCII, and short.
+func (t *table) digits() {
+	t.lens = append(t.lens, uint16(len(t.text)-t.mark))
+	t.mark = len(t.text)
+}
+
 // human appends a counter as human does.
 func (t *table) human(v uint64) {
 	unit := byte(0)
@@ -59,7 +66,7 @@ func (t *table) human(v uint64) {
 	if unit != 0 {
 		t.text = append(t.text, unit)
 	}
-	t.cell()
+	t.digits()
 }
 
 // stats appends the ten counter cells.
@@ -72,7 +79,7 @@ func (t *table) stats(s *ipvs.Stats) {
 // num appends a number cell.
 func (t *table) num(v uint32) {
 	t.text = strconv.AppendUint(t.text, uint64(v), 10)
-	t.cell()
+	t.digits()
 }
 
 // str appends a text cell.
@@ -196,10 +203,20 @@ func (r *Report) writeServices(w io.Writer) error {
 	return err
 }
 
-// pad appends n spaces.
+// spaces are what pad appends from.
+var spaces = [64]byte{' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ',
+	' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ',
+	' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ',
+	' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '}
+
+// pad appends n spaces (none when n <= 0).
 func pad(b []byte, n int) []byte {
-	for range n {
-		b = append(b, ' ')
+	for n > len(spaces) {
+		b = append(b, spaces[:]...)
+		n -= len(spaces)
+	}
+	if n > 0 {
+		b = append(b, spaces[:n]...)
 	}
 	return b
 }
