@@ -124,6 +124,9 @@ func decodeServiceKey(s *scan, key []byte, k *ipvs.ServiceKey, seen *uint32) boo
 
 // decodeDestinationKey reads one of the record's destinations.
 func decodeDestinationKey(s *scan, k *ipvs.DestinationKey) bool {
+	if compactDestinationKey(s, k) {
+		return true
+	}
 	var seen uint32
 	return s.object(func(key []byte) bool {
 		switch string(key) {
@@ -136,6 +139,39 @@ func decodeDestinationKey(s *scan, k *ipvs.DestinationKey) bool {
 		}
 		return false
 	})
+}
+
+// compactDestinationKey reads a destination key in the layout
+// appendRecordService writes for IPv4, {"address":"10.0.0.1","port":80},
+// without a closure or a key comparison per field: 10,000 of them are
+// most of a large record's ownership lists. Anything else (IPv6,
+// whitespace, another order) reports false with nothing consumed, for
+// decodeDestinationKey to read; what it accepts, that reads alike.
+func compactDestinationKey(s *scan, k *ipvs.DestinationKey) bool {
+	const addrKey, portKey = `{"address":"`, `","port":`
+	b, i := s.b, s.i
+	if !bytes.HasPrefix(b[i:], []byte(addrKey)) {
+		return false
+	}
+	i += len(addrKey)
+	end := i
+	for end < len(b) && end-i < len("255.255.255.255") && b[end] != '"' {
+		end++
+	}
+	a, ok := parseIPv4(b[i:end])
+	if !ok || !bytes.HasPrefix(b[end:], []byte(portKey)) {
+		return false
+	}
+	i = end + len(portKey)
+	start, port := i, 0
+	for ; i < len(b) && b[i] >= '0' && b[i] <= '9' && i-start < 5; i++ {
+		port = port*10 + int(b[i]-'0')
+	}
+	if i == start || i-start > 1 && b[start] == '0' || port > math.MaxUint16 || i >= len(b) || b[i] != '}' {
+		return false
+	}
+	k.Address, k.Port, s.i = a, uint16(port), i+1
+	return true
 }
 
 // decodeDesiredFast decodes a desired state as Desired.UnmarshalJSON
