@@ -34,10 +34,11 @@ func Conflicts(desired *config.Config, observed Observed, owned Owned) []ipvs.Se
 
 func conflicts(d Desired, observed Observed, owned Owned) []ipvs.ServiceKey {
 	var out []ipvs.ServiceKey
+	mine := ownedCursor{s: owned.Services}
 	for _, ds := range d.Services {
 		k := ds.Service.Key()
 		if _, exists := observed.Services[k]; exists {
-			if !owned.Services.has(k) {
+			if _, ok := mine.find(k); !ok {
 				out = append(out, k)
 			}
 		}
@@ -174,11 +175,16 @@ func planAddrs(out *[phases][]Change, d Desired, obs Observed, owned Owned) {
 // planServices adds, edits and deletes services and destinations.
 func planServices(out *[phases][]Change, d Desired, obs Observed, owned Owned) {
 	want := make(map[ipvs.ServiceKey]bool, len(d.Services))
+	ownedAt := ownedCursor{s: owned.Services}
 	for _, ds := range d.Services {
 		k := ds.Service.Key()
 		want[k] = true
 		cur, exists := obs.Services[k]
-		ownDests, mine := owned.Services.dests(k)
+		i, mine := ownedAt.find(k)
+		var ownDests ownedDests
+		if mine {
+			ownDests = owned.Services[i].Destinations
+		}
 		switch {
 		case !exists:
 			out[phaseAdd] = append(out[phaseAdd], Change{Kind: AddService, Service: ds.Service})
@@ -194,8 +200,8 @@ func planServices(out *[phases][]Change, d Desired, obs Observed, owned Owned) {
 		}
 		have := destIndex(cur.Destinations)
 		found := 0
-		for _, dst := range ds.Destinations {
-			now, ok := have.find(dst.Key())
+		for j, dst := range ds.Destinations {
+			now, ok := have.findAt(dst.Key(), j)
 			switch {
 			case !ok:
 				out[phaseAdd] = append(out[phaseAdd], Change{Kind: AddDestination, Service: ds.Service, Destination: dst})
@@ -271,6 +277,27 @@ func planGone(out *[phases][]Change, want map[ipvs.ServiceKey]bool, obs Observed
 	}
 }
 
+// ownedCursor finds services in an owned list that is mostly visited in
+// its own (key) order, as a config's services usually are: the one after
+// the last found is tried before a binary search.
+type ownedCursor struct {
+	s    OwnedServices
+	next int
+}
+
+// find is OwnedServices.find.
+func (c *ownedCursor) find(k ipvs.ServiceKey) (int, bool) {
+	if c.next < len(c.s) && c.s[c.next].ServiceKey == k {
+		c.next++
+		return c.next - 1, true
+	}
+	i, ok := c.s.find(k)
+	if ok {
+		c.next = i + 1
+	}
+	return i, ok
+}
+
 // additions counts the changes that add the services of d missing in
 // obs and their destinations: a start from an empty table plans 11,000 of
 // them, and growing the list by doubling would copy them over and over.
@@ -305,6 +332,24 @@ func destIndex(ds []ipvs.Destination) destIndexed {
 		m[d.Key()] = d
 	}
 	return destIndexed{m: m}
+}
+
+// findAt is find, trying first the places where the destination at
+// index j of a desired list usually is: j (the same order) and its mirror
+// (the kernel lists a service's destinations newest first). Of two
+// destinations with one key (an IPv4 address and its IPv4-mapped form,
+// which the kernel tells apart), either may be found, as with find (the
+// first of a short list, the last of a long one).
+func (x destIndexed) findAt(k ipvs.DestinationKey, j int) (ipvs.Destination, bool) {
+	if x.m == nil && j < len(x.list) {
+		if d := x.list[len(x.list)-1-j]; d.Key() == k {
+			return d, true
+		}
+		if d := x.list[j]; d.Key() == k {
+			return d, true
+		}
+	}
+	return x.find(k)
 }
 
 func (x destIndexed) find(k ipvs.DestinationKey) (ipvs.Destination, bool) {

@@ -90,10 +90,11 @@ func buildReport(info ipvs.Info, d Desired, obs Observed, owned Owned, changes [
 	// lvs-rs's that are no longer configured. Foreign ones never appear.
 	r.Services = make([]ServiceRow, 0, len(d.Services))
 	listed := make([]bool, len(owned.Services)) // owned services listed, by index
+	ownedAt := ownedCursor{s: owned.Services}
 	for _, ds := range d.Services {
 		k := ds.Service.Key()
 		cur, exists := obs.Services[k]
-		i, mine := owned.Services.find(k)
+		i, mine := ownedAt.find(k)
 		var mineDests ownedDests
 		if mine {
 			listed[i], mineDests = true, owned.Services[i].Destinations
