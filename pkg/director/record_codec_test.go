@@ -370,3 +370,40 @@ func TestCompactDestinationKeys(t *testing.T) {
 		t.Fatalf("only %d of the records took the fast path", fast)
 	}
 }
+
+// TestCompactDesiredDestinations: desired destinations in the layout
+// lvs-rs writes for IPv4, and near misses of it, decode as encoding/json
+// decodes them or take the slow path.
+func TestCompactDesiredDestinations(t *testing.T) {
+	fast := 0
+	for _, dest := range []string{
+		`{"family":"inet","address":"10.0.0.2","port":80,"forward":"route","weight":1}`,
+		`{"family":"inet","address":"10.0.0.2","port":0,"forward":"masq","weight":0}`,
+		`{"family":"inet","address":"10.0.0.2","port":65535,"forward":"tunnel","weight":4294967295}`,
+		`{"family":"inet","address":"10.0.0.2","port":80,"forward":"route","weight":4294967296}`,
+		`{"family":"inet","address":"10.0.0.2","port":80,"forward":"route","weight":12345678901}`,
+		`{"family":"inet","address":"10.0.0.2","port":80,"forward":"route","weight":01}`,
+		`{"family":"inet","address":"10.0.0.2","port":80,"forward":"route","weight":1.5}`,
+		`{"family":"inet","address":"10.0.0.2","port":80,"forward":"route","weight":1,"upper_threshold":5}`,
+		`{"family":"inet","address":"10.0.0.2","port":80,"forward":"route","weight":1,"weight":2}`,
+		`{"family":"inet","address":"10.0.0.2","port":80,"forward":"ROUTE","weight":1}`,
+		`{"family":"inet","address":"10.0.0.2","port":80,"forward":"routed","weight":1}`,
+		`{"family":"inet","address":"10.0.0.2","port":80,"forward":"dr","weight":1}`,
+		`{"family":"inet","address":"10.0.0.2","port":65536,"forward":"route","weight":1}`,
+		`{"family":"inet","address":"10.0.0.2","port":080,"forward":"route","weight":1}`,
+		`{"family":"inet","address":"10.0.0.256","port":80,"forward":"route","weight":1}`,
+		`{"family":"inet","address":"2001:db8::2","port":80,"forward":"route","weight":1}`,
+		`{"family":"inet6","address":"10.0.0.2","port":80,"forward":"route","weight":1}`,
+		`{"family":"inet","address":"10.0.0.2","port":80,"forward":"route","weight":1 }`,
+		`{"family":"inet","address":"10.0.0.2","port":80,"forward":"route"}`,
+	} {
+		b := []byte(`{"interface":"eth0","vips":["10.0.0.1"],"services":[{"service":{"family":"inet","protocol":"tcp",` +
+			`"address":"10.0.0.1","port":80,"scheduler":"wrr","netmask":32},"destinations":[` + dest + `,` + dest + `]}]}`)
+		if checkDesiredDecode(t, b) {
+			fast++
+		}
+	}
+	if fast < 3 {
+		t.Fatalf("only %d of the desired states took the fast path", fast)
+	}
+}
