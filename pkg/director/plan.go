@@ -423,8 +423,8 @@ func compareKeys(a, b ipvs.ServiceKey) int {
 	case a.Protocol != b.Protocol:
 		return cmp.Compare(a.Protocol, b.Protocol)
 	}
-	if c := a.Address.Compare(b.Address); c != 0 {
-		return c
+	if a.Address != b.Address { // services usually share their VIPs
+		return a.Address.Compare(b.Address)
 	}
 	return cmp.Compare(a.Port, b.Port)
 }
