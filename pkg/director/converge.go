@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -158,7 +159,7 @@ func (r runner) readBack(ctx context.Context, view Owned, obs Observed, changes 
 	if !allDone(errs) {
 		return observeSome(ctx, r.k, r.want, view, false, untouched(obs, changes))
 	}
-	after := Observed{Services: predict(obs.Services, changes)}
+	after := Observed{Services: predict(obs.Services, changes)} // obs is not read again
 	if err := observeHost(ctx, r.k, r.want, view, false, &after); err != nil {
 		return Observed{}, err
 	}
@@ -176,12 +177,26 @@ func allDone(errs []error) bool {
 }
 
 // predict returns the IPVS table svcs with changes, all of which
-// succeeded, applied; svcs is not modified. Destinations carry their
-// configuration only (no counters), which is all settle looks at.
+// succeeded, applied. It updates svcs in place and returns it (the
+// caller's observation is not read again: copying a map of 1,000 services
+// for a one-weight edit would cost more than the edit), unless the
+// changes add more services than svcs holds: then it fills a new map of
+// the right size. A destination list it changes is copied first, never
+// written through. Destinations carry their configuration only (no
+// counters), which is all settle looks at.
 func predict(svcs map[ipvs.ServiceKey]ObservedService, changes []Change) map[ipvs.ServiceKey]ObservedService {
-	out := make(map[ipvs.ServiceKey]ObservedService, len(svcs)+len(changes)/8)
-	for k, s := range svcs {
-		out[k] = s
+	adds := 0
+	for i := range changes {
+		if changes[i].Kind == AddService {
+			adds++
+		}
+	}
+	out := svcs
+	if out == nil || adds > len(svcs) {
+		// A start from an empty table: one map of the right size, not one
+		// grown service by service.
+		out = make(map[ipvs.ServiceKey]ObservedService, len(svcs)+adds)
+		maps.Copy(out, svcs)
 	}
 	own := map[ipvs.ServiceKey]bool{} // services whose Destinations out owns (copied or new)
 	for i := 0; i < len(changes); i++ {

@@ -36,9 +36,20 @@ type OwnedService struct {
 // that changes is built anew (see intents and settle).
 type OwnedServices []OwnedService
 
-// find returns the index of the service with key k.
+// find returns the index of the service with key k: a binary search,
+// written out (slices.BinarySearchFunc's comparison through a closure was
+// ~5% of a status or no-op start's CPU).
 func (s OwnedServices) find(k ipvs.ServiceKey) (int, bool) {
-	return slices.BinarySearchFunc(s, k, func(o OwnedService, k ipvs.ServiceKey) int { return compareKeys(o.ServiceKey, k) })
+	lo, hi := 0, len(s)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if compareKeys(s[m].ServiceKey, k) < 0 {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	return lo, lo < len(s) && s[lo].ServiceKey == k
 }
 
 // has reports whether the service with key k is lvs-rs's.

@@ -34,10 +34,11 @@ func Conflicts(desired *config.Config, observed Observed, owned Owned) []ipvs.Se
 
 func conflicts(d Desired, observed Observed, owned Owned) []ipvs.ServiceKey {
 	var out []ipvs.ServiceKey
+	mine := ownedCursor{s: owned.Services}
 	for _, ds := range d.Services {
 		k := ds.Service.Key()
 		if _, exists := observed.Services[k]; exists {
-			if !owned.Services.has(k) {
+			if _, ok := mine.find(k); !ok {
 				out = append(out, k)
 			}
 		}
@@ -174,11 +175,16 @@ func planAddrs(out *[phases][]Change, d Desired, obs Observed, owned Owned) {
 // planServices adds, edits and deletes services and destinations.
 func planServices(out *[phases][]Change, d Desired, obs Observed, owned Owned) {
 	want := make(map[ipvs.ServiceKey]bool, len(d.Services))
+	ownedAt := ownedCursor{s: owned.Services}
 	for _, ds := range d.Services {
 		k := ds.Service.Key()
 		want[k] = true
 		cur, exists := obs.Services[k]
-		ownDests, mine := owned.Services.dests(k)
+		i, mine := ownedAt.find(k)
+		var ownDests ownedDests
+		if mine {
+			ownDests = owned.Services[i].Destinations
+		}
 		switch {
 		case !exists:
 			out[phaseAdd] = append(out[phaseAdd], Change{Kind: AddService, Service: ds.Service})
@@ -194,8 +200,8 @@ func planServices(out *[phases][]Change, d Desired, obs Observed, owned Owned) {
 		}
 		have := destIndex(cur.Destinations)
 		found := 0
-		for _, dst := range ds.Destinations {
-			now, ok := have.find(dst.Key())
+		for j, dst := range ds.Destinations {
+			now, ok := have.findAt(dst.Key(), j)
 			switch {
 			case !ok:
 				out[phaseAdd] = append(out[phaseAdd], Change{Kind: AddDestination, Service: ds.Service, Destination: dst})
@@ -220,34 +226,76 @@ func planServices(out *[phases][]Change, d Desired, obs Observed, owned Owned) {
 			}
 		}
 	}
-	var gone []ObservedService
-	var goneDests []ownedDests
-	for _, s := range owned.Services { // in key order
-		if cur, exists := obs.Services[s.ServiceKey]; exists && !want[s.ServiceKey] {
-			gone = append(gone, cur)
-			goneDests = append(goneDests, s.Destinations)
+	planGone(out, want, obs, owned)
+}
+
+// planGone deletes lvs-rs's services that are no longer wanted: a service
+// that holds only lvs-rs's destinations goes whole; from one that holds
+// someone else's too, lvs-rs's destinations go and the service is
+// released. The deletions are reserved at once: a stop deletes every
+// service, and growing the list by doubling would copy them over and over.
+func planGone(out *[phases][]Change, want map[ipvs.ServiceKey]bool, obs Observed, owned Owned) {
+	gone := 0
+	for _, s := range owned.Services {
+		if _, exists := obs.Services[s.ServiceKey]; exists && !want[s.ServiceKey] {
+			gone++
 		}
 	}
-	for i, cur := range gone {
-		ownDests := goneDests[i]
-		var foreign []ipvs.DestinationKey
-		var mineHere []ipvs.Destination
-		for dx := range sortedDests(cur.Destinations) {
-			if ownDests.has(dx.Key()) {
-				mineHere = append(mineHere, dx)
-			} else {
-				foreign = append(foreign, dx.Key())
+	if gone == 0 {
+		return
+	}
+	if out[phaseDeleteService] == nil {
+		// Room for the rest of a teardown too, so that join moves the
+		// other phases here instead of copying the plan once more.
+		out[phaseDeleteService] = make([]Change, 0, gone+len(owned.Addrs)+len(owned.Sysctls)+len(owned.Timeouts)+len(owned.Daemons)+8)
+	}
+	for _, s := range owned.Services { // in key order
+		cur, exists := obs.Services[s.ServiceKey]
+		if !exists || want[s.ServiceKey] {
+			continue
+		}
+		ownDests := ownedDests(s.Destinations)
+		foreign := 0
+		for _, dx := range cur.Destinations {
+			if !ownDests.has(dx.Key()) {
+				foreign++
 			}
 		}
-		if len(foreign) == 0 {
+		if foreign == 0 {
 			out[phaseDeleteService] = append(out[phaseDeleteService], Change{Kind: DeleteService, Service: cur.Service})
 			continue
 		}
-		for _, dx := range mineHere {
-			out[phaseDeleteDest] = append(out[phaseDeleteDest], Change{Kind: DeleteDestination, Service: cur.Service, Destination: dx})
+		keys := make([]ipvs.DestinationKey, 0, foreign)
+		for dx := range sortedDests(cur.Destinations) {
+			if ownDests.has(dx.Key()) {
+				out[phaseDeleteDest] = append(out[phaseDeleteDest], Change{Kind: DeleteDestination, Service: cur.Service, Destination: dx})
+			} else {
+				keys = append(keys, dx.Key())
+			}
 		}
-		out[phaseDeleteService] = append(out[phaseDeleteService], Change{Kind: ReleaseService, Service: cur.Service, x: &changeDetail{Foreign: foreign}})
+		out[phaseDeleteService] = append(out[phaseDeleteService], Change{Kind: ReleaseService, Service: cur.Service, x: &changeDetail{Foreign: keys}})
 	}
+}
+
+// ownedCursor finds services in an owned list that is mostly visited in
+// its own (key) order, as a config's services usually are: the one after
+// the last found is tried before a binary search.
+type ownedCursor struct {
+	s    OwnedServices
+	next int
+}
+
+// find is OwnedServices.find.
+func (c *ownedCursor) find(k ipvs.ServiceKey) (int, bool) {
+	if c.next < len(c.s) && c.s[c.next].ServiceKey == k {
+		c.next++
+		return c.next - 1, true
+	}
+	i, ok := c.s.find(k)
+	if ok {
+		c.next = i + 1
+	}
+	return i, ok
 }
 
 // additions counts the changes that add the services of d missing in
@@ -284,6 +332,24 @@ func destIndex(ds []ipvs.Destination) destIndexed {
 		m[d.Key()] = d
 	}
 	return destIndexed{m: m}
+}
+
+// findAt is find, trying first the places where the destination at
+// index j of a desired list usually is: j (the same order) and its mirror
+// (the kernel lists a service's destinations newest first). Of two
+// destinations with one key (an IPv4 address and its IPv4-mapped form,
+// which the kernel tells apart), either may be found, as with find (the
+// first of a short list, the last of a long one).
+func (x destIndexed) findAt(k ipvs.DestinationKey, j int) (ipvs.Destination, bool) {
+	if x.m == nil && j < len(x.list) {
+		if d := x.list[len(x.list)-1-j]; d.Key() == k {
+			return d, true
+		}
+		if d := x.list[j]; d.Key() == k {
+			return d, true
+		}
+	}
+	return x.find(k)
 }
 
 func (x destIndexed) find(k ipvs.DestinationKey) (ipvs.Destination, bool) {
@@ -346,7 +412,19 @@ func descending(ds []ipvs.Destination) bool {
 }
 
 // compareKeys orders service keys: family, fwmark, protocol, address, port.
+// It stops at the first field that differs (cmp.Or would compare them all:
+// the owned set's binary searches call it some 50,000 times a pass).
 func compareKeys(a, b ipvs.ServiceKey) int {
-	return cmp.Or(cmp.Compare(a.Family, b.Family), cmp.Compare(a.FWMark, b.FWMark), cmp.Compare(a.Protocol, b.Protocol),
-		a.Address.Compare(b.Address), cmp.Compare(a.Port, b.Port))
+	switch {
+	case a.Family != b.Family:
+		return cmp.Compare(a.Family, b.Family)
+	case a.FWMark != b.FWMark:
+		return cmp.Compare(a.FWMark, b.FWMark)
+	case a.Protocol != b.Protocol:
+		return cmp.Compare(a.Protocol, b.Protocol)
+	}
+	if a.Address != b.Address { // services usually share their VIPs
+		return a.Address.Compare(b.Address)
+	}
+	return cmp.Compare(a.Port, b.Port)
 }

@@ -172,24 +172,7 @@ func skipObject(b []byte, i int) (int, bool) {
 	if i >= len(b) || b[i] != '{' {
 		return 0, false
 	}
-	depth := 0
-	for ; i < len(b); i++ {
-		switch b[i] {
-		case '"':
-			for i++; i < len(b) && b[i] != '"'; i++ {
-				if b[i] == '\\' {
-					i++
-				}
-			}
-		case '{', '[':
-			depth++
-		case '}', ']':
-			if depth--; depth == 0 {
-				return i + 1, true
-			}
-		}
-	}
-	return 0, false
+	return skipNested(b, i)
 }
 
 // recordOf renders o (sorted, so equal sets give equal files) with the

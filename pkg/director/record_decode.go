@@ -124,6 +124,9 @@ func decodeServiceKey(s *scan, key []byte, k *ipvs.ServiceKey, seen *uint32) boo
 
 // decodeDestinationKey reads one of the record's destinations.
 func decodeDestinationKey(s *scan, k *ipvs.DestinationKey) bool {
+	if compactDestinationKey(s, k) {
+		return true
+	}
 	var seen uint32
 	return s.object(func(key []byte) bool {
 		switch string(key) {
@@ -138,14 +141,110 @@ func decodeDestinationKey(s *scan, k *ipvs.DestinationKey) bool {
 	})
 }
 
+// compactDestinationKey reads a destination key in the layout
+// appendRecordService writes for IPv4, {"address":"10.0.0.1","port":80},
+// without a closure or a key comparison per field: 10,000 of them are
+// most of a large record's ownership lists. Anything else (IPv6,
+// whitespace, another order) reports false with nothing consumed, for
+// decodeDestinationKey to read; what it accepts, that reads alike.
+func compactDestinationKey(s *scan, k *ipvs.DestinationKey) bool {
+	i, ok := expect(s.b, s.i, `{"address":`, true)
+	a, i, ok := compactIPv4(s.b, i, ok)
+	i, ok = expect(s.b, i, `,"port":`, ok)
+	port, i, ok := compactUint(s.b, i, math.MaxUint16, ok)
+	i, ok = expect(s.b, i, `}`, ok)
+	if !ok {
+		return false
+	}
+	k.Address, k.Port, s.i = a, uint16(port), i
+	return true
+}
+
+// compactDestination reads a desired destination in the layout
+// appendDestinationJSON writes for an IPv4 real server without thresholds
+// or tunnel fields, {"family":"inet","address":"10.0.0.1","port":80,
+// "forward":"route","weight":1}, as compactDestinationKey reads a key:
+// status decodes 10,000 of them. Anything else reports false with nothing
+// consumed, for decodeDestination to read.
+func compactDestination(s *scan, v *ipvs.Destination) bool {
+	i, ok := expect(s.b, s.i, `{"family":"inet","address":`, true)
+	a, i, ok := compactIPv4(s.b, i, ok)
+	i, ok = expect(s.b, i, `,"port":`, ok)
+	port, i, ok := compactUint(s.b, i, math.MaxUint16, ok)
+	i, ok = expect(s.b, i, `,"forward":`, ok)
+	fwd := -1
+	for m, f := range forwardJSON {
+		if ok && bytes.HasPrefix(s.b[i:], []byte(f)) {
+			fwd, i = m, i+len(f)
+			break
+		}
+	}
+	i, ok = expect(s.b, i, `,"weight":`, ok && fwd >= 0)
+	weight, i, ok := compactUint(s.b, i, math.MaxUint32, ok)
+	i, ok = expect(s.b, i, `}`, ok)
+	if !ok {
+		return false
+	}
+	*v = ipvs.Destination{Family: ipvs.Inet, Address: a, Port: uint16(port), Forward: ipvs.ForwardMethod(fwd), Weight: uint32(weight)}
+	s.i = i
+	return true
+}
+
+// expect returns the index past lit when ok and b holds lit at i.
+func expect(b []byte, i int, lit string, ok bool) (int, bool) {
+	if !ok || !bytes.HasPrefix(b[i:], []byte(lit)) {
+		return i, false
+	}
+	return i + len(lit), true
+}
+
+// compactIPv4 reads a quoted dotted quad at b[i] (when ok) as parseIPv4
+// reads it, and returns the index past the closing quote.
+func compactIPv4(b []byte, i int, ok bool) (netip.Addr, int, bool) {
+	if !ok || i >= len(b) || b[i] != '"' {
+		return netip.Addr{}, i, false
+	}
+	i++
+	end := i
+	for end < len(b) && end-i < len("255.255.255.255") && b[end] != '"' {
+		end++
+	}
+	a, ok := parseIPv4(b[i:end])
+	if !ok || end >= len(b) || b[end] != '"' {
+		return netip.Addr{}, i, false
+	}
+	return a, end + 1, true
+}
+
+// compactUint reads a non-negative integer of at most max at b[i] (when
+// ok) as scan.uint reads it, for a caller that then expects a ',' or '}'
+// (so that a fraction or exponent fails there).
+func compactUint(b []byte, i int, max uint64, ok bool) (uint64, int, bool) {
+	if !ok {
+		return 0, i, false
+	}
+	start, n := i, uint64(0)
+	for ; i < len(b) && b[i] >= '0' && b[i] <= '9' && i-start < 10; i++ {
+		n = n*10 + uint64(b[i]-'0')
+	}
+	if i == start || i-start > 1 && b[start] == '0' || n > max {
+		return 0, i, false
+	}
+	return n, i, true
+}
+
 // decodeDesiredFast decodes a desired state as Desired.UnmarshalJSON
 // does; records older than Sysctls (with "ip_forward") take the slow path.
 func decodeDesiredFast(b []byte) (Desired, bool) {
 	var d Desired
-	// One array for every destination, sized by counting their keys (an
+	// One array for every destination, sized by counting objects (an
 	// estimate: growing it is still correct), instead of each service's
-	// slice growing on its own.
-	s := scan{b: b, dests: make([]ipvs.Destination, 0, bytes.Count(b, []byte(`"forward":`)))}
+	// slice growing on its own. Each service takes two objects, its entry
+	// and its service, and the whole one more; a destination is one. The
+	// patterns start with '{': a count of ones that start with '"' would
+	// stop at every string.
+	services := bytes.Count(b, []byte(`{"service":`))
+	s := scan{b: b, dests: make([]ipvs.Destination, 0, max(bytes.Count(b, []byte{'{'})-2*services-1, 0))}
 	var seen uint32
 	ok := s.object(func(key []byte) bool {
 		switch string(key) {
@@ -161,7 +260,7 @@ func decodeDesiredFast(b []byte) (Desired, bool) {
 				return ok
 			}) && nonNil(&d.VIPs)
 		case "services":
-			d.Services = make([]DesiredService, 0, bytes.Count(b, []byte(`"service":`)))
+			d.Services = make([]DesiredService, 0, services)
 			return once(&seen, 2) && s.array(func() bool {
 				d.Services = append(d.Services, DesiredService{})
 				return decodeDesiredService(&s, &d.Services[len(d.Services)-1])
@@ -242,35 +341,56 @@ func decodeService(s *scan, v *ipvs.Service) bool {
 
 // decodeDestination reads an ipvs.Destination.
 func decodeDestination(s *scan, v *ipvs.Destination) bool {
-	var seen uint32
-	num := func(bit int, max uint64, set func(uint64)) bool {
-		n, ok := s.uint(max)
-		set(n)
-		return once(&seen, bit) && ok
+	if compactDestination(s, v) {
+		return true
 	}
+	var seen uint32
 	return s.object(func(key []byte) bool {
+		var (
+			bit int
+			max uint64
+		)
 		switch string(key) {
 		case "family":
 			return once(&seen, 0) && s.family(&v.Family)
 		case "address":
 			return once(&seen, 1) && s.addr(&v.Address)
-		case "port":
-			return num(2, math.MaxUint16, func(n uint64) { v.Port = uint16(n) })
 		case "forward":
 			return once(&seen, 3) && s.forward(&v.Forward)
+		case "port":
+			bit, max = 2, math.MaxUint16
 		case "weight":
-			return num(4, math.MaxUint32, func(n uint64) { v.Weight = uint32(n) })
+			bit, max = 4, math.MaxUint32
 		case "upper_threshold":
-			return num(5, math.MaxUint32, func(n uint64) { v.UpperThreshold = uint32(n) })
+			bit, max = 5, math.MaxUint32
 		case "lower_threshold":
-			return num(6, math.MaxUint32, func(n uint64) { v.LowerThreshold = uint32(n) })
+			bit, max = 6, math.MaxUint32
 		case "tunnel_type":
-			return num(7, math.MaxUint8, func(n uint64) { v.TunnelType = ipvs.TunnelType(n) })
+			bit, max = 7, math.MaxUint8
 		case "tunnel_port":
-			return num(8, math.MaxUint16, func(n uint64) { v.TunnelPort = uint16(n) })
+			bit, max = 8, math.MaxUint16
 		case "tunnel_flags":
-			return num(9, math.MaxUint16, func(n uint64) { v.TunnelFlags = ipvs.TunnelFlags(n) })
+			bit, max = 9, math.MaxUint16
+		default:
+			return false
 		}
-		return false
+		n, ok := s.uint(max)
+		switch bit {
+		case 2:
+			v.Port = uint16(n)
+		case 4:
+			v.Weight = uint32(n)
+		case 5:
+			v.UpperThreshold = uint32(n)
+		case 6:
+			v.LowerThreshold = uint32(n)
+		case 7:
+			v.TunnelType = ipvs.TunnelType(n)
+		case 8:
+			v.TunnelPort = uint16(n)
+		case 9:
+			v.TunnelFlags = ipvs.TunnelFlags(n)
+		}
+		return once(&seen, bit) && ok
 	})
 }

@@ -165,6 +165,14 @@ func (s *scan) int() (int, bool) {
 func (s *scan) skip() ([]byte, bool) {
 	s.ws()
 	start, depth := s.i, 0
+	if start < len(s.b) && (s.b[start] == '{' || s.b[start] == '[') {
+		end, ok := skipNested(s.b, start)
+		if !ok {
+			return nil, false
+		}
+		s.i = end
+		return s.b[start:end:end], true
+	}
 	for ; s.i < len(s.b); s.i++ {
 		switch c := s.b[s.i]; c {
 		case '"':
@@ -196,6 +204,35 @@ func (s *scan) skip() ([]byte, bool) {
 		}
 	}
 	return s.b[start:s.i:s.i], depth == 0 && s.i > start
+}
+
+// skipNested returns the index just past the array or object that starts
+// at b[i] ('{' or '['), strings and nesting matched, nothing validated;
+// false when b ends first. It is the loop that finds the end of a
+// record's desired state (about half of a large record), so it is kept
+// tight: c|0x20 folds '[' onto '{' and ']' onto '}'.
+func skipNested(b []byte, i int) (int, bool) {
+	depth := 0
+	for ; i < len(b); i++ {
+		c := b[i]
+		if c == '"' {
+			for i++; i < len(b) && b[i] != '"'; i++ {
+				if b[i] == '\\' {
+					i++
+				}
+			}
+			continue
+		}
+		switch c | 0x20 {
+		case '{':
+			depth++
+		case '}':
+			if depth--; depth == 0 {
+				return i + 1, true
+			}
+		}
+	}
+	return 0, false
 }
 
 // object reads an object, calling field for each key (positioned at its

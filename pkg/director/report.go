@@ -171,6 +171,15 @@ func serviceLine(s ServiceRow) (name, flags string) {
 	if !s.Present {
 		name += " (missing)"
 	}
+	return name, serviceFlags(&s)
+}
+
+// serviceFlags renders a service's flags cell: "persistent 360 mask
+// 255.255.255.0 sh-port"; without persistence, its flags as they are.
+func serviceFlags(s *ServiceRow) string {
+	if s.Persistence == 0 {
+		return s.Flags
+	}
 	var f []string
 	if s.Persistence > 0 {
 		f = append(f, fmt.Sprintf("persistent %d", s.Persistence))
@@ -184,7 +193,7 @@ func serviceLine(s ServiceRow) (name, flags string) {
 	if s.Flags != "" {
 		f = append(f, s.Flags)
 	}
-	return name, strings.Join(f, " ")
+	return strings.Join(f, " ")
 }
 
 // maskString renders an IPv4 prefix length as a dotted mask.

@@ -88,19 +88,23 @@ func buildReport(info ipvs.Info, d Desired, obs Observed, owned Owned, changes [
 	r.Announce, r.Marks = networkRows(d, obs)
 	// Services: the configured ones lvs-rs owns or would create, then
 	// lvs-rs's that are no longer configured. Foreign ones never appear.
-	listed := map[ipvs.ServiceKey]bool{}
+	r.Services = make([]ServiceRow, 0, len(d.Services))
+	listed := make([]bool, len(owned.Services)) // owned services listed, by index
+	ownedAt := ownedCursor{s: owned.Services}
 	for _, ds := range d.Services {
 		k := ds.Service.Key()
 		cur, exists := obs.Services[k]
-		mineDests, mine := owned.Services.dests(k)
-		if exists && !mine {
+		i, mine := ownedAt.find(k)
+		var mineDests ownedDests
+		if mine {
+			listed[i], mineDests = true, owned.Services[i].Destinations
+		} else if exists {
 			continue
 		}
-		listed[k] = true
 		r.Services = append(r.Services, serviceRow(ds.Service, ds.Destinations, cur, exists, mineDests))
 	}
-	for _, s := range owned.Services { // in key order
-		if cur, exists := obs.Services[s.ServiceKey]; exists && !listed[s.ServiceKey] {
+	for i, s := range owned.Services { // in key order
+		if cur, exists := obs.Services[s.ServiceKey]; exists && !listed[i] {
 			r.Services = append(r.Services, serviceRow(cur.Service, nil, cur, true, s.Destinations))
 		}
 	}
@@ -122,8 +126,7 @@ func serviceRow(want ipvs.Service, dests []ipvs.Destination, cur ObservedService
 		sr.Persistence, sr.PersistenceNetmask = s.Timeout, s.Netmask
 	}
 	sr.Destinations = make([]DestinationRow, 0, max(len(dests), len(cur.Destinations)))
-	have := keyIndex{keys: make([]ipvs.DestinationKey, 0, len(cur.Destinations))}
-	listed := keyIndex{keys: make([]ipvs.DestinationKey, 0, cap(sr.Destinations))}
+	var have, listed keyIndex // on the stack: the usual service's keys fit in
 	for _, dx := range cur.Destinations {
 		have.add(dx.Key())
 	}
@@ -160,11 +163,13 @@ func serviceRow(want ipvs.Service, dests []ipvs.Destination, cur ObservedService
 }
 
 // keyIndex finds destinations by key in the order they were added (the
-// last of equal keys wins): a linear scan while they are few, as a
-// service's real servers usually are, a map beyond.
+// last of equal keys wins): a linear scan of an array held in place while
+// they are few, as a service's real servers usually are (no allocation),
+// a map beyond.
 type keyIndex struct {
-	keys []ipvs.DestinationKey
-	m    map[ipvs.DestinationKey]int
+	n   int // keys added
+	few [keyIndexLinear]ipvs.DestinationKey
+	m   map[ipvs.DestinationKey]int // nil while n <= keyIndexLinear
 }
 
 // keyIndexLinear is the most keys a keyIndex scans.
@@ -172,16 +177,20 @@ const keyIndexLinear = 16
 
 // add appends k.
 func (x *keyIndex) add(k ipvs.DestinationKey) {
-	x.keys = append(x.keys, k)
 	switch {
 	case x.m != nil:
-		x.m[k] = len(x.keys) - 1
-	case len(x.keys) > keyIndexLinear:
-		x.m = make(map[ipvs.DestinationKey]int, 2*len(x.keys))
-		for i, k := range x.keys {
+	case x.n < keyIndexLinear:
+		x.few[x.n] = k
+		x.n++
+		return
+	default:
+		x.m = make(map[ipvs.DestinationKey]int, 4*keyIndexLinear)
+		for i, k := range x.few {
 			x.m[k] = i
 		}
 	}
+	x.m[k] = x.n
+	x.n++
 }
 
 // find returns the index of the last k added.
@@ -190,8 +199,8 @@ func (x *keyIndex) find(k ipvs.DestinationKey) (int, bool) {
 		i, ok := x.m[k]
 		return i, ok
 	}
-	for i := len(x.keys) - 1; i >= 0; i-- {
-		if x.keys[i] == k {
+	for i := x.n - 1; i >= 0; i-- {
+		if x.few[i] == k {
 			return i, true
 		}
 	}
