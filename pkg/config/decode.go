@@ -133,22 +133,53 @@ func (d *decoder) document(doc int32) *rawConfig {
 		}
 	}
 	if e, ok := f.get("virtual_servers"); ok {
-		p := pathOf("virtual_servers")
-		items, _ := d.sequence(e.value, p, "a list of virtual servers")
-		if len(items) > 0 {
-			raw.services = make([]rawService, 0, len(items))
+		d.services(e.value, raw)
+	}
+	return raw
+}
+
+// services reads virtual_servers (node n) and checks each service as soon
+// as it is read, into raw.checked: the memory of its raw values is then
+// reused for the next one. The values read before (the director's) keep
+// theirs, as the validator checks them last.
+func (d *decoder) services(n int32, raw *rawConfig) {
+	p := pathOf("virtual_servers")
+	items, _ := d.sequence(n, p, "a list of virtual servers")
+	v := newValidator(raw, &problems{file: d.ps.file}, len(items), d.t.countRealServers(items))
+	raw.checked = v
+	d.strings, d.integers, d.realServers = slab[rawString]{}, slab[rawInt]{}, slab[rawRealServer]{}
+	for i, item := range items {
+		path := p.index(i)
+		if !d.spend(item, path) {
+			break
 		}
-		for i, item := range items {
-			path := p.index(i)
-			if !d.spend(item, path) {
-				break
-			}
-			if s, ok := d.service(item, path); ok {
-				raw.services = append(raw.services, s)
+		if s, ok := d.service(item, path); ok {
+			v.add(&s)
+		}
+		d.strings.reset()
+		d.integers.reset()
+		d.realServers.reset()
+	}
+}
+
+// countRealServers estimates how many real servers the services items
+// list, to size the Config: merge keys are not followed.
+func (t *tree) countRealServers(items []int32) int {
+	n := 0
+	for _, item := range items {
+		content := t.content(t.resolve(item))
+		if t.kind(t.resolve(item)) != mappingNode {
+			continue
+		}
+		for i := 0; i+1 < len(content); i += 2 {
+			if t.keyName(content[i]) == "real_servers" {
+				if v := t.resolve(content[i+1]); t.kind(v) == sequenceNode {
+					n += len(t.content(v))
+				}
 			}
 		}
 	}
-	return raw
+	return n
 }
 
 // service reads one item of virtual_servers.

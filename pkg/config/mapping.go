@@ -264,6 +264,14 @@ func (s *slab[T]) new() *T {
 	return &s.buf[len(s.buf)-1]
 }
 
+// reset makes the slab hand out its current chunk again, zeroed: every
+// value it handed out before must be dead. Chunks before the current one
+// are left to the garbage collector.
+func (s *slab[T]) reset() {
+	clear(s.buf)
+	s.buf = s.buf[:0]
+}
+
 // take returns an empty slice with room for n values; appending beyond
 // that moves the slice out of the slab.
 func (s *slab[T]) take(n int) []T {
