@@ -7,6 +7,11 @@ import (
 	"github.com/lvs-rs/lvs-rs/pkg/sysctl"
 )
 
+// keyID numbers a key among those of its kind of mapping: its index in
+// the kind's list below (the lists are written indexed by their keyIDs).
+// A mapping's fields find a known key by its keyID (fields.get).
+type keyID uint8
+
 // The keys each mapping of the file accepts, in documentation order. The
 // functions return slices of fixed arrays, so that reading a file does not
 // build them again for every mapping; callers must not change them.
@@ -14,27 +19,66 @@ import (
 // topKeys are the keys of the document.
 func topKeys() []string { return topKeysList[:] }
 
-var topKeysList = [...]string{"director", "realserver", "virtual_servers"}
+var topKeysList = [...]string{topDirector: "director", topRealserver: "realserver", topVirtualServers: "virtual_servers"}
+
+const (
+	topDirector keyID = iota
+	topRealserver
+	topVirtualServers
+)
 
 // directorKeys are the keys of the director section.
 func directorKeys() []string { return directorKeysList[:] }
 
-var directorKeysList = [...]string{"interface", "ip_forward", "reconcile_interval", "metrics", "send_redirects", "ipvs_sysctls", "timeouts", "sync", "announce"}
+var directorKeysList = [...]string{dirInterface: "interface", dirIPForward: "ip_forward", dirReconcile: "reconcile_interval", dirMetrics: "metrics", dirSendRedirects: "send_redirects", dirIPVSSysctls: "ipvs_sysctls", dirTimeouts: "timeouts", dirSync: "sync", dirAnnounce: "announce"}
+
+const (
+	dirInterface keyID = iota
+	dirIPForward
+	dirReconcile
+	dirMetrics
+	dirSendRedirects
+	dirIPVSSysctls
+	dirTimeouts
+	dirSync
+	dirAnnounce
+)
 
 // timeoutKeys are the keys of director.timeouts.
 func timeoutKeys() []string { return timeoutKeysList[:] }
 
-var timeoutKeysList = [...]string{"tcp", "tcp_fin", "udp"}
+var timeoutKeysList = [...]string{toTCP: "tcp", toTCPFin: "tcp_fin", toUDP: "udp"}
+
+const (
+	toTCP keyID = iota
+	toTCPFin
+	toUDP
+)
 
 // syncKeys are the keys of director.sync.
 func syncKeys() []string { return syncKeysList[:] }
 
-var syncKeysList = [...]string{"interface", "state", "syncid", "maxlen", "group", "port", "ttl"}
+var syncKeysList = [...]string{syncInterface: "interface", syncState: "state", syncSyncID: "syncid", syncMaxLen: "maxlen", syncGroup: "group", syncPort: "port", syncTTL: "ttl"}
+
+const (
+	syncInterface keyID = iota
+	syncState
+	syncSyncID
+	syncMaxLen
+	syncGroup
+	syncPort
+	syncTTL
+)
 
 // announceKeys are the keys of director.announce.
 func announceKeys() []string { return announceKeysList[:] }
 
-var announceKeysList = [...]string{"table", "protocol"}
+var announceKeysList = [...]string{annTable: "table", annProtocol: "protocol"}
+
+const (
+	annTable keyID = iota
+	annProtocol
+)
 
 // ipvsSysctlKeys are the keys of director.ipvs_sysctls.
 func ipvsSysctlKeys() []string {
@@ -48,33 +92,93 @@ func ipvsSysctlKeys() []string {
 // checkKeys are the keys of a check block.
 func checkKeys() []string { return checkKeysList[:] }
 
-var checkKeysList = [...]string{"type", "port", "via", "interval", "timeout", "rise", "fall", "path", "host", "expect_status", "expect_body", "query", "command"}
+var checkKeysList = [...]string{chkType: "type", chkPort: "port", chkVia: "via", chkInterval: "interval", chkTimeout: "timeout", chkRise: "rise", chkFall: "fall", chkPath: "path", chkHost: "host", chkExpectStatus: "expect_status", chkExpectBody: "expect_body", chkQuery: "query", chkCommand: "command"}
+
+const (
+	chkType keyID = iota
+	chkPort
+	chkVia
+	chkInterval
+	chkTimeout
+	chkRise
+	chkFall
+	chkPath
+	chkHost
+	chkExpectStatus
+	chkExpectBody
+	chkQuery
+	chkCommand
+)
 
 // markKeys are the keys of an item of mark.
 func markKeys() []string { return markKeysList[:] }
 
-var markKeysList = [...]string{"protocol", "port"}
+var markKeysList = [...]string{markProtocol: "protocol", markPort: "port"}
+
+const (
+	markProtocol keyID = iota
+	markPort
+)
 
 // tunnelKeys are the keys of a real server's tunnel.
 func tunnelKeys() []string { return tunnelKeysList[:] }
 
-var tunnelKeysList = [...]string{"type", "port", "flags"}
+var tunnelKeysList = [...]string{tunType: "type", tunPort: "port", tunFlags: "flags"}
+
+const (
+	tunType keyID = iota
+	tunPort
+	tunFlags
+)
 
 // realserverKeys are the keys of the realserver section.
 func realserverKeys() []string { return realserverKeysList[:] }
 
-var realserverKeysList = [...]string{"gateway"}
+var realserverKeysList = [...]string{gwGateway: "gateway"}
+
+const (
+	gwGateway keyID = iota
+)
 
 // serviceKeys are the keys of a virtual server.
 func serviceKeys() []string { return serviceKeysList[:] }
 
-var serviceKeysList = [...]string{"vip", "port", "protocol", "fwmark", "scheduler", "scheduler_flags", "persistence", "persistence_netmask", "mode",
-	"check", "on_failure", "drain_timeout", "slow_start", "sorry_server", "mark", "real_servers"}
+var serviceKeysList = [...]string{svcVIP: "vip", svcPort: "port", svcProtocol: "protocol", svcFWMark: "fwmark", svcScheduler: "scheduler", svcSchedFlags: "scheduler_flags", svcPersistence: "persistence", svcNetmask: "persistence_netmask", svcMode: "mode", svcCheck: "check", svcOnFailure: "on_failure", svcDrainTimeout: "drain_timeout", svcSlowStart: "slow_start", svcSorry: "sorry_server", svcMark: "mark", svcRealServers: "real_servers"}
+
+const (
+	svcVIP keyID = iota
+	svcPort
+	svcProtocol
+	svcFWMark
+	svcScheduler
+	svcSchedFlags
+	svcPersistence
+	svcNetmask
+	svcMode
+	svcCheck
+	svcOnFailure
+	svcDrainTimeout
+	svcSlowStart
+	svcSorry
+	svcMark
+	svcRealServers
+)
 
 // realServerKeys are the keys of a real server.
 func realServerKeys() []string { return realServerKeysList[:] }
 
-var realServerKeysList = [...]string{"address", "port", "weight", "mode", "check", "upper_threshold", "lower_threshold", "tunnel"}
+var realServerKeysList = [...]string{rsAddress: "address", rsPort: "port", rsWeight: "weight", rsMode: "mode", rsCheck: "check", rsUpper: "upper_threshold", rsLower: "lower_threshold", rsTunnel: "tunnel"}
+
+const (
+	rsAddress keyID = iota
+	rsPort
+	rsWeight
+	rsMode
+	rsCheck
+	rsUpper
+	rsLower
+	rsTunnel
+)
 
 // keyName renders a key inside a field path, quoted unless it is plain.
 func keyName(name string) string {

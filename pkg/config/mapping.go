@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"unsafe"
 )
@@ -12,39 +13,44 @@ type entry struct {
 	value int32 // the value as written (maybe an alias), for positions
 }
 
-// fields are the entries of a mapping, one per key, in tree t. The keys
-// a mapping may hold are few, so looking one up is a short scan.
+// fields are the entries of a mapping, one per key, in tree t, with the
+// known keys found once: at[k] is 1 + the index in entries of the key
+// numbered k (0 when absent), so that reading a key is no scan.
 type fields struct {
 	t       *tree
 	entries []entry
+	known   []string
+	at      [maxKnown]int32
 }
 
+// maxKnown is how many keys a kind of mapping may have to be read by
+// keyID (the sysctls of ipvs_sysctls are read by name instead).
+const maxKnown = 16
+
 // name returns the text of e's key.
-func (f fields) name(e entry) string { return f.t.keyName(e.key) }
+func (f *fields) name(e entry) string { return f.t.keyName(e.key) }
 
 // keyName returns the text of key k.
 func (t *tree) keyName(k int32) string { return t.value(t.resolve(k)) }
 
-// get returns the entry of key name.
-func (f fields) get(name string) (entry, bool) {
-	for _, e := range f.entries {
-		if f.t.keyName(e.key) == name {
-			return e, true
-		}
+// get returns the entry of the known key k.
+func (f *fields) get(k keyID) (entry, bool) {
+	if i := f.at[k]; i > 0 {
+		return f.entries[i-1], true
 	}
 	return entry{}, false
 }
 
 // mapping checks that n is a mapping (or, when nullOK, empty) and returns
 // its entries. It reports unknown keys; at the top level keys starting
-// with "x-" are ignored. Only known keys are ever looked up in the result.
+// with "x-" are ignored.
 func (d *decoder) mapping(n int32, path fieldPath, known []string, nullOK bool) (fields, bool) {
 	r := d.resolve(n)
 	switch {
 	case d.stopped:
 		return fields{}, false
 	case nullOK && d.t.isNull(r):
-		return fields{}, true
+		return fields{known: known}, true
 	case d.t.kind(r) != mappingNode:
 		d.ps.add(path.at(d.n(n)), fmt.Sprintf("must be a mapping with the keys %s, got %s", strings.Join(known, ", "), d.describe(n)))
 		return fields{}, false
@@ -53,15 +59,21 @@ func (d *decoder) mapping(n int32, path fieldPath, known []string, nullOK bool) 
 	if !d.charge(len(entries), n, path) {
 		return fields{}, false
 	}
-	for _, e := range entries {
-		switch name := d.t.keyName(e.key); {
-		case contains(known, name):
+	f := fields{t: d.t, entries: entries, known: known}
+	for i, e := range entries {
+		name := d.t.keyName(e.key)
+		k := slices.Index(known, name)
+		switch {
+		case k >= 0:
+			if k < maxKnown {
+				f.at[k] = int32(i) + 1
+			}
 		case path.isTop() && strings.HasPrefix(name, extensionPrefix):
 		default:
 			d.ps.add(d.keyPos(e.key, path, name), unknownKey(name, known))
 		}
 	}
-	return fields{t: d.t, entries: entries}, true
+	return f, true
 }
 
 // keyPos returns the position of key (named name) of the mapping at path.
