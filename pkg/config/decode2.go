@@ -23,7 +23,7 @@ func (d *decoder) director2(df fields) rawDirector2 {
 			}
 			var sysctls []named
 			for _, e := range f.entries {
-				if name := f.name(e); contains(known, name) {
+				if name := f.name(e); known.index(name) >= 0 {
 					sysctls = append(sysctls, named{name, e.value})
 				}
 			}

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/lvs-rs/lvs-rs/pkg/sysctl"
@@ -13,11 +14,56 @@ import (
 type keyID uint8
 
 // The keys each mapping of the file accepts, in documentation order. The
-// functions return slices of fixed arrays, so that reading a file does not
-// build them again for every mapping; callers must not change them.
+// functions return lists made once, so that reading a file does not build
+// them again for every mapping; callers must not change them.
+
+// keyList is the keys a kind of mapping accepts, with an index to find a
+// name among them without a scan.
+type keyList struct {
+	names []string
+	// slot holds, by keyHash, 1 + the index of the name with that hash
+	// (0 for none); when two names share a hash, scan is set instead.
+	slot [64]uint8
+	scan bool
+}
+
+// newKeyList indexes names.
+func newKeyList(names []string) keyList {
+	l := keyList{names: names, scan: len(names) > 255}
+	for i, name := range names {
+		h := keyHash(name)
+		if l.slot[h] != 0 {
+			l.scan = true
+		}
+		l.slot[h] = uint8(i + 1)
+	}
+	return l
+}
+
+// keyHash is where name goes in keyList.slot; the key lists of the file
+// have no two names with the same hash (TestKeyListsIndexed).
+func keyHash(name string) int {
+	if name == "" {
+		return 0
+	}
+	return (len(name) + int(name[0]) + 3*int(name[len(name)-1])) & 63
+}
+
+// index returns the index of name in l, or -1.
+func (l *keyList) index(name string) int {
+	if l.scan {
+		return slices.Index(l.names, name)
+	}
+	if i := int(l.slot[keyHash(name)]) - 1; i >= 0 && l.names[i] == name {
+		return i
+	}
+	return -1
+}
 
 // topKeys are the keys of the document.
-func topKeys() []string { return topKeysList[:] }
+func topKeys() *keyList { return &topKeysIndex }
+
+var topKeysIndex = newKeyList(topKeysList[:])
 
 var topKeysList = [...]string{topDirector: "director", topRealserver: "realserver", topVirtualServers: "virtual_servers"}
 
@@ -28,7 +74,9 @@ const (
 )
 
 // directorKeys are the keys of the director section.
-func directorKeys() []string { return directorKeysList[:] }
+func directorKeys() *keyList { return &directorKeysIndex }
+
+var directorKeysIndex = newKeyList(directorKeysList[:])
 
 var directorKeysList = [...]string{dirInterface: "interface", dirIPForward: "ip_forward", dirReconcile: "reconcile_interval", dirMetrics: "metrics", dirSendRedirects: "send_redirects", dirIPVSSysctls: "ipvs_sysctls", dirTimeouts: "timeouts", dirSync: "sync", dirAnnounce: "announce"}
 
@@ -45,7 +93,9 @@ const (
 )
 
 // timeoutKeys are the keys of director.timeouts.
-func timeoutKeys() []string { return timeoutKeysList[:] }
+func timeoutKeys() *keyList { return &timeoutKeysIndex }
+
+var timeoutKeysIndex = newKeyList(timeoutKeysList[:])
 
 var timeoutKeysList = [...]string{toTCP: "tcp", toTCPFin: "tcp_fin", toUDP: "udp"}
 
@@ -56,7 +106,9 @@ const (
 )
 
 // syncKeys are the keys of director.sync.
-func syncKeys() []string { return syncKeysList[:] }
+func syncKeys() *keyList { return &syncKeysIndex }
+
+var syncKeysIndex = newKeyList(syncKeysList[:])
 
 var syncKeysList = [...]string{syncInterface: "interface", syncState: "state", syncSyncID: "syncid", syncMaxLen: "maxlen", syncGroup: "group", syncPort: "port", syncTTL: "ttl"}
 
@@ -71,7 +123,9 @@ const (
 )
 
 // announceKeys are the keys of director.announce.
-func announceKeys() []string { return announceKeysList[:] }
+func announceKeys() *keyList { return &announceKeysIndex }
+
+var announceKeysIndex = newKeyList(announceKeysList[:])
 
 var announceKeysList = [...]string{annTable: "table", annProtocol: "protocol"}
 
@@ -81,16 +135,19 @@ const (
 )
 
 // ipvsSysctlKeys are the keys of director.ipvs_sysctls.
-func ipvsSysctlKeys() []string {
+func ipvsSysctlKeys() *keyList {
 	var out []string
 	for _, p := range sysctl.IPVSParams() {
 		out = append(out, p.Name)
 	}
-	return out
+	l := newKeyList(out)
+	return &l
 }
 
 // checkKeys are the keys of a check block.
-func checkKeys() []string { return checkKeysList[:] }
+func checkKeys() *keyList { return &checkKeysIndex }
+
+var checkKeysIndex = newKeyList(checkKeysList[:])
 
 var checkKeysList = [...]string{chkType: "type", chkPort: "port", chkVia: "via", chkInterval: "interval", chkTimeout: "timeout", chkRise: "rise", chkFall: "fall", chkPath: "path", chkHost: "host", chkExpectStatus: "expect_status", chkExpectBody: "expect_body", chkQuery: "query", chkCommand: "command"}
 
@@ -111,7 +168,9 @@ const (
 )
 
 // markKeys are the keys of an item of mark.
-func markKeys() []string { return markKeysList[:] }
+func markKeys() *keyList { return &markKeysIndex }
+
+var markKeysIndex = newKeyList(markKeysList[:])
 
 var markKeysList = [...]string{markProtocol: "protocol", markPort: "port"}
 
@@ -121,7 +180,9 @@ const (
 )
 
 // tunnelKeys are the keys of a real server's tunnel.
-func tunnelKeys() []string { return tunnelKeysList[:] }
+func tunnelKeys() *keyList { return &tunnelKeysIndex }
+
+var tunnelKeysIndex = newKeyList(tunnelKeysList[:])
 
 var tunnelKeysList = [...]string{tunType: "type", tunPort: "port", tunFlags: "flags"}
 
@@ -132,7 +193,9 @@ const (
 )
 
 // realserverKeys are the keys of the realserver section.
-func realserverKeys() []string { return realserverKeysList[:] }
+func realserverKeys() *keyList { return &realserverKeysIndex }
+
+var realserverKeysIndex = newKeyList(realserverKeysList[:])
 
 var realserverKeysList = [...]string{gwGateway: "gateway"}
 
@@ -141,7 +204,9 @@ const (
 )
 
 // serviceKeys are the keys of a virtual server.
-func serviceKeys() []string { return serviceKeysList[:] }
+func serviceKeys() *keyList { return &serviceKeysIndex }
+
+var serviceKeysIndex = newKeyList(serviceKeysList[:])
 
 var serviceKeysList = [...]string{svcVIP: "vip", svcPort: "port", svcProtocol: "protocol", svcFWMark: "fwmark", svcScheduler: "scheduler", svcSchedFlags: "scheduler_flags", svcPersistence: "persistence", svcNetmask: "persistence_netmask", svcMode: "mode", svcCheck: "check", svcOnFailure: "on_failure", svcDrainTimeout: "drain_timeout", svcSlowStart: "slow_start", svcSorry: "sorry_server", svcMark: "mark", svcRealServers: "real_servers"}
 
@@ -165,7 +230,9 @@ const (
 )
 
 // realServerKeys are the keys of a real server.
-func realServerKeys() []string { return realServerKeysList[:] }
+func realServerKeys() *keyList { return &realServerKeysIndex }
+
+var realServerKeysIndex = newKeyList(realServerKeysList[:])
 
 var realServerKeysList = [...]string{rsAddress: "address", rsPort: "port", rsWeight: "weight", rsMode: "mode", rsCheck: "check", rsUpper: "upper_threshold", rsLower: "lower_threshold", rsTunnel: "tunnel"}
 

@@ -2,7 +2,6 @@ package config
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 	"unsafe"
 )
@@ -44,25 +43,29 @@ func (f *fields) get(k keyID) (entry, bool) {
 // mapping checks that n is a mapping (or, when nullOK, empty) and returns
 // its entries. It reports unknown keys; at the top level keys starting
 // with "x-" are ignored.
-func (d *decoder) mapping(n int32, path fieldPath, known []string, nullOK bool) (fields, bool) {
+func (d *decoder) mapping(n int32, path fieldPath, known *keyList, nullOK bool) (fields, bool) {
 	r := d.resolve(n)
 	switch {
 	case d.stopped:
 		return fields{}, false
 	case nullOK && d.t.isNull(r):
-		return fields{known: known}, true
+		return fields{known: known.names}, true
 	case d.t.kind(r) != mappingNode:
-		d.ps.add(path.at(d.n(n)), fmt.Sprintf("must be a mapping with the keys %s, got %s", strings.Join(known, ", "), d.describe(n)))
+		d.ps.add(path.at(d.n(n)), fmt.Sprintf("must be a mapping with the keys %s, got %s", strings.Join(known.names, ", "), d.describe(n)))
 		return fields{}, false
 	}
-	entries := d.mappingEntries(r, path)
-	if !d.charge(len(entries), n, path) {
+	f := fields{t: d.t, known: known.names}
+	if d.memo == nil && f.knownKeys(d.t.content(r), known) {
+		return f, d.charge(len(f.entries), n, path)
+	}
+	f.at = [maxKnown]int32{}
+	f.entries = d.mappingEntries(r, path)
+	if !d.charge(len(f.entries), n, path) {
 		return fields{}, false
 	}
-	f := fields{t: d.t, entries: entries, known: known}
-	for i, e := range entries {
+	for i, e := range f.entries {
 		name := d.t.keyName(e.key)
-		k := slices.Index(known, name)
+		k := known.index(name)
 		switch {
 		case k >= 0:
 			if k < maxKnown {
@@ -70,10 +73,35 @@ func (d *decoder) mapping(n int32, path fieldPath, known []string, nullOK bool) 
 			}
 		case path.isTop() && strings.HasPrefix(name, extensionPrefix):
 		default:
-			d.ps.add(d.keyPos(e.key, path, name), unknownKey(name, known))
+			d.ps.add(d.keyPos(e.key, path, name), unknownKey(name, known.names))
 		}
 	}
 	return f, true
+}
+
+// knownKeys takes the content of a mapping as f's entries when its keys
+// are all plain scalars (no alias, no merge key), known, different, and
+// read by keyID: there is then nothing to report, and mappingEntries
+// would find the same entries. It reports false otherwise, with f.at
+// partly filled.
+func (f *fields) knownKeys(content []int32, known *keyList) bool {
+	if len(content)%2 != 0 {
+		return false
+	}
+	for i := 0; i < len(content); i += 2 {
+		k := content[i]
+		n := &f.t.nodes[k]
+		if n.kind != scalarNode || n.tag == tagMerge || n.tag == tagOther || n.tag == tagNone {
+			return false
+		}
+		j := known.index(f.t.value(k))
+		if j < 0 || j >= maxKnown || f.at[j] != 0 {
+			return false
+		}
+		f.at[j] = int32(i/2) + 1
+	}
+	f.entries = asEntries(content)
+	return true
 }
 
 // keyPos returns the position of key (named name) of the mapping at path.
