@@ -44,7 +44,7 @@ type fastParser struct {
 	bad              bool // not handled: leave the file to yaml.v3
 	depth            int  // nesting of block
 
-	t     *tree   // the tree being built
+	t     tree    // the tree being built
 	stack []int32 // children of the collections being read
 }
 
@@ -58,9 +58,9 @@ func fastParse(data []byte) (t *tree, ok bool) {
 		return nil, false
 	}
 	p := &fastParser{src: unsafe.String(unsafe.SliceData(data), len(data))}
-	p.t = &tree{src: p.src, nodes: make([]cnode, 1, nodes+2), kids: make([]int32, 0, nodes+1)}
+	p.t = tree{src: p.src, nodes: make([]cnode, 1, nodes+2), kids: make([]int32, 0, nodes+1)}
 	if !p.nextContent(false) {
-		return p.t, !p.bad
+		return &p.t, !p.bad
 	}
 	p.t.nodes[0] = cnode{kind: documentNode, line: int32(p.line), col: int32(p.col() + 1)}
 	if p.marker() == '-' {
@@ -76,7 +76,7 @@ func fastParse(data []byte) (t *tree, ok bool) {
 	}
 	p.stack = append(p.stack, root)
 	p.collect(0, 0)
-	return p.t, true
+	return &p.t, true
 }
 
 // fastText reports whether every byte of data is printable ASCII, a
@@ -244,6 +244,14 @@ func (p *fastParser) entry() bool {
 func (p *fastParser) node(kind nodeKind, tag uint8, line, column int) int32 {
 	id := int32(len(p.t.nodes))
 	p.t.nodes = append(p.t.nodes, cnode{kind: kind, tag: tag, line: int32(line), col: int32(column)})
+	return id
+}
+
+// scalarNode adds a scalar node whose value is src[off:off+n], and returns
+// its index.
+func (p *fastParser) scalarNode(tag uint8, line, column, off, n int) int32 {
+	id := int32(len(p.t.nodes))
+	p.t.nodes = append(p.t.nodes, cnode{kind: scalarNode, tag: tag, line: int32(line), col: int32(column), off: int32(off), n: int32(n)})
 	return id
 }
 

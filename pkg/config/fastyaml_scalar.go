@@ -62,9 +62,7 @@ scan:
 		end = i
 	}
 	p.at = i
-	n := p.node(scalarNode, plainTagID(p.src[start:end]), p.line, start-p.ls+1)
-	p.t.nodes[n].off, p.t.nodes[n].n = int32(start), int32(end-start)
-	return n
+	return p.scalarNode(plainTagID(p.src[start:end]), p.line, start-p.ls+1, start, end-start)
 }
 
 // Classes of characters, as bits of charClass.
