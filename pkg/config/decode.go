@@ -167,10 +167,11 @@ func (d *decoder) services(n int32, raw *rawConfig) {
 func (t *tree) countRealServers(items []int32) int {
 	n := 0
 	for _, item := range items {
-		content := t.content(t.resolve(item))
-		if t.kind(t.resolve(item)) != mappingNode {
+		r := t.resolve(item)
+		if t.kind(r) != mappingNode {
 			continue
 		}
+		content := t.content(r)
 		for i := 0; i+1 < len(content); i += 2 {
 			if t.keyName(content[i]) == "real_servers" {
 				if v := t.resolve(content[i+1]); t.kind(v) == sequenceNode {

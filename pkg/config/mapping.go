@@ -55,13 +55,16 @@ func (d *decoder) mapping(n int32, path fieldPath, known *keyList, nullOK bool) 
 		return fields{}, false
 	}
 	f := fields{t: d.t, known: known.names}
-	if d.memo == nil && f.knownKeys(d.t.content(r), known) {
-		return f, d.charge(len(f.entries), n, path)
+	plain := d.memo == nil && f.knownKeys(d.t.content(r), known)
+	if !plain {
+		f.at = [maxKnown]int32{}
+		f.entries = d.mappingEntries(r, path)
 	}
-	f.at = [maxKnown]int32{}
-	f.entries = d.mappingEntries(r, path)
 	if !d.charge(len(f.entries), n, path) {
 		return fields{}, false
+	}
+	if plain {
+		return f, true
 	}
 	for i, e := range f.entries {
 		name := d.t.keyName(e.key)
