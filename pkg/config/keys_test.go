@@ -31,3 +31,17 @@ func TestKeyListsIndexed(t *testing.T) {
 		}
 	}
 }
+
+// TestTaggedKeysGoTheGeneralWay checks that a known key with an explicit
+// tag is not taken as a plain key: !!merge makes it a merge key, whatever
+// its text.
+func TestTaggedKeysGoTheGeneralWay(t *testing.T) {
+	_, err := Parse("f.yaml", []byte("virtual_servers: [{vip: 10.0.0.1, !!merge port: 80}]\n"))
+	want := []string{
+		"f.yaml:1:19: virtual_servers[0].port: missing (required unless fwmark is set; 0 together with persistence means every port)",
+		"f.yaml:1:49: virtual_servers[0].<<: can only merge a mapping or a list of mappings, got 80",
+	}
+	if diff := cmpDiff(want, problemLines(t, err)); diff != "" {
+		t.Errorf("problems (-want +got):\n%s", diff)
+	}
+}
