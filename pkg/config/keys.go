@@ -65,8 +65,11 @@ func topKeys() *keyList { return &topKeysIndex }
 
 var topKeysIndex = newKeyList(topKeysList[:])
 
-var topKeysList = [...]string{topDirector: "director", topRealserver: "realserver", topVirtualServers: "virtual_servers"}
+var topKeysList = [...]string{
+	topDirector: "director", topRealserver: "realserver", topVirtualServers: "virtual_servers",
+}
 
+// The keyIDs of topKeysList.
 const (
 	topDirector keyID = iota
 	topRealserver
@@ -78,8 +81,13 @@ func directorKeys() *keyList { return &directorKeysIndex }
 
 var directorKeysIndex = newKeyList(directorKeysList[:])
 
-var directorKeysList = [...]string{dirInterface: "interface", dirIPForward: "ip_forward", dirReconcile: "reconcile_interval", dirMetrics: "metrics", dirSendRedirects: "send_redirects", dirIPVSSysctls: "ipvs_sysctls", dirTimeouts: "timeouts", dirSync: "sync", dirAnnounce: "announce"}
+var directorKeysList = [...]string{
+	dirInterface: "interface", dirIPForward: "ip_forward", dirReconcile: "reconcile_interval",
+	dirMetrics: "metrics", dirSendRedirects: "send_redirects", dirIPVSSysctls: "ipvs_sysctls",
+	dirTimeouts: "timeouts", dirSync: "sync", dirAnnounce: "announce",
+}
 
+// The keyIDs of directorKeysList.
 const (
 	dirInterface keyID = iota
 	dirIPForward
@@ -99,6 +107,7 @@ var timeoutKeysIndex = newKeyList(timeoutKeysList[:])
 
 var timeoutKeysList = [...]string{toTCP: "tcp", toTCPFin: "tcp_fin", toUDP: "udp"}
 
+// The keyIDs of timeoutKeysList.
 const (
 	toTCP keyID = iota
 	toTCPFin
@@ -110,8 +119,12 @@ func syncKeys() *keyList { return &syncKeysIndex }
 
 var syncKeysIndex = newKeyList(syncKeysList[:])
 
-var syncKeysList = [...]string{syncInterface: "interface", syncState: "state", syncSyncID: "syncid", syncMaxLen: "maxlen", syncGroup: "group", syncPort: "port", syncTTL: "ttl"}
+var syncKeysList = [...]string{
+	syncInterface: "interface", syncState: "state", syncSyncID: "syncid", syncMaxLen: "maxlen",
+	syncGroup: "group", syncPort: "port", syncTTL: "ttl",
+}
 
+// The keyIDs of syncKeysList.
 const (
 	syncInterface keyID = iota
 	syncState
@@ -129,6 +142,7 @@ var announceKeysIndex = newKeyList(announceKeysList[:])
 
 var announceKeysList = [...]string{annTable: "table", annProtocol: "protocol"}
 
+// The keyIDs of announceKeysList.
 const (
 	annTable keyID = iota
 	annProtocol
@@ -149,8 +163,14 @@ func checkKeys() *keyList { return &checkKeysIndex }
 
 var checkKeysIndex = newKeyList(checkKeysList[:])
 
-var checkKeysList = [...]string{chkType: "type", chkPort: "port", chkVia: "via", chkInterval: "interval", chkTimeout: "timeout", chkRise: "rise", chkFall: "fall", chkPath: "path", chkHost: "host", chkExpectStatus: "expect_status", chkExpectBody: "expect_body", chkQuery: "query", chkCommand: "command"}
+var checkKeysList = [...]string{
+	chkType: "type", chkPort: "port", chkVia: "via", chkInterval: "interval", chkTimeout: "timeout",
+	chkRise: "rise", chkFall: "fall", chkPath: "path", chkHost: "host",
+	chkExpectStatus: "expect_status", chkExpectBody: "expect_body", chkQuery: "query",
+	chkCommand: "command",
+}
 
+// The keyIDs of checkKeysList.
 const (
 	chkType keyID = iota
 	chkPort
@@ -174,6 +194,7 @@ var markKeysIndex = newKeyList(markKeysList[:])
 
 var markKeysList = [...]string{markProtocol: "protocol", markPort: "port"}
 
+// The keyIDs of markKeysList.
 const (
 	markProtocol keyID = iota
 	markPort
@@ -186,6 +207,7 @@ var tunnelKeysIndex = newKeyList(tunnelKeysList[:])
 
 var tunnelKeysList = [...]string{tunType: "type", tunPort: "port", tunFlags: "flags"}
 
+// The keyIDs of tunnelKeysList.
 const (
 	tunType keyID = iota
 	tunPort
@@ -199,6 +221,7 @@ var realserverKeysIndex = newKeyList(realserverKeysList[:])
 
 var realserverKeysList = [...]string{gwGateway: "gateway"}
 
+// The keyIDs of realserverKeysList.
 const (
 	gwGateway keyID = iota
 )
@@ -208,8 +231,15 @@ func serviceKeys() *keyList { return &serviceKeysIndex }
 
 var serviceKeysIndex = newKeyList(serviceKeysList[:])
 
-var serviceKeysList = [...]string{svcVIP: "vip", svcPort: "port", svcProtocol: "protocol", svcFWMark: "fwmark", svcScheduler: "scheduler", svcSchedFlags: "scheduler_flags", svcPersistence: "persistence", svcNetmask: "persistence_netmask", svcMode: "mode", svcCheck: "check", svcOnFailure: "on_failure", svcDrainTimeout: "drain_timeout", svcSlowStart: "slow_start", svcSorry: "sorry_server", svcMark: "mark", svcRealServers: "real_servers"}
+var serviceKeysList = [...]string{
+	svcVIP: "vip", svcPort: "port", svcProtocol: "protocol", svcFWMark: "fwmark",
+	svcScheduler: "scheduler", svcSchedFlags: "scheduler_flags", svcPersistence: "persistence",
+	svcNetmask: "persistence_netmask", svcMode: "mode", svcCheck: "check", svcOnFailure: "on_failure",
+	svcDrainTimeout: "drain_timeout", svcSlowStart: "slow_start", svcSorry: "sorry_server",
+	svcMark: "mark", svcRealServers: "real_servers",
+}
 
+// The keyIDs of serviceKeysList.
 const (
 	svcVIP keyID = iota
 	svcPort
@@ -234,8 +264,12 @@ func realServerKeys() *keyList { return &realServerKeysIndex }
 
 var realServerKeysIndex = newKeyList(realServerKeysList[:])
 
-var realServerKeysList = [...]string{rsAddress: "address", rsPort: "port", rsWeight: "weight", rsMode: "mode", rsCheck: "check", rsUpper: "upper_threshold", rsLower: "lower_threshold", rsTunnel: "tunnel"}
+var realServerKeysList = [...]string{
+	rsAddress: "address", rsPort: "port", rsWeight: "weight", rsMode: "mode", rsCheck: "check",
+	rsUpper: "upper_threshold", rsLower: "lower_threshold", rsTunnel: "tunnel",
+}
 
+// The keyIDs of realServerKeysList.
 const (
 	rsAddress keyID = iota
 	rsPort
