@@ -308,13 +308,3 @@ func unknownKey(name string, known []string) string {
 	}
 	return "unknown key; valid keys are " + strings.Join(known, ", ")
 }
-
-// contains reports whether list holds s.
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
