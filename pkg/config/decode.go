@@ -212,21 +212,23 @@ func (d *decoder) service(n int32, path fieldPath) (rawService, bool) {
 			if !d.spend(item, ipath) {
 				break
 			}
-			if r, ok := d.realServer(item, ipath); ok {
-				s.realServers = append(s.realServers, r)
+			s.realServers = append(s.realServers, rawRealServer{})
+			if !d.realServer(item, ipath, &s.realServers[len(s.realServers)-1]) {
+				s.realServers = s.realServers[:len(s.realServers)-1]
 			}
 		}
 	}
 	return s, true
 }
 
-// realServer reads one item of real_servers.
-func (d *decoder) realServer(n int32, path fieldPath) (rawRealServer, bool) {
+// realServer reads one item of real_servers into r, and reports whether
+// it is a mapping.
+func (d *decoder) realServer(n int32, path fieldPath, r *rawRealServer) bool {
 	f, ok := d.mapping(n, path, realServerKeys(), false)
 	if !ok {
-		return rawRealServer{}, false
+		return false
 	}
-	return rawRealServer{
+	*r = rawRealServer{
 		at:      path.at(d.n(n)),
 		address: d.text(f, path, rsAddress, "an IP address"),
 		port:    d.integer(f, path, rsPort),
@@ -234,5 +236,6 @@ func (d *decoder) realServer(n int32, path fieldPath) (rawRealServer, bool) {
 		mode:    d.text(f, path, rsMode, "a forwarding mode"),
 
 		rawRealServer2: d.realServer2(f, path),
-	}, true
+	}
+	return true
 }
