@@ -20,7 +20,7 @@ type rsKey = netip.AddrPort
 
 // realServer checks one real server of vs, into rs. first holds the real servers
 // seen so far in the service with their positions, to find duplicates.
-func (v *validator) realServer(rs *RealServer, r *rawRealServer, vs *VirtualServer, known serviceFacts, first *dupIndex[rsKey]) {
+func (v *validator) realServer(rs *RealServer, r *rawRealServer, vs *VirtualServer, known *serviceFacts, first *dupIndex[rsKey]) {
 	*rs = RealServer{Weight: DefaultWeight, Mode: vs.Mode, Port: vs.Port}
 
 	addrOK := false
@@ -59,7 +59,9 @@ func (v *validator) realServer(rs *RealServer, r *rawRealServer, vs *VirtualServ
 		}
 	}
 
-	rs.Check = v.realServerCheck(r.check, vs, *rs, known.check, portOK)
+	if r.check != nil || vs.Check != nil { // else there is nothing to check
+		rs.Check = v.realServerCheck(r.check, vs, *rs, known.check, portOK)
+	}
 	v.thresholds(r, rs)
 	v.tunnel(r.tunnel, rs, modeOK)
 

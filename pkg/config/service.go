@@ -48,7 +48,7 @@ func (v *validator) service(s rawService) (vs VirtualServer, keyOK bool) {
 	}
 	for i := range s.realServers {
 		vs.RealServers = append(vs.RealServers, RealServer{})
-		v.realServer(&vs.RealServers[i], &s.realServers[i], &vs, known, first)
+		v.realServer(&vs.RealServers[i], &s.realServers[i], &vs, &known, first)
 	}
 	v.service2(s, &vs, family)
 	return vs, keyOK
