@@ -118,37 +118,69 @@ func (d *decoder) document(doc int32) *rawConfig {
 	if !ok {
 		return raw
 	}
-	if e, ok := f.get("director"); ok {
+	if e, ok := f.get(topDirector); ok {
 		p := pathOf("director")
 		if df, ok := d.mapping(e.value, p, directorKeys(), true); ok {
-			raw.iface = d.text(df, p, "interface", "an interface name")
-			raw.ipForward = d.boolean(df, p, "ip_forward")
+			raw.iface = d.text(df, p, dirInterface, "an interface name")
+			raw.ipForward = d.boolean(df, p, dirIPForward)
 			raw.rawDirector2 = d.director2(df)
 		}
 	}
-	if e, ok := f.get("realserver"); ok {
+	if e, ok := f.get(topRealserver); ok {
 		p := pathOf("realserver")
 		if rf, ok := d.mapping(e.value, p, realserverKeys(), true); ok {
-			raw.gateway = d.text(rf, p, "gateway", "an IP address")
+			raw.gateway = d.text(rf, p, gwGateway, "an IP address")
 		}
 	}
-	if e, ok := f.get("virtual_servers"); ok {
-		p := pathOf("virtual_servers")
-		items, _ := d.sequence(e.value, p, "a list of virtual servers")
-		if len(items) > 0 {
-			raw.services = make([]rawService, 0, len(items))
-		}
-		for i, item := range items {
-			path := p.index(i)
-			if !d.spend(item, path) {
-				break
-			}
-			if s, ok := d.service(item, path); ok {
-				raw.services = append(raw.services, s)
-			}
-		}
+	if e, ok := f.get(topVirtualServers); ok {
+		d.services(e.value, raw)
 	}
 	return raw
+}
+
+// services reads virtual_servers (node n) and checks each service as soon
+// as it is read, into raw.checked: the memory of its raw values is then
+// reused for the next one. The values read before (the director's) keep
+// theirs, as the validator checks them last.
+func (d *decoder) services(n int32, raw *rawConfig) {
+	p := pathOf("virtual_servers")
+	items, _ := d.sequence(n, p, "a list of virtual servers")
+	v := newValidator(raw, &problems{file: d.ps.file}, len(items), d.t.countRealServers(items))
+	raw.checked = v
+	d.strings, d.integers, d.realServers = slab[rawString]{}, slab[rawInt]{}, slab[rawRealServer]{}
+	for i, item := range items {
+		path := p.index(i)
+		if !d.spend(item, path) {
+			break
+		}
+		if s, ok := d.service(item, path); ok {
+			v.add(&s)
+		}
+		d.strings.reset()
+		d.integers.reset()
+		d.realServers.reset()
+	}
+}
+
+// countRealServers estimates how many real servers the services items
+// list, to size the Config: merge keys are not followed.
+func (t *tree) countRealServers(items []int32) int {
+	n := 0
+	for _, item := range items {
+		r := t.resolve(item)
+		if t.kind(r) != mappingNode {
+			continue
+		}
+		content := t.content(r)
+		for i := 0; i+1 < len(content); i += 2 {
+			if t.keyName(content[i]) == "real_servers" {
+				if v := t.resolve(content[i+1]); t.kind(v) == sequenceNode {
+					n += len(t.content(v))
+				}
+			}
+		}
+	}
+	return n
 }
 
 // service reads one item of virtual_servers.
@@ -159,17 +191,17 @@ func (d *decoder) service(n int32, path fieldPath) (rawService, bool) {
 	}
 	s := rawService{
 		at:          path.at(d.n(n)),
-		vip:         d.text(f, path, "vip", "an IP address"),
-		port:        d.integer(f, path, "port"),
-		protocol:    d.text(f, path, "protocol", "a protocol name"),
-		fwmark:      d.integer(f, path, "fwmark"),
-		scheduler:   d.text(f, path, "scheduler", "a scheduler name"),
-		persistence: d.integer(f, path, "persistence"),
+		vip:         d.text(f, path, svcVIP, "an IP address"),
+		port:        d.integer(f, path, svcPort),
+		protocol:    d.text(f, path, svcProtocol, "a protocol name"),
+		fwmark:      d.integer(f, path, svcFWMark),
+		scheduler:   d.text(f, path, svcScheduler, "a scheduler name"),
+		persistence: d.integer(f, path, svcPersistence),
 		netmask:     d.netmask(f, path),
-		mode:        d.text(f, path, "mode", "a forwarding mode"),
+		mode:        d.text(f, path, svcMode, "a forwarding mode"),
 		rawService2: d.service2(f, path),
 	}
-	if e, ok := f.get("real_servers"); ok {
+	if e, ok := f.get(svcRealServers); ok {
 		rpath := path.sub("real_servers")
 		items, _ := d.sequence(e.value, rpath, "a list of real servers")
 		if len(items) > 0 {
@@ -180,27 +212,30 @@ func (d *decoder) service(n int32, path fieldPath) (rawService, bool) {
 			if !d.spend(item, ipath) {
 				break
 			}
-			if r, ok := d.realServer(item, ipath); ok {
-				s.realServers = append(s.realServers, r)
+			s.realServers = append(s.realServers, rawRealServer{})
+			if !d.realServer(item, ipath, &s.realServers[len(s.realServers)-1]) {
+				s.realServers = s.realServers[:len(s.realServers)-1]
 			}
 		}
 	}
 	return s, true
 }
 
-// realServer reads one item of real_servers.
-func (d *decoder) realServer(n int32, path fieldPath) (rawRealServer, bool) {
+// realServer reads one item of real_servers into r, and reports whether
+// it is a mapping.
+func (d *decoder) realServer(n int32, path fieldPath, r *rawRealServer) bool {
 	f, ok := d.mapping(n, path, realServerKeys(), false)
 	if !ok {
-		return rawRealServer{}, false
+		return false
 	}
-	return rawRealServer{
+	*r = rawRealServer{
 		at:      path.at(d.n(n)),
-		address: d.text(f, path, "address", "an IP address"),
-		port:    d.integer(f, path, "port"),
-		weight:  d.integer(f, path, "weight"),
-		mode:    d.text(f, path, "mode", "a forwarding mode"),
+		address: d.text(f, path, rsAddress, "an IP address"),
+		port:    d.integer(f, path, rsPort),
+		weight:  d.integer(f, path, rsWeight),
+		mode:    d.text(f, path, rsMode, "a forwarding mode"),
 
 		rawRealServer2: d.realServer2(f, path),
-	}, true
+	}
+	return true
 }

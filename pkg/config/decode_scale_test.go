@@ -37,14 +37,37 @@ func TestDuplicatesPastTheScan(t *testing.T) {
 
 // TestAliasedMappingsOnce checks the decoder's path for documents with
 // aliases (mappings memoized): a duplicate key in an anchored real server
-// used twice is one problem, at the anchor. (TestParseBad covers a merge
-// of a mapping into itself, which only an alias can write.)
+// used twice is one problem, at the anchor; and an anchored mapping that
+// merges a long list is expanded once however often it is used, so that
+// the work bound (maxWork) does not count the list again at every use.
+// (TestParseBad covers a merge of a mapping into itself, which only an
+// alias can write.)
 func TestAliasedMappingsOnce(t *testing.T) {
 	doc := "virtual_servers:\n  - vip: 10.0.0.1\n    port: 80\n    real_servers:\n      - &rs {address: 10.0.0.2, weight: 1, weight: 2}\n  - vip: 10.0.0.3\n    port: 80\n    real_servers: [*rs]\n"
 	_, err := Parse("f.yaml", []byte(doc))
 	want := []string{`f.yaml:5:44: virtual_servers[0].real_servers[0].weight: duplicate key (first at line 5)`}
 	if diff := cmpDiff(want, problemLines(t, err)); diff != "" {
 		t.Fatalf("problems (-want +got):\n%s", diff)
+	}
+
+	// Read at every use, *rs would cost merges*uses > maxWork.
+	const merges, uses = 1000, 3000
+	var b strings.Builder
+	b.WriteString("x-a: &a {weight: 3}\nx-rs: &rs {address: 10.0.0.2, <<: [*a")
+	b.WriteString(strings.Repeat(", *a", merges-1))
+	b.WriteString("]}\nvirtual_servers:\n")
+	for i := range uses {
+		fmt.Fprintf(&b, "  - {vip: 10.0.0.1, port: %d, real_servers: [*rs]}\n", 1+i)
+	}
+	if merges*uses <= maxWork {
+		t.Fatal("the document is too small to tell")
+	}
+	cfg, err := Parse("f.yaml", []byte(b.String()))
+	if err != nil {
+		t.Fatalf("%.500v", err)
+	}
+	if n := len(cfg.VirtualServers); n != uses || cfg.VirtualServers[n-1].RealServers[0].Weight != 3 {
+		t.Fatalf("%d services read; want %d, each with a real server of weight 3", n, uses)
 	}
 }
 

@@ -177,6 +177,20 @@ func (ps *problems) rewind(m [2]int) {
 	ps.errs, ps.dropped = ps.errs[:m[0]], m[1]
 }
 
+// absorb appends the problems of o after those of ps, as if they had been
+// added to ps in the first place: past maxProblems they are counted, not
+// kept.
+func (ps *problems) absorb(o *problems) {
+	for _, e := range o.errs {
+		if len(ps.errs) >= maxProblems {
+			ps.dropped++
+			continue
+		}
+		ps.errs = append(ps.errs, e)
+	}
+	ps.dropped += o.dropped
+}
+
 // err returns the collected problems as an error, or nil when there are none.
 func (ps *problems) err() error {
 	if len(ps.errs) == 0 {

@@ -25,33 +25,69 @@ func (p *fastParser) scalar(flow bool) int32 {
 // space or the end of the line, at a comment (" #"), or at the end of
 // the line; its trailing spaces are not part of it.
 func (p *fastParser) plain(flow bool) int32 {
-	start, end, i := p.at, p.at, p.at
+	start := p.at
 	if !p.plainStart(flow) {
 		p.fail()
 	}
+	src := p.src[:p.le]
+	stops := uint8(blockStop)
+	if flow {
+		stops = flowStop | flowEnd
+	}
+	i, end := start, start
 scan:
-	for ; i < p.le; i++ {
-		switch c := p.src[i]; {
+	for i < len(src) {
+		c := src[i]
+		if charClass[c]&stops == 0 {
+			i++
+			end = i
+			continue
+		}
+		switch {
 		case c == ' ':
-			if i+1 < p.le && p.src[i+1] == '#' {
+			if i+1 < len(src) && src[i+1] == '#' {
 				break scan
 			}
+			i++
 			continue
-		case flow && (c == ',' || c == ']'):
+		case charClass[c]&flowEnd != 0 && flow:
 			break scan
-		case flow && strings.IndexByte(":?[{}#", c) >= 0:
+		case flow:
 			p.fail()
 			break scan
-		case c == ':' && (i+1 == p.le || p.src[i+1] == ' '):
+		case c == ':' && (i+1 == len(src) || src[i+1] == ' '):
 			break scan
 		}
-		end = i + 1
+		i++
+		end = i
 	}
 	p.at = i
-	n := p.node(scalarNode, plainTagID(p.src[start:end]), p.line, start-p.ls+1)
-	p.t.nodes[n].off, p.t.nodes[n].n = int32(start), int32(end-start)
-	return n
+	return p.scalarNode(plainTagID(p.src[start:end]), p.line, start-p.ls+1, start, end-start)
 }
+
+// Classes of characters, as bits of charClass.
+const (
+	indicator = 1 << iota // no plain scalar starts with it
+	blockStop             // may end a plain scalar in a block: ' ', ':'
+	flowStop              // not handled in a plain scalar of a flow, or ' '
+	flowEnd               // ends a plain scalar in a flow: ',', ']'
+	numStart              // may start a number: "+-.0123456789"
+)
+
+// charClass is the classes of each byte.
+var charClass = func() (t [256]uint8) {
+	set := func(chars string, class uint8) {
+		for i := 0; i < len(chars); i++ {
+			t[chars[i]] |= class
+		}
+	}
+	set("?:,[]{}#&*!|>'\"%@`", indicator)
+	set(" :", blockStop)
+	set(" :?[{}#", flowStop)
+	set(",]", flowEnd)
+	set("+-.0123456789", numStart)
+	return t
+}()
 
 // plainStart reports whether a plain scalar may start at the cursor:
 // not at an indicator, except '-' followed by a character that is no
@@ -59,7 +95,7 @@ scan:
 func (p *fastParser) plainStart(flow bool) bool {
 	c := p.src[p.at]
 	if c != '-' {
-		return strings.IndexByte("?:,[]{}#&*!|>'\"%@`", c) < 0
+		return charClass[c]&indicator == 0
 	}
 	if p.at+1 == p.le {
 		return false
@@ -141,36 +177,28 @@ func plainTagID(v string) uint8 {
 	case "<<":
 		return tagMerge
 	}
-	switch {
-	case strings.IndexByte("+-.0123456789", v[0]) < 0:
+	if charClass[v[0]]&numStart == 0 {
 		return tagStr
-	case decimalInt(v):
+	}
+	switch numberShape(v) {
+	case shapeInt:
 		return tagInt
-	case dottedDecimal(v):
+	case shapeDotted:
 		return tagStr
 	}
 	n := yaml.Node{Kind: yaml.ScalarNode, Value: v}
 	return tagID(n.ShortTag())
 }
 
-// decimalInt reports whether v is a decimal integer that fits an int64,
-// without sign or leading zero.
-func decimalInt(v string) bool {
-	if len(v) > 18 || v[0] == '0' && len(v) > 1 {
-		return false
-	}
-	for i := 0; i < len(v); i++ {
-		if v[i] < '0' || v[i] > '9' {
-			return false
-		}
-	}
-	return true
-}
+// Shapes of plain scalars that numberShape tells apart.
+const (
+	shapeOther  = iota
+	shapeInt    // a decimal integer that fits an int64, without sign or leading zero
+	shapeDotted // digits in three or more groups separated by single dots (an IPv4 address): neither a number nor a timestamp
+)
 
-// dottedDecimal reports whether v is digits in three or more groups
-// separated by single dots (an IPv4 address): neither a number nor a
-// timestamp.
-func dottedDecimal(v string) bool {
+// numberShape returns the shape of v, in one pass.
+func numberShape(v string) int {
 	dots, digits := 0, 0
 	for i := 0; i < len(v); i++ {
 		switch c := v[i]; {
@@ -180,8 +208,14 @@ func dottedDecimal(v string) bool {
 			dots++
 			digits = 0
 		default:
-			return false
+			return shapeOther
 		}
 	}
-	return dots >= 2 && digits > 0
+	switch {
+	case dots == 0 && len(v) <= 18 && (v[0] != '0' || len(v) == 1):
+		return shapeInt
+	case dots >= 2 && digits > 0:
+		return shapeDotted
+	}
+	return shapeOther
 }

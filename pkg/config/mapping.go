@@ -12,56 +12,99 @@ type entry struct {
 	value int32 // the value as written (maybe an alias), for positions
 }
 
-// fields are the entries of a mapping, one per key, in tree t. The keys
-// a mapping may hold are few, so looking one up is a short scan.
+// fields are the entries of a mapping, one per key, in tree t, with the
+// known keys found once: at[k] is 1 + the index in entries of the key
+// numbered k (0 when absent), so that reading a key is no scan.
 type fields struct {
 	t       *tree
 	entries []entry
+	known   []string
+	at      [maxKnown]int32
 }
 
+// maxKnown is how many keys a kind of mapping may have to be read by
+// keyID (the sysctls of ipvs_sysctls are read by name instead).
+const maxKnown = 16
+
 // name returns the text of e's key.
-func (f fields) name(e entry) string { return f.t.keyName(e.key) }
+func (f *fields) name(e entry) string { return f.t.keyName(e.key) }
 
 // keyName returns the text of key k.
 func (t *tree) keyName(k int32) string { return t.value(t.resolve(k)) }
 
-// get returns the entry of key name.
-func (f fields) get(name string) (entry, bool) {
-	for _, e := range f.entries {
-		if f.t.keyName(e.key) == name {
-			return e, true
-		}
+// get returns the entry of the known key k.
+func (f *fields) get(k keyID) (entry, bool) {
+	if i := f.at[k]; i > 0 {
+		return f.entries[i-1], true
 	}
 	return entry{}, false
 }
 
 // mapping checks that n is a mapping (or, when nullOK, empty) and returns
 // its entries. It reports unknown keys; at the top level keys starting
-// with "x-" are ignored. Only known keys are ever looked up in the result.
-func (d *decoder) mapping(n int32, path fieldPath, known []string, nullOK bool) (fields, bool) {
+// with "x-" are ignored.
+func (d *decoder) mapping(n int32, path fieldPath, known *keyList, nullOK bool) (fields, bool) {
 	r := d.resolve(n)
 	switch {
 	case d.stopped:
 		return fields{}, false
 	case nullOK && d.t.isNull(r):
-		return fields{}, true
+		return fields{known: known.names}, true
 	case d.t.kind(r) != mappingNode:
-		d.ps.add(path.at(d.n(n)), fmt.Sprintf("must be a mapping with the keys %s, got %s", strings.Join(known, ", "), d.describe(n)))
+		d.ps.add(path.at(d.n(n)), fmt.Sprintf("must be a mapping with the keys %s, got %s", strings.Join(known.names, ", "), d.describe(n)))
 		return fields{}, false
 	}
-	entries := d.mappingEntries(r, path)
-	if !d.charge(len(entries), n, path) {
+	f := fields{t: d.t, known: known.names}
+	plain := d.memo == nil && f.knownKeys(d.t.content(r), known)
+	if !plain {
+		f.at = [maxKnown]int32{}
+		f.entries = d.mappingEntries(r, path)
+	}
+	if !d.charge(len(f.entries), n, path) {
 		return fields{}, false
 	}
-	for _, e := range entries {
-		switch name := d.t.keyName(e.key); {
-		case contains(known, name):
+	if plain {
+		return f, true
+	}
+	for i, e := range f.entries {
+		name := d.t.keyName(e.key)
+		k := known.index(name)
+		switch {
+		case k >= 0:
+			if k < maxKnown {
+				f.at[k] = int32(i) + 1
+			}
 		case path.isTop() && strings.HasPrefix(name, extensionPrefix):
 		default:
-			d.ps.add(d.keyPos(e.key, path, name), unknownKey(name, known))
+			d.ps.add(d.keyPos(e.key, path, name), unknownKey(name, known.names))
 		}
 	}
-	return fields{t: d.t, entries: entries}, true
+	return f, true
+}
+
+// knownKeys takes the content of a mapping as f's entries when its keys
+// are all plain scalars (no alias, no merge key), known, different, and
+// read by keyID: there is then nothing to report, and mappingEntries
+// would find the same entries. It reports false otherwise, with f.at
+// partly filled.
+func (f *fields) knownKeys(content []int32, known *keyList) bool {
+	if len(content)%2 != 0 {
+		return false
+	}
+	for i := 0; i < len(content); i += 2 {
+		k := content[i]
+		n := &f.t.nodes[k]
+		if n.kind != scalarNode || n.tag == tagMerge || n.tag == tagOther || n.tag == tagNone {
+			return false
+		}
+		j := known.index(f.t.value(k))
+		if j < 0 || j >= maxKnown || f.at[j] != 0 {
+			return false
+		}
+		f.at[j] = int32(i/2) + 1
+	}
+	f.entries = asEntries(content)
+	return true
 }
 
 // keyPos returns the position of key (named name) of the mapping at path.
@@ -262,6 +305,14 @@ func (s *slab[T]) new() *T {
 	}
 	s.buf = s.buf[:len(s.buf)+1]
 	return &s.buf[len(s.buf)-1]
+}
+
+// reset makes the slab hand out its current chunk again, zeroed: every
+// value it handed out before must be dead. Chunks before the current one
+// are left to the garbage collector.
+func (s *slab[T]) reset() {
+	clear(s.buf)
+	s.buf = s.buf[:0]
 }
 
 // take returns an empty slice with room for n values; appending beyond

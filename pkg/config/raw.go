@@ -58,6 +58,9 @@ type rawConfig struct {
 	services  []rawService
 	flags     bool // from the command line: field names are flags
 	rawDirector2
+	// checked, when set, has checked the services already (services is
+	// then empty): see decoder.document.
+	checked *validator
 }
 
 // rawService is one virtual server as written.

@@ -18,10 +18,10 @@ type serviceFacts struct {
 // rsKey identifies a real server within a service, as the kernel does.
 type rsKey = netip.AddrPort
 
-// realServer checks one real server of vs. first holds the real servers
+// realServer checks one real server of vs, into rs. first holds the real servers
 // seen so far in the service with their positions, to find duplicates.
-func (v *validator) realServer(r *rawRealServer, vs *VirtualServer, known serviceFacts, first *dupIndex[rsKey]) RealServer {
-	rs := RealServer{Weight: DefaultWeight, Mode: vs.Mode, Port: vs.Port}
+func (v *validator) realServer(rs *RealServer, r *rawRealServer, vs *VirtualServer, known *serviceFacts, first *dupIndex[rsKey]) {
+	*rs = RealServer{Weight: DefaultWeight, Mode: vs.Mode, Port: vs.Port}
 
 	addrOK := false
 	switch {
@@ -55,13 +55,15 @@ func (v *validator) realServer(r *rawRealServer, vs *VirtualServer, known servic
 		case !ok:
 			portOK = false
 		case portOK:
-			v.realServerPort(uint16(n), r.port.pos, vs, &rs)
+			v.realServerPort(uint16(n), r.port.pos, vs, rs)
 		}
 	}
 
-	rs.Check = v.realServerCheck(r.check, vs, rs, known.check, portOK)
-	v.thresholds(r, &rs)
-	v.tunnel(r.tunnel, &rs, modeOK)
+	if r.check != nil || vs.Check != nil { // else there is nothing to check
+		rs.Check = v.realServerCheck(r.check, vs, *rs, known.check, portOK)
+	}
+	v.thresholds(r, rs)
+	v.tunnel(r.tunnel, rs, modeOK)
 
 	if addrOK && portOK {
 		key := netip.AddrPortFrom(rs.Address, rs.Port)
@@ -71,7 +73,6 @@ func (v *validator) realServer(r *rawRealServer, vs *VirtualServer, known servic
 			first.add(key, r.address.pos)
 		}
 	}
-	return rs
 }
 
 // realServerPort applies a real server's port n, written at p: nat maps

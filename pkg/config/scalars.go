@@ -3,12 +3,12 @@ package config
 import "fmt"
 
 // text reads f[key] as text (any scalar but an empty one).
-func (d *decoder) text(f fields, path fieldPath, key, want string) *rawString {
+func (d *decoder) text(f fields, path fieldPath, key keyID, want string) *rawString {
 	e, ok := f.get(key)
 	if !ok {
 		return nil
 	}
-	p := path.keyAt(d.n(e.value), key)
+	p := path.keyAt(d.n(e.value), f.known[key])
 	r := d.resolve(e.value)
 	out := d.strings.new()
 	if d.t.kind(r) != scalarNode || d.t.isNull(r) {
@@ -22,12 +22,12 @@ func (d *decoder) text(f fields, path fieldPath, key, want string) *rawString {
 
 // integer reads f[key] as an integer, in any spelling YAML resolves to
 // one (80, 0x50, 0o120, 1_000).
-func (d *decoder) integer(f fields, path fieldPath, key string) *rawInt {
+func (d *decoder) integer(f fields, path fieldPath, key keyID) *rawInt {
 	e, ok := f.get(key)
 	if !ok {
 		return nil
 	}
-	return d.intValue(e.value, path.keyAt(d.n(e.value), key))
+	return d.intValue(e.value, path.keyAt(d.n(e.value), f.known[key]))
 }
 
 // intValue reads n, written at p, as an integer.
@@ -77,12 +77,12 @@ func plainDecimal(s string) (int64, bool) {
 }
 
 // boolean reads f[key] as true or false.
-func (d *decoder) boolean(f fields, path fieldPath, key string) *rawBool {
+func (d *decoder) boolean(f fields, path fieldPath, key keyID) *rawBool {
 	e, ok := f.get(key)
 	if !ok {
 		return nil
 	}
-	p := path.keyAt(d.n(e.value), key)
+	p := path.keyAt(d.n(e.value), f.known[key])
 	r := d.resolve(e.value)
 	var b bool
 	if d.t.kind(r) == scalarNode && d.t.shortTag(r) == tagBool && d.t.yamlNode(r).Decode(&b) == nil {
@@ -95,7 +95,7 @@ func (d *decoder) boolean(f fields, path fieldPath, key string) *rawBool {
 // netmask reads persistence_netmask: an integer prefix length or a dotted
 // mask.
 func (d *decoder) netmask(f fields, path fieldPath) *rawNetmask {
-	e, ok := f.get("persistence_netmask")
+	e, ok := f.get(svcNetmask)
 	if !ok {
 		return nil
 	}

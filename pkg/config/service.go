@@ -47,7 +47,8 @@ func (v *validator) service(s rawService) (vs VirtualServer, keyOK bool) {
 		vs.RealServers = v.takeRealServers(n)
 	}
 	for i := range s.realServers {
-		vs.RealServers = append(vs.RealServers, v.realServer(&s.realServers[i], &vs, known, first))
+		vs.RealServers = append(vs.RealServers, RealServer{})
+		v.realServer(&vs.RealServers[i], &s.realServers[i], &vs, &known, first)
 	}
 	v.service2(s, &vs, family)
 	return vs, keyOK

@@ -21,15 +21,34 @@ const (
 // validator checks a rawConfig and builds the Config it describes. Values
 // that fail a check are reported and left at their defaults; the Config is
 // only handed out when nothing was reported.
+//
+// It takes the services one at a time (add), so that the decoder can hand
+// each over as soon as it is read and reuse its raw values' memory for the
+// next one (see decoder.document): a file's raw values are then never all
+// alive at once.
 type validator struct {
 	ps    *problems
 	flags bool
+	cfg   *Config
 	// realServers finds duplicate real servers in one service; reused
 	// from service to service.
 	realServers dupIndex[rsKey]
 	// rsArray holds the RealServers of every service, each service's
 	// slice capped at its own end: one allocation for the file.
 	rsArray []RealServer
+	// first maps the key of each service without problems to its index
+	// in places; places keeps what later messages need of every service.
+	first  map[ServiceKey]int32
+	places []servicePlace
+	nat    bool // a real server of an IPv4 service uses nat
+}
+
+// servicePlace is what the validator keeps of a service once it has
+// checked it: where it was written, and where its mark list was (nil for
+// none).
+type servicePlace struct {
+	at    pos
+	marks *pos
 }
 
 // takeRealServers returns an empty slice with room for n real servers.
@@ -43,9 +62,33 @@ func (v *validator) takeRealServers(n int) []RealServer {
 }
 
 // validate checks raw, reporting to ps, and returns the resolved Config.
+// A rawConfig from decodeDocument comes with its services checked
+// already (raw.checked), and their problems held apart until now: they
+// come after the decoder's, as they would had they been checked here.
 func validate(raw *rawConfig, ps *problems) *Config {
-	v := &validator{ps: ps, flags: raw.flags}
-	cfg := &Config{}
+	v := raw.checked
+	if v == nil {
+		n := 0
+		for i := range raw.services {
+			n += len(raw.services[i].realServers)
+		}
+		v = newValidator(raw, ps, len(raw.services), n)
+		for i := range raw.services {
+			v.add(&raw.services[i])
+		}
+	} else {
+		ps.absorb(v.ps)
+		v.ps = ps
+	}
+	return v.finish(raw)
+}
+
+// newValidator starts checking raw: its interface and gateway. services
+// and realServers are how many there are (or an estimate), to size the
+// Config.
+func newValidator(raw *rawConfig, ps *problems, services, realServers int) *validator {
+	v := &validator{ps: ps, flags: raw.flags, cfg: &Config{}}
+	cfg := v.cfg
 	if raw.iface != nil && raw.iface.ok {
 		if problem := checkInterface(raw.iface.s); problem != "" {
 			ps.add(raw.iface.pos, problem)
@@ -56,39 +99,51 @@ func validate(raw *rawConfig, ps *problems) *Config {
 	if raw.gateway != nil && raw.gateway.ok {
 		cfg.RealServer.Gateway, _ = v.addr(raw.gateway)
 	}
-	first := make(map[ServiceKey]int32, len(raw.services)) // the index in raw.services
-	if len(raw.services) > 0 {
-		cfg.VirtualServers = make([]VirtualServer, 0, len(raw.services))
-		n := 0
-		for i := range raw.services {
-			n += len(raw.services[i].realServers)
-		}
-		v.rsArray = make([]RealServer, 0, n)
+	v.first = make(map[ServiceKey]int32, services)
+	if services > 0 {
+		cfg.VirtualServers = make([]VirtualServer, 0, services)
+		v.places = make([]servicePlace, 0, services)
+		v.rsArray = make([]RealServer, 0, realServers)
 	}
-	nat := false
-	for i, rs := range raw.services {
-		vs, keyOK := v.service(rs)
-		if keyOK {
-			key := vs.Key()
-			if j, dup := first[key]; dup {
-				p := raw.services[j].at
-				ps.add(rs.at, fmt.Sprintf("%s is already defined by %s%s", key, p.name(), atLine(p)))
-			} else {
-				first[key] = int32(i)
-			}
-		}
-		for _, r := range vs.RealServers {
-			// ip_forward is IPv4's: an IPv6 nat service does not need it.
-			nat = nat || (r.Mode == ModeNAT && vs.VIP.Is4())
-		}
-		cfg.VirtualServers = append(cfg.VirtualServers, vs)
+	return v
+}
+
+// add checks the next service. It keeps no pointer into rs.
+func (v *validator) add(rs *rawService) {
+	i := len(v.places)
+	place := servicePlace{at: rs.at}
+	if rs.marks != nil {
+		p := rs.marks.pos
+		place.marks = &p
 	}
-	cfg.Director.IPForward = nat
+	v.places = append(v.places, place)
+	vs, keyOK := v.service(*rs)
+	if keyOK {
+		key := vs.Key()
+		if j, dup := v.first[key]; dup {
+			p := v.places[j].at
+			v.ps.add(rs.at, fmt.Sprintf("%s is already defined by %s%s", key, p.name(), atLine(p)))
+		} else {
+			v.first[key] = int32(i)
+		}
+	}
+	for _, r := range vs.RealServers {
+		// ip_forward is IPv4's: an IPv6 nat service does not need it.
+		v.nat = v.nat || (r.Mode == ModeNAT && vs.VIP.Is4())
+	}
+	v.cfg.VirtualServers = append(v.cfg.VirtualServers, vs)
+}
+
+// finish checks the rest of raw, once every service has been added, and
+// returns the Config.
+func (v *validator) finish(raw *rawConfig) *Config {
+	cfg := v.cfg
+	cfg.Director.IPForward = v.nat
 	if raw.ipForward != nil && raw.ipForward.ok {
 		cfg.Director.IPForward = raw.ipForward.b
 	}
-	v.director2(raw.rawDirector2, &cfg.Director, nat)
-	v.markConflicts(raw.services, cfg.VirtualServers, first)
+	v.director2(raw.rawDirector2, &cfg.Director, v.nat)
+	v.markConflicts()
 	return cfg
 }
 
@@ -132,19 +187,18 @@ func unknownMode(s string) string {
 
 // markConflicts reports a mark that another fwmark service marks too, or
 // that a service of its own (protocol, VIP, port) already receives: the
-// kernel would send its packets to one of the two. first maps the keys of
-// the services without fwmark to their index in raws.
-func (v *validator) markConflicts(raws []rawService, vss []VirtualServer, first map[ServiceKey]int32) {
+// kernel would send its packets to one of the two.
+func (v *validator) markConflicts() {
 	marked := map[ServiceKey]pos{}
-	for i, vs := range vss {
-		if i >= len(raws) || raws[i].marks == nil {
+	for i, vs := range v.cfg.VirtualServers {
+		if v.places[i].marks == nil {
 			continue
 		}
 		for _, m := range vs.Marks {
 			key := ServiceKey{Protocol: m.Protocol, VIP: vs.VIP, Port: m.Port}
-			at := raws[i].marks.pos
-			if j, dup := first[key]; dup {
-				p := raws[j].at
+			at := *v.places[i].marks
+			if j, dup := v.first[key]; dup {
+				p := v.places[j].at
 				v.ps.add(at, fmt.Sprintf("marks %s, which %s receives as a service of its own%s", key, p.name(), atLine(p)))
 			} else if p, dup := marked[key]; dup {
 				v.ps.add(at, fmt.Sprintf("marks %s, which %s marks too", key, p.name()))
