@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-	"time"
 )
 
 // aliasBomb returns a small document whose aliases describe n*n real
@@ -20,11 +19,9 @@ func aliasBomb(n int) string {
 }
 
 func TestParseAliasBomb(t *testing.T) {
-	start := time.Now()
+	// The stop message below is the bound at work: reading stops at
+	// maxItems instead of expanding 4,000,000 real servers.
 	_, err := Parse("f.yaml", []byte(aliasBomb(2000)))
-	if d := time.Since(start); d > 20*time.Second {
-		t.Errorf("Parse took %v", d)
-	}
 	lines := problemLines(t, err)
 	if len(lines) > maxProblems+2 {
 		t.Errorf("%d problems reported; want at most %d", len(lines), maxProblems+2)
@@ -51,11 +48,7 @@ func TestParseMergeChain(t *testing.T) {
 		fmt.Fprintf(&b, "x-%d: &a%d {<<: *a%d, k%d: 0}\n", i, i, i-1, i)
 	}
 	fmt.Fprintf(&b, "virtual_servers: [{<<: *a%d, vip: 10.0.0.1, port: 80}]\n", n-1)
-	start := time.Now()
 	_, err := Parse("f.yaml", []byte(b.String()))
-	if d := time.Since(start); d > 20*time.Second {
-		t.Errorf("Parse took %v", d)
-	}
 	lines := problemLines(t, err)
 	const want = "virtual_servers[0]: the file expands to too much through aliases and merge keys (<<); stopped reading here"
 	found := false
