@@ -52,8 +52,12 @@ func converge(ctx context.Context, d *Desired, o Options) (Result, error) {
 		r.want = r.scope.want(*d)
 		switch {
 		case o.DryRun:
-		case found && sameDesired(d, rec.Desired):
-			r.keep = rec.Desired // a start of the recorded state: no second copy
+		case found:
+			// The recorded bytes when nothing changed (no second copy),
+			// else their unchanged prefix copied and the rest rendered.
+			if r.keep, _, err = encodeDesiredAgainst(d, rec.Desired); err != nil {
+				return Result{}, err
+			}
 		default:
 			if r.keep, err = encodeDesired(d); err != nil {
 				return Result{}, err

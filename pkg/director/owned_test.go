@@ -1,6 +1,7 @@
 package director
 
 import (
+	"bytes"
 	"slices"
 	"testing"
 
@@ -132,5 +133,51 @@ func TestSettleKeepsWhatIsUnchanged(t *testing.T) {
 	}
 	if same := settle(intended, after, Desired{}, nil, nil); len(same.Services) != 3 {
 		t.Fatalf("settled %d services, want 3", len(same.Services))
+	}
+}
+
+// TestEncodeDesiredAgainst: the encoding made against a recorded one is
+// encodeDesired's, byte for byte, wherever the two states differ; it is
+// the recorded slice itself only when nothing does.
+func TestEncodeDesiredAgainst(t *testing.T) {
+	d := DesiredFrom(bigConfig(40, 3))
+	enc, err := encodeDesired(&d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, same, err := encodeDesiredAgainst(&d, enc)
+	if err != nil || !same || &got[0] != &enc[0] {
+		t.Fatalf("unchanged state: same %v, err %v, recorded slice reused %v", same, err, err == nil && &got[0] == &enc[0])
+	}
+	edits := map[string]func(*Desired){
+		"first service":  func(e *Desired) { e.Services[0].Destinations[2].Weight++ },
+		"middle service": func(e *Desired) { e.Services[20].Destinations[0].Weight++ },
+		"last service":   func(e *Desired) { e.Services[39].Destinations[1].Weight++ },
+		"interface":      func(e *Desired) { e.Interface = "eth1" },
+		"one service less": func(e *Desired) {
+			e.Services = e.Services[:39]
+		},
+		"no services": func(e *Desired) { e.Services = nil },
+	}
+	for name, edit := range edits {
+		e := DesiredFrom(bigConfig(40, 3))
+		edit(&e)
+		want, err := encodeDesired(&e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for what, rec := range map[string][]byte{"recorded": enc, "empty": nil, "cut short": enc[:len(enc)/2]} {
+			got, same, err := encodeDesiredAgainst(&e, rec)
+			if err != nil || same || !bytes.Equal(got, want) {
+				t.Errorf("%s, against %s: same %v, err %v, equal to encodeDesired %v", name, what, same, err, bytes.Equal(got, want))
+			}
+		}
+	}
+	// A longer state than recorded: every recorded byte matches, the rest
+	// is new.
+	e := DesiredFrom(bigConfig(41, 3))
+	want, _ := encodeDesired(&e)
+	if got, same, err := encodeDesiredAgainst(&e, enc); err != nil || same || !bytes.Equal(got, want) {
+		t.Errorf("one service more: same %v, err %v, equal %v", same, err, bytes.Equal(got, want))
 	}
 }

@@ -50,39 +50,64 @@ func encodeDesired(d *Desired) (json.RawMessage, error) {
 	if d == nil {
 		return nil, nil
 	}
-	// Sized for IPv4 (a service takes about 120 bytes, a destination
-	// 90): an encoding of 11,000 objects is not grown and copied.
-	n := 64
-	for _, s := range d.Services {
-		n += 128 + 96*len(s.Destinations)
-	}
-	b, err := appendDesired(make([]byte, 0, n), d, nil)
+	b, err := appendDesired(make([]byte, 0, desiredSize(d)), d, nil)
 	if err != nil {
 		return nil, fmt.Errorf("director: encode the desired state: %w", err)
 	}
 	return b, nil
 }
 
-// sameDesired reports whether d encodes to enc (as encodeDesired would
-// render it) without holding the encoding: it is rendered a service at a
-// time into a small buffer, compared as it goes, and stops at the first
-// difference. A start that finds its desired state recorded reuses the
-// record's bytes.
-func sameDesired(d *Desired, enc []byte) bool {
+// encodeDesiredAgainst renders d for a record, as encodeDesired would,
+// given enc, the encoding recorded last time: it renders a service at a
+// time into a small buffer and compares as it goes. While every byte
+// matches it keeps nothing, and when all do it returns enc itself and
+// same (a start of the recorded state makes no second copy). At the first
+// difference it starts the new encoding with enc's matching prefix,
+// copied instead of rendered again, and renders the rest into it.
+func encodeDesiredAgainst(d *Desired, enc []byte) (out json.RawMessage, same bool, err error) {
 	off := 0
+	diverged := false
 	flush := func(b []byte) ([]byte, bool) {
-		if !bytes.HasPrefix(enc[off:], b) {
-			return b, false
+		if diverged {
+			return b, true // b is the new encoding, growing
 		}
-		off += len(b)
-		return b[:0], true
+		if bytes.HasPrefix(enc[off:], b) {
+			off += len(b)
+			return b[:0], true
+		}
+		diverged = true
+		nb := make([]byte, 0, desiredSize(d)+len(b))
+		return append(append(nb, enc[:off]...), b...), true
 	}
 	b, err := appendDesired(make([]byte, 0, 4096), d, flush)
 	if err != nil {
-		return false
+		return nil, false, fmt.Errorf("director: encode the desired state: %w", err)
 	}
-	_, same := flush(b)
-	return same && off == len(enc)
+	switch {
+	case diverged:
+		return b, false, nil
+	case bytes.Equal(enc[off:], b):
+		return enc, true, nil
+	}
+	return append(append(make([]byte, 0, off+len(b)), enc[:off]...), b...), false, nil
+}
+
+// desiredSize is room for d's encoding, sized for IPv4 (a service takes
+// about 120 bytes, a destination 90): an encoding of 11,000 objects is
+// not grown and copied.
+func desiredSize(d *Desired) int {
+	n := 64
+	for _, s := range d.Services {
+		n += 128 + 96*len(s.Destinations)
+	}
+	return n
+}
+
+// sameDesired reports whether d encodes to enc (as encodeDesired would
+// render it).
+func sameDesired(d *Desired, enc []byte) bool {
+	_, same, err := encodeDesiredAgainst(d, enc)
+	return err == nil && same
 }
 
 // desired decodes the record's desired state; nil when it has none.

@@ -16,7 +16,7 @@ import (
 
 // appendDesired appends d as json.Marshal renders it. A non-nil flush is
 // given the buffer after each service and returns the one to go on with
-// (sameDesired compares and empties it), or false to stop: appendDesired
+// (encodeDesiredAgainst compares and empties it), or false to stop: appendDesired
 // then returns what it has, and errStopped.
 func appendDesired(b []byte, d *Desired, flush func([]byte) ([]byte, bool)) ([]byte, error) {
 	b = appendString(append(b, `{"interface":`...), d.Interface)
