@@ -63,15 +63,7 @@ func observe(ctx context.Context, k Kernel, d Desired, owned Owned, strict bool)
 
 // observeCounters is observe with the destinations' counters, for status.
 func observeCounters(ctx context.Context, k Kernel, d Desired, owned Owned) (Observed, error) {
-	svcs, err := observeServices(ctx, k, owned, nil, true)
-	if err != nil {
-		return Observed{}, err
-	}
-	obs := Observed{Services: svcs}
-	if err := observeHost(ctx, k, d, owned, false, &obs); err != nil {
-		return Observed{}, err
-	}
-	return obs, nil
+	return observeWith(ctx, k, d, owned, false, nil, true)
 }
 
 // observeSome is observe, except that the destinations of an owned
@@ -79,7 +71,13 @@ func observeCounters(ctx context.Context, k Kernel, d Desired, owned Owned) (Obs
 // taken from reuse instead of dumped again: the read-back after a pass
 // dumps again only the services the pass wrote to.
 func observeSome(ctx context.Context, k Kernel, d Desired, owned Owned, strict bool, reuse map[ipvs.ServiceKey]ObservedService) (Observed, error) {
-	svcs, err := observeServices(ctx, k, owned, reuse, false)
+	return observeWith(ctx, k, d, owned, strict, reuse, false)
+}
+
+// observeWith is observeSome, with the destinations' counters when
+// counters is set.
+func observeWith(ctx context.Context, k Kernel, d Desired, owned Owned, strict bool, reuse map[ipvs.ServiceKey]ObservedService, counters bool) (Observed, error) {
+	svcs, err := observeServices(ctx, k, owned, reuse, counters)
 	if err != nil {
 		return Observed{}, err
 	}
