@@ -25,9 +25,20 @@ import (
 // 24 MiB (scripts/bench.sh: 27.4 MB against 30.7 MB).
 const memoryLimit = 20 << 20
 
+// gcPercent is the collector's growth target (GOGC) unless GOGC sets one.
+// Under the soft limit above, a heap that may grow to four times its live
+// size between collections (instead of two) takes fewer of them while a
+// start reads its config and builds its plan: in the VM benchmark the
+// 11,000-object start's CPU went from about 0.72-1.03 s to 0.72-0.74 s
+// (best wall 0.74-0.85 s to 0.59 s), the peak RSS from 22.6 to 24.7 MB.
+const gcPercent = 300
+
 func main() {
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(memoryLimit)
+	}
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(gcPercent)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	endProfile := cpuProfile(os.Getenv("LVS_RS_CPUPROFILE"))

@@ -55,7 +55,7 @@ func writeGo(b *strings.Builder) {
 	}
 	sample(b, "go_gc_duration_seconds_sum", nil, nil, "", gc.PauseTotal.Seconds())
 	sample(b, "go_gc_duration_seconds_count", nil, nil, "", float64(gc.NumGC))
-	gauge(b, "go_gc_gogc_percent", "Heap size target percentage configured by the user (GOGC), otherwise 100.", gogc())
+	gauge(b, "go_gc_gogc_percent", "Heap size target percentage configured by the user (GOGC) or the binary.", gogc())
 	gauge(b, "go_gc_gomemlimit_bytes", "Go runtime memory limit configured by the user (GOMEMLIMIT or the binary), in bytes.", float64(debug.SetMemoryLimit(-1)))
 	gauge(b, "go_goroutines", "Number of goroutines that currently exist.", float64(runtime.NumGoroutine()))
 	header(b, "go_info", "Information about the Go environment.", typeGauge)
@@ -165,15 +165,13 @@ func bootTime() (uint64, error) {
 	return 0, errBadStat
 }
 
-// gogc returns the GOGC setting the runtime started with: 100 unless the
-// environment sets it, -1 for off.
+// gogc returns the collector's growth target as the runtime has it
+// (GOGC, or what the binary set): -1 for off. The runtime has no getter
+// but runtime/metrics, which this binary does not link (its start-up
+// cost): SetGCPercent returns the value it replaces, which is put back at
+// once.
 func gogc() float64 {
-	v := os.Getenv("GOGC")
-	if v == "off" {
-		return -1
-	}
-	if n, err := strconv.Atoi(v); err == nil {
-		return float64(n)
-	}
-	return 100
+	p := debug.SetGCPercent(100)
+	debug.SetGCPercent(p)
+	return float64(p)
 }
