@@ -56,6 +56,14 @@ func (k *benchKernel) DestinationConfigs(_ context.Context, s ipvs.Service) ([]i
 	return configsOf(k.dests[s.Key()]), nil
 }
 
+func (k *benchKernel) DestinationsOf(ctx context.Context, svcs []ipvs.Service, each func(int, []ipvs.DestinationExtended)) error {
+	return listEach(ctx, svcs, k.Destinations, each)
+}
+
+func (k *benchKernel) DestinationConfigsOf(ctx context.Context, svcs []ipvs.Service, each func(int, []ipvs.Destination)) error {
+	return listConfigsEach(ctx, svcs, k.Destinations, each)
+}
+
 func (k *benchKernel) Apply(_ context.Context, ops []ipvs.Op) []error {
 	errs := make([]error, len(ops))
 	for i, op := range ops {

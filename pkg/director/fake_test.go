@@ -306,3 +306,32 @@ func (m *memKernel) DeleteDaemon(_ context.Context, st ipvs.DaemonState) error {
 }
 
 var _ Kernel = (*memKernel)(nil)
+
+// listEach is IPVS.DestinationsOf for a fake: list (the fake's
+// Destinations) for each service, ESRCH skipped.
+func listEach(ctx context.Context, svcs []ipvs.Service, list func(context.Context, ipvs.Service) ([]ipvs.DestinationExtended, error), each func(int, []ipvs.DestinationExtended)) error {
+	for i, s := range svcs {
+		ds, err := list(ctx, s)
+		if errors.Is(err, unix.ESRCH) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		each(i, ds)
+	}
+	return nil
+}
+
+// listConfigsEach is IPVS.DestinationConfigsOf for a fake (see listEach).
+func listConfigsEach(ctx context.Context, svcs []ipvs.Service, list func(context.Context, ipvs.Service) ([]ipvs.DestinationExtended, error), each func(int, []ipvs.Destination)) error {
+	return listEach(ctx, svcs, list, func(i int, ds []ipvs.DestinationExtended) { each(i, configsOf(ds)) })
+}
+
+func (f *fakeKernel) DestinationsOf(ctx context.Context, svcs []ipvs.Service, each func(int, []ipvs.DestinationExtended)) error {
+	return listEach(ctx, svcs, f.Destinations, each)
+}
+
+func (f *fakeKernel) DestinationConfigsOf(ctx context.Context, svcs []ipvs.Service, each func(int, []ipvs.Destination)) error {
+	return listConfigsEach(ctx, svcs, f.Destinations, each)
+}

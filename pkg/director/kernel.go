@@ -26,75 +26,21 @@ type IPVS interface {
 	Info(ctx context.Context) (ipvs.Info, error)
 	Services(ctx context.Context) ([]ipvs.ServiceExtended, error)
 	Destinations(ctx context.Context, s ipvs.Service) ([]ipvs.DestinationExtended, error)
+	// DestinationsOf calls each, in order, with the index in svcs and the
+	// destinations (with their counters) of every service of svcs that
+	// exists: one that does not (ESRCH, deleted since the caller listed
+	// it) is skipped; any other failure stops the calls and is returned.
+	// *ipvs.Client makes the dumps under one call (IPVS has no dump of
+	// every destination: observing 1,000 services takes 1,000 dumps).
+	DestinationsOf(ctx context.Context, svcs []ipvs.Service, each func(i int, ds []ipvs.DestinationExtended)) error
+	// DestinationConfigsOf is DestinationsOf without the counters, which
+	// a converge does not read.
+	DestinationConfigsOf(ctx context.Context, svcs []ipvs.Service, each func(i int, ds []ipvs.Destination)) error
 	// Apply performs ops in order and returns one error per op. It may
 	// stop at the first failure and report the rest as
 	// ipvs.ErrNotAttempted, or attempt them all; an op whose outcome is
 	// unknown wraps ipvs.ErrOutcomeUnknown.
 	Apply(ctx context.Context, ops []ipvs.Op) []error
-}
-
-// configLister is an IPVS that also lists a service's destinations
-// without their counters (ipvs.Client.DestinationConfigs): what a
-// converge reads, in less memory and time. An IPVS without it is read
-// through Destinations.
-type configLister interface {
-	DestinationConfigs(ctx context.Context, s ipvs.Service) ([]ipvs.Destination, error)
-}
-
-// destinationConfigs lists the destinations of the service with s's key
-// without counters: through configLister when k offers it.
-func destinationConfigs(ctx context.Context, k IPVS, s ipvs.Service) ([]ipvs.Destination, error) {
-	if c, ok := k.(configLister); ok {
-		return c.DestinationConfigs(ctx, s)
-	}
-	ds, err := k.Destinations(ctx, s)
-	return configsOf(ds), err
-}
-
-// batchLister is an IPVS that lists the destinations of many services in
-// one call (ipvs.Client.DestinationsOf and DestinationConfigsOf): the
-// socket taken, and its deadline armed, once for the 1,000 dumps of 1,000
-// services instead of once per dump. A service that does not exist
-// (ESRCH) is skipped: each is not called for it. An IPVS without it is
-// read one service per call.
-type batchLister interface {
-	DestinationsOf(ctx context.Context, svcs []ipvs.Service, each func(i int, ds []ipvs.DestinationExtended)) error
-	DestinationConfigsOf(ctx context.Context, svcs []ipvs.Service, each func(i int, ds []ipvs.Destination)) error
-}
-
-// destinationsOf calls each with the index and the destinations, with
-// their counters, of every service of svcs that exists (see batchLister),
-// through batchLister when k offers it.
-func destinationsOf(ctx context.Context, k IPVS, svcs []ipvs.Service, each func(i int, ds []ipvs.DestinationExtended)) error {
-	if l, ok := k.(batchLister); ok {
-		return l.DestinationsOf(ctx, svcs, each)
-	}
-	return eachService(svcs, func(s ipvs.Service) ([]ipvs.DestinationExtended, error) { return k.Destinations(ctx, s) }, each)
-}
-
-// destinationConfigsOf is destinationsOf without counters.
-func destinationConfigsOf(ctx context.Context, k IPVS, svcs []ipvs.Service, each func(i int, ds []ipvs.Destination)) error {
-	if l, ok := k.(batchLister); ok {
-		return l.DestinationConfigsOf(ctx, svcs, each)
-	}
-	return eachService(svcs, func(s ipvs.Service) ([]ipvs.Destination, error) { return destinationConfigs(ctx, k, s) }, each)
-}
-
-// eachService lists each service of svcs with list and passes the result
-// to each, skipping those that do not exist (ESRCH), stopping at any other
-// failure.
-func eachService[T any](svcs []ipvs.Service, list func(ipvs.Service) ([]T, error), each func(i int, ds []T)) error {
-	for i, s := range svcs {
-		ds, err := list(s)
-		if errors.Is(err, unix.ESRCH) {
-			continue // deleted since the dump of services
-		}
-		if err != nil {
-			return err
-		}
-		each(i, ds)
-	}
-	return nil
 }
 
 // configsOf returns the configurations of ds, in one new slice.
@@ -166,22 +112,13 @@ func (k hostKernel) Destinations(ctx context.Context, s ipvs.Service) ([]ipvs.De
 	return k.ipvs.Destinations(ctx, s)
 }
 
-// DestinationConfigs lists destinations without counters (see
-// configLister).
-func (k hostKernel) DestinationConfigs(ctx context.Context, s ipvs.Service) ([]ipvs.Destination, error) {
-	if k.ipvs == nil {
-		return nil, &ipvs.Error{Op: "list destinations of", Object: s.String(), Err: unix.ESRCH}
-	}
-	return destinationConfigs(ctx, k.ipvs, s)
-}
-
-// DestinationsOf lists many services' destinations in one call (see
-// batchLister); without IPVS no service exists.
+// DestinationsOf lists many services' destinations in one call; without
+// IPVS no service exists.
 func (k hostKernel) DestinationsOf(ctx context.Context, svcs []ipvs.Service, each func(i int, ds []ipvs.DestinationExtended)) error {
 	if k.ipvs == nil {
 		return nil
 	}
-	return destinationsOf(ctx, k.ipvs, svcs, each)
+	return k.ipvs.DestinationsOf(ctx, svcs, each)
 }
 
 // DestinationConfigsOf is DestinationsOf without counters.
@@ -189,7 +126,7 @@ func (k hostKernel) DestinationConfigsOf(ctx context.Context, svcs []ipvs.Servic
 	if k.ipvs == nil {
 		return nil
 	}
-	return destinationConfigsOf(ctx, k.ipvs, svcs, each)
+	return k.ipvs.DestinationConfigsOf(ctx, svcs, each)
 }
 
 // Apply without IPVS: deletes are done (nothing exists), the rest fail

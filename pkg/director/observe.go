@@ -90,7 +90,7 @@ func observeWith(ctx context.Context, k Kernel, d Desired, owned Owned, strict b
 
 // observeServices is observeSome's IPVS table: every service, with the
 // destinations of owned ones (and with counters, their counters), all
-// listed in one call (see batchLister).
+// listed in one call (see IPVS.DestinationsOf).
 func observeServices(ctx context.Context, k Kernel, owned Owned, reuse map[ipvs.ServiceKey]ObservedService, counters bool) (map[ipvs.ServiceKey]ObservedService, error) {
 	svcs, err := k.Services(ctx)
 	if err != nil {
@@ -113,12 +113,12 @@ func observeServices(ctx context.Context, k Kernel, owned Owned, reuse map[ipvs.
 		out[key] = o
 	}
 	if counters {
-		err = destinationsOf(ctx, k, list, func(j int, ds []ipvs.DestinationExtended) {
+		err = k.DestinationsOf(ctx, list, func(j int, ds []ipvs.DestinationExtended) {
 			s := svcs[at[j]]
 			out[s.Key()] = ObservedService{ServiceExtended: s, Destinations: configsOf(ds), Counters: ds}
 		})
 	} else {
-		err = destinationConfigsOf(ctx, k, list, func(j int, ds []ipvs.Destination) {
+		err = k.DestinationConfigsOf(ctx, list, func(j int, ds []ipvs.Destination) {
 			s := svcs[at[j]]
 			out[s.Key()] = ObservedService{ServiceExtended: s, Destinations: ds}
 		})

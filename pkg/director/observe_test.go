@@ -8,13 +8,12 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"golang.org/x/sys/unix"
 
 	"github.com/lvs-rs/lvs-rs/pkg/ipvs"
 )
 
 // listingKernel is a memKernel that lists many services' destinations in
-// one call, as ipvs.Client does (batchLister), each as memKernel lists it.
+// one call, as ipvs.Client does, each as memKernel lists it.
 // It counts its calls.
 type listingKernel struct {
 	*memKernel
@@ -27,22 +26,12 @@ func (k *listingKernel) Destinations(ctx context.Context, s ipvs.Service) ([]ipv
 	return k.memKernel.Destinations(ctx, s)
 }
 
-func (k *listingKernel) DestinationsOf(_ context.Context, svcs []ipvs.Service, each func(int, []ipvs.DestinationExtended)) error {
+func (k *listingKernel) DestinationsOf(ctx context.Context, svcs []ipvs.Service, each func(int, []ipvs.DestinationExtended)) error {
 	k.lists++
 	if k.err != nil {
 		return k.err
 	}
-	for i, s := range svcs {
-		ds, err := k.memKernel.Destinations(context.Background(), s)
-		if errors.Is(err, unix.ESRCH) {
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		each(i, ds)
-	}
-	return nil
+	return listEach(ctx, svcs, k.memKernel.Destinations, each)
 }
 
 func (k *listingKernel) DestinationConfigsOf(ctx context.Context, svcs []ipvs.Service, each func(int, []ipvs.Destination)) error {

@@ -21,6 +21,14 @@ func (d *dumpCounter) Destinations(ctx context.Context, s ipvs.Service) ([]ipvs.
 	return d.memKernel.Destinations(ctx, s)
 }
 
+func (d *dumpCounter) DestinationsOf(ctx context.Context, svcs []ipvs.Service, each func(int, []ipvs.DestinationExtended)) error {
+	return listEach(ctx, svcs, d.Destinations, each)
+}
+
+func (d *dumpCounter) DestinationConfigsOf(ctx context.Context, svcs []ipvs.Service, each func(int, []ipvs.Destination)) error {
+	return listConfigsEach(ctx, svcs, d.Destinations, each)
+}
+
 func (d *dumpCounter) names() []string {
 	var out []string
 	for _, k := range d.dumped {

@@ -47,6 +47,26 @@ func (m *memKernel) Destinations(_ context.Context, s ipvs.Service) ([]ipvs.Dest
 	return slices.Clone(m.dests[s.Key()]), nil
 }
 
+// DestinationsOf lists each service's destinations (this fake has no
+// service it does not list: ESRCH never occurs).
+func (m *memKernel) DestinationsOf(ctx context.Context, svcs []ipvs.Service, each func(int, []ipvs.DestinationExtended)) error {
+	for i, s := range svcs {
+		ds, _ := m.Destinations(ctx, s)
+		each(i, ds)
+	}
+	return nil
+}
+
+func (m *memKernel) DestinationConfigsOf(ctx context.Context, svcs []ipvs.Service, each func(int, []ipvs.Destination)) error {
+	return m.DestinationsOf(ctx, svcs, func(i int, ds []ipvs.DestinationExtended) {
+		out := make([]ipvs.Destination, len(ds))
+		for j := range ds {
+			out[j] = ds[j].Destination
+		}
+		each(i, out)
+	})
+}
+
 func (m *memKernel) Apply(_ context.Context, ops []ipvs.Op) []error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
