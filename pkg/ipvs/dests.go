@@ -60,13 +60,10 @@ func destinationsOf1[T any](ctx context.Context, c *Client, s Service, scratch *
 	defer end()
 	var out []T
 	err = c.held(func() (err error) {
-		out, err = dumpDestinations(c, s, scratch, decode)
+		out, err = dumpCarved(c, s, scratch, slab, decode)
 		return err
 	})
-	if err != nil || len(out) == 0 {
-		return out, err
-	}
-	return carveFrom(&c.slabMu, slab, out), nil
+	return out, err
 }
 
 // destinationsOf is DestinationsOf and DestinationConfigsOf: the dumps of
@@ -86,20 +83,27 @@ func destinationsOf[T any](ctx context.Context, c *Client, svcs []Service, scrat
 			if err := ctx.Err(); err != nil {
 				return &Error{Op: opListDests, Object: s.String(), Err: err}
 			}
-			out, err := dumpDestinations(c, s, scratch, decode)
+			out, err := dumpCarved(c, s, scratch, slab, decode)
 			if errors.Is(err, unix.ESRCH) {
 				continue // deleted since the caller listed it
 			}
 			if err != nil {
 				return err
 			}
-			if len(out) > 0 {
-				out = carveFrom(&c.slabMu, slab, out)
-			}
 			each(i, out)
 		}
 		return nil
 	})
+}
+
+// dumpCarved is dumpDestinations with the result copied out of scratch
+// into the client's slab (see carveFrom).
+func dumpCarved[T any](c *Client, s Service, scratch *sync.Pool, slab *[]T, decode func([]byte, Family) (T, error)) ([]T, error) {
+	out, err := dumpDestinations(c, s, scratch, decode)
+	if err != nil || len(out) == 0 {
+		return out, err
+	}
+	return carveFrom(&c.slabMu, slab, out), nil
 }
 
 // opListDests names the dumps of destinations in errors.
