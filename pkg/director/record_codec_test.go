@@ -345,12 +345,11 @@ func cloneRecord(r record) record {
 	return r
 }
 
-// TestCompactDestinationKeys: the record's destination keys in the layout
-// lvs-rs writes, and near misses of it, decode as encoding/json decodes
-// them or take the slow path.
-func TestCompactDestinationKeys(t *testing.T) {
-	fast := 0
-	for _, dest := range []string{
+// TestDestinationKeyNearMisses: the record's destination keys in the
+// layout lvs-rs writes, and near misses of it, decode as encoding/json
+// decodes them or take the slow path.
+func TestDestinationKeyNearMisses(t *testing.T) {
+	checkNearMisses(t, "records", []string{
 		`{"address":"10.0.0.2","port":80}`, `{"address":"10.0.0.2","port":0}`, `{"address":"255.255.255.255","port":65535}`,
 		`{"address":"10.0.0.2","port":08}`, `{"address":"10.0.0.2","port":00}`, `{"address":"10.0.0.2","port":65536}`,
 		`{"address":"10.0.0.2","port":123456}`, `{"address":"10.0.0.2","port":80.5}`, `{"address":"10.0.0.2","port":8e1}`,
@@ -359,51 +358,55 @@ func TestCompactDestinationKeys(t *testing.T) {
 		`{"address":"10.0.0.256","port":80}`, `{"address":"10.0.0.02","port":80}`, `{"address":"1.2.3.4.5","port":80}`,
 		`{"address":"2001:db8::1","port":80}`, `{"address":"::ffff:10.0.0.2","port":80}`, `{"address":"","port":80}`,
 		`{"address":"10.0.0.2"}`, `{"address":"10.0.0.2","port":80`,
-	} {
-		b := []byte(`{"version":2,"desired":{},"services":[{"family":"inet","protocol":"tcp","address":"10.0.0.1","port":80,"destinations":[` +
-			dest + `,` + dest + `]}]}`)
-		if checkRecordDecode(t, b) {
-			fast++
-		}
-	}
-	if fast < 3 {
-		t.Fatalf("only %d of the records took the fast path", fast)
-	}
+	}, func(dest string) bool {
+		return checkRecordDecode(t, []byte(`{"version":2,"desired":{},"services":[{"family":"inet","protocol":"tcp","address":"10.0.0.1","port":80,"destinations":[`+
+			dest+`,`+dest+`]}]}`))
+	})
 }
 
-// TestCompactDesiredDestinations: desired destinations in the layout
+// TestDesiredDestinationNearMisses: desired destinations in the layout
 // lvs-rs writes for IPv4, and near misses of it, decode as encoding/json
 // decodes them or take the slow path.
-func TestCompactDesiredDestinations(t *testing.T) {
-	fast := 0
-	for _, dest := range []string{
-		`{"family":"inet","address":"10.0.0.2","port":80,"forward":"route","weight":1}`,
-		`{"family":"inet","address":"10.0.0.2","port":0,"forward":"masq","weight":0}`,
-		`{"family":"inet","address":"10.0.0.2","port":65535,"forward":"tunnel","weight":4294967295}`,
-		`{"family":"inet","address":"10.0.0.2","port":80,"forward":"route","weight":4294967296}`,
-		`{"family":"inet","address":"10.0.0.2","port":80,"forward":"route","weight":12345678901}`,
-		`{"family":"inet","address":"10.0.0.2","port":80,"forward":"route","weight":01}`,
-		`{"family":"inet","address":"10.0.0.2","port":80,"forward":"route","weight":1.5}`,
-		`{"family":"inet","address":"10.0.0.2","port":80,"forward":"route","weight":1,"upper_threshold":5}`,
-		`{"family":"inet","address":"10.0.0.2","port":80,"forward":"route","weight":1,"weight":2}`,
-		`{"family":"inet","address":"10.0.0.2","port":80,"forward":"ROUTE","weight":1}`,
-		`{"family":"inet","address":"10.0.0.2","port":80,"forward":"routed","weight":1}`,
-		`{"family":"inet","address":"10.0.0.2","port":80,"forward":"dr","weight":1}`,
-		`{"family":"inet","address":"10.0.0.2","port":65536,"forward":"route","weight":1}`,
-		`{"family":"inet","address":"10.0.0.2","port":080,"forward":"route","weight":1}`,
+func TestDesiredDestinationNearMisses(t *testing.T) {
+	const head = `{"family":"inet","address":"10.0.0.2","port":`
+	checkNearMisses(t, "desired states", []string{
+		head + `80,"forward":"route","weight":1}`,
+		head + `0,"forward":"masq","weight":0}`,
+		head + `65535,"forward":"tunnel","weight":4294967295}`,
+		head + `80,"forward":"route","weight":4294967296}`,
+		head + `80,"forward":"route","weight":12345678901}`,
+		head + `80,"forward":"route","weight":01}`,
+		head + `80,"forward":"route","weight":1.5}`,
+		head + `80,"forward":"route","weight":1,"upper_threshold":5}`,
+		head + `80,"forward":"route","weight":1,"weight":2}`,
+		head + `80,"forward":"ROUTE","weight":1}`,
+		head + `80,"forward":"routed","weight":1}`,
+		head + `80,"forward":"dr","weight":1}`,
+		head + `65536,"forward":"route","weight":1}`,
+		head + `080,"forward":"route","weight":1}`,
 		`{"family":"inet","address":"10.0.0.256","port":80,"forward":"route","weight":1}`,
 		`{"family":"inet","address":"2001:db8::2","port":80,"forward":"route","weight":1}`,
 		`{"family":"inet6","address":"10.0.0.2","port":80,"forward":"route","weight":1}`,
-		`{"family":"inet","address":"10.0.0.2","port":80,"forward":"route","weight":1 }`,
-		`{"family":"inet","address":"10.0.0.2","port":80,"forward":"route"}`,
-	} {
-		b := []byte(`{"interface":"eth0","vips":["10.0.0.1"],"services":[{"service":{"family":"inet","protocol":"tcp",` +
-			`"address":"10.0.0.1","port":80,"scheduler":"wrr","netmask":32},"destinations":[` + dest + `,` + dest + `]}]}`)
-		if checkDesiredDecode(t, b) {
+		head + `80,"forward":"route","weight":1 }`,
+		head + `80,"forward":"route"}`,
+	}, func(dest string) bool {
+		return checkDesiredDecode(t, []byte(`{"interface":"eth0","vips":["10.0.0.1"],"services":[{"service":{"family":"inet","protocol":"tcp",`+
+			`"address":"10.0.0.1","port":80,"scheduler":"wrr","netmask":32},"destinations":[`+dest+`,`+dest+`]}]}`))
+	})
+}
+
+// checkNearMisses runs check (a decode compared with encoding/json's,
+// reporting whether it took the fast path) on each destination, and fails
+// unless at least 3 took the fast path.
+func checkNearMisses(t *testing.T, what string, dests []string, check func(dest string) bool) {
+	t.Helper()
+	fast := 0
+	for _, d := range dests {
+		if check(d) {
 			fast++
 		}
 	}
 	if fast < 3 {
-		t.Fatalf("only %d of the desired states took the fast path", fast)
+		t.Fatalf("only %d of the %s took the fast path", fast, what)
 	}
 }

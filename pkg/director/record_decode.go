@@ -124,9 +124,6 @@ func decodeServiceKey(s *scan, key []byte, k *ipvs.ServiceKey, seen *uint32) boo
 
 // decodeDestinationKey reads one of the record's destinations.
 func decodeDestinationKey(s *scan, k *ipvs.DestinationKey) bool {
-	if compactDestinationKey(s, k) {
-		return true
-	}
 	var seen uint32
 	return s.object(func(key []byte) bool {
 		switch string(key) {
@@ -139,98 +136,6 @@ func decodeDestinationKey(s *scan, k *ipvs.DestinationKey) bool {
 		}
 		return false
 	})
-}
-
-// compactDestinationKey reads a destination key in the layout
-// appendRecordService writes for IPv4, {"address":"10.0.0.1","port":80},
-// without a closure or a key comparison per field: 10,000 of them are
-// most of a large record's ownership lists. Anything else (IPv6,
-// whitespace, another order) reports false with nothing consumed, for
-// decodeDestinationKey to read; what it accepts, that reads alike.
-func compactDestinationKey(s *scan, k *ipvs.DestinationKey) bool {
-	i, ok := expect(s.b, s.i, `{"address":`, true)
-	a, i, ok := compactIPv4(s.b, i, ok)
-	i, ok = expect(s.b, i, `,"port":`, ok)
-	port, i, ok := compactUint(s.b, i, math.MaxUint16, ok)
-	i, ok = expect(s.b, i, `}`, ok)
-	if !ok {
-		return false
-	}
-	k.Address, k.Port, s.i = a, uint16(port), i
-	return true
-}
-
-// compactDestination reads a desired destination in the layout
-// appendDestinationJSON writes for an IPv4 real server without thresholds
-// or tunnel fields, {"family":"inet","address":"10.0.0.1","port":80,
-// "forward":"route","weight":1}, as compactDestinationKey reads a key:
-// status decodes 10,000 of them. Anything else reports false with nothing
-// consumed, for decodeDestination to read.
-func compactDestination(s *scan, v *ipvs.Destination) bool {
-	i, ok := expect(s.b, s.i, `{"family":"inet","address":`, true)
-	a, i, ok := compactIPv4(s.b, i, ok)
-	i, ok = expect(s.b, i, `,"port":`, ok)
-	port, i, ok := compactUint(s.b, i, math.MaxUint16, ok)
-	i, ok = expect(s.b, i, `,"forward":`, ok)
-	fwd := -1
-	for m, f := range forwardJSON {
-		if ok && bytes.HasPrefix(s.b[i:], []byte(f)) {
-			fwd, i = m, i+len(f)
-			break
-		}
-	}
-	i, ok = expect(s.b, i, `,"weight":`, ok && fwd >= 0)
-	weight, i, ok := compactUint(s.b, i, math.MaxUint32, ok)
-	i, ok = expect(s.b, i, `}`, ok)
-	if !ok {
-		return false
-	}
-	*v = ipvs.Destination{Family: ipvs.Inet, Address: a, Port: uint16(port), Forward: ipvs.ForwardMethod(fwd), Weight: uint32(weight)}
-	s.i = i
-	return true
-}
-
-// expect returns the index past lit when ok and b holds lit at i.
-func expect(b []byte, i int, lit string, ok bool) (int, bool) {
-	if !ok || !bytes.HasPrefix(b[i:], []byte(lit)) {
-		return i, false
-	}
-	return i + len(lit), true
-}
-
-// compactIPv4 reads a quoted dotted quad at b[i] (when ok) as parseIPv4
-// reads it, and returns the index past the closing quote.
-func compactIPv4(b []byte, i int, ok bool) (netip.Addr, int, bool) {
-	if !ok || i >= len(b) || b[i] != '"' {
-		return netip.Addr{}, i, false
-	}
-	i++
-	end := i
-	for end < len(b) && end-i < len("255.255.255.255") && b[end] != '"' {
-		end++
-	}
-	a, ok := parseIPv4(b[i:end])
-	if !ok || end >= len(b) || b[end] != '"' {
-		return netip.Addr{}, i, false
-	}
-	return a, end + 1, true
-}
-
-// compactUint reads a non-negative integer of at most max at b[i] (when
-// ok) as scan.uint reads it, for a caller that then expects a ',' or '}'
-// (so that a fraction or exponent fails there).
-func compactUint(b []byte, i int, max uint64, ok bool) (uint64, int, bool) {
-	if !ok {
-		return 0, i, false
-	}
-	start, n := i, uint64(0)
-	for ; i < len(b) && b[i] >= '0' && b[i] <= '9' && i-start < 10; i++ {
-		n = n*10 + uint64(b[i]-'0')
-	}
-	if i == start || i-start > 1 && b[start] == '0' || n > max {
-		return 0, i, false
-	}
-	return n, i, true
 }
 
 // decodeDesiredFast decodes a desired state as Desired.UnmarshalJSON
@@ -341,9 +246,6 @@ func decodeService(s *scan, v *ipvs.Service) bool {
 
 // decodeDestination reads an ipvs.Destination.
 func decodeDestination(s *scan, v *ipvs.Destination) bool {
-	if compactDestination(s, v) {
-		return true
-	}
 	var seen uint32
 	return s.object(func(key []byte) bool {
 		var (
