@@ -46,6 +46,7 @@
 #
 # Environment: ROUNDS=N, SHAPES=100x100,1000x10 (SHAPES=realserver: only
 # the real-server section, which every round runs), PROFILE=1 (CPU profiles
+# at 100 Hz; PROFILE=HZ, e.g. 2000, samples faster
 # of the first round's lvs-rs runs, written to BENCH_PROFILES, default
 # ./bench-profiles), BENCH_OUT=file (raw go test output).
 # The VM runs under TCG unless KVM works: not hardware numbers, compare

@@ -11,8 +11,10 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
+	"strconv"
 	"syscall"
 )
 
@@ -50,12 +52,17 @@ func main() {
 
 // cpuProfile writes a CPU profile of the whole command to path (the hidden
 // environment variable LVS_RS_CPUPROFILE, for the benchmarks); "" does
-// nothing. The returned function ends the profile.
+// nothing. LVS_RS_CPUPROFILE_HZ sets a higher sampling rate than the
+// default 100 Hz (a 0.3 s command gives 30 samples at 100 Hz). The
+// returned function ends the profile.
 func cpuProfile(path string) func() {
 	if path == "" {
 		return func() {}
 	}
 	f, err := os.Create(path)
+	if hz, _ := strconv.Atoi(os.Getenv("LVS_RS_CPUPROFILE_HZ")); err == nil && hz > 0 {
+		runtime.SetCPUProfileRate(hz) // StartCPUProfile keeps it (and says so on stderr)
+	}
 	if err == nil {
 		err = pprof.StartCPUProfile(f)
 	}

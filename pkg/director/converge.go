@@ -47,7 +47,7 @@ func converge(ctx context.Context, d *Desired, o Options) (Result, error) {
 		return Result{}, err
 	}
 	if r.stop {
-		r.keep = rec.Desired
+		r.keep = rawDesired(rec.Desired)
 	} else {
 		r.want = r.scope.want(*d)
 		switch {
@@ -115,10 +115,10 @@ func converge(ctx context.Context, d *Desired, o Options) (Result, error) {
 type runner struct {
 	store state.Store
 	k     Kernel
-	want  Desired         // what to converge to (nothing, for stop), in scope
-	keep  json.RawMessage // the desired state the record carries, encoded
-	stop  bool            // tear down: keep going past failures, remove an empty record
-	scope scope           // the services this pass reads, plans and changes
+	want  Desired    // what to converge to (nothing, for stop), in scope
+	keep  desiredEnc // the desired state the record carries, encoded
+	stop  bool       // tear down: keep going past failures, remove an empty record
+	scope scope      // the services this pass reads, plans and changes
 }
 
 // apply records the intentions (unless the record prev already holds
@@ -156,18 +156,37 @@ func (r runner) apply(ctx context.Context, owned Owned, obs Observed, changes []
 // request the kernel acknowledged, or that precedes in its chunk an
 // acknowledged one and drew no refusal: netlink answers in order), so the
 // IPVS table is obs with changes applied, and only the rest of the host
-// is read. Otherwise (a refusal, an unknown outcome after a lost
-// acknowledgement, a request not attempted) it dumps again the services
-// changes touch: who owns what is then decided by the kernel's table.
+// is read (not even that when changes touch only the IPVS table).
+// Otherwise (a refusal, an unknown outcome after a lost acknowledgement,
+// a request not attempted) it dumps again the services changes touch:
+// who owns what is then decided by the kernel's table.
 func (r runner) readBack(ctx context.Context, view Owned, obs Observed, changes []Change, errs []error) (Observed, error) {
 	if !allDone(errs) {
 		return observeSome(ctx, r.k, r.want, view, false, untouched(obs, changes))
+	}
+	if ipvsOnly(changes) {
+		// Nothing outside the IPVS table was written: the rest of the
+		// host is as obs read it, before this pass's first write.
+		after := obs
+		after.Services = predict(obs.Services, changes)
+		return after, nil
 	}
 	after := Observed{Services: predict(obs.Services, changes)} // obs is not read again
 	if err := observeHost(ctx, r.k, r.want, view, false, &after); err != nil {
 		return Observed{}, err
 	}
 	return after, nil
+}
+
+// ipvsOnly reports whether changes change nothing but the IPVS table's
+// services and destinations (a one-weight edit, a health transition).
+func ipvsOnly(changes []Change) bool {
+	for _, c := range changes {
+		if _, ok := c.opKind(); !ok && c.Kind != ReleaseService {
+			return false
+		}
+	}
+	return true
 }
 
 // allDone reports whether every change succeeded.
@@ -277,16 +296,17 @@ func (r runner) save(owned Owned, prev record) (record, error) {
 	if sameRecord(next, prev) {
 		return prev, nil
 	}
+	reuseServices(&next, prev)
 	if r.stop && len(next.Desired) > 0 && !json.Valid(next.Desired) {
 		// The record was read without validating its desired state (see
 		// loadRecord): a damaged one is not copied into a new record.
 		next.Desired = nil
 	}
-	b, err := next.encode()
+	parts, err := next.parts()
 	if err != nil {
 		return prev, err
 	}
-	if err := r.store.Write(Role, b); err != nil {
+	if err := r.store.Write(Role, parts...); err != nil {
 		return prev, err
 	}
 	return next, nil

@@ -16,6 +16,8 @@ import (
 	"github.com/lvs-rs/lvs-rs/pkg/config"
 	"github.com/lvs-rs/lvs-rs/pkg/ipvs"
 	"github.com/lvs-rs/lvs-rs/pkg/state"
+	"github.com/lvs-rs/lvs-rs/pkg/sysctl"
+	"github.com/lvs-rs/lvs-rs/pkg/vip"
 )
 
 // memBed is a director on a memKernel with a state directory.
@@ -410,5 +412,56 @@ func TestNothingToDoWritesNothing(t *testing.T) {
 	}
 	if inode() == before {
 		t.Fatal("the record was not rewritten with the new desired state")
+	}
+}
+
+// hostReads counts memKernel's reads outside the IPVS table.
+type hostReads struct {
+	*memKernel
+	n int
+}
+
+func (h *hostReads) Addrs(dev string) ([]vip.Addr, error) {
+	h.n++
+	return h.memKernel.Addrs(dev)
+}
+
+func (h *hostReads) Sysctl(k sysctl.Key) (string, error) {
+	h.n++
+	return h.memKernel.Sysctl(k)
+}
+
+// TestIPVSOnlyPassKeepsHostRead: after a pass that changed only the IPVS
+// table (a one-weight edit), the rest of the host is not read again: the
+// edit reads it as often as a start with nothing to do. A pass that binds
+// an address reads it again.
+func TestIPVSOnlyPassKeepsHostRead(t *testing.T) {
+	b := newMemBed(t)
+	if _, err := Start(context.Background(), web(), b.opts()); err != nil {
+		t.Fatal(err)
+	}
+	reads := func(cfg *config.Config, changes int) int {
+		t.Helper()
+		k := &hostReads{memKernel: b.k}
+		o := b.opts()
+		o.Kernel = k
+		res, err := Start(context.Background(), cfg, o)
+		if err != nil || len(res.Changes) != changes {
+			t.Fatalf("start: %v, %v; want %d changes", res.Changes, err, changes)
+		}
+		return k.n
+	}
+	noop := reads(web(), 0)
+	edit := web()
+	edit.VirtualServers[0].RealServers[1].Weight = 5
+	if got := reads(edit, 1); got != noop || noop == 0 {
+		t.Fatalf("a one-weight edit read the host %d times, a no-op start %d", got, noop)
+	}
+	more := edit
+	vs := more.VirtualServers[0]
+	vs.VIP = vip2
+	more.VirtualServers = append(more.VirtualServers, vs)
+	if got := reads(more, 4); got <= noop {
+		t.Fatalf("a pass that binds an address read the host %d times, a no-op start %d", got, noop)
 	}
 }

@@ -34,7 +34,7 @@ func TestOwnedFromUnsortedRecord(t *testing.T) {
 		{ServiceKey: a, Destinations: []ipvs.DestinationKey{d2}},
 		{ServiceKey: b, Destinations: []ipvs.DestinationKey{d1, d2, d3}},
 	}
-	if diff := cmp.Diff(want, recordOf(nil, o).Services, cmpOpts); diff != "" {
+	if diff := cmp.Diff(want, recordOf(desiredEnc{}, o).Services, cmpOpts); diff != "" {
 		t.Fatalf("saved (-want +got):\n%s", diff)
 	}
 }
@@ -46,7 +46,7 @@ func TestIntentsTakeServices(t *testing.T) {
 	a, b, c := svc(80), svc(81), svc(82)
 	d1, d2, d3 := dst(rs1, 80, 0, 0), dst(rs2, 80, 0, 0), dst(rs3, 80, 0, 0)
 	o := Owned{Services: ownedOf(map[ipvs.ServiceKey]map[ipvs.DestinationKey]bool{b.Key(): {d2.Key(): true}})}
-	before := recordOf(nil, o)
+	before := recordOf(desiredEnc{}, o)
 	changes := []Change{
 		{Kind: AddService, Service: c}, {Kind: AddDestination, Service: c, Destination: d3}, {Kind: AddDestination, Service: c, Destination: d1},
 		{Kind: AddDestination, Service: b, Destination: d3},
@@ -62,7 +62,7 @@ func TestIntentsTakeServices(t *testing.T) {
 	if diff := cmp.Diff(want, got, cmpOpts); diff != "" {
 		t.Fatalf("intents (-want +got):\n%s", diff)
 	}
-	if !sameRecord(before, recordOf(nil, o)) {
+	if !sameRecord(before, recordOf(desiredEnc{}, o)) {
 		t.Fatalf("intents modified the set it started from: %v", o.Services)
 	}
 }
@@ -71,10 +71,11 @@ func TestIntentsTakeServices(t *testing.T) {
 // part of it differs (a service early or late, the end).
 func TestSameDesired(t *testing.T) {
 	d := DesiredFrom(bigConfig(40, 3))
-	enc, err := encodeDesired(&d)
+	e0, err := encodeDesired(&d)
 	if err != nil {
 		t.Fatal(err)
 	}
+	enc := e0.bytes()
 	if !sameDesired(&d, enc) {
 		t.Fatal("a desired state differs from its own encoding")
 	}
@@ -121,14 +122,14 @@ func TestSettleKeepsWhatIsUnchanged(t *testing.T) {
 		}
 	}
 	intended := Owned{Services: ownedOf(m)}
-	before := recordOf(nil, intended)
+	before := recordOf(desiredEnc{}, intended)
 	got := settle(intended, after, Desired{}, nil, nil).Services
 	delete(m, svc(83).Key())
 	delete(m[svc(82).Key()], d2.Key())
 	if diff := cmp.Diff(ownedOf(m), got, cmpOpts); diff != "" {
 		t.Fatalf("settled (-want +got):\n%s", diff)
 	}
-	if !sameRecord(before, recordOf(nil, intended)) {
+	if !sameRecord(before, recordOf(desiredEnc{}, intended)) {
 		t.Fatal("settle modified the intended set")
 	}
 	if same := settle(intended, after, Desired{}, nil, nil); len(same.Services) != 3 {
@@ -141,13 +142,14 @@ func TestSettleKeepsWhatIsUnchanged(t *testing.T) {
 // the recorded slice itself only when nothing does.
 func TestEncodeDesiredAgainst(t *testing.T) {
 	d := DesiredFrom(bigConfig(40, 3))
-	enc, err := encodeDesired(&d)
+	e0, err := encodeDesired(&d)
 	if err != nil {
 		t.Fatal(err)
 	}
+	enc := e0.bytes()
 	got, same, err := encodeDesiredAgainst(&d, enc)
-	if err != nil || !same || &got[0] != &enc[0] {
-		t.Fatalf("unchanged state: same %v, err %v, recorded slice reused %v", same, err, err == nil && &got[0] == &enc[0])
+	if err != nil || !same || len(got.rest) != 0 || &got.head[0] != &enc[0] {
+		t.Fatalf("unchanged state: same %v, err %v, recorded slice reused %v", same, err, err == nil && &got.head[0] == &enc[0])
 	}
 	edits := map[string]func(*Desired){
 		"first service":  func(e *Desired) { e.Services[0].Destinations[2].Weight++ },
@@ -162,22 +164,31 @@ func TestEncodeDesiredAgainst(t *testing.T) {
 	for name, edit := range edits {
 		e := DesiredFrom(bigConfig(40, 3))
 		edit(&e)
-		want, err := encodeDesired(&e)
+		w, err := encodeDesired(&e)
 		if err != nil {
 			t.Fatal(err)
 		}
+		want := w.bytes()
 		for what, rec := range map[string][]byte{"recorded": enc, "empty": nil, "cut short": enc[:len(enc)/2]} {
 			got, same, err := encodeDesiredAgainst(&e, rec)
-			if err != nil || same || !bytes.Equal(got, want) {
-				t.Errorf("%s, against %s: same %v, err %v, equal to encodeDesired %v", name, what, same, err, bytes.Equal(got, want))
+			if err != nil || same || !bytes.Equal(got.bytes(), want) || !got.equal(want) {
+				t.Errorf("%s, against %s: same %v, err %v, equal to encodeDesired %v", name, what, same, err, bytes.Equal(got.bytes(), want))
+			}
+			// The unchanged prefix is the recorded bytes, not a copy.
+			if len(got.head) > 0 && &got.head[0] != &rec[0] {
+				t.Errorf("%s, against %s: the head is a copy", name, what)
 			}
 		}
 	}
 	// A longer state than recorded: every recorded byte matches, the rest
 	// is new.
 	e := DesiredFrom(bigConfig(41, 3))
-	want, _ := encodeDesired(&e)
-	if got, same, err := encodeDesiredAgainst(&e, enc); err != nil || same || !bytes.Equal(got, want) {
-		t.Errorf("one service more: same %v, err %v, equal %v", same, err, bytes.Equal(got, want))
+	w, _ := encodeDesired(&e)
+	want := w.bytes()
+	if got, same, err := encodeDesiredAgainst(&e, enc); err != nil || same || !bytes.Equal(got.bytes(), want) {
+		t.Errorf("one service more: same %v, err %v, equal %v", same, err, bytes.Equal(got.bytes(), want))
+	} else if len(got.head) != len(enc)-2 {
+		// Every recorded byte but the closing "]}" matches.
+		t.Errorf("one service more: head of %d bytes, want %d", len(got.head), len(enc)-2)
 	}
 }

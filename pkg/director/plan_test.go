@@ -382,7 +382,7 @@ func TestSettle(t *testing.T) {
 	}
 	after := obs
 	after.Addrs = append(slices.Clone(obs.Addrs), eth0(vip2, "eth0:1"))
-	got := recordOf(nil, settle(intents(owned, changes), after, d, changes, errs))
+	got := recordOf(desiredEnc{}, settle(intents(owned, changes), after, d, changes, errs))
 	var keys []string
 	for _, s := range got.Services {
 		for _, d := range s.Destinations {

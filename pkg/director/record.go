@@ -42,19 +42,57 @@ type record struct {
 	Routes    *RouteTable     `json:"announce_routes,omitempty"` // every route of this table and protocol
 	NFTable   string          `json:"nftables_table,omitempty"`  // nftmark.TableName when lvs-rs's
 	Services  []recordService `json:"services,omitempty"`
+
+	// desiredRest, when set, follows Desired in the desired state's
+	// encoding (see desiredEnc): Desired is then the recorded encoding's
+	// unchanged prefix. Only records about to be saved have one.
+	desiredRest []byte
+
+	// servicesJSON is Services encoded, as read from the file or last
+	// written: a save whose services are the same copies these bytes
+	// instead of rendering 11,000 entries again (see reuseServices).
+	servicesJSON []byte
 }
 
-// encodeDesired renders d for a record; nil for nil. The bytes are
+// desiredEnc is a desired state's encoding for a record: head, then
+// rest. A start whose desired state differs from the recorded one keeps
+// the recorded encoding's unchanged prefix as head, not copied, and
+// renders only what follows into rest (see encodeDesiredAgainst); the
+// record file is written from both pieces.
+type desiredEnc struct {
+	head, rest []byte
+}
+
+// rawDesired is the encoding b, whole.
+func rawDesired(b []byte) desiredEnc { return desiredEnc{head: b} }
+
+// bytes returns the encoding in one piece (a copy only when it has two).
+func (e desiredEnc) bytes() []byte {
+	if len(e.rest) == 0 {
+		return e.head
+	}
+	return append(append(make([]byte, 0, len(e.head)+len(e.rest)), e.head...), e.rest...)
+}
+
+// len is the encoding's length.
+func (e desiredEnc) len() int { return len(e.head) + len(e.rest) }
+
+// equal reports whether the encoding is b.
+func (e desiredEnc) equal(b []byte) bool {
+	return len(b) == e.len() && bytes.Equal(e.head, b[:len(e.head)]) && bytes.Equal(e.rest, b[len(e.head):])
+}
+
+// encodeDesired renders d for a record; empty for nil. The bytes are
 // json.Marshal's (see appendDesired).
-func encodeDesired(d *Desired) (json.RawMessage, error) {
+func encodeDesired(d *Desired) (desiredEnc, error) {
 	if d == nil {
-		return nil, nil
+		return desiredEnc{}, nil
 	}
 	b, err := appendDesired(make([]byte, 0, desiredSize(d)), d, nil)
 	if err != nil {
-		return nil, fmt.Errorf("director: encode the desired state: %w", err)
+		return desiredEnc{}, fmt.Errorf("director: encode the desired state: %w", err)
 	}
-	return b, nil
+	return rawDesired(b), nil
 }
 
 // encodeDesiredAgainst renders d for a record, as encodeDesired would,
@@ -62,34 +100,31 @@ func encodeDesired(d *Desired) (json.RawMessage, error) {
 // time into a small buffer and compares as it goes. While every byte
 // matches it keeps nothing, and when all do it returns enc itself and
 // same (a start of the recorded state makes no second copy). At the first
-// difference it starts the new encoding with enc's matching prefix,
-// copied instead of rendered again, and renders the rest into it.
-func encodeDesiredAgainst(d *Desired, enc []byte) (out json.RawMessage, same bool, err error) {
+// difference the new encoding's head is enc's matching prefix, not
+// copied, and the rest is rendered into a buffer of its own.
+func encodeDesiredAgainst(d *Desired, enc []byte) (out desiredEnc, same bool, err error) {
 	off := 0
 	diverged := false
 	flush := func(b []byte) ([]byte, bool) {
 		if diverged {
-			return b, true // b is the new encoding, growing
+			return b, true // b is the new encoding's rest, growing
 		}
 		if bytes.HasPrefix(enc[off:], b) {
 			off += len(b)
 			return b[:0], true
 		}
 		diverged = true
-		nb := make([]byte, 0, desiredSize(d)+len(b))
-		return append(append(nb, enc[:off]...), b...), true
+		// The rest of the recorded encoding sizes the rest of the new one.
+		return append(make([]byte, 0, max(len(enc)-off, 4096)+len(b)), b...), true
 	}
 	b, err := appendDesired(make([]byte, 0, 4096), d, flush)
 	if err != nil {
-		return nil, false, fmt.Errorf("director: encode the desired state: %w", err)
+		return desiredEnc{}, false, fmt.Errorf("director: encode the desired state: %w", err)
 	}
-	switch {
-	case diverged:
-		return b, false, nil
-	case bytes.Equal(enc[off:], b):
-		return enc, true, nil
+	if !diverged && bytes.Equal(enc[off:], b) {
+		return rawDesired(enc), true, nil
 	}
-	return append(append(make([]byte, 0, off+len(b)), enc[:off]...), b...), false, nil
+	return desiredEnc{head: enc[:off:off], rest: b}, false, nil
 }
 
 // desiredSize is room for d's encoding, sized for IPv4 (a service takes
@@ -112,32 +147,63 @@ func sameDesired(d *Desired, enc []byte) bool {
 
 // desired decodes the record's desired state; nil when it has none.
 func (r record) desired() (*Desired, error) {
-	if len(r.Desired) == 0 || string(r.Desired) == "null" {
+	raw := r.desiredEnc().bytes()
+	if len(raw) == 0 || string(raw) == "null" {
 		return nil, nil
 	}
-	if d, ok := decodeDesiredFast(r.Desired); ok {
+	if d, ok := decodeDesiredFast(raw); ok {
 		return &d, nil
 	}
 	var d Desired
-	if err := json.Unmarshal(r.Desired, &d); err != nil {
+	if err := json.Unmarshal(raw, &d); err != nil {
 		return nil, err
 	}
 	return &d, nil
 }
 
-// encode renders the record as compact JSON, as json.Marshal would with
-// Desired, already encoded, spliced in (see appendRecord).
-func (r record) encode() ([]byte, error) {
-	// Sized for IPv4 (a service takes about 90 bytes, a destination 40).
-	n := 64 + len(r.Desired)
-	for _, s := range r.Services {
-		n += 96 + 44*len(s.Destinations)
+// desiredEnc is the record's desired state, encoded.
+func (r record) desiredEnc() desiredEnc { return desiredEnc{head: r.Desired, rest: r.desiredRest} }
+
+// encode renders the record as compact JSON, as json.Marshal would (see
+// parts).
+func (r *record) encode() ([]byte, error) {
+	parts, err := r.parts()
+	if err != nil {
+		return nil, err
 	}
-	b, err := appendRecord(make([]byte, 0, n), &r)
+	return bytes.Join(parts, nil), nil
+}
+
+// parts renders the record as compact JSON, as json.Marshal would with
+// Desired, already encoded, spliced in, in pieces to be written one after
+// the other (state.Store.Write): Desired and the services' encoding are
+// pieces of their own, not copied into one buffer. The services' piece is
+// servicesJSON when the record has one, and parts sets servicesJSON to it.
+func (r *record) parts() ([][]byte, error) {
+	parts, err := recordParts(r)
 	if err != nil {
 		return nil, fmt.Errorf("director: encode the state record: %w", err)
 	}
-	return b, nil
+	return parts, nil
+}
+
+// reuseServices gives next the services' encoding of prev when both list
+// the same services, so that saving next copies it (a one-weight edit
+// changes the desired state, not what lvs-rs owns). prev's encoding is
+// what its file holds, decoded to prev's Services.
+func reuseServices(next *record, prev record) {
+	if prev.servicesJSON != nil && sameServices(next.Services, prev.Services) {
+		next.servicesJSON = prev.servicesJSON
+	}
+}
+
+// sameServices reports whether a and b list the same services with the
+// same destinations, in the same order (an empty list and none are the
+// same: both save the same).
+func sameServices(a, b []recordService) bool {
+	return slices.EqualFunc(a, b, func(x, y recordService) bool {
+		return x.ServiceKey == y.ServiceKey && slices.Equal(x.Destinations, y.Destinations)
+	})
 }
 
 // recordAddr is an address lvs-rs bound.
@@ -202,8 +268,8 @@ func skipObject(b []byte, i int) (int, bool) {
 
 // recordOf renders o (sorted, so equal sets give equal files) with the
 // encoded desired state d.
-func recordOf(d json.RawMessage, o Owned) record {
-	r := record{Version: recordVersion, Desired: d, Sysctls: slices.Clone(o.Sysctls)}
+func recordOf(d desiredEnc, o Owned) record {
+	r := record{Version: recordVersion, Desired: d.head, desiredRest: d.rest, Sysctls: slices.Clone(o.Sysctls)}
 	r.Timeouts, r.Daemons = sortedSettings(o)
 	r.Routes, r.NFTable = recordNetwork(o)
 	for _, a := range o.Addrs {
@@ -444,14 +510,12 @@ func (w wantedDests) has(k ipvs.DestinationKey) bool {
 // sorted by recordOf or read from a file recordOf wrote: empty lists are
 // nil in both). Every field counts, whatever fields the record gains.
 func sameRecord(a, b record) bool {
-	// The services, most of a large record, compared without reflection
-	// (an empty list and none are the same here: both save the same).
-	same := func(x, y recordService) bool {
-		return x.ServiceKey == y.ServiceKey && slices.Equal(x.Destinations, y.Destinations)
-	}
-	if !bytes.Equal(a.Desired, b.Desired) || !slices.EqualFunc(a.Services, b.Services, same) {
+	// The services, most of a large record, compared without reflection.
+	if !a.desiredEnc().equal(b.desiredEnc().bytes()) || !sameServices(a.Services, b.Services) {
 		return false
 	}
 	a.Desired, b.Desired, a.Services, b.Services = nil, nil, nil, nil
+	a.desiredRest, b.desiredRest = nil, nil
+	a.servicesJSON, b.servicesJSON = nil, nil
 	return reflect.DeepEqual(a, b)
 }

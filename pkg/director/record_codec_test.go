@@ -132,7 +132,7 @@ func TestFastEncodeMatchesJSON(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got, err := encodeDesired(&d); err != nil || !bytes.Equal(got, want) {
+		if got, err := encodeDesired(&d); err != nil || !bytes.Equal(got.bytes(), want) {
 			t.Fatalf("%d: encodeDesired =\n%s, %v\nwant\n%s", i, got, err, want)
 		}
 		rec := randRecord(r, true)
@@ -178,10 +178,28 @@ func checkRecordDecode(t testing.TB, b []byte) bool {
 		}
 		t.Fatalf("fast decoding accepted what encoding/json refuses (%v):\n%q", err, b)
 	}
+	checkServicesJSON(t, got, b)
+	got.servicesJSON = nil // the bytes the services were read from, which encoding/json does not keep
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("fast decoding of\n%q\n= %+v\nencoding/json: %+v", b, got, want)
 	}
 	return true
+}
+
+// checkServicesJSON fails unless r, decoded from b, kept as its services'
+// encoding bytes of b that decode to the same services (a save that
+// copies them writes what it would have rendered).
+func checkServicesJSON(t testing.TB, r record, b []byte) {
+	if r.servicesJSON == nil {
+		return
+	}
+	var again []recordService
+	if err := json.Unmarshal(r.servicesJSON, &again); err != nil {
+		t.Fatalf("services' bytes %q of %q: %v", r.servicesJSON, b, err)
+	}
+	if !reflect.DeepEqual(again, r.Services) && !(len(again) == 0 && len(r.Services) == 0) {
+		t.Fatalf("services' bytes %q of %q decode to %+v, not %+v", r.servicesJSON, b, again, r.Services)
+	}
 }
 
 // mutate changes b at random: a byte flipped, removed, duplicated or
@@ -238,7 +256,7 @@ func TestFastDecodeMatchesJSON(t *testing.T) {
 	var big Desired
 	big = DesiredFrom(bigConfig(20, 10))
 	b, _ := encodeDesired(&big)
-	if !checkDesiredDecode(t, b) {
+	if !checkDesiredDecode(t, b.bytes()) {
 		t.Fatal("the fast path refused the desired state lvs-rs writes")
 	}
 }

@@ -39,10 +39,14 @@ func decodeRecordFast(b []byte) (record, bool) {
 			// service starts with its family).
 			s.keys = make([]ipvs.DestinationKey, 0, bytes.Count(s.b[s.i:], []byte(`{"address":`)))
 			r.Services = make([]recordService, 0, bytes.Count(s.b[s.i:], []byte(`{"family":`)))
-			return once(&seen, 2) && s.array(func() bool {
+			s.ws()
+			start := s.i
+			ok := once(&seen, 2) && s.array(func() bool {
 				r.Services = append(r.Services, recordService{})
 				return decodeRecordService(&s, &r.Services[len(r.Services)-1])
 			}) && nonNil(&r.Services)
+			r.servicesJSON = s.b[start:s.i:s.i] // what a save of the same services copies
+			return ok
 		case "nftables_table":
 			v, ok := s.str()
 			r.NFTable = string(v)

@@ -62,13 +62,24 @@ func appendDesired(b []byte, d *Desired, flush func([]byte) ([]byte, bool)) ([]b
 // errStopped is appendDesired's error when its flush stopped it.
 var errStopped = errors.New("stopped")
 
-// appendRecord appends r as json.Marshal renders it, its desired state
-// spliced in as it is.
-func appendRecord(b []byte, r *record) ([]byte, error) {
-	b = strconv.AppendInt(append(b, `{"version":`...), int64(r.Version), 10)
-	if len(r.Desired) > 0 {
-		b = append(append(b, `,"desired":`...), r.Desired...)
+// recordParts renders r as json.Marshal would, in pieces to be written
+// one after the other: its desired state (already encoded) and its
+// services' encoding, when it has one (servicesJSON), are pieces of their
+// own, not copied (the desired state two: Desired and desiredRest). It
+// sets servicesJSON to the services' piece.
+func recordParts(r *record) ([][]byte, error) {
+	head := strconv.AppendInt(append(make([]byte, 0, 32), `{"version":`...), int64(r.Version), 10)
+	if len(r.Desired)+len(r.desiredRest) == 0 {
+		return recordRest(head, r)
 	}
+	parts, err := recordRest(make([]byte, 0, 64), r)
+	return append([][]byte{append(head, `,"desired":`...), r.Desired, r.desiredRest}, parts...), err
+}
+
+// recordRest renders what follows the desired state in r's encoding,
+// after b: b with the small sections, then the services' piece and the
+// closing brace.
+func recordRest(b []byte, r *record) ([][]byte, error) {
 	var err error
 	if len(r.Addresses) > 0 {
 		b, err = appendSection(b, `,"addresses":`, &r.Addresses, err)
@@ -88,14 +99,32 @@ func appendRecord(b []byte, r *record) ([]byte, error) {
 	if r.NFTable != "" {
 		b = appendString(append(b, `,"nftables_table":`...), r.NFTable)
 	}
-	if len(r.Services) > 0 {
-		b = append(b, `,"services":[`...)
-		for i := range r.Services {
-			b = appendRecordService(comma(b, i), &r.Services[i])
-		}
-		b = append(b, ']')
+	if len(r.Services) == 0 {
+		return [][]byte{append(b, '}')}, err
 	}
-	return append(b, '}'), err
+	if r.servicesJSON == nil {
+		r.servicesJSON = appendRecordServices(make([]byte, 0, servicesSize(r.Services)), r.Services)
+	}
+	return [][]byte{append(b, `,"services":`...), r.servicesJSON, []byte("}")}, err
+}
+
+// servicesSize is room for the encoding of svcs, sized for IPv4 (a
+// service takes about 90 bytes, a destination 40).
+func servicesSize(svcs []recordService) int {
+	n := 2
+	for _, s := range svcs {
+		n += 96 + 44*len(s.Destinations)
+	}
+	return n
+}
+
+// appendRecordServices appends the record's services as a JSON array.
+func appendRecordServices(b []byte, svcs []recordService) []byte {
+	b = append(b, '[')
+	for i := range svcs {
+		b = appendRecordService(comma(b, i), &svcs[i])
+	}
+	return append(b, ']')
 }
 
 // appendRecordService appends one of the record's services.

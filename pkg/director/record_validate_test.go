@@ -63,6 +63,6 @@ func TestRecordLayouts(t *testing.T) {
 		if !sameRecord(got, want) {
 			t.Fatalf("%s: read\n%+v\nwant\n%+v", name, got, want)
 		}
-		want.Desired = raw
+		want.Desired = raw.bytes()
 	}
 }

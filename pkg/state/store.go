@@ -81,10 +81,11 @@ func (s Store) Save(role string, v any) error {
 	return s.Write(role, b)
 }
 
-// Write replaces the record of role with b (a JSON document), atomically
+// Write replaces the record of role with the concatenation of parts (a
+// JSON document, in pieces the caller need not copy into one), atomically
 // and 0600: a temporary file, synced, renamed over the record, and the
-// directory synced.
-func (s Store) Write(role string, b []byte) error {
+// directory synced. The file ends in a newline.
+func (s Store) Write(role string, parts ...[]byte) error {
 	if err := s.ensure(); err != nil {
 		return err
 	}
@@ -92,7 +93,7 @@ func (s Store) Write(role string, b []byte) error {
 	if err != nil {
 		return fmt.Errorf("state: write %s: %w", s.path(role), err)
 	}
-	_, werr := tmp.Write(append(b, '\n'))
+	werr := writeAll(tmp, parts)
 	serr := tmp.Sync()
 	cerr := tmp.Close()
 	err = errors.Join(werr, serr, cerr)
@@ -104,6 +105,17 @@ func (s Store) Write(role string, b []byte) error {
 		return fmt.Errorf("state: write %s: %w", s.path(role), err)
 	}
 	return s.syncDir()
+}
+
+// writeAll writes parts to f, then a newline.
+func writeAll(f *os.File, parts [][]byte) error {
+	for _, p := range parts {
+		if _, err := f.Write(p); err != nil {
+			return err
+		}
+	}
+	_, err := f.Write([]byte{'\n'})
+	return err
 }
 
 // syncDir makes a rename in the directory durable.

@@ -38,7 +38,7 @@ func BenchmarkDumps(b *testing.B) {
 		{name: "dumps", read: func() int { return dumpAll(b, c) }},
 		{name: "1by1", read: func() int { return dumpAll1(b, c) }},
 	}
-	if os.Getenv(envProfile) == "1" {
+	if os.Getenv(envProfile) != "" {
 		var prof bytes.Buffer
 		if err := pprof.StartCPUProfile(&prof); err != nil {
 			b.Fatal(err)

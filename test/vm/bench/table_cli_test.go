@@ -24,7 +24,7 @@ const (
 	envTable   = "LVSRS_TEST_BENCH_TABLE"   // 1: run TestTable
 	envRounds  = "LVSRS_TEST_BENCH_ROUNDS"  // rounds (default 3)
 	envShapes  = "LVSRS_TEST_BENCH_SHAPES"  // e.g. "100x100,1000x10" (the default); "realserver": that section alone
-	envProfile = "LVSRS_TEST_BENCH_PROFILE" // 1: CPU profiles of the first round's lvs-rs runs, printed base64
+	envProfile = "LVSRS_TEST_BENCH_PROFILE" // 1 (or a rate in Hz): CPU profiles of the first round's lvs-rs runs, printed base64
 )
 
 // tableShapes are the shapes of TestTable: 10,000 real servers in 100
@@ -69,7 +69,7 @@ func TestTable(t *testing.T) {
 	e := newBed(t)
 	for r := range rounds {
 		for _, s := range shapes {
-			tb := &table{t: t, e: e, s: s, bin: bin, profile: r == 0 && os.Getenv(envProfile) == "1"}
+			tb := &table{t: t, e: e, s: s, bin: bin, profile: r == 0 && os.Getenv(envProfile) != ""}
 			tb.round()
 		}
 		realServerRound(t, e, bin)
@@ -262,6 +262,9 @@ func (tb *table) run(ns *topo.NS, cmd *exec.Cmd, profile string) measurement {
 	if tb.profile && profile != "" {
 		prof = filepath.Join(t.TempDir(), "cpu.pprof")
 		cmd.Env = append(cmd.Env, "LVS_RS_CPUPROFILE="+prof)
+		if hz := os.Getenv(envProfile); hz != "1" {
+			cmd.Env = append(cmd.Env, "LVS_RS_CPUPROFILE_HZ="+hz)
+		}
 	}
 	null, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
 	if err != nil {
@@ -371,7 +374,7 @@ func realServerRound(t *testing.T, e *bed, bin string) {
 		ns := e.fresh()
 		dir := t.TempDir()
 		env := []string{"LVS_RS_STATE_DIR=" + filepath.Join(dir, "state")}
-		tb := &table{t: t, e: e, s: shape{}, profile: os.Getenv(envProfile) == "1"}
+		tb := &table{t: t, e: e, s: shape{}, profile: os.Getenv(envProfile) != ""}
 		// The floor of any lvs-rs command: starting the binary.
 		report("version", tb.run(ns, exec.Command(bin, "version"), ""))
 		for _, step := range []struct{ what, verb string }{{"rs-start", "start"}, {"rs-stop", "stop"}} {
