@@ -4,6 +4,9 @@
 # details).
 #
 #   scripts/bench.sh [go test flags]          the table (TestTable), default
+#   scripts/bench.sh report FILE              the table again from the raw
+#                                             output of an earlier run
+#                                             (BENCH_OUT=FILE)
 #   scripts/bench.sh apply [go test flags]    the in-process benchmarks
 #                                             (BenchmarkApply: pipelined,
 #                                             serial, director, ipvsadm,
@@ -58,6 +61,11 @@ if [[ ${1:-} == apply ]]; then
 	shift
 	exec scripts/bench-apply.sh "$@"
 fi
+if [[ ${1:-} == report ]]; then
+	# The table again from an earlier run's raw output (BENCH_OUT).
+	out=${2:?usage: scripts/bench.sh report BENCH_OUT_FILE}
+	rc=0
+else
 out=${BENCH_OUT:-$(mktemp)}
 [[ -n ${BENCH_OUT:-} ]] || trap 'rm -f "$out"' EXIT
 
@@ -81,6 +89,7 @@ if [[ -n ${PROFILE:-} ]]; then
 	done
 	echo "bench: CPU profiles in $dir (go tool pprof -top FILE)" >&2
 fi
+fi
 
 awk '
 function best(list,   v, n, i, m) {
@@ -103,6 +112,8 @@ $1 == "TABLE" {
 function w(s, m) { return ((s SUBSEP m) in n) ? median(wall[s SUBSEP m]) : -1 }
 function bw(s, m) { return ((s SUBSEP m) in n) ? best(wall[s SUBSEP m]) : -1 }
 function ratio(a, b) { return (a < 0 || b <= 0) ? "-" : sprintf("%.2fx", a / b) }
+# known is ok when both measurements a and b were taken, else "" (n/a).
+function known(a, b, ok) { return (a < 0 || b < 0) ? "" : ok }
 function check(label, ok, detail, bestDetail) {
 	printf "  %-4s %-44s %-8s %s\n", (ok == "" ? "n/a" : ok ? "met" : "NOT"), label, detail, bestDetail
 }
@@ -137,14 +148,14 @@ END {
 		s = shapes[i]
 		if (s == "realserver") continue
 		f = w(s, "floor"); ln = w(s, "ipvsadm-Ln"); no = w(s, "noop")
-		check(s ": start <= 1.1x floor", w(s, "start") <= 1.1 * f, ratio(w(s, "start"), f), "best " ratio(bw(s, "start"), bw(s, "floor")))
-		check(s ": no-op start <= 1.0x ipvsadm -Ln", ln < 0 ? "" : no <= ln, ratio(no, ln), "best " ratio(bw(s, "noop"), bw(s, "ipvsadm-Ln")))
-		check(s ": status <= 1.0x ipvsadm -Ln", ln < 0 ? "" : w(s, "status") <= ln, ratio(w(s, "status"), ln),
+		check(s ": start <= 1.1x floor", known(w(s, "start"), f, w(s, "start") <= 1.1 * f), ratio(w(s, "start"), f), "best " ratio(bw(s, "start"), bw(s, "floor")))
+		check(s ": no-op start <= 1.0x ipvsadm -Ln", known(no, ln, no <= ln), ratio(no, ln), "best " ratio(bw(s, "noop"), bw(s, "ipvsadm-Ln")))
+		check(s ": status <= 1.0x ipvsadm -Ln", known(w(s, "status"), ln, w(s, "status") <= ln), ratio(w(s, "status"), ln),
 			"best " ratio(bw(s, "status"), bw(s, "ipvsadm-Ln")))
-		check(s ": one-weight edit <= no-op + 5%", w(s, "edit") <= 1.05 * no, ratio(w(s, "edit"), no), "best " ratio(bw(s, "edit"), bw(s, "noop")))
-		check(s ": stop <= 1.1x floor of its deletes", w(s, "stop") <= 1.1 * w(s, "floor-delete"), ratio(w(s, "stop"), w(s, "floor-delete")),
+		check(s ": one-weight edit <= no-op + 5%", known(w(s, "edit"), no, w(s, "edit") <= 1.05 * no), ratio(w(s, "edit"), no), "best " ratio(bw(s, "edit"), bw(s, "noop")))
+		check(s ": stop <= 1.1x floor of its deletes", known(w(s, "stop"), w(s, "floor-delete"), w(s, "stop") <= 1.1 * w(s, "floor-delete")), ratio(w(s, "stop"), w(s, "floor-delete")),
 			"best " ratio(bw(s, "stop"), bw(s, "floor-delete")))
-		check(s ": stop <= 1.1x floor of its reads and deletes", w(s, "floor-stop") < 0 ? "" : w(s, "stop") <= 1.1 * w(s, "floor-stop"),
+		check(s ": stop <= 1.1x floor of its reads and deletes", known(w(s, "stop"), w(s, "floor-stop"), w(s, "stop") <= 1.1 * w(s, "floor-stop")),
 			ratio(w(s, "stop"), w(s, "floor-stop")), "best " ratio(bw(s, "stop"), bw(s, "floor-stop")))
 		peak = 0
 		split("start noop edit status stop", cmds, " ")
@@ -152,7 +163,7 @@ END {
 		check(s ": peak RSS <= 30 MB", peak <= 30 * 1024, sprintf("%.1f MB", peak / 1024))
 	}
 	if (("realserver" SUBSEP "rs-start") in n)
-		check("real server start <= seed script", w("realserver", "rs-start") <= w("realserver", "sh-start"),
+		check("real server start <= seed script", known(w("realserver", "rs-start"), w("realserver", "sh-start"), w("realserver", "rs-start") <= w("realserver", "sh-start")),
 			ratio(w("realserver", "rs-start"), w("realserver", "sh-start")), "best " ratio(bw("realserver", "rs-start"), bw("realserver", "sh-start")))
 	printf "\naccel: %s%s\n", accel, (accel == "tcg" ? " (emulated CPU: compare ratios, not absolute numbers)" : "")
 }' "$out"
