@@ -7,8 +7,16 @@ import (
 
 // probeTCP passes when a TCP connection to the check address is accepted.
 // The connection is closed with a reset (SO_LINGER 0) so thousands of
-// checks leave no TIME_WAIT sockets behind, as HAProxy does.
+// checks leave no TIME_WAIT sockets behind, as HAProxy does. An address
+// with an IPv6 zone goes through net.Dialer (which maps the zone to an
+// interface); every other one through connectTCP.
 func probeTCP(ctx context.Context, t Target) Result {
+	if checkAddr(t).Addr().Zone() == "" {
+		if err := connectTCP(ctx, t); err != nil {
+			return failure("connect", err, t.Spec.Timeout)
+		}
+		return Result{Up: true, Reason: "connected"}
+	}
 	c, stop, err := dial(ctx, "tcp", t)
 	if err != nil {
 		return failure("connect", err, t.Spec.Timeout)
