@@ -12,6 +12,9 @@
 #   CHECKBENCH_WINDOW  [20]     seconds measured per run
 #   CHECKBENCH_WARMUP  [10]     seconds before the window
 #   CHECKBENCH_OUT     file     keep the raw go test output there
+#   LVSRS_TEST_CHECKBENCH_PROFILE=1  the lvs-rs checker's CPU profile of its
+#                               first run, printed base64 between PPROF-BEGIN
+#                               and PPROF-END in CHECKBENCH_OUT
 # The VM runs under TCG unless KVM works: those are not hardware numbers
 # (CPU seconds are inflated); compare the two contenders.
 set -euo pipefail

@@ -101,6 +101,9 @@ func TestCheckBench(t *testing.T) {
 			r, out := measure(t, c, dir, srv, p)
 			byName[c.name] = append(byName[c.name], r)
 			fmt.Printf("checkbench: run %d %-10s %s\n", run+1, c.name, r)
+			if m := profileBlock.FindString(out); m != "" && run == 0 {
+				fmt.Print(m) // LVSRS_TEST_CHECKBENCH_PROFILE: the checker's CPU profile
+			}
 			if m := lagLine.FindString(out); m != "" {
 				lags = append(lags, m)
 				fmt.Printf("checkbench: run %d %-10s %s\n", run+1, c.name, m)
@@ -110,7 +113,10 @@ func TestCheckBench(t *testing.T) {
 	printTable(p, byName, lags)
 }
 
-var lagLine = regexp.MustCompile(`checkbench-lag: .*`)
+var (
+	lagLine      = regexp.MustCompile(`checkbench-lag: .*`)
+	profileBlock = regexp.MustCompile(`(?s)PPROF-BEGIN .*?\nPPROF-END\n`)
+)
 
 // measure runs contender c for warm-up plus window and returns what the
 // servers saw within the window, the CPU it used in it, and its output.

@@ -1,10 +1,13 @@
 package checkbench
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"sync"
@@ -20,6 +23,10 @@ import (
 const (
 	helperEnv  = "LVSRS_CHECKBENCH_HELPER"
 	targetsEnv = "LVSRS_CHECKBENCH_TARGETS"
+	// profileEnv (passed into the VM) makes the checker write a CPU
+	// profile of its whole run, printed base64 between PPROF-BEGIN and
+	// PPROF-END lines.
+	profileEnv = "LVSRS_TEST_CHECKBENCH_PROFILE"
 )
 
 // TestCheckerHelper is not a test: TestCheckBench runs this binary again
@@ -49,6 +56,16 @@ func TestCheckerHelper(t *testing.T) {
 		case <-ctx.Done():
 		}
 	}()
+	if os.Getenv(profileEnv) != "" {
+		var prof bytes.Buffer
+		if err := pprof.StartCPUProfile(&prof); err != nil {
+			t.Fatal(err)
+		}
+		defer func() {
+			pprof.StopCPUProfile()
+			fmt.Printf("PPROF-BEGIN checker\n%s\nPPROF-END\n", base64.StdEncoding.EncodeToString(prof.Bytes()))
+		}()
+	}
 	c := health.New(health.Options{Observer: obs})
 	targets := make([]health.Target, 0, n)
 	for i, rs := range realServers(n) {
