@@ -74,12 +74,28 @@ func (e desiredEnc) bytes() []byte {
 	return append(append(make([]byte, 0, len(e.head)+len(e.rest)), e.head...), e.rest...)
 }
 
-// len is the encoding's length.
-func (e desiredEnc) len() int { return len(e.head) + len(e.rest) }
-
-// equal reports whether the encoding is b.
-func (e desiredEnc) equal(b []byte) bool {
-	return len(b) == e.len() && bytes.Equal(e.head, b[:len(e.head)]) && bytes.Equal(e.rest, b[len(e.head):])
+// equal reports whether e and o encode the same bytes, compared piece
+// against piece: neither is joined (a start's two saves compare the same
+// 1 MB encoding, split the same way, with itself).
+func (e desiredEnc) equal(o desiredEnc) bool {
+	if len(e.head)+len(e.rest) != len(o.head)+len(o.rest) {
+		return false
+	}
+	x, y := [2][]byte{e.head, e.rest}, [2][]byte{o.head, o.rest}
+	for i, j := 0, 0; i < 2 && j < 2; {
+		n := min(len(x[i]), len(y[j]))
+		if !bytes.Equal(x[i][:n], y[j][:n]) {
+			return false
+		}
+		x[i], y[j] = x[i][n:], y[j][n:]
+		if len(x[i]) == 0 {
+			i++
+		}
+		if len(y[j]) == 0 {
+			j++
+		}
+	}
+	return true
 }
 
 // encodeDesired renders d for a record; empty for nil. The bytes are
@@ -163,16 +179,6 @@ func (r record) desired() (*Desired, error) {
 
 // desiredEnc is the record's desired state, encoded.
 func (r record) desiredEnc() desiredEnc { return desiredEnc{head: r.Desired, rest: r.desiredRest} }
-
-// encode renders the record as compact JSON, as json.Marshal would (see
-// parts).
-func (r *record) encode() ([]byte, error) {
-	parts, err := r.parts()
-	if err != nil {
-		return nil, err
-	}
-	return bytes.Join(parts, nil), nil
-}
 
 // parts renders the record as compact JSON, as json.Marshal would with
 // Desired, already encoded, spliced in, in pieces to be written one after
@@ -511,7 +517,7 @@ func (w wantedDests) has(k ipvs.DestinationKey) bool {
 // nil in both). Every field counts, whatever fields the record gains.
 func sameRecord(a, b record) bool {
 	// The services, most of a large record, compared without reflection.
-	if !a.desiredEnc().equal(b.desiredEnc().bytes()) || !sameServices(a.Services, b.Services) {
+	if !a.desiredEnc().equal(b.desiredEnc()) || !sameServices(a.Services, b.Services) {
 		return false
 	}
 	a.Desired, b.Desired, a.Services, b.Services = nil, nil, nil, nil

@@ -12,6 +12,16 @@ import (
 	"github.com/lvs-rs/lvs-rs/pkg/state"
 )
 
+// encode renders the record in one piece, as the file holds it (less
+// the newline state.Store.Write adds).
+func (r *record) encode() ([]byte, error) {
+	parts, err := r.parts()
+	if err != nil {
+		return nil, err
+	}
+	return bytes.Join(parts, nil), nil
+}
+
 // TestSaveCopiesUnchangedServices checks that a save whose services are
 // the ones the previous record was read with copies that record's bytes
 // for them (a one-weight edit does not render 11,000 entries again), and
@@ -114,6 +124,28 @@ func TestEditWritesWhatRenderingWould(t *testing.T) {
 		}
 		if !bytes.Equal(b, append(want, '\n')) {
 			t.Fatalf("edit of service %d: the file differs from the record rendered whole", i)
+		}
+	}
+}
+
+// TestDesiredEncEqual: two encodings are equal when their bytes are,
+// however each is split into head and rest.
+func TestDesiredEncEqual(t *testing.T) {
+	const s = `{"interface":"eth0","services":[]}`
+	split := func(b string, at int) desiredEnc { return desiredEnc{head: []byte(b[:at]), rest: []byte(b[at:])} }
+	for i := 0; i <= len(s); i++ {
+		for j := 0; j <= len(s); j++ {
+			if !split(s, i).equal(split(s, j)) {
+				t.Fatalf("split at %d and %d: not equal", i, j)
+			}
+			other := []byte(s)
+			other[j%len(s)] ^= 1
+			if split(s, i).equal(split(string(other), j)) {
+				t.Fatalf("split at %d against byte %d changed, split at %d: equal", i, j%len(s), j)
+			}
+		}
+		if split(s, i).equal(rawDesired([]byte(s[:len(s)-1]))) || split(s, i).equal(rawDesired([]byte(s+" "))) {
+			t.Fatalf("split at %d: equal to a shorter or longer encoding", i)
 		}
 	}
 }
