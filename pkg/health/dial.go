@@ -38,18 +38,24 @@ func dialerFor(network string, t Target) *net.Dialer {
 	} else {
 		d.LocalAddr = net.TCPAddrFromAddrPort(src)
 	}
-	mark := int(t.Mark)
 	d.Control = func(_, _ string, rc syscall.RawConn) error {
 		var serr error
-		err := rc.Control(func(fd uintptr) {
-			serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_MARK, mark)
-		})
-		if err == nil && serr != nil {
-			err = fmt.Errorf("setsockopt SO_MARK %d: %w", mark, serr)
+		err := rc.Control(func(fd uintptr) { serr = setMark(int(fd), t.Mark) })
+		if err == nil {
+			err = serr
 		}
 		return err
 	}
 	return d
+}
+
+// setMark puts a check through the VIP's firewall mark on socket fd,
+// before it connects (policy routing by mark then picks its path).
+func setMark(fd int, mark uint32) error {
+	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_MARK, int(mark)); err != nil {
+		return fmt.Errorf("setsockopt SO_MARK %d: %w", mark, err)
+	}
+	return nil
 }
 
 // dial connects a check of t and puts ctx's deadline on the connection;

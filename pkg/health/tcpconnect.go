@@ -66,8 +66,8 @@ func prepareCheckSocket(fd int, t Target) error {
 	if t.Spec.Via != ThroughVIP {
 		return nil
 	}
-	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_MARK, int(t.Mark)); err != nil {
-		return os.NewSyscallError("setsockopt SO_MARK", err)
+	if err := setMark(fd, t.Mark); err != nil {
+		return err
 	}
 	src, _ := sockaddrOf(netip.AddrPortFrom(t.Source, 0))
 	if err := unix.Bind(fd, src); err != nil {
