@@ -49,9 +49,9 @@
 #
 # Environment: ROUNDS=N, SHAPES=100x100,1000x10 (SHAPES=realserver: only
 # the real-server section, which every round runs), PROFILE=1 (CPU profiles
-# at 100 Hz; PROFILE=HZ, e.g. 2000, samples faster
-# of the first round's lvs-rs runs, written to BENCH_PROFILES, default
-# ./bench-profiles), BENCH_OUT=file (raw go test output).
+# of the first round's lvs-rs runs at 100 Hz, written to BENCH_PROFILES,
+# default ./bench-profiles; PROFILE=HZ, e.g. 1000, samples that fast),
+# BENCH_OUT=file (raw go test output).
 # The VM runs under TCG unless KVM works: not hardware numbers, compare
 # the ratios (all taken in one VM run).
 set -euo pipefail
@@ -61,25 +61,19 @@ if [[ ${1:-} == apply ]]; then
 	shift
 	exec scripts/bench-apply.sh "$@"
 fi
-if [[ ${1:-} == report ]]; then
-	# The table again from an earlier run's raw output (BENCH_OUT).
-	out=${2:?usage: scripts/bench.sh report BENCH_OUT_FILE}
-	rc=0
-else
-out=${BENCH_OUT:-$(mktemp)}
-[[ -n ${BENCH_OUT:-} ]] || trap 'rm -f "$out"' EXIT
-
-echo "bench: CGO_ENABLED=0 LVSRS_TEST_BENCH_TABLE=1 go test ./test/vm/bench/ -run '^TestTable\$' -v $*" >&2
-set +e
-CGO_ENABLED=0 LVSRS_TEST_BENCH_TABLE=1 LVSRS_TEST_BENCH_ROUNDS="${ROUNDS:-3}" \
-	LVSRS_TEST_BENCH_SHAPES="${SHAPES:-}" LVSRS_TEST_BENCH_PROFILE="${PROFILE:-}" \
-	go test ./test/vm/bench/ -run '^TestTable$' -count=1 -v -timeout 90m "$@" >"$out" 2>&1
-rc=$?
-set -e
-grep -E '^(--- (FAIL|SKIP)|    .*\.go:[0-9]+:|vmtest: (booting|skipping)|FAIL|ok )' "$out" >&2 || true
-
-if [[ -n ${PROFILE:-} ]]; then
-	dir=${BENCH_PROFILES:-bench-profiles}
+# measure runs TestTable in the VM with go test's raw output to $out,
+# sets rc to its exit status, and unpacks the CPU profiles (PROFILE).
+measure() {
+	echo "bench: CGO_ENABLED=0 LVSRS_TEST_BENCH_TABLE=1 go test ./test/vm/bench/ -run '^TestTable\$' -v $*" >&2
+	set +e
+	CGO_ENABLED=0 LVSRS_TEST_BENCH_TABLE=1 LVSRS_TEST_BENCH_ROUNDS="${ROUNDS:-3}" \
+		LVSRS_TEST_BENCH_SHAPES="${SHAPES:-}" LVSRS_TEST_BENCH_PROFILE="${PROFILE:-}" \
+		go test ./test/vm/bench/ -run '^TestTable$' -count=1 -v -timeout 90m "$@" >"$out" 2>&1
+	rc=$?
+	set -e
+	grep -E '^(--- (FAIL|SKIP)|    .*\.go:[0-9]+:|vmtest: (booting|skipping)|FAIL|ok )' "$out" >&2 || true
+	[[ -n ${PROFILE:-} ]] || return 0
+	local dir=${BENCH_PROFILES:-bench-profiles} f
 	mkdir -p "$dir"
 	awk -v dir="$dir" '/^PPROF-BEGIN/ {f = dir "/" $2 ".pprof.b64"; printf "" > f; next}
 		/^PPROF-END/ {close(f); f = ""; next} f {print > f}' "$out"
@@ -88,7 +82,16 @@ if [[ -n ${PROFILE:-} ]]; then
 		base64 -d "$f" >"${f%.b64}" && rm -f "$f"
 	done
 	echo "bench: CPU profiles in $dir (go tool pprof -top FILE)" >&2
-fi
+}
+
+if [[ ${1:-} == report ]]; then
+	# The table again from an earlier run's raw output (BENCH_OUT).
+	out=${2:?usage: scripts/bench.sh report BENCH_OUT_FILE}
+	rc=0
+else
+	out=${BENCH_OUT:-$(mktemp)}
+	[[ -n ${BENCH_OUT:-} ]] || trap 'rm -f "$out"' EXIT
+	measure "$@"
 fi
 
 awk '
