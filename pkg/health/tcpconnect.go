@@ -6,6 +6,7 @@ import (
 	"os"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -15,15 +16,16 @@ import (
 // before ctx ended: a TCP check's whole work. It makes the system calls
 // itself instead of going through net.Dialer, which for a connection that
 // lives for one handshake costs a third more CPU: no address string built
-// and parsed again, no TCP_NODELAY, getsockname or getpeername, no
-// goroutine watching ctx. The socket waits in the runtime's poller, so
-// thousands of checks in flight take no thread each. A failure is an
-// *os.SyscallError ("connect: connection refused"), or
-// os.ErrDeadlineExceeded when ctx ended first.
+// and parsed again, no TCP_NODELAY or getsockname, no goroutine watching
+// ctx, the socket addresses on the stack. When the handshake is over
+// within connect (on loopback and veth), one getpeername decides the
+// check; otherwise it waits in the runtime's poller, so thousands of
+// checks in flight take no thread each. A failure is an *os.SyscallError
+// ("connect: connection refused"), or os.ErrDeadlineExceeded when ctx
+// ended first.
 func connectTCP(ctx context.Context, t Target) error {
 	to := checkAddr(t)
-	sa, family := sockaddrOf(to)
-	fd, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	fd, err := unix.Socket(familyOf(to.Addr()), unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return os.NewSyscallError("socket", err)
 	}
@@ -31,7 +33,7 @@ func connectTCP(ctx context.Context, t Target) error {
 		unix.Close(fd)
 		return err
 	}
-	switch err := unix.Connect(fd, sa); err {
+	switch err := connect(fd, to); err {
 	case nil: // connected at once (loopback can)
 		unix.Close(fd)
 		return nil
@@ -40,19 +42,47 @@ func connectTCP(ctx context.Context, t Target) error {
 		unix.Close(fd)
 		return os.NewSyscallError("connect", err)
 	}
-	f := os.NewFile(uintptr(fd), "tcp check "+to.String()) // in the poller from here; Close closes fd
+	// In the poller from here; Close closes fd. The name would show only
+	// in an error of the poller itself (a check's failure names the
+	// system call), so it is not formatted per check.
+	f := os.NewFile(uintptr(fd), "tcp check")
 	defer f.Close()
 	return awaitConnect(ctx, f)
 }
 
-// sockaddrOf is a as connect(2) takes it, and its address family. An
+// familyOf is the address family a check of a connects with: an
 // IPv4-mapped IPv6 address is dialled as IPv4, as net.Dial does.
-func sockaddrOf(a netip.AddrPort) (unix.Sockaddr, int) {
-	ip := a.Addr().Unmap()
-	if ip.Is4() {
-		return &unix.SockaddrInet4{Port: int(a.Port()), Addr: ip.As4()}, unix.AF_INET
+func familyOf(a netip.Addr) int {
+	if a.Unmap().Is4() {
+		return unix.AF_INET
 	}
-	return &unix.SockaddrInet6{Port: int(a.Port()), Addr: ip.As16()}, unix.AF_INET6
+	return unix.AF_INET6
+}
+
+// connect is connect(2) of fd to a, and bind is bind(2) of fd to a. They
+// build the socket address on the stack: a check allocates none.
+func connect(fd int, a netip.AddrPort) error { return sockaddrCall(unix.SYS_CONNECT, fd, a) }
+
+func bind(fd int, a netip.AddrPort) error { return sockaddrCall(unix.SYS_BIND, fd, a) }
+
+// sockaddrCall makes system call nr (connect or bind) with fd and a as a
+// sockaddr_in, or a sockaddr_in6 (with no scope: a zoned address never
+// gets here, see probeTCP). A failure is the bare errno.
+func sockaddrCall(nr uintptr, fd int, a netip.AddrPort) error {
+	var sa unix.RawSockaddrInet6 // the larger of the two
+	n := uintptr(unix.SizeofSockaddrInet6)
+	port := (*[2]byte)(unsafe.Pointer(&sa.Port)) // the same offset in both: network order
+	port[0], port[1] = byte(a.Port()>>8), byte(a.Port())
+	if ip := a.Addr().Unmap(); ip.Is4() {
+		v4 := (*unix.RawSockaddrInet4)(unsafe.Pointer(&sa))
+		v4.Family, v4.Addr, n = unix.AF_INET, ip.As4(), unix.SizeofSockaddrInet4
+	} else {
+		sa.Family, sa.Addr = unix.AF_INET6, ip.As16()
+	}
+	if _, _, e := unix.Syscall(nr, uintptr(fd), uintptr(unsafe.Pointer(&sa)), n); e != 0 {
+		return e
+	}
+	return nil
 }
 
 // prepareCheckSocket sets what fd needs before connect: SO_LINGER 0 (the
@@ -69,11 +99,43 @@ func prepareCheckSocket(fd int, t Target) error {
 	if err := setMark(fd, t.Mark); err != nil {
 		return err
 	}
-	src, _ := sockaddrOf(netip.AddrPortFrom(t.Source, 0))
-	if err := unix.Bind(fd, src); err != nil {
+	if err := bind(fd, netip.AddrPortFrom(t.Source, 0)); err != nil {
 		return os.NewSyscallError("bind", err)
 	}
 	return nil
+}
+
+// connected reports whether socket fd has a peer: getpeername(2), its
+// address read into a buffer on the stack.
+func connected(fd int) bool {
+	var sa unix.RawSockaddrAny
+	n := uint32(unix.SizeofSockaddrAny)
+	_, _, e := unix.Syscall(unix.SYS_GETPEERNAME, uintptr(fd), uintptr(unsafe.Pointer(&sa)), uintptr(unsafe.Pointer(&n)))
+	return e == 0
+}
+
+// connectState reads where the connect on fd is: done, with nil
+// (connected) or the failure, or still in progress. A socket with a peer
+// is connected, one with a pending error failed. With neither it is still
+// connecting, or woke spuriously. The first call, before any wait, asks
+// for the peer first: the handshake may be over already (on loopback and
+// veth it usually is within connect), and then that is the only call.
+// Later calls read the error first, which is where a wake-up usually
+// comes from when it is not a connection.
+func connectState(fd int, first bool) (bool, error) {
+	if first && connected(fd) {
+		return true, nil
+	}
+	v, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ERROR)
+	switch {
+	case err != nil:
+		return true, os.NewSyscallError("getsockopt", err)
+	case v == int(unix.EINPROGRESS) || v == int(unix.EALREADY) || v == int(unix.EINTR):
+		return false, nil
+	case v != 0:
+		return true, os.NewSyscallError("connect", syscall.Errno(v))
+	}
+	return !first && connected(fd), nil
 }
 
 // awaitConnect waits until the connection f is making completes, or ctx
@@ -91,27 +153,14 @@ func awaitConnect(ctx context.Context, f *os.File) error {
 		return err
 	}
 	var result error
+	first := true
 	err = rc.Write(func(fd uintptr) bool {
-		// Called before any wait (the handshake may be over already: on
-		// loopback it usually is) and after each wake-up. Readiness that
-		// came before the call is not remembered, so the state is read,
-		// never assumed.
-		v, err := unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_ERROR)
-		switch {
-		case err != nil:
-			result = os.NewSyscallError("getsockopt", err)
-		case v == int(unix.EINPROGRESS) || v == int(unix.EALREADY) || v == int(unix.EINTR):
-			return false
-		case v != 0:
-			result = os.NewSyscallError("connect", syscall.Errno(v))
-		default:
-			// No error yet: connected only if there is a peer, else
-			// still in progress (or a spurious wake-up).
-			if _, err := unix.Getpeername(int(fd)); err == unix.ENOTCONN {
-				return false
-			}
-		}
-		return true
+		// Called before any wait and after each wake-up. Readiness that
+		// came before the first call is not remembered, so the state is
+		// read, never assumed.
+		done, err := connectState(int(fd), first)
+		first, result = false, err
+		return done
 	})
 	if err != nil {
 		return err
