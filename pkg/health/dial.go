@@ -77,7 +77,8 @@ func dial(ctx context.Context, network string, t Target) (net.Conn, func() bool,
 }
 
 // failure builds a failing result for step from err: a timeout names the
-// check's timeout, anything else the innermost system error.
+// check's timeout, anything else the innermost system error (the system
+// call not named twice when it is the step).
 func failure(step string, err error, timeout time.Duration) Result {
 	if errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, context.DeadlineExceeded) {
 		return Result{Reason: fmt.Sprintf("%s: timeout after %s", step, timeout)}
@@ -85,6 +86,9 @@ func failure(step string, err error, timeout time.Duration) Result {
 	var se *os.SyscallError
 	if errors.As(err, &se) {
 		err = se
+		if se.Syscall == step {
+			err = se.Err // "connect: connection refused", not "connect: connect: ..."
+		}
 	}
 	return Result{Reason: fmt.Sprintf("%s: %v", step, err)}
 }

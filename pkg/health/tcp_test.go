@@ -16,7 +16,10 @@ func TestTCPUp(t *testing.T) {
 }
 
 func TestTCPRefused(t *testing.T) {
-	wantResult(t, runProbe(target(t, TCP, closedPort(t), nil)), false, "connect: connection refused")
+	r := runProbe(target(t, TCP, closedPort(t), nil))
+	if r.Up || r.Reason != "connect: connection refused" {
+		t.Fatalf("result = %+v, want down, reason exactly %q", r, "connect: connection refused")
+	}
 }
 
 // loopbackListener returns a TCP socket listening on 127.0.0.1 with
