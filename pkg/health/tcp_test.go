@@ -4,9 +4,12 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/netip"
 	"testing"
 	"time"
 
+	"github.com/lvs-rs/lvs-rs/internal/nstest"
+	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 )
 
@@ -111,5 +114,64 @@ func TestTCPConnectsAfterWaiting(t *testing.T) {
 	wantResult(t, runProbe(tg), true, "connected")
 	if d := time.Since(start); d < 100*time.Millisecond {
 		t.Fatalf("connected after %v, before the listener had room", d)
+	}
+}
+
+// TestTCPZonedIPv6: a link-local address with a zone (fe80::1%d0, on one
+// end of a veth pair) is checked through net.Dialer, which maps the zone to its interface: up
+// with a listener there, refused without one.
+func TestTCPZonedIPv6(t *testing.T) {
+	ns := nstest.New(t)
+	if err := ns.Handle.LinkAdd(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: "d0"}, PeerName: "d1"}); err != nil {
+		t.Fatal(err)
+	}
+	d0, err := ns.Handle.LinkByName("d0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d1, err := ns.Handle.LinkByName("d1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ns.Handle.LinkSetUp(d1); err != nil { // d0 has carrier only with its peer up
+		t.Fatal(err)
+	}
+	ll, _ := netlink.ParseAddr("fe80::1/64")
+	ll.Flags = unix.IFA_F_NODAD // usable at once
+	if err := ns.Handle.AddrAdd(d0, ll); err != nil {
+		t.Fatal(err)
+	}
+	if err := ns.Handle.LinkSetUp(d0); err != nil {
+		t.Fatal(err)
+	}
+	var ln net.Listener
+	if err := ns.Do(func() (err error) {
+		ln, err = net.Listen("tcp", "[fe80::1%d0]:0")
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	addr := netip.AddrPortFrom(netip.MustParseAddr("fe80::1%d0"), uint16(ln.Addr().(*net.TCPAddr).Port))
+	check := func(port uint16) (r Result) {
+		tg := target(t, TCP, netip.AddrPortFrom(addr.Addr(), port).String(), nil)
+		if err := ns.Do(func() error { r = runProbe(tg); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	wantResult(t, check(addr.Port()), true, "connected")
+	ln.Close()
+	if r := check(addr.Port()); r.Up || r.Reason != "connect: connection refused" {
+		t.Fatalf("without a listener: %+v, want down, connection refused", r)
 	}
 }
