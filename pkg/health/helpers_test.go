@@ -42,19 +42,26 @@ func wantResult(t testing.TB, r Result, up bool, reason string) {
 	}
 }
 
-// countingListener accepts and counts connections on 127.0.0.1, closing
-// each after serve (or at once).
+// countingListener accepts and counts connections, closing each after
+// serve (or at once).
 type countingListener struct {
 	net.Listener
 	accepted atomic.Int64
 }
 
+// listenCounting is a countingListener on 127.0.0.1.
 func listenCounting(t testing.TB, serve func(net.Conn)) *countingListener {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
+	return serveCounting(t, ln, serve)
+}
+
+// serveCounting accepts and counts connections on ln (closed when t
+// ends), closing each after serve (or at once).
+func serveCounting(t testing.TB, ln net.Listener, serve func(net.Conn)) *countingListener {
 	cl := &countingListener{Listener: ln}
 	t.Cleanup(func() { ln.Close() })
 	go func() {

@@ -151,16 +151,7 @@ func TestTCPZonedIPv6(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
+	cl := serveCounting(t, ln, nil)
 	addr := netip.AddrPortFrom(netip.MustParseAddr("fe80::1%d0"), uint16(ln.Addr().(*net.TCPAddr).Port))
 	check := func(port uint16) (r Result) {
 		tg := target(t, TCP, netip.AddrPortFrom(addr.Addr(), port).String(), nil)
@@ -170,6 +161,11 @@ func TestTCPZonedIPv6(t *testing.T) {
 		return r
 	}
 	wantResult(t, check(addr.Port()), true, "connected")
+	for deadline := time.Now().Add(5 * time.Second); cl.accepted.Load() == 0; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the check passed, but the listener on fe80::1 (zone d0) accepted nothing")
+		}
+	}
 	ln.Close()
 	if r := check(addr.Port()); r.Up || r.Reason != "connect: connection refused" {
 		t.Fatalf("without a listener: %+v, want down, connection refused", r)
