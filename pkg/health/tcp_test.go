@@ -144,6 +144,7 @@ func TestTCPZonedIPv6(t *testing.T) {
 	if err := ns.Handle.LinkSetUp(d0); err != nil {
 		t.Fatal(err)
 	}
+	waitLocalRoute(t, ns, net.ParseIP("fe80::1"), d0.Attrs().Index)
 	var ln net.Listener
 	if err := ns.Do(func() (err error) {
 		ln, err = net.Listen("tcp", "[fe80::1%d0]:0")
@@ -169,5 +170,24 @@ func TestTCPZonedIPv6(t *testing.T) {
 	ln.Close()
 	if r := check(addr.Port()); r.Up || r.Reason != "connect: connection refused" {
 		t.Fatalf("without a listener: %+v, want down, connection refused", r)
+	}
+}
+
+// waitLocalRoute waits (at most 5 s) until the kernel routes ip out of link
+// as a local address. Addrconf installs that route from a work queue after
+// the link comes up; until then a SYN to ip leaves through the link, finds
+// no neighbour, and the check times out (seen in CI under load).
+func waitLocalRoute(t *testing.T, ns *nstest.NS, ip net.IP, link int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		rs, err := ns.Handle.RouteGetWithOptions(ip, &netlink.RouteGetOptions{OifIndex: link})
+		if err == nil && len(rs) > 0 && rs[0].Type == unix.RTN_LOCAL {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s on link %d is not a local route after 5 s: %v, %v", ip, link, rs, err)
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
