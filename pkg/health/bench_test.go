@@ -5,14 +5,11 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"runtime"
 	"slices"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // lagRecorder is an Observer that keeps the lag of every run while on.
@@ -120,19 +117,7 @@ func BenchmarkChecker10k(b *testing.B) {
 // check, run their test binaries alternately with -test.benchtime 50000x
 // under /usr/bin/time and compare CPU seconds.
 func BenchmarkConnectTCP(b *testing.B) {
-	fd, port := loopbackListener(b, 4096)
-	go func() {
-		runtime.LockOSThread() // blocking accepts, a thread of their own
-		for {
-			c, _, errno := unix.Syscall6(unix.SYS_ACCEPT4, uintptr(fd), 0, 0, unix.SOCK_CLOEXEC, 0, 0)
-			if errno != 0 {
-				return // the listener was shut down
-			}
-			unix.Close(int(c))
-		}
-	}()
-	b.Cleanup(func() { unix.Shutdown(fd, unix.SHUT_RDWR) }) // ends the accepts, before the close
-	tg := Target{ID: "b", Address: netip.MustParseAddr("127.0.0.1"), Port: uint16(port),
+	tg := Target{ID: "b", Address: netip.MustParseAddr("127.0.0.1"), Port: acceptingListener(b),
 		Spec: Spec{Type: TCP, Interval: time.Second, Timeout: time.Second}}.normalized()
 	ctx := context.Background()
 	b.ReportAllocs()

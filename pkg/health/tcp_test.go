@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"runtime"
 	"testing"
 	"time"
 
@@ -45,6 +46,38 @@ func loopbackListener(tb testing.TB, backlog int) (fd, port int) {
 		tb.Fatal(err)
 	}
 	return fd, sa.(*unix.SockaddrInet4).Port
+}
+
+// acceptingListener returns the port of a loopback listener that accepts
+// and closes every connection with raw system calls, on a thread of its
+// own: it allocates nothing in this process.
+func acceptingListener(tb testing.TB) uint16 {
+	fd, port := loopbackListener(tb, 4096)
+	go func() {
+		runtime.LockOSThread() // blocking accepts
+		for {
+			c, _, errno := unix.Syscall6(unix.SYS_ACCEPT4, uintptr(fd), 0, 0, unix.SOCK_CLOEXEC, 0, 0)
+			if errno != 0 {
+				return // the listener was shut down
+			}
+			unix.Close(int(c))
+		}
+	}()
+	tb.Cleanup(func() { unix.Shutdown(fd, unix.SHUT_RDWR) }) // ends the accepts, before the close
+	return uint16(port)
+}
+
+// TestTCPConnectedAtOnce: on loopback the handshake is over when connect
+// returns, and the check is decided then, without the runtime's poller
+// (no os.File, deadline or context hook): it allocates nothing.
+func TestTCPConnectedAtOnce(t *testing.T) {
+	tg := target(t, TCP, fmt.Sprintf("127.0.0.1:%d", acceptingListener(t)), nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var err error
+	if n := testing.AllocsPerRun(50, func() { err = connectTCP(ctx, tg) }); err != nil || n != 0 {
+		t.Fatalf("connectTCP: %v, %v allocations per check, want connected and none", err, n)
+	}
 }
 
 // stalledListener returns 127.0.0.1:PORT of a listener whose accept
