@@ -184,8 +184,13 @@ func (r result) String() string {
 		r.ChecksPerSec, r.CPUPerSec, 100*r.SysShare, r.IdlePerSec, ms(r.ErrP50), ms(r.ErrP99), ms(r.LateP99), r.Missed)
 }
 
-// ms formats d in milliseconds with one decimal.
-func ms(d time.Duration) string { return fmt.Sprintf("%.1fms", float64(d)/float64(time.Millisecond)) }
+// ms formats d in milliseconds with one decimal, or "none" (no data).
+func ms(d time.Duration) string {
+	if d == none {
+		return "none"
+	}
+	return fmt.Sprintf("%.1fms", float64(d)/float64(time.Millisecond))
+}
 
 // printTable prints the medians over the runs, between marker lines that
 // scripts/checkbench.sh extracts.

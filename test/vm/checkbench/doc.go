@@ -46,6 +46,10 @@
 //     over the window, one on a fixed grid does not;
 //   - missed: real servers with fewer than window/1 s - 2 arrivals.
 //
+// A window in which no real server was checked twice (a checker whose
+// cycle is longer than the window) has no interval: err and late show
+// "none", and such a run ranks above every measured one in the medians.
+//
 // The arrival time is taken by the servers' accept loops, so it includes
 // their own scheduling delay on the VM's single CPU, which both
 // contenders share with the servers: the figures are end-to-end and

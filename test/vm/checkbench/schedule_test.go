@@ -44,3 +44,39 @@ func TestLateness(t *testing.T) {
 		t.Errorf("lateness (-want +got):\n%s", diff)
 	}
 }
+
+// TestScheduleNoInterval: in a window where no target was checked twice
+// (a contender whose cycle is longer than the window) there is no
+// interval error and no lateness to report: none, not 0 ms.
+func TestScheduleNoInterval(t *testing.T) {
+	arrivals := [][]time.Duration{{10 * time.Millisecond}, {3 * time.Second}, nil}
+	got := schedule(arrivals, 5*time.Second, time.Second)
+	want := result{ChecksPerSec: 2.0 / 5, ErrP50: none, ErrP99: none, LateP99: none, Missed: 3}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("schedule (-want +got):\n%s", diff)
+	}
+	if s := ms(got.ErrP50); s != "none" {
+		t.Errorf("ms(none) = %q", s)
+	}
+}
+
+// TestMedianResultNone: a run without intervals ranks above every
+// measured run, so it is the median of three when two of them lack data,
+// and a measured run is the median when only one does.
+func TestMedianResultNone(t *testing.T) {
+	d := time.Millisecond
+	run := func(err time.Duration) result { return result{ErrP50: err, ErrP99: err, LateP99: err} }
+	for _, tc := range []struct {
+		runs []result
+		want time.Duration
+	}{
+		{[]result{run(none), run(17822 * d), run(none)}, none},
+		{[]result{run(none), run(40 * d), run(30 * d)}, 40 * d},
+		{[]result{run(5 * d), run(40 * d), run(30 * d)}, 30 * d},
+	} {
+		got := medianResult(tc.runs)
+		if got.ErrP50 != tc.want || got.ErrP99 != tc.want || got.LateP99 != tc.want {
+			t.Errorf("medianResult(%v) = %v %v %v, want %v", tc.runs, got.ErrP50, got.ErrP99, got.LateP99, tc.want)
+		}
+	}
+}

@@ -13,11 +13,16 @@ type result struct {
 	CPUPerSec    float64       // CPU seconds of the contender's processes / wall second
 	SysShare     float64       // the part of CPUPerSec spent in the kernel
 	IdlePerSec   float64       // idle CPU seconds of the whole VM / wall second
-	ErrP50       time.Duration // |arrival interval - interval|, median over all intervals
+	ErrP50       time.Duration // |arrival interval - interval|, median over all intervals; none without any
 	ErrP99       time.Duration // the same, 99th percentile
-	LateP99      time.Duration // behind the target's own fixed grid, 99th percentile
+	LateP99      time.Duration // behind the target's own fixed grid, 99th percentile; none without an interval
 	Missed       int           // targets with fewer than window/interval - 2 arrivals
 }
+
+// none stands for a figure with no data: in a window where no target was
+// checked twice there is no interval, and so no interval error or
+// lateness (a contender that slow must not show 0 ms).
+const none time.Duration = -1
 
 // schedule computes the server-side figures from the arrival times of
 // every target (each sorted, all inside one window of length window) for
@@ -56,8 +61,8 @@ func schedule(arrivals [][]time.Duration, window, interval time.Duration) result
 // least one step on), so a skipped run moves on the grid, while a delay
 // carried into every later run (drift) accumulates.
 func lateness(ts []time.Duration, interval time.Duration) []time.Duration {
-	if len(ts) == 0 {
-		return nil
+	if len(ts) < 2 {
+		return nil // no interval: one arrival is on any grid
 	}
 	res := make([]time.Duration, len(ts))
 	lo, step := time.Duration(0), int64(0)
@@ -72,11 +77,11 @@ func lateness(ts []time.Duration, interval time.Duration) []time.Duration {
 	return res
 }
 
-// percentile returns the p-quantile (nearest rank) of ds; 0 for none.
-// It sorts ds.
+// percentile returns the p-quantile (nearest rank) of ds; none for no
+// ds. It sorts ds.
 func percentile(ds []time.Duration, p float64) time.Duration {
 	if len(ds) == 0 {
-		return 0
+		return none
 	}
 	slices.Sort(ds)
 	i := int(math.Ceil(p*float64(len(ds)))) - 1
@@ -104,8 +109,20 @@ func medianResult(rs []result) result {
 		}
 		return (v[len(v)/2-1] + v[len(v)/2]) / 2
 	}
+	// A run with no interval at all ranks above every measured one (its
+	// servers waited longer than the window), and its none is the median
+	// when it is the middle run.
 	dur := func(f func(result) time.Duration) time.Duration {
-		return time.Duration(pick(func(r result) float64 { return float64(f(r)) }))
+		v := pick(func(r result) float64 {
+			if f(r) == none {
+				return math.Inf(1)
+			}
+			return float64(f(r))
+		})
+		if math.IsInf(v, 1) {
+			return none
+		}
+		return time.Duration(v)
 	}
 	return result{
 		ChecksPerSec: pick(func(r result) float64 { return r.ChecksPerSec }),
