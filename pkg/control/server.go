@@ -107,7 +107,11 @@ func orDefault(d, def time.Duration) time.Duration {
 // serveConn answers the one request of conn.
 func (s *Server) serveConn(ctx context.Context, conn net.Conn) {
 	defer conn.Close()
-	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Now()) })
+	// Shutting down ends a wait for the request, never the answer: a
+	// call in flight answers its cancellation within the I/O timeout
+	// (ending writes too would race with that answer, and the client
+	// would read EOF).
+	stop := context.AfterFunc(ctx, func() { conn.SetReadDeadline(time.Now()) })
 	defer stop()
 	iot := orDefault(s.IOTimeout, DefaultIOTimeout)
 	conn.SetReadDeadline(time.Now().Add(iot))

@@ -461,3 +461,33 @@ func TestServeCancelsCallsInFlight(t *testing.T) {
 		t.Errorf("the call in flight: %v, want the daemon's cancellation", err)
 	}
 }
+
+// TestServeEndsWaitsForRequests: shutting down does not wait out the I/O
+// timeout of a connection whose request has not arrived.
+func TestServeEndsWaitsForRequests(t *testing.T) {
+	dir := t.TempDir()
+	ln, err := Listen(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	s := &Server{Handler: &fakeHandler{}, IOTimeout: time.Minute}
+	go func() { done <- s.Serve(ctx, ln) }()
+	conn, err := net.Dial("unix", SocketPath(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.Write([]byte(`{"version":1,`)) // and then nothing
+	time.Sleep(50 * time.Millisecond)   // the server is reading
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Serve still waits for a request after its context ended (I/O timeout 1m)")
+	}
+}
