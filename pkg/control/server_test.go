@@ -112,7 +112,16 @@ func sampleStatus(t *testing.T) Status {
 // startServer serves h on a fresh state directory until the test ends.
 func startServer(t *testing.T, srv *Server) string {
 	t.Helper()
-	dir := t.TempDir()
+	dir, stop := serveStoppable(t, srv)
+	t.Cleanup(stop)
+	return dir
+}
+
+// serveStoppable serves srv in a new state directory; stop cancels Serve
+// and fails t unless it returns nil within 10 s.
+func serveStoppable(t *testing.T, srv *Server) (dir string, stop func()) {
+	t.Helper()
+	dir = t.TempDir()
 	ln, err := Listen(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -120,13 +129,20 @@ func startServer(t *testing.T, srv *Server) string {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ctx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-	})
-	return dir
+	var once sync.Once
+	return dir, func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("Serve: %v", err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatalf("Serve did not return within 10 s of its context ending (I/O timeout %v)", srv.IOTimeout)
+			}
+		})
+	}
 }
 
 func dial(t *testing.T, dir string) *Client {
@@ -435,28 +451,14 @@ func TestConnectionsBounded(t *testing.T) {
 
 func TestServeCancelsCallsInFlight(t *testing.T) {
 	h := &fakeHandler{block: make(chan struct{})}
-	dir := t.TempDir()
-	ln, err := Listen(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- Serve(ctx, ln, h) }()
+	dir, stop := serveStoppable(t, &Server{Handler: h})
+	defer stop()
 	callErr := make(chan error, 1)
 	go func() { _, err := dial(t, dir).Status(context.Background()); callErr <- err }()
 	for deadline := time.Now().Add(5 * time.Second); len(h.callLog()) == 0 && time.Now().Before(deadline); {
 		time.Sleep(time.Millisecond)
 	}
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("Serve did not return with a call in flight")
-	}
+	stop()
 	if err := <-callErr; err == nil || !strings.Contains(err.Error(), "context canceled") {
 		t.Errorf("the call in flight: %v, want the daemon's cancellation", err)
 	}
@@ -465,15 +467,8 @@ func TestServeCancelsCallsInFlight(t *testing.T) {
 // TestServeEndsWaitsForRequests: shutting down does not wait out the I/O
 // timeout of a connection whose request has not arrived.
 func TestServeEndsWaitsForRequests(t *testing.T) {
-	dir := t.TempDir()
-	ln, err := Listen(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	s := &Server{Handler: &fakeHandler{}, IOTimeout: time.Minute}
-	go func() { done <- s.Serve(ctx, ln) }()
+	dir, stop := serveStoppable(t, &Server{Handler: &fakeHandler{}, IOTimeout: time.Minute})
+	defer stop()
 	conn, err := net.Dial("unix", SocketPath(dir))
 	if err != nil {
 		t.Fatal(err)
@@ -481,13 +476,5 @@ func TestServeEndsWaitsForRequests(t *testing.T) {
 	defer conn.Close()
 	conn.Write([]byte(`{"version":1,`)) // and then nothing
 	time.Sleep(50 * time.Millisecond)   // the server is reading
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("Serve still waits for a request after its context ended (I/O timeout 1m)")
-	}
+	stop()                              // fails unless Serve returns long before the minute
 }
