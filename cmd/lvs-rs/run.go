@@ -21,6 +21,7 @@ import (
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 
+	"github.com/lvs-rs/lvs-rs/internal/nlretry"
 	"github.com/lvs-rs/lvs-rs/pkg/config"
 	"github.com/lvs-rs/lvs-rs/pkg/control"
 	"github.com/lvs-rs/lvs-rs/pkg/director"
@@ -239,7 +240,7 @@ func directorSource(h *netlink.Handle, cfg *config.Config, v6 bool) (netip.Addr,
 	if v6 {
 		fam = netlink.FAMILY_V6
 	}
-	addrs, err := h.AddrList(link, fam)
+	addrs, err := nlretry.Dump(func() ([]netlink.Addr, error) { return h.AddrList(link, fam) })
 	if err != nil {
 		return netip.Addr{}, fmt.Errorf("addresses of %s: %w", iface, err)
 	}

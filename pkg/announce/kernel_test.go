@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/lvs-rs/lvs-rs/internal/nlretry"
 	"github.com/lvs-rs/lvs-rs/internal/topo"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
@@ -19,7 +20,9 @@ import (
 // "PREFIX proto N type T".
 func tableRoutes(t *testing.T, h *netlink.Handle, table int) map[netip.Prefix]netlink.Route {
 	t.Helper()
-	rs, err := h.RouteListFiltered(netlink.FAMILY_ALL, &netlink.Route{Table: table}, netlink.RT_FILTER_TABLE)
+	rs, err := nlretry.Dump(func() ([]netlink.Route, error) {
+		return h.RouteListFiltered(netlink.FAMILY_ALL, &netlink.Route{Table: table}, netlink.RT_FILTER_TABLE)
+	})
 	if err != nil {
 		t.Fatal(err)
 	}

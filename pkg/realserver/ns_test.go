@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/lvs-rs/lvs-rs/internal/nlretry"
 	"github.com/lvs-rs/lvs-rs/internal/nstest"
 	"github.com/lvs-rs/lvs-rs/pkg/config"
 	"github.com/lvs-rs/lvs-rs/pkg/sysctl"
@@ -92,7 +93,7 @@ var watched = []string{loI, loA, allI, allA, allR, "net/ipv4/conf/lo/rp_filter",
 func (h *rsHost) snap() kernelState {
 	h.t.Helper()
 	s := kernelState{Sysctls: map[string]string{}}
-	links, err := h.ns.Handle.LinkList()
+	links, err := nlretry.Dump(h.ns.Handle.LinkList)
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -108,7 +109,9 @@ func (h *rsHost) snap() kernelState {
 			s.Addrs = append(s.Addrs, a.String())
 		}
 	}
-	rs, err := h.ns.Handle.RouteListFiltered(netlink.FAMILY_ALL, &netlink.Route{Table: unix.RT_TABLE_UNSPEC}, netlink.RT_FILTER_TABLE)
+	rs, err := nlretry.Dump(func() ([]netlink.Route, error) {
+		return h.ns.Handle.RouteListFiltered(netlink.FAMILY_ALL, &netlink.Route{Table: unix.RT_TABLE_UNSPEC}, netlink.RT_FILTER_TABLE)
+	})
 	if err != nil {
 		h.t.Fatal(err)
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 
+	"github.com/lvs-rs/lvs-rs/internal/nlretry"
 	"github.com/lvs-rs/lvs-rs/internal/topo"
 	"github.com/lvs-rs/lvs-rs/internal/vmtest"
 	"github.com/lvs-rs/lvs-rs/pkg/ipvs"
@@ -173,14 +174,16 @@ func (h *dirHost) snapshot() []string {
 	nl := h.ns.Handle()
 	h.waitNoTentative()
 	var out []string
-	as, err := nl.AddrList(nil, netlink.FAMILY_ALL)
+	as, err := nlretry.Dump(func() ([]netlink.Addr, error) { return nl.AddrList(nil, netlink.FAMILY_ALL) })
 	if err != nil {
 		h.t.Fatal(err)
 	}
 	for _, a := range as {
 		out = append(out, fmt.Sprintf("addr %d %s scope %d label %q", a.LinkIndex, a.IPNet, a.Scope, a.Label))
 	}
-	rs, err := nl.RouteListFiltered(netlink.FAMILY_ALL, &netlink.Route{Table: unix.RT_TABLE_UNSPEC}, netlink.RT_FILTER_TABLE)
+	rs, err := nlretry.Dump(func() ([]netlink.Route, error) {
+		return nl.RouteListFiltered(netlink.FAMILY_ALL, &netlink.Route{Table: unix.RT_TABLE_UNSPEC}, netlink.RT_FILTER_TABLE)
+	})
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -208,7 +211,7 @@ func (h *dirHost) waitNoTentative() {
 	h.t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	for {
-		as, err := h.ns.Handle().AddrList(nil, netlink.FAMILY_V6)
+		as, err := nlretry.Dump(func() ([]netlink.Addr, error) { return h.ns.Handle().AddrList(nil, netlink.FAMILY_V6) })
 		if err != nil {
 			h.t.Fatal(err)
 		}

@@ -20,6 +20,7 @@ import (
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 
+	"github.com/lvs-rs/lvs-rs/internal/nlretry"
 	"github.com/lvs-rs/lvs-rs/internal/topo"
 	"github.com/lvs-rs/lvs-rs/pkg/vip"
 )
@@ -157,7 +158,7 @@ func (h *rsHost) snap() rsSnapshot {
 	h.t.Helper()
 	nl := h.ns.Handle()
 	s := rsSnapshot{Sysctls: map[string]string{}}
-	links, err := nl.LinkList()
+	links, err := nlretry.Dump(nl.LinkList)
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -172,7 +173,9 @@ func (h *rsHost) snap() rsSnapshot {
 			s.Addrs = append(s.Addrs, x.String())
 		}
 	}
-	rs, err := nl.RouteListFiltered(netlink.FAMILY_ALL, &netlink.Route{Table: unix.RT_TABLE_UNSPEC}, netlink.RT_FILTER_TABLE)
+	rs, err := nlretry.Dump(func() ([]netlink.Route, error) {
+		return nl.RouteListFiltered(netlink.FAMILY_ALL, &netlink.Route{Table: unix.RT_TABLE_UNSPEC}, netlink.RT_FILTER_TABLE)
+	})
 	if err != nil {
 		h.t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lvs-rs/lvs-rs/internal/nlretry"
 	"github.com/lvs-rs/lvs-rs/internal/topo"
 	"github.com/lvs-rs/lvs-rs/pkg/announce"
 	"github.com/vishvananda/netlink"
@@ -116,7 +117,9 @@ func (l *lockedWriter) Write(b []byte) (int, error) {
 func nexthops(t *testing.T, ns *topo.NS, vip netip.Addr) []netip.Addr {
 	t.Helper()
 	dst := &net.IPNet{IP: vip.AsSlice(), Mask: net.CIDRMask(32, 32)}
-	rs, err := ns.Handle().RouteListFiltered(netlink.FAMILY_V4, &netlink.Route{Dst: dst}, netlink.RT_FILTER_DST)
+	rs, err := nlretry.Dump(func() ([]netlink.Route, error) {
+		return ns.Handle().RouteListFiltered(netlink.FAMILY_V4, &netlink.Route{Dst: dst}, netlink.RT_FILTER_DST)
+	})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lvs-rs/lvs-rs/internal/nlretry"
 	"github.com/vishvananda/netlink"
 )
 
@@ -137,8 +138,10 @@ func TestFailover(t *testing.T) {
 // protocol (250).
 func announced(t *testing.T, c *cluster, i int) []netlink.Route {
 	t.Helper()
-	rs, err := c.dirs[i].Handle().RouteListFiltered(netlink.FAMILY_V4, &netlink.Route{Table: 100, Protocol: 250},
-		netlink.RT_FILTER_TABLE|netlink.RT_FILTER_PROTOCOL)
+	rs, err := nlretry.Dump(func() ([]netlink.Route, error) {
+		return c.dirs[i].Handle().RouteListFiltered(netlink.FAMILY_V4, &netlink.Route{Table: 100, Protocol: 250},
+			netlink.RT_FILTER_TABLE|netlink.RT_FILTER_PROTOCOL)
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
