@@ -16,6 +16,7 @@ import (
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 
+	"github.com/lvs-rs/lvs-rs/internal/nlretry"
 	"github.com/lvs-rs/lvs-rs/internal/topo"
 	"github.com/lvs-rs/lvs-rs/pkg/ipvs"
 )
@@ -35,7 +36,7 @@ func takeSnapshot(t *testing.T, ns *topo.NS) snapshot {
 	t.Helper()
 	h := ns.Handle()
 	waitNoTentative(t, ns)
-	links, err := dump(h.LinkList)
+	links, err := nlretry.Dump(h.LinkList)
 	if err != nil {
 		t.Fatalf("%s: links: %v", ns.Name(), err)
 	}
@@ -58,24 +59,12 @@ func takeSnapshot(t *testing.T, ns *topo.NS) snapshot {
 	return s
 }
 
-// dump runs a netlink dump again while the kernel reports it interrupted
-// by a concurrent change (NLM_F_DUMP_INTR), a bounded number of times.
-func dump[T any](list func() ([]T, error)) ([]T, error) {
-	for i := 0; ; i++ {
-		v, err := list()
-		if !errors.Is(err, netlink.ErrDumpInterrupted) || i == 20 {
-			return v, err
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 // waitNoTentative polls until no address in ns is IPv6-tentative (bounded).
 func waitNoTentative(t *testing.T, ns *topo.NS) {
 	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	for {
-		as, err := dump(func() ([]netlink.Addr, error) { return ns.Handle().AddrList(nil, netlink.FAMILY_V6) })
+		as, err := nlretry.Dump(func() ([]netlink.Addr, error) { return ns.Handle().AddrList(nil, netlink.FAMILY_V6) })
 		if err != nil {
 			t.Fatalf("%s: addresses: %v", ns.Name(), err)
 		}
@@ -93,7 +82,7 @@ func addrLines(t *testing.T, ns *topo.NS, links []netlink.Link) []string {
 	t.Helper()
 	var out []string
 	for _, l := range links {
-		as, err := dump(func() ([]netlink.Addr, error) { return ns.Handle().AddrList(l, netlink.FAMILY_ALL) })
+		as, err := nlretry.Dump(func() ([]netlink.Addr, error) { return ns.Handle().AddrList(l, netlink.FAMILY_ALL) })
 		if err != nil {
 			t.Fatalf("%s: addresses of %s: %v", ns.Name(), l.Attrs().Name, err)
 		}
@@ -113,7 +102,7 @@ func addrLines(t *testing.T, ns *topo.NS, links []netlink.Link) []string {
 
 func routeLines(t *testing.T, ns *topo.NS, names map[int]string) []string {
 	t.Helper()
-	rs, err := dump(func() ([]netlink.Route, error) {
+	rs, err := nlretry.Dump(func() ([]netlink.Route, error) {
 		return ns.Handle().RouteListFiltered(netlink.FAMILY_ALL, &netlink.Route{Table: unix.RT_TABLE_UNSPEC}, netlink.RT_FILTER_TABLE)
 	})
 	if err != nil {
