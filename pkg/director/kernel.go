@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/lvs-rs/lvs-rs/internal/faultinject"
+	"github.com/lvs-rs/lvs-rs/pkg/garp"
 	"github.com/lvs-rs/lvs-rs/pkg/ipvs"
 	"github.com/lvs-rs/lvs-rs/pkg/sysctl"
 	"github.com/lvs-rs/lvs-rs/pkg/vip"
@@ -89,6 +90,9 @@ type hostKernel struct {
 	// netns is the network namespace (a file descriptor) of nftables and
 	// gratuitous ARP; 0 for the calling thread's.
 	netns int
+	// arp sends the gratuitous ARPs; its socket, once opened, is closed
+	// with the kernel.
+	arp *garp.Sender
 }
 
 func (k hostKernel) Info(ctx context.Context) (ipvs.Info, error) {
@@ -191,11 +195,15 @@ func openKernel(ctx context.Context, o Options, load bool) (Kernel, ipvs.Info, f
 		info, err := o.Kernel.Info(ctx)
 		return o.Kernel, info, func() {}, wrapNoIPVS(err)
 	}
-	h, closeH, err := handle(o)
+	h, closeNL, err := handle(o)
 	if err != nil {
 		return nil, ipvs.Info{}, nil, err
 	}
-	k := hostKernel{h: h, tree: o.sysctl(), netns: o.NetNS}
+	k := hostKernel{h: h, tree: o.sysctl(), netns: o.NetNS, arp: &garp.Sender{}}
+	closeH := func() {
+		k.arp.Close() // nothing to report: every announcement was sent or failed already
+		closeNL()
+	}
 	x, closeX := o.IPVS, func() {}
 	if x == nil {
 		x, closeX, err = dialIPVS()

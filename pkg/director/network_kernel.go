@@ -14,7 +14,6 @@ import (
 
 	"github.com/lvs-rs/lvs-rs/internal/faultinject"
 	"github.com/lvs-rs/lvs-rs/internal/nlretry"
-	"github.com/lvs-rs/lvs-rs/pkg/garp"
 	"github.com/lvs-rs/lvs-rs/pkg/nftmark"
 )
 
@@ -101,11 +100,13 @@ func (k hostKernel) RemoveMarks(ctx context.Context) error {
 	return nftmark.Apply(ctx, nftmark.NewKernel(k.netns), nftmark.Change{Action: nftmark.Remove})
 }
 
-// GARP sends from the network namespace of Options.NetNS: on a thread of
-// its own, moved there and then discarded.
+// GARP sends through the kernel's one garp.Sender (closed with the
+// kernel: a packet socket's close waits for an RCU grace period, so the
+// VIPs one pass binds share one socket), from the network namespace of
+// Options.NetNS: on a thread of its own, moved there and then discarded.
 func (k hostKernel) GARP(ctx context.Context, dev string, vip netip.Addr) error {
 	if k.netns == 0 {
-		return garp.Announce(ctx, dev, vip)
+		return k.arp.Announce(ctx, dev, vip)
 	}
 	done := make(chan error, 1)
 	go func() {
@@ -114,7 +115,7 @@ func (k hostKernel) GARP(ctx context.Context, dev string, vip netip.Addr) error 
 			done <- fmt.Errorf("garp: %v on %s: enter network namespace: %w", vip, dev, err)
 			return
 		}
-		done <- garp.Announce(ctx, dev, vip)
+		done <- k.arp.Announce(ctx, dev, vip)
 	}()
 	return <-done
 }

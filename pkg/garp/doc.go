@@ -14,6 +14,8 @@
 //
 // Sockets are opened in the calling thread's network namespace (run
 // Announce inside it); each send is bounded by the context's deadline.
+// Announcing several VIPs, use one Sender: it keeps one packet socket
+// for all of them, since closing one waits for an RCU grace period.
 // Sending a packet changes no kernel state, so it is not a counted
 // kernel write (internal/faultinject).
 package garp

@@ -2,6 +2,7 @@ package garp
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -10,9 +11,7 @@ import (
 	"github.com/mdlayher/arp"
 	"github.com/mdlayher/ethernet"
 	"github.com/mdlayher/ndp"
-	"github.com/mdlayher/packet"
 	"golang.org/x/net/ipv6"
-	"golang.org/x/sys/unix"
 )
 
 // DefaultTimeout bounds a send when the context has no deadline.
@@ -20,8 +19,20 @@ const DefaultTimeout = 2 * time.Second
 
 // Announce sends one gratuitous ARP (IPv4 vip) or unsolicited neighbour
 // advertisement (IPv6 vip) for vip out of interface ifname, which must be
-// up with an Ethernet address (and, for IPv6, hold vip).
+// up with an Ethernet address (and, for IPv6, hold vip). It is a Sender
+// used once: announcing several VIPs, use one Sender.
 func Announce(ctx context.Context, ifname string, vip netip.Addr) error {
+	var s Sender
+	err := s.Announce(ctx, ifname, vip)
+	if cerr := s.Close(); cerr != nil {
+		return errors.Join(err, cerr)
+	}
+	return err
+}
+
+// Announce is the package's Announce through s: an IPv4 VIP's gratuitous
+// ARP goes out of s's packet socket, opened at the first one.
+func (s *Sender) Announce(ctx context.Context, ifname string, vip netip.Addr) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -38,7 +49,7 @@ func Announce(ctx context.Context, ifname string, vip netip.Addr) error {
 	}
 	vip = vip.Unmap()
 	if vip.Is4() {
-		err = sendARP(ifi, vip, dl)
+		err = s.sendARP(ifi, vip, dl)
 	} else {
 		err = sendNA(ifi, vip, dl)
 	}
@@ -59,30 +70,6 @@ func frame(mac net.HardwareAddr, vip netip.Addr) (*ethernet.Frame, error) {
 		return nil, err
 	}
 	return &ethernet.Frame{Destination: ethernet.Broadcast, Source: mac, EtherType: ethernet.EtherTypeARP, Payload: pb}, nil
-}
-
-// sendARP broadcasts the gratuitous ARP on a raw packet socket.
-func sendARP(ifi *net.Interface, vip netip.Addr, dl time.Time) error {
-	c, err := packet.Listen(ifi, packet.Raw, unix.ETH_P_ARP, nil)
-	if err != nil {
-		return fmt.Errorf("open packet socket: %w", err)
-	}
-	defer c.Close()
-	if err := c.SetWriteDeadline(dl); err != nil {
-		return err
-	}
-	f, err := frame(ifi.HardwareAddr, vip)
-	if err != nil {
-		return err
-	}
-	fb, err := f.MarshalBinary()
-	if err != nil {
-		return err
-	}
-	if _, err := c.WriteTo(fb, &packet.Addr{HardwareAddr: ethernet.Broadcast}); err != nil {
-		return fmt.Errorf("send gratuitous ARP: %w", err)
-	}
-	return nil
 }
 
 // allNodes is the link-local all-nodes multicast group.

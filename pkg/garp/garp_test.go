@@ -27,7 +27,7 @@ type pair struct {
 	mac          net.HardwareAddr
 }
 
-func newPair(t *testing.T, vips ...string) *pair {
+func newPair(t testing.TB, vips ...string) *pair {
 	tp := topo.New(t)
 	s, p := tp.AddNS("sender"), tp.AddNS("peer")
 	tp.AddSegment("lan")

@@ -1,0 +1,100 @@
+package garp
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"time"
+
+	"github.com/mdlayher/ethernet"
+	"golang.org/x/sys/unix"
+)
+
+// Sender announces VIPs through one packet socket that it keeps until
+// Close. Closing a packet socket waits for an RCU grace period (the
+// kernel's packet_release calls synchronize_net: 8 to 16 ms on an idle
+// host, and a process's exit waits for it too), so a start that binds
+// many VIPs announces them all through one Sender: one wait, not one per
+// VIP.
+//
+// The socket is opened in the calling thread's network namespace at the
+// first IPv4 announcement, with protocol 0: it receives nothing, and
+// each frame names its interface. The zero Sender is ready to use; a
+// Sender is not safe for concurrent use.
+type Sender struct {
+	f *os.File // the packet socket; nil until the first IPv4 announcement
+}
+
+// Close closes the socket, if one was opened; the Sender may be used
+// again afterwards (it opens a new one).
+func (s *Sender) Close() error {
+	if s.f == nil {
+		return nil
+	}
+	err := s.f.Close()
+	s.f = nil
+	if err != nil {
+		return fmt.Errorf("garp: close packet socket: %w", err)
+	}
+	return nil
+}
+
+// socket returns the packet socket, opening it first if need be.
+func (s *Sender) socket() (*os.File, error) {
+	if s.f != nil {
+		return s.f, nil
+	}
+	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, 0)
+	if err != nil {
+		return nil, fmt.Errorf("open packet socket: %w", err)
+	}
+	// Non-blocking, so the file goes into Go's poller: writes keep a
+	// deadline.
+	s.f = os.NewFile(uintptr(fd), "garp")
+	return s.f, nil
+}
+
+// sendARP broadcasts the gratuitous ARP for vip out of ifi.
+func (s *Sender) sendARP(ifi *net.Interface, vip netip.Addr, dl time.Time) error {
+	fr, err := frame(ifi.HardwareAddr, vip)
+	if err != nil {
+		return err
+	}
+	b, err := fr.MarshalBinary()
+	if err != nil {
+		return err
+	}
+	f, err := s.socket()
+	if err != nil {
+		return err
+	}
+	if err := f.SetWriteDeadline(dl); err != nil {
+		return err
+	}
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	to := &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_ARP), Ifindex: ifi.Index, Halen: 6}
+	copy(to.Addr[:], ethernet.Broadcast)
+	var serr error
+	werr := rc.Write(func(fd uintptr) bool {
+		serr = unix.Sendto(int(fd), b, 0, to)
+		return !errors.Is(serr, unix.EAGAIN)
+	})
+	if err := errors.Join(werr, serr); err != nil {
+		return fmt.Errorf("send gratuitous ARP: %w", err)
+	}
+	return nil
+}
+
+// htons is v laid out in memory in network byte order, as sockaddr_ll's
+// protocol wants it.
+func htons(v uint16) uint16 {
+	var b [2]byte
+	binary.BigEndian.PutUint16(b[:], v)
+	return binary.NativeEndian.Uint16(b[:])
+}
