@@ -87,18 +87,44 @@ func TestTCPConnectedAtOnce(t *testing.T) {
 // queue is full (backlog 0, one connection never accepted): the kernel
 // drops further handshakes, so a check's connect does not complete. It
 // also returns the listener's socket: accepting from it makes room.
+//
+// It connects until the kernel reports the queue full. A dial returns
+// before the listener has processed its last ACK (on loopback that can
+// wait for ksoftirqd), and on a loaded host a dial can time out: either
+// way the queue may still have room, and a check would connect
+// (TestTCPTimeout once saw "connected").
 func stalledListener(t *testing.T) (string, int) {
 	t.Helper()
 	fd, port := loopbackListener(t, 0)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	for range 2 { // fills the queue of a backlog 0 listener
-		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
-		if err != nil {
-			break
+	deadline := time.Now().Add(10 * time.Second)
+	for !queueFull(t, fd) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the accept queue of %s is not full after 10 s of connecting", addr)
 		}
-		t.Cleanup(func() { c.Close() })
+		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+			t.Cleanup(func() { c.Close() })
+		}
+		for range 100 { // the ACK's arrival
+			if queueFull(t, fd) {
+				break
+			}
+			time.Sleep(time.Millisecond)
+		}
 	}
 	return addr, fd
+}
+
+// queueFull reports whether the accept queue of the listener fd is full:
+// for a listener, TCP_INFO's unacked is the queue's length and sacked its
+// limit, and the kernel drops SYNs while the length exceeds the limit.
+func queueFull(t *testing.T, fd int) bool {
+	t.Helper()
+	ti, err := unix.GetsockoptTCPInfo(fd, unix.IPPROTO_TCP, unix.TCP_INFO)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ti.Unacked > ti.Sacked
 }
 
 // TestTCPTimeout: a connect that never completes fails at the check's
