@@ -62,7 +62,8 @@ type check struct {
 	seq   uint64    // dispatches so far
 	gone  bool      // removed by Set
 	m     machine
-	subs  []string // target IDs, sorted
+	subs  []string  // target IDs, sorted
+	info  CheckInfo // what observers are told, rendered once
 }
 
 // New returns a Checker without targets.
@@ -176,7 +177,8 @@ func (c *Checker) subscribe(key string, ts []Target, now time.Time) {
 	if !ok {
 		t := ts[0]
 		t.ID = ""
-		ck = &check{key: key, t: t, phase: phaseOf(key, t.Spec.Interval), idx: -1}
+		ck = &check{key: key, t: t, phase: phaseOf(key, t.Spec.Interval), idx: -1,
+			info: CheckInfo{Type: t.Spec.Type, Via: t.Spec.Via, Address: t.Address.String(), Port: t.Spec.Port}}
 		c.checks[key] = ck
 		heap.Push(&c.sched, ck)
 		c.sched.plan(ck, gridAfter(now, t.Spec.Interval, ck.phase))

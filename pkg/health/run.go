@@ -52,13 +52,13 @@ func (c *Checker) dispatchDue(now time.Time) time.Duration {
 	return -1
 }
 
-// observe hands o, completed with ck's identity (immutable), to the
-// observer.
+// observe hands o, completed with ck's identity (immutable, rendered
+// when the check was made: not an allocation per run), to the observer.
 func (c *Checker) observe(ck *check, o Observation) {
 	if c.opts.Observer == nil {
 		return
 	}
-	o.Check = CheckInfo{Type: ck.t.Spec.Type, Via: ck.t.Spec.Via, Address: ck.t.Address.String(), Port: ck.t.Spec.Port}
+	o.Check = ck.info
 	c.opts.Observer.Observe(o)
 }
 
