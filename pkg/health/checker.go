@@ -81,11 +81,16 @@ func New(opts Options) *Checker {
 	}
 }
 
-// probe runs one check of t.
+// probe runs one check of t, bounded by its timeout (t.Spec.Timeout)
+// and by ctx. A TCP check keeps its own deadline (see probeTCP); every
+// other type runs under a context with the timeout.
 func probe(ctx context.Context, t Target) Result {
-	switch t.Spec.Type {
-	case TCP:
+	if t.Spec.Type == TCP {
 		return probeTCP(ctx, t)
+	}
+	ctx, cancel := context.WithTimeout(ctx, t.Spec.Timeout)
+	defer cancel()
+	switch t.Spec.Type {
 	case HTTP, HTTPS:
 		return probeHTTP(ctx, t)
 	case DNS:

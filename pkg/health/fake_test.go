@@ -49,8 +49,13 @@ func (f *fakeProbe) probe(ctx context.Context, t Target) Result {
 		f.mu.Unlock()
 	}()
 	if d > 0 {
+		// Bounded by the check's timeout, as every probe is.
+		timeout := time.NewTimer(t.Spec.Timeout)
+		defer timeout.Stop()
 		select {
 		case <-time.After(d):
+		case <-timeout.C:
+			return Result{Reason: "fake timeout"}
 		case <-ctx.Done():
 			return Result{Reason: "fake timeout"}
 		}

@@ -2,6 +2,7 @@ package health
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/netip"
 	"runtime"
@@ -26,11 +27,21 @@ func target(t testing.TB, typ Type, addr string, mod func(*Spec)) Target {
 	return tg
 }
 
-// runProbe runs one check of tg with its timeout, as a worker would.
+// runProbe runs one check of tg as a worker does: the probe must keep
+// tg.Spec.Timeout itself, from a context without a deadline. That context
+// is cancelled 10 s after the timeout, and a probe still running then
+// returns a result saying so. It runs in the calling thread (and so in
+// its network namespace).
 func runProbe(tg Target) Result {
-	ctx, cancel := context.WithTimeout(context.Background(), tg.Spec.Timeout)
+	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	return probe(ctx, tg)
+	watchdog := time.AfterFunc(tg.Spec.Timeout+10*time.Second, cancel)
+	defer watchdog.Stop()
+	r := probe(ctx, tg)
+	if ctx.Err() != nil {
+		return Result{Reason: fmt.Sprintf("probe still running 10s after its timeout (%v)", tg.Spec.Timeout)}
+	}
+	return r
 }
 
 // wantResult fails t unless r has the outcome up and a reason containing

@@ -82,9 +82,7 @@ func (c *Checker) run(ctx context.Context, j job) {
 		c.finish(j, Observation{Outcome: OutcomeLate, Due: j.due, Lag: lag}, Result{}, start)
 		return
 	}
-	pctx, cancel := context.WithTimeout(ctx, t.Spec.Timeout)
-	r := c.probe(pctx, t)
-	cancel()
+	r := c.probe(ctx, t) // bounded by t.Spec.Timeout: see probe
 	if ctx.Err() != nil {
 		return // shutting down: the result says nothing about the server
 	}

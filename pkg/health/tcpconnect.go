@@ -20,10 +20,12 @@ import (
 // ctx, the socket addresses on the stack. When the handshake is over
 // within connect (on loopback and veth), one getpeername decides the
 // check; otherwise it waits in the runtime's poller, so thousands of
-// checks in flight take no thread each. A failure is an *os.SyscallError
-// ("connect: connection refused"), or os.ErrDeadlineExceeded when ctx
-// ended first.
+// checks in flight take no thread each, until t's timeout (t.Spec.Timeout,
+// from the call) or until ctx ends. A failure is an *os.SyscallError
+// ("connect: connection refused"), or os.ErrDeadlineExceeded when the
+// timeout or ctx ended first.
 func connectTCP(ctx context.Context, t Target) error {
+	deadline := time.Now().Add(t.Spec.Timeout)
 	to := checkAddr(t)
 	fd, err := unix.Socket(familyOf(to.Addr()), unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
@@ -56,7 +58,7 @@ func connectTCP(ctx context.Context, t Target) error {
 	// system call), so it is not formatted per check.
 	f := os.NewFile(uintptr(fd), "tcp check")
 	defer f.Close()
-	return awaitConnect(ctx, f)
+	return awaitConnect(ctx, f, deadline)
 }
 
 // familyOf is the address family a check of a connects with: an
@@ -141,13 +143,14 @@ func connectState(fd int) (bool, error) {
 	return connected(fd), nil
 }
 
-// awaitConnect waits until the connection f is making completes, or ctx
-// ends, and returns connect's outcome.
-func awaitConnect(ctx context.Context, f *os.File) error {
-	if dl, ok := ctx.Deadline(); ok {
-		if err := f.SetWriteDeadline(dl); err != nil {
-			return err
-		}
+// awaitConnect waits until the connection f is making completes, the
+// deadline passes or ctx ends, and returns connect's outcome.
+func awaitConnect(ctx context.Context, f *os.File, deadline time.Time) error {
+	if dl, ok := ctx.Deadline(); ok && dl.Before(deadline) {
+		deadline = dl
+	}
+	if err := f.SetWriteDeadline(deadline); err != nil {
+		return err
 	}
 	stop := context.AfterFunc(ctx, func() { _ = f.SetWriteDeadline(time.Unix(1, 0)) })
 	defer stop()
