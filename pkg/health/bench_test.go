@@ -127,3 +127,27 @@ func BenchmarkConnectTCP(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkRunTCP is one TCP check as a worker runs it (Checker.run:
+// probe, result, state) against the loopback listener of
+// BenchmarkConnectTCP. Compare versions as that benchmark says.
+func BenchmarkRunTCP(b *testing.B) {
+	tg := Target{ID: "b", Address: netip.MustParseAddr("127.0.0.1"), Port: acceptingListener(b),
+		Spec: Spec{Type: TCP, Interval: time.Second, Timeout: time.Second}}
+	c := New(Options{})
+	if err := c.Set([]Target{tg}); err != nil {
+		b.Fatal(err)
+	}
+	var ck *check
+	for _, x := range c.checks {
+		ck = x
+	}
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		c.run(ctx, job{ck: ck, seq: ck.seq, due: time.Now()})
+	}
+	if c.counters.Down != 0 {
+		b.Fatalf("%d checks failed", c.counters.Down)
+	}
+}
