@@ -134,14 +134,7 @@ func BenchmarkConnectTCP(b *testing.B) {
 func BenchmarkRunTCP(b *testing.B) {
 	tg := Target{ID: "b", Address: netip.MustParseAddr("127.0.0.1"), Port: acceptingListener(b),
 		Spec: Spec{Type: TCP, Interval: time.Second, Timeout: time.Second}}
-	c := New(Options{})
-	if err := c.Set([]Target{tg}); err != nil {
-		b.Fatal(err)
-	}
-	var ck *check
-	for _, x := range c.checks {
-		ck = x
-	}
+	c, ck := oneCheck(b, Options{}, tg)
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {

@@ -174,19 +174,9 @@ func (r *infoRecorder) Observe(o Observation) {
 // identity is rendered once, when the check is made.
 func TestObserveCheckInfo(t *testing.T) {
 	rec := &infoRecorder{}
-	c := New(Options{Observer: rec})
 	tg := Target{ID: "a", Address: netip.MustParseAddr("10.0.0.1"), Port: 80,
 		Spec: Spec{Type: TCP, Port: 8080, Interval: time.Second, Timeout: time.Second}}
-	if err := c.Set([]Target{tg}); err != nil {
-		t.Fatal(err)
-	}
-	if len(c.checks) != 1 {
-		t.Fatalf("%d checks, want 1", len(c.checks))
-	}
-	var ck *check
-	for _, x := range c.checks {
-		ck = x
-	}
+	c, ck := oneCheck(t, Options{Observer: rec}, tg)
 	n := testing.AllocsPerRun(100, func() { c.observe(ck, Observation{Outcome: OutcomeUp}) })
 	if want := (CheckInfo{Type: TCP, Via: ck.t.Spec.Via, Address: "10.0.0.1", Port: 8080}); rec.last != want || n != 0 {
 		t.Fatalf("observer told %+v with %v allocations, want %+v and none", rec.last, n, want)

@@ -44,6 +44,24 @@ func runProbe(tg Target) Result {
 	return r
 }
 
+// oneCheck returns a Checker (not running) with opts and tg as its only
+// target, and tg's check.
+func oneCheck(tb testing.TB, opts Options, tg Target) (*Checker, *check) {
+	tb.Helper()
+	c := New(opts)
+	if err := c.Set([]Target{tg}); err != nil {
+		tb.Fatal(err)
+	}
+	if len(c.checks) != 1 {
+		tb.Fatalf("%d checks, want 1", len(c.checks))
+	}
+	var ck *check
+	for _, x := range c.checks {
+		ck = x
+	}
+	return c, ck
+}
+
 // wantResult fails t unless r has the outcome up and a reason containing
 // reason.
 func wantResult(t testing.TB, r Result, up bool, reason string) {

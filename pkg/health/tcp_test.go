@@ -76,14 +76,7 @@ func acceptingListener(tb testing.TB) uint16 {
 // fail the test; a check entering the poller makes several.)
 func TestTCPConnectedAtOnce(t *testing.T) {
 	tg := target(t, TCP, fmt.Sprintf("127.0.0.1:%d", acceptingListener(t)), nil)
-	c := New(Options{})
-	if err := c.Set([]Target{tg}); err != nil {
-		t.Fatal(err)
-	}
-	var ck *check
-	for _, x := range c.checks {
-		ck = x
-	}
+	c, ck := oneCheck(t, Options{}, tg)
 	ctx := context.Background()
 	runOnce := func() { c.run(ctx, job{ck: ck, seq: ck.seq, due: time.Now()}) }
 	for range ck.t.Spec.Rise { // up: later runs change no state
