@@ -53,4 +53,12 @@
 //	cmd := p.Director.Command(ctx, vmtest.RequireLvsRs(t), "start", "--role", "director", ...)
 //	cmd.Env = append(os.Environ(), "LVS_RS_STATE_DIR="+t.TempDir()) // one state dir per host
 //	out, err := cmd.CombinedOutput()
+//
+// # Snapshots
+//
+// A test comparing the kernel before and after a command reads it
+// through (*NS).Routes (every table, not only main) after
+// (*NS).WaitNoTentative (IPv6 duplicate address detection over, so the
+// local routes it adds are in place); both retry a netlink dump the
+// kernel interrupted.
 package topo

@@ -4,12 +4,16 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
 )
 
 // These run on the host as root (namespaces, veth and bridges are enough)
@@ -139,5 +143,45 @@ func TestCleanupRemovesNamespaces(t *testing.T) {
 		if _, err := os.Stat(path); !os.IsNotExist(err) {
 			t.Errorf("%s still exists after cleanup (stat: %v)", path, err)
 		}
+	}
+}
+
+// TestWaitNoTentativeThenRoutes: once duplicate address detection is over
+// no IPv6 address is tentative, and Routes lists the local table's route
+// for the address beside the main table's.
+func TestWaitNoTentativeThenRoutes(t *testing.T) {
+	tp := New(t)
+	a := tp.AddNS("a")
+	tp.AddNS("b")
+	tp.AddSegment("lan")
+	tp.Connect("a", "lan", "eth0", "fd00::1/64")
+	tp.Connect("b", "lan", "eth0", "fd00::2/64")
+	if err := a.WaitNoTentative(15 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	as, err := a.Handle().AddrList(nil, netlink.FAMILY_V6)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range as {
+		if x.Flags&unix.IFA_F_TENTATIVE != 0 {
+			t.Fatalf("%v still tentative after WaitNoTentative", x)
+		}
+	}
+	rs, err := a.Routes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tables := map[int]bool{}
+	for _, r := range rs {
+		if r.Dst != nil && r.Dst.IP.Equal(net.ParseIP("fd00::1")) {
+			tables[r.Table] = true
+		}
+		if r.Dst != nil && r.Dst.String() == "fd00::/64" {
+			tables[r.Table] = true
+		}
+	}
+	if !tables[unix.RT_TABLE_LOCAL] || !tables[unix.RT_TABLE_MAIN] {
+		t.Fatalf("routes for fd00::1 and fd00::/64 in tables %v, want local and main:\n%v", tables, rs)
 	}
 }

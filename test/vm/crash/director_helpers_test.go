@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/vishvananda/netlink"
-	"golang.org/x/sys/unix"
 
 	"github.com/lvs-rs/lvs-rs/internal/nlretry"
 	"github.com/lvs-rs/lvs-rs/internal/topo"
@@ -172,7 +171,9 @@ func (h *dirHost) trace(verb string) []string {
 func (h *dirHost) snapshot() []string {
 	h.t.Helper()
 	nl := h.ns.Handle()
-	h.waitNoTentative()
+	if err := h.ns.WaitNoTentative(15 * time.Second); err != nil {
+		h.t.Fatal(err)
+	}
 	var out []string
 	as, err := nlretry.Dump(func() ([]netlink.Addr, error) { return nl.AddrList(nil, netlink.FAMILY_ALL) })
 	if err != nil {
@@ -181,9 +182,7 @@ func (h *dirHost) snapshot() []string {
 	for _, a := range as {
 		out = append(out, fmt.Sprintf("addr %d %s scope %d label %q", a.LinkIndex, a.IPNet, a.Scope, a.Label))
 	}
-	rs, err := nlretry.Dump(func() ([]netlink.Route, error) {
-		return nl.RouteListFiltered(netlink.FAMILY_ALL, &netlink.Route{Table: unix.RT_TABLE_UNSPEC}, netlink.RT_FILTER_TABLE)
-	})
+	rs, err := h.ns.Routes()
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -202,27 +201,6 @@ func (h *dirHost) snapshot() []string {
 	out = append(out, h.table()...)
 	slices.Sort(out)
 	return out
-}
-
-// waitNoTentative polls until no IPv6 address is tentative (bounded):
-// a link-local address's local route appears only after duplicate
-// address detection.
-func (h *dirHost) waitNoTentative() {
-	h.t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		as, err := nlretry.Dump(func() ([]netlink.Addr, error) { return h.ns.Handle().AddrList(nil, netlink.FAMILY_V6) })
-		if err != nil {
-			h.t.Fatal(err)
-		}
-		if !slices.ContainsFunc(as, func(a netlink.Addr) bool { return a.Flags&unix.IFA_F_TENTATIVE != 0 }) {
-			return
-		}
-		if time.Now().After(deadline) {
-			h.t.Fatalf("IPv6 addresses still tentative after 15s: %v", as)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
 }
 
 // table renders the IPVS table without counters.

@@ -173,9 +173,7 @@ func (h *rsHost) snap() rsSnapshot {
 			s.Addrs = append(s.Addrs, x.String())
 		}
 	}
-	rs, err := nlretry.Dump(func() ([]netlink.Route, error) {
-		return nl.RouteListFiltered(netlink.FAMILY_ALL, &netlink.Route{Table: unix.RT_TABLE_UNSPEC}, netlink.RT_FILTER_TABLE)
-	})
+	rs, err := h.ns.Routes()
 	if err != nil {
 		h.t.Fatal(err)
 	}

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/vishvananda/netlink"
-	"golang.org/x/sys/unix"
 
 	"github.com/lvs-rs/lvs-rs/internal/nlretry"
 	"github.com/lvs-rs/lvs-rs/internal/topo"
@@ -35,7 +34,9 @@ var sysctlParams = []string{"arp_ignore", "arp_announce", "rp_filter"}
 func takeSnapshot(t *testing.T, ns *topo.NS) snapshot {
 	t.Helper()
 	h := ns.Handle()
-	waitNoTentative(t, ns)
+	if err := ns.WaitNoTentative(15 * time.Second); err != nil {
+		t.Fatal(err)
+	}
 	links, err := nlretry.Dump(h.LinkList)
 	if err != nil {
 		t.Fatalf("%s: links: %v", ns.Name(), err)
@@ -57,25 +58,6 @@ func takeSnapshot(t *testing.T, ns *topo.NS) snapshot {
 	s = append(s, sysctlLines(t, ns, links)...)
 	s = append(s, ipvsLines(t, ns)...)
 	return s
-}
-
-// waitNoTentative polls until no address in ns is IPv6-tentative (bounded).
-func waitNoTentative(t *testing.T, ns *topo.NS) {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		as, err := nlretry.Dump(func() ([]netlink.Addr, error) { return ns.Handle().AddrList(nil, netlink.FAMILY_V6) })
-		if err != nil {
-			t.Fatalf("%s: addresses: %v", ns.Name(), err)
-		}
-		if !slices.ContainsFunc(as, func(a netlink.Addr) bool { return a.Flags&unix.IFA_F_TENTATIVE != 0 }) {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: IPv6 addresses still tentative after 15s: %v", ns.Name(), as)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
 }
 
 func addrLines(t *testing.T, ns *topo.NS, links []netlink.Link) []string {
@@ -102,11 +84,9 @@ func addrLines(t *testing.T, ns *topo.NS, links []netlink.Link) []string {
 
 func routeLines(t *testing.T, ns *topo.NS, names map[int]string) []string {
 	t.Helper()
-	rs, err := nlretry.Dump(func() ([]netlink.Route, error) {
-		return ns.Handle().RouteListFiltered(netlink.FAMILY_ALL, &netlink.Route{Table: unix.RT_TABLE_UNSPEC}, netlink.RT_FILTER_TABLE)
-	})
+	rs, err := ns.Routes()
 	if err != nil {
-		t.Fatalf("%s: routes: %v", ns.Name(), err)
+		t.Fatal(err)
 	}
 	var out []string
 	for _, r := range rs {
