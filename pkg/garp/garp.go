@@ -30,35 +30,6 @@ func Announce(ctx context.Context, ifname string, vip netip.Addr) error {
 	return err
 }
 
-// Announce is the package's Announce through s: an IPv4 VIP's gratuitous
-// ARP goes out of s's packet socket, opened at the first one.
-func (s *Sender) Announce(ctx context.Context, ifname string, vip netip.Addr) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	ifi, err := net.InterfaceByName(ifname)
-	if err != nil {
-		return fmt.Errorf("garp: %v on %s: %w", vip, ifname, err)
-	}
-	if len(ifi.HardwareAddr) != 6 {
-		return fmt.Errorf("garp: %v on %s: not an Ethernet interface (hardware address %q)", vip, ifname, ifi.HardwareAddr)
-	}
-	dl, ok := ctx.Deadline()
-	if !ok {
-		dl = time.Now().Add(DefaultTimeout)
-	}
-	vip = vip.Unmap()
-	if vip.Is4() {
-		err = s.sendARP(ifi, vip, dl)
-	} else {
-		err = sendNA(ifi, vip, dl)
-	}
-	if err != nil {
-		return fmt.Errorf("garp: %v on %s: %w", vip, ifname, err)
-	}
-	return nil
-}
-
 // frame returns the Ethernet frame of the gratuitous ARP for vip from mac.
 func frame(mac net.HardwareAddr, vip netip.Addr) (*ethernet.Frame, error) {
 	p, err := arp.NewPacket(arp.OperationRequest, mac, vip, ethernet.Broadcast, vip)

@@ -1,6 +1,7 @@
 package garp
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -26,6 +27,35 @@ import (
 // Sender is not safe for concurrent use.
 type Sender struct {
 	f *os.File // the packet socket; nil until the first IPv4 announcement
+}
+
+// Announce is the package's Announce through s: an IPv4 VIP's gratuitous
+// ARP goes out of s's packet socket, opened at the first one.
+func (s *Sender) Announce(ctx context.Context, ifname string, vip netip.Addr) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	ifi, err := net.InterfaceByName(ifname)
+	if err != nil {
+		return fmt.Errorf("garp: %v on %s: %w", vip, ifname, err)
+	}
+	if len(ifi.HardwareAddr) != 6 {
+		return fmt.Errorf("garp: %v on %s: not an Ethernet interface (hardware address %q)", vip, ifname, ifi.HardwareAddr)
+	}
+	dl, ok := ctx.Deadline()
+	if !ok {
+		dl = time.Now().Add(DefaultTimeout)
+	}
+	vip = vip.Unmap()
+	if vip.Is4() {
+		err = s.sendARP(ifi, vip, dl)
+	} else {
+		err = sendNA(ifi, vip, dl)
+	}
+	if err != nil {
+		return fmt.Errorf("garp: %v on %s: %w", vip, ifname, err)
+	}
+	return nil
 }
 
 // Close closes the socket, if one was opened; the Sender may be used
