@@ -43,12 +43,14 @@
 #                 holds the whole table
 #
 # plus a DR real server's start and stop next to the seed scripts' shell
-# lines (busybox ifconfig, route, echo into /proc/sys), and lvs-rs version
-# (starting the binary, the floor of any lvs-rs command). CPU is the
-# command's user+system seconds, RSS its peak resident set.
+# lines (busybox ifconfig, route, echo into /proc/sys), lvs-rs version
+# (starting the binary, the floor of any lvs-rs command), and a director
+# binding 20 VIPs (one service each): its start and stop, with the time
+# each waits beside its CPU (wall minus CPU). CPU is the command's
+# user+system seconds, RSS its peak resident set.
 #
 # Environment: ROUNDS=N, SHAPES=100x100,1000x10 (SHAPES=realserver: only
-# the real-server section, which every round runs), PROFILE=1 (CPU profiles
+# the real-server and 20-VIP sections, which every round runs), PROFILE=1 (CPU profiles
 # of the first round's lvs-rs runs at 100 Hz, written to BENCH_PROFILES,
 # default ./bench-profiles; PROFILE=HZ, e.g. 1000, samples that fast),
 # BENCH_OUT=file (raw go test output).
@@ -125,7 +127,7 @@ END {
 	split("floor floor-noack pipelined start noop edit status stop floor-delete floor-status dumps floor-stop ipvsadm-R ipvsadm-Ln keepalived", order, " ")
 	for (i = 1; i <= ns; i++) {
 		s = shapes[i]
-		if (s == "realserver") continue
+		if (s == "realserver" || s ~ /^vips/) continue
 		f = w(s, "floor")
 		printf "\n%s  (median of %d runs)\n", s, n[s SUBSEP "floor"]
 		printf "  %-13s %9s %8s %8s %8s %8s\n", "what", "seconds", "/floor", "best s", "cpu s", "rss MB"
@@ -146,10 +148,21 @@ END {
 			if (k in n) printf "  %-13s %9.4f %8.4f %8.1f\n", rso[j], median(wall[k]), median(cpu[k]), median(rss[k]) / 1024
 		}
 	}
+	for (i = 1; i <= ns; i++) {
+		s = shapes[i]
+		if (s !~ /^vips/) continue
+		printf "\nDirector binding %s VIPs, one service each  (median of %d runs)\n", substr(s, 5), n[s SUBSEP "start"]
+		printf "  %-13s %9s %8s %8s\n", "what", "seconds", "cpu s", "wait s"
+		split("start stop", vo, " ")
+		for (j = 1; j in vo; j++) {
+			k = s SUBSEP vo[j]
+			if (k in n) printf "  %-13s %9.4f %8.4f %8.4f\n", vo[j], median(wall[k]), median(cpu[k]), median(wall[k]) - median(cpu[k])
+		}
+	}
 	printf "\nTargets (ratios within this run):\n"
 	for (i = 1; i <= ns; i++) {
 		s = shapes[i]
-		if (s == "realserver") continue
+		if (s == "realserver" || s ~ /^vips/) continue
 		f = w(s, "floor"); ln = w(s, "ipvsadm-Ln"); no = w(s, "noop")
 		check(s ": start <= 1.1x floor", known(w(s, "start"), f, w(s, "start") <= 1.1 * f), ratio(w(s, "start"), f), "best " ratio(bw(s, "start"), bw(s, "floor")))
 		check(s ": no-op start <= 1.0x ipvsadm -Ln", known(no, ln, no <= ln), ratio(no, ln), "best " ratio(bw(s, "noop"), bw(s, "ipvsadm-Ln")))
