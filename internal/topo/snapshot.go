@@ -25,22 +25,47 @@ func (n *NS) Routes() ([]netlink.Route, error) {
 }
 
 // WaitNoTentative waits, at most timeout, until no IPv6 address of the
-// namespace is tentative: a link-local address's local route appears
-// only after duplicate address detection, so a snapshot taken earlier
+// namespace is tentative and every one has its route in the local table.
+// The kernel adds that route only when duplicate address detection ends,
+// just after it clears the tentative flag, so a snapshot taken earlier
 // differs from one taken later for no fault of the command under test.
 func (n *NS) WaitNoTentative(timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for {
-		as, err := nlretry.Dump(func() ([]netlink.Addr, error) { return n.nl.AddrList(nil, netlink.FAMILY_V6) })
-		if err != nil {
-			return fmt.Errorf("topo: %s: listing addresses: %w", n.name, err)
-		}
-		if !slices.ContainsFunc(as, func(a netlink.Addr) bool { return a.Flags&unix.IFA_F_TENTATIVE != 0 }) {
-			return nil
+		settled, why, err := n.addrsSettled()
+		if err != nil || settled {
+			return err
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("topo: %s: IPv6 addresses still tentative after %v: %v", n.name, timeout, as)
+			return fmt.Errorf("topo: %s: after %v, %s", n.name, timeout, why)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// addrsSettled reports whether every IPv6 address is past duplicate
+// address detection with its local route in place, and if not, why.
+func (n *NS) addrsSettled() (bool, string, error) {
+	as, err := nlretry.Dump(func() ([]netlink.Addr, error) { return n.nl.AddrList(nil, netlink.FAMILY_V6) })
+	if err != nil {
+		return false, "", fmt.Errorf("topo: %s: listing addresses: %w", n.name, err)
+	}
+	if slices.ContainsFunc(as, func(a netlink.Addr) bool { return a.Flags&unix.IFA_F_TENTATIVE != 0 }) {
+		return false, fmt.Sprintf("IPv6 addresses still tentative: %v", as), nil
+	}
+	rs, err := nlretry.Dump(func() ([]netlink.Route, error) {
+		return n.nl.RouteListFiltered(netlink.FAMILY_V6, &netlink.Route{Table: unix.RT_TABLE_LOCAL}, netlink.RT_FILTER_TABLE)
+	})
+	if err != nil {
+		return false, "", fmt.Errorf("topo: %s: listing local routes: %w", n.name, err)
+	}
+	for _, a := range as {
+		if a.Flags&unix.IFA_F_DADFAILED != 0 {
+			continue // never gets one
+		}
+		if !slices.ContainsFunc(rs, func(r netlink.Route) bool { return r.Dst != nil && r.Dst.IP.Equal(a.IP) }) {
+			return false, fmt.Sprintf("no local route yet for %v", a.IP), nil
+		}
+	}
+	return true, "", nil
 }

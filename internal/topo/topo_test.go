@@ -146,9 +146,9 @@ func TestCleanupRemovesNamespaces(t *testing.T) {
 	}
 }
 
-// TestWaitNoTentativeThenRoutes: once duplicate address detection is over
-// no IPv6 address is tentative, and Routes lists the local table's route
-// for the address beside the main table's.
+// TestWaitNoTentativeThenRoutes: once WaitNoTentative returns, no IPv6
+// address is tentative, and Routes lists the local table's route for the
+// address beside the main table's.
 func TestWaitNoTentativeThenRoutes(t *testing.T) {
 	tp := New(t)
 	a := tp.AddNS("a")
@@ -174,10 +174,7 @@ func TestWaitNoTentativeThenRoutes(t *testing.T) {
 	}
 	tables := map[int]bool{}
 	for _, r := range rs {
-		if r.Dst != nil && r.Dst.IP.Equal(net.ParseIP("fd00::1")) {
-			tables[r.Table] = true
-		}
-		if r.Dst != nil && r.Dst.String() == "fd00::/64" {
+		if r.Dst != nil && (r.Dst.IP.Equal(net.ParseIP("fd00::1")) || r.Dst.String() == "fd00::/64") {
 			tables[r.Table] = true
 		}
 	}
