@@ -11,15 +11,26 @@ import (
 	"github.com/lvs-rs/lvs-rs/internal/nlretry"
 )
 
-// Routes lists the routes of every table of the namespace (main, local
-// and any other), the dump retried when the kernel interrupts it: what a
-// test compares before and after a command.
+// Routes lists the routes of every table of the namespace: RoutesOf its
+// handle.
 func (n *NS) Routes() ([]netlink.Route, error) {
+	rs, err := RoutesOf(n.nl)
+	if err != nil {
+		return nil, fmt.Errorf("topo: %s: %w", n.name, err)
+	}
+	return rs, nil
+}
+
+// RoutesOf lists the routes of every table (main, local and any other)
+// of h's namespace, the dump retried when the kernel interrupts it: what
+// a test compares before and after a command. It serves tests whose
+// namespace is not a topo.NS.
+func RoutesOf(h *netlink.Handle) ([]netlink.Route, error) {
 	rs, err := nlretry.Dump(func() ([]netlink.Route, error) {
-		return n.nl.RouteListFiltered(netlink.FAMILY_ALL, &netlink.Route{Table: unix.RT_TABLE_UNSPEC}, netlink.RT_FILTER_TABLE)
+		return h.RouteListFiltered(netlink.FAMILY_ALL, &netlink.Route{Table: unix.RT_TABLE_UNSPEC}, netlink.RT_FILTER_TABLE)
 	})
 	if err != nil {
-		return nil, fmt.Errorf("topo: %s: listing routes: %w", n.name, err)
+		return nil, fmt.Errorf("listing routes: %w", err)
 	}
 	return rs, nil
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/lvs-rs/lvs-rs/internal/nlretry"
 	"github.com/lvs-rs/lvs-rs/internal/nstest"
+	"github.com/lvs-rs/lvs-rs/internal/topo"
 	"github.com/lvs-rs/lvs-rs/pkg/config"
 	"github.com/lvs-rs/lvs-rs/pkg/sysctl"
 	"github.com/lvs-rs/lvs-rs/pkg/tunnel"
@@ -109,9 +110,7 @@ func (h *rsHost) snap() kernelState {
 			s.Addrs = append(s.Addrs, a.String())
 		}
 	}
-	rs, err := nlretry.Dump(func() ([]netlink.Route, error) {
-		return h.ns.Handle.RouteListFiltered(netlink.FAMILY_ALL, &netlink.Route{Table: unix.RT_TABLE_UNSPEC}, netlink.RT_FILTER_TABLE)
-	})
+	rs, err := topo.RoutesOf(h.ns.Handle)
 	if err != nil {
 		h.t.Fatal(err)
 	}
