@@ -279,11 +279,12 @@ func icmpCounter(t *testing.T, ns *topo.NS, field string) int {
 }
 
 // redirects counts the redirects the director sends and the real servers
-// receive while traffic runs.
-func redirects(t *testing.T, p *topo.Preset, traffic func()) (sent, received int) {
+// receive while the client makes n requests through the VIP (all must be
+// answered, by both real servers).
+func redirects(t *testing.T, p *topo.Preset, n int) (sent, received int) {
 	t.Helper()
 	s0, r0 := redirectCounters(t, p)
-	traffic()
+	hitBoth(t, p.Client, p.VIP.String()+":80", n)
 	s1, r1 := redirectCounters(t, p)
 	return s1 - s0, r1 - r0
 }
@@ -297,21 +298,20 @@ func redirectCounters(t *testing.T, p *topo.Preset) (sent, received int) {
 
 // untilRedirected makes up to n requests through the VIP, one at a time,
 // until the director has sent a redirect and a real server has received
-// one. A request may fail: a real server that took the redirect answers
-// the client directly, bypassing the director's NAT, which is what
-// send_redirects=0 prevents.
-func untilRedirected(t *testing.T, p *topo.Preset, n int) func() {
-	return func() {
-		s0, r0 := redirectCounters(t, p)
-		for i := range n {
-			if _, err := p.Client.Get(p.VIP.String() + ":80"); err != nil {
-				t.Logf("request %d with redirects on: %v", i, err)
-			}
-			if s, r := redirectCounters(t, p); s > s0 && r > r0 {
-				return
-			}
+// one, and returns how many of each. A request may fail: a real server
+// that took the redirect answers the client directly, bypassing the
+// director's NAT, which is what send_redirects=0 prevents.
+func untilRedirected(t *testing.T, p *topo.Preset, n int) (sent, received int) {
+	s0, r0 := redirectCounters(t, p)
+	for i := range n {
+		if _, err := p.Client.Get(p.VIP.String() + ":80"); err != nil {
+			t.Logf("request %d with redirects on: %v", i, err)
+		}
+		if sent, received = redirectCounters(t, p); sent > s0 && received > r0 {
+			break
 		}
 	}
+	return sent - s0, received - r0
 }
 
 // TestOneArmedNATRedirects: on a one-armed nat director, lvs-rs's
@@ -342,7 +342,7 @@ func TestOneArmedNATRedirects(t *testing.T) {
 	if diff := cmp.Diff([]string{"0", "0", "1"}, read()); diff != "" {
 		t.Fatalf("after start (-want +got):\n%s", diff)
 	}
-	sent, received := redirects(t, p, func() { hitBoth(t, p.Client, p.VIP.String()+":80", 10) })
+	sent, received := redirects(t, p, 10)
 	t.Logf("send_redirects=0: director sent %d redirects, real servers received %d", sent, received)
 	if sent != 0 || received != 0 {
 		t.Fatalf("with send_redirects=0 the director sent %d redirects and the real servers received %d", sent, received)
@@ -354,7 +354,7 @@ func TestOneArmedNATRedirects(t *testing.T) {
 
 	cfg.Director.DisableRedirects = false // the negative case: left at 1
 	h.start(cfg)
-	sent, received = redirects(t, p, untilRedirected(t, p, 10))
+	sent, received = untilRedirected(t, p, 10)
 	t.Logf("send_redirects=1: director sent %d redirects, real servers received %d", sent, received)
 	if sent == 0 || received == 0 {
 		t.Fatalf("negative case: with send_redirects=1 the director sent %d redirects and the real servers received %d; "+
