@@ -26,7 +26,8 @@ import (
 // each frame names its interface. The zero Sender is ready to use; a
 // Sender is not safe for concurrent use.
 type Sender struct {
-	f *os.File // the packet socket; nil until the first IPv4 announcement
+	f      *os.File                  // the packet socket; nil until the first IPv4 announcement
+	ifaces map[string]*net.Interface // looked up once per Sender: each lookup dumps every link
 }
 
 // Announce is the package's Announce through s: an IPv4 VIP's gratuitous
@@ -35,7 +36,7 @@ func (s *Sender) Announce(ctx context.Context, ifname string, vip netip.Addr) er
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	ifi, err := net.InterfaceByName(ifname)
+	ifi, err := s.iface(ifname)
 	if err != nil {
 		return fmt.Errorf("garp: %v on %s: %w", vip, ifname, err)
 	}
@@ -58,9 +59,29 @@ func (s *Sender) Announce(ctx context.Context, ifname string, vip netip.Addr) er
 	return nil
 }
 
-// Close closes the socket, if one was opened; the Sender may be used
-// again afterwards (it opens a new one).
+// iface returns the interface named name, as the Sender first found it
+// (the VIPs of one pass are mostly on one interface, and
+// net.InterfaceByName dumps every link).
+func (s *Sender) iface(name string) (*net.Interface, error) {
+	if ifi, ok := s.ifaces[name]; ok {
+		return ifi, nil
+	}
+	ifi, err := net.InterfaceByName(name)
+	if err != nil {
+		return nil, err
+	}
+	if s.ifaces == nil {
+		s.ifaces = map[string]*net.Interface{}
+	}
+	s.ifaces[name] = ifi
+	return ifi, nil
+}
+
+// Close closes the socket, if one was opened, and forgets the
+// interfaces; the Sender may be used again afterwards (it opens a new
+// socket and looks them up again).
 func (s *Sender) Close() error {
+	s.ifaces = nil
 	if s.f == nil {
 		return nil
 	}
