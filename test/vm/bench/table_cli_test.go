@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -480,19 +481,33 @@ func vipsRound(t *testing.T, e *bed, bin string) {
 	writeFile(t, cfg, b.String())
 	tb := &table{t: t, e: e}
 	env := []string{"LVS_RS_STATE_DIR=" + filepath.Join(dir, "state")}
-	for _, step := range [][]string{{"start", "--role", "director", "--config", cfg}, {"stop", "--role", "director"}} {
+	for _, step := range []struct {
+		args  []string
+		bound int // VIPs on eth0 afterwards
+	}{{[]string{"start", "--role", "director", "--config", cfg}, vipsCount}, {[]string{"stop", "--role", "director"}, 0}} {
 		quiesce(t)
-		cmd := exec.Command(bin, step...)
+		cmd := exec.Command(bin, step.args...)
 		cmd.Env = append(os.Environ(), env...)
-		tb.run(ns, cmd, "").print(fmt.Sprintf("vips%d", vipsCount), step[0])
+		tb.run(ns, cmd, "").print(fmt.Sprintf("vips%d", vipsCount), step.args[0])
+		if n := boundVIPs(t, ns); n != step.bound {
+			t.Fatalf("after %s: %d of the VIPs bound, want %d", step.args[0], n, step.bound)
+		}
 	}
-	as, err := ns.Handle().AddrList(nil, 0)
+}
+
+// boundVIPs counts the addresses in 10.100.0.0/16 (vipsRound's VIPs) in
+// ns.
+func boundVIPs(t *testing.T, ns *topo.NS) int {
+	as, err := ns.Handle().AddrList(nil, syscall.AF_INET)
 	if err != nil {
 		t.Fatal(err)
 	}
+	vips := netip.MustParsePrefix("10.100.0.0/16")
+	n := 0
 	for _, a := range as {
-		if a.IP.To4() != nil && a.IP.To4()[0] == 10 && a.IP.To4()[1] == 100 {
-			t.Fatalf("after stop: %v still bound", a.IPNet)
+		if ip, ok := netip.AddrFromSlice(a.IP.To4()); ok && vips.Contains(ip) {
+			n++
 		}
 	}
+	return n
 }
