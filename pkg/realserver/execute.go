@@ -1,7 +1,9 @@
 package realserver
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -19,9 +21,10 @@ import (
 type executor struct {
 	k   kernel
 	rec Record
-	// saved is the record as last saved (or loaded); nil when none is.
-	saved *Record
-	save  func(Record) error
+	// saved is the record's JSON as last saved (or loaded); nil when none is.
+	saved []byte
+	// save writes the record, b being its JSON.
+	save func(r Record, b []byte) error
 	// teardown: continue past a failure (stop), instead of halting (start).
 	teardown bool
 	warnings []string
@@ -35,6 +38,13 @@ type executor struct {
 // restores the replaced route while lvs-rs's route, which it failed to
 // delete, still holds the slot.
 func (e *executor) run(ctx context.Context, changes []Change) error {
+	if !e.teardown {
+		n, err := e.runAhead(ctx, changes)
+		if err != nil {
+			return err
+		}
+		changes = changes[n:]
+	}
 	var errs []error
 	unbindFailed, deleteFailed := false, false
 	for _, c := range changes {
@@ -64,16 +74,20 @@ func (e *executor) run(ctx context.Context, changes []Change) error {
 	return errors.Join(errs...)
 }
 
-// flush saves the record when it differs from the one last saved.
+// flush saves the record when its JSON differs from the one last saved:
+// one encoding per call, which is also what is written.
 func (e *executor) flush() error {
-	if e.saved != nil && same(*e.saved, e.rec) {
+	b, err := json.Marshal(e.rec)
+	if err != nil {
+		return fmt.Errorf("realserver: encode record: %w", err)
+	}
+	if e.saved != nil && bytes.Equal(e.saved, b) {
 		return nil
 	}
-	if err := e.save(e.rec); err != nil {
+	if err := e.save(e.rec, b); err != nil {
 		return fmt.Errorf("realserver: %w", err)
 	}
-	c := e.rec.clone()
-	e.saved = &c
+	e.saved = b
 	return nil
 }
 

@@ -26,7 +26,7 @@ func apply(t *testing.T, f *fakeKernel, d Desired, rec Record, teardown bool) (R
 	t.Helper()
 	changes, _ := Plan(d, f.observed(rec))
 	saves := 0
-	e := &executor{k: f, rec: rec.clone(), saved: &rec, teardown: teardown, save: func(Record) error { saves++; return nil }}
+	e := &executor{k: f, rec: rec.clone(), saved: encoded(rec), teardown: teardown, save: func(Record, []byte) error { saves++; return nil }}
 	err := e.run(context.Background(), changes)
 	return e.rec, changes, saves, err
 }
@@ -102,7 +102,7 @@ func TestStartFailureKeepsProgress(t *testing.T) {
 	}
 	var saved Record
 	changes, _ := Plan(everything(), f.observed(Record{}))
-	e := &executor{k: f, rec: Record{}, save: func(r Record) error { saved = r.clone(); return nil }}
+	e := &executor{k: f, rec: Record{}, save: func(r Record, _ []byte) error { saved = r.clone(); return nil }}
 	err := e.run(context.Background(), changes)
 	if !errors.Is(err, unix.EPERM) {
 		t.Fatalf("start = %v, want EPERM", err)
@@ -135,7 +135,7 @@ func TestStartFailureKeepsProgress(t *testing.T) {
 		}
 		return nil
 	}
-	e2 := &executor{k: f2, rec: Record{}, save: func(r Record) error { saved = r.clone(); return nil }}
+	e2 := &executor{k: f2, rec: Record{}, save: func(r Record, _ []byte) error { saved = r.clone(); return nil }}
 	_ = e2.run(context.Background(), changes)
 	f2.fail = nil
 	if _, _, _, err := apply(t, f2, Desired{}, saved, true); err != nil {
@@ -165,7 +165,7 @@ func TestStopUnbindFailureKeepsARP(t *testing.T) {
 	}
 	f.writes = nil
 	changes, _ := Plan(Desired{}, f.observed(rec))
-	e := &executor{k: f, rec: rec.clone(), teardown: true, save: func(Record) error { return nil }}
+	e := &executor{k: f, rec: rec.clone(), teardown: true, save: func(Record, []byte) error { return nil }}
 	err = e.run(context.Background(), changes)
 	if !errors.Is(err, unix.EBUSY) {
 		t.Fatalf("stop = %v, want EBUSY", err)
@@ -202,7 +202,7 @@ func TestStopLeavesForeignSysctl(t *testing.T) {
 	f.sys[allA] = "5" // someone else's value now
 	f.writes = nil
 	changes, warns := Plan(Desired{}, f.observed(rec))
-	e := &executor{k: f, rec: rec.clone(), teardown: true, save: func(Record) error { return nil }}
+	e := &executor{k: f, rec: rec.clone(), teardown: true, save: func(Record, []byte) error { return nil }}
 	if err := e.run(context.Background(), changes); err != nil {
 		t.Fatal(err)
 	}

@@ -45,7 +45,7 @@ func runCrashing(t *testing.T, f *fakeKernel, d Desired, rec Record, teardown bo
 	if len(warns) != 0 {
 		t.Errorf("plan warns: %q", warns)
 	}
-	e := &executor{k: f, rec: rec.clone(), saved: &rec, teardown: teardown, save: func(r Record) error { saved = r.clone(); return nil }}
+	e := &executor{k: f, rec: rec.clone(), saved: encoded(rec), teardown: teardown, save: func(r Record, _ []byte) error { saved = r.clone(); return nil }}
 	if !teardown {
 		e.rec.Desired = specOf(d)
 	}
@@ -222,7 +222,7 @@ func TestStopFailAtEveryWrite(t *testing.T) {
 		}
 		changes, _ := Plan(Desired{}, f.observed(rec))
 		saved := rec.clone()
-		e := &executor{k: f, rec: rec.clone(), teardown: true, save: func(r Record) error { saved = r.clone(); return nil }}
+		e := &executor{k: f, rec: rec.clone(), teardown: true, save: func(r Record, _ []byte) error { saved = r.clone(); return nil }}
 		if err := e.run(context.Background(), changes); !errors.Is(err, unix.EINVAL) {
 			t.Fatalf("k=%d: stop = %v, want EINVAL", k+1, err)
 		}
@@ -273,7 +273,7 @@ func TestIntentionSavedBeforeWrite(t *testing.T) {
 		return nil
 	}
 	changes, _ := Plan(everything(), f.observed(Record{}))
-	e := &executor{k: f, save: func(r Record) error { saved = r.clone(); return nil }}
+	e := &executor{k: f, save: func(r Record, _ []byte) error { saved = r.clone(); return nil }}
 	if err := e.run(context.Background(), changes); err != nil {
 		t.Fatal(err)
 	}
@@ -313,7 +313,7 @@ func TestFailedSaveMeansNoWrite(t *testing.T) {
 		var want []string
 		var tried Record
 		changes, _ := Plan(everything(), f.observed(Record{}))
-		e := &executor{k: f, save: func(r Record) error {
+		e := &executor{k: f, save: func(r Record, _ []byte) error {
 			saves++
 			if saves == n {
 				want, tried = pending(f, r), r.clone()
@@ -352,7 +352,7 @@ func TestStopRouteDeviceGone(t *testing.T) {
 	}
 	f.gone = []string{"eth1"}
 	changes, _ := Plan(Desired{}, f.observed(rec))
-	e := &executor{k: f, rec: rec.clone(), teardown: true, save: func(Record) error { return nil }}
+	e := &executor{k: f, rec: rec.clone(), teardown: true, save: func(Record, []byte) error { return nil }}
 	if err := e.run(context.Background(), changes); err != nil {
 		t.Fatalf("stop: %v", err)
 	}
@@ -393,7 +393,7 @@ func TestOpaqueRouteNeverReplaced(t *testing.T) {
 	f.routes = []Route{odd}
 	saves := 0
 	changes, _ := Plan(Desired{Gateway: gw}, f.observed(Record{}))
-	e := &executor{k: f, save: func(Record) error { saves++; return nil }}
+	e := &executor{k: f, save: func(Record, []byte) error { saves++; return nil }}
 	err := e.run(context.Background(), changes)
 	if err == nil || !strings.Contains(err.Error(), "encapsulation") || !strings.Contains(err.Error(), gw2.String()) {
 		t.Fatalf("start = %v, want a refusal naming the route and its encapsulation", err)

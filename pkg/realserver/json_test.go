@@ -144,3 +144,9 @@ func TestWriteTable(t *testing.T) {
 		t.Errorf("empty table: %q", buf.String())
 	}
 }
+
+// same reports whether a and b encode to the same JSON.
+func same(a, b Record) bool {
+	x, y := encoded(a), encoded(b)
+	return x != nil && y != nil && bytes.Equal(x, y)
+}

@@ -1,7 +1,6 @@
 package realserver
 
 import (
-	"bytes"
 	"encoding/json"
 	"net/netip"
 	"slices"
@@ -135,11 +134,14 @@ func (r *Route) clone() *Route {
 	return &c
 }
 
-// same reports whether a and b encode to the same JSON.
-func same(a, b Record) bool {
-	x, err1 := json.Marshal(a)
-	y, err2 := json.Marshal(b)
-	return err1 == nil && err2 == nil && bytes.Equal(x, y)
+// encoded returns r's JSON, as the state record holds it; nil if it cannot
+// be encoded (then it equals nothing, and a save reports the error).
+func encoded(r Record) []byte {
+	b, err := json.Marshal(r)
+	if err != nil {
+		return nil
+	}
+	return b
 }
 
 // empty reports whether r owns nothing in the kernel.

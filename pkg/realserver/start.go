@@ -52,6 +52,9 @@ func (o Options) kernel(h *netlink.Handle) netKernel {
 
 func (o Options) store() state.Store { return state.Store{Dir: o.StateDir} }
 
+// write saves the record, given as its JSON.
+func (o Options) write(_ Record, b []byte) error { return o.store().Write(Role, b) }
+
 // handle returns o.Handle, or a new handle in the current namespace and
 // the function that closes it.
 func (o Options) handle() (*netlink.Handle, func(), error) {
@@ -125,9 +128,9 @@ func Start(ctx context.Context, d Desired, o Options) (Result, error) {
 	}
 	next := rec.clone()
 	next.Version, next.Desired = recordVersion, specOf(d)
-	e := &executor{k: o.kernel(h), rec: next, save: func(r Record) error { return o.store().Save(Role, r) }}
+	e := &executor{k: o.kernel(h), rec: next, save: o.write}
 	if existed {
-		e.saved = &rec
+		e.saved = encoded(rec)
 	}
 	// The record (with the new desired spec) is saved with the first
 	// intention, before the first write; a start whose first write fails
@@ -171,7 +174,7 @@ func Stop(ctx context.Context, o Options) (Result, error) {
 	if o.DryRun {
 		return res, nil
 	}
-	e := &executor{k: o.kernel(h), rec: rec.clone(), saved: &rec, teardown: true, save: func(r Record) error { return o.store().Save(Role, r) }}
+	e := &executor{k: o.kernel(h), rec: rec.clone(), saved: encoded(rec), teardown: true, save: o.write}
 	err = e.run(ctx, changes)
 	res.Changes, res.Warnings = e.applied, append(res.Warnings, e.warnings...)
 	if err != nil {
