@@ -37,16 +37,10 @@ type Observed struct {
 // tree t (which resolves in the calling thread's network namespace).
 func Observe(h *netlink.Handle, t sysctl.Tree, d Desired, rec Record) (Observed, error) {
 	o := Observed{Record: rec, Sysctls: map[string]string{}}
-	links, err := nlretry.Dump(h.LinkList)
-	if err != nil {
-		return o, fmt.Errorf("realserver: list links: %w", err)
-	}
-	names := map[int]string{}
-	for _, l := range links {
-		names[l.Attrs().Index] = l.Attrs().Name
-	}
-	if o.Addrs, err = vip.ListAll(h, names); err != nil {
-		return o, fmt.Errorf("realserver: %w", err)
+	names := newLinkNames(h)
+	var err error
+	if o.Addrs, err = observeAddrs(h, names, d, rec); err != nil {
+		return o, err
 	}
 	if o.Tunnel, err = tunnel.Observe(h); err != nil {
 		return o, fmt.Errorf("realserver: %w", err)
@@ -68,16 +62,50 @@ func Observe(h *netlink.Handle, t sysctl.Tree, d Desired, rec Record) (Observed,
 		}
 		o.Sysctls[k] = v
 	}
-	if o.Routes, err = defaultRoutes(h, names); err != nil {
-		return o, err
+	if d.routed() || rec.Route != nil { // the only plans that look at routes
+		if o.Routes, err = defaultRoutes(h, names); err != nil {
+			return o, err
+		}
 	}
 	return o, nil
+}
+
+// observeAddrs lists, from one dump of every address, those Plan looks at:
+// every address on lo and tunl0 (the devices VIPs are bound on: their
+// labels and VIPs), and on any other link those that are a VIP wanted or
+// recorded (Plan warns of a VIP bound elsewhere).
+func observeAddrs(h *netlink.Handle, names *linkNames, d Desired, rec Record) ([]vip.Addr, error) {
+	devs := map[int]bool{}
+	for _, dev := range []string{"lo", tunnel.Dev} {
+		i, err := names.index(dev)
+		if err != nil {
+			return nil, err
+		}
+		devs[i] = i > 0
+	}
+	vips := map[netip.Addr]bool{}
+	for _, b := range d.Bindings {
+		vips[b.VIP] = true
+	}
+	for _, a := range rec.Addresses {
+		vips[a.Prefix.Addr()] = true
+	}
+	addrs, err := vip.ListNamed(h, func(i int, ip netip.Addr) string {
+		if devs[i] || vips[ip] {
+			return names.name(i)
+		}
+		return ""
+	})
+	if err != nil {
+		return nil, fmt.Errorf("realserver: %w", err)
+	}
+	return addrs, names.err
 }
 
 // defaultRoutes lists the default routes of the main table, of every
 // type (a blackhole default holds its slot like a unicast one), recorded
 // whole.
-func defaultRoutes(h *netlink.Handle, names map[int]string) ([]Route, error) {
+func defaultRoutes(h *netlink.Handle, names *linkNames) ([]Route, error) {
 	nl, err := nlretry.Dump(func() ([]netlink.Route, error) {
 		return h.RouteListFiltered(netlink.FAMILY_ALL, &netlink.Route{Table: unix.RT_TABLE_MAIN}, netlink.RT_FILTER_TABLE)
 	})
@@ -97,7 +125,10 @@ func defaultRoutes(h *netlink.Handle, names map[int]string) ([]Route, error) {
 		default:
 			continue
 		}
-		out = append(out, fromNetlink(r, names))
+		out = append(out, fromNetlink(r, names.of(r)))
+	}
+	if names.err != nil {
+		return nil, names.err
 	}
 	slices.SortStableFunc(out, func(a, b Route) int {
 		if a.Dst.Addr().Is4() != b.Dst.Addr().Is4() {

@@ -72,26 +72,31 @@ func List(h *netlink.Handle, dev string) ([]Addr, error) {
 	if err != nil {
 		return nil, fmt.Errorf("vip: list addresses of %s: %w", dev, err)
 	}
-	return convert(nl, func(int) string { return dev }), nil
+	return convert(nl, func(int, netip.Addr) string { return dev }), nil
 }
 
-// ListAll returns the addresses on every link in one dump; names maps a
-// link index to its name (addresses of links not in names are skipped).
-func ListAll(h *netlink.Handle, names map[int]string) ([]Addr, error) {
+// ListNamed returns, from one dump of the addresses on every link, those
+// that name(linkIndex, address) gives a device name for ("" skips one):
+// the caller looks up only the links whose addresses it wants.
+func ListNamed(h *netlink.Handle, name func(linkIndex int, ip netip.Addr) string) ([]Addr, error) {
 	nl, err := nlretry.Dump(func() ([]netlink.Addr, error) { return h.AddrList(nil, netlink.FAMILY_ALL) })
 	if err != nil {
 		return nil, fmt.Errorf("vip: list addresses: %w", err)
 	}
-	return convert(nl, func(i int) string { return names[i] }), nil
+	return convert(nl, func(i int, ip netip.Addr) string { return name(i, ip) }), nil
 }
 
-// convert turns netlink addresses into Addrs, naming each one's device.
-func convert(nl []netlink.Addr, dev func(linkIndex int) string) []Addr {
+// convert turns netlink addresses into Addrs, naming each one's device
+// (those dev names "" are left out).
+func convert(nl []netlink.Addr, dev func(linkIndex int, ip netip.Addr) string) []Addr {
 	out := make([]Addr, 0, len(nl))
 	for _, a := range nl {
 		ip, ok := netip.AddrFromSlice(a.IP)
-		name := dev(a.LinkIndex)
-		if !ok || name == "" {
+		if !ok {
+			continue
+		}
+		name := dev(a.LinkIndex, ip.Unmap())
+		if name == "" {
 			continue
 		}
 		ones, _ := a.Mask.Size()

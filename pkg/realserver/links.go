@@ -1,0 +1,80 @@
+package realserver
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
+)
+
+// linkNames looks links up one at a time, as Observe needs their names or
+// indexes, and remembers them: a real server's plan looks at lo, tunl0 and
+// the few links that hold a VIP or a default route, so a host with many
+// links (containers' veths, say) pays for none of the others.
+type linkNames struct {
+	h     *netlink.Handle
+	names map[int]string
+	// err joins every failed lookup other than a link that is gone.
+	err error
+}
+
+func newLinkNames(h *netlink.Handle) *linkNames {
+	return &linkNames{h: h, names: map[int]string{}}
+}
+
+// name returns the name of the link with index i; "" when it is gone
+// (deleted since the dump that reported it, with its addresses and routes).
+func (n *linkNames) name(i int) string {
+	if s, ok := n.names[i]; ok {
+		return s
+	}
+	l, err := n.h.LinkByIndex(i)
+	n.names[i] = ""
+	switch {
+	case err == nil:
+		n.names[i] = l.Attrs().Name
+	case !linkGone(err):
+		n.err = errors.Join(n.err, fmt.Errorf("realserver: look up link %d: %w", i, err))
+	}
+	return n.names[i]
+}
+
+// index returns the index of the link named dev; 0 when there is none.
+func (n *linkNames) index(dev string) (int, error) {
+	l, err := n.h.LinkByName(dev)
+	switch {
+	case err == nil:
+		n.names[l.Attrs().Index] = dev
+		return l.Attrs().Index, nil
+	case linkGone(err):
+		return 0, nil
+	}
+	return 0, fmt.Errorf("realserver: look up %s: %w", dev, err)
+}
+
+// linkGone reports whether err says the link does not exist.
+func linkGone(err error) bool {
+	var nf netlink.LinkNotFoundError
+	return errors.As(err, &nf) || errors.Is(err, unix.ENODEV)
+}
+
+// of returns the names of the links route r uses (its own and its next
+// hops'), for fromNetlink.
+func (n *linkNames) of(r netlink.Route) map[int]string {
+	m := map[int]string{}
+	for _, i := range append([]int{r.LinkIndex}, hopLinks(r)...) {
+		if i > 0 {
+			m[i] = n.name(i)
+		}
+	}
+	return m
+}
+
+func hopLinks(r netlink.Route) []int {
+	out := make([]int, 0, len(r.MultiPath))
+	for _, h := range r.MultiPath {
+		out = append(out, h.LinkIndex)
+	}
+	return out
+}
