@@ -7,9 +7,9 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
-	"github.com/vishvananda/netlink"
-	"golang.org/x/sys/unix"
+	"github.com/vishvananda/netns"
 
+	"github.com/lvs-rs/lvs-rs/internal/rtnl"
 	"github.com/lvs-rs/lvs-rs/pkg/config"
 	"github.com/lvs-rs/lvs-rs/pkg/doctor"
 )
@@ -97,9 +97,9 @@ func (f *roleFlags) doctorTarget() (doctor.Target, error) {
 
 // fileTarget is doctorTarget for the cluster file.
 func (f *roleFlags) fileTarget(cfg *config.Config) (doctor.Target, error) {
-	h, err := netlink.NewHandle(unix.NETLINK_ROUTE)
+	h, err := rtnl.Open(netns.None())
 	if err != nil {
-		return doctor.Target{}, withCode(exitKernel, fmt.Errorf("netlink: %w", err))
+		return doctor.Target{}, withCode(exitKernel, err)
 	}
 	defer h.Close()
 	isLocal, err := f.localAddresses(h)

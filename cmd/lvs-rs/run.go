@@ -22,6 +22,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/lvs-rs/lvs-rs/internal/nlretry"
+	"github.com/lvs-rs/lvs-rs/internal/rtnl"
 	"github.com/lvs-rs/lvs-rs/pkg/config"
 	"github.com/lvs-rs/lvs-rs/pkg/control"
 	"github.com/lvs-rs/lvs-rs/pkg/director"
@@ -219,10 +220,10 @@ func openDaemonKernel(ctx context.Context) (daemonKernel, error) {
 	if err != nil {
 		return daemonKernel{}, err
 	}
-	h, err := netlink.NewHandle(unix.NETLINK_ROUTE)
+	h, err := rtnl.Open(netns.None())
 	if err != nil {
 		c.Close()
-		return daemonKernel{}, fmt.Errorf("netlink: %w", err)
+		return daemonKernel{}, err
 	}
 	return daemonKernel{handle: h, ipvs: c}, nil
 }

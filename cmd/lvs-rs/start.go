@@ -10,8 +10,9 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/vishvananda/netlink"
-	"golang.org/x/sys/unix"
+	"github.com/vishvananda/netns"
 
+	"github.com/lvs-rs/lvs-rs/internal/rtnl"
 	"github.com/lvs-rs/lvs-rs/pkg/config"
 	"github.com/lvs-rs/lvs-rs/pkg/director"
 	"github.com/lvs-rs/lvs-rs/pkg/realserver"
@@ -85,10 +86,10 @@ func openReadSession(g *globalFlags, stderr io.Writer) (*session, error) {
 
 // newSession opens netlink for a session whose lock is held.
 func newSession(dir string, unlock func()) (*session, error) {
-	h, err := netlink.NewHandle(unix.NETLINK_ROUTE)
+	h, err := rtnl.Open(netns.None())
 	if err != nil {
 		unlock()
-		return nil, withCode(exitKernel, fmt.Errorf("netlink: %w", err))
+		return nil, withCode(exitKernel, err)
 	}
 	return &session{
 		handle: h,

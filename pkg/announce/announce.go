@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/lvs-rs/lvs-rs/internal/nlretry"
+	"github.com/lvs-rs/lvs-rs/internal/rtnl"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
@@ -48,9 +49,9 @@ func Open(ns netns.NsHandle, table int, proto netlink.RouteProtocol) (*Routes, e
 	if proto <= unix.RTPROT_STATIC {
 		return nil, fmt.Errorf("announce: route protocol %d is reserved for the kernel and static routes", proto)
 	}
-	h, err := netlink.NewHandleAt(ns, unix.NETLINK_ROUTE)
+	h, err := rtnl.Open(ns)
 	if err != nil {
-		return nil, fmt.Errorf("announce: open netlink handle: %w", err)
+		return nil, fmt.Errorf("announce: %w", err)
 	}
 	return &Routes{h: h, table: table, proto: proto}, nil
 }

@@ -6,12 +6,13 @@ import (
 	"fmt"
 	"os/exec"
 	"strings"
-	"time"
 
 	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 
 	"github.com/lvs-rs/lvs-rs/internal/faultinject"
+	"github.com/lvs-rs/lvs-rs/internal/rtnl"
 	"github.com/lvs-rs/lvs-rs/pkg/garp"
 	"github.com/lvs-rs/lvs-rs/pkg/ipvs"
 	"github.com/lvs-rs/lvs-rs/pkg/sysctl"
@@ -79,7 +80,7 @@ type Kernel interface {
 }
 
 // netlinkTimeout bounds each rtnetlink request of the host kernel.
-const netlinkTimeout = 30 * time.Second
+const netlinkTimeout = rtnl.Timeout
 
 // hostKernel is the Kernel of a host: IPVS (nil when the kernel has none),
 // rtnetlink and /proc/sys.
@@ -239,13 +240,9 @@ func handle(o Options) (*netlink.Handle, func(), error) {
 	if o.Handle != nil {
 		return o.Handle, func() {}, nil
 	}
-	h, err := netlink.NewHandle(unix.NETLINK_ROUTE)
+	h, err := rtnl.Open(netns.None())
 	if err != nil {
-		return nil, nil, fmt.Errorf("director: netlink: %w", err)
-	}
-	if err := h.SetSocketTimeout(netlinkTimeout); err != nil {
-		h.Close()
-		return nil, nil, fmt.Errorf("director: netlink: %w", err)
+		return nil, nil, fmt.Errorf("director: %w", err)
 	}
 	return h, h.Close, nil
 }

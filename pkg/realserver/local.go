@@ -5,9 +5,10 @@ import (
 	"net/netip"
 
 	"github.com/vishvananda/netlink"
-	"golang.org/x/sys/unix"
+	"github.com/vishvananda/netns"
 
 	"github.com/lvs-rs/lvs-rs/internal/nlretry"
+	"github.com/lvs-rs/lvs-rs/internal/rtnl"
 )
 
 // IsLocal returns a set membership test for every address on every link of
@@ -16,9 +17,9 @@ import (
 // the current namespace.
 func IsLocal(h *netlink.Handle) (func(netip.Addr) bool, error) {
 	if h == nil {
-		nh, err := netlink.NewHandle(unix.NETLINK_ROUTE)
+		nh, err := rtnl.Open(netns.None())
 		if err != nil {
-			return nil, fmt.Errorf("realserver: netlink: %w", err)
+			return nil, fmt.Errorf("realserver: %w", err)
 		}
 		defer nh.Close()
 		h = nh

@@ -8,10 +8,11 @@ import (
 	"io"
 	"path/filepath"
 
+	"github.com/lvs-rs/lvs-rs/internal/rtnl"
 	"github.com/lvs-rs/lvs-rs/pkg/state"
 	"github.com/lvs-rs/lvs-rs/pkg/sysctl"
 	"github.com/vishvananda/netlink"
-	"golang.org/x/sys/unix"
+	"github.com/vishvananda/netns"
 )
 
 // Options are the environment of Start, Stop and Status.
@@ -61,9 +62,9 @@ func (o Options) handle() (*netlink.Handle, func(), error) {
 	if o.Handle != nil {
 		return o.Handle, func() {}, nil
 	}
-	h, err := netlink.NewHandle(unix.NETLINK_ROUTE)
+	h, err := rtnl.Open(netns.None())
 	if err != nil {
-		return nil, nil, fmt.Errorf("realserver: netlink: %w", err)
+		return nil, nil, fmt.Errorf("realserver: %w", err)
 	}
 	return h, h.Close, nil
 }
