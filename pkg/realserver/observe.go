@@ -19,7 +19,9 @@ import (
 
 // Observed is the part of the host Plan looks at.
 type Observed struct {
-	// Addrs are the addresses on every link, as vip.List reports them.
+	// Addrs are the addresses Plan looks at, as vip.List reports them:
+	// every one on lo and tunl0, and on other links those that are a VIP
+	// wanted or recorded.
 	Addrs []vip.Addr
 	// Tunnel is the state of tunl0.
 	Tunnel tunnel.Link
@@ -27,7 +29,9 @@ type Observed struct {
 	// the desired state wants and those the record holds; a parameter that
 	// does not exist (conf/tunl0 without ipip) is absent.
 	Sysctls map[string]string
-	// Routes are the default routes of the main table, both families.
+	// Routes are the default routes of the main table, both families,
+	// read only when a nat binding is wanted or a route is recorded (nil
+	// otherwise: no other plan looks at them).
 	Routes []Route
 	// Record is what lvs-rs applied before (zero when nothing).
 	Record Record
