@@ -12,10 +12,12 @@
 //
 // # Decide, then do
 //
-// Observe reads the host (addresses of every link, tunl0, the relevant
-// /proc/sys parameters, the main table's default routes) together with the
-// state record; the pure Plan turns (Desired, Observed) into an ordered
-// list of Change; an executor applies it through a small kernel interface.
+// Observe reads what a plan looks at (the addresses on lo and tunl0 and
+// any VIP's elsewhere, tunl0, the relevant /proc/sys parameters, and for
+// nat the main table's default routes) together with the state record,
+// looking links up one at a time rather than listing them all; the pure
+// Plan turns (Desired, Observed) into an ordered list of Change; an
+// executor applies it through a small kernel interface.
 // --dry-run prints the plan, status reports it as drift, and a host that
 // matches gets an empty plan: no kernel write and no state write.
 //
@@ -36,7 +38,9 @@
 // value read just before and the value about to be written, the VIP about
 // to be bound, tunl0 about to be created or set up, lvs-rs's default route
 // with the whole route it is about to replace. If that save fails, the
-// write is not made. What a write removes leaves the record only once the
+// write is not made. The binds and sysctl writes that open a start are
+// all recorded in one save before the first of them; one that fails takes
+// back its own intention and those of the writes after it. What a write removes leaves the record only once the
 // write is done. Ownership is then decided by reading the kernel back: a
 // recorded VIP that is present is lvs-rs's; a recorded sysctl is restored
 // only while it holds what lvs-rs wrote; a slot that still holds the
