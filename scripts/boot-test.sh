@@ -176,9 +176,9 @@ EXPECTED=(realserver-unit-succeeded realserver-before-network-pre realserver-bef
 	realserver-ready-before-nic-address realserver-vip-and-arp-before-network
 	director-unit-active director-after-network-online traffic-reaches-real-server
 	vip-answered-by-director-only reload-applies-weight reload-keeps-counters traffic-after-reload
-	stop-restores-snapshot daemon-unit-ready daemon-status-up daemon-restart-ready daemon-reload-applies-weight
+	stop-restores-snapshot daemon-ipvs-sysctls daemon-unit-ready daemon-status-up daemon-restart-ready daemon-reload-applies-weight
 	daemon-switch-restart-reload-drop-nothing daemon-counters-kept daemon-stop-clean daemon-stop-keeps-kernel
-	daemon-teardown-restores-snapshot security-lvs-rs-director.service security-lvs-rs-director-daemon.service
+	daemon-teardown-restores-snapshot daemon-teardown-restores-ipvs-sysctls security-lvs-rs-director.service security-lvs-rs-director-daemon.service
 	security-lvs-rs-realserver.service)
 failed=0
 for n in "${EXPECTED[@]}"; do

@@ -136,6 +136,16 @@ func TestConnReuse(t *testing.T) {
 	run(t, checkConnReuse, tree(t, ipvsTree("5.4.0-150-generic", "1", "0", "1", "1")), dir, outcome{NameConnReuse, true, nil})
 	run(t, checkConnReuse, tree(t, ipvsTree("5.4.0-150-generic", "1", "1", "1", "1")), dir,
 		outcome{NameConnReuse, false, []string{"kernel 5.4.0-150-generic (before 5.9)", "1 s", "conntrack=0"}})
+	run(t, checkConnReuse, tree(t, ipvsTree("5.4.0-150-generic", "2", "1", "1", "1")), dir,
+		outcome{NameConnReuse, false, []string{"kernel 5.4.0-150-generic (before 5.9): conn_reuse_mode=2", "1 s"}})
+	// dr or tun: their entries end in FIN_WAIT, which only bit 2 reschedules.
+	oneWay := Target{Role: RoleDirector, OneWay: true}
+	run(t, checkConnReuse, tree(t, ipvsTree("6.1.0", "1", "0", "1", "1")), oneWay,
+		outcome{NameConnReuse, false, []string{"conn_reuse_mode=1 with dr or tun", "FIN_WAIT", "conn_reuse_mode: 2 under director.ipvs_sysctls"}})
+	run(t, checkConnReuse, tree(t, ipvsTree("6.1.0", "2", "0", "1", "1")), oneWay, outcome{NameConnReuse, true, nil})
+	run(t, checkConnReuse, tree(t, ipvsTree("6.1.0", "0", "0", "1", "1")), oneWay,
+		outcome{NameConnReuse, false, []string{"conn_reuse_mode=0", "net.ipv4.vs.conn_reuse_mode=2"}})
+	run(t, checkConnReuse, tree(t, ipvsTree("6.1.0", "3", "1", "1", "1")), oneWay, outcome{NameConnReuse, true, nil})
 	run(t, checkConnReuse, tree(t, ipvsTree("6.1.0", "0", "0", "1", "1")), dir,
 		outcome{NameConnReuse, false, []string{"kernel 6.1.0: conn_reuse_mode=0", "weight is 0"}})
 	run(t, checkConnReuse, tree(t, map[string]string{"proc/sys/kernel/osrelease": "6.1.0"}), dir,
@@ -187,6 +197,28 @@ func TestChecksByRole(t *testing.T) {
 	} {
 		if d := cmp.Diff(c.want, names(c.tg)); d != "" {
 			t.Errorf("Checks(%+v) (-want +got):\n%s", c.tg, d)
+		}
+	}
+}
+
+// TestDirectorTargetOneWay: a director's target is one-way when some real
+// server is reached by dr or tun, not when all are nat.
+func TestDirectorTargetOneWay(t *testing.T) {
+	for mode, want := range map[string]bool{"dr": true, "tun": true, "nat": false} {
+		cfg, err := config.Parse("lvs-rs.yaml", []byte(`director:
+  interface: eth0
+virtual_servers:
+  - vip: 10.0.0.100
+    port: 80
+    mode: `+mode+`
+    real_servers:
+      - address: 10.0.0.11
+`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := DirectorTarget(cfg).OneWay; got != want {
+			t.Errorf("mode %s: OneWay = %v, want %v", mode, got, want)
 		}
 	}
 }

@@ -43,11 +43,13 @@ func RootedAt(dir string) Host {
 // Target is what this host should be, taken from the cluster config.
 type Target struct {
 	Role string // RoleDirector or RoleRealServer
-	// Director: the interface that carries the VIPs, the VIPs, and
-	// whether lvs-rs turns ip_forward on.
+	// Director: the interface that carries the VIPs, the VIPs, whether
+	// lvs-rs turns ip_forward on, and whether some real server is reached
+	// by dr or tun (the director then sees only the client's packets).
 	Interface string
 	VIPs      []netip.Addr
 	IPForward bool
+	OneWay    bool
 	// Real server: the VIPs this host serves and how, and the director
 	// address nat replies must route through (zero: not configured).
 	Bindings []config.Binding
@@ -60,6 +62,9 @@ func DirectorTarget(cfg *config.Config) Target {
 	for _, vs := range cfg.VirtualServers {
 		if !slices.Contains(t.VIPs, vs.VIP) {
 			t.VIPs = append(t.VIPs, vs.VIP)
+		}
+		for _, rs := range vs.RealServers {
+			t.OneWay = t.OneWay || rs.Mode == config.ModeDR || rs.Mode == config.ModeTUN
 		}
 	}
 	return t

@@ -28,12 +28,14 @@ func clusterYAML(p *topo.Preset, mode, gateway string) string {
 
 // TestDirector: a DR cluster set up by lvs-rs. The stock ipvs sysctls
 // fire ipvs-sysctls; with them set the director is clean; then, one at a
-// time, conn_reuse_mode=0 fires conn-reuse-mode (naming the kernel), and
-// ip_vs hidden from the module lists fires modules.
+// time, the stock conn_reuse_mode=1 and conn_reuse_mode=0 fire
+// conn-reuse-mode (naming the kernel), and ip_vs hidden from the module
+// lists fires modules.
 func TestDirector(t *testing.T) {
 	p, c := drCluster(t)
 	// The stock kernel expires neither connections of removed real
 	// servers nor templates of quiesced ones.
+	set(t, p.Director, "net/ipv4/vs/conn_reuse_mode", "2")
 	wantOnly(t, "stock ipvs sysctls", c.doctor(p.Director, director), "ipvs-sysctls",
 		"net/ipv4/vs/expire_nodest_conn is 0", "net.ipv4.vs.expire_nodest_conn=1",
 		"net/ipv4/vs/expire_quiescent_template is 0")
@@ -44,10 +46,15 @@ func TestDirector(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The stock conn_reuse_mode=1 does not reschedule a reused port of a
+	// dr connection, whose entry ends in FIN_WAIT.
+	set(t, p.Director, "net/ipv4/vs/conn_reuse_mode", "1")
+	wantOnly(t, "conn_reuse_mode=1", c.doctor(p.Director, director), "conn-reuse-mode",
+		"kernel "+strings.TrimSpace(string(rel))+": conn_reuse_mode=1 with dr or tun", "conn_reuse_mode: 2 under director.ipvs_sysctls")
 	set(t, p.Director, "net/ipv4/vs/conn_reuse_mode", "0")
 	wantOnly(t, "conn_reuse_mode=0", c.doctor(p.Director, director), "conn-reuse-mode",
-		"kernel "+strings.TrimSpace(string(rel))+": conn_reuse_mode=0", "net.ipv4.vs.conn_reuse_mode=1")
-	set(t, p.Director, "net/ipv4/vs/conn_reuse_mode", "1")
+		"kernel "+strings.TrimSpace(string(rel))+": conn_reuse_mode=0", "net.ipv4.vs.conn_reuse_mode=2")
+	set(t, p.Director, "net/ipv4/vs/conn_reuse_mode", "2")
 
 	wantOnly(t, "ip_vs missing", c.doctor(p.Director, director, "LVS_RS_DOCTOR_ROOT="+fakeRoot(t, []string{"ip_vs"}, nil)),
 		"modules", "kernel module ip_vs is not loaded")

@@ -15,8 +15,8 @@
 //     and sys/module leave it out (the VM has it loaded);
 //   - nat-gateway: a nat real server whose default route is replaced;
 //   - ipvs-sysctls: the stock expire_nodest_conn=0 on the director;
-//   - conn-reuse-mode: conn_reuse_mode=0 on the director (the message
-//     names the running kernel);
+//   - conn-reuse-mode: the stock conn_reuse_mode=1 on a DR director, and
+//     conn_reuse_mode=0 (the message names the running kernel);
 //   - modules on the director: ip_vs hidden the same way;
 //   - tunnel-mtu: tunl0's MTU raised to its device's.
 //

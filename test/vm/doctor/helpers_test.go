@@ -140,11 +140,13 @@ func set(t *testing.T, ns *topo.NS, key, value string) {
 	}
 }
 
-// quiesceSysctls sets what the ipvs-sysctls check wants on a director.
+// quiesceSysctls sets what the ipvs-sysctls check wants on a director,
+// and conn_reuse_mode=2, which conn-reuse-mode wants with dr or tun.
 func quiesceSysctls(t *testing.T, ns *topo.NS) {
 	t.Helper()
 	set(t, ns, "net/ipv4/vs/expire_nodest_conn", "1")
 	set(t, ns, "net/ipv4/vs/expire_quiescent_template", "1")
+	set(t, ns, "net/ipv4/vs/conn_reuse_mode", "2")
 }
 
 // fakeRoot builds a directory for LVS_RS_DOCTOR_ROOT: proc and sys link
