@@ -11,6 +11,11 @@
 // proves on a one-armed nat director that send_redirects=0 on both
 // conf/all and the interface stops the ICMP redirects the real servers
 // otherwise receive (counted in each namespace's /proc/net/snmp).
+// reuse_test.go makes a client reuse one source port for back-to-back
+// connections to a dr VIP: with the kernel's default conn_reuse_mode they
+// all go, unscheduled and uncounted, to the first one's real server; with
+// conn_reuse_mode: 2 under director.ipvs_sysctls each is scheduled and
+// counted.
 //
 // Run as root: CGO_ENABLED=0 go test ./test/vm/director/ [-run TestName] -v
 package director
