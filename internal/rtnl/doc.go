@@ -10,4 +10,7 @@
 //     table in the main table would otherwise read all of it on every
 //     pass. A kernel without the option answers unfiltered dumps, which
 //     the netlink library filters as before.
+//
+// LinkGone tells the errors that mean a link does not exist from the
+// others, for the packages that look links up.
 package rtnl

@@ -31,3 +31,11 @@ func Open(ns netns.NsHandle) (*netlink.Handle, error) {
 	}
 	return h, nil
 }
+
+// LinkGone reports whether err says a link does not exist (deleted, or
+// never created), as a lookup by name or index, or a write to it, reports
+// it.
+func LinkGone(err error) bool {
+	var nf netlink.LinkNotFoundError
+	return errors.As(err, &nf) || errors.Is(err, unix.ENODEV) || errors.Is(err, unix.ENOENT)
+}

@@ -122,3 +122,19 @@ func BenchmarkAnnounceRoutes(b *testing.B) {
 		})
 	}
 }
+
+// TestLinkGone: a lookup of a link that does not exist, by name or by
+// index, is LinkGone; another error is not.
+func TestLinkGone(t *testing.T) {
+	ns := nstest.New(t)
+	_, byName := ns.Handle.LinkByName("nosuch0")
+	_, byIndex := ns.Handle.LinkByIndex(9999)
+	for what, err := range map[string]error{"by name": byName, "by index": byIndex, "wrapped ENODEV": fmt.Errorf("bind: %w", unix.ENODEV)} {
+		if !LinkGone(err) {
+			t.Errorf("%s: LinkGone(%v) = false", what, err)
+		}
+	}
+	if LinkGone(unix.EPERM) || LinkGone(nil) {
+		t.Error("LinkGone holds for EPERM or nil")
+	}
+}

@@ -5,7 +5,8 @@ import (
 	"fmt"
 
 	"github.com/vishvananda/netlink"
-	"golang.org/x/sys/unix"
+
+	"github.com/lvs-rs/lvs-rs/internal/rtnl"
 )
 
 // linkNames looks links up one at a time, as Observe needs their names or
@@ -34,7 +35,7 @@ func (n *linkNames) name(i int) string {
 	switch {
 	case err == nil:
 		n.names[i] = l.Attrs().Name
-	case !linkGone(err):
+	case !rtnl.LinkGone(err):
 		n.err = errors.Join(n.err, fmt.Errorf("realserver: look up link %d: %w", i, err))
 	}
 	return n.names[i]
@@ -47,16 +48,10 @@ func (n *linkNames) index(dev string) (int, error) {
 	case err == nil:
 		n.names[l.Attrs().Index] = dev
 		return l.Attrs().Index, nil
-	case linkGone(err):
+	case rtnl.LinkGone(err):
 		return 0, nil
 	}
 	return 0, fmt.Errorf("realserver: look up %s: %w", dev, err)
-}
-
-// linkGone reports whether err says the link does not exist.
-func linkGone(err error) bool {
-	var nf netlink.LinkNotFoundError
-	return errors.As(err, &nf) || errors.Is(err, unix.ENODEV)
 }
 
 // of returns the names of the links route r uses (its own and its next

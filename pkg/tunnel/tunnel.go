@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/lvs-rs/lvs-rs/internal/faultinject"
+	"github.com/lvs-rs/lvs-rs/internal/rtnl"
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 )
@@ -156,10 +157,7 @@ func Delete(h *netlink.Handle) error {
 	return nil
 }
 
-func notFound(err error) bool {
-	var nf netlink.LinkNotFoundError
-	return errors.As(err, &nf) || gone(err)
-}
+func notFound(err error) bool { return rtnl.LinkGone(err) }
 
 func gone(err error) bool {
 	return errors.Is(err, unix.ENODEV) || errors.Is(err, unix.ENOENT)
