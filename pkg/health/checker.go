@@ -82,15 +82,19 @@ func New(opts Options) *Checker {
 }
 
 // probe runs one check of t, bounded by its timeout (t.Spec.Timeout)
-// and by ctx. A TCP check keeps its own deadline (see probeTCP); every
-// other type runs under a context with the timeout.
+// and by ctx. A TCP check to an address without a zone keeps its own
+// deadline, so that one whose handshake is over within connect (on
+// loopback and veth) needs no timer (see connectTCP); every other check
+// runs under a context with the timeout.
 func probe(ctx context.Context, t Target) Result {
-	if t.Spec.Type == TCP {
-		return probeTCP(ctx, t)
+	if t.Spec.Type == TCP && checkAddr(t).Addr().Zone() == "" {
+		return probeConnect(ctx, t)
 	}
 	ctx, cancel := context.WithTimeout(ctx, t.Spec.Timeout)
 	defer cancel()
 	switch t.Spec.Type {
+	case TCP:
+		return probeTCP(ctx, t)
 	case HTTP, HTTPS:
 		return probeHTTP(ctx, t)
 	case DNS:

@@ -152,8 +152,8 @@ func TestViaVIPMarkSteersRoute(t *testing.T) {
 	if err := v.ns.Do(func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
-		ok = probeTCP(ctx, v.target(43))
-		blocked = probeTCP(ctx, v.target(prohibitedMark))
+		ok = probe(ctx, v.target(43))
+		blocked = probe(ctx, v.target(prohibitedMark))
 		return nil
 	}); err != nil {
 		t.Fatal(err)
