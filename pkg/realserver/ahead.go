@@ -19,26 +19,23 @@ func addsOnly(c Change) bool {
 	return c.Kind == Bind || c.Kind == Sysctl && c.Op.Kind == arp.OpSet
 }
 
-// runAhead applies the leading changes that add only (see addsOnly) with
+// runAhead applies changes, all of which add only (see addsOnly), with
 // one save: their intentions are all recorded and saved before the first
 // of their writes, instead of once before each (a DR real server's start
-// is one bind and four sysctl writes: one save, not five). It returns how
-// many changes it applied. A write that fails, or a cancelled context,
-// takes back its own intention and those of the writes after it, which
-// never ran, and saves the record again, as step does for one change.
-func (e *executor) runAhead(ctx context.Context, changes []Change) (int, error) {
-	n := 0
-	for n < len(changes) && addsOnly(changes[n]) {
-		n++
+// is one bind and four sysctl writes: one save, not five). A write that
+// fails, or a cancelled context, takes back its own intention and those
+// of the writes after it, which never ran, and saves the record again, as
+// step does for one change.
+func (e *executor) runAhead(ctx context.Context, changes []Change) error {
+	if err := ctx.Err(); err != nil {
+		return err
 	}
-	if n < 2 {
-		return 0, nil // run's step does the same for one change
-	}
+	n := len(changes)
 	// acc[i] is the record with the intentions of changes[:i].
 	acc := make([]Record, 1, n+1)
 	acc[0] = e.rec.clone()
 	sets := make([]arp.Step, n)
-	for i, c := range changes[:n] {
+	for i, c := range changes {
 		next := acc[i].clone()
 		if c.Kind == Bind {
 			if a := addrRecord(c.Addr); !slices.Contains(next.Addresses, a) {
@@ -49,7 +46,7 @@ func (e *executor) runAhead(ctx context.Context, changes []Change) (int, error) 
 			// a plan are distinct, so each prior is what the kernel held.
 			s, err := arp.Prepare(e.k, c.Op, next.Sysctls)
 			if err != nil {
-				return 0, fmt.Errorf("realserver: %s: %w", c, err)
+				return fmt.Errorf("realserver: %s: %w", c, err)
 			}
 			sets[i], next.Sysctls = s, s.Intent
 		}
@@ -58,9 +55,9 @@ func (e *executor) runAhead(ctx context.Context, changes []Change) (int, error) 
 	e.rec = acc[n]
 	if err := e.flush(); err != nil {
 		e.rec = acc[0]
-		return 0, err
+		return err
 	}
-	for i, c := range changes[:n] {
+	for i, c := range changes {
 		err := ctx.Err()
 		if err == nil {
 			if c.Kind == Bind {
@@ -74,9 +71,9 @@ func (e *executor) runAhead(ctx context.Context, changes []Change) (int, error) 
 		}
 		if err != nil {
 			e.rec = acc[i]
-			return i, errors.Join(err, e.flush())
+			return errors.Join(err, e.flush())
 		}
 		e.applied = append(e.applied, c)
 	}
-	return n, nil
+	return nil
 }

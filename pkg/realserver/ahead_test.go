@@ -10,12 +10,17 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// runDR runs a DR start of vip1 and vip6 on f from an empty record,
-// returning every record saved, in order, and the writes made before each
-// save.
+// runDR runs a DR start of vip1 and vip6 on f from an empty record (see
+// runStart).
 func runDR(t *testing.T, f *fakeKernel) (saves []Record, writesAt []int, err error) {
 	t.Helper()
-	d := Desired{Bindings: dr(vip1, vip6)}
+	return runStart(t, f, Desired{Bindings: dr(vip1, vip6)})
+}
+
+// runStart runs a start of d on f from an empty record, returning every
+// record saved, in order, and the writes made before each save.
+func runStart(t *testing.T, f *fakeKernel, d Desired) (saves []Record, writesAt []int, err error) {
+	t.Helper()
 	changes, _ := Plan(d, f.observed(Record{}))
 	e := &executor{k: f, save: func(r Record, _ []byte) error {
 		saves, writesAt = append(saves, r.clone()), append(writesAt, len(f.writes))
@@ -47,33 +52,37 @@ func TestAheadOneSave(t *testing.T) {
 	checkRecordHoldsWrites(t, f, saves[0], true)
 }
 
-// TestAheadFailureTakesBackLaterIntentions fails each write of a DR start
-// in turn: the record last saved lists exactly what the writes before it
-// did (the failed write and those after it never ran, so their intentions
-// are taken back), and no record at all when the first write fails.
+// TestAheadFailureTakesBackLaterIntentions fails each write of a start in
+// turn, a DR one (its binds and sysctl writes open it) and one of every
+// mode (they follow ipip's load and tunl0): the record last saved lists
+// exactly the sysctls and VIPs the writes before it set (the failed write
+// and those after it never ran, so their intentions are taken back), and
+// no record at all when the first write fails.
 func TestAheadFailureTakesBackLaterIntentions(t *testing.T) {
-	probe := newFake()
-	if _, _, err := runDR(t, probe); err != nil {
-		t.Fatal(err)
-	}
-	for k, w := range probe.writes {
-		f := newFake()
-		f.fail = func(op string) error {
-			if op == w {
-				return unix.EINVAL
+	for name, d := range map[string]Desired{"dr": {Bindings: dr(vip1, vip6)}, "every mode": everything()} {
+		probe := newFake()
+		if _, _, err := runStart(t, probe, d); err != nil {
+			t.Fatal(err)
+		}
+		for k, w := range probe.writes {
+			f := newFake()
+			f.fail = func(op string) error {
+				if op == w {
+					return unix.EINVAL
+				}
+				return nil
 			}
-			return nil
+			saves, _, err := runStart(t, f, d)
+			if !errors.Is(err, unix.EINVAL) {
+				t.Fatalf("%s, k=%d (%s): start = %v, want EINVAL", name, k+1, w, err)
+			}
+			last := saves[len(saves)-1]
+			if k == 0 && !last.empty() {
+				t.Errorf("%s, k=1 (%s): the first write failed, yet the record keeps %+v", name, w, last)
+			}
+			t.Logf("%s, k=%d (%s): %d sysctl(s), %d address(es) recorded", name, k+1, w, len(last.Sysctls), len(last.Addresses))
+			checkRecordHoldsWrites(t, f, last, false)
 		}
-		saves, _, err := runDR(t, f)
-		if !errors.Is(err, unix.EINVAL) {
-			t.Fatalf("k=%d (%s): start = %v, want EINVAL", k+1, w, err)
-		}
-		last := saves[len(saves)-1]
-		if k == 0 && !last.empty() {
-			t.Errorf("k=1 (%s): the first write failed, yet the record keeps %+v", w, last)
-		}
-		t.Logf("k=%d (%s): %d sysctl(s), %d address(es) recorded", k+1, w, len(last.Sysctls), len(last.Addresses))
-		checkRecordHoldsWrites(t, f, last, false)
 	}
 }
 
@@ -83,6 +92,9 @@ func TestAheadFailureTakesBackLaterIntentions(t *testing.T) {
 func checkRecordHoldsWrites(t *testing.T, f *fakeKernel, rec Record, ahead bool) {
 	t.Helper()
 	base := newFake()
+	if f.tun.Exists { // loading ipip made tunl0's parameters, at their defaults
+		base.EnsureTunnel(context.Background())
+	}
 	for k, v := range f.sys {
 		if v != base.sys[k] && !slices.ContainsFunc(rec.Sysctls, func(r sysctl.Record) bool { return r.Key == k }) {
 			t.Errorf("%s was written (%s -> %s) but is not in the record", k, base.sys[k], v)

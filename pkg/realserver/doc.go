@@ -38,8 +38,8 @@
 // value read just before and the value about to be written, the VIP about
 // to be bound, tunl0 about to be created or set up, lvs-rs's default route
 // with the whole route it is about to replace. If that save fails, the
-// write is not made. The binds and sysctl writes that open a start are
-// all recorded in one save before the first of them; one that fails takes
+// write is not made. Each run of binds and sysctl writes in a start is
+// recorded in one save before the first of them; one that fails takes
 // back its own intention and those of the writes after it. What a write removes leaves the record only once the
 // write is done. Ownership is then decided by reading the kernel back: a
 // recorded VIP that is present is lvs-rs's; a recorded sysctl is restored

@@ -31,19 +31,15 @@ type executor struct {
 	applied  []Change
 }
 
-// run applies changes in order. A start halts at the first failure; a
-// teardown continues and returns every failure joined, but never restores
-// an ARP sysctl or sets tunl0 down while a VIP it failed to unbind is
-// still bound (the host would then answer ARP for the VIP), and never
-// restores the replaced route while lvs-rs's route, which it failed to
-// delete, still holds the slot.
+// run applies changes in order. A start halts at the first failure (see
+// runStart); a teardown continues and returns every failure joined, but
+// never restores an ARP sysctl or sets tunl0 down while a VIP it failed
+// to unbind is still bound (the host would then answer ARP for the VIP),
+// and never restores the replaced route while lvs-rs's route, which it
+// failed to delete, still holds the slot.
 func (e *executor) run(ctx context.Context, changes []Change) error {
 	if !e.teardown {
-		n, err := e.runAhead(ctx, changes)
-		if err != nil {
-			return err
-		}
-		changes = changes[n:]
+		return e.runStart(ctx, changes)
 	}
 	var errs []error
 	unbindFailed, deleteFailed := false, false
@@ -64,14 +60,40 @@ func (e *executor) run(ctx context.Context, changes []Change) error {
 			errs = append(errs, err)
 			unbindFailed = unbindFailed || c.Kind == Unbind
 			deleteFailed = deleteFailed || c.Kind == DeleteRoute
-			if !e.teardown {
-				break
-			}
 			continue
 		}
 		e.applied = append(e.applied, c)
 	}
 	return errors.Join(errs...)
+}
+
+// runStart applies a start's changes in order and halts at the first
+// failure. Each run of changes that only add (see addsOnly) goes through
+// runAhead: their intentions in one save before the first of their
+// writes. Every other change goes through apply.
+func (e *executor) runStart(ctx context.Context, changes []Change) error {
+	for len(changes) > 0 {
+		n := 0
+		for n < len(changes) && addsOnly(changes[n]) {
+			n++
+		}
+		if n > 0 {
+			if err := e.runAhead(ctx, changes[:n]); err != nil {
+				return err
+			}
+			changes = changes[n:]
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := e.apply(ctx, changes[0]); err != nil {
+			return err
+		}
+		e.applied = append(e.applied, changes[0])
+		changes = changes[1:]
+	}
+	return nil
 }
 
 // flush saves the record when its JSON differs from the one last saved:
@@ -151,13 +173,6 @@ func (e *executor) dispatch(ctx context.Context, c Change) error {
 		return e.step(nil, nil, func(r *Record) { r.Tunnel = nil })
 	case Sysctl:
 		return e.sysctl(c.Op)
-	case Bind:
-		a := addrRecord(c.Addr)
-		return e.step(func(r *Record) {
-			if !slices.Contains(r.Addresses, a) {
-				r.Addresses = append(r.Addresses, a)
-			}
-		}, func() error { return e.k.Bind(c.Addr) }, nil)
 	case Unbind:
 		return e.step(nil, func() error { return e.k.Unbind(c.Addr) }, forgetAddr(c))
 	case ForgetAddr:

@@ -322,9 +322,9 @@ func TestFailedSaveMeansNoWrite(t *testing.T) {
 			return nil
 		}}
 		err := e.run(context.Background(), changes)
-		if err == nil {
-			if intentions < 10 {
-				t.Fatalf("only %d failed intention saves in %d saves", intentions, n-1)
+		if err == nil { // every save of the start has failed once
+			if intentions < 2 { // the sysctls' and VIPs' save, and the route's
+				t.Fatalf("only %d of %d failed saves held an intention of a sysctl, VIP or route", intentions, n-1)
 			}
 			return
 		}
