@@ -41,35 +41,32 @@ func (n *linkNames) name(i int) string {
 	return n.names[i]
 }
 
-// index returns the index of the link named dev; 0 when there is none.
-func (n *linkNames) index(dev string) (int, error) {
+// link returns the link named dev, remembering its name; nil when there
+// is none.
+func (n *linkNames) link(dev string) (netlink.Link, error) {
 	l, err := n.h.LinkByName(dev)
 	switch {
 	case err == nil:
 		n.names[l.Attrs().Index] = dev
-		return l.Attrs().Index, nil
+		return l, nil
 	case rtnl.LinkGone(err):
-		return 0, nil
+		return nil, nil
 	}
-	return 0, fmt.Errorf("realserver: look up %s: %w", dev, err)
+	return nil, fmt.Errorf("realserver: look up %s: %w", dev, err)
 }
 
 // of returns the names of the links route r uses (its own and its next
 // hops'), for fromNetlink.
 func (n *linkNames) of(r netlink.Route) map[int]string {
 	m := map[int]string{}
-	for _, i := range append([]int{r.LinkIndex}, hopLinks(r)...) {
+	add := func(i int) {
 		if i > 0 {
 			m[i] = n.name(i)
 		}
 	}
-	return m
-}
-
-func hopLinks(r netlink.Route) []int {
-	out := make([]int, 0, len(r.MultiPath))
+	add(r.LinkIndex)
 	for _, h := range r.MultiPath {
-		out = append(out, h.LinkIndex)
+		add(h.LinkIndex)
 	}
-	return out
+	return m
 }

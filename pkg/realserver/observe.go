@@ -42,12 +42,18 @@ type Observed struct {
 func Observe(h *netlink.Handle, t sysctl.Tree, d Desired, rec Record) (Observed, error) {
 	o := Observed{Record: rec, Sysctls: map[string]string{}}
 	names := newLinkNames(h)
-	var err error
-	if o.Addrs, err = observeAddrs(h, names, d, rec); err != nil {
+	// lo and tunl0 are the devices VIPs are bound on.
+	lo, err := names.link("lo")
+	if err != nil {
 		return o, err
 	}
-	if o.Tunnel, err = tunnel.Observe(h); err != nil {
-		return o, fmt.Errorf("realserver: %w", err)
+	tun, err := names.link(tunnel.Dev)
+	if err != nil {
+		return o, err
+	}
+	o.Tunnel = tunnel.Of(tun)
+	if o.Addrs, err = observeAddrs(h, names, []netlink.Link{lo, tun}, d, rec); err != nil {
+		return o, err
 	}
 	var keys []string
 	for _, w := range d.canon().sysctlWants() {
@@ -75,17 +81,16 @@ func Observe(h *netlink.Handle, t sysctl.Tree, d Desired, rec Record) (Observed,
 }
 
 // observeAddrs lists, from one dump of every address, those Plan looks at:
-// every address on lo and tunl0 (the devices VIPs are bound on: their
-// labels and VIPs), and on any other link those that are a VIP wanted or
-// recorded (Plan warns of a VIP bound elsewhere).
-func observeAddrs(h *netlink.Handle, names *linkNames, d Desired, rec Record) ([]vip.Addr, error) {
-	devs := map[int]bool{}
-	for _, dev := range []string{"lo", tunnel.Dev} {
-		i, err := names.index(dev)
-		if err != nil {
-			return nil, err
+// every address on devs (lo and tunl0, the devices VIPs are bound on:
+// their labels and VIPs; nil for one that does not exist), and on any
+// other link those that are a VIP wanted or recorded (Plan warns of a VIP
+// bound elsewhere).
+func observeAddrs(h *netlink.Handle, names *linkNames, devs []netlink.Link, d Desired, rec Record) ([]vip.Addr, error) {
+	on := map[int]bool{}
+	for _, l := range devs {
+		if l != nil {
+			on[l.Attrs().Index] = true
 		}
-		devs[i] = i > 0
 	}
 	vips := map[netip.Addr]bool{}
 	for _, b := range d.Bindings {
@@ -95,7 +100,7 @@ func observeAddrs(h *netlink.Handle, names *linkNames, d Desired, rec Record) ([
 		vips[a.Prefix.Addr()] = true
 	}
 	addrs, err := vip.ListNamed(h, func(i int, ip netip.Addr) string {
-		if devs[i] || vips[ip] {
+		if on[i] || vips[ip] {
 			return names.name(i)
 		}
 		return ""

@@ -39,7 +39,16 @@ func Observe(h *netlink.Handle) (Link, error) {
 		}
 		return Link{}, fmt.Errorf("tunnel: look up %s: %w", Dev, err)
 	}
-	return Link{Exists: true, Up: l.Attrs().Flags&net.FlagUp != 0}, nil
+	return Of(l), nil
+}
+
+// Of is tunl0's state as its link l reports it; nil means there is no
+// tunl0.
+func Of(l netlink.Link) Link {
+	if l == nil {
+		return Link{}
+	}
+	return Link{Exists: true, Up: l.Attrs().Flags&net.FlagUp != 0}
 }
 
 // modprobe loads the ipip module; a variable so tests can count calls.
