@@ -83,7 +83,7 @@ func ListNamed(h *netlink.Handle, name func(linkIndex int, ip netip.Addr) string
 	if err != nil {
 		return nil, fmt.Errorf("vip: list addresses: %w", err)
 	}
-	return convert(nl, func(i int, ip netip.Addr) string { return name(i, ip) }), nil
+	return convert(nl, name), nil
 }
 
 // convert turns netlink addresses into Addrs, naming each one's device
