@@ -25,8 +25,12 @@ func newLinkNames(h *netlink.Handle) *linkNames {
 }
 
 // name returns the name of the link with index i; "" when it is gone
-// (deleted since the dump that reported it, with its addresses and routes).
+// (deleted since the dump that reported it, with its addresses and
+// routes) or when i names none (a multipath route's own index is 0).
 func (n *linkNames) name(i int) string {
+	if i <= 0 {
+		return ""
+	}
 	if s, ok := n.names[i]; ok {
 		return s
 	}
@@ -53,20 +57,4 @@ func (n *linkNames) link(dev string) (netlink.Link, error) {
 		return nil, nil
 	}
 	return nil, fmt.Errorf("realserver: look up %s: %w", dev, err)
-}
-
-// of returns the names of the links route r uses (its own and its next
-// hops'), for fromNetlink.
-func (n *linkNames) of(r netlink.Route) map[int]string {
-	m := map[int]string{}
-	add := func(i int) {
-		if i > 0 {
-			m[i] = n.name(i)
-		}
-	}
-	add(r.LinkIndex)
-	for _, h := range r.MultiPath {
-		add(h.LinkIndex)
-	}
-	return m
 }

@@ -134,7 +134,7 @@ func defaultRoutes(h *netlink.Handle, names *linkNames) ([]Route, error) {
 		default:
 			continue
 		}
-		out = append(out, fromNetlink(r, names.of(r)))
+		out = append(out, fromNetlink(r, names.name))
 	}
 	if names.err != nil {
 		return nil, names.err

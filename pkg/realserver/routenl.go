@@ -13,9 +13,9 @@ import (
 // others (dead, linkdown, offload) are state the kernel reports.
 const hopFlags = unix.RTNH_F_ONLINK
 
-// fromNetlink converts a route the kernel reported; names maps link
-// indexes to names.
-func fromNetlink(r netlink.Route, names map[int]string) Route {
+// fromNetlink converts a route the kernel reported; name names a link by
+// its index.
+func fromNetlink(r netlink.Route, name func(linkIndex int) string) Route {
 	dst, _ := netip.AddrFromSlice(r.Dst.IP)
 	out := Route{
 		Dst:      netip.PrefixFrom(dst.Unmap(), 0),
@@ -28,7 +28,7 @@ func fromNetlink(r netlink.Route, names map[int]string) Route {
 		Src:      ipAddr(r.Src),
 		Realm:    r.Realm,
 		Gateway:  ipAddr(r.Gw),
-		Dev:      names[r.LinkIndex],
+		Dev:      name(r.LinkIndex),
 		OnLink:   r.Flags&hopFlags != 0,
 		Metrics: RouteMetrics{
 			MTU: r.MTU, MTULock: r.MTULock, Window: r.Window, RTT: r.Rtt, RTTVar: r.RttVar,
@@ -48,7 +48,7 @@ func fromNetlink(r netlink.Route, names map[int]string) Route {
 	}
 	for _, h := range r.MultiPath {
 		out.NextHops = append(out.NextHops, NextHop{
-			Gateway: ipAddr(h.Gw), Dev: names[h.LinkIndex], Weight: h.Hops + 1, OnLink: h.Flags&hopFlags != 0,
+			Gateway: ipAddr(h.Gw), Dev: name(h.LinkIndex), Weight: h.Hops + 1, OnLink: h.Flags&hopFlags != 0,
 		})
 		if h.Encap != nil || h.Via != nil || h.NewDst != nil {
 			out.Opaque = "a next hop with an encapsulation or via"

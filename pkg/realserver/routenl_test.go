@@ -30,7 +30,7 @@ func TestRouteNetlinkRoundTrip(t *testing.T) {
 			{LinkIndex: 3, Gw: net.ParseIP("10.2.0.254").To4(), Hops: 2, Flags: unix.RTNH_F_ONLINK | unix.RTNH_F_LINKDOWN},
 		},
 	}
-	r := fromNetlink(in, names)
+	r := fromNetlink(in, func(i int) string { return names[i] })
 	if r.Opaque != "" || len(r.NextHops) != 2 || r.NextHops[1].Weight != 3 || !r.NextHops[1].OnLink {
 		t.Fatalf("fromNetlink = %+v", r)
 	}
@@ -47,7 +47,7 @@ func TestRouteNetlinkRoundTrip(t *testing.T) {
 		t.Errorf("toNetlink with eth1 gone = %v", err)
 	}
 	in.Encap = &netlink.MPLSEncap{Labels: []int{100}}
-	if r := fromNetlink(in, names); r.Opaque == "" {
+	if r := fromNetlink(in, func(i int) string { return names[i] }); r.Opaque == "" {
 		t.Error("a route with an encapsulation is not marked opaque")
 	}
 }
