@@ -50,7 +50,11 @@
 # user+system seconds, RSS its peak resident set.
 #
 # Environment: ROUNDS=N, SHAPES=100x100,1000x10 (SHAPES=realserver: only
-# the real-server and 20-VIP sections, which every round runs), PROFILE=1 (CPU profiles
+# the real-server and 20-VIP sections, which every round runs), PHASES=1
+# (each lvs-rs command's phases by wall clock, through the hidden
+# LVS_RS_PHASES=FILE, in a table per shape: where the time goes; "process"
+# is starting the binary until its first phase began, and its exit),
+# PROFILE=1 (CPU profiles
 # of the first round's lvs-rs runs at 100 Hz, written to BENCH_PROFILES,
 # default ./bench-profiles; PROFILE=HZ, e.g. 1000, samples that fast),
 # BENCH_OUT=file (raw go test output).
@@ -70,6 +74,7 @@ measure() {
 	set +e
 	CGO_ENABLED=0 LVSRS_TEST_BENCH_TABLE=1 LVSRS_TEST_BENCH_ROUNDS="${ROUNDS:-3}" \
 		LVSRS_TEST_BENCH_SHAPES="${SHAPES:-}" LVSRS_TEST_BENCH_PROFILE="${PROFILE:-}" \
+		LVSRS_TEST_BENCH_PHASES="${PHASES:-}" \
 		go test ./test/vm/bench/ -run '^TestTable$' -count=1 -v -timeout 90m "$@" >"$out" 2>&1
 	rc=$?
 	set -e
@@ -112,6 +117,12 @@ $1 == "TABLE" {
 	k = $2 SUBSEP $3
 	if (!($2 in seen)) { seen[$2] = 1; shapes[++ns] = $2 }
 	n[k]++; wall[k] = wall[k] " " $4; cpu[k] = cpu[k] " " $5; rss[k] = rss[k] " " $6
+}
+$1 == "PHASE" {
+	k = $2 SUBSEP $3
+	if (!(($2 SUBSEP $4) in prow)) { prow[$2 SUBSEP $4] = 1; nrow[$2]++; rows[$2, nrow[$2]] = $4 }
+	pv[k SUBSEP $4] = pv[k SUBSEP $4] " " $5
+	phased[k] = 1
 }
 /^vmtest: booting/ { accel = $NF }
 function w(s, m) { return ((s SUBSEP m) in n) ? median(wall[s SUBSEP m]) : -1 }
@@ -158,6 +169,28 @@ END {
 			k = s SUBSEP vo[j]
 			if (k in n) printf "  %-13s %9.4f %8.4f %8.4f\n", vo[j], median(wall[k]), median(cpu[k]), median(wall[k]) - median(cpu[k])
 		}
+	}
+	for (i = 1; i <= ns; i++) {
+		s = shapes[i]
+		split("start noop edit status stop rs-start rs-stop", pc, " ")
+		nc = 0
+		for (j = 1; j in pc; j++) if ((s SUBSEP pc[j]) in phased) cols[++nc] = pc[j]
+		if (nc == 0) continue
+		printf "\n%s: where the time goes (PHASES=1; milliseconds, medians; each phase runs from the end of the one before)\n", s
+		printf "  %-16s", "phase"
+		for (j = 1; j <= nc; j++) printf " %9s", cols[j]
+		printf "\n"
+		for (r = 1; r <= nrow[s]; r++) {
+			printf "  %-16s", rows[s, r]
+			for (j = 1; j <= nc; j++) {
+				k = s SUBSEP cols[j] SUBSEP rows[s, r]
+				if (k in pv) printf " %9.1f", median(pv[k]) * 1000; else printf " %9s", "-"
+			}
+			printf "\n"
+		}
+		printf "  %-16s", "wall"
+		for (j = 1; j <= nc; j++) printf " %9.1f", w(s, cols[j]) * 1000
+		printf "\n"
 	}
 	printf "\nTargets (ratios within this run):\n"
 	for (i = 1; i <= ns; i++) {

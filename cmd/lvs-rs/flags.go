@@ -5,6 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/lvs-rs/lvs-rs/internal/phase"
 	"github.com/lvs-rs/lvs-rs/pkg/config"
 )
 
@@ -94,6 +95,7 @@ func (f *roleFlags) loadFile() (*config.Config, error) {
 	if err != nil {
 		return nil, withCode(exitUsage, err)
 	}
+	phase.Mark("config")
 	return cfg, nil
 }
 

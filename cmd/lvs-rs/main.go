@@ -8,6 +8,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -16,6 +17,8 @@ import (
 	"runtime/pprof"
 	"strconv"
 	"syscall"
+
+	"github.com/lvs-rs/lvs-rs/internal/phase"
 )
 
 // memoryLimit is the Go heap's soft limit unless GOMEMLIMIT sets one.
@@ -36,6 +39,7 @@ const memoryLimit = 20 << 20
 const gcPercent = 300
 
 func main() {
+	endPhases := phases(os.Getenv("LVS_RS_PHASES"))
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(memoryLimit)
 	}
@@ -47,7 +51,35 @@ func main() {
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	endProfile()
 	stop()
+	endPhases()
 	os.Exit(code)
+}
+
+// phases times the command's phases (internal/phase) and returns the
+// function that ends that and writes them to path (the hidden environment
+// variable LVS_RS_PHASES, for the benchmarks and for finding why a command
+// is slow); "" does nothing. A file that cannot be written is said on
+// stderr.
+func phases(path string) func() {
+	if path == "" {
+		return func() {}
+	}
+	phase.Enable()
+	return func() {
+		err := writePhases(path)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "lvs-rs: LVS_RS_PHASES: %v\n", err)
+		}
+	}
+}
+
+func writePhases(path string) error {
+	phases := phase.Disable()
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	return errors.Join(phase.Write(f, phases), f.Close())
 }
 
 // cpuProfile writes a CPU profile of the whole command to path (the hidden

@@ -12,6 +12,7 @@ import (
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 
+	"github.com/lvs-rs/lvs-rs/internal/phase"
 	"github.com/lvs-rs/lvs-rs/internal/rtnl"
 	"github.com/lvs-rs/lvs-rs/pkg/config"
 	"github.com/lvs-rs/lvs-rs/pkg/director"
@@ -91,6 +92,7 @@ func newSession(dir string, unlock func()) (*session, error) {
 		unlock()
 		return nil, withCode(exitKernel, err)
 	}
+	phase.Mark("session")
 	return &session{
 		handle: h,
 		unlock: unlock,
@@ -147,6 +149,7 @@ func runStart(ctx context.Context, g *globalFlags, f *roleFlags, stdout, stderr 
 	if err != nil {
 		return err
 	}
+	phase.Mark("desired")
 	o, _ := s.opts(f.dryRun)
 	res, err := realserver.Start(ctx, d, o)
 	report(stdout, stderr, roleRealServer, "start", f.dryRun, err != nil, res.Changes, res.Warnings)
@@ -200,6 +203,7 @@ func report[C fmt.Stringer](stdout, stderr io.Writer, role, verb string, dryRun,
 	if !dryRun {
 		notifyStatus(role + ": " + summary)
 	}
+	phase.Mark("report")
 }
 
 // writeChanges writes one line per change, each prefix then the change.

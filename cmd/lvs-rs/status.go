@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/lvs-rs/lvs-rs/internal/phase"
 	"github.com/lvs-rs/lvs-rs/pkg/config"
 	"github.com/lvs-rs/lvs-rs/pkg/director"
 	"github.com/lvs-rs/lvs-rs/pkg/realserver"
@@ -88,6 +89,7 @@ func runStatus(ctx context.Context, g *globalFlags, f *roleFlags, output string,
 		if err != nil {
 			return withCode(exitUnknown, fmt.Errorf("%s: %w", role, err))
 		}
+		phase.Mark(role)
 		if rep.IsApplied() || f.role != "" {
 			reports[role] = rep
 		}
@@ -97,6 +99,7 @@ func runStatus(ctx context.Context, g *globalFlags, f *roleFlags, output string,
 			reports[roleDaemon] = d
 			roles = append(roles, roleDaemon)
 		}
+		phase.Mark("daemon")
 	}
 	// Buffered: a table of 10,000 real servers is one write, not one per row.
 	w := bufio.NewWriterSize(stdout, 64<<10)
@@ -104,6 +107,7 @@ func runStatus(ctx context.Context, g *globalFlags, f *roleFlags, output string,
 	if ferr := w.Flush(); err == nil && ferr != nil {
 		err = withCode(exitUnknown, ferr)
 	}
+	phase.Mark("report")
 	return err
 }
 

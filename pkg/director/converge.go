@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/lvs-rs/lvs-rs/internal/phase"
 	"github.com/lvs-rs/lvs-rs/pkg/ipvs"
 	"github.com/lvs-rs/lvs-rs/pkg/state"
 )
@@ -46,6 +47,7 @@ func converge(ctx context.Context, d *Desired, o Options) (Result, error) {
 	if err != nil || r.stop && !found {
 		return Result{}, err
 	}
+	phase.Mark("record-load")
 	if r.stop {
 		r.keep = rawDesired(rec.Desired)
 	} else {
@@ -63,12 +65,17 @@ func converge(ctx context.Context, d *Desired, o Options) (Result, error) {
 				return Result{}, err
 			}
 		}
+		phase.Mark("record-encode")
 	}
 	k, closeK, warnings, err := openFor(ctx, o, r.stop)
 	if err != nil {
 		return Result{}, err
 	}
-	defer closeK()
+	defer func() {
+		closeK()
+		phase.Mark("kernel-close")
+	}()
+	phase.Mark("kernel-open")
 	r.k = k
 	res := Result{Warnings: warnings}
 	owned := rec.owned()
@@ -78,6 +85,7 @@ func converge(ctx context.Context, d *Desired, o Options) (Result, error) {
 		if err != nil {
 			return res, err
 		}
+		phase.Mark("observe")
 		if c := conflicts(r.want, obs, view); len(c) > 0 {
 			return res, foreignError(c)
 		}
@@ -86,6 +94,7 @@ func converge(ctx context.Context, d *Desired, o Options) (Result, error) {
 			stuck++
 		}
 		last = len(changes)
+		phase.Mark("plan")
 		switch {
 		case o.DryRun:
 			dr := dryRun(changes)
@@ -93,6 +102,7 @@ func converge(ctx context.Context, d *Desired, o Options) (Result, error) {
 			return dr, nil
 		case len(changes) == 0:
 			_, err := r.save(r.scope.merge(owned, settle(view, obs, r.want, nil, nil)), rec)
+			phase.Mark("record-save")
 			return res, err
 		}
 		var errs []error
@@ -105,6 +115,7 @@ func converge(ctx context.Context, d *Desired, o Options) (Result, error) {
 		}
 		res.Warnings = append(res.Warnings, done.Warnings...)
 		res.Warnings = append(res.Warnings, garpBound(ctx, k, done.Changes)...)
+		phase.Mark("announce")
 		if err != nil || fail == nil || stuck == maxRounds || !retryable(changes, errs) || ctx.Err() != nil {
 			return res, errors.Join(fail, err)
 		}
@@ -130,6 +141,7 @@ type runner struct {
 func (r runner) apply(ctx context.Context, owned Owned, obs Observed, changes []Change, prev record) (Owned, record, []error, error) {
 	intended := intents(owned, changes)
 	rec, err := r.save(intended, prev)
+	phase.Mark("intentions-save")
 	if err != nil {
 		errs := make([]error, len(changes))
 		for i := range errs {
@@ -138,8 +150,10 @@ func (r runner) apply(ctx context.Context, owned Owned, obs Observed, changes []
 		return owned, prev, errs, err
 	}
 	errs := executor{k: r.k, keepGoing: r.stop}.apply(ctx, changes)
+	phase.Mark("kernel-writes")
 	view := r.scope.view(intended)
 	after, err := r.readBack(ctx, view, obs, changes, errs)
+	phase.Mark("read-back")
 	if err != nil {
 		// The intentions stay recorded: removing what does not exist is
 		// success, so over-recording is harmless.
@@ -147,6 +161,7 @@ func (r runner) apply(ctx context.Context, owned Owned, obs Observed, changes []
 	}
 	owned = r.scope.merge(intended, settle(view, after, r.want, changes, errs))
 	rec, err = r.save(owned, rec)
+	phase.Mark("record-save")
 	return owned, rec, errs, err
 }
 

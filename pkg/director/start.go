@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 
+	"github.com/lvs-rs/lvs-rs/internal/phase"
 	"github.com/lvs-rs/lvs-rs/pkg/config"
 )
 
@@ -27,6 +28,7 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (Result, error) {
 	if err := CheckKernel(d); err != nil {
 		return Result{}, err
 	}
+	phase.Mark("desired")
 	o.Services = nil // start converges everything
 	return Converge(ctx, d, o)
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"path/filepath"
 
+	"github.com/lvs-rs/lvs-rs/internal/phase"
 	"github.com/lvs-rs/lvs-rs/internal/rtnl"
 	"github.com/lvs-rs/lvs-rs/pkg/state"
 	"github.com/lvs-rs/lvs-rs/pkg/sysctl"
@@ -118,11 +119,14 @@ func Start(ctx context.Context, d Desired, o Options) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	phase.Mark("record-load")
 	obs, err := Observe(h, o.tree(), d, rec)
 	if err != nil {
 		return Result{}, err
 	}
+	phase.Mark("observe")
 	changes, warns := Plan(d, obs)
+	phase.Mark("plan")
 	res := Result{Changes: changes, Warnings: warns}
 	if o.DryRun {
 		return res, nil
@@ -137,9 +141,11 @@ func Start(ctx context.Context, d Desired, o Options) (Result, error) {
 	// intention, before the first write; a start whose first write fails
 	// leaves no record behind.
 	err = e.run(ctx, changes)
+	phase.Mark("kernel-writes")
 	switch {
 	case err == nil:
 		err = e.flush() // a new or changed spec with nothing to change
+		phase.Mark("record-save")
 	case !existed && e.rec.empty():
 		if rerr := o.store().Remove(Role); rerr != nil {
 			err = errors.Join(err, fmt.Errorf("realserver: %w", rerr))
@@ -161,6 +167,7 @@ func Stop(ctx context.Context, o Options) (Result, error) {
 	if err != nil || !existed {
 		return Result{}, err
 	}
+	phase.Mark("record-load")
 	h, done, err := o.handle()
 	if err != nil {
 		return Result{}, err
@@ -170,13 +177,16 @@ func Stop(ctx context.Context, o Options) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	phase.Mark("observe")
 	changes, warns := Plan(Desired{}, obs)
+	phase.Mark("plan")
 	res := Result{Changes: changes, Warnings: warns}
 	if o.DryRun {
 		return res, nil
 	}
 	e := &executor{k: o.kernel(h), rec: rec.clone(), saved: encoded(rec), teardown: true, save: o.write}
 	err = e.run(ctx, changes)
+	phase.Mark("kernel-writes")
 	res.Changes, res.Warnings = e.applied, append(res.Warnings, e.warnings...)
 	if err != nil {
 		return res, err
@@ -184,5 +194,6 @@ func Stop(ctx context.Context, o Options) (Result, error) {
 	if err := o.store().Remove(Role); err != nil {
 		return res, fmt.Errorf("realserver: %w", err)
 	}
+	phase.Mark("record-remove")
 	return res, nil
 }

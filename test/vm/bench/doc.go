@@ -38,9 +38,11 @@
 // keepalived (no checkers, timed until the kernel holds the whole
 // table), for 100x100 and 1000x10; and a DR real server's start and stop
 // against the seed scripts' shell lines. It prints one TABLE line per
-// measurement; LVSRS_TEST_BENCH_ROUNDS, _SHAPES and _PROFILE (=1: the
+// measurement; LVSRS_TEST_BENCH_ROUNDS, _SHAPES, _PROFILE (=1: the
 // first round's lvs-rs runs write CPU profiles through the hidden
-// LVS_RS_CPUPROFILE=FILE and the test prints them base64) tune it.
+// LVS_RS_CPUPROFILE=FILE and the test prints them base64) and _PHASES
+// (=1: every lvs-rs run writes its phases through the hidden
+// LVS_RS_PHASES=FILE, printed as PHASE lines) tune it.
 //
 // Run as root:
 //

@@ -93,10 +93,12 @@ type table struct {
 type measurement struct {
 	wall, cpu time.Duration
 	rssKB     int64
+	phases    []phaseTiming // envPhases: the run's own phases
 }
 
 func (m measurement) print(shape, what string) {
 	fmt.Printf("TABLE %s %s %.4f %.4f %d\n", shape, what, m.wall.Seconds(), m.cpu.Seconds(), m.rssKB)
+	printPhases(shape, what, m.wall, m.phases)
 }
 
 func (tb *table) report(what string, m measurement) { m.print(tb.s.String(), what) }
@@ -258,17 +260,22 @@ func (tb *table) keepalived(path string) {
 }
 
 // run runs cmd in ns (stdout to /dev/null, like a user's redirect) and
-// measures it; with profiling on and a name, lvs-rs writes a CPU profile
-// that is printed base64 between PPROF-BEGIN and PPROF-END lines.
-func (tb *table) run(ns *topo.NS, cmd *exec.Cmd, profile string) measurement {
+// measures it. name is the lvs-rs command's ("" for other commands): with
+// profiling on, lvs-rs writes a CPU profile that is printed base64
+// between PPROF-BEGIN and PPROF-END lines, and with envPhases its phases.
+func (tb *table) run(ns *topo.NS, cmd *exec.Cmd, name string) measurement {
 	t := tb.t
 	var prof string
-	if tb.profile && profile != "" {
+	if tb.profile && name != "" {
 		prof = filepath.Join(t.TempDir(), "cpu.pprof")
 		cmd.Env = append(cmd.Env, "LVS_RS_CPUPROFILE="+prof)
 		if hz := os.Getenv(envProfile); hz != "1" {
 			cmd.Env = append(cmd.Env, "LVS_RS_CPUPROFILE_HZ="+hz)
 		}
+	}
+	var phases string
+	if name != "" {
+		phases = askPhases(t, cmd)
 	}
 	null, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
 	if err != nil {
@@ -290,12 +297,13 @@ func (tb *table) run(ns *topo.NS, cmd *exec.Cmd, profile string) measurement {
 	st := cmd.ProcessState
 	m.cpu = st.UserTime() + st.SystemTime()
 	m.rssKB = rss()
+	m.phases = readPhases(t, phases)
 	if prof != "" {
 		b, err := os.ReadFile(prof)
 		if err != nil {
 			t.Fatal(err)
 		}
-		printProfile(tb.s.String()+"-"+profile, b)
+		printProfile(tb.s.String()+"-"+name, b)
 	}
 	return m
 }
@@ -488,7 +496,7 @@ func vipsRound(t *testing.T, e *bed, bin string) {
 		quiesce(t)
 		cmd := exec.Command(bin, step.args...)
 		cmd.Env = append(os.Environ(), env...)
-		tb.run(ns, cmd, "").print(fmt.Sprintf("vips%d", vipsCount), step.args[0])
+		tb.run(ns, cmd, step.args[0]).print(fmt.Sprintf("vips%d", vipsCount), step.args[0])
 		if n := boundVIPs(t, ns); n != step.bound {
 			t.Fatalf("after %s: %d of the VIPs bound, want %d", step.args[0], n, step.bound)
 		}
