@@ -46,7 +46,9 @@
 # lines (busybox ifconfig, route, echo into /proc/sys), lvs-rs version
 # (starting the binary, the floor of any lvs-rs command), and a director
 # binding 20 VIPs (one service each): its start and stop, with the time
-# each waits beside its CPU (wall minus CPU). CPU is the command's
+# each waits beside its CPU (wall minus CPU); and once per shape, lvs-rs
+# run holding the table with nothing to do (no checks): its CPU, garbage
+# collections and resident set over 30 s once it settled. CPU is the command's
 # user+system seconds, RSS its peak resident set.
 #
 # Environment: ROUNDS=N, SHAPES=100x100,1000x10 (SHAPES=realserver: only
@@ -124,6 +126,7 @@ $1 == "PHASE" {
 	pv[k SUBSEP $4] = pv[k SUBSEP $4] " " $5
 	phased[k] = 1
 }
+$1 == "DAEMON" { dgcs[$2] = $3; dsettle[$2] = $4 }
 /^vmtest: booting/ { accel = $NF }
 function w(s, m) { return ((s SUBSEP m) in n) ? median(wall[s SUBSEP m]) : -1 }
 function bw(s, m) { return ((s SUBSEP m) in n) ? best(wall[s SUBSEP m]) : -1 }
@@ -191,6 +194,18 @@ END {
 		printf "  %-16s", "wall"
 		for (j = 1; j <= nc; j++) printf " %9.1f", w(s, cols[j]) * 1000
 		printf "\n"
+	}
+	nd = 0
+	for (i = 1; i <= ns; i++) if ((shapes[i] SUBSEP "daemon-idle") in n) nd++
+	if (nd > 0) {
+		printf "\nlvs-rs run idle (no checks, reconcile_interval 10s), after it settled  (one run)\n"
+		printf "  %-10s %8s %8s %8s %6s %8s %10s\n", "shape", "window s", "cpu s", "cpu %", "GCs", "rss MB", "settled s"
+		for (i = 1; i <= ns; i++) {
+			s = shapes[i]; k = s SUBSEP "daemon-idle"
+			if (!(k in n)) continue
+			win = median(wall[k]); c = median(cpu[k])
+			printf "  %-10s %8.0f %8.2f %7.1f%% %6d %8.1f %10.1f\n", s, win, c, 100 * c / win, dgcs[s], median(rss[k]) / 1024, dsettle[s]
+		}
 	}
 	printf "\nTargets (ratios within this run):\n"
 	for (i = 1; i <= ns; i++) {

@@ -37,7 +37,9 @@
 // RSS, against the floor, the pipelined client, ipvsadm -R and -Ln and
 // keepalived (no checkers, timed until the kernel holds the whole
 // table), for 100x100 and 1000x10; and a DR real server's start and stop
-// against the seed scripts' shell lines. It prints one TABLE line per
+// against the seed scripts' shell lines; and once per shape, lvs-rs run
+// holding the table with nothing to do: its CPU, garbage collections and
+// resident set over 30 s once it settled. It prints one TABLE line per
 // measurement; LVSRS_TEST_BENCH_ROUNDS, _SHAPES, _PROFILE (=1: the
 // first round's lvs-rs runs write CPU profiles through the hidden
 // LVS_RS_CPUPROFILE=FILE and the test prints them base64) and _PHASES

@@ -43,7 +43,9 @@ var tableShapes = []shape{{100, 100}, {1000, 10}}
 // server (SHAPE "realserver") version (lvs-rs version: starting the
 // binary), rs-start, rs-stop, sh-start, sh-stop (the seed scripts' lines),
 // and for a director binding many VIPs (SHAPE "vips20": 20 VIPs, one
-// service of one real server each) start and stop.
+// service of one real server each) start and stop; and once per shape,
+// after the rounds, daemon-idle (idleDaemon: lvs-rs run holding the table
+// with nothing to do).
 // CPU and RSS are the child process's (0 for in-process methods). It runs
 // only with LVSRS_TEST_BENCH_TABLE=1: the default go test ./... skips it.
 func TestTable(t *testing.T) {
@@ -77,6 +79,9 @@ func TestTable(t *testing.T) {
 		}
 		realServerRound(t, e, bin)
 		vipsRound(t, e, bin)
+	}
+	for _, s := range shapes {
+		idleDaemon(t, e, bin, s)
 	}
 }
 
