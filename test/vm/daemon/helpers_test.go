@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -366,6 +367,17 @@ func metricLine(text, name string, labels ...string) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// metricValue is the value of the unlabelled sample name.
+func metricValue(text, name string) (float64, bool) {
+	for _, l := range strings.Split(text, "\n") {
+		if v, ok := strings.CutPrefix(l, name+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			return f, err == nil
+		}
+	}
+	return 0, false
 }
 
 func bg() context.Context { return context.Background() }
