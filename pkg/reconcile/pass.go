@@ -192,16 +192,7 @@ func (l *Loop) record(out Outcome, res director.Result, err error, start, end ti
 	for _, w := range res.Warnings {
 		l.log.Warn("converge", "warning", w)
 	}
-	for _, c := range res.Changes {
-		if repaired {
-			l.log.Warn("drift repaired", "object", driftObject(c), "change", c.String())
-			if l.opts.Metrics != nil {
-				l.opts.Metrics.DriftRepaired(driftObject(c))
-			}
-		} else {
-			l.log.Info("applied", "change", c.String())
-		}
-	}
+	logChanges(l.log, l.opts.Metrics, res.Changes, repaired)
 	switch {
 	case repeated:
 		l.log.Debug("reconcile pass failed again", "error", err)
