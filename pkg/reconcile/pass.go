@@ -174,7 +174,11 @@ func kernelNeeded(in Inputs) map[ipvs.ServiceKey]bool {
 func (l *Loop) record(out Outcome, res director.Result, err error, start, end time.Time) {
 	l.mu.Lock()
 	repeated := err != nil && l.rec.Error == err.Error()
-	repaired := err == nil && l.rec.Error == "" && !l.rec.Last.IsZero() && reflect.DeepEqual(out.Desired, l.lastWant)
+	// Changes made to the same effective state as the last pass's repair
+	// drift. A pass without changes skips the comparison: a deep one of
+	// every object, each pass.
+	repaired := err == nil && len(res.Changes) > 0 && l.rec.Error == "" && !l.rec.Last.IsZero() &&
+		reflect.DeepEqual(out.Desired, l.lastWant)
 	for _, g := range out.Gone {
 		delete(l.leaving, g)
 	}
