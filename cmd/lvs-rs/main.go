@@ -33,10 +33,10 @@ import (
 // No soft memory limit is set (GOMEMLIMIT sets one): as the live heap
 // nears such a limit the collector runs back to back. The 20 MiB limit
 // lvs-rs used to set made a start of 22,000 objects take 1.39 s instead of
-// 1.00 s, and an idle daemon holding them collect 83 times in 30 s
-// instead of 4, for 2.9 times the CPU; without it the 11,000-object
-// start's peak resident set is the same (24.5 MB against 25.5 MB, VM,
-// medians of 5).
+// 1.00 s (1.51 s instead of 1.26 s in a second run), and an idle daemon
+// holding them collect 83 times in 30 s instead of 4, for 2.9 times the
+// CPU; without it the 11,000-object start's peak resident set is about
+// the same (24.5 and 23.6 MB against 25.5 and 25.4 MB; VM, medians of 5).
 const oneShotGC = 300
 
 func main() {
