@@ -3,21 +3,16 @@ package checkbench
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/lvs-rs/lvs-rs/internal/procstat"
 )
 
-// userHZ is the unit of utime and stime in /proc/PID/stat (USER_HZ, 100
-// on Linux/x86).
+// userHZ is the unit of the times in /proc/stat (USER_HZ, 100 on
+// Linux/x86).
 const userHZ = 100
-
-// procStat is what treeCPU needs of one /proc/PID/stat.
-type procStat struct {
-	ppid int
-	cpu  cpuTime // of all its threads
-}
 
 // cpuTime is user and system CPU time.
 type cpuTime struct{ user, sys time.Duration }
@@ -26,29 +21,6 @@ func (c cpuTime) total() time.Duration { return c.user + c.sys }
 
 func (c cpuTime) sub(o cpuTime) cpuTime { return cpuTime{c.user - o.user, c.sys - o.sys} }
 
-// readStat parses /proc/PID/stat (fields after the command's closing
-// parenthesis: state, ppid, ..., utime at 14, stime at 15 in proc(5)).
-func readStat(pid int) (procStat, error) {
-	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
-	if err != nil {
-		return procStat{}, err
-	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	f := strings.Fields(s[i+1:])
-	if i < 0 || len(f) < 13 {
-		return procStat{}, fmt.Errorf("/proc/%d/stat: unexpected format %q", pid, s)
-	}
-	ppid, err1 := strconv.Atoi(f[1])
-	ut, err2 := strconv.ParseInt(f[11], 10, 64)
-	st, err3 := strconv.ParseInt(f[12], 10, 64)
-	if err1 != nil || err2 != nil || err3 != nil {
-		return procStat{}, fmt.Errorf("/proc/%d/stat: unexpected format %q", pid, s)
-	}
-	tick := func(n int64) time.Duration { return time.Duration(n) * time.Second / userHZ }
-	return procStat{ppid: ppid, cpu: cpuTime{tick(ut), tick(st)}}, nil
-}
-
 // treeCPU is the CPU time used so far by process root and every live
 // descendant of it (keepalived's checker runs in a child).
 func treeCPU(root int) (cpuTime, error) {
@@ -56,13 +28,13 @@ func treeCPU(root int) (cpuTime, error) {
 	if err != nil {
 		return cpuTime{}, err
 	}
-	stats := map[int]procStat{}
+	stats := map[int]procstat.Stat{}
 	for _, e := range ents {
 		pid, err := strconv.Atoi(e.Name())
 		if err != nil {
 			continue
 		}
-		if st, err := readStat(pid); err == nil {
+		if st, err := procstat.Read(pid); err == nil {
 			stats[pid] = st
 		}
 	}
@@ -71,10 +43,10 @@ func treeCPU(root int) (cpuTime, error) {
 	}
 	var total cpuTime
 	for pid, st := range stats {
-		for p := pid; p > 1; p = stats[p].ppid {
+		for p := pid; p > 1; p = stats[p].PPID {
 			if p == root {
-				total.user += st.cpu.user
-				total.sys += st.cpu.sys
+				total.user += st.User
+				total.sys += st.System
 				break
 			}
 			if _, ok := stats[p]; !ok {
