@@ -24,9 +24,18 @@
 // outcome for status and metrics. A pass whose effective desired state
 // equals the previous successful pass's but still changed the kernel
 // repaired drift made by hand: each such change is logged as
-// "drift repaired" and counted. The next pass is due at the earlier of
-// reconcile_interval and Outcome.Next, a second after a failed pass, or
-// at once on a trigger.
+// "drift repaired" and counted. A pass logs its first 100 changes one by
+// one and then the count of the rest. The next pass is due at the
+// earlier of reconcile_interval after the last full pass and
+// Outcome.Next, a second after a failed pass, or at once on a trigger.
+//
+// A pass triggered by health transitions alone converges only the
+// services whose real servers changed (director.Options.Services): it
+// lists those services' real servers, not every service's, and makes the
+// one edit; the overlay is still computed whole, so the record keeps the
+// whole effective state. Every other trigger (the first pass, a reload,
+// a drain or enable, an address event, a due time, a retry after a
+// failed pass) converges every service.
 //
 // Readiness (Options.Ready, sd_notify READY=1) comes after the first pass
 // that began with every check's first result in.

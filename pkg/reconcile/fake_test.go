@@ -24,6 +24,7 @@ type memKernel struct {
 	addrs    map[string][]vipaddr.Addr
 	sysctls  map[string]string
 	net      memRoutes
+	dumps    map[uint16]int // destination dumps per service port
 }
 
 func newMemKernel() *memKernel {
@@ -44,7 +45,19 @@ func (m *memKernel) Services(context.Context) ([]ipvs.ServiceExtended, error) {
 func (m *memKernel) Destinations(_ context.Context, s ipvs.Service) ([]ipvs.DestinationExtended, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.dumps == nil {
+		m.dumps = map[uint16]int{}
+	}
+	m.dumps[s.Port]++
 	return slices.Clone(m.dests[s.Key()]), nil
+}
+
+// dumpsOf is how many times the destinations of the service on port were
+// listed.
+func (m *memKernel) dumpsOf(port uint16) int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.dumps[port]
 }
 
 // DestinationsOf lists each service's destinations (this fake has no

@@ -14,6 +14,7 @@ import (
 	"github.com/lvs-rs/lvs-rs/pkg/control"
 	"github.com/lvs-rs/lvs-rs/pkg/director"
 	"github.com/lvs-rs/lvs-rs/pkg/health"
+	"github.com/lvs-rs/lvs-rs/pkg/ipvs"
 	"github.com/lvs-rs/lvs-rs/pkg/metrics"
 )
 
@@ -82,6 +83,12 @@ type Loop struct {
 	begun     uint64 // passes started
 	passes    uint64 // passes completed
 	passed    chan struct{}
+	// What the next pass converges: every service when full (the first
+	// pass, Kick, a reload, a due time, a failed pass), else only the
+	// services whose real servers' health changed (touched).
+	full     bool
+	touched  map[ipvs.ServiceKey]bool
+	nextFull time.Time // reconcile_interval after the last full pass
 }
 
 // New validates the starting configuration into a Loop. The drains kept
@@ -111,6 +118,7 @@ func New(o Options) (*Loop, error) {
 		cfg: o.Config, setup: s, drains: drains, drainedAt: map[control.Drain]time.Time{},
 		leaving: map[Member]Leaving{}, recovered: map[string]time.Time{}, passed: make(chan struct{}),
 		cfgStatus: control.ConfigStatus{File: o.File, Accepted: true, Loaded: now},
+		full:      true,
 	}
 	for _, d := range drains {
 		l.drainedAt[d] = now
@@ -162,8 +170,10 @@ func (l *Loop) Run(ctx context.Context) error {
 			return nil
 		case <-l.reload:
 			l.doReload()
+			l.setFull()
 		case <-l.kick:
 		case <-timer.C:
+			l.setFull() // reconcile_interval, a time step, or a retry
 		}
 		// Readiness needs a pass that saw every check's first result.
 		checked := l.checker.Counters().Unchecked == 0
@@ -194,8 +204,18 @@ func (l *Loop) Run(ctx context.Context) error {
 // Reload asks the loop to read its configuration file again (SIGHUP).
 func (l *Loop) Reload() { trySend(l.reload, struct{}{}) }
 
-// Kick asks the loop for a pass now.
-func (l *Loop) Kick() { trySend(l.kick, struct{}{}) }
+// Kick asks the loop for a pass of every service now.
+func (l *Loop) Kick() {
+	l.setFull()
+	trySend(l.kick, struct{}{})
+}
+
+// setFull makes the next pass converge every service.
+func (l *Loop) setFull() {
+	l.mu.Lock()
+	l.full = true
+	l.mu.Unlock()
+}
 
 // watch runs the address watcher, restarting it a second after it fails.
 func (l *Loop) watch(ctx context.Context) {
@@ -220,6 +240,12 @@ func (l *Loop) transition(t health.Transition) {
 	case t.To != health.Up:
 		delete(l.recovered, t.ID)
 	}
+	if known {
+		if l.touched == nil {
+			l.touched = map[ipvs.ServiceKey]bool{}
+		}
+		l.touched[m.Service] = true
+	}
 	l.mu.Unlock()
 	if !known {
 		return
@@ -234,7 +260,7 @@ func (l *Loop) transition(t health.Transition) {
 		l.log.Info("real server weight from its check changed", "service", m.Service.String(),
 			"real_server", m.Destination.String(), "weight", t.Weight.String())
 	}
-	l.Kick()
+	trySend(l.kick, struct{}{}) // a pass of the touched services
 }
 
 // converged reports whether a pass has succeeded.

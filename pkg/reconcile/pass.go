@@ -1,9 +1,12 @@
 package reconcile
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"maps"
 	"reflect"
+	"slices"
 	"time"
 
 	"github.com/lvs-rs/lvs-rs/pkg/director"
@@ -18,20 +21,31 @@ const (
 )
 
 // pass computes the effective desired state and converges the kernel to
-// it once. It returns when the next pass is due without a trigger (the
-// earlier of reconcile_interval and Overlay's next time step) and the
-// pass's error.
+// it once: every service, or after health transitions alone only the
+// services they touched (director.Options.Services: a dump of that
+// service's real servers and the one edit). It returns when the next pass
+// is due without a trigger (the earlier of reconcile_interval after the
+// last full pass and Overlay's next time step) and the pass's error.
 func (l *Loop) pass(ctx context.Context) (time.Time, error) {
 	start := time.Now()
 	l.mu.Lock()
 	s := l.setup
 	in := l.inputs(start)
+	scope := l.takeScope()
 	l.begun++
 	l.mu.Unlock()
-	out, res, err := l.converge(ctx, s, in)
+	out, res, err := l.converge(ctx, s, in, scope)
 	end := time.Now()
 	l.record(out, res, err, start, end)
-	next := start.Add(s.Interval)
+	l.mu.Lock()
+	if scope == nil {
+		l.nextFull = start.Add(s.Interval)
+	}
+	if err != nil {
+		l.full = true // a failed pass is retried whole
+	}
+	next := l.nextFull
+	l.mu.Unlock()
 	if !out.Next.IsZero() && out.Next.Before(next) {
 		next = out.Next
 	}
@@ -41,8 +55,19 @@ func (l *Loop) pass(ctx context.Context) (time.Time, error) {
 	return next, err
 }
 
-// converge reads the kernel, overlays and converges under the host lock.
-func (l *Loop) converge(ctx context.Context, s Setup, in Inputs) (Outcome, director.Result, error) {
+// takeScope returns the services the next pass converges, nil for every
+// one, and clears the triggers it takes (caller holds mu).
+func (l *Loop) takeScope() []ipvs.ServiceKey {
+	defer func() { l.full, l.touched = false, nil }()
+	if l.full || len(l.touched) == 0 {
+		return nil
+	}
+	return slices.SortedFunc(maps.Keys(l.touched), compareServiceKeys)
+}
+
+// converge reads the kernel, overlays and converges (the services of
+// scope; nil: every one) under the host lock.
+func (l *Loop) converge(ctx context.Context, s Setup, in Inputs, scope []ipvs.ServiceKey) (Outcome, director.Result, error) {
 	if l.opts.Lock != nil {
 		unlock, err := l.opts.Lock()
 		if err != nil {
@@ -61,7 +86,9 @@ func (l *Loop) converge(ctx context.Context, s Setup, in Inputs) (Outcome, direc
 	s.AddProbes(&out.Desired)
 	cctx, cancel := context.WithTimeout(ctx, passTimeout)
 	defer cancel()
-	res, err := director.Converge(cctx, out.Desired, l.opts.Director)
+	o := l.opts.Director
+	o.Services = scope
+	res, err := director.Converge(cctx, out.Desired, o)
 	return out, res, err
 }
 
@@ -226,4 +253,10 @@ func driftObject(c director.Change) string {
 		return "sysctl"
 	}
 	return "real_server"
+}
+
+// compareServiceKeys orders service keys for a stable scope.
+func compareServiceKeys(a, b ipvs.ServiceKey) int {
+	return cmp.Or(cmp.Compare(a.Family, b.Family), cmp.Compare(a.Protocol, b.Protocol),
+		a.Address.Compare(b.Address), cmp.Compare(a.Port, b.Port), cmp.Compare(a.FWMark, b.FWMark))
 }
