@@ -28,6 +28,23 @@ func benchYAML(services, perService int) []byte {
 	return []byte(b.String())
 }
 
+// benchFlowYAML is benchYAML written as the README's examples are: flow
+// mappings for the director's IPVS sysctls, each service's check and
+// each real server.
+func benchFlowYAML(services, perService int) []byte {
+	var b strings.Builder
+	b.WriteString("director:\n  interface: eth0\n  ipvs_sysctls: {expire_nodest_conn: 1, conn_reuse_mode: 2}\nvirtual_servers:\n")
+	for i := range services {
+		fmt.Fprintf(&b, "  - vip: 10.100.0.1\n    port: %d\n    scheduler: wrr\n    check: {type: tcp, interval: 2s, timeout: 1s}\n    real_servers:\n", 10000+i)
+		for j := range perService {
+			n := 172<<24 | 16<<16 + uint32(i)<<10 + uint32(j) + 1
+			a := netip.AddrFrom4([4]byte{byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)})
+			fmt.Fprintf(&b, "      - {address: %v, weight: 1}\n", a)
+		}
+	}
+	return []byte(b.String())
+}
+
 // BenchmarkDecodeValidate times what Parse does after YAML parsing:
 // decoding the node tree and validating it, on the bench's 1,000 x 10
 // config. The tree is parsed once (by the fast path), outside the timer.

@@ -15,10 +15,12 @@ import (
 // mappings and block sequences (also "- key: value" and "- - x"), nested
 // by spaces; keys and values that are single-line plain scalars or
 // single-line quoted scalars (double-quoted ones without escapes); values
-// that are single-line flow sequences of such scalars ("[a, 'b']");
-// comments and blank lines; LF or CRLF line breaks. Not handled, among
-// others: tabs, bytes outside printable ASCII, anchors, aliases, tags,
-// block scalars, multi-line scalars or flows, flow mappings, "? " keys,
+// that are single-line flow sequences and flow mappings of such scalars
+// and of each other ("[a, 'b']", "{type: tcp, port: 80}", "[{a: 1}]",
+// each key of a flow mapping followed by ": "); comments and blank lines;
+// LF or CRLF line breaks. Not handled, among others: tabs, bytes outside
+// printable ASCII, anchors, aliases, tags, block scalars, multi-line
+// scalars or flows, a flow mapping's key without a value, "? " keys,
 // directives, document markers after the first line of content.
 //
 // The tree is three allocations (nodes, children, and rarely values that
@@ -82,7 +84,7 @@ func fastParse(data []byte) (t *tree, ok bool) {
 // fastText reports whether every byte of data is printable ASCII, a
 // space, a line feed, or a carriage return followed by a line feed. It
 // also estimates how many nodes the fast path makes of data: two for
-// each ':' and one for each '-', '[' and ','.
+// each ':' and one for each '-', '[', '{' and ','.
 func fastText(data []byte) (nodes int, ok bool) {
 	// Eight bytes at a time: every byte the table accepts has the bit
 	// 0x80 set, so a chunk without a refused byte keeps it in the AND of
@@ -135,7 +137,7 @@ var fastBytes = func() (t [256]uint8) {
 		t[c] = 0x80
 	}
 	t[':'] = 0x82
-	t['-'], t['['], t[','] = 0x81, 0x81, 0x81
+	t['-'], t['['], t['{'], t[','] = 0x81, 0x81, 0x81, 0x81
 	return t
 }()
 

@@ -12,7 +12,7 @@ import "gopkg.in/yaml.v3"
 // would read it as more of the scalar, or refuse it.
 
 // block reads the node at the cursor: a block sequence, a block mapping,
-// a flow sequence or a scalar.
+// a flow collection or a scalar.
 func (p *fastParser) block() int32 {
 	if p.depth++; p.depth > fastMaxDepth {
 		p.fail()
@@ -24,13 +24,13 @@ func (p *fastParser) block() int32 {
 	if p.entry() {
 		return p.sequence()
 	}
-	if p.src[p.at] == '[' {
-		n := p.flowSequence()
+	if c := p.src[p.at]; c == '[' || c == '{' {
+		n := p.flow()
 		p.endValue()
 		return n
 	}
 	start := p.at
-	n := p.scalar(false)
+	n := p.scalar(inBlock)
 	if p.colon() {
 		if p.at-start > fastMaxKey {
 			p.fail()
@@ -73,7 +73,7 @@ func (p *fastParser) mapping(key int32) int32 {
 			break
 		}
 		start := p.at
-		if key = p.scalar(false); !p.colon() || p.at-start > fastMaxKey {
+		if key = p.scalar(inBlock); !p.colon() || p.at-start > fastMaxKey {
 			p.fail() // not a key
 		}
 	}
@@ -100,16 +100,16 @@ func (p *fastParser) mappingValue(c int) int32 {
 }
 
 // inline reads a value on the line of its key: a scalar or a flow
-// sequence.
+// collection.
 func (p *fastParser) inline() int32 {
 	var n int32
 	switch {
 	case p.entry():
 		p.fail() // yaml.v3 refuses a sequence there
-	case p.src[p.at] == '[':
-		n = p.flowSequence()
+	case p.src[p.at] == '[' || p.src[p.at] == '{':
+		n = p.flow()
 	default:
-		n = p.scalar(false)
+		n = p.scalar(inBlock)
 		if p.colon() {
 			p.fail() // yaml.v3 refuses a mapping there
 		}
@@ -144,8 +144,27 @@ func (p *fastParser) sequence() int32 {
 	return s
 }
 
-// flowSequence reads a flow sequence of scalars on one line; the cursor
-// is at its '['.
+// flow reads the node at the cursor inside, or at the start of, a flow
+// collection on one line: a flow sequence, a flow mapping or a scalar.
+func (p *fastParser) flow() int32 {
+	if p.depth++; p.depth > fastMaxDepth {
+		p.fail()
+	}
+	defer func() { p.depth-- }()
+	if p.bad {
+		return 0
+	}
+	switch p.src[p.at] {
+	case '[':
+		return p.flowSequence()
+	case '{':
+		return p.flowMapping()
+	}
+	return p.scalar(inFlow)
+}
+
+// flowSequence reads a flow sequence on one line; the cursor is at its
+// '['.
 func (p *fastParser) flowSequence() int32 {
 	s := p.node(sequenceNode, tagSeq, p.line, p.col()+1)
 	p.t.nodes[s].style = uint8(yaml.FlowStyle)
@@ -162,7 +181,7 @@ func (p *fastParser) flowSequence() int32 {
 			p.fail()
 			break
 		}
-		p.stack = append(p.stack, p.scalar(true))
+		p.stack = append(p.stack, p.flow())
 		p.skipSpaces()
 		if p.at < p.le && p.src[p.at] == ',' {
 			p.at++
@@ -176,4 +195,51 @@ func (p *fastParser) flowSequence() int32 {
 	}
 	p.collect(s, base)
 	return s
+}
+
+// flowMapping reads a flow mapping on one line ("{key: value, ...}", each
+// key a scalar followed by ": "); the cursor is at its '{'.
+func (p *fastParser) flowMapping() int32 {
+	m := p.node(mappingNode, tagMap, p.line, p.col()+1)
+	p.t.nodes[m].style = uint8(yaml.FlowStyle)
+	base := len(p.stack)
+	p.at++
+	p.skipSpaces()
+	if p.at < p.le && p.src[p.at] == '}' {
+		p.at++
+		return m
+	}
+	for !p.bad {
+		p.skipSpaces()
+		if p.at == p.le {
+			p.fail()
+			break
+		}
+		start := p.at
+		key := p.scalar(inFlowKey)
+		p.skipSpaces()
+		if p.bad || p.at+1 >= p.le || p.src[p.at] != ':' || p.src[p.at+1] != ' ' || p.at-start > fastMaxKey {
+			p.fail()
+			break
+		}
+		p.at += 2
+		p.skipSpaces()
+		if p.at == p.le {
+			p.fail()
+			break
+		}
+		p.stack = append(p.stack, key, p.flow())
+		p.skipSpaces()
+		if p.at < p.le && p.src[p.at] == ',' {
+			p.at++
+			continue
+		}
+		if p.at < p.le && p.src[p.at] == '}' {
+			p.at++
+			break
+		}
+		p.fail()
+	}
+	p.collect(m, base)
+	return m
 }

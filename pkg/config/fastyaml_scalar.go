@@ -8,24 +8,37 @@ import (
 
 // This file reads the fast path's scalars, all on one line.
 
+// Where a scalar is read: the plain ones end differently.
+type scalarAt uint8
+
+const (
+	inBlock   scalarAt = iota // a block's key or value
+	inFlow                    // a value in a flow collection
+	inFlowKey                 // a key in a flow mapping
+)
+
 // scalar reads the scalar at the cursor, plain or quoted, and leaves the
-// cursor after it. In a flow sequence (flow), a plain scalar ends at ','
-// or ']'.
-func (p *fastParser) scalar(flow bool) int32 {
+// cursor after it. In a flow collection, a plain scalar ends at ',', ']'
+// or '}' (a key also at ": ").
+func (p *fastParser) scalar(at scalarAt) int32 {
 	switch p.src[p.at] {
 	case '\'':
 		return p.singleQuoted()
 	case '"':
 		return p.doubleQuoted()
 	}
-	return p.plain(flow)
+	return p.plain(at)
 }
 
 // plain reads a plain scalar. In a block, it ends at a ':' followed by a
 // space or the end of the line, at a comment (" #"), or at the end of
-// the line; its trailing spaces are not part of it.
-func (p *fastParser) plain(flow bool) int32 {
+// the line; its trailing spaces are not part of it. In a flow collection
+// it ends at ',', ']' or '}', a key also at a ':' followed by a space; a
+// value may hold a ':' followed by a letter, a digit or another ':' (an
+// IPv6 address); any other ':' or indicator there is not handled.
+func (p *fastParser) plain(at scalarAt) int32 {
 	start := p.at
+	flow := at != inBlock
 	if !p.plainStart(flow) {
 		p.fail()
 	}
@@ -52,6 +65,10 @@ scan:
 			continue
 		case charClass[c]&flowEnd != 0 && flow:
 			break scan
+		case c == ':' && at == inFlowKey && i+1 < len(src) && src[i+1] == ' ':
+			break scan
+		case c == ':' && at == inFlow && i+1 < len(src) && inWord(src[i+1]):
+			// Part of a value ("2001:db8::1"), as for yaml.v3.
 		case flow:
 			p.fail()
 			break scan
@@ -70,7 +87,7 @@ const (
 	indicator = 1 << iota // no plain scalar starts with it
 	blockStop             // may end a plain scalar in a block: ' ', ':'
 	flowStop              // not handled in a plain scalar of a flow, or ' '
-	flowEnd               // ends a plain scalar in a flow: ',', ']'
+	flowEnd               // ends a plain scalar in a flow: ',', ']', '}'
 	numStart              // may start a number: "+-.0123456789"
 )
 
@@ -84,10 +101,15 @@ var charClass = func() (t [256]uint8) {
 	set("?:,[]{}#&*!|>'\"%@`", indicator)
 	set(" :", blockStop)
 	set(" :?[{}#", flowStop)
-	set(",]", flowEnd)
+	set(",]}", flowEnd)
 	set("+-.0123456789", numStart)
 	return t
 }()
+
+// inWord reports whether c is a letter, a digit or ':'.
+func inWord(c byte) bool {
+	return c >= '0' && c <= '9' || c|0x20 >= 'a' && c|0x20 <= 'z' || c == ':'
+}
 
 // plainStart reports whether a plain scalar may start at the cursor:
 // not at an indicator, except '-' followed by a character that is no

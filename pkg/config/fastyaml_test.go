@@ -166,6 +166,26 @@ var fastHandled = []string{
 	"--- # c\na: 1",
 	"---a: 1\n",
 	"a: ---\nb: ...\n",
+	"a: {b: 1}\n",
+	"a: {}\nb: { }\nc: {x: 1}\n",
+	"a: { b: 1 , c: two words ,d: 'q', e: \"dq\" }\n",
+	"a: {b: [x, y], c: {d: 1, e: [], f: {}}}\n",
+	"a: [{b: 1}, {c: 2, d: [3]}, x, []]\n",
+	"- {address: 10.0.0.11, weight: 10}\n- {address: 2001:db8::1, port: 80}\n",
+	"check: {type: http, path: /healthz, expect_status: \"200-399\", host: www.example.com}\n",
+	"command: [\"/usr/lib/check\", \"{address}\", \"{port}\"]\ntunnel: {type: gue, port: 6080, flags: [csum]}\n",
+	"t: {tcp: 900s, tcp_fin: 120s, udp: 300s}   # c\n",
+	"{a: 1}\n",
+	"[{a: 1}]\n",
+	"a: {'k': v, \"k2\": v2, -1: x, -a: y}\n",
+	"a: {k: v} # c\n",
+	"a: {k: true, n: null, i: 07, f: 1.5, ip: 10.0.0.1, t: ~}\n",
+	"a: {k : v}\n",
+	"a: {'k' : v}\n",
+	"a: {k: x y z}\n",
+	"a: [2001:db8::1, x:y, 'a:b', '::1']\n",
+	"a: [a:b]\n",
+	"a: {k: fe80::1:2, v: a:b:c}\n",
 }
 
 // fastDeclined are documents outside the subset (or wrong).
@@ -184,8 +204,31 @@ var fastDeclined = []string{
 	"a: 'x\n  y'\n",
 	"a: \"x\\ty\"\n",
 	"a: [x,\n  y]\n",
-	"a: {b: 1}\n",
 	"? a\n: b\n",
+	"a: {b: 1\n",
+	"a: {b: 1,\n  c: 2}\n",
+	"a: {b}\n",
+	"a: {b, c: 1}\n",
+	"a: {b:1}\n",
+	"a: {b: }\n",
+	"a: {b: 1,}\n",
+	"a: {b: c: d}\n",
+	"a: {[b]: 1}\n",
+	"a: {{b: 1}: 2}\n",
+	"a: {b: 1}x\n",
+	"a: {b: 1}: c\n",
+	"{a: 1}: b\n",
+	"a: {? b: 1}\n",
+	"a: {b: &x 1}\n",
+	"a: {b: 1} c\n",
+	"a: {b: 1}}\n",
+	"a: [b: 1]\n",
+	"a: {b: x:}\n",
+	"a: {b: c:,d: 1}\n",
+	"a: {b: x:#}\n",
+	"a: {b:c: 1}\n",
+	"a: [x:, y]\n",
+	"a: {b: x:: y}\n",
 	"%YAML 1.2\n---\na: 1\n",
 	"a: 1\n...\n",
 	"...\n",
@@ -203,7 +246,7 @@ var fastDeclined = []string{
 	"a: [b]x\n",
 	"a: 'b'c\n",
 	"a: 'b'#c\n",
-	"a: [a:b]\n",
+	"a: [::1]\n",
 	"a: [#]\n",
 	": a\n",
 	"a: @b\n",
@@ -233,6 +276,9 @@ func TestFastParseBenchShapes(t *testing.T) {
 	for _, s := range [][2]int{{1, 1}, {10, 1000}, {100, 100}, {1000, 10}} {
 		if !checkFast(t, benchYAML(s[0], s[1])) {
 			t.Errorf("the fast path declines the %dx%d bench config", s[0], s[1])
+		}
+		if !checkFast(t, benchFlowYAML(s[0], s[1])) {
+			t.Errorf("the fast path declines the %dx%d bench config in flow style", s[0], s[1])
 		}
 	}
 }
@@ -342,7 +388,17 @@ func BenchmarkParseBench1000x10(b *testing.B) {
 			}
 		}
 	})
-	b.Run("FastYAML", func(b *testing.B) {
+	flow := benchFlowYAML(1000, 10)
+	b.Run("ParseFlowStyle", func(b *testing.B) {
+		b.ReportAllocs()
+		defer reportCPU(b)()
+		for b.Loop() {
+			if _, err := Parse("bench.yaml", flow); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+		b.Run("FastYAML", func(b *testing.B) {
 		b.ReportAllocs()
 		defer reportCPU(b)()
 		for b.Loop() {
