@@ -15,31 +15,36 @@ import (
 // benchYAML is the bench's start config (test/vm/bench): services x
 // perService dr real servers under one VIP.
 func benchYAML(services, perService int) []byte {
-	var b strings.Builder
-	b.WriteString("director:\n  interface: eth0\nvirtual_servers:\n")
-	for i := range services {
-		fmt.Fprintf(&b, "  - vip: 10.100.0.1\n    port: %d\n    protocol: tcp\n    scheduler: wrr\n    mode: dr\n    real_servers:\n", 10000+i)
-		for j := range perService {
-			n := 172<<24 | 16<<16 + uint32(i)<<10 + uint32(j) + 1
-			a := netip.AddrFrom4([4]byte{byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)})
-			fmt.Fprintf(&b, "      - address: %v\n        weight: 1\n", a)
-		}
-	}
-	return []byte(b.String())
+	return benchFile(services, perService, benchStyle{
+		head:    "director:\n  interface: eth0\nvirtual_servers:\n",
+		service: "  - vip: 10.100.0.1\n    port: %d\n    protocol: tcp\n    scheduler: wrr\n    mode: dr\n    real_servers:\n",
+		rs:      "      - address: %v\n        weight: 1\n",
+	})
 }
 
 // benchFlowYAML is benchYAML written as the README's examples are: flow
 // mappings for the director's IPVS sysctls, each service's check and
 // each real server.
 func benchFlowYAML(services, perService int) []byte {
+	return benchFile(services, perService, benchStyle{
+		head:    "director:\n  interface: eth0\n  ipvs_sysctls: {expire_nodest_conn: 1, conn_reuse_mode: 2}\nvirtual_servers:\n",
+		service: "  - vip: 10.100.0.1\n    port: %d\n    scheduler: wrr\n    check: {type: tcp, interval: 2s, timeout: 1s}\n    real_servers:\n",
+		rs:      "      - {address: %v, weight: 1}\n",
+	})
+}
+
+// benchStyle is how benchFile writes the file's head, each service (its
+// port the verb's argument) and each real server (its address).
+type benchStyle struct{ head, service, rs string }
+
+func benchFile(services, perService int, st benchStyle) []byte {
 	var b strings.Builder
-	b.WriteString("director:\n  interface: eth0\n  ipvs_sysctls: {expire_nodest_conn: 1, conn_reuse_mode: 2}\nvirtual_servers:\n")
+	b.WriteString(st.head)
 	for i := range services {
-		fmt.Fprintf(&b, "  - vip: 10.100.0.1\n    port: %d\n    scheduler: wrr\n    check: {type: tcp, interval: 2s, timeout: 1s}\n    real_servers:\n", 10000+i)
+		fmt.Fprintf(&b, st.service, 10000+i)
 		for j := range perService {
 			n := 172<<24 | 16<<16 + uint32(i)<<10 + uint32(j) + 1
-			a := netip.AddrFrom4([4]byte{byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)})
-			fmt.Fprintf(&b, "      - {address: %v, weight: 1}\n", a)
+			fmt.Fprintf(&b, st.rs, netip.AddrFrom4([4]byte{byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)}))
 		}
 	}
 	return []byte(b.String())

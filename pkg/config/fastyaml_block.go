@@ -156,30 +156,41 @@ func (p *fastParser) flow() int32 {
 	}
 	switch p.src[p.at] {
 	case '[':
-		return p.flowSequence()
+		return p.flowCollection(sequenceNode, tagSeq, ']')
 	case '{':
-		return p.flowMapping()
+		return p.flowCollection(mappingNode, tagMap, '}')
 	}
 	return p.scalar(inFlow)
 }
 
-// flowSequence reads a flow sequence on one line; the cursor is at its
-// '['.
-func (p *fastParser) flowSequence() int32 {
-	s := p.node(sequenceNode, tagSeq, p.line, p.col()+1)
-	p.t.nodes[s].style = uint8(yaml.FlowStyle)
+// flowCollection reads a flow sequence ("[a, b]": kind sequenceNode,
+// closed by end ']') or a flow mapping ("{key: value, ...}": mappingNode,
+// '}') on one line; the cursor is at its opening character.
+func (p *fastParser) flowCollection(kind nodeKind, tag uint8, end byte) int32 {
+	c := p.node(kind, tag, p.line, p.col()+1)
+	p.t.nodes[c].style = uint8(yaml.FlowStyle)
 	base := len(p.stack)
 	p.at++
+	p.flowItems(end)
+	p.collect(c, base)
+	return c
+}
+
+// flowItems reads the entries of a flow collection, separated by ',', up
+// to and past its closing character end (']' or '}': then each entry is
+// a key, ": " and a value); the cursor is after the opening one. The
+// entries' nodes are pushed on the stack.
+func (p *fastParser) flowItems(end byte) {
 	p.skipSpaces()
-	if p.at < p.le && p.src[p.at] == ']' {
+	if p.at < p.le && p.src[p.at] == end {
 		p.at++
-		return s
+		return
 	}
 	for !p.bad {
 		p.skipSpaces()
-		if p.at == p.le {
+		if p.at == p.le || end == '}' && !p.flowKey() {
 			p.fail()
-			break
+			return
 		}
 		p.stack = append(p.stack, p.flow())
 		p.skipSpaces()
@@ -187,59 +198,28 @@ func (p *fastParser) flowSequence() int32 {
 			p.at++
 			continue
 		}
-		if p.at < p.le && p.src[p.at] == ']' {
+		if p.at < p.le && p.src[p.at] == end {
 			p.at++
-			break
+			return
 		}
 		p.fail()
 	}
-	p.collect(s, base)
-	return s
 }
 
-// flowMapping reads a flow mapping on one line ("{key: value, ...}", each
-// key a scalar followed by ": "); the cursor is at its '{'.
-func (p *fastParser) flowMapping() int32 {
-	m := p.node(mappingNode, tagMap, p.line, p.col()+1)
-	p.t.nodes[m].style = uint8(yaml.FlowStyle)
-	base := len(p.stack)
-	p.at++
+// flowKey reads a flow mapping's key and the ": " after it, pushes the
+// key's node and leaves the cursor on the value; false when there is none.
+func (p *fastParser) flowKey() bool {
+	start := p.at
+	key := p.scalar(inFlowKey)
 	p.skipSpaces()
-	if p.at < p.le && p.src[p.at] == '}' {
-		p.at++
-		return m
+	if p.bad || p.at+1 >= p.le || p.src[p.at] != ':' || p.src[p.at+1] != ' ' || p.at-start > fastMaxKey {
+		return false
 	}
-	for !p.bad {
-		p.skipSpaces()
-		if p.at == p.le {
-			p.fail()
-			break
-		}
-		start := p.at
-		key := p.scalar(inFlowKey)
-		p.skipSpaces()
-		if p.bad || p.at+1 >= p.le || p.src[p.at] != ':' || p.src[p.at+1] != ' ' || p.at-start > fastMaxKey {
-			p.fail()
-			break
-		}
-		p.at += 2
-		p.skipSpaces()
-		if p.at == p.le {
-			p.fail()
-			break
-		}
-		p.stack = append(p.stack, key, p.flow())
-		p.skipSpaces()
-		if p.at < p.le && p.src[p.at] == ',' {
-			p.at++
-			continue
-		}
-		if p.at < p.le && p.src[p.at] == '}' {
-			p.at++
-			break
-		}
-		p.fail()
+	p.at += 2
+	p.skipSpaces()
+	if p.at == p.le {
+		return false
 	}
-	p.collect(m, base)
-	return m
+	p.stack = append(p.stack, key)
+	return true
 }

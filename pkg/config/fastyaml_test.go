@@ -398,7 +398,7 @@ func BenchmarkParseBench1000x10(b *testing.B) {
 			}
 		}
 	})
-		b.Run("FastYAML", func(b *testing.B) {
+	b.Run("FastYAML", func(b *testing.B) {
 		b.ReportAllocs()
 		defer reportCPU(b)()
 		for b.Loop() {

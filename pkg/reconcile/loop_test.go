@@ -95,36 +95,7 @@ func TestLoop(t *testing.T) {
 	if err := os.WriteFile(file, []byte(loopConfig(p2, p3)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := config.Load(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	k := newMemKernel()
-	ready := make(chan string, 1)
-	lp, err := New(Options{
-		Config: cfg, File: file, StateDir: stateDir,
-		Director: director.Options{StateDir: stateDir, Kernel: k}, IPVS: k,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Ready:  func(s string) { ready <- s },
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- lp.Run(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	}()
-	select {
-	case s := <-ready:
-		t.Logf("ready: %s", s)
-	case <-time.After(10 * time.Second):
-		t.Fatal("never ready")
-	}
+	lp, k, ctx := runLoop(t, file, stateDir)
 	// Ready comes after the first check round: both are up already.
 	if got := k.weights(80); fmt.Sprint(got) != fmt.Sprint(map[string]int{"127.0.0.2": 2, "127.0.0.3": 3}) {
 		t.Fatalf("weights when ready: %v", got)
@@ -210,6 +181,44 @@ func TestLoop(t *testing.T) {
 		lp.Kick()
 		waitWeights(t, k, map[string]int{"127.0.0.2": 2})
 	})
+}
+
+// runLoop runs a Loop on file against an in-memory kernel and returns it
+// once it is ready, with the kernel and its context; the loop stops (and
+// its error is checked) when the test ends.
+func runLoop(t *testing.T, file, stateDir string) (*Loop, *memKernel, context.Context) {
+	t.Helper()
+	cfg, err := config.Load(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := newMemKernel()
+	ready := make(chan string, 1)
+	lp, err := New(Options{
+		Config: cfg, File: file, StateDir: stateDir,
+		Director: director.Options{StateDir: stateDir, Kernel: k}, IPVS: k,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Ready:  func(s string) { ready <- s },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- lp.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+	select {
+	case s := <-ready:
+		t.Logf("ready: %s", s)
+	case <-time.After(10 * time.Second):
+		t.Fatal("never ready")
+	}
+	return lp, k, ctx
 }
 
 func row(st control.Status, addr string) control.RealServer {

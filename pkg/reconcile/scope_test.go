@@ -1,17 +1,11 @@
 package reconcile
 
 import (
-	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
-
-	"github.com/lvs-rs/lvs-rs/pkg/config"
-	"github.com/lvs-rs/lvs-rs/pkg/director"
 )
 
 // TestTransitionConvergesItsServiceOnly: a health transition makes a pass
@@ -40,35 +34,7 @@ virtual_servers:
 	if err := os.WriteFile(file, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	c, err := config.Load(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	k := newMemKernel()
-	ready := make(chan string, 1)
-	lp, err := New(Options{
-		Config: c, File: file, StateDir: stateDir,
-		Director: director.Options{StateDir: stateDir, Kernel: k}, IPVS: k,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Ready:  func(s string) { ready <- s },
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- lp.Run(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	}()
-	select {
-	case <-ready:
-	case <-time.After(10 * time.Second):
-		t.Fatal("never ready")
-	}
+	lp, k, _ := runLoop(t, file, stateDir)
 	// Right after a full pass, so that none is due while the transition's
 	// pass runs.
 	lp.mu.Lock()
