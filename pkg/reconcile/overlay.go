@@ -117,18 +117,16 @@ type Outcome struct {
 // configuration's) and in. It is pure.
 func Overlay(base director.Desired, in Inputs) Outcome {
 	out := Outcome{Desired: base}
-	out.Desired.Services = nil
-	inBase := map[ipvs.ServiceKey]int{}
-	configured := map[Member]bool{}
+	out.Desired.Services = make([]director.DesiredService, 0, len(base.Services))
+	members := 0
 	for _, ds := range base.Services {
-		k := ds.Service.Key()
-		inBase[k] = len(out.Desired.Services)
-		for _, d := range ds.Destinations {
-			configured[Member{k, d.Key()}] = true
-		}
+		members += len(ds.Destinations)
+	}
+	out.Rows = make([]Row, 0, members+len(in.Leaving))
+	for _, ds := range base.Services {
 		out.Desired.Services = append(out.Desired.Services, out.service(ds, in))
 	}
-	out.leaving(in, inBase, configured)
+	out.leaving(base, in)
 	for i := range out.Desired.Services {
 		out.sorry(&out.Desired.Services[i], in)
 	}
@@ -165,7 +163,7 @@ func (o *Outcome) announce(base director.Desired, in Inputs) {
 func (o *Outcome) service(ds director.DesiredService, in Inputs) director.DesiredService {
 	k := ds.Service.Key()
 	pol := in.Policies[k]
-	res := director.DesiredService{Service: ds.Service}
+	res := director.DesiredService{Service: ds.Service, Destinations: make([]ipvs.Destination, 0, len(ds.Destinations))}
 	for _, d := range ds.Destinations {
 		m := Member{k, d.Key()}
 		row := Row{Member: m, Configured: d.Weight}
@@ -255,8 +253,21 @@ func (o *Outcome) draining(m Member, since time.Time, pol Policy, in Inputs) boo
 }
 
 // leaving keeps real servers removed from the file at weight 0 until they
-// are idle or their drain timeout passes.
-func (o *Outcome) leaving(in Inputs, inBase map[ipvs.ServiceKey]int, configured map[Member]bool) {
+// are idle or their drain timeout passes; o.Desired.Services holds base's
+// services, in base's order.
+func (o *Outcome) leaving(base director.Desired, in Inputs) {
+	if len(in.Leaving) == 0 {
+		return
+	}
+	inBase := make(map[ipvs.ServiceKey]int, len(base.Services))
+	configured := map[Member]bool{}
+	for i, ds := range base.Services {
+		k := ds.Service.Key()
+		inBase[k] = i
+		for _, d := range ds.Destinations {
+			configured[Member{k, d.Key()}] = true
+		}
+	}
 	members := make([]Member, 0, len(in.Leaving))
 	for m := range in.Leaving {
 		members = append(members, m)
