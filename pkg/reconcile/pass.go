@@ -1,7 +1,6 @@
 package reconcile
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"maps"
@@ -62,7 +61,7 @@ func (l *Loop) takeScope() []ipvs.ServiceKey {
 	if l.full || len(l.touched) == 0 {
 		return nil
 	}
-	return slices.SortedFunc(maps.Keys(l.touched), compareServiceKeys)
+	return slices.Collect(maps.Keys(l.touched)) // any order: Converge takes them as a set
 }
 
 // converge reads the kernel, overlays and converges (the services of
@@ -253,10 +252,4 @@ func driftObject(c director.Change) string {
 		return "sysctl"
 	}
 	return "real_server"
-}
-
-// compareServiceKeys orders service keys for a stable scope.
-func compareServiceKeys(a, b ipvs.ServiceKey) int {
-	return cmp.Or(cmp.Compare(a.Family, b.Family), cmp.Compare(a.Protocol, b.Protocol),
-		a.Address.Compare(b.Address), cmp.Compare(a.Port, b.Port), cmp.Compare(a.FWMark, b.FWMark))
 }
