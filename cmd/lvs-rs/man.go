@@ -42,7 +42,7 @@ start is idempotent; stop removes exactly what lvs-rs created and puts every sys
 
 **LVS_RS_ADDRESS** names this host's own real-server address, for a real server started at boot before its addresses are configured.
 
-**LVS_RS_PHASES** names a file to which the command writes, as it exits, how long each of its phases took by wall clock (reading the config, observing the kernel, planning, saving the state record, writing to the kernel, reporting): one "name seconds" line each, in the order they ran. For finding why a command is slow.
+**LVS_RS_PHASES** names a file to which the command writes, as it exits, how long each of its phases took by wall clock (reading the config, observing the kernel, planning, saving the state record, writing to the kernel, reporting): one "name seconds" line each, in the order they ran. **run** writes those of its passes (the wait before each, the host lock, reading the weights, the overlay of health and drains, the converge steps, recording the outcome) when it stops, the first 256 phases only. For finding why a command is slow.
 
 # FILES
 **/etc/lvs-rs/lvs-rs.yaml** the cluster configuration, see lvs-rs.yaml(5).

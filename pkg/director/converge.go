@@ -39,15 +39,16 @@ func Converge(ctx context.Context, d Desired, o Options) (Result, error) {
 // converge is Converge; a nil d is stop: tear down everything recorded,
 // keep going past failures, and remove the record once nothing is left.
 func converge(ctx context.Context, d *Desired, o Options) (Result, error) {
-	r := runner{store: state.Store{Dir: o.StateDir}, stop: d == nil}
+	r := runner{store: state.Store{Dir: o.StateDir}, stop: d == nil, cache: o.Records}
 	if !r.stop {
 		r.scope = scopeOf(o.Services)
 	}
-	rec, found, err := loadRecord(r.store)
+	rec, found, err := r.cache.load(r.store)
 	if err != nil || r.stop && !found {
 		return Result{}, err
 	}
 	phase.Mark("record-load")
+	same := false // d is the recorded desired state
 	if r.stop {
 		r.keep = rawDesired(rec.Desired)
 	} else {
@@ -57,7 +58,7 @@ func converge(ctx context.Context, d *Desired, o Options) (Result, error) {
 		case found:
 			// The recorded bytes when nothing changed (no second copy),
 			// else their unchanged prefix copied and the rest rendered.
-			if r.keep, _, err = encodeDesiredAgainst(d, rec.Desired); err != nil {
+			if r.keep, same, err = encodeDesiredAgainst(d, rec.Desired); err != nil {
 				return Result{}, err
 			}
 		default:
@@ -77,7 +78,7 @@ func converge(ctx context.Context, d *Desired, o Options) (Result, error) {
 	}()
 	phase.Mark("kernel-open")
 	r.k = k
-	res := Result{Warnings: warnings}
+	res := Result{Warnings: warnings, SameDesired: same}
 	owned := rec.owned()
 	for stuck, last := 0, -1; ; {
 		view := r.scope.view(owned)
@@ -126,10 +127,11 @@ func converge(ctx context.Context, d *Desired, o Options) (Result, error) {
 type runner struct {
 	store state.Store
 	k     Kernel
-	want  Desired    // what to converge to (nothing, for stop), in scope
-	keep  desiredEnc // the desired state the record carries, encoded
-	stop  bool       // tear down: keep going past failures, remove an empty record
-	scope scope      // the services this pass reads, plans and changes
+	want  Desired      // what to converge to (nothing, for stop), in scope
+	keep  desiredEnc   // the desired state the record carries, encoded
+	stop  bool         // tear down: keep going past failures, remove an empty record
+	scope scope        // the services this pass reads, plans and changes
+	cache *RecordCache // Options.Records: kept in step with every save
 }
 
 // apply records the intentions (unless the record prev already holds
@@ -305,6 +307,7 @@ func untouched(obs Observed, changes []Change) map[ipvs.ServiceKey]ObservedServi
 // prev already says so; for stop an empty set removes the record.
 func (r runner) save(owned Owned, prev record) (record, error) {
 	if r.stop && owned.empty() {
+		r.cache.forget()
 		return record{}, r.store.Remove(Role)
 	}
 	next := recordOf(r.keep, owned)
@@ -322,8 +325,10 @@ func (r runner) save(owned Owned, prev record) (record, error) {
 		return prev, err
 	}
 	if err := r.store.Write(Role, parts...); err != nil {
+		r.cache.forget() // the file may be either record
 		return prev, err
 	}
+	r.cache.saved(r.store, next)
 	return next, nil
 }
 

@@ -196,3 +196,43 @@ func BenchmarkStatus(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkDaemonPass is a pass of the long-running director over 1,000
+// services of 10 real servers: "noop" a full pass with nothing to do,
+// "transition" a pass scoped to the one service whose real server changed
+// weight (as a health transition makes it); each reading the record every
+// pass, or keeping it between passes (Options.Records, as lvs-rs run does).
+func BenchmarkDaemonPass(b *testing.B) {
+	for _, cached := range []bool{false, true} {
+		name := "read"
+		if cached {
+			name = "cached"
+		}
+		b.Run("noop/"+name, func(b *testing.B) {
+			_, o, d := benchStart(b)
+			if cached {
+				o.Records = new(RecordCache)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if res, err := Converge(context.Background(), d, o); err != nil || len(res.Changes) != 0 {
+					b.Fatalf("%d changes, %v", len(res.Changes), err)
+				}
+			}
+		})
+		b.Run("transition/"+name, func(b *testing.B) {
+			_, o, d := benchStart(b)
+			if cached {
+				o.Records = new(RecordCache)
+			}
+			o.Services = []ipvs.ServiceKey{d.Services[500].Service.Key()}
+			b.ReportAllocs()
+			for b.Loop() {
+				d.Services[500].Destinations[5].Weight ^= 2
+				if res, err := Converge(context.Background(), d, o); err != nil || len(res.Changes) != 1 {
+					b.Fatalf("%d changes, %v", len(res.Changes), err)
+				}
+			}
+		})
+	}
+}

@@ -465,3 +465,36 @@ func TestIPVSOnlyPassKeepsHostRead(t *testing.T) {
 		t.Fatalf("a pass that binds an address read the host %d times, a no-op start %d", got, noop)
 	}
 }
+
+// TestResultSameDesired: a pass reports whether its desired state is the
+// one recorded before it, with or without changes to make.
+func TestResultSameDesired(t *testing.T) {
+	b := newMemBed(t)
+	d := DesiredFrom(web())
+	other := DesiredFrom(twoServices())
+	for i, c := range []struct {
+		d    Desired
+		drift func()
+		want bool
+	}{
+		{d: d, want: false}, // no record yet
+		{d: d, want: true},
+		{d: d, drift: func() { b.k.dests[svc(80).Key()][0].Weight = 9 }, want: true},
+		{d: other, want: false},
+		{d: d, want: false},
+	} {
+		if c.drift != nil {
+			c.drift()
+		}
+		res, err := Converge(context.Background(), c.d, b.opts())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.SameDesired != c.want {
+			t.Errorf("pass %d (%d changes): SameDesired %v, want %v", i, len(res.Changes), res.SameDesired, c.want)
+		}
+		if c.drift != nil && len(res.Changes) != 1 {
+			t.Errorf("pass %d: %d changes, want the drifted weight put back", i, len(res.Changes))
+		}
+	}
+}

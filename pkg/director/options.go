@@ -48,6 +48,11 @@ type Options struct {
 	// service's real servers, the one edit and its read-back. Start,
 	// Stop and Status ignore it.
 	Services []ipvs.ServiceKey
+	// Records, when set, keeps the state record between calls: a
+	// long-running caller's pass takes it from memory while its file is
+	// the one the last pass read or wrote (see RecordCache). nil reads it
+	// every time, as Start and Stop do.
+	Records *RecordCache
 }
 
 func (o Options) sysctl() sysctl.Tree {
@@ -61,4 +66,10 @@ func (o Options) sysctl() sysctl.Tree {
 type Result struct {
 	Changes  []Change // in the order applied; only those that succeeded
 	Warnings []string
+	// SameDesired reports that the desired state equals the one the state
+	// record held before this pass (start or Converge; never for a dry
+	// run): what such a pass changed had drifted from what the last pass
+	// recorded. It is known from the record's encoding, compared as the
+	// new one is rendered, with no comparison of its own.
+	SameDesired bool
 }

@@ -299,9 +299,15 @@ func (o Owned) empty() bool {
 // loadRecord reads the record; a version this lvs-rs does not know is one
 // line naming the file and what to do.
 func loadRecord(s state.Store) (record, bool, error) {
-	b, ok, err := s.Read(Role)
+	r, _, ok, err := loadStamped(s)
+	return r, ok, err
+}
+
+// loadStamped is loadRecord, with the stamp of the file it read.
+func loadStamped(s state.Store) (record, state.Stamp, bool, error) {
+	b, st, ok, err := s.ReadStamped(Role)
 	if err != nil || !ok {
-		return record{}, ok, err
+		return record{}, st, ok, err
 	}
 	// The desired state is left as it is: decoding (or even validating)
 	// it is most of the cost of reading a large record, and start and stop
@@ -309,18 +315,18 @@ func loadRecord(s state.Store) (record, bool, error) {
 	r, fast := decodeRecordFast(b)
 	if !fast {
 		if r, err = decodeRecordSlow(b); err != nil {
-			return record{}, false, s.Corrupt(Role, err)
+			return record{}, st, false, s.Corrupt(Role, err)
 		}
 	}
 	if r.Version != recordVersion && r.Version != 1 {
-		return record{}, false, fmt.Errorf("director: %s has format version %d, which this lvs-rs (version %d) cannot read: "+
+		return record{}, st, false, fmt.Errorf("director: %s has format version %d, which this lvs-rs (version %d) cannot read: "+
 			"run stop with the lvs-rs that wrote it, or remove what it lists by hand and delete the file",
 			filepath.Join(s.Dir, Role+".json"), r.Version, recordVersion)
 	}
 	if err := sysctl.ValidateRecords(r.Sysctls); err != nil {
-		return record{}, false, s.Corrupt(Role, err)
+		return record{}, st, false, s.Corrupt(Role, err)
 	}
-	return r, true, nil
+	return r, st, true, nil
 }
 
 // decodeRecordSlow decodes a record with encoding/json: any layout, and

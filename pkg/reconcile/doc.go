@@ -37,6 +37,11 @@
 // a drain or enable, an address event, a due time, a retry after a
 // failed pass) converges every service.
 //
+// The loop keeps the state record between its passes
+// (director.RecordCache): a pass reads the file again only when it is not
+// the one the loop's last pass read or wrote, as after a start or stop
+// run between two passes.
+//
 // Readiness (Options.Ready, sd_notify READY=1) comes after the first pass
 // that began with every check's first result in.
 //

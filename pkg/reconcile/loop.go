@@ -27,7 +27,9 @@ type Options struct {
 	// StateDir keeps the state record and the drains.
 	StateDir string
 	// Director is passed to director.Converge on every pass; give it a
-	// long-lived netlink handle and IPVS client.
+	// long-lived netlink handle and IPVS client. Without Records, the
+	// loop keeps the state record between its passes in a cache of its
+	// own (director.RecordCache).
 	Director director.Options
 	// IPVS reads the weights and connection counts of the real servers
 	// (the same client as Director.IPVS).
@@ -77,7 +79,6 @@ type Loop struct {
 	leaving   map[Member]Leaving
 	recovered map[string]time.Time // target ID -> when it came back from down
 	last      Outcome              // of the last pass
-	lastWant  director.Desired     // the last pass's effective desired state
 	rec       control.ReconcileStatus
 	repairs   uint64
 	begun     uint64 // passes started
@@ -102,6 +103,9 @@ func New(o Options) (*Loop, error) {
 	}
 	if o.Load == nil {
 		o.Load = config.Load
+	}
+	if o.Director.Records == nil {
+		o.Director.Records = new(director.RecordCache)
 	}
 	s, err := newSetup(o.Config, o.Source)
 	if err != nil {

@@ -4,10 +4,10 @@ import (
 	"context"
 	"fmt"
 	"maps"
-	"reflect"
 	"slices"
 	"time"
 
+	"github.com/lvs-rs/lvs-rs/internal/phase"
 	"github.com/lvs-rs/lvs-rs/pkg/director"
 	"github.com/lvs-rs/lvs-rs/pkg/health"
 	"github.com/lvs-rs/lvs-rs/pkg/ipvs"
@@ -26,6 +26,7 @@ const (
 // is due without a trigger (the earlier of reconcile_interval after the
 // last full pass and Overlay's next time step) and the pass's error.
 func (l *Loop) pass(ctx context.Context) (time.Time, error) {
+	phase.Mark("wait") // since the last pass, or since start-up
 	start := time.Now()
 	l.mu.Lock()
 	s := l.setup
@@ -36,6 +37,7 @@ func (l *Loop) pass(ctx context.Context) (time.Time, error) {
 	out, res, err := l.converge(ctx, s, in, scope)
 	end := time.Now()
 	l.record(out, res, err, start, end)
+	phase.Mark("pass-record")
 	l.mu.Lock()
 	if scope == nil {
 		l.nextFull = start.Add(s.Interval)
@@ -74,6 +76,7 @@ func (l *Loop) converge(ctx context.Context, s Setup, in Inputs, scope []ipvs.Se
 		}
 		defer unlock()
 	}
+	phase.Mark("lock")
 	rctx, cancel := context.WithTimeout(ctx, readTimeout)
 	kernel, err := readKernel(rctx, l.opts.IPVS, kernelNeeded(in))
 	cancel()
@@ -81,8 +84,10 @@ func (l *Loop) converge(ctx context.Context, s Setup, in Inputs, scope []ipvs.Se
 		return Outcome{}, director.Result{}, err
 	}
 	in.Kernel = kernel
+	phase.Mark("weights")
 	out := Overlay(s.Base, in)
 	s.AddProbes(&out.Desired)
+	phase.Mark("overlay")
 	cctx, cancel := context.WithTimeout(ctx, passTimeout)
 	defer cancel()
 	o := l.opts.Director
@@ -200,16 +205,15 @@ func kernelNeeded(in Inputs) map[ipvs.ServiceKey]bool {
 func (l *Loop) record(out Outcome, res director.Result, err error, start, end time.Time) {
 	l.mu.Lock()
 	repeated := err != nil && l.rec.Error == err.Error()
-	// Changes made to the same effective state as the last pass's repair
-	// drift. A pass without changes skips the comparison: a deep one of
-	// every object, each pass.
-	repaired := err == nil && len(res.Changes) > 0 && l.rec.Error == "" && !l.rec.Last.IsZero() &&
-		reflect.DeepEqual(out.Desired, l.lastWant)
+	// Changes made to the same effective state as the last pass's (the
+	// one it recorded, which Converge compares as it renders the new one)
+	// repair drift.
+	repaired := err == nil && len(res.Changes) > 0 && l.rec.Error == "" && !l.rec.Last.IsZero() && res.SameDesired
 	for _, g := range out.Gone {
 		delete(l.leaving, g)
 	}
 	if err == nil || len(out.Rows) > 0 {
-		l.last, l.lastWant = out, out.Desired
+		l.last = out
 	}
 	l.rec = passStatus(err, start, end)
 	if repaired {

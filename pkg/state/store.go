@@ -55,20 +55,8 @@ func (s Store) Load(role string, v any) (bool, error) {
 // false, and no error, when there is no record; an unsafe directory is an
 // error wrapping ErrUnsafeDir.
 func (s Store) Read(role string) ([]byte, bool, error) {
-	if _, err := os.Stat(s.Dir); errors.Is(err, fs.ErrNotExist) {
-		return nil, false, nil
-	}
-	if err := s.check(); err != nil {
-		return nil, false, err
-	}
-	b, err := os.ReadFile(s.path(role))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, false, nil
-	}
-	if err != nil {
-		return nil, false, fmt.Errorf("state: read %s: %w", s.path(role), err)
-	}
-	return b, true, nil
+	b, _, ok, err := s.ReadStamped(role)
+	return b, ok, err
 }
 
 // Save writes v as the record of role, atomically and 0600, as compact

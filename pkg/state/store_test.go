@@ -70,3 +70,39 @@ func TestDirPrecedence(t *testing.T) {
 		t.Fatalf("Dir default = %q", Dir(""))
 	}
 }
+
+// TestStamp: a record's stamp is the one its read returns, and every
+// write gives a new one, even of the same bytes; no record, no stamp.
+func TestStamp(t *testing.T) {
+	s := Store{Dir: filepath.Join(t.TempDir(), "st")}
+	if _, ok, err := s.Stamp("director"); ok || err != nil {
+		t.Fatalf("Stamp before any write = %v, %v; want false, nil", ok, err)
+	}
+	if _, _, ok, err := s.ReadStamped("director"); ok || err != nil {
+		t.Fatalf("ReadStamped before any write = %v, %v; want false, nil", ok, err)
+	}
+	var last Stamp
+	for i := range 3 {
+		if err := s.Write("director", []byte(`{"a":`), []byte(`1}`)); err != nil {
+			t.Fatal(err)
+		}
+		st, ok, err := s.Stamp("director")
+		if !ok || err != nil || st == (Stamp{}) {
+			t.Fatalf("write %d: Stamp = %+v, %v, %v", i, st, ok, err)
+		}
+		b, rst, ok, err := s.ReadStamped("director")
+		if !ok || err != nil || string(b) != "{\"a\":1}\n" || rst != st {
+			t.Fatalf("write %d: ReadStamped = %q, %+v, %v, %v; want the bytes written and stamp %+v", i, b, rst, ok, err, st)
+		}
+		if st == last {
+			t.Fatalf("write %d: same stamp as the write before: %+v", i, st)
+		}
+		last = st
+	}
+	if err := s.Remove("director"); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := s.Stamp("director"); ok || err != nil {
+		t.Fatalf("Stamp after Remove = %v, %v; want false, nil", ok, err)
+	}
+}

@@ -1,0 +1,77 @@
+package director
+
+import (
+	"sync"
+
+	"github.com/lvs-rs/lvs-rs/pkg/state"
+)
+
+// RecordCache keeps the state record between the passes of a
+// long-running director (lvs-rs run), so that a pass does not read and
+// decode the record again when its file is the one the last pass read
+// or wrote: the same stamp (device, inode, size, modification time;
+// every save replaces the file, see state.Stamp). At 11,000 objects
+// reading and decoding it is 4.5 ms and 1.9 MB natively, and about 40 ms
+// under emulation, in a pass that a health transition makes 90 ms long.
+// A save by anyone else (a start or stop run between two passes)
+// replaces the file, so the next pass reads it; a failed save forgets
+// the record.
+//
+// The zero value holds nothing. Passes using one cache must not overlap
+// (the host lock serializes them).
+type RecordCache struct {
+	mu    sync.Mutex
+	stamp state.Stamp
+	rec   record
+	held  bool
+}
+
+// load is loadRecord, from the cache when the file's stamp is the one
+// kept (a nil cache always reads).
+func (c *RecordCache) load(s state.Store) (record, bool, error) {
+	if c == nil {
+		return loadRecord(s)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.held {
+		st, ok, err := s.Stamp(Role)
+		if err == nil && ok && st == c.stamp {
+			return c.rec, true, nil
+		}
+		c.held = false
+	}
+	rec, st, found, err := loadStamped(s)
+	if err == nil && found {
+		c.stamp, c.rec, c.held = st, rec, true
+	}
+	return rec, found, err
+}
+
+// saved keeps rec, just written to s, with the file's stamp; it forgets
+// the record when the stamp cannot be read.
+func (c *RecordCache) saved(s state.Store, rec record) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	st, ok, err := s.Stamp(Role)
+	if err != nil || !ok {
+		c.held = false
+		return
+	}
+	// Kept as a read would return it: the desired state in one piece.
+	rec.Desired, rec.desiredRest = rec.desiredEnc().bytes(), nil
+	c.stamp, c.rec, c.held = st, rec, true
+}
+
+// forget drops the record (removed, or a save that failed midway).
+func (c *RecordCache) forget() {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.held, c.rec = false, record{}
+}
