@@ -2,7 +2,6 @@ package reconcile
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"testing"
 )
@@ -16,9 +15,7 @@ func TestDriftRepairsCounted(t *testing.T) {
 	write := func(w int) {
 		cfg := fmt.Sprintf("director:\n  interface: eth0\nvirtual_servers:\n  - vip: 10.0.0.100\n    port: 80\n    real_servers:\n"+
 			"      - {address: 10.0.0.11, weight: %d}\n      - {address: 10.0.0.12, weight: 3}\n", w)
-		if err := os.WriteFile(file, []byte(cfg), 0o600); err != nil {
-			t.Fatal(err)
-		}
+		writeConfig(t, file, cfg)
 	}
 	write(2)
 	lp, k, _ := runLoop(t, file, filepath.Join(dir, "state"))

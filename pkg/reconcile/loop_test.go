@@ -92,9 +92,7 @@ func TestLoop(t *testing.T) {
 	p2, p3 := portOfListener(l2), portOfListener(l3)
 	dir := t.TempDir()
 	file, stateDir := filepath.Join(dir, "lvs-rs.yaml"), filepath.Join(dir, "state")
-	if err := os.WriteFile(file, []byte(loopConfig(p2, p3)), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	writeConfig(t, file, loopConfig(p2, p3))
 	lp, k, ctx := runLoop(t, file, stateDir)
 	// Ready comes after the first check round: both are up already.
 	if got := k.weights(80); fmt.Sprint(got) != fmt.Sprint(map[string]int{"127.0.0.2": 2, "127.0.0.3": 3}) {
@@ -147,9 +145,7 @@ func TestLoop(t *testing.T) {
 	})
 
 	t.Run("bad reload", func(t *testing.T) {
-		if err := os.WriteFile(file, []byte("director:\n  interface: eth0\n  bogus: 1\n"), 0o600); err != nil {
-			t.Fatal(err)
-		}
+		writeConfig(t, file, "director:\n  interface: eth0\n  bogus: 1\n")
 		lp.Reload()
 		waitUntil(t, "the rejection", func() (bool, string) {
 			st, _ := lp.Status(ctx)
@@ -168,9 +164,7 @@ func TestLoop(t *testing.T) {
 
 	t.Run("leaving", func(t *testing.T) {
 		k.setConns(80, "127.0.0.3", 2)
-		if err := os.WriteFile(file, []byte(loopConfig(p2, 0)), 0o600); err != nil {
-			t.Fatal(err)
-		}
+		writeConfig(t, file, loopConfig(p2, 0))
 		lp.Reload()
 		waitWeights(t, k, map[string]int{"127.0.0.2": 2, "127.0.0.3": 0})
 		st, _ := lp.Status(ctx)
@@ -181,6 +175,14 @@ func TestLoop(t *testing.T) {
 		lp.Kick()
 		waitWeights(t, k, map[string]int{"127.0.0.2": 2})
 	})
+}
+
+// writeConfig writes cfg to file.
+func writeConfig(t *testing.T, file, cfg string) {
+	t.Helper()
+	if err := os.WriteFile(file, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // runLoop runs a Loop on file against an in-memory kernel and returns it
@@ -235,9 +237,7 @@ func row(st control.Status, addr string) control.RealServer {
 func TestLoopRefusesForeignService(t *testing.T) {
 	dir := t.TempDir()
 	file, stateDir := filepath.Join(dir, "lvs-rs.yaml"), filepath.Join(dir, "state")
-	if err := os.WriteFile(file, []byte(loopConfig(1, 0)), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	writeConfig(t, file, loopConfig(1, 0))
 	cfg, err := config.Load(file)
 	if err != nil {
 		t.Fatal(err)

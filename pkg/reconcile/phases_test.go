@@ -1,7 +1,6 @@
 package reconcile
 
 import (
-	"os"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -16,9 +15,7 @@ func TestPassPhases(t *testing.T) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "lvs-rs.yaml")
 	cfg := "director:\n  interface: eth0\nvirtual_servers:\n  - vip: 10.0.0.100\n    port: 80\n    real_servers:\n      - {address: 10.0.0.11}\n"
-	if err := os.WriteFile(file, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	writeConfig(t, file, cfg)
 	phase.Enable()
 	defer phase.Disable()
 	lp, _, _ := runLoop(t, file, filepath.Join(dir, "state"))

@@ -2,7 +2,6 @@ package reconcile
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -31,9 +30,7 @@ virtual_servers:
     real_servers:
       - {address: 127.0.0.5, weight: 5}
 `, interval, portOfListener(l2))
-	if err := os.WriteFile(file, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	writeConfig(t, file, cfg)
 	lp, k, _ := runLoop(t, file, stateDir)
 	// Right after a full pass, so that none is due while the transition's
 	// pass runs.
