@@ -82,7 +82,7 @@ func converge(ctx context.Context, d *Desired, o Options) (Result, error) {
 	owned := rec.owned()
 	for stuck, last := 0, -1; ; {
 		view := r.scope.view(owned)
-		obs, err := observe(ctx, k, r.want, view, !r.stop)
+		obs, err := observeWith(ctx, k, r.want, view, reading{strict: !r.stop, only: r.scope.list})
 		if err != nil {
 			return res, err
 		}
@@ -179,7 +179,7 @@ func (r runner) apply(ctx context.Context, owned Owned, obs Observed, changes []
 // who owns what is then decided by the kernel's table.
 func (r runner) readBack(ctx context.Context, view Owned, obs Observed, changes []Change, errs []error) (Observed, error) {
 	if !allDone(errs) {
-		return observeSome(ctx, r.k, r.want, view, false, untouched(obs, changes))
+		return observeWith(ctx, r.k, r.want, view, reading{reuse: untouched(obs, changes), only: r.scope.list})
 	}
 	if ipvsOnly(changes) {
 		// Nothing outside the IPVS table was written: the rest of the

@@ -39,6 +39,13 @@ func (k *benchKernel) Services(context.Context) ([]ipvs.ServiceExtended, error) 
 	return out, nil
 }
 
+func (k *benchKernel) Service(_ context.Context, key ipvs.ServiceKey) (ipvs.ServiceExtended, error) {
+	if s, ok := k.svcs[key]; ok {
+		return ipvs.ServiceExtended{Service: s}, nil
+	}
+	return ipvs.ServiceExtended{}, unix.ESRCH
+}
+
 func (k *benchKernel) Destinations(_ context.Context, s ipvs.Service) ([]ipvs.DestinationExtended, error) {
 	k.dumps++
 	if _, ok := k.svcs[s.Key()]; !ok {

@@ -473,9 +473,9 @@ func TestResultSameDesired(t *testing.T) {
 	d := DesiredFrom(web())
 	other := DesiredFrom(twoServices())
 	for i, c := range []struct {
-		d    Desired
+		d     Desired
 		drift func()
-		want bool
+		want  bool
 	}{
 		{d: d, want: false}, // no record yet
 		{d: d, want: true},

@@ -142,8 +142,10 @@
 // owns, when that differs from the record. (So a pass with nothing to do
 // costs one dump of services and one of real servers per lvs-rs service,
 // and writes nothing; with Options.Services naming the services whose
-// real servers changed health, a pass reads and changes those only: a
-// health transition is one UpdateDestination.) What lvs-rs owns is what it
+// real servers changed health, a pass reads and changes those only, each
+// asked for by its key rather than found in a dump of every service: a
+// health transition is one request for its service, one dump of its real
+// servers and one UpdateDestination.) What lvs-rs owns is what it
 // intended and is present, whatever the kernel's acknowledgements said
 // (an acknowledgement lost to a full receive buffer does not orphan a
 // service), minus what another tool created first (an addition refused

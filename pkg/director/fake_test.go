@@ -46,6 +46,9 @@ type fakeKernel struct {
 	crashAfter int
 	writes     int
 	ops        []string
+	// serviceDumps and gets count the dumps of every service and the
+	// requests for one.
+	serviceDumps, gets int
 }
 
 func newFakeKernel() *fakeKernel {
@@ -68,11 +71,21 @@ func (f *fakeKernel) find(k ipvs.ServiceKey) int {
 }
 
 func (f *fakeKernel) Services(context.Context) ([]ipvs.ServiceExtended, error) {
+	f.serviceDumps++
 	out := slices.Clone(f.services)
 	if f.afterDump != nil {
 		f.afterDump(f)
 	}
 	return out, nil
+}
+
+// Service is one service, as the kernel's GET_SERVICE gives it.
+func (f *fakeKernel) Service(_ context.Context, k ipvs.ServiceKey) (ipvs.ServiceExtended, error) {
+	f.gets++
+	if i := f.find(k); i >= 0 {
+		return f.services[i], nil
+	}
+	return ipvs.ServiceExtended{}, &ipvs.Error{Op: "get service", Object: k.String(), Err: unix.ESRCH}
 }
 
 // Destinations of a service that does not exist is an empty list, as the

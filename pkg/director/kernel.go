@@ -27,6 +27,11 @@ type IPVS interface {
 	// with an error wrapping ipvs.ErrNoIPVS.
 	Info(ctx context.Context) (ipvs.Info, error)
 	Services(ctx context.Context) ([]ipvs.ServiceExtended, error)
+	// Service returns the service with key k, with its counters, in one
+	// request (not a dump); one that does not exist is an error wrapping
+	// ESRCH. A pass converging a few services (Options.Services) reads
+	// them with it.
+	Service(ctx context.Context, k ipvs.ServiceKey) (ipvs.ServiceExtended, error)
 	Destinations(ctx context.Context, s ipvs.Service) ([]ipvs.DestinationExtended, error)
 	// DestinationsOf calls each, in order, with the index in svcs and the
 	// destinations (with their counters) of every service of svcs that
@@ -108,6 +113,13 @@ func (k hostKernel) Services(ctx context.Context) ([]ipvs.ServiceExtended, error
 		return nil, nil // no IPVS, no service
 	}
 	return k.ipvs.Services(ctx)
+}
+
+func (k hostKernel) Service(ctx context.Context, key ipvs.ServiceKey) (ipvs.ServiceExtended, error) {
+	if k.ipvs == nil {
+		return ipvs.ServiceExtended{}, &ipvs.Error{Op: "get service", Object: key.String(), Err: unix.ESRCH}
+	}
+	return k.ipvs.Service(ctx, key)
 }
 
 func (k hostKernel) Destinations(ctx context.Context, s ipvs.Service) ([]ipvs.DestinationExtended, error) {

@@ -58,41 +58,69 @@ type ObservedService struct {
 // services and the dump of its destinations is left out (gone). With
 // strict, a missing iface is an error; otherwise it has no addresses.
 func observe(ctx context.Context, k Kernel, d Desired, owned Owned, strict bool) (Observed, error) {
-	return observeSome(ctx, k, d, owned, strict, nil)
+	return observeWith(ctx, k, d, owned, reading{strict: strict})
 }
 
 // observeCounters is observe with the destinations' counters, for status.
 func observeCounters(ctx context.Context, k Kernel, d Desired, owned Owned) (Observed, error) {
-	return observeWith(ctx, k, d, owned, false, nil, true)
+	return observeWith(ctx, k, d, owned, reading{counters: true})
 }
 
-// observeSome is observe, except that the destinations of an owned
-// service that reuse holds, with the key its dump of services shows, are
-// taken from reuse instead of dumped again: the read-back after a pass
-// dumps again only the services the pass wrote to.
-func observeSome(ctx context.Context, k Kernel, d Desired, owned Owned, strict bool, reuse map[ipvs.ServiceKey]ObservedService) (Observed, error) {
-	return observeWith(ctx, k, d, owned, strict, reuse, false)
+// reading is how observeWith reads the kernel.
+type reading struct {
+	// strict makes a missing interface an error.
+	strict bool
+	// reuse holds destinations of owned services taken from it, when its
+	// entry has the key the kernel shows, instead of dumped again: the
+	// read-back after a pass dumps again only the services the pass
+	// wrote to.
+	reuse map[ipvs.ServiceKey]ObservedService
+	// counters reads the destinations' counters too (status).
+	counters bool
+	// only, when not nil, reads just these services (sorted), each with
+	// one request, instead of dumping every service: a pass converging a
+	// few services (Options.Services) need not read the other thousand.
+	only []ipvs.ServiceKey
 }
 
-// observeWith is observeSome, with the destinations' counters when
-// counters is set.
-func observeWith(ctx context.Context, k Kernel, d Desired, owned Owned, strict bool, reuse map[ipvs.ServiceKey]ObservedService, counters bool) (Observed, error) {
-	svcs, err := observeServices(ctx, k, owned, reuse, counters)
+// observeWith is observe as rd says.
+func observeWith(ctx context.Context, k Kernel, d Desired, owned Owned, rd reading) (Observed, error) {
+	svcs, err := observeServices(ctx, k, owned, rd)
 	if err != nil {
 		return Observed{}, err
 	}
 	obs := Observed{Services: svcs}
-	if err := observeHost(ctx, k, d, owned, strict, &obs); err != nil {
+	if err := observeHost(ctx, k, d, owned, rd.strict, &obs); err != nil {
 		return Observed{}, err
 	}
 	return obs, nil
 }
 
-// observeServices is observeSome's IPVS table: every service, with the
+// listServices is every service (one dump), or only the services of
+// only that exist (one request each).
+func listServices(ctx context.Context, k Kernel, only []ipvs.ServiceKey) ([]ipvs.ServiceExtended, error) {
+	if only == nil {
+		return k.Services(ctx)
+	}
+	svcs := make([]ipvs.ServiceExtended, 0, len(only))
+	for _, key := range only {
+		s, err := k.Service(ctx, key)
+		if errors.Is(err, unix.ESRCH) {
+			continue // not there: the plan adds it if desired
+		}
+		if err != nil {
+			return nil, err
+		}
+		svcs = append(svcs, s)
+	}
+	return svcs, nil
+}
+
+// observeServices is observeWith's IPVS table: the services, with the
 // destinations of owned ones (and with counters, their counters), all
 // listed in one call (see IPVS.DestinationsOf).
-func observeServices(ctx context.Context, k Kernel, owned Owned, reuse map[ipvs.ServiceKey]ObservedService, counters bool) (map[ipvs.ServiceKey]ObservedService, error) {
-	svcs, err := k.Services(ctx)
+func observeServices(ctx context.Context, k Kernel, owned Owned, rd reading) (map[ipvs.ServiceKey]ObservedService, error) {
+	svcs, err := listServices(ctx, k, rd.only)
 	if err != nil {
 		return nil, err
 	}
@@ -103,7 +131,7 @@ func observeServices(ctx context.Context, k Kernel, owned Owned, reuse map[ipvs.
 		key := s.Key()
 		o := ObservedService{ServiceExtended: s}
 		if owned.Services.has(key) {
-			prev, ok := reuse[key]
+			prev, ok := rd.reuse[key]
 			if !ok {
 				list, at = append(list, s.Service), append(at, i)
 				continue // in out once listed; left out if deleted meanwhile
@@ -112,7 +140,7 @@ func observeServices(ctx context.Context, k Kernel, owned Owned, reuse map[ipvs.
 		}
 		out[key] = o
 	}
-	if counters {
+	if rd.counters {
 		err = k.DestinationsOf(ctx, list, func(j int, ds []ipvs.DestinationExtended) {
 			s := svcs[at[j]]
 			out[s.Key()] = ObservedService{ServiceExtended: s, Destinations: configsOf(ds), Counters: ds}
@@ -129,7 +157,7 @@ func observeServices(ctx context.Context, k Kernel, owned Owned, reuse map[ipvs.
 	return out, nil
 }
 
-// observeHost is observeSome's part outside the IPVS table: the
+// observeHost is observeWith's part outside the IPVS table: the
 // addresses, sysctls, IPVS settings, routes and marks, into obs.
 func observeHost(ctx context.Context, k Kernel, d Desired, owned Owned, strict bool, obs *Observed) error {
 	iface := d.Interface

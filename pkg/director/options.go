@@ -39,13 +39,14 @@ type Options struct {
 	Kernel Kernel
 	// Services, when not empty, limits Converge to these virtual
 	// services (keys of the desired ones, or of recorded ones to remove):
-	// it dumps the destinations of these only, plans and changes these
-	// only, and leaves the others, and their record, as they are. The
-	// VIPs and sysctls are converged as usual, and the record keeps the
-	// whole desired state passed. A long-running director converging
-	// after a health transition names the one service whose real server
-	// changed: the pass costs a dump of services, a dump of that
-	// service's real servers, the one edit and its read-back. Start,
+	// it asks the kernel for these services only (one request each, no
+	// dump of every service) and dumps their destinations, plans and
+	// changes these only, and leaves the others, and their record, as
+	// they are. The VIPs and sysctls are converged as usual, and the
+	// record keeps the whole desired state passed. A long-running
+	// director converging after a health transition names the one
+	// service whose real server changed: the pass costs a request for
+	// that service, a dump of its real servers and the one edit. Start,
 	// Stop and Status ignore it.
 	Services []ipvs.ServiceKey
 	// Records, when set, keeps the state record between calls: a

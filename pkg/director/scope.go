@@ -10,6 +10,7 @@ import (
 // zero scope is every service.
 type scope struct {
 	keys map[ipvs.ServiceKey]bool // nil: every service
+	list []ipvs.ServiceKey        // keys, sorted; nil: every service
 }
 
 func scopeOf(keys []ipvs.ServiceKey) scope {
@@ -20,6 +21,10 @@ func scopeOf(keys []ipvs.ServiceKey) scope {
 	for _, k := range keys {
 		s.keys[k] = true
 	}
+	for k := range s.keys {
+		s.list = append(s.list, k)
+	}
+	slices.SortFunc(s.list, compareKeys)
 	return s
 }
 

@@ -56,13 +56,17 @@ func TestConvergeServicesScope(t *testing.T) {
 	d.Services[1].Destinations[0].Weight = 7 // not in scope: stays as it is
 	k := &dumpCounter{memKernel: b.k}
 	o := Options{StateDir: b.dir, Kernel: k, Services: []ipvs.ServiceKey{svc(80).Key()}}
-	writes := b.k.writes
+	writes, serviceDumps, gets := b.k.writes, b.k.serviceDumps, b.k.gets
 	res, err := Converge(context.Background(), d, o)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(res.Changes) != 1 || res.Changes[0].Kind != EditDestination || b.k.writes != writes+1 {
 		t.Fatalf("changes %v, %d writes; want one edit", res.Changes, b.k.writes-writes)
+	}
+	if b.k.serviceDumps != serviceDumps || b.k.gets != gets+1 {
+		t.Fatalf("the pass dumped every service %d times and asked for one %d times; want 0 and 1 (the one in scope)",
+			b.k.serviceDumps-serviceDumps, b.k.gets-gets)
 	}
 	want := []string{"tcp 10.0.0.100:80"} // observe; the kernel acknowledged the edit: no read-back
 	if diff := cmp.Diff(want, k.names()); diff != "" {
@@ -92,6 +96,16 @@ func TestConvergeServicesScope(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{"tcp 10.0.0.100:80"}, k.names()); diff != "" {
 		t.Fatalf("destination dumps of a pass with nothing to do (-want +got):\n%s", diff)
+	}
+	// A service in scope deleted by hand: asked for, not there, added
+	// again with its real servers.
+	b.k.services = slices.DeleteFunc(b.k.services, func(x ipvs.ServiceExtended) bool { return x.Key() == svc(80).Key() })
+	delete(b.k.dests, svc(80).Key())
+	if res, err := Converge(context.Background(), d, o); err != nil || len(res.Changes) != 3 || res.Changes[0].Kind != AddService {
+		t.Fatalf("pass after the service in scope was deleted: %v, %v; want it and its two real servers added again", res.Changes, err)
+	}
+	if snap := b.k.snapshot(); len(snap.Dests[svc(80).Key()]) != 2 {
+		t.Fatalf("service in scope after the pass: %v", snap.Dests[svc(80).Key()])
 	}
 	// Without a scope the other service converges too.
 	if res, err := Converge(context.Background(), d, Options{StateDir: b.dir, Kernel: b.k}); err != nil || len(res.Changes) != 1 {

@@ -299,6 +299,39 @@ func (c *Client) Services(ctx context.Context) ([]ServiceExtended, error) {
 	return out, nil
 }
 
+// Service returns the virtual service with key k, with its counters: one
+// IPVS_CMD_GET_SERVICE request and its reply, not a dump of every service
+// (a pass converging one service need not read the other thousand). A
+// service that does not exist is an *Error wrapping ESRCH.
+func (c *Client) Service(ctx context.Context, k ServiceKey) (ServiceExtended, error) {
+	fail := func(err error) (ServiceExtended, error) {
+		return ServiceExtended{}, &Error{Op: opGetService, Object: k.String(), Err: err}
+	}
+	body, err := serviceAttrs(Service{Family: k.Family, Protocol: k.Protocol, Address: k.Address, Port: k.Port, FWMark: k.FWMark}, false)
+	if err != nil {
+		return fail(err)
+	}
+	msgs, err := c.execute(ctx, cmdGetService, body, netlink.Request)
+	if err != nil {
+		return fail(cause(err))
+	}
+	if len(msgs) == 0 {
+		return fail(errors.New("empty reply"))
+	}
+	b, err := nestedIn(msgs[0].Data, cmdAttrService)
+	if err != nil || b == nil {
+		return fail(fmt.Errorf("malformed reply: %v", err))
+	}
+	svc, err := decodeService(b)
+	if err != nil {
+		return fail(err)
+	}
+	return svc, nil
+}
+
+// opGetService names the request for one service in errors.
+const opGetService = "get service"
+
 // apply1 runs a single Op.
 func (c *Client) apply1(ctx context.Context, op Op) error { return c.Apply(ctx, []Op{op})[0] }
 

@@ -93,6 +93,13 @@ func (f *fakeKernel) serve(greq genetlink.Message, nreq netlink.Message) ([]gene
 		}
 		f.services = append(f.services[:i], f.services[i+1:]...)
 	case cmdGetService:
+		if nreq.Header.Flags&netlink.Dump == 0 { // one service
+			if i < 0 {
+				return nil, genltest.Error(int(unix.ESRCH))
+			}
+			b, _ := serviceAttrs(f.services[i].Service, true)
+			return []genetlink.Message{{Header: genetlink.Header{Command: cmdNewService}, Data: b}}, nil
+		}
 		var out []genetlink.Message
 		for _, s := range f.services {
 			b, _ := serviceAttrs(s.Service, true)
@@ -227,6 +234,37 @@ func TestClientServicesAndDestinations(t *testing.T) {
 	}
 	want := []string{"get-info", "get-service", "new-service", "new-service", "new-dest", "get-service", "get-dest", "get-dest", "set-service", "del-service"}
 	if diff := cmp.Diff(want, f.requests); diff != "" {
+		t.Fatalf("requests (-want +got):\n%s", diff)
+	}
+}
+
+// TestClientService: one service by its key, in one request (not a
+// dump), for an address service and a firewall-mark one; a missing one is
+// ESRCH, named.
+func TestClientService(t *testing.T) {
+	f := newFake()
+	c := dialFake(t, f)
+	s := Service{Family: Inet, Protocol: TCP, Address: netip.MustParseAddr("10.0.0.100"), Port: 80, Scheduler: "wrr", Netmask: 32}
+	fw := Service{Family: Inet6, FWMark: 3, Scheduler: "rr", Flags: FlagPersistent, Timeout: 60, Netmask: 64}
+	for _, err := range c.Apply(t.Context(), []Op{{Kind: OpNewService, Service: s}, {Kind: OpNewService, Service: fw}}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.requests = nil
+	for _, want := range []Service{s, fw} {
+		got, err := c.Service(t.Context(), want.Key())
+		if err != nil || got.Service != want {
+			t.Fatalf("Service(%v) = %+v, %v; want %+v", want.Key(), got.Service, err, want)
+		}
+	}
+	missing := s
+	missing.Port = 81
+	_, err := c.Service(t.Context(), missing.Key())
+	if !errors.Is(err, unix.ESRCH) || err.Error() != "ipvs: get service tcp 10.0.0.100:81: no such process" {
+		t.Fatalf("Service of a missing service: %v, want ESRCH named", err)
+	}
+	if diff := cmp.Diff([]string{"get-service", "get-service", "get-service"}, f.requests); diff != "" {
 		t.Fatalf("requests (-want +got):\n%s", diff)
 	}
 }

@@ -42,6 +42,17 @@ func (m *memKernel) Services(context.Context) ([]ipvs.ServiceExtended, error) {
 	return slices.Clone(m.services), nil
 }
 
+func (m *memKernel) Service(_ context.Context, k ipvs.ServiceKey) (ipvs.ServiceExtended, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, s := range m.services {
+		if s.Key() == k {
+			return s, nil
+		}
+	}
+	return ipvs.ServiceExtended{}, &ipvs.Error{Op: "get service", Object: k.String(), Err: unix.ESRCH}
+}
+
 func (m *memKernel) Destinations(_ context.Context, s ipvs.Service) ([]ipvs.DestinationExtended, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()

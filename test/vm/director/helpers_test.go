@@ -18,10 +18,21 @@ import (
 	"github.com/lvs-rs/lvs-rs/pkg/vip"
 )
 
-// counting wraps the real client and counts IPVS writes.
+// counting wraps the real client and counts IPVS writes, dumps of every
+// service and requests for one.
 type counting struct {
 	*ipvs.Client
-	writes int
+	writes, dumps, gets int
+}
+
+func (c *counting) Services(ctx context.Context) ([]ipvs.ServiceExtended, error) {
+	c.dumps++
+	return c.Client.Services(ctx)
+}
+
+func (c *counting) Service(ctx context.Context, k ipvs.ServiceKey) (ipvs.ServiceExtended, error) {
+	c.gets++
+	return c.Client.Service(ctx, k)
 }
 
 func (c *counting) Apply(ctx context.Context, ops []ipvs.Op) []error {
