@@ -43,26 +43,18 @@ func converge(ctx context.Context, d *Desired, o Options) (Result, error) {
 	if !r.stop {
 		r.scope = scopeOf(o.Services)
 	}
-	rec, found, err := r.cache.load(r.store)
+	rec, found, own, err := r.cache.load(r.store)
 	if err != nil || r.stop && !found {
 		return Result{}, err
 	}
 	phase.Mark("record-load")
-	same := false // d is the recorded desired state
+	same := false // d is the desired state the last pass recorded (see Result.SameDesired)
 	if r.stop {
 		r.keep = rawDesired(rec.Desired)
 	} else {
 		r.want = r.scope.want(*d)
-		switch {
-		case o.DryRun:
-		case found:
-			// The recorded bytes when nothing changed (no second copy),
-			// else their unchanged prefix copied and the rest rendered.
-			if r.keep, same, err = encodeDesiredAgainst(d, rec.Desired); err != nil {
-				return Result{}, err
-			}
-		default:
-			if r.keep, err = encodeDesired(d); err != nil {
+		if !o.DryRun {
+			if same, err = r.encode(d, rec, found, own); err != nil {
 				return Result{}, err
 			}
 		}
@@ -121,6 +113,24 @@ func converge(ctx context.Context, d *Desired, o Options) (Result, error) {
 			return res, errors.Join(fail, err)
 		}
 	}
+}
+
+// encode renders d for the record into r.keep, against rec's encoding
+// when found (the recorded bytes when nothing changed, no second copy;
+// else their unchanged prefix, not copied, and the rest rendered). It
+// reports whether d is the desired state the last pass recorded: rec's,
+// or own when another command rewrote the record since (see
+// RecordCache.load).
+func (r *runner) encode(d *Desired, rec record, found bool, own []byte) (same bool, err error) {
+	if found {
+		r.keep, same, err = encodeDesiredAgainst(d, rec.Desired)
+	} else {
+		r.keep, err = encodeDesired(d)
+	}
+	if err == nil && own != nil {
+		same = sameDesired(d, own)
+	}
+	return same, err
 }
 
 // runner is one Converge (or Stop) under way.

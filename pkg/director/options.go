@@ -67,10 +67,13 @@ func (o Options) sysctl() sysctl.Tree {
 type Result struct {
 	Changes  []Change // in the order applied; only those that succeeded
 	Warnings []string
-	// SameDesired reports that the desired state equals the one the state
-	// record held before this pass (start or Converge; never for a dry
-	// run): what such a pass changed had drifted from what the last pass
-	// recorded. It is known from the record's encoding, compared as the
-	// new one is rendered, with no comparison of its own.
+	// SameDesired reports that the desired state equals the one the last
+	// pass recorded (start or Converge; never for a dry run): what such a
+	// pass changed had drifted from it. Without Options.Records the last
+	// pass is the one whose record this pass found; with it, the last pass
+	// made with that cache, even when another command rewrote or removed
+	// the record since. It is known from the record's encoding, compared as
+	// the new one is rendered, with no comparison of its own (but for that
+	// rewrite: one more rendering).
 	SameDesired bool
 }

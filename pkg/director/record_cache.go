@@ -27,25 +27,29 @@ type RecordCache struct {
 }
 
 // load is loadRecord, from the cache when the file's stamp is the one
-// kept (a nil cache always reads).
-func (c *RecordCache) load(s state.Store) (record, bool, error) {
+// kept (a nil cache always reads). When the file is not the one the
+// cache's last pass left (another command rewrote or removed it), own is
+// the desired state that pass recorded; nil otherwise.
+func (c *RecordCache) load(s state.Store) (rec record, found bool, own []byte, err error) {
 	if c == nil {
-		return loadRecord(s)
+		rec, found, err = loadRecord(s)
+		return rec, found, nil, err
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.held {
 		st, ok, err := s.Stamp(Role)
 		if err == nil && ok && st == c.stamp {
-			return c.rec, true, nil
+			return c.rec, true, nil, nil
 		}
-		c.held = false
+		own = c.rec.Desired
+		c.held, c.rec = false, record{}
 	}
 	rec, st, found, err := loadStamped(s)
 	if err == nil && found {
 		c.stamp, c.rec, c.held = st, rec, true
 	}
-	return rec, found, err
+	return rec, found, own, err
 }
 
 // saved keeps rec, just written to s, with the file's stamp; it forgets

@@ -1,9 +1,14 @@
 package reconcile
 
 import (
+	"context"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
+
+	"github.com/lvs-rs/lvs-rs/pkg/config"
+	"github.com/lvs-rs/lvs-rs/pkg/director"
 )
 
 // TestDriftRepairsCounted: a weight changed by hand and put back by the
@@ -12,11 +17,7 @@ import (
 func TestDriftRepairsCounted(t *testing.T) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "lvs-rs.yaml")
-	write := func(w int) {
-		cfg := fmt.Sprintf("director:\n  interface: eth0\nvirtual_servers:\n  - vip: 10.0.0.100\n    port: 80\n    real_servers:\n"+
-			"      - {address: 10.0.0.11, weight: %d}\n      - {address: 10.0.0.12, weight: 3}\n", w)
-		writeConfig(t, file, cfg)
-	}
+	write := func(w int) { writeConfig(t, file, config80(w)) }
 	write(2)
 	lp, k, _ := runLoop(t, file, filepath.Join(dir, "state"))
 	repairs := func() uint64 {
@@ -62,4 +63,38 @@ func TestDriftRepairsCounted(t *testing.T) {
 	if n := repairs(); n != 2 {
 		t.Fatalf("after a second weight changed by hand: %d drift repairs, want 2", n)
 	}
+
+	// Another lvs-rs command between two passes: a start with a file of
+	// its own changes a weight and rewrites the record. The daemon's
+	// effective state is the one of its last pass, so putting the weight
+	// back repairs drift, whatever the record says now.
+	other := filepath.Join(dir, "other.yaml")
+	writeConfig(t, other, strings.Replace(config80(4), "weight: 3", "weight: 8", 1))
+	cfg, err := config.Load(other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := lp.opts.Director
+	o.Records = nil // another process
+	lp.mu.Lock()    // no pass meanwhile
+	_, err = director.Start(context.Background(), cfg, o)
+	lp.mu.Unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := k.weights(80)["10.0.0.12"]; w != 8 {
+		t.Fatalf("the other start left weight %d, want 8", w)
+	}
+	lp.Kick()
+	settled(map[string]int{"10.0.0.11": 4, "10.0.0.12": 3})
+	if n := repairs(); n != 3 {
+		t.Fatalf("after another start changed a weight: %d drift repairs, want 3", n)
+	}
+}
+
+// config80 is one service on port 80 with two real servers, the first of
+// weight w.
+func config80(w int) string {
+	return fmt.Sprintf("director:\n  interface: eth0\nvirtual_servers:\n  - vip: 10.0.0.100\n    port: 80\n    real_servers:\n"+
+		"      - {address: 10.0.0.11, weight: %d}\n      - {address: 10.0.0.12, weight: 3}\n", w)
 }
