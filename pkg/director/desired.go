@@ -89,7 +89,7 @@ func DesiredFrom(cfg *config.Config) Desired {
 			continue // the config loader refuses duplicates; first wins here
 		}
 		start := len(all)
-		seenDest.reset()
+		seenDest.reset(len(vs.RealServers))
 		for j := range vs.RealServers {
 			dst := destinationFrom(vs, &vs.RealServers[j])
 			if seenDest.add(dst.Key()) {

@@ -11,7 +11,8 @@ const seenFrom = 16
 type seenSet[K comparable] struct {
 	keys  []K
 	index map[K]struct{}
-	hint  int // how many keys the set may end up with, to size its map
+	spare map[K]struct{} // an index emptied by reset, to be used again
+	hint  int            // how many keys the set may end up with, to size its map
 }
 
 // add adds k and reports whether it was not in the set yet.
@@ -30,7 +31,9 @@ func (s *seenSet[K]) add(k K) bool {
 	}
 	s.keys = append(s.keys, k)
 	if len(s.keys) > seenFrom {
-		s.index = make(map[K]struct{}, max(2*len(s.keys), s.hint))
+		if s.index, s.spare = s.spare, nil; s.index == nil {
+			s.index = make(map[K]struct{}, max(2*len(s.keys), s.hint))
+		}
 		for _, x := range s.keys {
 			s.index[x] = struct{}{}
 		}
@@ -38,9 +41,13 @@ func (s *seenSet[K]) add(k K) bool {
 	return true
 }
 
-// reset empties s, keeping its memory.
-func (s *seenSet[K]) reset() {
+// reset empties s, keeping its memory (its map too, for the next set
+// that grows past seenFrom), and sets the hint for the next set.
+func (s *seenSet[K]) reset(hint int) {
 	s.keys = s.keys[:0]
-	clear(s.index)
-	s.index = nil
+	if s.index != nil {
+		clear(s.index)
+		s.spare, s.index = s.index, nil
+	}
+	s.hint = hint
 }
