@@ -15,11 +15,7 @@ import (
 // next pass is a drift repair; a weight the configuration changes is not,
 // nor is the first pass's work.
 func TestDriftRepairsCounted(t *testing.T) {
-	dir := t.TempDir()
-	file := filepath.Join(dir, "lvs-rs.yaml")
-	write := func(w int) { writeConfig(t, file, config80(w)) }
-	write(2)
-	lp, k, _ := runLoop(t, file, filepath.Join(dir, "state"))
+	lp, k, _ := runLoop(t, config80(2))
 	repairs := func() uint64 {
 		lp.mu.Lock()
 		defer lp.mu.Unlock()
@@ -50,7 +46,7 @@ func TestDriftRepairsCounted(t *testing.T) {
 		t.Fatalf("after a weight changed by hand: %d drift repairs, want 1", n)
 	}
 
-	write(4)
+	writeConfig(t, lp.opts.File, config80(4))
 	lp.Reload()
 	settled(map[string]int{"10.0.0.11": 4, "10.0.0.12": 3})
 	if n := repairs(); n != 1 {
@@ -68,7 +64,7 @@ func TestDriftRepairsCounted(t *testing.T) {
 	// its own changes a weight and rewrites the record. The daemon's
 	// effective state is the one of its last pass, so putting the weight
 	// back repairs drift, whatever the record says now.
-	other := filepath.Join(dir, "other.yaml")
+	other := filepath.Join(t.TempDir(), "other.yaml")
 	writeConfig(t, other, strings.Replace(config80(4), "weight: 3", "weight: 8", 1))
 	cfg, err := config.Load(other)
 	if err != nil {

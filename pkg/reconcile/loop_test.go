@@ -90,10 +90,8 @@ func waitWeights(t *testing.T, k *memKernel, want map[string]int) {
 func TestLoop(t *testing.T) {
 	l2, l3 := listen(t, "127.0.0.2:0"), listen(t, "127.0.0.3:0")
 	p2, p3 := portOfListener(l2), portOfListener(l3)
-	dir := t.TempDir()
-	file, stateDir := filepath.Join(dir, "lvs-rs.yaml"), filepath.Join(dir, "state")
-	writeConfig(t, file, loopConfig(p2, p3))
-	lp, k, ctx := runLoop(t, file, stateDir)
+	lp, k, ctx := runLoop(t, loopConfig(p2, p3))
+	file, stateDir := lp.opts.File, lp.opts.StateDir
 	// Ready comes after the first check round: both are up already.
 	if got := k.weights(80); fmt.Sprint(got) != fmt.Sprint(map[string]int{"127.0.0.2": 2, "127.0.0.3": 3}) {
 		t.Fatalf("weights when ready: %v", got)
@@ -185,11 +183,16 @@ func writeConfig(t *testing.T, file, cfg string) {
 	}
 }
 
-// runLoop runs a Loop on file against an in-memory kernel and returns it
-// once it is ready, with the kernel and its context; the loop stops (and
-// its error is checked) when the test ends.
-func runLoop(t *testing.T, file, stateDir string) (*Loop, *memKernel, context.Context) {
+// runLoop writes text as the config file of a Loop (lp.opts.File, with
+// its state directory lp.opts.StateDir beside it), runs the Loop against
+// an in-memory kernel and returns it once it is ready, with the kernel
+// and its context; the loop stops (and its error is checked) when the
+// test ends.
+func runLoop(t *testing.T, text string) (*Loop, *memKernel, context.Context) {
 	t.Helper()
+	dir := t.TempDir()
+	file, stateDir := filepath.Join(dir, "lvs-rs.yaml"), filepath.Join(dir, "state")
+	writeConfig(t, file, text)
 	cfg, err := config.Load(file)
 	if err != nil {
 		t.Fatal(err)

@@ -1,7 +1,6 @@
 package reconcile
 
 import (
-	"path/filepath"
 	"slices"
 	"testing"
 
@@ -12,13 +11,10 @@ import (
 // own steps around director.Converge's, so the time between passes
 // ("wait") is not counted in the pass's first step.
 func TestPassPhases(t *testing.T) {
-	dir := t.TempDir()
-	file := filepath.Join(dir, "lvs-rs.yaml")
 	cfg := "director:\n  interface: eth0\nvirtual_servers:\n  - vip: 10.0.0.100\n    port: 80\n    real_servers:\n      - {address: 10.0.0.11}\n"
-	writeConfig(t, file, cfg)
 	phase.Enable()
 	defer phase.Disable()
-	lp, _, _ := runLoop(t, file, filepath.Join(dir, "state"))
+	lp, _, _ := runLoop(t, cfg)
 	lp.Kick()
 	waitUntil(t, "a second pass", func() (bool, string) {
 		lp.mu.Lock()

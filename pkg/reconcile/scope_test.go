@@ -2,7 +2,6 @@ package reconcile
 
 import (
 	"fmt"
-	"path/filepath"
 	"testing"
 	"time"
 )
@@ -13,8 +12,6 @@ import (
 // comes reconcile_interval after the last one, not pushed back by it.
 func TestTransitionConvergesItsServiceOnly(t *testing.T) {
 	l2 := listen(t, "127.0.0.2:0")
-	dir := t.TempDir()
-	file, stateDir := filepath.Join(dir, "lvs-rs.yaml"), filepath.Join(dir, "state")
 	const interval = 3 * time.Second
 	cfg := fmt.Sprintf(`director:
   interface: eth0
@@ -30,8 +27,7 @@ virtual_servers:
     real_servers:
       - {address: 127.0.0.5, weight: 5}
 `, interval, portOfListener(l2))
-	writeConfig(t, file, cfg)
-	lp, k, _ := runLoop(t, file, stateDir)
+	lp, k, _ := runLoop(t, cfg)
 	// Right after a full pass, so that none is due while the transition's
 	// pass runs.
 	lp.mu.Lock()
