@@ -16,23 +16,16 @@ import (
 // nor is the first pass's work.
 func TestDriftRepairsCounted(t *testing.T) {
 	lp, k, _ := runLoop(t, config80(2))
-	repairs := func() uint64 {
-		lp.mu.Lock()
-		defer lp.mu.Unlock()
-		return lp.repairs
-	}
+	repairs := func() uint64 { return counts(lp).repairs }
 	// settled waits for the weights, then for the pass that set them to
 	// have recorded its outcome.
 	settled := func(want map[string]int) {
 		t.Helper()
 		waitWeights(t, k, want)
-		lp.mu.Lock()
-		n := lp.begun
-		lp.mu.Unlock()
+		n := counts(lp).begun
 		waitUntil(t, "the pass recorded", func() (bool, string) {
-			lp.mu.Lock()
-			defer lp.mu.Unlock()
-			return lp.passes >= n, fmt.Sprintf("%d of %d passes recorded", lp.passes, n)
+			c := counts(lp)
+			return c.passes >= n, fmt.Sprintf("%d of %d passes recorded", c.passes, n)
 		})
 	}
 	if n := repairs(); n != 0 {

@@ -175,6 +175,19 @@ func TestLoop(t *testing.T) {
 	})
 }
 
+// loopCounts is what the loop tests read of a running Loop.
+type loopCounts struct {
+	begun, passes, repairs uint64
+	nextFull               time.Time
+}
+
+// counts reads lp's counts under its lock.
+func counts(lp *Loop) loopCounts {
+	lp.mu.Lock()
+	defer lp.mu.Unlock()
+	return loopCounts{begun: lp.begun, passes: lp.passes, repairs: lp.repairs, nextFull: lp.nextFull}
+}
+
 // writeConfig writes cfg to file.
 func writeConfig(t *testing.T, file, cfg string) {
 	t.Helper()

@@ -17,9 +17,7 @@ func TestPassPhases(t *testing.T) {
 	lp, _, _ := runLoop(t, cfg)
 	lp.Kick()
 	waitUntil(t, "a second pass", func() (bool, string) {
-		lp.mu.Lock()
-		defer lp.mu.Unlock()
-		return lp.begun >= 2, ""
+		return counts(lp).begun >= 2, ""
 	})
 	var names []string
 	for _, p := range phase.Disable() {

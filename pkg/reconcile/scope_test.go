@@ -30,17 +30,12 @@ virtual_servers:
 	lp, k, _ := runLoop(t, cfg)
 	// Right after a full pass, so that none is due while the transition's
 	// pass runs.
-	lp.mu.Lock()
-	full := lp.nextFull
-	lp.mu.Unlock()
+	full := counts(lp).nextFull
 	waitUntil(t, "the next full pass", func() (bool, string) {
-		lp.mu.Lock()
-		defer lp.mu.Unlock()
-		return lp.nextFull.After(full), fmt.Sprint(lp.nextFull)
+		next := counts(lp).nextFull
+		return next.After(full), fmt.Sprint(next)
 	})
-	lp.mu.Lock()
-	full = lp.nextFull
-	lp.mu.Unlock()
+	full = counts(lp).nextFull
 	d80, d81 := k.dumpsOf(80), k.dumpsOf(81)
 
 	l2.Close()
@@ -51,9 +46,7 @@ virtual_servers:
 	if got := k.dumpsOf(80); got == d80 {
 		t.Errorf("the transition's pass did not list its own service's real servers")
 	}
-	lp.mu.Lock()
-	next := lp.nextFull
-	lp.mu.Unlock()
+	next := counts(lp).nextFull
 	if !next.Equal(full) {
 		t.Errorf("the next full pass moved from %v to %v", full, next)
 	}
