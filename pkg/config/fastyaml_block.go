@@ -11,14 +11,24 @@ import "gopkg.in/yaml.v3"
 // its parents, and the top refuses anything left): after a scalar, yaml.v3
 // would read it as more of the scalar, or refuse it.
 
-// block reads the node at the cursor: a block sequence, a block mapping,
-// a flow collection or a scalar.
-func (p *fastParser) block() int32 {
+// enter goes one node deeper, failing the parse past fastMaxDepth, and
+// reports whether it can go on; each enter is paired with a deferred
+// leave.
+func (p *fastParser) enter() bool {
 	if p.depth++; p.depth > fastMaxDepth {
 		p.fail()
 	}
-	defer func() { p.depth-- }()
-	if p.bad {
+	return !p.bad
+}
+
+// leave comes back up from a node enter went into.
+func (p *fastParser) leave() { p.depth-- }
+
+// block reads the node at the cursor: a block sequence, a block mapping,
+// a flow collection or a scalar.
+func (p *fastParser) block() int32 {
+	defer p.leave()
+	if !p.enter() {
 		return 0
 	}
 	if p.entry() {
@@ -147,11 +157,8 @@ func (p *fastParser) sequence() int32 {
 // flow reads the node at the cursor inside, or at the start of, a flow
 // collection on one line: a flow sequence, a flow mapping or a scalar.
 func (p *fastParser) flow() int32 {
-	if p.depth++; p.depth > fastMaxDepth {
-		p.fail()
-	}
-	defer func() { p.depth-- }()
-	if p.bad {
+	defer p.leave()
+	if !p.enter() {
 		return 0
 	}
 	switch p.src[p.at] {
