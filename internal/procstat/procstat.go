@@ -8,44 +8,54 @@ import (
 	"time"
 )
 
-// userHZ is the unit of utime and stime in /proc/PID/stat (USER_HZ, 100
-// on Linux/x86).
+// userHZ is the unit of the times in /proc/PID/stat (USER_HZ, 100 on
+// every Linux architecture lvs-rs builds for).
 const userHZ = 100
 
 // Stat is what Read takes from /proc/PID/stat.
 type Stat struct {
 	PPID         int
 	User, System time.Duration // CPU time of all its threads so far
+	Start        time.Duration // when it started, after boot
+	VSize        uint64        // virtual memory size, bytes
+	RSSPages     uint64        // resident set, pages
 }
 
 // CPU is the process's user and system time together.
 func (s Stat) CPU() time.Duration { return s.User + s.System }
 
-// Read parses /proc/PID/stat: the fields after the command's closing
-// parenthesis are state, ppid, ..., utime (14th) and stime (15th) in
-// proc(5).
+// Read parses /proc/PID/stat. The fields after the command name (which
+// may hold spaces and parentheses, so its last ')' ends it) start at
+// field 3, state, as proc(5) numbers them.
 func Read(pid int) (Stat, error) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	path := "/proc/" + strconv.Itoa(pid) + "/stat"
+	b, err := os.ReadFile(path)
 	if err != nil {
 		return Stat{}, err
 	}
+	bad := fmt.Errorf("%s: unexpected format %q", path, b)
 	s := string(b)
 	i := strings.LastIndexByte(s, ')')
 	if i < 0 {
-		return Stat{}, fmt.Errorf("/proc/%d/stat: unexpected format %q", pid, s)
+		return Stat{}, bad
 	}
 	f := strings.Fields(s[i+1:])
-	if len(f) < 13 {
-		return Stat{}, fmt.Errorf("/proc/%d/stat: unexpected format %q", pid, s)
+	var ppid, ut, st, start, vsize, rss uint64
+	for _, x := range []struct {
+		field int // as proc(5) numbers them
+		to    *uint64
+	}{{4, &ppid}, {14, &ut}, {15, &st}, {22, &start}, {23, &vsize}, {24, &rss}} {
+		if x.field-3 >= len(f) {
+			return Stat{}, bad
+		}
+		v, err := strconv.ParseUint(f[x.field-3], 10, 64)
+		if err != nil {
+			return Stat{}, bad
+		}
+		*x.to = v
 	}
-	ppid, err1 := strconv.Atoi(f[1])
-	ut, err2 := strconv.ParseInt(f[11], 10, 64)
-	st, err3 := strconv.ParseInt(f[12], 10, 64)
-	if err1 != nil || err2 != nil || err3 != nil {
-		return Stat{}, fmt.Errorf("/proc/%d/stat: unexpected format %q", pid, s)
-	}
-	tick := func(n int64) time.Duration { return time.Duration(n) * time.Second / userHZ }
-	return Stat{PPID: ppid, User: tick(ut), System: tick(st)}, nil
+	tick := func(n uint64) time.Duration { return time.Duration(n) * time.Second / userHZ }
+	return Stat{PPID: int(ppid), User: tick(ut), System: tick(st), Start: tick(start), VSize: vsize, RSSPages: rss}, nil
 }
 
 // RSS is the process's resident set in bytes (VmRSS in

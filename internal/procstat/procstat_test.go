@@ -25,6 +25,9 @@ func TestSelf(t *testing.T) {
 	if after.CPU() <= before.CPU() {
 		t.Fatalf("CPU %v after 50 ms of work, %v before", after.CPU(), before.CPU())
 	}
+	if after.VSize < 1<<20 || after.RSSPages == 0 || after.Start <= 0 || after.Start != before.Start {
+		t.Fatalf("VSize %d, RSSPages %d, Start %v (%v before): want a size, pages, and one start", after.VSize, after.RSSPages, after.Start, before.Start)
+	}
 	if rss, err := RSS(os.Getpid()); err != nil || rss < 1<<20 {
 		t.Fatalf("RSS %d, %v", rss, err)
 	}

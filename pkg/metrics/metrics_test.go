@@ -239,6 +239,17 @@ func TestEvents(t *testing.T) {
 	if _, ok := fams["process_cpu_seconds_total"]; !ok {
 		t.Error("no process_cpu_seconds_total")
 	}
+	// The process_* values from /proc/self/stat, each field where it
+	// belongs: this test binary started within the hour, holds more than
+	// a megabyte resident and maps more than it holds.
+	start := series(fams, "process_start_time_seconds")[""]
+	rss, vsize := series(fams, "process_resident_memory_bytes")[""], series(fams, "process_virtual_memory_bytes")[""]
+	if age := time.Since(time.Unix(int64(start), 0)); age < -time.Second || age > time.Hour {
+		t.Errorf("process_start_time_seconds %v: started %v ago", start, age)
+	}
+	if rss < 1<<20 || vsize <= rss {
+		t.Errorf("process_resident_memory_bytes %v, process_virtual_memory_bytes %v", rss, vsize)
+	}
 	for name := range fams {
 		if strings.HasPrefix(name, "node_ipvs") || strings.Contains(name, "_bytes_total") && strings.HasPrefix(name, "lvsrs") {
 			t.Errorf("%s re-exports an IPVS counter node_exporter has", name)

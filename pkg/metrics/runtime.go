@@ -1,7 +1,6 @@
 package metrics
 
 import (
-	"bytes"
 	"os"
 	"runtime"
 	"runtime/debug"
@@ -10,6 +9,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/lvs-rs/lvs-rs/internal/procstat"
 )
 
 // memStat is one go_memstats_* gauge or counter read from
@@ -85,17 +86,13 @@ type processCollector struct {
 
 func newProcessCollector() processCollector { return processCollector{proc: "/proc/self"} }
 
-// userHZ is the unit of the CPU times in /proc/PID/stat (USER_HZ, 100 on
-// every Linux architecture lvs-rs builds for).
-const userHZ = 100
-
 // write writes the process_* metrics, in name order; those /proc cannot
 // give are left out.
 func (p processCollector) write(b *strings.Builder) {
-	st, stErr := readStat(p.proc + "/stat")
+	st, stErr := procstat.Read(os.Getpid())
 	if stErr == nil {
 		header(b, "process_cpu_seconds_total", "Total user and system CPU time spent in seconds.", typeCounter)
-		sample(b, "process_cpu_seconds_total", nil, nil, "", float64(st.utime+st.stime)/userHZ)
+		sample(b, "process_cpu_seconds_total", nil, nil, "", st.CPU().Seconds())
 	}
 	var lim unix.Rlimit
 	if unix.Getrlimit(unix.RLIMIT_NOFILE, &lim) == nil {
@@ -105,49 +102,15 @@ func (p processCollector) write(b *strings.Builder) {
 		gauge(b, "process_open_fds", "Number of open file descriptors.", float64(len(fds)))
 	}
 	if stErr == nil {
-		gauge(b, "process_resident_memory_bytes", "Resident memory size in bytes.", float64(st.rss*uint64(os.Getpagesize())))
+		gauge(b, "process_resident_memory_bytes", "Resident memory size in bytes.", float64(st.RSSPages*uint64(os.Getpagesize())))
 		if boot, err := bootTime(); err == nil {
-			gauge(b, "process_start_time_seconds", "Start time of the process since unix epoch in seconds.", float64(boot)+float64(st.start)/userHZ)
+			gauge(b, "process_start_time_seconds", "Start time of the process since unix epoch in seconds.", float64(boot)+st.Start.Seconds())
 		}
-		gauge(b, "process_virtual_memory_bytes", "Virtual memory size in bytes.", float64(st.vsize))
+		gauge(b, "process_virtual_memory_bytes", "Virtual memory size in bytes.", float64(st.VSize))
 	}
 	if unix.Getrlimit(unix.RLIMIT_AS, &lim) == nil {
 		gauge(b, "process_virtual_memory_max_bytes", "Maximum amount of virtual memory available in bytes.", float64(lim.Cur))
 	}
-}
-
-// procStat is what process_* needs of /proc/PID/stat.
-type procStat struct {
-	utime, stime, start, vsize, rss uint64
-}
-
-// readStat parses /proc/PID/stat: the fields after the command name
-// (which may hold spaces and parentheses) start at field 3, state.
-func readStat(path string) (procStat, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return procStat{}, err
-	}
-	i := bytes.LastIndexByte(data, ')')
-	if i < 0 {
-		return procStat{}, errBadStat
-	}
-	f := strings.Fields(string(data[i+1:]))
-	if len(f) < 22 {
-		return procStat{}, errBadStat
-	}
-	var st procStat
-	for _, x := range []struct {
-		field int // as proc(5) numbers them
-		to    *uint64
-	}{{14, &st.utime}, {15, &st.stime}, {22, &st.start}, {23, &st.vsize}, {24, &st.rss}} {
-		v, err := strconv.ParseUint(f[x.field-3], 10, 64)
-		if err != nil {
-			return procStat{}, errBadStat
-		}
-		*x.to = v
-	}
-	return st, nil
 }
 
 // bootTime returns the btime line of /proc/stat: the boot time in
