@@ -3,12 +3,11 @@ package main
 import (
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
-	"strings"
 	"testing"
 
 	"github.com/lvs-rs/lvs-rs/internal/nstest"
+	"github.com/lvs-rs/lvs-rs/internal/phase"
 )
 
 // TestPhasesFile: with LVS_RS_PHASES a real server's start and stop write
@@ -32,16 +31,18 @@ func TestPhasesFile(t *testing.T) {
 		if code != 0 {
 			t.Fatalf("%s: exit %d, %q %q", c.args[0], code, out, errs)
 		}
-		b, err := os.ReadFile(path)
+		f, err := os.Open(path)
 		if err != nil {
 			t.Fatal(err)
 		}
+		got, err := phase.Read(f)
+		f.Close()
+		if err != nil {
+			t.Fatalf("%s: %v", c.args[0], err)
+		}
 		var names []string
-		for _, line := range strings.Split(strings.TrimSuffix(string(b), "\n"), "\n") {
-			if !regexp.MustCompile(`^[a-z-]+ \d+\.\d{6}$`).MatchString(line) {
-				t.Fatalf("%s: phase line %q", c.args[0], line)
-			}
-			names = append(names, strings.Fields(line)[0])
+		for _, p := range got {
+			names = append(names, p.Name)
 		}
 		if !slices.Equal(names, c.want) {
 			t.Errorf("%s: phases %v, want %v", c.args[0], names, c.want)

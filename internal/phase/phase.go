@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -68,4 +70,19 @@ func Write(w io.Writer, phases []Timing) error {
 		fmt.Fprintf(b, "%s %.6f\n", t.Name, t.Took.Seconds())
 	}
 	return b.Flush()
+}
+
+// Read reads what Write wrote: one "name seconds" line per phase.
+func Read(r io.Reader) ([]Timing, error) {
+	var out []Timing
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		name, v, ok := strings.Cut(sc.Text(), " ")
+		s, err := strconv.ParseFloat(v, 64)
+		if !ok || name == "" || err != nil {
+			return nil, fmt.Errorf("phase: line %q is not \"name seconds\"", sc.Text())
+		}
+		out = append(out, Timing{Name: name, Took: time.Duration(s * float64(time.Second))})
+	}
+	return out, sc.Err()
 }

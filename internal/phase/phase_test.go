@@ -3,6 +3,7 @@ package phase
 import (
 	"bytes"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 )
@@ -35,6 +36,14 @@ func TestMarks(t *testing.T) {
 	}
 	if got := Disable(); got != nil {
 		t.Fatalf("recorded after Disable: %v", got)
+	}
+	back, err := Read(&b)
+	if err != nil || len(back) != 2 || back[0].Name != "slow" || back[1].Name != "fast" ||
+		(back[0].Took-got[0].Took).Abs() > time.Microsecond {
+		t.Fatalf("Read of what Write wrote: %v, %v; want %v", back, err, got)
+	}
+	if _, err := Read(strings.NewReader("slow\n")); err == nil {
+		t.Fatal("Read of a line without seconds succeeded")
 	}
 }
 

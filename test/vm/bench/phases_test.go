@@ -1,27 +1,20 @@
 package bench
 
 import (
-	"bufio"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
+
+	"github.com/lvs-rs/lvs-rs/internal/phase"
 )
 
 // envPhases set to 1 makes every timed lvs-rs run write its phases
 // (internal/phase, through the hidden LVS_RS_PHASES=FILE), printed as
 // PHASE lines after its TABLE line.
 const envPhases = "LVSRS_TEST_BENCH_PHASES"
-
-// phaseTiming is one phase of a run: its name and seconds.
-type phaseTiming struct {
-	name    string
-	seconds float64
-}
 
 // askPhases makes cmd write its phases to a file when envPhases is set,
 // and returns that file ("" otherwise).
@@ -35,7 +28,7 @@ func askPhases(t *testing.T, cmd *exec.Cmd) string {
 }
 
 // readPhases reads what askPhases asked for; nil for "".
-func readPhases(t *testing.T, path string) []phaseTiming {
+func readPhases(t *testing.T, path string) []phase.Timing {
 	if path == "" {
 		return nil
 	}
@@ -44,18 +37,9 @@ func readPhases(t *testing.T, path string) []phaseTiming {
 		t.Fatalf("LVS_RS_PHASES: %v", err)
 	}
 	defer f.Close()
-	var out []phaseTiming
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		name, v, ok := strings.Cut(sc.Text(), " ")
-		s, err := strconv.ParseFloat(v, 64)
-		if !ok || err != nil {
-			t.Fatalf("LVS_RS_PHASES: line %q", sc.Text())
-		}
-		out = append(out, phaseTiming{name, s})
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
+	out, err := phase.Read(f)
+	if err != nil {
+		t.Fatalf("LVS_RS_PHASES: %v", err)
 	}
 	return out
 }
@@ -65,14 +49,14 @@ func readPhases(t *testing.T, path string) []phaseTiming {
 // and its exit) as "process":
 //
 //	PHASE SHAPE WHAT NAME SECONDS
-func printPhases(shape, what string, wall time.Duration, phases []phaseTiming) {
+func printPhases(shape, what string, wall time.Duration, phases []phase.Timing) {
 	if phases == nil {
 		return
 	}
 	rest := wall.Seconds()
 	for _, p := range phases {
-		fmt.Printf("PHASE %s %s %s %.6f\n", shape, what, p.name, p.seconds)
-		rest -= p.seconds
+		fmt.Printf("PHASE %s %s %s %.6f\n", shape, what, p.Name, p.Took.Seconds())
+		rest -= p.Took.Seconds()
 	}
 	fmt.Printf("PHASE %s %s process %.6f\n", shape, what, rest)
 }

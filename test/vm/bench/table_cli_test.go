@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lvs-rs/lvs-rs/internal/phase"
 	"github.com/lvs-rs/lvs-rs/internal/topo"
 	"github.com/lvs-rs/lvs-rs/internal/vmtest"
 	"github.com/lvs-rs/lvs-rs/pkg/ipvs"
@@ -98,7 +99,7 @@ type table struct {
 type measurement struct {
 	wall, cpu time.Duration
 	rssKB     int64
-	phases    []phaseTiming // envPhases: the run's own phases
+	phases    []phase.Timing // envPhases: the run's own phases
 }
 
 func (m measurement) print(shape, what string) {
