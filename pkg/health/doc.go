@@ -15,6 +15,8 @@
 //	err := c.Set(targets) // validate and apply; again on every reload
 //	go c.Run(ctx)         // returns after ctx is cancelled and all goroutines stopped
 //	c.Snapshot()          // []Status for status output, sorted by target ID
+//	c.Statuses()          // the same, unsorted (cheaper, for lookups by ID)
+//	c.StatusesOf(ids)     // the statuses of those targets alone
 //	c.Counters()          // totals: up, down, late, overlap, transitions, unchecked
 //
 // A Target is one real server as one subscriber (a virtual server) sees

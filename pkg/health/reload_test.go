@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -42,6 +43,43 @@ func TestDedupSharesOneCheck(t *testing.T) {
 		b.ID = a.ID
 		if a != b {
 			t.Errorf("subscribers see different statuses:\n%+v\n%+v", a, b)
+		}
+	})
+}
+
+// TestStatusesIsSnapshotUnsorted: Statuses holds what Snapshot does, one
+// status per target (each subscriber of a shared check too); Snapshot is
+// sorted by ID; StatusesOf gives those of the IDs asked for that the
+// checker has, in their order, and forgets a target another Set removed.
+func TestStatusesIsSnapshotUnsorted(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var targets []Target
+		for i, id := range []string{"e", "c", "a", "d", "b"} {
+			targets = append(targets, tcpTarget(id, "10.0.0."+string(rune('1'+i%3)), time.Second))
+		}
+		h := start(t, Options{}, targets...)
+		defer h.stop(t)
+		time.Sleep(time.Second + time.Second/2)
+		synctest.Wait()
+		byID := func(a, b Status) int { return strings.Compare(a.ID, b.ID) }
+		snap := h.Snapshot()
+		if len(snap) != len(targets) || !slices.IsSortedFunc(snap, byID) {
+			t.Errorf("Snapshot: %+v, want %d statuses sorted by ID", snap, len(targets))
+		}
+		all := h.Statuses()
+		slices.SortFunc(all, byID)
+		if !slices.Equal(all, snap) {
+			t.Errorf("Statuses, sorted: %+v\nSnapshot: %+v", all, snap)
+		}
+		// snap is a, b, c, d, e.
+		if got, want := h.StatusesOf([]string{"d", "x", "a"}), []Status{snap[3], snap[0]}; !slices.Equal(got, want) {
+			t.Errorf("StatusesOf(d, x, a): %+v, want %+v", got, want)
+		}
+		if err := h.Set(targets[1:]); err != nil { // e removed: d keeps the shared check
+			t.Fatal(err)
+		}
+		if got, want := h.StatusesOf([]string{"e", "d"}), []Status{snap[3]}; !slices.Equal(got, want) {
+			t.Errorf("after e was removed, StatusesOf(e, d): %+v, want %+v", got, want)
 		}
 	})
 }
