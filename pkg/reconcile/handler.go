@@ -101,6 +101,9 @@ func (l *Loop) setDrain(ctx context.Context, req control.DrainRequest, drain boo
 		}
 	}
 	l.drains, l.drainedAt = next, kept
+	// The pass that applies it (the next to begin) converges every
+	// service, even one a health transition triggers before Kick below.
+	l.full = true
 	want := l.begun + 1
 	l.mu.Unlock()
 	verb := "enabled"
