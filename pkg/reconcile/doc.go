@@ -32,10 +32,16 @@
 // A pass triggered by health transitions alone converges only the
 // services whose real servers changed (director.Options.Services): it
 // lists those services' real servers, not every service's, and makes the
-// one edit; the overlay is still computed whole, so the record keeps the
-// whole effective state. Every other trigger (the first pass, a reload,
-// a drain or enable, an address event, a due time, a retry after a
-// failed pass) converges every service.
+// one edit. It also overlays only those services (OverlayScoped), on the
+// last pass's outcome, whose other services are what the kernel holds:
+// it gathers the checks' statuses (health.Checker.StatusesOf), the drains
+// and the kernel's weights of those services alone. When that outcome
+// cannot be reused (another configuration since, a real server leaving
+// the file, a slow-start ramp or drain deadline under way anywhere) it
+// overlays every service, as other passes do. The record keeps the whole
+// effective state either way. Every other trigger (the first pass, a
+// reload, a drain or enable, an address event, a due time, a retry after
+// a failed pass) converges every service.
 //
 // The loop keeps the state record between its passes
 // (director.RecordCache): a pass reads the file again only when it is not

@@ -25,6 +25,8 @@ type memKernel struct {
 	sysctls  map[string]string
 	net      memRoutes
 	dumps    map[uint16]int // destination dumps per service port
+	listed   int            // dumps of every service
+	asked    int            // services asked for by key
 }
 
 func newMemKernel() *memKernel {
@@ -39,12 +41,14 @@ func (m *memKernel) Info(context.Context) (ipvs.Info, error) {
 func (m *memKernel) Services(context.Context) ([]ipvs.ServiceExtended, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.listed++
 	return slices.Clone(m.services), nil
 }
 
 func (m *memKernel) Service(_ context.Context, k ipvs.ServiceKey) (ipvs.ServiceExtended, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.asked++
 	for _, s := range m.services {
 		if s.Key() == k {
 			return s, nil

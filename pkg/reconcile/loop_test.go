@@ -189,7 +189,7 @@ func counts(lp *Loop) loopCounts {
 }
 
 // writeConfig writes cfg to file.
-func writeConfig(t *testing.T, file, cfg string) {
+func writeConfig(t testing.TB, file, cfg string) {
 	t.Helper()
 	if err := os.WriteFile(file, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)

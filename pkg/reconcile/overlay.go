@@ -111,12 +111,17 @@ type Outcome struct {
 	Next time.Time
 	// Gone are the leaving real servers that may now be forgotten.
 	Gone []Member
+
+	// from is the base services this was computed from, and reusable
+	// whether OverlayScoped may start from it (see there).
+	from     []director.DesiredService
+	reusable bool
 }
 
 // Overlay computes the effective desired state from base (the
 // configuration's) and in. It is pure.
 func Overlay(base director.Desired, in Inputs) Outcome {
-	out := Outcome{Desired: base}
+	out := Outcome{Desired: base, from: base.Services}
 	out.Desired.Services = make([]director.DesiredService, 0, len(base.Services))
 	members := 0
 	for _, ds := range base.Services {
@@ -131,6 +136,7 @@ func Overlay(base director.Desired, in Inputs) Outcome {
 		out.sorry(&out.Desired.Services[i], in)
 	}
 	out.announce(base, in)
+	out.reusable = len(in.Leaving) == 0 && out.Next.IsZero()
 	return out
 }
 
@@ -144,10 +150,19 @@ func (o *Outcome) announce(base director.Desired, in Inputs) {
 		return
 	}
 	serving := map[netip.Addr]bool{}
+	var (
+		last   ipvs.ServiceKey // a service's rows are consecutive: its VIP is looked up once
+		vip    netip.Addr
+		looked bool
+	)
 	for _, r := range o.Rows {
-		if r.InKernel && r.Effective > 0 && r.State != StateSorry {
-			serving[in.Policies[r.Service].VIP.Unmap()] = true
+		if !r.InKernel || r.Effective == 0 || r.State == StateSorry {
+			continue
 		}
+		if !looked || r.Service != last {
+			last, vip, looked = r.Service, in.Policies[r.Service].VIP.Unmap(), true
+		}
+		serving[vip] = true
 	}
 	a := *base.Announce
 	a.VIPs = nil

@@ -236,10 +236,11 @@ func TestOverlayAnnounce(t *testing.T) {
 }
 
 // TestKernelNeeded: a steady pass reads nothing beyond Converge; real
-// servers not checked yet, drained or leaving make their service read.
+// servers not checked yet, drained or leaving make their service read,
+// within the services a scoped pass overlays.
 func TestKernelNeeded(t *testing.T) {
 	steady := Inputs{Health: map[Member]Health{mem(web, rs1): {State: Up}, mem(web, rs2): {State: Down}}}
-	if got := kernelNeeded(steady); len(got) != 0 {
+	if got := kernelNeeded(steady, nil); len(got) != 0 {
 		t.Errorf("steady pass reads %v", got)
 	}
 	in := Inputs{
@@ -248,7 +249,12 @@ func TestKernelNeeded(t *testing.T) {
 		Leaving: map[Member]Leaving{mem(dns, rs2): {}},
 	}
 	want := map[ipvs.ServiceKey]bool{webK: true, dns.Key(): true}
-	if diff := cmp.Diff(want, kernelNeeded(in), cmp.Comparer(func(a, b netip.Addr) bool { return a == b })); diff != "" {
+	if diff := cmp.Diff(want, kernelNeeded(in, nil), cmp.Comparer(func(a, b netip.Addr) bool { return a == b })); diff != "" {
 		t.Errorf("services read (-want +got):\n%s", diff)
+	}
+	// A pass overlaying web alone (OverlayScoped) reads web alone.
+	only := map[ipvs.ServiceKey]bool{webK: true}
+	if diff := cmp.Diff(only, kernelNeeded(in, only), cmp.Comparer(func(a, b netip.Addr) bool { return a == b })); diff != "" {
+		t.Errorf("services read by a pass of web (-want +got):\n%s", diff)
 	}
 }

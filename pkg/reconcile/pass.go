@@ -2,7 +2,6 @@ package reconcile
 
 import (
 	"context"
-	"fmt"
 	"maps"
 	"slices"
 	"time"
@@ -30,11 +29,12 @@ func (l *Loop) pass(ctx context.Context) (time.Time, error) {
 	start := time.Now()
 	l.mu.Lock()
 	s := l.setup
-	in := l.inputs(start)
 	scope := l.takeScope()
+	on := l.onto(scope)
+	in := l.inputs(start, on.only)
 	l.begun++
 	l.mu.Unlock()
-	out, res, err := l.converge(ctx, s, in, scope)
+	out, res, err := l.converge(ctx, s, in, scope, on)
 	end := time.Now()
 	l.record(out, res, err, start, end)
 	phase.Mark("pass-record")
@@ -66,9 +66,29 @@ func (l *Loop) takeScope() []ipvs.ServiceKey {
 	return slices.Collect(maps.Keys(l.touched)) // any order: Converge takes them as a set
 }
 
-// converge reads the kernel, overlays and converges (the services of
-// scope; nil: every one) under the host lock.
-func (l *Loop) converge(ctx context.Context, s Setup, in Inputs, scope []ipvs.ServiceKey) (Outcome, director.Result, error) {
+// onto is what a pass overlays its services on.
+type onto struct {
+	// only are the services a scoped pass overlays on prev, the last
+	// pass's outcome (see OverlayScoped); nil: a pass overlaying every
+	// service afresh.
+	only map[ipvs.ServiceKey]bool
+	prev Outcome
+}
+
+// onto decides how the pass of scope overlays (caller holds mu): a
+// scoped pass overlays its services alone on the last outcome when that
+// can be reused (see Outcome.Reusable), and then gathers the inputs and
+// reads the kernel's real servers of those services only.
+func (l *Loop) onto(scope []ipvs.ServiceKey) onto {
+	if scope == nil || !l.last.Reusable(l.setup.Base, Inputs{Leaving: l.leaving}) {
+		return onto{}
+	}
+	return onto{only: setOf(scope), prev: l.last}
+}
+
+// converge reads the kernel, overlays (on on.prev, or afresh) and
+// converges (the services of scope; nil: every one) under the host lock.
+func (l *Loop) converge(ctx context.Context, s Setup, in Inputs, scope []ipvs.ServiceKey, on onto) (Outcome, director.Result, error) {
 	if l.opts.Lock != nil {
 		unlock, err := l.opts.Lock()
 		if err != nil {
@@ -78,14 +98,17 @@ func (l *Loop) converge(ctx context.Context, s Setup, in Inputs, scope []ipvs.Se
 	}
 	phase.Mark("lock")
 	rctx, cancel := context.WithTimeout(ctx, readTimeout)
-	kernel, err := readKernel(rctx, l.opts.IPVS, kernelNeeded(in))
+	kernel, err := readKernel(rctx, l.opts.IPVS, kernelNeeded(in, on.only))
 	cancel()
 	if err != nil {
 		return Outcome{}, director.Result{}, err
 	}
 	in.Kernel = kernel
 	phase.Mark("weights")
-	out := Overlay(s.Base, in)
+	out, ok := OverlayScoped(on.prev, s.Base, in, on.only)
+	if !ok || on.only == nil {
+		out = Overlay(s.Base, in)
+	}
 	s.AddProbes(&out.Desired)
 	phase.Mark("overlay")
 	cctx, cancel := context.WithTimeout(ctx, passTimeout)
@@ -96,33 +119,54 @@ func (l *Loop) converge(ctx context.Context, s Setup, in Inputs, scope []ipvs.Se
 	return out, res, err
 }
 
-// inputs gathers the overlay's inputs but the kernel's (caller holds mu).
-func (l *Loop) inputs(now time.Time) Inputs {
+// inputs gathers the overlay's inputs but the kernel's (caller holds
+// mu): of every real server, or with only set, of the real servers of
+// only's services alone (a pass overlaying them on the last outcome).
+func (l *Loop) inputs(now time.Time, only map[ipvs.ServiceKey]bool) Inputs {
+	statuses := l.statuses(only)
 	in := Inputs{
-		Now: now, Policies: l.setup.Policies, Health: map[Member]Health{},
+		Now: now, Policies: l.setup.Policies, Health: make(map[Member]Health, len(statuses)),
 		Drained: map[Member]time.Time{}, Leaving: map[Member]Leaving{},
 	}
 	for m, lv := range l.leaving {
 		in.Leaving[m] = lv
 	}
-	for _, st := range l.checker.Snapshot() {
-		m, ok := l.setup.Members[st.ID]
-		if !ok {
-			continue
+	for _, st := range statuses {
+		if m, ok := l.setup.Members[st.ID]; ok {
+			in.Health[m] = healthOf(st, l.recovered[st.ID])
 		}
-		in.Health[m] = healthOf(st, l.recovered[st.ID])
+	}
+	if len(l.drains) == 0 {
+		return in
 	}
 	for _, ds := range l.setup.Base.Services {
-		sel := selectorOf(ds.Service.Key())
+		k := ds.Service.Key()
+		if only != nil && !only[k] {
+			continue
+		}
+		sel := selectorOf(k)
 		for _, d := range ds.Destinations {
 			for _, dr := range l.drains {
 				if dr.Service == sel && dr.Address == d.Address {
-					in.Drained[Member{ds.Service.Key(), d.Key()}] = l.drainedAt[dr]
+					in.Drained[Member{k, d.Key()}] = l.drainedAt[dr]
 				}
 			}
 		}
 	}
 	return in
+}
+
+// statuses are the health checks' statuses of the real servers of only's
+// services, nil for every one (caller holds mu).
+func (l *Loop) statuses(only map[ipvs.ServiceKey]bool) []health.Status {
+	if only == nil {
+		return l.checker.Statuses()
+	}
+	var ids []string
+	for k := range only {
+		ids = append(ids, l.setup.Checked[k]...)
+	}
+	return l.checker.StatusesOf(ids)
 }
 
 // healthOf turns a check's status into the overlay's Health; recovered is
@@ -152,53 +196,6 @@ func healthOf(st health.Status, recovered time.Time) Health {
 		}
 	}
 	return h
-}
-
-// readKernel reads the weight and connection count of every real server
-// of the services in want, as the kernel has them now.
-func readKernel(ctx context.Context, x director.IPVS, want map[ipvs.ServiceKey]bool) (map[Member]Observed, error) {
-	out := map[Member]Observed{}
-	if x == nil || len(want) == 0 {
-		return out, nil
-	}
-	svcs, err := x.Services(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("reconcile: read IPVS services: %w", err)
-	}
-	for _, s := range svcs {
-		k := s.Service.Key()
-		if !want[k] {
-			continue
-		}
-		ds, err := x.Destinations(ctx, s.Service)
-		if err != nil {
-			return nil, fmt.Errorf("reconcile: read real servers of %v: %w", k, err)
-		}
-		for _, d := range ds {
-			out[Member{k, d.Key()}] = Observed{Weight: d.Weight, Conns: d.ActiveConnections + d.InactiveConnections}
-		}
-	}
-	return out, nil
-}
-
-// kernelNeeded lists the services whose real servers Overlay must see in
-// the kernel: those with a real server not checked yet (it keeps the
-// kernel's weight), drained by hand or leaving the file (deleted once
-// idle). A steady pass needs none, so it costs only Converge's own read.
-func kernelNeeded(in Inputs) map[ipvs.ServiceKey]bool {
-	want := map[ipvs.ServiceKey]bool{}
-	for m, h := range in.Health {
-		if h.State == Pending {
-			want[m.Service] = true
-		}
-	}
-	for m := range in.Drained {
-		want[m.Service] = true
-	}
-	for m := range in.Leaving {
-		want[m.Service] = true
-	}
-	return want
 }
 
 // record keeps a pass's outcome for status, metrics and the next pass.
@@ -256,4 +253,13 @@ func driftObject(c director.Change) string {
 		return "sysctl"
 	}
 	return "real_server"
+}
+
+// setOf is keys as a set.
+func setOf(keys []ipvs.ServiceKey) map[ipvs.ServiceKey]bool {
+	m := make(map[ipvs.ServiceKey]bool, len(keys))
+	for _, k := range keys {
+		m[k] = true
+	}
+	return m
 }

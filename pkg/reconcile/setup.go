@@ -27,6 +27,8 @@ type Setup struct {
 	Targets []health.Target
 	// Members maps a target's ID to its real server.
 	Members map[string]Member
+	// Checked lists each service's targets, by ID.
+	Checked map[ipvs.ServiceKey][]string
 	// Probes are the firewall-mark services of the checks through the
 	// VIP (via: vip), one per checked real server, holding only it.
 	Probes []director.DesiredService
@@ -40,6 +42,7 @@ func NewSetup(cfg *config.Config) (Setup, error) {
 		Base:     director.DesiredFrom(cfg),
 		Policies: map[ipvs.ServiceKey]Policy{},
 		Members:  map[string]Member{},
+		Checked:  map[ipvs.ServiceKey][]string{},
 		Interval: cfg.Director.ReconcileInterval,
 	}
 	if s.Interval <= 0 {
@@ -72,6 +75,7 @@ func NewSetup(cfg *config.Config) (Setup, error) {
 				}
 			}
 			s.Members[t.ID] = m
+			s.Checked[k] = append(s.Checked[k], t.ID)
 			s.Targets = append(s.Targets, t)
 		}
 	}
