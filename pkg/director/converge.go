@@ -121,11 +121,29 @@ func converge(ctx context.Context, d *Desired, o Options) (Result, error) {
 // reports whether d is the desired state the last pass recorded: rec's,
 // or own when another command rewrote the record since (see
 // RecordCache.load).
+//
+// With a cache, it also indexes the encoding (r.index, kept with the
+// record it saves): the next pass, against the same record, compares its
+// services as values and renders only those that differ
+// (encodeDesiredIndexed).
 func (r *runner) encode(d *Desired, rec record, found bool, own []byte) (same bool, err error) {
-	if found {
-		r.keep, same, err = encodeDesiredAgainst(d, rec.Desired)
-	} else {
-		r.keep, err = encodeDesired(d)
+	var ends *[]int
+	if r.cache != nil {
+		ends = &[]int{}
+	}
+	switch {
+	case !found:
+		r.keep, err = encodeDesiredIndexing(d, ends)
+	case r.encodeIndexed(d, rec, &same):
+		ends = nil // r.index is set
+	default:
+		r.keep, same, err = encodeDesiredAgainstIndexing(d, rec.Desired, ends)
+	}
+	if err == nil && ends != nil {
+		r.index = indexDesired(d, *ends)
+		if same {
+			r.cache.indexed(rec, r.index) // the record kept has none yet
+		}
 	}
 	if err == nil && own != nil {
 		same = sameDesired(d, own)
@@ -133,15 +151,30 @@ func (r *runner) encode(d *Desired, rec record, found bool, own []byte) (same bo
 	return same, err
 }
 
+// encodeIndexed renders d into r.keep with the index the cache keeps for
+// rec, if any, and reports whether it could (see encodeDesiredIndexed).
+func (r *runner) encodeIndexed(d *Desired, rec record, same *bool) bool {
+	x := r.cache.index(rec)
+	if x == nil {
+		return false
+	}
+	out, s, next, ok := encodeDesiredIndexed(d, rec.Desired, x)
+	if ok {
+		r.keep, *same, r.index = out, s, next
+	}
+	return ok
+}
+
 // runner is one Converge (or Stop) under way.
 type runner struct {
 	store state.Store
 	k     Kernel
-	want  Desired      // what to converge to (nothing, for stop), in scope
-	keep  desiredEnc   // the desired state the record carries, encoded
-	stop  bool         // tear down: keep going past failures, remove an empty record
-	scope scope        // the services this pass reads, plans and changes
-	cache *RecordCache // Options.Records: kept in step with every save
+	want  Desired       // what to converge to (nothing, for stop), in scope
+	keep  desiredEnc    // the desired state the record carries, encoded
+	index *desiredIndex // keep's index, with a cache (see encode)
+	stop  bool          // tear down: keep going past failures, remove an empty record
+	scope scope         // the services this pass reads, plans and changes
+	cache *RecordCache  // Options.Records: kept in step with every save
 }
 
 // apply records the intentions (unless the record prev already holds
@@ -338,7 +371,7 @@ func (r runner) save(owned Owned, prev record) (record, error) {
 		r.cache.forget() // the file may be either record
 		return prev, err
 	}
-	r.cache.saved(r.store, next)
+	r.cache.saved(r.store, next, r.index)
 	return next, nil
 }
 

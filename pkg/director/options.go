@@ -51,8 +51,10 @@ type Options struct {
 	Services []ipvs.ServiceKey
 	// Records, when set, keeps the state record between calls: a
 	// long-running caller's pass takes it from memory while its file is
-	// the one the last pass read or wrote (see RecordCache). nil reads it
-	// every time, as Start and Stop do.
+	// the one the last pass read or wrote (see RecordCache), and renders
+	// for it only the services that differ from the ones recorded
+	// (compared as values; see desiredIndex). nil reads it every time, as
+	// Start and Stop do.
 	Records *RecordCache
 }
 

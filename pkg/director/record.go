@@ -101,10 +101,23 @@ func (e desiredEnc) equal(o desiredEnc) bool {
 // encodeDesired renders d for a record; empty for nil. The bytes are
 // json.Marshal's (see appendDesired).
 func encodeDesired(d *Desired) (desiredEnc, error) {
+	return encodeDesiredIndexing(d, nil)
+}
+
+// encodeDesiredIndexing is encodeDesired; a non-nil ends gets where each
+// service's bytes end in the encoding (see desiredIndex).
+func encodeDesiredIndexing(d *Desired, ends *[]int) (desiredEnc, error) {
 	if d == nil {
 		return desiredEnc{}, nil
 	}
-	b, err := appendDesired(make([]byte, 0, desiredSize(d)), d, nil)
+	var flush func([]byte) ([]byte, bool)
+	if ends != nil {
+		flush = func(b []byte) ([]byte, bool) {
+			*ends = append(*ends, len(b))
+			return b, true
+		}
+	}
+	b, err := appendDesired(make([]byte, 0, desiredSize(d)), d, flush)
 	if err != nil {
 		return desiredEnc{}, fmt.Errorf("director: encode the desired state: %w", err)
 	}
@@ -119,19 +132,30 @@ func encodeDesired(d *Desired) (desiredEnc, error) {
 // difference the new encoding's head is enc's matching prefix, not
 // copied, and the rest is rendered into a buffer of its own.
 func encodeDesiredAgainst(d *Desired, enc []byte) (out desiredEnc, same bool, err error) {
+	return encodeDesiredAgainstIndexing(d, enc, nil)
+}
+
+// encodeDesiredAgainstIndexing is encodeDesiredAgainst; a non-nil ends
+// gets where each service's bytes end in the new encoding (see
+// desiredIndex).
+func encodeDesiredAgainstIndexing(d *Desired, enc []byte, ends *[]int) (out desiredEnc, same bool, err error) {
 	off := 0
 	diverged := false
 	flush := func(b []byte) ([]byte, bool) {
-		if diverged {
-			return b, true // b is the new encoding's rest, growing
-		}
-		if bytes.HasPrefix(enc[off:], b) {
+		switch {
+		case diverged: // b is the new encoding's rest, growing
+		case bytes.HasPrefix(enc[off:], b):
 			off += len(b)
-			return b[:0], true
+			b = b[:0]
+		default:
+			diverged = true
+			// The rest of the recorded encoding sizes the rest of the new one.
+			b = append(make([]byte, 0, max(len(enc)-off, 4096)+len(b)), b...)
 		}
-		diverged = true
-		// The rest of the recorded encoding sizes the rest of the new one.
-		return append(make([]byte, 0, max(len(enc)-off, 4096)+len(b)), b...), true
+		if ends != nil { // the new encoding is enc[:off], then b
+			*ends = append(*ends, off+len(b))
+		}
+		return b, true
 	}
 	b, err := appendDesired(make([]byte, 0, 4096), d, flush)
 	if err != nil {

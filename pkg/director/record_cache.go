@@ -17,6 +17,10 @@ import (
 // replaces the file, so the next pass reads it; a failed save forgets
 // the record.
 //
+// With the record it keeps the index of its desired state (see
+// desiredIndex), so that a pass renders only the services that differ
+// from the recorded ones.
+//
 // The zero value holds nothing. Passes using one cache must not overlap
 // (the host lock serializes them).
 type RecordCache struct {
@@ -24,6 +28,9 @@ type RecordCache struct {
 	stamp state.Stamp
 	rec   record
 	held  bool
+	// idx indexes rec's desired state when the pass that saved or
+	// compared it could (see desiredIndex); nil otherwise.
+	idx *desiredIndex
 }
 
 // load is loadRecord, from the cache when the file's stamp is the one
@@ -43,7 +50,7 @@ func (c *RecordCache) load(s state.Store) (rec record, found bool, own []byte, e
 			return c.rec, true, nil, nil
 		}
 		own = c.rec.Desired
-		c.held, c.rec = false, record{}
+		c.held, c.rec, c.idx = false, record{}, nil
 	}
 	rec, st, found, err := loadStamped(s)
 	if err == nil && found {
@@ -52,9 +59,10 @@ func (c *RecordCache) load(s state.Store) (rec record, found bool, own []byte, e
 	return rec, found, own, err
 }
 
-// saved keeps rec, just written to s, with the file's stamp; it forgets
-// the record when the stamp cannot be read.
-func (c *RecordCache) saved(s state.Store, rec record) {
+// saved keeps rec, just written to s, with the file's stamp and idx, the
+// index of its desired state (nil for none); it forgets the record when
+// the stamp cannot be read.
+func (c *RecordCache) saved(s state.Store, rec record, idx *desiredIndex) {
 	if c == nil {
 		return
 	}
@@ -62,12 +70,45 @@ func (c *RecordCache) saved(s state.Store, rec record) {
 	defer c.mu.Unlock()
 	st, ok, err := s.Stamp(Role)
 	if err != nil || !ok {
-		c.held = false
+		c.held, c.idx = false, nil
 		return
 	}
 	// Kept as a read would return it: the desired state in one piece.
 	rec.Desired, rec.desiredRest = rec.desiredEnc().bytes(), nil
-	c.stamp, c.rec, c.held = st, rec, true
+	c.stamp, c.rec, c.held, c.idx = st, rec, true, idx
+}
+
+// index returns the index of rec's desired state when rec is the record
+// held (as load returned it) and one is kept; nil otherwise.
+func (c *RecordCache) index(rec record) *desiredIndex {
+	if c == nil {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.held || !sameSlice(c.rec.Desired, rec.Desired) {
+		return nil
+	}
+	return c.idx
+}
+
+// indexed keeps idx as the index of rec's desired state, when rec is the
+// record held.
+func (c *RecordCache) indexed(rec record, idx *desiredIndex) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.held && sameSlice(c.rec.Desired, rec.Desired) {
+		c.idx = idx
+	}
+}
+
+// sameSlice reports whether a and b are the same bytes in memory, not
+// merely equal ones.
+func sameSlice(a, b []byte) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
 }
 
 // forget drops the record (removed, or a save that failed midway).
@@ -77,5 +118,5 @@ func (c *RecordCache) forget() {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.held, c.rec = false, record{}
+	c.held, c.rec, c.idx = false, record{}, nil
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -58,8 +59,20 @@ func TestRecordCacheFollowsTheFile(t *testing.T) {
 	heavier.VirtualServers[1].RealServers[0].Weight = 7
 	fewer := twoServices()
 	fewer.VirtualServers[1].RealServers = fewer.VirtualServers[1].RealServers[:1]
-	configs := map[string]*config.Config{"web": web(), "two": twoServices(), "heavier": heavier, "fewer": fewer}
-	names := []string{"web", "two", "heavier", "fewer"}
+	// Three services, the middle one edited: the services after the
+	// first difference are copied from the recorded bytes (desiredIndex).
+	three := func(w int) *config.Config {
+		c := twoServices()
+		last := c.VirtualServers[1]
+		last.Port, last.RealServers = 8443, slices.Clone(last.RealServers)
+		c.VirtualServers = append(c.VirtualServers, last)
+		c.VirtualServers[1].RealServers = slices.Clone(c.VirtualServers[1].RealServers)
+		c.VirtualServers[1].RealServers[1].Weight = w
+		return c
+	}
+	configs := map[string]*config.Config{"web": web(), "two": twoServices(), "heavier": heavier, "fewer": fewer,
+		"three": three(2), "three-edited": three(5)}
+	names := []string{"web", "two", "heavier", "fewer", "three", "three-edited"}
 	for seed := range uint64(20) {
 		b := newMemBed(t)
 		c := new(RecordCache)

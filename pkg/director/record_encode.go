@@ -19,6 +19,22 @@ import (
 // (encodeDesiredAgainst compares and empties it), or false to stop: appendDesired
 // then returns what it has, and errStopped.
 func appendDesired(b []byte, d *Desired, flush func([]byte) ([]byte, bool)) ([]byte, error) {
+	b, err := appendDesiredHead(b, d)
+	for i := range d.Services {
+		b = appendDesiredService(comma(b, i), &d.Services[i])
+		if flush != nil {
+			var more bool
+			if b, more = flush(b); !more {
+				return b, errStopped
+			}
+		}
+	}
+	return appendDesiredTail(b, d, err)
+}
+
+// appendDesiredHead appends what precedes d's first service in its
+// encoding: up to `"services":[` when it has services.
+func appendDesiredHead(b []byte, d *Desired) ([]byte, error) {
 	b = appendString(append(b, `{"interface":`...), d.Interface)
 	var err error
 	if len(d.Sysctls) > 0 {
@@ -39,15 +55,15 @@ func appendDesired(b []byte, d *Desired, flush func([]byte) ([]byte, bool)) ([]b
 	}
 	if len(d.Services) > 0 {
 		b = append(b, `,"services":[`...)
-		for i := range d.Services {
-			b = appendDesiredService(comma(b, i), &d.Services[i])
-			if flush != nil {
-				var more bool
-				if b, more = flush(b); !more {
-					return b, errStopped
-				}
-			}
-		}
+	}
+	return b, err
+}
+
+// appendDesiredTail appends what follows d's last service in its
+// encoding; err is appendDesiredHead's, returned unless a section here
+// fails first.
+func appendDesiredTail(b []byte, d *Desired, err error) ([]byte, error) {
+	if len(d.Services) > 0 {
 		b = append(b, ']')
 	}
 	if d.Announce != nil {

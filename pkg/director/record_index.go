@@ -1,0 +1,100 @@
+package director
+
+import (
+	"bytes"
+	"slices"
+)
+
+// desiredIndex describes a desired state's encoding (see appendDesired):
+// where its services begin, where each one's bytes end, and the services
+// themselves (copies, never changed: callers may change theirs in place).
+// With it, a desired state that differs from that one in a few services,
+// as after a health transition, is encoded by rendering those alone and
+// copying the other services' bytes (encodeDesiredIndexed), instead of
+// rendering every service to compare it (encodeDesiredAgainst).
+type desiredIndex struct {
+	start    int // where the first service's bytes begin
+	ends     []int
+	services []DesiredService
+}
+
+// encodeDesiredIndexed renders d for a record as encodeDesired would,
+// given enc, an encoding x describes: when d's services equal x's
+// (compared as values, not rendered) and its head and tail render as
+// enc's, it returns enc itself and same; otherwise enc's bytes up to the
+// first service that differs, not copied, and the rest: the services
+// that differ rendered, the others' bytes copied from enc, with the
+// index of the new encoding. ok is false when x does not fit (another
+// number of services, another head) or a section fails to render: the
+// caller then renders against enc (encodeDesiredAgainst).
+func encodeDesiredIndexed(d *Desired, enc []byte, x *desiredIndex) (out desiredEnc, same bool, next *desiredIndex, ok bool) {
+	n := len(d.Services)
+	if n == 0 || n != len(x.services) || len(x.ends) != n || x.start > x.ends[0] || x.ends[n-1] > len(enc) {
+		return desiredEnc{}, false, nil, false
+	}
+	head, err := appendDesiredHead(make([]byte, 0, x.start), d)
+	if err != nil || !bytes.Equal(head, enc[:x.start]) {
+		return desiredEnc{}, false, nil, false
+	}
+	tail, err := appendDesiredTail(nil, d, nil)
+	if err != nil {
+		return desiredEnc{}, false, nil, false
+	}
+	first := n // the first service that differs
+	for i := range d.Services {
+		if !sameService(&d.Services[i], &x.services[i]) {
+			first = i
+			break
+		}
+	}
+	if first == n && bytes.Equal(tail, enc[x.ends[n-1]:]) {
+		return rawDesired(enc), true, x, true
+	}
+	cut := x.start
+	if first > 0 {
+		cut = x.ends[first-1]
+	}
+	next = &desiredIndex{start: x.start, ends: make([]int, n), services: make([]DesiredService, n)}
+	copy(next.ends, x.ends[:first])
+	copy(next.services, x.services[:first])
+	rest := make([]byte, 0, len(enc)-cut+len(tail)+256)
+	for j := first; j < n; j++ {
+		if j > first && sameService(&d.Services[j], &x.services[j]) {
+			rest = append(rest, enc[x.ends[j-1]:x.ends[j]]...) // with its leading comma
+			next.services[j] = x.services[j]
+		} else {
+			rest = appendDesiredService(comma(rest, j), &d.Services[j])
+			next.services[j] = cloneService(d.Services[j])
+		}
+		next.ends[j] = cut + len(rest)
+	}
+	return desiredEnc{head: enc[:cut:cut], rest: append(rest, tail...)}, false, next, true
+}
+
+// indexDesired is the index of d's encoding, given where each service's
+// bytes end in it (see encodeDesiredAgainst's ends).
+func indexDesired(d *Desired, ends []int) *desiredIndex {
+	if len(d.Services) == 0 || len(ends) != len(d.Services) {
+		return nil
+	}
+	head, err := appendDesiredHead(nil, d)
+	if err != nil {
+		return nil
+	}
+	x := &desiredIndex{start: len(head), ends: ends, services: make([]DesiredService, len(d.Services))}
+	for i, s := range d.Services {
+		x.services[i] = cloneService(s)
+	}
+	return x
+}
+
+// sameService reports whether a and b are equal (and so render the same).
+func sameService(a, b *DesiredService) bool {
+	return a.Service == b.Service && slices.Equal(a.Destinations, b.Destinations)
+}
+
+// cloneService is s with destinations of its own.
+func cloneService(s DesiredService) DesiredService {
+	s.Destinations = slices.Clone(s.Destinations)
+	return s
+}
