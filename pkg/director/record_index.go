@@ -21,10 +21,10 @@ type desiredIndex struct {
 // encodeDesiredIndexed renders d for a record as encodeDesired would,
 // given enc, an encoding x describes: when d's services equal x's
 // (compared as values, not rendered) and its head and tail render as
-// enc's, it returns enc itself and same; otherwise enc's bytes up to the
-// first service that differs, not copied, and the rest: the services
-// that differ rendered, the others' bytes copied from enc, with the
-// index of the new encoding. ok is false when x does not fit (another
+// enc's, it returns enc itself and same; otherwise the new encoding in
+// one piece: enc's bytes up to the first service that differs, then the
+// services that differ rendered and the others' bytes copied from enc,
+// with the index of the new encoding. ok is false when x does not fit (another
 // number of services, another head) or a section fails to render: the
 // caller then renders against enc (encodeDesiredAgainst).
 func encodeDesiredIndexed(d *Desired, enc []byte, x *desiredIndex) (out desiredEnc, same bool, next *desiredIndex, ok bool) {
@@ -57,18 +57,20 @@ func encodeDesiredIndexed(d *Desired, enc []byte, x *desiredIndex) (out desiredE
 	next = &desiredIndex{start: x.start, ends: make([]int, n), services: make([]DesiredService, n)}
 	copy(next.ends, x.ends[:first])
 	copy(next.services, x.services[:first])
-	rest := make([]byte, 0, len(enc)-cut+len(tail)+256)
+	// One piece, enc's prefix copied: the cache keeps the record's
+	// desired state in one piece, and would otherwise join two.
+	b := append(make([]byte, 0, len(enc)+len(tail)+256), enc[:cut]...)
 	for j := first; j < n; j++ {
 		if j > first && sameService(&d.Services[j], &x.services[j]) {
-			rest = append(rest, enc[x.ends[j-1]:x.ends[j]]...) // with its leading comma
+			b = append(b, enc[x.ends[j-1]:x.ends[j]]...) // with its leading comma
 			next.services[j] = x.services[j]
 		} else {
-			rest = appendDesiredService(comma(rest, j), &d.Services[j])
+			b = appendDesiredService(comma(b, j), &d.Services[j])
 			next.services[j] = cloneService(d.Services[j])
 		}
-		next.ends[j] = cut + len(rest)
+		next.ends[j] = len(b)
 	}
-	return desiredEnc{head: enc[:cut:cut], rest: append(rest, tail...)}, false, next, true
+	return rawDesired(append(b, tail...)), false, next, true
 }
 
 // indexDesired is the index of d's encoding, given where each service's
