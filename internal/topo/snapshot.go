@@ -36,10 +36,13 @@ func RoutesOf(h *netlink.Handle) ([]netlink.Route, error) {
 }
 
 // WaitNoTentative waits, at most timeout, until no IPv6 address of the
-// namespace is tentative and every one has its route in the local table.
-// The kernel adds that route only when duplicate address detection ends,
-// just after it clears the tentative flag, so a snapshot taken earlier
-// differs from one taken later for no fault of the command under test.
+// namespace is tentative, every one has its route in the local table, and
+// every Ethernet link that is up with a carrier (and IPv6 on) has its
+// link-local address. The kernel adds that route only when duplicate
+// address detection ends, just after it clears the tentative flag, and
+// the link-local address only once its link-state worker has seen the
+// carrier, after the link went up; so a snapshot taken earlier differs
+// from one taken later for no fault of the command under test.
 func (n *NS) WaitNoTentative(timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for {
@@ -64,6 +67,9 @@ func (n *NS) addrsSettled() (bool, string, error) {
 	if slices.ContainsFunc(as, func(a netlink.Addr) bool { return a.Flags&unix.IFA_F_TENTATIVE != 0 }) {
 		return false, fmt.Sprintf("IPv6 addresses still tentative: %v", as), nil
 	}
+	if dev, err := n.linkLocalPending(as); err != nil || dev != "" {
+		return false, "no link-local address yet on " + dev, err
+	}
 	rs, err := nlretry.Dump(func() ([]netlink.Route, error) {
 		return n.nl.RouteListFiltered(netlink.FAMILY_V6, &netlink.Route{Table: unix.RT_TABLE_LOCAL}, netlink.RT_FILTER_TABLE)
 	})
@@ -79,4 +85,36 @@ func (n *NS) addrsSettled() (bool, string, error) {
 		}
 	}
 	return true, "", nil
+}
+
+// linkLocalPending names an Ethernet link that is up with a carrier and
+// IPv6 on (not disabled, addresses generated) but has no link-local
+// address in as yet; "" when there is none.
+func (n *NS) linkLocalPending(as []netlink.Addr) (string, error) {
+	links, err := nlretry.Dump(n.nl.LinkList)
+	if err != nil {
+		return "", fmt.Errorf("topo: %s: listing links: %w", n.name, err)
+	}
+	for _, l := range links {
+		a := l.Attrs()
+		const upWithCarrier = unix.IFF_UP | unix.IFF_LOWER_UP
+		if a.EncapType != "ether" || a.RawFlags&upWithCarrier != upWithCarrier {
+			continue
+		}
+		if slices.ContainsFunc(as, func(x netlink.Addr) bool { return x.LinkIndex == a.Index && x.IP.IsLinkLocalUnicast() }) {
+			continue
+		}
+		off, err := n.ReadSysctl("net/ipv6/conf/" + a.Name + "/disable_ipv6")
+		if err != nil {
+			return "", err
+		}
+		mode, err := n.ReadSysctl("net/ipv6/conf/" + a.Name + "/addr_gen_mode")
+		if err != nil {
+			return "", err
+		}
+		if off != "1" && mode != "1" { // 1: no link-local address is generated
+			return a.Name, nil
+		}
+	}
+	return "", nil
 }
