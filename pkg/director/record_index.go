@@ -13,9 +13,9 @@ import (
 // copying the other services' bytes (encodeDesiredIndexed), instead of
 // rendering every service to compare it (encodeDesiredAgainst).
 type desiredIndex struct {
-	start    int // where the first service's bytes begin
-	ends     []int
-	services []DesiredService
+	start    int              // where the first service's bytes begin
+	ends     []int            // where service i's bytes end (a leading comma, for i > 0, is in them)
+	services []DesiredService // the services, as encoded
 }
 
 // encodeDesiredIndexed renders d for a record as encodeDesired would,
@@ -24,9 +24,9 @@ type desiredIndex struct {
 // enc's, it returns enc itself and same; otherwise the new encoding in
 // one piece: enc's bytes up to the first service that differs, then the
 // services that differ rendered and the others' bytes copied from enc,
-// with the index of the new encoding. ok is false when x does not fit (another
-// number of services, another head) or a section fails to render: the
-// caller then renders against enc (encodeDesiredAgainst).
+// with the index of the new encoding. ok is false when x does not fit
+// (another number of services, another head) or a section fails to
+// render: the caller then renders against enc (encodeDesiredAgainst).
 func encodeDesiredIndexed(d *Desired, enc []byte, x *desiredIndex) (out desiredEnc, same bool, next *desiredIndex, ok bool) {
 	n := len(d.Services)
 	if n == 0 || n != len(x.services) || len(x.ends) != n || x.start > x.ends[0] || x.ends[n-1] > len(enc) {
