@@ -139,7 +139,15 @@ func (c *Client) Apply(ctx context.Context, ops []Op) []error {
 		return errs
 	}
 	defer end()
-	buf := make([]byte, 0, min(len(ops)*reqEstimate, c.limits.bytes+reqEstimate))
+	buf := c.reqBuf[:0]
+	if want := min(len(ops)*reqEstimate, c.limits.bytes+reqEstimate); cap(buf) < want {
+		buf = make([]byte, 0, want)
+	}
+	defer func() {
+		if cap(buf) <= keepReqBuf {
+			c.reqBuf = buf[:0]
+		}
+	}()
 	for i := 0; i < len(ops); {
 		var n int
 		var failed bool
@@ -157,6 +165,12 @@ func (c *Client) Apply(ctx context.Context, ops []Op) []error {
 // reqEstimate is about the size of one encoded request, for sizing Apply's
 // buffer.
 const reqEstimate = 160
+
+// keepReqBuf is the largest request buffer the Client keeps for the next
+// Apply: a director hands it changes a thousand at a time, which then
+// reuse one buffer instead of allocating theirs, and a long-lived Client
+// holds no more than this between batches.
+const keepReqBuf = 256 << 10
 
 // chunkOps is how many requests the next chunk may hold.
 func (c *Client) chunkOps() int {

@@ -59,6 +59,7 @@ type Client struct {
 	endFn    func()      // c.end, bound once
 
 	dumpReq []byte // dump's request buffer, reused (under mu)
+	reqBuf  []byte // Apply's request buffer, reused up to keepReqBuf (under mu)
 
 	slabMu     sync.Mutex            // guards slab and configSlab
 	slab       []DestinationExtended // where Destinations carves its results from
