@@ -214,7 +214,10 @@ func openKernel(ctx context.Context, o Options, load bool) (Kernel, ipvs.Info, f
 	}
 	k := hostKernel{h: h, tree: o.sysctl(), netns: o.NetNS, arp: &garp.Sender{}}
 	closeH := func() {
-		k.arp.Close() // nothing to report: every announcement was sent or failed already
+		// Nothing to report: every announcement was sent or failed
+		// already. Released, not closed: the kernel's grace period
+		// (about 10 ms) overlaps what the command does next.
+		k.arp.Release()
 		closeNL()
 	}
 	x, closeX := o.IPVS, func() {}

@@ -100,7 +100,7 @@ func (k hostKernel) RemoveMarks(ctx context.Context) error {
 	return nftmark.Apply(ctx, nftmark.NewKernel(k.netns), nftmark.Change{Action: nftmark.Remove})
 }
 
-// GARP sends through the kernel's one garp.Sender (closed with the
+// GARP sends through the kernel's one garp.Sender (released with the
 // kernel: a packet socket's close waits for an RCU grace period, so the
 // VIPs one pass binds share one socket), from the network namespace of
 // Options.NetNS: on a thread of its own, moved there and then discarded.

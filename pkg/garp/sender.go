@@ -93,6 +93,32 @@ func (s *Sender) Close() error {
 	return nil
 }
 
+// Release is Close without waiting for the kernel: the socket is closed
+// on a goroutine of its own, which ends when the kernel's close returns
+// (after the RCU grace period packet_release waits for), and the result
+// is sent on the returned channel (buffered: nobody need read it). The
+// caller goes on at once, so a command that releases its Sender before
+// reporting overlaps the wait with its report; should it exit sooner,
+// its exit waits for the close in the kernel, as for any open socket.
+// The Sender is ready for use again at once, as after Close.
+func (s *Sender) Release() <-chan error {
+	done := make(chan error, 1)
+	f := s.f
+	s.f, s.ifaces = nil, nil
+	if f == nil {
+		done <- nil
+		return done
+	}
+	go func() {
+		err := f.Close()
+		if err != nil {
+			err = fmt.Errorf("garp: close packet socket: %w", err)
+		}
+		done <- err
+	}()
+	return done
+}
+
 // socket returns the packet socket, opening it first if need be.
 func (s *Sender) socket() (*os.File, error) {
 	if s.f != nil {

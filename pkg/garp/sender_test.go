@@ -67,6 +67,53 @@ func TestSenderKeepsOneSocket(t *testing.T) {
 	}
 }
 
+// TestSenderRelease: Release leaves the Sender ready at once (the next
+// announcement opens a socket of its own) and closes the old socket
+// behind it, reporting the result on its channel.
+func TestSenderRelease(t *testing.T) {
+	pr := newPair(t, "10.0.0.100/32")
+	var s Sender
+	announce := func() {
+		t.Helper()
+		err := pr.sender.Do(func() error {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			return s.Announce(ctx, "eth0", netip.MustParseAddr("10.0.0.100"))
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	announce()
+	old := s.f
+	first := inode(t, old)
+	done := s.Release()
+	if s.f != nil {
+		t.Fatal("Release left the socket in the Sender")
+	}
+	announce()
+	if s.f == nil || inode(t, s.f) == first {
+		t.Fatal("the announcement after Release did not open a socket of its own")
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Release: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Release never reported")
+	}
+	if _, err := old.Stat(); err == nil {
+		t.Fatal("the released socket is still open")
+	}
+	if err := <-s.Release(); err != nil {
+		t.Fatalf("second Release: %v", err)
+	}
+	if err := <-s.Release(); err != nil {
+		t.Fatalf("Release with no socket: %v", err)
+	}
+}
+
 // BenchmarkAnnounce announces 10 VIPs the two ways: a socket each (the
 // package's Announce) and one Sender. Closing a packet socket waits for
 // an RCU grace period, which ns/op shows.
