@@ -2,6 +2,7 @@ package director
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"path/filepath"
 	"slices"
@@ -108,12 +109,25 @@ func (k *benchKernel) Apply(_ context.Context, ops []ipvs.Op) []error {
 // benchStart is a kernel and state directory after a start of
 // bigConfig(1000, 10), and its desired state.
 func benchStart(b *testing.B) (*benchKernel, Options, Desired) {
-	d := DesiredFrom(bigConfig(1000, 10))
+	return benchStartShape(b, benchShape{1000, 10})
+}
+
+// benchShape is a table of services of perService real servers each.
+type benchShape struct{ services, perService int }
+
+func (s benchShape) String() string { return fmt.Sprintf("%dx%d", s.services, s.perService) }
+
+// benchShapes are the bench's two tables of about 10,000 real servers.
+var benchShapes = []benchShape{{1000, 10}, {100, 100}}
+
+// benchStartShape is benchStart for a table of that shape.
+func benchStartShape(b *testing.B, s benchShape) (*benchKernel, Options, Desired) {
+	d := DesiredFrom(bigConfig(s.services, s.perService))
 	k := newBenchKernel()
 	o := Options{StateDir: filepath.Join(b.TempDir(), "state"), Kernel: k}
 	res, err := Converge(context.Background(), d, o)
-	if err != nil || len(res.Changes) != 11001 {
-		b.Fatalf("start: %d changes, %v", len(res.Changes), err)
+	if want := 1 + s.services*(1+s.perService); err != nil || len(res.Changes) != want {
+		b.Fatalf("start: %d changes (want %d), %v", len(res.Changes), want, err)
 	}
 	return k, o, d
 }
@@ -132,37 +146,47 @@ func BenchmarkConvergeStart(b *testing.B) {
 	}
 }
 
-// BenchmarkConvergeNoop is a start that finds the kernel converged.
+// BenchmarkConvergeNoop is a start that finds the kernel converged, for
+// each of benchShapes.
 func BenchmarkConvergeNoop(b *testing.B) {
-	k, o, d := benchStart(b)
-	dumps := k.dumps
-	b.ReportAllocs()
-	n := 0
-	for b.Loop() {
-		res, err := Converge(context.Background(), d, o)
-		if err != nil || len(res.Changes) != 0 {
-			b.Fatalf("%d changes, %v", len(res.Changes), err)
-		}
-		n++
+	for _, s := range benchShapes {
+		b.Run(s.String(), func(b *testing.B) {
+			k, o, d := benchStartShape(b, s)
+			dumps := k.dumps
+			b.ReportAllocs()
+			n := 0
+			for b.Loop() {
+				res, err := Converge(context.Background(), d, o)
+				if err != nil || len(res.Changes) != 0 {
+					b.Fatalf("%d changes, %v", len(res.Changes), err)
+				}
+				n++
+			}
+			b.ReportMetric(float64(k.dumps-dumps)/float64(n), "dumps/op")
+		})
 	}
-	b.ReportMetric(float64(k.dumps-dumps)/float64(n), "dumps/op")
 }
 
-// BenchmarkConvergeEdit is a start that edits one weight.
+// BenchmarkConvergeEdit is a start that edits one weight, for each of
+// benchShapes.
 func BenchmarkConvergeEdit(b *testing.B) {
-	k, o, d := benchStart(b)
-	dumps := k.dumps
-	b.ReportAllocs()
-	n := 0
-	for b.Loop() {
-		d.Services[500].Destinations[5].Weight ^= 2
-		res, err := Converge(context.Background(), d, o)
-		if err != nil || len(res.Changes) != 1 {
-			b.Fatalf("%d changes, %v", len(res.Changes), err)
-		}
-		n++
+	for _, s := range benchShapes {
+		b.Run(s.String(), func(b *testing.B) {
+			k, o, d := benchStartShape(b, s)
+			dumps := k.dumps
+			b.ReportAllocs()
+			n := 0
+			for b.Loop() {
+				d.Services[s.services/2].Destinations[s.perService/2].Weight ^= 2
+				res, err := Converge(context.Background(), d, o)
+				if err != nil || len(res.Changes) != 1 {
+					b.Fatalf("%d changes, %v", len(res.Changes), err)
+				}
+				n++
+			}
+			b.ReportMetric(float64(k.dumps-dumps)/float64(n), "dumps/op")
+		})
 	}
-	b.ReportMetric(float64(k.dumps-dumps)/float64(n), "dumps/op")
 }
 
 // BenchmarkConvergeStop is lvs-rs stop after a start of 1,000 services of

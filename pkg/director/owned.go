@@ -87,6 +87,30 @@ func (ds ownedDests) has(k ipvs.DestinationKey) bool {
 }
 
 // compareDestKeys orders destination keys: address, then port.
+// hasAt is has for the destination at index j of a list of n the
+// kernel gave: when ds has n keys too, it first tries the place that
+// destination usually has in ds (the kernel lists destinations newest
+// first, ds is sorted: usually the mirror of j), then searches.
+func (ds ownedDests) hasAt(k ipvs.DestinationKey, j, n int) bool {
+	if len(ds) == n && j < n && (ds[n-1-j] == k || ds[j] == k) {
+		return true
+	}
+	return ds.has(k)
+}
+
+// sortDestKeys sorts ks by compareDestKeys: in one pass when they are
+// sorted already or in reverse (as a service's destinations come from the
+// kernel, newest first, after being added in order).
+func sortDestKeys(ks []ipvs.DestinationKey) {
+	switch {
+	case slices.IsSortedFunc(ks, compareDestKeys):
+	case slices.IsSortedFunc(ks, func(a, b ipvs.DestinationKey) int { return compareDestKeys(b, a) }):
+		slices.Reverse(ks)
+	default:
+		slices.SortFunc(ks, compareDestKeys)
+	}
+}
+
 func compareDestKeys(a, b ipvs.DestinationKey) int {
 	if c := a.Address.Compare(b.Address); c != 0 {
 		return c

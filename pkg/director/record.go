@@ -479,13 +479,13 @@ func settleServices(intended OwnedServices, after Observed, d Desired, refused m
 				want = indexWanted(d.Services[j].Destinations)
 			}
 			mine := ownedDests(s.Destinations)
-			for _, dx := range cur.Destinations {
+			for j, dx := range cur.Destinations {
 				dk := dx.Key()
-				if mine.has(dk) && !refused[ownedKey{k, dk}] || want.has(dk) {
+				if mine.hasAt(dk, j, len(cur.Destinations)) && !refused[ownedKey{k, dk}] || want.has(dk) {
 					scratch = append(scratch, dk)
 				}
 			}
-			slices.SortFunc(scratch, compareDestKeys)
+			sortDestKeys(scratch)
 			scratch = slices.Compact(scratch) // not clipped: reused
 		}
 		if out == nil {
@@ -513,25 +513,23 @@ func settleServices(intended OwnedServices, after Observed, d Desired, refused m
 }
 
 // wantedDests finds a desired service's destinations by key: a short
-// list in place, a long one through a map.
+// list in place, a long one through a map built at its first lookup
+// (settle rarely asks: only for a destination that is not lvs-rs's).
 type wantedDests struct {
 	list []ipvs.Destination
 	m    map[ipvs.DestinationKey]bool
 }
 
-func indexWanted(ds []ipvs.Destination) wantedDests {
-	if len(ds) <= destLinear {
-		return wantedDests{list: ds}
-	}
-	m := make(map[ipvs.DestinationKey]bool, len(ds))
-	for _, d := range ds {
-		m[d.Key()] = true
-	}
-	return wantedDests{m: m}
-}
+func indexWanted(ds []ipvs.Destination) wantedDests { return wantedDests{list: ds} }
 
-func (w wantedDests) has(k ipvs.DestinationKey) bool {
-	if w.m != nil {
+func (w *wantedDests) has(k ipvs.DestinationKey) bool {
+	if len(w.list) > destLinear {
+		if w.m == nil {
+			w.m = make(map[ipvs.DestinationKey]bool, len(w.list))
+			for _, d := range w.list {
+				w.m[d.Key()] = true
+			}
+		}
 		return w.m[k]
 	}
 	for _, d := range w.list {
