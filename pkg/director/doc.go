@@ -48,11 +48,13 @@
 // Every read and write goes through the Kernel interface (IPVS,
 // addresses, sysctls; the host's implementation passes each write through
 // faultinject.Write, and tests use an in-memory one). Consecutive IPVS
-// changes are handed to Kernel.Apply as one batch, which *ipvs.Client
-// pipelines (many requests per sendmsg; see pkg/ipvs). The availability
-// of IPVS is checked before any change: a kernel without it (after one
-// "modprobe ip_vs" attempt on start) fails with ErrNoIPVS and nothing, not
-// even a VIP, is changed.
+// changes are handed to Kernel.Apply as one batch, a window of 1,024 at a
+// time (their Ops built in one reused window; after a window with a
+// failure the rest are not attempted, as after a failed chunk), which
+// *ipvs.Client pipelines (many requests per sendmsg; see pkg/ipvs). The
+// availability of IPVS is checked before any change: a kernel without it
+// (after one "modprobe ip_vs" attempt on start) fails with ErrNoIPVS and
+// nothing, not even a VIP, is changed.
 //
 // Reading the kernel is not a snapshot, and other tools (kube-proxy,
 // keepalived, an operator) may write meanwhile. A service that vanishes
