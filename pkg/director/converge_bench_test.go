@@ -133,7 +133,8 @@ func benchStartShape(b *testing.B, s benchShape) (*benchKernel, Options, Desired
 }
 
 // BenchmarkConvergeStart is lvs-rs start from an empty table: 11,000
-// objects added (and one VIP bound), the record written twice.
+// objects added (and one VIP bound), the record written once, with the
+// intentions: the record after the writes is the same, and not written.
 func BenchmarkConvergeStart(b *testing.B) {
 	d := DesiredFrom(bigConfig(1000, 10))
 	dir := b.TempDir()
