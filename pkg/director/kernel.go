@@ -99,6 +99,9 @@ type hostKernel struct {
 	// arp sends the gratuitous ARPs; its socket, once opened, is closed
 	// with the kernel.
 	arp *garp.Sender
+	// links binds and unbinds VIPs, looking each device up once per
+	// kernel (one pass).
+	links *vip.Links
 }
 
 func (k hostKernel) Info(ctx context.Context) (ipvs.Info, error) {
@@ -164,11 +167,11 @@ func (k hostKernel) Apply(ctx context.Context, ops []ipvs.Op) []error {
 func (k hostKernel) Addrs(dev string) ([]vip.Addr, error) { return vip.List(k.h, dev) }
 
 func (k hostKernel) Bind(a vip.Addr) error {
-	return faultinject.Write("bind "+a.String(), func() error { return vip.Bind(k.h, a) })
+	return faultinject.Write("bind "+a.String(), func() error { return k.links.Bind(k.h, a) })
 }
 
 func (k hostKernel) Unbind(a vip.Addr) error {
-	return faultinject.Write("unbind "+a.String(), func() error { return vip.Unbind(k.h, a) })
+	return faultinject.Write("unbind "+a.String(), func() error { return k.links.Unbind(k.h, a) })
 }
 
 func (k hostKernel) Sysctl(key sysctl.Key) (string, error) { return k.tree.Read(key) }
@@ -212,7 +215,7 @@ func openKernel(ctx context.Context, o Options, load bool) (Kernel, ipvs.Info, f
 	if err != nil {
 		return nil, ipvs.Info{}, nil, err
 	}
-	k := hostKernel{h: h, tree: o.sysctl(), netns: o.NetNS, arp: &garp.Sender{}}
+	k := hostKernel{h: h, tree: o.sysctl(), netns: o.NetNS, arp: &garp.Sender{}, links: &vip.Links{}}
 	closeH := func() {
 		// Nothing to report: every announcement was sent or failed
 		// already. Released, not closed: the kernel's grace period

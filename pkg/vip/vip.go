@@ -116,34 +116,62 @@ func convert(nl []netlink.Addr, dev func(linkIndex int, ip netip.Addr) string) [
 
 // Bind puts a on its device, replacing an equal address (so a repeat is a
 // no-op for the kernel's state).
-func Bind(h *netlink.Handle, a Addr) error {
-	link, err := h.LinkByName(a.Dev)
+func Bind(h *netlink.Handle, a Addr) error { return new(Links).Bind(h, a) }
+
+// Unbind removes a from its device. An address or device that is already
+// gone counts as success.
+func Unbind(h *netlink.Handle, a Addr) error { return new(Links).Unbind(h, a) }
+
+// Links binds and unbinds addresses, looking each device up by name once:
+// a pass that binds twenty VIPs on one device asks the kernel for it once
+// instead of twenty times. A device deleted and created again under its
+// name meanwhile is looked up again (the kernel refuses the old index
+// with ENODEV). The zero Links is ready to use; it is not safe for
+// concurrent use.
+type Links struct {
+	byName map[string]netlink.Link
+}
+
+// Bind is the package's Bind, through l's devices.
+func (l *Links) Bind(h *netlink.Handle, a Addr) error {
+	err := l.withLink(h, a.Dev, func(link netlink.Link) error { return h.AddrReplace(link, toNetlink(a)) })
 	if err != nil {
-		return fmt.Errorf("vip: bind %s on %s: %w", a.Prefix, a.Dev, err)
-	}
-	nla := toNetlink(a)
-	if err := h.AddrReplace(link, nla); err != nil {
 		return fmt.Errorf("vip: bind %s on %s: %w", a.Prefix, a.Dev, err)
 	}
 	return nil
 }
 
-// Unbind removes a from its device. An address or device that is already
-// gone counts as success.
-func Unbind(h *netlink.Handle, a Addr) error {
-	link, err := h.LinkByName(a.Dev)
-	if err != nil {
-		var nf netlink.LinkNotFoundError
-		if errors.As(err, &nf) || errors.Is(err, unix.ENODEV) {
-			return nil
-		}
-		return fmt.Errorf("vip: unbind %s from %s: %w", a.Prefix, a.Dev, err)
-	}
-	err = h.AddrDel(link, toNetlink(a))
-	if err == nil || errors.Is(err, unix.EADDRNOTAVAIL) || errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ESRCH) {
+// Unbind is the package's Unbind, through l's devices.
+func (l *Links) Unbind(h *netlink.Handle, a Addr) error {
+	err := l.withLink(h, a.Dev, func(link netlink.Link) error { return h.AddrDel(link, toNetlink(a)) })
+	var nf netlink.LinkNotFoundError
+	if err == nil || errors.As(err, &nf) || errors.Is(err, unix.ENODEV) ||
+		errors.Is(err, unix.EADDRNOTAVAIL) || errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ESRCH) {
 		return nil
 	}
 	return fmt.Errorf("vip: unbind %s from %s: %w", a.Prefix, a.Dev, err)
+}
+
+// withLink runs fn with the device named dev: the one l found before, or
+// looked up now; once more with a fresh lookup when the kernel no longer
+// knows the one l found (ENODEV).
+func (l *Links) withLink(h *netlink.Handle, dev string, fn func(netlink.Link) error) error {
+	if link, ok := l.byName[dev]; ok {
+		err := fn(link)
+		if !errors.Is(err, unix.ENODEV) {
+			return err
+		}
+		delete(l.byName, dev)
+	}
+	link, err := h.LinkByName(dev)
+	if err != nil {
+		return err
+	}
+	if l.byName == nil {
+		l.byName = map[string]netlink.Link{}
+	}
+	l.byName[dev] = link
+	return fn(link)
 }
 
 func toNetlink(a Addr) *netlink.Addr {

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/vishvananda/netlink"
+
 	"github.com/lvs-rs/lvs-rs/internal/nstest"
 )
 
@@ -92,5 +94,73 @@ func TestListNamedNamesDevices(t *testing.T) {
 	}
 	if !slices.Contains(asked, netip.MustParseAddr("127.0.0.1")) {
 		t.Errorf("ListNamed asked about %v, not about 127.0.0.1 on lo", asked)
+	}
+}
+
+// veth creates (or creates again) a veth device name (and its peer) in
+// ns, up, and returns its index.
+func veth(t *testing.T, ns *nstest.NS, name string) int {
+	t.Helper()
+	if err := ns.Handle.LinkAdd(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: name}, PeerName: name + "p"}); err != nil {
+		t.Fatalf("add %s: %v", name, err)
+	}
+	link, err := ns.Handle.LinkByName(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ns.Handle.LinkSetUp(link); err != nil {
+		t.Fatal(err)
+	}
+	return link.Attrs().Index
+}
+
+// TestLinksFollowTheDevice: one Links binds several VIPs on a device
+// looked up once, follows the device when it is deleted and created again
+// under its name, and unbinds from a device that is gone as success.
+func TestLinksFollowTheDevice(t *testing.T) {
+	ns := nstest.New(t)
+	first := veth(t, ns, "vip0")
+	var l Links
+	addr := func(s string) Addr { return Addr{Dev: "vip0", Prefix: netip.MustParsePrefix(s)} }
+	for _, a := range []Addr{addr("192.0.2.1/32"), addr("192.0.2.2/32"), addr("2001:db8::1/128")} {
+		if err := l.Bind(ns.Handle, a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if held, ok := l.byName["vip0"]; !ok || len(l.byName) != 1 || held.Attrs().Index != first {
+		t.Fatalf("Links holds %v, want vip0 (index %d) alone", l.byName, first)
+	}
+	got, err := List(ns.Handle, "vip0")
+	if err != nil || len(got) < 3 {
+		t.Fatalf("List(vip0) = %v, %v; want the three VIPs", got, err)
+	}
+	// The device goes and comes back with another index.
+	link, _ := ns.Handle.LinkByName("vip0")
+	if err := ns.Handle.LinkDel(link); err != nil {
+		t.Fatal(err)
+	}
+	second := veth(t, ns, "vip0")
+	if second == first {
+		t.Fatalf("the device came back with the same index %d", first)
+	}
+	if err := l.Bind(ns.Handle, addr("192.0.2.3/32")); err != nil {
+		t.Fatalf("bind on the device created again: %v", err)
+	}
+	got, _ = List(ns.Handle, "vip0")
+	if !slices.ContainsFunc(got, func(a Addr) bool { return a.Prefix == netip.MustParsePrefix("192.0.2.3/32") }) {
+		t.Fatalf("List(vip0) = %v; 192.0.2.3 missing", got)
+	}
+	if held, ok := l.byName["vip0"]; !ok || held.Attrs().Index != second {
+		t.Fatalf("Links holds %v, want vip0 with index %d", l.byName, second)
+	}
+	if err := l.Unbind(ns.Handle, addr("192.0.2.3/32")); err != nil {
+		t.Fatal(err)
+	}
+	link, _ = ns.Handle.LinkByName("vip0")
+	if err := ns.Handle.LinkDel(link); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Unbind(ns.Handle, addr("192.0.2.1/32")); err != nil {
+		t.Fatalf("unbind from a device that is gone: %v", err)
 	}
 }
