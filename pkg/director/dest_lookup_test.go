@@ -25,7 +25,7 @@ func randomDests(r *rand.Rand, n int) []ipvs.Destination {
 }
 
 // TestDestLookups: the in-place lookups of plan and settle (destIndexed,
-// wantedDests, ownedDests.hasAt, sortDestKeys) answer as a plain map
+// ownedDests.hasAt, sortDestKeys) answer as a plain map
 // and a sort do, for short and long lists in any order, and a long list
 // whose lookups all hit the place findAt tries first builds no map.
 func TestDestLookups(t *testing.T) {
@@ -38,7 +38,7 @@ func TestDestLookups(t *testing.T) {
 			ref[d.Key()] = d
 		}
 		x := destIndex(ds)
-		w := indexWanted(ds)
+		w := destIndex(ds)
 		keys := make([]ipvs.DestinationKey, len(ds))
 		for i, d := range ds {
 			keys[i] = d.Key()
@@ -52,7 +52,7 @@ func TestDestLookups(t *testing.T) {
 				t.Fatalf("seed %d: findAt(%v) = %v, %v; want %v, %v", seed, k, got, gotOK, want, ok)
 			}
 			if got := w.has(k); got != ok {
-				t.Fatalf("seed %d: wanted has(%v) = %v, want %v", seed, k, got, ok)
+				t.Fatalf("seed %d: has(%v) = %v, want %v", seed, k, got, ok)
 			}
 			if got := ownedDests(sorted).hasAt(k, r.IntN(n+1), r.IntN(n+1)); got != ok {
 				t.Fatalf("seed %d: hasAt(%v) = %v, want %v", seed, k, got, ok)

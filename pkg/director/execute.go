@@ -121,9 +121,10 @@ func (e executor) batch(ctx context.Context, changes []Change, errs []error) {
 }
 
 // send applies the changes pending indexes, a window of Ops (built in
-// ops) at a time, and returns those the kernel did not attempt. Without
-// keepGoing it stops after a window with a failure: the rest are not
-// attempted, as after a failed chunk of one Apply.
+// ops) at a time, and returns those the kernel did not attempt, for
+// keepGoing to try again. Without keepGoing it stops after a window with
+// a failure: the rest are not attempted, as after a failed chunk of one
+// Apply.
 func (e executor) send(ctx context.Context, changes []Change, pending []int, errs []error, ops []ipvs.Op) (again []int) {
 	for w := 0; w < len(pending); w += applyWindow {
 		window := pending[w:min(w+applyWindow, len(pending))]
@@ -151,9 +152,8 @@ func (e executor) send(ctx context.Context, changes []Change, pending []int, err
 		if failed && !e.keepGoing {
 			for _, i := range pending[w+len(window):] {
 				errs[i] = ipvs.ErrNotAttempted
-				again = append(again, i)
 			}
-			return again
+			return nil // nothing is tried again without keepGoing
 		}
 	}
 	return again

@@ -347,6 +347,12 @@ func (x *destIndexed) findAt(k ipvs.DestinationKey, j int) (ipvs.Destination, bo
 	return x.find(k)
 }
 
+// has reports whether a destination with key k is indexed.
+func (x *destIndexed) has(k ipvs.DestinationKey) bool {
+	_, ok := x.find(k)
+	return ok
+}
+
 func (x *destIndexed) find(k ipvs.DestinationKey) (ipvs.Destination, bool) {
 	if len(x.list) > destLinear {
 		if x.m == nil {

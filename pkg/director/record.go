@@ -474,9 +474,9 @@ func settleServices(intended OwnedServices, after Observed, d Desired, refused m
 		kept := exists && !refused[ownedKey{svc: k}] && !released[k]
 		scratch = scratch[:0]
 		if kept {
-			var want wantedDests
+			var want destIndexed // settle rarely asks: only for a destination that is not lvs-rs's
 			if j, ok := wanted[k]; ok {
-				want = indexWanted(d.Services[j].Destinations)
+				want = destIndex(d.Services[j].Destinations)
 			}
 			mine := ownedDests(s.Destinations)
 			for j, dx := range cur.Destinations {
@@ -510,34 +510,6 @@ func settleServices(intended OwnedServices, after Observed, d Desired, refused m
 		return intended
 	}
 	return out
-}
-
-// wantedDests finds a desired service's destinations by key: a short
-// list in place, a long one through a map built at its first lookup
-// (settle rarely asks: only for a destination that is not lvs-rs's).
-type wantedDests struct {
-	list []ipvs.Destination
-	m    map[ipvs.DestinationKey]bool
-}
-
-func indexWanted(ds []ipvs.Destination) wantedDests { return wantedDests{list: ds} }
-
-func (w *wantedDests) has(k ipvs.DestinationKey) bool {
-	if len(w.list) > destLinear {
-		if w.m == nil {
-			w.m = make(map[ipvs.DestinationKey]bool, len(w.list))
-			for _, d := range w.list {
-				w.m[d.Key()] = true
-			}
-		}
-		return w.m[k]
-	}
-	for _, d := range w.list {
-		if d.Key() == k {
-			return true
-		}
-	}
-	return false
 }
 
 // sameRecord reports whether a and b would be saved identically (both

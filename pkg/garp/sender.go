@@ -80,18 +80,7 @@ func (s *Sender) iface(name string) (*net.Interface, error) {
 // Close closes the socket, if one was opened, and forgets the
 // interfaces; the Sender may be used again afterwards (it opens a new
 // socket and looks them up again).
-func (s *Sender) Close() error {
-	s.ifaces = nil
-	if s.f == nil {
-		return nil
-	}
-	err := s.f.Close()
-	s.f = nil
-	if err != nil {
-		return fmt.Errorf("garp: close packet socket: %w", err)
-	}
-	return nil
-}
+func (s *Sender) Close() error { return closeSocket(s.detach()) }
 
 // Release is Close without waiting for the kernel: the socket is closed
 // on a goroutine of its own, which ends when the kernel's close returns
@@ -103,20 +92,31 @@ func (s *Sender) Close() error {
 // The Sender is ready for use again at once, as after Close.
 func (s *Sender) Release() <-chan error {
 	done := make(chan error, 1)
-	f := s.f
-	s.f, s.ifaces = nil, nil
+	f := s.detach()
 	if f == nil {
 		done <- nil
 		return done
 	}
-	go func() {
-		err := f.Close()
-		if err != nil {
-			err = fmt.Errorf("garp: close packet socket: %w", err)
-		}
-		done <- err
-	}()
+	go func() { done <- closeSocket(f) }()
 	return done
+}
+
+// detach takes the socket (nil if none) and the interfaces out of s.
+func (s *Sender) detach() *os.File {
+	f := s.f
+	s.f, s.ifaces = nil, nil
+	return f
+}
+
+// closeSocket closes f, if any.
+func closeSocket(f *os.File) error {
+	if f == nil {
+		return nil
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("garp: close packet socket: %w", err)
+	}
+	return nil
 }
 
 // socket returns the packet socket, opening it first if need be.
