@@ -191,13 +191,13 @@ func (c *Client) chunk(buf []byte, ops []Op, errs []error) ([]byte, int, bool) {
 		n, last int // requests encoded; offset of the last one
 		encErr  error
 	)
-	for _, op := range ops {
+	for i := range ops {
 		if n == limit {
 			break
 		}
 		mark := len(buf)
 		var err error
-		buf, err = op.appendRequest(buf, c.family, c.version, first+uint32(n), false)
+		buf, err = ops[i].appendRequest(buf, c.family, c.version, first+uint32(n), false)
 		if err != nil {
 			encErr = err
 			break

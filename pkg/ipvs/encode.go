@@ -110,7 +110,7 @@ func attrFlags(b []byte, typ uint16, f ServiceFlags) []byte {
 
 // appendService appends the service's attributes: its key, and with full
 // its configuration too (the kernel requires all of it to add or edit).
-func appendService(b []byte, s Service, full bool) ([]byte, error) {
+func appendService(b []byte, s *Service, full bool) ([]byte, error) {
 	fam := familyOf(s.Family, s.Address)
 	if fam != Inet && fam != Inet6 {
 		return b, fmt.Errorf("service %v: no address family", s)
@@ -147,7 +147,7 @@ func appendService(b []byte, s Service, full bool) ([]byte, error) {
 
 // appendDestination appends the destination's attributes: its key, and
 // with full its configuration too.
-func appendDestination(b []byte, svcFam Family, d Destination, full bool) ([]byte, error) {
+func appendDestination(b []byte, svcFam Family, d *Destination, full bool) ([]byte, error) {
 	fam := d.Family
 	if fam == 0 {
 		fam = FamilyOf(d.Address)
@@ -178,7 +178,7 @@ func appendDestination(b []byte, svcFam Family, d Destination, full bool) ([]byt
 
 // appendServiceAttrs appends the request body naming (and with full,
 // describing) s: one nested IPVS_CMD_ATTR_SERVICE.
-func appendServiceAttrs(b []byte, s Service, full bool) ([]byte, error) {
+func appendServiceAttrs(b []byte, s *Service, full bool) ([]byte, error) {
 	b, at := nest(b)
 	b, err := appendService(b, s, full)
 	if err != nil {
@@ -189,7 +189,7 @@ func appendServiceAttrs(b []byte, s Service, full bool) ([]byte, error) {
 
 // appendDestinationAttrs appends the request body naming service s and
 // destination d (described in full with full).
-func appendDestinationAttrs(b []byte, s Service, d Destination, full bool) ([]byte, error) {
+func appendDestinationAttrs(b []byte, s *Service, d *Destination, full bool) ([]byte, error) {
 	b, err := appendServiceAttrs(b, s, false)
 	if err != nil {
 		return b, err
@@ -204,7 +204,7 @@ func appendDestinationAttrs(b []byte, s Service, d Destination, full bool) ([]by
 // serviceAttrs returns the request body naming (and with full, describing)
 // s.
 func serviceAttrs(s Service, full bool) ([]byte, error) {
-	b, err := appendServiceAttrs(nil, s, full)
+	b, err := appendServiceAttrs(nil, &s, full)
 	if err != nil {
 		return nil, err
 	}
@@ -214,7 +214,7 @@ func serviceAttrs(s Service, full bool) ([]byte, error) {
 // destinationAttrs returns the request body naming service s and
 // destination d (described in full with full).
 func destinationAttrs(s Service, d Destination, full bool) ([]byte, error) {
-	b, err := appendDestinationAttrs(nil, s, d, full)
+	b, err := appendDestinationAttrs(nil, &s, &d, full)
 	if err != nil {
 		return nil, err
 	}

@@ -66,7 +66,7 @@ func TestServiceFamilyDerived(t *testing.T) {
 func TestServiceEncodingDetails(t *testing.T) {
 	s := Service{Family: Inet, Protocol: TCP, Address: netip.MustParseAddr("10.0.0.100"), Port: 8080,
 		Scheduler: "wrr", Flags: FlagPersistent | FlagHashed, Timeout: 360, Netmask: 24}
-	b, err := appendService(nil, s, true)
+	b, err := appendService(nil, &s, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +97,7 @@ func TestServiceEncodingDetails(t *testing.T) {
 	}
 
 	v6 := Service{Family: Inet6, Protocol: TCP, Address: netip.MustParseAddr("2001:db8::1"), Port: 80, Scheduler: "rr", Netmask: 64}
-	if b, err = appendService(nil, v6, true); err != nil {
+	if b, err = appendService(nil, &v6, true); err != nil {
 		t.Fatal(err)
 	}
 	attrs, _ = netlink.UnmarshalAttributes(b)

@@ -70,7 +70,7 @@ var opCommands = [...]uint8{
 // family (netlink header with seq and NLM_F_REQUEST, plus NLM_F_ACK with
 // ack; generic netlink header; attributes). On error b is returned
 // unchanged.
-func (o Op) appendRequest(b []byte, family uint16, version uint8, seq uint32, ack bool) ([]byte, error) {
+func (o *Op) appendRequest(b []byte, family uint16, version uint8, seq uint32, ack bool) ([]byte, error) {
 	if o.Kind < OpNewService || o.Kind > OpDeleteDestination {
 		return b, &Error{Op: o.Kind.String(), Object: o.object(), Err: fmt.Errorf("unknown operation %d", o.Kind)}
 	}
@@ -79,9 +79,9 @@ func (o Op) appendRequest(b []byte, family uint16, version uint8, seq uint32, ac
 	b = append(b, opCommands[o.Kind], version, 0, 0)
 	var err error
 	if o.OnDestination() {
-		b, err = appendDestinationAttrs(b, o.Service, o.Destination, o.Kind != OpDeleteDestination)
+		b, err = appendDestinationAttrs(b, &o.Service, &o.Destination, o.Kind != OpDeleteDestination)
 	} else {
-		b, err = appendServiceAttrs(b, o.Service, o.Kind != OpDeleteService)
+		b, err = appendServiceAttrs(b, &o.Service, o.Kind != OpDeleteService)
 	}
 	if err != nil {
 		return b[:start], &Error{Op: o.Kind.String(), Object: o.object(), Err: err}
