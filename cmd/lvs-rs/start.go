@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -207,21 +206,28 @@ func report[C fmt.Stringer](stdout, stderr io.Writer, role, verb string, dryRun,
 }
 
 // writeChanges writes one line per change, each prefix then the change.
-// Buffered: 10,000 changes are a few writes, not one each; a director's
-// changes are appended to one line buffer (Change.AppendText) rather
-// than formatted through fmt, one allocation-free line at a time.
+// Lines are appended to one 64 KiB chunk written whole (10,000 changes are
+// a few writes, not one each, and no line is copied again); a director's
+// changes are appended by Change.AppendText rather than formatted through
+// fmt.
 func writeChanges[C fmt.Stringer](stdout io.Writer, prefix string, changes []C) {
-	out := bufio.NewWriterSize(stdout, 64<<10)
-	line := make([]byte, 0, 256)
+	const chunk = 64 << 10
+	buf := make([]byte, 0, chunk+512)
 	dc, direct := any(changes).([]director.Change)
 	for i := range changes {
-		line = append(line[:0], prefix...)
+		buf = append(buf, prefix...)
 		if direct {
-			line, _ = dc[i].AppendText(line)
+			buf, _ = dc[i].AppendText(buf)
 		} else {
-			line = append(line, changes[i].String()...)
+			buf = append(buf, changes[i].String()...)
 		}
-		_, _ = out.Write(append(line, '\n'))
+		buf = append(buf, '\n')
+		if len(buf) >= chunk {
+			_, _ = stdout.Write(buf)
+			buf = buf[:0]
+		}
 	}
-	_ = out.Flush()
+	if len(buf) > 0 {
+		_, _ = stdout.Write(buf)
+	}
 }
