@@ -268,12 +268,18 @@ func allDone(errs []error) bool {
 // written through. Destinations carry their configuration only (no
 // counters), which is all settle looks at.
 func predict(svcs map[ipvs.ServiceKey]ObservedService, changes []Change) map[ipvs.ServiceKey]ObservedService {
-	adds := 0
+	adds, addDests := 0, 0
 	for i := range changes {
-		if changes[i].Kind == AddService {
+		switch changes[i].Kind {
+		case AddService:
 			adds++
+		case AddDestination:
+			addDests++
 		}
 	}
+	// The new services' destination lists, cut from one array (each
+	// capped: appending to one copies it).
+	pool := make([]ipvs.Destination, 0, addDests)
 	out := svcs
 	if out == nil || adds > len(svcs) {
 		// A start from an empty table: one map of the right size, not one
@@ -281,23 +287,29 @@ func predict(svcs map[ipvs.ServiceKey]ObservedService, changes []Change) map[ipv
 		out = make(map[ipvs.ServiceKey]ObservedService, len(svcs)+adds)
 		maps.Copy(out, svcs)
 	}
-	own := map[ipvs.ServiceKey]bool{} // services whose Destinations out owns (copied or new)
+	// The services whose Destinations out owns (copied), made at the
+	// first edit of a service out did not add: a new service's list is
+	// its own from the start (a later change to it copies it once more,
+	// which is harmless and rare).
+	var own map[ipvs.ServiceKey]bool
 	for i := 0; i < len(changes); i++ {
-		c := changes[i]
+		c := &changes[i]
 		k := c.Service.Key()
 		switch c.Kind {
 		case AddService:
-			// The plan lists a new service's destinations right after it.
+			// The plan lists a new service's destinations right after it,
+			// each with the service as it adds it.
 			n := 0
-			for j := i + 1; j < len(changes) && changes[j].Kind == AddDestination && changes[j].Service.Key() == k; j++ {
+			for j := i + 1; j < len(changes) && changes[j].Kind == AddDestination &&
+				(changes[j].Service == c.Service || changes[j].Service.Key() == k); j++ {
 				n++
 			}
-			ds := make([]ipvs.Destination, n)
-			for j := range ds {
-				ds[j] = changes[i+1+j].Destination
+			at := len(pool)
+			for j := range n {
+				pool = append(pool, changes[i+1+j].Destination)
 			}
+			ds := pool[at:len(pool):len(pool)]
 			out[k] = ObservedService{ServiceExtended: ipvs.ServiceExtended{Service: c.Service}, Destinations: ds}
-			own[k] = true
 			i += n
 		case EditService:
 			if s, ok := out[k]; ok {
@@ -312,6 +324,9 @@ func predict(svcs map[ipvs.ServiceKey]ObservedService, changes []Change) map[ipv
 				continue
 			}
 			if !own[k] {
+				if own == nil {
+					own = map[ipvs.ServiceKey]bool{}
+				}
 				s.Destinations = slices.Clone(s.Destinations)
 				own[k] = true
 			}
