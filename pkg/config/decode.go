@@ -121,15 +121,15 @@ func (d *decoder) document(doc int32) *rawConfig {
 	if e, ok := f.get(topDirector); ok {
 		p := pathOf("director")
 		if df, ok := d.mapping(e.value, p, directorKeys(), true); ok {
-			raw.iface = d.text(df, p, dirInterface, "an interface name")
-			raw.ipForward = d.boolean(df, p, dirIPForward)
-			raw.rawDirector2 = d.director2(df)
+			raw.iface = d.text(&df, p, dirInterface, "an interface name")
+			raw.ipForward = d.boolean(&df, p, dirIPForward)
+			raw.rawDirector2 = d.director2(&df)
 		}
 	}
 	if e, ok := f.get(topRealserver); ok {
 		p := pathOf("realserver")
 		if rf, ok := d.mapping(e.value, p, realserverKeys(), true); ok {
-			raw.gateway = d.text(rf, p, gwGateway, "an IP address")
+			raw.gateway = d.text(&rf, p, gwGateway, "an IP address")
 		}
 	}
 	if e, ok := f.get(topVirtualServers); ok {
@@ -191,15 +191,15 @@ func (d *decoder) service(n int32, path fieldPath) (rawService, bool) {
 	}
 	s := rawService{
 		at:          path.at(d.n(n)),
-		vip:         d.text(f, path, svcVIP, "an IP address"),
-		port:        d.integer(f, path, svcPort),
-		protocol:    d.text(f, path, svcProtocol, "a protocol name"),
-		fwmark:      d.integer(f, path, svcFWMark),
-		scheduler:   d.text(f, path, svcScheduler, "a scheduler name"),
-		persistence: d.integer(f, path, svcPersistence),
-		netmask:     d.netmask(f, path),
-		mode:        d.text(f, path, svcMode, "a forwarding mode"),
-		rawService2: d.service2(f, path),
+		vip:         d.text(&f, path, svcVIP, "an IP address"),
+		port:        d.integer(&f, path, svcPort),
+		protocol:    d.text(&f, path, svcProtocol, "a protocol name"),
+		fwmark:      d.integer(&f, path, svcFWMark),
+		scheduler:   d.text(&f, path, svcScheduler, "a scheduler name"),
+		persistence: d.integer(&f, path, svcPersistence),
+		netmask:     d.netmask(&f, path),
+		mode:        d.text(&f, path, svcMode, "a forwarding mode"),
+		rawService2: d.service2(&f, path),
 	}
 	if e, ok := f.get(svcRealServers); ok {
 		rpath := path.sub("real_servers")
@@ -230,12 +230,12 @@ func (d *decoder) realServer(n int32, path fieldPath, r *rawRealServer) bool {
 	}
 	*r = rawRealServer{
 		at:      path.at(d.n(n)),
-		address: d.text(f, path, rsAddress, "an IP address"),
-		port:    d.integer(f, path, rsPort),
-		weight:  d.integer(f, path, rsWeight),
-		mode:    d.text(f, path, rsMode, "a forwarding mode"),
+		address: d.text(&f, path, rsAddress, "an IP address"),
+		port:    d.integer(&f, path, rsPort),
+		weight:  d.integer(&f, path, rsWeight),
+		mode:    d.text(&f, path, rsMode, "a forwarding mode"),
 
-		rawRealServer2: d.realServer2(f, path),
+		rawRealServer2: d.realServer2(&f, path),
 	}
 	return true
 }

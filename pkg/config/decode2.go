@@ -6,7 +6,7 @@ import (
 )
 
 // director2 reads the director keys beyond interface and ip_forward.
-func (d *decoder) director2(df fields) rawDirector2 {
+func (d *decoder) director2(df *fields) rawDirector2 {
 	path := pathOf("director")
 	r := rawDirector2{
 		reconcile:     d.text(df, path, dirReconcile, "a duration such as 10s"),
@@ -38,9 +38,9 @@ func (d *decoder) director2(df fields) rawDirector2 {
 		p := path.sub("timeouts")
 		if f, ok := d.mapping(e.value, p, timeoutKeys(), true); ok {
 			r.timeouts = &rawTimeouts{
-				tcp:    d.text(f, p, toTCP, "a duration such as 900s"),
-				tcpFin: d.text(f, p, toTCPFin, "a duration such as 120s"),
-				udp:    d.text(f, p, toUDP, "a duration such as 300s"),
+				tcp:    d.text(&f, p, toTCP, "a duration such as 900s"),
+				tcpFin: d.text(&f, p, toTCPFin, "a duration such as 120s"),
+				udp:    d.text(&f, p, toUDP, "a duration such as 300s"),
 			}
 		}
 	}
@@ -49,27 +49,27 @@ func (d *decoder) director2(df fields) rawDirector2 {
 		if f, ok := d.mapping(e.value, p, syncKeys(), false); ok {
 			r.sync = &rawSync{
 				at:     p.at(d.n(e.value)),
-				iface:  d.text(f, p, syncInterface, "an interface name"),
-				state:  d.text(f, p, syncState, "master, backup or both"),
-				syncid: d.integer(f, p, syncSyncID),
-				maxlen: d.integer(f, p, syncMaxLen),
-				group:  d.text(f, p, syncGroup, "a multicast address"),
-				port:   d.integer(f, p, syncPort),
-				ttl:    d.integer(f, p, syncTTL),
+				iface:  d.text(&f, p, syncInterface, "an interface name"),
+				state:  d.text(&f, p, syncState, "master, backup or both"),
+				syncid: d.integer(&f, p, syncSyncID),
+				maxlen: d.integer(&f, p, syncMaxLen),
+				group:  d.text(&f, p, syncGroup, "a multicast address"),
+				port:   d.integer(&f, p, syncPort),
+				ttl:    d.integer(&f, p, syncTTL),
 			}
 		}
 	}
 	if e, ok := df.get(dirAnnounce); ok {
 		p := path.sub("announce")
 		if f, ok := d.mapping(e.value, p, announceKeys(), false); ok {
-			r.announce = &rawAnnounce{at: p.at(d.n(e.value)), table: d.integer(f, p, annTable), protocol: d.integer(f, p, annProtocol)}
+			r.announce = &rawAnnounce{at: p.at(d.n(e.value)), table: d.integer(&f, p, annTable), protocol: d.integer(&f, p, annProtocol)}
 		}
 	}
 	return r
 }
 
 // service2 reads a virtual server's keys beyond the first release.
-func (d *decoder) service2(f fields, path fieldPath) rawService2 {
+func (d *decoder) service2(f *fields, path fieldPath) rawService2 {
 	r := rawService2{
 		check:        d.check(f, path, svcCheck),
 		onFailure:    d.text(f, path, svcOnFailure, "quiesce or remove"),
@@ -86,7 +86,7 @@ func (d *decoder) service2(f fields, path fieldPath) rawService2 {
 			for i, item := range items {
 				ip := p.index(i)
 				if mf, ok := d.mapping(item, ip, markKeys(), false); ok {
-					r.marks.items = append(r.marks.items, rawMark{at: ip.at(d.n(item)), protocol: d.text(mf, ip, markProtocol, "a protocol name"), port: d.integer(mf, ip, markPort)})
+					r.marks.items = append(r.marks.items, rawMark{at: ip.at(d.n(item)), protocol: d.text(&mf, ip, markProtocol, "a protocol name"), port: d.integer(&mf, ip, markPort)})
 				}
 			}
 		}
@@ -95,7 +95,7 @@ func (d *decoder) service2(f fields, path fieldPath) rawService2 {
 }
 
 // realServer2 reads a real server's keys beyond the first release.
-func (d *decoder) realServer2(f fields, path fieldPath) *rawRealServer2 {
+func (d *decoder) realServer2(f *fields, path fieldPath) *rawRealServer2 {
 	r := rawRealServer2{
 		check: d.check(f, path, rsCheck),
 		upper: d.integer(f, path, rsUpper),
@@ -106,9 +106,9 @@ func (d *decoder) realServer2(f fields, path fieldPath) *rawRealServer2 {
 		if tf, ok := d.mapping(e.value, p, tunnelKeys(), false); ok {
 			r.tunnel = &rawTunnel{
 				at:    p.at(d.n(e.value)),
-				typ:   d.text(tf, p, tunType, "ipip, gue or gre"),
-				port:  d.integer(tf, p, tunPort),
-				flags: d.list(tf, p, tunFlags, "a list of tunnel flags"),
+				typ:   d.text(&tf, p, tunType, "ipip, gue or gre"),
+				port:  d.integer(&tf, p, tunPort),
+				flags: d.list(&tf, p, tunFlags, "a list of tunnel flags"),
 			}
 		}
 	}
@@ -121,7 +121,7 @@ func (d *decoder) realServer2(f fields, path fieldPath) *rawRealServer2 {
 }
 
 // check reads the check block f[key], when there is one.
-func (d *decoder) check(f fields, path fieldPath, key keyID) *rawCheck {
+func (d *decoder) check(f *fields, path fieldPath, key keyID) *rawCheck {
 	e, ok := f.get(key)
 	if !ok {
 		return nil
@@ -133,24 +133,24 @@ func (d *decoder) check(f fields, path fieldPath, key keyID) *rawCheck {
 	}
 	return &rawCheck{
 		at:           p.at(d.n(e.value)),
-		typ:          d.text(cf, p, chkType, "a check type"),
-		port:         d.integer(cf, p, chkPort),
-		via:          d.text(cf, p, chkVia, "direct or vip"),
-		interval:     d.text(cf, p, chkInterval, "a duration such as 2s"),
-		timeout:      d.text(cf, p, chkTimeout, "a duration such as 1s"),
-		rise:         d.integer(cf, p, chkRise),
-		fall:         d.integer(cf, p, chkFall),
-		path:         d.text(cf, p, chkPath, "a URL path"),
-		host:         d.text(cf, p, chkHost, "a host name"),
-		expectStatus: d.text(cf, p, chkExpectStatus, `status codes such as "200-399"`),
-		expectBody:   d.text(cf, p, chkExpectBody, "a string"),
-		query:        d.text(cf, p, chkQuery, "a domain name"),
-		command:      d.list(cf, p, chkCommand, "a list of arguments"),
+		typ:          d.text(&cf, p, chkType, "a check type"),
+		port:         d.integer(&cf, p, chkPort),
+		via:          d.text(&cf, p, chkVia, "direct or vip"),
+		interval:     d.text(&cf, p, chkInterval, "a duration such as 2s"),
+		timeout:      d.text(&cf, p, chkTimeout, "a duration such as 1s"),
+		rise:         d.integer(&cf, p, chkRise),
+		fall:         d.integer(&cf, p, chkFall),
+		path:         d.text(&cf, p, chkPath, "a URL path"),
+		host:         d.text(&cf, p, chkHost, "a host name"),
+		expectStatus: d.text(&cf, p, chkExpectStatus, `status codes such as "200-399"`),
+		expectBody:   d.text(&cf, p, chkExpectBody, "a string"),
+		query:        d.text(&cf, p, chkQuery, "a domain name"),
+		command:      d.list(&cf, p, chkCommand, "a list of arguments"),
 	}
 }
 
 // list reads f[key] as a list of scalars.
-func (d *decoder) list(f fields, path fieldPath, key keyID, what string) *rawList {
+func (d *decoder) list(f *fields, path fieldPath, key keyID, what string) *rawList {
 	e, ok := f.get(key)
 	if !ok {
 		return nil

@@ -3,7 +3,7 @@ package config
 import "fmt"
 
 // text reads f[key] as text (any scalar but an empty one).
-func (d *decoder) text(f fields, path fieldPath, key keyID, want string) *rawString {
+func (d *decoder) text(f *fields, path fieldPath, key keyID, want string) *rawString {
 	e, ok := f.get(key)
 	if !ok {
 		return nil
@@ -22,7 +22,7 @@ func (d *decoder) text(f fields, path fieldPath, key keyID, want string) *rawStr
 
 // integer reads f[key] as an integer, in any spelling YAML resolves to
 // one (80, 0x50, 0o120, 1_000).
-func (d *decoder) integer(f fields, path fieldPath, key keyID) *rawInt {
+func (d *decoder) integer(f *fields, path fieldPath, key keyID) *rawInt {
 	e, ok := f.get(key)
 	if !ok {
 		return nil
@@ -77,7 +77,7 @@ func plainDecimal(s string) (int64, bool) {
 }
 
 // boolean reads f[key] as true or false.
-func (d *decoder) boolean(f fields, path fieldPath, key keyID) *rawBool {
+func (d *decoder) boolean(f *fields, path fieldPath, key keyID) *rawBool {
 	e, ok := f.get(key)
 	if !ok {
 		return nil
@@ -94,7 +94,7 @@ func (d *decoder) boolean(f fields, path fieldPath, key keyID) *rawBool {
 
 // netmask reads persistence_netmask: an integer prefix length or a dotted
 // mask.
-func (d *decoder) netmask(f fields, path fieldPath) *rawNetmask {
+func (d *decoder) netmask(f *fields, path fieldPath) *rawNetmask {
 	e, ok := f.get(svcNetmask)
 	if !ok {
 		return nil
