@@ -58,8 +58,9 @@ type Client struct {
 	stop     func() bool // the running call's context.AfterFunc stop
 	endFn    func()      // c.end, bound once
 
-	dumpReq []byte // dump's request buffer, reused (under mu)
-	reqBuf  []byte // Apply's request buffer, reused up to keepReqBuf (under mu)
+	dumpReq  []byte // dump's request buffer, reused (under mu)
+	dumpBody []byte // a destination dump's service attributes, reused (under mu)
+	reqBuf   []byte // Apply's request buffer, reused up to keepReqBuf (under mu)
 
 	slabMu     sync.Mutex            // guards slab and configSlab
 	slab       []DestinationExtended // where Destinations carves its results from

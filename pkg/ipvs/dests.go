@@ -114,10 +114,11 @@ const opListDests = "list destinations of"
 // that the caller copies out before the next dump (an empty result is a
 // new empty slice).
 func dumpDestinations[T any](c *Client, s Service, scratch *sync.Pool, decode func([]byte, Family) (T, error)) ([]T, error) {
-	body, err := serviceAttrs(s, false)
+	body, err := appendServiceAttrs(c.dumpBody[:0], &s, false) // reused: dumpIn copies it into the request
 	if err != nil {
 		return nil, fmt.Errorf("ipvs: list destinations of %v: %w", s, err)
 	}
+	c.dumpBody = body
 	fam := familyOf(s.Family, s.Address)
 	buf := scratch.Get().(*[]T)
 	defer scratch.Put(buf)
