@@ -40,6 +40,18 @@ func TestWriteChangesAsFmt(t *testing.T) {
 	if got.String() != want.String() {
 		t.Fatalf("director report:\n%s\nwant:\n%s", got.String(), want.String())
 	}
+	// A report of 11,000 lines (1.1 MB) goes out in many writes, each of
+	// whole lines.
+	want.Reset()
+	for _, c := range bigPlan(1000, 10) {
+		fmt.Fprintf(&want, "%s: %s\n", roleDirector, c)
+	}
+	w := &lineWriter{}
+	writeChanges(w, roleDirector+": ", bigPlan(1000, 10))
+	if w.String() != want.String() || w.writes < 2 || w.split {
+		t.Fatalf("large director report: %d bytes in %d writes (a line split: %v), want the %d bytes fmt renders, in whole lines",
+			w.Len(), w.writes, w.split, want.Len())
+	}
 	rc := []realserver.Change{{}}
 	want.Reset()
 	got.Reset()
@@ -50,6 +62,20 @@ func TestWriteChangesAsFmt(t *testing.T) {
 	if got.String() != want.String() {
 		t.Fatalf("real server report %q, want %q", got.String(), want.String())
 	}
+}
+
+// lineWriter counts the writes it is given and whether one of them did
+// not end a line.
+type lineWriter struct {
+	bytes.Buffer
+	writes int
+	split  bool
+}
+
+func (w *lineWriter) Write(p []byte) (int, error) {
+	w.writes++
+	w.split = w.split || len(p) == 0 || p[len(p)-1] != '\n'
+	return w.Buffer.Write(p)
 }
 
 // BenchmarkWriteChanges is the report of a start of 1,000 services of ten
