@@ -11,6 +11,10 @@
 #                                             (BenchmarkApply: pipelined,
 #                                             serial, director, ipvsadm,
 #                                             floor, floor-noack)
+#   scripts/bench.sh ab REV [go test flags]   this tree's commands against
+#                                             revision REV's, interleaved
+#                                             in one VM run (TestAB; see
+#                                             scripts/bench-ab.sh)
 #
 # The table: for 100 x 100 (10,000 real servers) and 1,000 x 10 (11,000
 # objects), each in fresh network namespaces, ROUNDS rounds (default 3),
@@ -68,6 +72,10 @@ cd "$(dirname "$0")/.."
 if [[ ${1:-} == apply ]]; then
 	shift
 	exec scripts/bench-apply.sh "$@"
+fi
+if [[ ${1:-} == ab ]]; then
+	shift
+	exec scripts/bench-ab.sh "$@"
 fi
 # measure runs TestTable in the VM with go test's raw output to $out,
 # sets rc to its exit status, and unpacks the CPU profiles (PROFILE).

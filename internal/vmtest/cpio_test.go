@@ -148,7 +148,7 @@ func TestInitrdConcatenation(t *testing.T) {
 	os.MkdirAll(filepath.Join(td, "sub"), 0o755)
 	write("testdata/sub/x.yaml", "a: 1\n")
 	in := initrdInput{
-		base: base, test: write("test.bin", "TEST"), lvsrs: write("lvs-rs", "LVSRS"),
+		base: base, test: write("test.bin", "TEST"), lvsrs: write("lvs-rs", "LVSRS"), baseline: write("lvs-rs-old", "OLD"),
 		testdata: td, args: []byte("-test.v=true\n"), env: []byte("CI=true\n"), nonce: "abc",
 	}
 	out := filepath.Join(dir, "initrd.img")
@@ -168,7 +168,7 @@ func TestInitrdConcatenation(t *testing.T) {
 		files[e.name] = string(e.data)
 	}
 	for name, want := range map[string]string{
-		"lvsrs/test": "TEST", "bin/lvs-rs": "LVSRS", "lvsrs/args": "-test.v=true\n",
+		"lvsrs/test": "TEST", "bin/lvs-rs": "LVSRS", "bin/lvs-rs-baseline": "OLD", "lvsrs/args": "-test.v=true\n",
 		"lvsrs/env": "CI=true\n", "lvsrs/nonce": "abc\n", "lvsrs/pkg/testdata/sub/x.yaml": "a: 1\n",
 	} {
 		if got, ok := files[name]; !ok || got != want {

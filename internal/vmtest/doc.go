@@ -42,5 +42,8 @@
 //	LVSRS_VM_ACCEL       kvm or tcg: skip the probe and use this
 //	LVSRS_VM_KERNEL_LOG  1: print the guest kernel's messages as well
 //	LVSRS_VM_NO_LVSRS    1: do not build ./cmd/lvs-rs (tests that do not run it)
+//	LVSRS_VM_BASELINE    a static lvs-rs built from another revision: the VM gets
+//	                     it as /bin/lvs-rs-baseline, its tests LVSRS_BASELINE_BIN
+//	                     (BaselineBin), to compare two revisions in one run
 //	LVSRS_TEST_*, CI, GOTRACEBACK, GODEBUG are passed into the VM.
 package vmtest

@@ -48,6 +48,13 @@ func runHost() error {
 			return err
 		}
 	}
+	if in.baseline = os.Getenv(EnvBaseline); in.baseline != "" {
+		if err := checkStatic(in.baseline); err != nil {
+			return fmt.Errorf("%s: %w", EnvBaseline, err)
+		}
+		in.env = append(in.env, EnvBaselineBin+"="+baselinePath+"\n"...)
+		logf("baseline lvs-rs: %s (in the VM: %s)", in.baseline, baselinePath)
+	}
 	for _, d := range ha.dropped {
 		if !strings.HasPrefix(d, "-test.testlogfile") {
 			logf("not passed into the VM (host path): %s", d)

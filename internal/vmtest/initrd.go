@@ -17,6 +17,7 @@ type initrdInput struct {
 	base     string // cached base initramfs (any format the kernel reads)
 	test     string // the test binary -> /lvsrs/test
 	lvsrs    string // lvs-rs binary -> /bin/lvs-rs; "" for none
+	baseline string // another revision's lvs-rs -> /bin/lvs-rs-baseline; "" for none
 	testdata string // dir copied to /lvsrs/pkg/testdata; "" for none
 	args     []byte // /lvsrs/args, see encodeArgs
 	env      []byte // /lvsrs/env, KEY=VALUE lines
@@ -64,8 +65,11 @@ func writeExtra(w io.Writer, in initrdInput) error {
 	if err := addFile(c, "lvsrs/test", in.test, 0o755); err != nil {
 		return err
 	}
-	if in.lvsrs != "" {
-		if err := addFile(c, "bin/lvs-rs", in.lvsrs, 0o755); err != nil {
+	for _, b := range []struct{ name, src string }{{"bin/lvs-rs", in.lvsrs}, {baselinePath[1:], in.baseline}} {
+		if b.src == "" {
+			continue
+		}
+		if err := addFile(c, b.name, b.src, 0o755); err != nil {
 			return err
 		}
 	}

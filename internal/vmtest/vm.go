@@ -24,7 +24,16 @@ const (
 	EnvNoLvsRs = "LVSRS_VM_NO_LVSRS"
 	// EnvKernelLog set to "1" prints the guest kernel's messages too.
 	EnvKernelLog = "LVSRS_VM_KERNEL_LOG"
+	// EnvBaseline names, on the host, a static lvs-rs binary built from
+	// another revision, which the VM gets as /bin/lvs-rs-baseline (for
+	// benchmarks that compare two revisions in one run).
+	EnvBaseline = "LVSRS_VM_BASELINE"
+	// EnvBaselineBin is the baseline binary's path in the VM.
+	EnvBaselineBin = "LVSRS_BASELINE_BIN"
 )
+
+// baselinePath is where the baseline binary is in the VM.
+const baselinePath = "/bin/lvs-rs-baseline"
 
 // defaultKernel is the kernel booted when LVSRS_VM_KERNEL is unset.
 const defaultKernel = "6.1"
@@ -59,6 +68,19 @@ func InVM() bool { return os.Getenv(EnvInVM) == "1" }
 // suite was started).
 func LvsRsBin() string {
 	p := os.Getenv(EnvBin)
+	if p == "" {
+		return ""
+	}
+	if st, err := os.Stat(p); err != nil || st.IsDir() {
+		return ""
+	}
+	return p
+}
+
+// BaselineBin returns the path of the baseline lvs-rs binary inside the
+// VM (see EnvBaseline), or "" when the run has none.
+func BaselineBin() string {
+	p := os.Getenv(EnvBaselineBin)
 	if p == "" {
 		return ""
 	}
