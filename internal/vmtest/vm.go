@@ -66,8 +66,12 @@ func InVM() bool { return os.Getenv(EnvInVM) == "1" }
 // LvsRsBin returns the path of the lvs-rs binary inside the VM, or "" when
 // there is none (outside the VM, or ./cmd/lvs-rs did not exist when the
 // suite was started).
-func LvsRsBin() string {
-	p := os.Getenv(EnvBin)
+func LvsRsBin() string { return fileIn(EnvBin) }
+
+// fileIn returns the path the environment variable env names when it is
+// a file; "" otherwise.
+func fileIn(env string) string {
+	p := os.Getenv(env)
 	if p == "" {
 		return ""
 	}
@@ -79,16 +83,7 @@ func LvsRsBin() string {
 
 // BaselineBin returns the path of the baseline lvs-rs binary inside the
 // VM (see EnvBaseline), or "" when the run has none.
-func BaselineBin() string {
-	p := os.Getenv(EnvBaselineBin)
-	if p == "" {
-		return ""
-	}
-	if st, err := os.Stat(p); err != nil || st.IsDir() {
-		return ""
-	}
-	return p
-}
+func BaselineBin() string { return fileIn(EnvBaselineBin) }
 
 // RequireLvsRs returns LvsRsBin() or fails the test when the binary is not
 // in the VM.

@@ -328,18 +328,32 @@ func decodeDestinationConfig(b []byte, svcFam Family) (Destination, error) {
 	if err != nil {
 		return Destination{}, err
 	}
+	if err := finishDestination(&d, svcFam, addr); err != nil {
+		return Destination{}, err
+	}
+	return d, nil
+}
+
+// finishDestination completes a destination whose attributes were read:
+// its family (svcFam when the kernel did not report one, before Linux
+// 3.18), its address (addr, the attribute's payload; nil when absent)
+// and no tunnel fields unless it tunnels.
+func finishDestination(d *Destination, svcFam Family, addr []byte) error {
 	if d.Family == 0 {
 		d.Family = svcFam
 	}
 	if addr != nil {
+		var err error
 		if d.Address, err = decodeAddr(d.Family, addr); err != nil {
-			return Destination{}, fmt.Errorf("destination address: %w", err)
+			return fmt.Errorf("destination address: %w", err)
 		}
 	}
 	if d.Forward != Tunnel {
+		// Kernels report the tunnel fields of every destination; they
+		// mean nothing unless it tunnels.
 		d.TunnelType, d.TunnelPort, d.TunnelFlags = 0, 0, 0
 	}
-	return d, nil
+	return nil
 }
 
 // decodeDestination reads the attributes inside an IPVS_CMD_ATTR_DEST
@@ -396,18 +410,8 @@ func decodeDestination(b []byte, svcFam Family) (DestinationExtended, error) {
 	if err := errors.Join(a.err, err); err != nil {
 		return DestinationExtended{}, err
 	}
-	if d.Family == 0 {
-		d.Family = svcFam
-	}
-	if addr != nil {
-		if d.Address, err = decodeAddr(d.Family, addr); err != nil {
-			return DestinationExtended{}, fmt.Errorf("destination address: %w", err)
-		}
-	}
-	if d.Forward != Tunnel {
-		// Kernels report the tunnel fields of every destination; they
-		// mean nothing unless it tunnels.
-		d.TunnelType, d.TunnelPort, d.TunnelFlags = 0, 0, 0
+	if err := finishDestination(&d.Destination, svcFam, addr); err != nil {
+		return DestinationExtended{}, err
 	}
 	if d.Stats, err = pickStats(stats, stats64); err != nil {
 		return DestinationExtended{}, err
