@@ -113,7 +113,7 @@ func attrFlags(b []byte, typ uint16, f ServiceFlags) []byte {
 func appendService(b []byte, s *Service, full bool) ([]byte, error) {
 	fam := familyOf(s.Family, s.Address)
 	if fam != Inet && fam != Inet6 {
-		return b, fmt.Errorf("service %v: no address family", s)
+		return b, fmt.Errorf("service %v: no address family", *s) // a copy: s itself stays off the heap
 	}
 	b = attrU16(b, svcAttrAF, uint16(fam))
 	if s.FWMark != 0 {
@@ -122,7 +122,7 @@ func appendService(b []byte, s *Service, full bool) ([]byte, error) {
 		b = attrU16(b, svcAttrProtocol, uint16(s.Protocol))
 		var err error
 		if b, err = attrAddr(b, svcAttrAddr, fam, s.Address); err != nil {
-			return b, fmt.Errorf("service %v: %w", s, err)
+			return b, fmt.Errorf("service %v: %w", *s, err)
 		}
 		b = attrBE16(b, svcAttrPort, s.Port)
 	}
@@ -130,7 +130,7 @@ func appendService(b []byte, s *Service, full bool) ([]byte, error) {
 		return b, nil
 	}
 	if s.Scheduler == "" {
-		return b, fmt.Errorf("service %v: no scheduler", s)
+		return b, fmt.Errorf("service %v: no scheduler", *s)
 	}
 	b = attrString(b, svcAttrSchedName, s.Scheduler)
 	if s.PEName != "" {
@@ -140,7 +140,7 @@ func appendService(b []byte, s *Service, full bool) ([]byte, error) {
 	b = attrU32(b, svcAttrTimeout, s.Timeout)
 	b, err := attrNetmask(b, svcAttrNetmask, fam, s.Netmask)
 	if err != nil {
-		return b, fmt.Errorf("service %v: %w", s, err)
+		return b, fmt.Errorf("service %v: %w", *s, err)
 	}
 	return b, nil
 }
@@ -157,7 +157,7 @@ func appendDestination(b []byte, svcFam Family, d *Destination, full bool) ([]by
 	}
 	b, err := attrAddr(b, destAttrAddr, fam, d.Address)
 	if err != nil {
-		return b, fmt.Errorf("destination %v: %w", d, err)
+		return b, fmt.Errorf("destination %v: %w", *d, err) // a copy, as above
 	}
 	b = attrBE16(b, destAttrPort, d.Port)
 	b = attrU16(b, destAttrAddrFamily, uint16(fam))
