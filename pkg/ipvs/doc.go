@@ -57,10 +57,10 @@
 // back whole the limit doubles again.
 //
 // Services, Destinations and DestinationConfigs dump with the same raw
-// reads, decoding each reply in place. DestinationConfigs leaves the
-// counters undecoded and walks a destination's attributes inline (half
-// the time of the full decoder): a converge compares configurations
-// only, and its results take 64 bytes a destination instead of 160. A
+// reads, decoding each reply in place, a destination's attributes walked
+// inline. DestinationConfigs leaves the counters undecoded (less than
+// half the time): a converge compares configurations only, and its
+// results take 64 bytes a destination instead of 160. A
 // destination dump's service attributes are encoded into a buffer the
 // client reuses. IPVS has no dump of
 // every destination, so reading a table of 1,000 services takes 1,001
