@@ -86,7 +86,6 @@ func (ds ownedDests) has(k ipvs.DestinationKey) bool {
 	return ok
 }
 
-// compareDestKeys orders destination keys: address, then port.
 // hasAt is has for the destination at index j of a list of n the
 // kernel gave: when ds has n keys too, it first tries the place that
 // destination usually has in ds (the kernel lists destinations newest
@@ -111,6 +110,7 @@ func sortDestKeys(ks []ipvs.DestinationKey) {
 	}
 }
 
+// compareDestKeys orders destination keys: address, then port.
 func compareDestKeys(a, b ipvs.DestinationKey) int {
 	if c := a.Address.Compare(b.Address); c != 0 {
 		return c

@@ -210,13 +210,3 @@ func serviceAttrs(s Service, full bool) ([]byte, error) {
 	}
 	return b, nil
 }
-
-// destinationAttrs returns the request body naming service s and
-// destination d (described in full with full).
-func destinationAttrs(s Service, d Destination, full bool) ([]byte, error) {
-	b, err := appendDestinationAttrs(nil, &s, &d, full)
-	if err != nil {
-		return nil, err
-	}
-	return b, nil
-}

@@ -318,3 +318,14 @@ func TestTextForms(t *testing.T) {
 		}
 	}
 }
+
+// destinationAttrs returns the request body naming service s and
+// destination d (described in full with full): the body of a destination
+// request, for the tests (the client encodes whole requests, appendRequest).
+func destinationAttrs(s Service, d Destination, full bool) ([]byte, error) {
+	b, err := appendDestinationAttrs(nil, &s, &d, full)
+	if err != nil {
+		return nil, err
+	}
+	return b, nil
+}

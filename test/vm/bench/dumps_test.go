@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"os"
 	"runtime/pprof"
-	"slices"
 	"testing"
 	"time"
 )
@@ -56,15 +55,11 @@ func BenchmarkDumps(b *testing.B) {
 			w.took = append(w.took, time.Since(t0))
 		}
 	}
-	median := func(d []time.Duration) float64 {
-		d = slices.Sorted(slices.Values(d))
-		return float64(d[len(d)/2]) / 1e6
-	}
-	f := median(ways[0].took)
+	f := medianMS(ways[0].took)
 	for _, w := range ways {
-		b.ReportMetric(median(w.took), w.name+"-ms")
+		b.ReportMetric(medianMS(w.took), w.name+"-ms")
 		if w.name != "floor" {
-			b.ReportMetric(median(w.took)/f, w.name+"/floor")
+			b.ReportMetric(medianMS(w.took)/f, w.name+"/floor")
 		}
 	}
 }

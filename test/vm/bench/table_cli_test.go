@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -54,24 +55,7 @@ func TestTable(t *testing.T) {
 		t.Skip("set " + envTable + "=1 (scripts/bench.sh does)")
 	}
 	bin := vmtest.RequireLvsRs(t)
-	rounds, err := strconv.Atoi(cmpOr(os.Getenv(envRounds), "3"))
-	if err != nil || rounds < 1 {
-		t.Fatalf("%s=%q", envRounds, os.Getenv(envRounds))
-	}
-	shapes := tableShapes
-	if v := os.Getenv(envShapes); v != "" {
-		shapes = nil
-		for _, f := range strings.Split(v, ",") {
-			if f == "realserver" { // the real-server section runs every round anyway
-				continue
-			}
-			var s shape
-			if _, err := fmt.Sscanf(f, "%dx%d", &s.services, &s.perService); err != nil {
-				t.Fatalf("%s: %q: %v", envShapes, f, err)
-			}
-			shapes = append(shapes, s)
-		}
-	}
+	rounds, shapes := roundsFromEnv(t, "3"), shapesFromEnv(t)
 	e := newBed(t)
 	for r := range rounds {
 		for _, s := range shapes {
@@ -171,6 +155,21 @@ func (tb *table) round() {
 // lvsrs measures the lvs-rs commands on one namespace: start, no-op start,
 // one-weight edit, status, ipvsadm -Ln on the same table, stop.
 func (tb *table) lvsrs() {
+	tb.directorCommands(tb.report, func(ns *topo.NS) {
+		if path := ipvsadmPath(); path != "" {
+			quiesce(tb.t)
+			tb.report("ipvsadm-Ln", tb.run(ns, exec.Command(path, "-Ln"), ""))
+		}
+	})
+}
+
+// directorCommands runs tb.bin's director commands on a fresh namespace,
+// each as what directorSteps names it: a start on an empty table (then
+// the table is checked), a no-op start, a start after one weight changed
+// in the file (then that weight is checked), status and stop (then the
+// table must be empty). It hands each command's measurement to took, and
+// calls beforeStop, when not nil, on the table status read.
+func (tb *table) directorCommands(took func(what string, m measurement), beforeStop func(ns *topo.NS)) {
 	t, s := tb.t, tb.s
 	ns := tb.e.fresh()
 	dir := t.TempDir()
@@ -183,7 +182,7 @@ func (tb *table) lvsrs() {
 		quiesce(t)
 		cmd := exec.Command(tb.bin, args...)
 		cmd.Env = append(os.Environ(), env...)
-		tb.report(what, tb.run(ns, cmd, what))
+		took(what, tb.run(ns, cmd, what))
 	}
 	lvs("start", "start", "--role", "director", "--config", cfg)
 	c := dial(t, ns)
@@ -193,17 +192,57 @@ func (tb *table) lvsrs() {
 	writeFile(t, cfg, s.yaml(s.services/2))
 	lvs("edit", "start", "--role", "director", "--config", cfg)
 	if ds, err := c.Destinations(context.Background(), service(s.services/2)); err != nil || len(ds) == 0 || weightOf(ds, destination(s.services/2, 0)) != 2 {
-		t.Fatalf("after the edit: %v %v", ds, err)
+		t.Fatalf("%s: after the edit: %v %v", tb.bin, ds, err)
 	}
 	lvs("status", "status", "--role", "director")
-	if path := ipvsadmPath(); path != "" {
-		quiesce(t)
-		tb.report("ipvsadm-Ln", tb.run(ns, exec.Command(path, "-Ln"), ""))
+	if beforeStop != nil {
+		beforeStop(ns)
 	}
 	lvs("stop", "stop", "--role", "director")
 	if svcs, err := c.Services(context.Background()); err != nil || len(svcs) != 0 {
-		t.Fatalf("after stop: %d services, %v", len(svcs), err)
+		t.Fatalf("%s: after stop: %d services, %v", tb.bin, len(svcs), err)
 	}
+}
+
+// directorSteps are the names directorCommands gives its commands, in
+// the order it runs them.
+var directorSteps = []string{"start", "noop", "edit", "status", "stop"}
+
+// roundsFromEnv is LVSRS_TEST_BENCH_ROUNDS, def when unset.
+func roundsFromEnv(t *testing.T, def string) int {
+	rounds, err := strconv.Atoi(cmpOr(os.Getenv(envRounds), def))
+	if err != nil || rounds < 1 {
+		t.Fatalf("%s=%q", envRounds, os.Getenv(envRounds))
+	}
+	return rounds
+}
+
+// shapesFromEnv are the shapes LVSRS_TEST_BENCH_SHAPES names
+// (tableShapes when unset; "realserver" names none: that section runs
+// every round anyway).
+func shapesFromEnv(t *testing.T) []shape {
+	v := os.Getenv(envShapes)
+	if v == "" {
+		return tableShapes
+	}
+	var shapes []shape
+	for _, f := range strings.Split(v, ",") {
+		if f == "realserver" {
+			continue
+		}
+		var s shape
+		if _, err := fmt.Sscanf(f, "%dx%d", &s.services, &s.perService); err != nil {
+			t.Fatalf("%s: %q: %v", envShapes, f, err)
+		}
+		shapes = append(shapes, s)
+	}
+	return shapes
+}
+
+// medianMS is the median of d, in milliseconds.
+func medianMS(d []time.Duration) float64 {
+	d = slices.Sorted(slices.Values(d))
+	return float64(d[len(d)/2]) / 1e6
 }
 
 func weightOf(ds []ipvs.DestinationExtended, d ipvs.Destination) uint32 {
