@@ -15,6 +15,14 @@
 #                                             revision REV's, interleaved
 #                                             in one VM run (TestAB; see
 #                                             scripts/bench-ab.sh)
+#   scripts/bench.sh vm PKG [go test flags]   package PKG's benchmarks
+#                                             (-bench NAME) in the VM, under
+#                                             its emulated CPU, through the
+#                                             vmbench build tag (PKG's
+#                                             vm_bench_test.go); e.g.
+#                                             scripts/bench.sh vm
+#                                             ./pkg/director -bench
+#                                             ConvergeStart -benchtime 8x
 #
 # The table: for 100 x 100 (10,000 real servers) and 1,000 x 10 (11,000
 # objects), each in fresh network namespaces, ROUNDS rounds (default 3),
@@ -76,6 +84,13 @@ fi
 if [[ ${1:-} == ab ]]; then
 	shift
 	exec scripts/bench-ab.sh "$@"
+fi
+if [[ ${1:-} == vm ]]; then
+	shift
+	pkg=${1:?usage: scripts/bench.sh vm ./PKG [go test flags]}
+	shift
+	echo "bench: CGO_ENABLED=0 LVSRS_VM_NO_LVSRS=1 go test -tags vmbench $pkg -run '^\$' $*" >&2
+	CGO_ENABLED=0 LVSRS_VM_NO_LVSRS=1 exec go test -tags vmbench "$pkg" -run '^$' -count=1 "$@"
 fi
 # measure runs TestTable in the VM with go test's raw output to $out,
 # sets rc to its exit status, and unpacks the CPU profiles (PROFILE).
