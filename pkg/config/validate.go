@@ -127,9 +127,9 @@ func (v *validator) add(rs *rawService) {
 			v.first[key] = int32(i)
 		}
 	}
-	for _, r := range vs.RealServers {
+	for i := range vs.RealServers {
 		// ip_forward is IPv4's: an IPv6 nat service does not need it.
-		v.nat = v.nat || (r.Mode == ModeNAT && vs.VIP.Is4())
+		v.nat = v.nat || (vs.RealServers[i].Mode == ModeNAT && vs.VIP.Is4())
 	}
 	v.cfg.VirtualServers = append(v.cfg.VirtualServers, vs)
 }
@@ -190,10 +190,11 @@ func unknownMode(s string) string {
 // kernel would send its packets to one of the two.
 func (v *validator) markConflicts() {
 	marked := map[ServiceKey]pos{}
-	for i, vs := range v.cfg.VirtualServers {
+	for i := range v.cfg.VirtualServers {
 		if v.places[i].marks == nil {
 			continue
 		}
+		vs := &v.cfg.VirtualServers[i]
 		for _, m := range vs.Marks {
 			key := ServiceKey{Protocol: m.Protocol, VIP: vs.VIP, Port: m.Port}
 			at := *v.places[i].marks

@@ -241,9 +241,11 @@ func (r runner) readBack(ctx context.Context, view Owned, obs Observed, changes 
 // ipvsOnly reports whether changes change nothing but the IPVS table's
 // services and destinations (a one-weight edit, a health transition).
 func ipvsOnly(changes []Change) bool {
-	for _, c := range changes {
-		if _, ok := c.opKind(); !ok && c.Kind != ReleaseService {
-			return false
+	for i := range changes {
+		if k := changes[i].Kind; k != ReleaseService {
+			if _, ok := k.ipvsOp(); !ok {
+				return false
+			}
 		}
 	}
 	return true
@@ -347,8 +349,8 @@ func predict(svcs map[ipvs.ServiceKey]ObservedService, changes []Change) map[ipv
 // meanwhile (which the next pass reads).
 func untouched(obs Observed, changes []Change) map[ipvs.ServiceKey]ObservedService {
 	touched := map[ipvs.ServiceKey]bool{}
-	for _, c := range changes {
-		if k := c.Service.Key(); k != (ipvs.ServiceKey{}) { // every change on a service or its destinations
+	for i := range changes {
+		if k := changes[i].Service.Key(); k != (ipvs.ServiceKey{}) { // every change on a service or its destinations
 			touched[k] = true
 		}
 	}
@@ -424,9 +426,9 @@ func foreignError(keys []ipvs.ServiceKey) error {
 // dryRun is the Result of a plan that is not applied.
 func dryRun(changes []Change) Result {
 	res := Result{Changes: changes}
-	for _, c := range changes {
-		if !c.Writes() {
-			res.Warnings = append(res.Warnings, c.String())
+	for i := range changes {
+		if !changes[i].Kind.writes() {
+			res.Warnings = append(res.Warnings, changes[i].String())
 		}
 	}
 	return res

@@ -22,8 +22,8 @@ type executor struct {
 
 // removes reports whether a change takes something away (the second
 // phase of a plan).
-func (c Change) removes() bool {
-	switch c.Kind {
+func (k Kind) removes() bool {
+	switch k {
 	case DeleteDestination, DeleteService, ReleaseService, Unbind, RestoreSysctl, LeaveSysctl,
 		StopSync, LeaveSync, RestoreTimeout, LeaveTimeout, DeleteRoute, RemoveMarks:
 		return true
@@ -41,8 +41,8 @@ func (c Change) removes() bool {
 func (e executor) apply(ctx context.Context, changes []Change) []error {
 	errs := make([]error, len(changes))
 	cut := len(changes)
-	for i, c := range changes {
-		if c.removes() {
+	for i := range changes {
+		if changes[i].Kind.removes() {
 			cut = i
 			break
 		}
@@ -73,10 +73,10 @@ func (e executor) run(ctx context.Context, changes []Change, errs []error) bool 
 			}
 			break
 		}
-		if _, ok := changes[i].opKind(); ok {
+		if _, ok := changes[i].Kind.ipvsOp(); ok {
 			j := i
 			for j < len(changes) {
-				if _, ok := changes[j].opKind(); !ok {
+				if _, ok := changes[j].Kind.ipvsOp(); !ok {
 					break
 				}
 				j++
@@ -128,10 +128,11 @@ func (e executor) batch(ctx context.Context, changes []Change, errs []error) {
 func (e executor) send(ctx context.Context, changes []Change, pending []int, errs []error, ops []ipvs.Op) (again []int) {
 	for w := 0; w < len(pending); w += applyWindow {
 		window := pending[w:min(w+applyWindow, len(pending))]
-		ops = ops[:0]
-		for _, i := range window {
-			op, _ := changes[i].op()
-			ops = append(ops, op)
+		ops = ops[:len(window)] // filled in place: an Op is 160 bytes
+		for n, i := range window {
+			c, o := &changes[i], &ops[n]
+			o.Kind, _ = c.Kind.ipvsOp()
+			o.Service, o.Destination = c.Service, c.Destination
 		}
 		res := e.k.Apply(ctx, ops)
 		failed := false
@@ -194,13 +195,14 @@ func outcome(changes []Change, errs []error) (Result, error) {
 	if all {
 		res.Changes = changes
 	}
-	for i, c := range changes {
+	for i := range changes {
+		c := &changes[i]
 		switch {
 		case errs[i] == nil:
 			if !all {
-				res.Changes = append(res.Changes, c)
+				res.Changes = append(res.Changes, *c)
 			}
-			if !c.Writes() {
+			if !c.Kind.writes() {
 				res.Warnings = append(res.Warnings, c.String())
 			}
 		case !errors.Is(errs[i], ipvs.ErrNotAttempted):

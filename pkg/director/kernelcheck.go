@@ -27,10 +27,12 @@ var kernelRelease = func() (string, error) {
 // Converge.
 func CheckKernel(d Desired) error {
 	var need string
-	for _, ds := range d.Services {
-		for _, dst := range ds.Destinations {
+	for i := range d.Services {
+		ds := &d.Services[i]
+		for j := range ds.Destinations {
+			dst := &ds.Destinations[j]
 			if dst.Forward == ipvs.Tunnel && (dst.TunnelType != ipvs.TunnelIPIP || dst.TunnelFlags != 0) {
-				need = fmt.Sprintf("real server %v of %v: tunnel %s", dst, ds.Service, tunnelDesc(dst))
+				need = fmt.Sprintf("real server %v of %v: tunnel %s", dst, ds.Service, tunnelDesc(*dst))
 				break
 			}
 		}

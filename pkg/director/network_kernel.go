@@ -162,7 +162,8 @@ func (e executor) network(ctx context.Context, c Change) error {
 // warning (the VIP is bound and answers ARP requests anyway).
 func garpBound(ctx context.Context, k Kernel, done []Change) []string {
 	var warns []string
-	for _, c := range done {
+	for i := range done {
+		c := &done[i]
 		if c.Kind != Bind {
 			continue
 		}

@@ -127,18 +127,19 @@ func observeServices(ctx context.Context, k Kernel, owned Owned, rd reading) (ma
 	out := make(map[ipvs.ServiceKey]ObservedService, len(svcs))
 	var list []ipvs.Service // owned services to list, from svcs[at[j]]
 	var at []int
-	for i, s := range svcs {
+	for i := range svcs {
+		s := &svcs[i]
 		key := s.Key()
-		o := ObservedService{ServiceExtended: s}
+		var dests []ipvs.Destination
 		if owned.Services.has(key) {
 			prev, ok := rd.reuse[key]
 			if !ok {
 				list, at = append(list, s.Service), append(at, i)
 				continue // in out once listed; left out if deleted meanwhile
 			}
-			o.Destinations = prev.Destinations
+			dests = prev.Destinations
 		}
-		out[key] = o
+		out[key] = ObservedService{ServiceExtended: *s, Destinations: dests}
 	}
 	if rd.counters {
 		err = k.DestinationsOf(ctx, list, func(j int, ds []ipvs.DestinationExtended) {

@@ -187,8 +187,8 @@ type ownedAdd struct {
 func takeServices(s OwnedServices, changes []Change) OwnedServices {
 	var runs []ownedAdd
 	n := 0
-	for _, c := range changes {
-		switch c.Kind {
+	for i := range changes {
+		switch changes[i].Kind {
 		case AddService, AddDestination, EditDestination:
 			n++
 		}
@@ -197,7 +197,8 @@ func takeServices(s OwnedServices, changes []Change) OwnedServices {
 		return s
 	}
 	keys := make([]ipvs.DestinationKey, 0, n)
-	for _, c := range changes {
+	for i := range changes {
+		c := &changes[i]
 		k := c.Service.Key()
 		switch c.Kind {
 		case AddService:

@@ -172,8 +172,8 @@ func encodeDesiredAgainstIndexing(d *Desired, enc []byte, ends *[]int) (out desi
 // not grown and copied.
 func desiredSize(d *Desired) int {
 	n := 64
-	for _, s := range d.Services {
-		n += 128 + 96*len(s.Destinations)
+	for i := range d.Services {
+		n += 128 + 96*len(d.Services[i].Destinations)
 	}
 	return n
 }
@@ -373,8 +373,8 @@ func decodeRecordSlow(b []byte) (record, error) {
 // Deleting what does not exist is success, so over-recording is harmless.
 func intents(o Owned, changes []Change) Owned {
 	n := o.clone()
-	for _, c := range changes {
-		n.take(c)
+	for i := range changes {
+		n.take(&changes[i])
 	}
 	n.Services = takeServices(o.Services, changes)
 	return n
@@ -382,7 +382,7 @@ func intents(o Owned, changes []Change) Owned {
 
 // take records what a successful creating change made lvs-rs's, outside
 // the IPVS table (see takeServices).
-func (o *Owned) take(c Change) {
+func (o *Owned) take(c *Change) {
 	switch c.Kind {
 	case SetSysctl:
 		o.Sysctls = slices.DeleteFunc(o.Sysctls, func(r sysctl.Record) bool { return r.Key == c.Sysctl().Key })
@@ -397,7 +397,7 @@ func (o *Owned) take(c Change) {
 	case BuildMarks:
 		o.Marks = true
 	default:
-		o.takeSetting(c)
+		o.takeSetting(*c)
 	}
 }
 
@@ -414,7 +414,8 @@ func settle(intended Owned, after Observed, d Desired, changes []Change, errs []
 	refused := map[ownedKey]bool{} // services (zero destination) and destinations
 	refusedAddr := map[addrKey]bool{}
 	released := map[ipvs.ServiceKey]bool{}
-	for i, c := range changes {
+	for i := range changes {
+		c := &changes[i]
 		exists := errs[i] != nil && errors.Is(errs[i], unix.EEXIST)
 		switch {
 		case c.Kind == ReleaseService && errs[i] == nil:
@@ -459,8 +460,8 @@ func settleServices(intended OwnedServices, after Observed, d Desired, refused m
 	var wanted map[ipvs.ServiceKey]int // d's services by key, for adoption
 	if len(d.Services) > 0 {
 		wanted = make(map[ipvs.ServiceKey]int, len(d.Services))
-		for i, ds := range d.Services {
-			wanted[ds.Service.Key()] = i
+		for i := range d.Services {
+			wanted[d.Services[i].Service.Key()] = i
 		}
 	}
 	var (
@@ -479,8 +480,8 @@ func settleServices(intended OwnedServices, after Observed, d Desired, refused m
 				want = destIndex(d.Services[j].Destinations)
 			}
 			mine := ownedDests(s.Destinations)
-			for j, dx := range cur.Destinations {
-				dk := dx.Key()
+			for j := range cur.Destinations {
+				dk := cur.Destinations[j].Key()
 				if mine.hasAt(dk, j, len(cur.Destinations)) && !refused[ownedKey{k, dk}] || want.has(dk) {
 					scratch = append(scratch, dk)
 				}
@@ -495,8 +496,8 @@ func settleServices(intended OwnedServices, after Observed, d Desired, refused m
 			out = make(OwnedServices, i, len(intended))
 			copy(out, intended[:i])
 			n := 0
-			for _, s := range intended[i:] {
-				n += len(after.Services[s.ServiceKey].Destinations)
+			for j := range intended[i:] {
+				n += len(after.Services[intended[i+j].ServiceKey].Destinations)
 			}
 			keys = make([]ipvs.DestinationKey, 0, n)
 		}
