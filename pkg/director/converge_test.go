@@ -251,7 +251,8 @@ func TestFailedAddKeepsWhatItReplaces(t *testing.T) {
 	if !errors.Is(err, unix.EPERM) || !strings.Contains(err.Error(), "tcp 10.0.0.100:8080") {
 		t.Fatalf("start = %v, want EPERM naming tcp 10.0.0.100:8080", err)
 	}
-	if b.k.find(svc(80).Key()) < 0 || len(b.k.dests[svc(80).Key()]) != 2 {
+	s80 := svc(80)
+	if b.k.find(s80.Key()) < 0 || len(b.k.dests[s80.Key()]) != 2 {
 		t.Fatalf("the failed addition of :8080 let :80 go: %v", b.k.ops)
 	}
 	for _, op := range b.k.ops {
@@ -263,7 +264,7 @@ func TestFailedAddKeepsWhatItReplaces(t *testing.T) {
 	if _, err := Start(context.Background(), cfg, b.opts()); err != nil {
 		t.Fatal(err)
 	}
-	if b.k.find(svc(80).Key()) >= 0 || b.k.find(svc(8080).Key()) < 0 {
+	if b.k.find(svcKey(80)) >= 0 || b.k.find(svcKey(8080)) < 0 {
 		t.Fatal("the rerun did not move the service to :8080")
 	}
 }
@@ -281,15 +282,15 @@ func TestObserveToleratesConcurrentWriters(t *testing.T) {
 	b.k.afterDump = func(f *fakeKernel) {
 		if once {
 			once = false
-			f.services = slices.DeleteFunc(f.services, func(s ipvs.ServiceExtended) bool { return s.Key() == svc(80).Key() })
-			delete(f.dests, svc(80).Key())
+			f.services = slices.DeleteFunc(f.services, func(s ipvs.ServiceExtended) bool { return s.Key() == svcKey(80) })
+			delete(f.dests, svcKey(80))
 			f.services = append(f.services, ipvs.ServiceExtended{Service: foreignSvc})
 		}
 	}
 	if _, err := Start(context.Background(), cfg, b.opts()); err != nil {
 		t.Fatalf("start with a writer between the dumps: %v", err)
 	}
-	if b.k.find(svc(80).Key()) < 0 || len(b.k.dests[svc(80).Key()]) != 2 || b.k.find(foreignSvc.Key()) < 0 {
+	if b.k.find(svcKey(80)) < 0 || len(b.k.dests[svcKey(80)]) != 2 || b.k.find(foreignSvc.Key()) < 0 {
 		t.Fatalf("after the rerun: %v %v\n%v", b.k.services, b.k.dests, b.k.ops)
 	}
 	if _, err := Stop(context.Background(), b.opts()); err != nil {
@@ -479,7 +480,7 @@ func TestResultSameDesired(t *testing.T) {
 	}{
 		{d: d, want: false}, // no record yet
 		{d: d, want: true},
-		{d: d, drift: func() { b.k.dests[svc(80).Key()][0].Weight = 9 }, want: true},
+		{d: d, drift: func() { b.k.dests[svcKey(80)][0].Weight = 9 }, want: true},
 		{d: other, want: false},
 		{d: d, want: false},
 	} {

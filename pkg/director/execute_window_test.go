@@ -68,7 +68,7 @@ func TestBatchWindows(t *testing.T) {
 					}
 				}
 			}
-			if got, want := len(f.dests[svc(80).Key()]), tc.writes-2; got != want {
+			if got, want := len(f.dests[svcKey(80)]), tc.writes-2; got != want {
 				t.Errorf("the kernel holds %d destinations, want %d", got, want)
 			}
 		})

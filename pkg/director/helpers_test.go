@@ -36,9 +36,20 @@ func web() *config.Config {
 	}
 }
 
+// svcKey is the key of svc(port).
+func svcKey(port uint16) ipvs.ServiceKey {
+	s := svc(port)
+	return s.Key()
+}
+
 // svc is the kernel service web() asks for.
 func svc(port uint16) ipvs.Service {
 	return ipvs.Service{Family: ipvs.Inet, Protocol: ipvs.TCP, Address: vip1, Port: port, Scheduler: "wrr", Netmask: 32}
+}
+
+// dstKey is the key of dst(a, port, ...).
+func dstKey(a netip.Addr, port uint16) ipvs.DestinationKey {
+	return ipvs.DestinationKey{Address: a.Unmap(), Port: port}
 }
 
 func dst(a netip.Addr, port uint16, fwd ipvs.ForwardMethod, w uint32) ipvs.Destination {
@@ -62,7 +73,7 @@ func converged() (Observed, Owned) {
 	}
 	owned := Owned{
 		Services: ownedOf(map[ipvs.ServiceKey]map[ipvs.DestinationKey]bool{
-			s.Key(): {dst(rs1, 80, 0, 0).Key(): true, dst(rs2, 80, 0, 0).Key(): true},
+			s.Key(): {dstKey(rs1, 80): true, dstKey(rs2, 80): true},
 		}),
 		Addrs: []vip.Addr{eth0(vip1, "eth0:0")},
 	}

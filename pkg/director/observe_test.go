@@ -64,7 +64,7 @@ func observeTable(t *testing.T) (*memKernel, Owned) {
 		}
 	}
 	k.afterDump = func(f *fakeKernel) {
-		f.services = slices.DeleteFunc(f.services, func(s ipvs.ServiceExtended) bool { return s.Key() == svc(81).Key() })
+		f.services = slices.DeleteFunc(f.services, func(s ipvs.ServiceExtended) bool { return s.Key() == svcKey(81) })
 	}
 	return k, Owned{Services: ownedOf(owned)}
 }
@@ -90,10 +90,10 @@ func TestObserveListsInOneCall(t *testing.T) {
 		}
 		plain, owned := observeTable(t)
 		want := read(plain, owned)
-		if len(want.Services) != 4 || len(want.Services[svc(82).Key()].Destinations) != 2 || want.Services[foreignSvc.Key()].Destinations != nil {
+		if len(want.Services) != 4 || len(want.Services[svcKey(82)].Destinations) != 2 || want.Services[foreignSvc.Key()].Destinations != nil {
 			t.Fatalf("one call per service: %v", want.Services)
 		}
-		if got := want.Services[svc(80).Key()].Counters; counters != (got != nil) {
+		if got := want.Services[svcKey(80)].Counters; counters != (got != nil) {
 			t.Fatalf("counters %v: %v", counters, got)
 		}
 		m, owned := observeTable(t)

@@ -14,8 +14,8 @@ import (
 // by hand, or twice listing a service) still gives a set whose services
 // and destinations are found, and which saves sorted.
 func TestOwnedFromUnsortedRecord(t *testing.T) {
-	a, b := svc(80).Key(), svc(81).Key()
-	d1, d2, d3 := dst(rs1, 80, 0, 0).Key(), dst(rs2, 80, 0, 0).Key(), dst(rs3, 80, 0, 0).Key()
+	a, b := svcKey(80), svcKey(81)
+	d1, d2, d3 := dstKey(rs1, 80), dstKey(rs2, 80), dstKey(rs3, 80)
 	r := record{Version: recordVersion, Services: []recordService{
 		{ServiceKey: b, Destinations: []ipvs.DestinationKey{d3, d1}},
 		{ServiceKey: a, Destinations: []ipvs.DestinationKey{d2}},
@@ -124,8 +124,8 @@ func TestSettleKeepsWhatIsUnchanged(t *testing.T) {
 	intended := Owned{Services: ownedOf(m)}
 	before := recordOf(desiredEnc{}, intended)
 	got := settle(intended, after, Desired{}, nil, nil).Services
-	delete(m, svc(83).Key())
-	delete(m[svc(82).Key()], d2.Key())
+	delete(m, svcKey(83))
+	delete(m[svcKey(82)], d2.Key())
 	if diff := cmp.Diff(ownedOf(m), got, cmpOpts); diff != "" {
 		t.Fatalf("settled (-want +got):\n%s", diff)
 	}

@@ -56,9 +56,9 @@ func TestPlan(t *testing.T) {
 			name: "persistence turned off",
 			cfg:  func(c *config.Config) *config.Config { return c },
 			kernel: func(o *Observed, _ *Owned) {
-				s := o.Services[svc(80).Key()]
+				s := o.Services[svcKey(80)]
 				s.Flags, s.Timeout, s.Netmask = ipvs.FlagPersistent, 60, 24
-				o.Services[svc(80).Key()] = s
+				o.Services[svcKey(80)] = s
 			},
 			want: func() []Change {
 				from := svc(80)
@@ -83,9 +83,9 @@ func TestPlan(t *testing.T) {
 		{
 			name: "foreign real server in own service untouched",
 			kernel: func(o *Observed, _ *Owned) {
-				s := o.Services[svc(80).Key()]
+				s := o.Services[svcKey(80)]
 				s.Destinations = append(s.Destinations, dst(rs3, 80, ipvs.Masq, 9))
-				o.Services[svc(80).Key()] = s
+				o.Services[svcKey(80)] = s
 			},
 		},
 		{
@@ -96,9 +96,9 @@ func TestPlan(t *testing.T) {
 				return c
 			},
 			kernel: func(o *Observed, _ *Owned) {
-				s := o.Services[svc(80).Key()]
+				s := o.Services[svcKey(80)]
 				s.Destinations = append(s.Destinations, dst(rs3, 80, ipvs.Route, 9))
-				o.Services[svc(80).Key()] = s
+				o.Services[svcKey(80)] = s
 			},
 			want: []Change{{Kind: EditDestination, Service: svc(80), Destination: dst(rs3, 80, ipvs.Route, 2), x: &changeDetail{FromDestination: dst(rs3, 80, ipvs.Route, 9)}}},
 		},
@@ -192,23 +192,23 @@ func TestPlan(t *testing.T) {
 			name: "service no longer configured but holding a foreign real server: own ones deleted, service released",
 			cfg:  func(c *config.Config) *config.Config { c.VirtualServers = nil; return c },
 			kernel: func(o *Observed, _ *Owned) {
-				s := o.Services[svc(80).Key()]
+				s := o.Services[svcKey(80)]
 				s.Destinations = append(s.Destinations, dst(rs3, 80, ipvs.Route, 1))
-				o.Services[svc(80).Key()] = s
+				o.Services[svcKey(80)] = s
 			},
 			want: []Change{
 				{Kind: DeleteDestination, Service: svc(80), Destination: dst(rs1, 80, ipvs.Route, 1)},
 				{Kind: DeleteDestination, Service: svc(80), Destination: dst(rs2, 80, ipvs.Route, 1)},
-				{Kind: ReleaseService, Service: svc(80), x: &changeDetail{Foreign: []ipvs.DestinationKey{dst(rs3, 80, 0, 0).Key()}}},
+				{Kind: ReleaseService, Service: svc(80), x: &changeDetail{Foreign: []ipvs.DestinationKey{dstKey(rs3, 80)}}},
 				{Kind: Unbind, x: &changeDetail{Addr: eth0(vip1, "eth0:0")}},
 			},
 		},
 		{
 			name: "real server missing from own service is added back",
 			kernel: func(o *Observed, _ *Owned) {
-				s := o.Services[svc(80).Key()]
+				s := o.Services[svcKey(80)]
 				s.Destinations = s.Destinations[:1]
-				o.Services[svc(80).Key()] = s
+				o.Services[svcKey(80)] = s
 			},
 			want: []Change{{Kind: AddDestination, Service: svc(80), Destination: dst(rs2, 80, ipvs.Route, 1)}},
 		},
@@ -365,9 +365,9 @@ func TestSettle(t *testing.T) {
 		RealServers: []config.RealServer{{Address: rs1, Port: 80, Weight: 1}}})
 	d := DesiredFrom(cfg)
 	// rs3 exists already (hand-added, identical): adopted without a change.
-	s := obs.Services[svc(80).Key()]
+	s := obs.Services[svcKey(80)]
 	s.Destinations = append(s.Destinations, dst(rs3, 80, ipvs.Route, 1))
-	obs.Services[svc(80).Key()] = s
+	obs.Services[svcKey(80)] = s
 	changes := plan(d, obs, owned)
 	// The new service's add fails: neither it nor its real server is in
 	// the kernel after; the VIP was bound.

@@ -14,7 +14,7 @@ func sampleReport(t *testing.T) *Report {
 	obs, owned := converged()
 	owned.Sysctls = []sysctl.Record{{Key: ipf, Prior: "0", Wrote: "1"}}
 	obs.Sysctls[ipf] = "1"
-	s := obs.Services[svc(80).Key()]
+	s := obs.Services[svcKey(80)]
 	s.Stats = ipvs.Stats{Connections: 40, PacketsIn: 400, BytesIn: 123456789, CPS: 2}
 	s.Destinations[1].Weight = 5                                         // drifted
 	s.Destinations = append(s.Destinations, dst(rs3, 80, ipvs.Route, 1)) // foreign
@@ -22,7 +22,7 @@ func sampleReport(t *testing.T) *Report {
 		s.Counters = append(s.Counters, ipvs.DestinationExtended{Destination: d})
 	}
 	s.Counters[0].ActiveConnections, s.Counters[0].Stats.Connections = 3, 10
-	obs.Services[svc(80).Key()] = s
+	obs.Services[svcKey(80)] = s
 	foreign := ipvs.Service{Family: ipvs.Inet, Protocol: ipvs.UDP, Address: vip2, Port: 53, Scheduler: "rr", Netmask: 32}
 	obs.Services[foreign.Key()] = ObservedService{ServiceExtended: ipvs.ServiceExtended{Service: foreign}}
 	cfg := web()

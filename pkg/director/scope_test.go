@@ -55,7 +55,7 @@ func TestConvergeServicesScope(t *testing.T) {
 	d.Services[0].Destinations[1].Weight = 0 // the health check failed
 	d.Services[1].Destinations[0].Weight = 7 // not in scope: stays as it is
 	k := &dumpCounter{memKernel: b.k}
-	o := Options{StateDir: b.dir, Kernel: k, Services: []ipvs.ServiceKey{svc(80).Key()}}
+	o := Options{StateDir: b.dir, Kernel: k, Services: []ipvs.ServiceKey{svcKey(80)}}
 	writes, serviceDumps, gets := b.k.writes, b.k.serviceDumps, b.k.gets
 	res, err := Converge(context.Background(), d, o)
 	if err != nil {
@@ -73,10 +73,10 @@ func TestConvergeServicesScope(t *testing.T) {
 		t.Fatalf("destination dumps (-want +got):\n%s", diff)
 	}
 	snap := b.k.snapshot()
-	if got := snap.Dests[svc(80).Key()][1].Weight; got != 0 {
+	if got := snap.Dests[svcKey(80)][1].Weight; got != 0 {
 		t.Fatalf("weight in scope = %d, want 0", got)
 	}
-	if got := snap.Dests[svc(443).Key()][0].Weight; got != 1 {
+	if got := snap.Dests[svcKey(443)][0].Weight; got != 1 {
 		t.Fatalf("weight out of scope = %d, want 1 (untouched)", got)
 	}
 	r, _ := b.record()
@@ -99,13 +99,13 @@ func TestConvergeServicesScope(t *testing.T) {
 	}
 	// A service in scope deleted by hand: asked for, not there, added
 	// again with its real servers.
-	b.k.services = slices.DeleteFunc(b.k.services, func(x ipvs.ServiceExtended) bool { return x.Key() == svc(80).Key() })
-	delete(b.k.dests, svc(80).Key())
+	b.k.services = slices.DeleteFunc(b.k.services, func(x ipvs.ServiceExtended) bool { return x.Key() == svcKey(80) })
+	delete(b.k.dests, svcKey(80))
 	if res, err := Converge(context.Background(), d, o); err != nil || len(res.Changes) != 3 || res.Changes[0].Kind != AddService {
 		t.Fatalf("pass after the service in scope was deleted: %v, %v; want it and its two real servers added again", res.Changes, err)
 	}
-	if snap := b.k.snapshot(); len(snap.Dests[svc(80).Key()]) != 2 {
-		t.Fatalf("service in scope after the pass: %v", snap.Dests[svc(80).Key()])
+	if snap := b.k.snapshot(); len(snap.Dests[svcKey(80)]) != 2 {
+		t.Fatalf("service in scope after the pass: %v", snap.Dests[svcKey(80)])
 	}
 	// Without a scope the other service converges too.
 	if res, err := Converge(context.Background(), d, Options{StateDir: b.dir, Kernel: b.k}); err != nil || len(res.Changes) != 1 {

@@ -130,8 +130,8 @@ func TestStartStatusStop(t *testing.T) {
 		t.Fatalf("status after start: %+v", rep)
 	}
 	// Status reads the counters a converge leaves out.
-	for i := range b.k.dests[svc(80).Key()] {
-		x := &b.k.dests[svc(80).Key()][i]
+	for i := range b.k.dests[svcKey(80)] {
+		x := &b.k.dests[svcKey(80)][i]
 		x.ActiveConnections, x.Stats.Connections = uint32(i+3), uint64(i+10)
 	}
 	if rep, err = Status(context.Background(), nil, b.opts()); err != nil {
@@ -151,7 +151,7 @@ func TestStartStatusStop(t *testing.T) {
 	}
 
 	// Someone changes a weight: drift; start edits it back in place.
-	b.k.dests[svc(80).Key()][0].Weight = 7
+	b.k.dests[svcKey(80)][0].Weight = 7
 	rep, _ = Status(context.Background(), nil, b.opts())
 	if len(rep.Drift) != 1 || !strings.Contains(rep.Drift[0], "weight 7 -> 1") {
 		t.Fatalf("drift = %q", rep.Drift)
@@ -295,7 +295,7 @@ func TestDryRunWritesNothing(t *testing.T) {
 func TestStopReleasesServiceWithForeignRealServer(t *testing.T) {
 	b := newBed(t)
 	b.start(web())
-	b.k.dests[svc(80).Key()] = append(b.k.dests[svc(80).Key()], ipvs.DestinationExtended{Destination: dst(rs3, 80, ipvs.Route, 1)})
+	b.k.dests[svcKey(80)] = append(b.k.dests[svcKey(80)], ipvs.DestinationExtended{Destination: dst(rs3, 80, ipvs.Route, 1)})
 	res, err := Stop(context.Background(), b.opts())
 	if err != nil {
 		t.Fatal(err)
@@ -303,7 +303,7 @@ func TestStopReleasesServiceWithForeignRealServer(t *testing.T) {
 	if len(res.Warnings) != 1 || !strings.Contains(res.Warnings[0], "10.0.0.13:80") {
 		t.Fatalf("warnings %q", res.Warnings)
 	}
-	ds := b.k.dests[svc(80).Key()]
+	ds := b.k.dests[svcKey(80)]
 	if len(b.k.services) != 1 || len(ds) != 1 || ds[0].Address != rs3 || b.recorded() {
 		t.Fatalf("after stop: services %v dests %v", b.k.services, ds)
 	}

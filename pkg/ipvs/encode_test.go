@@ -297,7 +297,8 @@ func TestDecodeNonContiguousMask(t *testing.T) {
 }
 
 func TestTextForms(t *testing.T) {
-	k := Service{Family: Inet6, Protocol: UDP, Address: netip.MustParseAddr("2001:db8::1"), Port: 53}.Key()
+	s := Service{Family: Inet6, Protocol: UDP, Address: netip.MustParseAddr("2001:db8::1"), Port: 53}
+	k := s.Key()
 	if k.String() != "udp [2001:db8::1]:53" {
 		t.Errorf("key %q", k)
 	}

@@ -242,8 +242,11 @@ type Service struct {
 	PEName    string       `json:"pe_name,omitempty"` // persistence engine ("sip"); "" for none
 }
 
-// Key returns the service's lookup key.
-func (s Service) Key() ServiceKey {
+// Key returns the service's lookup key. Its receiver is a pointer: a
+// Service is 88 bytes, and a converge asks the keys of some 50,000
+// services and changes (under the VM's emulated CPU the copy for each call
+// of a value receiver was 5% of a start's converge).
+func (s *Service) Key() ServiceKey {
 	fam := s.Family
 	if fam == 0 {
 		fam = FamilyOf(s.Address)
@@ -291,8 +294,10 @@ type Destination struct {
 	TunnelFlags TunnelFlags `json:"tunnel_flags,omitempty"`
 }
 
-// Key returns the destination's lookup key.
-func (d Destination) Key() DestinationKey {
+// Key returns the destination's lookup key. Its receiver is a pointer,
+// as Service.Key's is: even inlined, a value receiver copies the whole
+// 64-byte Destination for each call.
+func (d *Destination) Key() DestinationKey {
 	return DestinationKey{Address: d.Address.Unmap(), Port: d.Port}
 }
 
