@@ -428,3 +428,39 @@ func checkNearMisses(t *testing.T, what string, dests []string, check func(dest 
 		t.Fatalf("only %d of the %s took the fast path", fast, what)
 	}
 }
+
+// TestCountOpen: countOpen counts the '{' and '[' bytes of any input, at
+// every length and alignment, as a byte loop does (the alphabet holds
+// bytes that differ from '{' or '[' in the high bit only).
+func TestCountOpen(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	alphabet := []byte(`{[]}"a,:\` + "\xfb\xdb\x3b\x00\xff\x01")
+	for n := range 200 {
+		b := make([]byte, n)
+		for i := range b {
+			if r.IntN(4) == 0 {
+				b[i] = byte(r.Uint32())
+			} else {
+				b[i] = alphabet[r.IntN(len(alphabet))]
+			}
+		}
+		for off := range min(n, 8) + 1 {
+			wantObj, wantArr := 0, 0
+			for _, c := range b[off:] {
+				wantObj += boolInt(c == '{')
+				wantArr += boolInt(c == '[')
+			}
+			if o, a := countOpen(b[off:]); o != wantObj || a != wantArr {
+				t.Fatalf("countOpen(%q) = %d, %d; want %d, %d", b[off:], o, a, wantObj, wantArr)
+			}
+		}
+	}
+}
+
+// boolInt is 1 for true, 0 for false.
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}

@@ -1,7 +1,7 @@
 package director
 
 import (
-	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"math"
 	"net/netip"
@@ -35,10 +35,12 @@ func decodeRecordFast(b []byte) (record, bool) {
 			return once(&seen, 1) && ok && len(raw) > 0 && raw[0] == '{'
 		case "services":
 			// One array for every recorded destination, sized by counting
-			// them: each is an object that starts with its address (a
-			// service starts with its family).
-			s.keys = make([]ipvs.DestinationKey, 0, bytes.Count(s.b[s.i:], []byte(`{"address":`)))
-			r.Services = make([]recordService, 0, bytes.Count(s.b[s.i:], []byte(`{"family":`)))
+			// (an estimate: growing it is still correct): a service is an
+			// object holding one array of destination objects.
+			objects, arrays := countOpen(s.b[s.i:])
+			services := max(arrays-1, 0) // the services' array is one
+			s.keys = make([]ipvs.DestinationKey, 0, max(objects-services, 0))
+			r.Services = make([]recordService, 0, services)
 			s.ws()
 			start := s.i
 			ok := once(&seen, 2) && s.array(func() bool {
@@ -65,6 +67,41 @@ func decodeRecordFast(b []byte) (record, bool) {
 		return false
 	})
 	return r, ok && s.end()
+}
+
+// countOpen counts the objects and arrays that start in b: its '{' and
+// '[' bytes, strings included. It reads eight bytes at a time and counts
+// the matching ones with integer arithmetic (countByte): under an
+// emulated CPU (the VM test bed), where every load is costly and vector
+// instructions more so, two bytes.Count took 10 ms over the 485 KB of a
+// record's 11,000 objects, a byte loop 5.8 ms, this 2 ms.
+func countOpen(b []byte) (objects, arrays int) {
+	const curly, square = 0x7b7b7b7b7b7b7b7b, 0x5b5b5b5b5b5b5b5b // '{' and '[' in each byte
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		w := binary.LittleEndian.Uint64(b[i:])
+		objects += countByte(w ^ curly)
+		arrays += countByte(w ^ square)
+	}
+	for _, c := range b[i:] {
+		switch c {
+		case '{':
+			objects++
+		case '[':
+			arrays++
+		}
+	}
+	return objects, arrays
+}
+
+// countByte counts the zero bytes of x, exactly: a byte's high bit ends
+// up set in t when neither it nor its low seven bits were; the multiply
+// sums those bits into the top byte (bits.OnesCount64 would call a
+// software fallback on CPUs without POPCNT, the VM's among them).
+func countByte(x uint64) int {
+	const low7, ones = 0x7f7f7f7f7f7f7f7f, 0x0101010101010101
+	t := ^((x&low7 + low7) | x | low7)
+	return int((t >> 7) * ones >> 56)
 }
 
 // nonNil makes a decoded empty array an empty slice, as encoding/json
@@ -146,14 +183,16 @@ func decodeDestinationKey(s *scan, k *ipvs.DestinationKey) bool {
 // does; records older than Sysctls (with "ip_forward") take the slow path.
 func decodeDesiredFast(b []byte) (Desired, bool) {
 	var d Desired
-	// One array for every destination, sized by counting objects (an
-	// estimate: growing it is still correct), instead of each service's
-	// slice growing on its own. Each service takes two objects, its entry
-	// and its service, and the whole one more; a destination is one. The
-	// patterns start with '{': a count of ones that start with '"' would
-	// stop at every string.
-	services := bytes.Count(b, []byte(`{"service":`))
-	s := scan{b: b, dests: make([]ipvs.Destination, 0, max(bytes.Count(b, []byte{'{'})-2*services-1, 0))}
+	// One array for every destination, sized by counting objects and
+	// arrays (an estimate: growing it is still correct), instead of each
+	// service's slice growing on its own. A service takes two objects, its
+	// entry and its service, and one array, its destinations; a
+	// destination is one object; the whole takes one object and two
+	// arrays (its VIPs and services). Objects less arrays is then at
+	// least the destinations (more by about a service each).
+	objects, arrays := countOpen(b)
+	services := max(arrays-2, 0)
+	s := scan{b: b, dests: make([]ipvs.Destination, 0, max(objects-arrays, 0))}
 	var seen uint32
 	ok := s.object(func(key []byte) bool {
 		switch string(key) {
