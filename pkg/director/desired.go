@@ -91,9 +91,13 @@ func DesiredFrom(cfg *config.Config) Desired {
 		start := len(all)
 		seenDest.reset(len(vs.RealServers))
 		for j := range vs.RealServers {
-			dst := destinationFrom(vs, &vs.RealServers[j])
-			if seenDest.add(dst.Key()) {
-				all = append(all, dst)
+			// Resolved in place, in the array: a returned Destination is
+			// copied twice more (see Kind.writes).
+			all = append(all, ipvs.Destination{})
+			dst := &all[len(all)-1]
+			resolveDestination(dst, vs, &vs.RealServers[j])
+			if !seenDest.add(dst.Key()) {
+				all = all[:len(all)-1]
 			}
 		}
 		ds := DesiredService{Service: s}
@@ -142,8 +146,9 @@ func serviceFrom(vs *config.VirtualServer) ipvs.Service {
 	return s
 }
 
-// destinationFrom maps a real server onto an IPVS destination.
-func destinationFrom(vs *config.VirtualServer, rs *config.RealServer) ipvs.Destination {
+// resolveDestination maps a real server onto the IPVS destination d,
+// which holds the zero value.
+func resolveDestination(d *ipvs.Destination, vs *config.VirtualServer, rs *config.RealServer) {
 	addr := rs.Address.Unmap()
 	mode := rs.Mode
 	if mode == "" {
@@ -157,12 +162,11 @@ func destinationFrom(vs *config.VirtualServer, rs *config.RealServer) ipvs.Desti
 	if w < 0 {
 		w = 0
 	}
-	d := ipvs.Destination{Family: ipvs.FamilyOf(addr), Address: addr, Port: port, Forward: ForwardOf(mode), Weight: uint32(w),
-		UpperThreshold: rs.UpperThreshold, LowerThreshold: rs.LowerThreshold}
+	d.Family, d.Address, d.Port, d.Forward, d.Weight = ipvs.FamilyOf(addr), addr, port, ForwardOf(mode), uint32(w)
+	d.UpperThreshold, d.LowerThreshold = rs.UpperThreshold, rs.LowerThreshold
 	if d.Forward == ipvs.Tunnel {
 		d.TunnelType, d.TunnelPort, d.TunnelFlags = tunnelOf(rs.Tunnel)
 	}
-	return d
 }
 
 func protocolOf(p config.Protocol) ipvs.Protocol {

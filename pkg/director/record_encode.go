@@ -264,7 +264,10 @@ func appendUint(b []byte, key string, n uint64, omitEmpty bool) []byte {
 func appendAddr(b []byte, a netip.Addr) []byte {
 	start := len(b)
 	b, _ = a.AppendText(append(b, '"')) // never fails
-	if !plain(b[start+1:]) {            // a zone with characters to escape
+	if a.Zone() == "" {
+		return append(b, '"') // digits, dots and colons: nothing to escape
+	}
+	if !plain(b[start+1:]) { // a zone with characters to escape
 		return appendString(b[:start], string(b[start+1:]))
 	}
 	return append(b, '"')
