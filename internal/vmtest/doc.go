@@ -8,6 +8,10 @@
 //
 //	func TestMain(m *testing.M) { vmtest.Main(m) }
 //
+// (pkg/config, pkg/director, pkg/ipvs, pkg/state and cmd/lvs-rs have one
+// under the build tag vmbench, in vm_bench_test.go, so that their
+// benchmarks run under the VM's emulated CPU: scripts/bench.sh vm PKG.)
+//
 // and is run like any package, statically linked:
 //
 //	CGO_ENABLED=0 go test ./test/vm/smoke/ -run TestName -v

@@ -50,5 +50,8 @@
 //
 //	scripts/bench.sh        # TestTable, medians and ratios in a table
 //	scripts/bench.sh apply  # BenchmarkApply, in a table
+//	scripts/bench.sh ab REV # TestAB: REV's commands against this tree's
+//	scripts/bench.sh vm ./pkg/director -bench ConvergeStart
+//	                        # another package's benchmarks in the VM
 //	CGO_ENABLED=0 go test ./test/vm/bench/ -run '^$' -bench . -benchtime 3x -v
 package bench
