@@ -92,7 +92,7 @@ func DesiredFrom(cfg *config.Config) Desired {
 		seenDest.reset(len(vs.RealServers))
 		for j := range vs.RealServers {
 			// Resolved in place, in the array: a returned Destination is
-			// copied twice more (see Kind.writes).
+			// copied twice more (see the package doc on copies).
 			all = append(all, ipvs.Destination{})
 			dst := &all[len(all)-1]
 			resolveDestination(dst, vs, &vs.RealServers[j])

@@ -56,6 +56,16 @@
 // (after one "modprobe ip_vs" attempt on start) fails with ErrNoIPVS and
 // nothing, not even a VIP, is changed.
 //
+// Copies: a plan is long (a start of 1,000 services of ten real servers
+// is 11,000 changes) and a Change is 176 bytes. The loops over a plan take
+// each change by its index and ask its Kind (Kind.writes, Kind.removes,
+// Kind.ipvsOp), and the additions and the executor's IPVS operations are
+// written in place (appendIPVS, executor.send): a range variable, an
+// inlined method's value receiver and an appended composite literal each
+// copy the whole value, which the VM test bed's emulated CPU charges for
+// many times over (scripts/bench.sh vm ./pkg/director -bench
+// ConvergeStart: 169 ms before, 142 after).
+//
 // Reading the kernel is not a snapshot, and other tools (kube-proxy,
 // keepalived, an operator) may write meanwhile. A service that vanishes
 // between the dump of services and the dump of its destinations is

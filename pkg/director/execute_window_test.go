@@ -46,8 +46,9 @@ func TestBatchWindows(t *testing.T) {
 			k := newMemKernel()
 			f := k.fakeKernel
 			f.pipelined = true // a chunk's requests are all performed, as by the kernel
-			op, _ := changes[tc.failAt].op()
-			f.failOn = op.String()
+			c := &changes[tc.failAt]
+			kind, _ := c.Kind.ipvsOp()
+			f.failOn = ipvs.Op{Kind: kind, Service: c.Service, Destination: c.Destination}.String()
 			errs := executor{k: k, keepGoing: tc.keepGoing}.apply(context.Background(), changes)
 			if f.writes != tc.writes {
 				t.Errorf("the kernel saw %d requests, want %d", f.writes, tc.writes)

@@ -242,7 +242,7 @@ func hasService(svcs map[ipvs.ServiceKey]ObservedService, k ipvs.ServiceKey) boo
 // appendIPVS appends to cs the change of kind k on svc (and dst, unless
 // nil), written in place: appending a composite literal builds it on the
 // stack and copies it, 176 bytes for each of a start's 11,000 additions
-// (see Kind.writes).
+// (see the package doc on copies).
 func appendIPVS(cs []Change, k Kind, svc *ipvs.Service, dst *ipvs.Destination) []Change {
 	cs = slices.Grow(cs, 1)[:len(cs)+1]
 	c := &cs[len(cs)-1]
