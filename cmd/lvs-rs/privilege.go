@@ -1,34 +1,26 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
 	"os"
-	"strconv"
-	"strings"
+
+	"golang.org/x/sys/unix"
 )
 
 // capNetAdmin is CAP_NET_ADMIN's bit in the capability sets.
-const capNetAdmin = 12
+const capNetAdmin = unix.CAP_NET_ADMIN
 
 // hasNetAdmin reports whether this process holds CAP_NET_ADMIN in its
-// effective set, read from /proc/self/status.
+// effective set, as capget(2) tells (every thread of lvs-rs holds the
+// same sets: it never changes them); where that call fails, whether it
+// runs as root.
 func hasNetAdmin() bool {
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData // version 3: 64 bits in two halves
+	if err := unix.Capget(&hdr, &data[0]); err != nil {
 		return os.Geteuid() == 0
 	}
-	defer f.Close()
-	s := bufio.NewScanner(f)
-	for s.Scan() {
-		hex, ok := strings.CutPrefix(s.Text(), "CapEff:")
-		if !ok {
-			continue
-		}
-		v, err := strconv.ParseUint(strings.TrimSpace(hex), 16, 64)
-		return err == nil && v&(1<<capNetAdmin) != 0
-	}
-	return os.Geteuid() == 0
+	return data[capNetAdmin/32].Effective&(1<<(capNetAdmin%32)) != 0
 }
 
 // errNotPrivileged is the one-line message for a caller without
