@@ -16,12 +16,12 @@ import (
 // child process without privileges, run the command line it names.
 const envUnprivileged = "LVSRS_TEST_UNPRIVILEGED_ARGS"
 
-// TestNotPrivilegedRefused runs the commands that change the host as an
-// unprivileged user (uid 65534, no capabilities): each exits 1 (status
-// 4, "cannot tell") with the one-line message naming CAP_NET_ADMIN,
-// before it takes the lock, so
-// that not even the state directory appears (its parent is writable by
-// anyone: a command that went on would create it).
+// TestNotPrivilegedRefused runs the commands that read or change the
+// host's kernel as an unprivileged user (uid 65534, no capabilities):
+// each exits 1 (status 4, "cannot tell") with the one-line message naming
+// CAP_NET_ADMIN before it takes the lock, so that not even the state
+// directory appears (its parent is writable by anyone: a command that
+// went on would create it).
 func TestNotPrivilegedRefused(t *testing.T) {
 	if args := os.Getenv(envUnprivileged); args != "" {
 		os.Exit(run(t.Context(), strings.Split(args, "\x1f"), io.Discard, os.Stderr))
