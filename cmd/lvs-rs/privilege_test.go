@@ -79,21 +79,12 @@ func unprivilegedCopy(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := openDir(t, 0o755)
-	src, err := os.Open(self)
+	b, err := os.ReadFile(self)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer src.Close()
-	bin := filepath.Join(dir, "lvs-rs.test")
-	dst, err := os.OpenFile(bin, os.O_CREATE|os.O_WRONLY, 0o755)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := io.Copy(dst, src); err != nil {
-		t.Fatal(err)
-	}
-	if err := dst.Close(); err != nil {
+	bin := filepath.Join(openDir(t, 0o755), "lvs-rs.test")
+	if err := os.WriteFile(bin, b, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	return bin

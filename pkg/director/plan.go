@@ -231,14 +231,6 @@ func planServices(out *[phases][]Change, d Desired, obs Observed, owned Owned) {
 	planGone(out, want, obs, owned)
 }
 
-// hasService reports whether svcs (an Observed's services) holds the
-// service k. It takes the map, not the Observed: even inlined, a 136-byte
-// Observed passed by value is copied for each call.
-func hasService(svcs map[ipvs.ServiceKey]ObservedService, k ipvs.ServiceKey) bool {
-	_, ok := svcs[k]
-	return ok
-}
-
 // appendIPVS appends to cs the change of kind k on svc (and dst, unless
 // nil), written in place: appending a composite literal builds it on the
 // stack and copies it, 176 bytes for each of a start's 11,000 additions
@@ -263,7 +255,8 @@ func appendIPVS(cs []Change, k Kind, svc *ipvs.Service, dst *ipvs.Destination) [
 func planGone(out *[phases][]Change, want map[ipvs.ServiceKey]bool, obs Observed, owned Owned) {
 	gone := 0
 	for i := range owned.Services {
-		if k := owned.Services[i].ServiceKey; !want[k] && hasService(obs.Services, k) {
+		k := owned.Services[i].ServiceKey
+		if _, exists := obs.Services[k]; exists && !want[k] {
 			gone++
 		}
 	}
@@ -331,7 +324,8 @@ func (c *ownedCursor) find(k ipvs.ServiceKey) (int, bool) {
 func additions(d Desired, obs Observed) int {
 	n := 0
 	for i := range d.Services {
-		if ds := &d.Services[i]; !hasService(obs.Services, ds.Service.Key()) {
+		ds := &d.Services[i]
+		if _, exists := obs.Services[ds.Service.Key()]; !exists {
 			n += 1 + len(ds.Destinations)
 		}
 	}
