@@ -76,13 +76,17 @@ func serves(vs config.VirtualServer) bool {
 // additions (a VIP is announced once its services exist) and deletes, at
 // the start of the deletions (withdrawn before its services go), the
 // routes no longer wanted: those of the wanted table not listed, and all
-// of a table lvs-rs recorded that is no longer the wanted one.
+// of each table lvs-rs recorded (now or in the past) that is no longer
+// the wanted one.
 func planAnnounce(out *[phases][]Change, d Desired, obs Observed, owned Owned) {
 	want := d.Announce.key()
 	var dels []Change
-	if owned.Routes != (RouteTable{}) && owned.Routes != want {
-		for _, c := range announce.Plan(nil, obs.Routes[owned.Routes]) {
-			dels = append(dels, Change{Kind: DeleteRoute, x: &changeDetail{Route: owned.Routes, Prefix: c.Prefix}})
+	for _, t := range ownedTables(owned) {
+		if t == want {
+			continue
+		}
+		for _, c := range announce.Plan(nil, obs.Routes[t]) {
+			dels = append(dels, Change{Kind: DeleteRoute, x: &changeDetail{Route: t, Prefix: c.Prefix}})
 		}
 	}
 	if d.Announce != nil {
@@ -100,28 +104,61 @@ func planAnnounce(out *[phases][]Change, d Desired, obs Observed, owned Owned) {
 }
 
 // routeTables returns the tables observe reads: the wanted one and the
-// recorded one, without duplicates or the zero table.
+// recorded ones, without duplicates or the zero table.
 func routeTables(d Desired, owned Owned) []RouteTable {
-	var ts []RouteTable
-	for _, t := range []RouteTable{d.Announce.key(), owned.Routes} {
-		if t != (RouteTable{}) && !slices.Contains(ts, t) {
-			ts = append(ts, t)
+	return sortedTables(append(ownedTables(owned), d.Announce.key()))
+}
+
+// ownedTables returns the tables lvs-rs's routes may be in: the recorded
+// one, then the past ones (sorted, without duplicates or the zero table).
+func ownedTables(o Owned) []RouteTable {
+	return sortedTables(append([]RouteTable{o.Routes}, o.PastRoutes...))
+}
+
+// sortedTables returns ts sorted, without duplicates or the zero table.
+func sortedTables(ts []RouteTable) []RouteTable {
+	var out []RouteTable
+	for _, t := range ts {
+		if t != (RouteTable{}) && !slices.Contains(out, t) {
+			out = append(out, t)
 		}
 	}
-	slices.SortFunc(ts, func(a, b RouteTable) int {
+	slices.SortFunc(out, func(a, b RouteTable) int {
 		return cmp.Or(cmp.Compare(a.Table, b.Table), cmp.Compare(a.Protocol, b.Protocol))
 	})
-	return ts
+	return out
+}
+
+// takeRoutes records t as the table lvs-rs announces in, before its
+// first route there is added. The table recorded until now becomes a past
+// one: its routes are deleted only after the new ones are added, and a
+// crash or a failed addition in between must leave them lvs-rs's.
+func (o *Owned) takeRoutes(t RouteTable) {
+	if o.Routes != t {
+		o.PastRoutes = sortedTables(append(o.PastRoutes, o.Routes))
+	}
+	o.PastRoutes = slices.DeleteFunc(o.PastRoutes, func(p RouteTable) bool { return p == t })
+	if len(o.PastRoutes) == 0 {
+		o.PastRoutes = nil
+	}
+	o.Routes = t
 }
 
 // settleRoutes keeps the recorded table while routes of it remain after
-// the run, or while it is the wanted one.
-func settleRoutes(intended Owned, after Observed, d Desired) RouteTable {
+// the run, or while it is the wanted one, and the past tables while
+// routes of theirs remain.
+func settleRoutes(intended Owned, after Observed, d Desired) (RouteTable, []RouteTable) {
 	t := intended.Routes
-	if t == (RouteTable{}) || t == d.Announce.key() || len(after.Routes[t]) > 0 {
-		return t
+	if t != (RouteTable{}) && t != d.Announce.key() && len(after.Routes[t]) == 0 {
+		t = RouteTable{}
 	}
-	return RouteTable{}
+	var past []RouteTable
+	for _, p := range intended.PastRoutes {
+		if p != t && len(after.Routes[p]) > 0 {
+			past = append(past, p)
+		}
+	}
+	return t, past
 }
 
 // routeString renders a route change as one line.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net/netip"
 	"slices"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/lvs-rs/lvs-rs/pkg/ipvs"
+	"github.com/lvs-rs/lvs-rs/pkg/nftmark"
 	"github.com/lvs-rs/lvs-rs/pkg/sysctl"
 	"github.com/lvs-rs/lvs-rs/pkg/vip"
 )
@@ -44,8 +46,13 @@ type fakeKernel struct {
 	// crashAfter panics right after the write with this number (from 1),
 	// as a process killed there would stop.
 	crashAfter int
-	writes     int
-	ops        []string
+	// crashBefore panics as the write with this number (from 1) begins:
+	// 1 is right after the pass's intentions are saved.
+	crashBefore int
+	// failAt refuses the write with this number (from 1) with EPERM.
+	failAt int
+	writes int
+	ops    []string
 	// serviceDumps and gets count the dumps of every service and the
 	// requests for one.
 	serviceDumps, gets int
@@ -107,6 +114,11 @@ func (f *fakeKernel) Apply(_ context.Context, ops []ipvs.Op) []error {
 		}
 		f.writes++
 		f.ops = append(f.ops, op.String())
+		if err := f.interrupt(); err != nil {
+			errs[i] = &ipvs.Error{Op: op.Kind.String(), Object: op.String(), Err: err}
+			failed = true
+			continue
+		}
 		if f.before != nil {
 			f.before(f, op)
 		}
@@ -219,11 +231,26 @@ func (f *fakeKernel) crash() {
 	}
 }
 
+// interrupt runs as a write begins (counted already): it panics when
+// crashBefore names it, and refuses it when failAt does.
+func (f *fakeKernel) interrupt() error {
+	if f.crashBefore > 0 && f.writes == f.crashBefore {
+		panic(crashed{})
+	}
+	if f.failAt > 0 && f.writes == f.failAt {
+		return unix.EPERM
+	}
+	return nil
+}
+
 // write counts a non-IPVS write; done performs it and crashes after it
 // when asked.
 func (m *memKernel) write(what string, done func()) error {
 	m.writes++
 	m.ops = append(m.ops, what)
+	if err := m.interrupt(); err != nil {
+		return err
+	}
 	if what == m.failW {
 		return unix.EPERM
 	}
@@ -258,6 +285,8 @@ type snapshot struct {
 	Sysctls  map[string]string
 	Timeouts ipvs.Timeouts
 	Daemons  []ipvs.Daemon
+	Routes   map[RouteTable][]netip.Prefix // tables holding routes
+	Marks    nftmark.Observed
 }
 
 func (m *memKernel) snapshot() snapshot {
@@ -267,6 +296,15 @@ func (m *memKernel) snapshot() snapshot {
 		s.Services[x.Key()] = x.Service
 		s.Dests[x.Key()] = slices.Collect(sortedDests(configsOf(m.dests[x.Key()])))
 	}
+	for t, ps := range m.net.routes {
+		if len(ps) > 0 {
+			if s.Routes == nil {
+				s.Routes = map[RouteTable][]netip.Prefix{}
+			}
+			s.Routes[t] = slices.SortedFunc(slices.Values(ps), func(a, b netip.Prefix) int { return a.Addr().Compare(b.Addr()) })
+		}
+	}
+	s.Marks = m.net.marks
 	for dev, as := range m.addrs {
 		s.Addrs[dev] = slices.Clone(as)
 		slices.SortFunc(s.Addrs[dev], func(a, b vip.Addr) int { return a.Prefix.Addr().Compare(b.Prefix.Addr()) })

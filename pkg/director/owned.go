@@ -19,7 +19,10 @@ type Owned struct {
 	Timeouts []TimeoutRecord // IPVS timeouts lvs-rs changed
 	Daemons  []ipvs.Daemon   // sync daemons lvs-rs started, as it asked for them
 	Routes   RouteTable      // the announce routes' table and protocol (zero: none)
-	Marks    bool            // lvs-rs's nftables table
+	// PastRoutes are tables lvs-rs announced in before Routes, kept
+	// while routes of theirs may remain (a change of table interrupted).
+	PastRoutes []RouteTable
+	Marks      bool // lvs-rs's nftables table
 }
 
 // OwnedService is a virtual service lvs-rs created, with the destinations
@@ -170,7 +173,7 @@ func sortDests(ds []ipvs.DestinationKey) []ipvs.DestinationKey {
 // clone copies o; the services, never written to, are shared.
 func (o Owned) clone() Owned {
 	return Owned{Services: o.Services, Addrs: slices.Clone(o.Addrs), Sysctls: slices.Clone(o.Sysctls),
-		Timeouts: slices.Clone(o.Timeouts), Daemons: slices.Clone(o.Daemons), Routes: o.Routes, Marks: o.Marks}
+		Timeouts: slices.Clone(o.Timeouts), Daemons: slices.Clone(o.Daemons), Routes: o.Routes, PastRoutes: slices.Clone(o.PastRoutes), Marks: o.Marks}
 }
 
 // ownedAdd is a service, or one of its destinations, that a change makes

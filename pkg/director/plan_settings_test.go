@@ -137,13 +137,22 @@ func TestPlanSettings(t *testing.T) {
 			kernel: func(o *Observed, _ *Owned) { o.Sysctls[redirAll] = "0" },
 		},
 		{
-			name: "a wanted value changed: written, the first prior kept",
+			name: "a wanted value changed: written, the first prior kept, the value replaced still lvs-rs's until read back",
 			d:    func(d *Desired) { d.Want(sysctl.IPVS("conn_reuse_mode"), "2") },
 			kernel: func(o *Observed, w *Owned) {
 				o.Sysctls[reuse] = "0"
 				w.Sysctls = []sysctl.Record{{Key: reuse, Prior: "1", Wrote: "0"}}
 			},
-			want: []Change{{Kind: SetSysctl, x: &changeDetail{Sysctl: sysctl.Record{Key: reuse, Prior: "1", Wrote: "2"}, Current: "0"}}},
+			want: []Change{{Kind: SetSysctl, x: &changeDetail{Sysctl: sysctl.Record{Key: reuse, Prior: "1", Wrote: "2", Was: "0"}, Current: "0"}}},
+		},
+		{
+			name: "a wanted value changed after someone else changed it: written, the first prior kept, theirs not lvs-rs's",
+			d:    func(d *Desired) { d.Want(sysctl.IPVS("conn_reuse_mode"), "2") },
+			kernel: func(o *Observed, w *Owned) {
+				o.Sysctls[reuse] = "3"
+				w.Sysctls = []sysctl.Record{{Key: reuse, Prior: "1", Wrote: "0"}}
+			},
+			want: []Change{{Kind: SetSysctl, x: &changeDetail{Sysctl: sysctl.Record{Key: reuse, Prior: "1", Wrote: "2"}, Current: "3"}}},
 		},
 		{
 			name: "sysctls no longer wanted: restored, left when changed since, nothing when the device is gone",

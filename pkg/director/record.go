@@ -40,8 +40,11 @@ type record struct {
 	Timeouts  []TimeoutRecord `json:"timeouts,omitempty"`
 	Daemons   []ipvs.Daemon   `json:"sync_daemons,omitempty"`
 	Routes    *RouteTable     `json:"announce_routes,omitempty"` // every route of this table and protocol
-	NFTable   string          `json:"nftables_table,omitempty"`  // nftmark.TableName when lvs-rs's
-	Services  []recordService `json:"services,omitempty"`
+	// PastRoutes are tables announced in before Routes whose routes may
+	// remain: every route of each is lvs-rs's too.
+	PastRoutes []RouteTable    `json:"past_announce_routes,omitempty"`
+	NFTable    string          `json:"nftables_table,omitempty"` // nftmark.TableName when lvs-rs's
+	Services   []recordService `json:"services,omitempty"`
 
 	// desiredRest, when set, follows Desired in the desired state's
 	// encoding (see desiredEnc): Desired is then the recorded encoding's
@@ -255,6 +258,7 @@ func (r record) owned() Owned {
 	if r.Routes != nil {
 		o.Routes = *r.Routes
 	}
+	o.PastRoutes = slices.Clone(r.PastRoutes)
 	for _, a := range r.Addresses {
 		o.Addrs = append(o.Addrs, vip.Addr{Dev: a.Dev, Prefix: a.Prefix, Label: a.Label})
 	}
@@ -302,6 +306,7 @@ func recordOf(d desiredEnc, o Owned) record {
 	r := record{Version: recordVersion, Desired: d.head, desiredRest: d.rest, Sysctls: slices.Clone(o.Sysctls)}
 	r.Timeouts, r.Daemons = sortedSettings(o)
 	r.Routes, r.NFTable = recordNetwork(o)
+	r.PastRoutes = sortedTables(o.PastRoutes)
 	for _, a := range o.Addrs {
 		r.Addresses = append(r.Addresses, recordAddr{Dev: a.Dev, Prefix: a.Prefix, Label: a.Label})
 	}
@@ -317,7 +322,7 @@ func recordOf(d desiredEnc, o Owned) record {
 // empty reports whether o holds nothing.
 func (o Owned) empty() bool {
 	return len(o.Services) == 0 && len(o.Addrs) == 0 && len(o.Sysctls) == 0 && len(o.Timeouts) == 0 && len(o.Daemons) == 0 &&
-		o.Routes == (RouteTable{}) && !o.Marks
+		o.Routes == (RouteTable{}) && len(o.PastRoutes) == 0 && !o.Marks
 }
 
 // loadRecord reads the record; a version this lvs-rs does not know is one
@@ -393,7 +398,7 @@ func (o *Owned) take(c *Change) {
 	case AddService, AddDestination, EditDestination:
 		// Taken by takeServices, all at once.
 	case AddRoute:
-		o.Routes = c.Route()
+		o.takeRoutes(c.Route())
 	case BuildMarks:
 		o.Marks = true
 	default:
@@ -406,7 +411,7 @@ func (o *Owned) take(c *Change) {
 // is present in after is lvs-rs's, whatever the acknowledgements said,
 // except what someone else created first (an addition refused with
 // EEXIST) and services released (they hold real servers lvs-rs did not
-// add). A recorded sysctl or timeout stays recorded while it holds the
+// add) once none of their real servers is lvs-rs's. A recorded sysctl or timeout stays recorded while it holds the
 // value lvs-rs wrote (there is something to restore), a sync daemon while
 // it runs as lvs-rs started it. Destinations of lvs-rs's
 // services that desired names are its own from then on (adopted).
@@ -440,7 +445,8 @@ func settle(intended Owned, after Observed, d Desired, changes []Change, errs []
 	}
 	n.Services = settleServices(intended.Services, after, d, refused, released)
 	n.Sysctls, n.Timeouts, n.Daemons = settleSettings(intended, after)
-	n.Routes, n.Marks = settleRoutes(intended, after, d), intended.Marks && after.Marks.Present
+	n.Routes, n.PastRoutes = settleRoutes(intended, after, d)
+	n.Marks = intended.Marks && after.Marks.Present
 	return n
 }
 
@@ -452,7 +458,8 @@ type ownedKey struct {
 }
 
 // settleServices is settle's IPVS table: the intended services present in
-// after, neither refused nor released, with their intended destinations
+// after, neither refused nor released (a released one while an intended
+// destination of it remains), with their intended destinations
 // present and not refused, plus the destinations present that d names
 // (adopted). intended is not modified; while the result is the same, it
 // is intended itself (a pass that changed no ownership allocates no copy).
@@ -472,7 +479,7 @@ func settleServices(intended OwnedServices, after Observed, d Desired, refused m
 	for i, s := range intended {
 		k := s.ServiceKey
 		cur, exists := after.Services[k]
-		kept := exists && !refused[ownedKey{svc: k}] && !released[k]
+		kept := exists && !refused[ownedKey{svc: k}]
 		scratch = scratch[:0]
 		if kept {
 			var want destIndexed // settle rarely asks: only for a destination that is not lvs-rs's
@@ -488,6 +495,10 @@ func settleServices(intended OwnedServices, after Observed, d Desired, refused m
 			}
 			sortDestKeys(scratch)
 			scratch = slices.Compact(scratch) // not clipped: reused
+			// A released service stops being lvs-rs's once none of its
+			// real servers is: one whose deletion failed keeps it
+			// recorded, for the next stop to delete.
+			kept = !released[k] || len(scratch) > 0
 		}
 		if out == nil {
 			if kept && slices.Equal(scratch, s.Destinations) {

@@ -116,6 +116,11 @@ func randRecord(r *rand.Rand, odd bool) record {
 		rec.Daemons = []ipvs.Daemon{{Interface: "eth0", SyncID: 1}}
 		rec.Routes = &RouteTable{Table: 100, Protocol: 250}
 	}
+	if r.IntN(3) == 0 { // a pass under way: values replaced, tables left
+		rec.Sysctls = []sysctl.Record{{Key: "net/ipv4/vs/conn_reuse_mode", Prior: "1", Wrote: "2", Was: "0"}}
+		rec.Timeouts = []TimeoutRecord{{Name: "udp", Prior: 300, Wrote: 30, Was: 60}}
+		rec.PastRoutes = []RouteTable{{Table: 99, Protocol: 250}}
+	}
 	if r.IntN(4) == 0 {
 		rec.Desired = nil
 	}

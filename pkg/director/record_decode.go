@@ -63,6 +63,8 @@ func decodeRecordFast(b []byte) (record, bool) {
 			return once(&seen, 7) && s.section(&r.Daemons)
 		case "announce_routes":
 			return once(&seen, 8) && s.section(&r.Routes)
+		case "past_announce_routes":
+			return once(&seen, 9) && s.section(&r.PastRoutes)
 		}
 		return false
 	})

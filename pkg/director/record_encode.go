@@ -112,6 +112,9 @@ func recordRest(b []byte, r *record) ([][]byte, error) {
 	if r.Routes != nil {
 		b, err = appendSection(b, `,"announce_routes":`, &r.Routes, err)
 	}
+	if len(r.PastRoutes) > 0 {
+		b, err = appendSection(b, `,"past_announce_routes":`, &r.PastRoutes, err)
+	}
 	if r.NFTable != "" {
 		b = appendString(append(b, `,"nftables_table":`...), r.NFTable)
 	}

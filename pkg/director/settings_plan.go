@@ -11,11 +11,20 @@ import (
 
 // TimeoutRecord is what lvs-rs remembers about an IPVS timeout it
 // changed: the value found before its first write and the value it wrote,
-// in seconds. Stop restores Prior only while the kernel still holds Wrote.
+// in seconds. Stop restores Prior only while the kernel still holds Wrote
+// (or Was: as sysctl.Record's, set only before a new value is written
+// over one lvs-rs wrote, until it is read back).
 type TimeoutRecord struct {
 	Name  string `json:"name"` // "tcp", "tcp_fin" or "udp"
 	Prior uint32 `json:"prior"`
 	Wrote uint32 `json:"wrote"`
+	Was   uint32 `json:"was,omitempty"`
+}
+
+// holds reports whether sec is a value lvs-rs wrote: Wrote, or Was while
+// a write is under way.
+func (r TimeoutRecord) holds(sec uint32) bool {
+	return sec == r.Wrote || r.Was != 0 && sec == r.Was
 }
 
 // timeoutNames are the IPVS timeouts, in the order plans handle them.
@@ -77,11 +86,14 @@ func planSysctls(out *[phases][]Change, d Desired, obs Observed, owned Owned) {
 		if cur == w.Value {
 			continue
 		}
-		prior := cur
+		r := sysctl.Record{Key: w.Key, Prior: cur, Wrote: w.Value}
 		if rec, have := ownedSysctl(owned, w.Key); have {
-			prior = rec.Prior // the value before lvs-rs first set it
+			r.Prior = rec.Prior // the value before lvs-rs first set it
+			if rec.Holds(cur) {
+				r.Was = cur // still lvs-rs's should the write not happen
+			}
 		}
-		out[phaseSysctlSet] = append(out[phaseSysctlSet], Change{Kind: SetSysctl, x: &changeDetail{Sysctl: sysctl.Record{Key: w.Key, Prior: prior, Wrote: w.Value}, Current: cur}})
+		out[phaseSysctlSet] = append(out[phaseSysctlSet], Change{Kind: SetSysctl, x: &changeDetail{Sysctl: r, Current: cur}})
 	}
 	recs := slices.Clone(owned.Sysctls)
 	slices.SortFunc(recs, func(a, b sysctl.Record) int { return cmp.Compare(a.Key, b.Key) })
@@ -117,13 +129,16 @@ func planTimeouts(out *[phases][]Change, d Desired, obs Observed, owned Owned) {
 		rec, have := ownedTimeout(owned, name)
 		switch {
 		case want != 0 && want != cur:
-			prior := cur
+			r := TimeoutRecord{Name: name, Prior: cur, Wrote: want}
 			if have {
-				prior = rec.Prior
+				r.Prior = rec.Prior
+				if rec.holds(cur) {
+					r.Was = cur // still lvs-rs's should the write not happen
+				}
 			}
-			out[phaseSysctlSet] = append(out[phaseSysctlSet], Change{Kind: SetTimeout, x: &changeDetail{Timeout: TimeoutRecord{Name: name, Prior: prior, Wrote: want}, TimeoutNow: cur}})
+			out[phaseSysctlSet] = append(out[phaseSysctlSet], Change{Kind: SetTimeout, x: &changeDetail{Timeout: r, TimeoutNow: cur}})
 		case want != 0, !have, cur == 0, cur == rec.Prior:
-		case cur == rec.Wrote:
+		case rec.holds(cur):
 			out[phaseSysctlRestore] = append(out[phaseSysctlRestore], Change{Kind: RestoreTimeout, x: &changeDetail{Timeout: rec, TimeoutNow: cur}})
 		default:
 			out[phaseSysctlRestore] = append(out[phaseSysctlRestore], Change{Kind: LeaveTimeout, x: &changeDetail{Timeout: rec, TimeoutNow: cur}})
@@ -152,11 +167,14 @@ func daemonIn(ds []ipvs.Daemon, st ipvs.DaemonState) (ipvs.Daemon, bool) {
 	return ds[i], true
 }
 
-// ownsDaemon reports whether the running daemon have is the one lvs-rs
-// started (a daemon of its state recorded, which have satisfies).
+// ownsDaemon reports whether the running daemon have is one lvs-rs
+// started (a daemon of its state recorded, which have satisfies). While a
+// restart is under way the record holds both the daemon running and the
+// one replacing it.
 func ownsDaemon(owned Owned, have ipvs.Daemon) bool {
-	rec, ok := daemonIn(owned.Daemons, have.State)
-	return ok && rec.Satisfies(have)
+	return slices.ContainsFunc(owned.Daemons, func(rec ipvs.Daemon) bool {
+		return rec.State == have.State && rec.Satisfies(have)
+	})
 }
 
 // planSync starts each wanted sync daemon that does not run, and restarts
@@ -189,7 +207,7 @@ func planSyncStops(d Desired, obs Observed, owned Owned) []Change {
 		rec, mine := daemonIn(owned.Daemons, st)
 		switch {
 		case wok || !hok || !mine:
-		case rec.Satisfies(have):
+		case ownsDaemon(owned, have):
 			out = append(out, Change{Kind: StopSync, x: &changeDetail{Daemon: have}})
 		default:
 			out = append(out, Change{Kind: LeaveSync, x: &changeDetail{Daemon: rec, FromDaemon: have}})
