@@ -1,11 +1,15 @@
 package crash
 
 import (
+	"context"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/lvs-rs/lvs-rs/pkg/ipvs"
 )
 
 // changeFromYAML and changeToYAML are a director's configuration and an
@@ -88,5 +92,48 @@ func TestDirectorChangeInterrupted(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestDirectorStopFailsWithForeignRealServer: another tool added a real
+// server to one of lvs-rs's services, and each write of stop fails in
+// turn; a second stop then leaves what an uninterrupted one does (that
+// service, holding the other tool's real server alone): a real server of
+// lvs-rs's whose deletion failed stays recorded, service and all.
+func TestDirectorStopFailsWithForeignRealServer(t *testing.T) {
+	h := newDirHost(t, dirYAML)
+	svc := ipvs.Service{Family: ipvs.Inet, Protocol: ipvs.TCP, Address: netipMust("10.0.0.100"), Port: 80, Scheduler: "wrr", Netmask: 32}
+	foreign := ipvs.Destination{Address: netipMust("10.0.0.13"), Port: 80, Forward: ipvs.Route, Weight: 1}
+	c := h.ipvs()
+	ctx := context.Background()
+	start := func(what string) {
+		h.must(what+": start", "start")
+		if err := c.NewDestination(ctx, svc, foreign); err != nil {
+			t.Fatalf("%s: the other tool's real server: %v", what, err)
+		}
+	}
+	cleanup := func(what string) {
+		if err := c.DeleteService(ctx, svc); err != nil {
+			t.Fatalf("%s: deleting the service stop released: %v", what, err)
+		}
+	}
+	start("trace")
+	stops := h.trace("stop")
+	want := h.snapshot()
+	if !slices.Contains(want, "ipvs tcp 10.0.0.100:80 -> 10.0.0.13:80 Route weight 1") {
+		t.Fatalf("an uninterrupted stop did not keep the other tool's real server:\n%s", strings.Join(want, "\n"))
+	}
+	cleanup("trace")
+	for k := 1; k <= len(stops); k++ {
+		what := fmt.Sprintf("stop's write %d (%s) failing", k, stops[k-1])
+		start(what)
+		if r := h.run("stop", "LVS_RS_FAIL_AT="+strconv.Itoa(k)); r.code == 0 || r.killed {
+			t.Fatalf("%s: stop did not fail: exit %d\n%s", what, r.code, r.stderr)
+		}
+		h.must(what+": stop again", "stop")
+		if d := dirDiff(want, h.snapshot()); d != "" {
+			t.Fatalf("%s: (- uninterrupted, + after):\n%s", what, d)
+		}
+		cleanup(what)
 	}
 }
