@@ -11,8 +11,10 @@ import (
 )
 
 // Destinations returns the destinations of the service with s's key,
-// with their connection counts and counters. A service that does not
-// exist is an *Error wrapping ESRCH.
+// with their connection counts and counters. For a service that does not
+// exist the kernel answers an empty list, as for one without real servers
+// (its dump of destinations reports no error): a caller that must tell
+// them apart asks for the service (Service: ESRCH).
 func (c *Client) Destinations(ctx context.Context, s Service) ([]DestinationExtended, error) {
 	return destinationsOf1(ctx, c, s, &destScratch, &c.slab, decodeDestination)
 }
@@ -32,9 +34,10 @@ func (c *Client) DestinationConfigs(ctx context.Context, s Service) ([]Destinati
 // of every destination: observing 1,000 services takes 1,000 dumps).
 //
 // It calls each, in order, with the index in svcs and the destinations of
-// every service that exists; ds is the caller's to keep. A service the
-// kernel does not know (ESRCH: deleted since the caller listed it) is
-// skipped: each is not called for it. Any other failure stops the calls
+// every service; ds is the caller's to keep. A service deleted since the
+// caller listed it gives an empty list (the kernel's dump of destinations
+// does not refuse it); an ESRCH refusal, should a kernel answer one, skips
+// the service: each is not called for it. Any other failure stops the calls
 // and is returned, an *Error naming the service and wrapping the errno or
 // the socket's error; so does a cancelled or expired ctx, checked before
 // every dump (a cancellation also interrupts a read that waits). ctx's
@@ -50,8 +53,8 @@ func (c *Client) DestinationConfigsOf(ctx context.Context, svcs []Service, each 
 	return destinationsOf(ctx, c, svcs, &configScratch, &c.configSlab, decodeDestinationConfig, each)
 }
 
-// destinationsOf1 is destinationsOf for one service, whose refusal
-// (ESRCH too) is returned.
+// destinationsOf1 is destinationsOf for one service, whose refusal is
+// returned.
 func destinationsOf1[T any](ctx context.Context, c *Client, s Service, scratch *sync.Pool, slab *[]T, decode func([]byte, Family) (T, error)) ([]T, error) {
 	end, err := c.begin(ctx)
 	if err != nil {

@@ -382,3 +382,24 @@ func loadSchedulers(t *testing.T) {
 		}
 	}
 }
+
+// TestMissingServiceDestinations pins what the IPVS client documents: the
+// kernel's dump of a missing service's real servers is an empty list, not
+// a refusal (so the director reads a service deleted under it as one
+// without real servers), while asking for the service itself is ESRCH.
+func TestMissingServiceDestinations(t *testing.T) {
+	c := ipvsIn(t, lone(t))
+	missing := featureKernel()[0].svc
+	ds, err := c.DestinationConfigs(context.Background(), missing)
+	if err != nil || len(ds) != 0 {
+		t.Fatalf("DestinationConfigs of a missing service = %v, %v; want none, no error", ds, err)
+	}
+	calls := 0
+	err = c.DestinationsOf(context.Background(), []ipvs.Service{missing}, func(int, []ipvs.DestinationExtended) { calls++ })
+	if err != nil || calls != 1 {
+		t.Fatalf("DestinationsOf a missing service: %v, %d calls; want one call with none", err, calls)
+	}
+	if _, err := c.Service(context.Background(), missing.Key()); !errors.Is(err, unix.ESRCH) {
+		t.Fatalf("Service of a missing one = %v, want ESRCH", err)
+	}
+}
