@@ -39,6 +39,34 @@ func TestParseAgent(t *testing.T) {
 	}
 }
 
+// TestParseAgentWeightRange: "weight:N" is a weight a real server may
+// have (0..65535); a number outside that range, which IPVS would refuse
+// or wrap, makes the whole answer invalid: the check fails and says why.
+func TestParseAgentWeightRange(t *testing.T) {
+	cases := []struct {
+		line   string
+		up     bool
+		weight Weight
+		reason string
+	}{
+		{"weight:0", true, Weight{WeightAbsolute, 0}, `agent: "weight:0"`},
+		{"weight:65535", true, Weight{WeightAbsolute, 65535}, `agent: "weight:65535"`},
+		{"weight:65536", false, Weight{}, `agent: weight out of range 0..65535 in "weight:65536"`},
+		{"up weight:3000000000", false, Weight{}, "out of range"},
+		{"weight:4294967297", false, Weight{}, "out of range"},
+		{"up weight:99999999999999999999999", false, Weight{}, "out of range"},
+		{"up weight:-1", false, Weight{}, "out of range"},
+		{"down weight:70000", false, Weight{}, `agent: "down weight:70000"`}, // down wins
+		{"up weight:x", true, Weight{}, `agent: "up weight:x"`},              // not a number: an unknown word
+	}
+	for _, c := range cases {
+		r := parseAgent(c.line)
+		if r.Up != c.up || r.Weight != c.weight || !strings.Contains(r.Reason, c.reason) {
+			t.Errorf("parseAgent(%q) = %+v, want up=%v weight=%+v reason ~ %q", c.line, r, c.up, c.weight, c.reason)
+		}
+	}
+}
+
 func TestAgentOverTCP(t *testing.T) {
 	for _, c := range []struct {
 		answer string

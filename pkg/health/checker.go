@@ -45,6 +45,10 @@ type Checker struct {
 	sched    schedHeap
 	counters Counters
 	pending  []Transition
+	// planned is the latest wall-clock reading (Unix ns) slots were
+	// planned from: a later reading earlier than it means the wall clock
+	// stepped back (see regrid).
+	planned int64
 
 	wake, notify chan struct{}
 	netQ, execQ  *queue
@@ -146,6 +150,7 @@ func (c *Checker) Set(targets []Target) error {
 			c.drop(ck)
 		}
 	}
+	c.planned = max(c.planned, now.UnixNano())
 	c.byID = make(map[string]*check, len(targets))
 	for key, ts := range groups {
 		c.subscribe(key, ts, now)

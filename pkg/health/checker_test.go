@@ -182,3 +182,77 @@ func TestObserveCheckInfo(t *testing.T) {
 		t.Fatalf("observer told %+v with %v allocations, want %+v and none", rec.last, n, want)
 	}
 }
+
+// TestWallClockStepBack: a wall clock stepped back (NTP, date -s) does not
+// hold a check back by the size of the step: its next run is due within
+// an interval plus jitter of the new time, on its grid, and runs then.
+func TestWallClockStepBack(t *testing.T) {
+	iv := 2 * time.Second
+	tg := tcpTarget("a", "10.0.0.1", iv)
+	c, ck := oneCheck(t, Options{}, tg)
+	now := time.Now()
+	c.dispatchDue(now)
+	stepped := now.Add(-time.Hour).Round(0) // the wall clock an hour back
+	wait := c.dispatchDue(stepped)
+	if limit := iv + jitterBound(iv); wait < 0 || wait > limit {
+		t.Fatalf("after a step back of 1h the next run is due in %s, want at most %s", wait, limit)
+	}
+	if _, off := slotOf(tg, ck.base); off != 0 {
+		t.Errorf("slot %s is %s off the check's grid", ck.base, off)
+	}
+	before := ck.seq + c.counters.Overlap
+	c.dispatchDue(stepped.Add(wait))
+	if n := ck.seq + c.counters.Overlap - before; n != 1 {
+		t.Errorf("%d runs dispatched at the new due time, want 1", n)
+	}
+}
+
+// TestWallClockStepBackEveryCheck: after a step back, a check with a short
+// interval is not held back behind one with a long interval that the step
+// left within its interval.
+func TestWallClockStepBackEveryCheck(t *testing.T) {
+	long, short := tcpTarget("long", "10.0.0.1", time.Minute), tcpTarget("short", "10.0.0.2", 2*time.Second)
+	c := New(Options{})
+	if err := c.Set([]Target{long, short}); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	c.dispatchDue(now)
+	cks := map[string]*check{}
+	for _, ck := range c.checks {
+		cks[ck.t.Address.String()] = ck
+	}
+	c.mu.Lock()
+	c.sched.plan(cks["10.0.0.1"], now.Add(time.Second).Round(0))
+	c.sched.plan(cks["10.0.0.2"], now.Add(1500*time.Millisecond).Round(0))
+	c.mu.Unlock()
+	stepped := now.Add(-30 * time.Second).Round(0)
+	wait := c.dispatchDue(stepped)
+	if d, limit := cks["10.0.0.2"].due.Sub(stepped), 2*time.Second+jitterBound(2*time.Second); wait > limit || d > limit {
+		t.Errorf("after a step back of 30s: next run in %s, the 2s check's in %s; want both at most %s", wait, d, limit)
+	}
+}
+
+// TestNextBaseClockBack: a slot planned from a run whose slot is later
+// than now (the wall clock stepped back while it ran) is within an
+// interval of now, on the grid, in both modes.
+func TestNextBaseClockBack(t *testing.T) {
+	iv := 2 * time.Second
+	tg := tcpTarget("a", "10.0.0.1", iv)
+	_, ck := oneCheck(t, Options{}, tg)
+	base := gridAfter(time.Now(), iv, ck.phase)
+	now := base.Add(-time.Hour)
+	for _, changing := range []bool{false, true} {
+		ck.m.state, ck.m.last.Up = Up, !changing // changing: a first failure
+		if ck.m.changing() != changing {
+			t.Fatalf("changing = %v, want %v", ck.m.changing(), changing)
+		}
+		n := nextBase(ck, base, now)
+		if d := n.Sub(now); d <= 0 || d > iv {
+			t.Errorf("changing %v: next slot %s after now, want within %s", changing, d, iv)
+		}
+		if _, off := slotOf(tg, n); off != 0 {
+			t.Errorf("changing %v: next slot %s off the grid", changing, off)
+		}
+	}
+}

@@ -51,6 +51,10 @@
 // below 20 ms (the phases already spread the checks); the
 // jitter never moves the slots themselves. A new check first runs at its
 // first slot, so a first round takes at most one interval (plus jitter).
+// The grid is in wall-clock time, so the wall clock stepping forward skips
+// the slots in between, and stepping back (NTP, date -s) puts every check
+// back on its grid from the new time: no check waits more than an
+// interval (plus jitter) for its next run whatever the clock does.
 //
 // While a check's state is changing (between a first failure and Fall,
 // or a first pass and Rise) it runs at the fast interval: a quarter of the
@@ -88,7 +92,9 @@
 //     the deadline the whole group is killed.
 //   - agent: HAProxy's agent-check; one line of words such as "up",
 //     "down#reason", "drain", "maint", "75%", "weight:5", separated by
-//     spaces or commas.
+//     spaces or commas. "weight:N" is 0..65535, the range of a configured
+//     weight; an answer with a number outside it fails (unless it says
+//     down, which fails anyway) rather than being clamped.
 //
 // With Via "vip" (not for exec) a check dials VIP:port with its source
 // bound to Target.Source and SO_MARK set to Target.Mark; the director

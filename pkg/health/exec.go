@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -12,15 +14,17 @@ import (
 	"time"
 )
 
-// execWaitDelay bounds how long an exec check waits for its output pipes
-// after the process group was killed.
+// execWaitDelay bounds how long an exec check waits for its output after
+// its leader exited and its process group was killed: a child that left
+// the group (setsid) may still hold the output pipe open.
 const execWaitDelay = time.Second
 
 // probeExec runs the check's command in its own process group. Exit 0
 // passes; 2..255 passes with weight code-2 (keepalived's misc_dynamic);
-// 1 fails. At the deadline the whole group is killed with SIGKILL, and
-// after any exit whatever the command left behind in its group is killed
-// too.
+// 1 fails. The leader's exit decides: whatever it left behind in its
+// group is killed as soon as it exits, so a background child still
+// holding its output neither delays nor fails the check. At the deadline
+// the whole group is killed with SIGKILL.
 func probeExec(ctx context.Context, t Target) Result {
 	s := t.Spec
 	args := expandCommand(s.Command, t)
@@ -29,11 +33,7 @@ func probeExec(ctx context.Context, t Target) Result {
 	cmd.Cancel = func() error { return killGroup(cmd) }
 	cmd.WaitDelay = execWaitDelay
 	var out capped
-	cmd.Stdout, cmd.Stderr = &out, &out
-	err := cmd.Run()
-	if cmd.Process != nil {
-		_ = killGroup(cmd)
-	}
+	err := runLeader(cmd, &out)
 	if ctx.Err() != nil && cmd.ProcessState != nil && !cmd.ProcessState.Success() {
 		return Result{Reason: fmt.Sprintf("timeout after %s: process group killed", s.Timeout)}
 	}
@@ -51,6 +51,37 @@ func probeExec(ctx context.Context, t Target) Result {
 		return Result{Reason: ee.String() + out.reason()}
 	}
 	return Result{Reason: fmt.Sprintf("run %s: %v", args[0], err)}
+}
+
+// runLeader starts cmd with its stdout and stderr going to out, waits for
+// cmd's own process (not for its output to close), kills what is left of
+// its group, and returns cmd's exit error. exec.Cmd.Run with a Writer
+// would wait for the pipe to close, which a background child holding it
+// delays until execWaitDelay, and then report exec.ErrWaitDelay: so the
+// pipe is ours, and its reader is bounded by execWaitDelay after the
+// kill.
+func runLeader(cmd *exec.Cmd, out io.Writer) error {
+	r, w, err := os.Pipe()
+	if err != nil {
+		return fmt.Errorf("output pipe: %w", err)
+	}
+	defer r.Close()
+	cmd.Stdout, cmd.Stderr = w, w
+	err = cmd.Start()
+	w.Close() // the command holds its own copy
+	if err != nil {
+		return err
+	}
+	copied := make(chan struct{})
+	go func() {
+		defer close(copied)
+		_, _ = io.Copy(out, r) // ends at EOF or at the read deadline
+	}()
+	err = cmd.Wait()
+	_ = killGroup(cmd)
+	_ = r.SetReadDeadline(time.Now().Add(execWaitDelay))
+	<-copied
+	return err
 }
 
 // killGroup sends SIGKILL to cmd's process group; an empty group is fine.

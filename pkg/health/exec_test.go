@@ -3,6 +3,7 @@ package health
 import (
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -84,6 +85,50 @@ func TestExecLeftoversKilled(t *testing.T) {
 	}
 	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
 	waitGone(t, pid)
+}
+
+// TestExecBackgroundChildHoldsOutput: a command that exits 0 and leaves
+// a child holding its output open passes at once (the leader's exit
+// decides), with its output, and the child is killed.
+func TestExecBackgroundChildHoldsOutput(t *testing.T) {
+	pidFile := filepath.Join(t.TempDir(), "pid")
+	start := time.Now()
+	r := runProbe(execTarget(t, 5*time.Second, "/bin/sh", "-c", "echo ready; sleep 60 & echo $! > "+pidFile+"; exit 0"))
+	took := time.Since(start)
+	wantResult(t, r, true, "exit 0: ready")
+	if took >= execWaitDelay/2 {
+		t.Errorf("the check took %s", took)
+	}
+	b, err := os.ReadFile(pidFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	waitGone(t, pid)
+}
+
+// TestExecEscapedChildBounded: a child that left the group (setsid) and
+// holds the output open is not killed, but delays the check by at most
+// execWaitDelay; the leader's exit still decides.
+func TestExecEscapedChildBounded(t *testing.T) {
+	if _, err := exec.LookPath("setsid"); err != nil {
+		t.Skip("no setsid")
+	}
+	pidFile := filepath.Join(t.TempDir(), "pid")
+	start := time.Now()
+	// The leader exits once the child has left its group.
+	script := "setsid /bin/sh -c 'echo $$ > " + pidFile + "; exec sleep 60' & until [ -s " + pidFile + " ]; do sleep 0.01; done; exit 0"
+	r := runProbe(execTarget(t, 5*time.Second, "/bin/sh", "-c", script))
+	took := time.Since(start)
+	if b, err := os.ReadFile(pidFile); err == nil {
+		if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil {
+			defer syscall.Kill(pid, syscall.SIGKILL)
+		}
+	}
+	wantResult(t, r, true, "exit 0")
+	if took > execWaitDelay+time.Second {
+		t.Errorf("the check took %s", took)
+	}
 }
 
 // waitGone waits until pid no longer runs (gone or a zombie).

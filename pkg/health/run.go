@@ -29,6 +29,7 @@ func (c *Checker) schedule(ctx context.Context) {
 func (c *Checker) dispatchDue(now time.Time) time.Duration {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.regrid(now)
 	for len(c.sched) > 0 {
 		ck := c.sched[0]
 		if ck.due.After(now) {
@@ -50,6 +51,25 @@ func (c *Checker) dispatchDue(now time.Time) time.Duration {
 		c.sched.plan(ck, nextBase(ck, ck.base, now))
 	}
 	return -1
+}
+
+// regrid puts every stale check back on its grid from now when the wall
+// clock reads earlier than the latest reading a slot was planned from
+// (caller holds mu). Slots are wall-clock instants (time.Unix: no
+// monotonic reading), so a clock stepped back (NTP, date -s) would leave
+// them in the future by the size of the step and hold every check back
+// that long; nextBase handles steps forward. It scans the checks only
+// after a step back, and moves only those further away than a run
+// planned now can be.
+func (c *Checker) regrid(now time.Time) {
+	if now.UnixNano() < c.planned {
+		for _, ck := range c.checks {
+			if stale(ck, now) {
+				c.sched.plan(ck, gridAfter(now, ck.t.Spec.Interval, ck.phase))
+			}
+		}
+	}
+	c.planned = now.UnixNano()
 }
 
 // observe hands o, completed with ck's identity (immutable, rendered
@@ -131,7 +151,9 @@ func (c *Checker) record(j job, out Outcome, r Result, start time.Time, d time.D
 	}
 	if ck.m.changing() != wasChanging && j.seq == ck.seq && ck.idx >= 0 {
 		// The slot after this run was planned in the old mode.
-		c.sched.plan(ck, nextBase(ck, j.base, time.Now()))
+		now := time.Now()
+		c.planned = max(c.planned, now.UnixNano())
+		c.sched.plan(ck, nextBase(ck, j.base, now))
 		c.poke(c.wake)
 	}
 	return ch.state

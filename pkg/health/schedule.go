@@ -53,8 +53,10 @@ func gridAfter(t time.Time, iv, phase time.Duration) time.Time {
 
 // nextBase returns the slot after base for ck: base plus the fast interval
 // while its state is changing, otherwise its next slot on the grid. A
-// check that fell more than an interval behind (a suspended host) skips
-// the missed slots instead of running them all at once.
+// check that fell more than an interval behind (a suspended host, the wall
+// clock stepped forward) skips the missed slots instead of running them
+// all at once; one whose slot would be more than an interval ahead (the
+// wall clock stepped back since base) goes back on its grid from now.
 func nextBase(ck *check, base, now time.Time) time.Time {
 	iv := ck.t.Spec.Interval
 	var n time.Time
@@ -63,10 +65,17 @@ func nextBase(ck *check, base, now time.Time) time.Time {
 	} else {
 		n = gridAfter(base, iv, ck.phase)
 	}
-	if n.Before(now.Add(-iv)) {
+	if n.Before(now.Add(-iv)) || n.After(now.Add(iv)) {
 		n = gridAfter(now, iv, ck.phase)
 	}
 	return n
+}
+
+// stale reports whether ck's next run is further from now than any run
+// planned from now can be: more than its interval plus jitter.
+func stale(ck *check, now time.Time) bool {
+	iv := ck.t.Spec.Interval
+	return ck.due.Sub(now) > iv+jitterBound(iv)
 }
 
 // jitter is the random delay added to one slot of ck.
