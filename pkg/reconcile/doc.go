@@ -12,7 +12,8 @@
 // New validates the starting configuration into a Setup (NewSetup: the
 // base desired state, each service's Policy, one health.Target per
 // checked real server, its ID being Member.String()), loads the drains
-// kept in the state directory and gives the targets to a health.Checker.
+// and the real servers leaving the file kept in the state directory and
+// gives the targets to a health.Checker.
 // Run owns every goroutine: the checker, the address watcher (restarted a
 // second after it fails), the metrics endpoint and the pass loop; it
 // returns after its context is cancelled and all have stopped, leaving
@@ -55,12 +56,18 @@
 // (status shows the error, FILE:LINE:COLUMN first; the running state
 // stays); an accepted one replaces the setup, the checker keeps the state
 // of unchanged checks, and real servers no longer in the file become
-// Leaving from now.
+// Leaving from now, with their service's drain_timeout. The real servers
+// leaving are kept in the state directory (leaving.json) before the new
+// file takes effect, and forgotten there once deleted, so a loop started
+// again (an upgrade, a crash, kill -9) drains them on until idle or their
+// deadline instead of deleting them at its first pass.
 //
 // The Loop is the control socket's Handler: Status joins the last pass's
 // rows with the checks' last results; Drain and Enable update the drains
 // (control.ApplyDrain), save them (control.SaveDrains) and return after a
-// pass that began after the change has completed.
+// pass that began after the change has succeeded; when it failed, they
+// return its error, saying the change is kept and later passes apply it
+// (a retry meanwhile reports the change as made, not as already there).
 //
 // # Overlay
 //
@@ -74,8 +81,10 @@
 //     code, agent NN%), ramped from 1 over slow_start after a recovery;
 //   - down: weight 0 (on_failure quiesce), or deleted (on_failure remove);
 //   - drained by hand, or removed from the file: weight 0 until it has no
-//     connections (ActiveConn+InActConn = 0) or drain_timeout has passed,
-//     then deleted; UDP real servers leaving the file are deleted at once;
+//     connections (ActiveConn+InActConn = 0) or drain_timeout has passed
+//     (for one removed from the file, the one its service had then, so
+//     also when the service was removed with it), then deleted; UDP real
+//     servers leaving the file are deleted at once;
 //   - sorry_server: added while no real server of its service has a
 //     weight above 0, removed as soon as one has.
 //

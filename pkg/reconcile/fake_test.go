@@ -27,6 +27,7 @@ type memKernel struct {
 	dumps    map[uint16]int // destination dumps per service port
 	listed   int            // dumps of every service
 	asked    int            // services asked for by key
+	failEdit error          // when set, every real server edit fails with it
 }
 
 func newMemKernel() *memKernel {
@@ -125,6 +126,8 @@ func (m *memKernel) do(op ipvs.Op) error {
 		m.dests[k] = append(m.dests[k], ipvs.DestinationExtended{Destination: d})
 	case di < 0:
 		return unix.ENOENT
+	case op.Kind == ipvs.OpUpdateDestination && m.failEdit != nil:
+		return m.failEdit
 	case op.Kind == ipvs.OpUpdateDestination:
 		d := op.Destination
 		d.Family = ipvs.FamilyOf(d.Address)
@@ -196,6 +199,13 @@ func (m *memKernel) setWeight(port uint16, addr string, w uint32) {
 			}
 		}
 	}
+}
+
+// setFailEdit makes every real server edit fail with err (nil: succeed).
+func (m *memKernel) setFailEdit(err error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.failEdit = err
 }
 
 // setConns sets a real server's active connection count.

@@ -3,6 +3,7 @@ package reconcile
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"time"
 
@@ -72,16 +73,22 @@ func controlState(s RowState) control.State {
 }
 
 // Drain drains the real servers req matches, keeps the drain in the state
-// directory and returns after a pass has applied it.
+// directory and returns after a pass has applied it. When that pass
+// fails, it returns the pass's error: the drain stays kept, and later
+// passes apply it.
 func (l *Loop) Drain(ctx context.Context, req control.DrainRequest) (control.DrainResult, error) {
 	return l.setDrain(ctx, req, true)
 }
 
-// Enable undoes Drain and returns after a pass has applied it.
+// Enable undoes Drain and returns after a pass has applied it, or that
+// pass's error (the enable is kept, later passes apply it).
 func (l *Loop) Enable(ctx context.Context, req control.DrainRequest) (control.DrainResult, error) {
 	return l.setDrain(ctx, req, false)
 }
 
+// setDrain is Drain (drain true) and Enable. A target the drains already
+// had as asked, but that no pass has applied yet (its pass failed), is
+// reported changed: this call is the one that gets it applied.
 func (l *Loop) setDrain(ctx context.Context, req control.DrainRequest, drain bool) (control.DrainResult, error) {
 	l.mu.Lock()
 	next, res, err := control.ApplyDrain(l.drains, l.drainable(), req, drain)
@@ -105,10 +112,20 @@ func (l *Loop) setDrain(ctx context.Context, req control.DrainRequest, drain boo
 	// service, even one a health transition triggers before Kick below.
 	l.full = true
 	want := l.begun + 1
+	maps.DeleteFunc(l.pending, func(_ control.Drain, first uint64) bool { return first <= l.okPass })
+	for i, t := range res.Targets {
+		d := control.Drain{Service: t.Service, Address: t.Address}
+		if _, pending := l.pending[d]; pending {
+			res.Targets[i].Changed = true
+		}
+		if res.Targets[i].Changed {
+			l.pending[d] = want
+		}
+	}
 	l.mu.Unlock()
-	verb := "enabled"
+	verb, what := "enabled", "enable"
 	if drain {
-		verb = "drained by hand"
+		verb, what = "drained by hand", "drain"
 	}
 	for _, t := range res.Targets {
 		if t.Changed {
@@ -116,7 +133,10 @@ func (l *Loop) setDrain(ctx context.Context, req control.DrainRequest, drain boo
 		}
 	}
 	l.Kick()
-	return res, l.waitPass(ctx, want)
+	if err := l.waitPass(ctx, want); err != nil {
+		return res, fmt.Errorf("reconcile: %s kept in %s, not applied yet (later passes retry it): %w", what, control.DrainsFile, err)
+	}
+	return res, nil
 }
 
 // drainable lists every (service, address) of the configuration (caller
@@ -132,19 +152,23 @@ func (l *Loop) drainable() []control.Drain {
 	return out
 }
 
-// waitPass waits until pass number n has completed.
+// waitPass waits until pass number n has completed and returns nil when
+// it, or a later one, succeeded, else the last pass's error.
 func (l *Loop) waitPass(ctx context.Context, n uint64) error {
 	for {
 		l.mu.Lock()
-		done, ch := l.passes >= n, l.passed
+		ok, done, err, ch := l.okPass >= n, l.passes >= n, l.passErr, l.passed
 		l.mu.Unlock()
-		if done {
+		switch {
+		case ok:
 			return nil
+		case done:
+			return fmt.Errorf("the pass failed: %w", err)
 		}
 		select {
 		case <-ch:
 		case <-ctx.Done():
-			return fmt.Errorf("reconcile: waiting for the pass that applies it: %w", ctx.Err())
+			return fmt.Errorf("waiting for the pass: %w", ctx.Err())
 		}
 	}
 }

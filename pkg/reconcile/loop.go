@@ -24,7 +24,8 @@ type Options struct {
 	// Reload reads the next one.
 	Config *config.Config
 	File   string
-	// StateDir keeps the state record and the drains.
+	// StateDir keeps the state record, the drains (drains.json) and the
+	// real servers leaving the file (leaving.json).
 	StateDir string
 	// Director is passed to director.Converge on every pass; give it a
 	// long-lived netlink handle and IPVS client. Without Records, the
@@ -83,7 +84,12 @@ type Loop struct {
 	repairs   uint64
 	begun     uint64 // passes started
 	passes    uint64 // passes completed
+	okPass    uint64 // the last pass that succeeded (its number)
+	passErr   error  // of the last pass
 	passed    chan struct{}
+	// pending are the drains and enables no pass has applied yet: the
+	// number of the first pass that applies each (see setDrain).
+	pending map[control.Drain]uint64
 	// What the next pass converges: every service when full (the first
 	// pass, Kick, a reload, a due time, a failed pass), else only the
 	// services whose real servers' health changed (touched).
@@ -92,8 +98,10 @@ type Loop struct {
 	nextFull time.Time // reconcile_interval after the last full pass
 }
 
-// New validates the starting configuration into a Loop. The drains kept
-// in the state directory are loaded; a damaged drains file is an error.
+// New validates the starting configuration into a Loop. The drains and
+// the real servers leaving the file (still draining when an earlier run
+// stopped) kept in the state directory are loaded; a damaged drains or
+// leaving file is an error.
 func New(o Options) (*Loop, error) {
 	if o.Config == nil {
 		return nil, errors.New("reconcile: no configuration")
@@ -115,12 +123,17 @@ func New(o Options) (*Loop, error) {
 	if err != nil {
 		return nil, err
 	}
+	// What an earlier run was draining, removed from the file, drains on.
+	leaving, err := loadLeaving(o.StateDir)
+	if err != nil {
+		return nil, err
+	}
 	now := time.Now()
 	l := &Loop{
 		opts: o, log: o.Logger, started: now,
 		kick: make(chan struct{}, 1), reload: make(chan struct{}, 1),
-		cfg: o.Config, setup: s, drains: drains, drainedAt: map[control.Drain]time.Time{},
-		leaving: map[Member]Leaving{}, recovered: map[string]time.Time{}, passed: make(chan struct{}),
+		cfg: o.Config, setup: s, drains: drains, drainedAt: map[control.Drain]time.Time{}, pending: map[control.Drain]uint64{},
+		leaving: leaving, recovered: map[string]time.Time{}, passed: make(chan struct{}),
 		cfgStatus: control.ConfigStatus{File: o.File, Accepted: true, Loaded: now},
 		full:      true,
 	}

@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -206,11 +207,21 @@ func runLoop(t *testing.T, text string) (*Loop, *memKernel, context.Context) {
 	dir := t.TempDir()
 	file, stateDir := filepath.Join(dir, "lvs-rs.yaml"), filepath.Join(dir, "state")
 	writeConfig(t, file, text)
+	k := newMemKernel()
+	lp, ctx, _ := runLoopOn(t, file, stateDir, k)
+	return lp, k, ctx
+}
+
+// runLoopOn runs a Loop of file and stateDir against k and returns it
+// once it is ready, with its context and stop, which stops it (as
+// SIGTERM does) and checks Run's error; the loop is stopped when the
+// test ends if stop was not called.
+func runLoopOn(t *testing.T, file, stateDir string, k *memKernel) (*Loop, context.Context, func()) {
+	t.Helper()
 	cfg, err := config.Load(file)
 	if err != nil {
 		t.Fatal(err)
 	}
-	k := newMemKernel()
 	ready := make(chan string, 1)
 	lp, err := New(Options{
 		Config: cfg, File: file, StateDir: stateDir,
@@ -224,19 +235,23 @@ func runLoop(t *testing.T, text string) (*Loop, *memKernel, context.Context) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- lp.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	})
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("Run: %v", err)
+			}
+		})
+	}
+	t.Cleanup(stop)
 	select {
 	case s := <-ready:
 		t.Logf("ready: %s", s)
 	case <-time.After(10 * time.Second):
 		t.Fatal("never ready")
 	}
-	return lp, k, ctx
+	return lp, ctx, stop
 }
 
 func row(st control.Status, addr string) control.RealServer {

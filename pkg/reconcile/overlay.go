@@ -55,11 +55,15 @@ type Policy struct {
 }
 
 // Leaving is a real server removed from the configuration that is still
-// draining.
+// draining since Since, until it is idle or DrainTimeout (its service's
+// drain_timeout when it left; 0: until idle) has passed. It carries its
+// own timeout: its service may have left the configuration too. The loop
+// keeps them in the state directory (leaving.json).
 type Leaving struct {
-	Service     ipvs.Service
-	Destination ipvs.Destination
-	Since       time.Time
+	Service      ipvs.Service     `json:"service"`
+	Destination  ipvs.Destination `json:"destination"`
+	Since        time.Time        `json:"since"`
+	DrainTimeout time.Duration    `json:"drain_timeout_ns"`
 }
 
 // Observed is a real server as the kernel has it now.
@@ -268,8 +272,8 @@ func (o *Outcome) draining(m Member, since time.Time, pol Policy, in Inputs) boo
 }
 
 // leaving keeps real servers removed from the file at weight 0 until they
-// are idle or their drain timeout passes; o.Desired.Services holds base's
-// services, in base's order.
+// are idle or their own drain timeout (Leaving.DrainTimeout) passes;
+// o.Desired.Services holds base's services, in base's order.
 func (o *Outcome) leaving(base director.Desired, in Inputs) {
 	if len(in.Leaving) == 0 {
 		return
@@ -294,7 +298,9 @@ func (o *Outcome) leaving(base director.Desired, in Inputs) {
 			o.Gone = append(o.Gone, m) // back in the file
 			continue
 		}
-		keep := l.Service.Protocol != ipvs.UDP && o.draining(m, l.Since, in.Policies[m.Service], in)
+		// Its own timeout: its service, and with it the service's policy,
+		// may be gone from the file too.
+		keep := l.Service.Protocol != ipvs.UDP && o.draining(m, l.Since, Policy{DrainTimeout: l.DrainTimeout}, in)
 		o.Rows = append(o.Rows, Row{Member: m, Configured: 0, State: StateDraining, InKernel: keep})
 		if !keep {
 			o.Gone = append(o.Gone, m)

@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -256,5 +257,35 @@ func TestKernelNeeded(t *testing.T) {
 	only := map[ipvs.ServiceKey]bool{webK: true}
 	if diff := cmp.Diff(only, kernelNeeded(in, only), cmp.Comparer(func(a, b netip.Addr) bool { return a == b })); diff != "" {
 		t.Errorf("services read by a pass of web (-want +got):\n%s", diff)
+	}
+}
+
+// TestOverlayLeavingTimeout: a real server leaving with its whole service
+// (no policy left for it) still drains for its own drain_timeout, not
+// forever; one whose service stays keeps the timeout it left with.
+func TestOverlayLeavingTimeout(t *testing.T) {
+	busy := map[Member]Observed{mem(web, rs2): {Conns: 1}}
+	leaving := map[Member]Leaving{mem(web, rs2): {Service: web, Destination: dest(rs2, 80, 3), Since: t0, DrainTimeout: 5 * time.Minute}}
+	for _, tc := range []struct {
+		name string
+		base director.Desired
+		now  time.Time
+		gone bool
+		next time.Time
+	}{
+		{"service removed, before the deadline", base(), t0.Add(time.Minute), false, t0.Add(5 * time.Minute)},
+		{"service removed, a day later", base(), t0.Add(24 * time.Hour), true, time.Time{}},
+		{"service kept, a day later", base(director.DesiredService{Service: web, Destinations: []ipvs.Destination{dest(rs1, 80, 5)}}),
+			t0.Add(24 * time.Hour), true, time.Time{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := Overlay(tc.base, Inputs{Now: tc.now, Leaving: leaving, Kernel: busy})
+			if gone := slices.Contains(got.Gone, mem(web, rs2)); gone != tc.gone {
+				t.Errorf("gone = %v, want %v (outcome %+v)", gone, tc.gone, weights(got.Desired))
+			}
+			if !got.Next.Equal(tc.next) {
+				t.Errorf("Next = %v, want %v", got.Next, tc.next)
+			}
+		})
 	}
 }

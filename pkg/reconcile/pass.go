@@ -206,8 +206,16 @@ func (l *Loop) record(out Outcome, res director.Result, err error, start, end ti
 	// one it recorded, which Converge compares as it renders the new one)
 	// repair drift.
 	repaired := err == nil && len(res.Changes) > 0 && l.rec.Error == "" && !l.rec.Last.IsZero() && res.SameDesired
+	forgot := false
 	for _, g := range out.Gone {
-		delete(l.leaving, g)
+		if _, ok := l.leaving[g]; ok {
+			delete(l.leaving, g)
+			forgot = true
+		}
+	}
+	var keep map[Member]Leaving // what leaving.json is to keep, when that changed
+	if forgot {
+		keep = maps.Clone(l.leaving)
 	}
 	if err == nil || len(out.Rows) > 0 {
 		l.last = out
@@ -217,9 +225,21 @@ func (l *Loop) record(out Outcome, res director.Result, err error, start, end ti
 		l.repairs += uint64(len(res.Changes))
 	}
 	l.passes++
+	if err == nil {
+		l.okPass = l.passes
+	}
+	l.passErr = err
 	close(l.passed)
 	l.passed = make(chan struct{})
 	l.mu.Unlock()
+	// After the pass let them go: a stale entry (a daemon killed before
+	// this) only costs the next daemon a look at a real server that is
+	// gone or back in the file.
+	if forgot {
+		if err := saveLeaving(l.opts.StateDir, keep); err != nil {
+			l.log.Warn("real servers leaving the file not saved", "error", err)
+		}
+	}
 	for _, w := range res.Warnings {
 		l.log.Warn("converge", "warning", w)
 	}

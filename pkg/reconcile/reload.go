@@ -3,6 +3,7 @@ package reconcile
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/netip"
 	"time"
 
@@ -15,10 +16,17 @@ import (
 // (or does not suit a director) is rejected: the running state stays and
 // status shows the rejection. An accepted one replaces the setup: checks
 // whose spec did not change keep their state, and real servers no longer
-// in the file start draining.
+// in the file start draining. Those are kept in the state directory
+// before the new file takes effect (a reload whose leavers cannot be kept
+// is rejected), so a daemon stopped or killed from then on leaves them
+// for the next one to drain on.
 func (l *Loop) doReload() {
 	cfg, s, err := l.loadSetup()
 	now := time.Now()
+	var leaving map[Member]Leaving
+	if err == nil {
+		leaving, err = l.keepLeavers(s, now)
+	}
 	if err == nil {
 		err = l.checker.Set(s.Targets)
 	}
@@ -32,11 +40,7 @@ func (l *Loop) doReload() {
 		l.log.Error("configuration rejected, running state kept", "file", l.opts.File, "error", err.Error())
 		return
 	}
-	for m, lv := range leavers(l.setup.Base, s.Base, now) {
-		if _, already := l.leaving[m]; !already {
-			l.leaving[m] = lv
-		}
-	}
+	l.leaving = leaving
 	for id := range l.recovered {
 		if _, ok := s.Members[id]; !ok {
 			delete(l.recovered, id)
@@ -48,6 +52,27 @@ func (l *Loop) doReload() {
 	l.cfg, l.setup = cfg, s
 	l.cfgStatus = acceptedStatus(l.opts.File, now)
 	l.log.Info("configuration reloaded", "file", l.opts.File, "services", len(s.Base.Services), "checks", len(s.Targets))
+}
+
+// keepLeavers returns the real servers leaving the file once next is in
+// force: those leaving now and those of the running file next no longer
+// has, from now on. When there are new ones it saves them all in the
+// state directory first (called from Run's goroutine, the only one that
+// changes l.leaving or l.setup).
+func (l *Loop) keepLeavers(next Setup, now time.Time) (map[Member]Leaving, error) {
+	l.mu.Lock()
+	out := maps.Clone(l.leaving)
+	added := false
+	for m, lv := range leavers(l.setup, next.Base, now) {
+		if _, already := out[m]; !already {
+			out[m], added = lv, true
+		}
+	}
+	l.mu.Unlock()
+	if !added {
+		return out, nil
+	}
+	return out, saveLeaving(l.opts.StateDir, out)
 }
 
 // acceptedStatus is the status of a configuration accepted at t.
@@ -91,8 +116,8 @@ func newSetup(cfg *config.Config, source func(v6 bool) (netip.Addr, error)) (Set
 }
 
 // leavers are the real servers of old that next no longer has, to drain
-// from now on.
-func leavers(old, next director.Desired, now time.Time) map[Member]Leaving {
+// from now on for their service's drain_timeout in old.
+func leavers(old Setup, next director.Desired, now time.Time) map[Member]Leaving {
 	keep := map[Member]bool{}
 	for _, ds := range next.Services {
 		for _, d := range ds.Destinations {
@@ -100,12 +125,12 @@ func leavers(old, next director.Desired, now time.Time) map[Member]Leaving {
 		}
 	}
 	out := map[Member]Leaving{}
-	for _, ds := range old.Services {
+	for _, ds := range old.Base.Services {
 		k := ds.Service.Key()
 		for _, d := range ds.Destinations {
 			m := Member{k, d.Key()}
 			if !keep[m] {
-				out[m] = Leaving{Service: ds.Service, Destination: d, Since: now}
+				out[m] = Leaving{Service: ds.Service, Destination: d, Since: now, DrainTimeout: old.Policies[k].DrainTimeout}
 			}
 		}
 	}

@@ -107,11 +107,12 @@ func TestLeavers(t *testing.T) {
 	old := base(director.DesiredService{Service: web, Destinations: []ipvs.Destination{dest(rs1, 80, 1), dest(rs2, 80, 2)}},
 		director.DesiredService{Service: dns, Destinations: []ipvs.Destination{dest(rs1, 53, 1)}})
 	next := base(director.DesiredService{Service: web, Destinations: []ipvs.Destination{dest(rs2, 80, 5), dest(rs3, 80, 1)}})
+	pol := map[ipvs.ServiceKey]Policy{webK: {DrainTimeout: time.Hour}, dns.Key(): {}}
 	want := map[Member]Leaving{
-		mem(web, rs1): {Service: web, Destination: dest(rs1, 80, 1), Since: t0},
+		mem(web, rs1): {Service: web, Destination: dest(rs1, 80, 1), Since: t0, DrainTimeout: time.Hour},
 		mem(dns, rs1): {Service: dns, Destination: dest(rs1, 53, 1), Since: t0},
 	}
-	if diff := cmp.Diff(want, leavers(old, next, t0), addrs); diff != "" {
+	if diff := cmp.Diff(want, leavers(Setup{Base: old, Policies: pol}, next, t0), addrs); diff != "" {
 		t.Errorf("leavers (-want +got):\n%s", diff)
 	}
 }
