@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"time"
 
@@ -26,20 +28,24 @@ func (daemonReport) Drifted() bool { return false }
 func (d daemonReport) WriteTable(w io.Writer) error { return d.Status.WriteTable(w, time.Now()) }
 
 // daemonStatus asks a running `lvs-rs run` for its status; ok is false
-// when none answers.
-func daemonStatus(ctx context.Context, g *globalFlags) (daemonReport, bool) {
+// when none answers. An error means that one may be running but its
+// status could not be read (it did not answer in time, say).
+func daemonStatus(ctx context.Context, g *globalFlags) (rep daemonReport, ok bool, err error) {
 	ctx, cancel := context.WithTimeout(ctx, daemonAsk)
 	defer cancel()
 	c, err := control.Dial(ctx, state.Dir(g.stateDir))
+	if errors.Is(err, control.ErrNotRunning) {
+		return daemonReport{}, false, nil
+	}
 	if err != nil {
-		return daemonReport{}, false
+		return daemonReport{}, false, fmt.Errorf("cannot read the status of lvs-rs run: %w", err)
 	}
 	defer c.Close()
 	st, err := c.Status(ctx)
 	if err != nil {
-		return daemonReport{}, false
+		return daemonReport{}, false, fmt.Errorf("cannot read the status of lvs-rs run: %w", err)
 	}
-	return daemonReport{st}, true
+	return daemonReport{st}, true, nil
 }
 
 // daemonActive reports whether an `lvs-rs run` answers on the control

@@ -61,11 +61,11 @@ func (f *roleFlags) realServerDesired(h *netlink.Handle, cfg *config.Config) (re
 	if len(bindings) == 0 {
 		return realserver.Desired{}, usageErr("%s: no virtual server lists one of this host's addresses among its real servers (pass --address ADDR when the address is not configured yet, or --vip)", cfg.Source)
 	}
-	if f.mode != "" {
-		m := config.Mode(f.mode)
-		if !m.Valid() {
-			return realserver.Desired{}, usageErr("--mode: %q is not a mode (dr, tun or nat)", f.mode)
-		}
+	m, err := f.modeOverride()
+	if err != nil {
+		return realserver.Desired{}, err
+	}
+	if m != "" {
 		for i := range bindings {
 			bindings[i].Mode = m
 		}
@@ -75,6 +75,37 @@ func (f *roleFlags) realServerDesired(h *netlink.Handle, cfg *config.Config) (re
 		return realserver.Desired{}, err
 	}
 	return realserver.Desired{Bindings: bindings, Gateway: gw}, nil
+}
+
+// checkRealServer validates, without the kernel, what realServerDesired
+// reads of the flags and the environment (--mode, --vip, --gateway,
+// --address, LVS_RS_ADDRESS): bad input exits 2 before the privilege
+// check and the lock. cfg is as for realServerDesired.
+func (f *roleFlags) checkRealServer(cfg *config.Config) error {
+	if f.flagsOnly() || cfg == nil {
+		_, err := f.realServerDesired(nil, nil) // needs no kernel
+		return err
+	}
+	if _, err := f.namedAddresses(); err != nil {
+		return err
+	}
+	if _, err := f.modeOverride(); err != nil {
+		return err
+	}
+	_, err := f.gatewayAddr(cfg)
+	return err
+}
+
+// modeOverride returns --mode, "" when not given.
+func (f *roleFlags) modeOverride() (config.Mode, error) {
+	if f.mode == "" {
+		return "", nil
+	}
+	m := config.Mode(f.mode)
+	if !m.Valid() {
+		return "", usageErr("--mode: %q is not a mode (dr, tun or nat)", f.mode)
+	}
+	return m, nil
 }
 
 // flagsOnly reports whether the real server's desired state comes from the
@@ -108,23 +139,36 @@ func (f *roleFlags) gatewayAddr(cfg *config.Config) (netip.Addr, error) {
 // localAddresses is this host's addresses: --address/LVS_RS_ADDRESS plus
 // every address configured on a link now.
 func (f *roleFlags) localAddresses(h *netlink.Handle) (func(netip.Addr) bool, error) {
-	named := f.addresses
-	if len(named) == 0 {
-		if env := os.Getenv("LVS_RS_ADDRESS"); env != "" {
-			named = strings.Split(env, ",")
-		}
+	named, err := f.namedAddresses()
+	if err != nil {
+		return nil, err
 	}
 	extra := map[netip.Addr]bool{}
-	for _, s := range named {
-		a, err := netip.ParseAddr(strings.TrimSpace(s))
-		if err != nil {
-			return nil, usageErr("--address: %q is not an IP address", s)
-		}
-		extra[a.Unmap()] = true
+	for _, a := range named {
+		extra[a] = true
 	}
 	live, err := realserver.IsLocal(h)
 	if err != nil {
 		return nil, withCode(exitKernel, err)
 	}
 	return func(a netip.Addr) bool { return extra[a.Unmap()] || live(a) }, nil
+}
+
+// namedAddresses parses --address, else LVS_RS_ADDRESS (comma-separated).
+func (f *roleFlags) namedAddresses() ([]netip.Addr, error) {
+	named, from := f.addresses, "--address"
+	if len(named) == 0 {
+		if env := os.Getenv("LVS_RS_ADDRESS"); env != "" {
+			named, from = strings.Split(env, ","), "LVS_RS_ADDRESS"
+		}
+	}
+	addrs := make([]netip.Addr, 0, len(named))
+	for _, s := range named {
+		a, err := netip.ParseAddr(strings.TrimSpace(s))
+		if err != nil {
+			return nil, usageErr("%s: %q is not an IP address", from, s)
+		}
+		addrs = append(addrs, a.Unmap())
+	}
+	return addrs, nil
 }

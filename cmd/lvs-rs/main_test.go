@@ -56,6 +56,36 @@ func TestBadInputExits2BeforeAnything(t *testing.T) {
 	}
 }
 
+// TestRealServerBadInputBeforeSession: the real server's flags and
+// LVS_RS_ADDRESS are checked before the privilege check and the lock, as
+// the file is: exit 2, its own message, no state directory.
+func TestRealServerBadInputBeforeSession(t *testing.T) {
+	cfg := writeFile(t, "director:\n  interface: eth0\n")
+	for _, c := range []struct {
+		env  string // LVS_RS_ADDRESS
+		args []string
+		errs string
+	}{
+		{"", []string{"start", "--mode", "bogus", "--config", cfg}, "lvs-rs: --mode: \"bogus\" is not a mode (dr, tun or nat)\n"},
+		{"", []string{"start", "--gateway", "bogus", "--config", cfg}, "lvs-rs: --gateway: \"bogus\" is not an IP address\n"},
+		{"", []string{"start", "--address", "10.0.0.1,bogus", "--config", cfg}, "lvs-rs: --address: \"bogus\" is not an IP address\n"},
+		{"bogus", []string{"start", "--config", cfg}, "lvs-rs: LVS_RS_ADDRESS: \"bogus\" is not an IP address\n"},
+		{"bogus", []string{"status", "--config", cfg}, "lvs-rs: LVS_RS_ADDRESS: \"bogus\" is not an IP address\n"},
+		{"", []string{"status", "--vip", "198.51.100.9", "--mode", "bogus"}, "--mode: unknown mode \"bogus\"; valid modes are dr, tun, nat\n"},
+	} {
+		t.Setenv("LVS_RS_ADDRESS", c.env)
+		stateDir := filepath.Join(t.TempDir(), "state")
+		args := append(c.args, "--role", "realserver", "--state-dir", stateDir)
+		code, _, errs := invoke(t, args...)
+		if code != exitUsage || !strings.HasSuffix(errs, c.errs) {
+			t.Errorf("LVS_RS_ADDRESS=%s %v: exit %d, stderr %q; want %d, %q", c.env, c.args, code, errs, exitUsage, c.errs)
+		}
+		if _, err := os.Stat(stateDir); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("LVS_RS_ADDRESS=%s %v: the state directory exists after bad input (%v)", c.env, c.args, err)
+		}
+	}
+}
+
 func TestCommandLineErrors(t *testing.T) {
 	for _, c := range []struct {
 		args []string

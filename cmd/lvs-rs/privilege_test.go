@@ -21,7 +21,8 @@ const envUnprivileged = "LVSRS_TEST_UNPRIVILEGED_ARGS"
 // each exits 1 (status 4, "cannot tell") with the one-line message naming
 // CAP_NET_ADMIN before it takes the lock, so that not even the state
 // directory appears (its parent is writable by anyone: a command that
-// went on would create it).
+// went on would create it). Bad input is exit 2 with its own message
+// before that check.
 func TestNotPrivilegedRefused(t *testing.T) {
 	if args := os.Getenv(envUnprivileged); args != "" {
 		os.Exit(run(t.Context(), strings.Split(args, "\x1f"), io.Discard, os.Stderr))
@@ -33,14 +34,25 @@ func TestNotPrivilegedRefused(t *testing.T) {
 		t.Fatal("root without CAP_NET_ADMIN: hasNetAdmin reads the wrong set")
 	}
 	bin := unprivilegedCopy(t)
+	notPrivileged := "lvs-rs: " + errNotPrivileged.Error() + "\n"
 	for _, c := range []struct {
-		args []string
-		code int
+		args   []string
+		env    string // one more NAME=VALUE
+		code   int
+		stderr string
 	}{
-		{[]string{"start", "--role", "realserver", "--mode", "dr", "--vip", "198.51.100.9"}, exitKernel},
-		{[]string{"stop", "--role", "realserver"}, exitKernel},
-		{[]string{"status", "--role", "realserver"}, exitUnknown},
-		{[]string{"run", "--role", "director", "--config"}, exitKernel},
+		{[]string{"start", "--role", "realserver", "--mode", "dr", "--vip", "198.51.100.9"}, "", exitKernel, notPrivileged},
+		{[]string{"stop", "--role", "realserver"}, "", exitKernel, notPrivileged},
+		{[]string{"status", "--role", "realserver"}, "", exitUnknown, notPrivileged},
+		{[]string{"run", "--role", "director", "--config"}, "", exitKernel, notPrivileged},
+		{[]string{"start", "--role", "realserver", "--mode", "bogus", "--config"}, "", exitUsage,
+			"lvs-rs: --mode: \"bogus\" is not a mode (dr, tun or nat)\n"},
+		{[]string{"start", "--role", "realserver", "--mode", "nat", "--gateway", "bogus"}, "", exitUsage,
+			"--gateway: \"bogus\" is not an IP address\n"},
+		{[]string{"start", "--role", "realserver", "--address", "bogus", "--config"}, "", exitUsage,
+			"lvs-rs: --address: \"bogus\" is not an IP address\n"},
+		{[]string{"status", "--role", "realserver", "--config"}, "LVS_RS_ADDRESS=bogus", exitUsage,
+			"lvs-rs: LVS_RS_ADDRESS: \"bogus\" is not an IP address\n"},
 	} {
 		args := c.args
 		dir := openDir(t, 0o777)
@@ -54,19 +66,22 @@ func TestNotPrivilegedRefused(t *testing.T) {
 		state := filepath.Join(dir, "state")
 		cmd := exec.Command(bin, "-test.run=^TestNotPrivilegedRefused$")
 		cmd.Env = append(os.Environ(), envUnprivileged+"="+strings.Join(append(args, "--state-dir", state), "\x1f"))
+		if c.env != "" {
+			cmd.Env = append(cmd.Env, c.env)
+		}
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
 		err := cmd.Run()
 		var ee *exec.ExitError
 		if !errors.As(err, &ee) || ee.ExitCode() != c.code {
-			t.Errorf("%v as uid 65534: %v, want exit %d (stderr %q)", args, err, c.code, stderr.String())
+			t.Errorf("%s %v as uid 65534: %v, want exit %d (stderr %q)", c.env, args, err, c.code, stderr.String())
 		}
-		if want := "lvs-rs: " + errNotPrivileged.Error() + "\n"; stderr.String() != want {
-			t.Errorf("%v as uid 65534: stderr %q, want %q", args, stderr.String(), want)
+		if stderr.String() != c.stderr {
+			t.Errorf("%s %v as uid 65534: stderr %q, want %q", c.env, args, stderr.String(), c.stderr)
 		}
 		if _, err := os.Stat(state); !errors.Is(err, os.ErrNotExist) {
-			t.Errorf("%v as uid 65534: the state directory exists (%v): the command went on", args, err)
+			t.Errorf("%s %v as uid 65534: the state directory exists (%v): the command went on", c.env, args, err)
 		}
 	}
 }

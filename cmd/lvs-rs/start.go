@@ -129,8 +129,9 @@ func runStart(ctx context.Context, g *globalFlags, f *roleFlags, stdout, stderr 
 		report(stdout, stderr, roleDirector, "start", f.dryRun, err != nil, res.Changes, res.Warnings)
 		return kernelErr(err)
 	}
-	// Read the file once, before taking the lock: bad input exits 2 with
-	// nothing touched, and what is applied is what was validated.
+	// Read the file once and check the flags, before taking the lock: bad
+	// input exits 2 with nothing touched, and what is applied is what was
+	// validated.
 	var cfg *config.Config
 	if !f.flagsOnly() {
 		c, err := f.loadFile()
@@ -138,6 +139,9 @@ func runStart(ctx context.Context, g *globalFlags, f *roleFlags, stdout, stderr 
 			return err
 		}
 		cfg = c
+	}
+	if err := f.checkRealServer(cfg); err != nil {
+		return err
 	}
 	s, err := openSession(g)
 	if err != nil {

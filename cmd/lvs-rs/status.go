@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 
@@ -71,6 +72,12 @@ func runStatus(ctx context.Context, g *globalFlags, f *roleFlags, output string,
 		}
 		cfg = c
 	}
+	if f.role != roleDirector && (len(f.vips) > 0 || cfg != nil) {
+		// What realServerStatus reads of the flags and the environment.
+		if err := f.checkRealServer(cfg); err != nil {
+			return err
+		}
+	}
 	s, err := openReadSession(g, stderr)
 	if err != nil {
 		return withCode(exitUnknown, err)
@@ -94,11 +101,14 @@ func runStatus(ctx context.Context, g *globalFlags, f *roleFlags, output string,
 			reports[role] = rep
 		}
 	}
+	var daemonErr error
 	if f.role != roleRealServer {
-		if d, ok := daemonStatus(ctx, g); ok {
+		d, ok, err := daemonStatus(ctx, g)
+		if ok {
 			reports[roleDaemon] = d
 			roles = append(roles, roleDaemon)
 		}
+		daemonErr = err
 		phase.Mark("daemon")
 	}
 	// Buffered: a table of 10,000 real servers is one write, not one per row.
@@ -108,6 +118,10 @@ func runStatus(ctx context.Context, g *globalFlags, f *roleFlags, output string,
 		err = withCode(exitUnknown, ferr)
 	}
 	phase.Mark("report")
+	if daemonErr != nil && (err == nil || errors.Is(err, errSilent)) {
+		// The kernel's reports are printed; the daemon's part is unknown.
+		err = withCode(exitUnknown, fmt.Errorf("%s: %w", roleDaemon, daemonErr))
+	}
 	return err
 }
 

@@ -108,7 +108,7 @@ func (c *Client) call(ctx context.Context, req request) (response, error) {
 	if err := writeLine(conn, req); err != nil {
 		return response{}, c.ioErr(ctx, "send "+req.Op, err)
 	}
-	line, err := readLine(conn)
+	line, err := readLine(conn, maxResponse)
 	if err != nil {
 		return response{}, c.ioErr(ctx, "read "+req.Op+" response", err)
 	}

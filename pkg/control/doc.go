@@ -4,8 +4,9 @@
 // The daemon (`lvs-rs run --role director`) listens on the unix stream
 // socket control.sock in the state directory, mode 0600 (Listen). Each
 // connection carries exactly one request and one response, each a single
-// line of JSON with a protocol version; every call has a deadline on both
-// sides:
+// line of JSON with a protocol version (a request of at most 1 MiB, a
+// response of at most 64 MiB: a status carries about 220 bytes per real
+// server); every call has a deadline on both sides:
 //
 //	→ {"version":1,"op":"status"}
 //	← {"version":1,"status":{"pid":4242,...}}

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -57,18 +58,22 @@ func Serve(ctx context.Context, ln net.Listener, h Handler) error {
 
 // Serve accepts connections on ln until ctx is cancelled, then closes ln,
 // waits for the connections in progress (their Handler calls see ctx
-// cancelled) and returns nil. It returns an error when Accept fails for
-// another reason. Serve owns ln: it is closed when Serve returns.
+// cancelled) and returns nil. An Accept error that a moment may cure
+// (out of file descriptors or memory, an aborted connection) is logged
+// and Accept retried after a pause that doubles from 5 ms to at most 1 s;
+// Serve returns any other Accept error (a listener closed by someone
+// else, say). Serve owns ln: it is closed when Serve returns.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	defer cancel() // before wg.Wait: it ends the goroutine below
 	wg.Go(func() {
 		<-ctx.Done()
 		ln.Close()
 	})
 	slots := make(chan struct{}, s.maxConns())
+	var pause time.Duration
 	for {
 		select {
 		case slots <- struct{}{}:
@@ -81,12 +86,56 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 			if ctx.Err() != nil {
 				return nil
 			}
-			return fmt.Errorf("control: accept: %w", err)
+			if !temporaryAcceptErr(err) {
+				return fmt.Errorf("control: accept: %w", err)
+			}
+			pause = min(max(2*pause, minAcceptPause), maxAcceptPause)
+			if s.Logger != nil {
+				s.Logger.Warn("control: accept failed, retrying", "error", err, "pause", pause)
+			}
+			if !sleep(ctx, pause) {
+				return nil
+			}
+			continue
 		}
+		pause = 0
 		wg.Go(func() {
 			defer func() { <-slots }()
 			s.serveConn(ctx, conn)
 		})
+	}
+}
+
+// Bounds of the pause before Serve retries a failed Accept.
+const (
+	minAcceptPause = 5 * time.Millisecond
+	maxAcceptPause = time.Second
+)
+
+// temporaryAcceptErr reports whether err, from Accept, names a condition
+// that may pass: the process or system out of file descriptors, the
+// kernel out of memory or buffers, a connection aborted before it was
+// accepted, an interrupted call.
+func temporaryAcceptErr(err error) bool {
+	for _, errno := range []syscall.Errno{syscall.EMFILE, syscall.ENFILE, syscall.ENOBUFS,
+		syscall.ENOMEM, syscall.ECONNABORTED, syscall.EINTR, syscall.EAGAIN} {
+		if errors.Is(err, errno) {
+			return true
+		}
+	}
+	return false
+}
+
+// sleep waits for d or ctx, whichever ends first, and reports whether it
+// was d.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
 	}
 }
 
@@ -115,7 +164,7 @@ func (s *Server) serveConn(ctx context.Context, conn net.Conn) {
 	defer stop()
 	iot := orDefault(s.IOTimeout, DefaultIOTimeout)
 	conn.SetReadDeadline(time.Now().Add(iot))
-	line, err := readLine(conn)
+	line, err := readLine(conn, maxRequest)
 	if err != nil {
 		if errors.Is(err, io.EOF) {
 			return // a probe (Listen, Dial) that sent nothing

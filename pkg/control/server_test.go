@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -349,10 +350,10 @@ func TestBadRequestsAnswered(t *testing.T) {
 		{`{"version":1,"op":"enable","drain":{"service":"fwmark:3"}}` + "\n", `"error":"enable: no address"`},
 		{`{"version":1,"op":"enable","drain":{"address":"10.0.0.1","service":"tcp:1.2.3.4"}}` + "\n", `missing :PORT`},
 		{`{"version":1,"op":"status"}`, `"error":"read request: line not terminated by a newline"`},
-		{strings.Repeat("x", maxLine+10), `"error":"read request: line longer than 1048576 bytes"`},
+		{strings.Repeat("x", maxRequest+10), `"error":"read request: line longer than 1048576 bytes"`},
 	} {
 		line := c.line
-		if !strings.HasSuffix(line, "\n") && len(line) < maxLine {
+		if !strings.HasSuffix(line, "\n") && len(line) < maxRequest {
 			// No newline and then half-close: the server sees EOF mid-line.
 			conn, err := net.Dial("unix", SocketPath(dir))
 			if err != nil {
@@ -477,4 +478,167 @@ func TestServeEndsWaitsForRequests(t *testing.T) {
 	conn.Write([]byte(`{"version":1,`)) // and then nothing
 	time.Sleep(50 * time.Millisecond)   // the server is reading
 	stop()                              // fails unless Serve returns long before the minute
+}
+
+// flakyListener fails its first fails Accepts with err, then accepts on
+// its Listener (nil: fails for ever). It records whether it was closed.
+type flakyListener struct {
+	net.Listener
+	err error
+
+	mu     sync.Mutex
+	fails  int
+	closed chan struct{}
+}
+
+func newFlakyListener(ln net.Listener, err error, fails int) *flakyListener {
+	return &flakyListener{Listener: ln, err: err, fails: fails, closed: make(chan struct{})}
+}
+
+func (l *flakyListener) Accept() (net.Conn, error) {
+	l.mu.Lock()
+	fail := l.fails > 0 || l.Listener == nil
+	l.fails--
+	l.mu.Unlock()
+	if !fail {
+		return l.Listener.Accept()
+	}
+	select {
+	case <-l.closed:
+		return nil, net.ErrClosed
+	default:
+		return nil, l.err
+	}
+}
+
+func (l *flakyListener) Close() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	select {
+	case <-l.closed:
+		return nil
+	default:
+	}
+	close(l.closed)
+	if l.Listener != nil {
+		return l.Listener.Close()
+	}
+	return nil
+}
+
+func (l *flakyListener) Addr() net.Addr { return &net.UnixAddr{Name: "flaky", Net: "unix"} }
+
+// acceptErr is the error a listener's Accept returns when accept(2)
+// fails with errno.
+func acceptErr(errno syscall.Errno) error {
+	return &net.OpError{Op: "accept", Net: "unix", Err: os.NewSyscallError("accept", errno)}
+}
+
+// TestServeReturnsOnAcceptError: an Accept error that retrying cannot
+// cure ends Serve with that error, and the listener is closed.
+func TestServeReturnsOnAcceptError(t *testing.T) {
+	boom := errors.New("boom")
+	ln := newFlakyListener(nil, boom, 0)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel() // ends a Serve stuck in its deferred calls
+	done := make(chan error, 1)
+	go func() { done <- (&Server{Handler: &fakeHandler{}}).Serve(ctx, ln) }()
+	select {
+	case err := <-done:
+		if !errors.Is(err, boom) {
+			t.Errorf("Serve after a failed Accept: %v, want it to wrap %v", err, boom)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Serve did not return within 5 s of Accept failing")
+	}
+	select {
+	case <-ln.closed:
+	default:
+		t.Error("Serve returned and left its listener open")
+	}
+}
+
+// TestServeRetriesTemporaryAcceptErrors: running out of file descriptors
+// (EMFILE, ENFILE, ...) is waited out, not the end of the control socket;
+// cancelling ctx ends the wait.
+func TestServeRetriesTemporaryAcceptErrors(t *testing.T) {
+	dir := t.TempDir()
+	real, err := Listen(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln := newFlakyListener(real, acceptErr(syscall.EMFILE), 4)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- (&Server{Handler: &fakeHandler{status: Status{PID: 7}}}).Serve(ctx, ln) }()
+	callCtx, callCancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer callCancel()
+	c, err := Dial(callCtx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if st, err := c.Status(callCtx); err != nil || st.PID != 7 {
+		t.Errorf("status after 4 accepts failed with EMFILE: %+v, %v", st, err)
+	}
+	select {
+	case err := <-done:
+		t.Fatalf("Serve returned %v after a temporary Accept error", err)
+	default:
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Serve after its context ended: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Serve did not return within 5 s of its context ending")
+	}
+
+	// Failing for ever: Serve waits until its context ends, then returns nil.
+	ln = newFlakyListener(nil, acceptErr(syscall.ENFILE), 0)
+	ctx, cancel = context.WithCancel(context.Background())
+	defer cancel()
+	go func() { done <- (&Server{Handler: &fakeHandler{}}).Serve(ctx, ln) }()
+	time.Sleep(100 * time.Millisecond)
+	select {
+	case err := <-done:
+		t.Fatalf("Serve returned %v while Accept failed with ENFILE", err)
+	default:
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Serve after its context ended: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Serve did not return within 5 s of its context ending while retrying Accept")
+	}
+}
+
+// TestStatusOfLargeDirector: the status of a director with 10,000 real
+// servers (the benchmarks' 1,000 services of 10), one line of about
+// 2 MB, reaches the client.
+func TestStatusOfLargeDirector(t *testing.T) {
+	st := sampleStatus(t)
+	row := st.RealServers[0]
+	st.RealServers = make([]RealServer, 0, 10000)
+	for i := range 1000 {
+		row.Service = mustService(t, fmt.Sprintf("tcp:10.0.%d.%d:80", i>>8, i&0xff))
+		for j := range 10 {
+			row.Address = netip.AddrFrom4([4]byte{10, 1, byte(i >> 4), byte(i<<4 | j)})
+			st.RealServers = append(st.RealServers, row)
+		}
+	}
+	dir := startServer(t, &Server{Handler: &fakeHandler{status: st}})
+	got, err := dial(t, dir).Status(context.Background())
+	if err != nil {
+		t.Fatalf("status of 10,000 real servers: %v", err)
+	}
+	if diff := cmp.Diff(st, got, cmp.Comparer(func(a, b netip.Addr) bool { return a == b })); diff != "" {
+		t.Errorf("status of 10,000 real servers (-sent +got):\n%s", diff)
+	}
 }

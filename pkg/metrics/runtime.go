@@ -6,6 +6,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -129,12 +130,30 @@ func bootTime() (uint64, error) {
 }
 
 // gogc returns the collector's growth target as the runtime has it
-// (GOGC, or what the binary set): -1 for off. The runtime has no getter
-// but runtime/metrics, which this binary does not link (its start-up
-// cost): SetGCPercent returns the value it replaces, which is put back at
-// once.
-func gogc() float64 {
-	p := debug.SetGCPercent(100)
-	debug.SetGCPercent(p)
-	return float64(p)
+// (GOGC, or what the binary set): -1 for off, read once (processGC).
+func gogc() float64 { return processGC.get() }
+
+// processGC is this process's collector target, read at the first scrape.
+var processGC gcTarget
+
+// gcTarget reads the collector's growth target once. The runtime's only
+// getter is runtime/metrics, which lvs-rs does not link (its
+// initialisation costs every command); SetGCPercent returns the value it
+// replaces. So get sets one and puts the old back at once, under a
+// sync.Once: concurrent scrapes never interleave those writes, and none
+// can leave a wrong value in place. Once is enough: lvs-rs sets its
+// target at start, before serving metrics, and never again.
+type gcTarget struct {
+	once    sync.Once
+	percent float64
+}
+
+// get returns the target, read on the first call.
+func (g *gcTarget) get() float64 {
+	g.once.Do(func() {
+		p := debug.SetGCPercent(100)
+		debug.SetGCPercent(p)
+		g.percent = float64(p)
+	})
+	return g.percent
 }
