@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"os"
@@ -59,7 +60,7 @@ func (f *roleFlags) realServerDesired(h *netlink.Handle, cfg *config.Config) (re
 		return realserver.Desired{}, withCode(exitUsage, fmt.Errorf("%s: %w", cfg.Source, err))
 	}
 	if len(bindings) == 0 {
-		return realserver.Desired{}, usageErr("%s: no virtual server lists one of this host's addresses among its real servers (pass --address ADDR when the address is not configured yet, or --vip)", cfg.Source)
+		return realserver.Desired{}, usageErr("%s: %w (pass --address ADDR when the address is not configured yet, or --vip)", cfg.Source, errNotListed)
 	}
 	m, err := f.modeOverride()
 	if err != nil {
@@ -76,6 +77,10 @@ func (f *roleFlags) realServerDesired(h *netlink.Handle, cfg *config.Config) (re
 	}
 	return realserver.Desired{Bindings: bindings, Gateway: gw}, nil
 }
+
+// errNotListed is realServerDesired's error when the file makes this host
+// no real server.
+var errNotListed = errors.New("no virtual server lists one of this host's addresses among its real servers")
 
 // checkRealServer validates, without the kernel, what realServerDesired
 // reads of the flags and the environment (--mode, --vip, --gateway,

@@ -131,6 +131,12 @@ func realServerStatus(ctx context.Context, f *roleFlags, cfg *config.Config, s *
 		return realserver.Status(ctx, nil, o)
 	}
 	d, err := f.realServerDesired(s.handle, cfg)
+	if errors.Is(err, errNotListed) && f.role == "" {
+		// Without --role, a host the file makes no real server (its
+		// director, say) is compared with what the last start applied,
+		// as without --config: nothing, on a director.
+		return realserver.Status(ctx, nil, o)
+	}
 	if err != nil {
 		return nil, err
 	}
