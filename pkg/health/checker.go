@@ -58,6 +58,7 @@ type Checker struct {
 // check is one deduplicated check and the targets subscribed to it.
 type check struct {
 	key   string
+	probe string // what it probes (Target.probeKey): decides what a reload keeps
 	t     Target // normalized; ID empty
 	phase time.Duration
 	base  time.Time // next slot
@@ -132,11 +133,29 @@ func (c *Checker) Run(ctx context.Context) error {
 }
 
 // Set replaces the targets. Checks whose identity (address, check port,
-// spec and forwarding path) is unchanged keep their state and phase; new
-// ones start unknown at their next slot; removed ones stop (a run in
-// progress finishes and is discarded). A target that joins a check that
-// already has a state gets a Transition from Unknown at once. An invalid
-// target rejects the whole set and changes nothing.
+// spec and forwarding path) is unchanged keep their state and phase;
+// removed ones stop (a run in progress finishes and is discarded). An
+// invalid target rejects the whole set and changes nothing.
+//
+// A new check starts Unknown at its next slot, unless one of its targets
+// was subscribed to a check that probed the same thing (equal probeKey:
+// only interval, timeout, rise or fall edited) and had a state: then it
+// carries that state over (state, last result, count in a row, since,
+// dynamic weight) and runs on its own grid from its next slot, or at the
+// fast interval when a change was in progress. Starting it Unknown would
+// let its first result decide at once, so a reload that only edited the
+// interval would take an Up server down on one failed run, whatever fall
+// says, and bring a Down one back on one pass as a first result (from
+// Unknown, not from Down, so without the caller's slow start). A changed
+// probe (port, path, command, ...) starts Unknown: the old results say
+// nothing about the new question.
+//
+// A target gets a Transition at once when the state of its check differs
+// from the state it had, counting the state of a check that probed
+// something else as Unknown: a target that joins a check with a state
+// hears it from Unknown, one that moves between checks of the same probe
+// hears nothing unless their states differed, and no target hears of a
+// fresh start (a move to Unknown).
 func (c *Checker) Set(targets []Target) error {
 	groups, err := group(targets)
 	if err != nil {
@@ -145,6 +164,10 @@ func (c *Checker) Set(targets []Target) error {
 	now := time.Now()
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	before := make(map[string]prior, len(c.byID))
+	for id, ck := range c.byID {
+		before[id] = prior{ck: ck, state: ck.m.state}
+	}
 	for key, ck := range c.checks {
 		if _, keep := groups[key]; !keep {
 			c.drop(ck)
@@ -153,7 +176,7 @@ func (c *Checker) Set(targets []Target) error {
 	c.planned = max(c.planned, now.UnixNano())
 	c.byID = make(map[string]*check, len(targets))
 	for key, ts := range groups {
-		c.subscribe(key, ts, now)
+		c.subscribe(key, ts, before, now)
 	}
 	c.nTargets = len(targets)
 	c.poke(c.wake)
@@ -187,17 +210,28 @@ func (c *Checker) drop(ck *check) {
 	delete(c.checks, ck.key)
 }
 
-// subscribe makes ts (one key) subscribers of their check, creating it.
-func (c *Checker) subscribe(key string, ts []Target, now time.Time) {
+// prior is the check a target was subscribed to when Set began and that
+// check's state then. The state is copied because Set may give a check
+// without a result the state of another (inherit) before it has visited
+// every subscriber of the first; a check that had a state keeps it
+// through Set, so its machine can be read from ck.
+type prior struct {
+	ck    *check
+	state State
+}
+
+// subscribe makes ts (one key) subscribers of their check, creating it,
+// and queues the Transitions Set promises (caller holds mu).
+func (c *Checker) subscribe(key string, ts []Target, before map[string]prior, now time.Time) {
 	ck, ok := c.checks[key]
 	if !ok {
 		t := ts[0]
 		t.ID = ""
-		ck = &check{key: key, t: t, phase: phaseOf(key, t.Spec.Interval), idx: -1,
+		probe := t.probeKey()
+		ck = &check{key: key, probe: probe, t: t, phase: phaseOf(probe, t.Spec.Interval), idx: -1,
 			info: CheckInfo{Type: t.Spec.Type, Via: t.Spec.Via, Address: t.Address.String(), Port: t.Spec.Port}}
 		c.checks[key] = ck
 		heap.Push(&c.sched, ck)
-		c.sched.plan(ck, gridAfter(now, t.Spec.Interval, ck.phase))
 	}
 	subs := make([]string, len(ts))
 	for i, t := range ts {
@@ -205,14 +239,69 @@ func (c *Checker) subscribe(key string, ts []Target, now time.Time) {
 		c.byID[t.ID] = ck
 	}
 	slices.Sort(subs)
+	// The slot is planned after inherit: it and its jitter depend on
+	// whether the inherited state is changing.
+	if inherited := ck.m.state == Unknown && inherit(ck, subs, before); inherited || !ok {
+		c.sched.plan(ck, firstSlot(ck, now))
+	}
 	if ck.m.state != Unknown {
 		for _, id := range subs {
-			if _, old := slices.BinarySearch(ck.subs, id); !old {
-				c.emit(id, Unknown, ck, now)
+			from := Unknown
+			if p, had := before[id]; had && p.ck.probe == ck.probe {
+				from = p.state
+			}
+			if from != ck.m.state {
+				c.emit(id, from, ck, now)
 			}
 		}
 	}
 	ck.subs = subs
+}
+
+// inherit gives ck, which has no result yet, the rise/fall state of a
+// check that one of subs was subscribed to when Set began, that probed
+// the same thing and that had a state, and reports whether it did. The
+// machine is copied whole: the state and since, the last result and
+// the dynamic weight describe the server, not the schedule, and the
+// count in a row stays a count of results in a row, which the new rise
+// and fall are compared with from the next result on (a change that
+// already has enough under a lowered rise or fall completes at the next
+// result that continues it, not at the reload: a Transition comes from a
+// run). When subscribers come from several such checks (two services
+// with different intervals merged into one), the one with the latest
+// result wins: it is the freshest evidence, and its subscribers whose
+// check disagreed hear the difference as a Transition (see Set).
+func inherit(ck *check, subs []string, before map[string]prior) bool {
+	var from *check
+	for _, id := range subs {
+		p, ok := before[id]
+		if !ok || p.ck == ck || p.ck.probe != ck.probe || p.state == Unknown {
+			continue
+		}
+		if from == nil || p.ck.m.lastTime.After(from.m.lastTime) ||
+			(p.ck.m.lastTime.Equal(from.m.lastTime) && p.ck.key < from.key) {
+			from = p.ck
+		}
+	}
+	if from == nil {
+		return false
+	}
+	ck.m = from.m
+	return true
+}
+
+// firstSlot is the first slot of a new check (or of one that just
+// inherited a state) from now: the next slot of its grid, or the fast
+// interval from now when it carries a change in progress (a failure on
+// the way to fall) that must not wait up to a whole interval longer than
+// it would have without the reload.
+func firstSlot(ck *check, now time.Time) time.Time {
+	iv := ck.t.Spec.Interval
+	n := gridAfter(now, iv, ck.phase)
+	if f := now.Add(fastInterval(iv)); ck.m.changing() && f.Before(n) {
+		n = f
+	}
+	return n
 }
 
 // emit queues a transition of target id (caller holds mu).

@@ -39,18 +39,39 @@
 // Counters.Unchecked reaching 0 means every check has a first result (the
 // caller's "first round of checks" for readiness).
 //
+// # Reloads
+//
+// Set is called again on every reload. A check is identified by all of
+// its target (deduplication needs one schedule and one rise/fall per
+// check), but its state belongs to what it probes: the type, address,
+// check port, path, host, expected status and body, query, command and
+// forwarding path (via, VIP, mark, source): everything but Interval,
+// Timeout, Rise and Fall. A reload that edits only those four carries
+// the state (Up or Down, last result, count in a row, since, dynamic
+// weight) over to the edited check, which goes on its new schedule; the
+// new Rise and Fall apply from the next result. Without that the edited
+// check would start Unknown and its first result would decide at once:
+// one failed run would take an Up server down whatever Fall says, and a
+// Down one would come back on one pass, from Unknown rather than Down
+// (so without the caller's slow start). A reload that changes what is
+// probed starts that check Unknown: the old results answered another
+// question. A target hears a Transition at a reload only when its state
+// changes: when it joins a check that has one (from Unknown, or from its
+// own state when its old check probed the same thing and disagreed).
+//
 // # Schedule
 //
 // Checks run at a fixed rate on a grid fixed in absolute time: the slots
 // of a check are the instants whose Unix time is its phase modulo its
-// interval, the phase being a hash of the check's identity. Slots
+// interval, the phase being a hash of what the check probes. Slots
 // therefore never drift however long runs take, different checks are
-// spread over the interval, and an unchanged check keeps its phase across
-// reloads and restarts. Each run is due at its slot plus a random jitter,
+// spread over the interval, and a check keeps its phase across restarts
+// and reloads that change neither its probe nor its interval. Each run is due at its slot plus a random jitter,
 // drawn anew every cycle, below a sixteenth of the interval in use and
 // below 20 ms (the phases already spread the checks); the
 // jitter never moves the slots themselves. A new check first runs at its
-// first slot, so a first round takes at most one interval (plus jitter).
+// first slot, so a first round takes at most one interval (plus jitter);
+// one that a reload gave a change in progress runs at the fast interval.
 // The grid is in wall-clock time, so the wall clock stepping forward skips
 // the slots in between, and stepping back (NTP, date -s) puts every check
 // back on its grid from the new time: no check waits more than an

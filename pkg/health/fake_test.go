@@ -165,6 +165,6 @@ func tcpTarget(id, addr string, iv time.Duration) Target {
 func slotOf(tg Target, at time.Time) (int64, time.Duration) {
 	n := tg.normalized()
 	iv := n.Spec.Interval
-	since := time.Duration(at.UnixNano()) - phaseOf(n.key(), iv)
+	since := time.Duration(at.UnixNano()) - phaseOf(n.probeKey(), iv)
 	return int64(since / iv), since % iv
 }

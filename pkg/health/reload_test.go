@@ -85,9 +85,10 @@ func TestStatusesIsSnapshotUnsorted(t *testing.T) {
 }
 
 // TestReloadKeepsUnchangedChecks: Set again with one target unchanged,
-// one changed and one new: the unchanged one keeps its state, since,
-// count and phase; the changed one starts over; the old check stops; a
-// target joining a known check hears its state at once.
+// one whose probe changed and one new: the unchanged one keeps its
+// state, since, count and phase; the changed one starts over (for
+// schedule edits see reload_spec_test.go); the old check stops; a target
+// joining a known check hears its state at once.
 func TestReloadKeepsUnchangedChecks(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		const iv = time.Second
@@ -100,7 +101,7 @@ func TestReloadKeepsUnchangedChecks(t *testing.T) {
 		h.transitions()
 
 		b2 := b
-		b2.Spec.Fall = 5 // a different spec: a different check
+		b2.Spec.Port = 8080 // a different probe: a different check, started over
 		c := tcpTarget("c", "10.0.0.3", iv)
 		h.fake.set("10.0.0.3", true)
 		joined := a
@@ -113,7 +114,7 @@ func TestReloadKeepsUnchangedChecks(t *testing.T) {
 			t.Errorf("a after reload = %+v\nwant %+v", got, before)
 		}
 		if got := h.status(t, "b"); got.State != Unknown || got.Consecutive != 0 {
-			t.Errorf("b with a changed spec kept state: %+v", got)
+			t.Errorf("b with a changed probe kept state: %+v", got)
 		}
 		tr := h.transitions()
 		if len(tr) != 1 || tr[0].ID != "a-too" || tr[0].From != Unknown || tr[0].To != Up {

@@ -30,9 +30,11 @@ func fastInterval(iv time.Duration) time.Duration {
 	return min(iv, max(iv/4, minFastInterval))
 }
 
-// phaseOf spreads checks over their interval: a hash of the check's
-// identity modulo the interval, so the same check keeps its phase across
-// reloads and restarts, and different checks rarely share one.
+// phaseOf spreads checks over their interval: a hash of what the check
+// probes (its probeKey) modulo the interval, so the same check keeps its
+// phase across reloads and restarts, a reload that edits only its rise,
+// fall or timeout keeps its slots too, and different checks rarely share
+// one.
 func phaseOf(key string, iv time.Duration) time.Duration {
 	h := fnv.New64a()
 	h.Write([]byte(key))

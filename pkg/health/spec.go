@@ -208,6 +208,24 @@ func (t Target) key() string {
 	return string(b)
 }
 
+// probeKey is what a check of a normalized target probes: its key without
+// the fields that say how often and how many (Interval, Timeout, Rise,
+// Fall). Two checks with equal probe keys ask the same question of the
+// same server (type, address, check port, path, host, expected status
+// and body, query, command, via, VIP, mark, source), so a result of one
+// is evidence for the other: a reload that edits only the schedule fields
+// carries the check's state over (see Checker.Set). Timeout counts as
+// schedule: it bounds how long a run may take, and a server slower than
+// a tightened timeout fails fall runs in a row like any other failure.
+// The fields are zeroed rather than the probed ones listed, so a field
+// added to Spec later is part of what is probed (a fresh start: the safe
+// side) until it is deliberately added here.
+func (t Target) probeKey() string {
+	k := t
+	k.Spec.Interval, k.Spec.Timeout, k.Spec.Rise, k.Spec.Fall = 0, 0, 0, 0
+	return k.key()
+}
+
 // parseStatusRanges parses "200-399" or "200,301-302"; empty means none.
 func parseStatusRanges(s string) ([]statusRange, error) {
 	if s == "" {
