@@ -52,7 +52,8 @@ type Step struct {
 //
 // OpSet reads the parameter right before, so the recorded prior is the
 // value the kernel really held; it writes nothing when that value is
-// already the wanted one. A parameter set again keeps its first prior.
+// already the wanted one or a stricter one (see Enough). A parameter set
+// again keeps its first prior.
 // OpRestore re-checks the value first: if someone changed it since the
 // plan it is left as is and Warning says so. A parameter that no longer
 // exists (its device is gone) is dropped from the records without error.
@@ -73,7 +74,7 @@ func Prepare(r Reader, op Op, records []sysctl.Record) (Step, error) {
 		if err != nil {
 			return Step{}, err
 		}
-		if cur == op.Value {
+		if Enough(key, op.Value, cur, op.HostOnly) {
 			return same, nil
 		}
 		out := slices.Clone(records)

@@ -92,6 +92,7 @@ func TestMerge(t *testing.T) {
 
 const (
 	loI  = "net/ipv4/conf/lo/arp_ignore"
+	allI = "net/ipv4/conf/all/arp_ignore"
 	allA = "net/ipv4/conf/all/arp_announce"
 	tunR = "net/ipv4/conf/tunl0/rp_filter"
 )
@@ -103,6 +104,7 @@ func TestPlan(t *testing.T) {
 		wants        []sysctl.Want
 		cur          map[string]string
 		recs         []sysctl.Record
+		hostOnly     bool
 		sets, rests  []Op
 		warningCount int
 	}{
@@ -130,9 +132,21 @@ func TestPlan(t *testing.T) {
 		{name: "no longer wanted, device gone: forget", cur: map[string]string{},
 			recs:  []sysctl.Record{{Key: tunR, Prior: "1", Wrote: "0"}},
 			rests: []Op{{Kind: OpForget, Key: tunR, Value: "1", Wrote: "0"}}},
+		{name: "stricter arp_ignore 2 and 8: nothing, nothing recorded", wants: []sysctl.Want{want(allI, "1"), want(loI, "1")},
+			cur: map[string]string{allI: "2", loI: "8"}},
+		{name: "arp_ignore 3, every VIP scope host: nothing", wants: []sysctl.Want{want(allI, "1")}, hostOnly: true,
+			cur: map[string]string{allI: "3"}},
+		{name: "arp_ignore 3, a VIP of scope global: set", wants: []sysctl.Want{want(allI, "1")},
+			cur: map[string]string{allI: "3"}, sets: []Op{{Kind: OpSet, Key: allI, Value: "1", Current: "3"}}},
+		{name: "arp_ignore 5 (reserved, replies as 0): set", wants: []sysctl.Want{want(allI, "1")}, hostOnly: true,
+			cur: map[string]string{allI: "5"}, sets: []Op{{Kind: OpSet, Key: allI, Value: "1", Current: "5", HostOnly: true}}},
+		{name: "arp_announce 3 (read as 0): set", wants: []sysctl.Want{want(allA, "2")},
+			cur: map[string]string{allA: "3"}, sets: []Op{{Kind: OpSet, Key: allA, Value: "2", Current: "3"}}},
+		{name: "rp_filter: exactly 0", wants: []sysctl.Want{want(tunR, "0")},
+			cur: map[string]string{tunR: "2"}, sets: []Op{{Kind: OpSet, Key: tunR, Value: "0", Current: "2"}}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			sets, rests, warns := Plan(c.wants, c.cur, c.recs)
+			sets, rests, warns := Plan(c.wants, c.cur, c.recs, c.hostOnly)
 			if d := cmp.Diff(c.sets, sets); d != "" {
 				t.Errorf("sets (-want +got):\n%s", d)
 			}
@@ -174,7 +188,7 @@ func (f *fakeRW) Write(k sysctl.Key, v string) error {
 }
 
 func TestApply(t *testing.T) {
-	rw := &fakeRW{v: map[string]string{loI: "0", allA: "1"}}
+	rw := &fakeRW{v: map[string]string{loI: "0", allA: "1", allI: "0"}}
 	recs, _, err := Apply(rw, Op{Kind: OpSet, Key: loI, Value: "1"}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -192,6 +206,11 @@ func TestApply(t *testing.T) {
 	before := rw.writes
 	if recs, _, err = Apply(rw, Op{Kind: OpSet, Key: loI, Value: "1"}, recs); err != nil || rw.writes != before {
 		t.Errorf("no-op set wrote %d times, err %v", rw.writes-before, err)
+	}
+	// A set whose parameter holds a stricter value writes nothing either.
+	rw.v[allI] = "2"
+	if recs, _, err = Apply(rw, Op{Kind: OpSet, Key: allI, Value: "1"}, recs); err != nil || rw.writes != before || rw.v[allI] != "2" {
+		t.Errorf("set over a stricter value: wrote %d times, err %v, value %s", rw.writes-before, err, rw.v[allI])
 	}
 	// Restore writes the prior and drops the record.
 	recs, warn, err := Apply(rw, Op{Kind: OpRestore, Key: loI, Value: "0"}, recs)
@@ -216,5 +235,38 @@ func TestApply(t *testing.T) {
 	recs, _, err = Apply(rw, Op{Kind: OpSet, Key: allA, Value: "2"}, nil)
 	if !errors.Is(err, fs.ErrPermission) || len(recs) != 0 {
 		t.Errorf("failed set: %v, %v", recs, err)
+	}
+}
+
+// TestEnough pins which values of a parameter already do what lvs-rs
+// wants of it (ip-sysctl.rst): for arp_ignore, the kernel takes the
+// larger of conf/all and conf/DEV, so a larger value that still keeps the
+// VIP quiet is left; 3 only keeps scope host addresses quiet.
+func TestEnough(t *testing.T) {
+	ign, ann, rpf := sysctl.IPv4Conf("all", ArpIgnore), sysctl.IPv4Conf("all", ArpAnnounce), sysctl.IPv4Conf("tunl0", RPFilter)
+	for _, c := range []struct {
+		key        sysctl.Key
+		want, have string
+		hostOnly   bool
+		ok         bool
+	}{
+		{ign, "1", "1", false, true},
+		{ign, "1", "0", true, false},
+		{ign, "1", "2", false, true},
+		{ign, "1", "3", true, true},
+		{ign, "1", "3", false, false},
+		{ign, "1", "4", true, false},
+		{ign, "1", "7", true, false},
+		{ign, "1", "8", false, true},
+		{ign, "1", "9", true, false},
+		{ann, "2", "2", false, true},
+		{ann, "2", "3", true, false},
+		{ann, "2", "1", true, false},
+		{rpf, "0", "0", false, true},
+		{rpf, "0", "1", true, false},
+	} {
+		if got := Enough(c.key, c.want, c.have, c.hostOnly); got != c.ok {
+			t.Errorf("Enough(%s, want %s, have %s, hostOnly %v) = %v", c.key, c.want, c.have, c.hostOnly, got)
+		}
 	}
 }

@@ -18,7 +18,9 @@
 // Restoration is owned: a parameter lvs-rs wrote is recorded with the value
 // it found first (sysctl.Record); Plan restores that value only while the
 // parameter still holds what lvs-rs wrote, and otherwise leaves it and
-// warns. A parameter that already held the wanted value is never written
-// and never recorded, so stop never touches it. Keys are built from path
-// segments, so device names with dots (eth0.100) work.
+// warns. A parameter that already held the wanted value, or a stricter
+// one (arp_ignore 2 or 8, or 3 when every VIP is scope host; see Enough),
+// is never written and never recorded, so stop never touches it. Keys
+// are built from path segments, so device names with dots (eth0.100)
+// work.
 package arp

@@ -32,7 +32,7 @@ func TestKernelDottedDevice(t *testing.T) {
 			return err
 		}
 		before[sysctl.IPv4Conf("eth0.100", RPFilter).String()] = "1"
-		sets, _, _ := Plan(wants, before, nil)
+		sets, _, _ := Plan(wants, before, nil, false)
 		var recs []sysctl.Record
 		for _, op := range sets {
 			var err error
@@ -52,7 +52,7 @@ func TestKernelDottedDevice(t *testing.T) {
 		for _, w := range wants {
 			now[w.Key.String()], _ = tr.Read(w.Key)
 		}
-		_, restores, warns := Plan(nil, now, recs)
+		_, restores, warns := Plan(nil, now, recs, false)
 		if len(warns) != 0 {
 			t.Errorf("warnings: %q", warns)
 		}

@@ -29,6 +29,9 @@ type Op struct {
 	// Wrote is what lvs-rs wrote (OpRestore, OpForget; OpSet when a record
 	// already exists).
 	Wrote string
+	// HostOnly (OpSet): every VIP the parameter keeps quiet is scope
+	// host, so arp_ignore=3 does as well as 1 (see Enough).
+	HostOnly bool
 }
 
 // Missing is how a parameter that does not exist is shown.
@@ -73,10 +76,12 @@ func (o Op) Drift() string {
 
 // Plan decides the sysctl steps that take the kernel from current (key →
 // value; a missing key is a parameter that does not exist) to wants, given
-// the records of what lvs-rs wrote before. sets come in wants' order,
-// restores in records' order. warnings name every recorded parameter that
-// someone changed since lvs-rs wrote it: it is left as is.
-func Plan(wants []sysctl.Want, current map[string]string, records []sysctl.Record) (sets, restores []Op, warnings []string) {
+// the records of what lvs-rs wrote before. A parameter that already holds
+// its wanted value, or a stricter one (see Enough; hostOnly: every VIP is
+// scope host), gets no step. sets come in wants' order, restores in
+// records' order. warnings name every recorded parameter that someone
+// changed since lvs-rs wrote it: it is left as is.
+func Plan(wants []sysctl.Want, current map[string]string, records []sysctl.Record, hostOnly bool) (sets, restores []Op, warnings []string) {
 	rec := map[string]sysctl.Record{}
 	for _, r := range records {
 		rec[r.Key] = r
@@ -86,10 +91,10 @@ func Plan(wants []sysctl.Want, current map[string]string, records []sysctl.Recor
 		k := w.Key.String()
 		wanted[k] = true
 		cur, ok := current[k]
-		if ok && cur == w.Value {
+		if ok && Enough(w.Key, w.Value, cur, hostOnly) {
 			continue
 		}
-		sets = append(sets, Op{Kind: OpSet, Key: k, Value: w.Value, Current: cur, Wrote: rec[k].Wrote})
+		sets = append(sets, Op{Kind: OpSet, Key: k, Value: w.Value, Current: cur, Wrote: rec[k].Wrote, HostOnly: hostOnly})
 	}
 	for _, r := range records {
 		if wanted[r.Key] {

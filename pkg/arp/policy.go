@@ -45,6 +45,33 @@ func quiet(dev string, rpFilter bool) []sysctl.Want {
 	return w
 }
 
+// Enough reports whether have, the value of the parameter key, already
+// does what want asks of it, so that lvs-rs writes (and records) nothing:
+// have is want, or for arp_ignore a stricter value. The kernel applies
+// the larger of conf/all and conf/DEV; 2 (reply only to a sender in the
+// target's subnet on the incoming device) and 8 (never reply) are
+// stricter than 1 for any VIP, 3 (never reply for a scope host address,
+// but for any other address of the host) only when hostOnly: every VIP
+// it must keep quiet is scope host, as lvs-rs binds a dr VIP on lo, not
+// a tun VIP on tunl0. 4 to 7 are reserved and reply as 0 does. Any other
+// parameter must hold want itself: 2 is the strictest arp_announce (the
+// kernel treats larger values as 0), and rp_filter is wanted at 0.
+func Enough(key sysctl.Key, want, have string, hostOnly bool) bool {
+	if have == want {
+		return true
+	}
+	if len(key) == 0 || key[len(key)-1] != ArpIgnore || want != "1" {
+		return false
+	}
+	switch have {
+	case "2", "8":
+		return true
+	case "3":
+		return hostOnly
+	}
+	return false
+}
+
 // Merge returns the union of several policies in first-seen order, one
 // entry per key. Two different values for one key are an error.
 func Merge(lists ...[]sysctl.Want) ([]sysctl.Want, error) {

@@ -40,6 +40,11 @@ type Change struct {
 	// Old is the default route ReplaceRoute overwrites, recorded to be
 	// restored; nil when the slot was free or held lvs-rs's own route.
 	Old *Route
+	// Own is lvs-rs's own route that ReplaceRoute overwrites (the gateway
+	// changed), as recorded: it stays recorded as lvs-rs's (Was) until
+	// the replace is done. nil when the slot was free or held another
+	// route.
+	Own *Route
 }
 
 // String renders the change as one line, e.g.
@@ -59,6 +64,9 @@ func (c Change) String() string {
 	case ReplaceRoute:
 		if c.Old != nil {
 			return fmt.Sprintf("replace route %s with %s", c.Old, c.Route)
+		}
+		if c.Own != nil {
+			return fmt.Sprintf("replace route %s (set by lvs-rs) with %s", c.Own, c.Route)
 		}
 		return fmt.Sprintf("add route %s", c.Route)
 	case Unbind:

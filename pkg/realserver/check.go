@@ -43,10 +43,13 @@ func (r Record) check() error {
 		return bad("tunnel: device %q is not %s", r.Tunnel.Dev, tunnel.Dev)
 	}
 	if rr := r.Route; rr != nil {
-		for name, rt := range map[string]*Route{"route.created": rr.Created, "route.replaced": rr.Replaced} {
+		for name, rt := range map[string]*Route{"route.created": rr.Created, "route.was": rr.Was, "route.replaced": rr.Replaced} {
 			if rt != nil && (!rt.Dst.IsValid() || rt.Dst.Bits() != 0) {
 				return bad("%s: %q is not a default route", name, rt.Dst)
 			}
+		}
+		if rr.Was != nil && (rr.Created == nil || !sameSlot(*rr.Was, *rr.Created)) {
+			return bad("route.was: %s is not in the slot of route.created", rr.Was)
 		}
 	}
 	return nil

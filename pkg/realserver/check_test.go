@@ -24,6 +24,8 @@ func TestLoadChecksRecord(t *testing.T) {
 		{"address prefix", `{"version": 2, "addresses": [{"dev": "lo", "prefix": "10.0.0.0/8"}]}`, `not a single-address prefix`},
 		{"tunnel device", `{"version": 2, "tunnel": {"dev": "eth0", "was_up": false}}`, `tunnel: device "eth0" is not tunl0`},
 		{"route not default", `{"version": 2, "route": {"created": {"dst": "10.0.0.0/8", "metric": 0}}}`, `route.created: "10.0.0.0/8" is not a default route`},
+		{"gateway change under way", `{"version": 2, "route": {"created": {"dst": "0.0.0.0/0", "gateway": "10.0.0.2", "metric": 0}, "was": {"dst": "0.0.0.0/0", "gateway": "10.0.0.1", "metric": 0}}}`, ""},
+		{"route.was alone", `{"version": 2, "route": {"was": {"dst": "0.0.0.0/0", "gateway": "10.0.0.1", "metric": 0}}}`, `route.was: default via 10.0.0.1 metric 0 is not in the slot of route.created`},
 		{"not JSON", `{"version": 2,`, "realserver.json"},
 		{"wrong type", `{"version": "two"}`, "realserver.json"},
 	} {

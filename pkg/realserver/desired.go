@@ -11,6 +11,7 @@ import (
 	"github.com/lvs-rs/lvs-rs/pkg/config"
 	"github.com/lvs-rs/lvs-rs/pkg/sysctl"
 	"github.com/lvs-rs/lvs-rs/pkg/tunnel"
+	"github.com/lvs-rs/lvs-rs/pkg/vip"
 )
 
 // ErrInvalid marks a Desired that cannot be applied (an unknown mode, one
@@ -126,6 +127,23 @@ func (d Desired) routed() bool {
 // needsTunnel reports whether any binding is tun.
 func (d Desired) needsTunnel() bool {
 	return slices.ContainsFunc(d.Bindings, func(b config.Binding) bool { return b.Mode == config.ModeTUN })
+}
+
+// hostOnly reports whether every IPv4 VIP of d is scope host, given the
+// addresses on the host: a dr VIP lvs-rs binds on lo is, one already on lo
+// (adopted) only with scope host, a tun VIP on tunl0 never. Then
+// arp_ignore=3 keeps them quiet as well as 1 (see arp.Enough).
+func (d Desired) hostOnly(addrs []vip.Addr) bool {
+	for _, b := range d.Bindings {
+		switch {
+		case !b.VIP.Is4() || b.Mode == config.ModeNAT:
+		case b.Mode != config.ModeDR:
+			return false
+		case slices.ContainsFunc(addrs, func(a vip.Addr) bool { return a.Dev == "lo" && a.Prefix.Addr() == b.VIP && !a.HostScope }):
+			return false
+		}
+	}
+	return true
 }
 
 // sysctlWants returns the sysctls d needs: the policy of every mode that

@@ -28,16 +28,28 @@
 // first, each VIP lvs-rs bound, whether tunl0 was up before, and the default
 // route lvs-rs set with the one it replaced, recorded whole. Stop works
 // from it alone. A VIP that was already on its device is adopted: wanted,
-// never recorded, never removed. A sysctl that already held the wanted
-// value is never written or recorded. A recorded sysctl that someone
-// changed since lvs-rs wrote it is left as is, with a warning.
+// never recorded, never removed; one another tool adds after start saw it
+// absent makes the bind fail with EEXIST and is not recorded either. A
+// recorded VIP is lvs-rs's by device and address, whatever its label: one
+// re-added by hand under another label, or none, is still removed by
+// stop. A sysctl that already held the wanted value, or a stricter
+// arp_ignore (2 or 8, or 3 while every VIP is scope host, as a dr VIP on
+// lo is and a tun VIP on tunl0 is not: the kernel applies the larger of
+// conf/all and conf/DEV), is never written or recorded. A recorded sysctl
+// that someone changed since lvs-rs wrote it is left as is, with a
+// warning.
 //
 // # Recovery
 //
 // Every kernel write is recorded before it is made: the sysctl with the
 // value read just before and the value about to be written, the VIP about
 // to be bound, tunl0 about to be created or set up, lvs-rs's default route
-// with the whole route it is about to replace. If that save fails, the
+// with the whole route it is about to replace. When the gateway changes,
+// lvs-rs's route in the slot stays recorded as its own too until the
+// replace is done, and the route it replaced first stays the one to put
+// back; when it changes family, lvs-rs's route of the old family is
+// taken back and the route it replaced there put back before the new
+// one is recorded. If that save fails, the
 // write is not made. Each run of binds and sysctl writes in a start is
 // recorded in one save before the first of them; one that fails takes
 // back its own intention and those of the writes after it. What a write removes leaves the record only once the
@@ -73,8 +85,9 @@
 //     and recorded whole (every next hop of a multipath route with its
 //     weight and onlink flag, metric, table, type, protocol, scope, TOS,
 //     source, realm and route metrics such as mtu), and stop puts it back
-//     identical (unless the slot was changed by someone since: then both
-//     are left as is, with a warning). A route that uses a device that no
+//     identical, an IPv4 one in front of any route appended next to it
+//     (ip route append), where it was (unless the slot was changed by
+//     someone since: then both are left as is, with a warning). A route that uses a device that no
 //     longer exists is not restored, and stop says which device (the
 //     kernel removes such a route with its device anyway); the rest of the
 //     record is undone. A default route with an encapsulation or a via,

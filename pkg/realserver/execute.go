@@ -221,8 +221,11 @@ func (e *executor) sysctl(op arp.Op) error {
 }
 
 // replaceRoute records lvs-rs's route and the whole route it replaces,
-// then replaces. A route the kernel reports with parts lvs-rs cannot set
-// again is never replaced.
+// then replaces. When it replaces lvs-rs's own route (the gateway
+// changed), that one stays recorded as lvs-rs's (Was) until the replace
+// is done, and the route lvs-rs replaced first stays the one to restore.
+// A route the kernel reports with parts lvs-rs cannot set again is never
+// replaced.
 func (e *executor) replaceRoute(c Change) error {
 	if c.Old != nil && c.Old.Opaque != "" {
 		return fmt.Errorf("default route %s has %s, which lvs-rs cannot restore: not replaced (remove it, or give it another metric)", c.Old, c.Old.Opaque)
@@ -233,11 +236,14 @@ func (e *executor) replaceRoute(c Change) error {
 			r.Route = &RouteRecord{}
 		}
 		if c.Old != nil {
-			o := *c.Old
-			r.Route.Replaced = &o
+			r.Route.Replaced = c.Old.clone()
 		}
-		r.Route.Created = &nr
-	}, func() error { return e.k.RouteReplace(c.Route) }, nil)
+		r.Route.Created, r.Route.Was = &nr, c.Own.clone()
+	}, func() error { return e.k.RouteReplace(c.Route) }, func(r *Record) {
+		if r.Route != nil {
+			r.Route.Was = nil
+		}
+	})
 }
 
 // restoreRoute puts back a route lvs-rs replaced. A slot someone filled
@@ -278,7 +284,11 @@ func dropRoute(rr *RouteRecord, route Route) *RouteRecord {
 	out := *rr
 	switch {
 	case out.Created != nil && out.Created.Equal(route):
-		out.Created = nil
+		// While a gateway change is under way, lvs-rs's other route is
+		// the one left.
+		out.Created, out.Was = out.Was, nil
+	case out.Was != nil && out.Was.Equal(route):
+		out.Was = nil
 	case out.Replaced != nil && out.Replaced.Equal(route):
 		out.Replaced = nil
 	}

@@ -132,10 +132,11 @@ func (f *fakeKernel) DeleteTunnel() error {
 }
 
 func (f *fakeKernel) Bind(a vip.Addr) error {
+	if slices.ContainsFunc(f.addrs, func(x vip.Addr) bool { return x.Dev == a.Dev && x.Prefix == a.Prefix }) {
+		return fmt.Errorf("bind %s: %w", a, unix.EEXIST)
+	}
 	return f.write("bind "+a.String(), func() {
-		if !slices.Contains(f.addrs, a) {
-			f.addrs = append(f.addrs, a)
-		}
+		f.addrs = append(f.addrs, a)
 	})
 }
 

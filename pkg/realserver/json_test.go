@@ -93,7 +93,7 @@ func TestRecordJSONShape(t *testing.T) {
 		Sysctls:   []sysctl.Record{rec(loI, "0", "1")},
 		Addresses: []AddrRecord{addrRecord(onLo(vip1, "lo:0"))},
 		Tunnel:    &TunnelRecord{Dev: "tunl0", Created: true},
-		Route: &RouteRecord{Created: &Route{Dst: defaultDst(gw), Gateway: gw, Metric: 0, Protocol: 4}, Replaced: &Route{Dst: defaultDst(gw), Table: 254, Type: 1, Scope: 0, Gateway: gw2, Dev: "eth0", Src: vip1, OnLink: true,
+		Route: &RouteRecord{Created: &Route{Dst: defaultDst(gw), Gateway: gw, Metric: 0, Protocol: 4}, Was: &Route{Dst: defaultDst(gw), Gateway: gw2, Metric: 0, Protocol: 4}, Replaced: &Route{Dst: defaultDst(gw), Table: 254, Type: 1, Scope: 0, Gateway: gw2, Dev: "eth0", Src: vip1, OnLink: true,
 			NextHops: []NextHop{{Gateway: gw2, Dev: "eth1", Weight: 2, OnLink: true}}, Metrics: RouteMetrics{MTU: 1400, Hoplimit: 64}}},
 	}
 	want := []string{
@@ -104,6 +104,7 @@ func TestRecordJSONShape(t *testing.T) {
 		"route.replaced.metric", "route.replaced.metrics", "route.replaced.metrics.hoplimit", "route.replaced.metrics.mtu",
 		"route.replaced.nexthops", "route.replaced.nexthops[].dev", "route.replaced.nexthops[].gateway", "route.replaced.nexthops[].onlink", "route.replaced.nexthops[].weight",
 		"route.replaced.onlink", "route.replaced.src", "route.replaced.table", "route.replaced.type",
+		"route.was", "route.was.dst", "route.was.gateway", "route.was.metric", "route.was.protocol",
 		"sysctls", "sysctls[].key", "sysctls[].prior", "sysctls[].wrote",
 		"tunnel", "tunnel.created", "tunnel.dev", "tunnel.was_up",
 		"version",

@@ -15,7 +15,10 @@ import (
 )
 
 // kernel is everything the executor does to the host. Each method is
-// idempotent: a repeat, or removing what is already gone, succeeds.
+// idempotent: a repeat, or removing what is already gone, succeeds;
+// except Bind, which fails with EEXIST when the address is there already
+// (Plan binds only what it saw absent, so that one is someone else's,
+// and its intention is taken back).
 type kernel interface {
 	arp.ReadWriter
 	EnsureTunnel(ctx context.Context) (created bool, err error)
@@ -98,7 +101,17 @@ func (k netKernel) RouteReplace(r Route) error {
 	return k.route("replace", r, k.h.RouteReplace)
 }
 
+// RouteAdd puts back a route lvs-rs replaced. An IPv4 one goes in front
+// of any route still in its slot (appended next to it with ip route
+// append), where it was: ip route prepend, NLM_F_CREATE without
+// NLM_F_EXCL (which netlink names RouteAddEcmp), refused with EEXIST only
+// when an identical route is there. An IPv6 slot that holds a route is
+// refused with EEXIST: there the kernel would merge the two into one
+// multipath route.
 func (k netKernel) RouteAdd(r Route) error {
+	if r.Dst.Addr().Is4() {
+		return k.route("add", r, k.h.RouteAddEcmp)
+	}
 	return k.route("add", r, k.h.RouteAdd)
 }
 

@@ -20,8 +20,9 @@ import (
 //  2. Sysctl sets, before any VIP is bound, so the host never answers ARP
 //     for a VIP;
 //  3. Bind, in VIP order;
-//  4. ReplaceRoute (after taking back lvs-rs's route of the other family,
-//     when the gateway changed family);
+//  4. ReplaceRoute (after taking back lvs-rs's route of the other family
+//     and putting back the route it replaced there, when the gateway
+//     changed family);
 //  5. Unbind / ForgetAddr of VIPs lvs-rs bound that are no longer wanted;
 //  6. DeleteRoute, RestoreRoute / ForgetRoute;
 //  7. Sysctl restores and forgets, only after the VIPs they protected are
@@ -53,7 +54,7 @@ func Plan(d Desired, o Observed) ([]Change, []string) {
 	}
 
 	// 2. and 7. Sysctls.
-	sets, restores, w := arp.Plan(d.sysctlWants(), o.Sysctls, rec.Sysctls)
+	sets, restores, w := arp.Plan(d.sysctlWants(), o.Sysctls, rec.Sysctls, d.hostOnly(o.Addrs))
 	warns = append(warns, w...)
 	for _, op := range sets {
 		adds = append(adds, Change{Kind: Sysctl, Op: op})
@@ -111,21 +112,36 @@ func Plan(d Desired, o Observed) ([]Change, []string) {
 	// 4. and 6. The default route.
 	if d.routed() {
 		want := gatewayRoute(d.Gateway)
-		if rec.Route != nil && rec.Route.Created != nil && !sameSlot(*rec.Route.Created, want) {
+		rr := rec.Route
+		if s := rr.slot(); s != nil && !sameSlot(*s, want) {
 			// The gateway changed family: the old route is in another
-			// slot, and goes before the record holds the new one.
-			c, w := unroute(rec.Route, o.Routes)
+			// slot (or, lvs-rs's deleted, the replaced one is still to
+			// be put back there), and goes before the record holds the
+			// new one.
+			c, w := unroute(rr, o.Routes)
 			adds, warns = append(adds, c...), append(warns, w...)
+			rr = nil
 		}
-		if !slices.ContainsFunc(o.Routes, func(r Route) bool { return sameGateway(r, want) }) {
+		i := slices.IndexFunc(o.Routes, func(r Route) bool { return sameSlot(r, want) })
+		switch {
+		case !slices.ContainsFunc(o.Routes, func(r Route) bool { return sameGateway(r, want) }):
 			c := Change{Kind: ReplaceRoute, Route: want}
-			if i := slices.IndexFunc(o.Routes, func(r Route) bool { return sameSlot(r, want) }); i >= 0 {
-				ours := rec.Route != nil && rec.Route.Created != nil && sameGateway(o.Routes[i], *rec.Route.Created)
-				if !ours {
+			if i >= 0 {
+				if rr.owns(o.Routes[i]) {
+					c.Own = ownRoute(rr, o.Routes[i]).clone()
+				} else {
 					c.Old = o.Routes[i].clone()
 				}
 			}
 			adds = append(adds, c)
+		case rr != nil && rr.Was != nil:
+			// A gateway change was under way and the kernel holds the
+			// wanted route: that one is lvs-rs's, the other is forgotten.
+			gone := rr.Was
+			if sameGateway(want, *rr.Was) {
+				gone = rr.Created
+			}
+			adds = append(adds, Change{Kind: ForgetRoute, Route: *gone})
 		}
 	} else {
 		if d.Gateway.IsValid() {
@@ -172,27 +188,43 @@ func freeLabel(dev string, used map[string]bool) string {
 	}
 }
 
+// ownRoute returns the entry of rr (Created or Was) that r, a route in
+// the kernel that rr owns, is.
+func ownRoute(rr *RouteRecord, r Route) *Route {
+	if rr.Created != nil && sameGateway(r, *rr.Created) {
+		return rr.Created
+	}
+	return rr.Was
+}
+
 // unroute plans taking back the default route lvs-rs set, and putting
 // back the one it replaced, given the routes now in the kernel. Both are
 // in one slot. The slot tells what happened: lvs-rs's route there is
 // deleted; the replaced route there, whole, means the replace never
 // happened (a crash between the record and the write) and both entries
 // are forgotten; an empty slot gets the replaced route back; any other
-// route there is someone else's, and both are left with a warning.
+// route there is someone else's, and both are left with a warning. While
+// a gateway change was under way (Was), the slot tells which of the two
+// is lvs-rs's route; the other is forgotten first.
 func unroute(rr *RouteRecord, routes []Route) ([]Change, []string) {
 	var out []Change
 	var warns []string
 	created, replaced := rr.Created, rr.Replaced
-	slot := created
-	if slot == nil {
-		slot = replaced
-	}
+	slot := rr.slot()
 	if slot == nil {
 		return nil, nil
 	}
 	var occ *Route
 	if i := slices.IndexFunc(routes, func(x Route) bool { return sameSlot(x, *slot) }); i >= 0 {
 		occ = &routes[i]
+	}
+	if w := rr.Was; w != nil && created != nil {
+		if occ != nil && sameGateway(*occ, *w) {
+			out = append(out, Change{Kind: ForgetRoute, Route: *created}) // Was becomes Created
+			created = w
+		} else {
+			out = append(out, Change{Kind: ForgetRoute, Route: *w})
+		}
 	}
 	free := occ == nil
 	if c := created; c != nil {

@@ -83,6 +83,15 @@ var eq = cmpopts.EquateComparable(netip.Addr{}, netip.Prefix{})
 func set(k, v, cur string) Change {
 	return Change{Kind: Sysctl, Op: arp.Op{Kind: arp.OpSet, Key: k, Value: v, Current: cur}}
 }
+
+// hostOnly marks sysctl sets as planned for VIPs that are all scope
+// host (dr only).
+func hostOnly(cs ...Change) []Change {
+	for i := range cs {
+		cs[i].Op.HostOnly = true
+	}
+	return cs
+}
 func restore(k, prior, cur, wrote string) Change {
 	return Change{Kind: Sysctl, Op: arp.Op{Kind: arp.OpRestore, Key: k, Value: prior, Current: cur, Wrote: wrote}}
 }
@@ -110,7 +119,7 @@ func defRoute(g netip.Addr, dev string, metric int) Route {
 }
 
 func TestPlan(t *testing.T) {
-	drSets := []Change{set(loI, "1", "0"), set(loA, "2", "0"), set(allI, "1", "0"), set(allA, "2", "0")}
+	drSets := hostOnly(set(loI, "1", "0"), set(loA, "2", "0"), set(allI, "1", "0"), set(allA, "2", "0"))
 	tunSets := []Change{set(tunI, "1", ""), set(tunA, "2", ""), set(tunRF, "0", ""), set(allI, "1", "0"), set(allA, "2", "0"), set(allR, "0", "1")}
 	wantRoute := gatewayRoute(gw)
 	old := defRoute(gw2, "eth0", 0)
@@ -130,6 +139,22 @@ func TestPlan(t *testing.T) {
 				o.Sysctls[loI], o.Sysctls[loA], o.Sysctls[allI], o.Sysctls[allA] = "1", "2", "1", "2"
 			}),
 			want: []Change{{Kind: Bind, Addr: onLo(vip1, "lo:0")}}},
+		{name: "dr, a stricter arp_ignore (2 on all, 3 on lo): left as is, not recorded", d: Desired{Bindings: dr(vip1)},
+			o:    with(host(), func(o *Observed) { o.Sysctls[allI], o.Sysctls[loI] = "2", "3" }),
+			want: append(hostOnly(set(loA, "2", "0"), set(allA, "2", "0")), Change{Kind: Bind, Addr: onLo(vip1, "lo:0")})},
+		{name: "dr, all/arp_ignore=3 with a VIP on lo of scope global: set to 1", d: Desired{Bindings: dr(vip1)},
+			o: with(host(), func(o *Observed) {
+				o.Sysctls[allI] = "3"
+				o.Addrs = append(o.Addrs, vip.Addr{Dev: "lo", Prefix: vip.HostPrefix(vip1)})
+			}),
+			want: []Change{set(loI, "1", "0"), set(loA, "2", "0"), set(allI, "1", "3"), set(allA, "2", "0")}},
+		{name: "tun, all/arp_ignore=3 (the VIP on tunl0 is scope global): set to 1, 8 left", d: Desired{Bindings: tun(vip1)},
+			o: with(host(), func(o *Observed) {
+				o.Tunnel = tunnel.Link{Exists: true, Up: true}
+				o.Record.Tunnel = &TunnelRecord{Dev: tunnel.Dev, WasUp: true}
+				o.Sysctls[tunI], o.Sysctls[tunA], o.Sysctls[tunRF], o.Sysctls[allI], o.Sysctls[allR] = "8", "2", "0", "3", "0"
+			}),
+			want: []Change{set(allI, "1", "3"), set(allA, "2", "0"), {Kind: Bind, Addr: onTun(vip1, "tunl0:0")}}},
 		{name: "VIP already on lo before lvs-rs: adopted, no bind", d: Desired{Bindings: dr(vip1)},
 			o:    with(host(), func(o *Observed) { o.Addrs = append(o.Addrs, onLo(vip1, "")) }),
 			want: drSets},
@@ -141,7 +166,7 @@ func TestPlan(t *testing.T) {
 			want: []Change{{Kind: Bind, Addr: onLo(vip1, "lo:0")}}},
 		{name: "sysctl reset by hand: set again", d: Desired{Bindings: dr(vip1)},
 			o:    with(drApplied(), func(o *Observed) { o.Sysctls[allA] = "0" }),
-			want: []Change{{Kind: Sysctl, Op: arp.Op{Kind: arp.OpSet, Key: allA, Value: "2", Current: "0", Wrote: "2"}}}},
+			want: []Change{{Kind: Sysctl, Op: arp.Op{Kind: arp.OpSet, Key: allA, Value: "2", Current: "0", Wrote: "2", HostOnly: true}}}},
 		{name: "config drops one VIP: only that one goes, sysctls stay", d: Desired{Bindings: dr(vip1)},
 			o: with(drApplied(), func(o *Observed) {
 				o.Addrs = append(o.Addrs, onLo(vip2, "lo:1"))
@@ -264,6 +289,41 @@ func TestPlan(t *testing.T) {
 				o.Record = Record{Route: &RouteRecord{Created: &wantRoute, Replaced: ptr(multipath())}}
 			}),
 			want: []Change{{Kind: ReplaceRoute, Route: wantRoute, Old: ptr(multipath())}}},
+		{name: "gateway change: lvs-rs's route is replaced, the route it replaced first stays recorded", d: Desired{Gateway: gw2},
+			o: with(host(), func(o *Observed) {
+				o.Routes = []Route{wantRoute}
+				o.Record = Record{Route: &RouteRecord{Created: &wantRoute, Replaced: ptr(multipath())}}
+			}),
+			want: []Change{{Kind: ReplaceRoute, Route: gatewayRoute(gw2), Own: &wantRoute}}},
+		{name: "start after a crash before a gateway change's replace: the slot holds Was, lvs-rs's", d: Desired{Gateway: gw2},
+			o: with(host(), func(o *Observed) {
+				o.Routes = []Route{wantRoute}
+				o.Record = Record{Route: &RouteRecord{Created: ptr(gatewayRoute(gw2)), Was: &wantRoute, Replaced: ptr(multipath())}}
+			}),
+			want: []Change{{Kind: ReplaceRoute, Route: gatewayRoute(gw2), Own: &wantRoute}}},
+		{name: "start after a crash after a gateway change's replace: Was is forgotten", d: Desired{Gateway: gw2},
+			o: with(host(), func(o *Observed) {
+				o.Routes = []Route{gatewayRoute(gw2)}
+				o.Record = Record{Route: &RouteRecord{Created: ptr(gatewayRoute(gw2)), Was: &wantRoute, Replaced: ptr(multipath())}}
+			}),
+			want: []Change{{Kind: ForgetRoute, Route: wantRoute}}},
+		{name: "start with the old gateway after a crash before the replace: Created is forgotten", d: Desired{Gateway: gw},
+			o: with(host(), func(o *Observed) {
+				o.Routes = []Route{wantRoute}
+				o.Record = Record{Route: &RouteRecord{Created: ptr(gatewayRoute(gw2)), Was: &wantRoute, Replaced: ptr(multipath())}}
+			}),
+			want: []Change{{Kind: ForgetRoute, Route: gatewayRoute(gw2)}}},
+		{name: "stop after a crash before a gateway change's replace: Was is deleted, the first route restored", d: Desired{},
+			o: with(host(), func(o *Observed) {
+				o.Routes = []Route{wantRoute}
+				o.Record = Record{Route: &RouteRecord{Created: ptr(gatewayRoute(gw2)), Was: &wantRoute, Replaced: ptr(multipath())}}
+			}),
+			want: []Change{{Kind: ForgetRoute, Route: gatewayRoute(gw2)}, {Kind: DeleteRoute, Route: wantRoute}, {Kind: RestoreRoute, Route: multipath()}}},
+		{name: "IPv6 gateway after a crash between deleting lvs-rs's IPv4 route and restoring: restore first", d: Desired{Gateway: vip6},
+			o: with(host(), func(o *Observed) {
+				o.Record = Record{Route: &RouteRecord{Replaced: ptr(multipath())}}
+			}),
+			want: []Change{{Kind: RestoreRoute, Route: multipath()}, {Kind: ReplaceRoute, Route: gatewayRoute(vip6)}}},
 		{name: "start after a crash before a bind: the intended VIP is bound", d: Desired{Bindings: dr(vip1)},
 			o:    with(drApplied(), func(o *Observed) { o.Addrs = o.Addrs[:3] }),
 			want: []Change{{Kind: Bind, Addr: onLo(vip1, "lo:0")}}},

@@ -75,9 +75,36 @@ type TunnelRecord struct {
 type RouteRecord struct {
 	// Created is lvs-rs's route; nil once deleted (Replaced still pending).
 	Created *Route `json:"created,omitempty"`
+	// Was is lvs-rs's route that Created is about to replace in the same
+	// slot (the gateway changed). It is set only in the record saved
+	// before that replace: until the kernel is read back holding Created,
+	// the slot may hold either, and both are lvs-rs's, so the replaced
+	// route is never lost and lvs-rs's own route is never taken for it.
+	Was *Route `json:"was,omitempty"`
 	// Replaced is the default route that held the same metric before, put
 	// back when lvs-rs's route goes.
 	Replaced *Route `json:"replaced,omitempty"`
+}
+
+// slot returns a route of the slot rr is about (Created, or Replaced once
+// Created is deleted); nil for nil or an empty rr.
+func (rr *RouteRecord) slot() *Route {
+	switch {
+	case rr == nil:
+		return nil
+	case rr.Created != nil:
+		return rr.Created
+	}
+	return rr.Replaced
+}
+
+// owns reports whether r, a route in the kernel, is lvs-rs's: Created, or
+// Was while a gateway change is under way.
+func (rr *RouteRecord) owns(r Route) bool {
+	if rr == nil {
+		return false
+	}
+	return rr.Created != nil && sameGateway(r, *rr.Created) || rr.Was != nil && sameGateway(r, *rr.Was)
 }
 
 func specOf(d Desired) Spec {
@@ -118,7 +145,7 @@ func (r Record) clone() Record {
 	}
 	if r.Route != nil {
 		rr := RouteRecord{}
-		rr.Created, rr.Replaced = r.Route.Created.clone(), r.Route.Replaced.clone()
+		rr.Created, rr.Was, rr.Replaced = r.Route.Created.clone(), r.Route.Was.clone(), r.Route.Replaced.clone()
 		c.Route = &rr
 	}
 	return c

@@ -50,7 +50,8 @@ type SysctlRow struct {
 	Key    string `json:"key"` // net/ipv4/conf/lo/arp_ignore
 	Wanted string `json:"wanted"`
 	Actual string `json:"actual"` // "-" when the parameter does not exist
-	OK     bool   `json:"ok"`
+	// OK: Actual is Wanted, or a stricter arp_ignore (see arp.Enough).
+	OK bool `json:"ok"`
 }
 
 // TunnelRow is tunl0, shown when a tun binding is wanted or recorded.
@@ -133,13 +134,14 @@ func (r *Report) fill(want Desired, obs Observed) {
 		}
 		r.VIPs = append(r.VIPs, row)
 	}
+	hostOnly := want.hostOnly(obs.Addrs)
 	for _, w := range want.sysctlWants() {
 		k := w.Key.String()
 		act, ok := obs.Sysctls[k]
 		if !ok {
 			act = arp.Missing
 		}
-		r.Sysctls = append(r.Sysctls, SysctlRow{Key: k, Wanted: w.Value, Actual: act, OK: act == w.Value})
+		r.Sysctls = append(r.Sysctls, SysctlRow{Key: k, Wanted: w.Value, Actual: act, OK: ok && arp.Enough(w.Key, w.Value, act, hostOnly)})
 	}
 	if want.needsTunnel() || obs.Record.Tunnel != nil {
 		r.Tunnel = &TunnelRow{Device: tunnel.Dev, Exists: obs.Tunnel.Exists, Up: obs.Tunnel.Up}
@@ -152,7 +154,7 @@ func (r *Report) fill(want Desired, obs Observed) {
 		rs := &RouteStatus{Gateway: want.Gateway}
 		rs.Present = slices.ContainsFunc(obs.Routes, func(x Route) bool { return sameGateway(x, g) })
 		if rr := obs.Record.Route; rr != nil {
-			if rr.Created != nil && sameGateway(*rr.Created, g) && rs.Present {
+			if rr.owns(g) && rs.Present {
 				rs.Owner = "lvs-rs"
 			}
 			if rr.Replaced != nil {

@@ -7,7 +7,8 @@
 // autoload the module (request_module "rtnl-link-ipip"); loading ipip
 // creates tunl0 in every network namespace, so the request then fails with
 // EEXIST, which counts as success. Only when autoload is unavailable does
-// it run the fixed command "modprobe ipip" (never a config-derived string).
+// it run the fixed command "modprobe ipip" (never a config-derived string),
+// killed after 30 s.
 // If neither yields tunl0, the error wraps ErrNoIPIP.
 //
 // lvs-rs never unloads ipip: other tunnels may use it, and a loaded module

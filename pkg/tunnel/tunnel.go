@@ -7,6 +7,7 @@ import (
 	"net"
 	"os/exec"
 	"strings"
+	"time"
 
 	"github.com/lvs-rs/lvs-rs/internal/faultinject"
 	"github.com/lvs-rs/lvs-rs/internal/rtnl"
@@ -51,9 +52,26 @@ func Of(l netlink.Link) Link {
 	return Link{Exists: true, Up: l.Attrs().Flags&net.FlagUp != 0}
 }
 
-// modprobe loads the ipip module; a variable so tests can count calls.
+// modprobeCommand is what modprobe runs, and modprobeTimeout how long it
+// may take (as rtnl.Timeout bounds each netlink request): a module load
+// that hangs fails instead of holding start and the state lock. Variables
+// so tests can run a command that hangs.
+var (
+	modprobeCommand = []string{"modprobe", Module}
+	modprobeTimeout = 30 * time.Second
+)
+
+// modprobe loads the ipip module, killing modprobe after modprobeTimeout;
+// a variable so tests can count calls.
 var modprobe = func(ctx context.Context) error {
-	out, err := exec.CommandContext(ctx, "modprobe", Module).CombinedOutput()
+	ctx, cancel := context.WithTimeout(ctx, modprobeTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, modprobeCommand[0], modprobeCommand[1:]...)
+	cmd.WaitDelay = time.Second // a child holding its output open does not hold us
+	out, err := cmd.CombinedOutput()
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return fmt.Errorf("modprobe %s: no answer within %v, killed: %w", Module, modprobeTimeout, ctx.Err())
+	}
 	if err != nil {
 		if msg := strings.TrimSpace(string(out)); msg != "" {
 			return fmt.Errorf("modprobe %s: %w: %s", Module, err, msg)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/lvs-rs/lvs-rs/internal/nstest"
 )
@@ -58,5 +59,21 @@ func TestGoneIsSuccess(t *testing.T) {
 	}
 	if err := SetUp(ns.Handle); err == nil {
 		t.Error("SetUp without tunl0 succeeded")
+	}
+}
+
+// TestModprobeDeadline: a modprobe that never answers is killed at the
+// deadline, and the error names the module and the timeout.
+func TestModprobeDeadline(t *testing.T) {
+	cmd, timeout := modprobeCommand, modprobeTimeout
+	t.Cleanup(func() { modprobeCommand, modprobeTimeout = cmd, timeout })
+	modprobeCommand, modprobeTimeout = []string{"sleep", "60"}, 100*time.Millisecond
+	begin := time.Now()
+	err := modprobe(context.Background())
+	if took := time.Since(begin); took > 10*time.Second {
+		t.Errorf("modprobe returned after %v", took)
+	}
+	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "ipip") || !strings.Contains(err.Error(), "100ms") {
+		t.Errorf("modprobe = %v, want a deadline error naming ipip and 100ms", err)
 	}
 }

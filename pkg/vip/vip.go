@@ -114,12 +114,16 @@ func convert(nl []netlink.Addr, dev func(linkIndex int, ip netip.Addr) string) [
 	return out
 }
 
-// Bind puts a on its device, replacing an equal address (so a repeat is a
-// no-op for the kernel's state).
+// Bind puts a on its device. It never takes over an address that is
+// there already, whatever its label or scope: the kernel refuses with
+// EEXIST (errors.Is(err, unix.EEXIST)), so a VIP another tool added after
+// the caller saw it absent is never taken for the caller's. Callers bind
+// only what they observed absent.
 func Bind(h *netlink.Handle, a Addr) error { return new(Links).Bind(h, a) }
 
-// Unbind removes a from its device. An address or device that is already
-// gone counts as success.
+// Unbind removes a.Prefix from a.Dev, whatever its label or scope now: a
+// device holds one address per prefix, and that is what owns it. An
+// address or device that is already gone counts as success.
 func Unbind(h *netlink.Handle, a Addr) error { return new(Links).Unbind(h, a) }
 
 // Links binds and unbinds addresses, looking each device up by name once:
@@ -134,16 +138,20 @@ type Links struct {
 
 // Bind is the package's Bind, through l's devices.
 func (l *Links) Bind(h *netlink.Handle, a Addr) error {
-	err := l.withLink(h, a.Dev, func(link netlink.Link) error { return h.AddrReplace(link, toNetlink(a)) })
+	err := l.withLink(h, a.Dev, func(link netlink.Link) error { return h.AddrAdd(link, toNetlink(a)) })
 	if err != nil {
 		return fmt.Errorf("vip: bind %s on %s: %w", a.Prefix, a.Dev, err)
 	}
 	return nil
 }
 
-// Unbind is the package's Unbind, through l's devices.
+// Unbind is the package's Unbind, through l's devices. The request names
+// no label: the kernel would delete only an address whose label matches
+// it and answer EADDRNOTAVAIL, as for one that is gone, when someone has
+// re-added the VIP under another label or none.
 func (l *Links) Unbind(h *netlink.Handle, a Addr) error {
-	err := l.withLink(h, a.Dev, func(link netlink.Link) error { return h.AddrDel(link, toNetlink(a)) })
+	del := toNetlink(Addr{Dev: a.Dev, Prefix: a.Prefix})
+	err := l.withLink(h, a.Dev, func(link netlink.Link) error { return h.AddrDel(link, del) })
 	var nf netlink.LinkNotFoundError
 	if err == nil || errors.As(err, &nf) || errors.Is(err, unix.ENODEV) ||
 		errors.Is(err, unix.EADDRNOTAVAIL) || errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ESRCH) {

@@ -1,11 +1,14 @@
 package vip
 
 import (
+	"errors"
 	"net/netip"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
 
 	"github.com/lvs-rs/lvs-rs/internal/nstest"
 )
@@ -38,10 +41,12 @@ func TestBindListUnbind(t *testing.T) {
 		{Dev: "lo", Prefix: netip.MustParsePrefix("2001:db8::100/128")},
 	}
 	for _, a := range want {
-		for range 2 { // a second bind must be harmless
-			if err := Bind(ns.Handle, a); err != nil {
-				t.Fatal(err)
-			}
+		if err := Bind(ns.Handle, a); err != nil {
+			t.Fatal(err)
+		}
+		// A second bind is refused: the address is there already.
+		if err := Bind(ns.Handle, a); !errors.Is(err, unix.EEXIST) || !strings.Contains(err.Error(), a.Prefix.String()) {
+			t.Errorf("second bind of %v = %v, want EEXIST naming it", a, err)
 		}
 	}
 	got, err := List(ns.Handle, "lo")
@@ -162,5 +167,58 @@ func TestLinksFollowTheDevice(t *testing.T) {
 	}
 	if err := l.Unbind(ns.Handle, addr("192.0.2.1/32")); err != nil {
 		t.Fatalf("unbind from a device that is gone: %v", err)
+	}
+}
+
+// TestUnbindWhateverLabel: a VIP lvs-rs bound with a label, then removed
+// and re-added by hand under another label or none (and another scope),
+// is still removed by Unbind: ownership is by device and prefix.
+func TestUnbindWhateverLabel(t *testing.T) {
+	ns := nstest.New(t)
+	lo, err := ns.Handle.LinkByName("lo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bound := Addr{Dev: "lo", Prefix: netip.MustParsePrefix("192.0.2.100/32"), Label: "lo:0", HostScope: true}
+	for _, label := range []string{"", "lo:7"} {
+		if err := Bind(ns.Handle, bound); err != nil {
+			t.Fatal(err)
+		}
+		if err := ns.Handle.AddrDel(lo, toNetlink(bound)); err != nil {
+			t.Fatal(err)
+		}
+		hand := &netlink.Addr{IPNet: toNetlink(bound).IPNet, Label: label}
+		if err := ns.Handle.AddrAdd(lo, hand); err != nil {
+			t.Fatal(err)
+		}
+		if err := Unbind(ns.Handle, bound); err != nil {
+			t.Fatalf("label %q: %v", label, err)
+		}
+		got, err := List(ns.Handle, "lo")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if slices.ContainsFunc(got, func(a Addr) bool { return a.Prefix == bound.Prefix }) {
+			t.Errorf("re-added with label %q: still on lo after Unbind: %v", label, got)
+		}
+	}
+}
+
+// TestBindNeverTakesOver: an address another tool put on the device
+// (here without a label, of scope global) is not taken over by Bind:
+// EEXIST, and the address is left as it was.
+func TestBindNeverTakesOver(t *testing.T) {
+	ns := nstest.New(t)
+	foreign := Addr{Dev: "lo", Prefix: netip.MustParsePrefix("192.0.2.7/32")}
+	if err := Bind(ns.Handle, foreign); err != nil {
+		t.Fatal(err)
+	}
+	err := Bind(ns.Handle, Addr{Dev: "lo", Prefix: foreign.Prefix, Label: "lo:0", HostScope: true})
+	if !errors.Is(err, unix.EEXIST) {
+		t.Errorf("Bind over a foreign address = %v, want EEXIST", err)
+	}
+	got, err := List(ns.Handle, "lo")
+	if err != nil || !slices.Contains(got, foreign) {
+		t.Errorf("List(lo) = %v, %v; want %v unchanged", got, err, foreign)
 	}
 }

@@ -1,0 +1,131 @@
+package realserver
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/lvs-rs/lvs-rs/pkg/config"
+	"golang.org/x/sys/unix"
+)
+
+// gatewayHost is a fake host with an IPv4 default route (the multipath
+// one) and an IPv6 one, each in the slot lvs-rs's route takes, and an
+// IPv4 one at another metric.
+func gatewayHost() *fakeKernel {
+	f := crashHost()
+	f.routes = append(f.routes, Route{Dst: defaultDst(vip6), Gateway: netip.MustParseAddr("2001:db8::fe"), Dev: "eth0", Metric: 1024, Protocol: unix.RTPROT_RA})
+	return f
+}
+
+// TestGatewayChangeInterruptedAtEveryWrite changes the nat gateway of a
+// started host (G1 to G2, IPv4 to IPv6 and back, nat to dr) and
+// interrupts the change at each of its writes in turn: killed right before
+// it (its intention saved), killed right after it, or refused. Then stop
+// (also killed after each of its writes, then run again), or start with
+// the new or the old gateway followed by stop, must put the host back
+// exactly as it was before the first start, without a warning:
+// the route lvs-rs replaced first is never lost, and lvs-rs's own route is
+// never taken for it.
+func TestGatewayChangeInterruptedAtEveryWrite(t *testing.T) {
+	g1, g2 := netip.MustParseAddr("10.1.0.1"), netip.MustParseAddr("10.1.0.2")
+	g6, g6b := netip.MustParseAddr("2001:db8::1"), netip.MustParseAddr("2001:db8::2")
+	nat := func(g netip.Addr) Desired { return Desired{Bindings: bind(config.ModeNAT, vip1), Gateway: g} }
+	for _, c := range []struct {
+		name   string
+		d1, d2 Desired
+	}{
+		{"G1->G2", nat(g1), nat(g2)},
+		{"v6 G1->G2", nat(g6), nat(g6b)},
+		{"v4->v6", nat(g1), nat(g6)},
+		{"v6->v4", nat(g6), nat(g1)},
+		{"nat->dr", nat(g1), Desired{Bindings: dr(vip1)}},
+	} {
+		probe := gatewayHost()
+		r1, _, err := runCrashing(t, probe, c.d1, Record{}, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		probe.writes = nil
+		if _, _, err := runCrashing(t, probe, c.d2, r1, false); err != nil {
+			t.Fatal(err)
+		}
+		writes := probe.writes
+		if len(writes) == 0 {
+			t.Fatalf("%s: the change made no write", c.name)
+		}
+		for k, w := range writes {
+			for _, how := range []string{"killed before", "killed after", "refused"} {
+				// interrupted starts a host with d1 and changes it to d2,
+				// interrupted at write k as how says.
+				interrupted := func(name string) (*fakeKernel, snapshot, Record) {
+					f := gatewayHost()
+					before := f.snap()
+					rec, _, err := runCrashing(t, f, c.d1, Record{}, false)
+					if err != nil {
+						t.Fatal(err)
+					}
+					f.writes = nil
+					switch how {
+					case "killed before":
+						f.crashBefore = k + 1
+					case "killed after":
+						f.crashAfter = k + 1
+					default:
+						f.fail = func(op string) error {
+							if op == w {
+								return unix.EINVAL
+							}
+							return nil
+						}
+					}
+					rec, crashed, err := runCrashing(t, f, c.d2, rec, false)
+					if how == "refused" && !errors.Is(err, unix.EINVAL) || how != "refused" && !crashed {
+						t.Fatalf("%s: the change was not interrupted (%v)", name, err)
+					}
+					f.crashBefore, f.crashAfter, f.fail = 0, 0, nil
+					return f, before, rec
+				}
+				for _, then := range []string{"stop", "start again, stop", "start as before, stop"} {
+					name := fmt.Sprintf("%s, write %d (%s) %s, then %s", c.name, k+1, w, how, then)
+					f, before, rec := interrupted(name)
+					if d, ok := map[string]Desired{"start again, stop": c.d2, "start as before, stop": c.d1}[then]; ok {
+						var err error
+						if rec, _, err = runCrashing(t, f, d, rec, false); err != nil {
+							t.Fatalf("%s: start: %v", name, err)
+						}
+						if rest, _ := Plan(d, f.observed(rec)); len(rest) != 0 {
+							t.Errorf("%s: start did not converge: %q", name, kinds(rest))
+						}
+					}
+					if _, _, err := runCrashing(t, f, Desired{}, rec, true); err != nil {
+						t.Fatalf("%s: stop: %v", name, err)
+					}
+					if diff := cmp.Diff(normalised(before, f.snap()), f.snap(), eq); diff != "" {
+						t.Errorf("%s: host not restored (-before +after):\n%s", name, diff)
+					}
+				}
+				// The stop that follows is killed after each of its
+				// writes in turn; a second stop finishes the job.
+				for j := 1; ; j++ {
+					name := fmt.Sprintf("%s, write %d (%s) %s, then stop killed after its write %d, stop", c.name, k+1, w, how, j)
+					f, before, rec := interrupted(name)
+					f.writes, f.crashAfter = nil, j
+					rec, crashed, _ := runCrashing(t, f, Desired{}, rec, true)
+					if !crashed {
+						break
+					}
+					f.crashAfter = 0
+					if _, _, err := runCrashing(t, f, Desired{}, rec, true); err != nil {
+						t.Fatalf("%s: stop: %v", name, err)
+					}
+					if diff := cmp.Diff(normalised(before, f.snap()), f.snap(), eq); diff != "" {
+						t.Errorf("%s: host not restored (-before +after):\n%s", name, diff)
+					}
+				}
+			}
+		}
+	}
+}
