@@ -215,12 +215,12 @@ func outcome(changes []Change, errs []error) (Result, error) {
 // retryable reports whether every failure in errs may be cured by
 // reading the kernel again and planning again: an unknown outcome (a lost
 // acknowledgement), or a table changed by someone else since it was read
-// (EEXIST on an addition, ESRCH on a service that vanished).
+// (EEXIST on an addition or a bind, ESRCH on a service that vanished).
 func retryable(changes []Change, errs []error) bool {
 	for i, err := range errs {
 		switch {
 		case err == nil, errors.Is(err, ipvs.ErrNotAttempted), errors.Is(err, ipvs.ErrOutcomeUnknown):
-		case errors.Is(err, unix.EEXIST) && (changes[i].Kind == AddService || changes[i].Kind == AddDestination):
+		case errors.Is(err, unix.EEXIST) && (changes[i].Kind == AddService || changes[i].Kind == AddDestination || changes[i].Kind == Bind):
 		case errors.Is(err, unix.ESRCH) && changes[i].Kind != AddService:
 		default:
 			return false

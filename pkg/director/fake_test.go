@@ -259,10 +259,13 @@ func (m *memKernel) write(what string, done func()) error {
 	return nil
 }
 
+// Bind is exclusive, as the kernel's RTM_NEWADDR without NLM_F_REPLACE.
 func (m *memKernel) Bind(a vip.Addr) error {
-	return m.write("bind "+a.String(), func() {
-		m.addrs[a.Dev] = append(slices.DeleteFunc(m.addrs[a.Dev], func(b vip.Addr) bool { return keyOf(b) == keyOf(a) }), a)
-	})
+	if slices.ContainsFunc(m.addrs[a.Dev], func(b vip.Addr) bool { return keyOf(b) == keyOf(a) }) {
+		m.writes++
+		return fmt.Errorf("bind %s: %w", a, unix.EEXIST)
+	}
+	return m.write("bind "+a.String(), func() { m.addrs[a.Dev] = append(m.addrs[a.Dev], a) })
 }
 
 func (m *memKernel) Unbind(a vip.Addr) error {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/lvs-rs/lvs-rs/pkg/config"
 	"github.com/lvs-rs/lvs-rs/pkg/ipvs"
+	"github.com/lvs-rs/lvs-rs/pkg/vip"
 )
 
 // changeCase is a configuration lvs-rs runs with (from), then a second
@@ -215,5 +216,47 @@ func TestStopInterruptedAtEveryWrite(t *testing.T) {
 				t.Fatalf("%s: a record is left", name)
 			}
 		}
+	}
+}
+
+// racedBind is a memKernel on which another tool binds each VIP just
+// before lvs-rs's bind of it, once.
+type racedBind struct {
+	*memKernel
+	raced bool
+}
+
+func (r *racedBind) Bind(a vip.Addr) error {
+	if !r.raced {
+		r.raced = true
+		r.addrs[a.Dev] = append(r.addrs[a.Dev], a)
+	}
+	return r.memKernel.Bind(a)
+}
+
+// TestBindRacedByAnotherTool: a VIP another tool binds between start's
+// reading of the addresses and its bind is refused (EEXIST), never taken
+// over: start reads the host again and converges, the VIP is not recorded
+// as lvs-rs's, and stop leaves it bound.
+func TestBindRacedByAnotherTool(t *testing.T) {
+	ctx := context.Background()
+	b := newMemBed(t)
+	o := b.opts()
+	k := &racedBind{memKernel: b.k}
+	o.Kernel = k
+	if _, err := Start(ctx, web(), o); err != nil {
+		t.Fatalf("start with its bind raced: %v", err)
+	}
+	if !k.raced {
+		t.Fatal("start bound nothing: the test proves nothing")
+	}
+	if r, _ := b.record(); len(r.Addresses) != 0 {
+		t.Fatalf("the other tool's VIP is recorded as lvs-rs's: %+v", r.Addresses)
+	}
+	if _, err := Stop(ctx, b.opts()); err != nil {
+		t.Fatal(err)
+	}
+	if len(b.k.addrs["eth0"]) != 1 {
+		t.Fatalf("stop unbound the other tool's VIP: eth0 holds %v", b.k.addrs["eth0"])
 	}
 }

@@ -74,7 +74,9 @@ type Kernel interface {
 	// Addrs lists the addresses on dev; a missing device is an error
 	// satisfying linkGone.
 	Addrs(dev string) ([]vip.Addr, error)
-	// Bind puts a on its device; binding what is there is a no-op.
+	// Bind puts a on its device; an address already there (another tool
+	// bound it since it was observed absent) is refused with EEXIST, never
+	// taken over.
 	Bind(a vip.Addr) error
 	// Unbind removes a; what is already gone counts as success.
 	Unbind(a vip.Addr) error
