@@ -117,7 +117,9 @@ func runDaemon(parent context.Context, g *globalFlags, f *roleFlags, stderr io.W
 		Watch: func(ctx context.Context, kick func()) error {
 			return reconcile.WatchAddresses(ctx, netns.None(), kick)
 		},
-		Source:   func(v6 bool) (netip.Addr, error) { return directorSource(k.handle, cfg, v6) },
+		// The loop names the configuration (a reload's, not this one):
+		// director.interface and the VIPs may change.
+		Source:   func(c *config.Config, v6 bool) (netip.Addr, error) { return directorSource(k.handle, c, v6) },
 		Metrics:  reg,
 		Logger:   log,
 		Ready:    func(s string) { notify(daemon.SdNotifyReady, "STATUS="+s) },
@@ -238,8 +240,10 @@ func openDaemonKernel(ctx context.Context) (daemonKernel, error) {
 }
 
 // directorSource is the source of the checks through the VIP: the first
-// global address of the IPv4 (or IPv6) family on the director interface
-// that is not a VIP.
+// global address of the IPv4 (or IPv6) family on cfg's director interface
+// that is not one of cfg's VIPs. cfg is the configuration being set up
+// (reconcile.Options.Source), never one captured at start-up: a reload
+// may move director.interface or make the old source a VIP.
 func directorSource(h *netlink.Handle, cfg *config.Config, v6 bool) (netip.Addr, error) {
 	iface := cfg.Director.Interface
 	link, err := h.LinkByName(iface)

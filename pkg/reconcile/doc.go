@@ -49,8 +49,11 @@
 // the one the loop's last pass read or wrote, as after a start or stop
 // run between two passes.
 //
-// Readiness (Options.Ready, sd_notify READY=1) comes after the first pass
-// that began with every check's first result in.
+// Readiness (Options.Ready, sd_notify READY=1) comes after the first full
+// pass (every service) that began with every check's first result in; a
+// pass of touched services alone at that point asks for a full one, as
+// the rows of the others may still be pending while their notifications
+// wait behind a slow one.
 //
 // Reload reads the file again: a file that does not load is rejected
 // (status shows the error, FILE:LINE:COLUMN first; the running state
@@ -78,7 +81,9 @@
 //   - not checked yet: the weight the kernel has (so a restart changes no
 //     weight), or 0 for a real server the kernel does not have yet;
 //   - up: the configured weight, or the check's dynamic weight (exec exit
-//     code, agent NN%), ramped from 1 over slow_start after a recovery;
+//     code, agent NN%), ramped from 1 over slow_start after a recovery
+//     (from the check's status as each pass reads it, see recoveries, so
+//     not only once the transition's notification has arrived);
 //   - down: weight 0 (on_failure quiesce), or deleted (on_failure remove);
 //   - drained by hand, or removed from the file: weight 0 until it has no
 //     connections (ActiveConn+InActConn = 0) or drain_timeout has passed
@@ -94,7 +99,8 @@
 // firewall-mark IPVS service holding only its real server (Setup.Probes,
 // added to every pass's effective desired state by AddProbes together
 // with accept_local on the director), whose mark the check's socket
-// carries, bound to the director's own address (Options.Source) and
+// carries, bound to the director's own address (Options.Source, asked
+// again for each configuration a reload sets up) and
 // dialling VIP:port. The mark is ProbeMarkBase plus a hash of the real
 // server's identity (the next free one on a collision), so it and the
 // check's state survive edits elsewhere in the file.

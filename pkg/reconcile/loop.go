@@ -50,9 +50,13 @@ type Options struct {
 	// summary (for sd_notify STATUS=).
 	Ready, Progress func(summary string)
 	// Source returns the director's own address of the VIP's family (IPv6
-	// when v6), the source of the checks through the VIP (via: vip);
-	// nil refuses such checks.
-	Source func(v6 bool) (netip.Addr, error)
+	// when v6), the source of the checks through the VIP (via: vip), as
+	// cfg has it (its director.interface, its VIPs); nil refuses such
+	// checks. It is called from the loop's goroutine with the
+	// configuration being set up: Config by New, and at a reload the
+	// file just read, before it replaces the running one (so reading the
+	// running configuration would give the old interface and VIPs).
+	Source func(cfg *config.Config, v6 bool) (netip.Addr, error)
 	// Load reads a configuration file; nil is config.Load.
 	Load func(path string) (*config.Config, error)
 	// Checker configures the health checker (its Notify is the loop's).
@@ -78,8 +82,8 @@ type Loop struct {
 	drains    []control.Drain
 	drainedAt map[control.Drain]time.Time
 	leaving   map[Member]Leaving
-	recovered map[string]time.Time // target ID -> when it came back from down
-	last      Outcome              // of the last pass
+	recovered recoveries // since when each target is back from down (slow start)
+	last      Outcome    // of the last pass
 	rec       control.ReconcileStatus
 	repairs   uint64
 	begun     uint64 // passes started
@@ -133,7 +137,7 @@ func New(o Options) (*Loop, error) {
 		opts: o, log: o.Logger, started: now,
 		kick: make(chan struct{}, 1), reload: make(chan struct{}, 1),
 		cfg: o.Config, setup: s, drains: drains, drainedAt: map[control.Drain]time.Time{}, pending: map[control.Drain]uint64{},
-		leaving: leaving, recovered: map[string]time.Time{}, passed: make(chan struct{}),
+		leaving: leaving, recovered: recoveries{}, passed: make(chan struct{}),
 		cfgStatus: control.ConfigStatus{File: o.File, Accepted: true, Loaded: now},
 		full:      true,
 	}
@@ -192,14 +196,22 @@ func (l *Loop) Run(ctx context.Context) error {
 		case <-timer.C:
 			l.setFull() // reconcile_interval, a time step, or a retry
 		}
-		// Readiness needs a pass that saw every check's first result.
+		// Readiness needs a pass that saw every check's first result, in
+		// every service: a full one. A pass of the services touched by
+		// the notifications delivered so far keeps the others' rows from
+		// an earlier pass, which may still be pending (the kernel's
+		// weights) while their notifications wait behind a slow one; so
+		// once every check has a result, ask for a full pass.
 		checked := l.checker.Counters().Unchecked == 0
-		next, err := l.pass(ctx)
+		next, full, err := l.pass(ctx)
 		if first && (errors.Is(err, director.ErrForeignService) || errors.Is(err, director.ErrNoIPVS)) {
 			return err
 		}
 		first = false
-		if !ready && checked && l.converged() {
+		if !ready && checked && !full {
+			l.Kick()
+		}
+		if !ready && checked && full && l.converged() {
 			ready = true
 			if l.opts.Ready != nil {
 				l.opts.Ready(l.summary())
@@ -251,13 +263,8 @@ func (l *Loop) watch(ctx context.Context) {
 func (l *Loop) transition(t health.Transition) {
 	l.mu.Lock()
 	m, known := l.setup.Members[t.ID]
-	switch {
-	case t.From == health.Down && t.To == health.Up:
-		l.recovered[t.ID] = t.Time
-	case t.To != health.Up:
-		delete(l.recovered, t.ID)
-	}
 	if known {
+		l.recovered.heard(t)
 		if l.touched == nil {
 			l.touched = map[ipvs.ServiceKey]bool{}
 		}

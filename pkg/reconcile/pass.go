@@ -23,8 +23,9 @@ const (
 // services they touched (director.Options.Services: a dump of that
 // service's real servers and the one edit). It returns when the next pass
 // is due without a trigger (the earlier of reconcile_interval after the
-// last full pass and Overlay's next time step) and the pass's error.
-func (l *Loop) pass(ctx context.Context) (time.Time, error) {
+// last full pass and Overlay's next time step), whether it converged
+// every service, and the pass's error.
+func (l *Loop) pass(ctx context.Context) (time.Time, bool, error) {
 	phase.Mark("wait") // since the last pass, or since start-up
 	start := time.Now()
 	l.mu.Lock()
@@ -53,7 +54,7 @@ func (l *Loop) pass(ctx context.Context) (time.Time, error) {
 	if soon := end.Add(time.Second); err != nil && soon.Before(next) {
 		next = soon // try again soon
 	}
-	return next, err
+	return next, scope == nil, err
 }
 
 // takeScope returns the services the next pass converges, nil for every
@@ -133,7 +134,7 @@ func (l *Loop) inputs(now time.Time, only map[ipvs.ServiceKey]bool) Inputs {
 	}
 	for _, st := range statuses {
 		if m, ok := l.setup.Members[st.ID]; ok {
-			in.Health[m] = healthOf(st, l.recovered[st.ID])
+			in.Health[m] = healthOf(st, l.recovered.observe(st))
 		}
 	}
 	if len(l.drains) == 0 {

@@ -41,11 +41,9 @@ func (l *Loop) doReload() {
 		return
 	}
 	l.leaving = leaving
-	for id := range l.recovered {
-		if _, ok := s.Members[id]; !ok {
-			delete(l.recovered, id)
-		}
-	}
+	// The checker has the new targets: a check that started afresh is
+	// unknown again, and the targets that left are gone.
+	l.recovered = l.recovered.rebase(l.checker.Statuses(), now)
 	if cfg.Director.Metrics != l.cfg.Director.Metrics {
 		l.log.Warn("director.metrics changed: the endpoint moves at the next start of lvs-rs run", "running", l.cfg.Director.Metrics.String())
 	}
@@ -100,8 +98,8 @@ func (l *Loop) loadSetup() (*config.Config, Setup, error) {
 }
 
 // newSetup is NewSetup with the sources of the checks through the VIP
-// set.
-func newSetup(cfg *config.Config, source func(v6 bool) (netip.Addr, error)) (Setup, error) {
+// set, asked of source for cfg itself.
+func newSetup(cfg *config.Config, source func(cfg *config.Config, v6 bool) (netip.Addr, error)) (Setup, error) {
 	s, err := NewSetup(cfg)
 	if err != nil {
 		return Setup{}, err
@@ -110,7 +108,7 @@ func newSetup(cfg *config.Config, source func(v6 bool) (netip.Addr, error)) (Set
 		return Setup{}, errors.New("reconcile: checks through the VIP need the director's source address")
 	}
 	if len(s.Probes) > 0 {
-		err = s.SetSources(source)
+		err = s.SetSources(func(v6 bool) (netip.Addr, error) { return source(cfg, v6) })
 	}
 	return s, err
 }
