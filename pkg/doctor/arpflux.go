@@ -16,7 +16,12 @@ import (
 // NameARPFlux is the director's ARP flux check: it asks, on the director's
 // interface, who has each IPv4 VIP, and names every MAC address other
 // than the director's own that answers. Such a host (usually a real server
-// whose arp_ignore is 0) steals clients from the director.
+// whose arp_ignore is 0) steals clients from the director. A MAC that also
+// answers for a real server's own address is that real server: always a
+// problem. Any other MAC is a problem unless director.announce is set:
+// then it is a peer director, which binds the VIP too (README: Several
+// directors), and routers reach the VIP through BGP next hops, not ARP;
+// it gets a note.
 const NameARPFlux = "arp-flux"
 
 // ARP probing times: requests per VIP, the gap between them, and how long
@@ -76,18 +81,75 @@ func checkARPFlux(ctx context.Context, h Host, t Target) []Result {
 	if err != nil {
 		return []Result{problem(NameARPFlux, fmt.Sprintf("ARP on %s: %v", t.Interface, err), "run doctor as root on the director")}
 	}
-	var out []Result
-	for _, v := range vips {
-		if macs := answers[v]; len(macs) > 0 {
-			out = append(out, problem(NameARPFlux,
-				fmt.Sprintf("VIP %s: %s answered ARP on %s besides the director (%s): clients may send the VIP's traffic there", v, strings.Join(macs, ", "), t.Interface, conn.HardwareAddr()),
-				"on that host (a real server): lvs-rs start --role realserver sets arp_ignore=1 and arp_announce=2 (or: sysctl -w net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2)"))
+	// Only a real server's answer is ARP flux. Its MAC is the one that
+	// answers for its own address: ask for the real servers only when
+	// some VIP had a foreign answer.
+	owners := map[string][]netip.Addr{} // MAC -> the real servers it answers for
+	if len(answers) > 0 {
+		var rss []netip.Addr
+		for _, a := range t.RealServers {
+			if a.Is4() && !slices.Contains(vips, a) {
+				rss = append(rss, a)
+			}
 		}
+		if len(rss) > 0 {
+			byRS, err := probeARP(ctx, conn, sender, rss)
+			if err != nil {
+				return []Result{problem(NameARPFlux, fmt.Sprintf("ARP on %s: %v", t.Interface, err), "run doctor as root on the director")}
+			}
+			for _, a := range rss {
+				for _, m := range byRS[a] {
+					owners[m] = append(owners[m], a)
+				}
+			}
+		}
+	}
+	var out, notes []Result
+	for _, v := range vips {
+		var rsMACs, others []string
+		for _, m := range answers[v] {
+			if rs := owners[m]; len(rs) > 0 {
+				rsMACs = append(rsMACs, fmt.Sprintf("%s (real server %s)", m, joinAddrs(rs)))
+			} else {
+				others = append(others, m)
+			}
+		}
+		switch {
+		case len(rsMACs) > 0:
+			what := fmt.Sprintf("VIP %s: %s answered ARP on %s besides the director (%s): clients may send the VIP's traffic there",
+				v, strings.Join(rsMACs, ", "), t.Interface, conn.HardwareAddr())
+			if len(others) > 0 && t.Announce {
+				what += fmt.Sprintf(" (%s, not a real server, answered too: a peer director)", strings.Join(others, ", "))
+			}
+			out = append(out, problem(NameARPFlux, what,
+				"on that real server: lvs-rs start --role realserver sets arp_ignore=1 and arp_announce=2 (or: sysctl -w net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2)"))
+		case len(others) > 0 && t.Announce:
+			r := ok(NameARPFlux)
+			r.Note = fmt.Sprintf("VIP %s: also answered by %s on %s, not a real server: a peer director, which binds the VIP too; with director.announce routers reach the VIP through BGP next hops, not ARP",
+				v, strings.Join(others, ", "), t.Interface)
+			notes = append(notes, r)
+		case len(others) > 0:
+			out = append(out, problem(NameARPFlux,
+				fmt.Sprintf("VIP %s: %s answered ARP on %s besides the director (%s): clients may send the VIP's traffic there", v, strings.Join(others, ", "), t.Interface, conn.HardwareAddr()),
+				"if that host is a real server: lvs-rs start --role realserver sets arp_ignore=1 and arp_announce=2 (or: sysctl -w net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2); if it is another director: several directors need director.announce and a BGP daemon (README: Several directors)"))
+		}
+	}
+	if len(out) == 0 {
+		out = notes
 	}
 	if len(out) == 0 {
 		out = append(out, ok(NameARPFlux))
 	}
 	return out
+}
+
+// joinAddrs lists addresses, comma separated.
+func joinAddrs(as []netip.Addr) string {
+	s := make([]string, len(as))
+	for i, a := range as {
+		s[i] = a.String()
+	}
+	return strings.Join(s, ", ")
 }
 
 // probeARP asks for each VIP a few times and returns, per VIP, the sorted

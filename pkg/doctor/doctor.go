@@ -50,6 +50,13 @@ type Target struct {
 	VIPs      []netip.Addr
 	IPForward bool
 	OneWay    bool
+	// Director: the IPv4 real servers (and sorry servers) of the file, and
+	// whether director.announce is set. The arp-flux check reports a MAC
+	// that answers for a VIP as ARP flux when it is a real server's; with
+	// announce, any other answer is a peer director's (routers reach the
+	// VIPs through BGP next hops, not ARP).
+	RealServers []netip.Addr
+	Announce    bool
 	// Real server: the VIPs this host serves and how, and the director
 	// address nat replies must route through (zero: not configured).
 	Bindings []config.Binding
@@ -58,14 +65,21 @@ type Target struct {
 
 // DirectorTarget is the director's Target from cfg.
 func DirectorTarget(cfg *config.Config) Target {
-	t := Target{Role: RoleDirector, Interface: cfg.Director.Interface, IPForward: cfg.Director.IPForward}
+	t := Target{Role: RoleDirector, Interface: cfg.Director.Interface, IPForward: cfg.Director.IPForward, Announce: cfg.Director.Announce != nil}
+	addRS := func(a netip.Addr) {
+		if a.Is4() && !slices.Contains(t.RealServers, a) {
+			t.RealServers = append(t.RealServers, a)
+		}
+	}
 	for _, vs := range cfg.VirtualServers {
 		if !slices.Contains(t.VIPs, vs.VIP) {
 			t.VIPs = append(t.VIPs, vs.VIP)
 		}
 		for _, rs := range vs.RealServers {
 			t.OneWay = t.OneWay || rs.Mode == config.ModeDR || rs.Mode == config.ModeTUN
+			addRS(rs.Address)
 		}
+		addRS(vs.SorryServer)
 	}
 	return t
 }

@@ -17,10 +17,12 @@ import (
 	"github.com/lvs-rs/lvs-rs/pkg/sysctl"
 )
 
-// NameSysctlD is the boot-persistence check: a file in a sysctl.d
-// directory or /etc/sysctl.conf whose last assignment to a parameter
-// lvs-rs manages undoes lvs-rs's value when it is applied (at boot, when
-// a device appears, or by sysctl --system).
+// NameSysctlD is the boot-persistence check: a line in a sysctl.d
+// directory or /etc/sysctl.conf that, by systemd-sysctl's rules
+// (sysctl.d(5)), sets a parameter lvs-rs manages to a value that undoes
+// lvs-rs's when it is applied (at boot, when a device appears, or by
+// sysctl --system). A key's own line wins over every glob, and "-key"
+// keeps globs off it.
 const NameSysctlD = "sysctl.d"
 
 // sysctlDirs are the sysctl.d directories in systemd's precedence order:
@@ -35,12 +37,15 @@ type managed struct {
 	owner string // what needs it, for the message
 }
 
-// assignment is one "key = value" line.
+// assignment is one line of a sysctl.d file: "key = value", or an
+// exclusion "-key" (no '='), which sets nothing and keeps every glob off
+// the key.
 type assignment struct {
-	file  string
-	line  int
-	key   string // slash form, may hold glob characters
-	value string
+	file    string
+	line    int
+	key     string // normalized slash form, may hold glob characters
+	value   string
+	exclude bool
 }
 
 func checkSysctlD(_ context.Context, h Host, t Target) []Result {
@@ -52,9 +57,10 @@ func checkSysctlD(_ context.Context, h Host, t Target) []Result {
 	if err != nil {
 		return []Result{problem(NameSysctlD, fmt.Sprintf("cannot read sysctl configuration: %v", err), "run doctor on the host itself")}
 	}
+	opts := resolveOptions(as)
 	var out []Result
 	for _, m := range ms {
-		last := lastAssignment(as, m.key)
+		last := appliedOption(opts, m.key)
 		if last == nil {
 			continue
 		}
@@ -62,10 +68,14 @@ func checkSysctlD(_ context.Context, h Host, t Target) []Result {
 		if err == nil && !m.undo(v) {
 			continue
 		}
+		fix := fmt.Sprintf("remove that line, or set %s = %d there", dotted(m.key), m.want)
+		if isGlob(last.key) {
+			fix = fmt.Sprintf("add the line %s = %d to a sysctl.d file (a key named on its own line is never set by a glob), or remove that line", dotted(m.key), m.want)
+		}
 		out = append(out, problem(NameSysctlD,
 			fmt.Sprintf("%s:%d sets %s = %s, undoing lvs-rs's %d (%s) the next time sysctl settings are applied (boot, a new device, sysctl --system)",
 				last.file, last.line, dotted(m.key), last.value, m.want, m.owner),
-			fmt.Sprintf("remove that line, or set %s = %d there", dotted(m.key), m.want)))
+			fix))
 	}
 	if len(out) == 0 {
 		out = append(out, ok(NameSysctlD))
@@ -102,19 +112,52 @@ func managedSysctls(t Target) []managed {
 	return out
 }
 
-// lastAssignment returns the last assignment whose key (or glob) names
-// key, or nil.
-func lastAssignment(as []assignment, key string) *assignment {
-	for i := len(as) - 1; i >= 0; i-- {
-		if as[i].key == key {
-			return &as[i]
+// resolveOptions merges the lines in the order they are read, as
+// systemd-sysctl does: one option per key (the key as written, a glob
+// included). A line for a key that has an option with the same value (or
+// both exclusions) changes nothing; with another value it replaces the
+// option and moves it to the end, the order options are applied in.
+func resolveOptions(as []assignment) []assignment {
+	var out []assignment
+	for _, a := range as {
+		i := slices.IndexFunc(out, func(o assignment) bool { return o.key == a.key })
+		if i >= 0 {
+			if out[i].exclude == a.exclude && out[i].value == a.value {
+				continue
+			}
+			out = slices.Delete(out, i, i+1)
 		}
-		if m, err := path.Match(as[i].key, key); err == nil && m {
-			return &as[i]
+		out = append(out, a)
+	}
+	return out
+}
+
+// appliedOption returns the option that sets key when opts are applied, or
+// nil: the option for key itself (nil for an exclusion), else the last
+// glob that matches key (sysctl.d(5): a key with an explicit line is
+// excluded from every glob, whatever the order).
+func appliedOption(opts []assignment, key string) *assignment {
+	for i := range opts {
+		if opts[i].key == key {
+			if opts[i].exclude {
+				return nil
+			}
+			return &opts[i]
+		}
+	}
+	for i := len(opts) - 1; i >= 0; i-- {
+		o := &opts[i]
+		if o.exclude || !isGlob(o.key) {
+			continue
+		}
+		if m, err := path.Match(o.key, key); err == nil && m {
+			return o
 		}
 	}
 	return nil
 }
+
+func isGlob(key string) bool { return strings.ContainsAny(key, "*?[") }
 
 // readSysctlFiles returns every assignment in the order they are applied:
 // the *.conf files of the sysctl.d directories sorted by name (the first
@@ -163,9 +206,10 @@ func readSysctlFiles(root string) ([]assignment, error) {
 	return out, nil
 }
 
-// parseSysctlFile reads "key = value" lines; '#' and ';' start comments,
-// a leading '-' (ignore failures) is dropped, dotted keys become slash
-// keys (a key that already holds '/' is taken as is).
+// parseSysctlFile reads the lines of one file as systemd-sysctl does:
+// '#' and ';' start comment lines; "key = value", where a leading '-'
+// only ignores failures; "-key" without '=' is an exclusion; any other
+// line is ignored. Keys are normalized (normalizeKey).
 func parseSysctlFile(file string) ([]assignment, error) {
 	f, err := os.Open(file)
 	if err != nil {
@@ -179,15 +223,44 @@ func parseSysctlFile(file string) ([]assignment, error) {
 		if line == "" || line[0] == '#' || line[0] == ';' {
 			continue
 		}
+		a := assignment{file: file, line: n}
 		k, v, found := strings.Cut(line, "=")
-		if !found {
-			continue
+		switch {
+		case found:
+			k = strings.TrimPrefix(k, "-")
+			a.value = strings.TrimSpace(v)
+		case line[0] == '-':
+			k, a.exclude = line[1:], true
+		default:
+			continue // systemd warns: not an assignment
 		}
-		k = strings.TrimPrefix(strings.TrimSpace(k), "-")
-		if !strings.Contains(k, "/") {
-			k = strings.ReplaceAll(k, ".", "/")
-		}
-		out = append(out, assignment{file: file, line: n, key: k, value: strings.TrimSpace(v)})
+		a.key = normalizeKey(strings.TrimSpace(k))
+		out = append(out, a)
 	}
 	return out, sc.Err()
+}
+
+// normalizeKey is systemd's sysctl_normalize: when the first separator is
+// a dot, dots and slashes swap ("net.ipv4.conf.eth0/100.rp_filter" is
+// net/ipv4/conf/eth0.100/rp_filter); when it is a slash the key is taken
+// as is. Repeated slashes collapse and a leading slash goes.
+func normalizeKey(k string) string {
+	if i := strings.IndexAny(k, "./"); i >= 0 && k[i] == '.' {
+		k = strings.Map(func(r rune) rune {
+			switch r {
+			case '.':
+				return '/'
+			case '/':
+				return '.'
+			}
+			return r
+		}, k)
+	}
+	for strings.Contains(k, "//") {
+		k = strings.ReplaceAll(k, "//", "/")
+	}
+	if len(k) > 1 {
+		k = strings.TrimPrefix(k, "/")
+	}
+	return k
 }
