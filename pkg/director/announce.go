@@ -77,15 +77,23 @@ func serves(vs config.VirtualServer) bool {
 // the start of the deletions (withdrawn before its services go), the
 // routes no longer wanted: those of the wanted table not listed, and all
 // of each table lvs-rs recorded (now or in the past) that is no longer
-// the wanted one.
+// the wanted one. A route of lvs-rs's in the wanted table number under
+// another protocol (announce.protocol changed) is the kernel's same route
+// (its key has no protocol: adding the new one is refused with EEXIST),
+// so it is deleted right before its replacement is added instead.
 func planAnnounce(out *[phases][]Change, d Desired, obs Observed, owned Owned) {
 	want := d.Announce.key()
+	moved := map[netip.Prefix]RouteTable{} // prefix -> the same-number table it leaves
 	var dels []Change
 	for _, t := range ownedTables(owned) {
 		if t == want {
 			continue
 		}
 		for _, c := range announce.Plan(nil, obs.Routes[t]) {
+			if t.Table == want.Table && d.Announce.wants(c.Prefix) {
+				moved[c.Prefix] = t
+				continue
+			}
 			dels = append(dels, Change{Kind: DeleteRoute, x: &changeDetail{Route: t, Prefix: c.Prefix}})
 		}
 	}
@@ -97,10 +105,21 @@ func planAnnounce(out *[phases][]Change, d Desired, obs Observed, owned Owned) {
 				dels = append(dels, ch)
 				continue
 			}
+			if from, ok := moved[c.Prefix]; ok {
+				out[phaseAdd] = append(out[phaseAdd], Change{Kind: DeleteRoute, x: &changeDetail{Route: from, Prefix: c.Prefix}})
+			}
 			out[phaseAdd] = append(out[phaseAdd], ch)
 		}
 	}
 	out[phaseDeleteDest] = append(dels, out[phaseDeleteDest]...)
+}
+
+// wants reports whether a announces the host prefix p.
+func (a *Announce) wants(p netip.Prefix) bool {
+	if a == nil {
+		return false
+	}
+	return slices.ContainsFunc(a.VIPs, func(v netip.Addr) bool { return announce.HostPrefix(v) == p })
 }
 
 // routeTables returns the tables observe reads: the wanted one and the

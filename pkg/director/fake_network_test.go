@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"slices"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/lvs-rs/lvs-rs/pkg/nftmark"
 )
 
@@ -22,7 +24,15 @@ func (m *memKernel) Routes(_ context.Context, t RouteTable) ([]netip.Prefix, err
 	return slices.Clone(m.net.routes[t]), nil
 }
 
+// AddRoute refuses a prefix the table already holds under any protocol,
+// as the kernel does (a route's key has no protocol).
 func (m *memKernel) AddRoute(_ context.Context, t RouteTable, p netip.Prefix) error {
+	for have, ps := range m.net.routes {
+		if have.Table == t.Table && slices.Contains(ps, p) {
+			m.writes++
+			return fmt.Errorf("add route %v %s: %w", p, t, unix.EEXIST)
+		}
+	}
 	return m.write(fmt.Sprintf("add route %v %s", p, t), func() {
 		if m.net.routes == nil {
 			m.net.routes = map[RouteTable][]netip.Prefix{}

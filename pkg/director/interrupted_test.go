@@ -59,6 +59,11 @@ func changeCases() []changeCase {
 			from: withReuse(0), to: withReuse(2)},
 		{name: "the sync daemon restarted", from: withSync(1), to: withSync(2)},
 		{name: "the announce table moved", from: inTable(100), to: inTable(200)},
+		{name: "the announce protocol changed", from: inTable(100), to: func() *config.Config {
+			c := inTable(100)()
+			c.Director.Announce.Protocol = 251
+			return c
+		}},
 		{name: "services edited, added and removed",
 			setup: func(k *memKernel) { k.services = append(k.services, ipvs.ServiceExtended{Service: foreignSvc}) },
 			from:  twoServices,

@@ -137,3 +137,32 @@ func TestDirectorStopFailsWithForeignRealServer(t *testing.T) {
 		cleanup(what)
 	}
 }
+
+// TestDirectorAnnounceProtocolChange: changing announce.protocol alone
+// moves each route to the new protocol (the kernel's route key has no
+// protocol: adding the new one before deleting the old was refused with
+// EEXIST, and every later pass failed the same way); stop then restores
+// the namespace.
+func TestDirectorAnnounceProtocolChange(t *testing.T) {
+	h := newDirHost(t, changeFromYAML)
+	before := h.snapshot()
+	h.must("start", "start")
+	if err := os.WriteFile(h.config, []byte(strings.Replace(changeFromYAML, "protocol: 250", "protocol: 251", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h.must("start with protocol 251", "start")
+	var routes []string
+	for _, l := range h.snapshot() {
+		if strings.HasPrefix(l, "route table 100 ") {
+			routes = append(routes, l)
+		}
+	}
+	if len(routes) != 1 || !strings.Contains(routes[0], "dst 10.0.0.100/32") || !strings.Contains(routes[0], "proto 251") {
+		t.Fatalf("table 100 after the change: %q, want the VIP's route with proto 251 alone", routes)
+	}
+	h.must("status", "status")
+	h.must("stop", "stop")
+	if d := dirDiff(before, h.snapshot()); d != "" {
+		t.Fatalf("stop did not restore the namespace:\n%s", d)
+	}
+}
