@@ -4,20 +4,26 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
+	"github.com/lvs-rs/lvs-rs/pkg/arp"
 	"github.com/lvs-rs/lvs-rs/pkg/config"
+	"github.com/lvs-rs/lvs-rs/pkg/sysctl"
 	"github.com/lvs-rs/lvs-rs/pkg/tunnel"
 )
 
 // NameARPSysctls is the real server's ARP parameter check: on every
-// device the effective arp_ignore (max of all and the device) must be at
-// least 1 and arp_announce at least 2, or the host answers ARP for a VIP
-// it holds on lo or tunl0, or announces a VIP as an ARP source.
+// device the effective arp_ignore (max of all and the device) must keep
+// the VIPs quiet (1, 2 or 8; 3 too when every VIP is dr, bound scope host
+// on lo; 4 to 7 reply as 0 does) and the effective arp_announce must be 2
+// (larger values act as 0), or the host answers ARP for a VIP it holds on
+// lo or tunl0, or announces a VIP as an ARP source. The rule is the one
+// start applies (arp.Enough).
 const NameARPSysctls = "arp-sysctls"
 
-// arpMinimum is the least effective value of each ARP parameter that
-// keeps a real server quiet about its VIPs.
+// arpMinimum is the value lvs-rs sets for each ARP parameter to keep a
+// real server quiet about its VIPs; arp.Enough tells which others do too.
 var arpMinimum = []struct {
 	param string
 	min   int
@@ -37,6 +43,7 @@ func checkARPSysctls(_ context.Context, h Host, t Target) []Result {
 			devs = append(devs, d)
 		}
 	}
+	hostOnly := !t.hasMode(config.ModeTUN, true) // every VIP on lo, scope host
 	var out []Result
 	for _, m := range arpMinimum {
 		var bad []string
@@ -46,13 +53,13 @@ func checkARPSysctls(_ context.Context, h Host, t Target) []Result {
 				out = append(out, problem(NameARPSysctls, fmt.Sprintf("cannot read %s: %v", m.param, err), "run doctor on the host itself"))
 				continue
 			}
-			if e.eff < m.min {
+			if !arp.Enough(sysctl.IPv4Conf(dev, m.param), strconv.Itoa(m.min), strconv.Itoa(e.eff), hostOnly) {
 				bad = append(bad, fmt.Sprintf("%s %s", dev, e))
 			}
 		}
 		if len(bad) > 0 {
 			out = append(out, problem(NameARPSysctls,
-				fmt.Sprintf("effective %s below %d on %s: %s", m.param, m.min, strings.Join(bad, ", "), m.harm),
+				fmt.Sprintf("effective %s is not %s on %s: %s", m.param, quietValues(m.param, hostOnly), strings.Join(bad, ", "), m.harm),
 				fmt.Sprintf("lvs-rs start --role realserver sets conf/all/%s=%d (or: sysctl -w net.ipv4.conf.all.%s=%d)", m.param, m.min, m.param, m.min)))
 		}
 	}
@@ -60,6 +67,18 @@ func checkARPSysctls(_ context.Context, h Host, t Target) []Result {
 		out = append(out, ok(NameARPSysctls))
 	}
 	return out
+}
+
+// quietValues names the effective values of param that keep the VIPs
+// quiet (arp.Enough).
+func quietValues(param string, hostOnly bool) string {
+	switch {
+	case param != arp.ArpIgnore:
+		return "2"
+	case hostOnly:
+		return "1, 2, 3 or 8"
+	}
+	return "1, 2 or 8"
 }
 
 // vipDevices are the devices that hold t's IPv4 VIPs: lo (dr), tunl0 (tun).

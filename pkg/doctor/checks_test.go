@@ -43,15 +43,26 @@ func TestARPSysctls(t *testing.T) {
 	// The device's own value counts too: max(all, dev).
 	run(t, checkARPSysctls, tree(t, arpTree("0", "1", "1", "2")), dr, outcome{NameARPSysctls, true, nil})
 	run(t, checkARPSysctls, tree(t, arpTree("0", "0", "1", "2")), dr,
-		outcome{NameARPSysctls, false, []string{"arp_ignore below 1 on eth0 0 (all=0, eth0=0):"}})
+		outcome{NameARPSysctls, false, []string{"arp_ignore is not 1, 2, 3 or 8 on eth0 0 (all=0, eth0=0):"}})
 	run(t, checkARPSysctls, tree(t, arpTree("0", "0", "0", "2")), dr,
 		outcome{NameARPSysctls, false, []string{"eth0 0 (all=0, eth0=0), lo 0 (all=0, lo=0)", "net.ipv4.conf.all.arp_ignore=1"}})
 	run(t, checkARPSysctls, tree(t, arpTree("1", "0", "1", "0")), dr,
-		outcome{NameARPSysctls, false, []string{"arp_announce below 2"}})
+		outcome{NameARPSysctls, false, []string{"arp_announce is not 2"}})
+	// Stricter values keep the VIPs quiet; 4 to 7 reply as 0 does, and
+	// arp_announce above 2 acts as 0.
+	run(t, checkARPSysctls, tree(t, arpTree("2", "0", "8", "2")), dr, outcome{NameARPSysctls, true, nil})
+	run(t, checkARPSysctls, tree(t, arpTree("3", "0", "1", "2")), dr, outcome{NameARPSysctls, true, nil})
+	run(t, checkARPSysctls, tree(t, arpTree("5", "0", "1", "2")), dr,
+		outcome{NameARPSysctls, false, []string{"eth0 5 (all=5, eth0=0), lo 5 (all=5, lo=1)"}})
+	run(t, checkARPSysctls, tree(t, arpTree("1", "0", "1", "3")), dr,
+		outcome{NameARPSysctls, false, []string{"arp_announce is not 2"}})
 	// tunl0 not created yet: it will inherit conf/default.
 	tun := rsTarget(config.ModeTUN, "10.0.0.100")
 	run(t, checkARPSysctls, tree(t, arpTree("0", "1", "1", "2")), tun,
 		outcome{NameARPSysctls, false, []string{"tunl0 0 (all=0, default=0)"}})
+	// 3 keeps quiet only addresses bound scope host: not a tun VIP.
+	run(t, checkARPSysctls, tree(t, arpTree("3", "1", "1", "2")), tun,
+		outcome{NameARPSysctls, false, []string{"arp_ignore is not 1, 2 or 8 on eth0 3", "tunl0 3 (all=3, default=0)"}})
 }
 
 func rpTree(all, tunl0 string, defaultRoute bool) map[string]string {
