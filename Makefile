@@ -36,7 +36,8 @@ install: build
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/lvs-rs $(DESTDIR)$(UNITDIR)/lvs-rs-director.service \
-		$(DESTDIR)$(UNITDIR)/lvs-rs-realserver.service $(DESTDIR)$(UNITDIR)/lvs-rs-director-daemon.service
+		$(DESTDIR)$(UNITDIR)/lvs-rs-realserver.service $(DESTDIR)$(UNITDIR)/lvs-rs-director-daemon.service \
+		$(DESTDIR)$(UNITDIR)/lvs-rs-realserver-nat.service
 	@echo "left $(SYSCONFDIR)/lvs-rs/ in place"
 
 # Man pages: lvs-rs(8) and one per subcommand from the command tree, and

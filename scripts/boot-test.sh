@@ -32,7 +32,7 @@
 #     `systemctl stop` of the daemon exits cleanly and leaves the kernel as
 #     it is (traffic flows), then `lvs-rs stop --role director` restores the snapshot;
 #   `systemd-analyze security` of the three units is no worse than
-#     2.3 (director), 3.0 (director daemon), 2.4 (real server).
+#     2.9 (director), 3.0 (director daemon), 2.4 (real server).
 # The run fails unless every expected check passed.
 #
 # Usage: scripts/boot-test.sh [DEB]. Needs root. BOOT_TIMEOUT (default 600 s);

@@ -42,7 +42,7 @@ fi
 go vet ./...
 unformatted=$(gofmt -l packaging 2>/dev/null || true)
 [ -z "$unformatted" ] || { echo "not gofmt-formatted:"; echo "$unformatted"; exit 1; }
-(cd packaging && go vet ./...)
+(cd packaging && go vet ./... && go test -count=1 ./...)
 
 # The other kernels' suites run in the background while the package is
 # built and checked (little CPU), and go on beside the main suite.

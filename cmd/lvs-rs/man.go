@@ -51,7 +51,7 @@ start is idempotent; stop removes exactly what lvs-rs created and puts every sys
 
 **/run/lvs-rs** the state record of what start applied, and the lock.
 
-**lvs-rs-realserver.service** runs start --role realserver before network-pre.target, so the ARP sysctls and VIPs are in place before any interface comes up. **lvs-rs-director.service** runs start --role director after network-online.target; reload re-applies the file in place. Both run stop when stopped.`
+**lvs-rs-realserver.service** runs start --role realserver before network-pre.target, so the ARP sysctls and VIPs are in place before any interface comes up (dr and tun). **lvs-rs-realserver-nat.service** does the same after network-online.target, for a real server of any nat virtual server (its default route needs the network up); enable one of the two. **lvs-rs-director.service** runs start --role director after network-online.target; reload re-applies the file in place. These three run stop when stopped. **lvs-rs-director-daemon.service** runs lvs-rs run (health checks, drains, reload without a failed request); stopping it leaves the kernel as it is.`
 
 func init() { extraCommands = append(extraCommands, newManCmd) }
 
