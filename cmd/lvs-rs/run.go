@@ -161,7 +161,7 @@ func serveDaemon(parent context.Context, loop *reconcile.Loop, ln net.Listener, 
 			log.Error("control socket failed", "error", err)
 		}
 	})
-	wg.Go(func() { watchdog(ctx) })
+	wg.Go(func() { watchdog(ctx, loop) })
 	log.Info("lvs-rs run started", "pid", os.Getpid())
 	if err := loop.Run(ctx); err != nil {
 		notify(daemon.SdNotifyStopping)
@@ -172,20 +172,65 @@ func serveDaemon(parent context.Context, loop *reconcile.Loop, ln net.Listener, 
 	return nil
 }
 
-// watchdog sends WATCHDOG=1 at half the unit's WatchdogSec, when set.
-func watchdog(ctx context.Context) {
-	every, err := daemon.SdWatchdogEnabled(false)
-	if err != nil || every <= 0 {
+// watchdog sends WATCHDOG=1 at half the unit's WatchdogSec, when set,
+// while the loop is live (see pingWhileLive).
+func watchdog(ctx context.Context, loop *reconcile.Loop) {
+	every := watchdogInterval()
+	if every <= 0 {
 		return
 	}
+	pingWhileLive(ctx, every, loop.Heartbeat, func() { notify(daemon.SdNotifyWatchdog) })
+}
+
+// watchdogInterval is the unit's WatchdogSec as systemd passes it to this
+// process (WATCHDOG_USEC, for WATCHDOG_PID when set), read by go-systemd's
+// daemon.SdWatchdogEnabled; 0 without a watchdog or with a value it
+// refuses. The variables are left set: nothing this process starts
+// inherits them as its own (exec checks run a command of the file, which
+// is not the watched PID).
+func watchdogInterval() time.Duration {
+	every, err := daemon.SdWatchdogEnabled(false)
+	if err != nil {
+		return 0
+	}
+	return every
+}
+
+// watchdogLimit is how long the loop may go without progress before the
+// pings stop: reconcile.StallLimit, which exceeds the longest step of a
+// healthy pass (a converge, up to its 60 s deadline; the host lock, up to
+// 30 s), or WatchdogSec when that is longer. Stopping at WatchdogSec
+// (30 s in the unit) would kill a healthy daemon that waits 30 s for the
+// host lock or converges a large file under emulation; systemd kills a
+// stuck loop within the limit plus WatchdogSec (2 min with the unit's
+// 30 s) instead of never.
+func watchdogLimit(every time.Duration) time.Duration { return max(every, reconcile.StallLimit) }
+
+// loopLive is the watchdog's rule: the loop waits idle for a trigger
+// (live however long it waits), or the work in hand made progress less
+// than limit before now.
+func loopLive(at time.Time, idle bool, now time.Time, limit time.Duration) bool {
+	return idle || now.Sub(at) < limit
+}
+
+// pingWhileLive calls ping every every/2 (systemd's advice: twice per
+// WatchdogSec) while the loop, whose heartbeat beat returns, is live
+// (loopLive with watchdogLimit), until ctx is done. It sends no ping of
+// its own accord: a ticker that pinged regardless, as this did before,
+// kept a hung loop alive forever. A loop that makes progress again
+// after a pause (a long step) is pinged again from the next tick.
+func pingWhileLive(ctx context.Context, every time.Duration, beat func() (time.Time, bool), ping func()) {
+	limit := watchdogLimit(every)
 	t := time.NewTicker(every / 2)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
-			notify(daemon.SdNotifyWatchdog)
+		case now := <-t.C:
+			if at, idle := beat(); loopLive(at, idle, now, limit) {
+				ping()
+			}
 		}
 	}
 }

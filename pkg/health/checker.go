@@ -63,13 +63,16 @@ type check struct {
 	phase time.Duration
 	base  time.Time // next slot
 	due   time.Time // next slot plus jitter
-	idx   int       // in the heap; -1 when not
-	busy  bool      // queued or running
-	seq   uint64    // dispatches so far
-	gone  bool      // removed by Set
-	m     machine
-	subs  []string  // target IDs, sorted
-	info  CheckInfo // what observers are told, rendered once
+	// prompt: base is the prompt first slot of a check without a state,
+	// off the grid (see promptSlot, nextBase).
+	prompt bool
+	idx    int    // in the heap; -1 when not
+	busy   bool   // queued or running
+	seq    uint64 // dispatches so far
+	gone   bool   // removed by Set
+	m      machine
+	subs   []string  // target IDs, sorted
+	info   CheckInfo // what observers are told, rendered once
 }
 
 // New returns a Checker without targets.
@@ -137,12 +140,17 @@ func (c *Checker) Run(ctx context.Context) error {
 // removed ones stop (a run in progress finishes and is discarded). An
 // invalid target rejects the whole set and changes nothing.
 //
-// A new check starts Unknown at its next slot, unless one of its targets
-// was subscribed to a check that probed the same thing (equal probeKey:
-// only interval, timeout, rise or fall edited) and had a state: then it
-// carries that state over (state, last result, count in a row, since,
-// dynamic weight) and runs on its own grid from its next slot, or at the
-// fast interval when a change was in progress. Starting it Unknown would
+// A new check starts Unknown and first runs promptly, within
+// promptWindow (at most 2s) of Set, at a delay of its own that spreads a
+// round of new checks over that window, and then goes on its grid (see
+// promptSlot): a server is not left unchecked for up to an interval (up
+// to 1h), nor the caller's readiness held that long. That is, unless one
+// of its targets was subscribed to a check that probed the same thing
+// (equal probeKey: only interval, timeout, rise or fall edited) and had
+// a state: then it carries that state over (state, last result, count in
+// a row, since, dynamic weight) and runs on its own grid from its next
+// slot, or at the fast interval when a change was in progress: it has a
+// state to keep, so no reason to run early. Starting it Unknown would
 // let its first result decide at once, so a reload that only edited the
 // interval would take an Up server down on one failed run, whatever fall
 // says, and bring a Down one back on one pass as a first result (from
@@ -240,9 +248,14 @@ func (c *Checker) subscribe(key string, ts []Target, before map[string]prior, no
 	}
 	slices.Sort(subs)
 	// The slot is planned after inherit: it and its jitter depend on
-	// whether the inherited state is changing.
-	if inherited := ck.m.state == Unknown && inherit(ck, subs, before); inherited || !ok {
+	// whether the inherited state is changing, and a check that inherited
+	// a state keeps its schedule (no prompt first run). A check that
+	// existed already keeps its slot, prompt or not.
+	switch inherited := ck.m.state == Unknown && inherit(ck, subs, before); {
+	case inherited:
 		c.sched.plan(ck, firstSlot(ck, now))
+	case !ok:
+		c.sched.planPrompt(ck, now)
 	}
 	if ck.m.state != Unknown {
 		for _, id := range subs {
@@ -261,8 +274,10 @@ func (c *Checker) subscribe(key string, ts []Target, before map[string]prior, no
 // inherit gives ck, which has no result yet, the rise/fall state of a
 // check that one of subs was subscribed to when Set began, that probed
 // the same thing and that had a state, and reports whether it did. The
-// machine is copied whole: the state and since, the last result and
-// the dynamic weight describe the server, not the schedule, and the
+// machine is copied whole: the state, since and the state before it
+// (From: a server back from down is still back from down after the
+// edit, for the caller's slow start), the last result and the dynamic
+// weight describe the server, not the schedule, and the
 // count in a row stays a count of results in a row, which the new rise
 // and fall are compared with from the next result on (a change that
 // already has enough under a lowered rise or fall completes at the next
@@ -290,11 +305,12 @@ func inherit(ck *check, subs []string, before map[string]prior) bool {
 	return true
 }
 
-// firstSlot is the first slot of a new check (or of one that just
-// inherited a state) from now: the next slot of its grid, or the fast
-// interval from now when it carries a change in progress (a failure on
-// the way to fall) that must not wait up to a whole interval longer than
-// it would have without the reload.
+// firstSlot is the first slot from now of a check that just inherited a
+// state (a new check without one runs promptly instead: see promptSlot):
+// the next slot of its grid, or the fast interval from now when it
+// carries a change in progress (a failure on the way to fall) that must
+// not wait up to a whole interval longer than it would have without the
+// reload.
 func firstSlot(ck *check, now time.Time) time.Time {
 	iv := ck.t.Spec.Interval
 	n := gridAfter(now, iv, ck.phase)

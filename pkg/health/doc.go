@@ -36,8 +36,12 @@
 // row from Up to Down. exec and agent checks may also return a dynamic
 // Weight (absolute, or a percentage of the configured weight; Weight.Apply
 // computes it); a change of weight alone is a Transition with From == To.
-// Counters.Unchecked reaching 0 means every check has a first result (the
-// caller's "first round of checks" for readiness).
+// Status.From is the state before the current one (Unknown for a first
+// result), so a reader of the statuses that missed changes still tells a
+// server back from down (Up from Down, since Since: the caller's slow
+// start) from a first result (Up from Unknown). Counters.Unchecked
+// reaching 0 means every check has a first result (the caller's "first
+// round of checks" for readiness).
 //
 // # Reloads
 //
@@ -47,8 +51,9 @@
 // check port, path, host, expected status and body, query, command and
 // forwarding path (via, VIP, mark, source): everything but Interval,
 // Timeout, Rise and Fall. A reload that edits only those four carries
-// the state (Up or Down, last result, count in a row, since, dynamic
-// weight) over to the edited check, which goes on its new schedule; the
+// the state (Up or Down, the state before it, last result, count in a
+// row, since, dynamic weight) over to the edited check, which goes on its
+// new schedule (no prompt first run: it has a state); the
 // new Rise and Fall apply from the next result. Without that the edited
 // check would start Unknown and its first result would decide at once:
 // one failed run would take an Up server down whatever Fall says, and a
@@ -69,9 +74,16 @@
 // and reloads that change neither its probe nor its interval. Each run is due at its slot plus a random jitter,
 // drawn anew every cycle, below a sixteenth of the interval in use and
 // below 20 ms (the phases already spread the checks); the
-// jitter never moves the slots themselves. A new check first runs at its
-// first slot, so a first round takes at most one interval (plus jitter);
-// one that a reload gave a change in progress runs at the fast interval.
+// jitter never moves the slots themselves. A check without a state
+// (new at startup, or its probe changed at a reload) first runs promptly,
+// off its grid: within min(interval, 2s) of Set, at a delay that is a
+// hash of the check (so a round of thousands is spread over that window),
+// and then at the first slot of its grid at least half an interval
+// later. A first round thus takes at most 2 s whatever the intervals (up
+// to 1h), instead of up to an interval, which held the caller's
+// readiness. A check that keeps its state across a reload keeps its
+// schedule: its next slot, or the fast interval when a reload gave it a
+// change in progress.
 // The grid is in wall-clock time, so the wall clock stepping forward skips
 // the slots in between, and stepping back (NTP, date -s) puts every check
 // back on its grid from the new time: no check waits more than an

@@ -309,3 +309,42 @@ func TestReloadMergeSameProbe(t *testing.T) {
 		}
 	})
 }
+
+// TestReloadKeepsFrom: a check that came back from down and is then
+// edited (interval) still says it came from down: inherit copies From
+// with the rest of the state, so a reader deciding slow start from the
+// status alone sees the same recovery before and after the reload.
+func TestReloadKeepsFrom(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a := tcpTarget("a", "10.0.0.1", time.Second)
+		h := upFor(t, a)
+		defer h.stop(t)
+		if s := h.status(t, "a"); s.From != Unknown {
+			t.Errorf("after the first result: %+v, want from unknown", s)
+		}
+		h.fake.set("10.0.0.1", false)
+		stepRuns(t, h, a, 3) // fall 3
+		if s := h.status(t, "a"); s.State != Down || s.From != Up {
+			t.Fatalf("after 3 failures: %+v, want down from up", s)
+		}
+		h.fake.set("10.0.0.1", true)
+		stepRuns(t, h, a, 2) // rise 2
+		before := h.status(t, "a")
+		if before.State != Up || before.From != Down {
+			t.Fatalf("after 2 passes: %+v, want up from down", before)
+		}
+		a2 := a
+		a2.Spec.Interval = 2 * time.Second
+		if err := h.Set([]Target{a2}); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		if got := h.status(t, "a"); got.From != Down || got != before {
+			t.Errorf("after an interval edit: %+v\nwant %+v", got, before)
+		}
+		stepRuns(t, h, a2, 2)
+		if s := h.status(t, "a"); s.State != Up || s.From != Down || s.Since != before.Since {
+			t.Errorf("runs after the reload: %+v, want still up from down since %v", s, before.Since)
+		}
+	})
+}

@@ -129,7 +129,7 @@ func TestReloadKeepsUnchangedChecks(t *testing.T) {
 		if len(h.fake.callsOf(b2)) == 0 || len(h.fake.callsOf(c)) == 0 {
 			t.Error("new checks did not run")
 		}
-		for _, at := range h.fake.callsOf(a) {
+		for _, at := range h.fake.callsOf(a)[1:] { // the first, prompt one is off the grid
 			if _, off := slotOf(a, at); off >= iv/16 {
 				t.Errorf("a ran %s after its slot: phase lost", off)
 			}

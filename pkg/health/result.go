@@ -116,6 +116,11 @@ type Status struct {
 	Duration    time.Duration `json:"duration"`    // how long the last run took
 	Consecutive int           `json:"consecutive"` // runs in a row with Last.Up's outcome
 	Since       time.Time     `json:"since"`       // when State was entered (zero while Unknown)
+	// From is the state before State: Unknown while State is Unknown and
+	// after a first result, else the state the check left for State (Up
+	// from Down is a server back from down, since Since, however many
+	// changes a reader of Status missed).
+	From State `json:"from"`
 	// Weight is the dynamic weight of the last passing run (WeightNone
 	// when the check gives none).
 	Weight Weight `json:"weight"`

@@ -12,7 +12,12 @@ type machine struct {
 	duration time.Duration
 	consec   int
 	since    time.Time
-	weight   Weight
+	// from is the state before state (Unknown until a second state):
+	// whoever reads a status after several changes still knows that an
+	// Up came from Down (a recovery, for the caller's slow start) rather
+	// than from Unknown (a first result, which changes no weight).
+	from   State
+	weight Weight
 }
 
 // change is what one result changed.
@@ -43,7 +48,7 @@ func (m *machine) apply(r Result, rise, fall int, at time.Time, d time.Duration)
 	}
 	if next != m.state {
 		c.state = true
-		m.state, m.since = next, at
+		m.from, m.state, m.since = m.state, next, at
 	}
 	return c
 }
@@ -59,6 +64,6 @@ func (m *machine) changing() bool {
 func (m *machine) status(id string) Status {
 	return Status{
 		ID: id, State: m.state, Last: m.last, LastTime: m.lastTime,
-		Duration: m.duration, Consecutive: m.consec, Since: m.since, Weight: m.weight,
+		Duration: m.duration, Consecutive: m.consec, Since: m.since, From: m.from, Weight: m.weight,
 	}
 }

@@ -100,3 +100,39 @@ func TestStateJSON(t *testing.T) {
 		t.Error("unknown state accepted")
 	}
 }
+
+// TestMachineFrom: From is the state before the current one: Unknown
+// for a first result, the state left at each change, and unchanged by
+// results that change nothing (so a server back up says it came from
+// down for as long as it stays up).
+func TestMachineFrom(t *testing.T) {
+	var m machine
+	if s := m.status("a"); s.From != Unknown {
+		t.Fatalf("before any result: from %v", s.From)
+	}
+	for i, c := range []struct {
+		up          bool
+		state, from State
+	}{
+		{true, Up, Unknown}, // first result
+		{true, Up, Unknown},
+		{false, Up, Unknown}, // fall 3: not yet
+		{false, Up, Unknown},
+		{false, Down, Up},
+		{false, Down, Up},
+		{true, Down, Up}, // rise 2: not yet
+		{true, Up, Down},
+		{true, Up, Down},
+		{false, Up, Down},
+	} {
+		m.apply(Result{Up: c.up}, 2, 3, time.Unix(int64(i), 0), 0)
+		if s := m.status("a"); s.State != c.state || s.From != c.from {
+			t.Errorf("result %d (up %v): %v from %v, want %v from %v", i, c.up, s.State, s.From, c.state, c.from)
+		}
+	}
+	var first machine
+	first.apply(Result{}, 2, 3, time.Unix(1, 0), 0)
+	if s := first.status("b"); s.State != Down || s.From != Unknown {
+		t.Errorf("first result down: %v from %v, want down from unknown", s.State, s.From)
+	}
+}

@@ -53,7 +53,13 @@
 // pass (every service) that began with every check's first result in; a
 // pass of touched services alone at that point asks for a full one, as
 // the rows of the others may still be pending while their notifications
-// wait behind a slow one.
+// wait behind a slow one. The checker runs every new check within 2 s of
+// start-up whatever its interval, so that first round is short.
+//
+// Liveness (Heartbeat, for run's WATCHDOG=1): the loop is idle while it
+// waits for a trigger, else it marks progress when it leaves the wait and
+// at every step of a pass; a loop busy without progress for StallLimit is
+// stuck, and run stops the watchdog's pings.
 //
 // Reload reads the file again: a file that does not load is rejected
 // (status shows the error, FILE:LINE:COLUMN first; the running state

@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/lvs-rs/lvs-rs/pkg/config"
@@ -71,7 +72,12 @@ type Loop struct {
 	opts    Options
 	log     *slog.Logger
 	checker *health.Checker
-	started time.Time
+	started time.Time // with a monotonic reading: beat counts from it
+	// beat is the heartbeat (see Heartbeat): 0 while the loop waits idle
+	// for a trigger, else 1 + the time from started to the last progress.
+	// An atomic rather than under mu: a pass stuck while holding mu must
+	// not hold up the watchdog reading that it is stuck.
+	beat atomic.Int64
 
 	kick, reload chan struct{}
 
@@ -141,6 +147,7 @@ func New(o Options) (*Loop, error) {
 		cfgStatus: control.ConfigStatus{File: o.File, Accepted: true, Loaded: now},
 		full:      true,
 	}
+	l.progressed() // starting: busy until Run waits for its first trigger
 	for _, d := range drains {
 		l.drainedAt[d] = now
 	}
@@ -186,14 +193,19 @@ func (l *Loop) Run(ctx context.Context) error {
 	defer timer.Stop()
 	ready, first := false, true
 	for {
+		l.waiting()
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-l.reload:
+			l.progressed()
 			l.doReload()
 			l.setFull()
+			l.progressed()
 		case <-l.kick:
+			l.progressed()
 		case <-timer.C:
+			l.progressed()
 			l.setFull() // reconcile_interval, a time step, or a retry
 		}
 		// Readiness needs a pass that saw every check's first result, in
@@ -229,6 +241,44 @@ func (l *Loop) Run(ctx context.Context) error {
 		timer.Reset(max(time.Until(next), 0))
 	}
 }
+
+// StallLimit is how long the loop may go without progress, while it is
+// not waiting idle, before a watchdog takes it for hung (see Heartbeat).
+// It must exceed the longest step a healthy loop takes between two marks
+// of progress, or a busy daemon would be killed: a converge, bounded by
+// its deadline (passTimeout, 60 s; a full pass of 11,000 objects takes
+// well under a second natively and seconds under emulation); the host
+// lock, which run waits for 30 s at most before the pass fails; the
+// kernel read (readTimeout, 10 s). The 30 s beyond passTimeout cover
+// what follows a step without a mark of its own (the overlay, recording
+// and logging the outcome, a reload's reading of the file) and a loaded
+// or emulated host. A loop that is hung is caught within StallLimit plus
+// the unit's WatchdogSec.
+const StallLimit = passTimeout + 30*time.Second
+
+// Heartbeat reports the loop's liveness, for a watchdog: idle while it
+// waits for a trigger (a kick, a reload, its timer), which is alive
+// however long it waits (reconcile_interval may be 24h); otherwise at is
+// when the work in hand last made progress: when the loop left its wait,
+// and at each step of a pass (the host lock taken, the kernel read, the
+// converge done, the outcome recorded) and after a reload. A loop whose
+// at grows older than StallLimit is stuck, not busy. It may be called
+// from any goroutine.
+func (l *Loop) Heartbeat() (at time.Time, idle bool) {
+	v := l.beat.Load()
+	if v == 0 {
+		return time.Time{}, true
+	}
+	return l.started.Add(time.Duration(v - 1)), false
+}
+
+// progressed marks progress of the work in hand (see Heartbeat). It
+// counts on the monotonic clock from started, so that a step of the wall
+// clock never looks like a hang or hides one.
+func (l *Loop) progressed() { l.beat.Store(int64(time.Since(l.started)) + 1) }
+
+// waiting marks the loop idle, about to wait for a trigger.
+func (l *Loop) waiting() { l.beat.Store(0) }
 
 // Reload asks the loop to read its configuration file again (SIGHUP).
 func (l *Loop) Reload() { trySend(l.reload, struct{}{}) }

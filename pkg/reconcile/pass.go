@@ -36,8 +36,10 @@ func (l *Loop) pass(ctx context.Context) (time.Time, bool, error) {
 	l.begun++
 	l.mu.Unlock()
 	out, res, err := l.converge(ctx, s, in, scope, on)
+	l.progressed()
 	end := time.Now()
 	l.record(out, res, err, start, end)
+	l.progressed()
 	phase.Mark("pass-record")
 	l.mu.Lock()
 	if scope == nil {
@@ -97,6 +99,7 @@ func (l *Loop) converge(ctx context.Context, s Setup, in Inputs, scope []ipvs.Se
 		}
 		defer unlock()
 	}
+	l.progressed() // the host lock taken (a wait of up to 30 s in run)
 	phase.Mark("lock")
 	rctx, cancel := context.WithTimeout(ctx, readTimeout)
 	kernel, err := readKernel(rctx, l.opts.IPVS, kernelNeeded(in, on.only))
@@ -104,6 +107,7 @@ func (l *Loop) converge(ctx context.Context, s Setup, in Inputs, scope []ipvs.Se
 	if err != nil {
 		return Outcome{}, director.Result{}, err
 	}
+	l.progressed()
 	in.Kernel = kernel
 	phase.Mark("weights")
 	out, ok := OverlayScoped(on.prev, s.Base, in, on.only)
@@ -111,6 +115,7 @@ func (l *Loop) converge(ctx context.Context, s Setup, in Inputs, scope []ipvs.Se
 		out = Overlay(s.Base, in)
 	}
 	s.AddProbes(&out.Desired)
+	l.progressed()
 	phase.Mark("overlay")
 	cctx, cancel := context.WithTimeout(ctx, passTimeout)
 	defer cancel()

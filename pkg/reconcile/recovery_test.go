@@ -4,9 +4,12 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/http"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -224,16 +227,22 @@ func TestReadyNotAfterScopedPass(t *testing.T) {
 }
 
 // TestRecoveries: when a real server is back from down, from the
-// statuses the passes read, the notifications heard and reloads.
+// statuses the passes read (with the state their check came from, as
+// the checker reports it), the notifications heard and reloads.
 func TestRecoveries(t *testing.T) {
 	at := func(s int) time.Time { return t0.Add(time.Duration(s) * time.Second) }
-	st := func(s health.State, since int) health.Status {
+	// st is a status of state s since since, entered from from.
+	st := func(s health.State, since int, from ...health.State) health.Status {
 		x := health.Status{ID: "a", State: s}
 		if s != health.Unknown {
 			x.Since = at(since)
 		}
+		if len(from) > 0 {
+			x.From = from[0]
+		}
 		return x
 	}
+	up, dn, unk := health.Up, health.Down, health.Unknown
 	down := func(from health.State, s int) health.Transition {
 		return health.Transition{ID: "a", From: from, To: health.Down, Time: at(s)}
 	}
@@ -250,20 +259,26 @@ func TestRecoveries(t *testing.T) {
 		name  string
 		steps []step
 	}{
-		{"first result up", []step{read(st(health.Unknown, 0), -1), read(st(health.Up, 1), -1), read(st(health.Up, 1), -1)}},
-		{"first seen up", []step{read(st(health.Up, 1), -1)}},
-		{"down read, then up", []step{read(st(health.Up, 1), -1), read(st(health.Down, 2), -1), read(st(health.Up, 3), 3), read(st(health.Up, 3), 3)}},
-		{"first result down, then up", []step{read(st(health.Down, 1), -1), read(st(health.Up, 3), 3)}},
-		{"down unseen between two reads", []step{read(st(health.Up, 1), -1), read(st(health.Up, 5), 5), read(st(health.Up, 5), 5)}},
-		{"down heard, not read", []step{read(st(health.Unknown, 0), -1), heard(down(health.Unknown, 2)), read(st(health.Up, 3), 3)}},
-		{"down heard after the up was read", []step{read(st(health.Down, 2), -1), read(st(health.Up, 3), 3), heard(down(health.Up, 2)), read(st(health.Up, 3), 3)}},
-		{"down again", []step{read(st(health.Down, 2), -1), read(st(health.Up, 3), 3), heard(down(health.Up, 4)), read(st(health.Down, 4), -1)}},
-		{"reload keeps a carried-over check", []step{read(st(health.Down, 2), -1), read(st(health.Up, 3), 3), reload(st(health.Up, 3)), read(st(health.Up, 3), 3)}},
-		{"reload restarts the check", []step{read(st(health.Down, 2), -1), read(st(health.Up, 3), 3), reload(st(health.Unknown, 0)), read(st(health.Up, 101), -1)}},
-		{"reload restarts the check, first result in", []step{read(st(health.Up, 1), -1), reload(st(health.Up, 100)), read(st(health.Up, 100), -1)}},
-		{"reload joins an up check", []step{read(st(health.Down, 2), -1), reload(st(health.Up, 1)), read(st(health.Up, 1), 100)}},
-		{"up before the reload", []step{read(st(health.Down, 2), -1), reload(st(health.Up, 50)), read(st(health.Up, 50), 50)}},
-		{"reload drops a target", []step{read(st(health.Down, 2), -1), reload(), read(st(health.Up, 3), -1)}},
+		{"first result up", []step{read(st(unk, 0), -1), read(st(up, 1, unk), -1), read(st(up, 1, unk), -1)}},
+		{"first seen up", []step{read(st(up, 1, unk), -1)}},
+		{"down read, then up", []step{read(st(up, 1, unk), -1), read(st(dn, 2, up), -1), read(st(up, 3, dn), 3), read(st(up, 3, dn), 3)}},
+		{"first result down, then up", []step{read(st(dn, 1, unk), -1), read(st(up, 3, dn), 3)}},
+		{"down unseen between two reads", []step{read(st(up, 1, unk), -1), read(st(up, 5, dn), 5), read(st(up, 5, dn), 5)}},
+		{"down heard, not read", []step{read(st(unk, 0), -1), heard(down(unk, 2)), read(st(up, 3, dn), 3)}},
+		{"down heard after the up was read", []step{read(st(dn, 2, unk), -1), read(st(up, 3, dn), 3), heard(down(up, 2)), read(st(up, 3, dn), 3)}},
+		{"down again", []step{read(st(dn, 2, unk), -1), read(st(up, 3, dn), 3), heard(down(up, 4)), read(st(dn, 4, up), -1)}},
+		// The first result, a down and the up again, none read nor heard
+		// (right after start-up): only the status tells.
+		{"down and up unseen after a read unknown", []step{read(st(unk, 0), -1), read(st(up, 3, dn), 3), read(st(up, 3, dn), 3)}},
+		{"down and up unseen, first read", []step{read(st(up, 3, dn), 3)}},
+		{"reload keeps a carried-over check", []step{read(st(dn, 2, unk), -1), read(st(up, 3, dn), 3), reload(st(up, 3, dn)), read(st(up, 3, dn), 3)}},
+		{"reload restarts the check", []step{read(st(dn, 2, unk), -1), read(st(up, 3, dn), 3), reload(st(unk, 0)), read(st(up, 101, unk), -1)}},
+		{"reload restarts the check, first result in", []step{read(st(up, 1, unk), -1), reload(st(up, 100, unk)), read(st(up, 100, unk), -1)}},
+		{"reload joins an up check", []step{read(st(dn, 2, unk), -1), reload(st(up, 1, unk)), read(st(up, 1, unk), 100)}},
+		{"reload joins a check up from down before the down", []step{read(st(dn, 2, unk), -1), reload(st(up, 1, dn)), read(st(up, 1, dn), 100)}},
+		{"up before the reload", []step{read(st(dn, 2, unk), -1), reload(st(up, 50, dn)), read(st(up, 50, dn), 50)}},
+		{"reload: a new target joins a check back from down", []step{reload(st(up, 50, dn)), read(st(up, 50, dn), 50)}},
+		{"reload drops a target", []step{read(st(dn, 2, unk), -1), reload(), read(st(up, 3, unk), -1)}},
 	} {
 		r := recoveries{}
 		for i, s := range c.steps {
@@ -282,5 +297,95 @@ func TestRecoveries(t *testing.T) {
 				r = r.rebase(s.reload, at(100))
 			}
 		}
+	}
+}
+
+// TestSlowStartRecoveryUnseenAtStart: right after start-up the loop's
+// only pass read the check Unknown; then the check's first result (up),
+// a down and the up again all happen while the loop is still logging the
+// first notification, so neither the down nor the ups reach it. The
+// next pass sees the server up for the first time, and must ramp it:
+// the checker's status says the up came from down (From), which the
+// loop's own memory (Unknown) cannot tell.
+func TestSlowStartRecoveryUnseenAtStart(t *testing.T) {
+	var failing atomic.Bool
+	var lp *Loop
+	var lpMu sync.Mutex
+	firstPassed := func() bool {
+		lpMu.Lock()
+		defer lpMu.Unlock()
+		return lp != nil && counts(lp).passes > 0
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		// The first result waits (within the check's timeout) for the
+		// loop's first pass: that pass must read the check Unknown.
+		for deadline := time.Now().Add(300 * time.Millisecond); !firstPassed() && time.Now().Before(deadline); {
+			time.Sleep(time.Millisecond)
+		}
+		if failing.Load() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+	})}
+	ln, err := net.Listen("tcp", "127.0.0.2:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	text := fmt.Sprintf(`director:
+  interface: eth0
+  reconcile_interval: 24h
+virtual_servers:
+  - vip: 10.0.0.100
+    port: 80
+    scheduler: wrr
+    slow_start: 1h
+    check: {type: http, port: %d, interval: 500ms, timeout: 400ms, rise: 1, fall: 1}
+    real_servers:
+      - {address: 127.0.0.2, weight: 100}
+`, portOfListener(ln))
+	g := newGate(healthChanged("unknown"))
+	defer g.open()
+	started, k := startLoop(t, text, slog.New(g), nil)
+	lpMu.Lock()
+	lp = started
+	lpMu.Unlock()
+	id := ""
+	for tid := range lp.setup.Members {
+		id = tid
+	}
+	status := func() health.Status {
+		st := lp.checker.StatusesOf([]string{id})
+		if len(st) != 1 {
+			t.Fatalf("no status of %s", id)
+		}
+		return st[0]
+	}
+	select {
+	case <-g.blocked:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no first result logged")
+	}
+	failing.Store(true)
+	waitUntil(t, "the check down", func() (bool, string) { s := status(); return s.State == health.Down, s.State.String() })
+	downAt := status().Since
+	failing.Store(false)
+	waitUntil(t, "the check back up", func() (bool, string) { s := status(); return s.State == health.Up, s.State.String() })
+	if s := status(); !s.Since.After(downAt) {
+		t.Fatalf("up since %v, down since %v: the setup did not hold", s.Since, downAt)
+	}
+	lp.mu.Lock()
+	seenState, passes := lp.recovered[id].state, lp.passes
+	lp.mu.Unlock()
+	if seenState != health.Unknown || passes != 1 {
+		t.Fatalf("the loop saw the check %v in %d passes before the recovery, want unknown in 1: the setup did not hold", seenState, passes)
+	}
+	lp.Kick()
+	waitUntil(t, "a pass putting it back", func() (bool, string) {
+		w := k.weights(80)["127.0.0.2"]
+		return w > 0, fmt.Sprintf("weight %d", w)
+	})
+	if w := k.weights(80)["127.0.0.2"]; w != 1 {
+		t.Fatalf("a server down and back before any pass saw it up, first seen up by a pass: weight %d, want 1 (the first slow-start step of weight 100 over 1h)", w)
 	}
 }
