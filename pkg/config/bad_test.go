@@ -274,7 +274,7 @@ func badCases() []struct {
 
 		// YAML syntax.
 		{"syntax: bad indentation", "director:\n  interface: eth0\n ip_forward: true\n", []string{
-			`f.yaml:3:1: invalid YAML: did not find expected key`}},
+			`f.yaml:3:2: invalid YAML: did not find expected key`}},
 		{"syntax: unterminated flow", "virtual_servers: [\n", []string{
 			`f.yaml:2:1: invalid YAML: did not find expected node content`}},
 		{"syntax: tab", "director:\n\tinterface: eth0\n", []string{

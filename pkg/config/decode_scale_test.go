@@ -72,14 +72,15 @@ func TestAliasedMappingsOnce(t *testing.T) {
 }
 
 // TestIntegerSpellings checks that integers read the way yaml.v3 resolves
-// them, on both sides of the decoder's plain-decimal shortcut: a leading
-// zero is octal, and 19 digits or more are left to yaml.v3.
+// them, on both sides of the decoder's plain-decimal shortcut: 19 digits
+// or more are left to yaml.v3; a leading zero, which yaml.v3 reads as
+// octal, is refused.
 func TestIntegerSpellings(t *testing.T) {
 	for _, tc := range []struct {
 		text string
 		want int
 	}{
-		{"80", 80}, {"0120", 80}, {"0o120", 80}, {"0x50", 80}, {"8_0", 80}, {"+80", 80}, {"0000000000000000000120", 80},
+		{"80", 80}, {"0o120", 80}, {"0x50", 80}, {"8_0", 80}, {"+80", 80}, {"0", 0}, {"0o0", 0}, {"0x0", 0},
 	} {
 		doc := "virtual_servers: [{vip: 10.0.0.1, port: 80, real_servers: [{address: 10.0.0.2, weight: " + tc.text + "}]}]"
 		c, err := Parse("f.yaml", []byte(doc))
@@ -96,6 +97,9 @@ func TestIntegerSpellings(t *testing.T) {
 		{"9223372036854775808", "9223372036854775808 is outside 0..65535"},
 		{"99999999999999999999", "must be an integer, got 99999999999999999999"},
 		{"1e3", "must be an integer, got 1e3"},
+		{"0120", "0120 has a leading zero, which YAML reads as octal (80); write 120, or 0o120 if octal was meant"},
+		{"0000000000000000000120", "0000000000000000000120 has a leading zero, which YAML reads as octal (80); write 120, or 0o120 if octal was meant"},
+		{"0_000_000_000_000_000_000_000_000_000_009", "0_000_000_000_000_000_000_000_000_000_009 has a leading zero; write 9"},
 		{"0x", `must be an integer, got "0x"`},
 		{"８０", `must be an integer, got "８０"`},
 	} {

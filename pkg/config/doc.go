@@ -21,14 +21,21 @@
 // being a path such as virtual_servers[0].real_servers[1].weight. A file
 // that cannot be read gives a plain wrapped error instead (errors.Is with
 // fs.ErrNotExist works). A YAML syntax error is located at the line
-// yaml.v3 names (corrected for its parser stage, which counts from 0),
-// column 1; control characters and invalid UTF-8 are found before parsing,
-// with their exact position.
+// yaml.v3 names, column 1, except for its parser stage's errors (a bad
+// indentation, an unclosed flow), which yaml.v3 puts at the start of the
+// enclosing block: those are located at the offending line (the first
+// line at whose end yaml.v3 gives the same error) and its first character,
+// or where the fast path stopped on it. Control characters, invalid UTF-8
+// and the line breaks editors do not show (U+0085, U+2028, U+2029, which
+// YAML reads as line breaks) are found before parsing, with their exact
+// position.
 //
 // # Rules where the product contract is silent
 //
 //   - Types are strict: an integer field takes a YAML integer (80, 0x50,
-//     1_000), not "80" or 80.0; ip_forward takes true or false, not yes.
+//     0o120, 1_000), not "80" or 80.0; ip_forward takes true or false, not
+//     yes. An integer with a leading zero (0443, 010, 0080) is refused:
+//     yaml.v3 reads 0443 as octal 291.
 //     Names (protocol, scheduler, mode) are lower case, as ipvsadm's.
 //   - An empty file, or empty director, realserver, virtual_servers or
 //     real_servers sections, are valid: "nothing configured". A service
@@ -48,7 +55,9 @@
 //   - vip is required, also for fwmark services (the VIP is still bound).
 //     port is required unless fwmark is set; with fwmark, port and
 //     protocol must be absent (the kernel ignores them). A fwmark service
-//     resolves to Port 0 and Protocol tcp; compare services with Key.
+//     resolves to Port 0 and Protocol tcp; compare services with Key. The
+//     fwmarks ProbeMarkBase..ProbeMarkBase+ProbeMarks-1 (0x4c560000..
+//     0x4c56ffff) are refused: they are the probes of via: vip checks.
 //   - Two services with the same key are refused; for fwmark services the
 //     key is (family, mark), whatever their VIPs. The message points at
 //     the second and names the line of the first.
@@ -87,12 +96,14 @@
 //     ipvs_sysctls take the names of sysctl.IPVSParams, each in the
 //     kernel's range; sync needs interface and state, and defaults to the
 //     kernel's group 224.0.0.81, port 8848, TTL 1; announce needs a table
-//     other than 0 and 253..255, protocol 3..255 (3, "boot").
+//     other than 0 and 253..255, protocol 3..255 (250, unassigned).
 //   - check: type is required (tcp, http, https, dns, exec, agent); port
-//     defaults to the real server's (required for agent, and for a fwmark
-//     service's real servers); interval 100ms..1h (2s), timeout less than
-//     interval (1s), rise and fall 1..100 (2 and 3), via direct; http and
-//     https default to path / and expect_status 200-399; dns needs query;
+//     defaults to the real server's (required for agent, and for a real
+//     server without a port: of a fwmark service, or of a port-0 one
+//     unless nat maps it); interval 100ms..1h (2s), timeout less than
+//     interval (1s), rise and fall 1..100 (2 and 3), via direct (vip only
+//     for tcp, http, https and dns checks of dr and tun real servers);
+//     http and https default to path / and expect_status 200-399; dns needs query;
 //     exec needs command, an absolute program path, with only the
 //     {address} and {port} placeholders. A field of another type is an
 //     error. A real server's check overrides the service's field by field

@@ -45,6 +45,8 @@ type fastParser struct {
 	eof              bool // no line left (or bad)
 	bad              bool // not handled: leave the file to yaml.v3
 	depth            int  // nesting of block
+	// Where the read stopped when bad: line and column from 1.
+	failLine, failCol int
 
 	t     tree    // the tree being built
 	stack []int32 // children of the collections being read
@@ -55,30 +57,55 @@ type fastParser struct {
 // or ok false when data is outside the subset. The tree's text is data
 // itself, not a copy: it must not outlive data's use by Parse.
 func fastParse(data []byte) (t *tree, ok bool) {
+	p := fastRead(data)
+	if p == nil || p.bad {
+		return nil, false
+	}
+	return &p.t, true
+}
+
+// fastFailure returns where the fast path stopped reading data, which it
+// does not handle: a line and a column from 1, or 0, 0 when it reads data
+// or does not even start (a byte outside printable ASCII).
+func fastFailure(data []byte) (line, col int) {
+	if p := fastRead(data); p != nil && p.bad {
+		return p.failLine, p.failCol
+	}
+	return 0, 0
+}
+
+// fastRead reads data through the fast path: nil when data has a byte
+// outside its subset, else the parser, bad when the fast path does not
+// handle data.
+func fastRead(data []byte) *fastParser {
 	nodes, fits := fastText(data)
 	if !fits {
-		return nil, false
+		return nil
 	}
 	p := &fastParser{src: unsafe.String(unsafe.SliceData(data), len(data))}
 	p.t = tree{src: p.src, nodes: make([]cnode, 1, nodes+2), kids: make([]int32, 0, nodes+1)}
 	if !p.nextContent(false) {
-		return &p.t, !p.bad
+		return p
 	}
 	p.t.nodes[0] = cnode{kind: documentNode, line: int32(p.line), col: int32(p.col() + 1)}
 	if p.marker() == '-' {
 		p.at += 3
 		p.endLine()
 		if !p.nextContent(true) {
-			return nil, false // an empty document: left to yaml.v3
+			p.fail() // an empty document: left to yaml.v3
+			return p
 		}
 	}
 	root := p.block()
-	if p.bad || !p.eof {
-		return nil, false
+	if !p.eof {
+		p.fail() // content after the root's
+	}
+	if p.bad {
+		return p
 	}
 	p.stack = append(p.stack, root)
 	p.collect(0, 0)
-	return &p.t, true
+	return p
 }
 
 // fastText reports whether every byte of data is printable ASCII, a
@@ -141,8 +168,12 @@ var fastBytes = func() (t [256]uint8) {
 	return t
 }()
 
-// fail marks the input as not handled and ends the read.
+// fail marks the input as not handled and ends the read; the first call
+// records where.
 func (p *fastParser) fail() {
+	if !p.bad {
+		p.failLine, p.failCol = p.line, p.col()+1
+	}
 	p.bad, p.eof = true, true
 }
 

@@ -55,6 +55,8 @@ func checkService2(vs VirtualServer) error {
 		return fmt.Errorf("sorry_server %s", vs.SorryServer)
 	case len(vs.Marks) > 0 && vs.FWMark == 0:
 		return fmt.Errorf("mark without fwmark")
+	case vs.FWMark >= 0x4c560000 && vs.FWMark <= 0x4c56ffff:
+		return fmt.Errorf("fwmark %#x of the probes of via: vip", vs.FWMark)
 	}
 	for _, f := range vs.SchedulerFlags {
 		if strings.HasPrefix(string(f), "mh-") && vs.Scheduler != "mh" || strings.HasPrefix(string(f), "sh-") && vs.Scheduler != "sh" {
@@ -80,6 +82,9 @@ func checkService2(vs VirtualServer) error {
 		if c := vs.CheckFor(rs); c != nil {
 			if err := checkCheck(c); err != nil {
 				return fmt.Errorf("real_servers[%d]: check: %w", j, err)
+			}
+			if c.Via == ViaVIP && rs.Mode == ModeNAT {
+				return fmt.Errorf("real_servers[%d]: via: vip on a nat real server", j)
 			}
 		}
 	}

@@ -13,6 +13,16 @@ type serviceFacts struct {
 	portOK bool // the service's port is known
 	modeOK bool // the service's mode is known
 	check  checkFacts
+	// said holds the problems the service's real servers' checks
+	// reported: a field of the service's check that is wrong for every
+	// real server inheriting it is reported once.
+	said map[saidKey]bool
+}
+
+// saidKey is a problem reported at a position.
+type saidKey struct {
+	at      pos
+	problem string
 }
 
 // rsKey identifies a real server within a service, as the kernel does.
@@ -60,7 +70,7 @@ func (v *validator) realServer(rs *RealServer, r *rawRealServer, vs *VirtualServ
 	}
 
 	if r.check != nil || vs.Check != nil { // else there is nothing to check
-		rs.Check = v.realServerCheck(r.check, vs, *rs, known.check, portOK)
+		rs.Check = v.realServerCheck(r.check, vs, *rs, known, portOK, modeOK, r.mode)
 	}
 	v.thresholds(r, rs)
 	v.tunnel(r.tunnel, rs, modeOK)

@@ -1,6 +1,10 @@
 package config
 
-import "fmt"
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
 
 // text reads f[key] as text (any scalar but an empty one).
 func (d *decoder) text(f *fields, path fieldPath, key keyID, want string) *rawString {
@@ -40,6 +44,11 @@ func (d *decoder) intValue(n int32, p pos) *rawInt {
 			*out = rawInt{pos: p, n: i, text: v, ok: true}
 			return out
 		}
+		if problem := leadingZero(v); problem != "" {
+			d.ps.add(p, problem)
+			*out = rawInt{pos: p}
+			return out
+		}
 		y := d.t.yamlNode(r)
 		var i int64
 		if err := y.Decode(&i); err == nil {
@@ -52,9 +61,39 @@ func (d *decoder) intValue(n int32, p pos) *rawInt {
 			return out
 		}
 	}
-	d.ps.add(p, fmt.Sprintf("must be an integer, got %s", d.describe(n)))
+	problem := ""
+	if d.t.kind(r) == scalarNode && d.t.shortTag(r) == tagFloat {
+		problem = leadingZero(d.t.value(r)) // 0080, 09: not octal either
+	}
+	if problem == "" {
+		problem = fmt.Sprintf("must be an integer, got %s", d.describe(n))
+	}
+	d.ps.add(p, problem)
 	*out = rawInt{pos: p}
 	return out
+}
+
+// leadingZero explains why an integer written with a leading zero (0443,
+// -010, 0_10, 00), which yaml.v3 reads as octal as YAML 1.1 did, is
+// refused; "" for any other spelling, 0x50 and 0o120 included.
+func leadingZero(v string) string {
+	sign, digits := "", strings.ReplaceAll(v, "_", "") // yaml.v3 drops every '_'
+	if digits != "" && (digits[0] == '-' || digits[0] == '+') {
+		sign, digits = digits[:1], digits[1:]
+	}
+	if len(digits) < 2 || digits[0] != '0' || strings.Trim(digits, "0123456789") != "" {
+		return ""
+	}
+	decimal := clip(strings.TrimLeft(digits, "0"))
+	if decimal == "" {
+		decimal = "0"
+	}
+	// Octal and decimal differ from two digits on (010 is 8; 07 is 7).
+	if octal, err := strconv.ParseInt(sign+digits, 8, 64); err == nil && len(decimal) > 1 {
+		return fmt.Sprintf("%s has a leading zero, which YAML reads as octal (%d); write %s%s, or %s0o%s if octal was meant",
+			clip(v), octal, sign, decimal, sign, decimal)
+	}
+	return fmt.Sprintf("%s has a leading zero; write %s%s", clip(v), sign, decimal)
 }
 
 // plainDecimal parses s when it is a plain decimal number that fits an

@@ -12,7 +12,7 @@ import (
 func (v *validator) service(s rawService) (vs VirtualServer, keyOK bool) {
 	vs = VirtualServer{Protocol: DefaultProtocol, Scheduler: DefaultScheduler, Mode: DefaultMode}
 	vipOK, portOK, keyOK := v.identity(s, &vs)
-	v.persistence(s, &vs, portOK)
+	persistOK := v.persistence(s, &vs, portOK)
 
 	if s.scheduler != nil && s.scheduler.ok {
 		if i := slices.Index(Schedulers, s.scheduler.s); i >= 0 {
@@ -34,7 +34,7 @@ func (v *validator) service(s rawService) (vs VirtualServer, keyOK bool) {
 		v.ps.add(s.mode.pos, tunIPv6)
 	}
 	vs.PersistenceNetmask = v.netmask(s.netmask, family)
-	if s.netmask != nil && s.netmask.typed() && (s.persistence == nil || (s.persistence.ok && vs.Persistence == 0)) {
+	if s.netmask != nil && s.netmask.typed() && (s.persistence == nil || (persistOK && vs.Persistence == 0)) {
 		v.ps.add(s.netmask.at(), "has no effect without persistence; set persistence or remove it")
 	}
 
@@ -75,6 +75,11 @@ func (v *validator) identity(s rawService, vs *VirtualServer) (vipOK, portOK, ke
 	fwmark := s.fwmark != nil
 	if fwmark {
 		n, ok := v.intRange(s.fwmark, 1, math.MaxUint32, "")
+		if ok && n >= int64(ProbeMarkBase) && n < int64(ProbeMarkBase)+ProbeMarks {
+			v.ps.add(s.fwmark.pos, fmt.Sprintf("%s is reserved: marks %#x..%#x (%d..%d) are the probes of the checks through the VIP (check.via: vip); use another mark",
+				clip(s.fwmark.text), ProbeMarkBase, ProbeMarkBase+ProbeMarks-1, ProbeMarkBase, ProbeMarkBase+ProbeMarks-1))
+			ok = false // still a fwmark service, for the rules of its other fields
+		}
 		vs.FWMark = uint32(n)
 		keyOK = keyOK && ok
 	}
@@ -110,8 +115,9 @@ func (v *validator) identity(s rawService, vs *VirtualServer) (vipOK, portOK, ke
 }
 
 // persistence checks the persistence timeout, and that a port-0 (every
-// port) service has one.
-func (v *validator) persistence(s rawService, vs *VirtualServer, portOK bool) {
+// port) service has one. It reports whether the timeout is right (or
+// absent).
+func (v *validator) persistence(s rawService, vs *VirtualServer, portOK bool) bool {
 	ok := true
 	if s.persistence != nil {
 		var n int64
@@ -121,6 +127,7 @@ func (v *validator) persistence(s rawService, vs *VirtualServer, portOK bool) {
 	if s.fwmark == nil && portOK && vs.Port == 0 && ok && vs.Persistence == 0 {
 		v.ps.add(s.port.pos, "0 (every port) needs persistence; set persistence or give the service's port")
 	}
+	return ok
 }
 
 // tunIPv6 explains why an IPv6 service cannot use tun.

@@ -17,6 +17,15 @@ const (
 	OnFailureRemove OnFailure = "remove"
 )
 
+// Firewall marks of the probe services of checks through the VIP
+// (check.via: vip): ProbeMarkBase + 0 .. ProbeMarkBase + ProbeMarks - 1,
+// 0x4c560000..0x4c56ffff ("LV" in the upper half). A configured fwmark
+// service may not use them: Parse refuses such a fwmark.
+const (
+	ProbeMarkBase uint32 = 0x4c560000
+	ProbeMarks           = 1 << 16
+)
+
 // Mark is one class of packets a fwmark service's rules mark: those to
 // the VIP on Protocol and Port.
 type Mark struct {

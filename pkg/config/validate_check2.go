@@ -117,8 +117,11 @@ func (v *validator) serviceCheck(raw *rawCheck) (*Check, checkFacts) {
 }
 
 // realServerCheck validates a real server's check block against the
-// service's check, and the effective check of the real server.
-func (v *validator) realServerCheck(raw *rawCheck, vs *VirtualServer, rs RealServer, facts checkFacts, portKnown bool) *CheckOverride {
+// service's check, and the effective check of the real server. modeKnown
+// tells whether rs.Mode is right, mode is where the real server set it
+// (nil when it has the service's).
+func (v *validator) realServerCheck(raw *rawCheck, vs *VirtualServer, rs RealServer, known *serviceFacts, portKnown, modeKnown bool, mode *rawString) *CheckOverride {
+	facts := known.check
 	var o *CheckOverride
 	l := locator{block: facts.at, own: facts.where}
 	ok := facts.ok
@@ -144,9 +147,49 @@ func (v *validator) realServerCheck(raw *rawCheck, vs *VirtualServer, rs RealSer
 		v.checkRules(c, l)
 	}
 	if portKnown && c.Port == 0 && (c.Type != CheckExec || strings.Contains(strings.Join(c.Command, " "), "{port}")) {
-		v.ps.add(l.at("port"), "missing (a real server of a fwmark service has no port of its own to check)")
+		if vs.FWMark != 0 {
+			v.once(known, l.at("port"), "missing (a real server of a fwmark service has no port of its own to check)")
+		} else {
+			v.once(known, l.at("port"), "missing (the service is on every port, port 0, so a real server has no port of its own to check)")
+		}
+	}
+	// exec and agent checks with vip are refused by checkRules already.
+	if modeKnown && rs.Mode == ModeNAT && c.Via == ViaVIP && c.Type != CheckExec && c.Type != CheckAgent {
+		v.once(known, l.at("via"), "vip is for dr and tun real servers (a nat real server's check already goes through the director); "+natWhy(rs, mode))
 	}
 	return o
+}
+
+// once reports problem at p unless a real server of the service reported
+// it already: thousands of real servers inheriting a field of the
+// service's check would otherwise fill the list of problems with one.
+func (v *validator) once(known *serviceFacts, p pos, problem string) {
+	k := saidKey{p, problem}
+	if known.said[k] {
+		return
+	}
+	if known.said == nil {
+		known.said = map[saidKey]bool{}
+	}
+	known.said[k] = true
+	v.ps.add(p, problem)
+}
+
+// natWhy says why real server rs is nat: its own mode, written at mode,
+// or the service's (mode nil). The service's gives one message for all
+// its real servers, reported once.
+func natWhy(rs RealServer, mode *rawString) string {
+	if mode == nil {
+		return "the service's mode is nat"
+	}
+	who := "the real server"
+	if rs.Address.IsValid() {
+		who = "real server " + rs.Address.String()
+	}
+	if mode.pos.line == 0 {
+		return who + " is nat"
+	}
+	return fmt.Sprintf("%s is nat (line %d)", who, mode.pos.line)
 }
 
 // typeNames lists the check types for messages.

@@ -14,10 +14,12 @@ import (
 
 // Firewall marks of the probe services of checks through the VIP
 // (via: vip): ProbeMarkBase + 0 .. ProbeMarkBase + ProbeMarks - 1
-// ("LV" in the upper half). A configured fwmark service may not use them.
+// ("LV" in the upper half). A configured fwmark service may not use them:
+// config.Parse refuses one at its position; probeMarksOf refuses it again
+// for a Config built otherwise.
 const (
-	ProbeMarkBase uint32 = 0x4c560000
-	ProbeMarks           = 1 << 16
+	ProbeMarkBase = config.ProbeMarkBase
+	ProbeMarks    = config.ProbeMarks
 )
 
 // probeMarks hands out the marks of the probe services: each real server

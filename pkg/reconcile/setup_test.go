@@ -184,17 +184,22 @@ virtual_servers:
 }
 
 func TestProbeMarksReserved(t *testing.T) {
-	cfg, err := config.Parse("c.yaml", []byte(`director:
+	file := `director:
   interface: eth0
 virtual_servers:
   - vip: 10.0.0.100
     fwmark: 1280704512
     real_servers:
       - {address: 10.0.0.11}
-`))
+`
+	if _, err := config.Parse("c.yaml", []byte(file)); err == nil || !strings.Contains(err.Error(), "c.yaml:5:") {
+		t.Fatalf("Parse: %v, want the reserved mark refused at its line", err)
+	}
+	cfg, err := config.Parse("c.yaml", []byte(strings.Replace(file, "1280704512", "7", 1)))
 	if err != nil {
 		t.Fatal(err)
 	}
+	cfg.VirtualServers[0].FWMark = ProbeMarkBase // a Config not read from a file
 	if _, err := NewSetup(cfg); err == nil || !strings.Contains(err.Error(), "reserved for the checks through the VIP") {
 		t.Fatalf("NewSetup: %v, want the reserved marks refused", err)
 	}
