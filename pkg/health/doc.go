@@ -102,8 +102,11 @@
 // checks share a pool of Options.Workers goroutines, exec checks a
 // separate pool of Options.ExecWorkers; a run that could not start within
 // its timeout after it was due is late (OutcomeLate): it does not run and
-// counts as neither pass nor failure. Observation.Lag measures the delay
-// from due time to start for every run.
+// counts as neither pass nor failure, unless the check has no result yet
+// (its first run after startup, or after a reload changed its probe): that
+// one runs however late, since the prompt first runs of thousands of
+// checks fall due together. Observation.Lag measures the delay from due
+// time to start for every run.
 //
 // # Checks
 //

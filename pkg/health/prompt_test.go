@@ -2,6 +2,7 @@ package health
 
 import (
 	"fmt"
+	"net/netip"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -146,5 +147,43 @@ func TestReloadPromptOnlyForFreshChecks(t *testing.T) {
 				t.Errorf("kept check ran %s after its slot (at %s, reload at %s), want on its grid", off, at, setAt)
 			}
 		}
+	})
+}
+
+// TestFirstRunsAtScaleNeverLate: thousands of new checks fall due within
+// the prompt window together, more than the workers can start within a
+// timeout, one real server in ten black-holed (its run takes the whole
+// timeout): every first run still runs (none late), so every target has
+// a result within seconds, not an interval and a half later.
+func TestFirstRunsAtScaleNeverLate(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const iv = 4 * time.Minute
+		var targets []Target
+		for i := range 3000 {
+			tg := tcpTarget(fmt.Sprint(i), fmt.Sprintf("10.%d.%d.%d", i/62500, i/250%250, i%250+1), iv)
+			tg.Spec.Timeout = 2 * time.Second
+			targets = append(targets, tg)
+		}
+		h := start(t, Options{Workers: 64}, targets...)
+		defer h.stop(t)
+		h.fake.setDelay(func(a netip.Addr) time.Duration {
+			if a.As4()[3]%10 == 0 {
+				return time.Hour
+			}
+			return 5 * time.Millisecond
+		})
+		t0 := time.Now()
+		for time.Since(t0) < time.Minute {
+			time.Sleep(500 * time.Millisecond)
+			synctest.Wait()
+			if c := h.Counters(); c.Unchecked == 0 {
+				if c.Late != 0 {
+					t.Errorf("%d first runs dropped as late", c.Late)
+				}
+				t.Logf("all checked after %s", time.Since(t0))
+				return
+			}
+		}
+		t.Errorf("still unchecked a minute after start: %+v", h.Counters())
 	})
 }

@@ -12,6 +12,9 @@ type job struct {
 	seq  uint64    // ck.seq at dispatch
 	base time.Time // the slot
 	due  time.Time // the slot plus jitter
+	// first is set when the check had no result yet at dispatch: such a
+	// run is never late (see Checker.run).
+	first bool
 }
 
 // queue is a FIFO of jobs shared by a pool of workers. It never blocks

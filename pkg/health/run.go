@@ -41,7 +41,7 @@ func (c *Checker) dispatchDue(now time.Time) time.Duration {
 		} else {
 			ck.busy = true
 			ck.seq++
-			j := job{ck: ck, seq: ck.seq, base: ck.base, due: ck.due}
+			j := job{ck: ck, seq: ck.seq, base: ck.base, due: ck.due, first: ck.m.state == Unknown}
 			if ck.t.Spec.Type == Exec {
 				c.execQ.push(j)
 			} else {
@@ -94,11 +94,16 @@ func (c *Checker) work(ctx context.Context, q *queue) {
 }
 
 // run runs one job. A job that could not start within its timeout after
-// its due time is late: it does not run and changes nothing.
+// its due time is late: it does not run and changes nothing; except the
+// first run of a check without a result, which runs however late: all of
+// them fall due within the prompt window (startup, a reload), more than
+// the workers may start in time at scale, and dropping one would leave
+// its targets unchecked (and READY=1 waiting) until its next slot, up to
+// an interval and a half later.
 func (c *Checker) run(ctx context.Context, j job) {
 	t := j.ck.t
 	start := time.Now()
-	if lag := start.Sub(j.due); lag > t.Spec.Timeout {
+	if lag := start.Sub(j.due); lag > t.Spec.Timeout && !j.first {
 		c.finish(j, Observation{Outcome: OutcomeLate, Due: j.due, Lag: lag}, Result{}, start)
 		return
 	}
