@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -263,5 +266,48 @@ func TestBindRacedByAnotherTool(t *testing.T) {
 	}
 	if len(b.k.addrs["eth0"]) != 1 {
 		t.Fatalf("stop unbound the other tool's VIP: eth0 holds %v", b.k.addrs["eth0"])
+	}
+}
+
+// TestChangeUnderWayIsVersion3: a record saved while a change is under way
+// (here a timeout set again, killed before its write: the value it
+// replaces is recorded as was) is format version 3, which an lvs-rs
+// reading only version 2 refuses instead of ignoring was and leaving the
+// timeout at lvs-rs's value; once the change is read back, version 2
+// again. A version this lvs-rs does not know is refused, naming the file.
+func TestChangeUnderWayIsVersion3(t *testing.T) {
+	ctx := context.Background()
+	withTimeout := func(sec int) *config.Config {
+		c := web()
+		c.Director.Timeouts = config.Timeouts{TCP: time.Duration(sec) * time.Second}
+		return c
+	}
+	b := newMemBed(t)
+	if _, err := Start(ctx, withTimeout(600), b.opts()); err != nil {
+		t.Fatal(err)
+	}
+	if r, _ := b.record(); r.Version != recordVersion {
+		t.Fatalf("a settled record is version %d, want %d", r.Version, recordVersion)
+	}
+	b.k.crashBefore = b.k.writes + 1
+	if !crashing(func() { Start(ctx, withTimeout(300), b.opts()) }) {
+		t.Fatal("the second start did not reach its write")
+	}
+	b.k.crashBefore = 0
+	if r, _ := b.record(); r.Version != changingVersion || len(r.Timeouts) != 1 || r.Timeouts[0].Was != 600 {
+		t.Fatalf("the record of a change under way: version %d, timeouts %+v; want version %d with was 600", r.Version, r.Timeouts, changingVersion)
+	}
+	if _, err := Start(ctx, withTimeout(300), b.opts()); err != nil {
+		t.Fatal(err)
+	}
+	if r, _ := b.record(); r.Version != recordVersion {
+		t.Fatalf("the record once the change is read back: version %d, want %d", r.Version, recordVersion)
+	}
+	path := filepath.Join(b.dir, Role+".json")
+	if err := os.WriteFile(path, []byte(`{"version":4}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Stop(ctx, b.opts()); err == nil || !strings.Contains(err.Error(), "format version 4") || !strings.Contains(err.Error(), path) {
+		t.Fatalf("stop with a version 4 record: %v, want it refused naming the file", err)
 	}
 }

@@ -24,6 +24,15 @@ import (
 // are.
 const recordVersion = 2
 
+// changingVersion is the version of a record that holds a change under
+// way (Owned.changing): a sysctl or timeout with the value it replaces
+// (was), a table announced in before (past_announce_routes), two sync
+// daemons of one state. Version 2 with those: an lvs-rs that reads only
+// version 2 would ignore them and misread the record (leave the prior
+// value, the old table's routes, the old daemon), so it refuses this one
+// instead. It is written only while such a change is recorded.
+const changingVersion = 3
+
 // record is the director's state file: the desired state of the last
 // start and everything lvs-rs created or changed (or, while a run is under
 // way, is about to create: see intents). It is one line of compact JSON.
@@ -304,6 +313,9 @@ func skipObject(b []byte, i int) (int, bool) {
 // encoded desired state d.
 func recordOf(d desiredEnc, o Owned) record {
 	r := record{Version: recordVersion, Desired: d.head, desiredRest: d.rest, Sysctls: slices.Clone(o.Sysctls)}
+	if o.changing() {
+		r.Version = changingVersion
+	}
 	r.Timeouts, r.Daemons = sortedSettings(o)
 	r.Routes, r.NFTable = recordNetwork(o)
 	r.PastRoutes = sortedTables(o.PastRoutes)
@@ -317,6 +329,22 @@ func recordOf(d desiredEnc, o Owned) record {
 	// The services are kept sorted: the record shares them.
 	r.Services = normalOwned(o.Services)
 	return r
+}
+
+// changing reports whether o records a change under way (see
+// changingVersion).
+func (o Owned) changing() bool {
+	if len(o.PastRoutes) > 0 ||
+		slices.ContainsFunc(o.Sysctls, func(r sysctl.Record) bool { return r.Was != "" }) ||
+		slices.ContainsFunc(o.Timeouts, func(r TimeoutRecord) bool { return r.Was != 0 }) {
+		return true
+	}
+	for i, d := range o.Daemons {
+		if _, dup := daemonIn(o.Daemons[:i], d.State); dup {
+			return true
+		}
+	}
+	return false
 }
 
 // empty reports whether o holds nothing.
@@ -347,10 +375,10 @@ func loadStamped(s state.Store) (record, state.Stamp, bool, error) {
 			return record{}, st, false, s.Corrupt(Role, err)
 		}
 	}
-	if r.Version != recordVersion && r.Version != 1 {
+	if r.Version != recordVersion && r.Version != changingVersion && r.Version != 1 {
 		return record{}, st, false, fmt.Errorf("director: %s has format version %d, which this lvs-rs (version %d) cannot read: "+
 			"run stop with the lvs-rs that wrote it, or remove what it lists by hand and delete the file",
-			filepath.Join(s.Dir, Role+".json"), r.Version, recordVersion)
+			filepath.Join(s.Dir, Role+".json"), r.Version, changingVersion)
 	}
 	if err := sysctl.ValidateRecords(r.Sysctls); err != nil {
 		return record{}, st, false, s.Corrupt(Role, err)

@@ -99,6 +99,7 @@ func (e *executor) runStart(ctx context.Context, changes []Change) error {
 // flush saves the record when its JSON differs from the one last saved:
 // one encoding per call, which is also what is written.
 func (e *executor) flush() error {
+	e.rec.versioned()
 	b, err := json.Marshal(e.rec)
 	if err != nil {
 		return fmt.Errorf("realserver: encode record: %w", err)

@@ -33,6 +33,7 @@ func TestGatewayChangeInterruptedAtEveryWrite(t *testing.T) {
 	g1, g2 := netip.MustParseAddr("10.1.0.1"), netip.MustParseAddr("10.1.0.2")
 	g6, g6b := netip.MustParseAddr("2001:db8::1"), netip.MustParseAddr("2001:db8::2")
 	nat := func(g netip.Addr) Desired { return Desired{Bindings: bind(config.ModeNAT, vip1), Gateway: g} }
+	version3 := 0 // interrupted changes recorded as version 3
 	for _, c := range []struct {
 		name   string
 		d1, d2 Desired
@@ -86,6 +87,11 @@ func TestGatewayChangeInterruptedAtEveryWrite(t *testing.T) {
 						t.Fatalf("%s: the change was not interrupted (%v)", name, err)
 					}
 					f.crashBefore, f.crashAfter, f.fail = 0, 0, nil
+					if changing := rec.Route != nil && rec.Route.Was != nil; changing != (rec.Version == changingVersion) {
+						t.Errorf("%s: record version %d with a change under way %v: want version %d exactly while one is", name, rec.Version, changing, changingVersion)
+					} else if changing {
+						version3++
+					}
 					return f, before, rec
 				}
 				for _, then := range []string{"stop", "start again, stop", "start as before, stop"} {
@@ -127,5 +133,8 @@ func TestGatewayChangeInterruptedAtEveryWrite(t *testing.T) {
 				}
 			}
 		}
+	}
+	if version3 == 0 {
+		t.Error("no interrupted change was recorded as version 3: the version check proves nothing")
 	}
 }

@@ -19,8 +19,27 @@ const Role = "realserver"
 // routes hold gateway, device and metric only, is read as well.
 const recordVersion = 2
 
+// changingVersion is the version of a record saved while a gateway change
+// is under way (RouteRecord.Was set): version 2 with Was, which an lvs-rs
+// that reads only version 2 would ignore, taking lvs-rs's own route for
+// another's and losing the one it replaced; so that lvs-rs refuses it.
+// It is written only while Was is.
+const changingVersion = 3
+
 // readVersions are the record versions this lvs-rs reads.
-var readVersions = []int{1, 2}
+var readVersions = []int{1, 2, changingVersion}
+
+// versioned sets r's version to what its content needs: changingVersion
+// while a gateway change is under way; a record back from one is version
+// 2 again (one read as version 1 keeps its version otherwise).
+func (r *Record) versioned() {
+	switch {
+	case r.Route != nil && r.Route.Was != nil:
+		r.Version = changingVersion
+	case r.Version == changingVersion:
+		r.Version = recordVersion
+	}
+}
 
 // Record is what lvs-rs remembers on a real server: the desired state it
 // applied last, and every kernel object it created or changed, so that stop
