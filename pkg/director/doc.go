@@ -77,7 +77,8 @@
 //
 // # Ownership
 //
-// The state record (role "director", format version 2) holds the Desired
+// The state record (role "director", format version 2, or 3 while a
+// change is under way: see changingVersion) holds the Desired
 // state of the last start and lists what lvs-rs created: VIPs, sysctl
 // values and IPVS timeouts (each with the value found before), the sync
 // daemons it started, services, and within each service the real servers
