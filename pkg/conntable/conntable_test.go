@@ -107,3 +107,28 @@ func TestWriteTable(t *testing.T) {
 		t.Errorf("table (-want +got):\n%s", d)
 	}
 }
+
+// TestSelectFWMarkTemplate: a persistence template of a firewall-mark
+// service, as the kernel prints it (protocol IP, the mark as its virtual
+// address, port 0), is that service's, in IPv4 and IPv6; another mark's
+// is not.
+func TestSelectFWMarkTemplate(t *testing.T) {
+	const tmpl = `Pro FromIP   FPrt ToIP     TPrt DestIP   DPrt State       Expires PEName PEData
+IP  0A000002 0000 00000007 0000 0A00000B 0000 NONE            359
+IP  0A000002 0000 00000008 0000 0A00000B 0000 NONE            359
+IP  2001:0db8:0000:0000:0000:0000:0000:0002 0000 0000:0007:0000:0000:0000:0000:0000:0000 0000 2001:0db8:0000:0000:0000:0000:0000:000b 0000 NONE 359
+`
+	conns, err := Parse(strings.NewReader(tmpl))
+	if err != nil || len(conns) != 3 {
+		t.Fatalf("Parse = %v, %v", conns, err)
+	}
+	svcs := []Service{
+		{FWMark: 7, VIPs: []netip.Addr{netip.MustParseAddr("10.0.0.101")}, Reals: []netip.Addr{netip.MustParseAddr("10.0.0.11")}},
+		{FWMark: 7, VIPs: []netip.Addr{netip.MustParseAddr("2001:db8::65")}, Reals: []netip.Addr{netip.MustParseAddr("2001:db8::b")}},
+	}
+	got := Select(conns, svcs)
+	want := []Conn{conns[0], conns[2]}
+	if d := cmp.Diff(want, got, cmp.Comparer(func(a, b netip.AddrPort) bool { return a == b })); d != "" {
+		t.Errorf("Select (-want +got):\n%s", d)
+	}
+}

@@ -21,7 +21,9 @@ type Service struct {
 }
 
 // matches reports whether c belongs to s. A persistence template of a
-// port-0 (every port) service has virtual port 0, like the service.
+// port-0 (every port) service has virtual port 0, like the service; one
+// of a firewall-mark service has protocol IP and the mark as its virtual
+// address (markAddr), port 0.
 func (s Service) matches(c Conn) bool {
 	if s.FWMark == 0 {
 		return strings.EqualFold(s.Protocol, c.Protocol) && s.VIP == c.Virtual.Addr() && s.Port == c.Virtual.Port()
@@ -30,10 +32,24 @@ func (s Service) matches(c Conn) bool {
 	for _, v := range s.VIPs {
 		vipOK = vipOK || v == c.Virtual.Addr()
 	}
+	if strings.EqualFold(c.Protocol, "IP") && c.Virtual.Port() == 0 && c.Virtual.Addr() == markAddr(s.FWMark, c.Virtual.Addr().Is6()) {
+		vipOK = true
+	}
 	for _, r := range s.Reals {
 		realOK = realOK || r == c.Real.Addr()
 	}
 	return vipOK && realOK
+}
+
+// markAddr is the virtual address the kernel gives the persistence
+// templates of a firewall-mark service (ip_vs_sched_persist): the mark,
+// big-endian, in the first four bytes of the address.
+func markAddr(mark uint32, v6 bool) netip.Addr {
+	b := [16]byte{byte(mark >> 24), byte(mark >> 16), byte(mark >> 8), byte(mark)}
+	if v6 {
+		return netip.AddrFrom16(b)
+	}
+	return netip.AddrFrom4([4]byte(b[:4]))
 }
 
 // Select returns the entries of conns that belong to one of svcs, in
