@@ -127,8 +127,8 @@ func Plan(d Desired, o Observed) ([]Change, []string) {
 		case !slices.ContainsFunc(o.Routes, func(r Route) bool { return sameGateway(r, want) }):
 			c := Change{Kind: ReplaceRoute, Route: want}
 			if i >= 0 {
-				if rr.owns(o.Routes[i]) {
-					c.Own = ownRoute(rr, o.Routes[i]).clone()
+				if own := rr.own(o.Routes[i]); own != nil {
+					c.Own = own.clone()
 				} else {
 					c.Old = o.Routes[i].clone()
 				}
@@ -186,15 +186,6 @@ func freeLabel(dev string, used map[string]bool) string {
 			return l
 		}
 	}
-}
-
-// ownRoute returns the entry of rr (Created or Was) that r, a route in
-// the kernel that rr owns, is.
-func ownRoute(rr *RouteRecord, r Route) *Route {
-	if rr.Created != nil && sameGateway(r, *rr.Created) {
-		return rr.Created
-	}
-	return rr.Was
 }
 
 // unroute plans taking back the default route lvs-rs set, and putting

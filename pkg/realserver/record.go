@@ -117,13 +117,19 @@ func (rr *RouteRecord) slot() *Route {
 	return rr.Replaced
 }
 
-// owns reports whether r, a route in the kernel, is lvs-rs's: Created, or
-// Was while a gateway change is under way.
-func (rr *RouteRecord) owns(r Route) bool {
-	if rr == nil {
-		return false
+// own returns the entry of rr that r, a route in the kernel, is when it
+// is lvs-rs's: Created, or Was while a gateway change is under way; nil
+// when r is not lvs-rs's.
+func (rr *RouteRecord) own(r Route) *Route {
+	switch {
+	case rr == nil:
+		return nil
+	case rr.Created != nil && sameGateway(r, *rr.Created):
+		return rr.Created
+	case rr.Was != nil && sameGateway(r, *rr.Was):
+		return rr.Was
 	}
-	return rr.Created != nil && sameGateway(r, *rr.Created) || rr.Was != nil && sameGateway(r, *rr.Was)
+	return nil
 }
 
 func specOf(d Desired) Spec {

@@ -154,7 +154,7 @@ func (r *Report) fill(want Desired, obs Observed) {
 		rs := &RouteStatus{Gateway: want.Gateway}
 		rs.Present = slices.ContainsFunc(obs.Routes, func(x Route) bool { return sameGateway(x, g) })
 		if rr := obs.Record.Route; rr != nil {
-			if rr.owns(g) && rs.Present {
+			if rr.own(g) != nil && rs.Present {
 				rs.Owner = "lvs-rs"
 			}
 			if rr.Replaced != nil {
