@@ -63,9 +63,7 @@ func promptWindow(iv time.Duration) time.Duration { return min(iv, maxPromptWind
 // grid, and the same check gets the same delay at every start. It is
 // off the grid; nextBase puts the check back on it.
 func promptSlot(key string, iv time.Duration, now time.Time) time.Time {
-	h := fnv.New64a()
-	h.Write([]byte(key))
-	return now.Add(time.Duration(h.Sum64() % uint64(promptWindow(iv))))
+	return now.Add(phaseOf(key, promptWindow(iv)))
 }
 
 // gridAfter returns the first instant after t whose Unix time in

@@ -1,7 +1,6 @@
 package reconcile
 
 import (
-	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
@@ -30,23 +29,15 @@ type leavingRecord struct {
 // error naming the file, wrapping state.ErrCorrupt.
 func loadLeaving(stateDir string) (map[Member]Leaving, error) {
 	s := state.Store{Dir: stateDir}
-	b, found, err := s.Read(leavingRole)
+	var rec leavingRecord
+	found, err := s.Load(leavingRole, &rec)
+	if err == nil && found && rec.Version != leavingVersion {
+		err = s.Corrupt(leavingRole, fmt.Errorf("version %d, want %d", rec.Version, leavingVersion))
+	}
 	if err != nil {
 		return nil, fmt.Errorf("reconcile: %w", err)
 	}
-	out := map[Member]Leaving{}
-	if !found {
-		return out, nil
-	}
-	var rec leavingRecord
-	err = json.Unmarshal(b, &rec)
-	if err == nil && rec.Version != leavingVersion {
-		err = fmt.Errorf("version %d, want %d", rec.Version, leavingVersion)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("reconcile: %s is damaged (%w): %w; inspect it, then remove it to start: "+
-			"the real servers it lists (removed from the file, draining) are then deleted at once", s.Path(leavingRole), err, state.ErrCorrupt)
-	}
+	out := make(map[Member]Leaving, len(rec.Leaving))
 	for _, lv := range rec.Leaving {
 		out[Member{lv.Service.Key(), lv.Destination.Key()}] = lv
 	}

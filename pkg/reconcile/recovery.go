@@ -44,6 +44,16 @@ type seen struct {
 // came to it from down.
 func (r recoveries) observe(st health.Status) time.Time {
 	prev, ok := r[st.ID]
+	cur := advance(prev, ok, st)
+	if !ok || cur != prev {
+		r[st.ID] = cur // most passes see what the last one saw: no write
+	}
+	return cur.recovered
+}
+
+// advance is what the loop knows of st's target once it reads st, having
+// known prev (when ok): see observe.
+func advance(prev seen, ok bool, st health.Status) seen {
 	cur := seen{state: st.State, since: st.Since}
 	if st.State == health.Up {
 		switch {
@@ -53,10 +63,7 @@ func (r recoveries) observe(st health.Status) time.Time {
 			cur.recovered = st.Since
 		}
 	}
-	if !ok || cur != prev {
-		r[st.ID] = cur // most passes see what the last one saw: no write
-	}
-	return cur.recovered
+	return cur
 }
 
 // heard records a notification. Only a move to down matters: it tells a
@@ -88,17 +95,11 @@ func (r recoveries) rebase(statuses []health.Status, now time.Time) recoveries {
 	next := make(recoveries, len(statuses))
 	for _, st := range statuses {
 		prev, ok := r[st.ID]
-		cur := seen{state: st.State, since: st.Since}
-		if st.State == health.Up {
-			switch {
-			case ok && prev.state == health.Up && st.Since.Equal(prev.since):
-				cur.recovered = prev.recovered
-			case ok && prev.state == health.Down && st.Since.After(prev.since):
+		cur := advance(prev, ok, st)
+		if st.State == health.Up && ok && prev.state == health.Down {
+			cur.recovered = now // it joined a check that was up all along
+			if st.Since.After(prev.since) {
 				cur.recovered = st.Since // came back before the reload
-			case ok && prev.state == health.Down:
-				cur.recovered = now
-			case st.From == health.Down:
-				cur.recovered = st.Since
 			}
 		}
 		next[st.ID] = cur
