@@ -27,7 +27,10 @@ stage() { printf '\n=== %s\n' "$*"; }
 stage "prerequisites"
 EXTRA_KERNELS=${EXTRA_KERNELS-6.12 sid}
 for k in 6.1 $EXTRA_KERNELS; do LVSRS_VM_KERNEL=$k scripts/vm-prepare.sh; done
-for tool in systemd-analyze:systemd make:make lintian:lintian mmdebstrap:mmdebstrap; do
+# deb-systemd-helper, unshare, ip and cmp: packaging/checks (which skips
+# its maintainer-script tests without the first two).
+for tool in systemd-analyze:systemd make:make lintian:lintian mmdebstrap:mmdebstrap \
+	deb-systemd-helper:init-system-helpers unshare:util-linux ip:iproute2 cmp:diffutils; do
 	if ! command -v "${tool%%:*}" >/dev/null; then
 		apt-get update -qq >/dev/null
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${tool#*:}" >/dev/null

@@ -30,9 +30,6 @@ func script(t *testing.T, name string) string {
 	return p
 }
 
-// allUnits is the units the maintainer scripts handle.
-func allUnits(t *testing.T) []string { return unitNames(t) }
-
 // Defect: the postrm masks the units on remove and the postinst never
 // unmasked them, so after apt remove and apt install they stayed masked
 // (links to /dev/null in /etc/systemd/system). Runs the scripts as dpkg
@@ -42,7 +39,7 @@ func TestReinstallUnmasksAndKeepsEnabled(t *testing.T) {
 		t.Skip("deb-systemd-helper not installed (init-system-helpers)")
 	}
 	root := t.TempDir()
-	units := allUnits(t)
+	units := unitNames(t)
 	sysdir := filepath.Join(root, "lib/systemd/system")
 	if err := os.MkdirAll(sysdir, 0o755); err != nil {
 		t.Fatal(err)
@@ -279,7 +276,7 @@ func TestPrermTearsDownOnRemoveOnly(t *testing.T) {
 		if slices.Contains(r.log, stopRealServer) {
 			t.Errorf("stopped the real server role, which has no record")
 		}
-		for _, u := range allUnits(t) {
+		for _, u := range unitNames(t) {
 			if !slices.ContainsFunc(r.log, func(l string) bool {
 				return strings.HasPrefix(l, "deb-systemd-invoke stop ") && slices.Contains(strings.Fields(l), u)
 			}) {
@@ -381,7 +378,7 @@ func TestPostrmPurgeKeepsRecords(t *testing.T) {
 		t.Errorf("purge without a record: exit %d, /run/lvs-rs %q", r.code, r.left)
 	}
 	r = runScript(t, dir, []string{"-m"}, []string{"FAKE_SYSTEMD=1"}, nil, "postrm", "remove")
-	for _, u := range allUnits(t) {
+	for _, u := range unitNames(t) {
 		if !slices.ContainsFunc(r.log, func(l string) bool {
 			return strings.HasPrefix(l, "deb-systemd-helper mask ") && slices.Contains(strings.Fields(l), u)
 		}) {

@@ -319,46 +319,32 @@ func TestSandboxesAllowWhatTheCodeUses(t *testing.T) {
 		for _, n := range ns {
 			wantFams, wantCaps, wantAllow = append(wantFams, n.families...), append(wantCaps, n.caps...), append(wantAllow, n.ipAllow...)
 		}
-		for _, l := range []*[]string{&wantFams, &wantCaps, &wantAllow} {
-			slices.Sort(*l)
-			*l = slices.Compact(*l)
-		}
-		for _, f := range wantFams {
-			if !slices.Contains(fams, f) {
-				t.Errorf("%s: RestrictAddressFamilies=%s lacks %s", name, strings.Join(fams, " "), f)
-			}
-		}
-		for _, f := range fams {
-			if !slices.Contains(wantFams, f) {
-				t.Errorf("%s: RestrictAddressFamilies allows %s, which the code it runs does not use", name, f)
-			}
-		}
-		for _, c := range wantCaps {
-			if !slices.Contains(caps, c) {
-				t.Errorf("%s: CapabilityBoundingSet=%s lacks %s", name, strings.Join(caps, " "), c)
-			}
-		}
-		for _, c := range caps {
-			if !slices.Contains(wantCaps, c) {
-				t.Errorf("%s: CapabilityBoundingSet holds %s, which the code it runs does not need", name, c)
-			}
-		}
+		sameSet(t, name, "RestrictAddressFamilies", fams, wantFams)
+		sameSet(t, name, "CapabilityBoundingSet", caps, wantCaps)
 		if slices.Contains(deny, "any") {
-			for _, a := range wantAllow {
-				if !slices.Contains(allow, a) {
-					t.Errorf("%s: IPAddressDeny=any without IPAddressAllow=%s", name, a)
-				}
-			}
-			for _, a := range allow {
-				if !slices.Contains(wantAllow, a) {
-					t.Errorf("%s: IPAddressAllow=%s, which the code it runs does not send to", name, a)
-				}
-			}
+			sameSet(t, name, "IPAddressAllow (with IPAddressDeny=any)", allow, wantAllow)
 		} else if !slices.Contains(wantFams, "AF_INET") {
 			t.Errorf("%s: no IPAddressDeny=any, though it sends no IP traffic beyond %v", name, wantAllow)
 		}
 		if u.last("Service", "AmbientCapabilities") != "" || u.last("Service", "NoNewPrivileges") != "yes" {
 			t.Errorf("%s: ambient capabilities or new privileges allowed", name)
+		}
+	}
+}
+
+// sameSet reports each value the unit's key lacks from want, and each it
+// holds beyond want: a sandbox must allow what the code uses and no more.
+func sameSet(t *testing.T, unit, key string, got, want []string) {
+	t.Helper()
+	want = slices.Compact(slices.Sorted(slices.Values(want)))
+	for _, w := range want {
+		if !slices.Contains(got, w) {
+			t.Errorf("%s: %s=%s lacks %s", unit, key, strings.Join(got, " "), w)
+		}
+	}
+	for _, g := range got {
+		if !slices.Contains(want, g) {
+			t.Errorf("%s: %s holds %s, which the code it runs does not need", unit, key, g)
 		}
 	}
 }

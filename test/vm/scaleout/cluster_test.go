@@ -128,6 +128,16 @@ func newCluster(t *testing.T, v variant) *cluster {
 	return c
 }
 
+// presetCluster is a cluster on preset p (lvs-rs run in p's namespaces)
+// with conf as its configuration file.
+func presetCluster(t *testing.T, p *topo.Preset, conf string) *cluster {
+	t.Helper()
+	dir := t.TempDir()
+	c := &cluster{t: t, tp: p.Topo, base: dir, config: filepath.Join(dir, "lvs-rs.yaml")}
+	c.must(os.WriteFile(c.config, []byte(conf), 0o644))
+	return c
+}
+
 func (c *cluster) must(err error) {
 	c.t.Helper()
 	if err != nil {

@@ -3,8 +3,6 @@ package scaleout
 import (
 	"fmt"
 	"net"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -18,9 +16,7 @@ import (
 // the VIP, without sending anything to it.
 func TestGARPOnBind(t *testing.T) {
 	p := topo.DR(t)
-	dir := t.TempDir()
-	c := &cluster{t: t, tp: p.Topo, base: dir, config: filepath.Join(dir, "lvs-rs.yaml")}
-	c.must(os.WriteFile(c.config, []byte(fmt.Sprintf(`director:
+	c := presetCluster(t, p, fmt.Sprintf(`director:
   interface: eth0
 virtual_servers:
   - vip: %v
@@ -28,7 +24,7 @@ virtual_servers:
     scheduler: rr
     real_servers:
       - {address: %v}
-`, p.VIP, p.RS1IP)), 0o644))
+`, p.VIP, p.RS1IP))
 	l, err := p.Client.Handle().LinkByName("eth0")
 	c.must(err)
 	old := net.HardwareAddr{0x02, 0, 0, 0, 0, 0x99}

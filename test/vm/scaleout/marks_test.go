@@ -3,8 +3,6 @@ package scaleout
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -17,9 +15,7 @@ import (
 // lands in the fwmark service; stop removes the table.
 func TestMarksFromConfig(t *testing.T) {
 	p := topo.DR(t)
-	dir := t.TempDir()
-	c := &cluster{t: t, tp: p.Topo, base: dir, config: filepath.Join(dir, "lvs-rs.yaml")}
-	conf := fmt.Sprintf(`director:
+	c := presetCluster(t, p, fmt.Sprintf(`director:
   interface: eth0
 virtual_servers:
   - vip: %v
@@ -30,8 +26,7 @@ virtual_servers:
     real_servers:
       - {address: %v, weight: 1}
       - {address: %v, weight: 1}
-`, p.VIP, p.RS1IP, p.RS2IP)
-	c.must(os.WriteFile(c.config, []byte(conf), 0o644))
+`, p.VIP, p.RS1IP, p.RS2IP))
 	for _, rs := range []*topo.NS{p.RS1, p.RS2} {
 		c.lvsrs(rs, "start", "--role", "realserver")
 		for _, port := range []string{":80", ":443"} {

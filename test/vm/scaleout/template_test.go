@@ -2,8 +2,6 @@ package scaleout
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -16,9 +14,7 @@ import (
 // connection: it was left out, since its virtual address is not a VIP.
 func TestFWMarkTemplateListed(t *testing.T) {
 	p := topo.DR(t)
-	dir := t.TempDir()
-	c := &cluster{t: t, tp: p.Topo, base: dir, config: filepath.Join(dir, "lvs-rs.yaml")}
-	conf := fmt.Sprintf(`director:
+	c := presetCluster(t, p, fmt.Sprintf(`director:
   interface: eth0
 virtual_servers:
   - vip: %v
@@ -29,8 +25,7 @@ virtual_servers:
     mode: dr
     real_servers:
       - {address: %v, weight: 1}
-`, p.VIP, p.RS1IP)
-	c.must(os.WriteFile(c.config, []byte(conf), 0o644))
+`, p.VIP, p.RS1IP))
 	c.lvsrs(p.RS1, "start", "--role", "realserver")
 	_, err := p.RS1.ServeEcho(":80")
 	c.must(err)
