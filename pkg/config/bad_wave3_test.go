@@ -54,7 +54,7 @@ func wave3BadCases() []struct {
 			`f.yaml:5:29: virtual_servers[0].check.via: vip is for dr and tun real servers (a nat real server's check already goes through the director); the service's mode is nat`,
 		}},
 		{"via vip, one real server nat", svc + "    port: 80\n    check: {type: http, via: vip}\n    real_servers:\n      - address: 10.0.0.2\n      - address: 10.0.0.3\n        mode: nat\n", []string{
-			`f.yaml:4:30: virtual_servers[0].check.via: vip is for dr and tun real servers (a nat real server's check already goes through the director); real server 10.0.0.3 is nat (line 8)`,
+			`f.yaml:4:30: virtual_servers[0].check.via: vip is for dr and tun real servers (a nat real server's check already goes through the director); real server 10.0.0.3 is nat at line 8`,
 		}},
 		{"via vip on a real server, service nat", svc + "    port: 80\n    mode: nat\n    check: {type: tcp}\n    real_servers:\n      - address: 10.0.0.2\n        check: {via: vip}\n      - address: 10.0.0.3\n        mode: dr\n        check: {via: vip}\n", []string{
 			`f.yaml:8:22: virtual_servers[0].real_servers[0].check.via: vip is for dr and tun real servers (a nat real server's check already goes through the director); the service's mode is nat`,

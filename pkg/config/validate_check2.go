@@ -186,10 +186,7 @@ func natWhy(rs RealServer, mode *rawString) string {
 	if rs.Address.IsValid() {
 		who = "real server " + rs.Address.String()
 	}
-	if mode.pos.line == 0 {
-		return who + " is nat"
-	}
-	return fmt.Sprintf("%s is nat (line %d)", who, mode.pos.line)
+	return who + " is nat" + atLine(mode.pos)
 }
 
 // typeNames lists the check types for messages.

@@ -59,7 +59,7 @@ func checkARPSysctls(_ context.Context, h Host, t Target) []Result {
 		}
 		if len(bad) > 0 {
 			out = append(out, problem(NameARPSysctls,
-				fmt.Sprintf("effective %s is not %s on %s: %s", m.param, quietValues(m.param, hostOnly), strings.Join(bad, ", "), m.harm),
+				fmt.Sprintf("effective %s is not %s on %s: %s", m.param, quietValues(m.param, m.min, hostOnly), strings.Join(bad, ", "), m.harm),
 				fmt.Sprintf("lvs-rs start --role realserver sets conf/all/%s=%d (or: sysctl -w net.ipv4.conf.all.%s=%d)", m.param, m.min, m.param, m.min)))
 		}
 	}
@@ -69,16 +69,19 @@ func checkARPSysctls(_ context.Context, h Host, t Target) []Result {
 	return out
 }
 
-// quietValues names the effective values of param that keep the VIPs
-// quiet (arp.Enough).
-func quietValues(param string, hostOnly bool) string {
-	switch {
-	case param != arp.ArpIgnore:
-		return "2"
-	case hostOnly:
-		return "1, 2, 3 or 8"
+// quietValues names the effective values of param, 0..8 (arp_ignore's
+// range), that keep the VIPs quiet, as arp.Enough decides for want.
+func quietValues(param string, want int, hostOnly bool) string {
+	var vs []string
+	for v := range 9 {
+		if arp.Enough(sysctl.IPv4Conf("all", param), strconv.Itoa(want), strconv.Itoa(v), hostOnly) {
+			vs = append(vs, strconv.Itoa(v))
+		}
 	}
-	return "1, 2 or 8"
+	if len(vs) < 2 {
+		return strings.Join(vs, "")
+	}
+	return strings.Join(vs[:len(vs)-1], ", ") + " or " + vs[len(vs)-1]
 }
 
 // vipDevices are the devices that hold t's IPv4 VIPs: lo (dr), tunl0 (tun).

@@ -66,8 +66,10 @@ type Target struct {
 // DirectorTarget is the director's Target from cfg.
 func DirectorTarget(cfg *config.Config) Target {
 	t := Target{Role: RoleDirector, Interface: cfg.Director.Interface, IPForward: cfg.Director.IPForward, Announce: cfg.Director.Announce != nil}
+	seen := map[netip.Addr]bool{} // a real server in many services is listed once
 	addRS := func(a netip.Addr) {
-		if a.Is4() && !slices.Contains(t.RealServers, a) {
+		if a.Is4() && !seen[a] {
+			seen[a] = true
 			t.RealServers = append(t.RealServers, a)
 		}
 	}
