@@ -31,8 +31,8 @@
 #     fails and the IPVS service's connection counter never resets;
 #     `systemctl stop` of the daemon exits cleanly and leaves the kernel as
 #     it is (traffic flows), then `lvs-rs stop --role director` restores the snapshot;
-#   `systemd-analyze security` of the three units is no worse than
-#     2.9 (director), 3.0 (director daemon), 2.4 (real server).
+#   `systemd-analyze security` of the four units is no worse than
+#     2.9 (director), 3.0 (director daemon), 2.4 (real server), 2.3 (nat real server).
 # The run fails unless every expected check passed.
 #
 # Usage: scripts/boot-test.sh [DEB]. Needs root. BOOT_TIMEOUT (default 600 s);
@@ -179,7 +179,7 @@ EXPECTED=(realserver-unit-succeeded realserver-before-network-pre realserver-bef
 	stop-restores-snapshot daemon-ipvs-sysctls daemon-unit-ready daemon-status-up daemon-restart-ready daemon-reload-applies-weight
 	daemon-switch-restart-reload-drop-nothing daemon-counters-kept daemon-stop-clean daemon-stop-keeps-kernel
 	daemon-teardown-restores-snapshot daemon-teardown-restores-ipvs-sysctls security-lvs-rs-director.service security-lvs-rs-director-daemon.service
-	security-lvs-rs-realserver.service)
+	security-lvs-rs-realserver.service security-lvs-rs-realserver-nat.service)
 failed=0
 for n in "${EXPECTED[@]}"; do
 	grep -q "^LVSRS-BOOT PASS $n:" <<<"$results" || { log "FAIL: $n"; failed=1; }
