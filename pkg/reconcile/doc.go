@@ -95,7 +95,10 @@
 //     connections (ActiveConn+InActConn = 0) or drain_timeout has passed
 //     (for one removed from the file, the one its service had then, so
 //     also when the service was removed with it), then deleted; UDP real
-//     servers leaving the file are deleted at once;
+//     servers leaving the file are deleted at once; a real server leaving
+//     the file keeps its service's VIP (Leaving.VIP) bound until it is
+//     deleted, so its established connections still reach IPVS, but that
+//     VIP is announced only if a service of the file still serves it;
 //   - sorry_server: added while no real server of its service has a
 //     weight above 0, removed as soon as one has.
 //

@@ -16,9 +16,12 @@ const leavingRole = "leaving"
 const leavingVersion = 1
 
 // leavingRecord is leaving.json: the real servers removed from the file
-// that are still draining, each with when it left and its drain_timeout,
-// so that a daemon started again (an upgrade, a crash, kill -9) keeps
-// draining them until idle or their deadline instead of deleting them.
+// that are still draining, each with when it left, its drain_timeout and
+// its service's VIP, so that a daemon started again (an upgrade, a crash,
+// kill -9) keeps draining them until idle or their deadline instead of
+// deleting them. The VIP is optional (omitted when unknown): a record
+// without it is read as before, and an lvs-rs that predates it ignores
+// it, so the version stays 1.
 type leavingRecord struct {
 	Version int       `json:"version"`
 	Leaving []Leaving `json:"leaving"`

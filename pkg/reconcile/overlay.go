@@ -50,20 +50,38 @@ type Policy struct {
 	Sorry *ipvs.Destination
 	// VIP is the service's VIP (for a fwmark service, the one bound for
 	// it): the VIP is announced while a real server of one of its
-	// services is in service.
+	// services is in service, and stays bound while a real server that
+	// left the file drains (Leaving.VIP).
 	VIP netip.Addr
 }
 
 // Leaving is a real server removed from the configuration that is still
 // draining since Since, until it is idle or DrainTimeout (its service's
 // drain_timeout when it left; 0: until idle) has passed. It carries its
-// own timeout: its service may have left the configuration too. The loop
-// keeps them in the state directory (leaving.json).
+// own timeout and its service's VIP: its service may have left the
+// configuration too. The loop keeps them in the state directory
+// (leaving.json).
 type Leaving struct {
 	Service      ipvs.Service     `json:"service"`
 	Destination  ipvs.Destination `json:"destination"`
 	Since        time.Time        `json:"since"`
 	DrainTimeout time.Duration    `json:"drain_timeout_ns"`
+	// VIP is the VIP its service had when it left (for a fwmark service,
+	// the one bound for it; a fwmark service's key has no address): it
+	// stays bound while the real server drains, so that the packets of
+	// its established connections still reach IPVS. A record written
+	// before this field has none: an address service's own address
+	// stands in (see vip).
+	VIP netip.Addr `json:"vip,omitzero"`
+}
+
+// vip is the VIP to keep bound while l drains: its VIP, or for a record
+// without one its service's address (none for a fwmark service).
+func (l Leaving) vip() netip.Addr {
+	if l.VIP.IsValid() {
+		return l.VIP.Unmap()
+	}
+	return l.Service.Address.Unmap()
 }
 
 // Observed is a real server as the kernel has it now.
@@ -272,7 +290,11 @@ func (o *Outcome) draining(m Member, since time.Time, pol Policy, in Inputs) boo
 }
 
 // leaving keeps real servers removed from the file at weight 0 until they
-// are idle or their own drain timeout (Leaving.DrainTimeout) passes;
+// are idle or their own drain timeout (Leaving.DrainTimeout) passes, and
+// the VIP of each one kept bound (after base's VIPs, in member order):
+// unbound, the VIP would take the established connections with it, their
+// packets no longer reaching IPVS. Such a VIP is not announced (see
+// announce: only base's VIPs are), so no new flow is drawn to it.
 // o.Desired.Services holds base's services, in base's order.
 func (o *Outcome) leaving(base director.Desired, in Inputs) {
 	if len(in.Leaving) == 0 {
@@ -292,6 +314,7 @@ func (o *Outcome) leaving(base director.Desired, in Inputs) {
 		members = append(members, m)
 	}
 	slices.SortFunc(members, compareMembers)
+	var bound map[netip.Addr]bool // base's VIPs and those added here, once needed
 	for _, m := range members {
 		l := in.Leaving[m]
 		if configured[m] {
@@ -315,6 +338,19 @@ func (o *Outcome) leaving(base director.Desired, in Inputs) {
 			o.Desired.Services = append(o.Desired.Services, director.DesiredService{Service: l.Service})
 		}
 		o.Desired.Services[i].Destinations = append(o.Desired.Services[i].Destinations, d)
+		if v := l.vip(); v.IsValid() {
+			if bound == nil {
+				bound = make(map[netip.Addr]bool, len(base.VIPs)+1)
+				for _, b := range base.VIPs {
+					bound[b.Unmap()] = true
+				}
+				o.Desired.VIPs = slices.Clip(o.Desired.VIPs) // base's: appended to in a copy
+			}
+			if !bound[v] {
+				bound[v] = true
+				o.Desired.VIPs = append(o.Desired.VIPs, v)
+			}
+		}
 	}
 }
 

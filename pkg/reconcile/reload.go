@@ -114,7 +114,8 @@ func newSetup(cfg *config.Config, source func(cfg *config.Config, v6 bool) (neti
 }
 
 // leavers are the real servers of old that next no longer has, to drain
-// from now on for their service's drain_timeout in old.
+// from now on for their service's drain_timeout in old, with their
+// service's VIP in old (kept bound while they drain).
 func leavers(old Setup, next director.Desired, now time.Time) map[Member]Leaving {
 	keep := map[Member]bool{}
 	for _, ds := range next.Services {
@@ -128,7 +129,8 @@ func leavers(old Setup, next director.Desired, now time.Time) map[Member]Leaving
 		for _, d := range ds.Destinations {
 			m := Member{k, d.Key()}
 			if !keep[m] {
-				out[m] = Leaving{Service: ds.Service, Destination: d, Since: now, DrainTimeout: old.Policies[k].DrainTimeout}
+				pol := old.Policies[k]
+				out[m] = Leaving{Service: ds.Service, Destination: d, Since: now, DrainTimeout: pol.DrainTimeout, VIP: pol.VIP}
 			}
 		}
 	}
