@@ -12,8 +12,12 @@
 // New validates the starting configuration into a Setup (NewSetup: the
 // base desired state, each service's Policy, one health.Target per
 // checked real server, its ID being Member.String()), loads the drains
-// and the real servers leaving the file kept in the state directory and
-// gives the targets to a health.Checker.
+// and the real servers leaving the file kept in the state directory,
+// adds as leaving from now the real servers of the desired state last
+// applied (the state record's: director.Recorded) that the file no
+// longer has, the file having been edited while no loop ran (saved with
+// the others before the first pass), and gives the targets to a
+// health.Checker.
 // Run owns every goroutine: the checker, the address watcher (restarted a
 // second after it fails), the metrics endpoint and the pass loop; it
 // returns after its context is cancelled and all have stopped, leaving

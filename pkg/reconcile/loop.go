@@ -111,7 +111,11 @@ type Loop struct {
 // New validates the starting configuration into a Loop. The drains and
 // the real servers leaving the file (still draining when an earlier run
 // stopped) kept in the state directory are loaded; a damaged drains or
-// leaving file is an error.
+// leaving file is an error. The real servers of the desired state last
+// applied (the state record's) that the configuration no longer has,
+// the file having been edited while no run was active, become leaving
+// too, from now, and are saved with the others before the first pass
+// (see keepEdited).
 func New(o Options) (*Loop, error) {
 	if o.Config == nil {
 		return nil, errors.New("reconcile: no configuration")
@@ -139,6 +143,11 @@ func New(o Options) (*Loop, error) {
 		return nil, err
 	}
 	now := time.Now()
+	// So does what the file lost while no run was active (edited, then
+	// run started again instead of reloaded).
+	if leaving, err = keepEdited(o, s, leaving, now); err != nil {
+		return nil, err
+	}
 	l := &Loop{
 		opts: o, log: o.Logger, started: now,
 		kick: make(chan struct{}, 1), reload: make(chan struct{}, 1),

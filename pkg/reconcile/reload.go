@@ -136,3 +136,85 @@ func leavers(old Setup, next director.Desired, now time.Time) map[Member]Leaving
 	}
 	return out
 }
+
+// keepEdited returns leaving with the real servers the file lost while no
+// run was active added: those of the desired state the state record
+// holds (the last start's or pass's, lvs-rs's own) that s no longer has,
+// leaving from now (see recordedLeavers). When there are new ones it
+// saves them all in the state directory, before any pass can delete
+// them.
+func keepEdited(o Options, s Setup, leaving map[Member]Leaving, now time.Time) (map[Member]Leaving, error) {
+	if o.Director.StateDir == "" {
+		return leaving, nil
+	}
+	recorded, err := director.Recorded(o.Director)
+	if err != nil {
+		return nil, fmt.Errorf("reconcile: the desired state last applied: %w", err)
+	}
+	if recorded == nil {
+		return leaving, nil
+	}
+	added := 0
+	for m, lv := range recordedLeavers(*recorded, s, now) {
+		if _, already := leaving[m]; !already {
+			if leaving == nil {
+				leaving = map[Member]Leaving{}
+			}
+			leaving[m] = lv
+			added++
+		}
+	}
+	if added == 0 {
+		return leaving, nil
+	}
+	o.Logger.Info("real servers removed from the file while lvs-rs run was not active drain", "real_servers", added)
+	return leaving, saveLeaving(o.StateDir, leaving)
+}
+
+// recordedLeavers are the real servers of recorded, the desired state
+// last applied, that next no longer has, as leavers finds them at a
+// reload: to drain from now on. recorded holds what that pass made of
+// the file, so it is read as such: its probe services (via: vip) and the
+// sorry server next still has are not real servers of the file. The
+// drain_timeout a real server left with is not recorded: its service's
+// in next, or the default when the service is gone too. Its VIP is its
+// service's address, or for a fwmark service the VIP of the recorded
+// nftables rules of its mark (none without such a rule).
+func recordedLeavers(recorded director.Desired, next Setup, now time.Time) map[Member]Leaving {
+	keep := map[Member]bool{}
+	for _, ds := range next.Base.Services {
+		for _, d := range ds.Destinations {
+			keep[Member{ds.Service.Key(), d.Key()}] = true
+		}
+	}
+	markVIP := map[uint32]netip.Addr{}
+	for _, r := range recorded.Marks {
+		if _, ok := markVIP[r.Mark]; !ok {
+			markVIP[r.Mark] = r.VIP.Unmap()
+		}
+	}
+	out := map[Member]Leaving{}
+	for _, ds := range recorded.Services {
+		k := ds.Service.Key()
+		if k.FWMark >= ProbeMarkBase && k.FWMark-ProbeMarkBase < ProbeMarks {
+			continue // a check's probe, not a service of the file
+		}
+		pol, stays := next.Policies[k]
+		timeout := config.DefaultDrainTimeout
+		if stays {
+			timeout = pol.DrainTimeout
+		}
+		v := ds.Service.Address.Unmap()
+		if k.FWMark != 0 {
+			v = markVIP[k.FWMark]
+		}
+		for _, d := range ds.Destinations {
+			m := Member{k, d.Key()}
+			if keep[m] || stays && pol.Sorry != nil && pol.Sorry.Key() == m.Destination {
+				continue
+			}
+			out[m] = Leaving{Service: ds.Service, Destination: d, Since: now, DrainTimeout: timeout, VIP: v}
+		}
+	}
+	return out
+}

@@ -1,0 +1,48 @@
+package director
+
+import (
+	"github.com/lvs-rs/lvs-rs/pkg/state"
+)
+
+// Recorded returns the desired state the state record in o.StateDir
+// holds, the one the last start (or pass of lvs-rs run) applied; nil
+// when there is no record or it holds none (a record of version 1). Its
+// services, and their real servers, are narrowed to those the record
+// lists as lvs-rs's: a service of the file that another tool had (which
+// start refused to take over) is left out. It reads the record through
+// o.Records when set, which then keeps it for the next Converge. A
+// damaged record is an error wrapping state.ErrCorrupt.
+//
+// A long-running director that starts with an edited file compares it
+// with this to find the real servers the file no longer has.
+func Recorded(o Options) (*Desired, error) {
+	s := state.Store{Dir: o.StateDir}
+	rec, found, _, err := o.Records.load(s)
+	if err != nil || !found {
+		return nil, err
+	}
+	d, err := rec.desired()
+	if err != nil {
+		return nil, s.Corrupt(Role, err)
+	}
+	if d == nil {
+		return nil, nil
+	}
+	owned := normalOwned(rec.Services)
+	mine := d.Services[:0:0]
+	for _, ds := range d.Services {
+		dests, ok := owned.dests(ds.Service.Key())
+		if !ok {
+			continue
+		}
+		keep := DesiredService{Service: ds.Service}
+		for _, x := range ds.Destinations {
+			if dests.has(x.Key()) {
+				keep.Destinations = append(keep.Destinations, x)
+			}
+		}
+		mine = append(mine, keep)
+	}
+	d.Services = mine
+	return d, nil
+}
