@@ -52,7 +52,9 @@ func newDrainVerbCmd(g *globalFlags, v drainVerb, stdout io.Writer) *cobra.Comma
 	cmd := &cobra.Command{
 		Use:   v.name + " ADDRESS [--service tcp:VIP:PORT|udp:VIP:PORT|sctp:VIP:PORT|fwmark:N]",
 		Short: v.short,
-		Long: v.short + ".\nWithout --service: in every service that has ADDRESS as a real server.\n" +
+		Long: v.short + ".\nWithout --service: in every service, also in those a later reload adds " +
+			"(enable without --service undoes every drain of ADDRESS); with --service: in that service alone " +
+			"(enable --service of an address drained in every service puts it back in that one only).\n" +
 			"Exit 0: done; 1: no lvs-rs run is active, or it failed; 2: bad ADDRESS or --service, " +
 			"or no such real server.",
 		Args: cobra.ExactArgs(1),

@@ -25,7 +25,10 @@
 // (ParseService). LoadDrains and SaveDrains keep the set of hand-made
 // drains in drains.json in the state directory, so they survive a
 // restart of the daemon; ApplyDrain works out what a drain or enable
-// request does to that set.
+// request does to that set, and DrainSet tells which real servers it
+// takes out of rotation. A drain without a service is one drain of
+// every service, present or added later, with exceptions for the
+// services enabled one by one since (see Drain).
 //
 // The types that cross the socket (Status, RealServer, DrainRequest,
 // DrainResult) are plain JSON-tagged data: this package knows nothing of

@@ -15,13 +15,54 @@ import (
 // DrainsFile is the file in the state directory that keeps the drains.
 const DrainsFile = "drains.json"
 
-// drainsVersion is the format version of DrainsFile.
-const drainsVersion = 1
+// Format versions of DrainsFile: drainsVersion, every drain naming its
+// service; everyVersion, written only when a drain covers every service
+// or is an exception to one (see Drain), so that an lvs-rs that reads
+// only version 1, where each drain names its service, refuses the file
+// instead of misreading it.
+const (
+	drainsVersion = 1
+	everyVersion  = 2
+)
 
-// Drain is one real server drained by hand: an address in one service.
+// Drain is one drain by hand. With Service set, the address is drained
+// in that service (`lvs-rs drain ADDRESS --service S`). With Service
+// zero, it is drained in every service that has it, including services
+// that a later reload adds or re-keys (`lvs-rs drain ADDRESS`). With
+// Enabled, it is an exception to such a drain of every service: the
+// address is in rotation in Service (`lvs-rs enable ADDRESS --service S`
+// while ADDRESS is drained in every service). Use DrainSet to tell
+// whether a real server is drained.
 type Drain struct {
-	Service Service    `json:"service"`
+	Service Service    `json:"service,omitzero"`
 	Address netip.Addr `json:"address"`
+	Enabled bool       `json:"enabled,omitempty"`
+}
+
+// Every reports whether d drains its address in every service.
+func (d Drain) Every() bool { return d.Service.IsZero() && !d.Enabled }
+
+// DrainSet indexes a set of drains (see Drain) for lookups.
+type DrainSet map[Drain]bool
+
+// NewDrainSet indexes ds.
+func NewDrainSet(ds []Drain) DrainSet {
+	s := make(DrainSet, len(ds))
+	for _, d := range ds {
+		s[d] = true
+	}
+	return s
+}
+
+// Drains returns the drain that takes the real server addr of svc out of
+// rotation, and whether there is one: the drain of addr in every service
+// unless an exception enables addr in svc, else the drain of addr in svc.
+func (s DrainSet) Drains(svc Service, addr netip.Addr) (Drain, bool) {
+	if every := (Drain{Address: addr}); s[every] {
+		return every, !s[Drain{Service: svc, Address: addr, Enabled: true}]
+	}
+	d := Drain{Service: svc, Address: addr}
+	return d, s[d]
 }
 
 // drainsRecord is DrainsFile's content.
@@ -59,21 +100,24 @@ func decodeDrains(b []byte) ([]Drain, error) {
 	if dec.More() {
 		return nil, errors.New("not a drains record: data after the record")
 	}
-	if rec.Version != drainsVersion {
-		return nil, fmt.Errorf("version %d, want %d", rec.Version, drainsVersion)
+	if rec.Version != drainsVersion && rec.Version != everyVersion {
+		return nil, fmt.Errorf("version %d, want %d or %d", rec.Version, drainsVersion, everyVersion)
 	}
 	for i, d := range rec.Drains {
-		if err := d.validate(); err != nil {
+		if err := d.validate(rec.Version); err != nil {
 			return nil, fmt.Errorf("drains[%d]: %w", i, err)
 		}
 	}
 	return normalize(rec.Drains), nil
 }
 
-func (d Drain) validate() error {
+// validate checks a drain of a record of format version v.
+func (d Drain) validate(v int) error {
 	switch {
-	case d.Service.IsZero():
+	case d.Service.IsZero() && v == drainsVersion:
 		return errors.New("no service")
+	case d.Service.IsZero() && d.Enabled:
+		return errors.New("enabled without a service")
 	case !d.Address.IsValid():
 		return errors.New("no address")
 	case d.Address.Zone() != "":
@@ -82,36 +126,73 @@ func (d Drain) validate() error {
 	return nil
 }
 
+// versionOf is the format version of a record of ds.
+func versionOf(ds []Drain) int {
+	for _, d := range ds {
+		if d.Service.IsZero() || d.Enabled {
+			return everyVersion
+		}
+	}
+	return drainsVersion
+}
+
 // SaveDrains replaces the drains kept in stateDir with ds, atomically
 // (temporary file, fsync, rename, fsync of the directory) and mode 0600.
-// It rejects a drain without service or address.
+// It rejects a drain without address, and an exception (Enabled) without
+// service. The file is format version 1 unless a drain covers every
+// service or is an exception to one (version 2).
 func SaveDrains(stateDir string, ds []Drain) error {
 	for i, d := range ds {
-		if err := d.validate(); err != nil {
+		if err := d.validate(everyVersion); err != nil {
 			return fmt.Errorf("drains: save drain %d (%s %s): %w", i, d.Service, d.Address, err)
 		}
 	}
-	b, err := json.MarshalIndent(drainsRecord{Version: drainsVersion, Drains: normalize(ds)}, "", "  ")
+	ds = normalize(ds)
+	b, err := json.MarshalIndent(drainsRecord{Version: versionOf(ds), Drains: ds}, "", "  ")
 	if err != nil {
 		return fmt.Errorf("drains: encode: %w", err)
 	}
 	return writeAtomic(filepath.Join(stateDir, DrainsFile), append(b, '\n'))
 }
 
-// normalize returns ds sorted, without duplicates, never nil.
+// normalize returns ds sorted, without duplicates and without drains
+// that say nothing, never nil: a drain of an address in one service is
+// left out when the address is drained in every service, and an
+// exception when it is not.
 func normalize(ds []Drain) []Drain {
-	out := slices.Clone(ds)
-	slices.SortFunc(out, func(a, b Drain) int {
-		if c := a.Service.Compare(b.Service); c != 0 {
-			return c
+	every := map[netip.Addr]bool{}
+	for _, d := range ds {
+		if d.Every() {
+			every[d.Address] = true
 		}
-		return a.Address.Compare(b.Address)
+	}
+	out := slices.DeleteFunc(slices.Clone(ds), func(d Drain) bool {
+		return !d.Every() && every[d.Address] != d.Enabled
 	})
+	slices.SortFunc(out, compareDrains)
 	out = slices.Compact(out)
 	if out == nil {
 		out = []Drain{}
 	}
 	return out
+}
+
+// compareDrains orders drains by service (every service first), address,
+// then exceptions last.
+func compareDrains(a, b Drain) int {
+	if c := a.Service.Compare(b.Service); c != 0 {
+		return c
+	}
+	if c := a.Address.Compare(b.Address); c != 0 {
+		return c
+	}
+	switch {
+	case a.Enabled == b.Enabled:
+		return 0
+	case b.Enabled:
+		return -1
+	}
+	return 1
 }
 
 // writeAtomic writes b to path through a temporary file in the same

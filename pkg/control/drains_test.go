@@ -19,7 +19,7 @@ func TestDrainsRoundTrip(t *testing.T) {
 	}
 	a, b := netip.MustParseAddr("10.0.0.11"), netip.MustParseAddr("2001:db8::12")
 	web, mark := mustService(t, "tcp:10.0.0.100:80"), mustService(t, "fwmark:10")
-	in := []Drain{{mark, a}, {web, b}, {web, a}, {mark, a}}
+	in := []Drain{{Service: mark, Address: a}, {Service: web, Address: b}, {Service: web, Address: a}, {Service: mark, Address: a}}
 	if err := SaveDrains(dir, in); err != nil {
 		t.Fatal(err)
 	}
@@ -27,7 +27,7 @@ func TestDrainsRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []Drain{{web, a}, {web, b}, {mark, a}}
+	want := []Drain{{Service: web, Address: a}, {Service: web, Address: b}, {Service: mark, Address: a}}
 	if diff := cmp.Diff(want, got, addrCmp); diff != "" {
 		t.Errorf("loaded drains (-want +got):\n%s", diff)
 	}
@@ -49,7 +49,7 @@ func TestDrainsRoundTrip(t *testing.T) {
 
 func TestDrainsFileFormat(t *testing.T) {
 	dir := t.TempDir()
-	err := SaveDrains(dir, []Drain{{mustService(t, "udp:10.0.0.1:53"), netip.MustParseAddr("10.0.0.2")}})
+	err := SaveDrains(dir, []Drain{{Service: mustService(t, "udp:10.0.0.1:53"), Address: netip.MustParseAddr("10.0.0.2")}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,8 +76,8 @@ func TestLoadDrainsNormalizes(t *testing.T) {
 	}
 	web := mustService(t, "tcp:10.0.0.100:80")
 	want := []Drain{
-		{web, netip.MustParseAddr("10.0.0.1")}, {web, netip.MustParseAddr("10.0.0.2")},
-		{mustService(t, "fwmark:2"), netip.MustParseAddr("10.0.0.1")},
+		{Service: web, Address: netip.MustParseAddr("10.0.0.1")}, {Service: web, Address: netip.MustParseAddr("10.0.0.2")},
+		{Service: mustService(t, "fwmark:2"), Address: netip.MustParseAddr("10.0.0.1")},
 	}
 	if diff := cmp.Diff(want, got, addrCmp); diff != "" {
 		t.Errorf("loaded drains (-want +got):\n%s", diff)
@@ -88,12 +88,14 @@ func TestDrainsCorrupt(t *testing.T) {
 	for _, c := range []struct{ body, want string }{
 		{"", "not a drains record: EOF"},
 		{`{"version":1,"drains":[`, "not a drains record: unexpected EOF"},
-		{`{"version":2,"drains":[]}`, "version 2, want 1"},
+		{`{"version":3,"drains":[]}`, "version 3, want 1 or 2"},
 		{`{"version":1,"drains":[]}{}`, "data after the record"},
 		{`{"version":1,"drains":[],"extra":1}`, `unknown field "extra"`},
 		{`{"version":1,"drains":[{"service":"tcp:10.0.0.1","address":"10.0.0.2"}]}`, `service "tcp:10.0.0.1": missing :PORT`},
 		{`{"version":1,"drains":[{"service":"fwmark:1","address":"10.0.0.300"}]}`, `10.0.0.300`},
 		{`{"version":1,"drains":[{"address":"10.0.0.2"}]}`, "drains[0]: no service"},
+		{`{"version":2,"drains":[{"address":"10.0.0.2","enabled":true}]}`, "drains[0]: enabled without a service"},
+		{`{"version":2,"drains":[{"service":"fwmark:1"}]}`, "drains[0]: no address"},
 		{`{"version":1,"drains":[{"service":"fwmark:1"}]}`, "drains[0]: no address"},
 		{`{"version":1,"drains":[{"service":"fwmark:1","address":"fe80::1%eth0"}]}`, "drains[0]: address fe80::1%eth0 has a zone"},
 	} {
@@ -116,12 +118,56 @@ func TestDrainsCorrupt(t *testing.T) {
 
 func TestSaveDrainsRejectsIncomplete(t *testing.T) {
 	dir := t.TempDir()
-	for _, d := range []Drain{{Address: netip.MustParseAddr("10.0.0.1")}, {Service: Service{FWMark: 1}}} {
+	for _, d := range []Drain{{Address: netip.MustParseAddr("10.0.0.1"), Enabled: true}, {Service: Service{FWMark: 1}}} {
 		if err := SaveDrains(dir, []Drain{d}); err == nil {
 			t.Errorf("SaveDrains(%+v) succeeded", d)
 		}
 	}
 	if _, err := os.Stat(filepath.Join(dir, DrainsFile)); !os.IsNotExist(err) {
 		t.Errorf("a rejected save wrote the file: %v", err)
+	}
+}
+
+// TestDrainsEveryService: a drain of every service and its exceptions
+// survive a save and a load (format version 2, which an lvs-rs reading
+// only version 1 refuses); a file without one stays version 1; a load
+// drops drains that say nothing (one service's drain of an address
+// drained in every service, an exception without that drain).
+func TestDrainsEveryService(t *testing.T) {
+	dir := t.TempDir()
+	web, mark := mustService(t, "tcp:10.0.0.100:80"), mustService(t, "fwmark:10")
+	a, b := netip.MustParseAddr("10.0.0.11"), netip.MustParseAddr("10.0.0.12")
+	ds := []Drain{except(mark, a), every(a), in(web, b)}
+	if err := SaveDrains(dir, ds); err != nil {
+		t.Fatal(err)
+	}
+	body, _ := os.ReadFile(filepath.Join(dir, DrainsFile))
+	if !strings.Contains(string(body), `"version": 2`) {
+		t.Errorf("drains file of a drain of every service:\n%s\nwant version 2", body)
+	}
+	got, err := LoadDrains(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]Drain{every(a), in(web, b), except(mark, a)}, got, addrCmp); diff != "" {
+		t.Errorf("loaded (-want +got):\n%s", diff)
+	}
+	if err := SaveDrains(dir, []Drain{in(web, b)}); err != nil {
+		t.Fatal(err)
+	}
+	if body, _ := os.ReadFile(filepath.Join(dir, DrainsFile)); !strings.Contains(string(body), `"version": 1`) {
+		t.Errorf("drains file of one service's drain:\n%s\nwant version 1", body)
+	}
+	redundant := `{"version":2,"drains":[{"address":"10.0.0.11"},{"service":"tcp:10.0.0.100:80","address":"10.0.0.11"},` +
+		`{"service":"fwmark:10","address":"10.0.0.12","enabled":true},{"service":"fwmark:10","address":"10.0.0.12"}]}`
+	if err := os.WriteFile(filepath.Join(dir, DrainsFile), []byte(redundant), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got, err = LoadDrains(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]Drain{every(a), in(mark, b)}, got, addrCmp); diff != "" {
+		t.Errorf("loaded (-want +got):\n%s", diff)
 	}
 }

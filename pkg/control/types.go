@@ -117,13 +117,14 @@ type RealServer struct {
 }
 
 // DrainRequest names the real server to drain or enable: an address, in
-// one service (Service set) or in every service that has it (Service zero).
+// one service (Service set) or in every service (Service zero), which for
+// a drain includes the services a later reload adds (see ApplyDrain).
 type DrainRequest struct {
 	Address netip.Addr `json:"address"`
 	Service Service    `json:"service,omitzero"`
 }
 
-// Matches reports whether the request covers the real server addr of svc.
+// Matches reports whether the request names the real server addr of svc.
 func (r DrainRequest) Matches(svc Service, addr netip.Addr) bool {
 	return addr == r.Address && (r.Service.IsZero() || r.Service == svc)
 }

@@ -77,10 +77,13 @@
 //
 // The Loop is the control socket's Handler: Status joins the last pass's
 // rows with the checks' last results; Drain and Enable update the drains
-// (control.ApplyDrain), save them (control.SaveDrains) and return after a
-// pass that began after the change has succeeded; when it failed, they
-// return its error, saying the change is kept and later passes apply it
-// (a retry meanwhile reports the change as made, not as already there).
+// (control.ApplyDrain: a drain without a service covers every service,
+// those a later reload adds too, as each pass matches the file's real
+// servers against control.DrainSet), save them (control.SaveDrains) and
+// return after a pass that began after the change has succeeded; when it
+// failed, they return its error, saying the change is kept and later
+// passes apply it (a retry meanwhile reports the change as made, not as
+// already there).
 //
 // # Overlay
 //

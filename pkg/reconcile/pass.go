@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/lvs-rs/lvs-rs/internal/phase"
+	"github.com/lvs-rs/lvs-rs/pkg/control"
 	"github.com/lvs-rs/lvs-rs/pkg/director"
 	"github.com/lvs-rs/lvs-rs/pkg/health"
 	"github.com/lvs-rs/lvs-rs/pkg/ipvs"
@@ -145,6 +146,9 @@ func (l *Loop) inputs(now time.Time, only map[ipvs.ServiceKey]bool) Inputs {
 	if len(l.drains) == 0 {
 		return in
 	}
+	// A drain of every service covers every service of the file, those
+	// added or re-keyed since too.
+	set := control.NewDrainSet(l.drains)
 	for _, ds := range l.setup.Base.Services {
 		k := ds.Service.Key()
 		if only != nil && !only[k] {
@@ -152,10 +156,8 @@ func (l *Loop) inputs(now time.Time, only map[ipvs.ServiceKey]bool) Inputs {
 		}
 		sel := selectorOf(k)
 		for _, d := range ds.Destinations {
-			for _, dr := range l.drains {
-				if dr.Service == sel && dr.Address == d.Address {
-					in.Drained[Member{k, d.Key()}] = l.drainedAt[dr]
-				}
+			if dr, drained := set.Drains(sel, d.Address); drained {
+				in.Drained[Member{k, d.Key()}] = l.drainedAt[dr]
 			}
 		}
 	}
