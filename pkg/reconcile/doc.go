@@ -112,12 +112,15 @@
 // # Checks through the VIP
 //
 // A check with via: vip (dr and tun real servers) gets a probe: a
-// firewall-mark IPVS service holding only its real server (Setup.Probes,
+// firewall-mark IPVS service holding only its real server, one per real
+// server, VIP and forwarding, shared by its services (Setup.Probes,
 // added to every pass's effective desired state by AddProbes together
 // with accept_local on the director), whose mark the check's socket
 // carries, bound to the director's own address (Options.Source, asked
 // again for each configuration a reload sets up) and
 // dialling VIP:port. The mark is ProbeMarkBase plus a hash of the real
-// server's identity (the next free one on a collision), so it and the
-// check's state survive edits elsewhere in the file.
+// server's address, the VIP and the forwarding (the next free one on a
+// collision), not of its service, so it and the check's state survive
+// edits elsewhere in the file, and a service re-keyed for the same
+// traffic (port: 80 made fwmark: 10 with mark: [tcp/80]).
 package reconcile

@@ -30,7 +30,8 @@ type Setup struct {
 	// Checked lists each service's targets, by ID.
 	Checked map[ipvs.ServiceKey][]string
 	// Probes are the firewall-mark services of the checks through the
-	// VIP (via: vip), one per checked real server, holding only it.
+	// VIP (via: vip), one per real server, VIP and forwarding checked so,
+	// holding only that real server (see probeMarks).
 	Probes []director.DesiredService
 	// Interval is director.reconcile_interval.
 	Interval time.Duration
