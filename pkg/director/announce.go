@@ -22,9 +22,10 @@ type Announce struct {
 	// to serve. DesiredFrom puts in every configured VIP with at least one
 	// real server of weight > 0 (the one-shot start's view); the
 	// long-running director narrows the list to the VIPs with a real
-	// server up by its health checks, and an empty list withdraws every
-	// route while the table stays lvs-rs's. Every route of Table with
-	// Protocol is lvs-rs's: one not listed here is deleted.
+	// server up by its health checks (or a sorry server in service), and
+	// an empty list withdraws every route while the table stays lvs-rs's.
+	// Every route of Table with Protocol is lvs-rs's: one not listed here
+	// is deleted.
 	VIPs []netip.Addr `json:"vips,omitempty"`
 }
 

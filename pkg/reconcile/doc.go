@@ -107,7 +107,9 @@
 //     deleted, so its established connections still reach IPVS, but that
 //     VIP is announced only if a service of the file still serves it;
 //   - sorry_server: added while no real server of its service has a
-//     weight above 0, removed as soon as one has.
+//     weight above 0, removed as soon as one has; with announce, its VIP
+//     stays announced while it is in service (once no real server of
+//     the service waits for its first check).
 //
 // # Checks through the VIP
 //

@@ -164,12 +164,26 @@ func Overlay(base director.Desired, in Inputs) Outcome {
 
 // announce narrows the announced VIPs to those with a real server in
 // service (a weight above 0: up, unchecked, or not checked yet and kept
-// at the kernel's weight, so a restart withdraws nothing; the sorry
-// server does not count), so a director whose real servers all fail withdraws the VIP
-// and the routers send its flows to the others.
+// at the kernel's weight, so a restart withdraws nothing) or the sorry
+// server (in service exactly when none of those is: withdrawing the VIP
+// then would send its flows nowhere rather than to it), so a director
+// whose real servers all fail, with no sorry server, withdraws the VIP
+// and the routers send its flows to the others. The sorry server counts
+// only once no real server of its service waits for its first check: a
+// director starting afresh (nothing in the kernel yet) must not draw
+// flows to its sorry server before it knows its real servers are down.
 func (o *Outcome) announce(base director.Desired, in Inputs) {
 	if base.Announce == nil {
 		return
+	}
+	var pending map[ipvs.ServiceKey]bool // services with a real server not checked yet
+	for _, r := range o.Rows {
+		if r.State == StatePending {
+			if pending == nil {
+				pending = map[ipvs.ServiceKey]bool{}
+			}
+			pending[r.Service] = true
+		}
 	}
 	serving := map[netip.Addr]bool{}
 	var (
@@ -178,7 +192,7 @@ func (o *Outcome) announce(base director.Desired, in Inputs) {
 		looked bool
 	)
 	for _, r := range o.Rows {
-		if !r.InKernel || r.Effective == 0 || r.State == StateSorry {
+		if !r.InKernel || r.Effective == 0 || r.State == StateSorry && pending[r.Service] {
 			continue
 		}
 		if !looked || r.Service != last {

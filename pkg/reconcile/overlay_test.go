@@ -195,8 +195,9 @@ func TestOverlayKeepsBase(t *testing.T) {
 }
 
 // TestOverlayAnnounce: a VIP is announced while one of its real servers
-// is in service; the sorry server does not count; a VIP whose real
-// servers all failed is withdrawn, the others stay.
+// is in service, or its sorry server (which is in service exactly when
+// none is); a VIP whose real servers all failed, without a sorry server,
+// is withdrawn, the others stay.
 func TestOverlayAnnounce(t *testing.T) {
 	vip2 := netip.MustParseAddr("10.0.0.200")
 	web2 := ipvs.Service{Family: ipvs.Inet, FWMark: 7, Scheduler: "mh", Netmask: 32}
@@ -214,10 +215,11 @@ func TestOverlayAnnounce(t *testing.T) {
 	}{
 		{"all up", map[Member]Health{mem(web, rs1): {State: Up}, m3: {State: Up}}, []netip.Addr{vip, vip2}},
 		{"one real server left", map[Member]Health{mem(web, rs1): {State: Down}, mem(web, rs2): {State: Up}, m3: {State: Up}}, []netip.Addr{vip, vip2}},
-		{"only the sorry server", map[Member]Health{mem(web, rs1): {State: Down}, mem(web, rs2): {State: Down}, m3: {State: Up}}, []netip.Addr{vip2}},
+		{"only the sorry server", map[Member]Health{mem(web, rs1): {State: Down}, mem(web, rs2): {State: Down}, m3: {State: Up}}, []netip.Addr{vip, vip2}},
 		{"fwmark service down", map[Member]Health{m3: {State: Down}}, []netip.Addr{vip}},
 		{"restart: not checked yet, the kernel's weights kept", map[Member]Health{mem(web, rs1): {State: Pending}, m3: {State: Pending}}, []netip.Addr{vip, vip2}},
-		{"nothing checked yet, nothing in the kernel", map[Member]Health{mem(web, rs1): {State: Pending}, mem(web, rs2): {State: Pending}, m3: {State: Pending}}, nil},
+		{"nothing checked yet, nothing in the kernel: not the sorry server either", map[Member]Health{mem(web, rs1): {State: Pending}, mem(web, rs2): {State: Pending}, m3: {State: Pending}}, nil},
+		{"the sorry server not while a check is pending", map[Member]Health{mem(web, rs1): {State: Down}, mem(web, rs2): {State: Pending}, m3: {State: Down}}, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
