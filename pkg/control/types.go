@@ -65,10 +65,13 @@ const (
 	StateDrained State = "drained"
 	// StateUnchecked: the service has no check; weight as written.
 	StateUnchecked State = "unchecked"
+	// StateSorry: the service's sorry server, in service while none of
+	// its real servers is; not a real server that is up.
+	StateSorry State = "sorry"
 )
 
 // States lists every State, in the order status documents them.
-var States = []State{StateUp, StateDown, StateDraining, StateDrained, StateUnchecked}
+var States = []State{StateUp, StateDown, StateDraining, StateDrained, StateUnchecked, StateSorry}
 
 // Valid reports whether s is one of States.
 func (s State) Valid() bool {

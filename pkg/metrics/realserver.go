@@ -11,7 +11,7 @@ import (
 )
 
 // States are the values of lvsrs_real_server_state's state label.
-var States = []string{"up", "down", "draining", "drained", "unchecked"}
+var States = []string{"up", "down", "draining", "drained", "unchecked", "sorry"}
 
 // RealServerMetric is one real server of one service in a snapshot.
 type RealServerMetric struct {
@@ -58,7 +58,7 @@ var (
 	realServerState = family{realServerPrefix + "state", typeGauge,
 		"The real server's state: 1 for the current one, 0 for the others."}
 	realServerUp = family{realServerPrefix + "up", typeGauge,
-		"Whether the real server is up (1) or not (0: down, draining, drained or unchecked)."}
+		"Whether the real server is up (1) or not (0: down, draining, drained, unchecked, or the sorry server)."}
 	realServerWeight = family{realServerPrefix + "weight", typeGauge,
 		"The real server's weight: configured (in the file) or effective (in the kernel)."}
 )

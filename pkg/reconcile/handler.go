@@ -56,12 +56,15 @@ func realServerOf(r Row, snap map[string]health.Status) control.RealServer {
 }
 
 // controlState maps a row's state onto the states status documents: a
-// real server waiting for its first check is unchecked, the sorry server
-// in service is up.
+// real server waiting for its first check is unchecked; the sorry server
+// in service is sorry, never up (lvsrs_real_server_up 0: an alert on no
+// real server up fires while it serves).
 func controlState(s RowState) control.State {
 	switch s {
-	case StateUp, StateSorry:
+	case StateUp:
 		return control.StateUp
+	case StateSorry:
+		return control.StateSorry
 	case StateDown:
 		return control.StateDown
 	case StateDraining:

@@ -70,7 +70,8 @@ func hasRow(rows any, addr, state string) bool {
 
 // TestSorryServerAndRemove: with on_failure remove a dead real server is
 // deleted (and added back when it recovers); while no real server is up
-// the sorry server answers, and it leaves when one is up again.
+// the sorry server answers (status: sorry; lvsrs_real_server_up 0), and
+// it leaves when one is up again.
 func TestSorryServerAndRemove(t *testing.T) {
 	c := newCluster(t, config("5s", 1, 1, "on_failure: remove", "sorry_server: 10.0.0.13"))
 	sorry := c.p.AddNS("sorry")
@@ -86,6 +87,16 @@ func TestSorryServerAndRemove(t *testing.T) {
 	c.waitWeights(vip80, 5*time.Second, map[string]int{"10.0.0.13": 1})
 	if got := c.tally(5); got["sorry"] != 5 {
 		t.Fatalf("with no real server up: answers %v, want the sorry server's", got)
+	}
+	// Reported as the sorry server, not as a real server that is up.
+	st, err := c.status()
+	must(t, err)
+	if !hasRow(st.RealServers, "10.0.0.13", "sorry") {
+		t.Fatalf("status with the sorry server in service: %+v, want its state sorry", st.RealServers)
+	}
+	m := c.scrape("10.0.0.1:9597")
+	if v, ok := metricLine(m, "lvsrs_real_server_up", `remote_address="10.0.0.13"`); !ok || v != "0" {
+		t.Fatalf("lvsrs_real_server_up of the sorry server = %q (found %v), want 0\n%s", v, ok, m)
 	}
 	c.web["rs2"].start()
 	c.waitWeights(vip80, 5*time.Second, map[string]int{"10.0.0.12": 1})
