@@ -73,6 +73,12 @@ func TestOverlayLeavingKeepsVIP(t *testing.T) {
 	if len(b.VIPs) != 1 || b.VIPs[:2][1].IsValid() {
 		t.Errorf("base's VIPs edited: %v", b.VIPs)
 	}
+	// A file without services nor director.interface: no VIP can stay
+	// bound (on an interface named ""), the real servers drain without.
+	empty := director.Desired{}
+	if got := Overlay(empty, in); len(got.Desired.VIPs) != 0 || len(got.Desired.Services) != 3 {
+		t.Errorf("without an interface: VIPs %v, services %v", got.Desired.VIPs, weights(got.Desired))
+	}
 	// Once every one is gone, the VIPs are base's.
 	in.Kernel = nil
 	if got := Overlay(b, in); !slices.Equal(got.Desired.VIPs, b.VIPs) {

@@ -308,7 +308,9 @@ func (o *Outcome) draining(m Member, since time.Time, pol Policy, in Inputs) boo
 // the VIP of each one kept bound (after base's VIPs, in member order):
 // unbound, the VIP would take the established connections with it, their
 // packets no longer reaching IPVS. Such a VIP is not announced (see
-// announce: only base's VIPs are), so no new flow is drawn to it.
+// announce: only base's VIPs are), so no new flow is drawn to it. It is
+// bound on base's interface; with none (a file without services need not
+// name one), the VIPs go.
 // o.Desired.Services holds base's services, in base's order.
 func (o *Outcome) leaving(base director.Desired, in Inputs) {
 	if len(in.Leaving) == 0 {
@@ -352,7 +354,9 @@ func (o *Outcome) leaving(base director.Desired, in Inputs) {
 			o.Desired.Services = append(o.Desired.Services, director.DesiredService{Service: l.Service})
 		}
 		o.Desired.Services[i].Destinations = append(o.Desired.Services[i].Destinations, d)
-		if v := l.vip(); v.IsValid() {
+		// A file without services may have no director.interface: then
+		// there is nowhere to keep a VIP bound.
+		if v := l.vip(); v.IsValid() && base.Interface != "" {
 			if bound == nil {
 				bound = make(map[netip.Addr]bool, len(base.VIPs)+1)
 				for _, b := range base.VIPs {
