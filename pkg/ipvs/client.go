@@ -204,6 +204,30 @@ func (c *Client) reset() error {
 	return nil
 }
 
+// familyMoved reports whether err, a request's refusal, was generic
+// netlink's for a family id it no longer knows, and if so takes the IPVS
+// family's new id: after ip_vs is unloaded and loaded again, IPVS has a
+// new id and everything sent to the old one is refused with ENOENT, which
+// IPVS itself also answers for an object that does not exist. On ENOENT
+// it asks the controller for the family (CTRL_CMD_GETFAMILY): an id that
+// changed means the request never reached IPVS and may be sent again, to
+// c.family. Called with mu held.
+func (c *Client) familyMoved(err error) bool {
+	if !errors.Is(err, unix.ENOENT) || c.dirty {
+		return false
+	}
+	fam, ferr := c.conn.GetFamily(genlName)
+	if ferr != nil {
+		_ = c.failed(ferr) // IPVS gone (ENOENT) leaves err as it is
+		return false
+	}
+	if fam.ID == c.family {
+		return false
+	}
+	c.family, c.version = fam.ID, fam.Version
+	return true
+}
+
 // failed marks the socket for a reset when err is not a plain kernel
 // refusal (which leaves nothing queued), and returns err, naming the
 // context's error when the call was cut short by it.
@@ -244,6 +268,10 @@ func (c *Client) execute(ctx context.Context, cmd uint8, body []byte, flags netl
 	defer end()
 	msgs, err := c.conn.Execute(genetlink.Message{Header: genetlink.Header{Command: cmd, Version: c.version}, Data: body},
 		c.family, flags)
+	if err != nil && c.familyMoved(err) {
+		msgs, err = c.conn.Execute(genetlink.Message{Header: genetlink.Header{Command: cmd, Version: c.version}, Data: body},
+			c.family, flags)
+	}
 	if err != nil {
 		return nil, c.failed(err)
 	}

@@ -108,4 +108,13 @@
 // scheduler "xyz" (module ip_vs_xyz): no such file or directory". When the
 // "IPVS" family cannot be resolved (module ip_vs not loaded, or a kernel
 // built without IPVS), Dial returns an error wrapping ErrNoIPVS.
+//
+// The family's id is resolved by Dial. Unloading and loading ip_vs again
+// gives IPVS a new one, and generic netlink refuses every request to the
+// old id with ENOENT, the errno IPVS also answers for an object that is
+// not there. So a call refused with ENOENT (Apply: a chunk whose every
+// request was) asks the controller for the family again; when its id
+// changed, the call is sent again, once, to the new id (the refused
+// requests never reached IPVS). A long-running Client thus follows a
+// reload of the module instead of failing every call until restarted.
 package ipvs
