@@ -94,8 +94,13 @@
 // # Deadlines and failed calls
 //
 // Every call takes a context.Context: its deadline (DefaultTimeout when it
-// has none) is set on the socket for reads and writes, and cancelling it
-// interrupts a blocked read. A call that fails midway (a timeout, an
+// has none) bounds the wait for the client while another call runs and is
+// set on the socket for reads and writes, and cancelling it interrupts a
+// blocked read. Neither ends a request the kernel is handling: generic
+// netlink runs the handler inside sendmsg, so a handler that never
+// returns (Linux 6.1's DEL_DAEMON right after the daemon's start) keeps
+// its call and the client for good, and later calls fail at their own
+// deadline with context.DeadlineExceeded instead of waiting behind it. A call that fails midway (a timeout, an
 // overflow) may leave replies queued; the next call drains them first, or
 // reopens the socket when it cannot, so it never reads another call's
 // answer ("mismatched sequence"). One Client can serve a long-running
