@@ -14,8 +14,12 @@ import (
 // Settings are IPVS's host-wide settings: the connection timeouts
 // (IPVS_CMD_GET_CONFIG/SET_CONFIG) and the connection sync daemons
 // (IPVS_CMD_GET/NEW/DEL_DAEMON). *ipvs.Client implements it. The host's
-// kernel bounds each call by netlinkTimeout: Linux 6.1 may block a
-// DEL_DAEMON for good that comes right after the daemon's start.
+// kernel bounds each call by netlinkTimeout, which ends the wait for the
+// client and for the kernel's answers but not a request the kernel is
+// still handling: Linux 6.1 may block a DEL_DAEMON that comes right after
+// the daemon's start for good, inside sendmsg, and that call never
+// returns; later calls on the client end at their deadline instead of
+// waiting behind it.
 type Settings interface {
 	Timeouts(ctx context.Context) (ipvs.Timeouts, error)
 	// SetTimeouts writes the non-zero fields.

@@ -125,6 +125,11 @@ const growAfter = 8
 // must accept both shapes (stopped at the failure, or attempted past it)
 // and record each success; callers that must not run an Op after another
 // failed put them in separate calls.
+//
+// A chunk whose every request was refused with ENOENT may have been sent
+// to the IPVS family's old id (ip_vs loaded again since Dial): Apply then
+// resolves the family again and, when its id changed, sends the chunk
+// again to the new one, once per call.
 func (c *Client) Apply(ctx context.Context, ops []Op) []error {
 	errs := make([]error, len(ops))
 	if len(ops) == 0 {
@@ -148,10 +153,18 @@ func (c *Client) Apply(ctx context.Context, ops []Op) []error {
 			c.reqBuf = buf[:0]
 		}
 	}()
+	moved := false // the family's new id was taken once already
 	for i := 0; i < len(ops); {
 		var n int
 		var failed bool
 		buf, n, failed = c.chunk(buf[:0], ops[i:], errs[i:])
+		if failed && !moved && c.familyMoved(allENOENT(errs[i:i+n])) {
+			// Every request of the chunk went to the family's old id,
+			// refused without reaching IPVS: send them to the new one.
+			moved = true
+			clear(errs[i : i+n])
+			continue
+		}
 		i += n
 		if failed {
 			for ; i < len(ops); i++ {
@@ -160,6 +173,21 @@ func (c *Client) Apply(ctx context.Context, ops []Op) []error {
 		}
 	}
 	return errs
+}
+
+// allENOENT returns the first of errs when every one is an ENOENT
+// refusal, as generic netlink refuses each request to a family id it does
+// not know; nil otherwise.
+func allENOENT(errs []error) error {
+	for _, err := range errs {
+		if !errors.Is(err, unix.ENOENT) {
+			return nil
+		}
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	return errs[0]
 }
 
 // reqEstimate is about the size of one encoded request, for sizing Apply's

@@ -32,13 +32,19 @@ type Config struct {
 // Client talks to the kernel's IPVS over one generic netlink socket. Its
 // methods may be called from several goroutines; requests are serialised.
 // Every call takes a context whose deadline (DefaultTimeout when it has
-// none) and cancellation bound the socket's reads and writes. A call that
+// none) and cancellation bound the wait for the client while another call
+// runs, and the socket's reads and writes. They cannot end a request the
+// kernel is still handling: generic netlink runs the handler inside
+// sendmsg, which neither a socket deadline nor a cancellation interrupts,
+// so a request the kernel never finishes keeps its call, and the client,
+// for good; later calls then end at their own deadline, with
+// context.DeadlineExceeded. A call that
 // fails midway (a timeout, a receive-buffer overflow) leaves no reply
 // behind for the next: the socket is drained, or reopened when it cannot
 // be.
 type Client struct {
-	mu      sync.Mutex // one request (or one Apply) on the socket at a time
-	cfg     Config     // Dial's, to reopen the socket
+	mu      ctxMutex // one request (or one Apply) on the socket at a time
+	cfg     Config   // Dial's, to reopen the socket
 	nl      *netlink.Conn
 	conn    *genetlink.Conn // nl, speaking generic netlink
 	family  uint16
@@ -123,18 +129,50 @@ func newClient(conn *netlink.Conn) (*Client, error) {
 	return c, nil
 }
 
-// Close closes the socket.
+// Close closes the socket, once no call runs.
 func (c *Client) Close() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.conn.Close()
 }
 
-// begin takes the socket for one call: it clears what an earlier failed
-// call left queued and arms the socket's deadline from ctx. The returned
+// ctxMutex is a mutex whose Lock can give up when a context ends (its
+// zero value is unlocked).
+type ctxMutex struct {
+	once sync.Once
+	ch   chan struct{} // holds a value while locked
+}
+
+func (m *ctxMutex) init() { m.once.Do(func() { m.ch = make(chan struct{}, 1) }) }
+
+// LockCtx locks m, or returns ctx's error if ctx ends first.
+func (m *ctxMutex) LockCtx(ctx context.Context) error {
+	m.init()
+	select {
+	case m.ch <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Lock locks m, waiting as long as it takes.
+func (m *ctxMutex) Lock() {
+	m.init()
+	m.ch <- struct{}{}
+}
+
+// Unlock unlocks m.
+func (m *ctxMutex) Unlock() { <-m.ch }
+
+// begin takes the socket for one call, waiting for the call running (if
+// any) no longer than ctx allows: it clears what an earlier failed call
+// left queued and arms the socket's deadline from ctx. The returned
 // function undoes both and must be called once.
 func (c *Client) begin(ctx context.Context) (func(), error) {
-	c.mu.Lock()
+	if err := c.mu.LockCtx(ctx); err != nil {
+		return nil, err // another call holds the client past ctx's end
+	}
 	if err := ctx.Err(); err != nil {
 		c.mu.Unlock()
 		return nil, err
@@ -204,6 +242,30 @@ func (c *Client) reset() error {
 	return nil
 }
 
+// familyMoved reports whether err, a request's refusal, was generic
+// netlink's for a family id it no longer knows, and if so takes the IPVS
+// family's new id: after ip_vs is unloaded and loaded again, IPVS has a
+// new id and everything sent to the old one is refused with ENOENT, which
+// IPVS itself also answers for an object that does not exist. On ENOENT
+// it asks the controller for the family (CTRL_CMD_GETFAMILY): an id that
+// changed means the request never reached IPVS and may be sent again, to
+// c.family. Called with mu held.
+func (c *Client) familyMoved(err error) bool {
+	if !errors.Is(err, unix.ENOENT) || c.dirty {
+		return false
+	}
+	fam, ferr := c.conn.GetFamily(genlName)
+	if ferr != nil {
+		_ = c.failed(ferr) // IPVS gone (ENOENT) leaves err as it is
+		return false
+	}
+	if fam.ID == c.family {
+		return false
+	}
+	c.family, c.version = fam.ID, fam.Version
+	return true
+}
+
 // failed marks the socket for a reset when err is not a plain kernel
 // refusal (which leaves nothing queued), and returns err, naming the
 // context's error when the call was cut short by it.
@@ -244,6 +306,10 @@ func (c *Client) execute(ctx context.Context, cmd uint8, body []byte, flags netl
 	defer end()
 	msgs, err := c.conn.Execute(genetlink.Message{Header: genetlink.Header{Command: cmd, Version: c.version}, Data: body},
 		c.family, flags)
+	if err != nil && c.familyMoved(err) {
+		msgs, err = c.conn.Execute(genetlink.Message{Header: genetlink.Header{Command: cmd, Version: c.version}, Data: body},
+			c.family, flags)
+	}
 	if err != nil {
 		return nil, c.failed(err)
 	}

@@ -7,6 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mdlayher/genetlink"
+	"github.com/mdlayher/genetlink/genltest"
+	"github.com/mdlayher/netlink"
 	"golang.org/x/sys/unix"
 )
 
@@ -146,5 +149,58 @@ func TestCancelNamesTheContext(t *testing.T) {
 	sock.onTimeout = cancel
 	if _, err := c.Services(ctx); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Services = %v, want context.Canceled", err)
+	}
+}
+
+// TestWaitForClientEndsAtDeadline: a request the kernel never finishes
+// (Linux 6.1's DEL_DAEMON right after the daemon's start, handled inside
+// sendmsg) holds the client; a later call does not wait behind it past
+// its own deadline but returns context.DeadlineExceeded, and the client
+// serves calls again once the request ends.
+func TestWaitForClientEndsAtDeadline(t *testing.T) {
+	f := newFake()
+	sock := fakeSocketFor(f)
+	inner := sock.fn
+	entered, release := make(chan struct{}), make(chan struct{})
+	sock.fn = func(greq genetlink.Message, nreq netlink.Message) ([]genetlink.Message, error) {
+		if greq.Header.Command == cmdDelDaemon {
+			close(entered)
+			<-release // the kernel's handler, inside sendmsg
+			return nil, genltest.Error(int(unix.ESRCH))
+		}
+		return inner(greq, nreq)
+	}
+	c := clientOn(t, sock)
+	hung := make(chan error, 1)
+	go func() { hung <- c.DeleteDaemon(context.Background(), DaemonMaster) }()
+	<-entered
+
+	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	defer cancel()
+	waited := make(chan [2]error, 1)
+	go func() {
+		_, err := c.Services(ctx)
+		errs := c.Apply(ctx, []Op{{Kind: OpNewService, Service: batchSvc}})
+		waited <- [2]error{err, errs[0]}
+	}()
+	select {
+	case errs := <-waited:
+		if !errors.Is(errs[0], context.DeadlineExceeded) || !errors.Is(errs[1], context.DeadlineExceeded) {
+			t.Fatalf("calls while another holds the client = %v, %v; want context.DeadlineExceeded", errs[0], errs[1])
+		}
+	case <-time.After(5 * time.Second):
+		close(release)
+		t.Fatal("calls with a 50ms deadline still wait for the client after 5s")
+	}
+	if len(f.services) != 0 {
+		t.Fatalf("the kernel holds %v", f.services)
+	}
+
+	close(release)
+	if err := <-hung; !errors.Is(err, unix.ESRCH) {
+		t.Fatalf("the held request = %v", err)
+	}
+	if err := c.NewService(t.Context(), batchSvc); err != nil || len(f.services) != 1 {
+		t.Fatalf("a call after the request ended = %v (kernel %v)", err, f.services)
 	}
 }

@@ -321,3 +321,87 @@ func TestOpEncodeErrorNamesObject(t *testing.T) {
 		t.Fatalf("encode error: %v", err)
 	}
 }
+
+// reloadableSocket serves f as the IPVS family under the id *id (none
+// when 0), refusing with ENOENT, as generic netlink does, every request
+// to another family id: ip_vs unloaded and loaded again.
+func reloadableSocket(f *fakeKernel, id *uint16) *fakeSocket {
+	return &fakeSocket{fn: func(greq genetlink.Message, nreq netlink.Message) ([]genetlink.Message, error) {
+		if nreq.Header.Type == unix.GENL_ID_CTRL {
+			if *id == 0 {
+				return nil, genltest.Error(int(unix.ENOENT))
+			}
+			return genltest.ServeFamily(genetlink.Family{ID: *id, Version: genlVersion, Name: genlName}, nil)(greq, nreq)
+		}
+		if *id == 0 || nreq.Header.Type != netlink.HeaderType(*id) {
+			return nil, genltest.Error(int(unix.ENOENT))
+		}
+		return f.serve(greq, nreq)
+	}}
+}
+
+// TestFamilyIDChanged: once ip_vs is loaded again under a new generic
+// netlink id, every kind of call (Apply, a request, a dump, the dumps of
+// destinations) is refused with ENOENT at the old id, takes the new one
+// and is sent again, once; a real ENOENT, and IPVS gone, are still
+// ENOENT.
+func TestFamilyIDChanged(t *testing.T) {
+	f := newFake()
+	id := uint16(fakeFamilyID)
+	sock := reloadableSocket(f, &id)
+	c := clientOn(t, sock)
+	ctx := t.Context()
+	s := batchSvc
+
+	id++
+	ops := append([]Op{{Kind: OpNewService, Service: s}}, addDests(s, 0, 3)...)
+	for i, err := range c.Apply(ctx, ops) {
+		if err != nil {
+			t.Fatalf("Apply after the reload: op %d: %v", i, err)
+		}
+	}
+	if len(f.services) != 1 || len(f.dests[s.Key()]) != 3 {
+		t.Fatalf("the kernel holds %v, %v after Apply", f.services, f.dests)
+	}
+	id++
+	if svcs, err := c.Services(ctx); err != nil || len(svcs) != 1 {
+		t.Fatalf("Services after a reload = %v, %v", svcs, err)
+	}
+	id++
+	if got, err := c.Service(ctx, s.Key()); err != nil || got.Service.Key() != s.Key() {
+		t.Fatalf("Service after a reload = %v, %v", got, err)
+	}
+	id++
+	if ds, err := c.DestinationConfigs(ctx, s); err != nil || len(ds) != 3 {
+		t.Fatalf("DestinationConfigs after a reload = %v, %v", ds, err)
+	}
+	id++
+	n := 0
+	if err := c.DestinationsOf(ctx, []Service{s}, func(_ int, ds []DestinationExtended) { n += len(ds) }); err != nil || n != 3 {
+		t.Fatalf("DestinationsOf after a reload: %d destinations, %v", n, err)
+	}
+	if c.family != id {
+		t.Fatalf("family id %#x, want %#x", c.family, id)
+	}
+
+	// A refusal of IPVS's own: ENOENT, the request sent once, the family
+	// asked for once.
+	sends := len(sock.sends)
+	bad := s
+	bad.Port, bad.Scheduler = 81, "xyz"
+	if err := c.NewService(ctx, bad); !errors.Is(err, unix.ENOENT) {
+		t.Fatalf("a missing scheduler = %v, want ENOENT", err)
+	}
+	if got := len(sock.sends) - sends; got != 2 {
+		t.Fatalf("%d sendmsg calls for a refused addition, want 2 (it and the family)", got)
+	}
+
+	// IPVS unloaded: ENOENT.
+	id = 0
+	if _, err := c.Services(ctx); !errors.Is(err, unix.ENOENT) {
+		t.Fatalf("Services without IPVS = %v, want ENOENT", err)
+	}
+	if errs := c.Apply(ctx, ops[:1]); !errors.Is(errs[0], unix.ENOENT) {
+		t.Fatalf("Apply without IPVS = %v, want ENOENT", errs[0])
+	}
+}

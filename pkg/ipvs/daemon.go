@@ -234,8 +234,10 @@ func (c *Client) NewDaemon(ctx context.Context, d Daemon) error {
 // DeleteDaemon stops the sync daemon in state s (IPVS_CMD_DEL_DAEMON);
 // ESRCH when none runs. Linux 6.1 was seen to block this request for
 // good when it came within a millisecond of the daemon's start, before the
-// new kernel thread had run (one CPU); ctx's deadline then ends the wait,
-// not the kernel's.
+// new kernel thread had run (one CPU). ctx cannot end that wait: the
+// kernel handles the request inside sendmsg, which no deadline
+// interrupts, so the call does not return and holds the client; later
+// calls on the client end at their own deadline (see Client).
 func (c *Client) DeleteDaemon(ctx context.Context, s DaemonState) error {
 	if s != DaemonMaster && s != DaemonBackup {
 		return fmt.Errorf("ipvs: stop sync daemon: %w", errors.New("state is neither master nor backup"))

@@ -64,6 +64,9 @@ func destinationsOf1[T any](ctx context.Context, c *Client, s Service, scratch *
 	var out []T
 	err = c.held(func() (err error) {
 		out, err = dumpCarved(c, s, scratch, slab, decode)
+		if c.familyMoved(err) {
+			out, err = dumpCarved(c, s, scratch, slab, decode)
+		}
 		return err
 	})
 	return out, err
@@ -87,6 +90,9 @@ func destinationsOf[T any](ctx context.Context, c *Client, svcs []Service, scrat
 				return &Error{Op: opListDests, Object: s.String(), Err: err}
 			}
 			out, err := dumpCarved(c, s, scratch, slab, decode)
+			if c.familyMoved(err) {
+				out, err = dumpCarved(c, s, scratch, slab, decode)
+			}
 			if errors.Is(err, unix.ESRCH) {
 				continue // deleted since the caller listed it
 			}
@@ -99,24 +105,15 @@ func destinationsOf[T any](ctx context.Context, c *Client, svcs []Service, scrat
 	})
 }
 
-// dumpCarved is dumpDestinations with the result copied out of scratch
-// into the client's slab (see carveFrom).
-func dumpCarved[T any](c *Client, s Service, scratch *sync.Pool, slab *[]T, decode func([]byte, Family) (T, error)) ([]T, error) {
-	out, err := dumpDestinations(c, s, scratch, decode)
-	if err != nil || len(out) == 0 {
-		return out, err
-	}
-	return carveFrom(&c.slabMu, slab, out), nil
-}
-
 // opListDests names the dumps of destinations in errors.
 const opListDests = "list destinations of"
 
-// dumpDestinations dumps the destinations of the service with s's key
-// within a call begun, each decoded by decode, into a slice from scratch
-// that the caller copies out before the next dump (an empty result is a
-// new empty slice).
-func dumpDestinations[T any](c *Client, s Service, scratch *sync.Pool, decode func([]byte, Family) (T, error)) ([]T, error) {
+// dumpCarved dumps the destinations of the service with s's key within a
+// call begun, each decoded by decode into a slice from scratch, and
+// returns them copied into the client's slab (see carveFrom) before that
+// slice goes back to scratch, which every client shares (an empty result
+// is a new empty slice).
+func dumpCarved[T any](c *Client, s Service, scratch *sync.Pool, slab *[]T, decode func([]byte, Family) (T, error)) ([]T, error) {
 	body, err := appendServiceAttrs(c.dumpBody[:0], &s, false) // reused: dumpIn copies it into the request
 	if err != nil {
 		return nil, fmt.Errorf("ipvs: list destinations of %v: %w", s, err)
@@ -124,11 +121,13 @@ func dumpDestinations[T any](c *Client, s Service, scratch *sync.Pool, decode fu
 	c.dumpBody = body
 	fam := familyOf(s.Family, s.Address)
 	buf := scratch.Get().(*[]T)
-	defer scratch.Put(buf)
 	var (
 		out    = (*buf)[:0]
 		decErr error
 	)
+	// Put only once out is copied or dropped: another client may take
+	// the slice as soon as it is back.
+	defer func() { *buf = out[:0]; scratch.Put(buf) }()
 	err = c.dumpIn(cmdGetDest, body, func(p []byte) {
 		if decErr != nil {
 			return
@@ -151,11 +150,10 @@ func dumpDestinations[T any](c *Client, s Service, scratch *sync.Pool, decode fu
 	if decErr != nil {
 		return nil, decErr
 	}
-	*buf = out[:0]
 	if len(out) == 0 {
 		return []T{}, nil
 	}
-	return out, nil
+	return carveFrom(&c.slabMu, slab, out), nil
 }
 
 // destSlab is how many destinations one slab holds; destSlabMax the most

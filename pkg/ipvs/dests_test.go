@@ -5,8 +5,10 @@ import (
 	"errors"
 	"net/netip"
 	"os"
+	"runtime"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/mdlayher/genetlink"
 	"github.com/mdlayher/genetlink/genltest"
@@ -175,5 +177,66 @@ func TestDestinationsOfRawTransport(t *testing.T) {
 	// The socket holds nothing for the next call.
 	if err := c.Apply(t.Context(), addDests(batchSvc, 0, 1))[0]; !errors.Is(err, unix.EOPNOTSUPP) {
 		t.Fatalf("the next call: %v", err)
+	}
+}
+
+// TestDestinationsTwoClientsAtOnce: the slices dumps decode into are
+// shared by every client, so a result must be copied out before its slice
+// goes back. Client a's copy is held up (its slab's lock taken) while
+// client b dumps on the same P; before, a's slice was already back and b
+// decoded its own real servers into it, which a then returned as its own.
+func TestDestinationsTwoClientsAtOnce(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	var (
+		cs    [2]*Client
+		svcs  [2]Service
+		wants [2][]Destination
+	)
+	for g := range 2 {
+		cs[g] = dialFake(t, newFake())
+		svcs[g] = Service{Family: Inet, Protocol: TCP, Address: netip.AddrFrom4([4]byte{10, 0, byte(g), 100}), Port: 80, Scheduler: "wrr", Netmask: 32}
+		ops := append([]Op{{Kind: OpNewService, Service: svcs[g]}}, addDests(svcs[g], 256*g, 256*g+8)...) // 10.1.g.*
+		for _, err := range cs[g].Apply(t.Context(), ops) {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, op := range ops[1:] {
+			wants[g] = append(wants[g], op.Destination)
+		}
+	}
+	a, b := cs[0], cs[1]
+	// Each round leaves to chance only whether the race detector's
+	// sync.Pool dropped a's slice (one Put in four).
+	for round := range 20 {
+		counters := round%2 == 1 // Destinations, else DestinationConfigs
+		list := func(c *Client, s Service) ([]Destination, error) {
+			if !counters {
+				return c.DestinationConfigs(t.Context(), s)
+			}
+			dx, err := c.Destinations(t.Context(), s)
+			var ds []Destination
+			for _, d := range dx {
+				ds = append(ds, d.Destination)
+			}
+			return ds, err
+		}
+		a.slabMu.Lock()
+		got := make(chan []Destination, 1)
+		go func() {
+			ds, err := list(a, svcs[0])
+			if err != nil {
+				t.Error(err)
+			}
+			got <- ds
+		}()
+		time.Sleep(time.Millisecond) // a dumps, then waits for its slab
+		if ds, err := list(b, svcs[1]); err != nil || !slices.Equal(ds, wants[1]) {
+			t.Fatalf("round %d: b's destinations = %v, %v", round, ds, err)
+		}
+		a.slabMu.Unlock()
+		if ds := <-got; !slices.Equal(ds, wants[0]) {
+			t.Fatalf("round %d (counters %v): a's destinations = %v, want %v", round, counters, ds, wants[0])
+		}
 	}
 }

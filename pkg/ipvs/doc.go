@@ -94,8 +94,13 @@
 // # Deadlines and failed calls
 //
 // Every call takes a context.Context: its deadline (DefaultTimeout when it
-// has none) is set on the socket for reads and writes, and cancelling it
-// interrupts a blocked read. A call that fails midway (a timeout, an
+// has none) bounds the wait for the client while another call runs and is
+// set on the socket for reads and writes, and cancelling it interrupts a
+// blocked read. Neither ends a request the kernel is handling: generic
+// netlink runs the handler inside sendmsg, so a handler that never
+// returns (Linux 6.1's DEL_DAEMON right after the daemon's start) keeps
+// its call and the client for good, and later calls fail at their own
+// deadline with context.DeadlineExceeded instead of waiting behind it. A call that fails midway (a timeout, an
 // overflow) may leave replies queued; the next call drains them first, or
 // reopens the socket when it cannot, so it never reads another call's
 // answer ("mismatched sequence"). One Client can serve a long-running
@@ -108,4 +113,13 @@
 // scheduler "xyz" (module ip_vs_xyz): no such file or directory". When the
 // "IPVS" family cannot be resolved (module ip_vs not loaded, or a kernel
 // built without IPVS), Dial returns an error wrapping ErrNoIPVS.
+//
+// The family's id is resolved by Dial. Unloading and loading ip_vs again
+// gives IPVS a new one, and generic netlink refuses every request to the
+// old id with ENOENT, the errno IPVS also answers for an object that is
+// not there. So a call refused with ENOENT (Apply: a chunk whose every
+// request was) asks the controller for the family again; when its id
+// changed, the call is sent again, once, to the new id (the refused
+// requests never reached IPVS). A long-running Client thus follows a
+// reload of the module instead of failing every call until restarted.
 package ipvs

@@ -24,7 +24,11 @@ func (c *Client) dump(ctx context.Context, cmd uint8, body []byte, each func(pay
 		return err
 	}
 	defer end()
-	return c.held(func() error { return c.dumpIn(cmd, body, each) })
+	err = c.held(func() error { return c.dumpIn(cmd, body, each) })
+	if c.familyMoved(err) { // nothing was answered: the request never reached IPVS
+		err = c.held(func() error { return c.dumpIn(cmd, body, each) })
+	}
+	return err
 }
 
 // held runs fn, on the raw transport with the socket's descriptor held

@@ -4,11 +4,13 @@
 // A Registry holds the metrics and writes them in the Prometheus text
 // exposition format itself (see text.go: client_golang's package
 // initialisation would cost every lvs-rs command, not only the daemon,
-// several milliseconds at startup). The daemon reports events to it (ObserveCheck, Transition, Reconciled,
-// DriftRepaired, NetlinkError, Reloaded) and replaces the per-real-server
-// snapshot after each change (SetRealServers); series of real servers
-// missing from the latest snapshot disappear. Serve exposes /metrics over
-// HTTP.
+// several milliseconds at startup). The daemon reports events to it
+// (ObserveCheck, Transition, Reconciled, DriftRepaired, Reloaded; after
+// each reconcile pass NetlinkErrors with the pass's error, which counts
+// every IPVS request in it) and replaces the per-real-server snapshot
+// after each pass (SetRealServers) and, after each pass that succeeded,
+// the VIPs it announces (SetAnnounced); series missing from the latest
+// snapshot disappear. Serve exposes /metrics over HTTP.
 //
 // Per-real-server series use node_exporter's IPVS label names and values
 // (local_address, local_port, proto, local_mark, remote_address,
@@ -27,7 +29,10 @@
 //	lvsrs_reconcile_duration_seconds                           histogram
 //	lvsrs_reconcile_total{result}                              result success|error
 //	lvsrs_drift_repairs_total{object}                          counter
-//	lvsrs_netlink_errors_total{op,errno}                       errno ENOENT, EINVAL, ... or "other"
+//	lvsrs_netlink_errors_total{op,errno}                       IPVS requests of reconcile passes that failed:
+//	                                                           op add_service, edit_destination, ...;
+//	                                                           errno ENOENT, EINVAL, ... or "other"
+//	lvsrs_vip_announced{vip}                                   with announce set: 1 announced, 0 withdrawn
 //	lvsrs_config_reload_total{result}                          result success|failure
 //	lvsrs_config_last_reload_success                           1 when the last (re)load was accepted
 //	lvsrs_config_last_reload_success_timestamp_seconds         when a load was last accepted

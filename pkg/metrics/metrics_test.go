@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/lvs-rs/lvs-rs/pkg/control"
+	"github.com/lvs-rs/lvs-rs/pkg/ipvs"
 )
 
 // serve starts ServeListener on 127.0.0.1:0 and returns its base URL.
@@ -264,6 +265,7 @@ func TestLint(t *testing.T) {
 	reg.Transition("up", "down")
 	reg.DriftRepaired("vip")
 	reg.NetlinkError("x", syscall.EINVAL)
+	reg.SetAnnounced(map[netip.Addr]bool{netip.MustParseAddr("10.0.0.100"): true})
 	gather := prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) {
 		p := expfmt.NewTextParser(model.UTF8Validation)
 		fams, err := p.TextToMetricFamilies(strings.NewReader(reg.WriteText()))
@@ -281,6 +283,52 @@ func TestLint(t *testing.T) {
 		if strings.HasPrefix(p.Metric, "lvsrs_") {
 			t.Errorf("lint: %s: %s", p.Metric, p.Text)
 		}
+	}
+}
+
+// TestPassNetlinkErrors: every IPVS request that failed in a pass's error
+// (joined, wrapped) is counted under its operation and errno; other
+// failures are not netlink requests of IPVS and are not counted.
+func TestPassNetlinkErrors(t *testing.T) {
+	reg := New()
+	base := serve(t, reg)
+	reg.NetlinkErrors(nil)
+	reg.NetlinkErrors(errors.Join(
+		&ipvs.Error{Op: "add service", Object: "tcp 10.0.0.100:80", Err: syscall.ENOENT},
+		fmt.Errorf("director: %w", &ipvs.Error{Op: "edit destination", Object: "10.0.0.11:80 in tcp 10.0.0.100:80", Err: syscall.EINVAL}),
+		&ipvs.Error{Op: "add destination", Object: "10.0.0.12:80 in tcp 10.0.0.100:80",
+			Err: fmt.Errorf("no acknowledgement from the kernel (%w): %w", &os.SyscallError{Syscall: "read", Err: syscall.ENOBUFS}, ipvs.ErrOutcomeUnknown)},
+		errors.New("sysctl: write net/ipv4/ip_forward: permission denied"),
+	))
+	reg.NetlinkErrors(fmt.Errorf("a pass: %w", &ipvs.Error{Op: "list destinations of", Object: "tcp 10.0.0.100:80", Err: syscall.EINTR}))
+	reg.NetlinkErrors(&ipvs.Error{Op: "add service", Object: "tcp 10.0.0.100:80", Err: syscall.ENOENT})
+	want := map[string]float64{
+		"errno=ENOENT,op=add_service": 2, "errno=EINVAL,op=edit_destination": 1,
+		"errno=ENOBUFS,op=add_destination": 1, "errno=EINTR,op=list_destinations": 1,
+	}
+	if diff := cmp.Diff(want, series(scrape(t, base), "lvsrs_netlink_errors_total")); diff != "" {
+		t.Errorf("lvsrs_netlink_errors_total (-want +got):\n%s", diff)
+	}
+}
+
+// TestAnnouncedVIPs: lvsrs_vip_announced holds exactly the last
+// snapshot's VIPs.
+func TestAnnouncedVIPs(t *testing.T) {
+	reg := New()
+	base := serve(t, reg)
+	a, b := netip.MustParseAddr("10.0.0.100"), netip.MustParseAddr("2001:db8::100")
+	reg.SetAnnounced(map[netip.Addr]bool{a: true, b: false})
+	if diff := cmp.Diff(map[string]float64{"vip=10.0.0.100": 1, "vip=2001:db8::100": 0},
+		series(scrape(t, base), "lvsrs_vip_announced")); diff != "" {
+		t.Errorf("lvsrs_vip_announced (-want +got):\n%s", diff)
+	}
+	reg.SetAnnounced(map[netip.Addr]bool{b: true})
+	if diff := cmp.Diff(map[string]float64{"vip=2001:db8::100": 1}, series(scrape(t, base), "lvsrs_vip_announced")); diff != "" {
+		t.Errorf("after the second snapshot (-want +got):\n%s", diff)
+	}
+	reg.SetAnnounced(nil)
+	if _, ok := scrape(t, base)["lvsrs_vip_announced"]; ok {
+		t.Error("lvsrs_vip_announced without VIPs")
 	}
 }
 

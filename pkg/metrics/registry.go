@@ -4,12 +4,15 @@ import (
 	"compress/gzip"
 	"errors"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/lvs-rs/lvs-rs/pkg/ipvs"
 )
 
 // Result label values.
@@ -38,6 +41,7 @@ type Registry struct {
 	reloads           *vec
 	lastReload        *vec
 	lastReloadTime    *vec
+	announced         *vec
 
 	realServers *realServerCollector
 	process     processCollector
@@ -66,6 +70,9 @@ func New() *Registry {
 			"Whether the last configuration load or reload was accepted (1) or rejected (0).", typeGauge),
 		lastReloadTime: newVec("lvsrs_config_last_reload_success_timestamp_seconds",
 			"When a configuration was last accepted, in seconds since the epoch.", typeGauge),
+		announced: newVec("lvsrs_vip_announced",
+			"Whether this director announces the VIP (its route in the announce table), 1, or withdraws it, 0, as of the last reconcile pass that succeeded.",
+			typeGauge, "vip"),
 		realServers: newRealServerCollector(),
 		process:     newProcessCollector(),
 		scrapes:     make(chan struct{}, maxScrapes),
@@ -98,6 +105,7 @@ func (r *Registry) WriteText() string {
 		r.reloads.name:           r.reloads.write,
 		r.lastReload.name:        r.lastReload.write,
 		r.lastReloadTime.name:    r.lastReloadTime.write,
+		r.announced.name:         r.announced.write,
 		realServerPrefix:         r.realServers.write,
 	}
 	for _, name := range sortedKeys(fams) {
@@ -192,6 +200,37 @@ func (r *Registry) NetlinkError(op string, err error) {
 	r.mu.Unlock()
 }
 
+// NetlinkErrors counts each IPVS request that failed in err (a pass's
+// error, whose failures may be joined or wrapped): every *ipvs.Error in
+// its tree, under its operation ("add service" as add_service, "list
+// destinations of" as list_destinations). Nothing for a nil err.
+func (r *Registry) NetlinkErrors(err error) {
+	var walk func(error)
+	walk = func(err error) {
+		var ie *ipvs.Error
+		switch e := err.(type) {
+		case nil:
+		case *ipvs.Error:
+			ie = e
+		case interface{ Unwrap() []error }:
+			for _, err := range e.Unwrap() {
+				walk(err)
+			}
+		case interface{ Unwrap() error }:
+			walk(e.Unwrap())
+		}
+		if ie != nil {
+			r.NetlinkError(opLabel(ie.Op), ie.Err)
+		}
+	}
+	walk(err)
+}
+
+// opLabel renders an ipvs.Error's operation as the op label.
+func opLabel(op string) string {
+	return strings.ReplaceAll(strings.TrimSuffix(op, " of"), " ", "_")
+}
+
 func errnoName(err error) string {
 	var errno syscall.Errno
 	if errors.As(err, &errno) {
@@ -215,6 +254,22 @@ func (r *Registry) Reloaded(ok bool) {
 	r.reloads.at(resultSuccess).v++
 	r.lastReload.at().v = 1
 	r.lastReloadTime.at().v = float64(time.Now().UnixNano()) / 1e9
+}
+
+// SetAnnounced replaces lvsrs_vip_announced: a series for each VIP of
+// vips, 1 when it maps to true (announced), 0 when to false (withdrawn).
+// None for a director that announces nothing.
+func (r *Registry) SetAnnounced(vips map[netip.Addr]bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	clear(r.announced.values)
+	for v, on := range vips {
+		x := 0.0
+		if on {
+			x = 1
+		}
+		r.announced.at(v.Unmap().String()).v = x
+	}
 }
 
 // SetRealServers replaces the per-real-server snapshot: the next scrape

@@ -16,4 +16,13 @@
 // never see a half-built rule set. With no desired rules the table is
 // removed whole (a table already gone is success). Each transaction is
 // one kernel write wrapped in faultinject.Write.
+//
+// The kernel takes a transaction in one message and queues all its
+// answers before the first is read, so the socket's send and receive
+// buffers are sized to the number of rules (SO_SNDBUFFORCE and
+// SO_RCVBUFFORCE, or the capped SO_SNDBUF and SO_RCVBUF without
+// CAP_NET_ADMIN); thousands of rules build in one transaction. Should
+// answers be dropped anyway (ENOBUFS, after the kernel may have
+// committed), the table is read back and the build succeeds when it holds
+// exactly the rules asked for.
 package nftmark

@@ -1,21 +1,53 @@
 package reconcile
 
 import (
+	"net/netip"
+
+	"github.com/lvs-rs/lvs-rs/pkg/director"
 	"github.com/lvs-rs/lvs-rs/pkg/ipvs"
 	"github.com/lvs-rs/lvs-rs/pkg/metrics"
 )
 
-// publishMetrics replaces the metrics' per-real-server snapshot with the
-// last pass's rows.
+// publishMetrics publishes the last pass to the metrics: the IPVS
+// requests that failed in it (lvsrs_netlink_errors_total), the VIPs it
+// announces when it succeeded (lvsrs_vip_announced: a failed pass may
+// have left announcements as they were), and the per-real-server snapshot
+// of its rows.
 func (l *Loop) publishMetrics() {
 	l.mu.Lock()
-	rows := l.last.Rows
+	rows, err := l.last.Rows, l.passErr
+	var announced map[netip.Addr]bool
+	if err == nil {
+		announced = announcedOf(l.setup.Base, l.last.Desired)
+	}
 	l.mu.Unlock()
+	l.opts.Metrics.NetlinkErrors(err)
+	if err == nil {
+		l.opts.Metrics.SetAnnounced(announced)
+	}
 	out := make([]metrics.RealServerMetric, 0, len(rows))
 	for _, r := range rows {
 		out = append(out, metricOf(r))
 	}
 	l.opts.Metrics.SetRealServers(out)
+}
+
+// announcedOf maps each VIP base may announce to whether effective (the
+// pass's desired state) announces it; nil without announce.
+func announcedOf(base, effective director.Desired) map[netip.Addr]bool {
+	if base.Announce == nil {
+		return nil
+	}
+	m := make(map[netip.Addr]bool, len(base.Announce.VIPs))
+	for _, v := range base.Announce.VIPs {
+		m[v.Unmap()] = false
+	}
+	if effective.Announce != nil {
+		for _, v := range effective.Announce.VIPs {
+			m[v.Unmap()] = true
+		}
+	}
+	return m
 }
 
 // metricOf renders one row in node_exporter's terms.
