@@ -132,3 +132,25 @@ IP  2001:0db8:0000:0000:0000:0000:0000:0002 0000 0000:0007:0000:0000:0000:0000:0
 		t.Errorf("Select (-want +got):\n%s", d)
 	}
 }
+
+// TestSelectPortZero: a persistent port-0 (every port) service's
+// connections carry the port the client reached (443, 80) and only its
+// persistence template has port 0: all three are the service's; a UDP
+// entry to the VIP, or a TCP one to another VIP, is not.
+func TestSelectPortZero(t *testing.T) {
+	const tbl = `Pro FromIP   FPrt ToIP     TPrt DestIP   DPrt State       Expires PEName PEData
+TCP 0A000001 D431 0A000064 01BB 0A00000B 01BB ESTABLISHED 899
+TCP 0A000001 D432 0A000064 0050 0A00000B 0050 ESTABLISHED 899
+TCP 0A000001 0000 0A000064 0000 0A00000B 0000 NONE        359
+UDP 0A000001 D433 0A000064 0035 0A00000B 0035 UDP         299
+TCP 0A000001 D434 0A000065 0050 0A00000B 0050 ESTABLISHED 899
+`
+	conns, err := Parse(strings.NewReader(tbl))
+	if err != nil || len(conns) != 5 {
+		t.Fatalf("Parse = %v, %v", conns, err)
+	}
+	got := Select(conns, []Service{{Protocol: "tcp", VIP: netip.MustParseAddr("10.0.0.100"), Port: 0}})
+	if d := cmp.Diff(conns[:3], got, cmp.Comparer(func(a, b netip.AddrPort) bool { return a == b })); d != "" {
+		t.Errorf("Select, port-0 service (-want +got):\n%s", d)
+	}
+}

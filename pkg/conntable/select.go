@@ -20,13 +20,15 @@ type Service struct {
 	Reals []netip.Addr
 }
 
-// matches reports whether c belongs to s. A persistence template of a
-// port-0 (every port) service has virtual port 0, like the service; one
-// of a firewall-mark service has protocol IP and the mark as its virtual
-// address (markAddr), port 0.
+// matches reports whether c belongs to s. A port-0 (every port)
+// service's connections have the port the client reached as virtual port
+// (only its persistence templates have port 0, like the service): any
+// port is the service's. A persistence template of a firewall-mark
+// service has protocol IP and the mark as its virtual address
+// (markAddr), port 0.
 func (s Service) matches(c Conn) bool {
 	if s.FWMark == 0 {
-		return strings.EqualFold(s.Protocol, c.Protocol) && s.VIP == c.Virtual.Addr() && s.Port == c.Virtual.Port()
+		return strings.EqualFold(s.Protocol, c.Protocol) && s.VIP == c.Virtual.Addr() && (s.Port == 0 || s.Port == c.Virtual.Port())
 	}
 	vipOK, realOK := false, false
 	for _, v := range s.VIPs {
