@@ -7,6 +7,8 @@ import (
 	"slices"
 
 	"github.com/lvs-rs/lvs-rs/pkg/config"
+	"github.com/lvs-rs/lvs-rs/pkg/director"
+	"github.com/lvs-rs/lvs-rs/pkg/reconcile"
 )
 
 // Roles a Target is checked for.
@@ -57,6 +59,11 @@ type Target struct {
 	// VIPs through BGP next hops, not ARP).
 	RealServers []netip.Addr
 	Announce    bool
+	// Director: the kernel parameters lvs-rs sets, and their values:
+	// those of start's desired state (director.DesiredFrom) and those run
+	// adds for checks through the VIP (reconcile.Setup.AddProbes). The
+	// sysctl.d check looks for lines that undo them.
+	Sysctls []director.SysctlWant
 	// Real server: the VIPs this host serves and how, and the director
 	// address nat replies must route through (zero: not configured).
 	Bindings []config.Binding
@@ -66,6 +73,11 @@ type Target struct {
 // DirectorTarget is the director's Target from cfg.
 func DirectorTarget(cfg *config.Config) Target {
 	t := Target{Role: RoleDirector, Interface: cfg.Director.Interface, IPForward: cfg.Director.IPForward, Announce: cfg.Director.Announce != nil}
+	d := director.DesiredFrom(cfg)
+	if s, err := reconcile.NewSetup(cfg); err == nil {
+		s.AddProbes(&d) // run refuses a file NewSetup refuses: nothing to add
+	}
+	t.Sysctls = d.Sysctls
 	seen := map[netip.Addr]bool{} // a real server in many services is listed once
 	addRS := func(a netip.Addr) {
 		if a.Is4() && !seen[a] {
