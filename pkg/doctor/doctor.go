@@ -31,6 +31,9 @@ type Host struct {
 	// MTU returns a device's MTU; nil asks the kernel (netlink, in the
 	// caller's network namespace, which /sys/class/net need not show).
 	MTU func(dev string) (int, error)
+	// routeList returns the main table's routes; nil asks the kernel
+	// (netlink, in the caller's network namespace). Tests set it.
+	routeList func() ([]route, error)
 }
 
 // System is the running host.
