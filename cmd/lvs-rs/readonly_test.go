@@ -54,3 +54,36 @@ func TestReadOnlyCommandsCreateNoStateDir(t *testing.T) {
 		t.Fatalf("stop: exit %d, %q %q", code, out, errs)
 	}
 }
+
+// TestStatusIgnoresConfigEnv: LVS_RS_CONFIG names start's default file;
+// a plain status still compares with what the last start applied (here
+// the env names a file that cannot be loaded, which status never reads:
+// exit 0, not 2), and only --config makes status compare with a file.
+func TestStatusIgnoresConfigEnv(t *testing.T) {
+	ns := nstest.New(t)
+	stateFlag := "--state-dir=" + t.TempDir()
+	broken := filepath.Join(t.TempDir(), "lvs-rs.yaml")
+	if err := os.WriteFile(broken, []byte("virtual_servers: [\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, errs := inNS(t, ns, "start", "--role", "realserver", "--mode", "dr", "--vip", "198.51.100.22", stateFlag); code != exitOK {
+		t.Fatalf("start: exit %d, %q %q", code, out, errs)
+	}
+	t.Setenv("LVS_RS_CONFIG", broken)
+	for _, args := range [][]string{{"status"}, {"status", "--role", "realserver"}} {
+		if code, out, errs := inNS(t, ns, append(args, stateFlag)...); code != exitOK || !strings.Contains(out, "198.51.100.22") {
+			t.Errorf("%v with LVS_RS_CONFIG set: exit %d, %q %q; want 0 and the applied VIP", args, code, out, errs)
+		}
+	}
+	if code, _, errs := inNS(t, ns, "status", "--config", broken, stateFlag); code != exitUsage {
+		t.Errorf("status --config naming a broken file: exit %d (%q), want 2", code, errs)
+	}
+	// start still reads the file LVS_RS_CONFIG names when --config is absent.
+	if code, _, errs := inNS(t, ns, "start", "--role", "realserver", stateFlag); code != exitUsage || !strings.Contains(errs, broken) {
+		t.Errorf("start with LVS_RS_CONFIG naming a broken file: exit %d, %q; want 2 naming the file", code, errs)
+	}
+	t.Setenv("LVS_RS_CONFIG", "")
+	if code, out, errs := inNS(t, ns, "stop", "--role", "realserver", stateFlag); code != exitOK {
+		t.Fatalf("stop: exit %d, %q %q", code, out, errs)
+	}
+}
