@@ -1,8 +1,8 @@
 package main
 
 import (
+	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 
@@ -41,17 +41,22 @@ func runConnections(ctx context.Context, g *globalFlags, f *roleFlags, output st
 		}
 		return withCode(exitNotApplied, errSilent)
 	}
-	all, err := conntable.Read(procRoot)
-	if err != nil {
-		return withCode(exitUnknown, err)
-	}
-	conns := conntable.Select(all, connServices(rep))
+	// Printed as the table is read: a busy director's table of millions
+	// of entries is never held in memory.
+	w := bufio.NewWriterSize(stdout, 64<<10)
+	var out interface {
+		Write(conntable.Conn) error
+		Close() error
+	} = conntable.NewTable(w)
 	if output == "json" {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		err = enc.Encode(map[string][]conntable.Conn{"connections": conns})
-	} else {
-		err = conntable.WriteTable(stdout, conns)
+		out = conntable.NewJSON(w)
+	}
+	err = conntable.Each(procRoot, conntable.NewSelector(connServices(rep)), out.Write)
+	if err == nil {
+		err = out.Close()
+	}
+	if ferr := w.Flush(); err == nil {
+		err = ferr
 	}
 	return withCode(exitUnknown, err)
 }

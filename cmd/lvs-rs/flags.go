@@ -76,21 +76,21 @@ func (f *roleFlags) checkRole(allowEmpty bool) error {
 	return usageErr("--role: %q is not a role (director or realserver)", f.role)
 }
 
-// resolvedConfigPath returns the config file to read and whether the user
-// named it (by flag or environment) rather than falling back to the default.
-func (f *roleFlags) resolvedConfigPath() (string, bool) {
+// resolvedConfigPath returns the config file to read: --config, else
+// LVS_RS_CONFIG, else the default.
+func (f *roleFlags) resolvedConfigPath() string {
 	if f.configPath != "" {
-		return f.configPath, true
+		return f.configPath
 	}
 	if env := os.Getenv("LVS_RS_CONFIG"); env != "" {
-		return env, true
+		return env
 	}
-	return config.DefaultPath, false
+	return config.DefaultPath
 }
 
 // loadFile reads the cluster config, mapping every problem to exit 2.
 func (f *roleFlags) loadFile() (*config.Config, error) {
-	path, _ := f.resolvedConfigPath()
+	path := f.resolvedConfigPath()
 	cfg, err := config.Load(path)
 	if err != nil {
 		return nil, withCode(exitUsage, err)
@@ -107,11 +107,14 @@ func checkOutput(output string) error {
 	return nil
 }
 
-// namedConfig loads the file when --config or LVS_RS_CONFIG names one
-// (nil otherwise): status and its variants compare against the record
-// unless a file is named.
+// namedConfig loads the file --config names (nil without the flag):
+// status and its variants compare against what the last start applied
+// unless --config asks for a file. LVS_RS_CONFIG, which only changes
+// which file start and run read by default, does not switch status to
+// a file: an operator who exports it for start still gets "what is
+// applied, and has it drifted" from a plain status.
 func (f *roleFlags) namedConfig() (*config.Config, error) {
-	if _, named := f.resolvedConfigPath(); !named {
+	if f.configPath == "" {
 		return nil, nil
 	}
 	return f.loadFile()

@@ -117,15 +117,15 @@ func TestVersion(t *testing.T) {
 func TestConfigEnvDefault(t *testing.T) {
 	f := &roleFlags{}
 	t.Setenv("LVS_RS_CONFIG", "")
-	if p, named := f.resolvedConfigPath(); p != "/etc/lvs-rs/lvs-rs.yaml" || named {
-		t.Errorf("default: %q %v", p, named)
+	if p := f.resolvedConfigPath(); p != "/etc/lvs-rs/lvs-rs.yaml" {
+		t.Errorf("default: %q", p)
 	}
 	t.Setenv("LVS_RS_CONFIG", "/x.yaml")
-	if p, named := f.resolvedConfigPath(); p != "/x.yaml" || !named {
-		t.Errorf("env: %q %v", p, named)
+	if p := f.resolvedConfigPath(); p != "/x.yaml" {
+		t.Errorf("env: %q", p)
 	}
 	f.configPath = "/flag.yaml"
-	if p, _ := f.resolvedConfigPath(); p != "/flag.yaml" {
+	if p := f.resolvedConfigPath(); p != "/flag.yaml" {
 		t.Errorf("flag: %q", p)
 	}
 }

@@ -36,7 +36,7 @@ start is idempotent; stop removes exactly what lvs-rs created and puts every sys
 **4** status only: cannot tell (not root, IPVS unavailable).
 
 # ENVIRONMENT
-**LVS_RS_CONFIG** overrides the default configuration file /etc/lvs-rs/lvs-rs.yaml.
+**LVS_RS_CONFIG** overrides the default configuration file /etc/lvs-rs/lvs-rs.yaml, which start, run and doctor read without --config. status compares with what the last start applied unless --config names a file, whatever LVS_RS_CONFIG says.
 
 **LVS_RS_STATE_DIR** overrides the default state directory /run/lvs-rs.
 

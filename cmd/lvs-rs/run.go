@@ -108,7 +108,7 @@ func runDaemon(parent context.Context, g *globalFlags, f *roleFlags, stderr io.W
 	if cfg.Director.Metrics.IsValid() {
 		reg = metrics.New()
 	}
-	path, _ := f.resolvedConfigPath()
+	path := f.resolvedConfigPath()
 	loop, err := reconcile.New(reconcile.Options{
 		Config: cfg, File: path, StateDir: dir,
 		Director: director.Options{StateDir: dir, Handle: k.handle, IPVS: k.ipvs, Sysctl: sysctl.Proc()},

@@ -52,13 +52,19 @@ type session struct {
 }
 
 // openSession checks privileges, takes the host lock exclusively and
-// opens netlink.
-func openSession(g *globalFlags) (*session, error) {
+// opens netlink. A dry run (which changes nothing) on a host without a
+// state directory creates neither it nor the lock: nothing was applied
+// and no other command holds the lock.
+func openSession(g *globalFlags, dryRun bool) (*session, error) {
 	if !hasNetAdmin() {
 		return nil, withCode(exitKernel, errNotPrivileged)
 	}
 	dir := state.Dir(g.stateDir)
-	unlock, err := state.Store{Dir: dir}.Lock(lockWait)
+	lock := state.Store{Dir: dir}.Lock
+	if dryRun {
+		lock = state.Store{Dir: dir}.LockIfPresent
+	}
+	unlock, err := lock(lockWait)
 	if err != nil {
 		return nil, withCode(exitKernel, err)
 	}
@@ -68,7 +74,8 @@ func openSession(g *globalFlags) (*session, error) {
 // openReadSession is openSession for status: the lock is taken shared and
 // without waiting, and when a start or stop holds it, status goes on
 // without it (notice is written to stderr). Records are replaced
-// atomically, so status reads whole ones either way.
+// atomically, so status reads whole ones either way. A missing state
+// directory is not created (nothing applied: no lock to take).
 func openReadSession(g *globalFlags, stderr io.Writer) (*session, error) {
 	if !hasNetAdmin() {
 		return nil, withCode(exitKernel, errNotPrivileged)
@@ -119,7 +126,7 @@ func runStart(ctx context.Context, g *globalFlags, f *roleFlags, stdout, stderr 
 		if !f.dryRun && daemonActive(ctx, g) {
 			return withCode(exitKernel, errDaemonActive)
 		}
-		s, err := openSession(g)
+		s, err := openSession(g, f.dryRun)
 		if err != nil {
 			return err
 		}
@@ -143,7 +150,7 @@ func runStart(ctx context.Context, g *globalFlags, f *roleFlags, stdout, stderr 
 	if err := f.checkRealServer(cfg); err != nil {
 		return err
 	}
-	s, err := openSession(g)
+	s, err := openSession(g, f.dryRun)
 	if err != nil {
 		return err
 	}

@@ -32,7 +32,7 @@ func newStatusCmd(g *globalFlags, stdout, stderr io.Writer) *cobra.Command {
 		Short: "Compare the kernel with what lvs-rs applied (or with --config)",
 		Long: "Exit 0: applied and matching; 1: drifted (each difference listed); " +
 			"3: nothing applied on this host; 4: cannot tell.\n" +
-			"Without --config or --vip, status compares against what the last start applied.\n" +
+			"Without --config or --vip, status compares against what the last start applied (LVS_RS_CONFIG does not change that).\n" +
 			"-o json prints {\"<role>\": <report>} for each role shown.\n" +
 			"--connections lists the director's IPVS connection table for lvs-rs's services instead (like ipvsadm -Lnc).",
 		Args: cobra.NoArgs,
@@ -50,7 +50,7 @@ func newStatusCmd(g *globalFlags, stdout, stderr io.Writer) *cobra.Command {
 		},
 	}
 	addRoleFlag(cmd, f, false)
-	addConfigFlag(cmd, f)
+	cmd.Flags().StringVar(&f.configPath, "config", "", "compare against this cluster config file instead of what the last start applied ($LVS_RS_CONFIG does not apply)")
 	cmd.Flags().StringSliceVar(&f.vips, "vip", nil, "realserver: compare against these VIPs instead of the state")
 	cmd.Flags().StringVar(&f.mode, "mode", "", "realserver: mode for --vip")
 	cmd.Flags().StringVarP(&output, "output", "o", "table", "table or json")

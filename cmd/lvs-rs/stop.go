@@ -36,7 +36,7 @@ func runStop(ctx context.Context, g *globalFlags, f *roleFlags, stdout, stderr i
 		// It would put everything back at its next pass.
 		return withCode(exitKernel, errDaemonStop)
 	}
-	s, err := openSession(g)
+	s, err := openSession(g, f.dryRun)
 	if err != nil {
 		return err
 	}

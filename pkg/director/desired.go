@@ -18,7 +18,7 @@ type Desired struct {
 	Interface string `json:"interface"`
 	// Sysctls are the kernel parameters to set, sorted by key, one per
 	// key: net/ipv4/ip_forward, net/ipv4/conf/{all,IFACE}/send_redirects,
-	// net/ipv4/vs/NAME, net/ipv4/conf/{all,IFACE}/accept_local. Every key
+	// net/ipv4/vs/NAME, net/ipv4/conf/IFACE/accept_local. Every key
 	// is one pkg/sysctl manages. lvs-rs records the value it found before
 	// its first write and restores it when the key is no longer wanted
 	// (or on stop) while the key still holds what lvs-rs wrote. Add with

@@ -113,8 +113,12 @@
 //     Config.Director.DisableRedirects (a one-armed nat director must not
 //     tell real servers to bypass it; the kernel sends redirects when
 //     either is 1), and net/ipv4/vs/NAME for director.ipvs_sysctls; the
-//     long-running director adds conf/all and conf/IFACE accept_local=1
-//     with Desired.AcceptLocal for checks through the VIP. Keys are checked
+//     long-running director adds conf/IFACE accept_local=1 with
+//     Desired.AcceptLocal for checks through the VIP (the kernel accepts
+//     a packet from a local source when conf/all or the receiving
+//     device's accept_local is 1; conf/all, every interface, is left
+//     alone; an earlier lvs-rs's conf/all is restored like any sysctl no
+//     longer wanted). Keys are checked
 //     against pkg/sysctl's closed set, also when the record is loaded.
 //   - IPVS timeouts (Desired.Timeouts, host-wide) follow the same rules,
 //     one timeout at a time; a timeout read as 0 (IPVS not loaded) is not

@@ -80,7 +80,7 @@ func TestDesiredFromWave2(t *testing.T) {
 	}
 	got.AcceptLocal()
 	got.Want(sysctl.IPVS("sloppy_tcp"), "0")
-	acc := []SysctlWant{{Key: sysctl.IPv4Conf("all", "accept_local").String(), Value: "1"}, {Key: redirAll, Value: "0"},
+	acc := []SysctlWant{{Key: redirAll, Value: "0"},
 		{Key: sysctl.IPv4Conf("eth0", "accept_local").String(), Value: "1"}, {Key: redirEth0, Value: "0"}, {Key: ipf, Value: "1"}, {Key: reuse, Value: "0"}, {Key: sloppy, Value: "0"}}
 	if diff := cmp.Diff(acc, got.Sysctls); diff != "" {
 		t.Fatalf("AcceptLocal and Want keep one sorted entry per key (-want +got):\n%s", diff)

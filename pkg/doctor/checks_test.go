@@ -65,42 +65,58 @@ func TestARPSysctls(t *testing.T) {
 		outcome{NameARPSysctls, false, []string{"arp_ignore is not 1, 2 or 8 on eth0 3", "tunl0 3 (all=3, default=0)"}})
 }
 
-func rpTree(all, tunl0 string, defaultRoute bool) map[string]string {
+func rpTree(all, tunl0 string) map[string]string {
 	f := map[string]string{}
 	conf(f, "all", "rp_filter", all)
 	conf(f, "tunl0", "rp_filter", tunl0)
-	f["proc/net/route"] = "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n" +
-		"eth0\t0002000A\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n"
-	if defaultRoute {
-		f["proc/net/route"] += "eth0\t00000000\t0102000A\t0003\t0\t0\t0\t00000000\t0\t0\t0\n"
-	}
 	return f
+}
+
+// eth0Routes are a host's routes on eth0: 10.0.2.0/24, and a default
+// route via 10.0.2.1 when defaultRoute is set.
+func eth0Routes(defaultRoute bool) []route {
+	rs := []route{{Dev: "eth0", Dst: netip.MustParsePrefix("10.0.2.0/24")}}
+	if defaultRoute {
+		rs = append(rs, route{Dev: "eth0", Dst: netip.MustParsePrefix("0.0.0.0/0"), Gateway: netip.MustParseAddr("10.0.2.1")})
+	}
+	return rs
+}
+
+// routed is h with rs as its main table.
+func routed(h Host, rs []route) Host {
+	h.routeList = func() ([]route, error) { return rs, nil }
+	return h
 }
 
 func TestRPFilter(t *testing.T) {
 	tun := rsTarget(config.ModeTUN, "10.0.0.100")
-	run(t, checkRPFilter, tree(t, rpTree("0", "0", true)), tun, outcome{NameRPFilter, true, nil})
+	h := func(f map[string]string, defaultRoute bool) Host { return routed(tree(t, f), eth0Routes(defaultRoute)) }
+	run(t, checkRPFilter, h(rpTree("0", "0"), true), tun, outcome{NameRPFilter, true, nil})
 	// The classic trap: tunl0 is 0 but all is 1, and the kernel takes the max.
-	run(t, checkRPFilter, tree(t, rpTree("1", "0", true)), tun,
+	run(t, checkRPFilter, h(rpTree("1", "0"), true), tun,
 		outcome{NameRPFilter, false, []string{"1 (all=1, tunl0=0)", "net.ipv4.conf.all.rp_filter=0"}})
-	run(t, checkRPFilter, tree(t, rpTree("0", "2", true)), tun, outcome{NameRPFilter, true, []string{"loose mode"}})
-	strictEth0 := conf(rpTree("0", "0", true), "eth0", "rp_filter", "1")
-	run(t, checkRPFilter, tree(t, strictEth0), tun, outcome{NameRPFilter, true, []string{"outer packets on eth0: strict 1 (all=0, eth0=1)"}})
-	run(t, checkRPFilter, tree(t, rpTree("2", "0", false)), tun,
+	run(t, checkRPFilter, h(rpTree("0", "2"), true), tun, outcome{NameRPFilter, true, []string{"loose mode"}})
+	strictEth0 := conf(rpTree("0", "0"), "eth0", "rp_filter", "1")
+	run(t, checkRPFilter, h(strictEth0, true), tun, outcome{NameRPFilter, true, []string{"outer packets on eth0: strict 1 (all=0, eth0=1)"}})
+	run(t, checkRPFilter, h(rpTree("2", "0"), false), tun,
+		outcome{NameRPFilter, false, []string{"no default route"}})
+	// A blackhole default route covers no client.
+	bh := append(eth0Routes(false), route{Dst: netip.MustParsePrefix("0.0.0.0/0"), Kind: "blackhole"})
+	run(t, checkRPFilter, routed(tree(t, rpTree("2", "0")), bh), tun,
 		outcome{NameRPFilter, false, []string{"no default route"}})
 }
 
 func TestTunnelMTU(t *testing.T) {
 	tun := rsTarget(config.ModeTUN, "10.0.0.100")
 	files := func(tmtu int) map[string]string {
-		f := rpTree("0", "0", true)
+		f := rpTree("0", "0")
 		if tmtu == 0 {
 			delete(f, "proc/sys/net/ipv4/conf/tunl0/rp_filter")
 		}
 		return f
 	}
 	host := func(tmtu int) Host {
-		h := tree(t, files(tmtu))
+		h := routed(tree(t, files(tmtu)), eth0Routes(true))
 		h.MTU = func(dev string) (int, error) {
 			return map[string]int{"eth0": 1500, "tunl0": tmtu}[dev], nil
 		}
@@ -113,22 +129,24 @@ func TestTunnelMTU(t *testing.T) {
 }
 
 func TestNATGateway(t *testing.T) {
-	const head = "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n"
-	viaDirector := "eth0\t00000000\t0100030A\t0003\t0\t0\t100\t00000000\t0\t0\t0\n" // via 10.3.0.1 metric 100
-	viaOther := "eth0\t00000000\tFE00030A\t0003\t0\t0\t0\t00000000\t0\t0\t0\n"      // via 10.3.0.254 metric 0
+	dflt := func(gw string, metric uint32) route {
+		return route{Dev: "eth0", Dst: netip.MustParsePrefix("0.0.0.0/0"), Gateway: netip.MustParseAddr(gw), Metric: metric}
+	}
+	viaDirector, viaOther := dflt("10.3.0.1", 100), dflt("10.3.0.254", 0)
 	nat := rsTarget(config.ModeNAT, "198.51.100.100")
 	nat.Gateway = netip.MustParseAddr("10.3.0.1")
-	h := func(lines string) Host { return tree(t, map[string]string{"proc/net/route": head + lines}) }
+	h := func(rs ...route) Host { return routed(tree(t, nil), rs) }
 	run(t, checkNATGateway, h(viaDirector), nat, outcome{NameNATGateway, true, nil})
-	run(t, checkNATGateway, h(viaDirector+viaOther), nat,
+	run(t, checkNATGateway, h(viaDirector, viaOther), nat,
 		outcome{NameNATGateway, false, []string{"via 10.3.0.254 dev eth0 (metric 0), not via the director 10.3.0.1"}})
-	run(t, checkNATGateway, h(""), nat, outcome{NameNATGateway, false, []string{"no default route"}})
-	// IPv6 gateway: /proc/net/ipv6_route.
+	run(t, checkNATGateway, h(viaDirector, route{Dst: netip.MustParsePrefix("0.0.0.0/0"), Metric: 10, Kind: "unreachable"}), nat,
+		outcome{NameNATGateway, false, []string{"is a route of type unreachable (metric 10)"}})
+	run(t, checkNATGateway, h(), nat, outcome{NameNATGateway, false, []string{"no default route"}})
+	// IPv6 gateway.
 	nat6 := nat
 	nat6.Gateway = netip.MustParseAddr("2001:db8::1")
-	h6 := tree(t, map[string]string{"proc/net/route": head, "proc/net/ipv6_route": "00000000000000000000000000000000 00 00000000000000000000000000000000 00 20010db8000000000000000000000001 00000400 00000001 00000000 00000003 eth0\n"})
-	run(t, checkNATGateway, h6, nat6, outcome{NameNATGateway, true, nil})
-	run(t, checkNATGateway, h(""), rsTarget(config.ModeNAT, "198.51.100.100"), outcome{NameNATGateway, true, []string{"not checked"}})
+	run(t, checkNATGateway, h(route{Dev: "eth0", Dst: netip.MustParsePrefix("::/0"), Gateway: nat6.Gateway, Metric: 1024}), nat6, outcome{NameNATGateway, true, nil})
+	run(t, checkNATGateway, h(), rsTarget(config.ModeNAT, "198.51.100.100"), outcome{NameNATGateway, true, []string{"not checked"}})
 }
 
 func ipvsTree(release, reuse, conntrack, nodest, template string) map[string]string {

@@ -8,6 +8,9 @@
 //
 // Checks never change the host. They read files below the roots of a Host
 // (ProcRoot, SysRoot, EtcRoot), so unit tests run them against a temporary
-// tree; the only network access is the ARP flux check, which sends ARP
-// requests through the ARPDialer of its Host.
+// tree; routes (the main table's, over rtnetlink: /proc/net/ipv6_route
+// mixes every table) and MTUs are asked of the kernel in the caller's
+// network namespace unless the Host supplies them, and the only network
+// access is the ARP flux check, which sends ARP requests through the
+// ARPDialer of its Host.
 package doctor

@@ -7,6 +7,8 @@ import (
 	"slices"
 
 	"github.com/lvs-rs/lvs-rs/pkg/config"
+	"github.com/lvs-rs/lvs-rs/pkg/director"
+	"github.com/lvs-rs/lvs-rs/pkg/reconcile"
 )
 
 // Roles a Target is checked for.
@@ -29,6 +31,9 @@ type Host struct {
 	// MTU returns a device's MTU; nil asks the kernel (netlink, in the
 	// caller's network namespace, which /sys/class/net need not show).
 	MTU func(dev string) (int, error)
+	// routeList returns the main table's routes; nil asks the kernel
+	// (netlink, in the caller's network namespace). Tests set it.
+	routeList func() ([]route, error)
 }
 
 // System is the running host.
@@ -57,6 +62,11 @@ type Target struct {
 	// VIPs through BGP next hops, not ARP).
 	RealServers []netip.Addr
 	Announce    bool
+	// Director: the kernel parameters lvs-rs sets, and their values:
+	// those of start's desired state (director.DesiredFrom) and those run
+	// adds for checks through the VIP (reconcile.Setup.AddProbes). The
+	// sysctl.d check looks for lines that undo them.
+	Sysctls []director.SysctlWant
 	// Real server: the VIPs this host serves and how, and the director
 	// address nat replies must route through (zero: not configured).
 	Bindings []config.Binding
@@ -66,6 +76,11 @@ type Target struct {
 // DirectorTarget is the director's Target from cfg.
 func DirectorTarget(cfg *config.Config) Target {
 	t := Target{Role: RoleDirector, Interface: cfg.Director.Interface, IPForward: cfg.Director.IPForward, Announce: cfg.Director.Announce != nil}
+	d := director.DesiredFrom(cfg)
+	if s, err := reconcile.NewSetup(cfg); err == nil {
+		s.AddProbes(&d) // run refuses a file NewSetup refuses: nothing to add
+	}
+	t.Sysctls = d.Sysctls
 	seen := map[netip.Addr]bool{} // a real server in many services is listed once
 	addRS := func(a netip.Addr) {
 		if a.Is4() && !seen[a] {

@@ -117,3 +117,13 @@ func (h Host) hasIPv4Device(dev string) bool {
 func (h Host) kernelRelease() (string, error) {
 	return readTrim(filepath.Join(h.ProcRoot, "sys", "kernel", "osrelease"))
 }
+
+// firstErr returns the first error of errs that is not nil.
+func firstErr(errs ...error) error {
+	for _, e := range errs {
+		if e != nil {
+			return e
+		}
+	}
+	return nil
+}

@@ -28,7 +28,7 @@ func checkTunnelMTU(_ context.Context, h Host, _ Target) []Result {
 	if err != nil {
 		return []Result{problem(NameTunnelMTU, fmt.Sprintf("cannot read the routing table: %v", err), "run doctor on the host itself")}
 	}
-	dr := defaultRoute(rs, false)
+	dr := deviceDefault(rs)
 	if dr == nil {
 		r := ok(NameTunnelMTU)
 		r.Note = "not checked: no IPv4 default route names the device under the tunnel"

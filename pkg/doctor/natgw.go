@@ -26,6 +26,9 @@ func checkNATGateway(_ context.Context, h Host, t Target) []Result {
 	switch {
 	case best == nil:
 		return []Result{problem(NameNATGateway, fmt.Sprintf("no default route: replies to clients never reach the director %s", t.Gateway), fix)}
+	case best.Kind != "":
+		return []Result{problem(NameNATGateway,
+			fmt.Sprintf("the default route that wins is a route of type %s (metric %d), not via the director %s: replies to clients are dropped", best.Kind, best.Metric, t.Gateway), fix)}
 	case best.Gateway != t.Gateway:
 		via := "directly on " + best.Dev
 		if best.Gateway.IsValid() {

@@ -1,130 +1,114 @@
 package doctor
 
 import (
-	"bufio"
-	"encoding/binary"
-	"encoding/hex"
 	"fmt"
-	mbits "math/bits"
 	"net/netip"
-	"os"
-	"path/filepath"
-	"strconv"
-	"strings"
+
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
+
+	"github.com/lvs-rs/lvs-rs/internal/nlretry"
+	"github.com/lvs-rs/lvs-rs/internal/rtnl"
 )
 
-// route is one route of the main table as /proc/net/route (IPv4) or
-// /proc/net/ipv6_route shows it.
+// route is one route of the main table.
 type route struct {
-	Dev     string
+	Dev     string // "" for a route that sends nowhere (Kind set)
 	Dst     netip.Prefix
 	Gateway netip.Addr // zero when directly connected
 	Metric  uint32
+	// Kind is "" for a unicast route, else what the route does with a
+	// packet instead: "blackhole", "unreachable", "prohibit" or "throw".
+	Kind string
 }
 
-// Route flags of /proc/net/route and /proc/net/ipv6_route.
-const (
-	rtfUp     = 0x1
-	rtfReject = 0x200
-)
-
-// routes reads the IPv4 and IPv6 routes that are up.
+// routes returns the IPv4 and IPv6 routes of the main table, the one the
+// host routes by unless policy rules say otherwise (/proc/net/ipv6_route
+// lists every table: a policy table's default route is not the host's).
+// They are read over netlink in the caller's network namespace, through
+// h.routeList when set (tests).
 func (h Host) routes() ([]route, error) {
-	v4, err := parseRoute4(filepath.Join(h.ProcRoot, "net", "route"))
+	if h.routeList != nil {
+		return h.routeList()
+	}
+	return mainRoutes()
+}
+
+// mainRoutes dumps the main table over rtnetlink, the kernel filtering
+// it where it can (strict checking).
+func mainRoutes() ([]route, error) {
+	nh, err := rtnl.Open(netns.None())
 	if err != nil {
 		return nil, err
 	}
-	v6, err := parseRoute6(filepath.Join(h.ProcRoot, "net", "ipv6_route"))
-	if err != nil && !os.IsNotExist(err) {
-		return nil, err
-	}
-	return append(v4, v6...), nil
-}
-
-// parseRoute4 parses /proc/net/route: a header, then tab-separated
-// Iface Destination Gateway Flags RefCnt Use Metric Mask ..., addresses as
-// the kernel's __be32 printed in host order.
-func parseRoute4(path string) ([]route, error) {
-	return scanLines(path, true, func(f []string) (route, bool, error) {
-		if len(f) < 8 {
-			return route{}, false, fmt.Errorf("short line")
-		}
-		flags, err1 := strconv.ParseUint(f[3], 16, 32)
-		metric, err2 := strconv.ParseUint(f[6], 10, 32)
-		dst, err3 := hexAddr4(f[1])
-		gw, err4 := hexAddr4(f[2])
-		mask, err5 := hexAddr4(f[7])
-		if err := firstErr(err1, err2, err3, err4, err5); err != nil {
-			return route{}, false, err
-		}
-		if flags&rtfUp == 0 || flags&rtfReject != 0 {
-			return route{}, false, nil
-		}
-		bits := 0
-		for _, b := range mask.As4() {
-			bits += mbits.OnesCount8(b)
-		}
-		r := route{Dev: f[0], Dst: netip.PrefixFrom(dst, bits), Metric: uint32(metric)}
-		if !gw.IsUnspecified() {
-			r.Gateway = gw
-		}
-		return r, true, nil
+	defer nh.Close()
+	nl, err := nlretry.Dump(func() ([]netlink.Route, error) {
+		return nh.RouteListFiltered(netlink.FAMILY_ALL, &netlink.Route{Table: unix.RT_TABLE_MAIN}, netlink.RT_FILTER_TABLE)
 	})
-}
-
-// parseRoute6 parses /proc/net/ipv6_route: DST DSTLEN SRC SRCLEN NEXTHOP
-// METRIC REFCNT USE FLAGS DEV, numbers in hex.
-func parseRoute6(path string) ([]route, error) {
-	return scanLines(path, false, func(f []string) (route, bool, error) {
-		if len(f) < 10 {
-			return route{}, false, fmt.Errorf("short line")
-		}
-		dst, err1 := hexAddr6(f[0])
-		plen, err2 := strconv.ParseUint(f[1], 16, 8)
-		gw, err3 := hexAddr6(f[4])
-		metric, err4 := strconv.ParseUint(f[5], 16, 32)
-		flags, err5 := strconv.ParseUint(f[8], 16, 32)
-		if err := firstErr(err1, err2, err3, err4, err5); err != nil {
-			return route{}, false, err
-		}
-		if flags&rtfUp == 0 || flags&rtfReject != 0 {
-			return route{}, false, nil
-		}
-		r := route{Dev: f[9], Dst: netip.PrefixFrom(dst, int(plen)), Metric: uint32(metric)}
-		if !gw.IsUnspecified() {
-			r.Gateway = gw
-		}
-		return r, true, nil
-	})
-}
-
-// scanLines calls parse for the fields of each line of path (after the
-// header when header is set) and collects the routes it keeps.
-func scanLines(path string, header bool, parse func([]string) (route, bool, error)) ([]route, error) {
-	f, err := os.Open(path)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("list routes: %w", err)
 	}
-	defer f.Close()
+	links, err := nlretry.Dump(nh.LinkList)
+	if err != nil {
+		return nil, fmt.Errorf("list links: %w", err)
+	}
+	names := map[int]string{}
+	for _, l := range links {
+		names[l.Attrs().Index] = l.Attrs().Name
+	}
 	var out []route
-	sc := bufio.NewScanner(f)
-	for n := 1; sc.Scan(); n++ {
-		if header && n == 1 {
-			continue
-		}
-		fields := strings.Fields(sc.Text())
-		if len(fields) == 0 {
-			continue
-		}
-		r, keep, err := parse(fields)
-		if err != nil {
-			return nil, fmt.Errorf("%s:%d: %w", path, n, err)
-		}
-		if keep {
-			out = append(out, r)
-		}
+	for _, r := range nl {
+		out = append(out, fromNetlink(r, names)...)
 	}
-	return out, sc.Err()
+	return out, nil
+}
+
+// routeKinds names the route types kept besides unicast: each holds its
+// destination like a unicast route (a lower metric wins) but sends
+// nowhere.
+var routeKinds = map[int]string{
+	unix.RTN_BLACKHOLE:   "blackhole",
+	unix.RTN_UNREACHABLE: "unreachable",
+	unix.RTN_PROHIBIT:    "prohibit",
+	unix.RTN_THROW:       "throw",
+}
+
+// fromNetlink is r as routes, one per next hop; none for a type other
+// than unicast and routeKinds (local, broadcast, ...).
+func fromNetlink(r netlink.Route, names map[int]string) []route {
+	kind, other := routeKinds[r.Type]
+	if r.Type != unix.RTN_UNICAST && !other {
+		return nil
+	}
+	base := route{Metric: uint32(r.Priority), Kind: kind}
+	if r.Dst != nil {
+		a, _ := netip.AddrFromSlice(r.Dst.IP)
+		ones, _ := r.Dst.Mask.Size()
+		base.Dst = netip.PrefixFrom(a.Unmap(), ones)
+	} else if r.Family == netlink.FAMILY_V6 {
+		base.Dst = netip.PrefixFrom(netip.IPv6Unspecified(), 0)
+	} else {
+		base.Dst = netip.PrefixFrom(netip.IPv4Unspecified(), 0)
+	}
+	hop := func(link int, gw []byte) route {
+		x := base
+		if kind == "" {
+			x.Dev = names[link]
+		}
+		if a, ok := netip.AddrFromSlice(gw); ok && !a.IsUnspecified() {
+			x.Gateway = a.Unmap()
+		}
+		return x
+	}
+	if len(r.MultiPath) == 0 {
+		return []route{hop(r.LinkIndex, r.Gw)}
+	}
+	var out []route
+	for _, nh := range r.MultiPath {
+		out = append(out, hop(nh.LinkIndex, nh.Gw))
+	}
+	return out
 }
 
 // defaultRoute returns the default route that wins (lowest metric, the
@@ -143,29 +127,11 @@ func defaultRoute(rs []route, v6 bool) *route {
 	return best
 }
 
-func hexAddr4(s string) (netip.Addr, error) {
-	v, err := strconv.ParseUint(s, 16, 32)
-	if err != nil {
-		return netip.Addr{}, fmt.Errorf("address %q: %w", s, err)
-	}
-	var b [4]byte
-	binary.NativeEndian.PutUint32(b[:], uint32(v))
-	return netip.AddrFrom4(b), nil
-}
-
-func hexAddr6(s string) (netip.Addr, error) {
-	b, err := hex.DecodeString(s)
-	if err != nil || len(b) != 16 {
-		return netip.Addr{}, fmt.Errorf("address %q: not 32 hex digits", s)
-	}
-	return netip.AddrFrom16([16]byte(b)), nil
-}
-
-func firstErr(errs ...error) error {
-	for _, e := range errs {
-		if e != nil {
-			return e
-		}
+// deviceDefault is the IPv4 default route that wins when it sends
+// packets out a device, else nil (none, or a blackhole or the like wins).
+func deviceDefault(rs []route) *route {
+	if r := defaultRoute(rs, false); r != nil && r.Kind == "" {
+		return r
 	}
 	return nil
 }

@@ -25,7 +25,7 @@ func checkRPFilter(_ context.Context, h Host, _ Target) []Result {
 	rs, rerr := h.routes()
 	var dr *route
 	if rerr == nil {
-		dr = defaultRoute(rs, false)
+		dr = deviceDefault(rs)
 	}
 	switch e.eff {
 	case 0:

@@ -32,8 +32,8 @@ var sysctlDirs = []string{"etc/sysctl.d", "run/sysctl.d", "usr/local/lib/sysctl.
 // managed is a parameter lvs-rs sets and the values that undo it.
 type managed struct {
 	key   string // slash form, net/ipv4/conf/lo/arp_ignore
-	want  int
-	undo  func(v int) bool
+	want  string
+	undo  func(v string) bool
 	owner string // what needs it, for the message
 }
 
@@ -64,16 +64,15 @@ func checkSysctlD(_ context.Context, h Host, t Target) []Result {
 		if last == nil {
 			continue
 		}
-		v, err := strconv.Atoi(last.value)
-		if err == nil && !m.undo(v) {
+		if !m.undo(last.value) {
 			continue
 		}
-		fix := fmt.Sprintf("remove that line, or set %s = %d there", dotted(m.key), m.want)
+		fix := fmt.Sprintf("remove that line, or set %s = %s there", dotted(m.key), m.want)
 		if isGlob(last.key) {
-			fix = fmt.Sprintf("add the line %s = %d to a sysctl.d file (a key named on its own line is never set by a glob), or remove that line", dotted(m.key), m.want)
+			fix = fmt.Sprintf("add the line %s = %s to a sysctl.d file (a key named on its own line is never set by a glob), or remove that line", dotted(m.key), m.want)
 		}
 		out = append(out, problem(NameSysctlD,
-			fmt.Sprintf("%s:%d sets %s = %s, undoing lvs-rs's %d (%s) the next time sysctl settings are applied (boot, a new device, sysctl --system)",
+			fmt.Sprintf("%s:%d sets %s = %s, undoing lvs-rs's %s (%s) the next time sysctl settings are applied (boot, a new device, sysctl --system)",
 				last.file, last.line, dotted(m.key), last.value, m.want, m.owner),
 			fix))
 	}
@@ -83,15 +82,22 @@ func checkSysctlD(_ context.Context, h Host, t Target) []Result {
 	return out
 }
 
-// managedSysctls lists what lvs-rs sets for t.
+// managedSysctls lists what lvs-rs sets for t: on a director every
+// parameter of its desired state, undone by any other value; on a real
+// server the ARP policy of each mode with an IPv4 VIP, as start applies
+// it, undone by a value start would replace (arp.Enough: arp_ignore 2 or
+// 8, and 3 when every VIP is dr, keep the VIPs quiet too; 4 to 7 reply
+// as 0 does; arp_announce must be 2, larger acts as 0).
 func managedSysctls(t Target) []managed {
-	if t.Role == RoleDirector {
-		if !t.IPForward {
-			return nil
-		}
-		return []managed{{key: sysctl.IPForward().String(), want: 1, undo: func(v int) bool { return v != 1 }, owner: "nat needs forwarding"}}
-	}
 	var out []managed
+	if t.Role == RoleDirector {
+		for _, w := range t.Sysctls {
+			want := w.Value
+			out = append(out, managed{key: w.Key, want: want, undo: func(v string) bool { return !sameNumber(v, want) }, owner: directorOwner(w.Key)})
+		}
+		return out
+	}
+	hostOnly := !t.hasMode(config.ModeTUN, true) // every IPv4 VIP dr: on lo, scope host
 	for _, m := range []config.Mode{config.ModeDR, config.ModeTUN} {
 		if !t.hasMode(m, true) {
 			continue
@@ -101,16 +107,41 @@ func managedSysctls(t Target) []managed {
 			if slices.ContainsFunc(out, func(x managed) bool { return x.key == k }) {
 				continue
 			}
-			want, _ := strconv.Atoi(w.Value)
-			undo := func(v int) bool { return v < want } // arp_ignore, arp_announce: more is stricter
-			if w.Key[len(w.Key)-1] == arp.RPFilter {
-				undo = func(v int) bool { return v != want }
-			}
+			key, want := w.Key, w.Value
+			undo := func(v string) bool { return !arp.Enough(key, want, normalNumber(v), hostOnly) }
 			out = append(out, managed{key: k, want: want, undo: undo, owner: string(m) + " real server"})
 		}
 	}
 	return out
 }
+
+// directorOwner names what a director parameter is set for.
+func directorOwner(key string) string {
+	switch {
+	case key == sysctl.IPForward().String():
+		return "nat needs forwarding"
+	case strings.HasSuffix(key, "/send_redirects"):
+		return "a nat director must not redirect real servers past it"
+	case strings.HasSuffix(key, "/accept_local"):
+		return "checks via: vip get their answers from the VIP"
+	case strings.HasPrefix(key, "net/ipv4/vs/"):
+		return "director.ipvs_sysctls"
+	}
+	return "director"
+}
+
+// normalNumber is v as the kernel reads an integer parameter (decimal,
+// without leading zeros or a plus sign), or v itself when it is not one.
+func normalNumber(v string) string {
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return v
+	}
+	return strconv.Itoa(n)
+}
+
+// sameNumber reports whether the sysctl.d value v sets what want is.
+func sameNumber(v, want string) bool { return normalNumber(v) == normalNumber(want) }
 
 // resolveOptions merges the lines in the order they are read, as
 // systemd-sysctl does: one option per key (the key as written, a glob

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/lvs-rs/lvs-rs/pkg/config"
+	"github.com/lvs-rs/lvs-rs/pkg/director"
 )
 
 func TestSysctlD(t *testing.T) {
@@ -41,8 +42,79 @@ func TestSysctlD(t *testing.T) {
 	// The director: ip_forward only when lvs-rs turns it on.
 	fw := map[string]string{"etc/sysctl.conf": "net.ipv4.ip_forward=0\n"}
 	run(t, checkSysctlD, tree(t, fw), Target{Role: RoleDirector}, outcome{NameSysctlD, true, nil})
-	run(t, checkSysctlD, tree(t, fw), Target{Role: RoleDirector, IPForward: true},
+	run(t, checkSysctlD, tree(t, fw), Target{Role: RoleDirector, Sysctls: []director.SysctlWant{{Key: "net/ipv4/ip_forward", Value: "1"}}},
 		outcome{NameSysctlD, false, []string{"sysctl.conf:1 sets net.ipv4.ip_forward = 0"}})
+}
+
+// loadConfig writes a cluster file and loads it.
+func loadConfig(t *testing.T, yaml string) *config.Config {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "lvs-rs.yaml")
+	if err := os.WriteFile(p, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// TestSysctlDDirectorAll: on a director every parameter lvs-rs sets is
+// checked — ip_forward and send_redirects (conf/all and the interface)
+// of a nat director, director.ipvs_sysctls, and accept_local on the
+// interface for a check through the VIP — each reported where a line
+// sets another value; a line that sets lvs-rs's own value, or sets
+// conf/all/accept_local (which lvs-rs leaves alone), is fine.
+func TestSysctlDDirectorAll(t *testing.T) {
+	cfg := loadConfig(t, `director:
+  interface: eth0
+  ipvs_sysctls: {expire_nodest_conn: 1, conn_reuse_mode: 2}
+virtual_servers:
+  - vip: 10.0.0.100
+    port: 80
+    mode: nat
+    real_servers: [{address: 10.0.1.11}]
+  - vip: 10.0.0.101
+    port: 80
+    mode: dr
+    check: {type: tcp, via: vip}
+    real_servers: [{address: 10.0.0.12}]
+`)
+	tg := DirectorTarget(cfg)
+	h := tree(t, map[string]string{"etc/sysctl.d/90-net.conf": `net.ipv4.ip_forward = 0
+net.ipv4.conf.*.send_redirects = 1
+net.ipv4.vs.conn_reuse_mode = 1
+net.ipv4.vs.expire_nodest_conn = 01
+net.ipv4.conf.eth0.accept_local = 0
+net.ipv4.conf.all.accept_local = 0
+`})
+	run(t, checkSysctlD, h, tg,
+		outcome{NameSysctlD, false, []string{"90-net.conf:2 sets net.ipv4.conf.all.send_redirects = 1", "undoing lvs-rs's 0"}},
+		outcome{NameSysctlD, false, []string{"90-net.conf:5 sets net.ipv4.conf.eth0.accept_local = 0", "undoing lvs-rs's 1", "via: vip"}},
+		outcome{NameSysctlD, false, []string{"90-net.conf:2 sets net.ipv4.conf.eth0.send_redirects = 1", "add the line net.ipv4.conf.eth0.send_redirects = 0"}},
+		outcome{NameSysctlD, false, []string{"90-net.conf:1 sets net.ipv4.ip_forward = 0", "nat needs forwarding"}},
+		outcome{NameSysctlD, false, []string{"90-net.conf:3 sets net.ipv4.vs.conn_reuse_mode = 1", "undoing lvs-rs's 2", "director.ipvs_sysctls"}})
+}
+
+// TestSysctlDRealServerEnough: a real server's line undoes lvs-rs's
+// value when start would replace it (arp.Enough): arp_ignore 4 to 7
+// reply as 0 does and arp_announce above 2 acts as 0, so both are
+// problems; arp_ignore 2 or 8 is fine, and 3 for dr VIPs (scope host on
+// lo) but not for a tun one.
+func TestSysctlDRealServerEnough(t *testing.T) {
+	dr := rsTarget(config.ModeDR, "10.0.0.100")
+	tun := rsTarget(config.ModeTUN, "10.0.0.100")
+	conf := func(ignore, announce string) Host {
+		return tree(t, map[string]string{"etc/sysctl.d/90-net.conf": "net.ipv4.conf.all.arp_ignore = " + ignore + "\nnet.ipv4.conf.all.arp_announce = " + announce + "\n"})
+	}
+	run(t, checkSysctlD, conf("5", "3"), dr,
+		outcome{NameSysctlD, false, []string{"sets net.ipv4.conf.all.arp_ignore = 5", "undoing lvs-rs's 1"}},
+		outcome{NameSysctlD, false, []string{"sets net.ipv4.conf.all.arp_announce = 3", "undoing lvs-rs's 2"}})
+	for _, v := range []string{"2", "8", "3"} {
+		run(t, checkSysctlD, conf(v, "2"), dr, outcome{NameSysctlD, true, nil})
+	}
+	run(t, checkSysctlD, conf("3", "2"), tun, outcome{NameSysctlD, false, []string{"sets net.ipv4.conf.all.arp_ignore = 3"}})
 }
 
 // Debian's /etc/sysctl.d/99-sysctl.conf links to /etc/sysctl.conf: one

@@ -175,8 +175,8 @@ virtual_servers:
 	}
 	d := director.Desired{Interface: "eth0"}
 	s.AddProbes(&d)
-	if len(d.Services) != 1 || len(d.Sysctls) != 2 {
-		t.Fatalf("AddProbes: %+v, want the probe and accept_local on all and eth0", d)
+	if len(d.Services) != 1 || len(d.Sysctls) != 1 {
+		t.Fatalf("AddProbes: %+v, want the probe and accept_local on eth0", d)
 	}
 	if err := s.SetSources(func(bool) (netip.Addr, error) { return netip.MustParseAddr("10.0.0.1"), nil }); err != nil || s.Targets[0].Source.String() != "10.0.0.1" || s.Targets[1].Source.IsValid() {
 		t.Fatalf("SetSources: %v, targets %+v", err, s.Targets)

@@ -3,6 +3,7 @@ package state
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
@@ -39,12 +40,30 @@ func (s Store) Lock(wait time.Duration) (func(), error) {
 	}
 }
 
+// LockIfPresent is Lock for a command that changes nothing (a dry run):
+// when the directory does not exist it creates neither it nor the lock
+// file and returns a no-op unlock, since no command holds the lock (one
+// that changes the host creates the directory first) and there is no
+// record to read. An existing directory is locked as Lock does.
+func (s Store) LockIfPresent(wait time.Duration) (func(), error) {
+	if missing, err := s.missing(); err != nil || missing {
+		return func() {}, err
+	}
+	return s.Lock(wait)
+}
+
 // TryShared takes the lock shared, without waiting: readers (status) hold
 // it so that no start or stop begins while they read, and never wait
 // behind one. held is false, and unlock a no-op, when a start or stop
 // holds the lock now; the caller then reads without it (records are
 // replaced atomically, so what it reads is whole, if about to change).
+// A reader changes nothing: when the directory does not exist, TryShared
+// creates neither it nor the lock file, and returns held true (no command
+// holds the lock) and a no-op unlock.
 func (s Store) TryShared() (unlock func(), held bool, err error) {
+	if missing, err := s.missing(); err != nil || missing {
+		return func() {}, err == nil, err
+	}
 	f, err := s.openLock()
 	if err != nil {
 		return nil, false, err
@@ -58,6 +77,19 @@ func (s Store) TryShared() (unlock func(), held bool, err error) {
 		return func() {}, false, nil
 	}
 	return func() { f.Close() }, true, nil
+}
+
+// missing reports whether the directory does not exist (a symbolic link
+// to nowhere exists: ensure refuses it).
+func (s Store) missing() (bool, error) {
+	_, err := os.Lstat(s.Dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return true, nil
+	case err != nil:
+		return false, fmt.Errorf("state: %s: %w", s.Dir, err)
+	}
+	return false, nil
 }
 
 // openLock creates the directory when missing, checks it, and opens the

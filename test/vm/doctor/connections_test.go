@@ -118,3 +118,49 @@ func hold(t *testing.T, p *topo.Preset, port uint16) netip.AddrPort {
 	}
 	return netip.MustParseAddrPort(conn.LocalAddr().String())
 }
+
+// TestStatusConnectionsPortZero: a persistent port-0 (every port) DR
+// service records each connection under the port the client reached
+// (80, 81), and only its persistence template under port 0: status
+// --connections lists all of them.
+func TestStatusConnectionsPortZero(t *testing.T) {
+	p := topo.DR(t)
+	yaml := strings.Replace(clusterYAML(p, "dr", ""), "    port: 80\n", "    port: 0\n    persistence: 300\n", 1)
+	c := newCluster(t, yaml)
+	for _, n := range []*topo.NS{p.RS1, p.RS2} {
+		c.start(n, realserver)
+		for _, port := range []string{":80", ":81"} {
+			if _, err := n.ServeEcho(p.VIP.String() + port); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	c.start(p.Director, director)
+	mine := []netip.AddrPort{hold(t, p, 80), hold(t, p, 81)}
+
+	r := c.lvsrs(p.Director, nil, "status", "--connections", "-o", "json")
+	if r.code != 0 {
+		t.Fatalf("status --connections: exit %d\n%s", r.code, r.stderr)
+	}
+	var got struct{ Connections []conntable.Conn }
+	if err := json.Unmarshal([]byte(r.stdout), &got); err != nil {
+		t.Fatalf("status --connections -o json: %v\n%s", err, r.stdout)
+	}
+	var clients []netip.AddrPort
+	template := false
+	for _, cn := range got.Connections {
+		switch {
+		case cn.State == "NONE" && cn.Virtual == netip.AddrPortFrom(p.VIP, 0):
+			template = true
+		case cn.Protocol == "TCP" && cn.State == "ESTABLISHED" && cn.Virtual.Addr() == p.VIP:
+			clients = append(clients, cn.Client)
+		default:
+			t.Errorf("connection %+v: want an ESTABLISHED one to the VIP or the template", cn)
+		}
+	}
+	slices.SortFunc(clients, netip.AddrPort.Compare)
+	slices.SortFunc(mine, netip.AddrPort.Compare)
+	if !slices.Equal(clients, mine) || !template {
+		t.Errorf("listed clients %v and template %v, want the connections to ports 80 and 81 %v and the template:\n%s", clients, template, mine, r.stdout)
+	}
+}
