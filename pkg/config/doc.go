@@ -37,9 +37,13 @@
 //     yes. An integer with a leading zero (0443, 010, 0080) is refused:
 //     yaml.v3 reads 0443 as octal 291.
 //     Names (protocol, scheduler, mode) are lower case, as ipvsadm's.
-//   - An empty file, or empty director, realserver, virtual_servers or
-//     real_servers sections, are valid: "nothing configured". A service
-//     with no real servers is valid (IPVS accepts it; it serves nothing).
+//   - An empty file (only whitespace and comments, or a lone null) is
+//     refused at 1:1: a file caught between being truncated and
+//     rewritten (a reload may read it so) must not unbind every VIP.
+//     Empty or absent director, realserver, virtual_servers or
+//     real_servers sections are valid: "nothing configured", so no
+//     services is written virtual_servers: []. A service with no real
+//     servers is valid (IPVS accepts it; it serves nothing).
 //   - Only one YAML document per file; trailing empty documents are fine.
 //   - Anchors, aliases and merge keys (<<) work. Top-level keys starting
 //     with "x-" are ignored, to hold anchors. A file may describe at most
