@@ -120,6 +120,13 @@
 //     port) once and not the key of another service or another service's
 //     mark on the same VIP; scheduler_flags mh-* only with mh, sh-* only
 //     with sh, ops only for udp and fwmark services.
+//   - A check (the service's or a real server's own) with on_failure
+//     quiesce (the default) is refused under dh, sh without sh-fallback
+//     and mh without mh-fallback: those keep hashing new connections to a
+//     real server of weight 0, which the kernel then drops, so quiescing
+//     would take nothing out of rotation. The problem is at on_failure
+//     when written, else at the check; the fix is the fallback flag or
+//     on_failure remove.
 //   - upper_threshold and lower_threshold 0..4294967295, lower at most
 //     upper and only with it; tunnel only on tun real servers: ipip
 //     (default), gue (port required) or gre, with at most one flag, csum

@@ -68,7 +68,14 @@ func checkService2(vs VirtualServer) error {
 			return fmt.Errorf("check: %w", err)
 		}
 	}
+	// A weight-0 real server keeps its hash share under dh, and under sh
+	// and mh without their fallback flag: quiescing takes nothing out.
+	keeps := vs.Scheduler == "dh" || vs.Scheduler == "sh" && !slices.Contains(vs.SchedulerFlags, FlagSHFallback) ||
+		vs.Scheduler == "mh" && !slices.Contains(vs.SchedulerFlags, FlagMHFallback)
 	for j, rs := range vs.RealServers {
+		if keeps && vs.OnFailure == OnFailureQuiesce && vs.CheckFor(rs) != nil {
+			return fmt.Errorf("real_servers[%d]: checked, quiesced on failure under %s %v", j, vs.Scheduler, vs.SchedulerFlags)
+		}
 		switch {
 		case rs.LowerThreshold > rs.UpperThreshold:
 			return fmt.Errorf("real_servers[%d]: thresholds %d > %d", j, rs.LowerThreshold, rs.UpperThreshold)
