@@ -80,7 +80,7 @@ func (f *roleFlags) realServerDesired(h *netlink.Handle, cfg *config.Config) (re
 
 // errNotListed is realServerDesired's error when the file makes this host
 // no real server.
-var errNotListed = errors.New("no virtual server lists one of this host's addresses among its real servers")
+var errNotListed = errors.New("no virtual server lists one of this host's addresses among its real servers or as its sorry server")
 
 // checkRealServer validates, without the kernel, what realServerDesired
 // reads of the flags and the environment (--mode, --vip, --gateway,

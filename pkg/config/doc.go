@@ -88,7 +88,9 @@
 //     service and on any of its real servers.
 //   - A host listed as a real server of one VIP both in dr and in tun mode
 //     is an error of RealServerVIPs (the VIP would go on lo and tunl0);
-//     nat next to dr or tun is not.
+//     nat next to dr or tun is not. A sorry server's host counts as a
+//     real server of its service in the service's mode (the director adds
+//     it so), in RealServerVIPs and for ip_forward's default.
 //
 // # The long-running director and the kernel features beyond the basics
 //

@@ -40,7 +40,7 @@ type validator struct {
 	// in places; places keeps what later messages need of every service.
 	first  map[ServiceKey]int32
 	places []servicePlace
-	nat    bool // a real server of an IPv4 service uses nat
+	nat    bool // a real server (or sorry server) of an IPv4 service uses nat
 }
 
 // servicePlace is what the validator keeps of a service once it has
@@ -131,6 +131,9 @@ func (v *validator) add(rs *rawService) {
 		// ip_forward is IPv4's: an IPv6 nat service does not need it.
 		v.nat = v.nat || (vs.RealServers[i].Mode == ModeNAT && vs.VIP.Is4())
 	}
+	// The sorry server is added in the service's mode: a nat one is
+	// forwarded to as a nat real server is.
+	v.nat = v.nat || (vs.SorryServer.IsValid() && vs.Mode == ModeNAT && vs.VIP.Is4())
 	v.cfg.VirtualServers = append(v.cfg.VirtualServers, vs)
 }
 
