@@ -48,6 +48,18 @@ func checkVIP(a netip.Addr) string {
 	return ""
 }
 
+// checkDest returns a problem text when a (valid) address cannot be a
+// destination of an IPVS service (a real server, a sorry server) beyond
+// what checkAddr refuses: the kernel refuses an IPv6 link-local one with
+// EINVAL (ip_vs_ctl.c), which would come after the VIP is bound and the
+// service added. what names the destination in the message.
+func checkDest(a netip.Addr, what string) string {
+	if a.Is6() && a.IsLinkLocalUnicast() {
+		return fmt.Sprintf("%s is a link-local address, which IPVS refuses for a %s; use a global or unique local address", a, what)
+	}
+	return ""
+}
+
 // isAddrPort reports whether s is ADDR:PORT.
 func isAddrPort(s string) bool {
 	_, err := netip.ParseAddrPort(s)

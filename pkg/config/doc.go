@@ -55,7 +55,9 @@
 //     address (::ffff:10.0.0.1 is refused, not normalized, because its
 //     family is ambiguous: write 10.0.0.1), the unspecified address,
 //     multicast, 255.255.255.255, a prefix length or a port. A VIP must not
-//     be a loopback address either (127.0.0.0/8, ::1).
+//     be a loopback address either (127.0.0.0/8, ::1), nor a real server
+//     or sorry server an IPv6 link-local one (fe80::/10): the kernel
+//     refuses it with EINVAL, after start has bound the VIP.
 //   - vip is required, also for fwmark services (the VIP is still bound).
 //     port is required unless fwmark is set; with fwmark, port and
 //     protocol must be absent (the kernel ignores them). A fwmark service

@@ -94,6 +94,10 @@ func (v *validator) sorryServer(s *rawString, vs VirtualServer, family int) neti
 	if !ok {
 		return netip.Addr{}
 	}
+	if problem := checkDest(a, "sorry server (it is added as a real server)"); problem != "" {
+		v.ps.add(s.pos, problem)
+		return netip.Addr{}
+	}
 	if fam := familyOf(a); family != 0 && fam != family {
 		v.ps.add(s.pos, fmt.Sprintf("%s is %s but the vip %s is %s; the sorry server must be of the service's family", a, familyName(fam), vs.VIP, familyName(family)))
 		return netip.Addr{}
