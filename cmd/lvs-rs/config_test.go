@@ -2,9 +2,17 @@ package main
 
 import (
 	"errors"
+	"fmt"
+	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
+
+	"github.com/lvs-rs/lvs-rs/internal/nstest"
 )
 
 // TestEmptyConfigExits2: a config file with nothing in it (caught between
@@ -23,6 +31,65 @@ func TestEmptyConfigExits2(t *testing.T) {
 			}
 			if _, err := os.Stat(stateDir); !errors.Is(err, os.ErrNotExist) {
 				t.Errorf("%q, %s: the state directory exists after bad input (%v)", body, role, err)
+			}
+		}
+	}
+}
+
+// TestGatewayChecked: a gateway the real server could not use exits 2
+// with its reason, before anything is made: a link-local one without its
+// interface, or one of a family none of the host's nat VIPs has (it would
+// replace that family's default route and route no nat reply), from
+// --gateway (with or without a file) and from the file's
+// realserver.gateway when --mode nat makes its VIPs nat on this host.
+func TestGatewayChecked(t *testing.T) {
+	ns := nstest.New(t)
+	// An IPv6 subnet with the gateways on it, so the routes would be made.
+	link := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: "eth0"}, PeerName: "eth0peer"}
+	if err := ns.Handle.LinkAdd(link); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"eth0", "eth0peer"} {
+		l, err := ns.Handle.LinkByName(name)
+		if err == nil {
+			err = ns.Handle.LinkSetUp(l)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	subnet := &net.IPNet{IP: net.ParseIP("2001:db8::2"), Mask: net.CIDRMask(64, 128)}
+	if err := ns.Handle.AddrAdd(link, &netlink.Addr{IPNet: subnet, Flags: unix.IFA_F_NODAD}); err != nil {
+		t.Fatal(err)
+	}
+	natV4 := writeFile(t, "virtual_servers:\n  - {vip: 10.0.0.100, port: 80, mode: nat, real_servers: [{address: 10.0.0.11}]}\n  - {vip: '2001:db8::100', port: 80, mode: nat, real_servers: [{address: '2001:db8::11'}]}\n")
+	drOnly := writeFile(t, "realserver: {gateway: '2001:db8::1'}\nvirtual_servers:\n  - {vip: 10.0.0.100, port: 80, real_servers: [{address: 10.0.0.11}]}\n")
+	const why = " is IPv6 but every %s is IPv4: nat replies would not route through it, and it would replace the host's IPv6 default route; give the director's IPv4 address\n"
+	for _, c := range []struct {
+		args []string
+		errs string
+	}{
+		{[]string{"--mode", "nat", "--gateway", "fe80::1"}, "--gateway: fe80::1 is link-local: name the interface it is reached through, such as fe80::1%eth0\n"},
+		{[]string{"--mode", "nat", "--vip", "10.0.0.100", "--gateway", "2001:db8::1"}, "--gateway: 2001:db8::1" + fmt.Sprintf(why, "--vip")},
+		{[]string{"--config", natV4, "--address", "10.0.0.11", "--gateway", "2001:db8::1"}, "lvs-rs: --gateway: 2001:db8::1" + fmt.Sprintf(why, "nat VIP of this host")},
+		{[]string{"--config", drOnly, "--address", "10.0.0.11", "--mode", "nat"}, "lvs-rs: " + drOnly + ": realserver.gateway: 2001:db8::1" + fmt.Sprintf(why, "nat VIP of this host")},
+	} {
+		stateDir := filepath.Join(t.TempDir(), "state")
+		args := append([]string{"start", "--role", "realserver", "--state-dir", stateDir}, c.args...)
+		code, out, errs := inNS(t, ns, args...)
+		if code != exitUsage || !strings.HasSuffix(errs, c.errs) {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want %d, %q", c.args, code, out, errs, exitUsage, c.errs)
+		}
+		var routes []netlink.Route
+		if err := ns.Do(func() (err error) {
+			routes, err = ns.Handle.RouteList(nil, netlink.FAMILY_V6)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range routes {
+			if r.Dst == nil || r.Dst.IP.IsUnspecified() {
+				t.Errorf("%v: a default route was made: %v", c.args, r)
 			}
 		}
 	}

@@ -13,7 +13,10 @@ import (
 //
 // mode "" means dr. dr and tun need at least one VIP; nat needs none (the
 // director rewrites the destination) but its VIPs are returned too, like
-// RealServerVIPs does. --gateway is only for nat. The bindings are
+// RealServerVIPs does. --gateway is only for nat, of the family of a VIP
+// when VIPs are given, and follows realserver.gateway's rules (see
+// ParseGateway: a link-local IPv6 gateway names its interface as the
+// zone, fe80::1%eth0). The bindings are
 // deduplicated and sorted; the Config carries only the gateway. Problems
 // are returned as Errors whose Field is the flag, such as
 // `--vip: "x" is not an IP address`.
@@ -62,7 +65,10 @@ func RealServerFromFlags(mode string, vips []string, gateway string) (*Config, [
 		if modeOK && m != ModeNAT {
 			ps.add(pos{field: "--gateway"}, fmt.Sprintf("only used with --mode nat (it routes replies through the director); this is --mode %s", m))
 		}
-		a, problem := checkAddr(gateway)
+		a, problem := checkGateway(gateway)
+		if problem == "" && modeOK && m == ModeNAT && len(bindings) > 0 && GatewayProblem(a, bindings) != "" {
+			problem = gatewayFamilyProblem(a, familyOf(bindings[0].VIP), "every --vip")
+		}
 		if problem != "" {
 			ps.add(pos{field: "--gateway"}, problem)
 		}

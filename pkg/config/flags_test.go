@@ -66,11 +66,11 @@ func TestRealServerFromFlagsBad(t *testing.T) {
 		{"loopback", "dr", []string{"127.0.0.1", "::1"}, "", []string{
 			`--vip: 127.0.0.1 is a loopback address; a VIP must be reachable by clients`,
 			`--vip: ::1 is a loopback address; a VIP must be reachable by clients`}},
-		{"several", "tun", []string{"x", "::ffff:1.2.3.4"}, "fe80::1%eth0", []string{
+		{"several", "tun", []string{"x", "::ffff:1.2.3.4"}, "10.0.0.1%eth0", []string{
 			`--vip: "x" is not an IP address`,
 			`--vip: ::ffff:1.2.3.4 is an IPv4-mapped IPv6 address; write 1.2.3.4`,
 			`--gateway: only used with --mode nat (it routes replies through the director); this is --mode tun`,
-			`--gateway: "fe80::1%eth0" has a zone (%eth0); IPVS addresses cannot have one`,
+			`--gateway: "10.0.0.1%eth0" is not an IP address`,
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -96,7 +96,9 @@ type Director struct {
 // RealServerSection holds the real-server-only settings.
 type RealServerSection struct {
 	// Gateway is the director's address that nat real servers route
-	// through; the zero Addr means "leave routing alone".
+	// through; the zero Addr means "leave routing alone". A link-local
+	// IPv6 gateway carries the interface it is reached through as its
+	// zone (fe80::1%eth0); no other has a zone.
 	Gateway netip.Addr `json:"gateway,omitzero"`
 }
 
