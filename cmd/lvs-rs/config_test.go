@@ -94,3 +94,53 @@ func TestGatewayChecked(t *testing.T) {
 		}
 	}
 }
+
+// TestStartFlagsNotIgnored: start refuses, exit 2, the flags its role and
+// source of services would not use, instead of ignoring them: the
+// single-service flags of a director next to a config file (default or
+// named), --vip next to an explicit --config (the file was dropped and the
+// director converged to the one flag-built service), the real-server flags
+// on a director, the director's flags on a real server. --vip alone, with
+// LVS_RS_CONFIG set or not, still builds the one service, and a missing
+// --port says it is required.
+func TestStartFlagsNotIgnored(t *testing.T) {
+	cfg := writeFile(t, "director:\n  interface: lo\nvirtual_servers:\n  - vip: 10.0.0.100\n    port: 80\n    real_servers:\n      - address: 10.0.0.11\n  - vip: 10.0.0.101\n    port: 80\n    real_servers:\n      - address: 10.0.0.11\n")
+	single := []string{"--vip", "10.0.0.100", "--interface", "lo", "--port", "80", "--realserver", "10.0.0.11"}
+	for _, c := range []struct {
+		env  string // LVS_RS_CONFIG
+		args []string
+		errs string
+	}{
+		{"", []string{"--role", "director", "--config", cfg, "--mode", "nat", "--scheduler", "rr"},
+			"lvs-rs: --mode, --scheduler: flags of a director without a config file (with --vip); this one takes its services from " + cfg + ": set them there\n"},
+		{cfg, []string{"--role", "director", "--port", "81", "--protocol", "udp", "--realserver", "10.0.0.12", "--persistence", "60", "--interface", "eth1"},
+			"lvs-rs: --interface, --port, --protocol, --realserver, --persistence: flags of a director without a config file (with --vip); this one takes its services from " + cfg + ": set them there\n"},
+		{"", append([]string{"--role", "director", "--config", cfg}, single...),
+			"lvs-rs: --config, --vip: the director takes its services from a config file or from --vip and the flags of its one service, not both; drop --config to use the flags, or --vip to use the file\n"},
+		{"", append([]string{"--role", "director", "--gateway", "10.0.0.1", "--address", "10.0.0.2"}, single...),
+			"lvs-rs: --gateway, --address: flags of a real server; the director does not use them\n"},
+		{"", []string{"--role", "realserver", "--vip", "10.0.0.100", "--port", "80", "--scheduler", "rr"},
+			"lvs-rs: --scheduler, --port: flags of a director without a config file; a real server takes --vip, --mode, --gateway and --address\n"},
+		{"", []string{"--role", "director", "--vip", "10.0.0.100", "--interface", "lo", "--realserver", "10.0.0.11"},
+			"--port: required (the service's port; 0 with --persistence means every port)\n"},
+	} {
+		t.Setenv("LVS_RS_CONFIG", c.env)
+		stateDir := filepath.Join(t.TempDir(), "state")
+		args := append([]string{"start", "--dry-run", "--state-dir", stateDir}, c.args...)
+		code, out, errs := invoke(t, args...)
+		if code != exitUsage || errs != c.errs {
+			t.Errorf("LVS_RS_CONFIG=%s %v: exit %d, stdout %q, stderr %q; want %d, %q", c.env, c.args, code, out, errs, exitUsage, c.errs)
+		}
+		if _, err := os.Stat(stateDir); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%v: the state directory exists after bad input (%v)", c.args, err)
+		}
+	}
+	// --vip alone builds its one service, also with LVS_RS_CONFIG set.
+	for _, env := range []string{"", cfg} {
+		t.Setenv("LVS_RS_CONFIG", env)
+		code, out, errs := invoke(t, append([]string{"start", "--role", "director", "--dry-run", "--state-dir", t.TempDir()}, single...)...)
+		if code != 0 || !strings.Contains(out, "10.0.0.100") || strings.Contains(out, "10.0.0.101") {
+			t.Errorf("LVS_RS_CONFIG=%s, --vip: exit %d, stdout %q, stderr %q; want the flags' one service planned", env, code, out, errs)
+		}
+	}
+}

@@ -85,10 +85,11 @@ func RealServerFromFlags(mode string, vips []string, gateway string) (*Config, [
 // a file, for the single-service case:
 // --vip ADDR --port N [--protocol P] --scheduler NAME --mode M
 // --realserver ADDR[:PORT]... --interface IFACE [--persistence SECONDS].
-// Empty strings and zero numbers mean "not given".
+// Empty strings and zero numbers mean "not given", but for Port: -1 (0 is
+// every port).
 type DirectorFlags struct {
 	VIP       string // --vip ADDR: required
-	Port      int    // --port N: 0 (or absent) means every port, which needs Persistence
+	Port      int    // --port N: required, -1 means not given; 0 means every port, which needs Persistence
 	Protocol  string // --protocol tcp|udp|sctp: default tcp
 	Scheduler string // --scheduler NAME: default wlc
 	Mode      string // --mode dr|tun|nat: default dr
@@ -114,10 +115,12 @@ func DirectorFromFlags(f DirectorFlags) (*Config, error) {
 	}
 	s := rawService{
 		vip:       flagString("--vip", f.VIP),
-		port:      flagInt("--port", f.Port),
 		protocol:  flagString("--protocol", f.Protocol),
 		scheduler: flagString("--scheduler", f.Scheduler),
 		mode:      flagString("--mode", f.Mode),
+	}
+	if f.Port != -1 {
+		s.port = flagInt("--port", f.Port)
 	}
 	if f.Persistence != 0 {
 		s.persistence = flagInt("--persistence", f.Persistence)

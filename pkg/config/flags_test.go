@@ -199,3 +199,13 @@ func TestDirectorFromFlagsPortZeroWithPersistence(t *testing.T) {
 		t.Errorf("got %+v; want an every-port persistent service", vs)
 	}
 }
+
+// TestDirectorFromFlagsPortMissing: a port not given (-1, the flag's
+// default) is required, not "-1 is outside 0..65535".
+func TestDirectorFromFlagsPortMissing(t *testing.T) {
+	_, err := DirectorFromFlags(DirectorFlags{VIP: "10.0.0.100", Port: -1, Interface: "eth0", RealServers: []string{"10.0.0.11"}})
+	want := []string{`--port: required (the service's port; 0 with --persistence means every port)`}
+	if diff := cmp.Diff(want, problemLines(t, err)); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
