@@ -75,12 +75,19 @@ func (f *roleFlags) realServerDesired(h *netlink.Handle, cfg *config.Config) (re
 	if err != nil {
 		return realserver.Desired{}, err
 	}
+	if p := config.GatewayProblem(gw, bindings); p != "" {
+		from := cfg.Source + ": realserver.gateway"
+		if f.gateway != "" {
+			from = "--gateway"
+		}
+		return realserver.Desired{}, usageErr("%s: %s", from, p)
+	}
 	return realserver.Desired{Bindings: bindings, Gateway: gw}, nil
 }
 
 // errNotListed is realServerDesired's error when the file makes this host
 // no real server.
-var errNotListed = errors.New("no virtual server lists one of this host's addresses among its real servers")
+var errNotListed = errors.New("no virtual server lists one of this host's addresses among its real servers or as its sorry server")
 
 // checkRealServer validates, without the kernel, what realServerDesired
 // reads of the flags and the environment (--mode, --vip, --gateway,
@@ -126,14 +133,15 @@ func (f *roleFlags) modeOr(def string) string {
 	return def
 }
 
-// gatewayAddr returns --gateway, else the file's realserver.gateway.
+// gatewayAddr returns --gateway, checked as realserver.gateway is (a
+// link-local IPv6 one keeps its zone), else the file's realserver.gateway.
 func (f *roleFlags) gatewayAddr(cfg *config.Config) (netip.Addr, error) {
 	if f.gateway != "" {
-		gw, err := netip.ParseAddr(f.gateway)
+		gw, err := config.ParseGateway(f.gateway)
 		if err != nil {
-			return netip.Addr{}, usageErr("--gateway: %q is not an IP address", f.gateway)
+			return netip.Addr{}, usageErr("--gateway: %v", err)
 		}
-		return gw.Unmap(), nil
+		return gw, nil
 	}
 	if cfg != nil {
 		return cfg.RealServer.Gateway, nil

@@ -124,7 +124,7 @@ func (f *roleFlags) fileTarget(cfg *config.Config) (doctor.Target, error) {
 		return doctor.DirectorTarget(cfg), nil
 	}
 	if len(bindings) == 0 {
-		return doctor.Target{}, usageErr("%s: no virtual server lists one of this host's addresses among its real servers (pass --address ADDR or set LVS_RS_ADDRESS)", cfg.Source)
+		return doctor.Target{}, usageErr("%s: no virtual server lists one of this host's addresses among its real servers or as its sorry server (pass --address ADDR or set LVS_RS_ADDRESS)", cfg.Source)
 	}
 	gw, err := f.gatewayAddr(cfg)
 	if err != nil {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -34,6 +35,58 @@ type roleFlags struct {
 	realServers []string
 	iface       string
 	persistence int
+
+	// changed reports whether the named flag was given; nil for commands
+	// that never ask.
+	changed func(name string) bool
+}
+
+// The flags of start that only one role uses: directorOnly describe the
+// one service of a director without a file (with --vip), as --mode does,
+// which a real server uses too.
+var (
+	directorOnly   = []string{"interface", "scheduler", "port", "protocol", "realserver", "persistence"}
+	realServerOnly = []string{"gateway", "address"}
+)
+
+// given returns, as --NAME, those of names that were given.
+func (f *roleFlags) given(names ...string) []string {
+	var out []string
+	for _, n := range names {
+		if f.changed != nil && f.changed(n) {
+			out = append(out, "--"+n)
+		}
+	}
+	return out
+}
+
+// checkStartFlags refuses the flags of start that the role would not use,
+// so none is silently ignored (exit 2): the real-server flags and, with a
+// config file, the single-service flags on the director; --vip next to an
+// explicit --config there (one or the other says what the services are;
+// LVS_RS_CONFIG, like the default file, gives way to --vip); the
+// director's single-service flags on a real server.
+func (f *roleFlags) checkStartFlags() error {
+	if f.role == roleRealServer {
+		if bad := f.given(directorOnly...); len(bad) > 0 {
+			return usageErr("%s: flags of a director without a config file; a real server takes --vip, --mode, --gateway and --address", strings.Join(bad, ", "))
+		}
+		return nil
+	}
+	if bad := f.given(realServerOnly...); len(bad) > 0 {
+		return usageErr("%s: flags of a real server; the director does not use them", strings.Join(bad, ", "))
+	}
+	if len(f.vips) > 0 {
+		if f.configPath != "" {
+			return usageErr("--config, --vip: the director takes its services from a config file or from --vip and the flags of its one service, not both; drop --config to use the flags, or --vip to use the file")
+		}
+		return nil
+	}
+	if bad := f.given(append([]string{"mode"}, directorOnly...)...); len(bad) > 0 {
+		path := f.resolvedConfigPath()
+		return usageErr("%s: flags of a director without a config file (with --vip); this one takes its services from %s: set them there", strings.Join(bad, ", "), path)
+	}
+	return nil
 }
 
 func addRoleFlag(cmd *cobra.Command, f *roleFlags, required bool) {
@@ -52,9 +105,9 @@ func addStartFlags(cmd *cobra.Command, f *roleFlags) {
 	fl.BoolVar(&f.dryRun, "dry-run", false, "print the changes and make none")
 	fl.StringVar(&f.mode, "mode", "", "dr, tun or nat (overrides the file)")
 	fl.StringSliceVar(&f.vips, "vip", nil, "virtual IP address (repeatable or comma-separated; overrides the file)")
-	fl.StringVar(&f.gateway, "gateway", "", "realserver nat: default route via this director address")
+	fl.StringVar(&f.gateway, "gateway", "", "realserver nat: default route via this director address (fe80::1%IFACE for a link-local one)")
 	fl.StringSliceVar(&f.addresses, "address", nil, "realserver: this host's own real-server address, when not configured yet (default $LVS_RS_ADDRESS)")
-	fl.IntVar(&f.port, "port", -1, "director without a file: service port")
+	fl.IntVar(&f.port, "port", -1, "director without a file: service port (required)")
 	fl.StringVar(&f.protocol, "protocol", "tcp", "director without a file: tcp, udp or sctp")
 	fl.StringVar(&f.scheduler, "scheduler", "wlc", "director without a file: IPVS scheduler")
 	fl.StringSliceVar(&f.realServers, "realserver", nil, "director without a file: real server ADDR[:PORT] (repeatable)")

@@ -84,3 +84,25 @@ func TestRealServerCLIExitCodes(t *testing.T) {
 		t.Fatalf("second stop: exit %d, %q", code, out)
 	}
 }
+
+// TestSorryServerHostFromFile: the host of a dr service's sorry server is
+// set up from the cluster file, as the director adds it (in the service's
+// mode): the VIP on lo and ARP quieted. Before, start exited 2 ("no
+// virtual server lists one of this host's addresses").
+func TestSorryServerHostFromFile(t *testing.T) {
+	ns := nstest.New(t)
+	state := "--state-dir=" + t.TempDir()
+	cfg := writeFile(t, "director:\n  interface: eth0\nvirtual_servers:\n  - vip: 198.51.100.7\n    port: 80\n    mode: dr\n    sorry_server: 10.0.0.99\n    real_servers:\n      - address: 10.0.0.12\n")
+	if code, out, errs := inNS(t, ns, "start", "--role", "realserver", "--config", cfg, "--address", "10.0.0.99", state); code != 0 {
+		t.Fatalf("start on the sorry server's host: exit %d, %q %q", code, out, errs)
+	}
+	want := vip.Addr{Dev: "lo", Prefix: netip.MustParsePrefix("198.51.100.7/32"), Label: "lo:0", HostScope: true}
+	if got, _ := vip.List(ns.Handle, "lo"); !slices.Contains(got, want) {
+		t.Errorf("lo has %v, want %v", got, want)
+	}
+	for key, want := range map[string]string{"arp_ignore": "1", "arp_announce": "2"} {
+		if v := readSysctl(t, ns, "all", key); v != want {
+			t.Errorf("all/%s = %s, want %s", key, v, want)
+		}
+	}
+}

@@ -34,6 +34,10 @@ func newStartCmd(g *globalFlags, stdout, stderr io.Writer) *cobra.Command {
 			if err := f.checkRole(false); err != nil {
 				return err
 			}
+			f.changed = cmd.Flags().Changed
+			if err := f.checkStartFlags(); err != nil {
+				return err
+			}
 			return runStart(cmd.Context(), g, f, stdout, stderr)
 		},
 	}

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"strings"
@@ -38,12 +39,68 @@ func checkAddr(s string) (netip.Addr, string) {
 	return a, ""
 }
 
+// checkGateway parses a nat real server's gateway (realserver.gateway,
+// --gateway) and returns a problem text when s cannot be one. It is
+// checkAddr's rules but for the zone: a link-local IPv6 gateway
+// (fe80::/10) is reached through one interface and must name it
+// (fe80::1%eth0), and the zone is kept on the address; any other address
+// takes none. A loopback address cannot be the director either.
+func checkGateway(s string) (netip.Addr, string) {
+	a, err := netip.ParseAddr(s)
+	if err != nil || a.Zone() == "" {
+		a, problem := checkAddr(s)
+		switch {
+		case problem != "":
+			return netip.Addr{}, problem
+		case a.IsLoopback():
+			return netip.Addr{}, fmt.Sprintf("%s is a loopback address; the gateway is the director's address", a)
+		case a.Is6() && a.IsLinkLocalUnicast():
+			return netip.Addr{}, fmt.Sprintf("%s is link-local: name the interface it is reached through, such as %s%%eth0", a, a)
+		}
+		return a, ""
+	}
+	bare := a.WithZone("")
+	if !bare.Is6() || !bare.IsLinkLocalUnicast() || bare.Is4In6() {
+		return netip.Addr{}, fmt.Sprintf("%s has a zone (%%%s); only a link-local IPv6 gateway (fe80::/10) takes one", quote(s), a.Zone())
+	}
+	if problem := checkInterface(a.Zone()); problem != "" {
+		return netip.Addr{}, fmt.Sprintf("%s: the zone names the interface the gateway is reached through: %s", quote(s), problem)
+	}
+	return a, ""
+}
+
+// ParseGateway parses a nat real server's gateway, the director's address
+// its default route goes through, by the rules of realserver.gateway: an
+// IP address, not unspecified, multicast, broadcast, loopback nor
+// IPv4-mapped; a link-local IPv6 one with its interface as the zone
+// (fe80::1%eth0), kept on the result, and no zone on any other. The
+// error says what is wrong, without the field's name.
+func ParseGateway(s string) (netip.Addr, error) {
+	a, problem := checkGateway(s)
+	if problem != "" {
+		return netip.Addr{}, errors.New(problem)
+	}
+	return a, nil
+}
+
 // checkVIP returns a problem text when a (valid) address cannot be a VIP
 // beyond what checkAddr refuses: a loopback address would be bound on the
 // director's interface and never be reached from outside.
 func checkVIP(a netip.Addr) string {
 	if a.IsLoopback() {
 		return fmt.Sprintf("%s is a loopback address; a VIP must be reachable by clients", a)
+	}
+	return ""
+}
+
+// checkDest returns a problem text when a (valid) address cannot be a
+// destination of an IPVS service (a real server, a sorry server) beyond
+// what checkAddr refuses: the kernel refuses an IPv6 link-local one with
+// EINVAL (ip_vs_ctl.c), which would come after the VIP is bound and the
+// service added. what names the destination in the message.
+func checkDest(a netip.Addr, what string) string {
+	if a.Is6() && a.IsLinkLocalUnicast() {
+		return fmt.Sprintf("%s is a link-local address, which IPVS refuses for a %s; use a global or unique local address", a, what)
 	}
 	return ""
 }

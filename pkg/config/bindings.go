@@ -19,7 +19,9 @@ type Binding struct {
 // RealServerVIPs returns the VIPs this host serves as a real server: those
 // of every virtual server that lists one of the host's own addresses
 // (isLocal reports them) among its real servers, each in that real
-// server's mode. The result is deduplicated and sorted by VIP, then mode.
+// server's mode, or as its sorry server, in the service's mode (the
+// director adds the sorry server so). The result is deduplicated and
+// sorted by VIP, then mode.
 //
 // A host cannot bind one VIP both on lo (dr) and on tunl0 (tun): when the
 // configuration asks for that, the error names both services. nat next to
@@ -35,26 +37,31 @@ func (c *Config) RealServerVIPs(isLocal func(netip.Addr) bool) ([]Binding, error
 	var out []Binding
 	var errs []error
 	for i, vs := range c.VirtualServers {
-		for _, rs := range vs.RealServers {
-			if !isLocal(rs.Address) {
-				continue
-			}
-			b := Binding{VIP: vs.VIP, Mode: rs.Mode}
-			if rs.Mode != ModeNAT {
+		bind := func(m Mode) {
+			b := Binding{VIP: vs.VIP, Mode: m}
+			if m != ModeNAT {
 				first, ok := onHost[vs.VIP]
 				switch {
 				case !ok:
-					onHost[vs.VIP] = use{rs.Mode, i}
-				case first.mode != rs.Mode && !reported[vs.VIP]:
+					onHost[vs.VIP] = use{m, i}
+				case first.mode != m && !reported[vs.VIP]:
 					reported[vs.VIP] = true
 					errs = append(errs, fmt.Errorf("%sVIP %s would be bound in %s mode for virtual_servers[%d] (%s) and in %s mode for virtual_servers[%d] (%s) on this host; one host serves a VIP in one mode",
-						c.sourcePrefix(), vs.VIP, first.mode, first.svc, c.VirtualServers[first.svc].Key(), rs.Mode, i, vs.Key()))
+						c.sourcePrefix(), vs.VIP, first.mode, first.svc, c.VirtualServers[first.svc].Key(), m, i, vs.Key()))
 				}
 			}
 			if !seen[b] {
 				seen[b] = true
 				out = append(out, b)
 			}
+		}
+		for _, rs := range vs.RealServers {
+			if isLocal(rs.Address) {
+				bind(rs.Mode)
+			}
+		}
+		if vs.SorryServer.IsValid() && isLocal(vs.SorryServer) {
+			bind(vs.Mode)
 		}
 	}
 	if len(errs) > 0 {

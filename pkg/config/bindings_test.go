@@ -99,3 +99,59 @@ func TestFWMarkKey(t *testing.T) {
 		t.Errorf("String() = %q; want %q", got, want)
 	}
 }
+
+// TestRealServerVIPsSorryServer: the director adds a sorry server in its
+// service's mode, so the sorry server's host binds the VIP as a real
+// server of that mode does (dr on lo, tun on tunl0; nat binds nothing but
+// takes the gateway), and a mode clash with its real-server role on the
+// same VIP is the usual error.
+func TestRealServerVIPsSorryServer(t *testing.T) {
+	const doc = `virtual_servers:
+  - {vip: 10.0.0.100, port: 80, mode: dr, sorry_server: 10.0.0.99, real_servers: [{address: 10.0.0.12}]}
+  - {vip: 10.0.0.101, port: 80, mode: tun, sorry_server: 10.0.0.99, real_servers: [{address: 10.0.0.12, mode: dr}]}
+  - {vip: 10.0.0.102, port: 80, mode: nat, sorry_server: 10.0.0.98, real_servers: [{address: 10.0.0.12}]}
+  - {vip: '2001:db8::100', port: 80, sorry_server: '2001:db8::99', real_servers: []}
+  - {vip: 10.0.0.100, port: 443, mode: tun, real_servers: [{address: 10.0.0.97}]}
+  - {vip: 10.0.0.100, port: 8443, mode: dr, sorry_server: 10.0.0.97, real_servers: [{address: 10.0.0.12}]}
+`
+	c, err := Parse("f.yaml", []byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		host string
+		want []Binding
+	}{
+		{"10.0.0.99", []Binding{{ip(t, "10.0.0.100"), ModeDR}, {ip(t, "10.0.0.101"), ModeTUN}}},
+		{"10.0.0.98", []Binding{{ip(t, "10.0.0.102"), ModeNAT}}},
+		{"2001:db8::99", []Binding{{ip(t, "2001:db8::100"), ModeDR}}},
+		{"10.0.0.12", []Binding{{ip(t, "10.0.0.100"), ModeDR}, {ip(t, "10.0.0.101"), ModeDR}, {ip(t, "10.0.0.102"), ModeNAT}}},
+	} {
+		got, err := c.RealServerVIPs(localTo(t, tc.host))
+		if err != nil {
+			t.Errorf("%s: %v", tc.host, err)
+			continue
+		}
+		if diff := cmpDiff(tc.want, got); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", tc.host, diff)
+		}
+	}
+	_, err = c.RealServerVIPs(localTo(t, "10.0.0.97"))
+	want := "f.yaml: VIP 10.0.0.100 would be bound in tun mode for virtual_servers[4] (tcp 10.0.0.100:443) and in dr mode for virtual_servers[5] (tcp 10.0.0.100:8443) on this host; one host serves a VIP in one mode"
+	if err == nil || err.Error() != want {
+		t.Errorf("10.0.0.97: error %v;\nwant %s", err, want)
+	}
+}
+
+// TestSorryServerNATForwards: a nat service's sorry server is forwarded to
+// as a nat real server is, so ip_forward and send_redirects default as
+// they do for one, even in a service without real servers.
+func TestSorryServerNATForwards(t *testing.T) {
+	c, err := Parse("f.yaml", []byte("virtual_servers:\n  - {vip: 10.0.0.100, port: 80, mode: nat, sorry_server: 10.0.0.98}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := c.Director; !d.IPForward || !d.DisableRedirects {
+		t.Errorf("ip_forward %v, send_redirects off %v; want both true for a nat sorry server", d.IPForward, d.DisableRedirects)
+	}
+}

@@ -95,6 +95,10 @@ func decodeDocument(t *tree, ps *problems) *rawConfig {
 	return raw
 }
 
+// noServices tells how to write a configuration without services, for
+// the problem of an empty file.
+const noServices = "write virtual_servers: [] for a configuration with no services"
+
 // resolve follows aliases to the node they name. Without a memo, an alias
 // stops reading: decodeDocument then reads again with one.
 func (d *decoder) resolve(n int32) int32 {
@@ -111,10 +115,18 @@ func (d *decoder) document(doc int32) *rawConfig {
 	if c := d.t.content(doc); d.t.kind(doc) == documentNode && len(c) > 0 {
 		top = c[0]
 	}
-	if d.t.kind(top) == 0 {
+	// A file with nothing in it is most likely one caught between being
+	// truncated and rewritten: read as no services, it would take every
+	// VIP down. No services is written virtual_servers: [].
+	switch {
+	case d.t.kind(top) == 0 || d.t.kind(top) == documentNode || (d.t.isNull(top) && d.t.value(top) == ""):
+		d.ps.add(pos{line: 1, col: 1}, "the file is empty (nothing but whitespace and comments); "+noServices)
+		return raw
+	case d.t.isNull(top):
+		d.ps.add(fieldPath{}.at(d.n(top)), "the file holds nothing but a null value; "+noServices)
 		return raw
 	}
-	f, ok := d.mapping(top, fieldPath{}, topKeys(), true)
+	f, ok := d.mapping(top, fieldPath{}, topKeys(), false)
 	if !ok {
 		return raw
 	}

@@ -37,9 +37,13 @@
 //     yes. An integer with a leading zero (0443, 010, 0080) is refused:
 //     yaml.v3 reads 0443 as octal 291.
 //     Names (protocol, scheduler, mode) are lower case, as ipvsadm's.
-//   - An empty file, or empty director, realserver, virtual_servers or
-//     real_servers sections, are valid: "nothing configured". A service
-//     with no real servers is valid (IPVS accepts it; it serves nothing).
+//   - An empty file (only whitespace and comments, or a lone null) is
+//     refused at 1:1: a file caught between being truncated and
+//     rewritten (a reload may read it so) must not unbind every VIP.
+//     Empty or absent director, realserver, virtual_servers or
+//     real_servers sections are valid: "nothing configured", so no
+//     services is written virtual_servers: []. A service with no real
+//     servers is valid (IPVS accepts it; it serves nothing).
 //   - Only one YAML document per file; trailing empty documents are fine.
 //   - Anchors, aliases and merge keys (<<) work. Top-level keys starting
 //     with "x-" are ignored, to hold anchors. A file may describe at most
@@ -47,11 +51,15 @@
 //     merging, counted after expanding aliases, and at most 1000 problems
 //     are listed: a small file can otherwise expand to millions.
 //   - Addresses are plain IPv4 or IPv6 addresses. Refused, with a hint:
-//     a zone (fe80::1%eth0; IPVS has no zones), an IPv4-mapped IPv6
+//     a zone (fe80::1%eth0; IPVS has no zones), but on a link-local IPv6
+//     realserver.gateway, which must name its interface so and keeps it
+//     (RealServer.Gateway.Zone()), an IPv4-mapped IPv6
 //     address (::ffff:10.0.0.1 is refused, not normalized, because its
 //     family is ambiguous: write 10.0.0.1), the unspecified address,
 //     multicast, 255.255.255.255, a prefix length or a port. A VIP must not
-//     be a loopback address either (127.0.0.0/8, ::1).
+//     be a loopback address either (127.0.0.0/8, ::1), nor a real server
+//     or sorry server an IPv6 link-local one (fe80::/10): the kernel
+//     refuses it with EINVAL, after start has bound the VIP.
 //   - vip is required, also for fwmark services (the VIP is still bound).
 //     port is required unless fwmark is set; with fwmark, port and
 //     protocol must be absent (the kernel ignores them). A fwmark service
@@ -84,7 +92,11 @@
 //     service and on any of its real servers.
 //   - A host listed as a real server of one VIP both in dr and in tun mode
 //     is an error of RealServerVIPs (the VIP would go on lo and tunl0);
-//     nat next to dr or tun is not.
+//     nat next to dr or tun is not. realserver.gateway must be of the
+//     family of a nat VIP of the file when it has any (GatewayProblem
+//     checks it against one host's bindings). A sorry server's host counts as a
+//     real server of its service in the service's mode (the director adds
+//     it so), in RealServerVIPs and for ip_forward's default.
 //
 // # The long-running director and the kernel features beyond the basics
 //
@@ -116,6 +128,13 @@
 //     port) once and not the key of another service or another service's
 //     mark on the same VIP; scheduler_flags mh-* only with mh, sh-* only
 //     with sh, ops only for udp and fwmark services.
+//   - A check (the service's or a real server's own) with on_failure
+//     quiesce (the default) is refused under dh, sh without sh-fallback
+//     and mh without mh-fallback: those keep hashing new connections to a
+//     real server of weight 0, which the kernel then drops, so quiescing
+//     would take nothing out of rotation. The problem is at on_failure
+//     when written, else at the check; the fix is the fallback flag or
+//     on_failure remove.
 //   - upper_threshold and lower_threshold 0..4294967295, lower at most
 //     upper and only with it; tunnel only on tun real servers: ipip
 //     (default), gue (port required) or gre, with at most one flag, csum

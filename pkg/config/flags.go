@@ -13,7 +13,10 @@ import (
 //
 // mode "" means dr. dr and tun need at least one VIP; nat needs none (the
 // director rewrites the destination) but its VIPs are returned too, like
-// RealServerVIPs does. --gateway is only for nat. The bindings are
+// RealServerVIPs does. --gateway is only for nat, of the family of a VIP
+// when VIPs are given, and follows realserver.gateway's rules (see
+// ParseGateway: a link-local IPv6 gateway names its interface as the
+// zone, fe80::1%eth0). The bindings are
 // deduplicated and sorted; the Config carries only the gateway. Problems
 // are returned as Errors whose Field is the flag, such as
 // `--vip: "x" is not an IP address`.
@@ -62,7 +65,10 @@ func RealServerFromFlags(mode string, vips []string, gateway string) (*Config, [
 		if modeOK && m != ModeNAT {
 			ps.add(pos{field: "--gateway"}, fmt.Sprintf("only used with --mode nat (it routes replies through the director); this is --mode %s", m))
 		}
-		a, problem := checkAddr(gateway)
+		a, problem := checkGateway(gateway)
+		if problem == "" && modeOK && m == ModeNAT && len(bindings) > 0 && GatewayProblem(a, bindings) != "" {
+			problem = gatewayFamilyProblem(a, familyOf(bindings[0].VIP), "every --vip")
+		}
 		if problem != "" {
 			ps.add(pos{field: "--gateway"}, problem)
 		}
@@ -79,10 +85,11 @@ func RealServerFromFlags(mode string, vips []string, gateway string) (*Config, [
 // a file, for the single-service case:
 // --vip ADDR --port N [--protocol P] --scheduler NAME --mode M
 // --realserver ADDR[:PORT]... --interface IFACE [--persistence SECONDS].
-// Empty strings and zero numbers mean "not given".
+// Empty strings and zero numbers mean "not given", but for Port: -1 (0 is
+// every port).
 type DirectorFlags struct {
 	VIP       string // --vip ADDR: required
-	Port      int    // --port N: 0 (or absent) means every port, which needs Persistence
+	Port      int    // --port N: required, -1 means not given; 0 means every port, which needs Persistence
 	Protocol  string // --protocol tcp|udp|sctp: default tcp
 	Scheduler string // --scheduler NAME: default wlc
 	Mode      string // --mode dr|tun|nat: default dr
@@ -108,10 +115,12 @@ func DirectorFromFlags(f DirectorFlags) (*Config, error) {
 	}
 	s := rawService{
 		vip:       flagString("--vip", f.VIP),
-		port:      flagInt("--port", f.Port),
 		protocol:  flagString("--protocol", f.Protocol),
 		scheduler: flagString("--scheduler", f.Scheduler),
 		mode:      flagString("--mode", f.Mode),
+	}
+	if f.Port != -1 {
+		s.port = flagInt("--port", f.Port)
 	}
 	if f.Persistence != 0 {
 		s.persistence = flagInt("--persistence", f.Persistence)

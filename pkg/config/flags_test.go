@@ -66,11 +66,11 @@ func TestRealServerFromFlagsBad(t *testing.T) {
 		{"loopback", "dr", []string{"127.0.0.1", "::1"}, "", []string{
 			`--vip: 127.0.0.1 is a loopback address; a VIP must be reachable by clients`,
 			`--vip: ::1 is a loopback address; a VIP must be reachable by clients`}},
-		{"several", "tun", []string{"x", "::ffff:1.2.3.4"}, "fe80::1%eth0", []string{
+		{"several", "tun", []string{"x", "::ffff:1.2.3.4"}, "10.0.0.1%eth0", []string{
 			`--vip: "x" is not an IP address`,
 			`--vip: ::ffff:1.2.3.4 is an IPv4-mapped IPv6 address; write 1.2.3.4`,
 			`--gateway: only used with --mode nat (it routes replies through the director); this is --mode tun`,
-			`--gateway: "fe80::1%eth0" has a zone (%eth0); IPVS addresses cannot have one`,
+			`--gateway: "10.0.0.1%eth0" is not an IP address`,
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -197,5 +197,15 @@ func TestDirectorFromFlagsPortZeroWithPersistence(t *testing.T) {
 	}
 	if vs := c.VirtualServers[0]; vs.Port != 0 || vs.Persistence != 360 || vs.RealServers[0].Port != 0 {
 		t.Errorf("got %+v; want an every-port persistent service", vs)
+	}
+}
+
+// TestDirectorFromFlagsPortMissing: a port not given (-1, the flag's
+// default) is required, not "-1 is outside 0..65535".
+func TestDirectorFromFlagsPortMissing(t *testing.T) {
+	_, err := DirectorFromFlags(DirectorFlags{VIP: "10.0.0.100", Port: -1, Interface: "eth0", RealServers: []string{"10.0.0.11"}})
+	want := []string{`--port: required (the service's port; 0 with --persistence means every port)`}
+	if diff := cmp.Diff(want, problemLines(t, err)); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
 	}
 }

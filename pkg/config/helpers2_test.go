@@ -51,7 +51,7 @@ func checkService2(vs VirtualServer) error {
 		return fmt.Errorf("on_failure %q", vs.OnFailure)
 	case vs.DrainTimeout < 0 || vs.SlowStart < 0:
 		return fmt.Errorf("durations %s %s", vs.DrainTimeout, vs.SlowStart)
-	case vs.SorryServer.IsValid() && vs.SorryServer.Is4() != vs.VIP.Is4():
+	case vs.SorryServer.IsValid() && (vs.SorryServer.Is4() != vs.VIP.Is4() || vs.SorryServer.Is6() && vs.SorryServer.IsLinkLocalUnicast()):
 		return fmt.Errorf("sorry_server %s", vs.SorryServer)
 	case len(vs.Marks) > 0 && vs.FWMark == 0:
 		return fmt.Errorf("mark without fwmark")
@@ -68,8 +68,17 @@ func checkService2(vs VirtualServer) error {
 			return fmt.Errorf("check: %w", err)
 		}
 	}
+	// A weight-0 real server keeps its hash share under dh, and under sh
+	// and mh without their fallback flag: quiescing takes nothing out.
+	keeps := vs.Scheduler == "dh" || vs.Scheduler == "sh" && !slices.Contains(vs.SchedulerFlags, FlagSHFallback) ||
+		vs.Scheduler == "mh" && !slices.Contains(vs.SchedulerFlags, FlagMHFallback)
 	for j, rs := range vs.RealServers {
+		if keeps && vs.OnFailure == OnFailureQuiesce && vs.CheckFor(rs) != nil {
+			return fmt.Errorf("real_servers[%d]: checked, quiesced on failure under %s %v", j, vs.Scheduler, vs.SchedulerFlags)
+		}
 		switch {
+		case rs.Address.Is6() && rs.Address.IsLinkLocalUnicast():
+			return fmt.Errorf("real_servers[%d]: link-local %s", j, rs.Address)
 		case rs.LowerThreshold > rs.UpperThreshold:
 			return fmt.Errorf("real_servers[%d]: thresholds %d > %d", j, rs.LowerThreshold, rs.UpperThreshold)
 		case (rs.Mode == ModeTUN) != (rs.Tunnel.Type != ""):

@@ -70,7 +70,8 @@ func checkConfig(c *Config) error {
 			return fmt.Errorf("interface %q: %s", c.Director.Interface, p)
 		}
 	}
-	if g := c.RealServer.Gateway; g.IsValid() && (g.Zone() != "" || g.Is4In6() || g.IsUnspecified()) {
+	// A link-local IPv6 gateway has a zone, which no other address has.
+	if g := c.RealServer.Gateway; g.IsValid() && ((g.Zone() != "") != (g.Is6() && g.IsLinkLocalUnicast()) || g.Is4In6() || g.IsUnspecified() || g.IsLoopback()) {
 		return fmt.Errorf("gateway %s", g)
 	}
 	keys := map[ServiceKey]bool{}

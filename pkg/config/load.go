@@ -29,8 +29,10 @@ func Load(path string) (*Config, error) {
 //
 // Every problem is reported, not only the first: the error is then Errors,
 // sorted by position, each rendering as "FILE:LINE:COLUMN: field: problem".
-// An empty document (or one with only comments) is a valid, empty
-// configuration.
+// A file with nothing in it (only whitespace and comments, or a lone
+// null) is refused at 1:1: it is most likely one caught between being
+// truncated and rewritten, and read as no services it would unbind every
+// VIP. A configuration without services says so: virtual_servers: [].
 func Parse(file string, data []byte) (*Config, error) {
 	ps := &problems{file: file}
 	// Text the fast path reads is printable ASCII: scanText would find

@@ -106,7 +106,7 @@ func TestParseIPForward(t *testing.T) {
 		doc  string
 		want bool
 	}{
-		{"no services", "", false},
+		{"no services", "virtual_servers: []", false},
 		{"dr only", "virtual_servers: [{vip: 10.0.0.1, port: 80, real_servers: [{address: 10.0.0.2}]}]", false},
 		{"nat", "virtual_servers: [{vip: 10.0.0.1, port: 80, mode: nat, real_servers: [{address: 10.0.0.2}]}]", true},
 		{"nat, set false", "director: {ip_forward: false}\nvirtual_servers: [{vip: 10.0.0.1, port: 80, mode: nat, real_servers: [{address: 10.0.0.2}]}]", false},
@@ -124,13 +124,46 @@ func TestParseIPForward(t *testing.T) {
 	}
 }
 
-func TestParseEmpty(t *testing.T) {
-	for _, doc := range []string{"", "# only a comment\n", "---\n", "director:\nrealserver:\nvirtual_servers:\n", "a: 1\n"[:0]} {
+// TestParseEmptyRefused: a file with nothing in it (caught between being
+// truncated and rewritten, as a reload may see it) is refused at 1:1, not
+// read as a configuration without services that would unbind every VIP.
+func TestParseEmptyRefused(t *testing.T) {
+	const empty = "f.yaml:1:1: the file is empty (nothing but whitespace and comments); write virtual_servers: [] for a configuration with no services"
+	for doc, want := range map[string]string{
+		"":                   empty,
+		"\n":                 empty,
+		"  \n \n":            empty,
+		"# only a comment\n": empty,
+		"---\n":              empty,
+		"---\n...\n":         empty,
+		"\ufeff":             empty,
+		"~\n":                "f.yaml:1:1: the file holds nothing but a null value; write virtual_servers: [] for a configuration with no services",
+		"# c\nnull\n":        "f.yaml:2:1: the file holds nothing but a null value; write virtual_servers: [] for a configuration with no services",
+	} {
+		c, err := Parse("f.yaml", []byte(doc))
+		if err == nil {
+			t.Errorf("Parse(%q) accepted: %d services", doc, len(c.VirtualServers))
+			continue
+		}
+		if err.Error() != want {
+			t.Errorf("Parse(%q) = %q, want %q", doc, err, want)
+		}
+	}
+}
+
+// TestParseNoServices: a configuration without services, written as
+// such, is accepted.
+func TestParseNoServices(t *testing.T) {
+	for _, doc := range []string{"virtual_servers: []\n", "director:\nrealserver:\nvirtual_servers:\n", "director: {interface: eth0}\n"} {
 		c, err := Parse("f.yaml", []byte(doc))
 		if err != nil {
 			t.Fatalf("Parse(%q): %v", doc, err)
 		}
-		if diff := cmpDiff(withDefaults(&Config{Source: "f.yaml"}), c); diff != "" {
+		want := &Config{Source: "f.yaml"}
+		if strings.Contains(doc, "eth0") {
+			want.Director.Interface = "eth0"
+		}
+		if diff := cmpDiff(withDefaults(want), c); diff != "" {
 			t.Errorf("Parse(%q) (-want +got):\n%s", doc, diff)
 		}
 	}

@@ -39,6 +39,10 @@ func (v *validator) realServer(rs *RealServer, r *rawRealServer, vs *VirtualServ
 		v.missing(r.at, "address", "every real server needs one")
 	case r.address.ok:
 		rs.Address, addrOK = v.addr(r.address)
+		if problem := checkDest(rs.Address, "real server"); addrOK && problem != "" {
+			v.ps.add(r.address.pos, problem)
+			addrOK = false
+		}
 	}
 	if fam := familyOf(rs.Address); addrOK && known.family != 0 && fam != known.family {
 		v.ps.add(r.address.pos, fmt.Sprintf("%s is %s but the vip %s is %s; a service's real servers must be of its family",

@@ -104,6 +104,8 @@ func (v *validator) identity(s rawService, vs *VirtualServer) (vipOK, portOK, ke
 		if s.port != nil && s.port.ok {
 			v.ps.add(s.port.pos, notForFWMark)
 		}
+	case s.port == nil && v.flags:
+		v.missing(s.at, "port", "the service's port; 0 with --persistence means every port")
 	case s.port == nil:
 		v.missing(s.at, "port", "required unless fwmark is set; 0 together with persistence means every port")
 	default:

@@ -64,7 +64,8 @@ type Director struct {
 	// Interface is where the director binds the VIPs (label IFACE:N).
 	Interface string `json:"interface,omitempty"`
 	// IPForward is the resolved ip_forward wish: true when set so in the
-	// file, or when absent and a real server of an IPv4 service uses nat.
+	// file, or when absent and a real server of an IPv4 service uses nat
+	// (the sorry server of an IPv4 nat service counts).
 	IPForward bool `json:"ip_forward,omitempty"`
 	// ReconcileInterval is how often the long-running director compares
 	// the kernel with its desired state and repairs drift.
@@ -75,7 +76,7 @@ type Director struct {
 	Metrics netip.AddrPort `json:"metrics,omitzero"`
 	// DisableRedirects is the resolved send_redirects wish: true when the
 	// file says send_redirects: false, or when send_redirects is absent
-	// and a real server of an IPv4 service uses nat. Then
+	// and a real server (or sorry server) of an IPv4 service uses nat. Then
 	// net/ipv4/conf/all/send_redirects and conf/INTERFACE/send_redirects
 	// are set to 0 (and restored on stop). false leaves them alone.
 	DisableRedirects bool `json:"disable_redirects,omitempty"`
@@ -95,7 +96,9 @@ type Director struct {
 // RealServerSection holds the real-server-only settings.
 type RealServerSection struct {
 	// Gateway is the director's address that nat real servers route
-	// through; the zero Addr means "leave routing alone".
+	// through; the zero Addr means "leave routing alone". A link-local
+	// IPv6 gateway carries the interface it is reached through as its
+	// zone (fe80::1%eth0); no other has a zone.
 	Gateway netip.Addr `json:"gateway,omitzero"`
 }
 
@@ -152,7 +155,9 @@ type VirtualServer struct {
 	SlowStart time.Duration `json:"slow_start,omitempty"`
 	// SorryServer is added (on the service's port, in the service's mode)
 	// while no real server is up, and removed when one is; the zero Addr
-	// means none. Of the VIP's family, not one of RealServers.
+	// means none. Of the VIP's family, not one of RealServers. Its host
+	// binds the VIP as a real server of the service's mode would
+	// (RealServerVIPs).
 	SorryServer netip.Addr `json:"sorry_server,omitzero"`
 	// Marks are the packets a fwmark service's nftables rules mark with
 	// FWMark: to the VIP, on each protocol and port. Only for fwmark

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"net/netip"
 	"strings"
 )
 
@@ -40,7 +41,10 @@ type validator struct {
 	// in places; places keeps what later messages need of every service.
 	first  map[ServiceKey]int32
 	places []servicePlace
-	nat    bool // a real server of an IPv4 service uses nat
+	nat    bool // a real server (or sorry server) of an IPv4 service uses nat
+	// natFamilies has bit 1<<4 (1<<6) set when a real server or sorry
+	// server of an IPv4 (IPv6) service uses nat.
+	natFamilies uint8
 }
 
 // servicePlace is what the validator keeps of a service once it has
@@ -97,7 +101,11 @@ func newValidator(raw *rawConfig, ps *problems, services, realServers int) *vali
 		}
 	}
 	if raw.gateway != nil && raw.gateway.ok {
-		cfg.RealServer.Gateway, _ = v.addr(raw.gateway)
+		gw, problem := checkGateway(raw.gateway.s)
+		if problem != "" {
+			ps.add(raw.gateway.pos, problem)
+		}
+		cfg.RealServer.Gateway = gw
 	}
 	v.first = make(map[ServiceKey]int32, services)
 	if services > 0 {
@@ -127,9 +135,16 @@ func (v *validator) add(rs *rawService) {
 			v.first[key] = int32(i)
 		}
 	}
+	// The sorry server is added in the service's mode: a nat one is
+	// forwarded to as a nat real server is.
+	nat := vs.SorryServer.IsValid() && vs.Mode == ModeNAT
 	for i := range vs.RealServers {
+		nat = nat || vs.RealServers[i].Mode == ModeNAT
+	}
+	if nat && vs.VIP.IsValid() {
 		// ip_forward is IPv4's: an IPv6 nat service does not need it.
-		v.nat = v.nat || (vs.RealServers[i].Mode == ModeNAT && vs.VIP.Is4())
+		v.nat = v.nat || vs.VIP.Is4()
+		v.natFamilies |= 1 << familyOf(vs.VIP)
 	}
 	v.cfg.VirtualServers = append(v.cfg.VirtualServers, vs)
 }
@@ -144,7 +159,37 @@ func (v *validator) finish(raw *rawConfig) *Config {
 	}
 	v.director2(raw.rawDirector2, &cfg.Director, v.nat)
 	v.markConflicts()
+	if gw := cfg.RealServer.Gateway; gw.IsValid() && v.natFamilies != 0 && v.natFamilies&(1<<familyOf(gw)) == 0 {
+		v.ps.add(raw.gateway.pos, gatewayFamilyProblem(gw, 4+6-familyOf(gw), "every nat VIP of this file"))
+	}
 	return cfg
+}
+
+// gatewayFamilyProblem explains why gw cannot route the replies of nat
+// VIPs (of whom, for the message) that are all of family fam.
+func gatewayFamilyProblem(gw netip.Addr, fam int, whom string) string {
+	return fmt.Sprintf("%s is %s but %s is %s: nat replies would not route through it, and it would replace the host's %s default route; give the director's %s address",
+		gw, familyName(familyOf(gw)), whom, familyName(fam), familyName(familyOf(gw)), familyName(fam))
+}
+
+// GatewayProblem returns what is wrong with gw as the gateway of a real
+// server that has bindings, or "": a gateway of a family that none of its
+// nat VIPs has would route no nat reply, and would replace the host's
+// default route of its own family. A zero gw, or bindings without nat,
+// have no problem (the gateway is then routed on its own or ignored).
+func GatewayProblem(gw netip.Addr, bindings []Binding) string {
+	var natFams uint8
+	var vip netip.Addr
+	for _, b := range bindings {
+		if b.Mode == ModeNAT {
+			natFams |= 1 << familyOf(b.VIP)
+			vip = b.VIP
+		}
+	}
+	if !gw.IsValid() || natFams == 0 || natFams&(1<<familyOf(gw)) != 0 {
+		return ""
+	}
+	return gatewayFamilyProblem(gw, familyOf(vip), "every nat VIP of this host")
 }
 
 // missing reports that key is absent from the mapping at "at".

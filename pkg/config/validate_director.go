@@ -18,7 +18,8 @@ const (
 )
 
 // director2 validates the director settings beyond interface and
-// ip_forward; nat tells whether a real server of an IPv4 service uses nat.
+// ip_forward; nat tells whether a real server (or sorry server) of an
+// IPv4 service uses nat.
 func (v *validator) director2(r rawDirector2, d *Director, nat bool) {
 	d.ReconcileInterval = DefaultReconcileInterval
 	if r.reconcile != nil {

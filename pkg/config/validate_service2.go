@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"net/netip"
+	"slices"
 	"time"
 )
 
@@ -17,8 +18,10 @@ const (
 // release; vs has its identity, scheduler and real servers resolved.
 func (v *validator) service2(s rawService, vs *VirtualServer, family int) {
 	vs.OnFailure, vs.DrainTimeout = OnFailureQuiesce, DefaultDrainTimeout
+	onFailureOK := true
 	if s.onFailure != nil {
-		if f, ok := oneOf(v, s.onFailure, []OnFailure{OnFailureQuiesce, OnFailureRemove}, "failure action"); ok {
+		var f OnFailure
+		if f, onFailureOK = oneOf(v, s.onFailure, []OnFailure{OnFailureQuiesce, OnFailureRemove}, "failure action"); onFailureOK {
 			vs.OnFailure = f
 		}
 	}
@@ -34,7 +37,54 @@ func (v *validator) service2(s rawService, vs *VirtualServer, family int) {
 		vs.SorryServer = v.sorryServer(s.sorry, *vs, family)
 	}
 	vs.Marks = v.marks(s.marks, *vs)
+	mark := v.ps.mark()
 	vs.SchedulerFlags = v.schedulerFlags(s.schedFlags, *vs)
+	if onFailureOK && v.ps.mark() == mark { // else the flags or the action are not known
+		v.quiesceKept(s, vs)
+	}
+}
+
+// quiesceKept refuses a check whose failed real servers are quiesced
+// (on_failure: quiesce, the default) on a service whose scheduler keeps
+// sending a weight-0 real server its share of new connections: dh, sh
+// without sh-fallback, mh without mh-fallback. The kernel's scheduler
+// then finds the hashed real server unavailable and drops the connection
+// ("no destination available"), so quiescing would take nothing out of
+// rotation. The problem is at on_failure when written, else at the
+// (first) check.
+func (v *validator) quiesceKept(s rawService, vs *VirtualServer) {
+	if vs.OnFailure != OnFailureQuiesce {
+		return
+	}
+	var fix string
+	switch {
+	case vs.Scheduler == "dh":
+		fix = "set on_failure: remove (dh has no fallback flag)"
+	case vs.Scheduler == "sh" && !slices.Contains(vs.SchedulerFlags, FlagSHFallback):
+		fix = "add sh-fallback to scheduler_flags, or set on_failure: remove"
+	case vs.Scheduler == "mh" && !slices.Contains(vs.SchedulerFlags, FlagMHFallback):
+		fix = "add mh-fallback to scheduler_flags, or set on_failure: remove"
+	default:
+		return
+	}
+	at, checked := pos{}, vs.Check != nil
+	if checked {
+		at = s.check.at
+	}
+	for i := 0; i < len(vs.RealServers) && !checked; i++ {
+		if c := vs.RealServers[i].Check; c != nil && c.Type != nil { // a check of its own
+			at, checked = s.realServers[i].check.at, true
+		}
+	}
+	if !checked {
+		return // nothing quiesces a real server
+	}
+	why := fmt.Sprintf("the kernel's %s scheduler keeps hashing new connections to a real server of weight 0 and drops them", vs.Scheduler)
+	if s.onFailure != nil {
+		v.ps.add(s.onFailure.pos, fmt.Sprintf("quiesce (weight 0) does not take a failed real server out of rotation with scheduler %s: %s; %s", vs.Scheduler, why, fix))
+		return
+	}
+	v.ps.add(at, fmt.Sprintf("a failed real server would be quiesced (on_failure: quiesce, the default), which does not take it out of rotation with scheduler %s: %s; %s", vs.Scheduler, why, fix))
 }
 
 // sorryServer checks sorry_server: an address of the VIP's family that
@@ -42,6 +92,10 @@ func (v *validator) service2(s rawService, vs *VirtualServer, family int) {
 func (v *validator) sorryServer(s *rawString, vs VirtualServer, family int) netip.Addr {
 	a, ok := v.addr(s)
 	if !ok {
+		return netip.Addr{}
+	}
+	if problem := checkDest(a, "sorry server (it is added as a real server)"); problem != "" {
+		v.ps.add(s.pos, problem)
 		return netip.Addr{}
 	}
 	if fam := familyOf(a); family != 0 && fam != family {
