@@ -103,7 +103,16 @@
 //   - A VIP already on the interface (in any form) is adopted: left as it
 //     is, never unbound. A VIP lvs-rs binds gets the first free label
 //     IFACE:N (none for IPv6, or when IFACE:N exceeds 15 characters), is
-//     /32 or /128, scope global.
+//     /32 or /128, scope global. An IPv6 VIP is bound deprecated
+//     (preferred_lft 0, valid_lft forever, no DAD): it is served and
+//     answers neighbour solicitations as any address, but is never the
+//     source of the director's own traffic, which RFC 6724's longest
+//     prefix rule would otherwise make it towards the VIP's /64 (a
+//     direct health check to a dr real server, which holds the VIP on
+//     lo, then never got its answer). An adopted VIP keeps its
+//     lifetimes: lvs-rs owns a VIP by device and prefix and never
+//     re-deprecates one (lvs-rs doctor's vip-source check names an
+//     IPv6 VIP on the interface that is not deprecated).
 //   - Each kernel parameter in Desired.Sysctls is set when it differs,
 //     after recording the value found, and restored when no longer wanted
 //     or on stop, unless someone changed it since (then it is left and a

@@ -4,7 +4,8 @@
 //
 // Per forwarding mode:
 //
-//	dr   VIP/32 (IPv4) or /128 (IPv6) on lo, label lo:N, scope host;
+//	dr   VIP/32 (IPv4) or /128 (IPv6, deprecated as pkg/vip binds it)
+//	     on lo, label lo:N, scope host;
 //	     conf/lo and conf/all: arp_ignore=1, arp_announce=2 (IPv4 VIPs only)
 //	tun  ipip loaded, tunl0 up, VIP/32 on tunl0, label tunl0:N;
 //	     conf/tunl0 and conf/all: arp_ignore=1, arp_announce=2, rp_filter=0
