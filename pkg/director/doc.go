@@ -135,10 +135,17 @@
 //     lvs-rs started it (otherwise left, with a warning). A daemon lvs-rs
 //     did not start is never stopped: starting the wanted one then fails
 //     with EEXIST, naming both.
-//   - lvs-rs never sets IPv6
-//     forwarding: net/ipv6/conf/all/forwarding=1 also stops router
-//     advertisements from configuring every interface, which is the
-//     operator's call; IPv6 nat services need it set by the operator.
+//   - IPv6 nat: DesiredFrom asks for net/ipv6/conf/all/forwarding=1 when
+//     a real server of an IPv6 service uses nat (director.ip_forward is
+//     IPv4's): without it the kernel drops the real servers' replies.
+//     Turning it on makes every interface a router's, which ignores
+//     router advertisements where accept_ra is 1 and at once loses the
+//     default routes learned from them; so before writing it the plan
+//     sets accept_ra=2 (accept them while forwarding) on conf/default
+//     and every interface whose accept_ra is 1 (lo excepted), recorded
+//     and restored like any sysctl, and sets it again on a recorded one
+//     found back at 1 while lvs-rs's forwarding is on. Forwarding already
+//     1 and not lvs-rs's is the operator's router: nothing more is set.
 //   - Announce routes (Desired.Announce): every route of the routing
 //     table with lvs-rs's route protocol (250 unless configured) is
 //     lvs-rs's, as read back from the kernel; the record names the table

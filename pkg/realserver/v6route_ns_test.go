@@ -1,7 +1,6 @@
 package realserver
 
 import (
-	"encoding/binary"
 	"errors"
 	"net"
 	"net/netip"
@@ -72,37 +71,12 @@ func writeSys(key, v string) error {
 	return os.WriteFile(filepath.Join("/proc/sys", key), []byte(v+"\n"), 0)
 }
 
-// advertise sends a router advertisement out of g's eth0 to all nodes,
-// with the given router lifetime (0 withdraws the default route), as a
-// router would.
+// advertise sends a router advertisement out of g's eth0 with the given
+// router lifetime (0 withdraws the default route).
 func (h *raHost) advertise(lifetime uint16) {
 	h.t.Helper()
-	err := h.g.Do(func() error {
-		l, err := net.InterfaceByName("eth0")
-		if err != nil {
-			return err
-		}
-		fd, err := unix.Socket(unix.AF_INET6, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.IPPROTO_ICMPV6)
-		if err != nil {
-			return err
-		}
-		defer unix.Close(fd)
-		if err := unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_MULTICAST_HOPS, 255); err != nil {
-			return err
-		}
-		if err := unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_MULTICAST_IF, l.Index); err != nil {
-			return err
-		}
-		// Type 134, code 0, checksum (the kernel's), hop limit 64, no
-		// flags, router lifetime, reachable time and retrans timer 0.
-		ra := make([]byte, 16)
-		ra[0], ra[4] = 134, 64
-		binary.BigEndian.PutUint16(ra[6:], lifetime)
-		to := &unix.SockaddrInet6{ZoneId: uint32(l.Index), Addr: netip.MustParseAddr("ff02::1").As16()}
-		return unix.Sendto(fd, ra, 0, to)
-	})
-	if err != nil {
-		h.t.Fatalf("router advertisement: %v", err)
+	if err := h.g.Advertise("eth0", lifetime); err != nil {
+		h.t.Fatal(err)
 	}
 }
 
