@@ -26,7 +26,9 @@ func checkNATGateway(_ context.Context, h Host, t Target) []Result {
 	switch {
 	case best == nil:
 		return []Result{problem(NameNATGateway, fmt.Sprintf("no default route: replies to clients never reach the director %s", t.Gateway), fix)}
-	case best.Gateway != t.Gateway:
+	case best.Gateway != t.Gateway.WithZone("") || t.Gateway.Zone() != "" && best.Dev != t.Gateway.Zone():
+		// A link-local gateway (fe80::1%eth0) is the director only
+		// through the interface its zone names.
 		via := "directly on " + best.Dev
 		if best.Gateway.IsValid() {
 			via = fmt.Sprintf("via %s dev %s", best.Gateway, best.Dev)
