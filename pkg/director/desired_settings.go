@@ -29,7 +29,7 @@ func (d *Desired) Want(key sysctl.Key, value string) {
 // packets with one of its own addresses as source on its interface, what
 // a health check sent through the VIP (via: vip) needs when the packet
 // comes back to the director. The long-running director calls it when a
-// check goes via the VIP.
+// check goes via an IPv4 VIP (IPv6 delivers such packets as they are).
 func (d *Desired) AcceptLocal() {
 	d.Want(sysctl.IPv4Conf("all", "accept_local"), "1")
 	if d.Interface != "" {

@@ -123,8 +123,10 @@
 //     tell real servers to bypass it; the kernel sends redirects when
 //     either is 1), and net/ipv4/vs/NAME for director.ipvs_sysctls; the
 //     long-running director adds conf/all and conf/IFACE accept_local=1
-//     with Desired.AcceptLocal for checks through the VIP. Keys are checked
-//     against pkg/sysctl's closed set, also when the record is loaded.
+//     with Desired.AcceptLocal for checks through an IPv4 VIP (IPv6
+//     delivers a packet from the host's own address without it). Keys
+//     are checked against pkg/sysctl's closed set, also when the record
+//     is loaded.
 //   - IPVS timeouts (Desired.Timeouts, host-wide) follow the same rules,
 //     one timeout at a time; a timeout read as 0 (IPVS not loaded) is not
 //     restored.
