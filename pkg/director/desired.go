@@ -6,6 +6,7 @@ import (
 	"github.com/lvs-rs/lvs-rs/pkg/config"
 	"github.com/lvs-rs/lvs-rs/pkg/ipvs"
 	"github.com/lvs-rs/lvs-rs/pkg/nftmark"
+	"github.com/lvs-rs/lvs-rs/pkg/sysctl"
 )
 
 // Desired is the director's desired state: what the kernel should hold,
@@ -18,7 +19,9 @@ type Desired struct {
 	Interface string `json:"interface"`
 	// Sysctls are the kernel parameters to set, sorted by key, one per
 	// key: net/ipv4/ip_forward, net/ipv4/conf/{all,IFACE}/send_redirects,
-	// net/ipv4/vs/NAME, net/ipv4/conf/IFACE/accept_local. Every key
+	// net/ipv4/vs/NAME, net/ipv4/conf/IFACE/accept_local,
+	// net/ipv6/conf/all/forwarding (an IPv6 nat service; the plan then
+	// keeps router advertisements working, see forwarding6.go). Every key
 	// is one pkg/sysctl manages. lvs-rs records the value it found before
 	// its first write and restores it when the key is no longer wanted
 	// (or on stop) while the key still holds what lvs-rs wrote. Add with
@@ -70,6 +73,9 @@ func DesiredFrom(cfg *config.Config) Desired {
 	}
 	d.Interface = cfg.Director.Interface
 	d.settingsFrom(cfg.Director)
+	if natIPv6(cfg) {
+		d.Want(sysctl.IPv6Conf("all", "forwarding"), "1")
+	}
 	d.Announce, d.Marks = announceFrom(cfg), marksFrom(cfg)
 	var seenVIP seenSet[netip.Addr]
 	seenSvc := seenSet[ipvs.ServiceKey]{hint: len(cfg.VirtualServers)}

@@ -26,15 +26,16 @@ func (d *Desired) Want(key sysctl.Key, value string) {
 
 // AcceptLocal asks for net/ipv4/conf/INTERFACE/accept_local=1: the
 // director then accepts packets with one of its own addresses as source
-// on its interface, what a health check sent through the VIP (via: vip)
-// needs: the real server answers from the VIP, one of the director's
+// on its interface, what a health check sent through an IPv4 VIP (via:
+// vip) needs: the real server answers from the VIP, one of the director's
 // addresses, to the director's address on INTERFACE, and the answer
-// comes in there. The kernel accepts such a packet when conf/all or the
-// receiving device's accept_local is set, so conf/all (every interface,
-// those facing the internet too) is left as it is; an answer that comes
-// in on another device needs that device's accept_local set by the
-// operator. The long-running director calls it when a check goes via the
-// VIP; without an interface it asks for nothing.
+// comes in there (IPv6 delivers such packets as they are). The kernel
+// accepts such a packet when conf/all or the receiving device's
+// accept_local is set, so conf/all (every interface, those facing the
+// internet too) is left as it is; an answer that comes in on another
+// device needs that device's accept_local set by the operator. The
+// long-running director calls it when a check goes via an IPv4 VIP;
+// without an interface it asks for nothing.
 func (d *Desired) AcceptLocal() {
 	if d.Interface != "" {
 		d.Want(sysctl.IPv4Conf(d.Interface, "accept_local"), "1")

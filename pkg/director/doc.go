@@ -103,7 +103,16 @@
 //   - A VIP already on the interface (in any form) is adopted: left as it
 //     is, never unbound. A VIP lvs-rs binds gets the first free label
 //     IFACE:N (none for IPv6, or when IFACE:N exceeds 15 characters), is
-//     /32 or /128, scope global.
+//     /32 or /128, scope global. An IPv6 VIP is bound deprecated
+//     (preferred_lft 0, valid_lft forever, no DAD): it is served and
+//     answers neighbour solicitations as any address, but is never the
+//     source of the director's own traffic, which RFC 6724's longest
+//     prefix rule would otherwise make it towards the VIP's /64 (a
+//     direct health check to a dr real server, which holds the VIP on
+//     lo, then never got its answer). An adopted VIP keeps its
+//     lifetimes: lvs-rs owns a VIP by device and prefix and never
+//     re-deprecates one (lvs-rs doctor's vip-source check names an
+//     IPv6 VIP on the interface that is not deprecated).
 //   - Each kernel parameter in Desired.Sysctls is set when it differs,
 //     after recording the value found, and restored when no longer wanted
 //     or on stop, unless someone changed it since (then it is left and a
@@ -114,11 +123,12 @@
 //     tell real servers to bypass it; the kernel sends redirects when
 //     either is 1), and net/ipv4/vs/NAME for director.ipvs_sysctls; the
 //     long-running director adds conf/IFACE accept_local=1 with
-//     Desired.AcceptLocal for checks through the VIP (the kernel accepts
-//     a packet from a local source when conf/all or the receiving
+//     Desired.AcceptLocal for checks through an IPv4 VIP (the kernel
+//     accepts a packet from a local source when conf/all or the receiving
 //     device's accept_local is 1; conf/all, every interface, is left
 //     alone; an earlier lvs-rs's conf/all is restored like any sysctl no
-//     longer wanted). Keys are checked
+//     longer wanted; IPv6 delivers a packet from the host's own address
+//     without it). Keys are checked
 //     against pkg/sysctl's closed set, also when the record is loaded.
 //   - IPVS timeouts (Desired.Timeouts, host-wide) follow the same rules,
 //     one timeout at a time; a timeout read as 0 (IPVS not loaded) is not
@@ -130,10 +140,17 @@
 //     lvs-rs started it (otherwise left, with a warning). A daemon lvs-rs
 //     did not start is never stopped: starting the wanted one then fails
 //     with EEXIST, naming both.
-//   - lvs-rs never sets IPv6
-//     forwarding: net/ipv6/conf/all/forwarding=1 also stops router
-//     advertisements from configuring every interface, which is the
-//     operator's call; IPv6 nat services need it set by the operator.
+//   - IPv6 nat: DesiredFrom asks for net/ipv6/conf/all/forwarding=1 when
+//     a real server of an IPv6 service uses nat (director.ip_forward is
+//     IPv4's): without it the kernel drops the real servers' replies.
+//     Turning it on makes every interface a router's, which ignores
+//     router advertisements where accept_ra is 1 and at once loses the
+//     default routes learned from them; so before writing it the plan
+//     sets accept_ra=2 (accept them while forwarding) on conf/default
+//     and every interface whose accept_ra is 1 (lo excepted), recorded
+//     and restored like any sysctl, and sets it again on a recorded one
+//     found back at 1 while lvs-rs's forwarding is on. Forwarding already
+//     1 and not lvs-rs's is the operator's router: nothing more is set.
 //   - Announce routes (Desired.Announce): every route of the routing
 //     table with lvs-rs's route protocol (250 unless configured) is
 //     lvs-rs's, as read back from the kernel; the record names the table

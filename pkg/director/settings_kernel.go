@@ -98,8 +98,9 @@ func (k hostKernel) DeleteDaemon(ctx context.Context, st ipvs.DaemonState) error
 }
 
 // observeSettings reads the sysctls, timeouts and sync daemons that d
-// wants or owned records; nothing else, so a director without them pays
-// no read.
+// wants or owned records (and, before lvs-rs turns IPv6 forwarding on,
+// every device's accept_ra); nothing else, so a director without them
+// pays no read.
 func observeSettings(ctx context.Context, k Kernel, d Desired, owned Owned, obs *Observed) error {
 	obs.Sysctls = map[string]string{}
 	var keys []string
@@ -119,6 +120,9 @@ func observeSettings(ctx context.Context, k Kernel, d Desired, owned Owned, obs 
 			return err
 		}
 		obs.Sysctls[key] = v
+	}
+	if err := observeAcceptRA(k, d, obs); err != nil {
+		return err
 	}
 	if d.Timeouts != (ipvs.Timeouts{}) || len(owned.Timeouts) > 0 {
 		t, err := k.Timeouts(ctx)

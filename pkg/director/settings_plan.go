@@ -77,11 +77,13 @@ func concat(out []Change, lists ...[]Change) []Change {
 
 // planSysctls sets each wanted parameter that differs (recording the value
 // found, or the prior already recorded) and restores each recorded one no
-// longer wanted while it holds what lvs-rs wrote, in key order. A recorded
-// parameter whose file is gone (its device was removed) has nothing to
-// restore.
+// longer wanted while it holds what lvs-rs wrote, in key order; the
+// accept_ra values that IPv6 forwarding needs (raWants) are set first. A
+// recorded parameter whose file is gone (its device was removed) has
+// nothing to restore.
 func planSysctls(out *[phases][]Change, d Desired, obs Observed, owned Owned) {
-	for _, w := range d.Sysctls {
+	wants := sysctlWants(d, obs, owned)
+	for _, w := range wants {
 		cur := obs.Sysctls[w.Key]
 		if cur == w.Value {
 			continue
@@ -99,7 +101,7 @@ func planSysctls(out *[phases][]Change, d Desired, obs Observed, owned Owned) {
 	slices.SortFunc(recs, func(a, b sysctl.Record) int { return cmp.Compare(a.Key, b.Key) })
 	for _, rec := range recs {
 		cur, exists := obs.Sysctls[rec.Key]
-		if _, want := d.wanted(rec.Key); want || !exists {
+		if _, want := wantedIn(wants, rec.Key); want || !exists {
 			continue
 		}
 		switch rec.Restore(cur) {

@@ -40,7 +40,8 @@ type SyncRow struct {
 func settingRows(d Desired, obs Observed, owned Owned) ([]SysctlRow, []TimeoutRow, []SyncRow) {
 	sysctls := []SysctlRow{}
 	keys := map[string]bool{}
-	for _, w := range d.Sysctls {
+	wants := sysctlWants(d, obs, owned)
+	for _, w := range wants {
 		keys[w.Key] = true
 	}
 	for _, r := range owned.Sysctls {
@@ -54,7 +55,7 @@ func settingRows(d Desired, obs Observed, owned Owned) ([]SysctlRow, []TimeoutRo
 		}
 	}) {
 		sr := SysctlRow{Key: k, Value: obs.Sysctls[k]}
-		sr.Want, _ = d.wanted(k)
+		sr.Want, _ = wantedIn(wants, k)
 		if rec, have := ownedSysctl(owned, k); have {
 			sr.Prior, sr.Wrote = rec.Prior, rec.Wrote
 		}

@@ -3,8 +3,10 @@
 // cluster (a second host answering ARP for a VIP, rp_filter dropping
 // decapsulated packets, a missing module, a too-large tunnel MTU, a
 // sysctl.d file that undoes lvs-rs's settings at the next boot, a nat
-// real server routing around the director, conn_reuse_mode traps) and
-// report either ok or a problem with how to fix it.
+// real server routing around the director, conn_reuse_mode traps, an
+// IPv6 nat director that does not forward IPv6, an IPv6 VIP the kernel
+// takes as the director's own source address) and report either ok or a
+// problem with how to fix it.
 //
 // Checks never change the host. They read files below the roots of a Host
 // (ProcRoot, SysRoot, EtcRoot), so unit tests run them against a temporary

@@ -1,6 +1,7 @@
 package doctor
 
 import (
+	"cmp"
 	"context"
 	"net/netip"
 	"path/filepath"
@@ -67,6 +68,9 @@ type Target struct {
 	// adds for checks through the VIP (reconcile.Setup.AddProbes). The
 	// sysctl.d check looks for lines that undo them.
 	Sysctls []director.SysctlWant
+	// Director: whether a real server of an IPv6 service uses nat (the
+	// director must forward IPv6).
+	NAT6 bool
 	// Real server: the VIPs this host serves and how, and the director
 	// address nat replies must route through (zero: not configured).
 	Bindings []config.Binding
@@ -94,6 +98,7 @@ func DirectorTarget(cfg *config.Config) Target {
 		}
 		for _, rs := range vs.RealServers {
 			t.OneWay = t.OneWay || rs.Mode == config.ModeDR || rs.Mode == config.ModeTUN
+			t.NAT6 = t.NAT6 || vs.VIP.Unmap().Is6() && cmp.Or(rs.Mode, vs.Mode) == config.ModeNAT
 			addRS(rs.Address)
 		}
 		addRS(vs.SorryServer)
@@ -131,13 +136,19 @@ type Check struct {
 // Checks returns the checks that apply to t, in a stable order.
 func Checks(t Target) []Check {
 	if t.Role == RoleDirector {
-		return []Check{
+		cs := []Check{
 			{NameModules, checkModules},
 			{NameARPFlux, checkARPFlux},
 			{NameIPVSSysctls, checkIPVSSysctls},
 			{NameConnReuse, checkConnReuse},
-			{NameSysctlD, checkSysctlD},
 		}
+		if t.NAT6 {
+			cs = append(cs, Check{NameIPv6Forwarding, checkIPv6Forwarding})
+		}
+		if len(t.ipv6VIPs()) > 0 && t.Interface != "" {
+			cs = append(cs, Check{NameVIPSource, checkVIPSource}, Check{NameKeepAddrOnDown, checkKeepAddrOnDown})
+		}
+		return append(cs, Check{NameSysctlD, checkSysctlD})
 	}
 	var cs []Check
 	if t.hasMode(config.ModeTUN, false) {

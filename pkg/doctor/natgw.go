@@ -29,7 +29,9 @@ func checkNATGateway(_ context.Context, h Host, t Target) []Result {
 	case best.Kind != "":
 		return []Result{problem(NameNATGateway,
 			fmt.Sprintf("the default route that wins is a route of type %s (metric %d), not via the director %s: replies to clients are dropped", best.Kind, best.Metric, t.Gateway), fix)}
-	case best.Gateway != t.Gateway:
+	case best.Gateway != t.Gateway.WithZone("") || t.Gateway.Zone() != "" && best.Dev != t.Gateway.Zone():
+		// A link-local gateway (fe80::1%eth0) is the director only
+		// through the interface its zone names.
 		via := "directly on " + best.Dev
 		if best.Gateway.IsValid() {
 			via = fmt.Sprintf("via %s dev %s", best.Gateway, best.Dev)

@@ -25,7 +25,9 @@ type Desired struct {
 	// forwarding mode (config.RealServerVIPs or config.RealServerFromFlags).
 	Bindings []config.Binding
 	// Gateway, when valid, is the director address nat replies must route
-	// through: lvs-rs makes it the default route. It is applied only when
+	// through: lvs-rs makes it the default route. A link-local gateway
+	// needs a zone naming its interface (fe80::1%eth0); a zone on any
+	// other IPv6 gateway binds the route to that interface too. It is applied only when
 	// some binding is nat or there are no bindings at all (lvs-rs start
 	// --mode nat --gateway ADDR); a dr/tun-only host ignores it with a
 	// warning, because moving its default route would break it.
@@ -89,8 +91,13 @@ func (d Desired) sift() (Desired, []error) {
 		}
 		out.Bindings = append(out.Bindings, b)
 	}
-	if g := out.Gateway; g.IsValid() && (g.IsUnspecified() || g.IsMulticast() || g.IsLoopback()) {
+	switch g := out.Gateway; {
+	case !g.IsValid():
+	case g.IsUnspecified() || g.IsMulticast() || g.IsLoopback():
 		bad("gateway %s: not a usable unicast address", g)
+		out.Gateway = netip.Addr{}
+	case g.IsLinkLocalUnicast() && g.Zone() == "":
+		bad("gateway %s: a link-local address is reached through one interface: name it, %s%%IFACE", g, g)
 		out.Gateway = netip.Addr{}
 	}
 	return out, errs

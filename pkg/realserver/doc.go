@@ -4,7 +4,8 @@
 //
 // Per forwarding mode:
 //
-//	dr   VIP/32 (IPv4) or /128 (IPv6) on lo, label lo:N, scope host;
+//	dr   VIP/32 (IPv4) or /128 (IPv6, deprecated as pkg/vip binds it)
+//	     on lo, label lo:N, scope host;
 //	     conf/lo and conf/all: arp_ignore=1, arp_announce=2 (IPv4 VIPs only)
 //	tun  ipip loaded, tunl0 up, VIP/32 on tunl0, label tunl0:N;
 //	     conf/tunl0 and conf/all: arp_ignore=1, arp_announce=2, rp_filter=0
@@ -79,9 +80,24 @@
 //   - nat default route: the gateway is applied only when some binding is
 //     nat, or when there is no binding at all (lvs-rs start --mode nat
 //     --gateway ADDR); a dr/tun-only host ignores it with a warning. lvs-rs
-//     adds "default via GATEWAY" at the family's default metric (0 for
-//     IPv4, 1024 for IPv6) with proto static, letting the kernel choose the
-//     device. If another default route holds that metric, it is replaced
+//     adds "default via GATEWAY" with proto static, letting the kernel
+//     choose the device (a link-local gateway names it: fe80::1%eth0 is
+//     "default via fe80::1 dev eth0"; an interface that does not exist is
+//     refused before any change, a link-local gateway without one too).
+//     The metric is 0 for IPv4, the kernel's default; 1 for IPv6, the
+//     lowest, in front of the host's own default routes at 1024 rather than
+//     in their place: one learned from router advertisements (proto ra)
+//     cannot be put back as it was (the kernel's expiry, the router's
+//     preference and its own ownership of the route would be lost, so a
+//     later withdrawal would leave it), and the next advertisement would
+//     add it again beside lvs-rs's. A route learned from an advertisement
+//     is never replaced (start fails and names it: set ra_defrtr_metric
+//     above 1); a record of an older lvs-rs that replaced one is stopped
+//     without putting it back (the next advertisement does), with a
+//     warning. Another default route at lvs-rs's metric (a learned one
+//     with ra_defrtr_metric=1, or an IPv4 one put in front of lvs-rs's)
+//     may carry the replies instead: start and status warn, naming it.
+//     If another default route holds that metric, it is replaced
 //     and recorded whole (every next hop of a multipath route with its
 //     weight and onlink flag, metric, table, type, protocol, scope, TOS,
 //     source, realm and route metrics such as mtu), and stop puts it back

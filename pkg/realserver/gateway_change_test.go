@@ -16,7 +16,7 @@ import (
 // IPv4 one at another metric.
 func gatewayHost() *fakeKernel {
 	f := crashHost()
-	f.routes = append(f.routes, Route{Dst: defaultDst(vip6), Gateway: netip.MustParseAddr("2001:db8::fe"), Dev: "eth0", Metric: 1024, Protocol: unix.RTPROT_RA})
+	f.routes = append(f.routes, Route{Dst: defaultDst(vip6), Gateway: netip.MustParseAddr("2001:db8::fe"), Dev: "eth0", Metric: 1, Protocol: unix.RTPROT_BOOT})
 	return f
 }
 

@@ -52,6 +52,17 @@ func Observe(h *netlink.Handle, t sysctl.Tree, d Desired, rec Record) (Observed,
 		return o, err
 	}
 	o.Tunnel = tunnel.Of(tun)
+	if z := d.Gateway.Zone(); z != "" && d.routed() {
+		// The route names the interface: one that does not exist is
+		// refused before any change, naming it.
+		l, err := names.link(z)
+		if err != nil {
+			return o, err
+		}
+		if l == nil {
+			return o, fmt.Errorf("%w: gateway %s: no interface %s on this host", ErrInvalid, d.Gateway, z)
+		}
+	}
 	if o.Addrs, err = observeAddrs(h, names, []netlink.Link{lo, tun}, d, rec); err != nil {
 		return o, err
 	}

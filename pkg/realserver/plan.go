@@ -1,12 +1,15 @@
 package realserver
 
 import (
+	"cmp"
 	"fmt"
 	"net/netip"
 	"slices"
+	"strconv"
 
 	"github.com/lvs-rs/lvs-rs/pkg/arp"
 	"github.com/lvs-rs/lvs-rs/pkg/vip"
+	"golang.org/x/sys/unix"
 )
 
 // Plan decides the changes that take the observed host to d. It is pure:
@@ -143,6 +146,11 @@ func Plan(d Desired, o Observed) ([]Change, []string) {
 			}
 			adds = append(adds, Change{Kind: ForgetRoute, Route: *gone})
 		}
+		if j := slices.IndexFunc(o.Routes, func(r Route) bool { return sameGateway(r, want) }); j >= 0 {
+			for _, r := range competing(o.Routes, j) {
+				warns = append(warns, competingWarning(r, want))
+			}
+		}
 	} else {
 		if d.Gateway.IsValid() {
 			warns = append(warns, fmt.Sprintf("gateway %s ignored: no nat VIP on this host, and its default route stays as it is", d.Gateway))
@@ -176,6 +184,16 @@ func Plan(d Desired, o Observed) ([]Change, []string) {
 		}
 	}
 	return append(adds, dels...), warns
+}
+
+// competingWarning says that r may carry the replies that lvs-rs's
+// route want is for.
+func competingWarning(r, want Route) string {
+	fix := "delete it or give it a higher metric"
+	if r.Protocol == unix.RTPROT_RA {
+		fix = "it was learned from a router advertisement: set net.ipv6.conf." + cmp.Or(r.Dev, "IFACE") + ".ra_defrtr_metric above " + strconv.Itoa(want.Metric) + ", or accept_ra_defrtr=0"
+	}
+	return fmt.Sprintf("default route %s competes with lvs-rs's %s: replies may leave through it, bypassing the director; %s", r, want, fix)
 }
 
 // freeLabel returns the lowest DEV:N not in used.
@@ -234,6 +252,12 @@ func unroute(rr *RouteRecord, routes []Route) ([]Change, []string) {
 	}
 	if r := replaced; r != nil {
 		switch {
+		case free && r.Protocol == unix.RTPROT_RA:
+			// Replaced by an lvs-rs before 1 became its IPv6 metric:
+			// put back, it would be a route the kernel no longer
+			// updates nor expires.
+			warns = append(warns, fmt.Sprintf("route %s, replaced by lvs-rs, not put back: it came from a router advertisement, and the next one adds it again", *r))
+			out = append(out, Change{Kind: ForgetRoute, Route: *r})
 		case free:
 			out = append(out, Change{Kind: RestoreRoute, Route: *r})
 		case occ.Equal(*r):

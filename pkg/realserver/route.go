@@ -160,11 +160,18 @@ func (r Route) devices() []string {
 	return out
 }
 
-// kernelMetric is the metric the kernel gives a route added with none:
-// 0 for IPv4, 1024 for IPv6.
-func kernelMetric(gw netip.Addr) int {
+// gatewayMetric is the metric of lvs-rs's default route: 0 for IPv4,
+// the kernel's own for a route added without one; 1 for IPv6, the lowest
+// the kernel takes (it turns 0 into 1024). An IPv6 host's default routes
+// are at 1024: learned from router advertisements (ra_defrtr_metric) or
+// added by hand or by its network manager. lvs-rs's route goes in front of
+// them rather than in their place: one learned from a router
+// advertisement cannot be put back as it was (the kernel's expiry and
+// router preference, and its ownership of the route, are lost), and
+// would come back beside lvs-rs's at the next advertisement anyway.
+func gatewayMetric(gw netip.Addr) int {
 	if gw.Is6() {
-		return 1024
+		return 1
 	}
 	return 0
 }
@@ -177,10 +184,13 @@ func defaultDst(gw netip.Addr) netip.Prefix {
 	return netip.PrefixFrom(netip.IPv4Unspecified(), 0)
 }
 
-// gatewayRoute is the default route lvs-rs wants for gw: no device (the
-// kernel resolves the gateway), the family's default metric, proto static.
+// gatewayRoute is the default route lvs-rs wants for gw: at
+// gatewayMetric, proto static, with no device (the kernel resolves the
+// gateway) unless gw has a zone: a link-local gateway, fe80::1%eth0, is
+// reached through the interface its zone names.
 func gatewayRoute(gw netip.Addr) Route {
-	return Route{Dst: defaultDst(gw), Table: unix.RT_TABLE_MAIN, Type: unix.RTN_UNICAST, Gateway: gw, Metric: kernelMetric(gw), Protocol: unix.RTPROT_STATIC}
+	return Route{Dst: defaultDst(gw), Table: unix.RT_TABLE_MAIN, Type: unix.RTN_UNICAST,
+		Gateway: gw.WithZone(""), Dev: gw.Zone(), Metric: gatewayMetric(gw), Protocol: unix.RTPROT_STATIC}
 }
 
 // sameSlot reports whether a and b compete for one kernel slot: the same
@@ -192,9 +202,35 @@ func sameSlot(a, b Route) bool {
 }
 
 // sameGateway reports whether a and b send traffic the same way through
-// one gateway: same slot, same single next hop's gateway, same type.
-// This is how lvs-rs recognises its own route, whose device the kernel
-// chose.
+// one gateway: same slot, same single next hop's gateway, same type, and
+// the same device when both name one. This is how lvs-rs recognises its
+// own route, whose device the kernel chose (or a link-local gateway's
+// zone named).
 func sameGateway(a, b Route) bool {
-	return sameSlot(a, b) && a.canon().Type == b.canon().Type && len(a.NextHops) == 0 && len(b.NextHops) == 0 && a.Gateway == b.Gateway
+	return sameSlot(a, b) && a.canon().Type == b.canon().Type && len(a.NextHops) == 0 && len(b.NextHops) == 0 && a.Gateway == b.Gateway &&
+		(a.Dev == "" || b.Dev == "" || a.Dev == b.Dev)
+}
+
+// competing returns the default routes of routes that may carry traffic
+// in place of lvs-rs's route own (routes[i]): of its family and table, at
+// its metric or a lower one, other than own. For IPv4 only those listed
+// before own count: the kernel uses the first route of a slot, and one
+// appended behind lvs-rs's is only a fallback. For IPv6 any counts: the
+// kernel chooses among the routes of one metric by the router's
+// reachability and preference, and a route learned from a router
+// advertisement is never merged with lvs-rs's.
+func competing(routes []Route, i int) []Route {
+	own := routes[i].canon()
+	var out []Route
+	for j, r := range routes {
+		c := r.canon()
+		if j == i || c.Dst != own.Dst || c.Table != own.Table || c.Tos != own.Tos || c.Metric > own.Metric {
+			continue
+		}
+		if own.Dst.Addr().Is4() && c.Metric == own.Metric && j > i {
+			continue
+		}
+		out = append(out, r)
+	}
+	return out
 }

@@ -39,6 +39,8 @@ func fromNetlink(r netlink.Route, name func(linkIndex int) string) Route {
 		},
 	}
 	switch {
+	case r.Protocol == unix.RTPROT_RA:
+		out.Opaque = "its origin in a router advertisement (the kernel updates and expires it, and would not update one put back)"
 	case r.Encap != nil:
 		out.Opaque = "an encapsulation (" + r.Encap.String() + ")"
 	case r.Via != nil || r.NewDst != nil || r.MPLSDst != nil:

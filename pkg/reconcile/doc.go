@@ -117,7 +117,8 @@
 // firewall-mark IPVS service holding only its real server, one per real
 // server, VIP and forwarding, shared by its services (Setup.Probes,
 // added to every pass's effective desired state by AddProbes together
-// with accept_local on the director), whose mark the check's socket
+// with accept_local on the director when a probe's VIP is IPv4), whose
+// mark the check's socket
 // carries, bound to the director's own address (Options.Source, asked
 // again for each configuration a reload sets up) and
 // dialling VIP:port. The mark is ProbeMarkBase plus a hash of the real

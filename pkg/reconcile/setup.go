@@ -135,15 +135,19 @@ func specOf(c config.Check, addr netip.Addr) health.Spec {
 }
 
 // AddProbes adds the probe services of the checks through the VIP to d,
-// and accept_local on the director, without which the answers of the
-// real servers (from the VIP, one of the director's own addresses) would
-// be dropped as martians.
+// and, when one has an IPv4 VIP, accept_local on the director, without
+// which the answers of the real servers (from the VIP, one of the
+// director's own addresses) would be dropped as martians. IPv6 has no
+// such check: an IPv6 packet from one of the host's own addresses is
+// delivered as any other, so IPv6 probes need no sysctl.
 func (s Setup) AddProbes(d *director.Desired) {
 	if len(s.Probes) == 0 {
 		return
 	}
 	d.Services = append(slices.Clip(d.Services), s.Probes...)
-	d.AcceptLocal()
+	if slices.ContainsFunc(s.Probes, func(p director.DesiredService) bool { return p.Service.Family == ipvs.Inet }) {
+		d.AcceptLocal()
+	}
 }
 
 // SetSources sets the source address of every check through the VIP:

@@ -8,8 +8,8 @@
 // calling thread; callers that switch namespaces must lock their thread.
 //
 // Only a closed set of parameters can be read or written (Key.Validate):
-// ip_forward, five per-device ipv4 conf parameters and the IPVS
-// parameters of IPVSParams. A key from a state record is therefore never
+// ip_forward, five per-device ipv4 conf parameters, the per-device ipv6
+// forwarding and accept_ra, and the IPVS parameters of IPVSParams. A key from a state record is therefore never
 // a path: one with "..", '/' or NUL in a segment, or naming any other
 // file, is refused before a file is opened.
 package sysctl

@@ -15,6 +15,12 @@ var ErrUnknownKey = errors.New("not a kernel parameter lvs-rs manages")
 // that lvs-rs may read and write.
 var ipv4ConfParams = []string{"arp_ignore", "arp_announce", "rp_filter", "send_redirects", "accept_local"}
 
+// ipv6ConfParams are the per-device parameters under net/ipv6/conf/DEV
+// that lvs-rs may read and write: forwarding (an IPv6 nat director sets
+// conf/all's) and accept_ra (set to 2 where it is 1 before that, so
+// router advertisements keep configuring the interface).
+var ipv6ConfParams = []string{"forwarding", "accept_ra"}
+
 // IPVSParam is an IPVS parameter under net/ipv4/vs that lvs-rs may set,
 // with the values the kernel accepts for it.
 type IPVSParam struct {
@@ -65,8 +71,9 @@ func IPVS(name string) Key { return Key{"net", "ipv4", "vs", name} }
 
 // Validate reports whether k is one of the parameters lvs-rs manages:
 // net/ipv4/ip_forward, net/ipv4/conf/DEV/{arp_ignore, arp_announce,
-// rp_filter, send_redirects, accept_local} with DEV a valid interface
-// name (or all, default), and net/ipv4/vs/NAME for a NAME of IPVSParams.
+// rp_filter, send_redirects, accept_local} and net/ipv6/conf/DEV/
+// {forwarding, accept_ra} with DEV a valid interface name (or all,
+// default), and net/ipv4/vs/NAME for a NAME of IPVSParams.
 // Any other key, and in particular one with an empty, "." or ".." segment,
 // a '/' or a NUL byte, is refused with an error wrapping ErrUnknownKey.
 // Read and Write call it, so no key can address a file outside the set.
@@ -78,6 +85,9 @@ func (k Key) Validate() error {
 }
 
 func (k Key) valid() bool {
+	if len(k) == 5 && k[0] == "net" && k[1] == "ipv6" && k[2] == "conf" {
+		return validDevice(k[3]) && slices.Contains(ipv6ConfParams, k[4])
+	}
 	if len(k) < 3 || k[0] != "net" || k[1] != "ipv4" {
 		return false
 	}

@@ -20,6 +20,9 @@ func TestValidateKey(t *testing.T) {
 		"net/ipv4/vs/expire_nodest_conn",
 		"net/ipv4/vs/conn_reuse_mode",
 		"net/ipv4/vs/sloppy_tcp",
+		"net/ipv6/conf/all/forwarding",
+		"net/ipv6/conf/eth0.100/accept_ra",
+		"net/ipv6/conf/default/accept_ra",
 	}
 	for _, k := range good {
 		if err := ValidateKey(k); err != nil {
@@ -47,7 +50,11 @@ func TestValidateKey(t *testing.T) {
 		"net/ipv4/conf/eth 0/arp_ignore",
 		"net/ipv4/conf/abcdefghijklmnop/arp_ignore", // 16 bytes
 		"net/ipv4/conf/lo/forwarding",
-		"net/ipv6/conf/all/forwarding",
+		"net/ipv6/conf/all/disable_ipv6",
+		"net/ipv6/conf/../forwarding",
+		"net/ipv6/conf/all/forwarding/",
+		"net/ipv6/conf/eth0:0/accept_ra",
+		"net/ipv6/ip_forward",
 		"net/ipv4/vs/../../../etc/shadow",
 		"net/ipv4/vs/amemthresh",
 		"net/ipv4/vs/",
@@ -136,4 +143,23 @@ func FuzzValidateKey(f *testing.F) {
 			t.Fatalf("valid key %q gives path %q", s, p)
 		}
 	})
+}
+
+// TestIPv6Devices lists the device directories of net/ipv6/conf; a tree
+// without IPv6 has none.
+func TestIPv6Devices(t *testing.T) {
+	root := t.TempDir()
+	tr := Tree{Root: root}
+	if got, err := tr.IPv6Devices(); err != nil || len(got) != 0 {
+		t.Errorf("IPv6Devices without net/ipv6 = %v, %v", got, err)
+	}
+	for _, d := range []string{"all", "default", "eth0.100", "lo"} {
+		if err := os.MkdirAll(filepath.Join(root, "net/ipv6/conf", d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := tr.IPv6Devices()
+	if err != nil || strings.Join(got, " ") != "all default eth0.100 lo" {
+		t.Errorf("IPv6Devices = %v, %v", got, err)
+	}
 }

@@ -1,7 +1,10 @@
 package sysctl
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"strings"
 )
@@ -20,6 +23,29 @@ type Key []string
 
 // IPv4Conf returns the key net/ipv4/conf/DEV/PARAM.
 func IPv4Conf(dev, param string) Key { return Key{"net", "ipv4", "conf", dev, param} }
+
+// IPv6Conf returns the key net/ipv6/conf/DEV/PARAM.
+func IPv6Conf(dev, param string) Key { return Key{"net", "ipv6", "conf", dev, param} }
+
+// IPv6Devices lists the devices with an IPv6 configuration in t
+// (net/ipv6/conf/DEV), "all" and "default" included, sorted; none when
+// IPv6 is disabled.
+func (t Tree) IPv6Devices() ([]string, error) {
+	es, err := os.ReadDir(filepath.Join(t.Root, "net", "ipv6", "conf"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sysctl: list IPv6 devices: %w", err)
+	}
+	out := make([]string, 0, len(es))
+	for _, e := range es {
+		if validDevice(e.Name()) {
+			out = append(out, e.Name())
+		}
+	}
+	return out, nil
+}
 
 // IPForward is the key net/ipv4/ip_forward.
 func IPForward() Key { return Key{"net", "ipv4", "ip_forward"} }

@@ -118,7 +118,12 @@ func convert(nl []netlink.Addr, dev func(linkIndex int, ip netip.Addr) string) [
 // there already, whatever its label or scope: the kernel refuses with
 // EEXIST (errors.Is(err, unix.EEXIST)), so a VIP another tool added after
 // the caller saw it absent is never taken for the caller's. Callers bind
-// only what they observed absent.
+// only what they observed absent. An IPv6 address is bound deprecated
+// (preferred lifetime 0, valid forever) and without duplicate address
+// detection, so the host never picks it as the source of its own
+// traffic; List reports it as any other address (lifetimes are not part
+// of an Addr), so a VIP another tool bound without deprecation is the
+// same Addr.
 func Bind(h *netlink.Handle, a Addr) error { return new(Links).Bind(h, a) }
 
 // Unbind removes a.Prefix from a.Dev, whatever its label or scope now: a
@@ -196,7 +201,19 @@ func toNetlink(a Addr) *netlink.Addr {
 	}
 	if p.Addr().Is6() {
 		// A VIP must answer at once: no duplicate address detection.
+		// Deprecated (preferred lifetime 0, valid forever): it receives,
+		// answers neighbour solicitations and accepts connections as any
+		// address does, but source address selection never picks it for
+		// the host's own traffic (RFC 6724 rule 3 comes before rule 8,
+		// longest matching prefix, which would otherwise make a /128 VIP
+		// the source towards every neighbour of its /64, the real servers
+		// included).
 		nla.Flags = unix.IFA_F_NODAD
+		nla.PreferedLft, nla.ValidLft = 0, foreverLft
 	}
 	return nla
 }
+
+// foreverLft is the kernel's infinite address lifetime
+// (INFINITY_LIFE_TIME).
+const foreverLft = 0xFFFFFFFF

@@ -156,7 +156,7 @@ func plantForeignService(t *testing.T, p *topo.Preset) string {
 	t.Helper()
 	c := ipvsIn(t, p.Director)
 	defer c.Close()
-	svc := ipvs.Service{Family: ipvs.Inet, Protocol: ipvs.TCP, Address: p.VIP, Port: foreignPort, Scheduler: "rr", Netmask: 32}
+	svc := ipvs.Service{Family: ipvs.FamilyOf(p.VIP), Protocol: ipvs.TCP, Address: p.VIP, Port: foreignPort, Scheduler: "rr", Netmask: p.VIP.BitLen()}
 	if err := c.NewService(context.Background(), svc); err != nil {
 		t.Fatalf("planting a foreign IPVS service: %v", err)
 	}

@@ -28,6 +28,10 @@ type snapshot []string
 // sysctlParams are the per-device parameters lvs-rs may write.
 var sysctlParams = []string{"arp_ignore", "arp_announce", "rp_filter"}
 
+// sysctl6Params are the per-device IPv6 parameters lvs-rs may write (an
+// IPv6 nat director).
+var sysctl6Params = []string{"forwarding", "accept_ra"}
+
 // takeSnapshot reads ns. It first waits for IPv6 duplicate address
 // detection to finish, since a link-local address's local route appears
 // only then.
@@ -108,7 +112,7 @@ func routeLines(t *testing.T, ns *topo.NS, names map[int]string) []string {
 }
 
 // sysctlLines reads ip_forward and, for all, default, lo, tunl0 and every
-// link, the parameters in sysctlParams ("absent" when there is no such
+// link, the parameters in sysctlParams and sysctl6Params ("absent" when there is no such
 // device). /proc/sys/net resolves to the namespace of the reading thread.
 func sysctlLines(t *testing.T, ns *topo.NS, links []netlink.Link) []string {
 	t.Helper()
@@ -122,6 +126,9 @@ func sysctlLines(t *testing.T, ns *topo.NS, links []netlink.Link) []string {
 	for _, d := range devs {
 		for _, p := range sysctlParams {
 			keys = append(keys, "net/ipv4/conf/"+d+"/"+p)
+		}
+		for _, p := range sysctl6Params {
+			keys = append(keys, "net/ipv6/conf/"+d+"/"+p)
 		}
 	}
 	var out []string
