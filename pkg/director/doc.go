@@ -73,7 +73,8 @@
 // (EEXIST), a real server's service gone (ESRCH), or an acknowledgement
 // lost (ipvs.ErrOutcomeUnknown), Converge reads the kernel again and plans
 // again, a few times at most: a service another tool created meanwhile is
-// then reported as foreign (ErrForeignService), never taken over.
+// then reported as foreign (ErrForeignService; with Options.SkipForeign,
+// left out), never taken over.
 //
 // # Ownership
 //
@@ -91,7 +92,10 @@
 //     tool's rule (kube-proxy, keepalived, a hand-made ipvsadm line), and
 //     deleting it would drop its connections. The operator deletes it by
 //     hand (ipvsadm -D) or drops it from the config; status lists it as
-//     drift.
+//     drift. The long-running director (Options.SkipForeign) leaves such a
+//     service out of its passes instead (Result.Foreign: it warns) and
+//     converges the rest; a VIP none of whose services lvs-rs owns or
+//     adds is then not announced.
 //   - In a service lvs-rs created, a real server someone else added is left
 //     alone and not reported, unless the config names it: then lvs-rs edits
 //     it to match and it is lvs-rs's from then on (the service is
