@@ -22,15 +22,16 @@ const maxRounds = 3
 
 // Converge takes the kernel to d in one pass: observe, plan, record the
 // intentions (everything the plan will create) before the first write,
-// execute (additions and edits, then deletions only if all of those
-// succeeded), read the kernel back and record what lvs-rs owns now. When
-// the only failures are ones a fresh read may cure (an unknown outcome
-// after a lost acknowledgement, a table changed meanwhile by another
-// writer), it reads and plans again, a few times at most. A service d
-// names that exists but is not lvs-rs's stops it before any change in
-// that pass, with an error wrapping ErrForeignService; with
-// Options.SkipForeign it is left out instead (Result.Foreign) and the
-// rest converges.
+// execute (additions and edits, then deletions; a failure holds back
+// only the changes that depend on it, such as the deletion of what a
+// failed addition was to replace, and every other change is made), read
+// the kernel back and record what lvs-rs owns now. When the only
+// failures are ones a fresh read may cure (an unknown outcome after a
+// lost acknowledgement, a table changed meanwhile by another writer), it
+// reads and plans again, a few times at most. A service d names that
+// exists but is not lvs-rs's stops it before any change in that pass,
+// with an error wrapping ErrForeignService; with Options.SkipForeign it
+// is left out instead (Result.Foreign) and the rest converges.
 //
 // Start is Converge after its configuration checks; the long-running
 // director calls it in a loop with health overrides applied to d.
@@ -203,7 +204,7 @@ func (r runner) apply(ctx context.Context, owned Owned, obs Observed, changes []
 		}
 		return owned, prev, obs.Services, errs, err // nothing was written
 	}
-	errs := executor{k: r.k, keepGoing: r.stop}.apply(ctx, changes)
+	errs := executor{k: r.k, keepGoing: r.stop, desired: r.want.Marks, observed: obs.Marks.Rules}.apply(ctx, changes)
 	phase.Mark("kernel-writes")
 	view := r.scope.view(intended)
 	after, err := r.readBack(ctx, view, obs, changes, errs)

@@ -5,7 +5,11 @@ import (
 	"errors"
 	"net/netip"
 	"slices"
+	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"golang.org/x/sys/unix"
 
 	"github.com/lvs-rs/lvs-rs/pkg/config"
 	"github.com/lvs-rs/lvs-rs/pkg/ipvs"
@@ -18,6 +22,13 @@ func announced() *config.Config {
 	return cfg
 }
 
+// announcedWeb is web() announced in table 100.
+func announcedWeb() *config.Config {
+	cfg := web()
+	cfg.Director.Announce = &config.Announce{Table: 100, Protocol: 250}
+	return cfg
+}
+
 // weightsOf are the weights the kernel gives the real servers of k.
 func (m *memKernel) weightsOf(k ipvs.ServiceKey) map[netip.Addr]uint32 {
 	out := map[netip.Addr]uint32{}
@@ -25,6 +36,140 @@ func (m *memKernel) weightsOf(k ipvs.ServiceKey) map[netip.Addr]uint32 {
 		out[d.Address] = d.Weight
 	}
 	return out
+}
+
+// downOn is d with every real server of the services on vip at weight 0
+// and vip withdrawn, as the long-running director asks when they all fail
+// their checks.
+func downOn(d Desired, vip netip.Addr) Desired {
+	d.Services = slices.Clone(d.Services)
+	for i := range d.Services {
+		ds := &d.Services[i]
+		if ds.Service.Address != vip {
+			continue
+		}
+		ds.Destinations = slices.Clone(ds.Destinations)
+		for j := range ds.Destinations {
+			ds.Destinations[j].Weight = 0
+		}
+	}
+	a := *d.Announce
+	a.VIPs = slices.DeleteFunc(slices.Clone(a.VIPs), func(v netip.Addr) bool { return v == vip })
+	d.Announce = &a
+	return d
+}
+
+// TestFailureHoldsBackOnlyItsDependents: a pass with a change the kernel
+// refuses for good (a service whose scheduler module is missing, its
+// real servers with it; or the addition of :8080 that replaces :80)
+// makes every change that does not depend on it: vip2's real servers,
+// all down, go to weight 0 and its route is withdrawn; what the failed
+// addition was to replace (:80 and its route) stays. The pass fails,
+// naming the refused change, and Result.Kernel has the weights the kernel
+// has. Before, the first failure stopped the pass (and every later pass
+// the same way): vip2 stayed at its weights and announced.
+func TestFailureHoldsBackOnlyItsDependents(t *testing.T) {
+	vip3 := netip.MustParseAddr("10.0.0.150")
+	for _, tc := range []struct {
+		name string
+		edit func(d *Desired)
+		// kept: the service the failed addition replaces, which must stay.
+		kept  ipvs.ServiceKey
+		named string // the service the error names
+	}{
+		{name: "a new service the kernel refuses", named: "tcp 10.0.0.150:81", edit: func(d *Desired) {
+			s := ipvs.Service{Family: ipvs.Inet, Protocol: ipvs.TCP, Address: vip3, Port: 81, Scheduler: "nosuch", Netmask: 32}
+			d.Services = append(d.Services, DesiredService{Service: s,
+				Destinations: []ipvs.Destination{dst(rs3, 81, ipvs.Route, 1)}})
+			d.VIPs = append(d.VIPs, vip3)
+			d.Announce.VIPs = append(d.Announce.VIPs, vip3)
+		}},
+		{name: "a port change whose addition the kernel refuses", kept: svcKey(80), named: "tcp 10.0.0.100:8080", edit: func(d *Desired) {
+			d.Services[0].Service.Port = 8080
+			d.Services[0].Service.Scheduler = "nosuch"
+		}},
+	} {
+		for _, pipelined := range []bool{false, true} {
+			t.Run(tc.name+map[bool]string{false: "", true: ", pipelined"}[pipelined], func(t *testing.T) {
+				ctx := context.Background()
+				b := newMemBed(t)
+				b.k.pipelined = pipelined
+				if _, err := Start(ctx, announced(), b.opts()); err != nil {
+					t.Fatal(err)
+				}
+				d := downOn(DesiredFrom(announced()), vip2)
+				tc.edit(&d)
+				res, err := Converge(ctx, d, b.opts())
+				if !errors.Is(err, unix.ENOENT) || !strings.Contains(err.Error(), tc.named) {
+					t.Fatalf("pass = %v, want the refusal (ENOENT) naming the service", err)
+				}
+				k443 := d.Services[1].Service.Key()
+				want := map[netip.Addr]uint32{rs1: 0, rs2: 0}
+				if got := b.k.weightsOf(k443); !cmp.Equal(want, got, cmpOpts) {
+					t.Errorf("vip2's real servers, all down: weights %v, want %v (ops %v)", got, want, b.k.ops)
+				}
+				got := map[netip.Addr]uint32{}
+				for _, x := range res.Kernel[k443].Destinations {
+					got[x.Address] = x.Weight
+				}
+				if !cmp.Equal(want, got, cmpOpts) {
+					t.Errorf("Result.Kernel gives vip2's real servers %v, want the kernel's %v", got, want)
+				}
+				if routes := b.k.net.routes[t100]; !slices.Equal(routes, []netip.Prefix{p1}) {
+					t.Errorf("table 100 holds %v, want vip1's route alone (vip2 withdrawn, no route for a VIP whose service failed)", routes)
+				}
+				if tc.kept != (ipvs.ServiceKey{}) {
+					if got := b.k.weightsOf(tc.kept); len(got) != 2 {
+						t.Errorf("the failed addition let %v go: %v", tc.kept, b.k.ops)
+					}
+				}
+				// Once the kernel accepts it, a pass converges.
+				b.k.schedulers["nosuch"] = true
+				if _, err := Converge(ctx, d, b.opts()); err != nil {
+					t.Fatal(err)
+				}
+				if tc.kept != (ipvs.ServiceKey{}) && b.k.find(tc.kept) >= 0 {
+					t.Errorf("%v is left once its replacement is added", tc.kept)
+				}
+				if _, err := Stop(ctx, b.opts()); err != nil {
+					t.Fatal(err)
+				}
+				if len(b.k.services) != 0 || len(b.k.net.routes[t100]) != 0 {
+					t.Errorf("stop left %v, routes %v", b.k.services, b.k.net.routes)
+				}
+			})
+		}
+	}
+}
+
+// TestFailedBindHoldsBackItsRoute: a VIP whose bind fails is not
+// announced (it cannot be served), while the other VIP's withdrawal and
+// every IPVS change go on.
+func TestFailedBindHoldsBackItsRoute(t *testing.T) {
+	ctx := context.Background()
+	b := newMemBed(t)
+	if _, err := Start(ctx, announced(), b.opts()); err != nil {
+		t.Fatal(err)
+	}
+	vip3 := netip.MustParseAddr("10.0.0.150")
+	d := downOn(DesiredFrom(announced()), vip2)
+	s := ipvs.Service{Family: ipvs.Inet, Protocol: ipvs.TCP, Address: vip3, Port: 80, Scheduler: "rr", Netmask: 32}
+	d.Services = append(d.Services, DesiredService{Service: s, Destinations: []ipvs.Destination{dst(rs3, 80, ipvs.Route, 1)}})
+	d.VIPs = append(d.VIPs, vip3)
+	d.Announce.VIPs = append(d.Announce.VIPs, vip3)
+	b.k.failW = "bind " + eth0(vip3, "eth0:2").String()
+	if _, err := Converge(ctx, d, b.opts()); !errors.Is(err, unix.EPERM) {
+		t.Fatalf("pass = %v, want the bind's refusal", err)
+	}
+	if routes := b.k.net.routes[t100]; !slices.Equal(routes, []netip.Prefix{p1}) {
+		t.Errorf("table 100 holds %v, want vip1's route alone", routes)
+	}
+	if b.k.find(s.Key()) < 0 || len(b.k.dests[s.Key()]) != 1 {
+		t.Errorf("the service of the VIP not bound was not added: %v", b.k.ops)
+	}
+	if got := b.k.weightsOf(d.Services[1].Service.Key()); got[rs1] != 0 || got[rs2] != 0 {
+		t.Errorf("vip2's weights %v, want 0", got)
+	}
 }
 
 // TestConvergeSkipsForeign: with SkipForeign, a service of the desired
