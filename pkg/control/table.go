@@ -34,13 +34,19 @@ func (c ConfigStatus) line(now time.Time) string {
 }
 
 func (r ReconcileStatus) line(now time.Time) string {
+	var s string
 	switch {
 	case r.Last.IsZero():
 		return "reconcile: not yet"
 	case r.Error != "":
-		return fmt.Sprintf("reconcile: %s, took %s, FAILED: %s", stamp(r.Last, now), r.Duration, r.Error)
+		s = fmt.Sprintf("reconcile: %s, took %s, FAILED: %s", stamp(r.Last, now), r.Duration, r.Error)
+	default:
+		s = fmt.Sprintf("reconcile: %s, took %s, ok", stamp(r.Last, now), r.Duration)
 	}
-	return fmt.Sprintf("reconcile: %s, took %s, ok", stamp(r.Last, now), r.Duration)
+	for _, w := range r.Warnings {
+		s += "\n  warning: " + w
+	}
+	return s
 }
 
 // endpoint is ADDRESS:PORT, or ADDRESS alone when the port is 0.

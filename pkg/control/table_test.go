@@ -39,4 +39,21 @@ SERVICE  REAL SERVER  WEIGHT  STATE  SINCE  LAST CHECK
 	if buf.String() != want {
 		t.Errorf("table:\n%s\nwant:\n%s", buf.String(), want)
 	}
+
+	// A service of the file another tool created, left alone: one
+	// warning line under the reconcile line.
+	st.Reconcile = ReconcileStatus{Last: now, Duration: time.Second,
+		Warnings: []string{"tcp 10.0.0.101:81: exists and was not created by lvs-rs: left alone (delete it by hand, or drop it from the config)"}}
+	buf.Reset()
+	st.WriteTable(&buf, now)
+	want = `daemon: pid 1, running since -
+config: f.yaml, accepted 2026-01-02T04:04:05Z (0s ago)
+reconcile: 2026-01-02T04:04:05Z (0s ago), took 1s, ok
+  warning: tcp 10.0.0.101:81: exists and was not created by lvs-rs: left alone (delete it by hand, or drop it from the config)
+drift repairs: 0
+SERVICE  REAL SERVER  WEIGHT  STATE  SINCE  LAST CHECK
+`
+	if buf.String() != want {
+		t.Errorf("table:\n%s\nwant:\n%s", buf.String(), want)
+	}
 }

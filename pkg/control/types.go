@@ -45,8 +45,14 @@ type ReconcileStatus struct {
 	Last time.Time `json:"last,omitzero"`
 	// Duration is how long the last pass took.
 	Duration time.Duration `json:"duration_ns"`
-	// Error is the last pass's error; empty when it succeeded.
+	// Error is the last pass's error; empty when it succeeded. A pass
+	// that fails on one object still makes every change that does not
+	// depend on it.
 	Error string `json:"error,omitempty"`
+	// Warnings are what the passes leave undone on purpose, one line
+	// each: a service of the file that another tool created, left alone
+	// ("tcp 10.0.0.101:81: exists and was not created by lvs-rs: ...").
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // State is a real server's health state as status shows it.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/lvs-rs/lvs-rs/pkg/announce"
 	"github.com/lvs-rs/lvs-rs/pkg/config"
+	"github.com/lvs-rs/lvs-rs/pkg/ipvs"
 	"github.com/lvs-rs/lvs-rs/pkg/nftmark"
 )
 
@@ -113,6 +114,57 @@ func planAnnounce(out *[phases][]Change, d Desired, obs Observed, owned Owned) {
 		}
 	}
 	out[phaseDeleteDest] = append(dels, out[phaseDeleteDest]...)
+}
+
+// announceable is d with its announcement narrowed to the VIPs lvs-rs
+// serves: a VIP with a service lvs-rs owns (any service of the record,
+// not only those of a pass converging a few) or is about to add (wanted
+// and not in obs). A VIP whose every service is another tool's (left out
+// of the pass: Options.SkipForeign) is not announced, by a full pass nor
+// by one converging other services. A fwmark service serves the VIPs its
+// wanted mark rules name. d's Announce is not modified.
+func announceable(d Desired, obs Observed, owned Owned) Desired {
+	if d.Announce == nil || len(d.Announce.VIPs) == 0 {
+		return d
+	}
+	var marks map[uint32][]netip.Addr
+	serving := map[netip.Addr]bool{}
+	add := func(k ipvs.ServiceKey) {
+		if k.FWMark == 0 {
+			serving[k.Address.Unmap()] = true
+			return
+		}
+		if marks == nil {
+			marks = map[uint32][]netip.Addr{}
+			for _, r := range d.Marks {
+				marks[r.Mark] = append(marks[r.Mark], r.VIP.Unmap())
+			}
+		}
+		for _, v := range marks[k.FWMark] {
+			serving[v] = true
+		}
+	}
+	for i := range owned.Services {
+		add(owned.Services[i].ServiceKey)
+	}
+	for i := range d.Services {
+		if k := d.Services[i].Service.Key(); !obs.hasService(k) {
+			add(k)
+		}
+	}
+	if !slices.ContainsFunc(d.Announce.VIPs, func(v netip.Addr) bool { return !serving[v.Unmap()] }) {
+		return d
+	}
+	a := *d.Announce
+	a.VIPs = slices.DeleteFunc(slices.Clone(a.VIPs), func(v netip.Addr) bool { return !serving[v.Unmap()] })
+	d.Announce = &a
+	return d
+}
+
+// hasService reports whether the service with key k was found.
+func (o Observed) hasService(k ipvs.ServiceKey) bool {
+	_, ok := o.Services[k]
+	return ok
 }
 
 // wants reports whether a announces the host prefix p.

@@ -22,13 +22,16 @@ const maxRounds = 3
 
 // Converge takes the kernel to d in one pass: observe, plan, record the
 // intentions (everything the plan will create) before the first write,
-// execute (additions and edits, then deletions only if all of those
-// succeeded), read the kernel back and record what lvs-rs owns now. When
-// the only failures are ones a fresh read may cure (an unknown outcome
-// after a lost acknowledgement, a table changed meanwhile by another
-// writer), it reads and plans again, a few times at most. A service d
-// names that exists but is not lvs-rs's stops it before any change in
-// that pass, with an error wrapping ErrForeignService.
+// execute (additions and edits, then deletions; a failure holds back
+// only the changes that depend on it, such as the deletion of what a
+// failed addition was to replace, and every other change is made), read
+// the kernel back and record what lvs-rs owns now. When the only
+// failures are ones a fresh read may cure (an unknown outcome after a
+// lost acknowledgement, a table changed meanwhile by another writer), it
+// reads and plans again, a few times at most. A service d names that
+// exists but is not lvs-rs's stops it before any change in that pass,
+// with an error wrapping ErrForeignService; with Options.SkipForeign it
+// is left out instead (Result.Foreign) and the rest converges.
 //
 // Start is Converge after its configuration checks; the long-running
 // director calls it in a loop with health overrides applied to d.
@@ -79,10 +82,14 @@ func converge(ctx context.Context, d *Desired, o Options) (Result, error) {
 			return res, err
 		}
 		phase.Mark("observe")
+		res.Foreign = nil
 		if c := conflicts(r.want, obs, view); len(c) > 0 {
-			return res, foreignError(c)
+			if !o.SkipForeign {
+				return res, foreignError(c)
+			}
+			res.Foreign = c // left out: plan never touches a service that is not lvs-rs's
 		}
-		changes := plan(r.want, obs, view)
+		changes := plan(announceable(r.want, obs, owned), obs, view)
 		if last >= 0 && len(changes) >= last {
 			stuck++
 		}
@@ -92,14 +99,16 @@ func converge(ctx context.Context, d *Desired, o Options) (Result, error) {
 		case o.DryRun:
 			dr := dryRun(changes)
 			dr.Warnings = append(res.Warnings, dr.Warnings...)
+			dr.Foreign = res.Foreign
 			return dr, nil
 		case len(changes) == 0:
 			_, err := r.save(r.scope.merge(owned, settle(view, obs, r.want, nil, nil)), rec)
 			phase.Mark("record-save")
+			res.Kernel = obs.Services
 			return res, err
 		}
 		var errs []error
-		owned, rec, errs, err = r.apply(ctx, owned, obs, changes, rec)
+		owned, rec, res.Kernel, errs, err = r.apply(ctx, owned, obs, changes, rec)
 		done, fail := outcome(changes, errs)
 		if res.Changes == nil {
 			res.Changes = done.Changes // no copy of 11,000 changes
@@ -181,9 +190,10 @@ type runner struct {
 // them), applies changes, reads the kernel back and records what lvs-rs
 // owns now. The read-back dumps the destinations of the services changes
 // touch and takes the others from obs, read before any write of this
-// pass. It returns what lvs-rs owns, the record on disk and one result
-// per change; its error is about recording or reading back.
-func (r runner) apply(ctx context.Context, owned Owned, obs Observed, changes []Change, prev record) (Owned, record, []error, error) {
+// pass. It returns what lvs-rs owns, the record on disk, the IPVS table
+// read back (nil when it could not be) and one result per change; its
+// error is about recording or reading back.
+func (r runner) apply(ctx context.Context, owned Owned, obs Observed, changes []Change, prev record) (Owned, record, map[ipvs.ServiceKey]ObservedService, []error, error) {
 	intended := intents(owned, changes)
 	rec, err := r.save(intended, prev)
 	phase.Mark("intentions-save")
@@ -192,9 +202,9 @@ func (r runner) apply(ctx context.Context, owned Owned, obs Observed, changes []
 		for i := range errs {
 			errs[i] = ipvs.ErrNotAttempted
 		}
-		return owned, prev, errs, err
+		return owned, prev, obs.Services, errs, err // nothing was written
 	}
-	errs := executor{k: r.k, keepGoing: r.stop}.apply(ctx, changes)
+	errs := executor{k: r.k, keepGoing: r.stop, desired: r.want.Marks, observed: obs.Marks.Rules}.apply(ctx, changes)
 	phase.Mark("kernel-writes")
 	view := r.scope.view(intended)
 	after, err := r.readBack(ctx, view, obs, changes, errs)
@@ -202,12 +212,12 @@ func (r runner) apply(ctx context.Context, owned Owned, obs Observed, changes []
 	if err != nil {
 		// The intentions stay recorded: removing what does not exist is
 		// success, so over-recording is harmless.
-		return intended, rec, errs, err
+		return intended, rec, nil, errs, err
 	}
 	owned = r.scope.merge(intended, settle(view, after, r.want, changes, errs))
 	rec, err = r.save(owned, rec)
 	phase.Mark("record-save")
-	return owned, rec, errs, err
+	return owned, rec, after.Services, errs, err
 }
 
 // readBack is the kernel after a pass that applied changes to obs, with

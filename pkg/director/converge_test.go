@@ -303,7 +303,10 @@ func TestObserveToleratesConcurrentWriters(t *testing.T) {
 
 // TestForeignWriterDuringStart: another tool adds and deletes its own
 // services while start runs: start succeeds and never touches them; one
-// that takes the key start is adding is reported as foreign and left.
+// that takes the key start is adding is reported as foreign and left,
+// holding none of lvs-rs's real servers, also when the kernel performs
+// every request of a batch past the refused addition (as the real one
+// does: the real servers are sent only once their service is added).
 func TestForeignWriterDuringStart(t *testing.T) {
 	b := newMemBed(t)
 	b.k.pipelined = true
@@ -327,27 +330,68 @@ func TestForeignWriterDuringStart(t *testing.T) {
 		}
 	}
 
-	b = newMemBed(t)
-	b.k.before = func(f *fakeKernel, op ipvs.Op) {
-		if op.Kind == ipvs.OpNewService && op.Service.Port == 443 && f.find(op.Service.Key()) < 0 {
-			f.services = append(f.services, ipvs.ServiceExtended{Service: op.Service}) // it got there first
+	for _, pipelined := range []bool{false, true} {
+		b = newMemBed(t)
+		b.k.pipelined = pipelined
+		b.k.before = func(f *fakeKernel, op ipvs.Op) {
+			if op.Kind == ipvs.OpNewService && op.Service.Port == 443 && f.find(op.Service.Key()) < 0 {
+				f.services = append(f.services, ipvs.ServiceExtended{Service: op.Service}) // it got there first
+			}
+		}
+		_, err := Start(context.Background(), twoServices(), b.opts())
+		if !errors.Is(err, ErrForeignService) || !strings.Contains(err.Error(), "tcp 10.0.0.200:443") {
+			t.Fatalf("pipelined=%v: start = %v, want ErrForeignService naming tcp 10.0.0.200:443", pipelined, err)
+		}
+		k := DesiredFrom(twoServices()).Services[1].Service.Key()
+		if n := len(b.k.dests[k]); n != 0 {
+			t.Fatalf("pipelined=%v: the other writer's service holds %d real servers start sent: %v", pipelined, n, b.k.ops)
+		}
+		r, _ := b.record()
+		for _, s := range r.Services {
+			if s.Port == 443 {
+				t.Fatalf("pipelined=%v: the service another writer created is recorded as lvs-rs's", pipelined)
+			}
+		}
+		if _, err := Stop(context.Background(), b.opts()); err != nil {
+			t.Fatal(err)
+		}
+		if len(b.k.services) != 1 || b.k.services[0].Port != 443 || len(b.k.dests[k]) != 0 {
+			t.Fatalf("pipelined=%v: stop left %v (real servers %v), want only the other writer's service, empty",
+				pipelined, b.k.services, b.k.dests[k])
 		}
 	}
-	_, err := Start(context.Background(), twoServices(), b.opts())
-	if !errors.Is(err, ErrForeignService) || !strings.Contains(err.Error(), "tcp 10.0.0.200:443") {
-		t.Fatalf("start = %v, want ErrForeignService naming tcp 10.0.0.200:443", err)
-	}
-	r, _ := b.record()
-	for _, s := range r.Services {
-		if s.Port == 443 {
-			t.Fatal("the service another writer created is recorded as lvs-rs's")
+}
+
+// TestForeignWriterDuringPass: the long-running director's pass
+// (SkipForeign) whose addition of a service is raced by another tool
+// leaves that service out, names it in Result.Foreign, puts none of its
+// real servers in it, and converges the rest.
+func TestForeignWriterDuringPass(t *testing.T) {
+	for _, pipelined := range []bool{false, true} {
+		b := newMemBed(t)
+		b.k.pipelined = pipelined
+		b.k.before = func(f *fakeKernel, op ipvs.Op) {
+			if op.Kind == ipvs.OpNewService && op.Service.Port == 443 && f.find(op.Service.Key()) < 0 {
+				f.services = append(f.services, ipvs.ServiceExtended{Service: op.Service}) // it got there first
+			}
 		}
-	}
-	if _, err := Stop(context.Background(), b.opts()); err != nil {
-		t.Fatal(err)
-	}
-	if len(b.k.services) != 1 || b.k.services[0].Port != 443 {
-		t.Fatalf("stop left %v, want only the other writer's service", b.k.services)
+		d := DesiredFrom(twoServices())
+		o := b.opts()
+		o.SkipForeign = true
+		res, err := Converge(context.Background(), d, o)
+		if err != nil {
+			t.Fatalf("pipelined=%v: pass = %v", pipelined, err)
+		}
+		k := d.Services[1].Service.Key()
+		if !slices.Equal(res.Foreign, []ipvs.ServiceKey{k}) {
+			t.Errorf("pipelined=%v: Result.Foreign = %v, want %v", pipelined, res.Foreign, k)
+		}
+		if n := len(b.k.dests[k]); n != 0 {
+			t.Errorf("pipelined=%v: the other writer's service holds %d real servers lvs-rs sent: %v", pipelined, n, b.k.ops)
+		}
+		if n := len(b.k.dests[svcKey(80)]); n != 2 {
+			t.Errorf("pipelined=%v: tcp :80 holds %d real servers, want 2", pipelined, n)
+		}
 	}
 }
 

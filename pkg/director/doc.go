@@ -39,19 +39,30 @@
 // new one followed by a deletion of the old.
 //
 // The executor runs a plan in two phases: the writes, binds, additions and
-// edits first, and the deletions, unbinds and restorations only when every
-// change of the first phase succeeded (stop, which has no first phase,
-// goes on past failures). The kernel performs every request of a
+// edits first, then the deletions, unbinds and restorations. A failure
+// holds back only the changes that depend on it (see holds): the real
+// servers of a service whose addition failed, the announce route of a VIP
+// on which an addition failed, and what a failed addition was to replace
+// (deletions in the same service or on the same VIP, the route in the
+// old table); every other change is made, so one object the kernel
+// refuses for good (a service whose scheduler module is missing, a sync
+// daemon another tool runs, a route, the nftables table) keeps neither
+// the other services' weight edits nor another VIP's withdrawal from the
+// kernel. Stop holds nothing back. The kernel performs every request of a
 // pipelined batch even after one fails, so the two phases never share a
-// batch: a failed addition of :8080 never lets the deletion of :80 run.
+// batch (a failed addition of :8080 never lets the deletion of :80 run),
+// and within a phase the services' additions go in a batch of their own
+// before the real servers: a real server is sent only once the kernel
+// added its service, so one refused with EEXIST (another tool created it
+// meanwhile) never receives lvs-rs's real servers.
 //
 // Every read and write goes through the Kernel interface (IPVS,
 // addresses, sysctls; the host's implementation passes each write through
 // faultinject.Write, and tests use an in-memory one). Consecutive IPVS
 // changes are handed to Kernel.Apply as one batch, a window of 1,024 at a
-// time (their Ops built in one reused window; after a window with a
-// failure the rest are not attempted, as after a failed chunk), which
-// *ipvs.Client pipelines (many requests per sendmsg; see pkg/ipvs). The
+// time (their Ops built in one reused window; what the kernel did not
+// attempt after a failed chunk is sent again), which *ipvs.Client
+// pipelines (many requests per sendmsg; see pkg/ipvs). The
 // availability of IPVS is checked before any change: a kernel without it
 // (after one "modprobe ip_vs" attempt on start) fails with ErrNoIPVS and
 // nothing, not even a VIP, is changed.
@@ -73,7 +84,8 @@
 // (EEXIST), a real server's service gone (ESRCH), or an acknowledgement
 // lost (ipvs.ErrOutcomeUnknown), Converge reads the kernel again and plans
 // again, a few times at most: a service another tool created meanwhile is
-// then reported as foreign (ErrForeignService), never taken over.
+// then reported as foreign (ErrForeignService; with Options.SkipForeign,
+// left out), never taken over.
 //
 // # Ownership
 //
@@ -91,7 +103,10 @@
 //     tool's rule (kube-proxy, keepalived, a hand-made ipvsadm line), and
 //     deleting it would drop its connections. The operator deletes it by
 //     hand (ipvsadm -D) or drops it from the config; status lists it as
-//     drift.
+//     drift. The long-running director (Options.SkipForeign) leaves such a
+//     service out of its passes instead (Result.Foreign: it warns) and
+//     converges the rest; a VIP none of whose services lvs-rs owns or
+//     adds is then not announced.
 //   - In a service lvs-rs created, a real server someone else added is left
 //     alone and not reported, unless the config names it: then lvs-rs edits
 //     it to match and it is lvs-rs's from then on (the service is
@@ -192,10 +207,10 @@
 // created and restores the sysctls it changed, and rerunning either after
 // another crash is always safe: removing what does not exist is success.
 // A definitive failure (EINVAL, a missing scheduler module, EEXIST from
-// another tool) stops start at that change, with an error naming the
-// object and keeping the errno (errors.Is(err, unix.EEXIST) works); stop
-// continues past failures and keeps in the record whatever it could not
-// remove. A record lvs-rs cannot read (a newer format version, a damaged
+// another tool) fails start with an error naming the object and keeping
+// the errno (errors.Is(err, unix.EEXIST) works), after every change that
+// does not depend on it (see the executor above); stop continues past
+// failures and keeps in the record whatever it could not remove. A record lvs-rs cannot read (a newer format version, a damaged
 // file) stops start, stop and status with one line naming the file: run
 // stop with the lvs-rs that wrote it, or remove what the file lists by
 // hand (ipvsadm -D, ip addr del, the sysctl's prior value) and delete it.

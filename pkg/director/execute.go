@@ -9,15 +9,20 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/lvs-rs/lvs-rs/pkg/ipvs"
+	"github.com/lvs-rs/lvs-rs/pkg/nftmark"
 	"github.com/lvs-rs/lvs-rs/pkg/sysctl"
 )
 
 // executor applies changes through the kernel.
 type executor struct {
 	k Kernel
-	// keepGoing continues past a failure (teardown); otherwise the first
-	// failure ends the run and the rest are ipvs.ErrNotAttempted.
+	// keepGoing makes every change regardless of what failed before it
+	// (teardown); otherwise a failure holds back only the changes that
+	// depend on it (see holds).
 	keepGoing bool
+	// desired and observed are the nftables mark rules wanted and found:
+	// they tell which VIPs a fwmark service serves (see holds).
+	desired, observed []nftmark.Rule
 }
 
 // removes reports whether a change takes something away (the second
@@ -32,12 +37,15 @@ func (k Kind) removes() bool {
 }
 
 // apply runs changes in two phases and returns one error per change: nil
-// for done, ipvs.ErrNotAttempted for skipped. The first phase writes
-// sysctls, binds, adds and edits; the second, the deletions, runs only
-// when every change of the first succeeded (with keepGoing, always), so a
-// failed addition never lets the deletion of what it replaces run: the
-// kernel performs every request of a pipelined batch, so the two phases
-// are never in one batch.
+// for done, ipvs.ErrNotAttempted for held back or not reached. The first
+// phase writes sysctls, binds, adds and edits; the second, the deletions,
+// runs once the first is over: the kernel performs every request of a
+// pipelined batch, so the two phases are never in one batch. A failure
+// holds back only the changes that depend on it (see holds), so a failed
+// addition of :8080 keeps :80, the addition it was to replace, while the
+// other services' edits, additions and deletions and the withdrawal of
+// another VIP's route go on; with keepGoing (teardown) nothing is held
+// back.
 func (e executor) apply(ctx context.Context, changes []Change) []error {
 	errs := make([]error, len(changes))
 	cut := len(changes)
@@ -47,31 +55,28 @@ func (e executor) apply(ctx context.Context, changes []Change) []error {
 			break
 		}
 	}
-	if !e.run(ctx, changes[:cut], errs[:cut]) && !e.keepGoing {
-		for i := cut; i < len(changes); i++ {
-			errs[i] = ipvs.ErrNotAttempted
-		}
-		return errs
+	h := newHolds(e.keepGoing, e.desired, e.observed)
+	if h != nil {
+		h.firstPhase = true
 	}
-	e.run(ctx, changes[cut:], errs[cut:])
+	e.run(ctx, changes[:cut], errs[:cut], h)
+	if h != nil {
+		h.firstPhase = false
+	}
+	e.run(ctx, changes[cut:], errs[cut:], h)
 	return errs
 }
 
-// run applies one phase in order and reports whether all of it
-// succeeded. Consecutive IPVS changes go to the kernel as one batch
-// (Kernel.Apply).
-func (e executor) run(ctx context.Context, changes []Change, errs []error) bool {
-	failed := false
+// run applies one phase in order, holding back what h says waits.
+// Consecutive IPVS changes go to the kernel as one batch (Kernel.Apply).
+func (e executor) run(ctx context.Context, changes []Change, errs []error, h *holds) {
 	for i := 0; i < len(changes); {
-		if failed && !e.keepGoing || ctx.Err() != nil {
-			for n := i; n < len(changes); n++ {
+		if ctx.Err() != nil {
+			errs[i] = fmt.Errorf("director: %v: %w", changes[i], ctx.Err())
+			for n := i + 1; n < len(changes); n++ {
 				errs[n] = ipvs.ErrNotAttempted
 			}
-			if ctx.Err() != nil {
-				errs[i] = fmt.Errorf("director: %v: %w", changes[i], ctx.Err())
-				failed = true
-			}
-			break
+			return
 		}
 		if _, ok := changes[i].Kind.ipvsOp(); ok {
 			j := i
@@ -81,20 +86,19 @@ func (e executor) run(ctx context.Context, changes []Change, errs []error) bool 
 				}
 				j++
 			}
-			e.batch(ctx, changes[i:j], errs[i:j])
-			for _, err := range errs[i:j] {
-				if err != nil {
-					failed = true
-				}
-			}
+			e.batch(ctx, changes[i:j], errs[i:j], h)
 			i = j
 			continue
 		}
-		errs[i] = e.one(ctx, changes[i])
-		failed = failed || errs[i] != nil
+		c := &changes[i]
+		if h.held(c) {
+			errs[i] = ipvs.ErrNotAttempted
+		} else {
+			errs[i] = e.one(ctx, *c)
+		}
+		h.note(c, errs[i])
 		i++
 	}
-	return !failed
 }
 
 // applyWindow is how many IPVS changes batch hands the kernel at once:
@@ -103,17 +107,77 @@ func (e executor) run(ctx context.Context, changes []Change, errs []error) bool 
 // goal), and the IPVS client cuts each window into chunks as before.
 const applyWindow = 1024
 
-// batch sends IPVS changes, retrying what the kernel did not attempt when
-// keepGoing. Deleting what is already gone counts as done.
-func (e executor) batch(ctx context.Context, changes []Change, errs []error) {
-	pending := make([]int, len(changes))
-	for i := range pending {
-		pending[i] = i
+// barrenRounds is how many times in a row batch tries again changes the
+// kernel did not attempt when a try made none (teardown aside, which
+// tries everything): a kernel that stops at a failure (one request per
+// round trip) costs a try per failure, but one that refuses everything (a
+// broken socket) is not tried once per change.
+const barrenRounds = 3
+
+// batch sends IPVS changes. The services' additions go first, in a batch
+// of their own, and then the rest, without the real servers of a service
+// whose addition failed (see holds): the kernel performs every request of
+// a pipelined batch, so a real server sent behind its service's refused
+// addition (EEXIST: another tool created the service since it was read)
+// would be added to the other tool's service. The changes the kernel did
+// not attempt (after a failed chunk) are tried again. Deleting what is
+// already gone counts as done.
+func (e executor) batch(ctx context.Context, changes []Change, errs []error, h *holds) {
+	n := 0
+	for i := range changes {
+		if changes[i].Kind == AddService {
+			n++
+		}
 	}
-	ops := make([]ipvs.Op, 0, min(len(pending), applyWindow))
+	idx := make([]int, len(changes)) // the additions' indexes, then the rest's
+	adds, rest := idx[:0:n], idx[n:n]
+	for i := range changes {
+		if changes[i].Kind == AddService {
+			adds = append(adds, i)
+		} else {
+			rest = append(rest, i)
+		}
+	}
+	ops := make([]ipvs.Op, 0, min(len(changes), applyWindow))
+	for _, pending := range [][]int{adds, rest} {
+		e.sendAll(ctx, changes, pending, errs, ops, h)
+	}
+}
+
+// sendAll sends the changes pending indexes but those held back, tries
+// again what the kernel did not attempt, and notes every result in h.
+func (e executor) sendAll(ctx context.Context, changes []Change, pending []int, errs []error, ops []ipvs.Op, h *holds) {
+	barren := 0 // tries in a row that made no change
 	for len(pending) > 0 {
-		again := e.send(ctx, changes, pending, errs, ops)
-		if !e.keepGoing || len(again) == len(pending) {
+		n := 0
+		for _, i := range pending {
+			if h.held(&changes[i]) {
+				errs[i] = ipvs.ErrNotAttempted
+				h.note(&changes[i], errs[i])
+				continue
+			}
+			pending[n] = i
+			n++
+		}
+		pending = pending[:n]
+		if len(pending) == 0 {
+			return
+		}
+		again, done := e.send(ctx, changes, pending, errs, ops)
+		for _, i := range pending {
+			if settled(errs[i]) {
+				h.note(&changes[i], errs[i])
+			}
+		}
+		if done == 0 && !e.keepGoing {
+			barren++
+		} else {
+			barren = 0
+		}
+		if len(again) == len(pending) || barren == barrenRounds || ctx.Err() != nil {
+			for _, i := range again {
+				h.note(&changes[i], errs[i]) // not attempted, finally
+			}
 			return
 		}
 		pending = again
@@ -121,11 +185,10 @@ func (e executor) batch(ctx context.Context, changes []Change, errs []error) {
 }
 
 // send applies the changes pending indexes, a window of Ops (built in
-// ops) at a time, and returns those the kernel did not attempt, for
-// keepGoing to try again. Without keepGoing it stops after a window with
-// a failure: the rest are not attempted, as after a failed chunk of one
-// Apply.
-func (e executor) send(ctx context.Context, changes []Change, pending []int, errs []error, ops []ipvs.Op) (again []int) {
+// ops) at a time, and returns those the kernel did not attempt, to be
+// tried again, and how many succeeded. A window with a failure does not
+// stop the windows after it.
+func (e executor) send(ctx context.Context, changes []Change, pending []int, errs []error, ops []ipvs.Op) (again []int, done int) {
 	for w := 0; w < len(pending); w += applyWindow {
 		window := pending[w:min(w+applyWindow, len(pending))]
 		ops = ops[:len(window)] // filled in place: an Op is 160 bytes
@@ -135,7 +198,6 @@ func (e executor) send(ctx context.Context, changes []Change, pending []int, err
 			o.Service, o.Destination = c.Service, c.Destination
 		}
 		res := e.k.Apply(ctx, ops)
-		failed := false
 		for n, i := range window {
 			err := ipvs.ErrNotAttempted
 			if n < len(res) {
@@ -145,19 +207,15 @@ func (e executor) send(ctx context.Context, changes []Change, pending []int, err
 				err = nil
 			}
 			errs[i] = err
-			if errors.Is(err, ipvs.ErrNotAttempted) {
+			switch {
+			case err == nil:
+				done++
+			case errors.Is(err, ipvs.ErrNotAttempted):
 				again = append(again, i)
 			}
-			failed = failed || err != nil
-		}
-		if failed && !e.keepGoing {
-			for _, i := range pending[w+len(window):] {
-				errs[i] = ipvs.ErrNotAttempted
-			}
-			return nil // nothing is tried again without keepGoing
 		}
 	}
-	return again
+	return again, done
 }
 
 // gone reports a delete whose object was already gone: ESRCH (no such

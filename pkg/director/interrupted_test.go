@@ -67,6 +67,11 @@ func changeCases() []changeCase {
 			c.Director.Announce.Protocol = 251
 			return c
 		}},
+		{name: "a service moved to another port", from: announcedWeb, to: func() *config.Config {
+			c := announcedWeb()
+			c.VirtualServers[0].Port = 8080
+			return c
+		}},
 		{name: "services edited, added and removed",
 			setup: func(k *memKernel) { k.services = append(k.services, ipvs.ServiceExtended{Service: foreignSvc}) },
 			from:  twoServices,

@@ -49,6 +49,16 @@ type Options struct {
 	// that service, a dump of its real servers and the one edit. Start,
 	// Stop and Status ignore it.
 	Services []ipvs.ServiceKey
+	// SkipForeign makes Converge leave out each service of the desired
+	// state that exists but is not lvs-rs's (another tool created it),
+	// listing it in Result.Foreign, and converge the rest, instead of
+	// refusing the whole pass with ErrForeignService: the long-running
+	// director keeps applying health and drift repair to every other
+	// service while the operator sorts the conflict out. Such a service
+	// is never edited, recorded or deleted, and a VIP none of whose
+	// services lvs-rs owns or adds is not announced. Start ignores it:
+	// start refuses before any change.
+	SkipForeign bool
 	// Records, when set, keeps the state record between calls: a
 	// long-running caller's pass takes it from memory while its file is
 	// the one the last pass read or wrote (see RecordCache), and renders
@@ -78,4 +88,17 @@ type Result struct {
 	// the new one is rendered, with no comparison of its own (but for that
 	// rewrite: one more rendering).
 	SameDesired bool
+	// Foreign are the services of the desired state that exist and are
+	// not lvs-rs's, left out of the pass (Options.SkipForeign), in the
+	// desired state's order; of the services the pass read (with
+	// Options.Services, those alone).
+	Foreign []ipvs.ServiceKey
+	// Kernel is the IPVS table as the pass left it: read back after its
+	// writes (or, when the kernel acknowledged every one, obs with them
+	// applied), or as read when there was nothing to change; nil when the
+	// pass could not tell (it failed before reading the kernel or while
+	// reading it back) and for a dry run. It holds the services the pass
+	// read (with Options.Services, those alone) and, for lvs-rs's own, the
+	// configurations of their real servers: the weights the kernel has.
+	Kernel map[ipvs.ServiceKey]ObservedService
 }

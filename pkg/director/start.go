@@ -29,6 +29,7 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (Result, error) {
 		return Result{}, err
 	}
 	phase.Mark("desired")
-	o.Services = nil // start converges everything
+	o.Services = nil      // start converges everything
+	o.SkipForeign = false // and refuses another tool's service before any change
 	return Converge(ctx, d, o)
 }

@@ -117,7 +117,12 @@ const growAfter = 8
 // destination Op on a service whose addition failed earlier in the chunk,
 // refused with ESRCH for that reason alone, is reported as ErrNotAttempted,
 // as with one request per round trip (one failed service does not add an
-// error per real server). When the chunk's acknowledgement never came
+// error per real server). A service addition refused because the service
+// exists (EEXIST: another tool created it meanwhile) does not stop the
+// destination Ops behind it: the kernel adds them to that service, and
+// they are reported done. A caller that must not touch a service it did
+// not create sends its destinations in a later Apply, once the service's
+// addition succeeded. When the chunk's acknowledgement never came
 // (dropped by a receive-buffer overflow, or a deadline), every Op of the
 // chunk without a refusal wraps ErrOutcomeUnknown: the kernel may have
 // performed it. After a chunk with a failure Apply

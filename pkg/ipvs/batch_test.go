@@ -244,6 +244,33 @@ func TestApplyFailedServiceSkipsItsDestinations(t *testing.T) {
 	}
 }
 
+// TestApplyRefusedServiceDestinationsPerformed: a service another tool
+// created between the caller's read and its Apply: the addition is
+// refused with EEXIST, and the kernel still performs the real servers
+// behind it in the chunk, into the other tool's service. Apply reports
+// them done, as the kernel's table has them (only an ESRCH for that
+// reason is rewritten to ErrNotAttempted), so a caller that must not add
+// real servers to a service it did not create sends them in a later
+// Apply, once its service's addition succeeded (as the director does).
+func TestApplyRefusedServiceDestinationsPerformed(t *testing.T) {
+	f := newFake()
+	f.services = append(f.services, ServiceExtended{Service: batchSvc}) // the other tool's
+	c, _ := dialFakeSocket(t, f)
+	ops := append([]Op{{Kind: OpNewService, Service: batchSvc}}, addDests(batchSvc, 0, 3)...)
+	errs := c.Apply(t.Context(), ops)
+	if !errors.Is(errs[0], unix.EEXIST) {
+		t.Fatalf("add service = %v, want EEXIST", errs[0])
+	}
+	for i, err := range errs[1:] {
+		if err != nil {
+			t.Errorf("real server %d = %v, want done: the kernel added it", i, err)
+		}
+	}
+	if n := len(f.dests[batchSvc.Key()]); n != 3 {
+		t.Fatalf("the other tool's service holds %d real servers, want the 3 Apply reports done", n)
+	}
+}
+
 // TestApplyEncodeErrorInTheMiddle: what precedes an Op that cannot be
 // encoded is applied, the Op fails naming its object, the rest is not
 // attempted.

@@ -26,7 +26,16 @@
 // One pass, under the host lock: read the weights and connection counts
 // of the real servers of the desired services (and of those leaving)
 // from IPVS, snapshot the checks, Overlay, director.Converge, record the
-// outcome for status and metrics. A pass whose effective desired state
+// outcome for status and metrics: each real server's effective weight is
+// the one the kernel holds after the pass (director.Result.Kernel, read
+// back), not the one planned, so a change that failed shows as not made.
+// A pass that fails on one object still makes every change that does not
+// depend on it (see package director), so a health transition or a
+// withdrawal never waits for an unrelated failure to be fixed. A service
+// of the file that another tool created is left out of every pass
+// (director.Options.SkipForeign), with a warning logged when it is first
+// found and listed in status (control.ReconcileStatus.Warnings); the rest
+// is converged. A pass whose effective desired state
 // equals the previous successful pass's but still changed the kernel
 // repaired drift made by hand: each such change is logged as
 // "drift repaired" and counted. A pass logs its first 100 changes one by

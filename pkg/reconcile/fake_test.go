@@ -28,6 +28,12 @@ type memKernel struct {
 	listed   int            // dumps of every service
 	asked    int            // services asked for by key
 	failEdit error          // when set, every real server edit fails with it
+	// refuse, when set, is asked first about every IPVS request: a
+	// non-nil answer refuses it (a kernel without a scheduler's module
+	// refuses a service with ENOENT).
+	refuse func(op ipvs.Op) error
+	// failMarks, when set, is BuildMarks' error (a host without nftables).
+	failMarks error
 }
 
 func newMemKernel() *memKernel {
@@ -96,11 +102,19 @@ func (m *memKernel) DestinationConfigsOf(ctx context.Context, svcs []ipvs.Servic
 	})
 }
 
+// Apply performs every request, also past a refused one, as the kernel
+// does with a pipelined batch.
 func (m *memKernel) Apply(_ context.Context, ops []ipvs.Op) []error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	errs := make([]error, len(ops))
 	for i, op := range ops {
+		if m.refuse != nil {
+			if err := m.refuse(op); err != nil {
+				errs[i] = &ipvs.Error{Op: op.Kind.String(), Object: op.String(), Err: err}
+				continue
+			}
+		}
 		errs[i] = m.do(op)
 	}
 	return errs
@@ -111,6 +125,8 @@ func (m *memKernel) do(op ipvs.Op) error {
 	i := slices.IndexFunc(m.services, func(s ipvs.ServiceExtended) bool { return s.Key() == k })
 	di := slices.IndexFunc(m.dests[k], func(d ipvs.DestinationExtended) bool { return d.Key() == op.Destination.Key() })
 	switch {
+	case op.Kind == ipvs.OpNewService && i >= 0:
+		return unix.EEXIST
 	case op.Kind == ipvs.OpNewService:
 		m.services = append(m.services, ipvs.ServiceExtended{Service: op.Service})
 	case i < 0:
@@ -120,6 +136,8 @@ func (m *memKernel) do(op ipvs.Op) error {
 	case op.Kind == ipvs.OpDeleteService:
 		m.services = slices.Delete(m.services, i, i+1)
 		delete(m.dests, k)
+	case op.Kind == ipvs.OpNewDestination && di >= 0:
+		return unix.EEXIST
 	case op.Kind == ipvs.OpNewDestination:
 		d := op.Destination
 		d.Family = ipvs.FamilyOf(d.Address)
@@ -264,7 +282,9 @@ func (m *memKernel) DeleteRoute(_ context.Context, t director.RouteTable, p neti
 
 func (m *memKernel) Marks(context.Context) (nftmark.Observed, error) { return nftmark.Observed{}, nil }
 func (m *memKernel) BuildMarks(context.Context, []nftmark.Rule, bool) error {
-	return nil
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.failMarks
 }
 func (m *memKernel) RemoveMarks(context.Context) error              { return nil }
 func (m *memKernel) GARP(context.Context, string, netip.Addr) error { return nil }

@@ -37,7 +37,7 @@ func (l *Loop) Status(ctx context.Context) (control.Status, error) {
 func realServerOf(r Row, snap map[string]health.Status) control.RealServer {
 	rs := control.RealServer{
 		Service: selectorOf(r.Service), Address: r.Destination.Address, Port: r.Destination.Port,
-		ConfiguredWeight: int(r.Configured), EffectiveWeight: int(r.Effective), State: controlState(r.State),
+		ConfiguredWeight: int(r.Configured), EffectiveWeight: int(r.KernelWeight), State: controlState(r.State),
 	}
 	if c, ok := snap[r.Member.String()]; ok && c.State != health.Unknown {
 		rs.LastResult, rs.Reason = control.ResultFail, c.Last.Reason

@@ -97,6 +97,9 @@ type Loop struct {
 	okPass    uint64 // the last pass that succeeded (its number)
 	passErr   error  // of the last pass
 	passed    chan struct{}
+	// foreign are the services of the file another tool created, left
+	// out of the passes (see foreignFrom).
+	foreign map[ipvs.ServiceKey]bool
 	// pending are the drains and enables no pass has applied yet: the
 	// number of the first pass that applies each (see setDrain).
 	pending map[control.Drain]uint64
@@ -177,10 +180,12 @@ func New(o Options) (*Loop, error) {
 
 // Run converges at once and then on every trigger until ctx is done. It
 // returns nil after ctx is cancelled, once every goroutine it started has
-// stopped, leaving the kernel as it is. When the very first pass finds a
-// service of the file that lvs-rs did not create, or no IPVS, it returns
-// that error (wrapping director.ErrForeignService or director.ErrNoIPVS):
-// as start, run takes over nothing.
+// stopped, leaving the kernel as it is. When the very first pass finds no
+// IPVS, it returns that error (wrapping director.ErrNoIPVS). A service of
+// the file that another tool created is never taken over: every pass,
+// the first included, leaves it out with a warning (logged once, and in
+// status) and converges the rest, so that a restart of run never stops
+// the health checks of every other service over one conflict.
 func (l *Loop) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
@@ -225,7 +230,7 @@ func (l *Loop) Run(ctx context.Context) error {
 		// once every check has a result, ask for a full pass.
 		checked := l.checker.Counters().Unchecked == 0
 		next, full, err := l.pass(ctx)
-		if first && (errors.Is(err, director.ErrForeignService) || errors.Is(err, director.ErrNoIPVS)) {
+		if first && errors.Is(err, director.ErrNoIPVS) {
 			return err
 		}
 		first = false
@@ -369,6 +374,9 @@ func (l *Loop) summary() string {
 	}
 	if !l.cfgStatus.Accepted {
 		s += "; config rejected"
+	}
+	if n := len(l.foreign); n > 0 {
+		s += fmt.Sprintf("; %d service(s) of another tool left alone", n)
 	}
 	if l.rec.Error != "" {
 		s += "; last pass failed: " + l.rec.Error

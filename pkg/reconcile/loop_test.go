@@ -2,7 +2,6 @@ package reconcile
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -261,32 +260,4 @@ func row(st control.Status, addr string) control.RealServer {
 		}
 	}
 	return control.RealServer{}
-}
-
-// TestLoopRefusesForeignService: a service of the file that exists but
-// is not lvs-rs's stops Run at its first pass, the service untouched.
-func TestLoopRefusesForeignService(t *testing.T) {
-	dir := t.TempDir()
-	file, stateDir := filepath.Join(dir, "lvs-rs.yaml"), filepath.Join(dir, "state")
-	writeConfig(t, file, loopConfig(1, 0))
-	cfg, err := config.Load(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	k := newMemKernel()
-	foreign := director.DesiredFrom(cfg).Services[0].Service
-	k.do(ipvsOp(foreign))
-	lp, err := New(Options{Config: cfg, File: file, StateDir: stateDir, Director: director.Options{StateDir: stateDir, Kernel: k}, IPVS: k,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := lp.Run(ctx); !errors.Is(err, director.ErrForeignService) {
-		t.Fatalf("Run: %v, want ErrForeignService", err)
-	}
-	if got := k.weights(80); len(got) != 0 {
-		t.Fatalf("the foreign service was changed: %v", got)
-	}
 }

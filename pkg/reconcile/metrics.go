@@ -55,7 +55,7 @@ func metricOf(r Row) metrics.RealServerMetric {
 	m := metrics.RealServerMetric{
 		Address: r.Destination.Address, RealPort: r.Destination.Port,
 		State:            string(controlState(r.State)),
-		ConfiguredWeight: int(r.Configured), EffectiveWeight: int(r.Effective),
+		ConfiguredWeight: int(r.Configured), EffectiveWeight: int(r.KernelWeight),
 	}
 	if r.State == StateSorry {
 		m.ConfiguredWeight = int(r.Effective)

@@ -122,6 +122,11 @@ type Row struct {
 	State      RowState `json:"state"`
 	// InKernel: the effective desired state keeps it (false: deleted).
 	InKernel bool `json:"in_kernel"`
+	// KernelWeight is the weight the kernel holds after the pass, as read
+	// back (0: not in the kernel); Effective, unless a change of the pass
+	// failed (see Outcome.readBack). Status and the metrics report it as
+	// the effective weight.
+	KernelWeight uint32 `json:"kernel_weight"`
 }
 
 // Outcome is Overlay's result.

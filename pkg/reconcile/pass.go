@@ -4,6 +4,7 @@ import (
 	"context"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/lvs-rs/lvs-rs/internal/phase"
@@ -39,6 +40,7 @@ func (l *Loop) pass(ctx context.Context) (time.Time, bool, error) {
 	out, res, err := l.converge(ctx, s, in, scope, on)
 	l.progressed()
 	end := time.Now()
+	l.foreignFrom(res, err, scope)
 	l.record(out, res, err, start, end)
 	l.progressed()
 	phase.Mark("pass-record")
@@ -122,8 +124,23 @@ func (l *Loop) converge(ctx context.Context, s Setup, in Inputs, scope []ipvs.Se
 	defer cancel()
 	o := l.opts.Director
 	o.Services = scope
+	// Another tool's service named by the file is left out with a
+	// warning (see record), never a reason to stop converging the rest.
+	o.SkipForeign = true
 	res, err := director.Converge(cctx, out.Desired, o)
+	var read map[ipvs.ServiceKey]bool // the services Converge read; nil: every one
+	if scope != nil {
+		read = setOf(scope)
+	}
+	out.readBack(res.Kernel, read, ok && on.only != nil, l.lastRows())
 	return out, res, err
+}
+
+// lastRows returns the rows of the last pass (caller does not hold mu).
+func (l *Loop) lastRows() []Row {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.last.Rows
 }
 
 // inputs gathers the overlay's inputs but the kernel's (caller holds
@@ -229,6 +246,9 @@ func (l *Loop) record(out Outcome, res director.Result, err error, start, end ti
 		l.last = out
 	}
 	l.rec = passStatus(err, start, end)
+	if len(l.foreign) > 0 {
+		l.rec.Warnings = l.foreignWarnings()
+	}
 	if repaired {
 		l.repairs += uint64(len(res.Changes))
 	}
@@ -263,6 +283,55 @@ func (l *Loop) record(out Outcome, res director.Result, err error, start, end ti
 		l.publishMetrics()
 	}
 }
+
+// foreignFrom keeps the services of the file a pass left out because
+// another tool created them (director.Result.Foreign): after a full pass
+// those it found, after a pass of scope those of scope it found with the
+// others kept; a pass that could not read the kernel changes nothing. A
+// service newly left out is logged once, as a warning, not at every pass.
+func (l *Loop) foreignFrom(res director.Result, err error, scope []ipvs.ServiceKey) {
+	if err != nil && res.Kernel == nil {
+		return // not read: what was left out is unknown
+	}
+	l.mu.Lock()
+	prev := l.foreign
+	next := map[ipvs.ServiceKey]bool{}
+	if scope != nil {
+		in := setOf(scope)
+		for k := range prev {
+			if !in[k] {
+				next[k] = true
+			}
+		}
+	}
+	var added []ipvs.ServiceKey
+	for _, k := range res.Foreign {
+		next[k] = true
+		if !prev[k] {
+			added = append(added, k)
+		}
+	}
+	l.foreign = next
+	l.mu.Unlock()
+	for _, k := range added {
+		l.log.Warn("service left alone: it exists and was not created by lvs-rs (delete it by hand, or drop it from the config)",
+			"service", k.String())
+	}
+}
+
+// foreignWarnings renders the services left out for status, in key
+// order (caller holds mu).
+func (l *Loop) foreignWarnings() []string {
+	keys := slices.SortedFunc(maps.Keys(l.foreign), func(a, b ipvs.ServiceKey) int { return strings.Compare(a.String(), b.String()) })
+	out := make([]string, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, k.String()+": "+foreignNote)
+	}
+	return out
+}
+
+// foreignNote says why a service of the file is left alone.
+const foreignNote = "exists and was not created by lvs-rs: left alone (delete it by hand, or drop it from the config)"
 
 // driftObject names what a repairing change put back, for the metrics.
 func driftObject(c director.Change) string {

@@ -2,14 +2,11 @@ package daemon
 
 import (
 	"fmt"
-	"net/netip"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/lvs-rs/lvs-rs/pkg/ipvs"
 )
 
 // sampler reads the kernel's weights every 10ms until stopped and keeps
@@ -114,20 +111,4 @@ func (c *cluster) weightsNoFatal() map[string]int {
 		}
 	}
 	return out
-}
-
-// TestRunRefusesForeignService: as start, run takes over no service it
-// did not create: it exits 1 at its first pass and changes nothing.
-func TestRunRefusesForeignService(t *testing.T) {
-	c := newCluster(t, config("5s", 2, 3))
-	svc := ipvs.Service{Family: ipvs.Inet, Protocol: ipvs.TCP, Address: vip80.Address, Port: 80, Scheduler: "wlc", Netmask: 32}
-	must(t, c.ipvs.NewService(bg(), svc))
-	must(t, c.ipvs.NewDestination(bg(), svc, ipvs.Destination{Address: netip.MustParseAddr("10.0.0.11"), Port: 80, Forward: ipvs.Route, Weight: 7}))
-	d := c.run()
-	if code := d.exit(t); code != 1 || !strings.Contains(d.log.String(), "not created by lvs-rs") {
-		t.Fatalf("run over a foreign service: exit %d, want 1 and the refusal\n%s", code, d.log.String())
-	}
-	if got := c.weights(vip80); fmt.Sprint(got) != fmt.Sprint(map[string]int{"10.0.0.11": 7}) {
-		t.Fatalf("the foreign service was changed: %v", got)
-	}
 }
