@@ -32,6 +32,7 @@ virtual_servers:
   - vip: 10.0.0.100
     port: 80
     scheduler: mh
+    scheduler_flags: [mh-fallback]
     check: {type: tcp, interval: 100ms, timeout: 50ms, rise: 1, fall: 1}
     real_servers:
       - {address: 127.0.0.2, weight: 2, check: {port: %d}}

@@ -25,7 +25,7 @@ func TestSorryServerIsNotUp(t *testing.T) {
 		rs := realServerOf(r, nil)
 		if r.Destination.Address == sry {
 			sorryRows++
-			if rs.State != control.StateSorry || rs.EffectiveWeight != 1 {
+			if rs.State != control.StateSorry || r.Effective != 1 { // planned: the kernel's weight comes from the read-back
 				t.Errorf("status row of the sorry server: %+v, want state sorry, weight 1", rs)
 			}
 		} else if rs.State == control.StateUp {
