@@ -9,11 +9,19 @@ import (
 )
 
 // Binding is a VIP a real server must accept traffic for, and how: dr binds
-// it on lo, tun on tunl0; nat needs no VIP on the real server at all (the
+// it on lo, tun on the device that decapsulates its tunnel (tunl0 for ipip
+// and gue, gre0 for gre); nat needs no VIP on the real server at all (the
 // director rewrites the destination), and callers may skip it.
 type Binding struct {
 	VIP  netip.Addr
 	Mode Mode
+	// Tunnel, TunnelPort and TunnelFlag are a tun real server's
+	// encapsulation (its Tunnel: type, gue port, its one flag if any),
+	// so that the real server sets up the receiving end the director
+	// sends to; zero for dr and nat. An empty Tunnel with tun is ipip.
+	Tunnel     TunnelType
+	TunnelPort uint16
+	TunnelFlag TunnelFlag
 }
 
 // RealServerVIPs returns the VIPs this host serves as a real server: those
@@ -24,6 +32,9 @@ type Binding struct {
 // A host cannot bind one VIP both on lo (dr) and on tunl0 (tun): when the
 // configuration asks for that, the error names both services. nat next to
 // dr or tun is no conflict, and both bindings are returned.
+//
+// A tun binding carries its real server's tunnel: one VIP reached by two
+// tunnels (ipip and gue, or two gue ports) is two bindings.
 func (c *Config) RealServerVIPs(isLocal func(netip.Addr) bool) ([]Binding, error) {
 	type use struct {
 		mode Mode
@@ -39,7 +50,10 @@ func (c *Config) RealServerVIPs(isLocal func(netip.Addr) bool) ([]Binding, error
 			if !isLocal(rs.Address) {
 				continue
 			}
-			b := Binding{VIP: vs.VIP, Mode: rs.Mode}
+			b := Binding{VIP: vs.VIP, Mode: rs.Mode, Tunnel: rs.Tunnel.Type, TunnelPort: rs.Tunnel.Port}
+			if len(rs.Tunnel.Flags) > 0 {
+				b.TunnelFlag = rs.Tunnel.Flags[0] // at most one
+			}
 			if rs.Mode != ModeNAT {
 				first, ok := onHost[vs.VIP]
 				switch {
@@ -64,10 +78,11 @@ func (c *Config) RealServerVIPs(isLocal func(netip.Addr) bool) ([]Binding, error
 	return out, nil
 }
 
-// sortBindings orders bindings by VIP, then mode.
+// sortBindings orders bindings by VIP, then mode, then tunnel.
 func sortBindings(bs []Binding) {
 	slices.SortFunc(bs, func(a, b Binding) int {
-		return cmp.Or(a.VIP.Compare(b.VIP), cmp.Compare(a.Mode, b.Mode))
+		return cmp.Or(a.VIP.Compare(b.VIP), cmp.Compare(a.Mode, b.Mode),
+			cmp.Compare(a.Tunnel, b.Tunnel), cmp.Compare(a.TunnelPort, b.TunnelPort), cmp.Compare(a.TunnelFlag, b.TunnelFlag))
 	})
 }
 
