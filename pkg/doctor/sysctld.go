@@ -91,12 +91,21 @@ func managedSysctls(t Target) []managed {
 		}
 		return []managed{{key: sysctl.IPForward().String(), want: 1, undo: func(v int) bool { return v != 1 }, owner: "nat needs forwarding"}}
 	}
+	type policy struct {
+		wants []sysctl.Want
+		mode  config.Mode
+	}
+	var ps []policy
+	if t.hasMode(config.ModeDR, true) {
+		ps = append(ps, policy{arp.Policy(config.ModeDR), config.ModeDR})
+	}
+	for _, d := range t.tunnelDevices() {
+		ps = append(ps, policy{arp.DevicePolicy(d.name, true), config.ModeTUN})
+	}
 	var out []managed
-	for _, m := range []config.Mode{config.ModeDR, config.ModeTUN} {
-		if !t.hasMode(m, true) {
-			continue
-		}
-		for _, w := range arp.Policy(m) {
+	for _, p := range ps {
+		m := p.mode
+		for _, w := range p.wants {
 			k := w.Key.String()
 			if slices.ContainsFunc(out, func(x managed) bool { return x.key == k }) {
 				continue
