@@ -477,10 +477,15 @@ func TestKernelGUEDryRun(t *testing.T) {
 	opt := h.opt
 	opt.DryRun = true
 	var res Result
-	h.in(func() (err error) { res, err = Start(context.Background(), Desired{Bindings: gue(6080, vip1)}, opt); return err })
+	h.in(func() (err error) {
+		res, err = Start(context.Background(), Desired{Bindings: gue(6080, vip1)}, opt)
+		return err
+	})
 	got := kinds(res.Changes)
 	t.Logf("plan:\n%s", strings.Join(got, "\n"))
-	at := func(s string) int { return slices.IndexFunc(got, func(c string) bool { return strings.HasPrefix(c, s) }) }
+	at := func(s string) int {
+		return slices.IndexFunc(got, func(c string) bool { return strings.HasPrefix(c, s) })
+	}
 	port, bind := at("add gue receive port 6080"), at("bind "+vip1.String()+"/32 dev tunl0")
 	if port < 0 || bind < 0 || port > bind {
 		t.Errorf("plan lacks the GUE receive port before the VIP on tunl0")
