@@ -22,7 +22,9 @@ var ErrInvalid = errors.New("invalid real-server configuration")
 // Desired is what a real server should look like.
 type Desired struct {
 	// Bindings are the VIPs this host accepts traffic for, each with its
-	// forwarding mode (config.RealServerVIPs or config.RealServerFromFlags).
+	// forwarding mode and, for tun, its tunnel (config.RealServerVIPs or
+	// config.RealServerFromFlags; a tun binding without a tunnel type is
+	// ipip; its flag is the director's business and ignored here).
 	Bindings []config.Binding
 	// Gateway, when valid, is the director address nat replies must route
 	// through: lvs-rs makes it the default route. It is applied only when

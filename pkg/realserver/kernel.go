@@ -16,9 +16,10 @@ import (
 
 // kernel is everything the executor does to the host. Each method is
 // idempotent: a repeat, or removing what is already gone, succeeds;
-// except Bind, which fails with EEXIST when the address is there already
-// (Plan binds only what it saw absent, so that one is someone else's,
-// and its intention is taken back).
+// except Bind, which fails with EEXIST when the address is there already,
+// and AddFOU, which fails (EALREADY) when the port is (Plan adds only what
+// it saw absent, so that one is someone else's, and its intention is
+// taken back).
 type kernel interface {
 	arp.ReadWriter
 	// EnsureTunnel, TunnelUp, TunnelDown and DeleteTunnel work on a
