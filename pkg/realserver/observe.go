@@ -20,12 +20,13 @@ import (
 // Observed is the part of the host Plan looks at.
 type Observed struct {
 	// Addrs are the addresses Plan looks at, as vip.List reports them:
-	// every one on lo and tunl0, and on other links those that are a VIP
-	// wanted or recorded.
+	// every one on lo, tunl0 and gre0, and on other links those that are
+	// a VIP wanted or recorded.
 	Addrs []vip.Addr
-	// Tunnel is the state of tunl0, GRE that of gre0.
+	// Tunnel is the state of tunl0.
 	Tunnel tunnel.Link
-	GRE    tunnel.Link
+	// GRE is the state of gre0.
+	GRE tunnel.Link
 	// FOU is what the kernel's fou family holds, read only when a gue
 	// binding is wanted or a GUE port recorded (zero otherwise).
 	FOU FOUState
