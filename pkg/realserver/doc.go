@@ -37,7 +37,7 @@
 // VIP that was already on its device is adopted: wanted, never recorded,
 // never removed; one another tool adds after start saw it absent makes
 // the bind fail with EEXIST and is not recorded either. So is a GUE
-// receive port (the kernel's refusal is EALREADY); a recorded port is
+// receive port (the kernel's refusal is EADDRINUSE); a recorded port is
 // lvs-rs's while the kernel has it as GUE. A FOU port of another kind on
 // the wanted UDP port (direct, ip fou add port PORT ipproto N) is never
 // replaced: start stops there and names it. A

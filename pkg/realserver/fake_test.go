@@ -162,13 +162,14 @@ func (f *fakeKernel) LoadFOU(context.Context) error {
 	return f.write("load fou", func() { f.fou.Loaded = true })
 }
 
-// AddFOU adds a GUE port; the kernel refuses one it has with EALREADY.
+// AddFOU adds a GUE port; the kernel refuses a port taken with
+// EADDRINUSE.
 func (f *fakeKernel) AddFOU(port uint16) error {
 	if !f.fou.Loaded {
 		return fmt.Errorf("add gue port %d: %w", port, tunnel.ErrNoFOU)
 	}
 	if slices.ContainsFunc(f.fou.Ports, func(p tunnel.FOUPort) bool { return p.Port == port }) {
-		return fmt.Errorf("add gue port %d: %w", port, unix.EALREADY)
+		return fmt.Errorf("add gue port %d: %w", port, unix.EADDRINUSE)
 	}
 	return f.write(fmt.Sprintf("add gue port %d", port), func() {
 		f.fou.Ports = append(f.fou.Ports, tunnel.FOUPort{Port: port, GUE: true})

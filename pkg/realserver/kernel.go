@@ -17,7 +17,7 @@ import (
 // kernel is everything the executor does to the host. Each method is
 // idempotent: a repeat, or removing what is already gone, succeeds;
 // except Bind, which fails with EEXIST when the address is there already,
-// and AddFOU, which fails (EALREADY) when the port is (Plan adds only what
+// and AddFOU, which fails (EADDRINUSE) when the port is (Plan adds only what
 // it saw absent, so that one is someone else's, and its intention is
 // taken back).
 type kernel interface {

@@ -241,8 +241,9 @@ func (f *FOU) portRequest(cmd uint8, port uint16, gue bool) (genetlink.Message, 
 
 // AddGUE adds an IPv4 GUE receive port on every address (ip fou add port
 // PORT gue). It loads nothing: without fou (see Load) the error wraps
-// ErrNoFOU. The kernel refuses a port it already has with EALREADY, and
-// one a socket already holds with EADDRINUSE.
+// ErrNoFOU. The kernel refuses a port a socket already holds, another
+// receive port's included, with EADDRINUSE (its own check for the same
+// receive port, EALREADY, comes after binding the socket).
 func (f *FOU) AddGUE(port uint16) error {
 	ok, err := f.Loaded()
 	if err == nil && !ok {
