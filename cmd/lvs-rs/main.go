@@ -1,7 +1,7 @@
 // Command lvs-rs turns a Linux host into a correctly configured member of a
 // Linux Virtual Server cluster: a director (kernel IPVS, VIPs, ip_forward)
-// or a real server (VIP on lo or tunl0, ARP and rp_filter sysctls, or a
-// route through the director).
+// or a real server (VIP on lo, tunl0 or gre0, GUE receive ports, ARP and
+// rp_filter sysctls, or a route through the director).
 //
 // This package is only the command-line wiring; the work lives in pkg/.
 package main

@@ -172,11 +172,18 @@ func TestKernelErrCodes(t *testing.T) {
 		{fmt.Errorf("x: %w", realserver.ErrInvalid), exitUsage},
 		{fmt.Errorf("x: %w", director.ErrNoIPVS), exitKernel},
 		{fmt.Errorf("x: %w", tunnel.ErrNoIPIP), exitKernel},
+		{fmt.Errorf("x: %w", tunnel.ErrNoGRE), exitKernel},
+		{fmt.Errorf("x: %w", tunnel.ErrNoFOU), exitKernel},
 		{fmt.Errorf("vip: bind: %w", unix.EPERM), exitKernel},
 	} {
 		var ee *exitError
 		if err := kernelErr(c.err); !errors.As(err, &ee) || ee.code != c.code {
 			t.Errorf("kernelErr(%v) = %v, want exit %d", c.err, err, c.code)
+		}
+	}
+	for _, e := range []error{tunnel.ErrNoGRE, tunnel.ErrNoFOU} {
+		if got := kernelErr(fmt.Errorf("realserver: x: %w", e)).Error(); got != e.Error() {
+			t.Errorf("missing-module message %q, want the sentinel's one line %q", got, e)
 		}
 	}
 	if !strings.Contains(kernelErr(director.ErrNoIPVS).Error(), "ip_vs") {

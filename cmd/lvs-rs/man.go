@@ -20,7 +20,7 @@ const manDescription = `lvs-rs turns a Linux host into a correctly configured me
 
 On the director, start binds the VIPs on director.interface, turns on ip_forward where a real server uses NAT and programs kernel IPVS (services, real servers, schedulers, weights, persistence, firewall marks, DR/TUN/NAT) by reconciling in place; it never flushes the IPVS table and leaves services it did not create alone.
 
-On a real server, start binds the VIP on lo (DR) or tunl0 (TUN) and sets arp_ignore, arp_announce and rp_filter on exactly the devices that need them, or routes through the director (NAT).
+On a real server, start binds the VIP on lo (DR), on tunl0 (TUN through ipip or gue, with a GUE receive port on the tunnel's UDP port for gue) or on gre0 (TUN through gre), and sets arp_ignore, arp_announce and rp_filter on exactly the devices that need them, or routes through the director (NAT).
 
 start is idempotent; stop removes exactly what lvs-rs created and puts every sysctl back to the value it had before. Two lvs-rs commands never run at once: the second waits up to 30 seconds on STATE_DIR/lock.
 

@@ -184,6 +184,10 @@ func kernelErr(err error) error {
 		return withCode(exitKernel, director.ErrNoIPVS)
 	case errors.Is(err, tunnel.ErrNoIPIP):
 		return withCode(exitKernel, tunnel.ErrNoIPIP)
+	case errors.Is(err, tunnel.ErrNoGRE):
+		return withCode(exitKernel, tunnel.ErrNoGRE)
+	case errors.Is(err, tunnel.ErrNoFOU):
+		return withCode(exitKernel, tunnel.ErrNoFOU)
 	}
 	return withCode(exitKernel, err)
 }

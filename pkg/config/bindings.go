@@ -9,11 +9,19 @@ import (
 )
 
 // Binding is a VIP a real server must accept traffic for, and how: dr binds
-// it on lo, tun on tunl0; nat needs no VIP on the real server at all (the
+// it on lo, tun on the device that decapsulates its tunnel (tunl0 for ipip
+// and gue, gre0 for gre); nat needs no VIP on the real server at all (the
 // director rewrites the destination), and callers may skip it.
 type Binding struct {
 	VIP  netip.Addr
 	Mode Mode
+	// Tunnel, TunnelPort and TunnelFlag are a tun real server's
+	// encapsulation (its Tunnel: type, gue port, its one flag if any),
+	// so that the real server sets up the receiving end the director
+	// sends to; zero for dr and nat. An empty Tunnel with tun is ipip.
+	Tunnel     TunnelType
+	TunnelPort uint16
+	TunnelFlag TunnelFlag
 }
 
 // RealServerVIPs returns the VIPs this host serves as a real server: those
@@ -26,6 +34,9 @@ type Binding struct {
 // A host cannot bind one VIP both on lo (dr) and on tunl0 (tun): when the
 // configuration asks for that, the error names both services. nat next to
 // dr or tun is no conflict, and both bindings are returned.
+//
+// A tun binding carries its real server's tunnel: one VIP reached by two
+// tunnels (ipip and gue, or two gue ports) is two bindings.
 func (c *Config) RealServerVIPs(isLocal func(netip.Addr) bool) ([]Binding, error) {
 	type use struct {
 		mode Mode
@@ -37,8 +48,11 @@ func (c *Config) RealServerVIPs(isLocal func(netip.Addr) bool) ([]Binding, error
 	var out []Binding
 	var errs []error
 	for i, vs := range c.VirtualServers {
-		bind := func(m Mode) {
-			b := Binding{VIP: vs.VIP, Mode: m}
+		bind := func(m Mode, t Tunnel) {
+			b := Binding{VIP: vs.VIP, Mode: m, Tunnel: t.Type, TunnelPort: t.Port}
+			if len(t.Flags) > 0 {
+				b.TunnelFlag = t.Flags[0] // at most one
+			}
 			if m != ModeNAT {
 				first, ok := onHost[vs.VIP]
 				switch {
@@ -57,11 +71,15 @@ func (c *Config) RealServerVIPs(isLocal func(netip.Addr) bool) ([]Binding, error
 		}
 		for _, rs := range vs.RealServers {
 			if isLocal(rs.Address) {
-				bind(rs.Mode)
+				bind(rs.Mode, rs.Tunnel)
 			}
 		}
 		if vs.SorryServer.IsValid() && isLocal(vs.SorryServer) {
-			bind(vs.Mode)
+			var t Tunnel
+			if vs.Mode == ModeTUN {
+				t.Type = TunnelIPIP // the director adds it with the default tunnel
+			}
+			bind(vs.Mode, t)
 		}
 	}
 	if len(errs) > 0 {
@@ -71,10 +89,11 @@ func (c *Config) RealServerVIPs(isLocal func(netip.Addr) bool) ([]Binding, error
 	return out, nil
 }
 
-// sortBindings orders bindings by VIP, then mode.
+// sortBindings orders bindings by VIP, then mode, then tunnel.
 func sortBindings(bs []Binding) {
 	slices.SortFunc(bs, func(a, b Binding) int {
-		return cmp.Or(a.VIP.Compare(b.VIP), cmp.Compare(a.Mode, b.Mode))
+		return cmp.Or(a.VIP.Compare(b.VIP), cmp.Compare(a.Mode, b.Mode),
+			cmp.Compare(a.Tunnel, b.Tunnel), cmp.Compare(a.TunnelPort, b.TunnelPort), cmp.Compare(a.TunnelFlag, b.TunnelFlag))
 	})
 }
 

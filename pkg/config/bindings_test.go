@@ -35,12 +35,12 @@ func TestRealServerVIPs(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []Binding{
-		{ip(t, "10.0.0.100"), ModeDR},
-		{ip(t, "10.0.0.100"), ModeNAT},
-		{ip(t, "10.0.0.101"), ModeTUN},
-		{ip(t, "10.0.0.102"), ModeNAT},
-		{ip(t, "10.0.0.103"), ModeTUN},
-		{ip(t, "2001:db8::100"), ModeDR},
+		{VIP: ip(t, "10.0.0.100"), Mode: ModeDR},
+		{VIP: ip(t, "10.0.0.100"), Mode: ModeNAT},
+		{VIP: ip(t, "10.0.0.101"), Mode: ModeTUN, Tunnel: TunnelIPIP},
+		{VIP: ip(t, "10.0.0.102"), Mode: ModeNAT},
+		{VIP: ip(t, "10.0.0.103"), Mode: ModeTUN, Tunnel: TunnelIPIP},
+		{VIP: ip(t, "2001:db8::100"), Mode: ModeDR},
 	}
 	if diff := cmpDiff(want, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
@@ -50,7 +50,7 @@ func TestRealServerVIPs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmpDiff([]Binding{{ip(t, "10.0.0.99"), ModeDR}, {ip(t, "10.0.0.100"), ModeDR}}, got); diff != "" {
+	if diff := cmpDiff([]Binding{{VIP: ip(t, "10.0.0.99"), Mode: ModeDR}, {VIP: ip(t, "10.0.0.100"), Mode: ModeDR}}, got); diff != "" {
 		t.Errorf("10.0.0.12 (-want +got):\n%s", diff)
 	}
 
@@ -100,6 +100,53 @@ func TestFWMarkKey(t *testing.T) {
 	}
 }
 
+// TestRealServerVIPsCarryTunnel: a tun real server's binding carries its
+// tunnel (type, gue port, flag), so that the real server sets up the end
+// the director sends to; one VIP reached by two tunnels is two bindings,
+// and gue next to gre on one VIP is no conflict (both are tun).
+func TestRealServerVIPsCarryTunnel(t *testing.T) {
+	const doc = `virtual_servers:
+  - vip: 10.0.0.100
+    port: 80
+    mode: tun
+    real_servers:
+      - {address: 10.0.0.11, tunnel: {type: gue, port: 6080, flags: [remcsum]}}
+      - {address: 10.0.0.12, tunnel: {type: gre, flags: [csum]}}
+  - vip: 10.0.0.100
+    port: 443
+    mode: tun
+    real_servers:
+      - {address: 10.0.0.11}
+      - {address: 10.0.0.12, tunnel: {type: gue, port: 6081}}
+`
+	c, err := Parse("f.yaml", []byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := ip(t, "10.0.0.100")
+	for _, tc := range []struct {
+		host string
+		want []Binding
+	}{
+		{"10.0.0.11", []Binding{
+			{VIP: v, Mode: ModeTUN, Tunnel: TunnelGUE, TunnelPort: 6080, TunnelFlag: TunnelRemCsum},
+			{VIP: v, Mode: ModeTUN, Tunnel: TunnelIPIP},
+		}},
+		{"10.0.0.12", []Binding{
+			{VIP: v, Mode: ModeTUN, Tunnel: TunnelGRE, TunnelFlag: TunnelCsum},
+			{VIP: v, Mode: ModeTUN, Tunnel: TunnelGUE, TunnelPort: 6081},
+		}},
+	} {
+		got, err := c.RealServerVIPs(localTo(t, tc.host))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmpDiff(tc.want, got); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", tc.host, diff)
+		}
+	}
+}
+
 // TestRealServerVIPsSorryServer: the director adds a sorry server in its
 // service's mode, so the sorry server's host binds the VIP as a real
 // server of that mode does (dr on lo, tun on tunl0; nat binds nothing but
@@ -122,10 +169,10 @@ func TestRealServerVIPsSorryServer(t *testing.T) {
 		host string
 		want []Binding
 	}{
-		{"10.0.0.99", []Binding{{ip(t, "10.0.0.100"), ModeDR}, {ip(t, "10.0.0.101"), ModeTUN}}},
-		{"10.0.0.98", []Binding{{ip(t, "10.0.0.102"), ModeNAT}}},
-		{"2001:db8::99", []Binding{{ip(t, "2001:db8::100"), ModeDR}}},
-		{"10.0.0.12", []Binding{{ip(t, "10.0.0.100"), ModeDR}, {ip(t, "10.0.0.101"), ModeDR}, {ip(t, "10.0.0.102"), ModeNAT}}},
+		{"10.0.0.99", []Binding{{VIP: ip(t, "10.0.0.100"), Mode: ModeDR}, {VIP: ip(t, "10.0.0.101"), Mode: ModeTUN, Tunnel: TunnelIPIP}}},
+		{"10.0.0.98", []Binding{{VIP: ip(t, "10.0.0.102"), Mode: ModeNAT}}},
+		{"2001:db8::99", []Binding{{VIP: ip(t, "2001:db8::100"), Mode: ModeDR}}},
+		{"10.0.0.12", []Binding{{VIP: ip(t, "10.0.0.100"), Mode: ModeDR}, {VIP: ip(t, "10.0.0.101"), Mode: ModeDR}, {VIP: ip(t, "10.0.0.102"), Mode: ModeNAT}}},
 	} {
 		got, err := c.RealServerVIPs(localTo(t, tc.host))
 		if err != nil {

@@ -15,16 +15,16 @@ func TestRealServerFromFlags(t *testing.T) {
 		want     []Binding
 		wantGate string
 	}{
-		{name: "dr", mode: "dr", vips: []string{"10.0.0.100"}, want: []Binding{{ip(t, "10.0.0.100"), ModeDR}}},
+		{name: "dr", mode: "dr", vips: []string{"10.0.0.100"}, want: []Binding{{VIP: ip(t, "10.0.0.100"), Mode: ModeDR}}},
 		{name: "default mode, lists, duplicates", vips: []string{"10.0.0.2,10.0.0.1", " 10.0.0.1 "},
-			want: []Binding{{ip(t, "10.0.0.1"), ModeDR}, {ip(t, "10.0.0.2"), ModeDR}}},
+			want: []Binding{{VIP: ip(t, "10.0.0.1"), Mode: ModeDR}, {VIP: ip(t, "10.0.0.2"), Mode: ModeDR}}},
 		{name: "tun, list", mode: "tun", vips: []string{"10.0.0.2, 10.0.0.1"},
-			want: []Binding{{ip(t, "10.0.0.1"), ModeTUN}, {ip(t, "10.0.0.2"), ModeTUN}}},
+			want: []Binding{{VIP: ip(t, "10.0.0.1"), Mode: ModeTUN}, {VIP: ip(t, "10.0.0.2"), Mode: ModeTUN}}},
 		{name: "dr, both families", mode: "dr", vips: []string{"2001:db8::1, 10.0.0.1"},
-			want: []Binding{{ip(t, "10.0.0.1"), ModeDR}, {ip(t, "2001:db8::1"), ModeDR}}},
+			want: []Binding{{VIP: ip(t, "10.0.0.1"), Mode: ModeDR}, {VIP: ip(t, "2001:db8::1"), Mode: ModeDR}}},
 		{name: "nat with gateway, no vip", mode: "nat", gateway: "10.0.0.254", wantGate: "10.0.0.254"},
 		{name: "nat with vip", mode: "nat", vips: []string{"10.0.0.1"}, gateway: "10.0.0.254", wantGate: "10.0.0.254",
-			want: []Binding{{ip(t, "10.0.0.1"), ModeNAT}}},
+			want: []Binding{{VIP: ip(t, "10.0.0.1"), Mode: ModeNAT}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg, got, err := RealServerFromFlags(tc.mode, tc.vips, tc.gateway)

@@ -80,12 +80,12 @@ func TestGatewayProblem(t *testing.T) {
 		bs   []Binding
 		want bool
 	}{
-		{gw6, []Binding{{v4, ModeNAT}, {v6, ModeDR}}, true},
-		{gw4, []Binding{{v4, ModeDR}, {v6, ModeNAT}}, true},
-		{gw6, []Binding{{v4, ModeNAT}, {v6, ModeNAT}}, false},
-		{gw6, []Binding{{v4, ModeDR}}, false},
+		{gw6, []Binding{{VIP: v4, Mode: ModeNAT}, {VIP: v6, Mode: ModeDR}}, true},
+		{gw4, []Binding{{VIP: v4, Mode: ModeDR}, {VIP: v6, Mode: ModeNAT}}, true},
+		{gw6, []Binding{{VIP: v4, Mode: ModeNAT}, {VIP: v6, Mode: ModeNAT}}, false},
+		{gw6, []Binding{{VIP: v4, Mode: ModeDR}}, false},
 		{gw6, nil, false},
-		{netip.Addr{}, []Binding{{v4, ModeNAT}}, false},
+		{netip.Addr{}, []Binding{{VIP: v4, Mode: ModeNAT}}, false},
 	} {
 		if got := GatewayProblem(tc.gw, tc.bs); (got != "") != tc.want {
 			t.Errorf("GatewayProblem(%s, %v) = %q, want a problem: %v", tc.gw, tc.bs, got, tc.want)

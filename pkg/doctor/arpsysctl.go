@@ -10,7 +10,6 @@ import (
 	"github.com/lvs-rs/lvs-rs/pkg/arp"
 	"github.com/lvs-rs/lvs-rs/pkg/config"
 	"github.com/lvs-rs/lvs-rs/pkg/sysctl"
-	"github.com/lvs-rs/lvs-rs/pkg/tunnel"
 )
 
 // NameARPSysctls is the real server's ARP parameter check: on every
@@ -18,7 +17,7 @@ import (
 // the VIPs quiet (1, 2 or 8; 3 too when every VIP is dr, bound scope host
 // on lo; 4 to 7 reply as 0 does) and the effective arp_announce must be 2
 // (larger values act as 0), or the host answers ARP for a VIP it holds on
-// lo or tunl0, or announces a VIP as an ARP source. The rule is the one
+// lo, tunl0 or gre0, or announces a VIP as an ARP source. The rule is the one
 // start applies (arp.Enough).
 const NameARPSysctls = "arp-sysctls"
 
@@ -84,14 +83,15 @@ func quietValues(param string, want int, hostOnly bool) string {
 	return strings.Join(vs[:len(vs)-1], ", ") + " or " + vs[len(vs)-1]
 }
 
-// vipDevices are the devices that hold t's IPv4 VIPs: lo (dr), tunl0 (tun).
+// vipDevices are the devices that hold t's IPv4 VIPs: lo (dr), tunl0 and
+// gre0 (tun).
 func vipDevices(t Target) []string {
 	var out []string
 	if t.hasMode(config.ModeDR, true) {
 		out = append(out, "lo")
 	}
-	if t.hasMode(config.ModeTUN, true) {
-		out = append(out, tunnel.Dev)
+	for _, d := range t.tunnelDevices() {
+		out = append(out, d.name)
 	}
 	return out
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/lvs-rs/lvs-rs/pkg/config"
 	"github.com/lvs-rs/lvs-rs/pkg/director"
 	"github.com/lvs-rs/lvs-rs/pkg/reconcile"
+	"github.com/lvs-rs/lvs-rs/pkg/tunnel"
 )
 
 // Roles a Target is checked for.
@@ -110,6 +111,41 @@ func DirectorTarget(cfg *config.Config) Target {
 // when v4 is set).
 func (t Target) hasMode(m config.Mode, v4 bool) bool {
 	return slices.ContainsFunc(t.Bindings, func(b config.Binding) bool { return b.Mode == m && (!v4 || b.VIP.Is4()) })
+}
+
+// tunDev is a fallback device that holds t's IPv4 tun VIPs: tunl0 (ipip,
+// gue) or gre0 (gre), with the most bytes the director's encapsulation of
+// those tunnels adds to a packet, and the tunnel types it serves.
+type tunDev struct {
+	name     string
+	overhead int
+	types    []string // "ipip", "gue", "gre"
+}
+
+// tunnelDevices returns the fallback devices of t's IPv4 tun bindings,
+// tunl0 before gre0.
+func (t Target) tunnelDevices() []tunDev {
+	var out []tunDev
+	for _, name := range []string{tunnel.Dev, tunnel.GREDev} {
+		d := tunDev{name: name}
+		for _, b := range t.Bindings {
+			if b.Mode != config.ModeTUN || !b.VIP.Is4() || tunnel.For(b.Tunnel).Name != name {
+				continue
+			}
+			d.overhead = max(d.overhead, tunnel.Overhead(b.Tunnel, b.TunnelFlag))
+			typ := string(b.Tunnel)
+			if typ == "" {
+				typ = string(config.TunnelIPIP)
+			}
+			if !slices.Contains(d.types, typ) {
+				d.types = append(d.types, typ)
+			}
+		}
+		if d.overhead > 0 {
+			out = append(out, d)
+		}
+	}
+	return out
 }
 
 // Result is one line of the doctor's report: a check's name and either

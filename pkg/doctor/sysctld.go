@@ -98,11 +98,20 @@ func managedSysctls(t Target) []managed {
 		return out
 	}
 	hostOnly := !t.hasMode(config.ModeTUN, true) // every IPv4 VIP dr: on lo, scope host
-	for _, m := range []config.Mode{config.ModeDR, config.ModeTUN} {
-		if !t.hasMode(m, true) {
-			continue
-		}
-		for _, w := range arp.Policy(m) {
+	type policy struct {
+		wants []sysctl.Want
+		mode  config.Mode
+	}
+	var ps []policy
+	if t.hasMode(config.ModeDR, true) {
+		ps = append(ps, policy{arp.Policy(config.ModeDR), config.ModeDR})
+	}
+	for _, d := range t.tunnelDevices() {
+		ps = append(ps, policy{arp.DevicePolicy(d.name, true), config.ModeTUN})
+	}
+	for _, p := range ps {
+		m := p.mode
+		for _, w := range p.wants {
 			k := w.Key.String()
 			if slices.ContainsFunc(out, func(x managed) bool { return x.key == k }) {
 				continue

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/lvs-rs/lvs-rs/pkg/sysctl"
+	"github.com/lvs-rs/lvs-rs/pkg/tunnel"
 	"golang.org/x/sys/unix"
 )
 
@@ -92,8 +93,10 @@ func TestAheadFailureTakesBackLaterIntentions(t *testing.T) {
 func checkRecordHoldsWrites(t *testing.T, f *fakeKernel, rec Record, ahead bool) {
 	t.Helper()
 	base := newFake()
-	if f.tun.Exists { // loading ipip made tunl0's parameters, at their defaults
-		base.EnsureTunnel(context.Background())
+	for _, dev := range []string{tunnel.Dev, tunnel.GREDev} {
+		if f.link(dev).Exists { // loading the module made the device's parameters, at their defaults
+			base.EnsureTunnel(context.Background(), dev)
+		}
 	}
 	for k, v := range f.sys {
 		if v != base.sys[k] && !slices.ContainsFunc(rec.Sysctls, func(r sysctl.Record) bool { return r.Key == k }) {

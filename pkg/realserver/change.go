@@ -27,6 +27,16 @@ const (
 	TunnelDown               // set tunl0 down again
 	DeleteTunnel             // delete a tunl0 lvs-rs created
 	ForgetTunnel             // drop the tunnel record (state only)
+	LoadGRE                  // load ip_gre so that gre0 exists
+	GREUp                    // set gre0 up
+	NoteGREUp                // record that gre0 was already up (state only)
+	GREDown                  // set gre0 down again
+	DeleteGRE                // delete a gre0 lvs-rs created
+	ForgetGRE                // drop the gre0 record (state only)
+	LoadFOU                  // load fou so that GUE receive ports can be added
+	AddFOU                   // add a GUE receive port (Port)
+	DeleteFOU                // delete a GUE receive port lvs-rs added (Port)
+	ForgetFOU                // drop a GUE receive port lvs-rs added that is gone (state only)
 )
 
 // Change is one planned step.
@@ -45,6 +55,13 @@ type Change struct {
 	// the replace is done. nil when the slot was free or held another
 	// route.
 	Own *Route
+	// Port is the UDP port of AddFOU, DeleteFOU and ForgetFOU.
+	Port uint16
+	// Foreign (AddFOU) is the FOU receive port another tool holds on
+	// Port, which does not decapsulate GUE: start refuses to go on
+	// (replacing it would break that tool, keeping it drops every packet
+	// of the director). "" when the port is free.
+	Foreign string
 }
 
 // String renders the change as one line, e.g.
@@ -85,6 +102,29 @@ func (c Change) String() string {
 		return fmt.Sprintf("delete %s (created by lvs-rs)", tunnel.Dev)
 	case ForgetTunnel:
 		return fmt.Sprintf("forget %s (left as is)", tunnel.Dev)
+	case LoadGRE:
+		return fmt.Sprintf("load %s (creates %s)", tunnel.GREModule, tunnel.GREDev)
+	case GREUp:
+		return fmt.Sprintf("set %s up", tunnel.GREDev)
+	case NoteGREUp:
+		return fmt.Sprintf("note %s was already up (stop leaves it up)", tunnel.GREDev)
+	case GREDown:
+		return fmt.Sprintf("set %s down (it was down before lvs-rs)", tunnel.GREDev)
+	case DeleteGRE:
+		return fmt.Sprintf("delete %s (created by lvs-rs)", tunnel.GREDev)
+	case ForgetGRE:
+		return fmt.Sprintf("forget %s (left as is)", tunnel.GREDev)
+	case LoadFOU:
+		return fmt.Sprintf("load %s (for gue receive ports)", tunnel.FOUModule)
+	case AddFOU:
+		if c.Foreign != "" {
+			return fmt.Sprintf("add gue receive port %d (refused: the port is a fou %s)", c.Port, c.Foreign)
+		}
+		return fmt.Sprintf("add gue receive port %d", c.Port)
+	case DeleteFOU:
+		return fmt.Sprintf("delete gue receive port %d (added by lvs-rs)", c.Port)
+	case ForgetFOU:
+		return fmt.Sprintf("forget gue receive port %d (already removed)", c.Port)
 	}
 	return fmt.Sprintf("change kind %d", int(c.Kind))
 }
@@ -113,6 +153,23 @@ func (c Change) Drift() string {
 		return fmt.Sprintf("%s is up but no longer needed (lvs-rs brought it up)", tunnel.Dev)
 	case DeleteTunnel:
 		return fmt.Sprintf("%s was created by lvs-rs but is no longer needed", tunnel.Dev)
+	case LoadGRE:
+		return fmt.Sprintf("%s does not exist (module %s not loaded)", tunnel.GREDev, tunnel.GREModule)
+	case GREUp:
+		return fmt.Sprintf("%s is down", tunnel.GREDev)
+	case GREDown:
+		return fmt.Sprintf("%s is up but no longer needed (lvs-rs brought it up)", tunnel.GREDev)
+	case DeleteGRE:
+		return fmt.Sprintf("%s was created by lvs-rs but is no longer needed", tunnel.GREDev)
+	case LoadFOU:
+		return fmt.Sprintf("module %s is not loaded (no gue receive port)", tunnel.FOUModule)
+	case AddFOU:
+		if c.Foreign != "" {
+			return fmt.Sprintf("UDP port %d is a fou %s, not a gue receive port", c.Port, c.Foreign)
+		}
+		return fmt.Sprintf("gue receive port %d is missing", c.Port)
+	case DeleteFOU:
+		return fmt.Sprintf("gue receive port %d was added by lvs-rs but is no longer needed", c.Port)
 	}
 	return c.String()
 }
@@ -121,7 +178,7 @@ func (c Change) Drift() string {
 // update the state record.
 func (c Change) Writes() bool {
 	switch c.Kind {
-	case NoteTunnelUp, ForgetAddr, ForgetRoute, ForgetTunnel:
+	case NoteTunnelUp, ForgetAddr, ForgetRoute, ForgetTunnel, NoteGREUp, ForgetGRE, ForgetFOU:
 		return false
 	case Sysctl:
 		return c.Op.Writes()

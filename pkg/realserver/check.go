@@ -4,15 +4,14 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/lvs-rs/lvs-rs/pkg/arp"
-	"github.com/lvs-rs/lvs-rs/pkg/config"
 	"github.com/lvs-rs/lvs-rs/pkg/tunnel"
 )
 
 // check validates a record read from disk: a version this lvs-rs reads,
 // and entries that name only what the real-server role creates (sysctls
-// of its ARP policy, VIPs on lo or tunl0, default routes), so that a
-// damaged or tampered file never makes stop touch anything else.
+// of its ARP policy, VIPs on lo, tunl0 or gre0, tunl0 and gre0, GUE
+// receive ports, default routes), so that a damaged or tampered file
+// never makes stop touch anything else.
 func (r Record) check() error {
 	if !slices.Contains(readVersions, r.Version) {
 		return fmt.Errorf("version %d is not one this lvs-rs reads (%v): stop with the lvs-rs that wrote it, or undo by hand what it lists and delete the file", r.Version, readVersions)
@@ -21,8 +20,8 @@ func (r Record) check() error {
 		return fmt.Errorf(what+": the record is damaged: undo by hand what it lists and delete the file", a...)
 	}
 	keys := map[string]bool{}
-	for _, m := range []config.Mode{config.ModeDR, config.ModeTUN} {
-		for _, w := range arp.Policy(m) {
+	for _, dev := range []string{"lo", tunnel.Dev, tunnel.GREDev} {
+		for _, w := range devicePolicy(dev) {
 			keys[w.Key.String()] = true
 		}
 	}
@@ -32,8 +31,8 @@ func (r Record) check() error {
 		}
 	}
 	for i, a := range r.Addresses {
-		if a.Dev != "lo" && a.Dev != tunnel.Dev {
-			return bad("addresses[%d]: device %q is not lo or %s", i, a.Dev, tunnel.Dev)
+		if a.Dev != "lo" && a.Dev != tunnel.Dev && a.Dev != tunnel.GREDev {
+			return bad("addresses[%d]: device %q is not lo, %s or %s", i, a.Dev, tunnel.Dev, tunnel.GREDev)
 		}
 		if !a.Prefix.IsValid() || !a.Prefix.IsSingleIP() {
 			return bad("addresses[%d]: %q is not a single-address prefix", i, a.Prefix)
@@ -41,6 +40,14 @@ func (r Record) check() error {
 	}
 	if r.Tunnel != nil && r.Tunnel.Dev != tunnel.Dev {
 		return bad("tunnel: device %q is not %s", r.Tunnel.Dev, tunnel.Dev)
+	}
+	if r.GRE != nil && r.GRE.Dev != tunnel.GREDev {
+		return bad("gre: device %q is not %s", r.GRE.Dev, tunnel.GREDev)
+	}
+	for i, p := range r.FOU {
+		if p.Port == 0 || slices.ContainsFunc(r.FOU[:i], func(q FOURecord) bool { return q == p }) {
+			return bad("fou[%d]: port %d is 0 or listed twice", i, p.Port)
+		}
 	}
 	if rr := r.Route; rr != nil {
 		for name, rt := range map[string]*Route{"route.created": rr.Created, "route.was": rr.Was, "route.replaced": rr.Replaced} {

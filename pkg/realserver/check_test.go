@@ -9,7 +9,7 @@ import (
 
 // TestLoadChecksRecord: a record of an unknown version, or one naming
 // what the real-server role never creates, is refused with one line
-// naming the file and what to do; a good version 1 or 2 record loads.
+// naming the file and what to do; a good record of versions 1 to 4 loads.
 func TestLoadChecksRecord(t *testing.T) {
 	for _, c := range []struct {
 		name, json string
@@ -18,9 +18,13 @@ func TestLoadChecksRecord(t *testing.T) {
 		{"version 2", `{"version": 2, "desired": {"bindings": []}}`, ""},
 		{"version 1 with an old route", `{"version": 1, "desired": {"bindings": []}, "route": {"replaced": {"dst": "0.0.0.0/0", "gateway": "10.0.0.1", "dev": "eth0", "metric": 0}}}`, ""},
 		{"no version", `{"desired": {"bindings": []}}`, "version 0 is not one this lvs-rs reads"},
-		{"future version", `{"version": 4}`, "version 4 is not one this lvs-rs reads"},
+		{"future version", `{"version": 5}`, "version 5 is not one this lvs-rs reads"},
+		{"version 4: gue and gre", `{"version": 4, "desired": {"bindings": [{"vip": "10.0.0.100", "mode": "tun", "tunnel": "gue", "port": 6080}, {"vip": "10.0.0.101", "mode": "tun", "tunnel": "gre"}]}, "addresses": [{"dev": "gre0", "prefix": "10.0.0.101/32"}], "sysctls": [{"key": "net/ipv4/conf/gre0/rp_filter", "prior": "1", "wrote": "0"}], "gre": {"dev": "gre0", "was_up": false}, "fou": [{"port": 6080}]}`, ""},
+		{"gre device", `{"version": 4, "gre": {"dev": "tunl0", "was_up": false}}`, `gre: device "tunl0" is not gre0`},
+		{"fou port 0", `{"version": 4, "fou": [{"port": 0}]}`, `fou[0]: port 0 is 0 or listed twice`},
+		{"fou port twice", `{"version": 4, "fou": [{"port": 6080}, {"port": 6080}]}`, `fou[1]: port 6080 is 0 or listed twice`},
 		{"sysctl outside the policy", `{"version": 2, "sysctls": [{"key": "net/ipv4/../../../../etc/shadow", "prior": "", "wrote": "1"}]}`, `sysctls[0]: "net/ipv4/../../../../etc/shadow" is not a parameter`},
-		{"address on another device", `{"version": 2, "addresses": [{"dev": "eth0", "prefix": "10.0.0.1/32"}]}`, `addresses[0]: device "eth0" is not lo or tunl0`},
+		{"address on another device", `{"version": 2, "addresses": [{"dev": "eth0", "prefix": "10.0.0.1/32"}]}`, `addresses[0]: device "eth0" is not lo, tunl0 or gre0`},
 		{"address prefix", `{"version": 2, "addresses": [{"dev": "lo", "prefix": "10.0.0.0/8"}]}`, `not a single-address prefix`},
 		{"tunnel device", `{"version": 2, "tunnel": {"dev": "eth0", "was_up": false}}`, `tunnel: device "eth0" is not tunl0`},
 		{"route not default", `{"version": 2, "route": {"created": {"dst": "10.0.0.0/8", "metric": 0}}}`, `route.created: "10.0.0.0/8" is not a default route`},

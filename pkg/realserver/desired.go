@@ -22,7 +22,9 @@ var ErrInvalid = errors.New("invalid real-server configuration")
 // Desired is what a real server should look like.
 type Desired struct {
 	// Bindings are the VIPs this host accepts traffic for, each with its
-	// forwarding mode (config.RealServerVIPs or config.RealServerFromFlags).
+	// forwarding mode and, for tun, its tunnel (config.RealServerVIPs or
+	// config.RealServerFromFlags; a tun binding without a tunnel type is
+	// ipip; its flag is the director's business and ignored here).
 	Bindings []config.Binding
 	// Gateway, when valid, is the director address nat replies must route
 	// through: lvs-rs makes it the default route. A link-local gateway
@@ -63,6 +65,16 @@ func (d Desired) sift() (Desired, []error) {
 	bs := slices.Clone(d.Bindings)
 	for i := range bs {
 		bs[i].VIP = bs[i].VIP.Unmap()
+		bs[i].TunnelFlag = "" // the director's business: the receiving end is the same
+		switch {
+		case bs[i].Mode != config.ModeTUN:
+			bs[i].Tunnel, bs[i].TunnelPort = "", 0
+		case bs[i].Tunnel == config.TunnelIPIP:
+			bs[i].Tunnel = "" // ipip is the default; its record has no tunnel
+		}
+		if bs[i].Tunnel != config.TunnelGUE && bs[i].Tunnel != "" {
+			bs[i].TunnelPort = 0
+		}
 	}
 	sortBindings(bs)
 	out := Desired{Gateway: d.Gateway.Unmap()}
@@ -77,6 +89,12 @@ func (d Desired) sift() (Desired, []error) {
 			continue
 		case b.Mode == config.ModeTUN && b.VIP.Is6():
 			bad("VIP %s: tun mode with an IPv6 VIP needs ip6tnl (ip6tnl0), which lvs-rs does not support; use dr for IPv6", b.VIP)
+			continue
+		case b.Tunnel != "" && b.Tunnel != config.TunnelGUE && b.Tunnel != config.TunnelGRE:
+			bad("VIP %s: unknown tunnel type %q (want ipip, gue or gre)", b.VIP, b.Tunnel)
+			continue
+		case b.Tunnel == config.TunnelGUE && b.TunnelPort == 0:
+			bad("VIP %s: a gue tunnel needs the UDP port the director sends to", b.VIP)
 			continue
 		}
 		if b.Mode != config.ModeNAT {
@@ -105,19 +123,34 @@ func (d Desired) sift() (Desired, []error) {
 
 func sortBindings(bs []config.Binding) {
 	slices.SortFunc(bs, func(a, b config.Binding) int {
-		return cmp.Or(a.VIP.Compare(b.VIP), cmp.Compare(a.Mode, b.Mode))
+		return cmp.Or(a.VIP.Compare(b.VIP), cmp.Compare(a.Mode, b.Mode), cmp.Compare(a.Tunnel, b.Tunnel), cmp.Compare(a.TunnelPort, b.TunnelPort))
 	})
 }
 
-// device returns where mode binds a VIP: lo (dr), tunl0 (tun), "" (nat).
-func device(m config.Mode) string {
-	switch m {
+// device returns where a binding's VIP goes: lo (dr); for tun the device
+// that decapsulates its tunnel, tunl0 (ipip, gue) or gre0 (gre); "" (nat).
+func device(b config.Binding) string {
+	switch b.Mode {
 	case config.ModeDR:
 		return "lo"
 	case config.ModeTUN:
-		return tunnel.Dev
+		return tunnel.For(b.Tunnel).Name
 	}
 	return ""
+}
+
+// tunnelName names a binding's tunnel for people: "ipip", "gue port
+// 6080", "gre"; "" for dr and nat.
+func tunnelName(b config.Binding) string {
+	switch {
+	case b.Mode != config.ModeTUN:
+		return ""
+	case b.Tunnel == config.TunnelGUE:
+		return fmt.Sprintf("gue port %d", b.TunnelPort)
+	case b.Tunnel == "":
+		return string(config.TunnelIPIP)
+	}
+	return string(b.Tunnel)
 }
 
 // routed reports whether d's gateway is to become the default route.
@@ -131,9 +164,28 @@ func (d Desired) routed() bool {
 	return slices.ContainsFunc(d.Bindings, func(b config.Binding) bool { return b.Mode == config.ModeNAT })
 }
 
-// needsTunnel reports whether any binding is tun.
-func (d Desired) needsTunnel() bool {
-	return slices.ContainsFunc(d.Bindings, func(b config.Binding) bool { return b.Mode == config.ModeTUN })
+// needsTunnel reports whether any binding is tun through tunl0 (ipip or
+// gue: GUE carries IPIP packets, which tunl0 decapsulates).
+func (d Desired) needsTunnel() bool { return d.needsDevice(tunnel.Dev) }
+
+// needsGRE reports whether any binding is tun through gre0 (gre).
+func (d Desired) needsGRE() bool { return d.needsDevice(tunnel.GREDev) }
+
+// needsDevice reports whether some tun binding's VIP goes on dev.
+func (d Desired) needsDevice(dev string) bool {
+	return slices.ContainsFunc(d.Bindings, func(b config.Binding) bool { return b.Mode == config.ModeTUN && device(b) == dev })
+}
+
+// guePorts returns the UDP ports of the gue bindings, sorted, each once.
+func (d Desired) guePorts() []uint16 {
+	var out []uint16
+	for _, b := range d.Bindings {
+		if b.Mode == config.ModeTUN && b.Tunnel == config.TunnelGUE && !slices.Contains(out, b.TunnelPort) {
+			out = append(out, b.TunnelPort)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // hostOnly reports whether every IPv4 VIP of d is scope host, given the
@@ -153,13 +205,15 @@ func (d Desired) hostOnly(addrs []vip.Addr) bool {
 	return true
 }
 
-// sysctlWants returns the sysctls d needs: the policy of every mode that
-// has an IPv4 VIP (the ARP parameters are IPv4-only).
+// sysctlWants returns the sysctls d needs: the policy of every device
+// that holds an IPv4 VIP (the ARP parameters are IPv4-only): lo's for dr,
+// and for tun the tunnel device's, with rp_filter (tunl0's is
+// arp.Policy(tun), gre0's the same on gre0).
 func (d Desired) sysctlWants() []sysctl.Want {
 	var lists [][]sysctl.Want
-	for _, m := range []config.Mode{config.ModeDR, config.ModeTUN} {
-		if slices.ContainsFunc(d.Bindings, func(b config.Binding) bool { return b.Mode == m && b.VIP.Is4() }) {
-			lists = append(lists, arp.Policy(m))
+	for _, dev := range []string{"lo", tunnel.Dev, tunnel.GREDev} {
+		if slices.ContainsFunc(d.Bindings, func(b config.Binding) bool { return b.VIP.Is4() && device(b) == dev }) {
+			lists = append(lists, devicePolicy(dev))
 		}
 	}
 	w, err := arp.Merge(lists...)
@@ -168,4 +222,16 @@ func (d Desired) sysctlWants() []sysctl.Want {
 		panic(err)
 	}
 	return w
+}
+
+// devicePolicy is the ARP (and, for a tunnel device, rp_filter) policy of
+// a device that holds VIPs: arp.Policy's for lo and tunl0.
+func devicePolicy(dev string) []sysctl.Want {
+	switch dev {
+	case "lo":
+		return arp.Policy(config.ModeDR)
+	case tunnel.Dev:
+		return arp.Policy(config.ModeTUN)
+	}
+	return arp.DevicePolicy(dev, true)
 }

@@ -9,12 +9,18 @@
 //	     conf/lo and conf/all: arp_ignore=1, arp_announce=2 (IPv4 VIPs only)
 //	tun  ipip loaded, tunl0 up, VIP/32 on tunl0, label tunl0:N;
 //	     conf/tunl0 and conf/all: arp_ignore=1, arp_announce=2, rp_filter=0
+//	     gue: the same, and fou loaded with a GUE receive port on the
+//	     tunnel's UDP port (ip fou add port PORT gue): the director's
+//	     GUE header carries an IPIP packet, which tunl0 decapsulates
+//	     gre: ip_gre loaded, gre0 up, VIP/32 on gre0, label gre0:N;
+//	     conf/gre0 and conf/all: arp_ignore=1, arp_announce=2, rp_filter=0
 //	nat  no VIP; the default route via Desired.Gateway when given
 //
 // # Decide, then do
 //
-// Observe reads what a plan looks at (the addresses on lo and tunl0 and
-// any VIP's elsewhere, tunl0, the relevant /proc/sys parameters, and for
+// Observe reads what a plan looks at (the addresses on lo, tunl0 and gre0
+// and any VIP's elsewhere, tunl0 and gre0, the relevant /proc/sys
+// parameters, for gue the GUE receive ports over generic netlink, and for
 // nat the main table's default routes) together with the state record,
 // looking links up one at a time rather than listing them all; the pure
 // Plan turns (Desired, Observed) into an ordered list of Change; an
@@ -26,11 +32,16 @@
 //
 // The record (role "realserver" in the state directory) holds the desired
 // state last applied, each sysctl lvs-rs wrote with the value it found
-// first, each VIP lvs-rs bound, whether tunl0 was up before, and the default
-// route lvs-rs set with the one it replaced, recorded whole. Stop works
-// from it alone. A VIP that was already on its device is adopted: wanted,
-// never recorded, never removed; one another tool adds after start saw it
-// absent makes the bind fail with EEXIST and is not recorded either. A
+// first, each VIP lvs-rs bound, whether tunl0 and gre0 were up before,
+// each GUE receive port lvs-rs added, and the default route lvs-rs set
+// with the one it replaced, recorded whole. Stop works from it alone. A
+// VIP that was already on its device is adopted: wanted, never recorded,
+// never removed; one another tool adds after start saw it absent makes
+// the bind fail with EEXIST and is not recorded either. So is a GUE
+// receive port (the kernel's refusal is EADDRINUSE); a recorded port is
+// lvs-rs's while the kernel has it as GUE. A FOU port of another kind on
+// the wanted UDP port (direct, ip fou add port PORT ipproto N) is never
+// replaced: start stops there and names it. A
 // recorded VIP is lvs-rs's by device and address, whatever its label: one
 // re-added by hand under another label, or none, is still removed by
 // stop. A sysctl that already held the wanted value, or a stricter
@@ -44,7 +55,8 @@
 //
 // Every kernel write is recorded before it is made: the sysctl with the
 // value read just before and the value about to be written, the VIP about
-// to be bound, tunl0 about to be created or set up, lvs-rs's default route
+// to be bound, tunl0 or gre0 about to be created or set up, the GUE
+// receive port about to be added, lvs-rs's default route
 // with the whole route it is about to replace. When the gateway changes,
 // lvs-rs's route in the slot stays recorded as its own too until the
 // replace is done, and the route it replaced first stays the one to put
@@ -63,7 +75,10 @@
 // record of an unknown version, or one that names anything the real-server
 // role never creates, is refused with one line naming the file: stop with
 // the lvs-rs that wrote it, or undo by hand what the file lists and delete
-// it.
+// it. A record that holds anything of a gue or gre tunnel is version 4,
+// so that an lvs-rs that knows neither refuses it rather than leave the
+// GUE ports and gre0 behind; one back from a gateway change under way
+// (route.was) is version 3; others are version 2.
 //
 // # Decisions beyond the contract
 //
@@ -110,14 +125,30 @@
 //     which lvs-rs cannot set again, is never replaced: start fails and
 //     names it. Default routes at other metrics are not touched. A
 //     default route already via the gateway is adopted.
-//   - tun: lvs-rs never unloads ipip (other tunnels may use it); stop sets
-//     tunl0 down if it was down before. In a namespace where loading ipip
-//     creates no fallback device, lvs-rs creates tunl0 itself and stop
-//     sets it down and deletes it (the kernel keeps the module's own
-//     tunl0 on delete, so after a crash that left lvs-rs unsure which it
-//     was, tunl0 still ends down).
+//   - tun: lvs-rs never unloads ipip, ip_gre or fou (other tunnels may
+//     use them); stop sets tunl0 and gre0 down if they were down before.
+//     In a namespace where loading the module creates no fallback device,
+//     lvs-rs creates tunl0 (gre0) itself and stop sets it down and
+//     deletes it (the kernel keeps the module's own device on delete, so
+//     after a crash that left lvs-rs unsure which it was, it still ends
+//     down).
+//   - gre: the VIP goes on gre0, as ipip's on tunl0. Delivery needs only
+//     the VIP to be a local address, so lo would do too; on gre0 its local
+//     route lives as long as gre0 is up, the device that receives the
+//     decapsulated packets, and rp_filter is set where they arrive
+//     (gre0 and all; the kernel takes the larger). gre0 is a NOARP
+//     device, but another device would answer ARP for an address of any
+//     device, so all gets arp_ignore=1, arp_announce=2 as for dr and ipip
+//     (3 is not enough: the VIP is not scope host). A VIP of an ipip and
+//     a gue tunnel is bound once on tunl0; one of ipip (or gue) and gre
+//     goes on both tunl0 and gre0.
+//   - gue: the GUE receive port is IPv4 and bound to every address (the
+//     director sends to the real server's address); the checksum flags
+//     need nothing on the receiving end (the kernel checks csum and
+//     processes remcsum on any GUE port). It needs Linux 5.3 on the
+//     director only; the real server needs fou and ipip.
 //   - Stop continues past failures, but if a VIP could not be unbound it
-//     does not restore ARP sysctls or set tunl0 down, so the host never
+//     does not restore ARP sysctls or set tunl0 or gre0 down, so the host never
 //     answers ARP for a VIP that is still bound; the record keeps them and
 //     a second stop finishes the job.
 //   - A start that fails halts at the failing step; the record then holds
@@ -135,10 +166,13 @@
 //	{
 //	  "applied": true,             // a state record exists
 //	  "source": "state",           // compared with: "config", "state" or "none"
-//	  "vips": [                    // one per binding, sorted by VIP then mode
+//	  "vips": [                    // one per binding, sorted by VIP, mode, tunnel
 //	    {"vip": "10.0.0.100", "mode": "dr", "device": "lo",
 //	     "present": true,          // on device (always true for nat)
-//	     "owner": "lvs-rs"}        // "lvs-rs", "adopted" or "" (absent, nat)
+//	     "owner": "lvs-rs"},       // "lvs-rs", "adopted" or "" (absent, nat)
+//	    {"vip": "10.0.0.101", "mode": "tun", "device": "tunl0",
+//	     "tunnel": "gue port 6080", // tun only: "ipip", "gue port N", "gre"
+//	     "present": true, "owner": "lvs-rs"}
 //	  ],
 //	  "sysctls": [                 // every parameter the modes want
 //	    {"key": "net/ipv4/conf/lo/arp_ignore", "wanted": "1",
@@ -146,7 +180,10 @@
 //	     "ok": true}
 //	  ],
 //	  "tunnel": {"device": "tunl0", "exists": true, "up": true,
-//	             "was_up": false}, // only when tun is wanted or recorded
+//	             "was_up": false}, // only when ipip or gue is wanted or tunl0 recorded
+//	  "gre": {"device": "gre0", ...},  // the same for gre0 and gre
+//	  "fou": [{"port": 6080, "present": true,
+//	           "owner": "lvs-rs"}], // GUE receive ports wanted or recorded
 //	  "route": {"gateway": "10.0.0.1", "present": true,
 //	            "owner": "lvs-rs", // "lvs-rs", "adopted" or ""
 //	            "replaced": "default via 10.0.0.254 dev eth0 metric 0"},

@@ -48,7 +48,7 @@ func (e *executor) run(ctx context.Context, changes []Change) error {
 			errs = append(errs, err)
 			break
 		}
-		if unbindFailed && (c.Kind == Sysctl && c.Op.Kind == arp.OpRestore || c.Kind == TunnelDown || c.Kind == DeleteTunnel) {
+		if unbindFailed && (c.Kind == Sysctl && c.Op.Kind == arp.OpRestore || c.Kind == TunnelDown || c.Kind == DeleteTunnel || c.Kind == GREDown || c.Kind == DeleteGRE) {
 			e.warnings = append(e.warnings, fmt.Sprintf("skipped %q: a VIP is still bound; run stop again", c.String()))
 			continue
 		}
@@ -150,28 +150,45 @@ func (e *executor) apply(ctx context.Context, c Change) error {
 }
 
 func (e *executor) dispatch(ctx context.Context, c Change) error {
+	dev := tunnelOf(c.Kind)
 	switch c.Kind {
-	case LoadIPIP:
-		return e.loadIPIP(ctx)
-	case TunnelUp:
+	case LoadIPIP, LoadGRE:
+		return e.loadTunnel(ctx, dev)
+	case TunnelUp, GREUp:
 		return e.step(func(r *Record) {
-			if r.Tunnel == nil {
-				r.Tunnel = &TunnelRecord{Dev: tunnel.Dev}
+			if t := tunnelRecord(r, dev); *t == nil {
+				*t = &TunnelRecord{Dev: dev}
 			}
-		}, e.k.TunnelUp, nil)
-	case NoteTunnelUp:
-		return e.step(nil, nil, func(r *Record) { r.Tunnel = &TunnelRecord{Dev: tunnel.Dev, WasUp: true} })
-	case TunnelDown:
-		return e.step(nil, e.k.TunnelDown, func(r *Record) {
-			if r.Tunnel != nil && r.Tunnel.Created {
+		}, func() error { return e.k.TunnelUp(dev) }, nil)
+	case NoteTunnelUp, NoteGREUp:
+		return e.step(nil, nil, func(r *Record) { *tunnelRecord(r, dev) = &TunnelRecord{Dev: dev, WasUp: true} })
+	case TunnelDown, GREDown:
+		return e.step(nil, func() error { return e.k.TunnelDown(dev) }, func(r *Record) {
+			if t := tunnelRecord(r, dev); *t != nil && (*t).Created {
 				return // DeleteTunnel follows
 			}
-			r.Tunnel = nil
+			*tunnelRecord(r, dev) = nil
 		})
-	case DeleteTunnel:
-		return e.step(nil, e.k.DeleteTunnel, func(r *Record) { r.Tunnel = nil })
-	case ForgetTunnel:
-		return e.step(nil, nil, func(r *Record) { r.Tunnel = nil })
+	case DeleteTunnel, DeleteGRE:
+		return e.step(nil, func() error { return e.k.DeleteTunnel(dev) }, func(r *Record) { *tunnelRecord(r, dev) = nil })
+	case ForgetTunnel, ForgetGRE:
+		return e.step(nil, nil, func(r *Record) { *tunnelRecord(r, dev) = nil })
+	case LoadFOU:
+		// Nothing to record: lvs-rs never unloads a module.
+		return e.step(nil, func() error { return e.k.LoadFOU(ctx) }, nil)
+	case AddFOU:
+		if c.Foreign != "" {
+			return fmt.Errorf("UDP port %d already has a fou %s, which does not decapsulate GUE: not replaced (remove it: ip fou del port %d, or give the tunnel another port)", c.Port, c.Foreign, c.Port)
+		}
+		return e.step(func(r *Record) {
+			if p := (FOURecord{Port: c.Port}); !slices.Contains(r.FOU, p) {
+				r.FOU = append(r.FOU, p)
+			}
+		}, func() error { return e.k.AddFOU(c.Port) }, nil)
+	case DeleteFOU:
+		return e.step(nil, func() error { return e.k.DeleteFOU(c.Port) }, forgetFOU(c.Port))
+	case ForgetFOU:
+		return e.step(nil, nil, forgetFOU(c.Port))
 	case Sysctl:
 		return e.sysctl(c.Op)
 	case Unbind:
@@ -190,20 +207,46 @@ func (e *executor) dispatch(ctx context.Context, c Change) error {
 	return fmt.Errorf("unknown change kind %d", c.Kind)
 }
 
-// loadIPIP records that lvs-rs may create tunl0 before asking for it: if
-// lvs-rs crashes after creating it, stop still deletes it (and sets it
-// down first, in case it turns out to be the module's own device, which
-// the kernel does not delete).
-func (e *executor) loadIPIP(ctx context.Context) error {
-	had := e.rec.Tunnel != nil && e.rec.Tunnel.Created
+// tunnelOf returns the fallback device a change of a tunnel kind is
+// about: gre0 for the GRE kinds, tunl0 otherwise.
+func tunnelOf(k Kind) string {
+	switch k {
+	case LoadGRE, GREUp, NoteGREUp, GREDown, DeleteGRE, ForgetGRE:
+		return tunnel.GREDev
+	}
+	return tunnel.Dev
+}
+
+// tunnelRecord returns where r records the fallback device dev.
+func tunnelRecord(r *Record, dev string) **TunnelRecord {
+	if dev == tunnel.GREDev {
+		return &r.GRE
+	}
+	return &r.Tunnel
+}
+
+// loadTunnel records that lvs-rs may create the fallback device dev
+// (tunl0, gre0) before asking for it: if lvs-rs crashes after creating
+// it, stop still deletes it (and sets it down first, in case it turns
+// out to be the module's own device, which the kernel does not delete).
+func (e *executor) loadTunnel(ctx context.Context, dev string) error {
+	t := *tunnelRecord(&e.rec, dev)
+	had := t != nil && t.Created
 	created := false
 	return e.step(func(r *Record) {
-		r.Tunnel = &TunnelRecord{Dev: tunnel.Dev, Created: true}
+		*tunnelRecord(r, dev) = &TunnelRecord{Dev: dev, Created: true}
 	}, func() error {
 		var err error
-		created, err = e.k.EnsureTunnel(ctx)
+		created, err = e.k.EnsureTunnel(ctx, dev)
 		return err
-	}, func(r *Record) { r.Tunnel.Created = had || created })
+	}, func(r *Record) { (*tunnelRecord(r, dev)).Created = had || created })
+}
+
+// forgetFOU drops a GUE receive port from the record.
+func forgetFOU(port uint16) func(*Record) {
+	return func(r *Record) {
+		r.FOU = slices.DeleteFunc(r.FOU, func(p FOURecord) bool { return p.Port == port })
+	}
 }
 
 // sysctl reads the parameter, records the intention (the prior value and

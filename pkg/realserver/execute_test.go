@@ -12,12 +12,15 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// everything is a host serving every mode at once.
+// everything is a host serving every mode at once, and tun through
+// every tunnel type.
 func everything() Desired {
 	var b []config.Binding
 	b = append(b, dr(vip1, vip6)...)
 	b = append(b, tun(vip2)...)
 	b = append(b, bind(config.ModeNAT, netip.MustParseAddr("10.0.0.102"))...)
+	b = append(b, gue(6080, vipGUE)...)
+	b = append(b, gre(vipGRE)...)
 	return Desired{Bindings: b, Gateway: gw}
 }
 
@@ -76,18 +79,15 @@ func TestRoundTrip(t *testing.T) {
 	if !rec.empty() {
 		t.Errorf("record after stop still owns %+v", rec)
 	}
-	// The fake keeps ipip loaded (like the kernel) with tunl0 down and
-	// its sysctls back at the module's defaults.
+	// The fake keeps ipip, ip_gre and fou loaded (like the kernel) with
+	// tunl0 and gre0 down, their sysctls back at the module's defaults,
+	// and no GUE port.
 	after := f.snap()
-	for _, k := range []string{tunI, tunA, tunRF} {
-		before.Sys[k] = after.Sys[k]
-	}
-	before.Tun.Exists = true
-	if d := cmp.Diff(before, after, eq, cmp.AllowUnexported(snapshot{})); d != "" {
+	if d := cmp.Diff(normalised(before, after), after, eq, cmp.AllowUnexported(snapshot{})); d != "" {
 		t.Errorf("host after stop (-before +after):\n%s", d)
 	}
-	if after.Sys[tunRF] != "1" || after.Tun.Up {
-		t.Errorf("tunl0 after stop: %+v, rp_filter %s", after.Tun, after.Sys[tunRF])
+	if after.Sys[tunRF] != "1" || after.Tun.Up || after.Sys[greRF] != "1" || after.GRE.Up || len(after.FOU.Ports) != 0 || !after.FOU.Loaded {
+		t.Errorf("after stop: tunl0 %+v, rp_filter %s; gre0 %+v, rp_filter %s; fou %+v", after.Tun, after.Sys[tunRF], after.GRE, after.Sys[greRF], after.FOU)
 	}
 }
 
@@ -142,11 +142,7 @@ func TestStartFailureKeepsProgress(t *testing.T) {
 		t.Fatal(err)
 	}
 	after := f2.snap()
-	for _, k := range []string{tunI, tunA, tunRF} {
-		before.Sys[k] = after.Sys[k]
-	}
-	before.Tun.Exists = true
-	if d := cmp.Diff(before, after, eq, cmp.AllowUnexported(snapshot{})); d != "" {
+	if d := cmp.Diff(normalised(before, after), after, eq, cmp.AllowUnexported(snapshot{})); d != "" {
 		t.Errorf("host after stop of a failed start (-before +after):\n%s", d)
 	}
 }

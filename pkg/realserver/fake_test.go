@@ -19,6 +19,8 @@ type fakeKernel struct {
 	addrs  []vip.Addr
 	sys    map[string]string
 	tun    tunnel.Link
+	gre    tunnel.Link
+	fou    FOUState
 	routes []Route
 	writes []string // one entry per kernel write
 	// fail, when it returns an error for a write ("bind 10.0.0.101/32 ..."),
@@ -48,18 +50,26 @@ type snapshot struct {
 	Addrs  []vip.Addr
 	Sys    map[string]string
 	Tun    tunnel.Link
+	GRE    tunnel.Link
+	FOU    FOUState
 	Routes []Route
 }
 
 func (f *fakeKernel) snap() snapshot {
 	rs := slices.Clone(f.routes)
 	slices.SortFunc(rs, func(a, b Route) int { return a.Metric - b.Metric })
-	return snapshot{slices.Clone(f.addrs), maps.Clone(f.sys), f.tun, rs}
+	fou := FOUState{Loaded: f.fou.Loaded}
+	if len(f.fou.Ports) > 0 {
+		fou.Ports = slices.Clone(f.fou.Ports)
+	}
+	slices.SortFunc(fou.Ports, func(a, b tunnel.FOUPort) int { return int(a.Port) - int(b.Port) })
+	return snapshot{slices.Clone(f.addrs), maps.Clone(f.sys), f.tun, f.gre, fou, rs}
 }
 
 // observed returns what Observe would read from this host.
 func (f *fakeKernel) observed(rec Record) Observed {
-	return Observed{Addrs: slices.Clone(f.addrs), Tunnel: f.tun, Sysctls: maps.Clone(f.sys), Routes: slices.Clone(f.routes), Record: rec}
+	return Observed{Addrs: slices.Clone(f.addrs), Tunnel: f.tun, GRE: f.gre, FOU: FOUState{Loaded: f.fou.Loaded, Ports: slices.Clone(f.fou.Ports)},
+		Sysctls: maps.Clone(f.sys), Routes: slices.Clone(f.routes), Record: rec}
 }
 
 // write makes one write: it fails as f.fail says, or takes effect and
@@ -98,36 +108,77 @@ func (f *fakeKernel) Write(k sysctl.Key, v string) error {
 	})
 }
 
-func (f *fakeKernel) EnsureTunnel(context.Context) (bool, error) {
-	if f.tun.Exists {
+// link returns the fake's fallback device dev (tunl0, gre0).
+func (f *fakeKernel) link(dev string) *tunnel.Link {
+	if dev == tunnel.GREDev {
+		return &f.gre
+	}
+	return &f.tun
+}
+
+// EnsureTunnel loads the device's module, which makes the device with its
+// parameters at the kernel's defaults (rp_filter from conf/default: 1).
+func (f *fakeKernel) EnsureTunnel(_ context.Context, dev string) (bool, error) {
+	l := f.link(dev)
+	if l.Exists {
 		return false, nil
 	}
-	return false, f.write("load ipip", func() {
-		f.tun.Exists = true
-		f.sys[tunI], f.sys[tunA], f.sys[tunRF] = "0", "0", "1"
+	mod := map[string]string{tunnel.Dev: tunnel.Module, tunnel.GREDev: tunnel.GREModule}[dev]
+	return false, f.write("load "+mod, func() {
+		l.Exists = true
+		for p, v := range map[string]string{"arp_ignore": "0", "arp_announce": "0", "rp_filter": "1"} {
+			f.sys["net/ipv4/conf/"+dev+"/"+p] = v
+		}
 	})
 }
 
-func (f *fakeKernel) TunnelUp() error {
-	return f.write("tunl0 up", func() {
-		f.tun.Up = true
+func (f *fakeKernel) TunnelUp(dev string) error {
+	return f.write(dev+" up", func() {
+		f.link(dev).Up = true
 	})
 }
 
-func (f *fakeKernel) TunnelDown() error {
-	return f.write("tunl0 down", func() {
-		f.tun.Up = false
+func (f *fakeKernel) TunnelDown(dev string) error {
+	return f.write(dev+" down", func() {
+		f.link(dev).Up = false
 	})
 }
 
-func (f *fakeKernel) DeleteTunnel() error {
-	return f.write("tunl0 delete", func() {
-		f.tun = tunnel.Link{}
+func (f *fakeKernel) DeleteTunnel(dev string) error {
+	return f.write(dev+" delete", func() {
+		*f.link(dev) = tunnel.Link{}
 		for k := range f.sys {
-			if strings.Contains(k, "/tunl0/") {
+			if strings.Contains(k, "/"+dev+"/") {
 				delete(f.sys, k)
 			}
 		}
+	})
+}
+
+func (f *fakeKernel) LoadFOU(context.Context) error {
+	if f.fou.Loaded {
+		return nil
+	}
+	return f.write("load fou", func() { f.fou.Loaded = true })
+}
+
+// AddFOU adds a GUE port; the kernel refuses a port taken with
+// EADDRINUSE.
+func (f *fakeKernel) AddFOU(port uint16) error {
+	if !f.fou.Loaded {
+		return fmt.Errorf("add gue port %d: %w", port, tunnel.ErrNoFOU)
+	}
+	if slices.ContainsFunc(f.fou.Ports, func(p tunnel.FOUPort) bool { return p.Port == port }) {
+		return fmt.Errorf("add gue port %d: %w", port, unix.EADDRINUSE)
+	}
+	return f.write(fmt.Sprintf("add gue port %d", port), func() {
+		f.fou.Ports = append(f.fou.Ports, tunnel.FOUPort{Port: port, GUE: true})
+	})
+}
+
+func (f *fakeKernel) DeleteFOU(port uint16) error {
+	return f.write(fmt.Sprintf("delete gue port %d", port), func() {
+		f.fou.Ports = slices.DeleteFunc(f.fou.Ports, func(p tunnel.FOUPort) bool { return p.Port == port })
 	})
 }
 

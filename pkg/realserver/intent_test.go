@@ -3,6 +3,8 @@ package realserver
 import (
 	"context"
 	"errors"
+	"fmt"
+	"maps"
 	"net/netip"
 	"slices"
 	"strings"
@@ -65,15 +67,23 @@ func runCrashing(t *testing.T, f *fakeKernel, d Desired, rec Record, teardown bo
 }
 
 // normalised makes a fake host comparable with its before-start state:
-// ipip stays loaded (as with the kernel), tunl0 down, its parameters at
-// the module's defaults.
+// ipip, ip_gre and fou stay loaded (as with the kernel), tunl0 and gre0
+// down, their parameters at the module's defaults.
 func normalised(before, after snapshot) snapshot {
+	before.Sys = maps.Clone(before.Sys)
 	if after.Tun.Exists && !before.Tun.Exists {
 		for _, k := range []string{tunI, tunA, tunRF} {
 			before.Sys[k] = after.Sys[k]
 		}
 		before.Tun.Exists = true
 	}
+	if after.GRE.Exists && !before.GRE.Exists {
+		for _, k := range []string{greI, greA, greRF} {
+			before.Sys[k] = after.Sys[k]
+		}
+		before.GRE.Exists = true
+	}
+	before.FOU.Loaded = before.FOU.Loaded || after.FOU.Loaded
 	return before
 }
 
@@ -269,6 +279,14 @@ func TestIntentionSavedBeforeWrite(t *testing.T) {
 			if saved.Tunnel == nil {
 				t.Errorf("%s: record saved before it lacks tunl0", op)
 			}
+		case op == "gre0 up", op == "load ip_gre":
+			if saved.GRE == nil {
+				t.Errorf("%s: record saved before it lacks gre0", op)
+			}
+		case strings.HasPrefix(op, "add gue port "):
+			if !slices.ContainsFunc(saved.FOU, func(p FOURecord) bool { return op == fmt.Sprintf("add gue port %d", p.Port) }) {
+				t.Errorf("%s: record saved before it lacks the port: %+v", op, saved.FOU)
+			}
 		}
 		return nil
 	}
@@ -297,6 +315,11 @@ func pending(f *fakeKernel, rec Record) []string {
 	}
 	if rr := rec.Route; rr != nil && rr.Created != nil && !slices.ContainsFunc(f.routes, func(r Route) bool { return sameGateway(r, *rr.Created) }) {
 		out = append(out, "route "+rr.Created.String())
+	}
+	for _, p := range rec.FOU {
+		if !slices.ContainsFunc(f.fou.Ports, func(x tunnel.FOUPort) bool { return x.Port == p.Port }) {
+			out = append(out, fmt.Sprintf("gue port %d", p.Port))
+		}
 	}
 	return out
 }

@@ -50,9 +50,12 @@ func keyPaths(t *testing.T, v any) []string {
 func fullReport() *Report {
 	return &Report{
 		Applied: true, Source: "state",
-		VIPs:     []VIPRow{{VIP: vip1, Mode: config.ModeDR, Device: "lo", Present: true, Owner: "lvs-rs"}},
+		VIPs: []VIPRow{{VIP: vip1, Mode: config.ModeDR, Device: "lo", Present: true, Owner: "lvs-rs"},
+			{VIP: vip2, Mode: config.ModeTUN, Device: "tunl0", Tunnel: "gue port 6080", Present: true, Owner: "lvs-rs"}},
 		Sysctls:  []SysctlRow{{Key: loI, Wanted: "1", Actual: "0"}},
 		Tunnel:   &TunnelRow{Device: "tunl0", Exists: true, Up: true},
+		GRE:      &TunnelRow{Device: "gre0", Exists: true},
+		FOU:      []FOURow{{Port: 6080, Present: true, Owner: "adopted"}},
 		Route:    &RouteStatus{Gateway: gw, Present: true, Owner: "lvs-rs", Replaced: "default via 10.1.0.254 dev eth0 metric 0"},
 		Drift:    []string{"sysctl net/ipv4/conf/lo/arp_ignore: want 1, have 0"},
 		Warnings: []string{"w"},
@@ -63,11 +66,13 @@ func fullReport() *Report {
 func TestReportJSONShape(t *testing.T) {
 	want := []string{
 		"applied", "drift",
+		"fou", "fou[].owner", "fou[].port", "fou[].present",
+		"gre", "gre.device", "gre.exists", "gre.up", "gre.was_up",
 		"route", "route.gateway", "route.owner", "route.present", "route.replaced",
 		"source",
 		"sysctls", "sysctls[].actual", "sysctls[].key", "sysctls[].ok", "sysctls[].wanted",
 		"tunnel", "tunnel.device", "tunnel.exists", "tunnel.up", "tunnel.was_up",
-		"vips", "vips[].device", "vips[].mode", "vips[].owner", "vips[].present", "vips[].vip",
+		"vips", "vips[].device", "vips[].mode", "vips[].owner", "vips[].present", "vips[].tunnel", "vips[].vip",
 		"warnings",
 	}
 	if d := cmp.Diff(want, keyPaths(t, fullReport())); d != "" {
@@ -89,16 +94,20 @@ func TestReportJSONShape(t *testing.T) {
 func TestRecordJSONShape(t *testing.T) {
 	r := Record{
 		Version:   1,
-		Desired:   specOf(Desired{Bindings: dr(vip1), Gateway: gw}),
+		Desired:   specOf(Desired{Bindings: append(dr(vip1), gue(6080, vip2)...), Gateway: gw}),
 		Sysctls:   []sysctl.Record{rec(loI, "0", "1")},
 		Addresses: []AddrRecord{addrRecord(onLo(vip1, "lo:0"))},
 		Tunnel:    &TunnelRecord{Dev: "tunl0", Created: true},
+		GRE:       &TunnelRecord{Dev: "gre0", WasUp: true, Created: true},
+		FOU:       []FOURecord{{Port: 6080}},
 		Route: &RouteRecord{Created: &Route{Dst: defaultDst(gw), Gateway: gw, Metric: 0, Protocol: 4}, Was: &Route{Dst: defaultDst(gw), Gateway: gw2, Metric: 0, Protocol: 4}, Replaced: &Route{Dst: defaultDst(gw), Table: 254, Type: 1, Scope: 0, Gateway: gw2, Dev: "eth0", Src: vip1, OnLink: true,
 			NextHops: []NextHop{{Gateway: gw2, Dev: "eth1", Weight: 2, OnLink: true}}, Metrics: RouteMetrics{MTU: 1400, Hoplimit: 64}}},
 	}
 	want := []string{
 		"addresses", "addresses[].dev", "addresses[].host_scope", "addresses[].label", "addresses[].prefix",
-		"desired", "desired.bindings", "desired.bindings[].mode", "desired.bindings[].vip", "desired.gateway",
+		"desired", "desired.bindings", "desired.bindings[].mode", "desired.bindings[].port", "desired.bindings[].tunnel", "desired.bindings[].vip", "desired.gateway",
+		"fou", "fou[].port",
+		"gre", "gre.created", "gre.dev", "gre.was_up",
 		"route", "route.created", "route.created.dst", "route.created.gateway", "route.created.metric", "route.created.protocol",
 		"route.replaced", "route.replaced.dev", "route.replaced.dst", "route.replaced.gateway",
 		"route.replaced.metric", "route.replaced.metrics", "route.replaced.metrics.hoplimit", "route.replaced.metrics.mtu",
@@ -132,6 +141,7 @@ func TestWriteTable(t *testing.T) {
 		"VIP", "10.0.0.100", "lo", "yes",
 		"SYSCTL", "WANTED", "ACTUAL", "net/ipv4/conf/lo/arp_ignore",
 		"tunl0", "default via 10.1.0.1",
+		"tun (gue port 6080)", "gre0", "GUE PORT", "udp/6080",
 		"drift:\n  sysctl net/ipv4/conf/lo/arp_ignore: want 1, have 0",
 		"warning: w",
 	} {

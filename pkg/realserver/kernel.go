@@ -16,15 +16,24 @@ import (
 
 // kernel is everything the executor does to the host. Each method is
 // idempotent: a repeat, or removing what is already gone, succeeds;
-// except Bind, which fails with EEXIST when the address is there already
-// (Plan binds only what it saw absent, so that one is someone else's,
-// and its intention is taken back).
+// except Bind, which fails with EEXIST when the address is there already,
+// and AddFOU, which fails (EADDRINUSE) when the port is (Plan adds only what
+// it saw absent, so that one is someone else's, and its intention is
+// taken back).
 type kernel interface {
 	arp.ReadWriter
-	EnsureTunnel(ctx context.Context) (created bool, err error)
-	TunnelUp() error
-	TunnelDown() error
-	DeleteTunnel() error
+	// EnsureTunnel, TunnelUp, TunnelDown and DeleteTunnel work on a
+	// fallback device: tunl0 or gre0.
+	EnsureTunnel(ctx context.Context, dev string) (created bool, err error)
+	TunnelUp(dev string) error
+	TunnelDown(dev string) error
+	DeleteTunnel(dev string) error
+	// LoadFOU makes GUE receive ports possible (module fou); AddFOU adds
+	// one on every IPv4 address, refused when the port is taken;
+	// DeleteFOU removes one, a missing one being success.
+	LoadFOU(ctx context.Context) error
+	AddFOU(port uint16) error
+	DeleteFOU(port uint16) error
 	Bind(a vip.Addr) error
 	Unbind(a vip.Addr) error
 	RouteReplace(r Route) error
@@ -32,13 +41,39 @@ type kernel interface {
 	RouteDelete(r Route) error
 }
 
-// netKernel is the real kernel: netlink through h, parameters through t.
-// Every write goes through faultinject.Write (the tunnel package wraps
-// its own), then calls after when it is set (tests simulate a crash).
+// netKernel is the real kernel: netlink through h, parameters through t,
+// GUE receive ports through a generic netlink socket opened on first use
+// in the calling thread's namespace (fou; close it with close). Every
+// write goes through faultinject.Write (the tunnel package wraps its
+// own), then calls after when it is set (tests simulate a crash).
 type netKernel struct {
 	h     *netlink.Handle
 	t     sysctl.Tree
 	after func(what string)
+	fou   *fouConn
+}
+
+// fouConn is the generic netlink socket of a netKernel, nil until used.
+type fouConn struct{ f *tunnel.FOU }
+
+// get returns the socket, opening it on first use.
+func (c *fouConn) get() (*tunnel.FOU, error) {
+	if c.f == nil {
+		f, err := tunnel.DialFOU()
+		if err != nil {
+			return nil, err
+		}
+		c.f = f
+	}
+	return c.f, nil
+}
+
+// close closes the socket if it was opened.
+func (k netKernel) close() {
+	if k.fou != nil && k.fou.f != nil {
+		k.fou.f.Close()
+		k.fou.f = nil
+	}
 }
 
 // write performs one kernel write.
@@ -58,27 +93,62 @@ func (k netKernel) Write(key sysctl.Key, v string) error {
 	return k.write(fmt.Sprintf("sysctl %s=%s", key, v), func() error { return k.t.Write(key, v) })
 }
 
-func (k netKernel) EnsureTunnel(ctx context.Context) (bool, error) {
-	created, err := tunnel.Ensure(ctx, k.h)
-	k.hook("ensure " + tunnel.Dev)
+// fallback returns the fallback device named dev: gre0 or tunl0.
+func fallback(dev string) tunnel.Device {
+	if dev == tunnel.GREDev {
+		return tunnel.GRE
+	}
+	return tunnel.IPIP
+}
+
+func (k netKernel) EnsureTunnel(ctx context.Context, dev string) (bool, error) {
+	created, err := fallback(dev).Ensure(ctx, k.h)
+	k.hook("ensure " + dev)
 	return created, err
 }
 
-func (k netKernel) TunnelUp() error {
-	err := tunnel.SetUp(k.h)
-	k.hook("set " + tunnel.Dev + " up")
+func (k netKernel) TunnelUp(dev string) error {
+	err := fallback(dev).SetUp(k.h)
+	k.hook("set " + dev + " up")
 	return err
 }
 
-func (k netKernel) TunnelDown() error {
-	err := tunnel.SetDown(k.h)
-	k.hook("set " + tunnel.Dev + " down")
+func (k netKernel) TunnelDown(dev string) error {
+	err := fallback(dev).SetDown(k.h)
+	k.hook("set " + dev + " down")
 	return err
 }
 
-func (k netKernel) DeleteTunnel() error {
-	err := tunnel.Delete(k.h)
-	k.hook("delete " + tunnel.Dev)
+func (k netKernel) DeleteTunnel(dev string) error {
+	err := fallback(dev).Delete(k.h)
+	k.hook("delete " + dev)
+	return err
+}
+
+func (k netKernel) LoadFOU(ctx context.Context) error {
+	f, err := k.fou.get()
+	if err == nil {
+		err = f.Load(ctx)
+	}
+	k.hook("load " + tunnel.FOUModule)
+	return err
+}
+
+func (k netKernel) AddFOU(port uint16) error {
+	f, err := k.fou.get()
+	if err == nil {
+		err = f.AddGUE(port)
+	}
+	k.hook(fmt.Sprintf("add gue port %d", port))
+	return err
+}
+
+func (k netKernel) DeleteFOU(port uint16) error {
+	f, err := k.fou.get()
+	if err == nil {
+		err = f.Delete(port)
+	}
+	k.hook(fmt.Sprintf("delete gue port %d", port))
 	return err
 }
 

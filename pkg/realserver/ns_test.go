@@ -441,3 +441,59 @@ func mustNet(s string) *net.IPNet {
 	}
 	return n
 }
+
+// TestKernelGREWithoutIPGRE: on a kernel without ip_gre (this host's),
+// start for a gre VIP fails with ErrNoGRE naming ip_gre and leaves
+// nothing behind. Where ip_gre exists, the VM suite covers gre.
+func TestKernelGREWithoutIPGRE(t *testing.T) {
+	h := newHost(t)
+	if l, err := tunnel.GRE.Observe(h.ns.Handle); err != nil || l.Exists {
+		t.Skipf("gre0 exists here (%v): covered by the VM suite", err)
+	}
+	before := h.snap()
+	var err error
+	h.in(func() error { _, err = Start(context.Background(), Desired{Bindings: gre(vip1)}, h.opt); return nil })
+	if l, _ := tunnel.GRE.Observe(h.ns.Handle); l.Exists {
+		t.Skip("this kernel loaded ip_gre: covered by the VM suite")
+	}
+	if !errors.Is(err, tunnel.ErrNoGRE) || !strings.Contains(err.Error(), "ip_gre") {
+		t.Fatalf("start gre = %v, want ErrNoGRE", err)
+	}
+	if d := cmp.Diff(before, h.snap()); d != "" {
+		t.Errorf("failed start changed the kernel:\n%s", d)
+	}
+	if r := h.status(nil); r.Applied {
+		t.Error("a start that failed at its first step left a record")
+	}
+}
+
+// TestKernelGUEDryRun: lvs-rs start --dry-run for a gue VIP plans, from a
+// real kernel's answers (the generic netlink families listed, fou's
+// ports read when it is loaded), tunl0, fou and the GUE receive port of
+// the director's UDP port before the VIP on tunl0; it writes nothing.
+func TestKernelGUEDryRun(t *testing.T) {
+	h := newHost(t)
+	before := h.snap()
+	opt := h.opt
+	opt.DryRun = true
+	var res Result
+	h.in(func() (err error) {
+		res, err = Start(context.Background(), Desired{Bindings: gue(6080, vip1)}, opt)
+		return err
+	})
+	got := kinds(res.Changes)
+	t.Logf("plan:\n%s", strings.Join(got, "\n"))
+	at := func(s string) int {
+		return slices.IndexFunc(got, func(c string) bool { return strings.HasPrefix(c, s) })
+	}
+	port, bind := at("add gue receive port 6080"), at("bind "+vip1.String()+"/32 dev tunl0")
+	if port < 0 || bind < 0 || port > bind {
+		t.Errorf("plan lacks the GUE receive port before the VIP on tunl0")
+	}
+	if l, _ := tunnel.Observe(h.ns.Handle); !l.Up && at("set tunl0 up") < 0 {
+		t.Error("plan does not bring tunl0 up")
+	}
+	if d := cmp.Diff(before, h.snap()); d != "" {
+		t.Errorf("a dry run changed the kernel:\n%s", d)
+	}
+}

@@ -20,11 +20,16 @@ import (
 // Observed is the part of the host Plan looks at.
 type Observed struct {
 	// Addrs are the addresses Plan looks at, as vip.List reports them:
-	// every one on lo and tunl0, and on other links those that are a VIP
-	// wanted or recorded.
+	// every one on lo, tunl0 and gre0, and on other links those that are
+	// a VIP wanted or recorded.
 	Addrs []vip.Addr
 	// Tunnel is the state of tunl0.
 	Tunnel tunnel.Link
+	// GRE is the state of gre0.
+	GRE tunnel.Link
+	// FOU is what the kernel's fou family holds, read only when a gue
+	// binding is wanted or a GUE port recorded (zero otherwise).
+	FOU FOUState
 	// Sysctls maps sysctl.Key.String() to its value, for the parameters
 	// the desired state wants and those the record holds; a parameter that
 	// does not exist (conf/tunl0 without ipip) is absent.
@@ -37,12 +42,21 @@ type Observed struct {
 	Record Record
 }
 
+// FOUState is what Plan sees of the GUE receive ports.
+type FOUState struct {
+	// Loaded: the fou family is registered (its module loaded).
+	Loaded bool
+	// Ports are the IPv4 FOU and GUE receive ports.
+	Ports []tunnel.FOUPort
+}
+
 // Observe reads what Plan needs from the namespace of h and the /proc/sys
-// tree t (which resolves in the calling thread's network namespace).
+// tree t (which resolves in the calling thread's network namespace; so
+// do the GUE receive ports, read over generic netlink).
 func Observe(h *netlink.Handle, t sysctl.Tree, d Desired, rec Record) (Observed, error) {
 	o := Observed{Record: rec, Sysctls: map[string]string{}}
 	names := newLinkNames(h)
-	// lo and tunl0 are the devices VIPs are bound on.
+	// lo, tunl0 and gre0 are the devices VIPs are bound on.
 	lo, err := names.link("lo")
 	if err != nil {
 		return o, err
@@ -51,7 +65,10 @@ func Observe(h *netlink.Handle, t sysctl.Tree, d Desired, rec Record) (Observed,
 	if err != nil {
 		return o, err
 	}
-	o.Tunnel = tunnel.Of(tun)
+	gre, err := names.link(tunnel.GREDev)
+	if err != nil {
+		return o, err
+	}
 	if z := d.Gateway.Zone(); z != "" && d.routed() {
 		// The route names the interface: one that does not exist is
 		// refused before any change, naming it.
@@ -63,8 +80,14 @@ func Observe(h *netlink.Handle, t sysctl.Tree, d Desired, rec Record) (Observed,
 			return o, fmt.Errorf("%w: gateway %s: no interface %s on this host", ErrInvalid, d.Gateway, z)
 		}
 	}
-	if o.Addrs, err = observeAddrs(h, names, []netlink.Link{lo, tun}, d, rec); err != nil {
+	o.Tunnel, o.GRE = tunnel.Of(tun), tunnel.Of(gre)
+	if o.Addrs, err = observeAddrs(h, names, []netlink.Link{lo, tun, gre}, d, rec); err != nil {
 		return o, err
+	}
+	if len(d.canon().guePorts()) > 0 || len(rec.FOU) > 0 { // the only plans that look at them
+		if o.FOU, err = observeFOU(); err != nil {
+			return o, err
+		}
 	}
 	var keys []string
 	for _, w := range d.canon().sysctlWants() {
@@ -91,8 +114,26 @@ func Observe(h *netlink.Handle, t sysctl.Tree, d Desired, rec Record) (Observed,
 	return o, nil
 }
 
+// observeFOU reads the GUE receive ports of the calling thread's
+// namespace; none, without loading anything, when fou is not loaded.
+func observeFOU() (FOUState, error) {
+	f, err := tunnel.DialFOU()
+	if err != nil {
+		return FOUState{}, fmt.Errorf("realserver: %w", err)
+	}
+	defer f.Close()
+	var s FOUState
+	if s.Loaded, err = f.Loaded(); err == nil && s.Loaded {
+		s.Ports, err = f.Ports()
+	}
+	if err != nil {
+		return FOUState{}, fmt.Errorf("realserver: %w", err)
+	}
+	return s, nil
+}
+
 // observeAddrs lists, from one dump of every address, those Plan looks at:
-// every address on devs (lo and tunl0, the devices VIPs are bound on:
+// every address on devs (lo, tunl0 and gre0, the devices VIPs are bound on:
 // their labels and VIPs; nil for one that does not exist), and on any
 // other link those that are a VIP wanted or recorded (Plan warns of a VIP
 // bound elsewhere).

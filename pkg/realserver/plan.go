@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"github.com/lvs-rs/lvs-rs/pkg/arp"
+	"github.com/lvs-rs/lvs-rs/pkg/tunnel"
 	"github.com/lvs-rs/lvs-rs/pkg/vip"
 	"golang.org/x/sys/unix"
 )
@@ -18,8 +19,9 @@ import (
 //
 // The order is stable and safe:
 //
-//  1. LoadIPIP, TunnelUp (or NoteTunnelUp): tunl0 must exist before its
-//     sysctls and VIPs;
+//  1. LoadIPIP, TunnelUp (or NoteTunnelUp) for tunl0 (ipip, gue), the
+//     same for gre0 (gre), then LoadFOU and AddFOU for each gue port:
+//     the devices must exist before their sysctls and VIPs;
 //  2. Sysctl sets, before any VIP is bound, so the host never answers ARP
 //     for a VIP;
 //  3. Bind, in VIP order;
@@ -30,11 +32,13 @@ import (
 //  6. DeleteRoute, RestoreRoute / ForgetRoute;
 //  7. Sysctl restores and forgets, only after the VIPs they protected are
 //     gone;
-//  8. TunnelDown / DeleteTunnel / ForgetTunnel.
+//  8. DeleteFOU / ForgetFOU, then TunnelDown / DeleteTunnel /
+//     ForgetTunnel and the same for gre0.
 //
 // Adds come before deletes, so a VIP that moves (dr to tun) is on tunl0
 // before it leaves lo. A VIP already on its device is adopted: nothing is
-// bound and it is never recorded, so it is never removed. Only recorded
+// bound and it is never recorded, so it is never removed; so is a GUE
+// receive port already on its UDP port. Only recorded
 // objects are ever removed or restored. The warnings name what is left as
 // is: sysctls and routes someone changed since lvs-rs wrote them, VIPs on
 // other devices, an ignored gateway.
@@ -44,17 +48,12 @@ func Plan(d Desired, o Observed) ([]Change, []string) {
 	var adds, dels []Change
 	var warns []string
 
-	// 1. The tunnel.
-	if d.needsTunnel() {
-		switch {
-		case !o.Tunnel.Exists:
-			adds = append(adds, Change{Kind: LoadIPIP}, Change{Kind: TunnelUp})
-		case !o.Tunnel.Up:
-			adds = append(adds, Change{Kind: TunnelUp})
-		case rec.Tunnel == nil:
-			adds = append(adds, Change{Kind: NoteTunnelUp})
-		}
-	}
+	// 1. The tunnels: tunl0, gre0, then the GUE receive ports (GUE
+	// carries IPIP packets, for tunl0).
+	adds = append(adds, tunnelUp(d.needsTunnel(), o.Tunnel, rec.Tunnel, ipipKinds)...)
+	adds = append(adds, tunnelUp(d.needsGRE(), o.GRE, rec.GRE, greKinds)...)
+	c, w := fouAdds(d.guePorts(), o.FOU)
+	adds, warns = append(adds, c...), append(warns, w...)
 
 	// 2. and 7. Sysctls.
 	sets, restores, w := arp.Plan(d.sysctlWants(), o.Sysctls, rec.Sysctls, d.hostOnly(o.Addrs))
@@ -73,20 +72,26 @@ func Plan(d Desired, o Observed) ([]Change, []string) {
 		created[a.Addr()] = true
 	}
 	wanted := map[devAddr]bool{}
+	for _, b := range d.Bindings {
+		if dev := device(b); dev != "" {
+			wanted[devAddr{dev, b.VIP}] = true
+		}
+	}
 	used := map[string]bool{} // labels in use or planned
 	for _, a := range o.Addrs {
 		if a.Label != "" {
 			used[a.Label] = true
 		}
 	}
+	planned := map[devAddr]bool{} // a VIP of two tunnels on one device (ipip and gue) is bound once
 	for _, b := range d.Bindings {
-		dev := device(b.Mode)
-		if dev == "" {
+		dev := device(b)
+		if dev == "" || planned[devAddr{dev, b.VIP}] {
 			continue
 		}
-		wanted[devAddr{dev, b.VIP}] = true
+		planned[devAddr{dev, b.VIP}] = true
 		for _, a := range o.Addrs {
-			if a.Prefix.Addr() == b.VIP && a.Dev != dev && !created[a] {
+			if a.Prefix.Addr() == b.VIP && a.Dev != dev && !created[a] && !wanted[devAddr{a.Dev, b.VIP}] {
 				warns = append(warns, fmt.Sprintf("VIP %s is also on %s, not bound by lvs-rs: left as is (the host may answer ARP/ND for it there)", b.VIP, a.Dev))
 			}
 		}
@@ -166,24 +171,104 @@ func Plan(d Desired, o Observed) ([]Change, []string) {
 		dels = append(dels, Change{Kind: Sysctl, Op: op})
 	}
 
-	// 8. The tunnel again.
-	if !d.needsTunnel() && rec.Tunnel != nil {
-		switch t := rec.Tunnel; {
-		case t.Created && o.Tunnel.Exists:
-			// Down first: if lvs-rs crashed before it knew that the
-			// module made tunl0 (the kernel keeps that one on delete),
-			// it still ends down, as it was.
-			if o.Tunnel.Up {
-				dels = append(dels, Change{Kind: TunnelDown})
-			}
-			dels = append(dels, Change{Kind: DeleteTunnel})
-		case !t.WasUp && o.Tunnel.Up:
-			dels = append(dels, Change{Kind: TunnelDown})
-		default:
-			dels = append(dels, Change{Kind: ForgetTunnel})
+	// 8. The GUE receive ports no longer wanted, then the tunnels.
+	dels = append(dels, fouDels(d.guePorts(), o.FOU, rec.FOU)...)
+	dels = append(dels, tunnelDown(d.needsTunnel(), o.Tunnel, rec.Tunnel, ipipKinds)...)
+	dels = append(dels, tunnelDown(d.needsGRE(), o.GRE, rec.GRE, greKinds)...)
+	return append(adds, dels...), warns
+}
+
+// tunKinds are the kinds of change of one fallback device.
+type tunKinds struct{ load, up, note, down, del, forget Kind }
+
+var (
+	ipipKinds = tunKinds{LoadIPIP, TunnelUp, NoteTunnelUp, TunnelDown, DeleteTunnel, ForgetTunnel}
+	greKinds  = tunKinds{LoadGRE, GREUp, NoteGREUp, GREDown, DeleteGRE, ForgetGRE}
+)
+
+// tunnelUp plans a fallback device needed: loaded, up, and whether it was
+// up before recorded.
+func tunnelUp(need bool, l tunnel.Link, rec *TunnelRecord, k tunKinds) []Change {
+	switch {
+	case !need:
+		return nil
+	case !l.Exists:
+		return []Change{{Kind: k.load}, {Kind: k.up}}
+	case !l.Up:
+		return []Change{{Kind: k.up}}
+	case rec == nil:
+		return []Change{{Kind: k.note}}
+	}
+	return nil
+}
+
+// tunnelDown plans a fallback device recorded and no longer needed back
+// to how it was: down unless it was up, deleted when lvs-rs created it.
+func tunnelDown(need bool, l tunnel.Link, rec *TunnelRecord, k tunKinds) []Change {
+	if need || rec == nil {
+		return nil
+	}
+	switch {
+	case rec.Created && l.Exists:
+		// Down first: if lvs-rs crashed before it knew that the module
+		// made the device (the kernel keeps that one on delete), it still
+		// ends down, as it was.
+		var out []Change
+		if l.Up {
+			out = append(out, Change{Kind: k.down})
+		}
+		return append(out, Change{Kind: k.del})
+	case !rec.WasUp && l.Up:
+		return []Change{{Kind: k.down}}
+	}
+	return []Change{{Kind: k.forget}}
+}
+
+// fouAdds plans the GUE receive ports wanted: fou loaded, then each port
+// that is missing added. A port the kernel already has as GUE is kept,
+// lvs-rs's when recorded, adopted otherwise; one held by a FOU port of
+// another kind is planned as refused (Foreign), so that start stops
+// there and status names it.
+func fouAdds(ports []uint16, o FOUState) ([]Change, []string) {
+	if len(ports) == 0 {
+		return nil, nil
+	}
+	var out []Change
+	var warns []string
+	if !o.Loaded {
+		out = append(out, Change{Kind: LoadFOU})
+	}
+	for _, p := range ports {
+		i := slices.IndexFunc(o.Ports, func(x tunnel.FOUPort) bool { return x.Port == p })
+		switch {
+		case i < 0:
+			out = append(out, Change{Kind: AddFOU, Port: p})
+		case !o.Ports[i].GUE:
+			out = append(out, Change{Kind: AddFOU, Port: p, Foreign: fmt.Sprintf("receive port for ipproto %d", o.Ports[i].Protocol)})
+		case o.Ports[i].Bound:
+			warns = append(warns, fmt.Sprintf("gue receive port %d is bound to an address or a device: left as is (it must take the director's packets to this host's address)", p))
 		}
 	}
-	return append(adds, dels...), warns
+	return out, warns
+}
+
+// fouDels plans the GUE receive ports lvs-rs added that are no longer
+// wanted: deleted while the kernel has them as GUE, forgotten otherwise
+// (removed by someone, or replaced by another kind of port, which is not
+// lvs-rs's).
+func fouDels(ports []uint16, o FOUState, rec []FOURecord) []Change {
+	var out []Change
+	for _, r := range rec {
+		if slices.Contains(ports, r.Port) {
+			continue
+		}
+		if slices.ContainsFunc(o.Ports, func(x tunnel.FOUPort) bool { return x.Port == r.Port && x.GUE }) {
+			out = append(out, Change{Kind: DeleteFOU, Port: r.Port})
+		} else {
+			out = append(out, Change{Kind: ForgetFOU, Port: r.Port})
+		}
+	}
+	return out
 }
 
 // competingWarning says that r may carry the replies that lvs-rs's

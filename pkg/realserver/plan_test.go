@@ -19,7 +19,11 @@ var (
 	vip2 = netip.MustParseAddr("10.0.0.101")
 	vip6 = netip.MustParseAddr("2001:db8::100")
 	gw   = netip.MustParseAddr("10.1.0.1")
-	gw2  = netip.MustParseAddr("10.1.0.254")
+	// vipGUE and vipGRE are the tun VIPs of everything() reached by gue
+	// and gre.
+	vipGUE = netip.MustParseAddr("10.0.0.104")
+	vipGRE = netip.MustParseAddr("10.0.0.105")
+	gw2    = netip.MustParseAddr("10.1.0.254")
 )
 
 const (
@@ -31,10 +35,33 @@ const (
 	tunI  = "net/ipv4/conf/tunl0/arp_ignore"
 	tunA  = "net/ipv4/conf/tunl0/arp_announce"
 	tunRF = "net/ipv4/conf/tunl0/rp_filter"
+	greI  = "net/ipv4/conf/gre0/arp_ignore"
+	greA  = "net/ipv4/conf/gre0/arp_announce"
+	greRF = "net/ipv4/conf/gre0/rp_filter"
 )
 
 func dr(ips ...netip.Addr) []config.Binding  { return bind(config.ModeDR, ips...) }
 func tun(ips ...netip.Addr) []config.Binding { return bind(config.ModeTUN, ips...) }
+
+// gue binds ips in tun mode through a gue tunnel on port, as
+// config.RealServerVIPs gives them (with the type and a flag).
+func gue(port uint16, ips ...netip.Addr) []config.Binding {
+	out := tun(ips...)
+	for i := range out {
+		out[i].Tunnel, out[i].TunnelPort, out[i].TunnelFlag = config.TunnelGUE, port, config.TunnelCsum
+	}
+	return out
+}
+
+// gre binds ips in tun mode through a gre tunnel.
+func gre(ips ...netip.Addr) []config.Binding {
+	out := tun(ips...)
+	for i := range out {
+		out[i].Tunnel = config.TunnelGRE
+	}
+	return out
+}
+
 func bind(m config.Mode, ips ...netip.Addr) []config.Binding {
 	var out []config.Binding
 	for _, ip := range ips {

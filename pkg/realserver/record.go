@@ -4,9 +4,11 @@ import (
 	"encoding/json"
 	"net/netip"
 	"slices"
+	"strings"
 
 	"github.com/lvs-rs/lvs-rs/pkg/config"
 	"github.com/lvs-rs/lvs-rs/pkg/sysctl"
+	"github.com/lvs-rs/lvs-rs/pkg/tunnel"
 	"github.com/lvs-rs/lvs-rs/pkg/vip"
 )
 
@@ -26,19 +28,41 @@ const recordVersion = 2
 // It is written only while Was is.
 const changingVersion = 3
 
-// readVersions are the record versions this lvs-rs reads.
-var readVersions = []int{1, 2, changingVersion}
+// tunnelVersion is the version of a record that holds anything of a gue
+// or gre tunnel (a binding with a tunnel type, a GUE receive port, gre0,
+// a VIP or a parameter of gre0): an lvs-rs that reads only versions 1 to
+// 3 would ignore the ports and gre0, leaving them behind on stop, or
+// refuse the rest as damaged; so that lvs-rs refuses the version instead.
+// It may hold a gateway change under way too (changingVersion's content).
+// It is written only while the record holds such an entry.
+const tunnelVersion = 4
 
-// versioned sets r's version to what its content needs: changingVersion
-// while a gateway change is under way; a record back from one is version
-// 2 again (one read as version 1 keeps its version otherwise).
+// readVersions are the record versions this lvs-rs reads.
+var readVersions = []int{1, 2, changingVersion, tunnelVersion}
+
+// versioned sets r's version to what its content needs: tunnelVersion
+// while it holds a gue or gre entry, else changingVersion while a gateway
+// change is under way; a record back from either is version 2 again (one
+// read as version 1 keeps its version otherwise).
 func (r *Record) versioned() {
 	switch {
+	case r.tunnels():
+		r.Version = tunnelVersion
 	case r.Route != nil && r.Route.Was != nil:
 		r.Version = changingVersion
-	case r.Version == changingVersion:
+	case r.Version == changingVersion, r.Version == tunnelVersion:
 		r.Version = recordVersion
 	}
+}
+
+// tunnels reports whether r holds an entry of a gue or gre tunnel, which
+// needs tunnelVersion.
+func (r *Record) tunnels() bool {
+	gre0 := "/" + tunnel.GREDev + "/"
+	return r.GRE != nil || len(r.FOU) > 0 ||
+		slices.ContainsFunc(r.Desired.Bindings, func(b BindingRecord) bool { return b.Tunnel != "" }) ||
+		slices.ContainsFunc(r.Addresses, func(a AddrRecord) bool { return a.Dev == tunnel.GREDev }) ||
+		slices.ContainsFunc(r.Sysctls, func(s sysctl.Record) bool { return strings.Contains(s.Key, gre0) })
 }
 
 // Record is what lvs-rs remembers on a real server: the desired state it
@@ -53,8 +77,15 @@ type Record struct {
 	// Addresses are the VIPs lvs-rs bound or is about to bind (adopted
 	// ones are not listed); one that is present is lvs-rs's.
 	Addresses []AddrRecord `json:"addresses,omitempty"`
-	// Tunnel is set while a tun binding is applied.
+	// Tunnel is set while a tun binding through tunl0 (ipip, gue) is
+	// applied: how tunl0 was before.
 	Tunnel *TunnelRecord `json:"tunnel,omitempty"`
+	// GRE is set while a gre binding is applied: how gre0 was before.
+	GRE *TunnelRecord `json:"gre,omitempty"`
+	// FOU are the GUE receive ports lvs-rs added (or is about to add);
+	// one that is present and GUE is lvs-rs's. Adopted ones are not
+	// listed.
+	FOU []FOURecord `json:"fou,omitempty"`
 	// Route is set while lvs-rs owns the default route.
 	Route *RouteRecord `json:"route,omitempty"`
 }
@@ -69,6 +100,16 @@ type Spec struct {
 type BindingRecord struct {
 	VIP  netip.Addr  `json:"vip"`
 	Mode config.Mode `json:"mode"`
+	// Tunnel is a tun binding's tunnel type, gue or gre; empty for ipip
+	// (and in records of versions 1 to 3).
+	Tunnel config.TunnelType `json:"tunnel,omitempty"`
+	// Port is a gue binding's UDP port.
+	Port uint16 `json:"port,omitempty"`
+}
+
+// FOURecord is a GUE receive port (IPv4, every address) lvs-rs added.
+type FOURecord struct {
+	Port uint16 `json:"port"`
 }
 
 // AddrRecord is an address lvs-rs bound.
@@ -79,13 +120,14 @@ type AddrRecord struct {
 	HostScope bool         `json:"host_scope,omitempty"`
 }
 
-// TunnelRecord tells how tunl0 was before lvs-rs used it.
+// TunnelRecord tells how a fallback device (tunl0, gre0) was before
+// lvs-rs used it.
 type TunnelRecord struct {
 	Dev string `json:"dev"`
-	// WasUp: tunl0 was already up, so stop leaves it up.
+	// WasUp: the device was already up, so stop leaves it up.
 	WasUp bool `json:"was_up"`
-	// Created: lvs-rs created tunl0 itself (no fallback device in this
-	// namespace), so stop deletes it.
+	// Created: lvs-rs created the device itself (no fallback device in
+	// this namespace), so stop deletes it.
 	Created bool `json:"created,omitempty"`
 }
 
@@ -135,7 +177,7 @@ func (rr *RouteRecord) own(r Route) *Route {
 func specOf(d Desired) Spec {
 	s := Spec{Bindings: []BindingRecord{}, Gateway: d.Gateway}
 	for _, b := range d.Bindings {
-		s.Bindings = append(s.Bindings, BindingRecord{VIP: b.VIP, Mode: b.Mode})
+		s.Bindings = append(s.Bindings, BindingRecord{VIP: b.VIP, Mode: b.Mode, Tunnel: b.Tunnel, Port: b.TunnelPort})
 	}
 	return s
 }
@@ -144,7 +186,7 @@ func specOf(d Desired) Spec {
 func (s Spec) desired() Desired {
 	d := Desired{Gateway: s.Gateway}
 	for _, b := range s.Bindings {
-		d.Bindings = append(d.Bindings, config.Binding{VIP: b.VIP, Mode: b.Mode})
+		d.Bindings = append(d.Bindings, config.Binding{VIP: b.VIP, Mode: b.Mode, Tunnel: b.Tunnel, TunnelPort: b.Port})
 	}
 	return d
 }
@@ -168,6 +210,11 @@ func (r Record) clone() Record {
 		t := *r.Tunnel
 		c.Tunnel = &t
 	}
+	if r.GRE != nil {
+		t := *r.GRE
+		c.GRE = &t
+	}
+	c.FOU = slices.Clone(r.FOU)
 	if r.Route != nil {
 		rr := RouteRecord{}
 		rr.Created, rr.Was, rr.Replaced = r.Route.Created.clone(), r.Route.Was.clone(), r.Route.Replaced.clone()
@@ -198,5 +245,5 @@ func encoded(r Record) []byte {
 
 // empty reports whether r owns nothing in the kernel.
 func (r Record) empty() bool {
-	return len(r.Sysctls) == 0 && len(r.Addresses) == 0 && r.Tunnel == nil && r.Route == nil
+	return len(r.Sysctls) == 0 && len(r.Addresses) == 0 && r.Tunnel == nil && r.GRE == nil && len(r.FOU) == 0 && r.Route == nil
 }

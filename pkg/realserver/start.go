@@ -48,8 +48,9 @@ func (o Options) tree() sysctl.Tree {
 	return o.Sysctl
 }
 
+// kernel returns the real kernel; close it when done.
 func (o Options) kernel(h *netlink.Handle) netKernel {
-	return netKernel{h: h, t: o.tree(), after: o.afterWrite}
+	return netKernel{h: h, t: o.tree(), after: o.afterWrite, fou: &fouConn{}}
 }
 
 func (o Options) store() state.Store { return state.Store{Dir: o.StateDir} }
@@ -94,17 +95,20 @@ func (o Options) load() (Record, bool, error) {
 }
 
 // Start converges the host to d: it binds missing VIPs, sets the sysctls
-// of their modes, loads ipip and brings tunl0 up for tun, routes through
-// the gateway for nat, and removes or restores what an earlier start
-// created that d no longer wants. A host already in d gets no kernel write
-// and no state write. See Plan for the order of changes.
+// of their modes, loads ipip and brings tunl0 up for tun (ipip and gue),
+// adds the GUE receive ports of gue (loading fou), loads ip_gre and brings
+// gre0 up for gre, routes through the gateway for nat, and removes or
+// restores what an earlier start created that d no longer wants. A host
+// already in d gets no kernel write and no state write. See Plan for the
+// order of changes.
 //
 // Every write is recorded before it is made (see executor), so after a
 // failure or a crash at any point stop still removes everything created
-// and a new start converges. Errors name
-// the object and keep the errno (errors.Is(err, unix.EPERM)); an invalid d
-// wraps ErrInvalid and changes nothing; a kernel without ipip yields an
-// error wrapping tunnel.ErrNoIPIP before anything is changed.
+// and a new start converges. Errors name the object and keep the errno
+// (errors.Is(err, unix.EPERM)); an invalid d wraps ErrInvalid and changes
+// nothing; a kernel without ipip yields an error wrapping
+// tunnel.ErrNoIPIP before anything is changed, one without ip_gre or fou
+// (tried after tunl0) one wrapping tunnel.ErrNoGRE or tunnel.ErrNoFOU.
 func Start(ctx context.Context, d Desired, o Options) (Result, error) {
 	d, err := d.Normalize()
 	if err != nil {
@@ -133,7 +137,9 @@ func Start(ctx context.Context, d Desired, o Options) (Result, error) {
 	}
 	next := rec.clone()
 	next.Version, next.Desired = recordVersion, specOf(d)
-	e := &executor{k: o.kernel(h), rec: next, save: o.write}
+	k := o.kernel(h)
+	defer k.close()
+	e := &executor{k: k, rec: next, save: o.write}
 	if existed {
 		e.saved = encoded(rec)
 	}
@@ -158,8 +164,8 @@ func Start(ctx context.Context, d Desired, o Options) (Result, error) {
 // Stop undoes what start recorded, from the state record alone: it unbinds
 // the VIPs lvs-rs bound, deletes its default route and restores the one it
 // replaced, restores every sysctl to its prior value unless someone changed
-// it since (then it warns and leaves it), and sets tunl0 down unless it was
-// up before. It continues past failures and returns them joined, keeping
+// it since (then it warns and leaves it), deletes the GUE receive ports it
+// added, and sets tunl0 and gre0 down unless they were up before. It continues past failures and returns them joined, keeping
 // the record of what is left so that stop can be run again; on success it
 // removes the record. Nothing applied is success with no changes.
 func Stop(ctx context.Context, o Options) (Result, error) {
@@ -184,7 +190,9 @@ func Stop(ctx context.Context, o Options) (Result, error) {
 	if o.DryRun {
 		return res, nil
 	}
-	e := &executor{k: o.kernel(h), rec: rec.clone(), saved: encoded(rec), teardown: true, save: o.write}
+	k := o.kernel(h)
+	defer k.close()
+	e := &executor{k: k, rec: rec.clone(), saved: encoded(rec), teardown: true, save: o.write}
 	err = e.run(ctx, changes)
 	phase.Mark("kernel-writes")
 	res.Changes, res.Warnings = e.applied, append(res.Warnings, e.warnings...)

@@ -25,6 +25,8 @@ type Report struct {
 	VIPs    []VIPRow     `json:"vips"`
 	Sysctls []SysctlRow  `json:"sysctls"`
 	Tunnel  *TunnelRow   `json:"tunnel,omitempty"`
+	GRE     *TunnelRow   `json:"gre,omitempty"`
+	FOU     []FOURow     `json:"fou,omitempty"`
 	Route   *RouteStatus `json:"route,omitempty"`
 	// Drift lists every difference start would remove, one line each;
 	// empty (never null) when the kernel matches.
@@ -37,7 +39,9 @@ type Report struct {
 type VIPRow struct {
 	VIP    netip.Addr  `json:"vip"`
 	Mode   config.Mode `json:"mode"`
-	Device string      `json:"device"` // lo, tunl0; "" for nat (not bound on a real server)
+	Device string      `json:"device"` // lo, tunl0, gre0; "" for nat (not bound on a real server)
+	// Tunnel is a tun binding's tunnel: "ipip", "gue port 6080", "gre".
+	Tunnel string `json:"tunnel,omitempty"`
 	// Present: the VIP is on Device (always true for nat).
 	Present bool `json:"present"`
 	// Owner: "lvs-rs" when lvs-rs bound it, "adopted" when it was there
@@ -54,13 +58,25 @@ type SysctlRow struct {
 	OK bool `json:"ok"`
 }
 
-// TunnelRow is tunl0, shown when a tun binding is wanted or recorded.
+// TunnelRow is a fallback device: tunl0, shown when a tun binding through
+// it (ipip, gue) is wanted or it is recorded, or gre0 likewise (gre).
 type TunnelRow struct {
 	Device string `json:"device"`
 	Exists bool   `json:"exists"`
 	Up     bool   `json:"up"`
-	// WasUp: the record says tunl0 was up before lvs-rs.
+	// WasUp: the record says the device was up before lvs-rs.
 	WasUp bool `json:"was_up"`
+}
+
+// FOURow is a GUE receive port, shown when a gue binding wants it or the
+// record holds it.
+type FOURow struct {
+	Port uint16 `json:"port"`
+	// Present: the kernel has a GUE receive port on Port.
+	Present bool `json:"present"`
+	// Owner: "lvs-rs" when lvs-rs added it, "adopted" when it was there,
+	// "" when absent.
+	Owner string `json:"owner"`
 }
 
 // RouteStatus is the nat default route, shown when wanted or recorded.
@@ -121,7 +137,7 @@ func (r *Report) fill(want Desired, obs Observed) {
 		created[a.Prefix.Addr()] = a.Dev
 	}
 	for _, b := range want.Bindings {
-		row := VIPRow{VIP: b.VIP, Mode: b.Mode, Device: device(b.Mode), Present: true}
+		row := VIPRow{VIP: b.VIP, Mode: b.Mode, Device: device(b), Tunnel: tunnelName(b), Present: true}
 		if row.Device != "" {
 			row.Present = slices.ContainsFunc(obs.Addrs, func(a vip.Addr) bool { return a.Dev == row.Device && a.Prefix.Addr() == b.VIP })
 			switch {
@@ -143,11 +159,24 @@ func (r *Report) fill(want Desired, obs Observed) {
 		}
 		r.Sysctls = append(r.Sysctls, SysctlRow{Key: k, Wanted: w.Value, Actual: act, OK: ok && arp.Enough(w.Key, w.Value, act, hostOnly)})
 	}
-	if want.needsTunnel() || obs.Record.Tunnel != nil {
-		r.Tunnel = &TunnelRow{Device: tunnel.Dev, Exists: obs.Tunnel.Exists, Up: obs.Tunnel.Up}
-		if t := obs.Record.Tunnel; t != nil {
-			r.Tunnel.WasUp = t.WasUp
+	r.Tunnel = tunnelRow(tunnel.Dev, want.needsTunnel(), obs.Tunnel, obs.Record.Tunnel)
+	r.GRE = tunnelRow(tunnel.GREDev, want.needsGRE(), obs.GRE, obs.Record.GRE)
+	ports := want.guePorts()
+	for _, p := range obs.Record.FOU {
+		if !slices.Contains(ports, p.Port) {
+			ports = append(ports, p.Port)
 		}
+	}
+	for _, p := range ports {
+		row := FOURow{Port: p, Present: slices.ContainsFunc(obs.FOU.Ports, func(x tunnel.FOUPort) bool { return x.Port == p && x.GUE })}
+		switch {
+		case !row.Present:
+		case slices.Contains(obs.Record.FOU, FOURecord{Port: p}):
+			row.Owner = "lvs-rs"
+		default:
+			row.Owner = "adopted"
+		}
+		r.FOU = append(r.FOU, row)
 	}
 	if want.routed() {
 		g := gatewayRoute(want.Gateway)
@@ -168,9 +197,22 @@ func (r *Report) fill(want Desired, obs Observed) {
 	}
 }
 
+// tunnelRow is the row of the fallback device dev when it is needed or
+// recorded, nil otherwise.
+func tunnelRow(dev string, need bool, l tunnel.Link, rec *TunnelRecord) *TunnelRow {
+	if !need && rec == nil {
+		return nil
+	}
+	row := &TunnelRow{Device: dev, Exists: l.Exists, Up: l.Up}
+	if rec != nil {
+		row.WasUp = rec.WasUp
+	}
+	return row
+}
+
 // WriteTable prints the report for people: the VIPs, the sysctls with
-// wanted and actual values, tunl0 and the route when relevant, then one
-// line per drift and warning.
+// wanted and actual values, tunl0, gre0, the GUE receive ports and the
+// route when relevant, then one line per drift and warning.
 func (r *Report) WriteTable(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	p := func(format string, a ...any) { fmt.Fprintf(tw, format, a...) }
@@ -189,7 +231,11 @@ func (r *Report) WriteTable(w io.Writer) error {
 			if dev == "" {
 				dev = "-"
 			}
-			p("%s\t%s\t%s\t%s\t%s\n", v.VIP, v.Mode, dev, yesNo(v.Present), dash(v.Owner))
+			mode := string(v.Mode)
+			if v.Tunnel != "" && v.Tunnel != string(config.TunnelIPIP) {
+				mode += " (" + v.Tunnel + ")"
+			}
+			p("%s\t%s\t%s\t%s\t%s\n", v.VIP, mode, dev, yesNo(v.Present), dash(v.Owner))
 		}
 	}
 	if len(r.Sysctls) > 0 {
@@ -198,8 +244,19 @@ func (r *Report) WriteTable(w io.Writer) error {
 			p("%s\t%s\t%s\t%s\n", s.Key, s.Wanted, s.Actual, yesNo(s.OK))
 		}
 	}
-	if t := r.Tunnel; t != nil {
-		p("\nTUNNEL\tEXISTS\tUP\tWAS UP BEFORE\n%s\t%s\t%s\t%s\n", t.Device, yesNo(t.Exists), yesNo(t.Up), yesNo(t.WasUp))
+	if r.Tunnel != nil || r.GRE != nil {
+		p("\nTUNNEL\tEXISTS\tUP\tWAS UP BEFORE\n")
+		for _, t := range []*TunnelRow{r.Tunnel, r.GRE} {
+			if t != nil {
+				p("%s\t%s\t%s\t%s\n", t.Device, yesNo(t.Exists), yesNo(t.Up), yesNo(t.WasUp))
+			}
+		}
+	}
+	if len(r.FOU) > 0 {
+		p("\nGUE PORT\tPRESENT\tOWNER\n")
+		for _, f := range r.FOU {
+			p("udp/%d\t%s\t%s\n", f.Port, yesNo(f.Present), dash(f.Owner))
+		}
 	}
 	if rt := r.Route; rt != nil {
 		p("\nROUTE\tPRESENT\tOWNER\tREPLACED\ndefault via %s\t%s\t%s\t%s\n", rt.Gateway, yesNo(rt.Present), dash(rt.Owner), dash(rt.Replaced))

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/lvs-rs/lvs-rs/internal/nstest"
+	"github.com/lvs-rs/lvs-rs/pkg/config"
 )
 
 // TestEnsureWithoutModule runs on the host, whose kernel may or may not
@@ -17,7 +18,7 @@ func TestEnsureWithoutModule(t *testing.T) {
 	ns := nstest.New(t)
 	calls := 0
 	orig := modprobe
-	modprobe = func(ctx context.Context) error { calls++; return orig(ctx) }
+	modprobe = func(ctx context.Context, m string) error { calls++; return orig(ctx, m) }
 	t.Cleanup(func() { modprobe = orig })
 
 	_, err := Ensure(context.Background(), ns.Handle)
@@ -67,13 +68,65 @@ func TestGoneIsSuccess(t *testing.T) {
 func TestModprobeDeadline(t *testing.T) {
 	cmd, timeout := modprobeCommand, modprobeTimeout
 	t.Cleanup(func() { modprobeCommand, modprobeTimeout = cmd, timeout })
-	modprobeCommand, modprobeTimeout = []string{"sleep", "60"}, 100*time.Millisecond
+	modprobeCommand = func(string) []string { return []string{"sleep", "60"} }
+	modprobeTimeout = 100 * time.Millisecond
 	begin := time.Now()
-	err := modprobe(context.Background())
+	err := modprobe(context.Background(), Module)
 	if took := time.Since(begin); took > 10*time.Second {
 		t.Errorf("modprobe returned after %v", took)
 	}
 	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "ipip") || !strings.Contains(err.Error(), "100ms") {
 		t.Errorf("modprobe = %v, want a deadline error naming ipip and 100ms", err)
+	}
+}
+
+// TestGREEnsureWithoutModule is TestEnsureWithoutModule for gre0: either
+// Ensure yields gre0, or it fails with ErrNoGRE, tried modprobe ip_gre
+// exactly once, and left no link behind.
+func TestGREEnsureWithoutModule(t *testing.T) {
+	ns := nstest.New(t)
+	var mods []string
+	orig := modprobe
+	modprobe = func(ctx context.Context, m string) error { mods = append(mods, m); return orig(ctx, m) }
+	t.Cleanup(func() { modprobe = orig })
+
+	_, err := GRE.Ensure(context.Background(), ns.Handle)
+	l, oerr := GRE.Observe(ns.Handle)
+	if oerr != nil {
+		t.Fatal(oerr)
+	}
+	if err == nil {
+		if !l.Exists {
+			t.Fatal("Ensure succeeded but gre0 does not exist")
+		}
+		t.Logf("this kernel provides ip_gre (modprobe: %q)", mods)
+		return
+	}
+	if !errors.Is(err, ErrNoGRE) || !strings.Contains(err.Error(), "ip_gre") {
+		t.Fatalf("Ensure = %v, want ErrNoGRE naming ip_gre", err)
+	}
+	if len(mods) != 1 || mods[0] != GREModule {
+		t.Errorf("modprobe ran for %q, want [ip_gre]", mods)
+	}
+	if l.Exists {
+		t.Error("gre0 exists after a failed Ensure")
+	}
+}
+
+// TestDeviceKinds: Ensure asks for a link of the module's own kind: an
+// IPv4 gre link for gre0 (the netlink library asks for ip6gre when the
+// link has no IPv4 address), ipip for tunl0.
+func TestDeviceKinds(t *testing.T) {
+	for _, c := range []struct {
+		d    Device
+		kind string
+	}{{IPIP, "ipip"}, {GRE, "gre"}} {
+		l := c.d.link()
+		if l.Type() != c.kind || l.Attrs().Name != c.d.Name {
+			t.Errorf("%s: asks for a %s link named %s, want %s", c.d.Name, l.Type(), l.Attrs().Name, c.kind)
+		}
+	}
+	if For(config.TunnelGRE).Name != GREDev || For(config.TunnelGUE).Name != Dev || For("").Name != Dev {
+		t.Error("For maps gre to gre0, gue and ipip to tunl0")
 	}
 }

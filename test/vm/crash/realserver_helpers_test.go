@@ -22,6 +22,7 @@ import (
 
 	"github.com/lvs-rs/lvs-rs/internal/nlretry"
 	"github.com/lvs-rs/lvs-rs/internal/topo"
+	"github.com/lvs-rs/lvs-rs/pkg/tunnel"
 	"github.com/lvs-rs/lvs-rs/pkg/vip"
 )
 
@@ -141,12 +142,14 @@ func (h *rsHost) restored(what string, before rsSnapshot) {
 }
 
 // rsSnapshot is what a host holds: links, addresses, routes (every table
-// but local, which follows the addresses; each route whole), sysctls.
+// but local, which follows the addresses; each route whole), sysctls, and
+// the IPv4 FOU and GUE receive ports (none while fou is not loaded).
 type rsSnapshot struct {
 	Links   []string
 	Addrs   []string
 	Routes  []string
 	Sysctls map[string]string
+	FOU     []string
 }
 
 // rsRoute is netlink.Route without its String method, so that %+v shows
@@ -195,9 +198,25 @@ func (h *rsHost) snap() rsSnapshot {
 		}
 		s.Sysctls[k] = v
 	}
+	err = h.ns.Do(func() error {
+		f, err := tunnel.DialFOU()
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		ps, err := f.Ports()
+		for _, p := range ps {
+			s.FOU = append(s.FOU, p.String())
+		}
+		return err
+	})
+	if err != nil {
+		h.t.Fatal(err)
+	}
 	slices.Sort(s.Links)
 	slices.Sort(s.Addrs)
 	slices.Sort(s.Routes)
+	slices.Sort(s.FOU)
 	return s
 }
 

@@ -1,10 +1,12 @@
 package crash
 
 import (
+	"context"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -12,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/lvs-rs/lvs-rs/internal/topo"
+	"github.com/lvs-rs/lvs-rs/pkg/tunnel"
 )
 
 // rsTopo makes one namespace per real server, each with its own state
@@ -129,6 +132,79 @@ virtual_servers:
 		}
 	}
 	if after.Sysctls["net/ipv4/conf/tunl0/rp_filter"] != "0" || after.Sysctls["net/ipv4/conf/all/arp_announce"] != "2" {
+		t.Fatalf("sysctls after start: %v", after.Sysctls)
+	}
+	h.restored("start", before)
+	h.crashEveryWrite(before)
+}
+
+// TestRealServerGUEGRECrash: one real server reached through a gue tunnel
+// on UDP port 6080, a gre tunnel (csum) and a gue tunnel on 6082, from one
+// cluster file; another tool's GUE receive ports on 6081 (not wanted) and
+// 6082 (wanted: adopted) are there before. A kill -9 or an EINVAL at every
+// write of start and of stop still ends, after start and stop, with the
+// host exactly as before: port 6080 gone, 6081 and 6082 kept, tunl0 and
+// gre0 down, every parameter back.
+func TestRealServerGUEGRECrash(t *testing.T) {
+	// Loading ipip and ip_gre creates tunl0 and gre0 (down) in every
+	// namespace: load them and fou before the host exists, so that the
+	// devices are part of its "before".
+	for _, m := range []string{"ipip", "ip_gre", "fou"} {
+		if out, err := exec.Command("modprobe", m).CombinedOutput(); err != nil {
+			t.Fatalf("modprobe %s: %v: %s", m, err, out)
+		}
+	}
+	h := rsTopo(t, "guegrers", map[string]string{"eth0": "10.9.0.4/24"})
+	h.conf = []string{"all", "default", "lo", "eth0", "tunl0", "gre0"}
+	for _, port := range []uint16{6081, 6082} {
+		err := h.ns.Do(func() error {
+			f, err := tunnel.DialFOU()
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			if err := f.Load(context.Background()); err != nil {
+				return err
+			}
+			return f.AddGUE(port)
+		})
+		if err != nil {
+			t.Fatalf("GUE port %d by hand: %v", port, err)
+		}
+	}
+	cfg := filepath.Join(t.TempDir(), "lvs-rs.yaml")
+	yaml := `director:
+  interface: eth0
+virtual_servers:
+  - {vip: 10.9.0.101, port: 80, mode: tun, real_servers: [{address: 10.9.0.4, tunnel: {type: gue, port: 6080}}]}
+  - {vip: 10.9.0.102, port: 80, mode: tun, real_servers: [{address: 10.9.0.4, tunnel: {type: gre, flags: [csum]}}]}
+  - {vip: 10.9.0.103, port: 80, mode: tun, real_servers: [{address: 10.9.0.4, tunnel: {type: gue, port: 6082, flags: [remcsum]}}]}
+`
+	if err := os.WriteFile(cfg, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h.args = []string{"--config", cfg}
+	before := h.snap()
+	for _, dev := range []string{"tunl0 ", "gre0 "} {
+		i := slices.IndexFunc(before.Links, func(l string) bool { return strings.HasPrefix(l, dev) })
+		if i < 0 || !strings.Contains(before.Links[i], "up=false") {
+			t.Fatalf("%sis not there and down before start: %q", dev, before.Links)
+		}
+	}
+	if len(before.FOU) != 2 {
+		t.Fatalf("GUE ports before start: %q, want 6081 and 6082", before.FOU)
+	}
+	h.must("start", h.args...)
+	after := h.snap()
+	for _, want := range []string{"10.9.0.101/32 dev tunl0 label tunl0:0", "10.9.0.103/32 dev tunl0 label tunl0:1", "10.9.0.102/32 dev gre0 label gre0:0"} {
+		if !strings.Contains(strings.Join(after.Addrs, "\n"), want) {
+			t.Fatalf("after start, no %s in %q", want, after.Addrs)
+		}
+	}
+	if !slices.Equal(after.FOU, []string{"port 6080 gue", "port 6081 gue", "port 6082 gue"}) {
+		t.Fatalf("GUE ports after start: %q", after.FOU)
+	}
+	if after.Sysctls["net/ipv4/conf/gre0/rp_filter"] != "0" || after.Sysctls["net/ipv4/conf/tunl0/rp_filter"] != "0" {
 		t.Fatalf("sysctls after start: %v", after.Sysctls)
 	}
 	h.restored("start", before)
