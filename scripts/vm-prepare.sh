@@ -63,7 +63,7 @@ MODULES=(
 	crc32c_generic
 	ip_vs ip_vs_rr ip_vs_wrr ip_vs_lc ip_vs_wlc ip_vs_lblc ip_vs_lblcr
 	ip_vs_dh ip_vs_sh ip_vs_sed ip_vs_nq ip_vs_mh ip_vs_fo ip_vs_ovf
-	ipip tunnel4 ip_tunnel ip6_tunnel tunnel6
+	ipip tunnel4 ip_tunnel ip6_tunnel tunnel6 fou ip_gre gre
 	veth bridge dummy nf_conntrack sctp
 	nf_tables
 )
