@@ -95,13 +95,8 @@ func (l *Loop) Enable(ctx context.Context, req control.DrainRequest) (control.Dr
 func (l *Loop) setDrain(ctx context.Context, req control.DrainRequest, drain bool) (control.DrainResult, error) {
 	l.mu.Lock()
 	next, res, err := control.ApplyDrain(l.drains, l.drainable(), req, drain)
-	if err == nil {
-		err = control.SaveDrains(l.opts.StateDir, next)
-	}
-	if err != nil {
-		l.mu.Unlock()
-		return control.DrainResult{}, err
-	}
+	// Each drain keeps the time it was made, in drains.json too: its
+	// drain_timeout counts from then, across restarts.
 	now := time.Now()
 	kept := map[control.Drain]time.Time{}
 	for _, d := range next {
@@ -109,6 +104,13 @@ func (l *Loop) setDrain(ctx context.Context, req control.DrainRequest, drain boo
 		if at, ok := l.drainedAt[d]; ok {
 			kept[d] = at
 		}
+	}
+	if err == nil {
+		err = control.SaveDrainsSince(l.opts.StateDir, next, kept)
+	}
+	if err != nil {
+		l.mu.Unlock()
+		return control.DrainResult{}, err
 	}
 	l.drains, l.drainedAt = next, kept
 	// The pass that applies it (the next to begin) converges every

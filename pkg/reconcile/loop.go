@@ -1,6 +1,7 @@
 package reconcile
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -136,7 +137,7 @@ func New(o Options) (*Loop, error) {
 	if err != nil {
 		return nil, err
 	}
-	drains, err := control.LoadDrains(o.StateDir)
+	drains, since, err := control.LoadDrainsSince(o.StateDir)
 	if err != nil {
 		return nil, err
 	}
@@ -161,7 +162,7 @@ func New(o Options) (*Loop, error) {
 	}
 	l.progressed() // starting: busy until Run waits for its first trigger
 	for _, d := range drains {
-		l.drainedAt[d] = now
+		l.drainedAt[d] = cmp.Or(since[d], now) // drain_timeout counts from the drain, not the restart
 	}
 	co := o.Checker
 	co.Notify = l.transition
