@@ -88,11 +88,15 @@
 // rows with the checks' last results; Drain and Enable update the drains
 // (control.ApplyDrain: a drain without a service covers every service,
 // those a later reload adds too, as each pass matches the file's real
-// servers against control.DrainSet), save them (control.SaveDrains) and
-// return after a pass that began after the change has succeeded; when it
-// failed, they return its error, saying the change is kept and later
-// passes apply it (a retry meanwhile reports the change as made, not as
-// already there).
+// servers against control.DrainSet), save them with the time of each
+// drain, from which its drain_timeout counts also after a restart
+// (control.SaveDrainsSince), and return after a pass that began after
+// the change has succeeded, or has failed on something else with the
+// change in the kernel all the same (the real servers' weights read back
+// after it: 0 for a drain, the planned weight for an enable); otherwise
+// they return its error, saying the change is kept and later passes
+// apply it (a retry meanwhile reports the change as made, not as already
+// there).
 //
 // # Overlay
 //

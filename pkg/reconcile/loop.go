@@ -91,6 +91,7 @@ type Loop struct {
 	leaving   map[Member]Leaving
 	recovered recoveries // since when each target is back from down (slow start)
 	last      Outcome    // of the last pass
+	lastOf    uint64     // the number of the pass last is of
 	rec       control.ReconcileStatus
 	repairs   uint64
 	begun     uint64 // passes started

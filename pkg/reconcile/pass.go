@@ -243,7 +243,7 @@ func (l *Loop) record(out Outcome, res director.Result, err error, start, end ti
 		keep = maps.Clone(l.leaving)
 	}
 	if err == nil || len(out.Rows) > 0 {
-		l.last = out
+		l.last, l.lastOf = out, l.passes+1
 	}
 	l.rec = passStatus(err, start, end)
 	if len(l.foreign) > 0 {
