@@ -41,7 +41,9 @@
 // "drift repaired" and counted. A pass logs its first 100 changes one by
 // one and then the count of the rest. The next pass is due at the
 // earlier of reconcile_interval after the last full pass and
-// Outcome.Next, a second after a failed pass, or at once on a trigger.
+// Outcome.Next, after a failed pass a retry (a second after the first
+// failure in a row, twice as late after each next one, up to 30 s), or
+// at once on a trigger.
 //
 // A pass triggered by health transitions alone converges only the
 // services whose real servers changed (director.Options.Services): it

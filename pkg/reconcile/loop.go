@@ -99,6 +99,9 @@ type Loop struct {
 	okPass    uint64 // the last pass that succeeded (its number)
 	passErr   error  // of the last pass
 	passed    chan struct{}
+	// retry is the delay of the retry after the last pass, 0 when it
+	// succeeded (see nextRetry).
+	retry time.Duration
 	// foreign are the services of the file another tool created, left
 	// out of the passes (see foreignFrom).
 	foreign map[ipvs.ServiceKey]bool
