@@ -55,7 +55,8 @@ func newDrainVerbCmd(g *globalFlags, v drainVerb, stdout io.Writer) *cobra.Comma
 		Long: v.short + ".\nWithout --service: in every service, also in those a later reload adds " +
 			"(enable without --service undoes every drain of ADDRESS); with --service: in that service alone " +
 			"(enable --service of an address drained in every service puts it back in that one only).\n" +
-			"Exit 0: done; 1: no lvs-rs run is active, or it failed; 2: bad ADDRESS or --service, " +
+			"Exit 0: done (the kernel holds the weight asked for, even if the pass failed on something else); " +
+			"1: no lvs-rs run is active, or the change did not reach the kernel (kept: later passes retry it); 2: bad ADDRESS or --service, " +
 			"or no such real server.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {

@@ -24,7 +24,8 @@
 // protocol: tcp:VIP:PORT, udp:VIP:PORT, sctp:VIP:PORT or fwmark:N
 // (ParseService). LoadDrains and SaveDrains keep the set of hand-made
 // drains in drains.json in the state directory, so they survive a
-// restart of the daemon; ApplyDrain works out what a drain or enable
+// restart of the daemon (LoadDrainsSince and SaveDrainsSince with the
+// time of each drain, from which its drain_timeout counts); ApplyDrain works out what a drain or enable
 // request does to that set, and DrainSet tells which real servers it
 // takes out of rotation. A drain without a service is one drain of
 // every service, present or added later, with exceptions for the

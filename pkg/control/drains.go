@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"time"
 )
 
 // DrainsFile is the file in the state directory that keeps the drains.
@@ -19,10 +20,14 @@ const DrainsFile = "drains.json"
 // service; everyVersion, written only when a drain covers every service
 // or is an exception to one (see Drain), so that an lvs-rs that reads
 // only version 1, where each drain names its service, refuses the file
-// instead of misreading it.
+// instead of misreading it; sinceVersion, written when a drain carries
+// the time it was made ("since", which drain_timeout counts from), so
+// that an lvs-rs that would ignore it, and start every drain's timeout
+// over, refuses the file instead.
 const (
 	drainsVersion = 1
 	everyVersion  = 2
+	sinceVersion  = 3
 )
 
 // Drain is one drain by hand. With Service set, the address is drained
@@ -67,48 +72,72 @@ func (s DrainSet) Drains(svc Service, addr netip.Addr) (Drain, bool) {
 
 // drainsRecord is DrainsFile's content.
 type drainsRecord struct {
-	Version int     `json:"version"`
-	Drains  []Drain `json:"drains"`
+	Version int          `json:"version"`
+	Drains  []drainEntry `json:"drains"`
+}
+
+// drainEntry is one drain of DrainsFile, with when it was made (zero:
+// not known, in a file of version 1 or 2).
+type drainEntry struct {
+	Drain
+	Since time.Time `json:"since,omitzero"`
 }
 
 // LoadDrains reads the drains kept in stateDir, sorted and without
 // duplicates; none (and no error) when the file does not exist. A file
 // that cannot be read or is not valid is an error naming it, in one line.
 func LoadDrains(stateDir string) ([]Drain, error) {
+	ds, _, err := LoadDrainsSince(stateDir)
+	return ds, err
+}
+
+// LoadDrainsSince is LoadDrains with when each drain was made, for those
+// the file says (a file of version 3; of a drain listed twice, the
+// earlier time).
+func LoadDrainsSince(stateDir string) ([]Drain, map[Drain]time.Time, error) {
 	p := filepath.Join(stateDir, DrainsFile)
 	b, err := os.ReadFile(p)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
+		return nil, nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("drains: read %s: %w", p, err)
+		return nil, nil, fmt.Errorf("drains: read %s: %w", p, err)
 	}
-	ds, err := decodeDrains(b)
+	ds, since, err := decodeDrains(b)
 	if err != nil {
-		return nil, fmt.Errorf("drains: %s: %w", p, err)
+		return nil, nil, fmt.Errorf("drains: %s: %w", p, err)
 	}
-	return ds, nil
+	return ds, since, nil
 }
 
-func decodeDrains(b []byte) ([]Drain, error) {
+func decodeDrains(b []byte) ([]Drain, map[Drain]time.Time, error) {
 	var rec drainsRecord
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&rec); err != nil {
-		return nil, fmt.Errorf("not a drains record: %w", err)
+		return nil, nil, fmt.Errorf("not a drains record: %w", err)
 	}
 	if dec.More() {
-		return nil, errors.New("not a drains record: data after the record")
+		return nil, nil, errors.New("not a drains record: data after the record")
 	}
-	if rec.Version != drainsVersion && rec.Version != everyVersion {
-		return nil, fmt.Errorf("version %d, want %d or %d", rec.Version, drainsVersion, everyVersion)
+	if rec.Version != drainsVersion && rec.Version != everyVersion && rec.Version != sinceVersion {
+		return nil, nil, fmt.Errorf("version %d, want %d, %d or %d", rec.Version, drainsVersion, everyVersion, sinceVersion)
 	}
-	for i, d := range rec.Drains {
-		if err := d.validate(rec.Version); err != nil {
-			return nil, fmt.Errorf("drains[%d]: %w", i, err)
+	ds := make([]Drain, len(rec.Drains))
+	since := map[Drain]time.Time{}
+	for i, e := range rec.Drains {
+		if err := e.validate(rec.Version); err != nil {
+			return nil, nil, fmt.Errorf("drains[%d]: %w", i, err)
+		}
+		if !e.Since.IsZero() && rec.Version < sinceVersion {
+			return nil, nil, fmt.Errorf("drains[%d]: since in a record of version %d", i, rec.Version)
+		}
+		ds[i] = e.Drain
+		if at, ok := since[e.Drain]; !e.Since.IsZero() && (!ok || e.Since.Before(at)) {
+			since[e.Drain] = e.Since
 		}
 	}
-	return normalize(rec.Drains), nil
+	return normalize(ds), since, nil
 }
 
 // validate checks a drain of a record of format version v.
@@ -142,13 +171,28 @@ func versionOf(ds []Drain) int {
 // service. The file is format version 1 unless a drain covers every
 // service or is an exception to one (version 2).
 func SaveDrains(stateDir string, ds []Drain) error {
+	return SaveDrainsSince(stateDir, ds, nil)
+}
+
+// SaveDrainsSince is SaveDrains keeping with each drain the time since
+// says it was made (none for a drain since does not name), so that
+// drain_timeout counts from it across restarts (LoadDrainsSince). A file
+// with a time is format version 3.
+func SaveDrainsSince(stateDir string, ds []Drain, since map[Drain]time.Time) error {
 	for i, d := range ds {
 		if err := d.validate(everyVersion); err != nil {
 			return fmt.Errorf("drains: save drain %d (%s %s): %w", i, d.Service, d.Address, err)
 		}
 	}
 	ds = normalize(ds)
-	b, err := json.MarshalIndent(drainsRecord{Version: versionOf(ds), Drains: ds}, "", "  ")
+	rec := drainsRecord{Version: versionOf(ds), Drains: make([]drainEntry, len(ds))}
+	for i, d := range ds {
+		rec.Drains[i] = drainEntry{Drain: d, Since: since[d].UTC().Round(0)}
+		if !since[d].IsZero() {
+			rec.Version = sinceVersion
+		}
+	}
+	b, err := json.MarshalIndent(rec, "", "  ")
 	if err != nil {
 		return fmt.Errorf("drains: encode: %w", err)
 	}

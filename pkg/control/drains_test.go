@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -88,7 +89,9 @@ func TestDrainsCorrupt(t *testing.T) {
 	for _, c := range []struct{ body, want string }{
 		{"", "not a drains record: EOF"},
 		{`{"version":1,"drains":[`, "not a drains record: unexpected EOF"},
-		{`{"version":3,"drains":[]}`, "version 3, want 1 or 2"},
+		{`{"version":4,"drains":[]}`, "version 4, want 1, 2 or 3"},
+		{`{"version":2,"drains":[{"service":"fwmark:1","address":"10.0.0.2","since":"2024-05-01T10:00:00Z"}]}`, "drains[0]: since in a record of version 2"},
+		{`{"version":3,"drains":[{"service":"fwmark:1","address":"10.0.0.2","since":"yesterday"}]}`, "not a drains record"},
 		{`{"version":1,"drains":[]}{}`, "data after the record"},
 		{`{"version":1,"drains":[],"extra":1}`, `unknown field "extra"`},
 		{`{"version":1,"drains":[{"service":"tcp:10.0.0.1","address":"10.0.0.2"}]}`, `service "tcp:10.0.0.1": missing :PORT`},
@@ -169,5 +172,46 @@ func TestDrainsEveryService(t *testing.T) {
 	}
 	if diff := cmp.Diff([]Drain{every(a), in(mark, b)}, got, addrCmp); diff != "" {
 		t.Errorf("loaded (-want +got):\n%s", diff)
+	}
+}
+
+// TestDrainsSince: the time each drain was made is kept (version 3, the
+// time in UTC) and read back, the earlier of a drain listed twice; a
+// drain without one, and every drain of a file of version 1 or 2, has
+// none.
+func TestDrainsSince(t *testing.T) {
+	dir := t.TempDir()
+	a, b := netip.MustParseAddr("10.0.0.11"), netip.MustParseAddr("10.0.0.12")
+	web := mustService(t, "tcp:10.0.0.100:80")
+	da, db := Drain{Service: web, Address: a}, Drain{Address: b}
+	at := time.Date(2024, 5, 1, 12, 0, 0, 5, time.FixedZone("CEST", 2*3600))
+	if err := SaveDrainsSince(dir, []Drain{da, db}, map[Drain]time.Time{da: at}); err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := os.ReadFile(filepath.Join(dir, DrainsFile))
+	if !strings.Contains(string(raw), `"version": 3`) || !strings.Contains(string(raw), `"since": "2024-05-01T10:00:00.000000005Z"`) {
+		t.Fatalf("drains file with a time:\n%s", raw)
+	}
+	ds, since, err := LoadDrainsSince(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ds) != 2 || !since[da].Equal(at) || !since[db].IsZero() {
+		t.Fatalf("loaded %v, since %v; want both drains, %v since %v and %v since nothing", ds, since, da, at, db)
+	}
+	body := `{"version":3,"drains":[
+		{"service":"tcp:10.0.0.100:80","address":"10.0.0.11","since":"2024-05-01T11:00:00Z"},
+		{"service":"tcp:10.0.0.100:80","address":"10.0.0.11","since":"2024-05-01T10:00:00Z"}]}`
+	if err := os.WriteFile(filepath.Join(dir, DrainsFile), []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, since, err = LoadDrainsSince(dir); err != nil || !since[da].Equal(time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC)) {
+		t.Fatalf("a drain listed twice: since %v (%v), want the earlier, 10:00", since, err)
+	}
+	if err := SaveDrains(dir, []Drain{da}); err != nil {
+		t.Fatal(err)
+	}
+	if _, since, err = LoadDrainsSince(dir); err != nil || len(since) != 0 {
+		t.Fatalf("a file of version 1: since %v (%v), want none", since, err)
 	}
 }

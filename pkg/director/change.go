@@ -105,6 +105,10 @@ func (c Change) String() string {
 	case EditService:
 		return fmt.Sprintf("edit service %v: %s", c.Service, strings.Join(serviceDiff(c.From(), c.Service), ", "))
 	case EditDestination:
+		if c.Quiesces() {
+			return fmt.Sprintf("edit destination %v of %v: weight %d -> %d (added at its weight for the mh table, quiesced)",
+				c.Destination, c.Service, c.FromDestination().Weight, c.Destination.Weight)
+		}
 		return fmt.Sprintf("edit destination %v of %v: %s", c.Destination, c.Service,
 			strings.Join(destinationDiff(c.FromDestination(), c.Destination), ", "))
 	case DeleteDestination:

@@ -27,6 +27,10 @@ type changeDetail struct {
 	Marks           []nftmark.Rule   // BuildMarks
 	Replace         bool             // BuildMarks: the table exists and is rebuilt
 	Foreign         []ipvs.DestinationKey
+	// Quiesce marks the EditDestination to 0 that follows the addition of
+	// a real server of an mh service at its last weight (see appendAdd):
+	// FromDestination is that addition's, not anything the kernel had.
+	Quiesce bool
 }
 
 // noDetail is the details of a change that has none; never written.
@@ -54,6 +58,12 @@ func (c Change) From() ipvs.Service { return c.detail().From }
 
 // FromDestination is the kernel's destination before EditDestination.
 func (c Change) FromDestination() ipvs.Destination { return c.detail().FromDestination }
+
+// Quiesces reports whether an EditDestination sets to 0 the real server
+// of an mh service that the change before it added at its last weight
+// (see DesiredService.LastWeights): FromDestination is then that
+// addition's, not a weight the kernel had.
+func (c Change) Quiesces() bool { return c.detail().Quiesce }
 
 // Timeout is the record of the timeout kinds.
 func (c Change) Timeout() TimeoutRecord { return c.detail().Timeout }

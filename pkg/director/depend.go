@@ -14,7 +14,9 @@ import (
 // withdrawal of another VIP's route), but it must keep what it was to
 // replace. A change is held back when
 //
-//   - it adds a real server to a service whose addition failed;
+//   - it adds a real server to a service whose addition failed, or
+//     quiesces one whose addition at its last weight failed (see
+//     appendAdd);
 //   - it adds the announce route of a VIP on which an addition failed (a
 //     bind, a service or real server of the VIP, nftables marks for it),
 //     so that a VIP is announced only once it can be served; in the first
@@ -48,12 +50,14 @@ const (
 	holdVIP                      // an addition on the VIP failed: its route's addition and its removals wait
 	holdWithdraw                 // the VIP's route could not be withdrawn: its removals wait
 	holdRoute                    // the route's addition failed: its deletion from another table waits
+	holdDest                     // the real server's addition failed: its quiescing edit waits
 )
 
 type holdKey struct {
 	kind holdKind
 	svc  ipvs.ServiceKey
 	addr netip.Addr
+	port uint16 // holdDest: the real server's port (addr its address)
 }
 
 // newHolds returns the tracker of a run converging to the marks desired
@@ -73,6 +77,13 @@ func (h *holds) held(c *Change) bool {
 	switch c.Kind {
 	case AddDestination:
 		return h.keys[holdKey{kind: holdService, svc: c.Service.Key()}]
+	case EditDestination:
+		if !c.Quiesces() {
+			return false
+		}
+		k := c.Destination.Key()
+		return h.keys[holdKey{kind: holdService, svc: c.Service.Key()}] ||
+			h.keys[holdKey{kind: holdDest, svc: c.Service.Key(), addr: k.Address, port: k.Port}]
 	case AddRoute:
 		return h.keys[holdKey{kind: holdVIP, addr: c.Prefix().Addr().Unmap()}]
 	case DeleteRoute:
@@ -108,6 +119,9 @@ func (h *holds) note(c *Change, err error) {
 	case AddService, AddDestination:
 		if c.Kind == AddService {
 			h.keys[holdKey{kind: holdService, svc: c.Service.Key()}] = true
+		} else {
+			k := c.Destination.Key()
+			h.keys[holdKey{kind: holdDest, svc: c.Service.Key(), addr: k.Address, port: k.Port}] = true
 		}
 		h.keys[holdKey{kind: holdAdded, svc: c.Service.Key()}] = true
 		h.vips(c, func(v netip.Addr) { h.keys[holdKey{kind: holdVIP, addr: v}] = true })

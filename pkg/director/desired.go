@@ -63,6 +63,54 @@ type DesiredService struct {
 	// list). A real server taken out of rotation is quiesced (weight 0),
 	// never deleted and re-added, which would move it in the list.
 	Destinations []ipvs.Destination `json:"destinations,omitempty"`
+	// LastWeights are, for an mh service, the weights its real servers
+	// at weight 0 (failed, not checked yet, drained) are added with when
+	// the kernel does not have them: the plan adds such a real server at
+	// its LastWeight and sets it to 0 right after, in the same batch. The
+	// kernel's mh scheduler builds its lookup table from each real
+	// server's last weight above 0 (__ip_vs_update_dest keeps it on an
+	// edit to 0, and sets it to 0 on an addition at 0), leaving out one
+	// added at 0: without this, a director started while a real server
+	// is down would build another table than one that saw it up, and
+	// flows moving between them would change real server. One entry per
+	// real server at most, in Destinations' order; a real server without
+	// one (or with Weight above 0) is added at Weight.
+	LastWeights []LastWeight `json:"last_weights,omitempty"`
+}
+
+// LastWeight is the weight the real server Address:Port of a service is
+// added with while its desired weight is 0 (see DesiredService.LastWeights).
+type LastWeight struct {
+	Address netip.Addr `json:"address"`
+	Port    uint16     `json:"port"`
+	Weight  uint32     `json:"weight"`
+}
+
+// Key is the key of the real server w is of.
+func (w *LastWeight) Key() ipvs.DestinationKey {
+	return ipvs.DestinationKey{Address: w.Address.Unmap(), Port: w.Port}
+}
+
+// lastWeight returns the weight the destination dst (at index j of
+// ds.Destinations) is added with: its own, or under mh for one at weight
+// 0 its LastWeight above 0, with true when it is to be set to 0 right
+// after. at is a cursor into ds.LastWeights (they usually follow
+// Destinations' order), kept between calls for one service.
+func (ds *DesiredService) lastWeight(dst *ipvs.Destination, at *int) (uint32, bool) {
+	if dst.Weight != 0 || len(ds.LastWeights) == 0 || ds.Service.Scheduler != "mh" {
+		return dst.Weight, false
+	}
+	k := dst.Key()
+	n := len(ds.LastWeights)
+	for i := range n { // from the cursor on, round: a miss costs one sweep
+		x := (*at + i) % n
+		if ds.LastWeights[x].Key() == k {
+			*at = x + 1
+			w := ds.LastWeights[x].Weight
+			return w, w != 0
+		}
+	}
+	return 0, false
 }
 
 // DesiredFrom resolves cfg into kernel values; nil asks for nothing (stop).

@@ -32,7 +32,13 @@
 // build the same table (add new real servers at the end of the file's
 // list: one added to a running service goes to the head as well). Taking
 // a real server out of rotation is weight 0 (quiesce), never a delete and
-// a re-add, which would move it in the list. CheckKernel refuses, before
+// a re-add, which would move it in the list. mh counts a real server in
+// its table with its last weight above 0, which an edit to 0 keeps and an
+// addition at 0 does not give: a real server of an mh service that is
+// added while its desired weight is 0 with a LastWeight (the long-running
+// director's, for one down or not checked yet) is added at that weight
+// and edited to 0 right after, in the same batch, so that its table is
+// the one of a director that saw it up. CheckKernel refuses, before
 // any change, what the running kernel would silently ignore: gue and gre
 // tunnels and tunnel checksum flags need Linux 5.3. A changed service key (protocol, VIP,
 // port, fwmark) or real-server key (address, port) is an addition of the

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"maps"
 	"net/netip"
 	"slices"
@@ -53,6 +54,9 @@ type fakeKernel struct {
 	failAt int
 	writes int
 	ops    []string
+	// last is each destination's last weight as the kernel keeps it
+	// (dest->last_weight, which mh builds its table from; see mhTable).
+	last map[ipvs.ServiceKey]map[ipvs.DestinationKey]uint32
 	// serviceDumps and gets count the dumps of every service and the
 	// requests for one.
 	serviceDumps, gets int
@@ -168,6 +172,7 @@ func (f *fakeKernel) do(op ipvs.Op) error {
 		if op.Kind == ipvs.OpDeleteService {
 			f.services = slices.Delete(f.services, i, i+1)
 			delete(f.dests, k)
+			delete(f.last, k)
 		} else {
 			f.services[i].Service = op.Service
 		}
@@ -182,11 +187,13 @@ func (f *fakeKernel) do(op ipvs.Op) error {
 			return unix.EEXIST
 		}
 		f.dests[k] = append(f.dests[k], ipvs.DestinationExtended{Destination: op.Destination})
+		f.setLast(k, op.Destination, true)
 	case ipvs.OpUpdateDestination:
 		if di < 0 {
 			return unix.ENOENT
 		}
 		f.dests[k][di].Destination = op.Destination
+		f.setLast(k, op.Destination, false)
 	case ipvs.OpDeleteDestination:
 		if di < 0 {
 			return unix.ENOENT
@@ -194,6 +201,93 @@ func (f *fakeKernel) do(op ipvs.Op) error {
 		f.dests[k] = slices.Delete(f.dests[k], di, di+1)
 	}
 	return nil
+}
+
+// setLast keeps d's last weight as __ip_vs_update_dest does: "if (add ||
+// udest->weight != 0) atomic_set(&dest->last_weight, udest->weight)".
+// A destination added again (from the kernel's trash or anew) gets the
+// weight it is added with.
+func (f *fakeKernel) setLast(k ipvs.ServiceKey, d ipvs.Destination, add bool) {
+	if !add && d.Weight == 0 {
+		return
+	}
+	if f.last == nil {
+		f.last = map[ipvs.ServiceKey]map[ipvs.DestinationKey]uint32{}
+	}
+	if f.last[k] == nil {
+		f.last[k] = map[ipvs.DestinationKey]uint32{}
+	}
+	f.last[k][d.Key()] = d.Weight
+}
+
+// mhSize is the size of the fake's mh lookup table (the kernel's default
+// is 4093; any prime will do to tell two tables apart).
+const mhSize = 251
+
+// mhTable is the lookup table the kernel's mh scheduler builds for the
+// service k (ip_vs_mh_permutate and ip_vs_mh_populate): walking the
+// service's list (newest first: the kernel puts a destination it is given
+// at the head, where this fake appends), each destination with a last
+// weight above 0 takes its next free slot of its permutation (an offset
+// and a skip hashed from its address and port, with keys fixed for every
+// host) last_weight/gcd times in a row, round after round, until the
+// table is full. A destination whose last weight is 0 (added at weight
+// 0, never set above) is left out. Slots are the destinations' keys; nil
+// for a service without one in the table.
+func (f *fakeKernel) mhTable(k ipvs.ServiceKey) []ipvs.DestinationKey {
+	ds := f.dests[k]
+	type setup struct {
+		key               ipvs.DestinationKey
+		perm, skip, turns int
+	}
+	list := make([]setup, 0, len(ds))
+	g := 0
+	for i := len(ds) - 1; i >= 0; i-- {
+		key := ds[i].Key()
+		lw := int(f.last[k][key])
+		g = gcd(g, lw)
+		h1, h2 := mhHash(key, 1), mhHash(key, 2)
+		list = append(list, setup{key: key, perm: int(h1 % mhSize), skip: int(h2%(mhSize-1)) + 1, turns: lw})
+	}
+	if g < 1 {
+		return nil
+	}
+	for i := range list {
+		list[i].turns /= g
+	}
+	table := make([]ipvs.DestinationKey, mhSize)
+	taken := make([]bool, mhSize)
+	for n := 0; ; {
+		for i := range list {
+			s := &list[i]
+			for range s.turns {
+				for taken[s.perm] {
+					s.perm = (s.perm + s.skip) % mhSize
+				}
+				taken[s.perm], table[s.perm] = true, s.key
+				if n++; n == mhSize {
+					return table
+				}
+			}
+		}
+	}
+}
+
+func gcd(a, b int) int {
+	for b != 0 {
+		a, b = b, a%b
+	}
+	return a
+}
+
+// mhHash hashes a destination's key with one of two fixed seeds, as
+// ip_vs_mh_hashkey does with its fixed hash secrets.
+func mhHash(k ipvs.DestinationKey, seed byte) uint32 {
+	h := fnv.New32a()
+	h.Write([]byte{seed})
+	h.Write(k.Address.AsSlice())
+	h.Write([]byte{byte(k.Port >> 8), byte(k.Port)})
+	return h.Sum32()
 }
 
 // memKernel is a whole Kernel in memory: the fake IPVS table, addresses

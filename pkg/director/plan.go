@@ -15,8 +15,10 @@ import (
 // touching only what owned says lvs-rs created. It is pure. The order is
 // stable: sysctl writes (in key order), IPVS timeouts (tcp, tcp_fin,
 // udp), sync daemon starts (master, backup), binds, service and
-// destination additions (each service's destinations in config order),
-// edits (in place, never a delete), then destination and service
+// destination additions (each service's destinations in config order;
+// under mh, one at weight 0 with a last weight is added at that weight
+// and edited to 0 right after: see DesiredService.LastWeights), edits
+// (in place, never a delete), then destination and service
 // deletions, unbinds, sync daemon stops, and timeout and sysctl
 // restorations. A nil desired plans a full teardown.
 //
@@ -189,8 +191,9 @@ func planServices(out *[phases][]Change, d Desired, obs Observed, owned Owned) {
 		switch {
 		case !exists:
 			out[phaseAdd] = appendIPVS(out[phaseAdd], AddService, &ds.Service, nil)
+			at := 0
 			for j := range ds.Destinations {
-				out[phaseAdd] = appendIPVS(out[phaseAdd], AddDestination, &ds.Service, &ds.Destinations[j])
+				out[phaseAdd] = appendAdd(out[phaseAdd], ds, &ds.Destinations[j], &at)
 			}
 			continue
 		case !mine:
@@ -200,13 +203,13 @@ func planServices(out *[phases][]Change, d Desired, obs Observed, owned Owned) {
 			out[phaseEdit] = append(out[phaseEdit], Change{Kind: EditService, Service: ds.Service, x: &changeDetail{From: cur.Service}})
 		}
 		have := destIndex(cur.Destinations)
-		found := 0
+		found, at := 0, 0
 		for j := range ds.Destinations {
 			dst := &ds.Destinations[j]
 			now, ok := have.findAt(dst.Key(), j)
 			switch {
 			case !ok:
-				out[phaseAdd] = appendIPVS(out[phaseAdd], AddDestination, &ds.Service, dst)
+				out[phaseAdd] = appendAdd(out[phaseAdd], ds, dst, &at)
 				continue
 			case now != *dst:
 				// lvs-rs's own, or a hand-added one the config now names
@@ -229,6 +232,25 @@ func planServices(out *[phases][]Change, d Desired, obs Observed, owned Owned) {
 		}
 	}
 	planGone(out, want, obs, owned)
+}
+
+// appendAdd appends to cs the addition of dst to ds, at its weight; under
+// mh, one at weight 0 with a LastWeight above it (see
+// DesiredService.LastWeights) is added at that weight and set to 0 by an
+// edit right after it, so that the kernel counts it in the mh lookup
+// table as a real server quiesced after it served. The two go to the
+// kernel in one batch, in this order (see executor.batch). at is
+// ds.lastWeight's cursor.
+func appendAdd(cs []Change, ds *DesiredService, dst *ipvs.Destination, at *int) []Change {
+	w, quiesce := ds.lastWeight(dst, at)
+	if !quiesce {
+		return appendIPVS(cs, AddDestination, &ds.Service, dst)
+	}
+	added := *dst
+	added.Weight = w
+	cs = appendIPVS(cs, AddDestination, &ds.Service, &added)
+	return append(cs, Change{Kind: EditDestination, Service: ds.Service, Destination: *dst,
+		x: &changeDetail{FromDestination: added, Quiesce: true}})
 }
 
 // appendIPVS appends to cs the change of kind k on svc (and dst, unless

@@ -80,6 +80,10 @@ func randDesired(r *rand.Rand, odd bool) Desired {
 				TunnelType: ipvs.TunnelType(randUint(r, 255)), TunnelPort: uint16(randUint(r, 65535)),
 				TunnelFlags: ipvs.TunnelFlags(randUint(r, 65535))})
 		}
+		for range r.IntN(3) {
+			ds.LastWeights = append(ds.LastWeights, LastWeight{Address: randAddr(r), Port: uint16(randUint(r, 65535)),
+				Weight: uint32(randUint(r, 1<<32-1))})
+		}
 		d.Services = append(d.Services, ds)
 	}
 	if r.IntN(2) == 0 {

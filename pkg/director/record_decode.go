@@ -246,6 +246,31 @@ func decodeDesiredService(s *scan, ds *DesiredService) bool {
 			})
 			ds.Destinations = s.dests[start:len(s.dests):len(s.dests)]
 			return ok
+		case "last_weights":
+			return once(&seen, 2) && s.array(func() bool {
+				ds.LastWeights = append(ds.LastWeights, LastWeight{})
+				return decodeLastWeight(s, &ds.LastWeights[len(ds.LastWeights)-1])
+			}) && nonNil(&ds.LastWeights)
+		}
+		return false
+	})
+}
+
+// decodeLastWeight reads a LastWeight.
+func decodeLastWeight(s *scan, v *LastWeight) bool {
+	var seen uint32
+	return s.object(func(key []byte) bool {
+		switch string(key) {
+		case "address":
+			return once(&seen, 0) && s.addr(&v.Address)
+		case "port":
+			n, ok := s.uint(math.MaxUint16)
+			v.Port = uint16(n)
+			return once(&seen, 1) && ok
+		case "weight":
+			n, ok := s.uint(math.MaxUint32)
+			v.Weight = uint32(n)
+			return once(&seen, 2) && ok
 		}
 		return false
 	})

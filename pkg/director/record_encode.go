@@ -217,6 +217,16 @@ func appendDesiredService(b []byte, ds *DesiredService) []byte {
 		}
 		b = append(b, ']')
 	}
+	if len(ds.LastWeights) > 0 {
+		b = append(b, `,"last_weights":[`...)
+		for i := range ds.LastWeights {
+			w := &ds.LastWeights[i]
+			b = appendAddr(append(comma(b, i), `{"address":`...), w.Address)
+			b = appendUint(b, `,"port":`, uint64(w.Port), false)
+			b = append(appendUint(b, `,"weight":`, uint64(w.Weight), false), '}')
+		}
+		b = append(b, ']')
+	}
 	return append(b, '}')
 }
 

@@ -92,11 +92,12 @@ func indexDesired(d *Desired, ends []int) *desiredIndex {
 
 // sameService reports whether a and b are equal (and so render the same).
 func sameService(a, b *DesiredService) bool {
-	return a.Service == b.Service && slices.Equal(a.Destinations, b.Destinations)
+	return a.Service == b.Service && slices.Equal(a.Destinations, b.Destinations) && slices.Equal(a.LastWeights, b.LastWeights)
 }
 
 // cloneService is s with destinations of its own.
 func cloneService(s DesiredService) DesiredService {
 	s.Destinations = slices.Clone(s.Destinations)
+	s.LastWeights = slices.Clone(s.LastWeights)
 	return s
 }

@@ -35,7 +35,7 @@ func Recorded(o Options) (*Desired, error) {
 		if !ok {
 			continue
 		}
-		keep := DesiredService{Service: ds.Service}
+		keep := DesiredService{Service: ds.Service, LastWeights: ds.LastWeights}
 		for _, x := range ds.Destinations {
 			if dests.has(x.Key()) {
 				keep.Destinations = append(keep.Destinations, x)

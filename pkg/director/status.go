@@ -57,6 +57,9 @@ func buildReport(info ipvs.Info, d Desired, obs Observed, owned Owned, changes [
 		r.Drift = append(r.Drift, "service "+k.String()+" exists but was not created by lvs-rs (start refuses to take it over)")
 	}
 	for _, c := range changes {
+		if c.Quiesces() {
+			continue // part of the addition before it, which says the real server is missing
+		}
 		r.Drift = append(r.Drift, c.Drift())
 	}
 	// VIPs: the configured ones, then lvs-rs's that are not.

@@ -64,6 +64,11 @@ type Target struct {
 	// VIPs through BGP next hops, not ARP).
 	RealServers []netip.Addr
 	Announce    bool
+	// Director: the mh services with a check (their keys, as status names
+	// them), and of those the ones with on_failure: remove, whose real
+	// servers are deleted and added again (the mh-table check, with
+	// announce).
+	MHChecked, MHRemove []string
 	// Director: the kernel parameters lvs-rs sets, and their values:
 	// those of start's desired state (director.DesiredFrom) and those run
 	// adds for checks through the VIP (reconcile.Setup.AddProbes). The
@@ -97,12 +102,20 @@ func DirectorTarget(cfg *config.Config) Target {
 		if !slices.Contains(t.VIPs, vs.VIP) {
 			t.VIPs = append(t.VIPs, vs.VIP)
 		}
+		checked := false
 		for _, rs := range vs.RealServers {
 			t.OneWay = t.OneWay || rs.Mode == config.ModeDR || rs.Mode == config.ModeTUN
 			t.NAT6 = t.NAT6 || vs.VIP.Unmap().Is6() && cmp.Or(rs.Mode, vs.Mode) == config.ModeNAT
 			addRS(rs.Address)
+			checked = checked || vs.CheckFor(rs) != nil
 		}
 		addRS(vs.SorryServer)
+		if vs.Scheduler == "mh" && checked {
+			t.MHChecked = append(t.MHChecked, vs.Key().String())
+			if vs.OnFailure == config.OnFailureRemove {
+				t.MHRemove = append(t.MHRemove, vs.Key().String())
+			}
+		}
 	}
 	return t
 }
@@ -183,6 +196,9 @@ func Checks(t Target) []Check {
 		}
 		if len(t.ipv6VIPs()) > 0 && t.Interface != "" {
 			cs = append(cs, Check{NameVIPSource, checkVIPSource}, Check{NameKeepAddrOnDown, checkKeepAddrOnDown})
+		}
+		if t.Announce && len(t.MHChecked) > 0 {
+			cs = append(cs, Check{NameMHTable, checkMHTable})
 		}
 		return append(cs, Check{NameSysctlD, checkSysctlD})
 	}

@@ -41,7 +41,9 @@
 // "drift repaired" and counted. A pass logs its first 100 changes one by
 // one and then the count of the rest. The next pass is due at the
 // earlier of reconcile_interval after the last full pass and
-// Outcome.Next, a second after a failed pass, or at once on a trigger.
+// Outcome.Next, after a failed pass a retry (a second after the first
+// failure in a row, twice as late after each next one, up to 30 s), or
+// at once on a trigger.
 //
 // A pass triggered by health transitions alone converges only the
 // services whose real servers changed (director.Options.Services): it
@@ -88,11 +90,15 @@
 // rows with the checks' last results; Drain and Enable update the drains
 // (control.ApplyDrain: a drain without a service covers every service,
 // those a later reload adds too, as each pass matches the file's real
-// servers against control.DrainSet), save them (control.SaveDrains) and
-// return after a pass that began after the change has succeeded; when it
-// failed, they return its error, saying the change is kept and later
-// passes apply it (a retry meanwhile reports the change as made, not as
-// already there).
+// servers against control.DrainSet), save them with the time of each
+// drain, from which its drain_timeout counts also after a restart
+// (control.SaveDrainsSince), and return after a pass that began after
+// the change has succeeded, or has failed on something else with the
+// change in the kernel all the same (the real servers' weights read back
+// after it: 0 for a drain, the planned weight for an enable); otherwise
+// they return its error, saying the change is kept and later passes
+// apply it (a retry meanwhile reports the change as made, not as already
+// there).
 //
 // # Overlay
 //

@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"context"
+	"maps"
 	"net/netip"
 	"slices"
 	"sync"
@@ -34,6 +35,10 @@ type memKernel struct {
 	refuse func(op ipvs.Op) error
 	// failMarks, when set, is BuildMarks' error (a host without nftables).
 	failMarks error
+	// last are the real servers' last weights by address, as the kernel
+	// keeps them (dest->last_weight, from which mh builds its table):
+	// set by an addition, and by an edit to a weight above 0.
+	last map[string]uint32
 }
 
 func newMemKernel() *memKernel {
@@ -142,6 +147,7 @@ func (m *memKernel) do(op ipvs.Op) error {
 		d := op.Destination
 		d.Family = ipvs.FamilyOf(d.Address)
 		m.dests[k] = append(m.dests[k], ipvs.DestinationExtended{Destination: d})
+		m.setLast(d, true)
 	case di < 0:
 		return unix.ENOENT
 	case op.Kind == ipvs.OpUpdateDestination && m.failEdit != nil:
@@ -150,10 +156,31 @@ func (m *memKernel) do(op ipvs.Op) error {
 		d := op.Destination
 		d.Family = ipvs.FamilyOf(d.Address)
 		m.dests[k][di].Destination = d
+		m.setLast(d, false)
 	case op.Kind == ipvs.OpDeleteDestination:
 		m.dests[k] = slices.Delete(m.dests[k], di, di+1)
 	}
 	return nil
+}
+
+// setLast keeps d's last weight as __ip_vs_update_dest does: "if (add ||
+// udest->weight != 0) atomic_set(&dest->last_weight, udest->weight)"
+// (caller holds mu).
+func (m *memKernel) setLast(d ipvs.Destination, add bool) {
+	if !add && d.Weight == 0 {
+		return
+	}
+	if m.last == nil {
+		m.last = map[string]uint32{}
+	}
+	m.last[d.Address.String()] = d.Weight
+}
+
+// lastWeights are the real servers' last weights by address.
+func (m *memKernel) lastWeights() map[string]uint32 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return maps.Clone(m.last)
 }
 
 func (m *memKernel) Addrs(dev string) ([]vipaddr.Addr, error) {

@@ -77,14 +77,17 @@ func controlState(s RowState) control.State {
 
 // Drain drains the real servers req matches, keeps the drain in the state
 // directory and returns after a pass has applied it. When that pass
-// fails, it returns the pass's error: the drain stays kept, and later
-// passes apply it.
+// fails, it returns the pass's error unless every real server it drains
+// has weight 0 in the kernel after that pass (a failure elsewhere, which
+// the pass went past): the drain stays kept, and later passes apply it.
 func (l *Loop) Drain(ctx context.Context, req control.DrainRequest) (control.DrainResult, error) {
 	return l.setDrain(ctx, req, true)
 }
 
 // Enable undoes Drain and returns after a pass has applied it, or that
-// pass's error (the enable is kept, later passes apply it).
+// pass's error unless every real server it enables has in the kernel the
+// weight that pass planned for it (the enable is kept, later passes
+// apply it).
 func (l *Loop) Enable(ctx context.Context, req control.DrainRequest) (control.DrainResult, error) {
 	return l.setDrain(ctx, req, false)
 }
@@ -95,13 +98,8 @@ func (l *Loop) Enable(ctx context.Context, req control.DrainRequest) (control.Dr
 func (l *Loop) setDrain(ctx context.Context, req control.DrainRequest, drain bool) (control.DrainResult, error) {
 	l.mu.Lock()
 	next, res, err := control.ApplyDrain(l.drains, l.drainable(), req, drain)
-	if err == nil {
-		err = control.SaveDrains(l.opts.StateDir, next)
-	}
-	if err != nil {
-		l.mu.Unlock()
-		return control.DrainResult{}, err
-	}
+	// Each drain keeps the time it was made, in drains.json too: its
+	// drain_timeout counts from then, across restarts.
 	now := time.Now()
 	kept := map[control.Drain]time.Time{}
 	for _, d := range next {
@@ -109,6 +107,13 @@ func (l *Loop) setDrain(ctx context.Context, req control.DrainRequest, drain boo
 		if at, ok := l.drainedAt[d]; ok {
 			kept[d] = at
 		}
+	}
+	if err == nil {
+		err = control.SaveDrainsSince(l.opts.StateDir, next, kept)
+	}
+	if err != nil {
+		l.mu.Unlock()
+		return control.DrainResult{}, err
 	}
 	l.drains, l.drainedAt = next, kept
 	// The pass that applies it (the next to begin) converges every
@@ -136,9 +141,20 @@ func (l *Loop) setDrain(ctx context.Context, req control.DrainRequest, drain boo
 		}
 	}
 	l.Kick()
-	if err := l.waitPass(ctx, want); err != nil {
+	reached := func() bool { return l.reached(res.Targets, drain) }
+	if err := l.waitPass(ctx, want, reached); err != nil {
 		return res, fmt.Errorf("reconcile: %s kept in %s, not applied yet (later passes retry it): %w", what, control.DrainsFile, err)
 	}
+	// Applied (by a pass that may have failed elsewhere): a repeat of it
+	// changes nothing.
+	l.mu.Lock()
+	for _, t := range res.Targets {
+		d := control.Drain{Service: t.Service, Address: t.Address}
+		if l.pending[d] == want {
+			delete(l.pending, d)
+		}
+	}
+	l.mu.Unlock()
 	return res, nil
 }
 
@@ -156,11 +172,17 @@ func (l *Loop) drainable() []control.Drain {
 }
 
 // waitPass waits until pass number n has completed and returns nil when
-// it, or a later one, succeeded, else the last pass's error.
-func (l *Loop) waitPass(ctx context.Context, n uint64) error {
+// it, or a later one, succeeded, or when it failed but reached, asked
+// (under mu) of the outcome of that pass or a later one, says that what
+// the caller waits for is in the kernel all the same (a pass goes past
+// failures that do not concern it); else the last pass's error.
+func (l *Loop) waitPass(ctx context.Context, n uint64, reached func() bool) error {
 	for {
 		l.mu.Lock()
 		ok, done, err, ch := l.okPass >= n, l.passes >= n, l.passErr, l.passed
+		if !ok && done && reached != nil && l.lastOf >= n {
+			ok = reached()
+		}
 		l.mu.Unlock()
 		switch {
 		case ok:
@@ -174,6 +196,32 @@ func (l *Loop) waitPass(ctx context.Context, n uint64) error {
 			return fmt.Errorf("waiting for the pass: %w", ctx.Err())
 		}
 	}
+}
+
+// reached reports whether the last pass's outcome has the drain (drain
+// true) or enable of targets in the kernel: each target's real servers
+// drained and at weight 0 as read back, or not drained and at the weight
+// the pass planned. An enabled target without a row (a drain of a
+// service no longer in the file, cleared) asks nothing of the kernel
+// (caller holds mu).
+func (l *Loop) reached(targets []control.DrainTarget, drain bool) bool {
+	for _, t := range targets {
+		found := false
+		for _, r := range l.last.Rows {
+			if r.Destination.Address != t.Address || selectorOf(r.Service) != t.Service {
+				continue
+			}
+			found = true
+			drained := r.State == StateDrained
+			if drained != drain || drain && r.KernelWeight != 0 || !drain && r.KernelWeight != r.Effective {
+				return false
+			}
+		}
+		if !found && drain {
+			return false
+		}
+	}
+	return true
 }
 
 // passStatus describes a pass for status.

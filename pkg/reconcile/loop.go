@@ -1,6 +1,7 @@
 package reconcile
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -90,6 +91,7 @@ type Loop struct {
 	leaving   map[Member]Leaving
 	recovered recoveries // since when each target is back from down (slow start)
 	last      Outcome    // of the last pass
+	lastOf    uint64     // the number of the pass last is of
 	rec       control.ReconcileStatus
 	repairs   uint64
 	begun     uint64 // passes started
@@ -97,6 +99,9 @@ type Loop struct {
 	okPass    uint64 // the last pass that succeeded (its number)
 	passErr   error  // of the last pass
 	passed    chan struct{}
+	// retry is the delay of the retry after the last pass, 0 when it
+	// succeeded (see nextRetry).
+	retry time.Duration
 	// foreign are the services of the file another tool created, left
 	// out of the passes (see foreignFrom).
 	foreign map[ipvs.ServiceKey]bool
@@ -136,7 +141,7 @@ func New(o Options) (*Loop, error) {
 	if err != nil {
 		return nil, err
 	}
-	drains, err := control.LoadDrains(o.StateDir)
+	drains, since, err := control.LoadDrainsSince(o.StateDir)
 	if err != nil {
 		return nil, err
 	}
@@ -161,7 +166,7 @@ func New(o Options) (*Loop, error) {
 	}
 	l.progressed() // starting: busy until Run waits for its first trigger
 	for _, d := range drains {
-		l.drainedAt[d] = now
+		l.drainedAt[d] = cmp.Or(since[d], now) // drain_timeout counts from the drain, not the restart
 	}
 	co := o.Checker
 	co.Notify = l.transition

@@ -215,10 +215,16 @@ func (o *Outcome) announce(base director.Desired, in Inputs) {
 	o.Desired.Announce = &a
 }
 
-// service applies health and drains to one configured service.
+// service applies health and drains to one configured service. Under mh,
+// a real server kept at weight 0 carries its configured weight as its
+// last weight (director.DesiredService.LastWeights): added while down or
+// not checked yet, it is added at that weight and quiesced right after,
+// so that the kernel's mh table counts it as every director's does,
+// whether or not it saw it up.
 func (o *Outcome) service(ds director.DesiredService, in Inputs) director.DesiredService {
 	k := ds.Service.Key()
 	pol := in.Policies[k]
+	mh := ds.Service.Scheduler == "mh"
 	res := director.DesiredService{Service: ds.Service, Destinations: make([]ipvs.Destination, 0, len(ds.Destinations))}
 	for _, d := range ds.Destinations {
 		m := Member{k, d.Key()}
@@ -230,6 +236,9 @@ func (o *Outcome) service(ds director.DesiredService, in Inputs) director.Desire
 		}
 		o.Rows = append(o.Rows, row)
 		if keep {
+			if mh && w == 0 && d.Weight > 0 {
+				res.LastWeights = append(res.LastWeights, director.LastWeight{Address: d.Address, Port: d.Port, Weight: d.Weight})
+			}
 			d.Weight = w
 			res.Destinations = append(res.Destinations, d)
 		}

@@ -20,12 +20,34 @@ const (
 	passTimeout = 60 * time.Second // one Converge
 )
 
+// The retries after failed passes: the first a second after the failure,
+// each next one twice as late, up to retryMax (and never later than
+// reconcile_interval after the last full pass), until a pass succeeds. A
+// failure that persists (a service the kernel refuses for good) then
+// costs a full pass every 30 s rather than every second; every trigger (a
+// health transition, a reload, a drain or enable, an address event)
+// still runs a pass at once.
+const (
+	retryMin = time.Second
+	retryMax = 30 * time.Second
+)
+
+// nextRetry is the delay of the retry after a failed pass, the one before
+// having been last (0: the pass before succeeded).
+func nextRetry(last time.Duration) time.Duration {
+	if last <= 0 {
+		return retryMin
+	}
+	return min(2*last, retryMax)
+}
+
 // pass computes the effective desired state and converges the kernel to
 // it once: every service, or after health transitions alone only the
 // services they touched (director.Options.Services: a dump of that
 // service's real servers and the one edit). It returns when the next pass
 // is due without a trigger (the earlier of reconcile_interval after the
-// last full pass and Overlay's next time step), whether it converged
+// last full pass and Overlay's next time step, or after a failure the
+// retry's time: see retryMin), whether it converged
 // every service, and the pass's error.
 func (l *Loop) pass(ctx context.Context) (time.Time, bool, error) {
 	phase.Mark("wait") // since the last pass, or since start-up
@@ -50,14 +72,17 @@ func (l *Loop) pass(ctx context.Context) (time.Time, bool, error) {
 	}
 	if err != nil {
 		l.full = true // a failed pass is retried whole
+		l.retry = nextRetry(l.retry)
+	} else {
+		l.retry = 0
 	}
-	next := l.nextFull
+	next, retry := l.nextFull, l.retry
 	l.mu.Unlock()
 	if !out.Next.IsZero() && out.Next.Before(next) {
 		next = out.Next
 	}
-	if soon := end.Add(time.Second); err != nil && soon.Before(next) {
-		next = soon // try again soon
+	if soon := end.Add(retry); err != nil && soon.Before(next) {
+		next = soon // try again soon, later after each failure in a row
 	}
 	return next, scope == nil, err
 }
@@ -243,7 +268,7 @@ func (l *Loop) record(out Outcome, res director.Result, err error, start, end ti
 		keep = maps.Clone(l.leaving)
 	}
 	if err == nil || len(out.Rows) > 0 {
-		l.last = out
+		l.last, l.lastOf = out, l.passes+1
 	}
 	l.rec = passStatus(err, start, end)
 	if len(l.foreign) > 0 {

@@ -166,3 +166,45 @@ func TestFailingRouteKeepsHealth(t *testing.T) {
 		t.Error("the pass error is gone while the other program's route is still there")
 	}
 }
+
+// TestDrainWithFailureElsewhere: while every pass fails on another VIP
+// (another program's route in the announce table, EEXIST), `lvs-rs
+// drain` exits 0 with the real server at weight 0 in the kernel and
+// `lvs-rs enable` exits 0 with its weight back: their passes went past
+// the failure. Before, both exited 1 with the pass's error, the weight
+// applied all the same.
+func TestDrainWithFailureElsewhere(t *testing.T) {
+	c := newCluster(t, strings.Replace(config("1s", 2, 3), "director:\n", "director:\n  announce: {table: 100}\n", 1)+`  - vip: 10.0.0.101
+    port: 80
+    scheduler: rr
+    mode: dr
+    real_servers:
+      - {address: 10.0.0.12, weight: 1}
+`)
+	other := &netlink.Route{Dst: &net.IPNet{IP: net.ParseIP("10.0.0.101").To4(), Mask: net.CIDRMask(32, 32)},
+		Table: 100, Protocol: unix.RTPROT_STATIC, Type: unix.RTN_BLACKHOLE}
+	must(t, c.p.Director.Handle().RouteAdd(other))
+	c.run()
+	if st := c.settled(); !strings.Contains(st.Reconcile.Error, "10.0.0.101") {
+		t.Fatalf("status's pass error %q, want the route's refusal", st.Reconcile.Error)
+	}
+	c.waitWeights(vip80, 5*time.Second, map[string]int{"10.0.0.11": 2, "10.0.0.12": 3})
+	c.tally(10) // connections that keep 10.0.0.11 in the kernel while drained (drain_timeout 2s)
+	code, out := c.lvsrs("drain", "10.0.0.11", "--service", "tcp:10.0.0.100:80")
+	if code != 0 {
+		t.Fatalf("drain with a failure elsewhere: exit %d, want 0\n%s", code, out)
+	}
+	if got := c.weights(vip80); got["10.0.0.11"] != 0 {
+		t.Fatalf("right after drain: weights %v, want 10.0.0.11 at 0 (or deleted)", got)
+	}
+	code, out = c.lvsrs("enable", "10.0.0.11")
+	if code != 0 {
+		t.Fatalf("enable with a failure elsewhere: exit %d, want 0\n%s", code, out)
+	}
+	if got := c.weights(vip80); got["10.0.0.11"] != 2 {
+		t.Fatalf("right after enable: weights %v, want 10.0.0.11 at 2", got)
+	}
+	if st, err := c.status(); err != nil || st.Reconcile.Error == "" {
+		t.Fatalf("status %v (%v): the passes no longer fail, the test proves nothing", st.Reconcile, err)
+	}
+}
