@@ -113,7 +113,7 @@ func runDaemon(parent context.Context, g *globalFlags, f *roleFlags, stderr io.W
 		Config: cfg, File: path, StateDir: dir,
 		Director: director.Options{StateDir: dir, Handle: k.handle, IPVS: k.ipvs, Sysctl: sysctl.Proc()},
 		IPVS:     k.ipvs,
-		Lock:     func() (func(), error) { return state.Store{Dir: dir}.Lock(lockWait) },
+		Lock:     func(ctx context.Context) (func(), error) { return state.Store{Dir: dir}.LockContext(ctx, lockWait) },
 		Watch: func(ctx context.Context, kick func()) error {
 			return reconcile.WatchAddresses(ctx, netns.None(), kick)
 		},

@@ -36,8 +36,9 @@ type Options struct {
 	// IPVS reads the weights and connection counts of the real servers
 	// (the same client as Director.IPVS).
 	IPVS director.IPVS
-	// Lock takes the host lock for one pass; nil takes none.
-	Lock func() (unlock func(), err error)
+	// Lock takes the host lock for one pass, giving up when ctx (the
+	// loop's) ends; nil takes none.
+	Lock func(ctx context.Context) (unlock func(), err error)
 	// Watch reports address removals by calling kick until ctx is done
 	// (WatchAddresses); nil watches nothing.
 	Watch func(ctx context.Context, kick func()) error
@@ -216,6 +217,9 @@ func (l *Loop) Run(ctx context.Context) error {
 		// once every check has a result, ask for a full pass.
 		checked := l.checker.Counters().Unchecked == 0
 		next, full, err := l.pass(ctx)
+		if ctx.Err() != nil {
+			return nil // stopping: the pass was cut short (the host lock, a converge)
+		}
 		if first && (errors.Is(err, director.ErrForeignService) || errors.Is(err, director.ErrNoIPVS)) {
 			return err
 		}
