@@ -2,14 +2,19 @@ package reconcile
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/lvs-rs/lvs-rs/pkg/config"
 	"github.com/lvs-rs/lvs-rs/pkg/director"
+	"github.com/lvs-rs/lvs-rs/pkg/metrics"
 	"github.com/lvs-rs/lvs-rs/pkg/state"
 )
 
@@ -61,5 +66,76 @@ func TestStopWhileWaitingForLock(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("Run still waiting for the host lock 10 s after it was told to stop (the wait ignores the loop's context)")
+	}
+}
+
+// TestMetricsEndpointRetried: director.metrics on an address the daemon
+// cannot listen on when it starts (here its port is taken; an address
+// not up yet fails the same way) is served once it can be, without a
+// restart; meanwhile status and the STATUS= line say it is not
+// listening, and the daemon becomes ready regardless.
+func TestMetricsEndpointRetried(t *testing.T) {
+	l2 := listen(t, "127.0.0.2:0")
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	addr := taken.Addr().String()
+	dir := t.TempDir()
+	file, stateDir := filepath.Join(dir, "lvs-rs.yaml"), filepath.Join(dir, "state")
+	text := loopConfig(portOfListener(l2), 0)
+	text = strings.Replace(text, "director:\n", "director:\n  metrics: "+addr+"\n", 1)
+	writeConfig(t, file, text)
+	cfg, err := config.Load(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ready := make(chan string, 1)
+	k := newMemKernel()
+	lp, err := New(Options{Config: cfg, File: file, StateDir: stateDir,
+		Director: director.Options{StateDir: stateDir, Kernel: k}, IPVS: k, Metrics: metrics.New(),
+		Ready:  func(s string) { ready <- s },
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- lp.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	}()
+	var summary string
+	select {
+	case summary = <-ready:
+	case <-time.After(10 * time.Second):
+		t.Fatal("never ready")
+	}
+	waitUntil(t, "status saying the endpoint is not listening", func() (bool, string) {
+		st, _ := lp.Status(ctx)
+		return st.Metrics != nil && !st.Metrics.Listening && st.Metrics.Error != "", fmt.Sprintf("%+v", st.Metrics)
+	})
+	if s := lp.summary(); !strings.Contains(s, "metrics endpoint "+addr+" not listening") {
+		t.Errorf("STATUS= line %q (ready: %q) does not say the endpoint is not listening", s, summary)
+	}
+	taken.Close() // the address is free: the endpoint comes up
+	waitUntil(t, "the endpoint serving", func() (bool, string) {
+		resp, err := (&http.Client{Timeout: time.Second}).Get("http://" + addr + "/metrics")
+		if err != nil {
+			return false, err.Error()
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK, resp.Status
+	})
+	st, _ := lp.Status(ctx)
+	if st.Metrics == nil || !st.Metrics.Listening || st.Metrics.Address != addr {
+		t.Errorf("status of the serving endpoint: %+v", st.Metrics)
+	}
+	if s := lp.summary(); strings.Contains(s, "metrics") {
+		t.Errorf("STATUS= line %q still speaks of the endpoint", s)
 	}
 }

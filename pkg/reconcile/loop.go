@@ -107,6 +107,9 @@ type Loop struct {
 	full     bool
 	touched  map[ipvs.ServiceKey]bool
 	nextFull time.Time // reconcile_interval after the last full pass
+
+	// metrics is the metrics endpoint's state; nil without one.
+	metrics *control.MetricsStatus
 }
 
 // New validates the starting configuration into a Loop. The drains and
@@ -184,11 +187,8 @@ func (l *Loop) Run(ctx context.Context) error {
 	}
 	if l.opts.Metrics != nil && l.cfg.Director.Metrics.IsValid() {
 		addr := l.cfg.Director.Metrics.String()
-		wg.Go(func() {
-			if err := metrics.Serve(ctx, addr, l.opts.Metrics); err != nil {
-				l.log.Error("metrics endpoint failed", "address", addr, "error", err)
-			}
-		})
+		l.setEndpoint(control.MetricsStatus{Address: addr})
+		wg.Go(func() { l.serveMetrics(ctx, addr) })
 	}
 	timer := time.NewTimer(0)
 	defer timer.Stop()
@@ -367,6 +367,9 @@ func (l *Loop) summary() string {
 	}
 	if l.rec.Error != "" {
 		s += "; last pass failed: " + l.rec.Error
+	}
+	if m := l.metrics; m != nil && !m.Listening && m.Error != "" {
+		s += "; metrics endpoint " + m.Address + " not listening"
 	}
 	return s
 }
