@@ -100,13 +100,21 @@
 // A check never overlaps itself: a slot that arrives while the previous
 // run is still queued or running is skipped (OutcomeOverlap). Network
 // checks share a pool of Options.Workers goroutines, exec checks a
-// separate pool of Options.ExecWorkers; a run that could not start within
+// separate pool sized from the exec checks at every Set (unless
+// Options.ExecWorkers fixes it): as many as may run at once when every
+// exec check is changing state or starting and every run takes its whole
+// timeout, a quarter more, at least MinExecWorkers, at most one per exec
+// check and MaxExecWorkers; a pool that shrinks stops its extra workers
+// after their jobs. A run that could not start within
 // its timeout after it was due is late (OutcomeLate): it does not run and
 // counts as neither pass nor failure, unless the check has no result yet
 // (its first run after startup, or after a reload changed its probe): that
 // one runs however late, since the prompt first runs of thousands of
 // checks fall due together. Observation.Lag measures the delay from due
-// time to start for every run.
+// time to start for every run. A check whose runs are skipped until it
+// has gone without a result for longer than twice its interval plus its
+// timeout has that said once (Observation.Starved) until its next
+// result: its schedule is no longer kept, and a caller logs it.
 //
 // # Checks
 //

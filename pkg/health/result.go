@@ -146,6 +146,12 @@ type Observation struct {
 	Duration   time.Duration // of the run itself; 0 when it did not run
 	Reason     string
 	Transition bool // the run changed the check's state
+	// Starved is set on a skipped run (late or overlap) of a check that
+	// has gone without a result for longer than twice its interval plus
+	// its timeout, once per such stretch (until its next result): how
+	// long. It says the check is not being run as its schedule promises
+	// (the workers are all busy), which deserves a log line.
+	Starved time.Duration
 }
 
 // CheckInfo identifies a deduplicated check for observers: one check may
@@ -171,4 +177,5 @@ type Counters struct {
 	Checks                  int    // checks currently scheduled (after dedup)
 	Targets                 int    // targets currently subscribed
 	Unchecked               int    // checks without a first result yet
+	ExecWorkers             int    // the exec pool's size (see Options.ExecWorkers)
 }

@@ -4,8 +4,9 @@
 // A Registry holds the metrics and writes them in the Prometheus text
 // exposition format itself (see text.go: client_golang's package
 // initialisation would cost every lvs-rs command, not only the daemon,
-// several milliseconds at startup). The daemon reports events to it (ObserveCheck, Transition, Reconciled,
-// DriftRepaired, NetlinkError, Reloaded) and replaces the per-real-server
+// several milliseconds at startup). The daemon reports events to it
+// (ObserveCheck, CheckSkipped, Transition, Reconciled, DriftRepaired,
+// NetlinkError, Reloaded) and replaces the per-real-server
 // snapshot after each change (SetRealServers); series of real servers
 // missing from the latest snapshot disappear. Serve exposes /metrics over
 // HTTP.
@@ -23,6 +24,7 @@
 //	lvsrs_real_server_weight{<ipvs labels>,kind}               kind configured|effective
 //	lvsrs_real_server_state{<ipvs labels>,state}               1 for the current state, 0 for the others
 //	lvsrs_health_check_duration_seconds{type,result}           histogram
+//	lvsrs_health_check_skipped_total{type,reason}              reason late|overlap
 //	lvsrs_health_check_transitions_total{from,to}              counter
 //	lvsrs_reconcile_duration_seconds                           histogram
 //	lvsrs_reconcile_total{result}                              result success|error

@@ -14,6 +14,7 @@ import (
 
 	"github.com/lvs-rs/lvs-rs/pkg/config"
 	"github.com/lvs-rs/lvs-rs/pkg/director"
+	"github.com/lvs-rs/lvs-rs/pkg/health"
 	"github.com/lvs-rs/lvs-rs/pkg/metrics"
 	"github.com/lvs-rs/lvs-rs/pkg/state"
 )
@@ -137,5 +138,40 @@ func TestMetricsEndpointRetried(t *testing.T) {
 	}
 	if s := lp.summary(); strings.Contains(s, "metrics") {
 		t.Errorf("STATUS= line %q still speaks of the endpoint", s)
+	}
+}
+
+// TestCheckObserverSkipped: the checker's skipped runs (late: every
+// worker busy; overlap: the previous run not done) are counted by type
+// and reason in lvsrs_health_check_skipped_total, which the metrics hook
+// used to drop; a check reported starved is logged once, with or without
+// metrics.
+func TestCheckObserverSkipped(t *testing.T) {
+	reg := metrics.New()
+	var logs strings.Builder
+	o := checkObserver{m: reg, log: slog.New(slog.NewTextHandler(&logs, nil))}
+	exec := health.CheckInfo{Type: health.Exec, Via: health.Direct, Address: "10.0.0.11"}
+	o.Observe(health.Observation{Check: exec, Outcome: health.OutcomeLate})
+	o.Observe(health.Observation{Check: exec, Outcome: health.OutcomeLate, Starved: 9 * time.Second})
+	o.Observe(health.Observation{Check: exec, Outcome: health.OutcomeOverlap})
+	o.Observe(health.Observation{Check: exec, Outcome: health.OutcomeUp, Duration: time.Second})
+	want := map[string]string{`reason="late",type="exec"`: "2", `reason="overlap",type="exec"`: "1"}
+	got := map[string]string{}
+	for l := range strings.SplitSeq(reg.WriteText(), "\n") {
+		if rest, ok := strings.CutPrefix(l, "lvsrs_health_check_skipped_total{"); ok {
+			labels, v, _ := strings.Cut(rest, "} ")
+			got[labels] = v
+		}
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("lvsrs_health_check_skipped_total: %v, want %v", got, want)
+	}
+	if n := strings.Count(logs.String(), "health check without a result"); n != 1 || !strings.Contains(logs.String(), "real_server=10.0.0.11") || !strings.Contains(logs.String(), "for=9s") {
+		t.Errorf("%d starved lines logged, want one naming the real server and how long:\n%s", n, logs.String())
+	}
+	logs.Reset()
+	checkObserver{log: slog.New(slog.NewTextHandler(&logs, nil))}.Observe(health.Observation{Check: exec, Outcome: health.OutcomeOverlap, Starved: 9 * time.Second})
+	if !strings.Contains(logs.String(), "health check without a result") {
+		t.Errorf("without metrics, a starved check is not logged: %q", logs.String())
 	}
 }

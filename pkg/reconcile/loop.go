@@ -157,8 +157,8 @@ func New(o Options) (*Loop, error) {
 	}
 	co := o.Checker
 	co.Notify = l.transition
-	if o.Metrics != nil && co.Observer == nil {
-		co.Observer = checkObserver{o.Metrics}
+	if co.Observer == nil {
+		co.Observer = checkObserver{m: o.Metrics, log: o.Logger}
 	}
 	l.checker = health.New(co)
 	if err := l.checker.Set(s.Targets); err != nil {
@@ -385,14 +385,28 @@ func stateName(s health.State) string {
 	return string(control.StateUnchecked)
 }
 
-// checkObserver feeds the checker's runs to the metrics.
-type checkObserver struct{ m *metrics.Registry }
+// checkObserver feeds the checker's runs to the metrics (when m is set)
+// and logs a check that has gone too long without a result.
+type checkObserver struct {
+	m   *metrics.Registry
+	log *slog.Logger
+}
 
 func (o checkObserver) Observe(ob health.Observation) {
+	if ob.Starved > 0 {
+		o.log.Warn("health check without a result: its runs are skipped", "type", string(ob.Check.Type),
+			"real_server", ob.Check.Address, "port", ob.Check.Port, "via", string(ob.Check.Via),
+			"for", ob.Starved.Round(time.Millisecond).String(), "skipped", ob.Outcome.String(), "reason", ob.Reason)
+	}
+	if o.m == nil {
+		return
+	}
 	switch ob.Outcome {
 	case health.OutcomeUp:
 		o.m.ObserveCheck(string(ob.Check.Type), "pass", ob.Duration)
 	case health.OutcomeDown:
 		o.m.ObserveCheck(string(ob.Check.Type), "fail", ob.Duration)
+	default:
+		o.m.CheckSkipped(string(ob.Check.Type), ob.Outcome.String())
 	}
 }
