@@ -115,8 +115,8 @@ func runDaemon(parent context.Context, g *globalFlags, f *roleFlags, stderr io.W
 		Director: director.Options{StateDir: dir, Handle: k.handle, IPVS: k.ipvs, Sysctl: sysctl.Proc()},
 		IPVS:     k.ipvs,
 		Lock:     func(ctx context.Context) (func(), error) { return state.Store{Dir: dir}.LockContext(ctx, lockWait) },
-		Watch: func(ctx context.Context, kick func()) error {
-			return reconcile.WatchAddresses(ctx, netns.None(), kick)
+		Watch: func(ctx context.Context, changed func(removed bool)) error {
+			return reconcile.WatchAddresses(ctx, netns.None(), changed)
 		},
 		// The loop names the configuration (a reload's, not this one):
 		// director.interface and the VIPs may change.

@@ -49,8 +49,9 @@
 // its target (deduplication needs one schedule and one rise/fall per
 // check), but its state belongs to what it probes: the type, address,
 // check port, path, host, expected status and body, query, command and
-// forwarding path (via, VIP, mark, source): everything but Interval,
-// Timeout, Rise and Fall. A reload that edits only those four carries
+// forwarding path (via, VIP, mark): everything but Interval, Timeout,
+// Rise, Fall and the director's own Source. A reload that edits only
+// those (Source: the director renumbered) carries
 // the state (Up or Down, the state before it, last result, count in a
 // row, since, dynamic weight) over to the edited check, which goes on its
 // new schedule (no prompt first run: it has a state); the
@@ -145,7 +146,17 @@
 // holds a firewall-mark IPVS service with only that real server for the
 // mark, so the check takes the same forwarding path as a client and fails
 // when the real server lost the VIP. Making that service, and
-// accept_local on the director's interface, is the caller's job.
+// accept_local on the director's interface, is the caller's job, as is
+// following the director's address (Set with the new Source).
+//
+// A run that fails on the director itself, before it could ask the real
+// server anything, is no result (OutcomeLocal): it leaves the check's
+// state as it was and counts in Counters.Local. That is a source address
+// the director no longer has (bind: EADDRNOTAVAIL, a via: vip check
+// after the director was renumbered and before the caller's next Set),
+// or no file descriptor, socket buffer, memory or process to be had
+// (EMFILE, ENFILE, ENOBUFS, ENOMEM, EAGAIN): failing the check would take
+// healthy real servers out of service for the director's trouble.
 //
 // # Goroutines
 //

@@ -149,7 +149,10 @@ func (c *Checker) run(ctx context.Context, j job) {
 		return // shutting down: the result says nothing about the server
 	}
 	o := Observation{Outcome: OutcomeDown, Due: j.due, Lag: start.Sub(j.due), Duration: time.Since(start), Reason: r.Reason}
-	if r.Up {
+	switch {
+	case r.Local:
+		o.Outcome, r = OutcomeLocal, Result{} // the director's failure: no result
+	case r.Up:
 		o.Outcome = OutcomeUp
 	}
 	c.finish(j, o, r, start)
@@ -161,7 +164,7 @@ func (c *Checker) run(ctx context.Context, j job) {
 func (c *Checker) finish(j job, o Observation, r Result, start time.Time) {
 	c.mu.Lock()
 	o.Transition = c.record(j, o.Outcome, r, start, o.Duration)
-	if o.Outcome == OutcomeLate {
+	if o.Outcome == OutcomeLate || o.Outcome == OutcomeLocal {
 		o.Starved = c.starved(j.ck, time.Now())
 	}
 	c.mu.Unlock()
@@ -176,6 +179,9 @@ func (c *Checker) record(j job, out Outcome, r Result, start time.Time, d time.D
 	switch {
 	case out == OutcomeLate:
 		c.counters.Late++
+		return false
+	case out == OutcomeLocal:
+		c.counters.Local++
 		return false
 	case ck.gone:
 		return false

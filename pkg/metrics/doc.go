@@ -24,7 +24,7 @@
 //	lvsrs_real_server_weight{<ipvs labels>,kind}               kind configured|effective
 //	lvsrs_real_server_state{<ipvs labels>,state}               1 for the current state, 0 for the others
 //	lvsrs_health_check_duration_seconds{type,result}           histogram
-//	lvsrs_health_check_skipped_total{type,reason}              reason late|overlap
+//	lvsrs_health_check_skipped_total{type,reason}              reason late|overlap|local
 //	lvsrs_health_check_transitions_total{from,to}              counter
 //	lvsrs_reconcile_duration_seconds                           histogram
 //	lvsrs_reconcile_total{result}                              result success|error

@@ -161,7 +161,8 @@ func (r *Registry) ObserveCheck(checkType, result string, d time.Duration) {
 // CheckSkipped counts one scheduled health check of type checkType that
 // gave no result, for reason: "late" (it could not start within its
 // timeout after it was due: every worker busy), "overlap" (its previous
-// run was still queued or running).
+// run was still queued or running), "local" (it failed on the director
+// itself: no source address, descriptor, buffer or process to be had).
 func (r *Registry) CheckSkipped(checkType, reason string) {
 	r.mu.Lock()
 	r.checksSkipped.at(checkType, reason).v++

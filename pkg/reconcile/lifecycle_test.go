@@ -2,13 +2,16 @@ package reconcile
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -173,5 +176,106 @@ func TestCheckObserverSkipped(t *testing.T) {
 	checkObserver{log: slog.New(slog.NewTextHandler(&logs, nil))}.Observe(health.Observation{Check: exec, Outcome: health.OutcomeOverlap, Starved: 9 * time.Second})
 	if !strings.Contains(logs.String(), "health check without a result") {
 		t.Errorf("without metrics, a starved check is not logged: %q", logs.String())
+	}
+}
+
+// TestSourcesFollowAddresses: the director renumbered (its address on
+// director.interface replaced) makes the address watcher fire, and the
+// checks through the VIP move to the new source address at once, keeping
+// their state; before, the source was looked up only at start and at a
+// reload, so every such check failed binding the old address and every
+// healthy real server was quiesced. (The VIP, of the documentation range,
+// is not reached from a loopback source: the check's state here is down,
+// and kept.)
+func TestSourcesFollowAddresses(t *testing.T) {
+	text := `director:
+  interface: eth0
+  reconcile_interval: 1h
+virtual_servers:
+  - vip: 192.0.2.100
+    port: 80
+    mode: tun
+    check: {type: tcp, via: vip, interval: 100ms, timeout: 50ms, rise: 1, fall: 1}
+    real_servers:
+      - {address: 10.0.0.11}
+`
+	dir := t.TempDir()
+	file, stateDir := filepath.Join(dir, "lvs-rs.yaml"), filepath.Join(dir, "state")
+	writeConfig(t, file, text)
+	cfg, err := config.Load(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	addr := netip.MustParseAddr("127.0.0.1") // the director's address on eth0
+	changed := make(chan func(bool), 1)
+	ready := make(chan string, 1)
+	k := newMemKernel()
+	lp, err := New(Options{Config: cfg, File: file, StateDir: stateDir,
+		Director: director.Options{StateDir: stateDir, Kernel: k}, IPVS: k,
+		Source: func(*config.Config, bool) (netip.Addr, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			if !addr.IsValid() {
+				return netip.Addr{}, errors.New("eth0 has no global address of the VIP's family besides the VIPs")
+			}
+			return addr, nil
+		},
+		Watch: func(ctx context.Context, f func(bool)) error {
+			changed <- f
+			<-ctx.Done()
+			return nil
+		},
+		Ready:  func(s string) { ready <- s },
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- lp.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	}()
+	notify := <-changed
+	select {
+	case <-ready:
+	case <-time.After(10 * time.Second):
+		t.Fatal("never ready")
+	}
+	source := func() netip.Addr {
+		lp.mu.Lock()
+		defer lp.mu.Unlock()
+		for _, tg := range lp.setup.Targets {
+			if tg.Spec.Via == health.ThroughVIP {
+				return tg.Source
+			}
+		}
+		return netip.Addr{}
+	}
+	before := lp.checker.Snapshot()[0]
+	t.Logf("before: %s (%s)", before.State, before.Last.Reason)
+	if before.State == health.Unknown || source() != netip.MustParseAddr("127.0.0.1") {
+		t.Fatalf("before: %+v from %s", before, source())
+	}
+	renumber := func(a netip.Addr, removed bool) {
+		mu.Lock()
+		addr = a
+		mu.Unlock()
+		notify(removed)
+	}
+	// The old address goes first: no source to be had for a moment.
+	renumber(netip.Addr{}, true)
+	renumber(netip.MustParseAddr("127.0.0.6"), false)
+	waitUntil(t, "the checks through the VIP on the new address", func() (bool, string) {
+		return source() == netip.MustParseAddr("127.0.0.6"), source().String()
+	})
+	time.Sleep(500 * time.Millisecond) // runs from the new address
+	st := lp.checker.Snapshot()[0]
+	if st.State != before.State || !st.Since.Equal(before.Since) || !st.LastTime.After(before.LastTime) {
+		t.Errorf("after the renumbering: %+v, before %+v; want the same state since the same time, checked since", st, before)
 	}
 }

@@ -39,9 +39,12 @@ type Options struct {
 	// Lock takes the host lock for one pass, giving up when ctx (the
 	// loop's) ends; nil takes none.
 	Lock func(ctx context.Context) (unlock func(), err error)
-	// Watch reports address removals by calling kick until ctx is done
-	// (WatchAddresses); nil watches nothing.
-	Watch func(ctx context.Context, kick func()) error
+	// Watch reports address changes by calling changed (removed: an
+	// address was removed, or events were lost) until ctx is done
+	// (WatchAddresses); nil watches nothing. A removal asks for a pass
+	// of every service; any change looks up again the source address of
+	// the checks through the VIP (see Source).
+	Watch func(ctx context.Context, changed func(removed bool)) error
 	// Metrics, when set, receives every event.
 	Metrics *metrics.Registry
 	// Logger receives one structured line per transition, reload, drift
@@ -81,6 +84,7 @@ type Loop struct {
 	beat atomic.Int64
 
 	kick, reload chan struct{}
+	addrs        chan struct{} // an address changed: look the sources up again
 
 	mu        sync.Mutex
 	cfg       *config.Config
@@ -110,6 +114,9 @@ type Loop struct {
 
 	// metrics is the metrics endpoint's state; nil without one.
 	metrics *control.MetricsStatus
+	// sourceErr is the last failure to look up the checks' source
+	// address (refreshSources; Run's goroutine only).
+	sourceErr string
 }
 
 // New validates the starting configuration into a Loop. The drains and
@@ -145,7 +152,7 @@ func New(o Options) (*Loop, error) {
 	now := time.Now()
 	l := &Loop{
 		opts: o, log: o.Logger, started: now,
-		kick: make(chan struct{}, 1), reload: make(chan struct{}, 1),
+		kick: make(chan struct{}, 1), reload: make(chan struct{}, 1), addrs: make(chan struct{}, 1),
 		cfg: o.Config, setup: s, drains: drains, drainedAt: map[control.Drain]time.Time{}, pending: map[control.Drain]uint64{},
 		leaving: leaving, recovered: recoveries{}, passed: make(chan struct{}),
 		cfgStatus: control.ConfigStatus{File: o.File, Accepted: true, Loaded: now},
@@ -208,6 +215,15 @@ func (l *Loop) Run(ctx context.Context) error {
 		case <-timer.C:
 			l.progressed()
 			l.setFull() // reconcile_interval, a time step, or a retry
+		case <-l.addrs:
+			l.progressed()
+			l.refreshSources()
+			continue // an added address needs no pass; a removal kicked one
+		}
+		select {
+		case <-l.addrs: // the kick of a removal: its sources first
+			l.refreshSources()
+		default:
 		}
 		// Readiness needs a pass that saw every check's first result, in
 		// every service: a full one. A pass of the services touched by
@@ -303,7 +319,7 @@ func (l *Loop) setFull() {
 // watch runs the address watcher, restarting it a second after it fails.
 func (l *Loop) watch(ctx context.Context) {
 	for ctx.Err() == nil {
-		if err := l.opts.Watch(ctx, l.Kick); err != nil {
+		if err := l.opts.Watch(ctx, l.addressChanged); err != nil {
 			l.log.Warn("address events", "error", err)
 		}
 		select {
@@ -394,7 +410,7 @@ type checkObserver struct {
 
 func (o checkObserver) Observe(ob health.Observation) {
 	if ob.Starved > 0 {
-		o.log.Warn("health check without a result: its runs are skipped", "type", string(ob.Check.Type),
+		o.log.Warn("health check without a result: its runs are skipped or fail on the director", "type", string(ob.Check.Type),
 			"real_server", ob.Check.Address, "port", ob.Check.Port, "via", string(ob.Check.Via),
 			"for", ob.Starved.Round(time.Millisecond).String(), "skipped", ob.Outcome.String(), "reason", ob.Reason)
 	}
