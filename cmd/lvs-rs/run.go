@@ -109,37 +109,45 @@ func runDaemon(parent context.Context, g *globalFlags, f *roleFlags, stderr io.W
 		reg = metrics.New()
 	}
 	path := f.resolvedConfigPath()
+	sd := newNotifier()
 	loop, err := reconcile.New(reconcile.Options{
 		Config: cfg, File: path, StateDir: dir,
 		Director: director.Options{StateDir: dir, Handle: k.handle, IPVS: k.ipvs, Sysctl: sysctl.Proc()},
 		IPVS:     k.ipvs,
-		Lock:     func() (func(), error) { return state.Store{Dir: dir}.Lock(lockWait) },
-		Watch: func(ctx context.Context, kick func()) error {
-			return reconcile.WatchAddresses(ctx, netns.None(), kick)
+		Lock:     func(ctx context.Context) (func(), error) { return state.Store{Dir: dir}.LockContext(ctx, lockWait) },
+		Watch: func(ctx context.Context, changed func(removed bool)) error {
+			return reconcile.WatchAddresses(ctx, netns.None(), changed)
 		},
 		// The loop names the configuration (a reload's, not this one):
 		// director.interface and the VIPs may change.
 		Source:   func(c *config.Config, v6 bool) (netip.Addr, error) { return directorSource(k.handle, c, v6) },
 		Metrics:  reg,
 		Logger:   log,
-		Ready:    func(s string) { notify(daemon.SdNotifyReady, "STATUS="+s) },
-		Progress: func(s string) { notify("STATUS=" + s) },
+		Ready:    func(s string) { sd.Notify(daemon.SdNotifyReady, "STATUS="+s) },
+		Progress: func(s string) { sd.Notify("STATUS=" + s) },
 	})
 	if err != nil {
 		ln.Close()
 		return withCode(exitKernel, err)
 	}
-	return serveDaemon(parent, loop, ln, log)
+	return serveDaemon(parent, loop, ln, sd, log)
 }
 
-// serveDaemon runs the loop, the control socket, the signal handlers and
-// the watchdog until SIGTERM or SIGINT.
-func serveDaemon(parent context.Context, loop *reconcile.Loop, ln net.Listener, log *slog.Logger) error {
+// serveDaemon runs the loop, the control socket, the signal handlers, the
+// watchdog and the notifier sd until SIGTERM or SIGINT.
+func serveDaemon(parent context.Context, loop *reconcile.Loop, ln net.Listener, sd *notifier, log *slog.Logger) error {
 	sigCtx, stop := signal.NotifyContext(parent, syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
+	// The notifier stops last (its deferred cancel and wait run after the
+	// others'), sending STOPPING=1 on its way out.
+	sdCtx, sdCancel := context.WithCancel(context.Background())
+	var sdDone sync.WaitGroup
+	defer sdDone.Wait()
+	defer sdCancel()
+	sdDone.Go(func() { sd.run(sdCtx) })
 	// cancel stops the helpers below when the loop returns on its own.
 	ctx, cancel := context.WithCancel(sigCtx)
 	var wg sync.WaitGroup
@@ -161,25 +169,25 @@ func serveDaemon(parent context.Context, loop *reconcile.Loop, ln net.Listener, 
 			log.Error("control socket failed", "error", err)
 		}
 	})
-	wg.Go(func() { watchdog(ctx, loop) })
+	wg.Go(func() { watchdog(ctx, loop, sd) })
 	log.Info("lvs-rs run started", "pid", os.Getpid())
-	if err := loop.Run(ctx); err != nil {
-		notify(daemon.SdNotifyStopping)
+	err := loop.Run(ctx)
+	sd.Notify(daemon.SdNotifyStopping)
+	if err != nil {
 		return kernelErr(err)
 	}
-	notify(daemon.SdNotifyStopping)
 	log.Info("lvs-rs run stopping; the kernel is left as it is")
 	return nil
 }
 
-// watchdog sends WATCHDOG=1 at half the unit's WatchdogSec, when set,
-// while the loop is live (see pingWhileLive).
-func watchdog(ctx context.Context, loop *reconcile.Loop) {
+// watchdog sends WATCHDOG=1 through sd at half the unit's WatchdogSec,
+// when set, while the loop is live (see pingWhileLive).
+func watchdog(ctx context.Context, loop *reconcile.Loop, sd *notifier) {
 	every := watchdogInterval()
 	if every <= 0 {
 		return
 	}
-	pingWhileLive(ctx, every, loop.Heartbeat, func() { notify(daemon.SdNotifyWatchdog) })
+	pingWhileLive(ctx, every, loop.Heartbeat, func() { sd.Notify(daemon.SdNotifyWatchdog) })
 }
 
 // watchdogInterval is the unit's WatchdogSec as systemd passes it to this
@@ -233,18 +241,6 @@ func pingWhileLive(ctx context.Context, every time.Duration, beat func() (time.T
 			}
 		}
 	}
-}
-
-// notify sends sd_notify lines; outside systemd it does nothing.
-func notify(lines ...string) {
-	msg := ""
-	for i, l := range lines {
-		if i > 0 {
-			msg += "\n"
-		}
-		msg += l
-	}
-	_, _ = daemon.SdNotify(false, msg)
 }
 
 // daemonKernel is the long-lived kernel access of run.

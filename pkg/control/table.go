@@ -16,6 +16,9 @@ func (s Status) WriteTable(w io.Writer, now time.Time) error {
 	fmt.Fprintln(w, s.Config.line(now))
 	fmt.Fprintln(w, s.Reconcile.line(now))
 	fmt.Fprintf(w, "drift repairs: %d\n", s.DriftRepairs)
+	if s.Metrics != nil {
+		fmt.Fprintln(w, s.Metrics.line(now))
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "SERVICE\tREAL SERVER\tWEIGHT\tSTATE\tSINCE\tLAST CHECK")
 	for _, r := range s.RealServers {
@@ -31,6 +34,16 @@ func (c ConfigStatus) line(now time.Time) string {
 	}
 	return fmt.Sprintf("config: %s, reload REJECTED %s: %s\n  still running the file accepted %s",
 		c.File, stamp(c.Rejected, now), c.Rejection, stamp(c.Loaded, now))
+}
+
+func (m MetricsStatus) line(now time.Time) string {
+	switch {
+	case m.Listening:
+		return fmt.Sprintf("metrics: %s, listening since %s", m.Address, stamp(m.Since, now))
+	case m.Error == "":
+		return fmt.Sprintf("metrics: %s, starting", m.Address)
+	}
+	return fmt.Sprintf("metrics: %s, NOT listening since %s, retrying: %s", m.Address, stamp(m.Since, now), m.Error)
 }
 
 func (r ReconcileStatus) line(now time.Time) string {

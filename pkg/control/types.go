@@ -18,6 +18,9 @@ type Status struct {
 	Reconcile ReconcileStatus `json:"reconcile"`
 	// DriftRepairs counts the changes made by hand that the daemon undid.
 	DriftRepairs uint64 `json:"drift_repairs"`
+	// Metrics is the Prometheus endpoint (director.metrics); nil when
+	// the file sets none.
+	Metrics *MetricsStatus `json:"metrics,omitempty"`
 	// RealServers has one row per (service, real server).
 	RealServers []RealServer `json:"real_servers"`
 }
@@ -53,6 +56,22 @@ type ReconcileStatus struct {
 	// each: a service of the file that another tool created, left alone
 	// ("tcp 10.0.0.101:81: exists and was not created by lvs-rs: ...").
 	Warnings []string `json:"warnings,omitempty"`
+}
+
+// MetricsStatus is the state of the daemon's metrics endpoint: listening,
+// or not (yet), retried with a growing delay (up to 30 s) while the
+// daemon runs, as when its address is not up yet.
+type MetricsStatus struct {
+	// Address is the endpoint's ADDRESS:PORT.
+	Address string `json:"address"`
+	// Listening is true while the endpoint serves.
+	Listening bool `json:"listening"`
+	// Error is the last failure to listen or serve; empty while
+	// Listening.
+	Error string `json:"error,omitempty"`
+	// Since is when the endpoint began listening, or first failed since
+	// it last listened.
+	Since time.Time `json:"since,omitzero"`
 }
 
 // State is a real server's health state as status shows it.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -12,18 +13,23 @@ import (
 	"time"
 )
 
-// Default pool sizes.
+// Pool sizes.
 const (
 	// DefaultWorkers bounds network checks running at once.
 	DefaultWorkers = 512
-	// DefaultExecWorkers bounds exec checks running at once.
-	DefaultExecWorkers = 4
+	// MinExecWorkers and MaxExecWorkers bound the exec pool sized from
+	// the exec checks (see execPoolSize): the most exec checks running
+	// at once, so the most commands the daemon forks at once.
+	MinExecWorkers = 4
+	MaxExecWorkers = 256
 )
 
 // Options configure a Checker. The zero value is usable.
 type Options struct {
-	Workers     int // network checks at once; 0 = DefaultWorkers
-	ExecWorkers int // exec checks at once; 0 = DefaultExecWorkers
+	Workers int // network checks at once; 0 = DefaultWorkers
+	// ExecWorkers is how many exec checks run at once; 0 sizes the pool
+	// from the exec checks at every Set (see execPoolSize).
+	ExecWorkers int
 	// Notify receives every Transition, one call at a time, in order, from
 	// a goroutine of Run's; a slow Notify delays later notifications, never
 	// checks.
@@ -53,6 +59,15 @@ type Checker struct {
 	wake, notify chan struct{}
 	netQ, execQ  *queue
 	running      atomic.Bool
+
+	// The exec pool (under mu): execWant workers are wanted, execHave
+	// run. While Run runs (live), Set starts the workers a larger pool
+	// needs on Run's WaitGroup, with Run's context; a worker beyond
+	// execWant stops after its job.
+	execWant, execHave int
+	live               bool
+	runCtx             context.Context
+	runWG              *sync.WaitGroup
 }
 
 // check is one deduplicated check and the targets subscribed to it.
@@ -70,6 +85,11 @@ type check struct {
 	busy   bool   // queued or running
 	seq    uint64 // dispatches so far
 	gone   bool   // removed by Set
+	// heard is when the check last had a result (made: when Set made
+	// it); warned is set once a skipped run reported that it has gone
+	// without one too long (see starved), until its next result.
+	heard  time.Time
+	warned bool
 	m      machine
 	subs   []string  // target IDs, sorted
 	info   CheckInfo // what observers are told, rendered once
@@ -80,14 +100,16 @@ func New(opts Options) *Checker {
 	if opts.Workers <= 0 {
 		opts.Workers = DefaultWorkers
 	}
-	if opts.ExecWorkers <= 0 {
-		opts.ExecWorkers = DefaultExecWorkers
-	}
-	return &Checker{
+	c := &Checker{
 		opts: opts, probe: probe, checks: map[string]*check{},
 		wake: make(chan struct{}, 1), notify: make(chan struct{}, 1),
 		netQ: newQueue(), execQ: newQueue(),
+		execWant: opts.ExecWorkers,
 	}
+	if opts.ExecWorkers <= 0 {
+		c.execWant = MinExecWorkers
+	}
+	return c
 }
 
 // probe runs one check of t, bounded by its timeout (t.Spec.Timeout)
@@ -128,11 +150,65 @@ func (c *Checker) Run(ctx context.Context) error {
 	for range c.opts.Workers {
 		wg.Go(func() { c.work(ctx, c.netQ) })
 	}
-	for range c.opts.ExecWorkers {
-		wg.Go(func() { c.work(ctx, c.execQ) })
-	}
+	c.mu.Lock()
+	c.live, c.runCtx, c.runWG = true, ctx, &wg
+	c.growExec()
+	c.mu.Unlock()
+	<-ctx.Done()
+	// No worker is added once Wait may have begun.
+	c.mu.Lock()
+	c.live = false
+	c.mu.Unlock()
 	wg.Wait()
 	return nil
+}
+
+// execPoolSize is the exec pool the exec checks of checks need: the
+// number that may be running at once when every one of them is changing
+// state (at its fast interval, as when a whole rack fails) or starting
+// (a first round spreads over promptWindow), and every run takes its
+// whole timeout: timeout / min(fast interval, prompt window) each, at
+// most one (a check never runs twice at once), plus a quarter for the
+// unevenness of the phases; at least MinExecWorkers, at most the number
+// of exec checks and MaxExecWorkers. With fewer, runs wait for a worker,
+// are dropped as late and a failing server is taken down late (4 workers
+// for 40 checks of 1 s every 2 s: 41 s instead of fall x interval +
+// timeout).
+func execPoolSize(checks map[string]*check) int {
+	n, demand := 0, 0.0
+	for _, ck := range checks {
+		s := ck.t.Spec
+		if s.Type != Exec {
+			continue
+		}
+		n++
+		every := min(fastInterval(s.Interval), promptWindow(s.Interval))
+		demand += min(1, float64(s.Timeout)/float64(every))
+	}
+	size := min(int(math.Ceil(demand*5/4)), n)
+	return max(MinExecWorkers, min(MaxExecWorkers, size))
+}
+
+// growExec starts exec workers up to execWant while Run runs (caller
+// holds mu).
+func (c *Checker) growExec() {
+	for c.live && c.execHave < c.execWant {
+		c.execHave++
+		ctx := c.runCtx
+		c.runWG.Go(func() { c.work(ctx, c.execQ) })
+	}
+}
+
+// shrinkExec reports whether an exec worker is one too many and stops
+// counting it if so (it then returns).
+func (c *Checker) shrinkExec() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.execHave > c.execWant {
+		c.execHave--
+		return true
+	}
+	return false
 }
 
 // Set replaces the targets. Checks whose identity (address, check port,
@@ -187,6 +263,10 @@ func (c *Checker) Set(targets []Target) error {
 		c.subscribe(key, ts, before, now)
 	}
 	c.nTargets = len(targets)
+	if c.opts.ExecWorkers <= 0 {
+		c.execWant = execPoolSize(c.checks)
+		c.growExec()
+	}
 	c.poke(c.wake)
 	return nil
 }
@@ -236,7 +316,7 @@ func (c *Checker) subscribe(key string, ts []Target, before map[string]prior, no
 		t := ts[0]
 		t.ID = ""
 		probe := t.probeKey()
-		ck = &check{key: key, probe: probe, t: t, phase: phaseOf(probe, t.Spec.Interval), idx: -1,
+		ck = &check{key: key, probe: probe, t: t, phase: phaseOf(probe, t.Spec.Interval), idx: -1, heard: now,
 			info: CheckInfo{Type: t.Spec.Type, Via: t.Spec.Via, Address: t.Address.String(), Port: t.Spec.Port}}
 		c.checks[key] = ck
 		heap.Push(&c.sched, ck)
@@ -378,7 +458,7 @@ func (c *Checker) Counters() Counters {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	n := c.counters
-	n.Checks, n.Targets = len(c.checks), c.nTargets
+	n.Checks, n.Targets, n.ExecWorkers = len(c.checks), c.nTargets, c.execWant
 	for _, ck := range c.checks {
 		if ck.m.state == Unknown {
 			n.Unchecked++

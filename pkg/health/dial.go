@@ -78,11 +78,13 @@ func dial(ctx context.Context, network string, t Target) (net.Conn, func() bool,
 
 // failure builds a failing result for step from err: a timeout names the
 // check's timeout, anything else the innermost system error (the system
-// call not named twice when it is the step).
+// call not named twice when it is the step). An error of the director's
+// own (directorLocal) makes it no result (Result.Local).
 func failure(step string, err error, timeout time.Duration) Result {
 	if errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, context.DeadlineExceeded) {
 		return Result{Reason: fmt.Sprintf("%s: timeout after %s", step, timeout)}
 	}
+	local := directorLocal(err)
 	var se *os.SyscallError
 	if errors.As(err, &se) {
 		err = se
@@ -90,5 +92,21 @@ func failure(step string, err error, timeout time.Duration) Result {
 			err = se.Err // "connect: connection refused", not "connect: connect: ..."
 		}
 	}
-	return Result{Reason: fmt.Sprintf("%s: %v", step, err)}
+	return Result{Reason: fmt.Sprintf("%s: %v", step, err), Local: local}
+}
+
+// directorLocal reports whether err is the director's own failure, one
+// that says nothing of the real server: its source address is gone
+// (EADDRNOTAVAIL: a via: vip check's source after the director was
+// renumbered, or no local port left), or it is out of file descriptors,
+// socket buffers, memory or processes (EMFILE, ENFILE, ENOBUFS, ENOMEM,
+// EAGAIN). Failing the check for it would take healthy real servers out
+// of service for the director's trouble.
+func directorLocal(err error) bool {
+	for _, e := range []error{unix.EADDRNOTAVAIL, unix.EMFILE, unix.ENFILE, unix.ENOBUFS, unix.ENOMEM, unix.EAGAIN} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
 }

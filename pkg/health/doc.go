@@ -49,8 +49,9 @@
 // its target (deduplication needs one schedule and one rise/fall per
 // check), but its state belongs to what it probes: the type, address,
 // check port, path, host, expected status and body, query, command and
-// forwarding path (via, VIP, mark, source): everything but Interval,
-// Timeout, Rise and Fall. A reload that edits only those four carries
+// forwarding path (via, VIP, mark): everything but Interval, Timeout,
+// Rise, Fall and the director's own Source. A reload that edits only
+// those (Source: the director renumbered) carries
 // the state (Up or Down, the state before it, last result, count in a
 // row, since, dynamic weight) over to the edited check, which goes on its
 // new schedule (no prompt first run: it has a state); the
@@ -100,13 +101,21 @@
 // A check never overlaps itself: a slot that arrives while the previous
 // run is still queued or running is skipped (OutcomeOverlap). Network
 // checks share a pool of Options.Workers goroutines, exec checks a
-// separate pool of Options.ExecWorkers; a run that could not start within
+// separate pool sized from the exec checks at every Set (unless
+// Options.ExecWorkers fixes it): as many as may run at once when every
+// exec check is changing state or starting and every run takes its whole
+// timeout, a quarter more, at least MinExecWorkers, at most one per exec
+// check and MaxExecWorkers; a pool that shrinks stops its extra workers
+// after their jobs. A run that could not start within
 // its timeout after it was due is late (OutcomeLate): it does not run and
 // counts as neither pass nor failure, unless the check has no result yet
 // (its first run after startup, or after a reload changed its probe): that
 // one runs however late, since the prompt first runs of thousands of
 // checks fall due together. Observation.Lag measures the delay from due
-// time to start for every run.
+// time to start for every run. A check whose runs are skipped until it
+// has gone without a result for longer than twice its interval plus its
+// timeout has that said once (Observation.Starved) until its next
+// result: its schedule is no longer kept, and a caller logs it.
 //
 // # Checks
 //
@@ -137,7 +146,17 @@
 // holds a firewall-mark IPVS service with only that real server for the
 // mark, so the check takes the same forwarding path as a client and fails
 // when the real server lost the VIP. Making that service, and
-// accept_local on the director's interface, is the caller's job.
+// accept_local on the director's interface, is the caller's job, as is
+// following the director's address (Set with the new Source).
+//
+// A run that fails on the director itself, before it could ask the real
+// server anything, is no result (OutcomeLocal): it leaves the check's
+// state as it was and counts in Counters.Local. That is a source address
+// the director no longer has (bind: EADDRNOTAVAIL, a via: vip check
+// after the director was renumbered and before the caller's next Set),
+// or no file descriptor, socket buffer, memory or process to be had
+// (EMFILE, ENFILE, ENOBUFS, ENOMEM, EAGAIN): failing the check would take
+// healthy real servers out of service for the director's trouble.
 //
 // # Goroutines
 //

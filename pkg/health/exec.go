@@ -50,7 +50,10 @@ func probeExec(ctx context.Context, t Target) Result {
 	case errors.As(err, &ee):
 		return Result{Reason: ee.String() + out.reason()}
 	}
-	return Result{Reason: fmt.Sprintf("run %s: %v", args[0], err)}
+	// Not started: a missing or forbidden program fails the check; a fork
+	// or pipe the director could not make (EAGAIN, ENOMEM, EMFILE) is no
+	// result.
+	return Result{Reason: fmt.Sprintf("run %s: %v", args[0], err), Local: directorLocal(err)}
 }
 
 // runLeader starts cmd with its stdout and stderr going to out, waits for

@@ -85,6 +85,10 @@ type Result struct {
 	Up     bool   `json:"up"`
 	Reason string `json:"reason"`
 	Weight Weight `json:"weight"` // only meaningful when Up
+	// Local marks a run that failed on the director itself before it
+	// could ask the server anything (see directorLocal): no result, which
+	// leaves the check's state as it was (OutcomeLocal).
+	Local bool `json:"-"`
 }
 
 // Outcome classifies one scheduled run for observers.
@@ -100,11 +104,16 @@ const (
 	// OutcomeOverlap: the check's previous run had not finished at its due
 	// time; this slot was skipped.
 	OutcomeOverlap
+	// OutcomeLocal: the run failed on the director itself (no source
+	// address to bind, no file descriptor, socket buffer or process to be
+	// had: Result.Local); it says nothing of the server and counts as
+	// nothing.
+	OutcomeLocal
 )
 
-// String returns "up", "down", "late" or "overlap".
+// String returns "up", "down", "late", "overlap" or "local".
 func (o Outcome) String() string {
-	return [...]string{"up", "down", "late", "overlap"}[o]
+	return [...]string{"up", "down", "late", "overlap", "local"}[o]
 }
 
 // Status is the health of one target as Snapshot reports it.
@@ -146,6 +155,13 @@ type Observation struct {
 	Duration   time.Duration // of the run itself; 0 when it did not run
 	Reason     string
 	Transition bool // the run changed the check's state
+	// Starved is set on a run without a result (late, overlap, local)
+	// of a check that has gone without a result for longer than twice
+	// its interval plus its timeout, once per such stretch (until its
+	// next result): how long. It says the check is not being run as its
+	// schedule promises (the workers are all busy, or the director cannot
+	// make its runs), which deserves a log line.
+	Starved time.Duration
 }
 
 // CheckInfo identifies a deduplicated check for observers: one check may
@@ -167,8 +183,10 @@ type Observer interface {
 // Counters are totals since the checker was created.
 type Counters struct {
 	Up, Down, Late, Overlap uint64
+	Local                   uint64 // runs that failed on the director itself (OutcomeLocal)
 	Transitions             uint64 // state changes of checks (not per subscriber)
 	Checks                  int    // checks currently scheduled (after dedup)
 	Targets                 int    // targets currently subscribed
 	Unchecked               int    // checks without a first result yet
+	ExecWorkers             int    // the exec pool's size (see Options.ExecWorkers)
 }

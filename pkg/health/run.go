@@ -24,20 +24,39 @@ func (c *Checker) schedule(ctx context.Context) {
 	}
 }
 
+// skipped is a slot skipped as an overlap, reported to the observer
+// once the checker's lock is released.
+type skipped struct {
+	ck *check
+	o  Observation
+}
+
 // dispatchDue queues every check due at now and returns the time until
-// the next one is due (-1 when there is none).
+// the next one is due (-1 when there is none). The slots it skips are
+// reported after it releases mu: an observer may log.
 func (c *Checker) dispatchDue(now time.Time) time.Duration {
 	c.mu.Lock()
-	defer c.mu.Unlock()
+	wait, skips := c.dispatchLocked(now)
+	c.mu.Unlock()
+	for _, s := range skips {
+		c.observe(s.ck, s.o)
+	}
+	return wait
+}
+
+// dispatchLocked is dispatchDue under mu; it returns the skipped slots.
+func (c *Checker) dispatchLocked(now time.Time) (time.Duration, []skipped) {
+	var skips []skipped
 	c.regrid(now)
 	for len(c.sched) > 0 {
 		ck := c.sched[0]
 		if ck.due.After(now) {
-			return ck.due.Sub(now)
+			return ck.due.Sub(now), skips
 		}
 		if ck.busy {
 			c.counters.Overlap++
-			c.observe(ck, Observation{Outcome: OutcomeOverlap, Due: ck.due, Lag: now.Sub(ck.due)})
+			o := Observation{Outcome: OutcomeOverlap, Due: ck.due, Lag: now.Sub(ck.due), Starved: c.starved(ck, now)}
+			skips = append(skips, skipped{ck, o})
 		} else {
 			ck.busy = true
 			ck.seq++
@@ -50,7 +69,22 @@ func (c *Checker) dispatchDue(now time.Time) time.Duration {
 		}
 		c.sched.plan(ck, nextBase(ck, ck.base, now))
 	}
-	return -1
+	return -1, skips
+}
+
+// starved reports, once per stretch, how long ck has gone without a
+// result when that is longer than twice its interval plus its timeout
+// (what no schedule explains: its runs keep being skipped), and 0
+// otherwise or when it already did since the last result (caller holds
+// mu; see Observation.Starved).
+func (c *Checker) starved(ck *check, now time.Time) time.Duration {
+	s := ck.t.Spec
+	d := now.Sub(ck.heard)
+	if ck.warned || ck.gone || d <= 2*s.Interval+s.Timeout {
+		return 0
+	}
+	ck.warned = true
+	return d
 }
 
 // regrid puts every stale check back on its grid from now when the wall
@@ -90,6 +124,9 @@ func (c *Checker) work(ctx context.Context, q *queue) {
 			return
 		}
 		c.run(ctx, j)
+		if q == c.execQ && c.shrinkExec() {
+			return
+		}
 	}
 }
 
@@ -112,7 +149,10 @@ func (c *Checker) run(ctx context.Context, j job) {
 		return // shutting down: the result says nothing about the server
 	}
 	o := Observation{Outcome: OutcomeDown, Due: j.due, Lag: start.Sub(j.due), Duration: time.Since(start), Reason: r.Reason}
-	if r.Up {
+	switch {
+	case r.Local:
+		o.Outcome, r = OutcomeLocal, Result{} // the director's failure: no result
+	case r.Up:
 		o.Outcome = OutcomeUp
 	}
 	c.finish(j, o, r, start)
@@ -124,6 +164,9 @@ func (c *Checker) run(ctx context.Context, j job) {
 func (c *Checker) finish(j job, o Observation, r Result, start time.Time) {
 	c.mu.Lock()
 	o.Transition = c.record(j, o.Outcome, r, start, o.Duration)
+	if o.Outcome == OutcomeLate || o.Outcome == OutcomeLocal {
+		o.Starved = c.starved(j.ck, time.Now())
+	}
 	c.mu.Unlock()
 	c.observe(j.ck, o)
 }
@@ -137,6 +180,9 @@ func (c *Checker) record(j job, out Outcome, r Result, start time.Time, d time.D
 	case out == OutcomeLate:
 		c.counters.Late++
 		return false
+	case out == OutcomeLocal:
+		c.counters.Local++
+		return false
 	case ck.gone:
 		return false
 	case r.Up:
@@ -144,6 +190,7 @@ func (c *Checker) record(j job, out Outcome, r Result, start time.Time, d time.D
 	default:
 		c.counters.Down++
 	}
+	ck.heard, ck.warned = start.Add(d), false
 	wasChanging := ck.m.changing()
 	ch := ck.m.apply(r, ck.t.Spec.Rise, ck.t.Spec.Fall, start, d)
 	if ch.state {

@@ -210,19 +210,25 @@ func (t Target) key() string {
 
 // probeKey is what a check of a normalized target probes: its key without
 // the fields that say how often and how many (Interval, Timeout, Rise,
-// Fall). Two checks with equal probe keys ask the same question of the
-// same server (type, address, check port, path, host, expected status
-// and body, query, command, via, VIP, mark, source), so a result of one
-// is evidence for the other: a reload that edits only the schedule fields
-// carries the check's state over (see Checker.Set). Timeout counts as
-// schedule: it bounds how long a run may take, and a server slower than
-// a tightened timeout fails fall runs in a row like any other failure.
-// The fields are zeroed rather than the probed ones listed, so a field
+// Fall), nor the director's own source address (Source). Two checks with
+// equal probe keys ask the same question of the same server (type,
+// address, check port, path, host, expected status and body, query,
+// command, via, VIP, mark), so a result of one is evidence for the
+// other: a reload that edits only the schedule fields, or the director's
+// address changing under a check through the VIP, carries the check's
+// state over (see Checker.Set). Timeout counts as schedule: it bounds
+// how long a run may take, and a server slower than a tightened timeout
+// fails fall runs in a row like any other failure. Source is the
+// director's side of the question: a renumbered director asks the same
+// real server the same thing through the same VIP, and a real server
+// that cannot answer the new address fails fall runs in a row. The
+// fields are zeroed rather than the probed ones listed, so a field
 // added to Spec later is part of what is probed (a fresh start: the safe
 // side) until it is deliberately added here.
 func (t Target) probeKey() string {
 	k := t
 	k.Spec.Interval, k.Spec.Timeout, k.Spec.Rise, k.Spec.Fall = 0, 0, 0, 0
+	k.Source = netip.Addr{}
 	return k.key()
 }
 

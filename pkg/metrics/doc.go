@@ -5,12 +5,12 @@
 // exposition format itself (see text.go: client_golang's package
 // initialisation would cost every lvs-rs command, not only the daemon,
 // several milliseconds at startup). The daemon reports events to it
-// (ObserveCheck, Transition, Reconciled, DriftRepaired, Reloaded; after
-// each reconcile pass NetlinkErrors with the pass's error, which counts
-// every IPVS request in it) and replaces the per-real-server snapshot
-// after each pass (SetRealServers) and, after each pass that succeeded,
-// the VIPs it announces (SetAnnounced); series missing from the latest
-// snapshot disappear. Serve exposes /metrics over HTTP.
+// (ObserveCheck, CheckSkipped, Transition, Reconciled, DriftRepaired,
+// Reloaded; after each reconcile pass NetlinkErrors with the pass's error,
+// which counts every IPVS request in it) and replaces the per-real-server
+// snapshot after each pass (SetRealServers) and, after each pass that
+// succeeded, the VIPs it announces (SetAnnounced); series missing from the
+// latest snapshot disappear. Serve exposes /metrics over HTTP.
 //
 // Per-real-server series use node_exporter's IPVS label names and values
 // (local_address, local_port, proto, local_mark, remote_address,
@@ -25,6 +25,7 @@
 //	lvsrs_real_server_weight{<ipvs labels>,kind}               kind configured|effective
 //	lvsrs_real_server_state{<ipvs labels>,state}               1 for the current state, 0 for the others
 //	lvsrs_health_check_duration_seconds{type,result}           histogram
+//	lvsrs_health_check_skipped_total{type,reason}              reason late|overlap|local
 //	lvsrs_health_check_transitions_total{from,to}              counter
 //	lvsrs_reconcile_duration_seconds                           histogram
 //	lvsrs_reconcile_total{result}                              result success|error

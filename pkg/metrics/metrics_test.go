@@ -194,6 +194,9 @@ func TestEvents(t *testing.T) {
 	reg.ObserveCheck("tcp", "pass", 2*time.Millisecond)
 	reg.ObserveCheck("tcp", "pass", 3*time.Millisecond)
 	reg.ObserveCheck("http", "fail", time.Second)
+	reg.CheckSkipped("exec", "late")
+	reg.CheckSkipped("exec", "late")
+	reg.CheckSkipped("tcp", "overlap")
 	reg.Transition("up", "down")
 	reg.Transition("up", "down")
 	reg.Transition("down", "up")
@@ -215,6 +218,7 @@ func TestEvents(t *testing.T) {
 		want map[string]float64
 	}{
 		{"lvsrs_health_check_duration_seconds", map[string]float64{"result=pass,type=tcp": 2, "result=fail,type=http": 1}},
+		{"lvsrs_health_check_skipped_total", map[string]float64{"reason=late,type=exec": 2, "reason=overlap,type=tcp": 1}},
 		{"lvsrs_health_check_transitions_total", map[string]float64{"from=up,to=down": 2, "from=down,to=up": 1}},
 		{"lvsrs_reconcile_duration_seconds", map[string]float64{"": 3}},
 		{"lvsrs_reconcile_total", map[string]float64{"result=success": 2, "result=error": 1}},

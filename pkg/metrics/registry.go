@@ -33,6 +33,7 @@ var durationBuckets = []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 
 type Registry struct {
 	mu                sync.Mutex // guards the families below
 	checkDuration     *histogramVec
+	checksSkipped     *vec
 	transitions       *vec
 	reconcileDuration *histogramVec
 	reconciles        *vec
@@ -54,6 +55,8 @@ func New() *Registry {
 	r := &Registry{
 		checkDuration: newHistogramVec("lvsrs_health_check_duration_seconds",
 			"Duration of health checks, by check type and result.", durationBuckets, "type", "result"),
+		checksSkipped: newVec("lvsrs_health_check_skipped_total",
+			"Scheduled health checks that did not run or said nothing of the real server, by check type and reason.", typeCounter, "type", "reason"),
 		transitions: newVec("lvsrs_health_check_transitions_total",
 			"Real server state changes, by previous and new state.", typeCounter, "from", "to"),
 		reconcileDuration: newHistogramVec("lvsrs_reconcile_duration_seconds",
@@ -97,6 +100,7 @@ func (r *Registry) WriteText() string {
 	r.mu.Lock()
 	fams := map[string]func(*strings.Builder){
 		r.checkDuration.name:     r.checkDuration.write,
+		r.checksSkipped.name:     r.checksSkipped.write,
 		r.transitions.name:       r.transitions.write,
 		r.reconcileDuration.name: r.reconcileDuration.write,
 		r.reconciles.name:        r.reconciles.write,
@@ -159,6 +163,17 @@ func acceptsGzip(req *http.Request) bool {
 func (r *Registry) ObserveCheck(checkType, result string, d time.Duration) {
 	r.mu.Lock()
 	r.checkDuration.observe(d.Seconds(), checkType, result)
+	r.mu.Unlock()
+}
+
+// CheckSkipped counts one scheduled health check of type checkType that
+// gave no result, for reason: "late" (it could not start within its
+// timeout after it was due: every worker busy), "overlap" (its previous
+// run was still queued or running), "local" (it failed on the director
+// itself: no source address, descriptor, buffer or process to be had).
+func (r *Registry) CheckSkipped(checkType, reason string) {
+	r.mu.Lock()
+	r.checksSkipped.at(checkType, reason).v++
 	r.mu.Unlock()
 }
 

@@ -8,12 +8,15 @@ import (
 	"github.com/vishvananda/netns"
 )
 
-// WatchAddresses calls kick whenever an address is removed in the
-// network namespace ns (netns.None() for the calling thread's), so a VIP
-// deleted by hand is bound again at once instead of at the next
-// reconcile_interval. It returns when ctx is done, or with an error if
-// the subscription cannot be made or breaks.
-func WatchAddresses(ctx context.Context, ns netns.NsHandle, kick func()) error {
+// WatchAddresses calls changed whenever an address is added or removed
+// in the network namespace ns (netns.None() for the calling thread's),
+// with removed true for a removal, so a VIP deleted by hand is bound
+// again at once instead of at the next reconcile_interval, and the
+// checks through the VIP follow the director's own address when it is
+// renumbered. It returns when ctx is done, or with an error if the
+// subscription cannot be made or breaks (after changed(true): events
+// may have been lost).
+func WatchAddresses(ctx context.Context, ns netns.NsHandle, changed func(removed bool)) error {
 	updates := make(chan netlink.AddrUpdate, 64)
 	done := make(chan struct{})
 	defer close(done)
@@ -34,15 +37,13 @@ func WatchAddresses(ctx context.Context, ns netns.NsHandle, kick func()) error {
 		case <-ctx.Done():
 			return nil
 		case err := <-errs:
-			kick() // events may have been lost: converge anyway
+			changed(true) // events may have been lost: converge anyway
 			return fmt.Errorf("reconcile: address events: %w", err)
 		case u, ok := <-updates:
 			if !ok {
 				return fmt.Errorf("reconcile: address events: subscription closed")
 			}
-			if !u.NewAddr {
-				kick()
-			}
+			changed(!u.NewAddr)
 		}
 	}
 }

@@ -27,6 +27,10 @@ func (l *Loop) Status(ctx context.Context) (control.Status, error) {
 		PID: os.Getpid(), Started: l.started, Config: l.cfgStatus, Reconcile: l.rec,
 		DriftRepairs: l.repairs, RealServers: []control.RealServer{},
 	}
+	if l.metrics != nil {
+		m := *l.metrics
+		st.Metrics = &m
+	}
 	for _, r := range l.last.Rows {
 		st.RealServers = append(st.RealServers, realServerOf(r, snap))
 	}

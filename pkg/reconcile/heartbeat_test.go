@@ -37,7 +37,7 @@ func TestHeartbeat(t *testing.T) {
 		Config: cfg, File: file, StateDir: stateDir,
 		Director: director.Options{StateDir: stateDir, Kernel: k}, IPVS: k,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Lock: func() (func(), error) {
+		Lock: func(context.Context) (func(), error) {
 			if blockLock.Load() {
 				lockIn <- struct{}{}
 				<-lockOut // another tool holds the host lock

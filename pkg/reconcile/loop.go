@@ -37,11 +37,15 @@ type Options struct {
 	// IPVS reads the weights and connection counts of the real servers
 	// (the same client as Director.IPVS).
 	IPVS director.IPVS
-	// Lock takes the host lock for one pass; nil takes none.
-	Lock func() (unlock func(), err error)
-	// Watch reports address removals by calling kick until ctx is done
-	// (WatchAddresses); nil watches nothing.
-	Watch func(ctx context.Context, kick func()) error
+	// Lock takes the host lock for one pass, giving up when ctx (the
+	// loop's) ends; nil takes none.
+	Lock func(ctx context.Context) (unlock func(), err error)
+	// Watch reports address changes by calling changed (removed: an
+	// address was removed, or events were lost) until ctx is done
+	// (WatchAddresses); nil watches nothing. A removal asks for a pass
+	// of every service; any change looks up again the source address of
+	// the checks through the VIP (see Source).
+	Watch func(ctx context.Context, changed func(removed bool)) error
 	// Metrics, when set, receives every event.
 	Metrics *metrics.Registry
 	// Logger receives one structured line per transition, reload, drift
@@ -81,6 +85,7 @@ type Loop struct {
 	beat atomic.Int64
 
 	kick, reload chan struct{}
+	addrs        chan struct{} // an address changed: look the sources up again
 
 	mu        sync.Mutex
 	cfg       *config.Config
@@ -114,6 +119,12 @@ type Loop struct {
 	full     bool
 	touched  map[ipvs.ServiceKey]bool
 	nextFull time.Time // reconcile_interval after the last full pass
+
+	// metrics is the metrics endpoint's state; nil without one.
+	metrics *control.MetricsStatus
+	// sourceErr is the last failure to look up the checks' source
+	// address (refreshSources; Run's goroutine only).
+	sourceErr string
 }
 
 // New validates the starting configuration into a Loop. The drains and
@@ -158,7 +169,7 @@ func New(o Options) (*Loop, error) {
 	}
 	l := &Loop{
 		opts: o, log: o.Logger, started: now,
-		kick: make(chan struct{}, 1), reload: make(chan struct{}, 1),
+		kick: make(chan struct{}, 1), reload: make(chan struct{}, 1), addrs: make(chan struct{}, 1),
 		cfg: o.Config, setup: s, drains: drains, drainedAt: map[control.Drain]time.Time{}, pending: map[control.Drain]uint64{},
 		leaving: leaving, recovered: recoveries{}, passed: make(chan struct{}),
 		cfgStatus: control.ConfigStatus{File: o.File, Accepted: true, Loaded: now},
@@ -170,8 +181,8 @@ func New(o Options) (*Loop, error) {
 	}
 	co := o.Checker
 	co.Notify = l.transition
-	if o.Metrics != nil && co.Observer == nil {
-		co.Observer = checkObserver{o.Metrics}
+	if co.Observer == nil {
+		co.Observer = checkObserver{m: o.Metrics, log: o.Logger}
 	}
 	l.checker = health.New(co)
 	if err := l.checker.Set(s.Targets); err != nil {
@@ -202,11 +213,8 @@ func (l *Loop) Run(ctx context.Context) error {
 	}
 	if l.opts.Metrics != nil && l.cfg.Director.Metrics.IsValid() {
 		addr := l.cfg.Director.Metrics.String()
-		wg.Go(func() {
-			if err := metrics.Serve(ctx, addr, l.opts.Metrics); err != nil {
-				l.log.Error("metrics endpoint failed", "address", addr, "error", err)
-			}
-		})
+		l.setEndpoint(control.MetricsStatus{Address: addr})
+		wg.Go(func() { l.serveMetrics(ctx, addr) })
 	}
 	timer := time.NewTimer(0)
 	defer timer.Stop()
@@ -226,6 +234,15 @@ func (l *Loop) Run(ctx context.Context) error {
 		case <-timer.C:
 			l.progressed()
 			l.setFull() // reconcile_interval, a time step, or a retry
+		case <-l.addrs:
+			l.progressed()
+			l.refreshSources()
+			continue // an added address needs no pass; a removal kicked one
+		}
+		select {
+		case <-l.addrs: // the kick of a removal: its sources first
+			l.refreshSources()
+		default:
 		}
 		// Readiness needs a pass that saw every check's first result, in
 		// every service: a full one. A pass of the services touched by
@@ -235,6 +252,9 @@ func (l *Loop) Run(ctx context.Context) error {
 		// once every check has a result, ask for a full pass.
 		checked := l.checker.Counters().Unchecked == 0
 		next, full, err := l.pass(ctx)
+		if ctx.Err() != nil {
+			return nil // stopping: the pass was cut short (the host lock, a converge)
+		}
 		if first && errors.Is(err, director.ErrNoIPVS) {
 			return err
 		}
@@ -318,7 +338,7 @@ func (l *Loop) setFull() {
 // watch runs the address watcher, restarting it a second after it fails.
 func (l *Loop) watch(ctx context.Context) {
 	for ctx.Err() == nil {
-		if err := l.opts.Watch(ctx, l.Kick); err != nil {
+		if err := l.opts.Watch(ctx, l.addressChanged); err != nil {
 			l.log.Warn("address events", "error", err)
 		}
 		select {
@@ -386,6 +406,9 @@ func (l *Loop) summary() string {
 	if l.rec.Error != "" {
 		s += "; last pass failed: " + l.rec.Error
 	}
+	if m := l.metrics; m != nil && !m.Listening && m.Error != "" {
+		s += "; metrics endpoint " + m.Address + " not listening"
+	}
 	return s
 }
 
@@ -400,14 +423,28 @@ func stateName(s health.State) string {
 	return string(control.StateUnchecked)
 }
 
-// checkObserver feeds the checker's runs to the metrics.
-type checkObserver struct{ m *metrics.Registry }
+// checkObserver feeds the checker's runs to the metrics (when m is set)
+// and logs a check that has gone too long without a result.
+type checkObserver struct {
+	m   *metrics.Registry
+	log *slog.Logger
+}
 
 func (o checkObserver) Observe(ob health.Observation) {
+	if ob.Starved > 0 {
+		o.log.Warn("health check without a result: its runs are skipped or fail on the director", "type", string(ob.Check.Type),
+			"real_server", ob.Check.Address, "port", ob.Check.Port, "via", string(ob.Check.Via),
+			"for", ob.Starved.Round(time.Millisecond).String(), "skipped", ob.Outcome.String(), "reason", ob.Reason)
+	}
+	if o.m == nil {
+		return
+	}
 	switch ob.Outcome {
 	case health.OutcomeUp:
 		o.m.ObserveCheck(string(ob.Check.Type), "pass", ob.Duration)
 	case health.OutcomeDown:
 		o.m.ObserveCheck(string(ob.Check.Type), "fail", ob.Duration)
+	default:
+		o.m.CheckSkipped(string(ob.Check.Type), ob.Outcome.String())
 	}
 }

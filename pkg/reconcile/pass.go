@@ -121,7 +121,7 @@ func (l *Loop) onto(scope []ipvs.ServiceKey) onto {
 // converges (the services of scope; nil: every one) under the host lock.
 func (l *Loop) converge(ctx context.Context, s Setup, in Inputs, scope []ipvs.ServiceKey, on onto) (Outcome, director.Result, error) {
 	if l.opts.Lock != nil {
-		unlock, err := l.opts.Lock()
+		unlock, err := l.opts.Lock(ctx)
 		if err != nil {
 			return Outcome{}, director.Result{}, err
 		}

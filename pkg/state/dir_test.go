@@ -1,6 +1,7 @@
 package state
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -172,6 +173,38 @@ func TestSharedLock(t *testing.T) {
 	u, err := s.Lock(100 * time.Millisecond)
 	if err != nil {
 		t.Fatalf("Lock after readers left: %v", err)
+	}
+	u()
+}
+
+// TestLockContextCancelled: a wait for a lock another command holds ends
+// when its context does (a daemon told to stop), not after the whole
+// wait, with the context's error and without the lock.
+func TestLockContextCancelled(t *testing.T) {
+	s := Store{Dir: t.TempDir()}
+	unlock, err := s.Lock(time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(200*time.Millisecond, cancel)
+	start := time.Now()
+	u, err := s.LockContext(ctx, 30*time.Second)
+	if waited := time.Since(start); waited > 5*time.Second {
+		t.Errorf("LockContext returned %s after it began, its context cancelled after 200ms", waited.Round(time.Millisecond))
+	}
+	if !errors.Is(err, context.Canceled) {
+		if u != nil {
+			u()
+		}
+		t.Fatalf("LockContext with a cancelled context = %v, want context.Canceled", err)
+	}
+	unlock()
+	// The lock was not taken by the cancelled wait: free for the next.
+	u, err = s.Lock(100 * time.Millisecond)
+	if err != nil {
+		t.Fatalf("Lock after the cancelled wait: %v", err)
 	}
 	u()
 }

@@ -1,6 +1,7 @@
 package state
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -17,13 +18,23 @@ var ErrLocked = errors.New("another lvs-rs command is running")
 
 // Lock takes the host-wide lvs-rs lock in the store's directory
 // exclusively, waiting at most wait: the commands that change the host
-// (start, stop) hold it. The returned function releases it.
+// (start, stop) hold it. The returned function releases it. It is
+// LockContext without a context.
 func (s Store) Lock(wait time.Duration) (func(), error) {
+	return s.LockContext(context.Background(), wait)
+}
+
+// LockContext is Lock that also stops waiting when ctx ends, returning
+// ctx's error (wrapped): a daemon told to stop while another command
+// holds the lock stops at once instead of after the whole wait.
+func (s Store) LockContext(ctx context.Context, wait time.Duration) (func(), error) {
 	f, err := s.openLock()
 	if err != nil {
 		return nil, err
 	}
 	deadline := time.Now().Add(wait)
+	t := time.NewTimer(0)
+	defer t.Stop()
 	for {
 		held, err := tryFlock(f, unix.LOCK_EX)
 		if err != nil {
@@ -36,7 +47,13 @@ func (s Store) Lock(wait time.Duration) (func(), error) {
 			f.Close()
 			return nil, fmt.Errorf("state: lock %s: waited %s: %w", f.Name(), wait, ErrLocked)
 		}
-		time.Sleep(50 * time.Millisecond)
+		t.Reset(lockPoll)
+		select {
+		case <-ctx.Done():
+			f.Close()
+			return nil, fmt.Errorf("state: lock %s: %w", f.Name(), context.Cause(ctx))
+		case <-t.C:
+		}
 	}
 }
 
@@ -51,6 +68,9 @@ func (s Store) LockIfPresent(wait time.Duration) (func(), error) {
 	}
 	return s.Lock(wait)
 }
+
+// lockPoll is how often a wait for the lock tries it again.
+const lockPoll = 50 * time.Millisecond
 
 // TryShared takes the lock shared, without waiting: readers (status) hold
 // it so that no start or stop begins while they read, and never wait

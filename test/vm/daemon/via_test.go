@@ -69,3 +69,46 @@ func TestCheckViaVIP(t *testing.T) {
 		t.Fatalf("with rs1 back: answers %v", got)
 	}
 }
+
+// TestCheckViaVIPRenumbered: the director's own address on eth0 replaced
+// (10.0.0.1 by 10.0.0.5) while the daemon runs: the checks through the
+// VIP move to the new source address, and no healthy real server is
+// quiesced. Before, their source was looked up only at start and at a
+// reload: every check then failed binding 10.0.0.1 (cannot assign
+// requested address) and both real servers went to weight 0.
+func TestCheckViaVIPRenumbered(t *testing.T) {
+	yaml := strings.Replace(config("5s", 2, 3), "check: {type: tcp,", "check: {type: tcp, via: vip,", 1)
+	c := newCluster(t, yaml)
+	d := c.run()
+	c.ready()
+	want := map[string]int{"10.0.0.11": 2, "10.0.0.12": 3}
+	c.waitWeights(vip80, 5*time.Second, want)
+	dir := c.p.Director
+	// Deleting the primary address keeps its secondary in the same subnet.
+	must(t, dir.WriteSysctl("net/ipv4/conf/eth0/promote_secondaries", "1"))
+	must(t, dir.AddAddr("eth0", "10.0.0.5/24"))
+	eth0, err := dir.Handle().LinkByName("eth0")
+	must(t, err)
+	old, err := netlink.ParseAddr("10.0.0.1/24")
+	must(t, err)
+	must(t, dir.Handle().AddrDel(eth0, old))
+	renumbered := time.Now()
+	// fall 3 x interval: every check failing would show within 5 s.
+	for time.Since(renumbered) < 8*time.Second {
+		if got := c.weights(vip80); fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("%s after the director was renumbered, weights %v, want %v (log:\n%s)",
+				time.Since(renumbered).Round(time.Millisecond), got, want, d.log.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if !strings.Contains(d.log.String(), "checks through the VIP follow the director's address") {
+		t.Errorf("no log line of the new source address:\n%s", d.log.String())
+	}
+	st, err := c.status()
+	must(t, err)
+	for _, r := range st.RealServers {
+		if r.State != "up" || r.LastResult != "pass" || r.Since.After(renumbered) {
+			t.Errorf("after the renumbering: %+v, want up since before it, passing", r)
+		}
+	}
+}
