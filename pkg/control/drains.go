@@ -2,6 +2,7 @@ package control
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -74,6 +76,11 @@ func (s DrainSet) Drains(svc Service, addr netip.Addr) (Drain, bool) {
 type drainsRecord struct {
 	Version int          `json:"version"`
 	Drains  []drainEntry `json:"drains"`
+	// Targets (version 3) are the times of real servers of one service
+	// drained at another time than the drain that covers them now: a
+	// server drained with --service before its address was drained in
+	// every service, or drained again after an exception ended.
+	Targets []drainEntry `json:"targets,omitempty"`
 }
 
 // drainEntry is one drain of DrainsFile, with when it was made (zero:
@@ -137,6 +144,17 @@ func decodeDrains(b []byte) ([]Drain, map[Drain]time.Time, error) {
 			since[e.Drain] = e.Since
 		}
 	}
+	if len(rec.Targets) > 0 && rec.Version < sinceVersion {
+		return nil, nil, fmt.Errorf("targets in a record of version %d", rec.Version)
+	}
+	for i, e := range rec.Targets {
+		if err := e.validate(rec.Version); err != nil || e.Service.IsZero() || e.Enabled || e.Since.IsZero() {
+			return nil, nil, fmt.Errorf("targets[%d]: not one real server of one service with its time", i)
+		}
+		if _, ok := since[e.Drain]; !ok {
+			since[e.Drain] = e.Since
+		}
+	}
 	return normalize(ds), since, nil
 }
 
@@ -176,8 +194,11 @@ func SaveDrains(stateDir string, ds []Drain) error {
 
 // SaveDrainsSince is SaveDrains keeping with each drain the time since
 // says it was made (none for a drain since does not name), so that
-// drain_timeout counts from it across restarts (LoadDrainsSince). A file
-// with a time is format version 3.
+// drain_timeout counts from it across restarts (LoadDrainsSince). A key
+// of since that is no drain of ds but one real server of one service
+// (Service set, not Enabled) is kept too, as that server's own time
+// (LoadDrainsSince returns it under the same key). A file with a time is
+// format version 3.
 func SaveDrainsSince(stateDir string, ds []Drain, since map[Drain]time.Time) error {
 	for i, d := range ds {
 		if err := d.validate(everyVersion); err != nil {
@@ -186,12 +207,24 @@ func SaveDrainsSince(stateDir string, ds []Drain, since map[Drain]time.Time) err
 	}
 	ds = normalize(ds)
 	rec := drainsRecord{Version: versionOf(ds), Drains: make([]drainEntry, len(ds))}
+	listed := map[Drain]bool{}
 	for i, d := range ds {
+		listed[d] = true
 		rec.Drains[i] = drainEntry{Drain: d, Since: since[d].UTC().Round(0)}
 		if !since[d].IsZero() {
 			rec.Version = sinceVersion
 		}
 	}
+	for d, at := range since {
+		if listed[d] || at.IsZero() || d.Service.IsZero() || d.Enabled || d.validate(everyVersion) != nil {
+			continue
+		}
+		rec.Targets = append(rec.Targets, drainEntry{Drain: d, Since: at.UTC().Round(0)})
+		rec.Version = sinceVersion
+	}
+	slices.SortFunc(rec.Targets, func(a, b drainEntry) int {
+		return cmp.Or(strings.Compare(a.Service.String(), b.Service.String()), a.Address.Compare(b.Address))
+	})
 	b, err := json.MarshalIndent(rec, "", "  ")
 	if err != nil {
 		return fmt.Errorf("drains: encode: %w", err)

@@ -215,3 +215,39 @@ func TestDrainsSince(t *testing.T) {
 		t.Fatalf("a file of version 1: since %v (%v), want none", since, err)
 	}
 }
+
+// TestDrainTargetTimes: a real server's own drain time, one that is not
+// the time of the drain covering it now, is kept as a target of a version
+// 3 file and read back under its key; a target in an older version, or
+// one without service or time, is refused.
+func TestDrainTargetTimes(t *testing.T) {
+	dir := t.TempDir()
+	a := netip.MustParseAddr("10.0.0.11")
+	web := mustService(t, "tcp:10.0.0.100:80")
+	every, own := Drain{Address: a}, Drain{Service: web, Address: a}
+	t0, t1 := time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC), time.Date(2024, 5, 1, 11, 0, 0, 0, time.UTC)
+	if err := SaveDrainsSince(dir, []Drain{every}, map[Drain]time.Time{every: t1, own: t0}); err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := os.ReadFile(filepath.Join(dir, DrainsFile))
+	if !strings.Contains(string(raw), `"targets"`) {
+		t.Fatalf("drains file without the target's time:\n%s", raw)
+	}
+	ds, since, err := LoadDrainsSince(dir)
+	if err != nil || len(ds) != 1 || ds[0] != every || !since[every].Equal(t1) || !since[own].Equal(t0) {
+		t.Fatalf("loaded %v, since %v (%v); want %v since %v and %v's own time %v", ds, since, err, every, t1, own, t0)
+	}
+	for name, body := range map[string]string{
+		"version 2":    `{"version":2,"drains":[{"address":"10.0.0.11"}],"targets":[{"service":"tcp:10.0.0.100:80","address":"10.0.0.11","since":"2024-05-01T10:00:00Z"}]}`,
+		"no service":   `{"version":3,"drains":[{"address":"10.0.0.11"}],"targets":[{"address":"10.0.0.11","since":"2024-05-01T10:00:00Z"}]}`,
+		"no time":      `{"version":3,"drains":[{"address":"10.0.0.11"}],"targets":[{"service":"tcp:10.0.0.100:80","address":"10.0.0.11"}]}`,
+		"an exception": `{"version":3,"drains":[{"address":"10.0.0.11"}],"targets":[{"service":"tcp:10.0.0.100:80","address":"10.0.0.11","enabled":true,"since":"2024-05-01T10:00:00Z"}]}`,
+	} {
+		if err := os.WriteFile(filepath.Join(dir, DrainsFile), []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := LoadDrainsSince(dir); err == nil {
+			t.Errorf("%s: loaded, want refused", name)
+		}
+	}
+}

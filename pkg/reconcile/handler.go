@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/lvs-rs/lvs-rs/pkg/control"
@@ -96,6 +97,61 @@ func (l *Loop) Enable(ctx context.Context, req control.DrainRequest) (control.Dr
 	return l.setDrain(ctx, req, false)
 }
 
+// drainTimes returns when each drain of next was made and, for a real
+// server of one service drained at another time than the drain covering
+// it, that server's own time (keyed by the drain of that service alone):
+// a drain made now for a target it changed, the time it had for one
+// already drained (a drain of every service does not restart the
+// timeout of a server drained with --service before; draining a server
+// again after an exception ended starts its timeout now, not at the
+// drain of every service it was an exception to). prev and at are the
+// drains and times before, targets what the request applied to.
+func drainTimes(prev []control.Drain, at map[control.Drain]time.Time, next []control.Drain, targets []control.DrainTarget, drain bool, now time.Time) map[control.Drain]time.Time {
+	kept := map[control.Drain]time.Time{}
+	for _, d := range next {
+		kept[d] = now
+		if t, ok := at[d]; ok {
+			kept[d] = t
+		}
+	}
+	was, is := control.NewDrainSet(prev), control.NewDrainSet(next)
+	own := func(d control.Drain) (time.Time, bool) { // a server's time before
+		if t, ok := at[d]; ok {
+			return t, true
+		}
+		if cover, drained := was.Drains(d.Service, d.Address); drained {
+			t, ok := at[cover]
+			return t, ok
+		}
+		return time.Time{}, false
+	}
+	// Servers' own times that still hold: still drained, by another
+	// drain than their own.
+	for d, t := range at {
+		if _, listed := kept[d]; listed || d.Service.IsZero() || d.Enabled {
+			continue
+		}
+		if _, drained := is.Drains(d.Service, d.Address); drained {
+			kept[d] = t
+		}
+	}
+	if !drain {
+		return kept
+	}
+	for _, tg := range targets {
+		d := control.Drain{Service: tg.Service, Address: tg.Address}
+		if _, listed := kept[d]; listed && slices.Contains(next, d) {
+			continue // its own drain's time
+		}
+		t, ok := own(d)
+		if tg.Changed || !ok {
+			t = now
+		}
+		kept[d] = t
+	}
+	return kept
+}
+
 // setDrain is Drain (drain true) and Enable. A target the drains already
 // had as asked, but that no pass has applied yet (its pass failed), is
 // reported changed: this call is the one that gets it applied.
@@ -104,14 +160,7 @@ func (l *Loop) setDrain(ctx context.Context, req control.DrainRequest, drain boo
 	next, res, err := control.ApplyDrain(l.drains, l.drainable(), req, drain)
 	// Each drain keeps the time it was made, in drains.json too: its
 	// drain_timeout counts from then, across restarts.
-	now := time.Now()
-	kept := map[control.Drain]time.Time{}
-	for _, d := range next {
-		kept[d] = now
-		if at, ok := l.drainedAt[d]; ok {
-			kept[d] = at
-		}
-	}
+	kept := drainTimes(l.drains, l.drainedAt, next, res.Targets, drain, time.Now())
 	if err == nil {
 		err = control.SaveDrainsSince(l.opts.StateDir, next, kept)
 	}

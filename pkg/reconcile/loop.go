@@ -179,6 +179,11 @@ func New(o Options) (*Loop, error) {
 	for _, d := range drains {
 		l.drainedAt[d] = cmp.Or(since[d], now) // drain_timeout counts from the drain, not the restart
 	}
+	for d, at := range since { // real servers drained at another time than their drain
+		if _, listed := l.drainedAt[d]; !listed {
+			l.drainedAt[d] = at
+		}
+	}
 	co := o.Checker
 	co.Notify = l.transition
 	if co.Observer == nil {

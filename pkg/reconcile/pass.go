@@ -199,7 +199,11 @@ func (l *Loop) inputs(now time.Time, only map[ipvs.ServiceKey]bool) Inputs {
 		sel := selectorOf(k)
 		for _, d := range ds.Destinations {
 			if dr, drained := set.Drains(sel, d.Address); drained {
-				in.Drained[Member{k, d.Key()}] = l.drainedAt[dr]
+				at, own := l.drainedAt[control.Drain{Service: sel, Address: d.Address}]
+				if !own {
+					at = l.drainedAt[dr]
+				}
+				in.Drained[Member{k, d.Key()}] = at
 			}
 		}
 	}
