@@ -32,12 +32,16 @@ import (
 // forwarding6 is net/ipv6/conf/all/forwarding.
 var forwarding6 = sysctl.IPv6Conf("all", "forwarding").String()
 
-// natIPv6 reports whether a real server of an IPv6 service of cfg uses nat.
+// natIPv6 reports whether a real server of an IPv6 service of cfg, or its
+// sorry server (added in the service's mode), uses nat.
 func natIPv6(cfg *config.Config) bool {
 	for i := range cfg.VirtualServers {
 		vs := &cfg.VirtualServers[i]
 		if !vs.VIP.Unmap().Is6() {
 			continue
+		}
+		if vs.SorryServer.IsValid() && vs.Mode == config.ModeNAT {
+			return true
 		}
 		for j := range vs.RealServers {
 			if m := cmp.Or(vs.RealServers[j].Mode, vs.Mode); m == config.ModeNAT {

@@ -109,6 +109,7 @@ func DirectorTarget(cfg *config.Config) Target {
 			addRS(rs.Address)
 			checked = checked || vs.CheckFor(rs) != nil
 		}
+		t.NAT6 = t.NAT6 || vs.VIP.Unmap().Is6() && vs.SorryServer.IsValid() && vs.Mode == config.ModeNAT
 		addRS(vs.SorryServer)
 		if vs.Scheduler == "mh" && checked {
 			t.MHChecked = append(t.MHChecked, vs.Key().String())

@@ -92,3 +92,21 @@ func TestNATGatewayLinkLocal(t *testing.T) {
 	run(t, checkNATGateway, h("eth0"), nat, outcome{NameNATGateway, true, nil})
 	run(t, checkNATGateway, h("eth1"), nat, outcome{NameNATGateway, false, []string{"via fe80::1 dev eth1"}})
 }
+
+// TestNAT6SorryServer: doctor checks IPv6 forwarding for an IPv6 nat
+// service whose sorry server alone is nat.
+func TestNAT6SorryServer(t *testing.T) {
+	cfg := loadConfig(t, `director:
+  interface: eth0
+virtual_servers:
+  - vip: 2001:db8::100
+    port: 80
+    mode: nat
+    sorry_server: 2001:db8:1::50
+    real_servers: [{address: 2001:db8:1::11, mode: dr}]
+`)
+	tg := DirectorTarget(cfg)
+	if !tg.NAT6 {
+		t.Errorf("NAT6 false with a nat IPv6 sorry server: no ipv6-forwarding check")
+	}
+}
