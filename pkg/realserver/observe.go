@@ -50,6 +50,25 @@ type FOUState struct {
 	Ports []tunnel.FOUPort
 }
 
+// checkGatewayDevice refuses, before any change, a link-local gateway
+// whose zone names an interface this host does not have: the route goes
+// through that interface. Start checks it; status does not (an interface
+// gone since start is drift there: the route is missing).
+func checkGatewayDevice(h *netlink.Handle, d Desired) error {
+	z := d.Gateway.Zone()
+	if z == "" || !d.routed() {
+		return nil
+	}
+	l, err := newLinkNames(h).link(z)
+	if err != nil {
+		return err
+	}
+	if l == nil {
+		return fmt.Errorf("%w: gateway %s: no interface %s on this host", ErrInvalid, d.Gateway, z)
+	}
+	return nil
+}
+
 // Observe reads what Plan needs from the namespace of h and the /proc/sys
 // tree t (which resolves in the calling thread's network namespace; so
 // do the GUE receive ports, read over generic netlink).
@@ -68,17 +87,6 @@ func Observe(h *netlink.Handle, t sysctl.Tree, d Desired, rec Record) (Observed,
 	gre, err := names.link(tunnel.GREDev)
 	if err != nil {
 		return o, err
-	}
-	if z := d.Gateway.Zone(); z != "" && d.routed() {
-		// The route names the interface: one that does not exist is
-		// refused before any change, naming it.
-		l, err := names.link(z)
-		if err != nil {
-			return o, err
-		}
-		if l == nil {
-			return o, fmt.Errorf("%w: gateway %s: no interface %s on this host", ErrInvalid, d.Gateway, z)
-		}
 	}
 	o.Tunnel, o.GRE = tunnel.Of(tun), tunnel.Of(gre)
 	if o.Addrs, err = observeAddrs(h, names, []netlink.Link{lo, tun, gre}, d, rec); err != nil {

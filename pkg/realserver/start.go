@@ -124,6 +124,9 @@ func Start(ctx context.Context, d Desired, o Options) (Result, error) {
 		return Result{}, err
 	}
 	phase.Mark("record-load")
+	if err := checkGatewayDevice(h, d); err != nil {
+		return Result{}, err
+	}
 	obs, err := Observe(h, o.tree(), d, rec)
 	if err != nil {
 		return Result{}, err
