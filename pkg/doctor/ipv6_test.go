@@ -110,3 +110,24 @@ virtual_servers:
 		t.Errorf("NAT6 false with a nat IPv6 sorry server: no ipv6-forwarding check")
 	}
 }
+
+// TestSysctlDAcceptRA: an IPv6 nat director: start sets forwarding=1 and
+// accept_ra=2 on every interface with 1; a sysctl.d line putting accept_ra
+// back to 1 makes the forwarding host ignore router advertisements (its
+// default route expires).
+func TestSysctlDAcceptRA(t *testing.T) {
+	cfg := loadConfig(t, `director:
+  interface: eth0
+virtual_servers:
+  - vip: 2001:db8::100
+    port: 80
+    mode: nat
+    real_servers: [{address: 2001:db8:1::11}]
+`)
+	tg := DirectorTarget(cfg)
+	h := tree(t, map[string]string{"etc/sysctl.d/90-net.conf": "net.ipv6.conf.eth0.accept_ra = 1\nnet.ipv6.conf.default.accept_ra = 1\n"})
+	rs := checkSysctlD(t.Context(), h, tg)
+	if AllOK(rs) {
+		t.Errorf("sysctl.d: %+v; want accept_ra = 1 reported (lvs-rs sets 2 so the forwarding director keeps learning its default route)", rs)
+	}
+}

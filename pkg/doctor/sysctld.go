@@ -94,6 +94,9 @@ func managedSysctls(t Target) []managed {
 		for _, w := range t.Sysctls {
 			want := w.Value
 			out = append(out, managed{key: w.Key, want: want, undo: func(v string) bool { return !sameNumber(v, want) }, owner: directorOwner(w.Key)})
+			if w.Key == "net/ipv6/conf/all/forwarding" && sameNumber(want, "1") {
+				out = append(out, acceptRA(t.Interface)...)
+			}
 		}
 		return out
 	}
@@ -120,6 +123,24 @@ func managedSysctls(t Target) []managed {
 			undo := func(v string) bool { return !arp.Enough(key, want, normalNumber(v), hostOnly) }
 			out = append(out, managed{key: k, want: want, undo: undo, owner: string(m) + " real server"})
 		}
+	}
+	return out
+}
+
+// acceptRA is what an IPv6 nat director sets with forwarding on: accept_ra
+// 2 on conf/default and on its interfaces where it was 1 (forwarding
+// makes the kernel ignore router advertisements at 1). A line setting 1
+// again there undoes it; the director's own interface and default are
+// the ones named (other interfaces are looked at by the plan only).
+func acceptRA(iface string) []managed {
+	devs := []string{"default"}
+	if iface != "" {
+		devs = append(devs, iface)
+	}
+	var out []managed
+	for _, d := range devs {
+		out = append(out, managed{key: "net/ipv6/conf/" + d + "/accept_ra", want: "2",
+			undo: func(v string) bool { return sameNumber(v, "1") }, owner: "an IPv6 nat director forwards and still learns its default route from router advertisements"})
 	}
 	return out
 }
