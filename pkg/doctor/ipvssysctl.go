@@ -3,6 +3,7 @@ package doctor
 import (
 	"context"
 	"fmt"
+	"strings"
 )
 
 // NameIPVSSysctls is the director's quiescing check: with weight 0 a real
@@ -35,13 +36,21 @@ func checkIPVSSysctls(_ context.Context, h Host, _ Target) []Result {
 	return out
 }
 
-// dotted renders a slash key the way sysctl(8) names it.
-func dotted(key string) string {
-	b := []byte(key)
-	for i, c := range b {
-		if c == '/' {
-			b[i] = '.'
+// dotted renders a slash key the way sysctl(8) and sysctl.d(5) name it:
+// dots and slashes swap, so that a device name with a dot stays one
+// segment (net/ipv4/conf/eth0.100/rp_filter is
+// net.ipv4.conf.eth0/100.rp_filter; normalizeKey reads it back).
+func dotted(key string) string { return swapSeparators(key) }
+
+// swapSeparators turns every '.' of k into '/' and every '/' into '.'.
+func swapSeparators(k string) string {
+	return strings.Map(func(r rune) rune {
+		switch r {
+		case '.':
+			return '/'
+		case '/':
+			return '.'
 		}
-	}
-	return string(b)
+		return r
+	}, k)
 }

@@ -307,15 +307,7 @@ func parseSysctlFile(file string) ([]assignment, error) {
 // as is. Repeated slashes collapse and a leading slash goes.
 func normalizeKey(k string) string {
 	if i := strings.IndexAny(k, "./"); i >= 0 && k[i] == '.' {
-		k = strings.Map(func(r rune) rune {
-			switch r {
-			case '.':
-				return '/'
-			case '/':
-				return '.'
-			}
-			return r
-		}, k)
+		k = swapSeparators(k)
 	}
 	for strings.Contains(k, "//") {
 		k = strings.ReplaceAll(k, "//", "/")

@@ -97,6 +97,29 @@ net.ipv4.conf.all.accept_local = 0
 		outcome{NameSysctlD, false, []string{"90-net.conf:3 sets net.ipv4.vs.conn_reuse_mode = 1", "undoing lvs-rs's 2", "director.ipvs_sysctls"}})
 }
 
+// TestSysctlDVLANInterface: a director interface whose name holds a dot
+// (a VLAN, eth0.100) is named as sysctl.d reads it, eth0/100 between
+// dots: the line the fix gives sets that device's parameter, not
+// net/ipv4/conf/eth0/100/accept_local.
+func TestSysctlDVLANInterface(t *testing.T) {
+	cfg := loadConfig(t, `director:
+  interface: eth0.100
+virtual_servers:
+  - vip: 10.0.0.101
+    port: 80
+    mode: dr
+    check: {type: tcp, via: vip}
+    real_servers: [{address: 10.0.0.12}]
+`)
+	h := tree(t, map[string]string{"etc/sysctl.d/90-net.conf": "net.ipv4.conf.eth0/100.accept_local = 0\n"})
+	run(t, checkSysctlD, h, DirectorTarget(cfg),
+		outcome{NameSysctlD, false, []string{"90-net.conf:1 sets net.ipv4.conf.eth0/100.accept_local = 0",
+			"set net.ipv4.conf.eth0/100.accept_local = 1 there"}})
+	if k := normalizeKey(dotted("net/ipv4/conf/eth0.100/accept_local")); k != "net/ipv4/conf/eth0.100/accept_local" {
+		t.Errorf("dotted does not read back: %s", k)
+	}
+}
+
 // TestSysctlDRealServerEnough: a real server's line undoes lvs-rs's
 // value when start would replace it (arp.Enough): arp_ignore 4 to 7
 // reply as 0 does and arp_announce above 2 acts as 0, so both are
