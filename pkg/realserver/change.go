@@ -68,12 +68,15 @@ type Change struct {
 // "bind 10.0.0.100/32 dev lo label lo:0 scope host".
 func (c Change) String() string {
 	switch c.Kind {
-	case LoadIPIP:
-		return fmt.Sprintf("load %s (creates %s)", tunnel.Module, tunnel.Dev)
-	case TunnelUp:
-		return fmt.Sprintf("set %s up", tunnel.Dev)
-	case NoteTunnelUp:
-		return fmt.Sprintf("note %s was already up (stop leaves it up)", tunnel.Dev)
+	case LoadIPIP, LoadGRE:
+		dev := tunnelOf(c.Kind)
+		return fmt.Sprintf("load %s (creates %s)", fallback(dev).Module, dev)
+	case TunnelUp, GREUp:
+		dev := tunnelOf(c.Kind)
+		return fmt.Sprintf("set %s up", dev)
+	case NoteTunnelUp, NoteGREUp:
+		dev := tunnelOf(c.Kind)
+		return fmt.Sprintf("note %s was already up (stop leaves it up)", dev)
 	case Sysctl:
 		return c.Op.String()
 	case Bind:
@@ -96,24 +99,15 @@ func (c Change) String() string {
 		return fmt.Sprintf("restore route %s", c.Route)
 	case ForgetRoute:
 		return fmt.Sprintf("forget route %s (not restored)", c.Route)
-	case TunnelDown:
-		return fmt.Sprintf("set %s down (it was down before lvs-rs)", tunnel.Dev)
-	case DeleteTunnel:
-		return fmt.Sprintf("delete %s (created by lvs-rs)", tunnel.Dev)
-	case ForgetTunnel:
-		return fmt.Sprintf("forget %s (left as is)", tunnel.Dev)
-	case LoadGRE:
-		return fmt.Sprintf("load %s (creates %s)", tunnel.GREModule, tunnel.GREDev)
-	case GREUp:
-		return fmt.Sprintf("set %s up", tunnel.GREDev)
-	case NoteGREUp:
-		return fmt.Sprintf("note %s was already up (stop leaves it up)", tunnel.GREDev)
-	case GREDown:
-		return fmt.Sprintf("set %s down (it was down before lvs-rs)", tunnel.GREDev)
-	case DeleteGRE:
-		return fmt.Sprintf("delete %s (created by lvs-rs)", tunnel.GREDev)
-	case ForgetGRE:
-		return fmt.Sprintf("forget %s (left as is)", tunnel.GREDev)
+	case TunnelDown, GREDown:
+		dev := tunnelOf(c.Kind)
+		return fmt.Sprintf("set %s down (it was down before lvs-rs)", dev)
+	case DeleteTunnel, DeleteGRE:
+		dev := tunnelOf(c.Kind)
+		return fmt.Sprintf("delete %s (created by lvs-rs)", dev)
+	case ForgetTunnel, ForgetGRE:
+		dev := tunnelOf(c.Kind)
+		return fmt.Sprintf("forget %s (left as is)", dev)
 	case LoadFOU:
 		return fmt.Sprintf("load %s (for gue receive ports)", tunnel.FOUModule)
 	case AddFOU:
@@ -133,10 +127,12 @@ func (c Change) String() string {
 // desired state that the change would remove.
 func (c Change) Drift() string {
 	switch c.Kind {
-	case LoadIPIP:
-		return fmt.Sprintf("%s does not exist (module %s not loaded)", tunnel.Dev, tunnel.Module)
-	case TunnelUp:
-		return fmt.Sprintf("%s is down", tunnel.Dev)
+	case LoadIPIP, LoadGRE:
+		dev := tunnelOf(c.Kind)
+		return fmt.Sprintf("%s does not exist (module %s not loaded)", dev, fallback(dev).Module)
+	case TunnelUp, GREUp:
+		dev := tunnelOf(c.Kind)
+		return fmt.Sprintf("%s is down", dev)
 	case Sysctl:
 		return c.Op.Drift()
 	case Bind:
@@ -149,18 +145,12 @@ func (c Change) Drift() string {
 		return fmt.Sprintf("route %s was set by lvs-rs but is no longer wanted", c.Route)
 	case RestoreRoute:
 		return fmt.Sprintf("route %s, replaced by lvs-rs, is not restored yet", c.Route)
-	case TunnelDown:
-		return fmt.Sprintf("%s is up but no longer needed (lvs-rs brought it up)", tunnel.Dev)
-	case DeleteTunnel:
-		return fmt.Sprintf("%s was created by lvs-rs but is no longer needed", tunnel.Dev)
-	case LoadGRE:
-		return fmt.Sprintf("%s does not exist (module %s not loaded)", tunnel.GREDev, tunnel.GREModule)
-	case GREUp:
-		return fmt.Sprintf("%s is down", tunnel.GREDev)
-	case GREDown:
-		return fmt.Sprintf("%s is up but no longer needed (lvs-rs brought it up)", tunnel.GREDev)
-	case DeleteGRE:
-		return fmt.Sprintf("%s was created by lvs-rs but is no longer needed", tunnel.GREDev)
+	case TunnelDown, GREDown:
+		dev := tunnelOf(c.Kind)
+		return fmt.Sprintf("%s is up but no longer needed (lvs-rs brought it up)", dev)
+	case DeleteTunnel, DeleteGRE:
+		dev := tunnelOf(c.Kind)
+		return fmt.Sprintf("%s was created by lvs-rs but is no longer needed", dev)
 	case LoadFOU:
 		return fmt.Sprintf("module %s is not loaded (no gue receive port)", tunnel.FOUModule)
 	case AddFOU:

@@ -44,97 +44,111 @@ func TestGatewayChangeInterruptedAtEveryWrite(t *testing.T) {
 		{"v6->v4", nat(g6), nat(g1)},
 		{"nat->dr", nat(g1), Desired{Bindings: dr(vip1)}},
 	} {
-		probe := gatewayHost()
-		r1, _, err := runCrashing(t, probe, c.d1, Record{}, false)
-		if err != nil {
-			t.Fatal(err)
-		}
-		probe.writes = nil
-		if _, _, err := runCrashing(t, probe, c.d2, r1, false); err != nil {
-			t.Fatal(err)
-		}
-		writes := probe.writes
-		if len(writes) == 0 {
-			t.Fatalf("%s: the change made no write", c.name)
-		}
-		for k, w := range writes {
-			for _, how := range []string{"killed before", "killed after", "refused"} {
-				// interrupted starts a host with d1 and changes it to d2,
-				// interrupted at write k as how says.
-				interrupted := func(name string) (*fakeKernel, snapshot, Record) {
-					f := gatewayHost()
-					before := f.snap()
-					rec, _, err := runCrashing(t, f, c.d1, Record{}, false)
-					if err != nil {
-						t.Fatal(err)
-					}
-					f.writes = nil
-					switch how {
-					case "killed before":
-						f.crashBefore = k + 1
-					case "killed after":
-						f.crashAfter = k + 1
-					default:
-						f.fail = func(op string) error {
-							if op == w {
-								return unix.EINVAL
-							}
-							return nil
-						}
-					}
-					rec, crashed, err := runCrashing(t, f, c.d2, rec, false)
-					if how == "refused" && !errors.Is(err, unix.EINVAL) || how != "refused" && !crashed {
-						t.Fatalf("%s: the change was not interrupted (%v)", name, err)
-					}
-					f.crashBefore, f.crashAfter, f.fail = 0, 0, nil
-					if changing := rec.Route != nil && rec.Route.Was != nil; changing != (rec.Version == changingVersion) {
-						t.Errorf("%s: record version %d with a change under way %v: want version %d exactly while one is", name, rec.Version, changing, changingVersion)
-					} else if changing {
-						version3++
-					}
-					return f, before, rec
-				}
-				for _, then := range []string{"stop", "start again, stop", "start as before, stop"} {
-					name := fmt.Sprintf("%s, write %d (%s) %s, then %s", c.name, k+1, w, how, then)
-					f, before, rec := interrupted(name)
-					if d, ok := map[string]Desired{"start again, stop": c.d2, "start as before, stop": c.d1}[then]; ok {
-						var err error
-						if rec, _, err = runCrashing(t, f, d, rec, false); err != nil {
-							t.Fatalf("%s: start: %v", name, err)
-						}
-						if rest, _ := Plan(d, f.observed(rec)); len(rest) != 0 {
-							t.Errorf("%s: start did not converge: %q", name, kinds(rest))
-						}
-					}
-					if _, _, err := runCrashing(t, f, Desired{}, rec, true); err != nil {
-						t.Fatalf("%s: stop: %v", name, err)
-					}
-					if diff := cmp.Diff(normalised(before, f.snap()), f.snap(), eq); diff != "" {
-						t.Errorf("%s: host not restored (-before +after):\n%s", name, diff)
-					}
-				}
-				// The stop that follows is killed after each of its
-				// writes in turn; a second stop finishes the job.
-				for j := 1; ; j++ {
-					name := fmt.Sprintf("%s, write %d (%s) %s, then stop killed after its write %d, stop", c.name, k+1, w, how, j)
-					f, before, rec := interrupted(name)
-					f.writes, f.crashAfter = nil, j
-					rec, crashed, _ := runCrashing(t, f, Desired{}, rec, true)
-					if !crashed {
-						break
-					}
-					f.crashAfter = 0
-					if _, _, err := runCrashing(t, f, Desired{}, rec, true); err != nil {
-						t.Fatalf("%s: stop: %v", name, err)
-					}
-					if diff := cmp.Diff(normalised(before, f.snap()), f.snap(), eq); diff != "" {
-						t.Errorf("%s: host not restored (-before +after):\n%s", name, diff)
-					}
-				}
+		interruptEveryWrite(t, c.name, gatewayHost, c.d1, c.d2, func(name string, rec Record) {
+			if changing := rec.Route != nil && rec.Route.Was != nil; changing != (rec.Version == changingVersion) {
+				t.Errorf("%s: record version %d with a change under way %v: want version %d exactly while one is", name, rec.Version, changing, changingVersion)
+			} else if changing {
+				version3++
 			}
-		}
+		})
 	}
 	if version3 == 0 {
 		t.Error("no interrupted change was recorded as version 3: the version check proves nothing")
+	}
+}
+
+// interruptEveryWrite starts a host made by host with d1, changes it to
+// d2, and interrupts the change at each of its writes in turn: killed
+// right before it (its intention saved), killed right after it, or
+// refused. checkRec checks the record the interrupted change left. Then
+// stop (also killed after each of its writes, then run again), or start
+// with d2 or d1 followed by stop, must put the host back exactly as it
+// was before the first start, without a warning.
+func interruptEveryWrite(t *testing.T, change string, host func() *fakeKernel, d1, d2 Desired, checkRec func(name string, rec Record)) {
+	t.Helper()
+	probe := host()
+	r1, _, err := runCrashing(t, probe, d1, Record{}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	probe.writes = nil
+	if _, _, err := runCrashing(t, probe, d2, r1, false); err != nil {
+		t.Fatal(err)
+	}
+	writes := probe.writes
+	if len(writes) == 0 {
+		t.Fatalf("%s: the change made no write", change)
+	}
+	for k, w := range writes {
+		for _, how := range []string{"killed before", "killed after", "refused"} {
+			// interrupted starts a host with d1 and changes it to d2,
+			// interrupted at write k as how says.
+			interrupted := func(name string) (*fakeKernel, snapshot, Record) {
+				f := host()
+				before := f.snap()
+				rec, _, err := runCrashing(t, f, d1, Record{}, false)
+				if err != nil {
+					t.Fatal(err)
+				}
+				f.writes = nil
+				switch how {
+				case "killed before":
+					f.crashBefore = k + 1
+				case "killed after":
+					f.crashAfter = k + 1
+				default:
+					f.fail = func(op string) error {
+						if op == w {
+							return unix.EINVAL
+						}
+						return nil
+					}
+				}
+				rec, crashed, err := runCrashing(t, f, d2, rec, false)
+				if how == "refused" && !errors.Is(err, unix.EINVAL) || how != "refused" && !crashed {
+					t.Fatalf("%s: the change was not interrupted (%v)", name, err)
+				}
+				f.crashBefore, f.crashAfter, f.fail = 0, 0, nil
+				checkRec(name, rec)
+				return f, before, rec
+			}
+			for _, then := range []string{"stop", "start again, stop", "start as before, stop"} {
+				name := fmt.Sprintf("%s, write %d (%s) %s, then %s", change, k+1, w, how, then)
+				f, before, rec := interrupted(name)
+				if d, ok := map[string]Desired{"start again, stop": d2, "start as before, stop": d1}[then]; ok {
+					var err error
+					if rec, _, err = runCrashing(t, f, d, rec, false); err != nil {
+						t.Fatalf("%s: start: %v", name, err)
+					}
+					if rest, _ := Plan(d, f.observed(rec)); len(rest) != 0 {
+						t.Errorf("%s: start did not converge: %q", name, kinds(rest))
+					}
+				}
+				if _, _, err := runCrashing(t, f, Desired{}, rec, true); err != nil {
+					t.Fatalf("%s: stop: %v", name, err)
+				}
+				if diff := cmp.Diff(normalised(before, f.snap()), f.snap(), eq); diff != "" {
+					t.Errorf("%s: host not restored (-before +after):\n%s", name, diff)
+				}
+			}
+			// The stop that follows is killed after each of its
+			// writes in turn; a second stop finishes the job.
+			for j := 1; ; j++ {
+				name := fmt.Sprintf("%s, write %d (%s) %s, then stop killed after its write %d, stop", change, k+1, w, how, j)
+				f, before, rec := interrupted(name)
+				f.writes, f.crashAfter = nil, j
+				rec, crashed, _ := runCrashing(t, f, Desired{}, rec, true)
+				if !crashed {
+					break
+				}
+				f.crashAfter = 0
+				if _, _, err := runCrashing(t, f, Desired{}, rec, true); err != nil {
+					t.Fatalf("%s: stop: %v", name, err)
+				}
+				if diff := cmp.Diff(normalised(before, f.snap()), f.snap(), eq); diff != "" {
+					t.Errorf("%s: host not restored (-before +after):\n%s", name, diff)
+				}
+			}
+		}
 	}
 }

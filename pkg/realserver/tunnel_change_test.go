@@ -1,8 +1,6 @@
 package realserver
 
 import (
-	"errors"
-	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -11,7 +9,6 @@ import (
 	"github.com/lvs-rs/lvs-rs/pkg/config"
 	"github.com/lvs-rs/lvs-rs/pkg/tunnel"
 	"github.com/lvs-rs/lvs-rs/pkg/vip"
-	"golang.org/x/sys/unix"
 )
 
 // tunnelHost is crashHost with fou loaded and another tool's GUE receive
@@ -48,93 +45,11 @@ func TestTunnelChangeInterruptedAtEveryWrite(t *testing.T) {
 		{"gue->dr", both(gue(6080, vip1)), both(dr(vip1))},
 		{"ipip+gue->ipip+gre", both(tun(vip1), gue(6080, vip1)), both(tun(vip1), gre(vip1))},
 	} {
-		probe := tunnelHost()
-		r1, _, err := runCrashing(t, probe, c.d1, Record{}, false)
-		if err != nil {
-			t.Fatal(err)
-		}
-		probe.writes = nil
-		if _, _, err := runCrashing(t, probe, c.d2, r1, false); err != nil {
-			t.Fatal(err)
-		}
-		writes := probe.writes
-		if len(writes) == 0 {
-			t.Fatalf("%s: the change made no write", c.name)
-		}
-		for k, w := range writes {
-			for _, how := range []string{"killed before", "killed after", "refused"} {
-				// interrupted starts a host with d1 and changes it to d2,
-				// interrupted at write k as how says.
-				interrupted := func(name string) (*fakeKernel, snapshot, Record) {
-					f := tunnelHost()
-					before := f.snap()
-					rec, _, err := runCrashing(t, f, c.d1, Record{}, false)
-					if err != nil {
-						t.Fatal(err)
-					}
-					f.writes = nil
-					switch how {
-					case "killed before":
-						f.crashBefore = k + 1
-					case "killed after":
-						f.crashAfter = k + 1
-					default:
-						f.fail = func(op string) error {
-							if op == w {
-								return unix.EINVAL
-							}
-							return nil
-						}
-					}
-					rec, crashed, err := runCrashing(t, f, c.d2, rec, false)
-					if how == "refused" && !errors.Is(err, unix.EINVAL) || how != "refused" && !crashed {
-						t.Fatalf("%s: the change was not interrupted (%v)", name, err)
-					}
-					f.crashBefore, f.crashAfter, f.fail = 0, 0, nil
-					if tun := rec.tunnels(); tun != (rec.Version == tunnelVersion) {
-						t.Errorf("%s: record version %d holding gue or gre entries %v: want version %d exactly while it does", name, rec.Version, tun, tunnelVersion)
-					}
-					return f, before, rec
-				}
-				for _, then := range []string{"stop", "start again, stop", "start as before, stop"} {
-					name := fmt.Sprintf("%s, write %d (%s) %s, then %s", c.name, k+1, w, how, then)
-					f, before, rec := interrupted(name)
-					if d, ok := map[string]Desired{"start again, stop": c.d2, "start as before, stop": c.d1}[then]; ok {
-						var err error
-						if rec, _, err = runCrashing(t, f, d, rec, false); err != nil {
-							t.Fatalf("%s: start: %v", name, err)
-						}
-						if rest, _ := Plan(d, f.observed(rec)); len(rest) != 0 {
-							t.Errorf("%s: start did not converge: %q", name, kinds(rest))
-						}
-					}
-					if _, _, err := runCrashing(t, f, Desired{}, rec, true); err != nil {
-						t.Fatalf("%s: stop: %v", name, err)
-					}
-					if diff := cmp.Diff(normalised(before, f.snap()), f.snap(), eq); diff != "" {
-						t.Errorf("%s: host not restored (-before +after):\n%s", name, diff)
-					}
-				}
-				// The stop that follows is killed after each of its
-				// writes in turn; a second stop finishes the job.
-				for j := 1; ; j++ {
-					name := fmt.Sprintf("%s, write %d (%s) %s, then stop killed after its write %d, stop", c.name, k+1, w, how, j)
-					f, before, rec := interrupted(name)
-					f.writes, f.crashAfter = nil, j
-					rec, crashed, _ := runCrashing(t, f, Desired{}, rec, true)
-					if !crashed {
-						break
-					}
-					f.crashAfter = 0
-					if _, _, err := runCrashing(t, f, Desired{}, rec, true); err != nil {
-						t.Fatalf("%s: stop: %v", name, err)
-					}
-					if diff := cmp.Diff(normalised(before, f.snap()), f.snap(), eq); diff != "" {
-						t.Errorf("%s: host not restored (-before +after):\n%s", name, diff)
-					}
-				}
+		interruptEveryWrite(t, c.name, tunnelHost, c.d1, c.d2, func(name string, rec Record) {
+			if tun := rec.tunnels(); tun != (rec.Version == tunnelVersion) {
+				t.Errorf("%s: record version %d holding gue or gre entries %v: want version %d exactly while it does", name, rec.Version, tun, tunnelVersion)
 			}
-		}
+		})
 	}
 }
 

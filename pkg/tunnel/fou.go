@@ -239,6 +239,14 @@ func (f *FOU) portRequest(cmd uint8, port uint16, gue bool) (genetlink.Message, 
 	return genetlink.Message{Header: genetlink.Header{Command: cmd, Version: f.version}, Data: b}, err
 }
 
+// write sends m, a request that changes the kernel, through the fault
+// point what.
+func (f *FOU) write(what string, m genetlink.Message) error {
+	return faultinject.Write(what, func() error {
+		return f.do(func() error { _, err := f.c.Execute(m, f.family, netlink.Request|netlink.Acknowledge); return err })
+	})
+}
+
 // AddGUE adds an IPv4 GUE receive port on every address (ip fou add port
 // PORT gue). It loads nothing: without fou (see Load) the error wraps
 // ErrNoFOU. The kernel refuses a port a socket already holds, another
@@ -252,9 +260,7 @@ func (f *FOU) AddGUE(port uint16) error {
 	if err == nil {
 		var m genetlink.Message
 		if m, err = f.portRequest(fouCmdAdd, port, true); err == nil {
-			err = faultinject.Write(fmt.Sprintf("add gue port %d", port), func() error {
-				return f.do(func() error { _, err := f.c.Execute(m, f.family, netlink.Request|netlink.Acknowledge); return err })
-			})
+			err = f.write(fmt.Sprintf("add gue port %d", port), m)
 		}
 	}
 	if err != nil {
@@ -273,9 +279,7 @@ func (f *FOU) Delete(port uint16) error {
 	}
 	m, err := f.portRequest(fouCmdDel, port, false)
 	if err == nil {
-		err = faultinject.Write(fmt.Sprintf("delete gue port %d", port), func() error {
-			return f.do(func() error { _, err := f.c.Execute(m, f.family, netlink.Request|netlink.Acknowledge); return err })
-		})
+		err = f.write(fmt.Sprintf("delete gue port %d", port), m)
 	}
 	if errors.Is(err, unix.EINVAL) {
 		// EINVAL is also what a malformed request gets: gone only if the
