@@ -135,10 +135,7 @@ func announceable(d Desired, obs Observed, owned Owned) Desired {
 			return
 		}
 		if marks == nil {
-			marks = map[uint32][]netip.Addr{}
-			for _, r := range d.Marks {
-				marks[r.Mark] = append(marks[r.Mark], r.VIP.Unmap())
-			}
+			marks = markVIPs(d.Marks)
 		}
 		for _, v := range marks[k.FWMark] {
 			serving[v] = true

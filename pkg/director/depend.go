@@ -154,17 +154,23 @@ func (h *holds) vips(c *Change, each func(netip.Addr)) {
 			return
 		}
 		if h.marks == nil {
-			h.marks = map[uint32][]netip.Addr{}
-			for _, rs := range [][]nftmark.Rule{h.desired, h.observed} {
-				for _, r := range rs {
-					h.marks[r.Mark] = append(h.marks[r.Mark], r.VIP.Unmap())
-				}
-			}
+			h.marks = markVIPs(h.desired, h.observed)
 		}
 		for _, v := range h.marks[k.FWMark] {
 			each(v)
 		}
 	}
+}
+
+// markVIPs maps each fwmark of rules to the VIPs its rules name.
+func markVIPs(rules ...[]nftmark.Rule) map[uint32][]netip.Addr {
+	m := map[uint32][]netip.Addr{}
+	for _, rs := range rules {
+		for _, r := range rs {
+			m[r.Mark] = append(m[r.Mark], r.VIP.Unmap())
+		}
+	}
+	return m
 }
 
 // settled reports whether err is a change's final result: anything but

@@ -64,9 +64,6 @@ func destinationsOf1[T any](ctx context.Context, c *Client, s Service, scratch *
 	var out []T
 	err = c.held(func() (err error) {
 		out, err = dumpCarved(c, s, scratch, slab, decode)
-		if c.familyMoved(err) {
-			out, err = dumpCarved(c, s, scratch, slab, decode)
-		}
 		return err
 	})
 	return out, err
@@ -90,9 +87,6 @@ func destinationsOf[T any](ctx context.Context, c *Client, svcs []Service, scrat
 				return &Error{Op: opListDests, Object: s.String(), Err: err}
 			}
 			out, err := dumpCarved(c, s, scratch, slab, decode)
-			if c.familyMoved(err) {
-				out, err = dumpCarved(c, s, scratch, slab, decode)
-			}
 			if errors.Is(err, unix.ESRCH) {
 				continue // deleted since the caller listed it
 			}

@@ -24,11 +24,7 @@ func (c *Client) dump(ctx context.Context, cmd uint8, body []byte, each func(pay
 		return err
 	}
 	defer end()
-	err = c.held(func() error { return c.dumpIn(cmd, body, each) })
-	if c.familyMoved(err) { // nothing was answered: the request never reached IPVS
-		err = c.held(func() error { return c.dumpIn(cmd, body, each) })
-	}
-	return err
+	return c.held(func() error { return c.dumpIn(cmd, body, each) })
 }
 
 // held runs fn, on the raw transport with the socket's descriptor held
@@ -45,8 +41,19 @@ func (c *Client) held(fn func() error) error {
 // are read straight from the socket into one reused buffer, so a payload
 // is valid only during its call; on others (the tests' fakes) through
 // genetlink. A refusal is returned as the errno, a failure of the socket
-// as *os.SyscallError.
+// as *os.SyscallError. A dump refused because the IPVS family's id
+// changed (see familyMoved) is sent once more, to the new id: nothing was
+// answered, the request never reached IPVS.
 func (c *Client) dumpIn(cmd uint8, body []byte, each func(payload []byte)) error {
+	err := c.dumpOnce(cmd, body, each)
+	if c.familyMoved(err) {
+		err = c.dumpOnce(cmd, body, each)
+	}
+	return err
+}
+
+// dumpOnce is dumpIn without the retry after the family's id changed.
+func (c *Client) dumpOnce(cmd uint8, body []byte, each func(payload []byte)) error {
 	rt, ok := c.tr.(*rawTransport)
 	if !ok {
 		msgs, err := c.conn.Execute(genetlink.Message{Header: genetlink.Header{Command: cmd, Version: c.version}, Data: body},
