@@ -2,7 +2,6 @@ package control
 
 import (
 	"bytes"
-	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"time"
 )
 
@@ -222,9 +220,7 @@ func SaveDrainsSince(stateDir string, ds []Drain, since map[Drain]time.Time) err
 		rec.Targets = append(rec.Targets, drainEntry{Drain: d, Since: at.UTC().Round(0)})
 		rec.Version = sinceVersion
 	}
-	slices.SortFunc(rec.Targets, func(a, b drainEntry) int {
-		return cmp.Or(strings.Compare(a.Service.String(), b.Service.String()), a.Address.Compare(b.Address))
-	})
+	slices.SortFunc(rec.Targets, func(a, b drainEntry) int { return compareDrains(a.Drain, b.Drain) })
 	b, err := json.MarshalIndent(rec, "", "  ")
 	if err != nil {
 		return fmt.Errorf("drains: encode: %w", err)

@@ -220,25 +220,16 @@ func (r *Registry) NetlinkError(op string, err error) {
 // its tree, under its operation ("add service" as add_service, "list
 // destinations of" as list_destinations). Nothing for a nil err.
 func (r *Registry) NetlinkErrors(err error) {
-	var walk func(error)
-	walk = func(err error) {
-		var ie *ipvs.Error
-		switch e := err.(type) {
-		case nil:
-		case *ipvs.Error:
-			ie = e
-		case interface{ Unwrap() []error }:
-			for _, err := range e.Unwrap() {
-				walk(err)
-			}
-		case interface{ Unwrap() error }:
-			walk(e.Unwrap())
+	switch e := err.(type) {
+	case *ipvs.Error:
+		r.NetlinkError(opLabel(e.Op), e.Err)
+	case interface{ Unwrap() []error }:
+		for _, err := range e.Unwrap() {
+			r.NetlinkErrors(err)
 		}
-		if ie != nil {
-			r.NetlinkError(opLabel(ie.Op), ie.Err)
-		}
+	case interface{ Unwrap() error }:
+		r.NetlinkErrors(e.Unwrap())
 	}
-	walk(err)
 }
 
 // opLabel renders an ipvs.Error's operation as the op label.

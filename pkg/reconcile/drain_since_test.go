@@ -16,12 +16,7 @@ import (
 // was made, and the next daemon counts from then (it counted from its own
 // start, so every restart gave the drain a new timeout).
 func TestDrainTimeoutAcrossRestart(t *testing.T) {
-	l2, l3 := listen(t, "127.0.0.2:0"), listen(t, "127.0.0.3:0")
-	text := strings.Replace(loopConfig(portOfListener(l2), portOfListener(l3)), "drain_timeout: 1h", "drain_timeout: 3s", 1)
-	dir := t.TempDir()
-	file, stateDir := filepath.Join(dir, "lvs-rs.yaml"), filepath.Join(dir, "state")
-	writeConfig(t, file, text)
-	k := newMemKernel()
+	file, stateDir, k := shortDrainFiles(t)
 	lp, ctx, stop := runLoopOn(t, file, stateDir, k)
 	k.setConns(80, "127.0.0.3", 4)
 	drained := time.Now()
@@ -48,4 +43,18 @@ func TestDrainTimeoutAcrossRestart(t *testing.T) {
 		}
 		return !present, ""
 	})
+}
+
+// shortDrainFiles writes loopConfig, with listeners on 127.0.0.2 and
+// 127.0.0.3 and drain_timeout 3s, to a config file in a new directory
+// and returns it, the state directory beside it and a new kernel, for
+// runLoopOn.
+func shortDrainFiles(t *testing.T) (file, stateDir string, k *memKernel) {
+	t.Helper()
+	l2, l3 := listen(t, "127.0.0.2:0"), listen(t, "127.0.0.3:0")
+	text := strings.Replace(loopConfig(portOfListener(l2), portOfListener(l3)), "drain_timeout: 1h", "drain_timeout: 3s", 1)
+	dir := t.TempDir()
+	file, stateDir = filepath.Join(dir, "lvs-rs.yaml"), filepath.Join(dir, "state")
+	writeConfig(t, file, text)
+	return file, stateDir, newMemKernel()
 }

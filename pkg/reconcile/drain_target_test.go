@@ -2,8 +2,6 @@ package reconcile
 
 import (
 	"net/netip"
-	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -15,12 +13,7 @@ import (
 // new drain of a real server that was serving, and its drain_timeout must
 // count from it, not from the host-wide drain made long before.
 func TestRedrainAfterExceptionStartsNow(t *testing.T) {
-	l2, l3 := listen(t, "127.0.0.2:0"), listen(t, "127.0.0.3:0")
-	text := strings.Replace(loopConfig(portOfListener(l2), portOfListener(l3)), "drain_timeout: 1h", "drain_timeout: 3s", 1)
-	dir := t.TempDir()
-	file, stateDir := filepath.Join(dir, "lvs-rs.yaml"), filepath.Join(dir, "state")
-	writeConfig(t, file, text)
-	k := newMemKernel()
+	file, stateDir, k := shortDrainFiles(t)
 	lp, ctx, _ := runLoopOn(t, file, stateDir, k)
 	host := netip.MustParseAddr("127.0.0.3")
 	svc := control.Service{Proto: "tcp", VIP: netip.MustParseAddr("10.0.0.100"), Port: 80}
@@ -52,12 +45,7 @@ func TestRedrainAfterExceptionStartsNow(t *testing.T) {
 // service: the real server was already draining; its drain_timeout must
 // not start over.
 func TestHostDrainKeepsServiceDrainTime(t *testing.T) {
-	l2, l3 := listen(t, "127.0.0.2:0"), listen(t, "127.0.0.3:0")
-	text := strings.Replace(loopConfig(portOfListener(l2), portOfListener(l3)), "drain_timeout: 1h", "drain_timeout: 3s", 1)
-	dir := t.TempDir()
-	file, stateDir := filepath.Join(dir, "lvs-rs.yaml"), filepath.Join(dir, "state")
-	writeConfig(t, file, text)
-	k := newMemKernel()
+	file, stateDir, k := shortDrainFiles(t)
 	lp, ctx, _ := runLoopOn(t, file, stateDir, k)
 	host := netip.MustParseAddr("127.0.0.3")
 	svc := control.Service{Proto: "tcp", VIP: netip.MustParseAddr("10.0.0.100"), Port: 80}

@@ -54,15 +54,8 @@ func TestHeartbeat(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- lp.Run(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	}()
+	_, _, stop := goRun(t, lp)
+	defer stop()
 	defer releaseProgress() // before the loop is stopped: it may wait on them
 	defer releaseLock()
 	idle := func() (bool, string) {

@@ -104,15 +104,8 @@ func TestMetricsEndpointRetried(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- lp.Run(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	}()
+	ctx, _, stop := goRun(t, lp)
+	defer stop()
 	var summary string
 	select {
 	case summary = <-ready:
@@ -231,15 +224,8 @@ virtual_servers:
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- lp.Run(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	}()
+	_, _, stop := goRun(t, lp)
+	defer stop()
 	notify := <-changed
 	select {
 	case <-ready:

@@ -211,6 +211,33 @@ func runLoop(t *testing.T, text string) (*Loop, *memKernel, context.Context) {
 	return lp, k, ctx
 }
 
+// goRun runs lp.Run in a goroutine and returns its context, a channel
+// closed when Run has returned, and stop, which cancels the context,
+// waits for Run and checks its error; stop is called when the test ends
+// if it was not called before.
+func goRun(t *testing.T, lp *Loop) (context.Context, <-chan struct{}, func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	exited := make(chan struct{})
+	var runErr error
+	go func() {
+		defer close(exited)
+		runErr = lp.Run(ctx)
+	}()
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			<-exited
+			if runErr != nil {
+				t.Errorf("Run: %v", runErr)
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return ctx, exited, stop
+}
+
 // runLoopOn runs a Loop of file and stateDir against k and returns it
 // once it is ready, with its context and stop, which stops it (as
 // SIGTERM does) and checks Run's error; the loop is stopped when the
@@ -231,19 +258,7 @@ func runLoopOn(t *testing.T, file, stateDir string, k *memKernel) (*Loop, contex
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- lp.Run(ctx) }()
-	var once sync.Once
-	stop := func() {
-		once.Do(func() {
-			cancel()
-			if err := <-done; err != nil {
-				t.Errorf("Run: %v", err)
-			}
-		})
-	}
-	t.Cleanup(stop)
+	ctx, _, stop := goRun(t, lp)
 	select {
 	case s := <-ready:
 		t.Logf("ready: %s", s)

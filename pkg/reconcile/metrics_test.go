@@ -92,15 +92,8 @@ virtual_servers:
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- lp.Run(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	}()
+	_, _, stop := goRun(t, lp)
+	defer stop()
 	// has waits for lines among the metrics; it shows the lvsrs_vip_,
 	// lvsrs_netlink_ and lvsrs_reconcile_total lines it saw.
 	has := func(lines ...string) func() (bool, string) {

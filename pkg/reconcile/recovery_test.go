@@ -101,15 +101,7 @@ func startLoop(t *testing.T, text string, log *slog.Logger, ready func(string)) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- lp.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	})
+	goRun(t, lp)
 	return lp, k
 }
 

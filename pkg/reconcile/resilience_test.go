@@ -226,19 +226,12 @@ func TestFirstPassLeavesForeignService(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- lp.Run(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	}()
+	ctx, exited, stop := goRun(t, lp)
+	defer stop()
 	select {
 	case <-ready:
-	case err := <-done:
-		t.Fatalf("Run returned %v before it was ready", err)
+	case <-exited:
+		t.Fatal("Run returned before it was ready")
 	case <-time.After(10 * time.Second):
 		t.Fatal("never ready")
 	}
