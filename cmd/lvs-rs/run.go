@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -19,9 +18,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
-	"golang.org/x/sys/unix"
 
-	"github.com/lvs-rs/lvs-rs/internal/nlretry"
 	"github.com/lvs-rs/lvs-rs/internal/rtnl"
 	"github.com/lvs-rs/lvs-rs/pkg/config"
 	"github.com/lvs-rs/lvs-rs/pkg/control"
@@ -120,7 +117,9 @@ func runDaemon(parent context.Context, g *globalFlags, f *roleFlags, stderr io.W
 		},
 		// The loop names the configuration (a reload's, not this one):
 		// director.interface and the VIPs may change.
-		Source:   func(c *config.Config, v6 bool) (netip.Addr, error) { return directorSource(k.handle, c, v6) },
+		Source: func(c *config.Config, v6 bool) (netip.Addr, error) {
+			return directorSource(k.handle, c, v6, heldVIPs(dir))
+		},
 		Metrics:  reg,
 		Logger:   log,
 		Ready:    func(s string) { sd.Notify(daemon.SdNotifyReady, "STATUS="+s) },
@@ -278,36 +277,4 @@ func openDaemonKernel(ctx context.Context) (daemonKernel, error) {
 		return daemonKernel{}, err
 	}
 	return daemonKernel{handle: h, ipvs: c}, nil
-}
-
-// directorSource is the source of the checks through the VIP: the first
-// global address of the IPv4 (or IPv6) family on cfg's director interface
-// that is not one of cfg's VIPs. cfg is the configuration being set up
-// (reconcile.Options.Source), never one captured at start-up: a reload
-// may move director.interface or make the old source a VIP.
-func directorSource(h *netlink.Handle, cfg *config.Config, v6 bool) (netip.Addr, error) {
-	iface := cfg.Director.Interface
-	link, err := h.LinkByName(iface)
-	if err != nil {
-		return netip.Addr{}, fmt.Errorf("interface %s: %w", iface, err)
-	}
-	fam := netlink.FAMILY_V4
-	if v6 {
-		fam = netlink.FAMILY_V6
-	}
-	addrs, err := nlretry.Dump(func() ([]netlink.Addr, error) { return h.AddrList(link, fam) })
-	if err != nil {
-		return netip.Addr{}, fmt.Errorf("addresses of %s: %w", iface, err)
-	}
-	vips := map[netip.Addr]bool{}
-	for _, vs := range cfg.VirtualServers {
-		vips[vs.VIP.Unmap()] = true
-	}
-	for _, a := range addrs {
-		ip, ok := netip.AddrFromSlice(a.IP)
-		if ok && a.Scope == unix.RT_SCOPE_UNIVERSE && !vips[ip.Unmap()] {
-			return ip.Unmap(), nil
-		}
-	}
-	return netip.Addr{}, fmt.Errorf("%s has no global address of the VIP's family besides the VIPs", iface)
 }
