@@ -203,6 +203,9 @@ func (k *Kernel) Build(ctx context.Context, rules []Rule, replace bool) error {
 	}
 	err = c.Flush()
 	if errors.Is(err, unix.ENOBUFS) {
+		if lostAnswers != nil {
+			lostAnswers()
+		}
 		err = k.verify(ctx, rules, err)
 	}
 	if err != nil {
@@ -210,6 +213,10 @@ func (k *Kernel) Build(ctx context.Context, rules []Rule, replace bool) error {
 	}
 	return nil
 }
+
+// lostAnswers, when set (by tests only), is called each time Build's
+// transaction lost its answers and the table is read back.
+var lostAnswers func()
 
 // verify settles a transaction whose answers were lost (flushErr): nil
 // when the table reads back holding exactly rules, flushErr otherwise

@@ -177,9 +177,15 @@ func TestKernelLostAnswersVerified(t *testing.T) {
 	defer cancel()
 	sizeBuffers = false
 	defer func() { sizeBuffers = true }()
+	lost := 0
+	lostAnswers = func() { lost++ }
+	defer func() { lostAnswers = nil }()
 	rules := manyRules(300, false, 1)
 	if err := k.Build(ctx, rules, false); err != nil {
 		t.Fatalf("Build of 300 rules with the default buffers: %v", err)
+	}
+	if lost != 1 {
+		t.Fatalf("the transaction lost its answers %d times, want 1: the read-back was not exercised", lost)
 	}
 	if obs, err := k.Observe(ctx); err != nil || !slices.Equal(obs.Rules, rules) {
 		t.Fatalf("read back %d rules, %v", len(obs.Rules), err)
