@@ -62,7 +62,7 @@ func TestProbeARP(t *testing.T) {
 		vip2: {own},
 	}}
 	sender := netip.MustParseAddr("10.0.0.1")
-	got, err := probeARP(context.Background(), f, sender, []netip.Addr{vip1, vip2})
+	got, err := probe(context.Background(), arpAsker{f, sender}, []netip.Addr{vip1, vip2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,8 +70,8 @@ func TestProbeARP(t *testing.T) {
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("answers (-want +got):\n%s", d)
 	}
-	if len(f.requests) != arpRequests*2 || f.senders[0] != sender {
-		t.Errorf("requests %v from %v; want %d, from %s", f.requests, f.senders, arpRequests*2, sender)
+	if len(f.requests) != probeRounds*2 || f.senders[0] != sender {
+		t.Errorf("requests %v from %v; want %d, from %s", f.requests, f.senders, probeRounds*2, sender)
 	}
 }
 
