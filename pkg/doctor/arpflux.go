@@ -61,7 +61,7 @@ func checkARPFlux(ctx context.Context, h Host, t Target) []Result {
 		r := ok(NameARPFlux)
 		r.Note = "no IPv4 VIP to probe"
 		if len(t.ipv6VIPs()) > 0 {
-			r.Note += " (ndp-flux probes the IPv6 ones)"
+			r.Note += "; ndp-flux probes the IPv6 ones"
 		}
 		return []Result{r}
 	}

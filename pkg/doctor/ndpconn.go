@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"strconv"
 	"time"
 
 	"github.com/mdlayher/ndp"
@@ -33,7 +34,9 @@ func DialNDP(iface string) (NDPConn, error) {
 	if err != nil {
 		return nil, err
 	}
-	c, err := net.ListenIP("ip6:ipv6-icmp", &net.IPAddr{IP: ll.AsSlice(), Zone: ifi.Name})
+	// The zone by index: the net package caches interface names for the
+	// whole process, whichever network namespace they were seen in.
+	c, err := net.ListenIP("ip6:ipv6-icmp", &net.IPAddr{IP: ll.AsSlice(), Zone: strconv.Itoa(ifi.Index)})
 	if err != nil {
 		return nil, fmt.Errorf("ICMPv6 socket on %s: %w", ll, err)
 	}

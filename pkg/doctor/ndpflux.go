@@ -47,7 +47,7 @@ type NDPConn interface {
 type NDPDialer func(iface string) (NDPConn, error)
 
 // ndpFix is how to stop a real server answering for an IPv6 VIP.
-const ndpFix = "on that real server: hold the VIP on lo only (lvs-rs start --role realserver binds a dr VIP there; Linux answers a neighbour solicitation only for an address of the interface it arrived on): ip -6 addr del VIP/128 dev IFACE on the interface facing the director, and publish no proxy entry for it (ip -6 neigh del proxy VIP dev IFACE; net.ipv6.conf.all.proxy_ndp=0)"
+const ndpFix = "hold the VIP on lo only (lvs-rs start --role realserver binds a dr VIP there; Linux answers a neighbour solicitation only for an address of the interface it arrived on): ip -6 addr del VIP/128 dev IFACE on the interface facing the director, and publish no proxy entry for it (ip -6 neigh del proxy VIP dev IFACE; net.ipv6.conf.all.proxy_ndp=0)"
 
 // ndpWords is what ndp-flux says.
 var ndpWords = fluxWords{
@@ -55,8 +55,8 @@ var ndpWords = fluxWords{
 	proto:    "NDP",
 	answered: "answered neighbour solicitations",
 	notVia:   "not neighbour discovery",
-	fixRS:    ndpFix,
-	fixOther: "if that host is a real server, " + ndpFix + "; if it is another director: several directors need director.announce and a BGP daemon (README: Several directors)",
+	fixRS:    "on that real server: " + ndpFix,
+	fixOther: "if that host is a real server: " + ndpFix + "; if it is another director: several directors need director.announce and a BGP daemon (README: Several directors)",
 }
 
 func checkNDPFlux(ctx context.Context, h Host, t Target) []Result {
