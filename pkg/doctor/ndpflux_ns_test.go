@@ -153,8 +153,8 @@ func kernelState(t *testing.T, ns *nstest.NS) []string {
 }
 
 // ndpFlux runs the check in the director's namespace, through the real
-// socket, for target t (VIP nsVIP on eth0, the other host a real server
-// unless peer).
+// sockets, for VIP nsVIP on eth0, with director.announce as given; the
+// other host is listed as a real server unless peer.
 func ndpFlux(t *testing.T, dir *nstest.NS, announce, peer bool) []Result {
 	t.Helper()
 	tg := Target{Role: RoleDirector, Interface: "eth0", VIPs: []netip.Addr{netip.MustParseAddr(nsVIP)}, Announce: announce}
