@@ -27,7 +27,10 @@ func newDoctorCmd(stdout io.Writer) *cobra.Command {
 		Long: "Each check prints ok or \"PROBLEM: what — how to fix\", one line each, its name first.\n" +
 			"Exit 0: every check is ok; 1: at least one problem; 2: bad command line or config.\n" +
 			"Without --role, a host the config lists as a real server is checked as one, otherwise as the director.\n" +
-			"doctor changes nothing on the host.",
+			"doctor changes nothing on the host.\n" +
+			"On a director, arp-flux sends ARP requests for the IPv4 VIPs, and ndp-flux neighbour solicitations for the IPv6 ones, on director.interface; " +
+			"a MAC other than the director's that answers is a problem when it also answers for a real server's own address, and otherwise unless director.announce is set (a peer director: a note).\n" +
+			"A dr real server with an IPv6 VIP on lo does not answer; one with the VIP on the interface facing the director, or publishing it with proxy_ndp, does.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := f.checkRole(true); err != nil {

@@ -62,7 +62,7 @@ func TestProbeARP(t *testing.T) {
 		vip2: {own},
 	}}
 	sender := netip.MustParseAddr("10.0.0.1")
-	got, err := probeARP(context.Background(), f, sender, []netip.Addr{vip1, vip2})
+	got, err := probe(context.Background(), arpAsker{f, sender}, []netip.Addr{vip1, vip2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,8 +70,8 @@ func TestProbeARP(t *testing.T) {
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("answers (-want +got):\n%s", d)
 	}
-	if len(f.requests) != arpRequests*2 || f.senders[0] != sender {
-		t.Errorf("requests %v from %v; want %d, from %s", f.requests, f.senders, arpRequests*2, sender)
+	if len(f.requests) != probeRounds*2 || f.senders[0] != sender {
+		t.Errorf("requests %v from %v; want %d, from %s", f.requests, f.senders, probeRounds*2, sender)
 	}
 }
 
@@ -125,8 +125,8 @@ func TestARPFluxSeveralDirectors(t *testing.T) {
 		outcome{NameARPFlux, false, []string{"02:00:00:00:00:02 answered ARP on lo", "director.announce"}})
 }
 
-// TestDirectorTargetPeers: the director's target carries the IPv4 real
-// and sorry servers and whether announce is set.
+// TestDirectorTargetPeers: the director's target carries the real and
+// sorry servers of both families, each once, and whether announce is set.
 func TestDirectorTargetPeers(t *testing.T) {
 	cfg, err := config.Parse("lvs-rs.yaml", []byte(`director:
   interface: eth0
@@ -144,12 +144,17 @@ virtual_servers:
     mode: dr
     real_servers:
       - address: 10.0.0.22
+  - vip: 2001:db8::100
+    port: 80
+    mode: dr
+    real_servers:
+      - address: 2001:db8::21
 `))
 	if err != nil {
 		t.Fatal(err)
 	}
 	tg := DirectorTarget(cfg)
-	want := []netip.Addr{netip.MustParseAddr("10.0.0.21"), netip.MustParseAddr("10.0.0.22"), netip.MustParseAddr("10.0.0.30")}
+	want := []netip.Addr{netip.MustParseAddr("10.0.0.21"), netip.MustParseAddr("10.0.0.22"), netip.MustParseAddr("10.0.0.30"), netip.MustParseAddr("2001:db8::21")}
 	if d := cmp.Diff(want, tg.RealServers, cmp.Comparer(func(a, b netip.Addr) bool { return a == b })); d != "" || !tg.Announce {
 		t.Errorf("RealServers (-want +got):\n%s\nAnnounce = %v, want true", d, tg.Announce)
 	}

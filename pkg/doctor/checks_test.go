@@ -220,6 +220,8 @@ func TestChecksByRole(t *testing.T) {
 		want []string
 	}{
 		{Target{Role: RoleDirector}, []string{NameModules, NameARPFlux, NameIPVSSysctls, NameConnReuse, NameSysctlD}},
+		{Target{Role: RoleDirector, Interface: "eth0", VIPs: []netip.Addr{netip.MustParseAddr("2001:db8::1")}},
+			[]string{NameModules, NameARPFlux, NameNDPFlux, NameIPVSSysctls, NameConnReuse, NameVIPSource, NameKeepAddrOnDown, NameSysctlD}},
 		{rsTarget(config.ModeDR, "10.0.0.100"), []string{NameARPSysctls, NameSysctlD}},
 		{rsTarget(config.ModeDR, "2001:db8::1"), []string{NameSysctlD}},
 		{mixed, []string{NameModules, NameARPSysctls, NameRPFilter, NameTunnelMTU, NameNATGateway, NameSysctlD}},

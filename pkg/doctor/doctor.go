@@ -30,6 +30,9 @@ type Host struct {
 	// ARP opens an ARP socket on an interface (the arp-flux check); nil
 	// means DialARP.
 	ARP ARPDialer
+	// NDP opens an NDP socket on an interface (the ndp-flux check); nil
+	// means DialNDP.
+	NDP NDPDialer
 	// MTU returns a device's MTU; nil asks the kernel (netlink, in the
 	// caller's network namespace, which /sys/class/net need not show).
 	MTU func(dev string) (int, error)
@@ -57,11 +60,11 @@ type Target struct {
 	VIPs      []netip.Addr
 	IPForward bool
 	OneWay    bool
-	// Director: the IPv4 real servers (and sorry servers) of the file, and
-	// whether director.announce is set. The arp-flux check reports a MAC
-	// that answers for a VIP as ARP flux when it is a real server's; with
-	// announce, any other answer is a peer director's (routers reach the
-	// VIPs through BGP next hops, not ARP).
+	// Director: the real servers (and sorry servers) of the file, and
+	// whether director.announce is set. The arp-flux and ndp-flux checks
+	// report a MAC that answers for a VIP as a problem when it is a real
+	// server's; with announce, any other answer is a peer director's
+	// (routers reach the VIPs through BGP next hops, not ARP or NDP).
 	RealServers []netip.Addr
 	Announce    bool
 	// Director: the mh services with a check (their keys, as status names
@@ -93,7 +96,7 @@ func DirectorTarget(cfg *config.Config) Target {
 	t.Sysctls = d.Sysctls
 	seen := map[netip.Addr]bool{} // a real server in many services is listed once
 	addRS := func(a netip.Addr) {
-		if a.Is4() && !seen[a] {
+		if a.IsValid() && !seen[a] {
 			seen[a] = true
 			t.RealServers = append(t.RealServers, a)
 		}
@@ -189,9 +192,11 @@ func Checks(t Target) []Check {
 		cs := []Check{
 			{NameModules, checkModules},
 			{NameARPFlux, checkARPFlux},
-			{NameIPVSSysctls, checkIPVSSysctls},
-			{NameConnReuse, checkConnReuse},
 		}
+		if len(t.ipv6VIPs()) > 0 && t.Interface != "" {
+			cs = append(cs, Check{NameNDPFlux, checkNDPFlux})
+		}
+		cs = append(cs, Check{NameIPVSSysctls, checkIPVSSysctls}, Check{NameConnReuse, checkConnReuse})
 		if t.NAT6 {
 			cs = append(cs, Check{NameIPv6Forwarding, checkIPv6Forwarding})
 		}
