@@ -70,9 +70,10 @@
 //     key is (family, mark), whatever their VIPs. The message points at
 //     the second and names the line of the first.
 //   - persistence is 0..2678400 seconds (31 days, ipvsadm's limit).
-//     persistence_netmask is a prefix length (0..32 or 0..128) or, for
-//     IPv4, a contiguous dotted mask; it defaults to 32 or 128 and is an
-//     error without persistence (where it would do nothing).
+//     persistence_netmask is a prefix length (1..32 or 1..128: the
+//     kernel refuses an IPv6 /0, the director applies no IPv4 /0) or,
+//     for IPv4, a contiguous dotted mask; it defaults to 32 or 128 and
+//     is an error without persistence (where it would do nothing).
 //   - A real server's port: for nat it maps the port (0 means the
 //     service's port); for dr and tun it must equal the service's port
 //     (under a fwmark service, be absent or 0). A real server may appear

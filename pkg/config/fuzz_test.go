@@ -29,6 +29,9 @@ func FuzzParse(f *testing.F) {
 	for _, tc := range wave3BadCases() {
 		f.Add([]byte(tc.doc))
 	}
+	for _, tc := range wave4BadCases() {
+		f.Add([]byte(tc.doc))
+	}
 	f.Add([]byte("x-a: &a {port: 80, mode: nat}\nvirtual_servers: [{<<: *a, vip: 10.0.0.1, real_servers: [{address: 10.0.0.2, port: 0}]}]"))
 	f.Add([]byte("virtual_servers: [{vip: '2001:db8::1', fwmark: 9, persistence: 1, persistence_netmask: 64}]"))
 

@@ -1,0 +1,47 @@
+package config
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// wave4BadCases are configurations that were accepted although the
+// kernel or the director would not do what they say, or refused at a
+// wrong position, with the exact messages.
+func wave4BadCases() []struct {
+	name string
+	doc  string
+	want []string
+} {
+	const persistent = "virtual_servers:\n  - vip: %s\n    port: 80\n    persistence: 60\n    persistence_netmask: %s\n"
+	return []struct {
+		name string
+		doc  string
+		want []string
+	}{
+		// The kernel refuses an IPv6 service's netmask 0 (EINVAL); the
+		// director would apply /32 for an IPv4 one, not /0.
+		{"persistence_netmask 0, IPv6", fmt.Sprintf(persistent, "'2001:db8::1'", "0"), []string{
+			`f.yaml:5:26: virtual_servers[0].persistence_netmask: 0 is outside 1..128 for an IPv6 service`}},
+		{"persistence_netmask 0, IPv4", fmt.Sprintf(persistent, "10.0.0.1", "0"), []string{
+			`f.yaml:5:26: virtual_servers[0].persistence_netmask: 0 is outside 1..32 for an IPv4 service`}},
+		{"persistence_netmask 0.0.0.0", fmt.Sprintf(persistent, "10.0.0.1", "0.0.0.0"), []string{
+			`f.yaml:5:26: virtual_servers[0].persistence_netmask: 0.0.0.0 (/0) is outside 1..32 for an IPv4 service`}},
+	}
+}
+
+func TestParseBadWave4(t *testing.T) {
+	for _, tc := range wave4BadCases() {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := Parse("f.yaml", []byte(tc.doc))
+			if c != nil {
+				t.Errorf("got a Config with problems")
+			}
+			if diff := cmp.Diff(tc.want, problemLines(t, err)); diff != "" {
+				t.Errorf("doc:\n%s\n(-want +got):\n%s", tc.doc, diff)
+			}
+		})
+	}
+}
