@@ -45,3 +45,31 @@ func TestParseBadWave4(t *testing.T) {
 		})
 	}
 }
+
+// TestSyntaxErrorLaterLine: a scanner error that yaml.v3 names by the
+// line where the scalar before it starts (a tab in the indentation, an
+// escape on a later line of a quoted scalar) is located at the offending
+// line: at the tab, or at the line's first character.
+func TestSyntaxErrorLaterLine(t *testing.T) {
+	for _, tc := range []struct {
+		name, doc, want string
+	}{
+		{"a tab indenting a key", "virtual_servers:\n- vip: 10.0.0.1\n  port: 80\n\tbogus: 1\n",
+			`f.yaml:4:1: invalid YAML: found a tab character that violates indentation`},
+		{"a tab after spaces", "virtual_servers:\n- vip: 10.0.0.1\n  port: 80\n  real_servers:\n  - address: 10.0.0.2\n  \t  weight: 3\n",
+			`f.yaml:6:3: invalid YAML: found a tab character that violates indentation`},
+		{"a tab on a blank last line", "virtual_servers:\n- vip: 10.0.0.1\n  port: 80\n\t\n",
+			`f.yaml:4:1: invalid YAML: found a tab character that violates indentation`},
+		{"a tab deep in a list", syntaxLines(286, "\t- address: 10.0.9.9"),
+			`f.yaml:286:1: invalid YAML: found a tab character that violates indentation`},
+		{"an escape on a later line of a quoted scalar", "virtual_servers:\n- vip: 10.0.0.1\n  port: 80\n  scheduler: \"rr\n\n\n   \\q\"\n",
+			`f.yaml:7:4: invalid YAML: found unknown escape character`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse("f.yaml", []byte(tc.doc))
+			if diff := cmp.Diff([]string{tc.want}, problemLines(t, err)); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}

@@ -25,10 +25,12 @@
 // indentation, an unclosed flow), which yaml.v3 puts at the start of the
 // enclosing block: those are located at the offending line (the first
 // line at whose end yaml.v3 gives the same error) and its first character,
-// or where the fast path stopped on it. Control characters, invalid UTF-8
-// and the line breaks editors do not show (U+0085, U+2028, U+2029, which
-// YAML reads as line breaks) are found before parsing, with their exact
-// position.
+// or where the fast path stopped on it; so are a tab in the indentation
+// (at the tab) and a bad escape on a later line of a quoted scalar,
+// which yaml.v3 puts at the line where the scalar before them starts.
+// Control characters, invalid UTF-8 and the line breaks editors do not
+// show (U+0085, U+2028, U+2029, which YAML reads as line breaks) are
+// found before parsing, with their exact position.
 //
 // # Rules where the product contract is silent
 //
