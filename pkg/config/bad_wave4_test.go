@@ -29,6 +29,15 @@ func wave4BadCases() []struct {
 			`f.yaml:5:26: virtual_servers[0].persistence_netmask: 0 is outside 1..32 for an IPv4 service`}},
 		{"persistence_netmask 0.0.0.0", fmt.Sprintf(persistent, "10.0.0.1", "0.0.0.0"), []string{
 			`f.yaml:5:26: virtual_servers[0].persistence_netmask: 0.0.0.0 (/0) is outside 1..32 for an IPv4 service`}},
+		// 0.0.0.0/8 ("this network"): the kernel refuses a real server
+		// there (EINVAL: inet_addr_type calls it broadcast), after the
+		// VIP is bound, and drops packets to such a VIP as martians.
+		{"real server in 0.0.0.0/8", "virtual_servers:\n  - vip: 10.0.0.1\n    port: 80\n    real_servers:\n      - address: 0.1.2.3\n", []string{
+			`f.yaml:5:18: virtual_servers[0].real_servers[0].address: 0.1.2.3 is in 0.0.0.0/8 (this network), which IPVS refuses for a real server; use a unicast address`}},
+		{"sorry server in 0.0.0.0/8", "virtual_servers:\n  - vip: 10.0.0.1\n    port: 80\n    sorry_server: 0.0.0.1\n", []string{
+			`f.yaml:4:19: virtual_servers[0].sorry_server: 0.0.0.1 is in 0.0.0.0/8 (this network), which IPVS refuses for a sorry server (it is added as a real server); use a unicast address`}},
+		{"vip in 0.0.0.0/8", "virtual_servers:\n  - vip: 0.10.0.1\n    port: 80\n", []string{
+			`f.yaml:2:10: virtual_servers[0].vip: 0.10.0.1 is in 0.0.0.0/8 (this network), to which the kernel delivers nothing; a VIP must be reachable by clients`}},
 	}
 }
 

@@ -61,7 +61,9 @@
 //     multicast, 255.255.255.255, a prefix length or a port. A VIP must not
 //     be a loopback address either (127.0.0.0/8, ::1), nor a real server
 //     or sorry server an IPv6 link-local one (fe80::/10): the kernel
-//     refuses it with EINVAL, after start has bound the VIP.
+//     refuses it with EINVAL, after start has bound the VIP. Nor may any
+//     of them be in 0.0.0.0/8, which the kernel never routes to and
+//     refuses for a real server with EINVAL.
 //   - vip is required, also for fwmark services (the VIP is still bound).
 //     port is required unless fwmark is set; with fwmark, port and
 //     protocol must be absent (the kernel ignores them). A fwmark service
