@@ -69,6 +69,8 @@ func TestSyntaxErrorLaterLine(t *testing.T) {
 			`f.yaml:6:3: invalid YAML: found a tab character that violates indentation`},
 		{"a tab on a blank last line", "virtual_servers:\n- vip: 10.0.0.1\n  port: 80\n\t\n",
 			`f.yaml:4:1: invalid YAML: found a tab character that violates indentation`},
+		{"a tab indenting a block scalar", "virtual_servers:\n- vip: 10.0.0.1\n  port: 80\n  scheduler: |\n  \trr\n",
+			`f.yaml:5:3: invalid YAML: found a tab character where an indentation space is expected`},
 		{"a tab deep in a list", syntaxLines(286, "\t- address: 10.0.9.9"),
 			`f.yaml:286:1: invalid YAML: found a tab character that violates indentation`},
 		{"an escape on a later line of a quoted scalar", "virtual_servers:\n- vip: 10.0.0.1\n  port: 80\n  scheduler: \"rr\n\n\n   \\q\"\n",

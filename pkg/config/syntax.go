@@ -59,24 +59,28 @@ func syntaxError(err error, data []byte) (pos, string) {
 		p = parserProblemAt(data, err, int(p.line))
 	case laterProblem(msg):
 		p = parserProblemAt(data, err, int(p.line))
-		if msg == tabIndent {
+		if msg == tabIndent || msg == tabBlock {
 			p.col = tabColumn(data, int(p.line), p.col)
 		}
 	}
 	return p, "invalid YAML: " + msg
 }
 
-// tabIndent is yaml.v3's problem with a tab in a line's indentation.
-const tabIndent = "found a tab character that violates indentation"
+// yaml.v3's problems with a tab in a line's indentation, and in a block
+// scalar's.
+const (
+	tabIndent = "found a tab character that violates indentation"
+	tabBlock  = "found a tab character where an indentation space is expected"
+)
 
 // laterProblem reports whether msg is one of yaml.v3's scanner problems
 // that it names by the line where the scalar before the problem starts
-// (the line before a tab-indented one; the first line of a quoted
-// scalar for an escape on a later one): they are located as the parser
+// (the line before a tab-indented one; the first line of a block
+// scalar, or of a quoted scalar for an escape on a later line): they are located as the parser
 // stage's are, at the first line whose end gives the same error.
 func laterProblem(msg string) bool {
 	switch msg {
-	case tabIndent,
+	case tabIndent, tabBlock,
 		"found unknown escape character",
 		"did not find expected hexdecimal number",
 		"found invalid Unicode character escape code":
