@@ -29,6 +29,11 @@ func wave4BadCases() []struct {
 			`f.yaml:5:26: virtual_servers[0].persistence_netmask: 0 is outside 1..32 for an IPv4 service`}},
 		{"persistence_netmask 0.0.0.0", fmt.Sprintf(persistent, "10.0.0.1", "0.0.0.0"), []string{
 			`f.yaml:5:26: virtual_servers[0].persistence_netmask: 0.0.0.0 (/0) is outside 1..32 for an IPv4 service`}},
+		// An integer too large for 64 bits, which yaml.v3 reads as a
+		// float: it is out of range, not "not an integer".
+		{"integer beyond 64 bits", "virtual_servers:\n  - vip: 10.0.0.1\n    port: 18446744073709551616\n    real_servers: [{address: 10.0.0.2, weight: -99_999_999_999_999_999_999}]\n", []string{
+			`f.yaml:3:11: virtual_servers[0].port: 18446744073709551616 is outside 0..65535`,
+			`f.yaml:4:48: virtual_servers[0].real_servers[0].weight: -99_999_999_999_999_999_999 is outside 0..65535`}},
 		// 0.0.0.0/8 ("this network"): the kernel refuses a real server
 		// there (EINVAL: inet_addr_type calls it broadcast), after the
 		// VIP is bound, and drops packets to such a VIP as martians.
