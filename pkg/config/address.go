@@ -85,22 +85,36 @@ func ParseGateway(s string) (netip.Addr, error) {
 
 // checkVIP returns a problem text when a (valid) address cannot be a VIP
 // beyond what checkAddr refuses: a loopback address would be bound on the
-// director's interface and never be reached from outside.
+// director's interface and never be reached from outside, and the kernel
+// drops packets to 0.0.0.0/8 as martians.
 func checkVIP(a netip.Addr) string {
-	if a.IsLoopback() {
+	switch {
+	case a.IsLoopback():
 		return fmt.Sprintf("%s is a loopback address; a VIP must be reachable by clients", a)
+	case thisNetwork(a):
+		return fmt.Sprintf("%s is in 0.0.0.0/8 (this network), to which the kernel delivers nothing; a VIP must be reachable by clients", a)
 	}
 	return ""
 }
 
+// thisNetwork reports whether a is in 0.0.0.0/8, which the kernel takes
+// for a broadcast address (inet_addr_type) and never routes to.
+func thisNetwork(a netip.Addr) bool {
+	return a.Is4() && a.As4()[0] == 0
+}
+
 // checkDest returns a problem text when a (valid) address cannot be a
 // destination of an IPVS service (a real server, a sorry server) beyond
-// what checkAddr refuses: the kernel refuses an IPv6 link-local one with
-// EINVAL (ip_vs_ctl.c), which would come after the VIP is bound and the
-// service added. what names the destination in the message.
+// what checkAddr refuses: the kernel refuses an IPv6 link-local one, and
+// an IPv4 one in 0.0.0.0/8, with EINVAL (ip_vs_ctl.c), which would come
+// after the VIP is bound and the service added. what names the
+// destination in the message.
 func checkDest(a netip.Addr, what string) string {
-	if a.Is6() && a.IsLinkLocalUnicast() {
+	switch {
+	case a.Is6() && a.IsLinkLocalUnicast():
 		return fmt.Sprintf("%s is a link-local address, which IPVS refuses for a %s; use a global or unique local address", a, what)
+	case thisNetwork(a):
+		return fmt.Sprintf("%s is in 0.0.0.0/8 (this network), which IPVS refuses for a %s; use a unicast address", a, what)
 	}
 	return ""
 }

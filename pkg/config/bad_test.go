@@ -194,13 +194,13 @@ func badCases() []struct {
 		{"netmask not contiguous", svcHead + "    persistence: 60\n    persistence_netmask: 255.0.255.0\n", []string{
 			`f.yaml:5:26: virtual_servers[0].persistence_netmask: 255.0.255.0 is not a contiguous netmask`}},
 		{"netmask prefix too long for IPv4", svcHead + "    persistence: 60\n    persistence_netmask: 33\n", []string{
-			`f.yaml:5:26: virtual_servers[0].persistence_netmask: 33 is outside 0..32 for an IPv4 service`}},
+			`f.yaml:5:26: virtual_servers[0].persistence_netmask: 33 is outside 1..32 for an IPv4 service`}},
 		{"netmask prefix too long for IPv6", "virtual_servers:\n  - vip: 2001:db8::1\n    port: 80\n    persistence: 60\n    persistence_netmask: 129\n", []string{
-			`f.yaml:5:26: virtual_servers[0].persistence_netmask: 129 is outside 0..128 for an IPv6 service`}},
+			`f.yaml:5:26: virtual_servers[0].persistence_netmask: 129 is outside 1..128 for an IPv6 service`}},
 		{"netmask negative", svcHead + "    persistence: 60\n    persistence_netmask: -1\n", []string{
-			`f.yaml:5:26: virtual_servers[0].persistence_netmask: -1 is outside 0..32 for an IPv4 service`}},
+			`f.yaml:5:26: virtual_servers[0].persistence_netmask: -1 is outside 1..32 for an IPv4 service`}},
 		{"dotted netmask for IPv6", "virtual_servers:\n  - vip: 2001:db8::1\n    port: 80\n    persistence: 60\n    persistence_netmask: 255.255.255.0\n", []string{
-			`f.yaml:5:26: virtual_servers[0].persistence_netmask: "255.255.255.0": an IPv6 service takes a prefix length 0..128, not a dotted mask`}},
+			`f.yaml:5:26: virtual_servers[0].persistence_netmask: "255.255.255.0": an IPv6 service takes a prefix length 1..128, not a dotted mask`}},
 		{"netmask not a mask", svcHead + "    persistence: 60\n    persistence_netmask: /24\n", []string{
 			`f.yaml:5:26: virtual_servers[0].persistence_netmask: "/24" is not a netmask; write a dotted IPv4 mask such as 255.255.255.0 or a prefix length such as 24`}},
 		{"netmask a list", svcHead + "    persistence: 60\n    persistence_netmask: [24]\n", []string{

@@ -28,8 +28,9 @@ type Binding struct {
 // of every virtual server that lists one of the host's own addresses
 // (isLocal reports them) among its real servers, each in that real
 // server's mode, or as its sorry server, in the service's mode (the
-// director adds the sorry server so). The result is deduplicated and
-// sorted by VIP, then mode.
+// director adds the sorry server so). A loopback real server or sorry
+// server (the director itself) names no host. The result is deduplicated
+// and sorted by VIP, then mode.
 //
 // A host cannot bind one VIP both on lo (dr) and on tunl0 (tun): when the
 // configuration asks for that, the error names both services. nat next to
@@ -70,11 +71,11 @@ func (c *Config) RealServerVIPs(isLocal func(netip.Addr) bool) ([]Binding, error
 			}
 		}
 		for _, rs := range vs.RealServers {
-			if isLocal(rs.Address) {
+			if ownAddress(rs.Address, isLocal) {
 				bind(rs.Mode, rs.Tunnel)
 			}
 		}
-		if vs.SorryServer.IsValid() && isLocal(vs.SorryServer) {
+		if vs.SorryServer.IsValid() && ownAddress(vs.SorryServer, isLocal) {
 			var t Tunnel
 			if vs.Mode == ModeTUN {
 				t.Type = TunnelIPIP // the director adds it with the default tunnel
@@ -87,6 +88,13 @@ func (c *Config) RealServerVIPs(isLocal func(netip.Addr) bool) ([]Binding, error
 	}
 	sortBindings(out)
 	return out, nil
+}
+
+// ownAddress reports whether a, a real server or sorry server, names
+// this host: a loopback one is the director serving the VIP itself (the
+// local node of IPVS), which every host has and none is.
+func ownAddress(a netip.Addr, isLocal func(netip.Addr) bool) bool {
+	return !a.IsLoopback() && isLocal(a)
 }
 
 // sortBindings orders bindings by VIP, then mode, then tunnel.

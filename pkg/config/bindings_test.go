@@ -202,3 +202,32 @@ func TestSorryServerNATForwards(t *testing.T) {
 		t.Errorf("ip_forward %v, send_redirects off %v; want both true for a nat sorry server", d.IPForward, d.DisableRedirects)
 	}
 }
+
+// TestRealServerVIPsLoopback: a loopback real server or sorry server is
+// the director serving the VIP itself (IPVS's local node); every host has
+// that address, so it makes no host a real server of the VIP. A host
+// that is a real server of another VIP (or of none) must not bind this
+// one, nor see a mode conflict with it.
+func TestRealServerVIPsLoopback(t *testing.T) {
+	const doc = `virtual_servers:
+  - {vip: 10.0.0.100, port: 80, real_servers: [{address: 10.0.0.11}]}
+  - {vip: 10.0.0.100, port: 443, mode: tun, real_servers: [{address: 127.0.0.1}]}
+  - {vip: 10.0.0.200, port: 80, sorry_server: 127.0.0.1, real_servers: [{address: 10.0.0.12}]}
+  - {vip: '2001:db8::200', port: 80, real_servers: [{address: '::1'}]}
+`
+	c, err := Parse("f.yaml", []byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.RealServerVIPs(localTo(t, "10.0.0.11", "127.0.0.1", "::1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmpDiff([]Binding{{VIP: ip(t, "10.0.0.100"), Mode: ModeDR}}, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	got, err = c.RealServerVIPs(localTo(t, "192.0.2.1", "127.0.0.1", "::1"))
+	if err != nil || len(got) != 0 {
+		t.Errorf("a host in no service got %v, %v; want nothing", got, err)
+	}
+}

@@ -95,7 +95,7 @@ func TestIntegerSpellings(t *testing.T) {
 		{"123456789012345678", "123456789012345678 is outside 0..65535"},
 		{"1234567890123456789", "1234567890123456789 is outside 0..65535"},
 		{"9223372036854775808", "9223372036854775808 is outside 0..65535"},
-		{"99999999999999999999", "must be an integer, got 99999999999999999999"},
+		{"99999999999999999999", "99999999999999999999 is outside 0..65535"},
 		{"1e3", "must be an integer, got 1e3"},
 		{"0120", "0120 has a leading zero, which YAML reads as octal (80); write 120, or 0o120 if octal was meant"},
 		{"0000000000000000000120", "0000000000000000000120 has a leading zero, which YAML reads as octal (80); write 120, or 0o120 if octal was meant"},

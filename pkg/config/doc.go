@@ -25,10 +25,12 @@
 // indentation, an unclosed flow), which yaml.v3 puts at the start of the
 // enclosing block: those are located at the offending line (the first
 // line at whose end yaml.v3 gives the same error) and its first character,
-// or where the fast path stopped on it. Control characters, invalid UTF-8
-// and the line breaks editors do not show (U+0085, U+2028, U+2029, which
-// YAML reads as line breaks) are found before parsing, with their exact
-// position.
+// or where the fast path stopped on it; so are a tab in the indentation
+// (at the tab) and a bad escape on a later line of a quoted scalar,
+// which yaml.v3 puts at the line where the scalar before them starts.
+// Control characters, invalid UTF-8 and the line breaks editors do not
+// show (U+0085, U+2028, U+2029, which YAML reads as line breaks) are
+// found before parsing, with their exact position.
 //
 // # Rules where the product contract is silent
 //
@@ -59,7 +61,9 @@
 //     multicast, 255.255.255.255, a prefix length or a port. A VIP must not
 //     be a loopback address either (127.0.0.0/8, ::1), nor a real server
 //     or sorry server an IPv6 link-local one (fe80::/10): the kernel
-//     refuses it with EINVAL, after start has bound the VIP.
+//     refuses it with EINVAL, after start has bound the VIP. Nor may any
+//     of them be in 0.0.0.0/8, which the kernel never routes to and
+//     refuses for a real server with EINVAL.
 //   - vip is required, also for fwmark services (the VIP is still bound).
 //     port is required unless fwmark is set; with fwmark, port and
 //     protocol must be absent (the kernel ignores them). A fwmark service
@@ -70,9 +74,10 @@
 //     key is (family, mark), whatever their VIPs. The message points at
 //     the second and names the line of the first.
 //   - persistence is 0..2678400 seconds (31 days, ipvsadm's limit).
-//     persistence_netmask is a prefix length (0..32 or 0..128) or, for
-//     IPv4, a contiguous dotted mask; it defaults to 32 or 128 and is an
-//     error without persistence (where it would do nothing).
+//     persistence_netmask is a prefix length (1..32 or 1..128: the
+//     kernel refuses an IPv6 /0, the director applies no IPv4 /0) or,
+//     for IPv4, a contiguous dotted mask; it defaults to 32 or 128 and
+//     is an error without persistence (where it would do nothing).
 //   - A real server's port: for nat it maps the port (0 means the
 //     service's port); for dr and tun it must equal the service's port
 //     (under a fwmark service, be absent or 0). A real server may appear

@@ -55,6 +55,8 @@ func (v *validator) intRange(n *rawInt, lo, hi int64, note string) (int64, bool)
 
 // netmask checks persistence_netmask against the VIP's family (0 when
 // unknown) and returns it as a prefix length; absent, the full length.
+// A /0 mask is refused: the kernel refuses it for IPv6 (EINVAL), and the
+// director does not apply it for IPv4 (it would make every client one).
 func (v *validator) netmask(m *rawNetmask, family int) int {
 	bits := 32
 	if family == 6 {
@@ -68,19 +70,23 @@ func (v *validator) netmask(m *rawNetmask, family int) int {
 		if family == 0 {
 			hi, note = 128, ""
 		}
-		n, ok := v.intRange(m.prefix, 0, hi, note)
+		n, ok := v.intRange(m.prefix, 1, hi, note)
 		if !ok {
 			return bits
 		}
 		return int(n)
 	}
 	if family == 6 {
-		v.ps.add(m.dotted.pos, fmt.Sprintf("%s: an IPv6 service takes a prefix length 0..128, not a dotted mask", quote(m.dotted.s)))
+		v.ps.add(m.dotted.pos, fmt.Sprintf("%s: an IPv6 service takes a prefix length 1..128, not a dotted mask", quote(m.dotted.s)))
 		return bits
 	}
 	ones, problem := dottedMask(m.dotted.s)
 	if problem != "" {
 		v.ps.add(m.dotted.pos, problem)
+		return bits
+	}
+	if ones == 0 {
+		v.ps.add(m.dotted.pos, fmt.Sprintf("%s (/0) is outside 1..32 for an IPv4 service", m.dotted.s))
 		return bits
 	}
 	return ones

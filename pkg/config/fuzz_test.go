@@ -29,8 +29,15 @@ func FuzzParse(f *testing.F) {
 	for _, tc := range wave3BadCases() {
 		f.Add([]byte(tc.doc))
 	}
+	for _, tc := range wave4BadCases() {
+		f.Add([]byte(tc.doc))
+	}
 	f.Add([]byte("x-a: &a {port: 80, mode: nat}\nvirtual_servers: [{<<: *a, vip: 10.0.0.1, real_servers: [{address: 10.0.0.2, port: 0}]}]"))
 	f.Add([]byte("virtual_servers: [{vip: '2001:db8::1', fwmark: 9, persistence: 1, persistence_netmask: 64}]"))
+	// tabs in the indentation, of a key and of a block scalar; loopback
+	// real and sorry servers
+	f.Add([]byte("virtual_servers:\n- vip: 10.0.0.1\n  port: 80\n  scheduler: |\n  \trr\n\tmode: nat\n"))
+	f.Add([]byte("virtual_servers: [{vip: 10.0.0.1, port: 80, sorry_server: 127.0.0.1, real_servers: [{address: 127.0.0.2, mode: tun}]}]"))
 
 	f.Fuzz(func(t *testing.T, data []byte) {
 		checkFast(t, data) // the fast path reads as yaml.v3 does

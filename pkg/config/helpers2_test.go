@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"net/netip"
 	"slices"
 	"strings"
 	"time"
@@ -41,12 +42,17 @@ func checkDirector2(d Director) error {
 	return nil
 }
 
+// zeroNet is 0.0.0.0/8, which the kernel refuses for a real server.
+var zeroNet = netip.MustParsePrefix("0.0.0.0/8")
+
 // checkService2 re-validates a virtual server's fields of the long-running
 // director, and the effective check of each real server.
 func checkService2(vs VirtualServer) error {
 	switch {
 	case vs.VIP.IsLoopback():
 		return fmt.Errorf("loopback vip")
+	case zeroNet.Contains(vs.VIP) || zeroNet.Contains(vs.SorryServer):
+		return fmt.Errorf("vip %s or sorry_server %s in 0.0.0.0/8", vs.VIP, vs.SorryServer)
 	case vs.OnFailure != OnFailureQuiesce && vs.OnFailure != OnFailureRemove:
 		return fmt.Errorf("on_failure %q", vs.OnFailure)
 	case vs.DrainTimeout < 0 || vs.SlowStart < 0:
@@ -79,6 +85,8 @@ func checkService2(vs VirtualServer) error {
 		switch {
 		case rs.Address.Is6() && rs.Address.IsLinkLocalUnicast():
 			return fmt.Errorf("real_servers[%d]: link-local %s", j, rs.Address)
+		case zeroNet.Contains(rs.Address):
+			return fmt.Errorf("real_servers[%d]: %s in 0.0.0.0/8", j, rs.Address)
 		case rs.LowerThreshold > rs.UpperThreshold:
 			return fmt.Errorf("real_servers[%d]: thresholds %d > %d", j, rs.LowerThreshold, rs.UpperThreshold)
 		case (rs.Mode == ModeTUN) != (rs.Tunnel.Type != ""):

@@ -110,7 +110,7 @@ func checkService(vs VirtualServer) error {
 		return fmt.Errorf("fwmark with port")
 	case vs.Persistence > MaxPersistence:
 		return fmt.Errorf("persistence %d", vs.Persistence)
-	case vs.PersistenceNetmask < 0 || vs.PersistenceNetmask > vs.VIP.BitLen():
+	case vs.PersistenceNetmask < 1 || vs.PersistenceNetmask > vs.VIP.BitLen():
 		return fmt.Errorf("netmask /%d", vs.PersistenceNetmask)
 	}
 	seen := map[netip.AddrPort]bool{}

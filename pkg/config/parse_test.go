@@ -187,7 +187,7 @@ func TestParseAcceptedSpellings(t *testing.T) {
 		// interface names: VLAN, dashes, numeric
 		"director: {interface: eth0.100}", "director: {interface: br-lan}", "director: {interface: 123456789012345}",
 		// prefix-length netmasks at the bounds
-		"virtual_servers: [{vip: 10.0.0.1, port: 80, persistence: 1, persistence_netmask: 0}, {vip: '2001:db8::1', port: 80, persistence: 1, persistence_netmask: 128}]",
+		"virtual_servers: [{vip: 10.0.0.1, port: 80, persistence: 1, persistence_netmask: 1}, {vip: '2001:db8::1', port: 80, persistence: 1, persistence_netmask: 128}, {vip: '2001:db8::2', port: 80, persistence: 1, persistence_netmask: 1}]",
 		// persistence at the bound
 		"virtual_servers: [{vip: 10.0.0.1, port: 0, persistence: 2678400}]",
 		// fwmark at the bound, and sctp

@@ -63,7 +63,13 @@ func (d *decoder) intValue(n int32, p pos) *rawInt {
 	}
 	problem := ""
 	if d.t.kind(r) == scalarNode && d.t.shortTag(r) == tagFloat {
-		problem = leadingZero(d.t.value(r)) // 0080, 09: not octal either
+		v := d.t.value(r)
+		problem = leadingZero(v) // 0080, 09: not octal either
+		if problem == "" && decimalDigits(v) {
+			// An integer beyond 64 bits, which yaml.v3 reads as a float.
+			*out = rawInt{pos: p, n: -1, text: v, overflow: true, ok: true}
+			return out
+		}
 	}
 	if problem == "" {
 		problem = fmt.Sprintf("must be an integer, got %s", d.describe(n))
@@ -94,6 +100,15 @@ func leadingZero(v string) string {
 			clip(v), octal, sign, decimal, sign, decimal)
 	}
 	return fmt.Sprintf("%s has a leading zero; write %s%s", clip(v), sign, decimal)
+}
+
+// decimalDigits reports whether s is a decimal integer as YAML writes
+// one: an optional sign, then digits and underscores.
+func decimalDigits(s string) bool {
+	if s != "" && (s[0] == '+' || s[0] == '-') {
+		s = s[1:]
+	}
+	return isDigits(strings.ReplaceAll(s, "_", ""))
 }
 
 // plainDecimal parses s when it is a plain decimal number that fits an

@@ -38,7 +38,8 @@ func parserProblem(msg string) bool {
 // leaves the line out exactly when it is the first one, except for an
 // alias to an unknown anchor, which is looked up in data. The column is
 // never exposed and is reported as 1, except for the parser stage's
-// errors, located by parserProblemAt.
+// errors and the scanner's of laterProblem, located by parserProblemAt
+// (a tab in the indentation at the tab).
 func syntaxError(err error, data []byte) (pos, string) {
 	msg := strings.TrimPrefix(err.Error(), "yaml: ")
 	p := pos{line: 1, col: 1}
@@ -53,14 +54,62 @@ func syntaxError(err error, data []byte) (pos, string) {
 	} else if name, ok := strings.CutPrefix(msg, "unknown anchor '"); ok {
 		p = findAlias(data, strings.TrimSuffix(name, "' referenced"))
 	}
-	if parserProblem(msg) {
+	switch {
+	case parserProblem(msg):
 		p = parserProblemAt(data, err, int(p.line))
+	case laterProblem(msg):
+		p = parserProblemAt(data, err, int(p.line))
+		if msg == tabIndent || msg == tabBlock {
+			p.col = tabColumn(data, int(p.line), p.col)
+		}
 	}
 	return p, "invalid YAML: " + msg
 }
 
+// yaml.v3's problems with a tab in a line's indentation, and in a block
+// scalar's.
+const (
+	tabIndent = "found a tab character that violates indentation"
+	tabBlock  = "found a tab character where an indentation space is expected"
+)
+
+// laterProblem reports whether msg is one of yaml.v3's scanner problems
+// that it names by the line where the scalar before the problem starts
+// (the line before a tab-indented one; the first line of a block
+// scalar, or of a quoted scalar for an escape on a later line): they are located as the parser
+// stage's are, at the first line whose end gives the same error.
+func laterProblem(msg string) bool {
+	switch msg {
+	case tabIndent, tabBlock,
+		"found unknown escape character",
+		"did not find expected hexdecimal number",
+		"found invalid Unicode character escape code":
+		return true
+	}
+	return false
+}
+
+// tabColumn returns the column (from 1) of the first tab in the
+// indentation of line (from 1) of data, or col when there is none.
+func tabColumn(data []byte, line int, col int32) int32 {
+	text := string(data)
+	for i := 1; i < line; i++ {
+		j := strings.IndexByte(text, '\n')
+		if j < 0 {
+			return col
+		}
+		text = text[j+1:]
+	}
+	for i := 0; i < len(text) && (text[i] == ' ' || text[i] == '\t'); i++ {
+		if text[i] == '\t' {
+			return int32(i + 1)
+		}
+	}
+	return col
+}
+
 // parserProblemAt locates err, an error of yaml.v3's parser stage in
-// data. Its message names the line of the context (the start of the
+// data (or a scanner error of laterProblem, named the same way). Its message names the line of the context (the start of the
 // enclosing block or flow: line 2 for a bad indentation at line 286 of a
 // list) unless that is line 1, and never the problem's own line, which is
 // at or after the line named, from. The problem's line is the first whose
