@@ -91,6 +91,12 @@ func wave2BadCases() []struct {
 		{"announce empty", "director:\n  announce: {}\n", []string{
 			`f.yaml:2:13: director.announce.table: missing (the routing table the BGP daemon learns the VIP routes from)`,
 		}},
+		{"announce protocol boot", "director:\n  announce: {table: 100, protocol: 3}\n", []string{
+			"f.yaml:2:36: director.announce.protocol: 3 is boot, the protocol `ip route add` gives every route by default; lvs-rs knows its routes by their protocol and deletes them by it, so pick one no other program uses (default 250)",
+		}},
+		{"announce protocol static", "director:\n  announce: {table: 100, protocol: 4}\n", []string{
+			"f.yaml:2:36: director.announce.protocol: 4 is static, the protocol of routes that systemd-networkd, NetworkManager and `ip route add proto static` add; lvs-rs knows its routes by their protocol and deletes them by it, so pick one no other program uses (default 250)",
+		}},
 		{"announce reserved table", "director:\n  announce: {table: 254}\n", []string{
 			`f.yaml:2:21: director.announce.table: 254 is a reserved table (253 default, 254 main, 255 local); pick a table of its own`,
 		}},

@@ -73,8 +73,9 @@ type Announce struct {
 	// Table is the kernel routing table, 1..4294967295 except the
 	// reserved 253 (default), 254 (main) and 255 (local); required.
 	Table uint32 `json:"table"`
-	// Protocol is the rtnetlink protocol of the routes, 3..255 (0..2 are
-	// the kernel's own, and BIRD ignores kernel routes);
+	// Protocol is the rtnetlink protocol of the routes, 5..255 (0..2 are
+	// the kernel's own, and BIRD ignores kernel routes; 3, boot, and 4,
+	// static, are what other programs give their routes);
 	// DefaultAnnounceProtocol when absent.
 	Protocol uint8 `json:"protocol"`
 }

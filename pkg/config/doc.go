@@ -113,7 +113,8 @@
 //     ipvs_sysctls take the names of sysctl.IPVSParams, each in the
 //     kernel's range; sync needs interface and state, and defaults to the
 //     kernel's group 224.0.0.81, port 8848, TTL 1; announce needs a table
-//     other than 0 and 253..255, protocol 3..255 (250, unassigned).
+//     other than 0 and 253..255, protocol 5..255 (250, unassigned; 3
+//     boot and 4 static are other programs').
 //   - check: type is required (tcp, http, https, dns, exec, agent); port
 //     defaults to the real server's (required for agent, and for a real
 //     server without a port: of a fwmark service, or of a port-0 one

@@ -124,6 +124,15 @@ func (v *validator) syncGroup(s *rawString) netip.Addr {
 	return DefaultSyncGroup
 }
 
+// sharedRouteProtocols are the route protocols other programs give routes
+// they add without being asked: announce routes tagged so would be
+// confused with theirs, and theirs, added by hand to the announce table,
+// taken for lvs-rs's and deleted.
+var sharedRouteProtocols = map[int64]string{
+	3: "boot, the protocol `ip route add` gives every route by default",
+	4: "static, the protocol of routes that systemd-networkd, NetworkManager and `ip route add proto static` add",
+}
+
 // announce checks director.announce.
 func (v *validator) announce(r *rawAnnounce) *Announce {
 	a := &Announce{Protocol: DefaultAnnounceProtocol}
@@ -139,6 +148,9 @@ func (v *validator) announce(r *rawAnnounce) *Announce {
 	}
 	if r.protocol != nil {
 		if n, ok := v.intRange(r.protocol, 3, math.MaxUint8, " (0..2 are the kernel's own)"); ok {
+			if why, shared := sharedRouteProtocols[n]; shared {
+				v.ps.add(r.protocol.pos, fmt.Sprintf("%d is %s; lvs-rs knows its routes by their protocol and deletes them by it, so pick one no other program uses (default 250)", n, why))
+			}
 			a.Protocol = uint8(n)
 		}
 	}
