@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -36,15 +37,11 @@ func TestEmptyConfigExits2(t *testing.T) {
 	}
 }
 
-// TestGatewayChecked: a gateway the real server could not use exits 2
-// with its reason, before anything is made: a link-local one without its
-// interface, or one of a family none of the host's nat VIPs has (it would
-// replace that family's default route and route no nat reply), from
-// --gateway (with or without a file) and from the file's
-// realserver.gateway when --mode nat makes its VIPs nat on this host.
-func TestGatewayChecked(t *testing.T) {
+// gatewayNS is a namespace with an IPv6 subnet (2001:db8::2/64) and an
+// IPv4 one (10.0.0.2/24) on eth0, the gateways on them, so that the
+// routes through them would be made.
+func gatewayNS(t *testing.T) *nstest.NS {
 	ns := nstest.New(t)
-	// An IPv6 subnet with the gateways on it, so the routes would be made.
 	link := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: "eth0"}, PeerName: "eth0peer"}
 	if err := ns.Handle.LinkAdd(link); err != nil {
 		t.Fatal(err)
@@ -58,12 +55,87 @@ func TestGatewayChecked(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	subnet := &net.IPNet{IP: net.ParseIP("2001:db8::2"), Mask: net.CIDRMask(64, 128)}
-	if err := ns.Handle.AddrAdd(link, &netlink.Addr{IPNet: subnet, Flags: unix.IFA_F_NODAD}); err != nil {
+	for _, a := range []*net.IPNet{{IP: net.ParseIP("2001:db8::2"), Mask: net.CIDRMask(64, 128)}, {IP: net.ParseIP("10.0.0.2"), Mask: net.CIDRMask(24, 32)}} {
+		if err := ns.Handle.AddrAdd(link, &netlink.Addr{IPNet: a, Flags: unix.IFA_F_NODAD}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return ns
+}
+
+// defaultRoutes returns the default routes of ns's main table, as
+// "GATEWAY metric N".
+func defaultRoutes(t *testing.T, ns *nstest.NS) []string {
+	t.Helper()
+	var out []string
+	if err := ns.Do(func() error {
+		routes, err := ns.Handle.RouteList(nil, netlink.FAMILY_ALL)
+		for _, r := range routes {
+			if r.Dst == nil || r.Dst.IP.IsUnspecified() {
+				out = append(out, fmt.Sprintf("%s metric %d", r.Gw, r.Priority))
+			}
+		}
+		return err
+	}); err != nil {
 		t.Fatal(err)
 	}
-	natV4 := writeFile(t, "virtual_servers:\n  - {vip: 10.0.0.100, port: 80, mode: nat, real_servers: [{address: 10.0.0.11}]}\n  - {vip: '2001:db8::100', port: 80, mode: nat, real_servers: [{address: '2001:db8::11'}]}\n")
+	return out
+}
+
+// TestGatewayOfAnotherFamilyWarns: a real server routes through the
+// file's gateway of each family it serves nat VIPs of. An IPv6-only nat
+// host of a file with both gateways gets the IPv6 route alone; one of a
+// file whose gateway is IPv4 starts (it was refused before), leaves its
+// IPv6 default route alone and warns, in start and status, that its
+// IPv6 nat VIPs have no gateway; so does a host --mode nat makes nat of
+// a file whose gateway is of the other family.
+func TestGatewayOfAnotherFamilyWarns(t *testing.T) {
+	const vss = "virtual_servers:\n  - {vip: 10.0.0.100, port: 80, mode: nat, real_servers: [{address: 10.0.0.11}]}\n  - {vip: '2001:db8::100', port: 80, mode: nat, real_servers: [{address: '2001:db8::11'}]}\n"
+	both := writeFile(t, "realserver: {gateway: [10.0.0.1, '2001:db8::1']}\n"+vss)
+	only4 := writeFile(t, "realserver: {gateway: 10.0.0.1}\n"+vss)
 	drOnly := writeFile(t, "realserver: {gateway: '2001:db8::1'}\nvirtual_servers:\n  - {vip: 10.0.0.100, port: 80, real_servers: [{address: 10.0.0.11}]}\n")
+	const no6 = "warning: no IPv6 gateway for the nat VIPs 2001:db8::100: lvs-rs leaves the host's IPv6 default route as it is"
+	for _, c := range []struct {
+		args   []string
+		warn   string // in start's and status's stderr; "" for none
+		routes []string
+	}{
+		{[]string{"--config", both, "--address", "2001:db8::11"}, "", []string{"2001:db8::1 metric 1"}},
+		{[]string{"--config", only4, "--address", "2001:db8::11"}, no6, nil},
+		{[]string{"--config", drOnly, "--address", "10.0.0.11", "--mode", "nat"}, "warning: no IPv4 gateway for the nat VIPs 10.0.0.100", nil},
+	} {
+		ns := gatewayNS(t)
+		stateDir := filepath.Join(t.TempDir(), "state")
+		common := append([]string{"--role", "realserver", "--state-dir", stateDir}, c.args...)
+		code, out, errs := inNS(t, ns, append([]string{"start"}, common...)...)
+		if code != 0 || (c.warn == "") != (errs == "") || !strings.Contains(errs, c.warn) {
+			t.Errorf("start %v: exit %d, stdout %q, stderr %q; want 0 and a warning %q", c.args, code, out, errs, c.warn)
+		}
+		if got := defaultRoutes(t, ns); !slices.Equal(got, c.routes) {
+			t.Errorf("start %v: default routes %q, want %q", c.args, got, c.routes)
+		}
+		// status compares with the recorded desired state.
+		code, out, errs = inNS(t, ns, "status", "--role", "realserver", "--state-dir", stateDir)
+		if code != 0 || !strings.Contains(out+errs, c.warn) || (c.warn == "") == strings.Contains(out+errs, "warning") {
+			t.Errorf("status %v: exit %d, stdout %q, stderr %q; want 0 and a warning %q", c.args, code, out, errs, c.warn)
+		}
+		if code, _, errs := inNS(t, ns, "stop", "--role", "realserver", "--state-dir", stateDir); code != 0 || len(defaultRoutes(t, ns)) != 0 {
+			t.Errorf("stop %v: exit %d, stderr %q, default routes %q", c.args, code, errs, defaultRoutes(t, ns))
+		}
+	}
+}
+
+// TestGatewayChecked: a gateway the real server could not use exits 2
+// with its reason, before anything is made: a link-local one without its
+// interface, two of one family, or one given with --gateway (with or
+// without a file) of a family none of the host's nat VIPs has (it would
+// replace that family's default route and route no nat reply). A file's
+// gateway of a family this host serves no nat VIP of is left unused
+// instead, and a nat family without a gateway is warned about: see
+// TestGatewayOfAnotherFamilyWarns.
+func TestGatewayChecked(t *testing.T) {
+	ns := gatewayNS(t)
+	natV4 := writeFile(t, "virtual_servers:\n  - {vip: 10.0.0.100, port: 80, mode: nat, real_servers: [{address: 10.0.0.11}]}\n  - {vip: '2001:db8::100', port: 80, mode: nat, real_servers: [{address: '2001:db8::11'}]}\n")
 	const why = " is IPv6 but every %s is IPv4: nat replies would not route through it, and it would replace the host's IPv6 default route; give the director's IPv4 address\n"
 	for _, c := range []struct {
 		args []string
@@ -72,7 +144,9 @@ func TestGatewayChecked(t *testing.T) {
 		{[]string{"--mode", "nat", "--gateway", "fe80::1"}, "--gateway: fe80::1 is link-local: name the interface it is reached through, such as fe80::1%eth0\n"},
 		{[]string{"--mode", "nat", "--vip", "10.0.0.100", "--gateway", "2001:db8::1"}, "--gateway: 2001:db8::1" + fmt.Sprintf(why, "--vip")},
 		{[]string{"--config", natV4, "--address", "10.0.0.11", "--gateway", "2001:db8::1"}, "lvs-rs: --gateway: 2001:db8::1" + fmt.Sprintf(why, "nat VIP of this host")},
-		{[]string{"--config", drOnly, "--address", "10.0.0.11", "--mode", "nat"}, "lvs-rs: " + drOnly + ": realserver.gateway: 2001:db8::1" + fmt.Sprintf(why, "nat VIP of this host")},
+		{[]string{"--mode", "nat", "--gateway", "10.0.0.1", "--gateway", "10.0.0.2"}, "--gateway: 10.0.0.2 is a second IPv4 gateway, after 10.0.0.1: give at most one IPv4 and one IPv6 address\n"},
+		{[]string{"--config", natV4, "--address", "10.0.0.11", "--gateway", "2001:db8::1,2001:db8::2"}, "lvs-rs: --gateway: 2001:db8::2 is a second IPv6 gateway, after 2001:db8::1: give at most one IPv4 and one IPv6 address\n"},
+		{[]string{"--config", natV4, "--address", "10.0.0.11", "--gateway", "10.0.0.1,2001:db8::1"}, "lvs-rs: --gateway: 2001:db8::1" + fmt.Sprintf(why, "nat VIP of this host")},
 	} {
 		stateDir := filepath.Join(t.TempDir(), "state")
 		args := append([]string{"start", "--role", "realserver", "--state-dir", stateDir}, c.args...)

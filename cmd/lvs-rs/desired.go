@@ -45,11 +45,11 @@ func (f *roleFlags) directorConfig() (*config.Config, error) {
 // servers, with --mode/--vip overriding the file. cfg nil means flags only.
 func (f *roleFlags) realServerDesired(h *netlink.Handle, cfg *config.Config) (realserver.Desired, error) {
 	if f.flagsOnly() || cfg == nil {
-		cfg, bindings, err := config.RealServerFromFlags(f.modeOr("dr"), f.vips, f.gateway)
+		cfg, bindings, err := config.RealServerFromFlags(f.modeOr("dr"), f.vips, f.gateways)
 		if err != nil {
 			return realserver.Desired{}, withCode(exitUsage, err)
 		}
-		return realserver.Desired{Bindings: bindings, Gateway: cfg.RealServer.Gateway}, nil
+		return realserver.Desired{Bindings: bindings, Gateways: cfg.RealServer.Gateways}, nil
 	}
 	isLocal, err := f.localAddresses(h)
 	if err != nil {
@@ -71,18 +71,21 @@ func (f *roleFlags) realServerDesired(h *netlink.Handle, cfg *config.Config) (re
 			bindings[i].Mode = m
 		}
 	}
-	gw, err := f.gatewayAddr(cfg)
+	gws, err := f.gatewayAddrs(cfg)
 	if err != nil {
 		return realserver.Desired{}, err
 	}
-	if p := config.GatewayProblem(gw, bindings); p != "" {
-		from := cfg.Source + ": realserver.gateway"
-		if f.gateway != "" {
-			from = "--gateway"
+	// --gateway names this host's gateways: one of a family none of its
+	// nat VIPs has is a mistake. The file's serve every real server of
+	// the file (checked against its nat VIPs when it was read): this
+	// host uses those of the families it serves nat VIPs of, and start
+	// and status warn of a nat family without one.
+	for _, gw := range gws {
+		if p := config.GatewayProblem(gw, bindings); p != "" && len(f.gateways) > 0 {
+			return realserver.Desired{}, usageErr("--gateway: %s", p)
 		}
-		return realserver.Desired{}, usageErr("%s: %s", from, p)
 	}
-	return realserver.Desired{Bindings: bindings, Gateway: gw}, nil
+	return realserver.Desired{Bindings: bindings, Gateways: gws}, nil
 }
 
 // errNotListed is realServerDesired's error when the file makes this host
@@ -104,7 +107,7 @@ func (f *roleFlags) checkRealServer(cfg *config.Config) error {
 	if _, err := f.modeOverride(); err != nil {
 		return err
 	}
-	_, err := f.gatewayAddr(cfg)
+	_, err := f.gatewayAddrs(cfg)
 	return err
 }
 
@@ -123,7 +126,7 @@ func (f *roleFlags) modeOverride() (config.Mode, error) {
 // flagsOnly reports whether the real server's desired state comes from the
 // command line alone: --vip, or --mode nat --gateway (nat binds no VIP).
 func (f *roleFlags) flagsOnly() bool {
-	return len(f.vips) > 0 || (f.mode == string(config.ModeNAT) && f.gateway != "")
+	return len(f.vips) > 0 || (f.mode == string(config.ModeNAT) && len(f.gateways) > 0)
 }
 
 func (f *roleFlags) modeOr(def string) string {
@@ -133,20 +136,21 @@ func (f *roleFlags) modeOr(def string) string {
 	return def
 }
 
-// gatewayAddr returns --gateway, checked as realserver.gateway is (a
-// link-local IPv6 one keeps its zone), else the file's realserver.gateway.
-func (f *roleFlags) gatewayAddr(cfg *config.Config) (netip.Addr, error) {
-	if f.gateway != "" {
-		gw, err := config.ParseGateway(f.gateway)
+// gatewayAddrs returns the --gateway addresses, checked as
+// realserver.gateway's are (at most one per family; a link-local IPv6
+// one keeps its zone), else the file's realserver.gateway.
+func (f *roleFlags) gatewayAddrs(cfg *config.Config) ([]netip.Addr, error) {
+	if len(f.gateways) > 0 {
+		gws, err := config.ParseGateways(f.gateways)
 		if err != nil {
-			return netip.Addr{}, usageErr("--gateway: %v", err)
+			return nil, usageErr("%v", err)
 		}
-		return gw, nil
+		return gws, nil
 	}
 	if cfg != nil {
-		return cfg.RealServer.Gateway, nil
+		return cfg.RealServer.Gateways, nil
 	}
-	return netip.Addr{}, nil
+	return nil, nil
 }
 
 // localAddresses is this host's addresses: --address/LVS_RS_ADDRESS plus

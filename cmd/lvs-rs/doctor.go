@@ -48,7 +48,7 @@ func newDoctorCmd(stdout io.Writer) *cobra.Command {
 	cmd.Flags().StringSliceVar(&f.addresses, "address", nil, "realserver: this host's own real-server address, when not configured (default $LVS_RS_ADDRESS)")
 	cmd.Flags().StringSliceVar(&f.vips, "vip", nil, "realserver without a file: the VIPs this host serves")
 	cmd.Flags().StringVar(&f.mode, "mode", "", "realserver without a file: dr, tun or nat (default dr)")
-	cmd.Flags().StringVar(&f.gateway, "gateway", "", "realserver nat: the director address the default route must go via")
+	cmd.Flags().StringArrayVar(&f.gateways, "gateway", nil, "realserver nat: the director address the default route must go via, one IPv4 and one IPv6 at most (repeatable or comma-separated)")
 	return cmd
 }
 
@@ -89,7 +89,7 @@ func (f *roleFlags) doctorTarget() (doctor.Target, error) {
 		if err != nil {
 			return doctor.Target{}, err
 		}
-		return doctor.Target{Role: doctor.RoleRealServer, Bindings: d.Bindings, Gateway: d.Gateway}, nil
+		return doctor.Target{Role: doctor.RoleRealServer, Bindings: d.Bindings, Gateways: d.Gateways}, nil
 	}
 	cfg, err := f.loadFile()
 	if err != nil {
@@ -129,9 +129,9 @@ func (f *roleFlags) fileTarget(cfg *config.Config) (doctor.Target, error) {
 	if len(bindings) == 0 {
 		return doctor.Target{}, usageErr("%s: no virtual server lists one of this host's addresses among its real servers or as its sorry server (pass --address ADDR or set LVS_RS_ADDRESS)", cfg.Source)
 	}
-	gw, err := f.gatewayAddr(cfg)
+	gws, err := f.gatewayAddrs(cfg)
 	if err != nil {
 		return doctor.Target{}, err
 	}
-	return doctor.Target{Role: doctor.RoleRealServer, Bindings: bindings, Gateway: gw}, nil
+	return doctor.Target{Role: doctor.RoleRealServer, Bindings: bindings, Gateways: gws}, nil
 }

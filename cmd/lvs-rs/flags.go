@@ -25,7 +25,7 @@ type roleFlags struct {
 	// Real server without a file, or overrides of the file.
 	mode      string
 	vips      []string
-	gateway   string
+	gateways  []string
 	addresses []string
 
 	// Director without a file: the single service of the old scripts.
@@ -105,7 +105,7 @@ func addStartFlags(cmd *cobra.Command, f *roleFlags) {
 	fl.BoolVar(&f.dryRun, "dry-run", false, "print the changes and make none")
 	fl.StringVar(&f.mode, "mode", "", "dr, tun or nat (overrides the file)")
 	fl.StringSliceVar(&f.vips, "vip", nil, "virtual IP address (repeatable or comma-separated; overrides the file)")
-	fl.StringVar(&f.gateway, "gateway", "", "realserver nat: default route via this director address (fe80::1%IFACE for a link-local one)")
+	fl.StringArrayVar(&f.gateways, "gateway", nil, "realserver nat: default route via this director address, one IPv4 and one IPv6 at most (repeatable or comma-separated; fe80::1%IFACE for a link-local one)")
 	fl.StringSliceVar(&f.addresses, "address", nil, "realserver: this host's own real-server address, when not configured yet (default $LVS_RS_ADDRESS)")
 	fl.IntVar(&f.port, "port", -1, "director without a file: service port (required)")
 	fl.StringVar(&f.protocol, "protocol", "tcp", "director without a file: tcp, udp or sctp")

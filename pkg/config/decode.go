@@ -141,7 +141,7 @@ func (d *decoder) document(doc int32) *rawConfig {
 	if e, ok := f.get(topRealserver); ok {
 		p := pathOf("realserver")
 		if rf, ok := d.mapping(e.value, p, realserverKeys(), true); ok {
-			raw.gateway = d.text(&rf, p, gwGateway, "an IP address")
+			raw.gateway = d.gateways(&rf, p)
 		}
 	}
 	if e, ok := f.get(topVirtualServers); ok {

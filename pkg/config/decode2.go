@@ -173,3 +173,42 @@ func (d *decoder) list(f *fields, path fieldPath, key keyID, what string) *rawLi
 	}
 	return l
 }
+
+// gatewayWant is what realserver.gateway must be.
+const gatewayWant = "an IP address or a list of them"
+
+// gateways reads realserver.gateway: one address, read as a list of one,
+// or a list of addresses. An empty list is refused here.
+func (d *decoder) gateways(f *fields, path fieldPath) *rawList {
+	e, ok := f.get(gwGateway)
+	if !ok {
+		return nil
+	}
+	if d.t.kind(d.resolve(e.value)) != sequenceNode {
+		s := d.text(f, path, gwGateway, gatewayWant)
+		return &rawList{pos: s.pos, items: []*rawString{s}, ok: s.ok}
+	}
+	p := path.sub(f.known[gwGateway])
+	items, ok := d.sequence(e.value, p, gatewayWant)
+	l := &rawList{pos: p.at(d.n(e.value)), ok: ok}
+	if !ok || !d.charge(len(items), e.value, p) {
+		l.ok = false
+		return l
+	}
+	if len(items) == 0 {
+		d.ps.add(l.pos, "an empty list; give the director's address, or one IPv4 and one IPv6 address, or leave gateway out")
+		l.ok = false
+		return l
+	}
+	for i, item := range items {
+		ip := p.index(i).at(d.n(item))
+		r := d.resolve(item)
+		if d.t.kind(r) != scalarNode || d.t.isNull(r) {
+			d.ps.add(ip, "must be an IP address, got "+d.describe(item))
+			l.ok = false
+			continue
+		}
+		l.items = append(l.items, &rawString{pos: ip, s: d.t.value(r), ok: true})
+	}
+	return l
+}

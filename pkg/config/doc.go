@@ -55,7 +55,7 @@
 //   - Addresses are plain IPv4 or IPv6 addresses. Refused, with a hint:
 //     a zone (fe80::1%eth0; IPVS has no zones), but on a link-local IPv6
 //     realserver.gateway, which must name its interface so and keeps it
-//     (RealServer.Gateway.Zone()), an IPv4-mapped IPv6
+//     (RealServer.Gateways[i].Zone()), an IPv4-mapped IPv6
 //     address (::ffff:10.0.0.1 is refused, not normalized, because its
 //     family is ambiguous: write 10.0.0.1), the unspecified address,
 //     multicast, 255.255.255.255, a prefix length or a port. A VIP must not
@@ -97,9 +97,17 @@
 //     service and on any of its real servers.
 //   - A host listed as a real server of one VIP both in dr and in tun mode
 //     is an error of RealServerVIPs (the VIP would go on lo and tunl0);
-//     nat next to dr or tun is not. realserver.gateway must be of the
-//     family of a nat VIP of the file when it has any (GatewayProblem
-//     checks it against one host's bindings). A sorry server's host counts as a
+//     nat next to dr or tun is not.
+//   - realserver.gateway is one address or a list of at most one IPv4 and
+//     one IPv6 address (gateway: [10.0.0.1, 2001:db8::1]); two of one
+//     family, or an empty list, are refused at the second (at the list).
+//     RealServer.Gateways holds them, the IPv4 one first. Each must be of
+//     the family of a nat VIP of the file when it has any; a real server
+//     routes through the gateway of each family it serves nat VIPs of
+//     and leaves the other unused. --gateway (RealServerFromFlags,
+//     ParseGateways) may be given twice or as a comma list, by the same
+//     rules; GatewayProblem checks each against one host's bindings.
+//   - A sorry server's host counts as a
 //     real server of its service in the service's mode (the director adds
 //     it so), in RealServerVIPs and for ip_forward's default.
 //

@@ -9,18 +9,19 @@ import (
 
 // RealServerFromFlags builds the configuration of a real server started
 // without a file: lvs-rs start --role realserver --mode MODE --vip ADDR...
-// [--gateway ADDR]. Each vips element may be a comma-separated list.
+// [--gateway ADDR...]. Each vips and gateways element may be a
+// comma-separated list.
 //
 // mode "" means dr. dr and tun need at least one VIP; nat needs none (the
 // director rewrites the destination) but its VIPs are returned too, like
-// RealServerVIPs does. --gateway is only for nat, of the family of a VIP
-// when VIPs are given, and follows realserver.gateway's rules (see
-// ParseGateway: a link-local IPv6 gateway names its interface as the
-// zone, fe80::1%eth0). The bindings are
-// deduplicated and sorted; the Config carries only the gateway. Problems
+// RealServerVIPs does. --gateway is only for nat: at most one IPv4 and
+// one IPv6 address, each of the family of a VIP when VIPs are given, and
+// each by realserver.gateway's rules (see ParseGateway: a link-local IPv6
+// gateway names its interface as the zone, fe80::1%eth0). The bindings are
+// deduplicated and sorted; the Config carries only the gateways. Problems
 // are returned as Errors whose Field is the flag, such as
 // `--vip: "x" is not an IP address`.
-func RealServerFromFlags(mode string, vips []string, gateway string) (*Config, []Binding, error) {
+func RealServerFromFlags(mode string, vips []string, gateways []string) (*Config, []Binding, error) {
 	ps := &problems{}
 	m, modeOK := DefaultMode, true
 	if mode != "" {
@@ -61,18 +62,17 @@ func RealServerFromFlags(mode string, vips []string, gateway string) (*Config, [
 		ps.add(pos{field: "--vip"}, fmt.Sprintf("required with --mode %s (the VIPs this real server accepts traffic for)", m))
 	}
 	cfg := &Config{}
-	if gateway != "" {
+	if len(gateways) > 0 {
 		if modeOK && m != ModeNAT {
 			ps.add(pos{field: "--gateway"}, fmt.Sprintf("only used with --mode nat (it routes replies through the director); this is --mode %s", m))
 		}
-		a, problem := checkGateway(gateway)
-		if problem == "" && modeOK && m == ModeNAT && len(bindings) > 0 && GatewayProblem(a, bindings) != "" {
-			problem = gatewayFamilyProblem(a, familyOf(bindings[0].VIP), "every --vip")
+		gws := gatewayFlags(ps, gateways)
+		for _, gw := range gws {
+			if modeOK && m == ModeNAT && len(bindings) > 0 && GatewayProblem(gw, bindings) != "" {
+				ps.add(pos{field: "--gateway"}, gatewayFamilyProblem(gw, familyOf(bindings[0].VIP), "every --vip"))
+			}
 		}
-		if problem != "" {
-			ps.add(pos{field: "--gateway"}, problem)
-		}
-		cfg.RealServer.Gateway = a
+		cfg.RealServer.Gateways = gws
 	}
 	if err := ps.err(); err != nil {
 		return nil, nil, err

@@ -11,9 +11,9 @@ func TestRealServerFromFlags(t *testing.T) {
 		name     string
 		mode     string
 		vips     []string
-		gateway  string
+		gateways []string
 		want     []Binding
-		wantGate string
+		wantGate []string
 	}{
 		{name: "dr", mode: "dr", vips: []string{"10.0.0.100"}, want: []Binding{{VIP: ip(t, "10.0.0.100"), Mode: ModeDR}}},
 		{name: "default mode, lists, duplicates", vips: []string{"10.0.0.2,10.0.0.1", " 10.0.0.1 "},
@@ -22,12 +22,17 @@ func TestRealServerFromFlags(t *testing.T) {
 			want: []Binding{{VIP: ip(t, "10.0.0.1"), Mode: ModeTUN}, {VIP: ip(t, "10.0.0.2"), Mode: ModeTUN}}},
 		{name: "dr, both families", mode: "dr", vips: []string{"2001:db8::1, 10.0.0.1"},
 			want: []Binding{{VIP: ip(t, "10.0.0.1"), Mode: ModeDR}, {VIP: ip(t, "2001:db8::1"), Mode: ModeDR}}},
-		{name: "nat with gateway, no vip", mode: "nat", gateway: "10.0.0.254", wantGate: "10.0.0.254"},
-		{name: "nat with vip", mode: "nat", vips: []string{"10.0.0.1"}, gateway: "10.0.0.254", wantGate: "10.0.0.254",
+		{name: "nat with gateway, no vip", mode: "nat", gateways: []string{"10.0.0.254"}, wantGate: []string{"10.0.0.254"}},
+		{name: "nat with vip", mode: "nat", vips: []string{"10.0.0.1"}, gateways: []string{"10.0.0.254"}, wantGate: []string{"10.0.0.254"},
 			want: []Binding{{VIP: ip(t, "10.0.0.1"), Mode: ModeNAT}}},
+		{name: "nat, two gateways given twice, no vip", mode: "nat", gateways: []string{"2001:db8::1", "10.0.0.254"},
+			wantGate: []string{"10.0.0.254", "2001:db8::1"}},
+		{name: "nat, both families, gateways as a list", mode: "nat", vips: []string{"2001:db8::100,10.0.0.1"},
+			gateways: []string{"fe80::1%eth0, 10.0.0.254"}, wantGate: []string{"10.0.0.254", "fe80::1%eth0"},
+			want: []Binding{{VIP: ip(t, "10.0.0.1"), Mode: ModeNAT}, {VIP: ip(t, "2001:db8::100"), Mode: ModeNAT}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg, got, err := RealServerFromFlags(tc.mode, tc.vips, tc.gateway)
+			cfg, got, err := RealServerFromFlags(tc.mode, tc.vips, tc.gateways)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -35,8 +40,8 @@ func TestRealServerFromFlags(t *testing.T) {
 				t.Errorf("bindings (-want +got):\n%s", diff)
 			}
 			want := &Config{}
-			if tc.wantGate != "" {
-				want.RealServer.Gateway = ip(t, tc.wantGate)
+			for _, g := range tc.wantGate {
+				want.RealServer.Gateways = append(want.RealServer.Gateways, ip(t, g))
 			}
 			if diff := cmpDiff(want, cfg); diff != "" {
 				t.Errorf("config (-want +got):\n%s", diff)
@@ -61,6 +66,11 @@ func TestRealServerFromFlagsBad(t *testing.T) {
 		{"gateway without nat", "dr", []string{"10.0.0.1"}, "10.0.0.254", []string{
 			`--gateway: only used with --mode nat (it routes replies through the director); this is --mode dr`}},
 		{"bad gateway", "nat", nil, "gw", []string{`--gateway: "gw" is not an IP address`}},
+		{"two IPv4 gateways", "nat", nil, "10.0.0.1,10.0.0.2", []string{
+			`--gateway: 10.0.0.2 is a second IPv4 gateway, after 10.0.0.1: give at most one IPv4 and one IPv6 address`}},
+		{"empty gateway in a list", "nat", nil, "10.0.0.1,", []string{`--gateway: empty address in "10.0.0.1,"`}},
+		{"an IPv6 gateway next to IPv4 VIPs only", "nat", []string{"10.0.0.100"}, "10.0.0.1,2001:db8::1", []string{
+			`--gateway: 2001:db8::1 is IPv6 but every --vip is IPv4: nat replies would not route through it, and it would replace the host's IPv6 default route; give the director's IPv4 address`}},
 		{"tun IPv6", "tun", []string{"2001:db8::1"}, "", []string{
 			`--vip: 2001:db8::1: tun forwards in IPv4-in-IPv4 (ipip) tunnels; an IPv6 service cannot use it (use dr or nat)`}},
 		{"loopback", "dr", []string{"127.0.0.1", "::1"}, "", []string{
@@ -74,7 +84,11 @@ func TestRealServerFromFlagsBad(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg, b, err := RealServerFromFlags(tc.mode, tc.vips, tc.gateway)
+			var gws []string
+			if tc.gateway != "" {
+				gws = []string{tc.gateway}
+			}
+			cfg, b, err := RealServerFromFlags(tc.mode, tc.vips, gws)
 			if cfg != nil || b != nil {
 				t.Errorf("got a config or bindings with an error: %+v %+v", cfg, b)
 			}

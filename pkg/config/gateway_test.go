@@ -2,6 +2,7 @@ package config
 
 import (
 	"net/netip"
+	"slices"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -19,11 +20,13 @@ func TestGatewayFamilyRefused(t *testing.T) {
 			`f.yaml:1:23: realserver.gateway: 2001:db8::1 is IPv6 but every nat VIP of this file is IPv4: nat replies would not route through it, and it would replace the host's IPv6 default route; give the director's IPv4 address`}},
 		{"IPv4 gateway, IPv6 nat real server", "realserver: {gateway: 10.0.0.1}\nvirtual_servers:\n  - {vip: '2001:db8::100', port: 80, real_servers: [{address: '2001:db8::11', mode: nat}]}\n", []string{
 			`f.yaml:1:23: realserver.gateway: 10.0.0.1 is IPv4 but every nat VIP of this file is IPv6: nat replies would not route through it, and it would replace the host's IPv4 default route; give the director's IPv6 address`}},
+		{"a list, its IPv4 gateway without IPv4 nat VIPs", "realserver:\n  gateway: [10.0.0.1, '2001:db8::1']\nvirtual_servers:\n  - {vip: '2001:db8::100', port: 80, mode: nat, real_servers: [{address: '2001:db8::11'}]}\n", []string{
+			`f.yaml:2:13: realserver.gateway[0]: 10.0.0.1 is IPv4 but every nat VIP of this file is IPv6: nat replies would not route through it, and it would replace the host's IPv4 default route; give the director's IPv6 address`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, err := Parse("f.yaml", []byte(tc.doc))
 			if c != nil {
-				t.Errorf("accepted, gateway %s", c.RealServer.Gateway)
+				t.Errorf("accepted, gateways %v", c.RealServer.Gateways)
 			}
 			if diff := cmp.Diff(tc.want, problemLines(t, err)); diff != "" {
 				t.Errorf("(-want +got):\n%s", diff)
@@ -42,6 +45,8 @@ func TestGatewayFamilyAccepted(t *testing.T) {
 		"nat sorry server":  "realserver: {gateway: '2001:db8::1'}\nvirtual_servers:\n  - {vip: '2001:db8::100', port: 80, mode: nat, sorry_server: '2001:db8::99', real_servers: []}\n",
 		"no nat":            "realserver: {gateway: '2001:db8::1'}\nvirtual_servers:\n  - {vip: 10.0.0.100, port: 80, real_servers: [{address: 10.0.0.11}]}\n",
 		"link-local, zoned": "realserver: {gateway: 'fe80::1%eth0'}\nvirtual_servers:\n  - {vip: '2001:db8::100', port: 80, mode: nat, real_servers: [{address: '2001:db8::11'}]}\n",
+		"one per family":    "realserver: {gateway: ['2001:db8::1', 10.0.0.1]}\nvirtual_servers:\n  - {vip: 10.0.0.100, port: 80, mode: nat, real_servers: [{address: 10.0.0.11}]}\n  - {vip: '2001:db8::100', port: 80, mode: nat, real_servers: [{address: '2001:db8::11'}]}\n",
+		"a list of one":     "realserver: {gateway: [10.0.0.1]}\nvirtual_servers:\n  - {vip: 10.0.0.100, port: 80, mode: nat, real_servers: [{address: 10.0.0.11}]}\n",
 	} {
 		c, err := Parse("f.yaml", []byte(doc))
 		if err != nil {
@@ -57,14 +62,14 @@ func TestGatewayFamilyAccepted(t *testing.T) {
 // TestGatewayFromFlagsFamily: --mode nat --vip V --gateway G refuses a G
 // of a family no V has; without --vip there is nothing to compare.
 func TestGatewayFromFlagsFamily(t *testing.T) {
-	_, _, err := RealServerFromFlags("nat", []string{"10.0.0.100,10.0.0.101"}, "2001:db8::1")
+	_, _, err := RealServerFromFlags("nat", []string{"10.0.0.100,10.0.0.101"}, []string{"2001:db8::1"})
 	want := []string{`--gateway: 2001:db8::1 is IPv6 but every --vip is IPv4: nat replies would not route through it, and it would replace the host's IPv6 default route; give the director's IPv4 address`}
 	if diff := cmp.Diff(want, problemLines(t, err)); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 	for _, vips := range [][]string{nil, {"10.0.0.100", "2001:db8::100"}} {
-		cfg, _, err := RealServerFromFlags("nat", vips, "2001:db8::1")
-		if err != nil || cfg.RealServer.Gateway != netip.MustParseAddr("2001:db8::1") {
+		cfg, _, err := RealServerFromFlags("nat", vips, []string{"2001:db8::1"})
+		if err != nil || !slices.Equal(cfg.RealServer.Gateways, []netip.Addr{netip.MustParseAddr("2001:db8::1")}) {
 			t.Errorf("--vip %v: %v, %v", vips, cfg, err)
 		}
 	}
@@ -102,8 +107,8 @@ func TestGatewayZone(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if gw := c.RealServer.Gateway; gw != netip.MustParseAddr("fe80::1%eth0.100") || gw.Zone() != "eth0.100" {
-		t.Errorf("gateway %s, want fe80::1%%eth0.100", gw)
+	if gws := c.RealServer.Gateways; len(gws) != 1 || gws[0] != netip.MustParseAddr("fe80::1%eth0.100") || gws[0].Zone() != "eth0.100" {
+		t.Errorf("gateways %v, want fe80::1%%eth0.100", gws)
 	}
 	for _, tc := range []struct{ gw, want string }{
 		{"fe80::1", `f.yaml:1:23: realserver.gateway: fe80::1 is link-local: name the interface it is reached through, such as fe80::1%eth0`},
@@ -126,11 +131,50 @@ func TestGatewayZone(t *testing.T) {
 	if diff := cmp.Diff(want, problemLines(t, err)); diff != "" {
 		t.Errorf("zones elsewhere (-want +got):\n%s", diff)
 	}
-	cfg, _, err := RealServerFromFlags("nat", nil, "fe80::1%eth1")
-	if err != nil || cfg.RealServer.Gateway.Zone() != "eth1" {
+	cfg, _, err := RealServerFromFlags("nat", nil, []string{"fe80::1%eth1"})
+	if err != nil || len(cfg.RealServer.Gateways) != 1 || cfg.RealServer.Gateways[0].Zone() != "eth1" {
 		t.Errorf("--gateway fe80::1%%eth1: %v, %v", cfg, err)
 	}
 	if _, err := ParseGateway("fe80::1"); err == nil || err.Error() != "fe80::1 is link-local: name the interface it is reached through, such as fe80::1%eth0" {
 		t.Errorf("ParseGateway(fe80::1) = %v", err)
+	}
+}
+
+// TestGatewayList: realserver.gateway takes a list of at most one IPv4
+// and one IPv6 address, each checked as one gateway is, and kept with
+// the IPv4 one first; two of a family, an empty list or an item that is
+// not an address are refused where they are written.
+func TestGatewayList(t *testing.T) {
+	c, err := Parse("f.yaml", []byte("realserver:\n  gateway:\n    - 'fe80::1%eth1'\n    - 10.0.0.1\nvirtual_servers: []\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []netip.Addr{netip.MustParseAddr("10.0.0.1"), netip.MustParseAddr("fe80::1%eth1")}
+	if diff := cmp.Diff(want, c.RealServer.Gateways, cmp.Comparer(func(a, b netip.Addr) bool { return a == b })); diff != "" {
+		t.Errorf("gateways (-want +got):\n%s", diff)
+	}
+	for _, tc := range []struct{ gw, want string }{
+		{"[10.0.0.1, 10.0.0.2]", `f.yaml:1:34: realserver.gateway[1]: 10.0.0.2 is a second IPv4 gateway, after 10.0.0.1 at line 1: give at most one IPv4 and one IPv6 address`},
+		{"['2001:db8::1', 'fe80::1%eth0']", `f.yaml:1:39: realserver.gateway[1]: fe80::1%eth0 is a second IPv6 gateway, after 2001:db8::1 at line 1: give at most one IPv4 and one IPv6 address`},
+		{"[]", `f.yaml:1:23: realserver.gateway: an empty list; give the director's address, or one IPv4 and one IPv6 address, or leave gateway out`},
+		{"[10.0.0.1, fe80::1]", `f.yaml:1:34: realserver.gateway[1]: fe80::1 is link-local: name the interface it is reached through, such as fe80::1%eth0`},
+		{"[10.0.0.1, [2001:db8::1]]", `f.yaml:1:34: realserver.gateway[1]: must be an IP address, got a list`},
+		{"{a: 1}", `f.yaml:1:23: realserver.gateway: must be an IP address or a list of them, got a mapping`},
+	} {
+		_, err := Parse("f.yaml", []byte("realserver: {gateway: "+tc.gw+"}\nvirtual_servers: []\n"))
+		if diff := cmp.Diff([]string{tc.want}, problemLines(t, err)); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", tc.gw, diff)
+		}
+	}
+	_, err = Parse("f.yaml", []byte("realserver:\n  gateway:\n    - 10.0.0.1\n    - 10.0.0.2\nvirtual_servers: []\n"))
+	if diff := cmp.Diff([]string{`f.yaml:4:7: realserver.gateway[1]: 10.0.0.2 is a second IPv4 gateway, after 10.0.0.1 at line 3: give at most one IPv4 and one IPv6 address`}, problemLines(t, err)); diff != "" {
+		t.Errorf("block list (-want +got):\n%s", diff)
+	}
+	gws, err := ParseGateways([]string{"2001:db8::1", "10.0.0.1"})
+	if err != nil || len(gws) != 2 || gws[0] != netip.MustParseAddr("10.0.0.1") {
+		t.Errorf("ParseGateways = %v, %v", gws, err)
+	}
+	if _, err := ParseGateways([]string{"2001:db8::1,2001:db8::2"}); err == nil || err.Error() != "--gateway: 2001:db8::2 is a second IPv6 gateway, after 2001:db8::1: give at most one IPv4 and one IPv6 address" {
+		t.Errorf("ParseGateways(two IPv6) = %v", err)
 	}
 }

@@ -71,8 +71,13 @@ func checkConfig(c *Config) error {
 		}
 	}
 	// A link-local IPv6 gateway has a zone, which no other address has.
-	if g := c.RealServer.Gateway; g.IsValid() && ((g.Zone() != "") != (g.Is6() && g.IsLinkLocalUnicast()) || g.Is4In6() || g.IsUnspecified() || g.IsLoopback()) {
-		return fmt.Errorf("gateway %s", g)
+	for i, g := range c.RealServer.Gateways {
+		if !g.IsValid() || (g.Zone() != "") != (g.Is6() && g.IsLinkLocalUnicast()) || g.Is4In6() || g.IsUnspecified() || g.IsLoopback() {
+			return fmt.Errorf("gateway %s", g)
+		}
+		if i > 0 && familyOf(c.RealServer.Gateways[i-1]) >= familyOf(g) {
+			return fmt.Errorf("gateways %v: more than one of a family, or IPv6 first", c.RealServer.Gateways)
+		}
 	}
 	keys := map[ServiceKey]bool{}
 	for i, vs := range c.VirtualServers {

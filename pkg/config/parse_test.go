@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"io/fs"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -77,7 +78,7 @@ virtual_servers:
 	want := &Config{
 		Source:     "f.yaml",
 		Director:   Director{IPForward: true, DisableRedirects: true},
-		RealServer: RealServerSection{Gateway: ip(t, "10.0.0.1")},
+		RealServer: RealServerSection{Gateways: []netip.Addr{ip(t, "10.0.0.1")}},
 		VirtualServers: []VirtualServer{
 			{
 				VIP: ip(t, "2001:db8::1"), Port: 443, Protocol: TCP, Scheduler: "wlc", PersistenceNetmask: 128, Mode: ModeDR,

@@ -54,7 +54,7 @@ func (m *rawNetmask) at() pos {
 type rawConfig struct {
 	iface     *rawString
 	ipForward *rawBool
-	gateway   *rawString
+	gateway   *rawList // one address is a list of one
 	services  []rawService
 	flags     bool // from the command line: field names are flags
 	rawDirector2

@@ -95,11 +95,13 @@ type Director struct {
 
 // RealServerSection holds the real-server-only settings.
 type RealServerSection struct {
-	// Gateway is the director's address that nat real servers route
-	// through; the zero Addr means "leave routing alone". A link-local
-	// IPv6 gateway carries the interface it is reached through as its
-	// zone (fe80::1%eth0); no other has a zone.
-	Gateway netip.Addr `json:"gateway,omitzero"`
+	// Gateways are the director's addresses that nat real servers route
+	// through, at most one per family, the IPv4 one first; none means
+	// "leave routing alone". A real server routes through the gateway of
+	// each family it serves nat VIPs of. A link-local IPv6 gateway
+	// carries the interface it is reached through as its zone
+	// (fe80::1%eth0); no other has a zone.
+	Gateways []netip.Addr `json:"gateways,omitempty"`
 }
 
 // ServiceKey identifies a virtual service the way the kernel does:

@@ -2,7 +2,6 @@ package config
 
 import (
 	"fmt"
-	"net/netip"
 	"strings"
 )
 
@@ -45,6 +44,8 @@ type validator struct {
 	// natFamilies has bit 1<<4 (1<<6) set when a real server or sorry
 	// server of an IPv4 (IPv6) service uses nat.
 	natFamilies uint8
+	// gatewayAt is where each of cfg.RealServer.Gateways was written.
+	gatewayAt []pos
 }
 
 // servicePlace is what the validator keeps of a service once it has
@@ -101,11 +102,7 @@ func newValidator(raw *rawConfig, ps *problems, services, realServers int) *vali
 		}
 	}
 	if raw.gateway != nil && raw.gateway.ok {
-		gw, problem := checkGateway(raw.gateway.s)
-		if problem != "" {
-			ps.add(raw.gateway.pos, problem)
-		}
-		cfg.RealServer.Gateway = gw
+		cfg.RealServer.Gateways, v.gatewayAt = gateways(ps, raw.gateway.items)
 	}
 	v.first = make(map[ServiceKey]int32, services)
 	if services > 0 {
@@ -159,37 +156,13 @@ func (v *validator) finish(raw *rawConfig) *Config {
 	}
 	v.director2(raw.rawDirector2, &cfg.Director, v.nat)
 	v.markConflicts()
-	if gw := cfg.RealServer.Gateway; gw.IsValid() && v.natFamilies != 0 && v.natFamilies&(1<<familyOf(gw)) == 0 {
-		v.ps.add(raw.gateway.pos, gatewayFamilyProblem(gw, 4+6-familyOf(gw), "every nat VIP of this file"))
-	}
-	return cfg
-}
-
-// gatewayFamilyProblem explains why gw cannot route the replies of nat
-// VIPs (of whom, for the message) that are all of family fam.
-func gatewayFamilyProblem(gw netip.Addr, fam int, whom string) string {
-	return fmt.Sprintf("%s is %s but %s is %s: nat replies would not route through it, and it would replace the host's %s default route; give the director's %s address",
-		gw, familyName(familyOf(gw)), whom, familyName(fam), familyName(familyOf(gw)), familyName(fam))
-}
-
-// GatewayProblem returns what is wrong with gw as the gateway of a real
-// server that has bindings, or "": a gateway of a family that none of its
-// nat VIPs has would route no nat reply, and would replace the host's
-// default route of its own family. A zero gw, or bindings without nat,
-// have no problem (the gateway is then routed on its own or ignored).
-func GatewayProblem(gw netip.Addr, bindings []Binding) string {
-	var natFams uint8
-	var vip netip.Addr
-	for _, b := range bindings {
-		if b.Mode == ModeNAT {
-			natFams |= 1 << familyOf(b.VIP)
-			vip = b.VIP
+	for i, gw := range cfg.RealServer.Gateways {
+		if v.natFamilies != 0 && v.natFamilies&(1<<familyOf(gw)) == 0 {
+			v.ps.add(v.gatewayAt[i], gatewayFamilyProblem(gw, 4+6-familyOf(gw), "every nat VIP of this file"))
 		}
 	}
-	if !gw.IsValid() || natFams == 0 || natFams&(1<<familyOf(gw)) != 0 {
-		return ""
-	}
-	return gatewayFamilyProblem(gw, familyOf(vip), "every nat VIP of this host")
+	sortGateways(cfg.RealServer.Gateways)
+	return cfg
 }
 
 // missing reports that key is absent from the mapping at "at".

@@ -134,7 +134,7 @@ func TestNATGateway(t *testing.T) {
 	}
 	viaDirector, viaOther := dflt("10.3.0.1", 100), dflt("10.3.0.254", 0)
 	nat := rsTarget(config.ModeNAT, "198.51.100.100")
-	nat.Gateway = netip.MustParseAddr("10.3.0.1")
+	nat.Gateways = []netip.Addr{netip.MustParseAddr("10.3.0.1")}
 	h := func(rs ...route) Host { return routed(tree(t, nil), rs) }
 	run(t, checkNATGateway, h(viaDirector), nat, outcome{NameNATGateway, true, nil})
 	run(t, checkNATGateway, h(viaDirector, viaOther), nat,
@@ -143,10 +143,23 @@ func TestNATGateway(t *testing.T) {
 		outcome{NameNATGateway, false, []string{"is a route of type unreachable (metric 10)"}})
 	run(t, checkNATGateway, h(), nat, outcome{NameNATGateway, false, []string{"no default route"}})
 	// IPv6 gateway.
-	nat6 := nat
-	nat6.Gateway = netip.MustParseAddr("2001:db8::1")
-	run(t, checkNATGateway, h(route{Dev: "eth0", Dst: netip.MustParsePrefix("::/0"), Gateway: nat6.Gateway, Metric: 1024}), nat6, outcome{NameNATGateway, true, nil})
+	g6 := netip.MustParseAddr("2001:db8::1")
+	nat6 := rsTarget(config.ModeNAT, "2001:db8:1::100")
+	nat6.Gateways = []netip.Addr{g6}
+	viaDirector6 := route{Dev: "eth0", Dst: netip.MustParsePrefix("::/0"), Gateway: g6, Metric: 1024}
+	run(t, checkNATGateway, h(viaDirector6), nat6, outcome{NameNATGateway, true, nil})
 	run(t, checkNATGateway, h(), rsTarget(config.ModeNAT, "198.51.100.100"), outcome{NameNATGateway, true, []string{"not checked"}})
+	// A gateway of a family the host serves no nat VIP of is not checked.
+	nat.Gateways = []netip.Addr{netip.MustParseAddr("10.3.0.1"), g6}
+	run(t, checkNATGateway, h(viaDirector), nat, outcome{NameNATGateway, true, nil})
+	// A dual-stack nat host: each family's gateway is checked.
+	dual := rsTarget(config.ModeNAT, "198.51.100.100")
+	dual.Bindings = append(dual.Bindings, nat6.Bindings...)
+	dual.Gateways = nat.Gateways
+	if rs := checkNATGateway(t.Context(), h(viaDirector), dual); len(rs) != 2 || !rs[0].OK || rs[1].OK || !strings.Contains(rs[1].Problem, "no default route: replies to clients never reach the director 2001:db8::1") {
+		t.Errorf("dual-stack host without an IPv6 default route: %+v", rs)
+	}
+	run(t, checkNATGateway, h(viaDirector, viaDirector6), dual, outcome{NameNATGateway, true, nil}, outcome{NameNATGateway, true, nil})
 }
 
 func ipvsTree(release, reuse, conntrack, nodest, template string) map[string]string {
@@ -213,7 +226,7 @@ func TestChecksByRole(t *testing.T) {
 		}
 		return out
 	}
-	mixed := Target{Role: RoleRealServer, Gateway: netip.MustParseAddr("10.3.0.1"), Bindings: []config.Binding{
+	mixed := Target{Role: RoleRealServer, Gateways: []netip.Addr{netip.MustParseAddr("10.3.0.1")}, Bindings: []config.Binding{
 		{VIP: netip.MustParseAddr("10.0.0.100"), Mode: config.ModeTUN}, {VIP: netip.MustParseAddr("10.0.0.101"), Mode: config.ModeNAT}}}
 	for _, c := range []struct {
 		tg   Target

@@ -81,9 +81,10 @@ type Target struct {
 	// director must forward IPv6).
 	NAT6 bool
 	// Real server: the VIPs this host serves and how, and the director
-	// address nat replies must route through (zero: not configured).
+	// addresses nat replies must route through, at most one per family
+	// (none: not configured).
 	Bindings []config.Binding
-	Gateway  netip.Addr
+	Gateways []netip.Addr
 }
 
 // DirectorTarget is the director's Target from cfg.
@@ -218,7 +219,7 @@ func Checks(t Target) []Check {
 	if t.hasMode(config.ModeTUN, true) {
 		cs = append(cs, Check{NameRPFilter, checkRPFilter}, Check{NameTunnelMTU, checkTunnelMTU})
 	}
-	if t.hasMode(config.ModeNAT, false) || (len(t.Bindings) == 0 && t.Gateway.IsValid()) {
+	if t.hasMode(config.ModeNAT, false) || (len(t.Bindings) == 0 && len(t.Gateways) > 0) {
 		cs = append(cs, Check{NameNATGateway, checkNATGateway})
 	}
 	return append(cs, Check{NameSysctlD, checkSysctlD})

@@ -85,7 +85,7 @@ func TestKeepAddrOnDown(t *testing.T) {
 // is the director through its zone's interface only.
 func TestNATGatewayLinkLocal(t *testing.T) {
 	nat := rsTarget(config.ModeNAT, "2001:db8:1::100")
-	nat.Gateway = netip.MustParseAddr("fe80::1%eth0")
+	nat.Gateways = []netip.Addr{netip.MustParseAddr("fe80::1%eth0")}
 	h := func(dev string) Host {
 		return routed(tree(t, map[string]string{}), []route{{Dev: dev, Dst: netip.MustParsePrefix("::/0"), Gateway: netip.MustParseAddr("fe80::1"), Metric: 1}})
 	}

@@ -3,41 +3,62 @@ package doctor
 import (
 	"context"
 	"fmt"
+	"net/netip"
+	"slices"
+
+	"github.com/lvs-rs/lvs-rs/pkg/config"
 )
 
 // NameNATGateway is the nat real server's routing check: replies must
 // leave through the director, which un-NATs them, so the default route
 // that wins (lowest metric in the main table) must go via the director's
-// address (realserver.gateway).
+// address (realserver.gateway), in each family whose gateway the real
+// server routes through.
 const NameNATGateway = "nat-gateway"
 
 func checkNATGateway(_ context.Context, h Host, t Target) []Result {
-	if !t.Gateway.IsValid() {
+	var gws []netip.Addr
+	for _, gw := range t.Gateways {
+		if len(t.Bindings) == 0 || slices.ContainsFunc(t.Bindings, func(b config.Binding) bool { return b.Mode == config.ModeNAT && b.VIP.Is6() == gw.Is6() }) {
+			gws = append(gws, gw)
+		}
+	}
+	if len(gws) == 0 {
 		r := ok(NameNATGateway)
-		r.Note = "not checked: the config sets no realserver.gateway (the director's address)"
+		r.Note = "not checked: the config sets no realserver.gateway (the director's address) of the family of this host's nat VIPs"
 		return []Result{r}
 	}
 	rs, err := h.routes()
 	if err != nil {
 		return []Result{problem(NameNATGateway, fmt.Sprintf("cannot read the routing table: %v", err), "run doctor on the host itself")}
 	}
-	fix := fmt.Sprintf("lvs-rs start --role realserver makes %s the default route; remove the other default route or give it a higher metric", t.Gateway)
-	best := defaultRoute(rs, t.Gateway.Is6())
+	var out []Result
+	for _, gw := range gws {
+		out = append(out, natGatewayResult(rs, gw))
+	}
+	return out
+}
+
+// natGatewayResult checks that the default route of gw's family that
+// wins goes via gw.
+func natGatewayResult(rs []route, gw netip.Addr) Result {
+	fix := fmt.Sprintf("lvs-rs start --role realserver makes %s the default route; remove the other default route or give it a higher metric", gw)
+	best := defaultRoute(rs, gw.Is6())
 	switch {
 	case best == nil:
-		return []Result{problem(NameNATGateway, fmt.Sprintf("no default route: replies to clients never reach the director %s", t.Gateway), fix)}
+		return problem(NameNATGateway, fmt.Sprintf("no default route: replies to clients never reach the director %s", gw), fix)
 	case best.Kind != "":
-		return []Result{problem(NameNATGateway,
-			fmt.Sprintf("the default route that wins is a route of type %s (metric %d), not via the director %s: replies to clients are dropped", best.Kind, best.Metric, t.Gateway), fix)}
-	case best.Gateway != t.Gateway.WithZone("") || t.Gateway.Zone() != "" && best.Dev != t.Gateway.Zone():
+		return problem(NameNATGateway,
+			fmt.Sprintf("the default route that wins is a route of type %s (metric %d), not via the director %s: replies to clients are dropped", best.Kind, best.Metric, gw), fix)
+	case best.Gateway != gw.WithZone("") || gw.Zone() != "" && best.Dev != gw.Zone():
 		// A link-local gateway (fe80::1%eth0) is the director only
 		// through the interface its zone names.
 		via := "directly on " + best.Dev
 		if best.Gateway.IsValid() {
 			via = fmt.Sprintf("via %s dev %s", best.Gateway, best.Dev)
 		}
-		return []Result{problem(NameNATGateway,
-			fmt.Sprintf("the default route that wins goes %s (metric %d), not via the director %s: replies bypass the director and clients drop them", via, best.Metric, t.Gateway), fix)}
+		return problem(NameNATGateway,
+			fmt.Sprintf("the default route that wins goes %s (metric %d), not via the director %s: replies bypass the director and clients drop them", via, best.Metric, gw), fix)
 	}
-	return []Result{ok(NameNATGateway)}
+	return ok(NameNATGateway)
 }

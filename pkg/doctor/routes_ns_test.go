@@ -68,7 +68,7 @@ func TestNATGatewayMainTable(t *testing.T) {
 		if netip.MustParseAddr(gw).Is6() {
 			tg = rsTarget(config.ModeNAT, "2001:db8:1::100")
 		}
-		tg.Gateway = netip.MustParseAddr(gw)
+		tg.Gateways = []netip.Addr{netip.MustParseAddr(gw)}
 		var rs []Result
 		if err := ns.Do(func() error {
 			rs = checkNATGateway(t.Context(), host, tg)

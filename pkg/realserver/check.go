@@ -49,15 +49,36 @@ func (r Record) check() error {
 			return bad("fou[%d]: port %d is 0 or listed twice", i, p.Port)
 		}
 	}
-	if rr := r.Route; rr != nil {
-		for name, rt := range map[string]*Route{"route.created": rr.Created, "route.was": rr.Was, "route.replaced": rr.Replaced} {
-			if rt != nil && (!rt.Dst.IsValid() || rt.Dst.Bits() != 0) {
-				return bad("%s: %q is not a default route", name, rt.Dst)
-			}
+	for _, f := range []struct {
+		name string
+		rr   *RouteRecord
+	}{{"route", r.Route}, {"route6", r.Route6}} {
+		if err := f.rr.check(f.name); err != nil {
+			return bad("%v", err)
 		}
-		if rr.Was != nil && (rr.Created == nil || !sameSlot(*rr.Was, *rr.Created)) {
-			return bad("route.was: %s is not in the slot of route.created", rr.Was)
+	}
+	if r.Route6 != nil && (r.Route == nil || r.Route.v6() || !r.Route6.v6()) {
+		return bad("route6: set only for an IPv6 route next to an IPv4 one in route")
+	}
+	return nil
+}
+
+// check validates the record of one default route, named name: default
+// routes only, Was in Created's slot.
+func (rr *RouteRecord) check(name string) error {
+	if rr == nil {
+		return nil
+	}
+	for _, e := range []struct {
+		name string
+		rt   *Route
+	}{{"created", rr.Created}, {"was", rr.Was}, {"replaced", rr.Replaced}} {
+		if e.rt != nil && (!e.rt.Dst.IsValid() || e.rt.Dst.Bits() != 0) {
+			return fmt.Errorf("%s.%s: %q is not a default route", name, e.name, e.rt.Dst)
 		}
+	}
+	if rr.Was != nil && (rr.Created == nil || !sameSlot(*rr.Was, *rr.Created)) {
+		return fmt.Errorf("%s.was: %s is not in the slot of %s.created", name, rr.Was, name)
 	}
 	return nil
 }

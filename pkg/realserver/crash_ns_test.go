@@ -110,7 +110,7 @@ func (h *rsHost) defaults() []string {
 func TestKernelMultipathRestored(t *testing.T) {
 	h := multipathHost(t)
 	before := h.snap()
-	d := Desired{Gateway: natGW}
+	d := Desired{Gateways: gws(natGW)}
 	res := h.start(d)
 	if len(res.Changes) != 1 || res.Changes[0].Old == nil || len(res.Changes[0].Old.NextHops) != 2 {
 		t.Fatalf("start: %q", kinds(res.Changes))
@@ -147,7 +147,7 @@ func TestKernelMultipathRestored(t *testing.T) {
 func TestKernelStopRouteDeviceGone(t *testing.T) {
 	h := multipathHost(t)
 	h.setSysctl(allA, "1")
-	d := Desired{Bindings: append(dr(vip1), bind(config.ModeNAT, vip2)...), Gateway: natGW}
+	d := Desired{Bindings: append(dr(vip1), bind(config.ModeNAT, vip2)...), Gateways: gws(natGW)}
 	h.start(d)
 	l, err := h.ns.Handle.LinkByName("eth1")
 	if err != nil {
@@ -182,7 +182,7 @@ func TestKernelStopRouteDeviceGone(t *testing.T) {
 // exactly; and with the crash, stop alone restores it. Then the same for
 // every write of stop.
 func TestKernelCrashAtEveryWrite(t *testing.T) {
-	d := Desired{Bindings: append(dr(vip1), bind(config.ModeNAT, vip2)...), Gateway: natGW}
+	d := Desired{Bindings: append(dr(vip1), bind(config.ModeNAT, vip2)...), Gateways: gws(natGW)}
 	probe := multipathHost(t)
 	probe.setSysctl(allA, "1")
 	n, _, err := probe.crashing(0, startWith(d))

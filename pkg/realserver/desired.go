@@ -26,14 +26,17 @@ type Desired struct {
 	// config.RealServerFromFlags; a tun binding without a tunnel type is
 	// ipip; its flag is the director's business and ignored here).
 	Bindings []config.Binding
-	// Gateway, when valid, is the director address nat replies must route
-	// through: lvs-rs makes it the default route. A link-local gateway
-	// needs a zone naming its interface (fe80::1%eth0); a zone on any
-	// other IPv6 gateway binds the route to that interface too. It is applied only when
-	// some binding is nat or there are no bindings at all (lvs-rs start
-	// --mode nat --gateway ADDR); a dr/tun-only host ignores it with a
-	// warning, because moving its default route would break it.
-	Gateway netip.Addr
+	// Gateways are the director addresses nat replies must route
+	// through, at most one per family: lvs-rs makes each the default
+	// route of its family. A link-local gateway needs a zone naming its
+	// interface (fe80::1%eth0); a zone on any other IPv6 gateway binds
+	// the route to that interface too. A gateway is applied when some
+	// binding is nat with a VIP of its family, or when there are no
+	// bindings at all (lvs-rs start --mode nat --gateway A --gateway B);
+	// one of a family the host serves no nat VIP of is left unused, and a
+	// dr/tun-only host ignores them with a warning, because moving its
+	// default route would break it.
+	Gateways []netip.Addr
 }
 
 // Normalize checks d and returns it in canonical form: VIPs unmapped,
@@ -77,7 +80,7 @@ func (d Desired) sift() (Desired, []error) {
 		}
 	}
 	sortBindings(bs)
-	out := Desired{Gateway: d.Gateway.Unmap()}
+	out := Desired{}
 	onHost := map[netip.Addr]config.Mode{} // dr or tun
 	for _, b := range bs {
 		switch {
@@ -109,16 +112,47 @@ func (d Desired) sift() (Desired, []error) {
 		}
 		out.Bindings = append(out.Bindings, b)
 	}
-	switch g := out.Gateway; {
-	case !g.IsValid():
-	case g.IsUnspecified() || g.IsMulticast() || g.IsLoopback():
-		bad("gateway %s: not a usable unicast address", g)
-		out.Gateway = netip.Addr{}
-	case g.IsLinkLocalUnicast() && g.Zone() == "":
-		bad("gateway %s: a link-local address is reached through one interface: name it, %s%%IFACE", g, g)
-		out.Gateway = netip.Addr{}
+	for _, g := range d.Gateways {
+		g = g.Unmap()
+		switch {
+		case !g.IsValid():
+			continue
+		case g.IsUnspecified() || g.IsMulticast() || g.IsLoopback():
+			bad("gateway %s: not a usable unicast address", g)
+			continue
+		case g.IsLinkLocalUnicast() && g.Zone() == "":
+			bad("gateway %s: a link-local address is reached through one interface: name it, %s%%IFACE", g, g)
+			continue
+		}
+		if o := out.gateway(g.Is6()); o.IsValid() {
+			if o != g {
+				bad("gateways %s and %s: one gateway per family (%s)", o, g, familyName(g.Is6()))
+			}
+			continue
+		}
+		out.Gateways = append(out.Gateways, g)
 	}
+	slices.SortFunc(out.Gateways, func(a, b netip.Addr) int { return cmp.Compare(a.BitLen(), b.BitLen()) }) // IPv4 first
 	return out, errs
+}
+
+// familyName names a family for messages: IPv6 when v6, else IPv4.
+func familyName(v6 bool) string {
+	if v6 {
+		return "IPv6"
+	}
+	return "IPv4"
+}
+
+// gateway returns d's gateway of a family (IPv6 when v6), the zero Addr
+// when it has none.
+func (d Desired) gateway(v6 bool) netip.Addr {
+	for _, g := range d.Gateways {
+		if g.Is6() == v6 {
+			return g
+		}
+	}
+	return netip.Addr{}
 }
 
 func sortBindings(bs []config.Binding) {
@@ -153,15 +187,29 @@ func tunnelName(b config.Binding) string {
 	return string(b.Tunnel)
 }
 
-// routed reports whether d's gateway is to become the default route.
-func (d Desired) routed() bool {
-	if !d.Gateway.IsValid() {
+// routed reports whether gw, a gateway of d, is to become the default
+// route of its family: when there are no bindings at all, or some
+// binding is nat with a VIP of gw's family.
+func (d Desired) routed(gw netip.Addr) bool {
+	if !gw.IsValid() {
 		return false
 	}
 	if len(d.Bindings) == 0 {
 		return true
 	}
-	return slices.ContainsFunc(d.Bindings, func(b config.Binding) bool { return b.Mode == config.ModeNAT })
+	return d.servesNAT(gw.Is6())
+}
+
+// servesNAT reports whether some binding of d is nat with a VIP of a
+// family (IPv6 when v6).
+func (d Desired) servesNAT(v6 bool) bool {
+	return slices.ContainsFunc(d.Bindings, func(b config.Binding) bool { return b.Mode == config.ModeNAT && b.VIP.Is6() == v6 })
+}
+
+// anyRouted reports whether some gateway of d is to become a default
+// route.
+func (d Desired) anyRouted() bool {
+	return slices.ContainsFunc(d.Gateways, d.routed)
 }
 
 // needsTunnel reports whether any binding is tun through tunl0 (ipip or

@@ -14,7 +14,8 @@
 //	     GUE header carries an IPIP packet, which tunl0 decapsulates
 //	     gre: ip_gre loaded, gre0 up, VIP/32 on gre0, label gre0:N;
 //	     conf/gre0 and conf/all: arp_ignore=1, arp_announce=2, rp_filter=0
-//	nat  no VIP; the default route via Desired.Gateway when given
+//	nat  no VIP; the default route via each of Desired.Gateways (one per
+//	     family) of a family some nat binding's VIP has
 //
 // # Decide, then do
 //
@@ -34,7 +35,9 @@
 // state last applied, each sysctl lvs-rs wrote with the value it found
 // first, each VIP lvs-rs bound, whether tunl0 and gre0 were up before,
 // each GUE receive port lvs-rs added, and the default route lvs-rs set
-// with the one it replaced, recorded whole. Stop works from it alone. A
+// in each family with the one it replaced there, recorded whole (route,
+// and route6 for the IPv6 one while route holds the IPv4 one). Stop
+// works from it alone. A
 // VIP that was already on its device is adopted: wanted, never recorded,
 // never removed; one another tool adds after start saw it absent makes
 // the bind fail with EEXIST and is not recorded either. So is a GUE
@@ -56,13 +59,14 @@
 // Every kernel write is recorded before it is made: the sysctl with the
 // value read just before and the value about to be written, the VIP about
 // to be bound, tunl0 or gre0 about to be created or set up, the GUE
-// receive port about to be added, lvs-rs's default route
-// with the whole route it is about to replace. When the gateway changes,
+// receive port about to be added, lvs-rs's default route of a family
+// with the whole route it is about to replace. Each family's route has
+// its own record, slot and gateway: when the gateway of a family changes,
 // lvs-rs's route in the slot stays recorded as its own too until the
 // replace is done, and the route it replaced first stays the one to put
-// back; when it changes family, lvs-rs's route of the old family is
-// taken back and the route it replaced there put back before the new
-// one is recorded. If that save fails, the
+// back; a family no longer routed (its gateway or its nat VIPs gone) has
+// lvs-rs's route taken back and the route it replaced put back, the
+// other family's untouched. If that save fails, the
 // write is not made. Each run of binds and sysctl writes in a start is
 // recorded in one save before the first of them; one that fails takes
 // back its own intention and those of the writes after it. What a write removes leaves the record only once the
@@ -75,10 +79,14 @@
 // record of an unknown version, or one that names anything the real-server
 // role never creates, is refused with one line naming the file: stop with
 // the lvs-rs that wrote it, or undo by hand what the file lists and delete
-// it. A record that holds anything of a gue or gre tunnel is version 4,
-// so that an lvs-rs that knows neither refuses it rather than leave the
-// GUE ports and gre0 behind; one back from a gateway change under way
-// (route.was) is version 3; others are version 2.
+// it. A record that holds routes of both families (route6) is version 5,
+// so that an lvs-rs of one gateway refuses it rather than leave the IPv6
+// route behind; one that holds anything of a gue or gre tunnel is
+// version 4, so that an lvs-rs that knows neither refuses it rather than
+// leave the GUE ports and gre0 behind; one back from a gateway change
+// under way (route.was) is version 3; others are version 2, which an
+// lvs-rs of one gateway wrote too (its route, of either family, in
+// route) and this one reads and stops.
 //
 // # Decisions beyond the contract
 //
@@ -92,9 +100,16 @@
 //   - IPv6 tun needs ip6tnl; it is rejected with ErrInvalid, naming ip6tnl.
 //   - One VIP in both dr and tun on one host is rejected with ErrInvalid.
 //     nat next to dr or tun is accepted (nat binds nothing).
-//   - nat default route: the gateway is applied only when some binding is
-//     nat, or when there is no binding at all (lvs-rs start --mode nat
-//     --gateway ADDR); a dr/tun-only host ignores it with a warning. lvs-rs
+//   - nat default routes: one gateway per family. A gateway is applied
+//     only when some binding is nat with a VIP of its family, or when
+//     there is no binding at all (lvs-rs start --mode nat --gateway A
+//     --gateway B applies both); a dual-stack nat host gets both routes,
+//     an IPv6-only one of a file with both gateways the IPv6 one alone;
+//     a dr/tun-only host ignores them with a warning. A host with nat VIPs
+//     of a family that has no gateway (while another family has one) is
+//     not refused: its routing may come from elsewhere, so start and
+//     status warn, naming the VIPs, and leave that family's default route
+//     as it is. lvs-rs
 //     adds "default via GATEWAY" with proto static, letting the kernel
 //     choose the device (a link-local gateway names it: fe80::1%eth0 is
 //     "default via fe80::1 dev eth0"; an interface that does not exist is
@@ -184,10 +199,13 @@
 //	  "gre": {"device": "gre0", ...},  // the same for gre0 and gre
 //	  "fou": [{"port": 6080, "present": true,
 //	           "owner": "lvs-rs"}], // GUE receive ports wanted or recorded
-//	  "route": {"gateway": "10.0.0.1", "present": true,
-//	            "owner": "lvs-rs", // "lvs-rs", "adopted" or ""
-//	            "replaced": "default via 10.0.0.254 dev eth0 metric 0"},
+//	  "routes": [{"gateway": "10.0.0.1", "present": true,
+//	              "owner": "lvs-rs", // "lvs-rs", "adopted" or ""
+//	              "replaced": "default via 10.0.0.254 dev eth0 metric 0"},
+//	             {"gateway": "2001:db8::1", ...}],
+//	                               // one per routed gateway, IPv4 first;
 //	                               // only when a gateway route is wanted
+//	  "route": {...},              // the first of routes, as before
 //	  "drift": ["VIP 10.0.0.100 is missing from lo"],  // [] when none
 //	  "warnings": ["..."]          // omitted when none
 //	}

@@ -265,7 +265,7 @@ func (e *executor) sysctl(op arp.Op) error {
 }
 
 // replaceRoute records lvs-rs's route and the whole route it replaces,
-// then replaces. When it replaces lvs-rs's own route (the gateway
+// in the record of the route's family, then replaces. When it replaces lvs-rs's own route (the gateway
 // changed), that one stays recorded as lvs-rs's (Was) until the replace
 // is done, and the route lvs-rs replaced first stays the one to restore.
 // A route the kernel reports with parts lvs-rs cannot set again is never
@@ -275,17 +275,21 @@ func (e *executor) replaceRoute(c Change) error {
 		return fmt.Errorf("default route %s has %s, which lvs-rs cannot restore: not replaced (remove it, or give it another metric)", c.Old, c.Old.Opaque)
 	}
 	nr := c.Route
+	v6 := nr.Dst.Addr().Is6()
 	return e.step(func(r *Record) {
-		if r.Route == nil {
-			r.Route = &RouteRecord{}
+		rr := r.route(v6).clone()
+		if rr == nil {
+			rr = &RouteRecord{}
 		}
 		if c.Old != nil {
-			r.Route.Replaced = c.Old.clone()
+			rr.Replaced = c.Old.clone()
 		}
-		r.Route.Created, r.Route.Was = &nr, c.Own.clone()
+		rr.Created, rr.Was = &nr, c.Own.clone()
+		r.setRoute(v6, rr)
 	}, func() error { return e.k.RouteReplace(c.Route) }, func(r *Record) {
-		if r.Route != nil {
-			r.Route.Was = nil
+		if rr := r.route(v6).clone(); rr != nil {
+			rr.Was = nil
+			r.setRoute(v6, rr)
 		}
 	})
 }
@@ -316,8 +320,10 @@ func forgetAddr(c Change) func(*Record) {
 	}
 }
 
+// forgetRoute drops rt from the record of its family's route.
 func forgetRoute(rt Route) func(*Record) {
-	return func(r *Record) { r.Route = dropRoute(r.Route, rt) }
+	v6 := rt.Dst.Addr().Is6()
+	return func(r *Record) { r.setRoute(v6, dropRoute(r.route(v6), rt)) }
 }
 
 // dropRoute removes route from the record, and the record when it is empty.

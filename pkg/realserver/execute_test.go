@@ -21,7 +21,7 @@ func everything() Desired {
 	b = append(b, bind(config.ModeNAT, netip.MustParseAddr("10.0.0.102"))...)
 	b = append(b, gue(6080, vipGUE)...)
 	b = append(b, gre(vipGRE)...)
-	return Desired{Bindings: b, Gateway: gw}
+	return Desired{Bindings: b, Gateways: gws(gw)}
 }
 
 // apply plans d on f from rec and runs it, returning the new record.

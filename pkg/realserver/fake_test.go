@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"maps"
+	"net/netip"
 	"slices"
 	"strings"
 
@@ -222,4 +223,15 @@ func (f *fakeKernel) RouteDelete(r Route) error {
 	return f.write("route delete "+r.String(), func() {
 		f.routes = slices.DeleteFunc(f.routes, func(x Route) bool { return sameGateway(x, r) })
 	})
+}
+
+// gws lists the valid gateways of gs, as Desired.Gateways.
+func gws(gs ...netip.Addr) []netip.Addr {
+	var out []netip.Addr
+	for _, g := range gs {
+		if g.IsValid() {
+			out = append(out, g)
+		}
+	}
+	return out
 }

@@ -20,20 +20,28 @@ func gatewayHost() *fakeKernel {
 	return f
 }
 
-// TestGatewayChangeInterruptedAtEveryWrite changes the nat gateway of a
-// started host (G1 to G2, IPv4 to IPv6 and back, nat to dr) and
-// interrupts the change at each of its writes in turn: killed right before
-// it (its intention saved), killed right after it, or refused. Then stop
-// (also killed after each of its writes, then run again), or start with
-// the new or the old gateway followed by stop, must put the host back
-// exactly as it was before the first start, without a warning:
-// the route lvs-rs replaced first is never lost, and lvs-rs's own route is
-// never taken for it.
+// TestGatewayChangeInterruptedAtEveryWrite changes the nat gateways of a
+// started host (G1 to G2 in each family, IPv4 to IPv6 and back, one
+// family to both and back, both at once, nat to dr) and interrupts the
+// change at each of its writes in turn: killed right before it (its
+// intention saved), killed right after it, or refused. Then stop (also
+// killed after each of its writes, then run again), or start with the
+// new or the old gateways followed by stop, must put the host back
+// exactly as it was before the first start, without a warning: the
+// route lvs-rs replaced first in each family is never lost, and lvs-rs's
+// own route is never taken for it.
 func TestGatewayChangeInterruptedAtEveryWrite(t *testing.T) {
 	g1, g2 := netip.MustParseAddr("10.1.0.1"), netip.MustParseAddr("10.1.0.2")
 	g6, g6b := netip.MustParseAddr("2001:db8::1"), netip.MustParseAddr("2001:db8::2")
-	nat := func(g netip.Addr) Desired { return Desired{Bindings: bind(config.ModeNAT, vip1), Gateway: g} }
-	version3 := 0 // interrupted changes recorded as version 3
+	// nat serves a nat VIP of each family gs has a gateway of.
+	nat := func(gs ...netip.Addr) Desired {
+		d := Desired{Gateways: gs}
+		for _, g := range gs {
+			d.Bindings = append(d.Bindings, bind(config.ModeNAT, map[bool]netip.Addr{false: vip1, true: vip6}[g.Is6()])...)
+		}
+		return d
+	}
+	version3, version5 := 0, 0 // interrupted changes recorded as version 3, records of two routes
 	for _, c := range []struct {
 		name   string
 		d1, d2 Desired
@@ -43,17 +51,32 @@ func TestGatewayChangeInterruptedAtEveryWrite(t *testing.T) {
 		{"v4->v6", nat(g1), nat(g6)},
 		{"v6->v4", nat(g6), nat(g1)},
 		{"nat->dr", nat(g1), Desired{Bindings: dr(vip1)}},
+		{"v4->both", nat(g1), nat(g1, g6)},
+		{"v6->both", nat(g6), nat(g1, g6)},
+		{"both->v6", nat(g1, g6), nat(g6)},
+		{"both->v4", nat(g1, g6), nat(g1)},
+		{"both, G1->G2 in each", nat(g1, g6), nat(g2, g6b)},
+		{"both, v4 G1->G2", nat(g1, g6), nat(g2, g6)},
+		{"both->dr", nat(g1, g6), Desired{Bindings: dr(vip1)}},
 	} {
 		interruptEveryWrite(t, c.name, gatewayHost, c.d1, c.d2, func(name string, rec Record) {
-			if changing := rec.Route != nil && rec.Route.Was != nil; changing != (rec.Version == changingVersion) {
-				t.Errorf("%s: record version %d with a change under way %v: want version %d exactly while one is", name, rec.Version, changing, changingVersion)
-			} else if changing {
+			changing := rec.Route != nil && rec.Route.Was != nil || rec.Route6 != nil && rec.Route6.Was != nil
+			want := 0 // plain: what runCrashing's record starts with, or recordVersion
+			switch {
+			case rec.Route6 != nil:
+				want = dualVersion
+				version5++
+			case changing:
+				want = changingVersion
 				version3++
+			}
+			if rec.Version != want && (want != 0 || rec.Version != recordVersion) {
+				t.Errorf("%s: record version %d (change under way %v, IPv6 route next to an IPv4 one %v), want %d", name, rec.Version, changing, rec.Route6 != nil, want)
 			}
 		})
 	}
-	if version3 == 0 {
-		t.Error("no interrupted change was recorded as version 3: the version check proves nothing")
+	if version3 == 0 || version5 == 0 {
+		t.Errorf("interrupted changes recorded as version 3: %d, as version 5: %d: the version check proves nothing", version3, version5)
 	}
 }
 

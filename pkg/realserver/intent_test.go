@@ -415,7 +415,7 @@ func TestOpaqueRouteNeverReplaced(t *testing.T) {
 	odd.Opaque = "an encapsulation (mpls 100)"
 	f.routes = []Route{odd}
 	saves := 0
-	changes, _ := Plan(Desired{Gateway: gw}, f.observed(Record{}))
+	changes, _ := Plan(Desired{Gateways: gws(gw)}, f.observed(Record{}))
 	e := &executor{k: f, save: func(Record, []byte) error { saves++; return nil }}
 	err := e.run(context.Background(), changes)
 	if err == nil || !strings.Contains(err.Error(), "encapsulation") || !strings.Contains(err.Error(), gw2.String()) {

@@ -48,18 +48,21 @@ func keyPaths(t *testing.T, v any) []string {
 }
 
 func fullReport() *Report {
-	return &Report{
+	r := &Report{
 		Applied: true, Source: "state",
 		VIPs: []VIPRow{{VIP: vip1, Mode: config.ModeDR, Device: "lo", Present: true, Owner: "lvs-rs"},
 			{VIP: vip2, Mode: config.ModeTUN, Device: "tunl0", Tunnel: "gue port 6080", Present: true, Owner: "lvs-rs"}},
-		Sysctls:  []SysctlRow{{Key: loI, Wanted: "1", Actual: "0"}},
-		Tunnel:   &TunnelRow{Device: "tunl0", Exists: true, Up: true},
-		GRE:      &TunnelRow{Device: "gre0", Exists: true},
-		FOU:      []FOURow{{Port: 6080, Present: true, Owner: "adopted"}},
-		Route:    &RouteStatus{Gateway: gw, Present: true, Owner: "lvs-rs", Replaced: "default via 10.1.0.254 dev eth0 metric 0"},
+		Sysctls: []SysctlRow{{Key: loI, Wanted: "1", Actual: "0"}},
+		Tunnel:  &TunnelRow{Device: "tunl0", Exists: true, Up: true},
+		GRE:     &TunnelRow{Device: "gre0", Exists: true},
+		FOU:     []FOURow{{Port: 6080, Present: true, Owner: "adopted"}},
+		Routes: []RouteStatus{{Gateway: gw, Present: true, Owner: "lvs-rs", Replaced: "default via 10.1.0.254 dev eth0 metric 0"},
+			{Gateway: gw6, Present: false}},
 		Drift:    []string{"sysctl net/ipv4/conf/lo/arp_ignore: want 1, have 0"},
 		Warnings: []string{"w"},
 	}
+	r.Route = &r.Routes[0]
+	return r
 }
 
 // TestReportJSONShape pins the documented field names of status -o json.
@@ -69,6 +72,7 @@ func TestReportJSONShape(t *testing.T) {
 		"fou", "fou[].owner", "fou[].port", "fou[].present",
 		"gre", "gre.device", "gre.exists", "gre.up", "gre.was_up",
 		"route", "route.gateway", "route.owner", "route.present", "route.replaced",
+		"routes", "routes[].gateway", "routes[].owner", "routes[].present", "routes[].replaced",
 		"source",
 		"sysctls", "sysctls[].actual", "sysctls[].key", "sysctls[].ok", "sysctls[].wanted",
 		"tunnel", "tunnel.device", "tunnel.exists", "tunnel.up", "tunnel.was_up",
@@ -94,7 +98,7 @@ func TestReportJSONShape(t *testing.T) {
 func TestRecordJSONShape(t *testing.T) {
 	r := Record{
 		Version:   1,
-		Desired:   specOf(Desired{Bindings: append(dr(vip1), gue(6080, vip2)...), Gateway: gw}),
+		Desired:   specOf(Desired{Bindings: append(dr(vip1), gue(6080, vip2)...), Gateways: gws(gw, gw6)}),
 		Sysctls:   []sysctl.Record{rec(loI, "0", "1")},
 		Addresses: []AddrRecord{addrRecord(onLo(vip1, "lo:0"))},
 		Tunnel:    &TunnelRecord{Dev: "tunl0", Created: true},
@@ -102,10 +106,11 @@ func TestRecordJSONShape(t *testing.T) {
 		FOU:       []FOURecord{{Port: 6080}},
 		Route: &RouteRecord{Created: &Route{Dst: defaultDst(gw), Gateway: gw, Metric: 0, Protocol: 4}, Was: &Route{Dst: defaultDst(gw), Gateway: gw2, Metric: 0, Protocol: 4}, Replaced: &Route{Dst: defaultDst(gw), Table: 254, Type: 1, Scope: 0, Gateway: gw2, Dev: "eth0", Src: vip1, OnLink: true,
 			NextHops: []NextHop{{Gateway: gw2, Dev: "eth1", Weight: 2, OnLink: true}}, Metrics: RouteMetrics{MTU: 1400, Hoplimit: 64}}},
+		Route6: &RouteRecord{Created: ptr(gatewayRoute(gw6))},
 	}
 	want := []string{
 		"addresses", "addresses[].dev", "addresses[].host_scope", "addresses[].label", "addresses[].prefix",
-		"desired", "desired.bindings", "desired.bindings[].mode", "desired.bindings[].port", "desired.bindings[].tunnel", "desired.bindings[].vip", "desired.gateway",
+		"desired", "desired.bindings", "desired.bindings[].mode", "desired.bindings[].port", "desired.bindings[].tunnel", "desired.bindings[].vip", "desired.gateway", "desired.gateway6",
 		"fou", "fou[].port",
 		"gre", "gre.created", "gre.dev", "gre.was_up",
 		"route", "route.created", "route.created.dst", "route.created.gateway", "route.created.metric", "route.created.protocol",
@@ -114,6 +119,8 @@ func TestRecordJSONShape(t *testing.T) {
 		"route.replaced.nexthops", "route.replaced.nexthops[].dev", "route.replaced.nexthops[].gateway", "route.replaced.nexthops[].onlink", "route.replaced.nexthops[].weight",
 		"route.replaced.onlink", "route.replaced.src", "route.replaced.table", "route.replaced.type",
 		"route.was", "route.was.dst", "route.was.gateway", "route.was.metric", "route.was.protocol",
+		"route6", "route6.created", "route6.created.dst", "route6.created.gateway", "route6.created.metric", "route6.created.protocol",
+		"route6.created.table", "route6.created.type",
 		"sysctls", "sysctls[].key", "sysctls[].prior", "sysctls[].wrote",
 		"tunnel", "tunnel.created", "tunnel.dev", "tunnel.was_up",
 		"version",
@@ -140,7 +147,7 @@ func TestWriteTable(t *testing.T) {
 	for _, want := range []string{
 		"VIP", "10.0.0.100", "lo", "yes",
 		"SYSCTL", "WANTED", "ACTUAL", "net/ipv4/conf/lo/arp_ignore",
-		"tunl0", "default via 10.1.0.1",
+		"tunl0", "default via 10.1.0.1", "default via 2001:db8::1  no",
 		"tun (gue port 6080)", "gre0", "GUE PORT", "udp/6080",
 		"drift:\n  sysctl net/ipv4/conf/lo/arp_ignore: want 1, have 0",
 		"warning: w",

@@ -340,7 +340,7 @@ func TestKernelNAT(t *testing.T) {
 	}
 	before := h.snap()
 	gwAddr := netip.MustParseAddr("10.9.0.1")
-	d := Desired{Bindings: bind(config.ModeNAT, vip1), Gateway: gwAddr}
+	d := Desired{Bindings: bind(config.ModeNAT, vip1), Gateways: gws(gwAddr)}
 
 	res := h.start(d)
 	if len(res.Changes) != 1 || res.Changes[0].Kind != ReplaceRoute || res.Changes[0].Old == nil {

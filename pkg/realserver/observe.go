@@ -50,21 +50,24 @@ type FOUState struct {
 	Ports []tunnel.FOUPort
 }
 
-// checkGatewayDevice refuses, before any change, a link-local gateway
-// whose zone names an interface this host does not have: the route goes
-// through that interface. Start checks it; status does not (an interface
-// gone since start is drift there: the route is missing).
+// checkGatewayDevice refuses, before any change, a routed link-local
+// gateway whose zone names an interface this host does not have: the
+// route goes through that interface. Start checks it; status does not
+// (an interface gone since start is drift there: the route is missing).
 func checkGatewayDevice(h *netlink.Handle, d Desired) error {
-	z := d.Gateway.Zone()
-	if z == "" || !d.routed() {
-		return nil
-	}
-	l, err := newLinkNames(h).link(z)
-	if err != nil {
-		return err
-	}
-	if l == nil {
-		return fmt.Errorf("%w: gateway %s: no interface %s on this host", ErrInvalid, d.Gateway, z)
+	names := newLinkNames(h)
+	for _, gw := range d.Gateways {
+		z := gw.Zone()
+		if z == "" || !d.routed(gw) {
+			continue
+		}
+		l, err := names.link(z)
+		if err != nil {
+			return err
+		}
+		if l == nil {
+			return fmt.Errorf("%w: gateway %s: no interface %s on this host", ErrInvalid, gw, z)
+		}
 	}
 	return nil
 }
@@ -114,7 +117,7 @@ func Observe(h *netlink.Handle, t sysctl.Tree, d Desired, rec Record) (Observed,
 		}
 		o.Sysctls[k] = v
 	}
-	if d.routed() || rec.Route != nil { // the only plans that look at routes
+	if d.canon().anyRouted() || rec.Route != nil { // the only plans that look at routes
 		if o.Routes, err = defaultRoutes(h, names); err != nil {
 			return o, err
 		}

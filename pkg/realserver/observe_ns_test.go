@@ -50,7 +50,7 @@ func TestKernelObserveOnlyWhatPlanReads(t *testing.T) {
 		if drObs, err = Observe(h.ns.Handle, h.opt.tree(), Desired{Bindings: dr(vip1)}, Record{}); err != nil {
 			return err
 		}
-		nat, err = Observe(h.ns.Handle, h.opt.tree(), Desired{Bindings: bind(config.ModeNAT, vip2), Gateway: netip.MustParseAddr("192.0.2.254")}, Record{})
+		nat, err = Observe(h.ns.Handle, h.opt.tree(), Desired{Bindings: bind(config.ModeNAT, vip2), Gateways: gws(netip.MustParseAddr("192.0.2.254"))}, Record{})
 		return err
 	})
 	var elsewhere []vip.Addr

@@ -170,7 +170,7 @@ func TestKernelAppendedDefaultRouteRestored(t *testing.T) {
 		return out
 	}
 	before, first := h.snap(), order()
-	h.start(Desired{Bindings: bind(config.ModeNAT, vip1), Gateway: natGW})
+	h.start(Desired{Bindings: bind(config.ModeNAT, vip1), Gateways: gws(natGW)})
 	if got := order(); !slices.Equal(got, []string{natGW.String(), "10.9.0.253"}) {
 		t.Errorf("default routes after start: %v", got)
 	}

@@ -6,8 +6,10 @@ import (
 	"net/netip"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/lvs-rs/lvs-rs/pkg/arp"
+	"github.com/lvs-rs/lvs-rs/pkg/config"
 	"github.com/lvs-rs/lvs-rs/pkg/tunnel"
 	"github.com/lvs-rs/lvs-rs/pkg/vip"
 	"golang.org/x/sys/unix"
@@ -25,11 +27,13 @@ import (
 //  2. Sysctl sets, before any VIP is bound, so the host never answers ARP
 //     for a VIP;
 //  3. Bind, in VIP order;
-//  4. ReplaceRoute (after taking back lvs-rs's route of the other family
-//     and putting back the route it replaced there, when the gateway
-//     changed family);
+//  4. ReplaceRoute, for each family whose gateway is routed, IPv4 first
+//     (after taking back lvs-rs's route of that family and putting back
+//     the route it replaced, when it is in another slot: the metric
+//     of an older lvs-rs);
 //  5. Unbind / ForgetAddr of VIPs lvs-rs bound that are no longer wanted;
-//  6. DeleteRoute, RestoreRoute / ForgetRoute;
+//  6. DeleteRoute, RestoreRoute / ForgetRoute of each family whose
+//     gateway is no longer routed, IPv4 first;
 //  7. Sysctl restores and forgets, only after the VIPs they protected are
 //     gone;
 //  8. DeleteFOU / ForgetFOU, then TunnelDown / DeleteTunnel /
@@ -41,7 +45,8 @@ import (
 // receive port already on its UDP port. Only recorded
 // objects are ever removed or restored. The warnings name what is left as
 // is: sysctls and routes someone changed since lvs-rs wrote them, VIPs on
-// other devices, an ignored gateway.
+// other devices, an ignored gateway, nat VIPs of a family that has no
+// gateway.
 func Plan(d Desired, o Observed) ([]Change, []string) {
 	d = d.canon()
 	rec := o.Record
@@ -117,54 +122,12 @@ func Plan(d Desired, o Observed) ([]Change, []string) {
 		}
 	}
 
-	// 4. and 6. The default route.
-	if d.routed() {
-		want := gatewayRoute(d.Gateway)
-		rr := rec.Route
-		if s := rr.slot(); s != nil && !sameSlot(*s, want) {
-			// The gateway changed family: the old route is in another
-			// slot (or, lvs-rs's deleted, the replaced one is still to
-			// be put back there), and goes before the record holds the
-			// new one.
-			c, w := unroute(rr, o.Routes)
-			adds, warns = append(adds, c...), append(warns, w...)
-			rr = nil
-		}
-		i := slices.IndexFunc(o.Routes, func(r Route) bool { return sameSlot(r, want) })
-		switch {
-		case !slices.ContainsFunc(o.Routes, func(r Route) bool { return sameGateway(r, want) }):
-			c := Change{Kind: ReplaceRoute, Route: want}
-			if i >= 0 {
-				if own := rr.own(o.Routes[i]); own != nil {
-					c.Own = own.clone()
-				} else {
-					c.Old = o.Routes[i].clone()
-				}
-			}
-			adds = append(adds, c)
-		case rr != nil && rr.Was != nil:
-			// A gateway change was under way and the kernel holds the
-			// wanted route: that one is lvs-rs's, the other is forgotten.
-			gone := rr.Was
-			if sameGateway(want, *rr.Was) {
-				gone = rr.Created
-			}
-			adds = append(adds, Change{Kind: ForgetRoute, Route: *gone})
-		}
-		if j := slices.IndexFunc(o.Routes, func(r Route) bool { return sameGateway(r, want) }); j >= 0 {
-			for _, r := range competing(o.Routes, j) {
-				warns = append(warns, competingWarning(r, want))
-			}
-		}
-	} else {
-		if d.Gateway.IsValid() {
-			warns = append(warns, fmt.Sprintf("gateway %s ignored: no nat VIP on this host, and its default route stays as it is", d.Gateway))
-		}
-		if rec.Route != nil {
-			c, w := unroute(rec.Route, o.Routes)
-			dels, warns = append(dels, c...), append(warns, w...)
-		}
+	// 4. and 6. The default routes, one per family.
+	for _, v6 := range []bool{false, true} {
+		a, dl, w := planRoute(d, v6, rec.route(v6), o.Routes)
+		adds, dels, warns = append(adds, a...), append(dels, dl...), append(warns, w...)
 	}
+	warns = append(warns, gatewayWarnings(d)...)
 
 	// 7. Sysctl restores.
 	for _, op := range restores {
@@ -269,6 +232,90 @@ func fouDels(ports []uint16, o FOUState, rec []FOURecord) []Change {
 		}
 	}
 	return out
+}
+
+// planRoute plans the default route of a family (IPv6 when v6): the
+// adds that make d's gateway of that family the default route when it is
+// routed, or the deletes that take back lvs-rs's route of that family
+// (rr, its record) when it is not, and the warnings.
+func planRoute(d Desired, v6 bool, rr *RouteRecord, routes []Route) (adds, dels []Change, warns []string) {
+	gw := d.gateway(v6)
+	if !d.routed(gw) {
+		if rr != nil {
+			dels, warns = unroute(rr, routes)
+		}
+		return nil, dels, warns
+	}
+	want := gatewayRoute(gw)
+	if s := rr.slot(); s != nil && !sameSlot(*s, want) {
+		// lvs-rs's route is in another slot (an older lvs-rs's metric),
+		// or, lvs-rs's deleted, the replaced one is still to be put back
+		// there: it goes before the record holds the new one.
+		adds, warns = unroute(rr, routes)
+		rr = nil
+	}
+	i := slices.IndexFunc(routes, func(r Route) bool { return sameSlot(r, want) })
+	j := slices.IndexFunc(routes, func(r Route) bool { return sameGateway(r, want) })
+	switch {
+	case j < 0:
+		c := Change{Kind: ReplaceRoute, Route: want}
+		if i >= 0 {
+			if own := rr.own(routes[i]); own != nil {
+				c.Own = own.clone()
+			} else {
+				c.Old = routes[i].clone()
+			}
+		}
+		adds = append(adds, c)
+	case rr != nil && rr.Was != nil:
+		// A gateway change was under way and the kernel holds the
+		// wanted route: that one is lvs-rs's, the other is forgotten.
+		gone := rr.Was
+		if sameGateway(want, *rr.Was) {
+			gone = rr.Created
+		}
+		adds = append(adds, Change{Kind: ForgetRoute, Route: *gone})
+	}
+	if j >= 0 {
+		for _, r := range competing(routes, j) {
+			warns = append(warns, competingWarning(r, want))
+		}
+	}
+	return adds, nil, warns
+}
+
+// gatewayWarnings names what d's gateways leave undone: all of them
+// ignored on a host with bindings but no nat one, and, when d has a
+// gateway, the nat VIPs of a family it has none of (their replies follow
+// whatever default route the host has of that family, which lvs-rs
+// leaves as it is: routing may come from elsewhere).
+func gatewayWarnings(d Desired) []string {
+	if len(d.Gateways) == 0 || len(d.Bindings) == 0 {
+		return nil
+	}
+	if !d.servesNAT(false) && !d.servesNAT(true) {
+		var gws []string
+		for _, g := range d.Gateways {
+			gws = append(gws, g.String())
+		}
+		return []string{fmt.Sprintf("gateway %s ignored: no nat VIP on this host, and its default route stays as it is", strings.Join(gws, ", "))}
+	}
+	var warns []string
+	for _, v6 := range []bool{false, true} {
+		if !d.servesNAT(v6) || d.gateway(v6).IsValid() {
+			continue
+		}
+		var vips []string
+		for _, b := range d.Bindings {
+			if b.Mode == config.ModeNAT && b.VIP.Is6() == v6 {
+				vips = append(vips, b.VIP.String())
+			}
+		}
+		fam := familyName(v6)
+		warns = append(warns, fmt.Sprintf("no %s gateway for the nat VIPs %s: lvs-rs leaves the host's %s default route as it is; their replies reach clients only if it goes via the director (give realserver.gateway the director's %s address, or --gateway)",
+			fam, strings.Join(vips, ", "), fam, fam))
+	}
+	return warns
 }
 
 // competingWarning says that r may carry the replies that lvs-rs's

@@ -267,15 +267,15 @@ func TestPlan(t *testing.T) {
 			}, warns: 1},
 		{name: "IPv6 dr: /128 on lo, no label, no sysctl", d: Desired{Bindings: dr(vip6)}, o: host(),
 			want: []Change{{Kind: Bind, Addr: onLo(vip6, "")}}},
-		{name: "nat without VIPs: default route added", d: Desired{Gateway: gw}, o: host(),
+		{name: "nat without VIPs: default route added", d: Desired{Gateways: gws(gw)}, o: host(),
 			want: []Change{{Kind: ReplaceRoute, Route: wantRoute}}},
-		{name: "nat: a default route at the same metric is replaced and recorded", d: Desired{Bindings: bind(config.ModeNAT, vip1), Gateway: gw},
+		{name: "nat: a default route at the same metric is replaced and recorded", d: Desired{Bindings: bind(config.ModeNAT, vip1), Gateways: gws(gw)},
 			o:    with(host(), func(o *Observed) { o.Routes = []Route{old} }),
 			want: []Change{{Kind: ReplaceRoute, Route: wantRoute, Old: &old}}},
-		{name: "nat: a default route at another metric stays", d: Desired{Gateway: gw},
+		{name: "nat: a default route at another metric stays", d: Desired{Gateways: gws(gw)},
 			o:    with(host(), func(o *Observed) { o.Routes = []Route{defRoute(gw2, "eth0", 100)} }),
 			want: []Change{{Kind: ReplaceRoute, Route: wantRoute}}},
-		{name: "nat: default already via the gateway: adopted", d: Desired{Gateway: gw},
+		{name: "nat: default already via the gateway: adopted", d: Desired{Gateways: gws(gw)},
 			o: with(host(), func(o *Observed) { o.Routes = []Route{defRoute(gw, "eth0", 0)} })},
 		{name: "stop nat: delete ours, restore the replaced one", d: Desired{},
 			o: with(host(), func(o *Observed) {
@@ -290,7 +290,7 @@ func TestPlan(t *testing.T) {
 			}),
 			want:  []Change{{Kind: ForgetRoute, Route: wantRoute}, {Kind: ForgetRoute, Route: old}},
 			warns: 2},
-		{name: "nat: a multipath default route is replaced and recorded whole", d: Desired{Gateway: gw},
+		{name: "nat: a multipath default route is replaced and recorded whole", d: Desired{Gateways: gws(gw)},
 			o:    with(host(), func(o *Observed) { o.Routes = []Route{multipath()} }),
 			want: []Change{{Kind: ReplaceRoute, Route: wantRoute, Old: ptr(multipath())}}},
 		{name: "stop nat after a crash before the replace: the slot holds the replaced route, forget both", d: Desired{},
@@ -310,31 +310,31 @@ func TestPlan(t *testing.T) {
 				o.Record = Record{Route: &RouteRecord{Replaced: ptr(multipath())}}
 			}),
 			want: []Change{{Kind: ForgetRoute, Route: multipath()}}},
-		{name: "start after a crash before the replace: replace, recording the same route", d: Desired{Gateway: gw},
+		{name: "start after a crash before the replace: replace, recording the same route", d: Desired{Gateways: gws(gw)},
 			o: with(host(), func(o *Observed) {
 				o.Routes = []Route{multipath()}
 				o.Record = Record{Route: &RouteRecord{Created: &wantRoute, Replaced: ptr(multipath())}}
 			}),
 			want: []Change{{Kind: ReplaceRoute, Route: wantRoute, Old: ptr(multipath())}}},
-		{name: "gateway change: lvs-rs's route is replaced, the route it replaced first stays recorded", d: Desired{Gateway: gw2},
+		{name: "gateway change: lvs-rs's route is replaced, the route it replaced first stays recorded", d: Desired{Gateways: gws(gw2)},
 			o: with(host(), func(o *Observed) {
 				o.Routes = []Route{wantRoute}
 				o.Record = Record{Route: &RouteRecord{Created: &wantRoute, Replaced: ptr(multipath())}}
 			}),
 			want: []Change{{Kind: ReplaceRoute, Route: gatewayRoute(gw2), Own: &wantRoute}}},
-		{name: "start after a crash before a gateway change's replace: the slot holds Was, lvs-rs's", d: Desired{Gateway: gw2},
+		{name: "start after a crash before a gateway change's replace: the slot holds Was, lvs-rs's", d: Desired{Gateways: gws(gw2)},
 			o: with(host(), func(o *Observed) {
 				o.Routes = []Route{wantRoute}
 				o.Record = Record{Route: &RouteRecord{Created: ptr(gatewayRoute(gw2)), Was: &wantRoute, Replaced: ptr(multipath())}}
 			}),
 			want: []Change{{Kind: ReplaceRoute, Route: gatewayRoute(gw2), Own: &wantRoute}}},
-		{name: "start after a crash after a gateway change's replace: Was is forgotten", d: Desired{Gateway: gw2},
+		{name: "start after a crash after a gateway change's replace: Was is forgotten", d: Desired{Gateways: gws(gw2)},
 			o: with(host(), func(o *Observed) {
 				o.Routes = []Route{gatewayRoute(gw2)}
 				o.Record = Record{Route: &RouteRecord{Created: ptr(gatewayRoute(gw2)), Was: &wantRoute, Replaced: ptr(multipath())}}
 			}),
 			want: []Change{{Kind: ForgetRoute, Route: wantRoute}}},
-		{name: "start with the old gateway after a crash before the replace: Created is forgotten", d: Desired{Gateway: gw},
+		{name: "start with the old gateway after a crash before the replace: Created is forgotten", d: Desired{Gateways: gws(gw)},
 			o: with(host(), func(o *Observed) {
 				o.Routes = []Route{wantRoute}
 				o.Record = Record{Route: &RouteRecord{Created: ptr(gatewayRoute(gw2)), Was: &wantRoute, Replaced: ptr(multipath())}}
@@ -346,11 +346,11 @@ func TestPlan(t *testing.T) {
 				o.Record = Record{Route: &RouteRecord{Created: ptr(gatewayRoute(gw2)), Was: &wantRoute, Replaced: ptr(multipath())}}
 			}),
 			want: []Change{{Kind: ForgetRoute, Route: gatewayRoute(gw2)}, {Kind: DeleteRoute, Route: wantRoute}, {Kind: RestoreRoute, Route: multipath()}}},
-		{name: "IPv6 gateway after a crash between deleting lvs-rs's IPv4 route and restoring: restore first", d: Desired{Gateway: vip6},
+		{name: "IPv6 gateway after a crash between deleting lvs-rs's IPv4 route and restoring: IPv6 route added, IPv4 one restored", d: Desired{Gateways: gws(vip6)},
 			o: with(host(), func(o *Observed) {
 				o.Record = Record{Route: &RouteRecord{Replaced: ptr(multipath())}}
 			}),
-			want: []Change{{Kind: RestoreRoute, Route: multipath()}, {Kind: ReplaceRoute, Route: gatewayRoute(vip6)}}},
+			want: []Change{{Kind: ReplaceRoute, Route: gatewayRoute(vip6)}, {Kind: RestoreRoute, Route: multipath()}}},
 		{name: "start after a crash before a bind: the intended VIP is bound", d: Desired{Bindings: dr(vip1)},
 			o:    with(drApplied(), func(o *Observed) { o.Addrs = o.Addrs[:3] }),
 			want: []Change{{Kind: Bind, Addr: onLo(vip1, "lo:0")}}},
@@ -360,7 +360,7 @@ func TestPlan(t *testing.T) {
 				o.Record = Record{Sysctls: []sysctl.Record{rec(loI, "0", "1"), rec(allA, "0", "2")}}
 			}),
 			want: []Change{forget(loI, "0", "0", "1"), restore(allA, "0", "2", "2")}},
-		{name: "dr host with a cluster gateway: route left, warning", d: Desired{Bindings: dr(vip1), Gateway: gw},
+		{name: "dr host with a cluster gateway: route left, warning", d: Desired{Bindings: dr(vip1), Gateways: gws(gw)},
 			o: drApplied(), warns: 1},
 		{name: "nat binding next to dr: no extra VIP", d: Desired{Bindings: append(dr(vip1), bind(config.ModeNAT, vip1)...)},
 			o: drApplied()},
@@ -392,7 +392,7 @@ func TestNormalize(t *testing.T) {
 		{"unknown mode", Desired{Bindings: bind("gre", vip1)}, false},
 		{"zero VIP", Desired{Bindings: dr(netip.Addr{})}, false},
 		{"loopback VIP", Desired{Bindings: dr(netip.MustParseAddr("127.0.0.2"))}, false},
-		{"multicast gateway", Desired{Gateway: netip.MustParseAddr("224.0.0.1")}, false},
+		{"multicast gateway", Desired{Gateways: gws(netip.MustParseAddr("224.0.0.1"))}, false},
 	} {
 		_, err := c.d.Normalize()
 		if (err == nil) != c.ok {

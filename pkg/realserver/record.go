@@ -37,20 +37,31 @@ const changingVersion = 3
 // It is written only while the record holds such an entry.
 const tunnelVersion = 4
 
-// readVersions are the record versions this lvs-rs reads.
-var readVersions = []int{1, 2, changingVersion, tunnelVersion}
+// dualVersion is the version of a record that holds default routes of
+// both families (Route6 set): an lvs-rs that reads only versions 1 to 4
+// would ignore Route6, leaving lvs-rs's IPv6 route behind on stop and
+// never putting back the one it replaced; so that lvs-rs refuses the
+// version instead. It may hold what tunnelVersion and changingVersion
+// need too. It is written only while Route6 is set.
+const dualVersion = 5
 
-// versioned sets r's version to what its content needs: tunnelVersion
-// while it holds a gue or gre entry, else changingVersion while a gateway
-// change is under way; a record back from either is version 2 again (one
+// readVersions are the record versions this lvs-rs reads.
+var readVersions = []int{1, 2, changingVersion, tunnelVersion, dualVersion}
+
+// versioned sets r's version to what its content needs: dualVersion
+// while it holds routes of both families, else tunnelVersion while it
+// holds a gue or gre entry, else changingVersion while a gateway change
+// is under way; a record back from any of them is version 2 again (one
 // read as version 1 keeps its version otherwise).
 func (r *Record) versioned() {
 	switch {
+	case r.Route6 != nil:
+		r.Version = dualVersion
 	case r.tunnels():
 		r.Version = tunnelVersion
 	case r.Route != nil && r.Route.Was != nil:
 		r.Version = changingVersion
-	case r.Version == changingVersion, r.Version == tunnelVersion:
+	case r.Version == changingVersion, r.Version == tunnelVersion, r.Version == dualVersion:
 		r.Version = recordVersion
 	}
 }
@@ -86,14 +97,50 @@ type Record struct {
 	// one that is present and GUE is lvs-rs's. Adopted ones are not
 	// listed.
 	FOU []FOURecord `json:"fou,omitempty"`
-	// Route is set while lvs-rs owns the default route.
+	// Route is set while lvs-rs owns a default route: the IPv4 one when
+	// it owns routes of both families, else the one it owns, of either
+	// family (as in records of versions 1 to 4). Use route and setRoute.
 	Route *RouteRecord `json:"route,omitempty"`
+	// Route6 is lvs-rs's IPv6 default route while Route holds its IPv4
+	// one (version 5); nil otherwise.
+	Route6 *RouteRecord `json:"route6,omitempty"`
 }
 
-// Spec is the applied Desired in the record.
+// route returns the record of lvs-rs's default route of a family (IPv6
+// when v6), nil when none.
+func (r *Record) route(v6 bool) *RouteRecord {
+	for _, rr := range []*RouteRecord{r.Route, r.Route6} {
+		if rr != nil && rr.v6() == v6 {
+			return rr
+		}
+	}
+	return nil
+}
+
+// setRoute makes rr the record of the default route of a family (IPv6
+// when v6), nil for none, keeping the other family's: Route holds the
+// IPv4 one and Route6 the IPv6 one when there are both, Route the only
+// one otherwise.
+func (r *Record) setRoute(v6 bool, rr *RouteRecord) {
+	v4r, v6r := r.route(false), r.route(true)
+	if v6 {
+		v6r = rr
+	} else {
+		v4r = rr
+	}
+	r.Route, r.Route6 = v4r, v6r
+	if v4r == nil {
+		r.Route, r.Route6 = v6r, nil
+	}
+}
+
+// Spec is the applied Desired in the record. Its gateways are written as
+// the routes are: Gateway holds the only one, or the IPv4 one while
+// Gateway6 holds the IPv6 one.
 type Spec struct {
 	Bindings []BindingRecord `json:"bindings"`
 	Gateway  netip.Addr      `json:"gateway,omitzero"`
+	Gateway6 netip.Addr      `json:"gateway6,omitzero"`
 }
 
 // BindingRecord is one config.Binding in the record.
@@ -147,6 +194,12 @@ type RouteRecord struct {
 	Replaced *Route `json:"replaced,omitempty"`
 }
 
+// v6 reports whether rr is about an IPv6 default route.
+func (rr *RouteRecord) v6() bool {
+	s := rr.slot()
+	return s != nil && s.Dst.Addr().Is6()
+}
+
 // slot returns a route of the slot rr is about (Created, or Replaced once
 // Created is deleted); nil for nil or an empty rr.
 func (rr *RouteRecord) slot() *Route {
@@ -175,7 +228,13 @@ func (rr *RouteRecord) own(r Route) *Route {
 }
 
 func specOf(d Desired) Spec {
-	s := Spec{Bindings: []BindingRecord{}, Gateway: d.Gateway}
+	s := Spec{Bindings: []BindingRecord{}}
+	switch len(d.Gateways) {
+	case 1:
+		s.Gateway = d.Gateways[0]
+	case 2:
+		s.Gateway, s.Gateway6 = d.Gateways[0], d.Gateways[1]
+	}
 	for _, b := range d.Bindings {
 		s.Bindings = append(s.Bindings, BindingRecord{VIP: b.VIP, Mode: b.Mode, Tunnel: b.Tunnel, Port: b.TunnelPort})
 	}
@@ -184,7 +243,12 @@ func specOf(d Desired) Spec {
 
 // desired returns the recorded Desired.
 func (s Spec) desired() Desired {
-	d := Desired{Gateway: s.Gateway}
+	d := Desired{}
+	for _, g := range []netip.Addr{s.Gateway, s.Gateway6} {
+		if g.IsValid() {
+			d.Gateways = append(d.Gateways, g)
+		}
+	}
 	for _, b := range s.Bindings {
 		d.Bindings = append(d.Bindings, config.Binding{VIP: b.VIP, Mode: b.Mode, Tunnel: b.Tunnel, TunnelPort: b.Port})
 	}
@@ -215,12 +279,16 @@ func (r Record) clone() Record {
 		c.GRE = &t
 	}
 	c.FOU = slices.Clone(r.FOU)
-	if r.Route != nil {
-		rr := RouteRecord{}
-		rr.Created, rr.Was, rr.Replaced = r.Route.Created.clone(), r.Route.Was.clone(), r.Route.Replaced.clone()
-		c.Route = &rr
-	}
+	c.Route, c.Route6 = r.Route.clone(), r.Route6.clone()
 	return c
+}
+
+// clone returns a deep copy of rr, nil for nil.
+func (rr *RouteRecord) clone() *RouteRecord {
+	if rr == nil {
+		return nil
+	}
+	return &RouteRecord{Created: rr.Created.clone(), Was: rr.Was.clone(), Replaced: rr.Replaced.clone()}
 }
 
 // clone returns a deep copy of r, nil for nil.
@@ -245,5 +313,5 @@ func encoded(r Record) []byte {
 
 // empty reports whether r owns nothing in the kernel.
 func (r Record) empty() bool {
-	return len(r.Sysctls) == 0 && len(r.Addresses) == 0 && r.Tunnel == nil && r.GRE == nil && len(r.FOU) == 0 && r.Route == nil
+	return len(r.Sysctls) == 0 && len(r.Addresses) == 0 && r.Tunnel == nil && r.GRE == nil && len(r.FOU) == 0 && r.Route == nil && r.Route6 == nil
 }

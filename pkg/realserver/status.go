@@ -21,13 +21,18 @@ type Report struct {
 	Applied bool `json:"applied"`
 	// Source is what the kernel was compared against: "config" (a
 	// Desired was given), "state" (the last applied one) or "none".
-	Source  string       `json:"source"`
-	VIPs    []VIPRow     `json:"vips"`
-	Sysctls []SysctlRow  `json:"sysctls"`
-	Tunnel  *TunnelRow   `json:"tunnel,omitempty"`
-	GRE     *TunnelRow   `json:"gre,omitempty"`
-	FOU     []FOURow     `json:"fou,omitempty"`
-	Route   *RouteStatus `json:"route,omitempty"`
+	Source  string      `json:"source"`
+	VIPs    []VIPRow    `json:"vips"`
+	Sysctls []SysctlRow `json:"sysctls"`
+	Tunnel  *TunnelRow  `json:"tunnel,omitempty"`
+	GRE     *TunnelRow  `json:"gre,omitempty"`
+	FOU     []FOURow    `json:"fou,omitempty"`
+	// Route is the first of Routes (the IPv4 one when there are two),
+	// kept for readers of a report with one route.
+	Route *RouteStatus `json:"route,omitempty"`
+	// Routes are the nat default routes wanted, one per family, IPv4
+	// first.
+	Routes []RouteStatus `json:"routes,omitempty"`
 	// Drift lists every difference start would remove, one line each;
 	// empty (never null) when the kernel matches.
 	Drift []string `json:"drift"`
@@ -79,7 +84,7 @@ type FOURow struct {
 	Owner string `json:"owner"`
 }
 
-// RouteStatus is the nat default route, shown when wanted or recorded.
+// RouteStatus is a nat default route, shown when wanted.
 type RouteStatus struct {
 	Gateway netip.Addr `json:"gateway,omitzero"`
 	Present bool       `json:"present"`
@@ -178,23 +183,33 @@ func (r *Report) fill(want Desired, obs Observed) {
 		}
 		r.FOU = append(r.FOU, row)
 	}
-	if want.routed() {
-		g := gatewayRoute(want.Gateway)
-		rs := &RouteStatus{Gateway: want.Gateway}
-		rs.Present = slices.ContainsFunc(obs.Routes, func(x Route) bool { return sameGateway(x, g) })
-		if rr := obs.Record.Route; rr != nil {
-			if rr.own(g) != nil && rs.Present {
-				rs.Owner = "lvs-rs"
-			}
-			if rr.Replaced != nil {
-				rs.Replaced = rr.Replaced.String()
-			}
+	for _, gw := range want.Gateways {
+		if want.routed(gw) {
+			r.Routes = append(r.Routes, routeRow(gw, obs))
 		}
-		if rs.Present && rs.Owner == "" {
-			rs.Owner = "adopted"
-		}
-		r.Route = rs
 	}
+	if len(r.Routes) > 0 {
+		r.Route = &r.Routes[0]
+	}
+}
+
+// routeRow is the row of the default route via gw, a routed gateway.
+func routeRow(gw netip.Addr, obs Observed) RouteStatus {
+	g := gatewayRoute(gw)
+	rs := RouteStatus{Gateway: gw}
+	rs.Present = slices.ContainsFunc(obs.Routes, func(x Route) bool { return sameGateway(x, g) })
+	if rr := obs.Record.route(gw.Is6()); rr != nil {
+		if rr.own(g) != nil && rs.Present {
+			rs.Owner = "lvs-rs"
+		}
+		if rr.Replaced != nil {
+			rs.Replaced = rr.Replaced.String()
+		}
+	}
+	if rs.Present && rs.Owner == "" {
+		rs.Owner = "adopted"
+	}
+	return rs
 }
 
 // tunnelRow is the row of the fallback device dev when it is needed or
@@ -258,8 +273,11 @@ func (r *Report) WriteTable(w io.Writer) error {
 			p("udp/%d\t%s\t%s\n", f.Port, yesNo(f.Present), dash(f.Owner))
 		}
 	}
-	if rt := r.Route; rt != nil {
-		p("\nROUTE\tPRESENT\tOWNER\tREPLACED\ndefault via %s\t%s\t%s\t%s\n", rt.Gateway, yesNo(rt.Present), dash(rt.Owner), dash(rt.Replaced))
+	if len(r.Routes) > 0 {
+		p("\nROUTE\tPRESENT\tOWNER\tREPLACED\n")
+		for _, rt := range r.Routes {
+			p("default via %s\t%s\t%s\t%s\n", rt.Gateway, yesNo(rt.Present), dash(rt.Owner), dash(rt.Replaced))
+		}
 	}
 	if err := tw.Flush(); err != nil {
 		return err

@@ -141,7 +141,7 @@ func TestKernelNATIPv6KeepsRADefault(t *testing.T) {
 	waitFor(t, "the advertised default route", func() bool { return learned(h.defaults(), "1024") })
 	before := h.snap()
 
-	res := h.start(Desired{Gateway: g6})
+	res := h.start(Desired{Gateways: gws(g6)})
 	if len(res.Changes) != 1 || res.Changes[0].Kind != ReplaceRoute || res.Changes[0].Old != nil {
 		t.Errorf("start: %q, want one route added, replacing none", kinds(res.Changes))
 	}
@@ -182,7 +182,7 @@ func TestKernelNATIPv6CompetingRADefault(t *testing.T) {
 	h := newRAHost(t)
 	h.setSysctl("net/ipv6/conf/eth0/ra_defrtr_metric", "1")
 	before := h.snap()
-	h.start(Desired{Gateway: g6})
+	h.start(Desired{Gateways: gws(g6)})
 	h.advertise(1800)
 	waitFor(t, "the advertised default route at metric 1", func() bool { return learned(h.defaults(), "1") })
 	if got := h.defaults(); !slices.Contains(got, ours6) {
@@ -199,7 +199,7 @@ func TestKernelNATIPv6CompetingRADefault(t *testing.T) {
 
 	learnedOnly := h.snap()
 	var err error
-	h.in(func() error { _, err = Start(t.Context(), Desired{Gateway: g6}, h.opt); return nil })
+	h.in(func() error { _, err = Start(t.Context(), Desired{Gateways: gws(g6)}, h.opt); return nil })
 	if err == nil || !strings.Contains(err.Error(), "router advertisement") {
 		t.Errorf("start over an advertised route at metric 1 = %v; want a refusal naming the router advertisement", err)
 	}
@@ -222,7 +222,7 @@ func TestKernelNATLinkLocalGateway(t *testing.T) {
 	h := newRAHost(t)
 	before := h.snap()
 	llgw := netip.MustParseAddr("fe80::1%eth0")
-	res := h.start(Desired{Gateway: llgw})
+	res := h.start(Desired{Gateways: gws(llgw)})
 	if len(res.Changes) != 1 || res.Changes[0].Kind != ReplaceRoute {
 		t.Errorf("start: %q", kinds(res.Changes))
 	}
@@ -233,7 +233,7 @@ func TestKernelNATLinkLocalGateway(t *testing.T) {
 	if r := h.status(nil); len(r.Drift) != 0 || r.Route == nil || !r.Route.Present || r.Route.Owner != "lvs-rs" || r.Route.Gateway != llgw {
 		t.Errorf("status: drift %q, route %+v", r.Drift, r.Route)
 	}
-	if res := h.start(Desired{Gateway: llgw}); len(res.Changes) != 0 {
+	if res := h.start(Desired{Gateways: gws(llgw)}); len(res.Changes) != 0 {
 		t.Errorf("second start: %q", kinds(res.Changes))
 	}
 	h.stop()
@@ -243,7 +243,7 @@ func TestKernelNATLinkLocalGateway(t *testing.T) {
 
 	var err error
 	h.in(func() error {
-		_, err = Start(t.Context(), Desired{Gateway: netip.MustParseAddr("fe80::1%eth9")}, h.opt)
+		_, err = Start(t.Context(), Desired{Gateways: gws(netip.MustParseAddr("fe80::1%eth9"))}, h.opt)
 		return nil
 	})
 	if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "eth9") {

@@ -28,7 +28,7 @@ func raRoute(m int) Route {
 // metric beside it is warned about; a link-local gateway's zone names the
 // route's device.
 func TestPlanIPv6GatewayRoute(t *testing.T) {
-	nat := Desired{Gateway: g6}
+	nat := Desired{Gateways: gws(g6)}
 	ours := gatewayRoute(g6)
 	if ours.Metric != 1 || ours.Dev != "" {
 		t.Fatalf("gatewayRoute(%s) = %s, want metric 1 and no device", g6, ours)
@@ -58,13 +58,13 @@ func TestPlanIPv6GatewayRoute(t *testing.T) {
 			}),
 			warns: []string{"default route default (inet6) via fe80::fe dev eth0 metric 1 competes with lvs-rs's default (inet6) via 2001:db8:2::1 metric 1: " +
 				"replies may leave through it, bypassing the director; it was learned from a router advertisement: set net.ipv6.conf.eth0.ra_defrtr_metric above 1"}},
-		{name: "an IPv4 default put in front of lvs-rs's competes", d: Desired{Gateway: gw},
+		{name: "an IPv4 default put in front of lvs-rs's competes", d: Desired{Gateways: gws(gw)},
 			o: with(host(), func(o *Observed) {
 				o.Routes = []Route{v4("10.1.0.254"), gatewayRoute(gw)}
 				o.Record = Record{Route: &RouteRecord{Created: ptr(gatewayRoute(gw))}}
 			}),
 			warns: []string{"via 10.1.0.254 dev eth0 metric 0 competes with lvs-rs's"}},
-		{name: "an IPv4 default appended behind lvs-rs's does not", d: Desired{Gateway: gw},
+		{name: "an IPv4 default appended behind lvs-rs's does not", d: Desired{Gateways: gws(gw)},
 			o: with(host(), func(o *Observed) {
 				o.Routes = []Route{gatewayRoute(gw), v4("10.1.0.254")}
 				o.Record = Record{Route: &RouteRecord{Created: ptr(gatewayRoute(gw))}}
@@ -82,14 +82,14 @@ func TestPlanIPv6GatewayRoute(t *testing.T) {
 				o.Record = Record{Route: &RouteRecord{Created: &old, Replaced: &static}}
 			}),
 			want: []Change{{Kind: DeleteRoute, Route: old}, {Kind: RestoreRoute, Route: static}, {Kind: ReplaceRoute, Route: ours}}},
-		{name: "link-local gateway: the route names the zone's device", d: Desired{Gateway: g6Link},
+		{name: "link-local gateway: the route names the zone's device", d: Desired{Gateways: gws(g6Link)},
 			o: with(host(), func(o *Observed) {
 				o.Routes = []Route{{Dst: defaultDst(g6), Gateway: g6Link.WithZone(""), Dev: "eth1", Metric: 1, Protocol: unix.RTPROT_BOOT}}
 			}),
 			want: []Change{{Kind: ReplaceRoute, Route: Route{Dst: defaultDst(g6), Table: unix.RT_TABLE_MAIN, Type: unix.RTN_UNICAST,
 				Gateway: g6Link.WithZone(""), Dev: "eth0", Metric: 1, Protocol: unix.RTPROT_STATIC},
 				Old: &Route{Dst: defaultDst(g6), Gateway: g6Link.WithZone(""), Dev: "eth1", Metric: 1, Protocol: unix.RTPROT_BOOT}}}},
-		{name: "link-local gateway applied: no change", d: Desired{Gateway: g6Link},
+		{name: "link-local gateway applied: no change", d: Desired{Gateways: gws(g6Link)},
 			o: with(host(), func(o *Observed) {
 				o.Routes = []Route{{Dst: defaultDst(g6), Gateway: g6Link.WithZone(""), Dev: "eth0", Metric: 1, Protocol: unix.RTPROT_STATIC}}
 				o.Record = Record{Route: &RouteRecord{Created: ptr(gatewayRoute(g6Link))}}
@@ -115,11 +115,11 @@ func TestPlanIPv6GatewayRoute(t *testing.T) {
 // TestLinkLocalGatewayNeedsZone: a link-local gateway without the
 // interface it is on is refused (the kernel could not route through it).
 func TestLinkLocalGatewayNeedsZone(t *testing.T) {
-	_, err := Desired{Gateway: netip.MustParseAddr("fe80::1")}.Normalize()
+	_, err := Desired{Gateways: gws(netip.MustParseAddr("fe80::1"))}.Normalize()
 	if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "fe80::1%IFACE") {
 		t.Errorf("Normalize(gateway fe80::1) = %v, want ErrInvalid asking for fe80::1%%IFACE", err)
 	}
-	if d, err := (Desired{Gateway: g6Link}).Normalize(); err != nil || d.Gateway != g6Link {
-		t.Errorf("Normalize(gateway %s) = %v, %v", g6Link, d.Gateway, err)
+	if d, err := (Desired{Gateways: gws(g6Link)}).Normalize(); err != nil || d.gateway(true) != g6Link {
+		t.Errorf("Normalize(gateway %s) = %v, %v", g6Link, d.Gateways, err)
 	}
 }

@@ -12,7 +12,7 @@ import (
 func TestStatusGatewayZoneGone(t *testing.T) {
 	h := newRAHost(t)
 	llgw := netip.MustParseAddr("fe80::1%eth0")
-	h.start(Desired{Gateway: llgw})
+	h.start(Desired{Gateways: gws(llgw)})
 	l, err := h.ns.Handle.LinkByName("eth0")
 	if err != nil {
 		t.Fatal(err)
