@@ -79,13 +79,13 @@ func TestMovedFWMarkVIPKeepsConnection(t *testing.T) {
 		return c.bound(newVIP), ""
 	})
 	time.Sleep(500 * time.Millisecond) // the rest of the pass, unbinds included
-	if !c.bound(oldVIP) {
-		t.Fatal("the old VIP was unbound while the fwmark service still has a connection to it")
-	}
 	for i := range 2 {
 		if body, err := ask(conn, r); err != nil || body != "rs1" {
-			t.Fatalf("request %d on the established connection after the reload: %q, %v (its packets no longer reach IPVS)", i+2, body, err)
+			t.Fatalf("request %d on the established connection after the reload: %q, %v (its packets no longer reach IPVS; old VIP bound: %v)", i+2, body, err, c.bound(oldVIP))
 		}
+	}
+	if !c.bound(oldVIP) {
+		t.Fatal("the old VIP was unbound while the fwmark service still has a connection to it")
 	}
 
 	// A new daemon (the record) keeps it bound too.
