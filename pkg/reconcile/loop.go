@@ -95,9 +95,9 @@ type Loop struct {
 	drainedAt map[control.Drain]time.Time
 	leaving   map[Member]Leaving
 	moved     map[MovedKey]MovedVIP // old VIPs of fwmark services kept bound
-	recovered recoveries // since when each target is back from down (slow start)
-	last      Outcome    // of the last pass
-	lastOf    uint64     // the number of the pass last is of
+	recovered recoveries            // since when each target is back from down (slow start)
+	last      Outcome               // of the last pass
+	lastOf    uint64                // the number of the pass last is of
 	rec       control.ReconcileStatus
 	repairs   uint64
 	begun     uint64 // passes started
