@@ -194,7 +194,7 @@ func TestStartFlagsNotIgnored(t *testing.T) {
 		{"", append([]string{"--role", "director", "--gateway", "10.0.0.1", "--address", "10.0.0.2"}, single...),
 			"lvs-rs: --gateway, --address: flags of a real server; the director does not use them\n"},
 		{"", []string{"--role", "realserver", "--vip", "10.0.0.100", "--port", "80", "--scheduler", "rr"},
-			"lvs-rs: --scheduler, --port: flags of a director without a config file; a real server takes --vip, --mode, --gateway and --address\n"},
+			"lvs-rs: --scheduler, --port: flags of a director without a config file; a real server takes --vip, --mode, --gateway, --tunnel and --address\n"},
 		{"", []string{"--role", "director", "--vip", "10.0.0.100", "--interface", "lo", "--realserver", "10.0.0.11"},
 			"--port: required (the service's port; 0 with --persistence means every port)\n"},
 	} {

@@ -45,11 +45,14 @@ func (f *roleFlags) directorConfig() (*config.Config, error) {
 // servers, with --mode/--vip overriding the file. cfg nil means flags only.
 func (f *roleFlags) realServerDesired(h *netlink.Handle, cfg *config.Config) (realserver.Desired, error) {
 	if f.flagsOnly() || cfg == nil {
-		cfg, bindings, err := config.RealServerFromFlags(f.modeOr("dr"), f.vips, f.gateways)
+		cfg, bindings, err := config.RealServerFromFlags(f.modeOr("dr"), f.vips, f.gateways, f.tunnels...)
 		if err != nil {
 			return realserver.Desired{}, withCode(exitUsage, err)
 		}
 		return realserver.Desired{Bindings: bindings, Gateways: cfg.RealServer.Gateways}, nil
+	}
+	if err := f.tunnelWithFile(cfg); err != nil {
+		return realserver.Desired{}, err
 	}
 	isLocal, err := f.localAddresses(h)
 	if err != nil {
@@ -101,6 +104,9 @@ func (f *roleFlags) checkRealServer(cfg *config.Config) error {
 		_, err := f.realServerDesired(nil, nil) // needs no kernel
 		return err
 	}
+	if err := f.tunnelWithFile(cfg); err != nil {
+		return err
+	}
 	if _, err := f.namedAddresses(); err != nil {
 		return err
 	}
@@ -109,6 +115,16 @@ func (f *roleFlags) checkRealServer(cfg *config.Config) error {
 	}
 	_, err := f.gatewayAddrs(cfg)
 	return err
+}
+
+// tunnelWithFile refuses --tunnel next to cfg, the file: a real server
+// of the file takes each VIP's tunnel from its real server's tunnel
+// there (--mode tun overriding the file keeps those too).
+func (f *roleFlags) tunnelWithFile(cfg *config.Config) error {
+	if len(f.tunnels) == 0 {
+		return nil
+	}
+	return usageErr("--tunnel: only for a real server without a config file (with --vip); this one takes its tunnels from %s: set them there (real_servers[].tunnel)", cfg.Source)
 }
 
 // modeOverride returns --mode, "" when not given.

@@ -49,6 +49,7 @@ func newDoctorCmd(stdout io.Writer) *cobra.Command {
 	cmd.Flags().StringSliceVar(&f.vips, "vip", nil, "realserver without a file: the VIPs this host serves")
 	cmd.Flags().StringVar(&f.mode, "mode", "", "realserver without a file: dr, tun or nat (default dr)")
 	cmd.Flags().StringArrayVar(&f.gateways, "gateway", nil, "realserver nat: the director address the default route must go via, one IPv4 and one IPv6 at most (repeatable or comma-separated)")
+	addTunnelFlag(cmd.Flags(), f)
 	return cmd
 }
 
@@ -83,7 +84,7 @@ func runDoctor(ctx context.Context, f *roleFlags, output string, stdout io.Write
 func (f *roleFlags) doctorTarget() (doctor.Target, error) {
 	if f.flagsOnly() {
 		if f.role == roleDirector {
-			return doctor.Target{}, usageErr("--vip, --gateway: real-server flags; the director's checks read the config file")
+			return doctor.Target{}, usageErr("--vip, --gateway, --tunnel: real-server flags; the director's checks read the config file")
 		}
 		d, err := f.realServerDesired(nil, nil)
 		if err != nil {
@@ -100,6 +101,9 @@ func (f *roleFlags) doctorTarget() (doctor.Target, error) {
 
 // fileTarget is doctorTarget for the cluster file.
 func (f *roleFlags) fileTarget(cfg *config.Config) (doctor.Target, error) {
+	if err := f.tunnelWithFile(cfg); err != nil {
+		return doctor.Target{}, err
+	}
 	h, err := rtnl.Open(netns.None())
 	if err != nil {
 		return doctor.Target{}, withCode(exitKernel, err)

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/lvs-rs/lvs-rs/internal/phase"
 	"github.com/lvs-rs/lvs-rs/pkg/config"
@@ -27,6 +28,7 @@ type roleFlags struct {
 	vips      []string
 	gateways  []string
 	addresses []string
+	tunnels   []string // --tunnel: a tun real server's encapsulation, without a file
 
 	// Director without a file: the single service of the old scripts.
 	port        int
@@ -46,7 +48,7 @@ type roleFlags struct {
 // which a real server uses too.
 var (
 	directorOnly   = []string{"interface", "scheduler", "port", "protocol", "realserver", "persistence"}
-	realServerOnly = []string{"gateway", "address"}
+	realServerOnly = []string{"gateway", "address", "tunnel"}
 )
 
 // given returns, as --NAME, those of names that were given.
@@ -69,7 +71,7 @@ func (f *roleFlags) given(names ...string) []string {
 func (f *roleFlags) checkStartFlags() error {
 	if f.role == roleRealServer {
 		if bad := f.given(directorOnly...); len(bad) > 0 {
-			return usageErr("%s: flags of a director without a config file; a real server takes --vip, --mode, --gateway and --address", strings.Join(bad, ", "))
+			return usageErr("%s: flags of a director without a config file; a real server takes --vip, --mode, --gateway, --tunnel and --address", strings.Join(bad, ", "))
 		}
 		return nil
 	}
@@ -107,6 +109,7 @@ func addStartFlags(cmd *cobra.Command, f *roleFlags) {
 	fl.StringSliceVar(&f.vips, "vip", nil, "virtual IP address (repeatable or comma-separated; overrides the file)")
 	fl.StringArrayVar(&f.gateways, "gateway", nil, "realserver nat: default route via this director address, one IPv4 and one IPv6 at most (repeatable or comma-separated; fe80::1%IFACE for a link-local one)")
 	fl.StringSliceVar(&f.addresses, "address", nil, "realserver: this host's own real-server address, when not configured yet (default $LVS_RS_ADDRESS)")
+	addTunnelFlag(fl, f)
 	fl.IntVar(&f.port, "port", -1, "director without a file: service port (required)")
 	fl.StringVar(&f.protocol, "protocol", "tcp", "director without a file: tcp, udp or sctp")
 	fl.StringVar(&f.scheduler, "scheduler", "wlc", "director without a file: IPVS scheduler")
@@ -171,4 +174,10 @@ func (f *roleFlags) namedConfig() (*config.Config, error) {
 		return nil, nil
 	}
 	return f.loadFile()
+}
+
+// addTunnelFlag adds --tunnel, a real server's encapsulation without a
+// file.
+func addTunnelFlag(fl *pflag.FlagSet, f *roleFlags) {
+	fl.StringSliceVar(&f.tunnels, "tunnel", nil, "realserver without a file, --mode tun: ipip (default), gre or gue:PORT, the encapsulation the director sends in (repeatable or comma-separated)")
 }

@@ -53,6 +53,7 @@ func newStatusCmd(g *globalFlags, stdout, stderr io.Writer) *cobra.Command {
 	cmd.Flags().StringVar(&f.configPath, "config", "", "compare against this cluster config file instead of what the last start applied ($LVS_RS_CONFIG does not apply)")
 	cmd.Flags().StringSliceVar(&f.vips, "vip", nil, "realserver: compare against these VIPs instead of the state")
 	cmd.Flags().StringVar(&f.mode, "mode", "", "realserver: mode for --vip")
+	addTunnelFlag(cmd.Flags(), f)
 	cmd.Flags().StringVarP(&output, "output", "o", "table", "table or json")
 	cmd.Flags().BoolVar(&connections, "connections", false, "director: list the IPVS connections of lvs-rs's services")
 	return cmd
@@ -64,6 +65,9 @@ func runStatus(ctx context.Context, g *globalFlags, f *roleFlags, output string,
 		roles = []string{f.role}
 	}
 	// Bad input is exit 2 even for status, before anything else.
+	if len(f.tunnels) > 0 && len(f.vips) == 0 {
+		return usageErr("--tunnel: only with --vip (the tunnels of the VIPs a real server without a file serves)")
+	}
 	var cfg *config.Config
 	if len(f.vips) == 0 {
 		c, err := f.namedConfig()

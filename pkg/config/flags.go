@@ -9,19 +9,21 @@ import (
 
 // RealServerFromFlags builds the configuration of a real server started
 // without a file: lvs-rs start --role realserver --mode MODE --vip ADDR...
-// [--gateway ADDR...]. Each vips and gateways element may be a
-// comma-separated list.
+// [--gateway ADDR...] [--tunnel T...]. Each vips, gateways and tunnels
+// element may be a comma-separated list.
 //
 // mode "" means dr. dr and tun need at least one VIP; nat needs none (the
 // director rewrites the destination) but its VIPs are returned too, like
 // RealServerVIPs does. --gateway is only for nat: at most one IPv4 and
 // one IPv6 address, each of the family of a VIP when VIPs are given, and
 // each by realserver.gateway's rules (see ParseGateway: a link-local IPv6
-// gateway names its interface as the zone, fe80::1%eth0). The bindings are
-// deduplicated and sorted; the Config carries only the gateways. Problems
-// are returned as Errors whose Field is the flag, such as
-// `--vip: "x" is not an IP address`.
-func RealServerFromFlags(mode string, vips []string, gateways []string) (*Config, []Binding, error) {
+// gateway names its interface as the zone, fe80::1%eth0). --tunnel is
+// only for tun: each value is ipip, gre or gue:PORT (the UDP port the
+// director sends to, 1..65535), and every VIP gets a binding per tunnel;
+// without one, tun is ipip. The bindings are deduplicated and sorted; the
+// Config carries only the gateways. Problems are returned as Errors whose
+// Field is the flag, such as `--vip: "x" is not an IP address`.
+func RealServerFromFlags(mode string, vips []string, gateways []string, tunnels ...string) (*Config, []Binding, error) {
 	ps := &problems{}
 	m, modeOK := DefaultMode, true
 	if mode != "" {
@@ -30,6 +32,7 @@ func RealServerFromFlags(mode string, vips []string, gateways []string) (*Config
 			m, modeOK = DefaultMode, false
 		}
 	}
+	tuns := tunnelFlags(ps, tunnels, m, modeOK)
 	var bindings []Binding
 	seen := map[netip.Addr]bool{}
 	vipProblems := false
@@ -54,11 +57,13 @@ func RealServerFromFlags(mode string, vips []string, gateways []string) (*Config
 			}
 			if !seen[a] {
 				seen[a] = true
-				bindings = append(bindings, Binding{VIP: a, Mode: m})
+				for _, tun := range tuns {
+					bindings = append(bindings, Binding{VIP: a, Mode: m, Tunnel: tun.typ, TunnelPort: tun.port})
+				}
 			}
 		}
 	}
-	if len(bindings) == 0 && !vipProblems && modeOK && m != ModeNAT {
+	if len(bindings) == 0 && !vipProblems && len(tuns) > 0 && modeOK && m != ModeNAT {
 		ps.add(pos{field: "--vip"}, fmt.Sprintf("required with --mode %s (the VIPs this real server accepts traffic for)", m))
 	}
 	cfg := &Config{}

@@ -223,3 +223,72 @@ func TestDirectorFromFlagsPortMissing(t *testing.T) {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 }
+
+// TestRealServerFromFlagsTunnel: --tunnel gives a tun real server
+// without a file its encapsulation, one binding per VIP and tunnel (ipip
+// is the default, as a binding without a tunnel type).
+func TestRealServerFromFlagsTunnel(t *testing.T) {
+	v1, v2 := ip(t, "10.0.0.1"), ip(t, "10.0.0.2")
+	for _, tc := range []struct {
+		name    string
+		vips    []string
+		tunnels []string
+		want    []Binding
+	}{
+		{"none: ipip", []string{"10.0.0.1"}, nil, []Binding{{VIP: v1, Mode: ModeTUN}}},
+		{"ipip", []string{"10.0.0.1"}, []string{"ipip"}, []Binding{{VIP: v1, Mode: ModeTUN}}},
+		{"gre", []string{"10.0.0.1"}, []string{"gre"}, []Binding{{VIP: v1, Mode: ModeTUN, Tunnel: TunnelGRE}}},
+		{"gue", []string{"10.0.0.1"}, []string{"gue:6080"}, []Binding{{VIP: v1, Mode: ModeTUN, Tunnel: TunnelGUE, TunnelPort: 6080}}},
+		{"every VIP, every tunnel, deduplicated", []string{"10.0.0.2,10.0.0.1"}, []string{"GUE:6080, ipip", "gue:6080", "gre"}, []Binding{
+			{VIP: v1, Mode: ModeTUN}, {VIP: v1, Mode: ModeTUN, Tunnel: TunnelGRE}, {VIP: v1, Mode: ModeTUN, Tunnel: TunnelGUE, TunnelPort: 6080},
+			{VIP: v2, Mode: ModeTUN}, {VIP: v2, Mode: ModeTUN, Tunnel: TunnelGRE}, {VIP: v2, Mode: ModeTUN, Tunnel: TunnelGUE, TunnelPort: 6080},
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, got, err := RealServerFromFlags("tun", tc.vips, nil, tc.tunnels...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmpDiff(tc.want, got); diff != "" {
+				t.Errorf("bindings (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestRealServerFromFlagsTunnelBad: a bad --tunnel names the flag, the
+// value and the problem, and gives no bindings.
+func TestRealServerFromFlagsTunnelBad(t *testing.T) {
+	for _, tc := range []struct {
+		name, mode string
+		tunnels    []string
+		want       []string
+	}{
+		{"without tun", "dr", []string{"gre"}, []string{
+			`--tunnel: only used with --mode tun (the encapsulation the director sends in); this is --mode dr`}},
+		{"default mode", "", []string{"gue:6080"}, []string{
+			`--tunnel: only used with --mode tun (the encapsulation the director sends in); this is --mode dr`}},
+		{"unknown type", "tun", []string{"vxlan"}, []string{`--tunnel: unknown tunnel type "vxlan"; valid types are ipip, gre, gue:PORT`}},
+		{"gue without port", "tun", []string{"gue"}, []string{
+			`--tunnel: "gue": a gue tunnel needs the UDP port the director sends to: gue:PORT (1-65535)`}},
+		{"gue empty port", "tun", []string{"gue:"}, []string{
+			`--tunnel: "gue:": a gue tunnel needs the UDP port the director sends to: gue:PORT (1-65535)`}},
+		{"port 0", "tun", []string{"gue:0"}, []string{`--tunnel: "gue:0": port 0 is out of range (1-65535)`}},
+		{"port too big", "tun", []string{"gue:65536"}, []string{`--tunnel: "gue:65536": port 65536 is out of range (1-65535)`}},
+		{"port not a number", "tun", []string{"gue:x"}, []string{`--tunnel: "gue:x": "x" is not a port number (1-65535)`}},
+		{"negative port", "tun", []string{"gue:-1"}, []string{`--tunnel: "gue:-1": "-1" is not a port number (1-65535)`}},
+		{"port on gre", "tun", []string{"gre:6080"}, []string{`--tunnel: "gre:6080": only a gue tunnel takes a port (gue:PORT); gre takes none`}},
+		{"empty item", "tun", []string{"ipip,"}, []string{`--tunnel: empty tunnel in "ipip,"`}},
+		{"bad mode", "tunnel", []string{"gue:1"}, []string{`--mode: unknown mode "tunnel"; valid modes are dr, tun, nat`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, b, err := RealServerFromFlags(tc.mode, []string{"10.0.0.1"}, nil, tc.tunnels...)
+			if cfg != nil || b != nil {
+				t.Errorf("got a config or bindings with an error: %+v %+v", cfg, b)
+			}
+			if diff := cmp.Diff(tc.want, problemLines(t, err)); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}

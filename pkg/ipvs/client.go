@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"sync"
 	"syscall"
@@ -61,6 +62,8 @@ type Client struct {
 	cancelMu sync.Mutex  // orders a cancellation against the end of its call
 	gen      uint64      // counts the calls begun (under cancelMu)
 	live     uint64      // gen of the call running, 0 for none (under cancelMu)
+	closing  bool        // a Close gave up waiting: the call running closes the socket (under cancelMu)
+	closed   bool        // the socket is closed (under mu)
 	stop     func() bool // the running call's context.AfterFunc stop
 	endFn    func()      // c.end, bound once
 
@@ -129,10 +132,47 @@ func newClient(conn *netlink.Conn) (*Client, error) {
 	return c, nil
 }
 
-// Close closes the socket, once no call runs.
+// CloseWait is how long Close waits for a running call to end.
+const CloseWait = DefaultTimeout
+
+// Close closes the socket once no call runs, waiting for a running call
+// CloseWait at most (see CloseContext).
 func (c *Client) Close() error {
-	c.mu.Lock()
+	ctx, cancel := context.WithTimeout(context.Background(), CloseWait)
+	defer cancel()
+	return c.CloseContext(ctx)
+}
+
+// CloseContext closes the socket once no call runs, waiting for a
+// running call no longer than ctx allows. When ctx ends first (a request
+// the kernel never finishes holds the client), it cuts that call short
+// as the call's own context would (the socket's deadline set to now),
+// leaves the socket to be closed as the call ends, and returns an error
+// wrapping ctx's. Calls after a Close fail; a second Close does nothing.
+func (c *Client) CloseContext(ctx context.Context) error {
+	if err := c.mu.LockCtx(ctx); err != nil {
+		c.cancelMu.Lock()
+		defer c.cancelMu.Unlock()
+		c.closing = true
+		if c.mu.TryLock() { // the call ended meanwhile, before seeing closing
+			defer c.mu.Unlock()
+			return c.closeConn()
+		}
+		if c.live != 0 {
+			_ = c.nl.SetDeadline(time.Now())
+		}
+		return fmt.Errorf("ipvs: close: a call still holds the socket, closed once it ends: %w", err)
+	}
 	defer c.mu.Unlock()
+	return c.closeConn()
+}
+
+// closeConn closes the socket unless closed already. Called with mu held.
+func (c *Client) closeConn() error {
+	if c.closed {
+		return nil
+	}
+	c.closed = true
 	return c.conn.Close()
 }
 
@@ -162,6 +202,17 @@ func (m *ctxMutex) Lock() {
 	m.ch <- struct{}{}
 }
 
+// TryLock locks m if it is unlocked and reports whether it did.
+func (m *ctxMutex) TryLock() bool {
+	m.init()
+	select {
+	case m.ch <- struct{}{}:
+		return true
+	default:
+		return false
+	}
+}
+
 // Unlock unlocks m.
 func (m *ctxMutex) Unlock() { <-m.ch }
 
@@ -176,6 +227,10 @@ func (c *Client) begin(ctx context.Context) (func(), error) {
 	if err := ctx.Err(); err != nil {
 		c.mu.Unlock()
 		return nil, err
+	}
+	if c.closed {
+		c.mu.Unlock()
+		return nil, fmt.Errorf("ipvs: the client is closed: %w", net.ErrClosed)
 	}
 	if c.dirty {
 		if err := c.reset(); err != nil {
@@ -218,7 +273,15 @@ func (c *Client) end() {
 	c.cancelMu.Unlock()
 	_ = c.nl.SetDeadline(time.Time{})
 	c.ctx, c.stop = nil, nil
+	// A Close that gave up waiting for this call left the socket to it;
+	// closing is read and mu released under cancelMu, so that Close
+	// either sees mu free or this call sees closing.
+	c.cancelMu.Lock()
+	if c.closing {
+		_ = c.closeConn()
+	}
 	c.mu.Unlock()
+	c.cancelMu.Unlock()
 }
 
 // reset empties the socket of replies a failed call left, or reopens it.

@@ -100,7 +100,9 @@
 // netlink runs the handler inside sendmsg, so a handler that never
 // returns (Linux 6.1's DEL_DAEMON right after the daemon's start) keeps
 // its call and the client for good, and later calls fail at their own
-// deadline with context.DeadlineExceeded instead of waiting behind it. A call that fails midway (a timeout, an
+// deadline with context.DeadlineExceeded instead of waiting behind it;
+// so does Close (CloseWait, DefaultTimeout, or CloseContext's context),
+// which then leaves the socket to be closed as that call ends. A call that fails midway (a timeout, an
 // overflow) may leave replies queued; the next call drains them first, or
 // reopens the socket when it cannot, so it never reads another call's
 // answer ("mismatched sequence"). One Client can serve a long-running

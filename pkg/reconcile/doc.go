@@ -80,11 +80,14 @@
 // (status shows the error, FILE:LINE:COLUMN first; the running state
 // stays); an accepted one replaces the setup, the checker keeps the state
 // of unchanged checks, and real servers no longer in the file become
-// Leaving from now, with their service's drain_timeout. The real servers
-// leaving are kept in the state directory (leaving.json) before the new
-// file takes effect, and forgotten there once deleted, so a loop started
-// again (an upgrade, a crash, kill -9) drains them on until idle or their
-// deadline instead of deleting them at its first pass.
+// Leaving from now, with their service's drain_timeout; the old VIP of a
+// firewall-mark service the file gives another vip (same key, same real
+// servers: nothing leaves) becomes a MovedVIP from now, with the same
+// timeout. The real servers leaving and the moved VIPs are kept in the
+// state directory (leaving.json) before the new file takes effect, and
+// forgotten there once deleted or unbound, so a loop started again (an
+// upgrade, a crash, kill -9) drains them on until idle or their deadline
+// instead of deleting or unbinding them at its first pass.
 //
 // The Loop is the control socket's Handler: Status joins the last pass's
 // rows with the checks' last results; Drain and Enable update the drains
@@ -121,6 +124,11 @@
 //     the file keeps its service's VIP (Leaving.VIP) bound until it is
 //     deleted, so its established connections still reach IPVS, but that
 //     VIP is announced only if a service of the file still serves it;
+//   - a firewall-mark service's old VIP (Inputs.Moved): bound while a
+//     real server of the service has connections (the kernel does not
+//     count them by VIP: those to the new VIP count too) until its
+//     drain_timeout has passed, never announced nor marked (the nftables
+//     rules are the file's, so no new flow is taken), then unbound;
 //   - sorry_server: added while no real server of its service has a
 //     weight above 0, removed as soon as one has; with announce, its VIP
 //     stays announced while it is in service (once no real server of

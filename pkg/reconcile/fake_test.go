@@ -35,6 +35,8 @@ type memKernel struct {
 	refuse func(op ipvs.Op) error
 	// failMarks, when set, is BuildMarks' error (a host without nftables).
 	failMarks error
+	// marks are the nftables mark rules built (nil: no table).
+	marks []nftmark.Rule
 	// last are the real servers' last weights by address, as the kernel
 	// keeps them (dest->last_weight, from which mh builds its table):
 	// set by an addition, and by an edit to a weight above 0.
@@ -307,11 +309,34 @@ func (m *memKernel) DeleteRoute(_ context.Context, t director.RouteTable, p neti
 	return nil
 }
 
-func (m *memKernel) Marks(context.Context) (nftmark.Observed, error) { return nftmark.Observed{}, nil }
-func (m *memKernel) BuildMarks(context.Context, []nftmark.Rule, bool) error {
+func (m *memKernel) Marks(context.Context) (nftmark.Observed, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	return nftmark.Observed{Present: m.marks != nil, Rules: slices.Clone(m.marks)}, nil
+}
+func (m *memKernel) BuildMarks(_ context.Context, rules []nftmark.Rule, _ bool) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.failMarks == nil {
+		m.marks = append([]nftmark.Rule{}, rules...)
+	}
 	return m.failMarks
 }
-func (m *memKernel) RemoveMarks(context.Context) error              { return nil }
+func (m *memKernel) RemoveMarks(context.Context) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.marks = nil
+	return nil
+}
+
+// markRules renders the nftables mark rules the kernel holds.
+func (m *memKernel) markRules() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []string
+	for _, r := range m.marks {
+		out = append(out, r.String())
+	}
+	return out
+}
 func (m *memKernel) GARP(context.Context, string, netip.Addr) error { return nil }

@@ -94,9 +94,10 @@ type Loop struct {
 	drains    []control.Drain
 	drainedAt map[control.Drain]time.Time
 	leaving   map[Member]Leaving
-	recovered recoveries // since when each target is back from down (slow start)
-	last      Outcome    // of the last pass
-	lastOf    uint64     // the number of the pass last is of
+	moved     map[MovedKey]MovedVIP // old VIPs of fwmark services kept bound
+	recovered recoveries            // since when each target is back from down (slow start)
+	last      Outcome               // of the last pass
+	lastOf    uint64                // the number of the pass last is of
 	rec       control.ReconcileStatus
 	repairs   uint64
 	begun     uint64 // passes started
@@ -129,12 +130,14 @@ type Loop struct {
 
 // New validates the starting configuration into a Loop. The drains and
 // the real servers leaving the file (still draining when an earlier run
-// stopped) kept in the state directory are loaded; a damaged drains or
-// leaving file is an error. The real servers of the desired state last
-// applied (the state record's) that the configuration no longer has,
-// the file having been edited while no run was active, become leaving
-// too, from now, and are saved with the others before the first pass
-// (see keepEdited).
+// stopped) kept in the state directory are loaded, with the moved VIPs
+// of firewall-mark services; a damaged drains or leaving file is an
+// error. The real servers of the desired state last applied (the state
+// record's) that the configuration no longer has, the file having been
+// edited while no run was active, become leaving too, from now, and the
+// recorded VIPs of its firewall-mark services that moved, moved VIPs;
+// they are saved with the others before the first pass (see
+// keepEdited).
 func New(o Options) (*Loop, error) {
 	if o.Config == nil {
 		return nil, errors.New("reconcile: no configuration")
@@ -157,21 +160,21 @@ func New(o Options) (*Loop, error) {
 		return nil, err
 	}
 	// What an earlier run was draining, removed from the file, drains on.
-	leaving, err := loadLeaving(o.StateDir)
+	leaving, moved, err := loadLeaving(o.StateDir)
 	if err != nil {
 		return nil, err
 	}
 	now := time.Now()
 	// So does what the file lost while no run was active (edited, then
 	// run started again instead of reloaded).
-	if leaving, err = keepEdited(o, s, leaving, now); err != nil {
+	if err = keepEdited(o, s, leaving, moved, now); err != nil {
 		return nil, err
 	}
 	l := &Loop{
 		opts: o, log: o.Logger, started: now,
 		kick: make(chan struct{}, 1), reload: make(chan struct{}, 1), addrs: make(chan struct{}, 1),
 		cfg: o.Config, setup: s, drains: drains, drainedAt: map[control.Drain]time.Time{}, pending: map[control.Drain]uint64{},
-		leaving: leaving, recovered: recoveries{}, passed: make(chan struct{}),
+		leaving: leaving, moved: moved, recovered: recoveries{}, passed: make(chan struct{}),
 		cfgStatus: control.ConfigStatus{File: o.File, Accepted: true, Loaded: now},
 		full:      true,
 	}

@@ -97,7 +97,10 @@ type Inputs struct {
 	Health   map[Member]Health
 	Drained  map[Member]time.Time // drained by hand, since
 	Leaving  map[Member]Leaving
-	Kernel   map[Member]Observed
+	// Moved are the old VIPs of firewall-mark services, kept bound while
+	// their service has connections (see MovedVIP).
+	Moved  map[MovedKey]MovedVIP
+	Kernel map[Member]Observed
 }
 
 // RowState is a real server's state as status shows it.
@@ -138,6 +141,9 @@ type Outcome struct {
 	Next time.Time
 	// Gone are the leaving real servers that may now be forgotten.
 	Gone []Member
+	// GoneVIPs are the moved VIPs (Inputs.Moved) that may now be
+	// forgotten.
+	GoneVIPs []MovedKey
 
 	// from is the base services this was computed from, and reusable
 	// whether OverlayScoped may start from it (see there).
@@ -158,12 +164,12 @@ func Overlay(base director.Desired, in Inputs) Outcome {
 	for _, ds := range base.Services {
 		out.Desired.Services = append(out.Desired.Services, out.service(ds, in))
 	}
-	out.leaving(base, in)
+	out.moved(base, in, out.leaving(base, in))
 	for i := range out.Desired.Services {
 		out.sorry(&out.Desired.Services[i], in)
 	}
 	out.announce(base, in)
-	out.reusable = len(in.Leaving) == 0 && out.Next.IsZero()
+	out.reusable = len(in.Leaving) == 0 && len(in.Moved) == 0 && out.Next.IsZero()
 	return out
 }
 
@@ -324,11 +330,12 @@ func (o *Outcome) draining(m Member, since time.Time, pol Policy, in Inputs) boo
 // packets no longer reaching IPVS. Such a VIP is not announced (see
 // announce: only base's VIPs are), so no new flow is drawn to it. It is
 // bound on base's interface; with none (a file without services need not
-// name one), the VIPs go.
+// name one), the VIPs go. It returns the VIPs bound then (nil when it
+// added none; see keepBound).
 // o.Desired.Services holds base's services, in base's order.
-func (o *Outcome) leaving(base director.Desired, in Inputs) {
+func (o *Outcome) leaving(base director.Desired, in Inputs) map[netip.Addr]bool {
 	if len(in.Leaving) == 0 {
-		return
+		return nil
 	}
 	inBase := make(map[ipvs.ServiceKey]int, len(base.Services))
 	configured := map[Member]bool{}
@@ -368,21 +375,29 @@ func (o *Outcome) leaving(base director.Desired, in Inputs) {
 			o.Desired.Services = append(o.Desired.Services, director.DesiredService{Service: l.Service})
 		}
 		o.Desired.Services[i].Destinations = append(o.Desired.Services[i].Destinations, d)
-		// A file without services may have no director.interface: then
-		// there is nowhere to keep a VIP bound.
-		if v := l.vip(); v.IsValid() && base.Interface != "" {
-			if bound == nil {
-				bound = make(map[netip.Addr]bool, len(base.VIPs)+1)
-				for _, b := range base.VIPs {
-					bound[b.Unmap()] = true
-				}
-				o.Desired.VIPs = slices.Clip(o.Desired.VIPs) // base's: appended to in a copy
-			}
-			if !bound[v] {
-				bound[v] = true
-				o.Desired.VIPs = append(o.Desired.VIPs, v)
-			}
+		o.keepBound(base, l.vip(), &bound)
+	}
+	return bound
+}
+
+// keepBound adds v to the desired VIPs unless there already (bound holds
+// base's VIPs and those added, made on the first call). A file without
+// services may have no director.interface: then there is nowhere to keep
+// a VIP bound, and none is added.
+func (o *Outcome) keepBound(base director.Desired, v netip.Addr, bound *map[netip.Addr]bool) {
+	if !v.IsValid() || base.Interface == "" {
+		return
+	}
+	if *bound == nil {
+		*bound = make(map[netip.Addr]bool, len(base.VIPs)+1)
+		for _, b := range base.VIPs {
+			(*bound)[b.Unmap()] = true
 		}
+		o.Desired.VIPs = slices.Clip(o.Desired.VIPs) // base's: appended to in a copy
+	}
+	if !(*bound)[v] {
+		(*bound)[v] = true
+		o.Desired.VIPs = append(o.Desired.VIPs, v)
 	}
 }
 

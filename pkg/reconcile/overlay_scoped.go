@@ -57,11 +57,12 @@ func OverlayScoped(prev Outcome, base director.Desired, in Inputs, scope map[ipv
 // Reusable reports whether OverlayScoped may start from o for base and
 // in: o was computed by Overlay or OverlayScoped from the same base
 // services (the same configuration), with no real server leaving the
-// file then or now (those join services and rows of their own), and
+// file then or now (those join services and rows of their own) nor a
+// firewall-mark service's old VIP kept bound (see MovedVIP), and
 // nothing in it waits for time to pass (a slow-start ramp, a drain's
 // deadline), so that every service outside a scope is as o has it.
 func (o Outcome) Reusable(base director.Desired, in Inputs) bool {
-	return o.reusable && len(in.Leaving) == 0 && sameSlice(o.from, base.Services)
+	return o.reusable && len(in.Leaving) == 0 && len(in.Moved) == 0 && sameSlice(o.from, base.Services)
 }
 
 // sameSlice reports whether a and b are the same slice (same elements in

@@ -111,7 +111,7 @@ type onto struct {
 // can be reused (see Outcome.Reusable), and then gathers the inputs and
 // reads the kernel's real servers of those services only.
 func (l *Loop) onto(scope []ipvs.ServiceKey) onto {
-	if scope == nil || !l.last.Reusable(l.setup.Base, Inputs{Leaving: l.leaving}) {
+	if scope == nil || !l.last.Reusable(l.setup.Base, Inputs{Leaving: l.leaving, Moved: l.moved}) {
 		return onto{}
 	}
 	return onto{only: setOf(scope), prev: l.last}
@@ -175,10 +175,10 @@ func (l *Loop) inputs(now time.Time, only map[ipvs.ServiceKey]bool) Inputs {
 	statuses := l.statuses(only)
 	in := Inputs{
 		Now: now, Policies: l.setup.Policies, Health: make(map[Member]Health, len(statuses)),
-		Drained: map[Member]time.Time{}, Leaving: map[Member]Leaving{},
+		Drained: map[Member]time.Time{}, Leaving: maps.Clone(l.leaving), Moved: maps.Clone(l.moved),
 	}
-	for m, lv := range l.leaving {
-		in.Leaving[m] = lv
+	if in.Leaving == nil {
+		in.Leaving = map[Member]Leaving{}
 	}
 	for _, st := range statuses {
 		if m, ok := l.setup.Members[st.ID]; ok {
@@ -267,9 +267,18 @@ func (l *Loop) record(out Outcome, res director.Result, err error, start, end ti
 			forgot = true
 		}
 	}
-	var keep map[Member]Leaving // what leaving.json is to keep, when that changed
+	for _, g := range out.GoneVIPs {
+		if _, ok := l.moved[g]; ok {
+			delete(l.moved, g)
+			forgot = true
+		}
+	}
+	var ( // what leaving.json is to keep, when that changed
+		keep      map[Member]Leaving
+		keepMoved map[MovedKey]MovedVIP
+	)
 	if forgot {
-		keep = maps.Clone(l.leaving)
+		keep, keepMoved = maps.Clone(l.leaving), maps.Clone(l.moved)
 	}
 	if err == nil || len(out.Rows) > 0 {
 		l.last, l.lastOf = out, l.passes+1
@@ -293,7 +302,7 @@ func (l *Loop) record(out Outcome, res director.Result, err error, start, end ti
 	// this) only costs the next daemon a look at a real server that is
 	// gone or back in the file.
 	if forgot {
-		if err := saveLeaving(l.opts.StateDir, keep); err != nil {
+		if err := saveLeaving(l.opts.StateDir, keep, keepMoved); err != nil {
 			l.log.Warn("real servers leaving the file not saved", "error", err)
 		}
 	}

@@ -23,9 +23,12 @@ import (
 func (l *Loop) doReload() {
 	cfg, s, err := l.loadSetup()
 	now := time.Now()
-	var leaving map[Member]Leaving
+	var (
+		leaving map[Member]Leaving
+		moved   map[MovedKey]MovedVIP
+	)
 	if err == nil {
-		leaving, err = l.keepLeavers(s, now)
+		leaving, moved, err = l.keepLeavers(s, now)
 	}
 	if err == nil {
 		err = l.checker.Set(s.Targets)
@@ -40,7 +43,7 @@ func (l *Loop) doReload() {
 		l.log.Error("configuration rejected, running state kept", "file", l.opts.File, "error", err.Error())
 		return
 	}
-	l.leaving = leaving
+	l.leaving, l.moved = leaving, moved
 	// The checker has the new targets: a check that started afresh is
 	// unknown again, and the targets that left are gone.
 	l.recovered = l.recovered.rebase(l.checker.Statuses(), now)
@@ -54,23 +57,32 @@ func (l *Loop) doReload() {
 
 // keepLeavers returns the real servers leaving the file once next is in
 // force: those leaving now and those of the running file next no longer
-// has, from now on. When there are new ones it saves them all in the
-// state directory first (called from Run's goroutine, the only one that
-// changes l.leaving or l.setup).
-func (l *Loop) keepLeavers(next Setup, now time.Time) (map[Member]Leaving, error) {
+// has, from now on; and the moved VIPs: those kept now and the VIPs of
+// the running file's firewall-mark services that next gives another,
+// from now on (see movedVIPs). When there are new ones it saves them all
+// in the state directory first (called from Run's goroutine, the only
+// one that changes l.leaving, l.moved or l.setup).
+func (l *Loop) keepLeavers(next Setup, now time.Time) (map[Member]Leaving, map[MovedKey]MovedVIP, error) {
 	l.mu.Lock()
-	out := maps.Clone(l.leaving)
+	out, moved := maps.Clone(l.leaving), maps.Clone(l.moved)
+	if out == nil {
+		out = map[Member]Leaving{}
+	}
+	if moved == nil {
+		moved = map[MovedKey]MovedVIP{}
+	}
 	added := false
 	for m, lv := range leavers(l.setup, next.Base, now) {
 		if _, already := out[m]; !already {
 			out[m], added = lv, true
 		}
 	}
+	added = addMoved(moved, movedVIPs(l.setup.Policies, next.Policies, now)) || added
 	l.mu.Unlock()
 	if !added {
-		return out, nil
+		return out, moved, nil
 	}
-	return out, saveLeaving(l.opts.StateDir, out)
+	return out, moved, saveLeaving(l.opts.StateDir, out, moved)
 }
 
 // acceptedStatus is the status of a configuration accepted at t.
@@ -137,38 +149,39 @@ func leavers(old Setup, next director.Desired, now time.Time) map[Member]Leaving
 	return out
 }
 
-// keepEdited returns leaving with the real servers the file lost while no
-// run was active added: those of the desired state the state record
-// holds (the last start's or pass's, lvs-rs's own) that s no longer has,
-// leaving from now (see recordedLeavers). When there are new ones it
-// saves them all in the state directory, before any pass can delete
-// them.
-func keepEdited(o Options, s Setup, leaving map[Member]Leaving, now time.Time) (map[Member]Leaving, error) {
+// keepEdited adds to leaving the real servers the file lost while no run
+// was active: those of the desired state the state record holds (the
+// last start's or pass's, lvs-rs's own) that s no longer has, leaving
+// from now (see recordedLeavers); and to moved the recorded VIPs of the
+// firewall-mark services s gives another (see recordedMoved). When there
+// are new ones it saves them all in the state directory, before any
+// pass can delete or unbind them.
+func keepEdited(o Options, s Setup, leaving map[Member]Leaving, moved map[MovedKey]MovedVIP, now time.Time) error {
 	if o.Director.StateDir == "" {
-		return leaving, nil
+		return nil
 	}
 	recorded, err := director.Recorded(o.Director)
 	if err != nil {
-		return nil, fmt.Errorf("reconcile: the desired state last applied: %w", err)
+		return fmt.Errorf("reconcile: the desired state last applied: %w", err)
 	}
 	if recorded == nil {
-		return leaving, nil
+		return nil
 	}
 	added := 0
 	for m, lv := range recordedLeavers(*recorded, s, now) {
 		if _, already := leaving[m]; !already {
-			if leaving == nil {
-				leaving = map[Member]Leaving{}
-			}
 			leaving[m] = lv
 			added++
 		}
 	}
-	if added == 0 {
-		return leaving, nil
+	vips := addMoved(moved, recordedMoved(*recorded, s, now))
+	if added == 0 && !vips {
+		return nil
 	}
-	o.Logger.Info("real servers removed from the file while lvs-rs run was not active drain", "real_servers", added)
-	return leaving, saveLeaving(o.StateDir, leaving)
+	if added > 0 {
+		o.Logger.Info("real servers removed from the file while lvs-rs run was not active drain", "real_servers", added)
+	}
+	return saveLeaving(o.StateDir, leaving, moved)
 }
 
 // recordedLeavers are the real servers of recorded, the desired state

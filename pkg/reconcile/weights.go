@@ -68,8 +68,8 @@ func servicesOf(ctx context.Context, x director.IPVS, want map[ipvs.ServiceKey]b
 // kernelNeeded lists the services whose real servers Overlay must see in
 // the kernel: those with a real server not checked yet (it keeps the
 // kernel's weight), drained by hand or leaving the file (deleted once
-// idle); with only set, those of only alone (OverlayScoped overlays no
-// other). A steady pass needs none, so it costs only Converge's own read.
+// idle), or keeping a moved VIP bound while busy (see MovedVIP); with
+// only set, those of only alone (OverlayScoped overlays no other). A steady pass needs none, so it costs only Converge's own read.
 func kernelNeeded(in Inputs, only map[ipvs.ServiceKey]bool) map[ipvs.ServiceKey]bool {
 	want := map[ipvs.ServiceKey]bool{}
 	for m, h := range in.Health {
@@ -82,6 +82,9 @@ func kernelNeeded(in Inputs, only map[ipvs.ServiceKey]bool) map[ipvs.ServiceKey]
 	}
 	for m := range in.Leaving {
 		want[m.Service] = true
+	}
+	for k := range in.Moved {
+		want[k.Service] = true
 	}
 	if only != nil {
 		maps.DeleteFunc(want, func(k ipvs.ServiceKey, _ bool) bool { return !only[k] })
