@@ -44,7 +44,8 @@ func checkAddr(s string) (netip.Addr, string) {
 // checkAddr's rules but for the zone: a link-local IPv6 gateway
 // (fe80::/10) is reached through one interface and must name it
 // (fe80::1%eth0), and the zone is kept on the address; any other address
-// takes none. A loopback address cannot be the director either.
+// takes none. A loopback address cannot be the director either, nor an
+// address in 0.0.0.0/8 (a route through one fails with EINVAL).
 func checkGateway(s string) (netip.Addr, string) {
 	a, err := netip.ParseAddr(s)
 	if err != nil || a.Zone() == "" {
@@ -54,6 +55,8 @@ func checkGateway(s string) (netip.Addr, string) {
 			return netip.Addr{}, problem
 		case a.IsLoopback():
 			return netip.Addr{}, fmt.Sprintf("%s is a loopback address; the gateway is the director's address", a)
+		case thisNetwork(a):
+			return netip.Addr{}, fmt.Sprintf("%s is in 0.0.0.0/8 (this network), which the kernel refuses as a route's gateway; the gateway is the director's address", a)
 		case a.Is6() && a.IsLinkLocalUnicast():
 			return netip.Addr{}, fmt.Sprintf("%s is link-local: name the interface it is reached through, such as %s%%eth0", a, a)
 		}

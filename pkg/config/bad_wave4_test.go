@@ -39,6 +39,8 @@ func wave4BadCases() []struct {
 		// VIP is bound, and drops packets to such a VIP as martians.
 		{"real server in 0.0.0.0/8", "virtual_servers:\n  - vip: 10.0.0.1\n    port: 80\n    real_servers:\n      - address: 0.1.2.3\n", []string{
 			`f.yaml:5:18: virtual_servers[0].real_servers[0].address: 0.1.2.3 is in 0.0.0.0/8 (this network), which IPVS refuses for a real server; use a unicast address`}},
+		{"gateway in 0.0.0.0/8", "realserver:\n  gateway: 0.1.2.3\n", []string{
+			`f.yaml:2:12: realserver.gateway: 0.1.2.3 is in 0.0.0.0/8 (this network), which the kernel refuses as a route's gateway; the gateway is the director's address`}},
 		{"sorry server in 0.0.0.0/8", "virtual_servers:\n  - vip: 10.0.0.1\n    port: 80\n    sorry_server: 0.0.0.1\n", []string{
 			`f.yaml:4:19: virtual_servers[0].sorry_server: 0.0.0.1 is in 0.0.0.0/8 (this network), which IPVS refuses for a sorry server (it is added as a real server); use a unicast address`}},
 		{"vip in 0.0.0.0/8", "virtual_servers:\n  - vip: 0.10.0.1\n    port: 80\n", []string{
