@@ -149,10 +149,10 @@ fi
 ACCEL=tcg
 [[ ${LVSRS_VM_ACCEL:-} == kvm ]] && ACCEL=kvm
 SOCK=$WORK/segment.sock
-qemu() { # NAME SERIAL-LOG NET-ARGS...
+qemu() { # NAME SERIAL-LOG NET-ARGS... (NICE: the nice level, default 0)
 	local name=$1 out=$2
 	shift 2
-	qemu-system-x86_64 -name "$name" -nographic -no-reboot -m 512 -smp 1 -accel "$ACCEL" \
+	nice -n "${NICE:-0}" qemu-system-x86_64 -name "$name" -nographic -no-reboot -m 512 -smp 1 -accel "$ACCEL" \
 		-kernel "$KERNEL" -initrd "$CACHE/initrd.img" \
 		-append "console=ttyS0 root=/dev/vda rw net.ifnames=0 quiet panic=-1 systemd.show_status=0" \
 		-drive "file=$WORK/$name.img,format=raw,if=virtio,cache=unsafe" "$@" \
@@ -169,7 +169,9 @@ qemu lvsrs-director "$WORK/director.log" \
 	-netdev hubport,id=hp0,hubid=0,netdev=up \
 	-netdev hubport,id=hp1,hubid=0 -device virtio-net-pci,romfile=,netdev=hp1,mac=52:54:00:00:00:01 \
 	-netdev hubport,id=hp2,hubid=0 -device virtio-net-pci,romfile=,netdev=hp2,mac=52:54:00:00:00:03
-qemu lvsrs-nat "$WORK/nat.log" \
+# The nat real server at a lower priority: it only checks itself, while
+# the director's checks time traffic.
+NICE=10 qemu lvsrs-nat "$WORK/nat.log" \
 	-netdev hubport,id=hp0,hubid=0 -device virtio-net-pci,romfile=,netdev=hp0,mac=52:54:00:00:00:04
 log "booting the real servers and the director (kernel $KVER, $ACCEL)"
 done_both() {
