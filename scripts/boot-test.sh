@@ -102,7 +102,7 @@ log "apt install, remove and purge: ok (no file left behind)"
 apt_in install /tmp/lvs-rs.deb
 umount "$R/proc"
 
-# 2. The two disks.
+# 2. The three disks.
 install -D -m 644 test/boot/lvs-rs.yaml "$R/etc/lvs-rs/lvs-rs.yaml"
 install -d "$R/usr/local/lib/lvsrs-boot"
 install -m 755 test/boot/bin/* "$R/usr/local/lib/lvsrs-boot/"
