@@ -4,12 +4,14 @@
 # Installs the .deb (default: the newest dist/lvs-rs_*.deb; `make deb`)
 # into a copy of the cached Debian bookworm root filesystem
 # (scripts/boot-prepare.sh), first checking that `apt install ./DEB`,
-# `apt remove` and `apt purge` work and leave no file behind. Then makes two
-# disks from it, a director and a real server, each configured as an
-# operator would (the same /etc/lvs-rs/lvs-rs.yaml, test/boot/lvs-rs.yaml;
-# the unit for its role enabled; a static address by systemd-networkd), and
-# boots both under qemu with systemd as PID 1 and the VM bed's Debian
-# kernel. The guests share one Ethernet segment (a qemu hub in the
+# `apt remove` and `apt purge` work and leave no file behind. Then makes
+# three disks from it, a director, a dr real server and a nat real server,
+# each configured as an operator would (the same /etc/lvs-rs/lvs-rs.yaml,
+# test/boot/lvs-rs.yaml, on the director and the dr real server; the nat
+# real server's own test/boot/lvs-rs-nat.yaml; the unit for its role
+# enabled; a static address by systemd-networkd), and boots them under
+# qemu with systemd as PID 1 and the VM bed's Debian kernel. The director
+# and the dr real server share one Ethernet segment (a qemu hub in the
 # director's qemu joined to the real server's over a unix socket): the
 # director's eth0, the real server's eth0, and the director's eth1, which a
 # unit moves into a network namespace as the client.
@@ -19,6 +21,10 @@
 #   real server: lvs-rs-realserver finished before network-pre.target and
 #     before systemd-networkd started; at network-pre.target eth0 had no
 #     address while the VIP was on lo with arp_ignore=1, arp_announce=2;
+#   nat real server (a NIC of its own; it powers off when done):
+#     lvs-rs-realserver-nat succeeded, started after network-online.target
+#     and left the default route via the director (10.0.0.1); `systemctl
+#     stop` removed it (the host had none before);
 #   director: lvs-rs-director started after network-online.target; the
 #     client's requests to the VIP reach the real server with no command
 #     typed, and the VIP's ARP entry is the director's; `systemctl reload`
@@ -96,7 +102,7 @@ log "apt install, remove and purge: ok (no file left behind)"
 apt_in install /tmp/lvs-rs.deb
 umount "$R/proc"
 
-# 2. The two disks.
+# 2. The three disks.
 install -D -m 644 test/boot/lvs-rs.yaml "$R/etc/lvs-rs/lvs-rs.yaml"
 install -d "$R/usr/local/lib/lvsrs-boot"
 install -m 755 test/boot/bin/* "$R/usr/local/lib/lvsrs-boot/"
@@ -122,6 +128,16 @@ echo 'LVS_RS_ADDRESS=10.0.0.2' >>"$R/etc/default/lvs-rs"
 install -D -m 644 /dev/stdin "$R/srv/www/index.html" <<<"real-1"
 units enable lvs-rs-realserver.service lvsrs-boot-probe.service lvsrs-boot-httpd.service lvsrs-boot-report.service
 mkdisk lvsrs-real
+units disable lvs-rs-realserver.service lvsrs-boot-probe.service lvsrs-boot-httpd.service lvsrs-boot-report.service
+
+# The nat real server: its own file (a nat service, realserver.gateway),
+# lvs-rs-realserver-nat.service, no LVS_RS_ADDRESS (it starts once the
+# network is online). It needs no peer: a NIC of its own on an empty hub.
+network 52:54:00:00:00:04 10.0.0.4/24
+sed -i '/^LVS_RS_ADDRESS=/d' "$R/etc/default/lvs-rs"
+install -m 644 test/boot/lvs-rs-nat.yaml "$R/etc/lvs-rs/lvs-rs.yaml"
+units enable lvs-rs-realserver-nat.service lvsrs-boot-natreport.service
+mkdisk lvsrs-nat
 log "disks: ${SIZE} MB each"
 
 # 3. Boot: the real server first (it serves the socket), then the director.
@@ -133,10 +149,10 @@ fi
 ACCEL=tcg
 [[ ${LVSRS_VM_ACCEL:-} == kvm ]] && ACCEL=kvm
 SOCK=$WORK/segment.sock
-qemu() { # NAME SERIAL-LOG NET-ARGS...
+qemu() { # NAME SERIAL-LOG NET-ARGS... (NICE: the nice level, default 0)
 	local name=$1 out=$2
 	shift 2
-	qemu-system-x86_64 -name "$name" -nographic -no-reboot -m 512 -smp 1 -accel "$ACCEL" \
+	nice -n "${NICE:-0}" qemu-system-x86_64 -name "$name" -nographic -no-reboot -m 512 -smp 1 -accel "$ACCEL" \
 		-kernel "$KERNEL" -initrd "$CACHE/initrd.img" \
 		-append "console=ttyS0 root=/dev/vda rw net.ifnames=0 quiet panic=-1 systemd.show_status=0" \
 		-drive "file=$WORK/$name.img,format=raw,if=virtio,cache=unsafe" "$@" \
@@ -153,11 +169,18 @@ qemu lvsrs-director "$WORK/director.log" \
 	-netdev hubport,id=hp0,hubid=0,netdev=up \
 	-netdev hubport,id=hp1,hubid=0 -device virtio-net-pci,romfile=,netdev=hp1,mac=52:54:00:00:00:01 \
 	-netdev hubport,id=hp2,hubid=0 -device virtio-net-pci,romfile=,netdev=hp2,mac=52:54:00:00:00:03
-log "booting the real server and the director (kernel $KVER, $ACCEL)"
-done_both() { grep -q 'LVSRS-BOOT-DONE director' "$WORK/director.log" && grep -q 'LVSRS-BOOT-DONE realserver' "$WORK/real.log"; }
+# The nat real server at a lower priority: it only checks itself, while
+# the director's checks time traffic.
+NICE=10 qemu lvsrs-nat "$WORK/nat.log" \
+	-netdev hubport,id=hp0,hubid=0 -device virtio-net-pci,romfile=,netdev=hp0,mac=52:54:00:00:00:04
+log "booting the real servers and the director (kernel $KVER, $ACCEL)"
+done_both() {
+	grep -q 'LVSRS-BOOT-DONE director' "$WORK/director.log" && grep -q 'LVSRS-BOOT-DONE realserver' "$WORK/real.log" &&
+		grep -q 'LVSRS-BOOT-DONE natrealserver' "$WORK/nat.log"
+}
 while ! done_both; do
 	if ((SECONDS - t0 > TIMEOUT)); then
-		tail -50 "$WORK/real.log" "$WORK/director.log" | tr -d '\r' >&2
+		tail -50 "$WORK/real.log" "$WORK/nat.log" "$WORK/director.log" | tr -d '\r' >&2
 		die "the guests did not finish within ${TIMEOUT}s"
 	fi
 	if ! kill -0 "${QEMU_PIDS[1]}" 2>/dev/null && ! grep -q 'LVSRS-BOOT-DONE director' "$WORK/director.log"; then
@@ -166,14 +189,15 @@ while ! done_both; do
 	fi
 	sleep 2
 done
-log "both guests reported after $((SECONDS - t0))s"
+log "the three guests reported after $((SECONDS - t0))s"
 
 # 4. Results.
-results=$(cat "$WORK/real.log" "$WORK/director.log" | tr -d '\r' | grep -ao 'LVSRS-BOOT.*' || true)
+results=$(cat "$WORK/real.log" "$WORK/nat.log" "$WORK/director.log" | tr -d '\r' | grep -ao 'LVSRS-BOOT.*' || true)
 echo "$results"
-cat "$WORK/real.log" "$WORK/director.log" | tr -d '\r' | grep -ao 'LVSRS-DEBUG.*' || true
+cat "$WORK/real.log" "$WORK/nat.log" "$WORK/director.log" | tr -d '\r' | grep -ao 'LVSRS-DEBUG.*' || true
 EXPECTED=(realserver-unit-succeeded realserver-before-network-pre realserver-before-networkd
 	realserver-ready-before-nic-address realserver-vip-and-arp-before-network
+	natrs-unit-succeeded natrs-after-network-online natrs-gateway-route natrs-stop-removes-route
 	director-unit-active director-after-network-online traffic-reaches-real-server
 	vip-answered-by-director-only reload-applies-weight reload-keeps-counters traffic-after-reload
 	stop-restores-snapshot daemon-ipvs-sysctls daemon-unit-ready daemon-status-up daemon-restart-ready daemon-reload-applies-weight

@@ -12,8 +12,8 @@
 #   5. systemd-analyze verify on the units, and `make install` into a
 #      scratch DESTDIR;
 #   6. the boot test (scripts/boot-test.sh): apt install/remove/purge of the
-#      .deb in a Debian chroot, then a director and a real server booted with
-#      systemd from it;
+#      .deb in a Debian chroot, then a director, a dr real server and a nat
+#      real server booted with systemd from it;
 #   7. the result of the other kernels' suites.
 # Environment: FUZZTIME (default 30s), GOTESTFLAGS (extra go test flags),
 # EXTRA_KERNELS (default "6.12 sid"; empty skips them).
@@ -105,7 +105,7 @@ scripts/verify-units.sh
 stage "make install into a scratch DESTDIR"
 scripts/check-install.sh
 
-stage "boot test: apt install/remove/purge, systemd boot of a director and a real server"
+stage "boot test: apt install/remove/purge, systemd boot of a director and two real servers (dr, nat)"
 scripts/boot-test.sh "$deb"
 
 if [ -n "$extra_pid" ]; then

@@ -10,10 +10,11 @@
 # touched), unpacks it with
 # `dpkg-deb -x`, and builds a small base initramfs: busybox-static with its
 # applet links, only the kernel modules the tests need (IPVS and every
-# scheduler, ipip, veth, bridge, dummy, ... and their dependencies, as
+# scheduler, ipip, veth, bridge, dummy, vrf, ... and their dependencies, as
 # computed by `modprobe --show-depends`), Debian's ipvsadm with its shared
 # libraries and loader (for test/vm/bench's comparison with ipvsadm -R),
-# and a shell /init that runs /lvsrs/test (appended by internal/vmtest at
+# the routing daemons of the host's Debian release (bird2, keepalived, and
+# frr's zebra, bgpd and vtysh) likewise, and a shell /init that runs /lvsrs/test (appended by internal/vmtest at
 # each run).
 #
 # The kernel is LVSRS_VM_KERNEL:
@@ -64,7 +65,7 @@ MODULES=(
 	ip_vs ip_vs_rr ip_vs_wrr ip_vs_lc ip_vs_wlc ip_vs_lblc ip_vs_lblcr
 	ip_vs_dh ip_vs_sh ip_vs_sed ip_vs_nq ip_vs_mh ip_vs_fo ip_vs_ovf
 	ipip tunnel4 ip_tunnel ip6_tunnel tunnel6 fou ip_gre gre
-	veth bridge dummy nf_conntrack sctp
+	veth bridge dummy vrf nf_conntrack sctp
 	nf_tables
 )
 OPTIONAL_MODULES=" crc32c_generic "
@@ -213,13 +214,17 @@ install -D -m 755 "$IPVSADM" "$R/usr/sbin/ipvsadm"
 for lib in $(ldd "$IPVSADM" | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// {print $1}'); do
 	install -D -m 755 "$(readlink -f "$lib")" "$R$lib"
 done
-# --- BEGIN routing daemons (bird2, keepalived) -------------------------------
-# Debian's bird2 (bird, birdc, birdcl) and keepalived for the scale-out tests
-# and benchmarks: the packages are downloaded and unpacked (never installed,
-# so no daemon starts on this host); their shared libraries are installed as
-# packages, and each binary is copied with the closure ldd lists at the same
-# paths, like ipvsadm above, so they run directly in the VM.
-DAEMON_PKGS=(bird2 keepalived)
+# --- BEGIN routing daemons (bird2, keepalived, frr) --------------------------
+# Debian's bird2 (bird, birdc, birdcl), keepalived and frr (zebra, bgpd,
+# vtysh) for the scale-out tests and benchmarks: the packages are
+# downloaded and unpacked (never installed, so no daemon starts on this
+# host); their shared libraries are installed as packages, and each binary
+# is copied with the closure ldd lists at the same paths, like ipvsadm
+# above, so they run directly in the VM. FRR's own libraries (libfrr, in
+# the frr package under its RUNPATH) come from the unpacked package.
+DAEMON_PKGS=(bird2 keepalived frr)
+FRR_LIBDIR=usr/lib/x86_64-linux-gnu/frr
+apt_update() { apt-get update -qq >/dev/null || log "warning: apt-get update failed"; }
 daemon_libs() { # the lib* packages the daemons depend on
 	apt-cache depends "${DAEMON_PKGS[@]}" 2>/dev/null |
 		awk '$1 == "Depends:" && $2 ~ /^lib/ {print $2}' | sort -u
@@ -232,22 +237,30 @@ DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$
 	{ apt_update; (cd "$WORK" && apt-get download -qq -o APT::Sandbox::User=root "${DAEMON_PKGS[@]}" >/dev/null 2>&1); } ||
 	die "apt-get download ${DAEMON_PKGS[*]} failed"
 for deb in "$WORK"/*.deb; do dpkg-deb -x "$deb" "$WORK/daemons"; done
+FRR_VER=$(dpkg-deb -f "$WORK"/frr_*.deb Version)
 rm -f "$WORK"/*.deb
-for bin in usr/sbin/bird usr/sbin/birdc usr/sbin/birdcl usr/sbin/keepalived; do
+DAEMON_BINS=(usr/sbin/bird usr/sbin/birdc usr/sbin/birdcl usr/sbin/keepalived
+	usr/lib/frr/zebra usr/lib/frr/bgpd usr/bin/vtysh)
+for bin in "${DAEMON_BINS[@]}"; do
 	[[ -x $WORK/daemons/$bin ]] || die "$bin missing from ${DAEMON_PKGS[*]}"
 	install -D -m 755 "$WORK/daemons/$bin" "$R/$bin"
-	for lib in $(ldd "$WORK/daemons/$bin" | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// {print $1}'); do
-		[[ -e $R$lib ]] || install -D -m 755 "$(readlink -f "$lib")" "$R$lib"
+	for lib in $(LD_LIBRARY_PATH=$WORK/daemons/$FRR_LIBDIR ldd "$WORK/daemons/$bin" |
+		awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// {print $1}'); do
+		dst=${lib#"$WORK/daemons"}
+		[[ -e $R$dst ]] || install -D -m 755 "$(readlink -f "$lib")" "$R$dst"
 	done
 done
-log "daemons: bird birdc birdcl keepalived and their libraries"
+# FRR's daemons insist on their vty group, with the user they run as (root
+# in the tests, -u root -g root) a member of it.
+FRR_GROUPS=$'frrvty:x:85:root\nfrr:x:86:\n'
+log "daemons: bird birdc birdcl keepalived zebra bgpd vtysh (frr $FRR_VER) and their libraries"
 rm -rf "$WORK/daemons"
 # --- END routing daemons -----------------------------------------------------
 mknod -m 600 "$R/dev/console" c 5 1
 mknod -m 666 "$R/dev/null" c 1 3
 printf '127.0.0.1 localhost\n::1 localhost\n' >"$R/etc/hosts"
 printf 'root:x:0:0:root:/root:/bin/sh\n' >"$R/etc/passwd"
-printf 'root:x:0:\n' >"$R/etc/group"
+printf 'root:x:0:\n%s' "$FRR_GROUPS" >"$R/etc/group"
 
 # Modules: exactly the files modprobe --show-depends lists, decompressed.
 KMOD=$WORK/kroot/lib/modules/$KVER

@@ -2,7 +2,9 @@
 // announced VIP (VIP/32, or VIP/128) in a kernel routing table of the
 // operator's choosing, which a routing daemon on the same host picks up and
 // announces to the routers (BIRD 2: `protocol kernel { learn; kernel table
-// N; }`; FRR: `ip import-table N`).
+// N; }`; FRR 8.4: N as the table of a VRF whose BGP instance redistributes
+// its kernel routes, leaked into the default instance with `import vrf`;
+// see the README's "Several directors").
 //
 // The routes are of type blackhole, tagged with lvs-rs's own route protocol
 // number (DefaultProtocol, 250, unless the caller chooses another). They

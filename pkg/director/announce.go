@@ -15,7 +15,7 @@ import (
 // Announce asks for one blackhole route per VIP (VIP/32 or /128) in
 // kernel routing table Table with route protocol Protocol, for a BGP
 // daemon (BIRD's "protocol kernel { learn; kernel table N; }", FRR's
-// "ip import-table N") to announce to the routers.
+// "redistribute kernel" in a VRF on table N) to announce to the routers.
 type Announce struct {
 	Table    uint32 `json:"table"`
 	Protocol uint8  `json:"protocol"`

@@ -113,12 +113,17 @@ func (l *lockedWriter) Write(b []byte) (int, error) {
 }
 
 // nexthops returns the gateways of the router's main-table route to vip
-// (several for an ECMP route), sorted; nil when there is none.
+// (VIP/32 or VIP/128; several for an ECMP route), sorted; nil when there
+// is none.
 func nexthops(t *testing.T, ns *topo.NS, vip netip.Addr) []netip.Addr {
 	t.Helper()
-	dst := &net.IPNet{IP: vip.AsSlice(), Mask: net.CIDRMask(32, 32)}
+	dst := &net.IPNet{IP: vip.AsSlice(), Mask: net.CIDRMask(vip.BitLen(), vip.BitLen())}
+	family := netlink.FAMILY_V4
+	if vip.Is6() {
+		family = netlink.FAMILY_V6
+	}
 	rs, err := nlretry.Dump(func() ([]netlink.Route, error) {
-		return ns.Handle().RouteListFiltered(netlink.FAMILY_V4, &netlink.Route{Dst: dst}, netlink.RT_FILTER_DST)
+		return ns.Handle().RouteListFiltered(family, &netlink.Route{Dst: dst}, netlink.RT_FILTER_DST)
 	})
 	if err != nil {
 		t.Fatal(err)
