@@ -14,12 +14,16 @@
 // kernel protocol learns (it skips `proto kernel` routes, such as the
 // local route of a bound address, and needs no device for a blackhole).
 //
-// Ownership is the protocol number in the table: Observe lists only the
+// Ownership is the protocol number in the table: List lists only the
 // routes of table N with that protocol, Plan only ever deletes those, and
 // a delete names the protocol, so a route another program put in the same
 // table is never touched (adding over one fails with EEXIST).
 //
-// The flow is the usual one: Observe → Plan(desired VIPs, observed) →
-// Apply, each kernel write wrapped in faultinject.Write; deleting a route
-// that is already gone succeeds.
+// The package holds the pure Plan(desired VIPs, observed) and the kernel
+// primitives on a netlink handle the caller owns (Route, List, AddRoute,
+// DeleteRoute; deleting a route that is already gone succeeds). The
+// director is their one user in the product: it observes with List, plans
+// with Plan and writes through AddRoute and DeleteRoute, each write
+// wrapped in faultinject.Write (pkg/director's Network), so the kernel
+// tests here exercise the code the director runs.
 package announce

@@ -1,12 +1,9 @@
 package announce
 
 import (
-	"context"
 	"fmt"
 	"net/netip"
 	"slices"
-
-	"github.com/lvs-rs/lvs-rs/internal/faultinject"
 )
 
 // Kind says what a Change does.
@@ -42,7 +39,7 @@ func HostPrefix(vip netip.Addr) netip.Prefix {
 }
 
 // Plan returns the changes that make the routes observed (those of the
-// table and protocol, from Routes.Observe) announce exactly desired:
+// table and protocol, from List) announce exactly desired:
 // deletes of the observed prefixes that are not a desired VIP's host
 // prefix, then adds of the missing ones, each sorted. Duplicates and
 // invalid addresses in desired are ignored.
@@ -91,38 +88,4 @@ func sortPrefixes(ps []netip.Prefix) {
 		}
 		return a.Bits() - b.Bits()
 	})
-}
-
-// Kernel is what Apply needs; *Routes implements it.
-type Kernel interface {
-	Add(ctx context.Context, p netip.Prefix) error
-	Delete(ctx context.Context, p netip.Prefix) error
-}
-
-// Apply performs changes in order, each one kernel write, and stops at
-// the first failure.
-func Apply(ctx context.Context, k Kernel, changes []Change) error {
-	for _, c := range changes {
-		err := faultinject.Write("announce: "+c.String(), func() error {
-			if c.Kind == Delete {
-				return k.Delete(ctx, c.Prefix)
-			}
-			return k.Add(ctx, c.Prefix)
-		})
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// Sync makes r announce exactly desired: Observe, Plan, Apply. It returns
-// the planned changes (on failure, those before the failing one were made).
-func Sync(ctx context.Context, r *Routes, desired []netip.Addr) ([]Change, error) {
-	observed, err := r.Observe(ctx)
-	if err != nil {
-		return nil, err
-	}
-	changes := Plan(desired, observed)
-	return changes, Apply(ctx, r, changes)
 }

@@ -1,13 +1,10 @@
 package announce
 
 import (
-	"context"
-	"errors"
 	"net/netip"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"golang.org/x/sys/unix"
 )
 
 var (
@@ -47,28 +44,3 @@ func TestPlan(t *testing.T) {
 	}
 }
 
-// fakeKernel records calls and fails the one named in fail.
-type fakeKernel struct {
-	calls []string
-	fail  map[string]error
-}
-
-func (f *fakeKernel) call(s string) error {
-	f.calls = append(f.calls, s)
-	return f.fail[s]
-}
-func (f *fakeKernel) Add(_ context.Context, p netip.Prefix) error { return f.call("add " + p.String()) }
-func (f *fakeKernel) Delete(_ context.Context, p netip.Prefix) error {
-	return f.call("delete " + p.String())
-}
-
-func TestApplyStopsAtFirstFailure(t *testing.T) {
-	k := &fakeKernel{fail: map[string]error{"add 10.0.0.100/32": unix.EEXIST}}
-	err := Apply(context.Background(), k, []Change{{Delete, pfx("10.0.0.1/32")}, {Add, pfx("10.0.0.100/32")}, {Add, pfx("10.0.0.200/32")}})
-	if !errors.Is(err, unix.EEXIST) {
-		t.Fatalf("Apply = %v, want EEXIST", err)
-	}
-	if diff := cmp.Diff([]string{"delete 10.0.0.1/32", "add 10.0.0.100/32"}, k.calls); diff != "" {
-		t.Fatalf("calls (-want +got):\n%s", diff)
-	}
-}

@@ -57,7 +57,7 @@ func announceFrom(cfg *config.Config) *Announce {
 	}
 	a := &Announce{Table: an.Table, Protocol: an.Protocol}
 	if a.Protocol == 0 {
-		a.Protocol = uint8(announce.DefaultProtocol)
+		a.Protocol = announce.DefaultProtocol
 	}
 	var seen seenSet[netip.Addr]
 	for _, vs := range cfg.VirtualServers {

@@ -4,16 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/netip"
 	"runtime"
 
-	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
-	"golang.org/x/sys/unix"
 
 	"github.com/lvs-rs/lvs-rs/internal/faultinject"
-	"github.com/lvs-rs/lvs-rs/internal/nlretry"
+	"github.com/lvs-rs/lvs-rs/pkg/announce"
 	"github.com/lvs-rs/lvs-rs/pkg/nftmark"
 )
 
@@ -40,39 +37,23 @@ type Network interface {
 	GARP(ctx context.Context, dev string, vip netip.Addr) error
 }
 
-// route is the kernel route announcing p in t.
-func route(t RouteTable, p netip.Prefix) *netlink.Route {
-	a := p.Addr()
-	return &netlink.Route{Dst: &net.IPNet{IP: a.AsSlice(), Mask: net.CIDRMask(p.Bits(), a.BitLen())},
-		Table: int(t.Table), Protocol: netlink.RouteProtocol(t.Protocol), Type: unix.RTN_BLACKHOLE}
+// table is t as pkg/announce names it.
+func (t RouteTable) table() announce.Table {
+	return announce.Table{Table: t.Table, Protocol: t.Protocol}
 }
 
 func (k hostKernel) Routes(_ context.Context, t RouteTable) ([]netip.Prefix, error) {
-	filter := &netlink.Route{Table: int(t.Table), Protocol: netlink.RouteProtocol(t.Protocol)}
-	rs, err := nlretry.Dump(func() ([]netlink.Route, error) {
-		return k.h.RouteListFiltered(netlink.FAMILY_ALL, filter, netlink.RT_FILTER_TABLE|netlink.RT_FILTER_PROTOCOL)
-	})
+	ps, err := announce.List(k.h, t.table())
 	if err != nil {
-		return nil, fmt.Errorf("director: list routes of %s: %w", t, err)
+		return nil, fmt.Errorf("director: %w", err)
 	}
-	var out []netip.Prefix
-	for _, r := range rs {
-		if r.Dst == nil {
-			continue
-		}
-		a, ok := netip.AddrFromSlice(r.Dst.IP)
-		ones, _ := r.Dst.Mask.Size()
-		if ok {
-			out = append(out, netip.PrefixFrom(a.Unmap(), ones))
-		}
-	}
-	return out, nil
+	return ps, nil
 }
 
 func (k hostKernel) AddRoute(_ context.Context, t RouteTable, p netip.Prefix) error {
 	return faultinject.Write(fmt.Sprintf("add route %v %s", p, t), func() error {
-		if err := k.h.RouteAdd(route(t, p)); err != nil {
-			return fmt.Errorf("director: add blackhole route %v %s: %w", p, t, err)
+		if err := announce.AddRoute(k.h, t.table(), p); err != nil {
+			return fmt.Errorf("director: %w", err)
 		}
 		return nil
 	})
@@ -80,9 +61,8 @@ func (k hostKernel) AddRoute(_ context.Context, t RouteTable, p netip.Prefix) er
 
 func (k hostKernel) DeleteRoute(_ context.Context, t RouteTable, p netip.Prefix) error {
 	return faultinject.Write(fmt.Sprintf("delete route %v %s", p, t), func() error {
-		err := k.h.RouteDel(route(t, p))
-		if err != nil && !errors.Is(err, unix.ESRCH) && !errors.Is(err, unix.ENOENT) {
-			return fmt.Errorf("director: delete route %v %s: %w", p, t, err)
+		if err := announce.DeleteRoute(k.h, t.table(), p); err != nil {
+			return fmt.Errorf("director: %w", err)
 		}
 		return nil
 	})
