@@ -43,4 +43,3 @@ func TestPlan(t *testing.T) {
 		})
 	}
 }
-
