@@ -13,15 +13,21 @@ import (
 )
 
 // Want asks for the kernel parameter key to hold value, replacing an
-// earlier wish for the same key; Sysctls stays sorted by key.
+// earlier wish for the same key; Sysctls stays sorted by key. It never
+// writes into the array d.Sysctls had: a Desired copied from d before
+// (the long-running director's base desired state, which each pass
+// copies and adds accept_local to) keeps its wishes.
 func (d *Desired) Want(key sysctl.Key, value string) {
 	k := key.String()
 	i, found := slices.BinarySearchFunc(d.Sysctls, k, func(w SysctlWant, k string) int { return cmp.Compare(w.Key, k) })
 	if found {
-		d.Sysctls[i].Value = value
+		if d.Sysctls[i].Value != value {
+			d.Sysctls = slices.Clone(d.Sysctls)
+			d.Sysctls[i].Value = value
+		}
 		return
 	}
-	d.Sysctls = slices.Insert(d.Sysctls, i, SysctlWant{Key: k, Value: value})
+	d.Sysctls = slices.Insert(slices.Clip(d.Sysctls), i, SysctlWant{Key: k, Value: value})
 }
 
 // AcceptLocal asks for net/ipv4/conf/INTERFACE/accept_local=1: the
