@@ -48,6 +48,25 @@ func (d *Desired) AcceptLocal() {
 	}
 }
 
+// KeepNAT asks for what forwarding to a nat real server needs on the
+// director, as DesiredFrom does for a nat service of the file: for an
+// IPv4 service ip_forward=1 and send_redirects=0 on conf/all and the
+// interface, for an IPv6 one conf/all/forwarding=1. The long-running
+// director calls it for a nat real server that left the file while it
+// drains: its replies to the clients of its established connections are
+// forwarded by the director until it is deleted.
+func (d *Desired) KeepNAT(v6 bool) {
+	if v6 {
+		d.Want(sysctl.IPv6Conf("all", "forwarding"), "1")
+		return
+	}
+	d.Want(sysctl.IPForward(), "1")
+	d.Want(sysctl.IPv4Conf("all", "send_redirects"), "0")
+	if d.Interface != "" {
+		d.Want(sysctl.IPv4Conf(d.Interface, "send_redirects"), "0")
+	}
+}
+
 // wanted returns the value d wants for key.
 func (d Desired) wanted(key string) (string, bool) {
 	i, found := slices.BinarySearchFunc(d.Sysctls, key, func(w SysctlWant, k string) int { return cmp.Compare(w.Key, k) })

@@ -120,7 +120,9 @@
 //     servers leaving the file are deleted at once; a real server leaving
 //     the file keeps its service's VIP (Leaving.VIP) bound until it is
 //     deleted, so its established connections still reach IPVS, but that
-//     VIP is announced only if a service of the file still serves it;
+//     VIP is announced only if a service of the file still serves it,
+//     and a nat one keeps the director's forwarding settings
+//     (director.Desired.KeepNAT) so that its replies are still forwarded;
 //   - sorry_server: added while no real server of its service has a
 //     weight above 0, removed as soon as one has; with announce, its VIP
 //     stays announced while it is in service (once no real server of
