@@ -12,6 +12,9 @@
 //
 //	LVS_RS_FAULT_TRACE=1     print "faultinject: write N: WHAT" to stderr before each write
 //	LVS_RS_CRASH_AFTER=K     SIGKILL the process right after the K-th write returns
+//	LVS_RS_CRASH_AFTER_FILE=PATH  as LVS_RS_CRASH_AFTER, with K read from PATH before each write
+//	                         (no crash while PATH is absent): a test arms it while a long-running
+//	                         process runs, after counting the writes it traced so far
 //	LVS_RS_FAIL_AT=K         make the K-th write fail without doing it
 //	LVS_RS_FAIL_ERRNO=NAME   the errno the failed write reports (EIO when unset), e.g. EINVAL
 //

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 
@@ -21,6 +22,7 @@ var (
 	loaded     bool
 	trace      bool
 	crashAfter int
+	crashFile  string
 	failAt     int
 	failErrno  syscall.Errno = unix.EIO
 )
@@ -32,6 +34,7 @@ func load() {
 	loaded = true
 	trace = os.Getenv("LVS_RS_FAULT_TRACE") == "1"
 	crashAfter, _ = strconv.Atoi(os.Getenv("LVS_RS_CRASH_AFTER"))
+	crashFile = os.Getenv("LVS_RS_CRASH_AFTER_FILE")
 	failAt, _ = strconv.Atoi(os.Getenv("LVS_RS_FAIL_AT"))
 	if name := os.Getenv("LVS_RS_FAIL_ERRNO"); name != "" {
 		failErrno = errnoNamed(name)
@@ -52,12 +55,29 @@ func Write(what string, write func() error) error {
 	if n == failAt {
 		return fmt.Errorf("faultinject: write %d (%s): %w", n, what, failErrno)
 	}
+	crash := n == crashAt()
 	err := write()
-	if n == crashAfter {
+	if crash {
 		syscall.Kill(os.Getpid(), syscall.SIGKILL)
 		select {}
 	}
 	return err
+}
+
+// crashAt is the write after which the process kills itself: the number
+// in LVS_RS_CRASH_AFTER_FILE, read again before each write, when that is
+// set (none while the file is absent or holds no number), else
+// LVS_RS_CRASH_AFTER.
+func crashAt() int {
+	if crashFile == "" {
+		return crashAfter
+	}
+	b, err := os.ReadFile(crashFile)
+	if err != nil {
+		return 0
+	}
+	k, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	return k
 }
 
 // errnoNamed parses "EINVAL" or "22"; anything else is EIO.

@@ -13,15 +13,21 @@ import (
 )
 
 // Want asks for the kernel parameter key to hold value, replacing an
-// earlier wish for the same key; Sysctls stays sorted by key.
+// earlier wish for the same key; Sysctls stays sorted by key. It never
+// writes into the array d.Sysctls had: a Desired copied from d before
+// (the long-running director's base desired state, which each pass
+// copies and adds accept_local to) keeps its wishes.
 func (d *Desired) Want(key sysctl.Key, value string) {
 	k := key.String()
 	i, found := slices.BinarySearchFunc(d.Sysctls, k, func(w SysctlWant, k string) int { return cmp.Compare(w.Key, k) })
 	if found {
-		d.Sysctls[i].Value = value
+		if d.Sysctls[i].Value != value {
+			d.Sysctls = slices.Clone(d.Sysctls)
+			d.Sysctls[i].Value = value
+		}
 		return
 	}
-	d.Sysctls = slices.Insert(d.Sysctls, i, SysctlWant{Key: k, Value: value})
+	d.Sysctls = slices.Insert(slices.Clip(d.Sysctls), i, SysctlWant{Key: k, Value: value})
 }
 
 // AcceptLocal asks for net/ipv4/conf/INTERFACE/accept_local=1: the
@@ -39,6 +45,25 @@ func (d *Desired) Want(key sysctl.Key, value string) {
 func (d *Desired) AcceptLocal() {
 	if d.Interface != "" {
 		d.Want(sysctl.IPv4Conf(d.Interface, "accept_local"), "1")
+	}
+}
+
+// KeepNAT asks for what forwarding to a nat real server needs on the
+// director, as DesiredFrom does for a nat service of the file: for an
+// IPv4 service ip_forward=1 and send_redirects=0 on conf/all and the
+// interface, for an IPv6 one conf/all/forwarding=1. The long-running
+// director calls it for a nat real server that left the file while it
+// drains: its replies to the clients of its established connections are
+// forwarded by the director until it is deleted.
+func (d *Desired) KeepNAT(v6 bool) {
+	if v6 {
+		d.Want(sysctl.IPv6Conf("all", "forwarding"), "1")
+		return
+	}
+	d.Want(sysctl.IPForward(), "1")
+	d.Want(sysctl.IPv4Conf("all", "send_redirects"), "0")
+	if d.Interface != "" {
+		d.Want(sysctl.IPv4Conf(d.Interface, "send_redirects"), "0")
 	}
 }
 

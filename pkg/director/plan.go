@@ -125,18 +125,25 @@ func keyOf(a vip.Addr) addrKey { return addrKey{a.Dev, hostAddr(a)} }
 
 // planAddrs binds each VIP on the director interface (a VIP already there
 // in any form is adopted as is) and unbinds lvs-rs's VIPs no longer wanted.
+// A VIP recorded but not bound (a run interrupted before its bind) gets
+// the label it was recorded with, unless an address there holds it now,
+// so that the run after a crash binds what an uninterrupted one would.
 func planAddrs(out *[phases][]Change, d Desired, obs Observed, owned Owned) {
 	present := map[addrKey]bool{}
 	used := map[string]bool{}
+	taken := map[string]bool{} // labels of the addresses on the interface
 	for _, a := range obs.Addrs {
 		present[keyOf(a)] = true
 		if a.Dev == d.Interface && a.Label != "" {
 			used[a.Label] = true
+			taken[a.Label] = true
 		}
 	}
+	recorded := map[addrKey]string{}
 	for _, a := range owned.Addrs {
 		if a.Label != "" {
 			used[a.Label] = true
+			recorded[keyOf(a)] = a.Label
 		}
 	}
 	want := map[addrKey]bool{}
@@ -148,7 +155,9 @@ func planAddrs(out *[phases][]Change, d Desired, obs Observed, owned Owned) {
 			continue
 		}
 		a := vip.Addr{Dev: d.Interface, Prefix: vip.HostPrefix(v)}
-		if v.Is4() {
+		if l, ok := recorded[k]; ok && v.Is4() && !taken[l] {
+			a.Label = l
+		} else if v.Is4() {
 			for ; ; n++ {
 				l := vip.Label(d.Interface, n)
 				if l == "" || !used[l] {

@@ -230,6 +230,33 @@ func TestPlan(t *testing.T) {
 				{Kind: AddService, Service: ipvs.Service{Family: ipvs.Inet, Protocol: ipvs.TCP, Address: vip2, Port: 80, Scheduler: "rr", Netmask: 32}},
 			},
 		},
+		{
+			name:  "a VIP recorded but not bound (a run killed before its bind) gets its recorded label again",
+			fresh: true,
+			kernel: func(_ *Observed, o *Owned) {
+				o.Addrs = []vip.Addr{eth0(vip1, "eth0:0")}
+			},
+			want: []Change{
+				{Kind: Bind, x: &changeDetail{Addr: eth0(vip1, "eth0:0")}},
+				{Kind: AddService, Service: svc(80)},
+				{Kind: AddDestination, Service: svc(80), Destination: dst(rs1, 80, ipvs.Route, 1)},
+				{Kind: AddDestination, Service: svc(80), Destination: dst(rs2, 80, ipvs.Route, 1)},
+			},
+		},
+		{
+			name:  "a recorded label another address holds now is not used again",
+			fresh: true,
+			kernel: func(ob *Observed, o *Owned) {
+				o.Addrs = []vip.Addr{eth0(vip1, "eth0:0")}
+				ob.Addrs = []vip.Addr{eth0(vip2, "eth0:0")}
+			},
+			want: []Change{
+				{Kind: Bind, x: &changeDetail{Addr: eth0(vip1, "eth0:1")}},
+				{Kind: AddService, Service: svc(80)},
+				{Kind: AddDestination, Service: svc(80), Destination: dst(rs1, 80, ipvs.Route, 1)},
+				{Kind: AddDestination, Service: svc(80), Destination: dst(rs2, 80, ipvs.Route, 1)},
+			},
+		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			obs, owned := converged()

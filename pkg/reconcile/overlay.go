@@ -330,8 +330,10 @@ func (o *Outcome) draining(m Member, since time.Time, pol Policy, in Inputs) boo
 // packets no longer reaching IPVS. Such a VIP is not announced (see
 // announce: only base's VIPs are), so no new flow is drawn to it. It is
 // bound on base's interface; with none (a file without services need not
-// name one), the VIPs go. It returns the VIPs bound then (nil when it
-// added none; see keepBound).
+// name one), the VIPs go. A nat one keeps the settings forwarding to it
+// needs (director.Desired.KeepNAT): without ip_forward its replies to
+// the clients of its established connections would be dropped. It
+// returns the VIPs bound then (nil when it added none; see keepBound).
 // o.Desired.Services holds base's services, in base's order.
 func (o *Outcome) leaving(base director.Desired, in Inputs) map[netip.Addr]bool {
 	if len(in.Leaving) == 0 {
@@ -375,6 +377,9 @@ func (o *Outcome) leaving(base director.Desired, in Inputs) map[netip.Addr]bool 
 			o.Desired.Services = append(o.Desired.Services, director.DesiredService{Service: l.Service})
 		}
 		o.Desired.Services[i].Destinations = append(o.Desired.Services[i].Destinations, d)
+		if d.Forward == ipvs.Masq {
+			o.Desired.KeepNAT(l.Service.Family == ipvs.Inet6)
+		}
 		o.keepBound(base, l.vip(), &bound)
 	}
 	return bound

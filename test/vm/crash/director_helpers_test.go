@@ -65,6 +65,10 @@ type dirHost struct {
 	bin    string
 	config string
 	state  string
+	cl     *ipvs.Client // ipvs's, once opened
+	// lastRun is the last lvs-rs run started, whose log a failed test
+	// shows.
+	lastRun *daemonRun
 }
 
 func newDirHost(t *testing.T, yaml string) *dirHost {
@@ -73,6 +77,12 @@ func newDirHost(t *testing.T, yaml string) *dirHost {
 	ns := tp.AddNS("director")
 	tp.AddSegment("lan")
 	tp.Connect("director", "lan", "eth0", "10.0.0.1/24")
+	return newDirHostIn(t, ns, yaml)
+}
+
+// newDirHostIn is newDirHost in ns, whose eth0 is on the segment already.
+func newDirHostIn(t *testing.T, ns *topo.NS, yaml string) *dirHost {
+	t.Helper()
 	dir := t.TempDir()
 	h := &dirHost{t: t, ns: ns, bin: vmtest.RequireLvsRs(t), config: filepath.Join(dir, "lvs-rs.yaml"), state: filepath.Join(dir, "state")}
 	if err := os.WriteFile(h.config, []byte(yaml), 0o644); err != nil {
@@ -92,14 +102,19 @@ func newDirHost(t *testing.T, yaml string) *dirHost {
 	return h
 }
 
-// ipvs opens a client in the namespace, closed with the test.
+// ipvs opens a client in the namespace, closed with the test, on its
+// first call, and returns that one on the next.
 func (h *dirHost) ipvs() *ipvs.Client {
 	h.t.Helper()
+	if h.cl != nil {
+		return h.cl
+	}
 	c, err := ipvs.Dial(&ipvs.Config{NetNS: int(h.ns.NsHandle())})
 	if err != nil {
 		h.t.Fatalf("IPVS in %s: %v", h.ns.Name(), err)
 	}
 	h.t.Cleanup(func() { c.Close() })
+	h.cl = c
 	return c
 }
 
@@ -118,6 +133,12 @@ func (h *dirHost) run(verb string, env ...string) dirResult {
 	if verb != "stop" {
 		args = append(args, "--config", h.config)
 	}
+	return h.exec(args, env...)
+}
+
+// exec runs lvs-rs with args in the namespace, with env added.
+func (h *dirHost) exec(args []string, env ...string) dirResult {
+	h.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := h.ns.Command(ctx, h.bin, args...)
