@@ -225,16 +225,16 @@ func (c *Client) begin(ctx context.Context) (func(), error) {
 		return nil, err // another call holds the client past ctx's end
 	}
 	if err := ctx.Err(); err != nil {
-		c.mu.Unlock()
+		c.release()
 		return nil, err
 	}
 	if c.closed {
-		c.mu.Unlock()
+		c.release()
 		return nil, fmt.Errorf("ipvs: the client is closed: %w", net.ErrClosed)
 	}
 	if c.dirty {
 		if err := c.reset(); err != nil {
-			c.mu.Unlock()
+			c.release()
 			return nil, err
 		}
 	}
@@ -273,9 +273,15 @@ func (c *Client) end() {
 	c.cancelMu.Unlock()
 	_ = c.nl.SetDeadline(time.Time{})
 	c.ctx, c.stop = nil, nil
-	// A Close that gave up waiting for this call left the socket to it;
-	// closing is read and mu released under cancelMu, so that Close
-	// either sees mu free or this call sees closing.
+	c.release()
+}
+
+// release lets the client go (unlocks mu), closing the socket first when
+// a Close gave up waiting for the holder and left the socket to it (also
+// a call that fails in begin, before its request); closing is read and
+// mu released under cancelMu, so that Close either sees mu free or the
+// holder sees closing.
+func (c *Client) release() {
 	c.cancelMu.Lock()
 	if c.closing {
 		_ = c.closeConn()

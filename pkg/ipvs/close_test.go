@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -84,5 +85,51 @@ func TestCloseIdle(t *testing.T) {
 	c := clientOn(t, closeCounting{fakeSocketFor(newFake()), &closes})
 	if err := c.Close(); err != nil || closes.Load() != 1 {
 		t.Fatalf("Close = %v, socket closed %d times", err, closes.Load())
+	}
+}
+
+// stuckDrain is a transport whose drain (reset's, after a failed call)
+// waits for release, then fails: the socket cannot be emptied.
+type stuckDrain struct {
+	transport
+	entered, release chan struct{}
+}
+
+func (s stuckDrain) drain(func(uint32, syscall.Errno)) error {
+	close(s.entered)
+	<-s.release
+	return errors.New("drain: not readable")
+}
+
+// TestCloseBehindFailingBegin: a Close that gave up waiting for a call
+// that then fails before its request (the socket left dirty by an
+// earlier call cannot be emptied nor reopened) still closes the socket
+// as that call lets the client go, and calls after it fail with
+// net.ErrClosed instead of running on a socket Close let go of.
+func TestCloseBehindFailingBegin(t *testing.T) {
+	var closes atomic.Int32
+	c := clientOn(t, closeCounting{fakeSocketFor(newFake()), &closes})
+	entered, release := make(chan struct{}), make(chan struct{})
+	c.tr = stuckDrain{c.tr, entered, release}
+	c.dirty, c.redial = true, true
+	c.cfg = Config{NetNS: 1 << 20} // no such descriptor: the reopen fails
+	failed := make(chan error, 1)
+	go func() { _, err := c.Services(context.Background()); failed <- err }()
+	<-entered
+
+	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	defer cancel()
+	if err := c.CloseContext(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("CloseContext behind the call = %v, want context.DeadlineExceeded", err)
+	}
+	close(release)
+	if err := <-failed; err == nil {
+		t.Fatal("the call behind the stuck reset succeeded")
+	}
+	if n := closes.Load(); n != 1 {
+		t.Fatalf("after the call let the client go the socket was closed %d times, want 1", n)
+	}
+	if _, err := c.Services(t.Context()); !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("a call after Close = %v, want net.ErrClosed", err)
 	}
 }
