@@ -48,23 +48,48 @@ func (d *Desired) AcceptLocal() {
 	}
 }
 
-// KeepNAT asks for what forwarding to a nat real server needs on the
-// director, as DesiredFrom does for a nat service of the file: for an
-// IPv4 service ip_forward=1 and send_redirects=0 on conf/all and the
-// interface, for an IPv6 one conf/all/forwarding=1. The long-running
-// director calls it for a nat real server that left the file while it
+// NATWants returns what d asks for of the settings forwarding to a nat
+// real server needs on the director (for an IPv4 service, v6 false,
+// ip_forward=1 and send_redirects=0 on conf/all and the interface, for
+// an IPv6 one conf/all/forwarding=1), in key order: DesiredFrom asks for
+// them for a nat service of the file unless the file says otherwise
+// (director.ip_forward: false, send_redirects: true). The long-running
+// director takes them when a nat real server leaves the file, and keeps
+// them while it drains (KeepNAT).
+func (d Desired) NATWants(v6 bool) []SysctlWant {
+	var out []SysctlWant
+	for _, w := range d.Sysctls {
+		if natWant(w, v6) {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+// KeepNAT asks for ws, the forwarding settings a nat real server that
+// left the file had (NATWants of the desired state it left), while it
 // drains: its replies to the clients of its established connections are
-// forwarded by the director until it is deleted.
-func (d *Desired) KeepNAT(v6 bool) {
+// forwarded by the director until it is deleted. A file that left them
+// alone gives none, and none is asked for then. Anything in ws that is
+// not such a setting (a damaged record) is ignored.
+func (d *Desired) KeepNAT(ws []SysctlWant) {
+	for _, w := range ws {
+		if natWant(w, false) || natWant(w, true) {
+			d.Want(sysctl.ParseKey(w.Key), w.Value)
+		}
+	}
+}
+
+// natWant reports whether w is one of NATWants' settings for the family.
+func natWant(w SysctlWant, v6 bool) bool {
 	if v6 {
-		d.Want(sysctl.IPv6Conf("all", "forwarding"), "1")
-		return
+		return w.Key == sysctl.IPv6Conf("all", "forwarding").String() && w.Value == "1"
 	}
-	d.Want(sysctl.IPForward(), "1")
-	d.Want(sysctl.IPv4Conf("all", "send_redirects"), "0")
-	if d.Interface != "" {
-		d.Want(sysctl.IPv4Conf(d.Interface, "send_redirects"), "0")
+	if w.Key == sysctl.IPForward().String() {
+		return w.Value == "1"
 	}
+	k := sysctl.ParseKey(w.Key)
+	return len(k) == 5 && k[0] == "net" && k[1] == "ipv4" && k[2] == "conf" && k[3] != "" && k[4] == "send_redirects" && w.Value == "0"
 }
 
 // wanted returns the value d wants for key.

@@ -124,8 +124,9 @@
 //     the file keeps its service's VIP (Leaving.VIP) bound until it is
 //     deleted, so its established connections still reach IPVS, but that
 //     VIP is announced only if a service of the file still serves it,
-//     and a nat one keeps the director's forwarding settings
-//     (director.Desired.KeepNAT) so that its replies are still forwarded;
+//     and a nat one keeps the director's forwarding settings the file
+//     it left set (Leaving.Forwarding, director.Desired.KeepNAT: none
+//     the file left alone) so that its replies are still forwarded;
 //   - a firewall-mark service's old VIP (Inputs.Moved): bound while a
 //     real server of the service has connections (the kernel does not
 //     count them by VIP: those to the new VIP count too) until its

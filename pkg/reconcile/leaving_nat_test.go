@@ -66,26 +66,32 @@ func TestRemovedNATServiceDrainKeepsForwarding(t *testing.T) {
 	})
 }
 
-// TestOverlayLeavingNAT: a draining nat real server keeps its family's
-// forwarding settings; a dr one, or an idle nat one (deleted), asks for
-// none; base's sysctls are not edited.
+// TestOverlayLeavingNAT: a draining nat real server keeps the forwarding
+// settings it left with (Leaving.Forwarding); one that left a file
+// leaving them alone, a dr one, or an idle nat one (deleted), asks for
+// none, nor for anything else a damaged record names; base's sysctls
+// are not edited.
 func TestOverlayLeavingNAT(t *testing.T) {
 	v6 := ipvs.Service{Family: ipvs.Inet6, Protocol: ipvs.TCP, Address: netip.MustParseAddr("2001:db8::100"), Port: 80, Scheduler: "rr", Netmask: 128}
 	nat4 := dest(rs1, 8080, 1)
 	nat4.Forward = ipvs.Masq
 	nat6 := ipvs.Destination{Family: ipvs.Inet6, Address: netip.MustParseAddr("2001:db8::11"), Port: 80, Forward: ipvs.Masq, Weight: 1}
+	fwd4 := []director.SysctlWant{
+		{Key: "net/ipv4/conf/all/send_redirects", Value: "0"}, {Key: "net/ipv4/conf/eth0/send_redirects", Value: "0"},
+		{Key: "net/ipv4/ip_forward", Value: "1"}}
+	fwd6 := []director.SysctlWant{{Key: "net/ipv6/conf/all/forwarding", Value: "1"}}
 	for _, c := range []struct {
 		name  string
 		l     Leaving
 		conns uint32
 		want  []director.SysctlWant
 	}{
-		{"nat IPv4 draining", Leaving{Service: web, Destination: nat4, Since: t0}, 1, []director.SysctlWant{
-			{Key: "net/ipv4/conf/all/send_redirects", Value: "0"}, {Key: "net/ipv4/conf/eth0/send_redirects", Value: "0"},
-			{Key: "net/ipv4/ip_forward", Value: "1"}}},
-		{"nat IPv6 draining", Leaving{Service: v6, Destination: nat6, Since: t0}, 1, []director.SysctlWant{
-			{Key: "net/ipv6/conf/all/forwarding", Value: "1"}}},
-		{"nat IPv4 idle", Leaving{Service: web, Destination: nat4, Since: t0}, 0, nil},
+		{"nat IPv4 draining", Leaving{Service: web, Destination: nat4, Since: t0, Forwarding: fwd4}, 1, fwd4},
+		{"nat IPv6 draining", Leaving{Service: v6, Destination: nat6, Since: t0, Forwarding: fwd6}, 1, fwd6},
+		{"nat IPv4 draining, left alone by its file", Leaving{Service: web, Destination: nat4, Since: t0}, 1, nil},
+		{"nat IPv4 draining, a damaged record", Leaving{Service: web, Destination: nat4, Since: t0, Forwarding: []director.SysctlWant{
+			{Key: "net/ipv4/ip_forward", Value: "0"}, {Key: "net/ipv4/conf/all/rp_filter", Value: "0"}}}, 1, nil},
+		{"nat IPv4 idle", Leaving{Service: web, Destination: nat4, Since: t0, Forwarding: fwd4}, 0, nil},
 		{"dr draining", Leaving{Service: web, Destination: dest(rs1, 80, 1), Since: t0}, 1, nil},
 	} {
 		b := director.Desired{Interface: "eth0"}

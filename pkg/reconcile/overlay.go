@@ -73,6 +73,12 @@ type Leaving struct {
 	// before this field has none: an address service's own address
 	// stands in (see vip).
 	VIP netip.Addr `json:"vip,omitzero"`
+	// Forwarding are the forwarding settings the desired state it left
+	// had for a nat real server (director.Desired.NATWants), kept while
+	// it drains: none for another mode, or when the file left them alone
+	// (director.ip_forward: false, send_redirects: true). A record
+	// written before this field has none.
+	Forwarding []director.SysctlWant `json:"forwarding,omitempty"`
 }
 
 // vip is the VIP to keep bound while l drains: its VIP, or for a record
@@ -82,6 +88,16 @@ func (l Leaving) vip() netip.Addr {
 		return l.VIP.Unmap()
 	}
 	return l.Service.Address.Unmap()
+}
+
+// forwarding is what Leaving.Forwarding keeps for d, a real server of s
+// leaving had, the desired state it leaves: had's forwarding settings
+// for a nat one (see director.Desired.NATWants), none for another.
+func forwarding(had director.Desired, s ipvs.Service, d ipvs.Destination) []director.SysctlWant {
+	if d.Forward != ipvs.Masq {
+		return nil
+	}
+	return had.NATWants(s.Family == ipvs.Inet6)
 }
 
 // Observed is a real server as the kernel has it now.
@@ -331,8 +347,9 @@ func (o *Outcome) draining(m Member, since time.Time, pol Policy, in Inputs) boo
 // announce: only base's VIPs are), so no new flow is drawn to it. It is
 // bound on base's interface; with none (a file without services need not
 // name one), the VIPs go. A nat one keeps the settings forwarding to it
-// needs (director.Desired.KeepNAT): without ip_forward its replies to
-// the clients of its established connections would be dropped. It
+// needs that the file it left had (Leaving.Forwarding,
+// director.Desired.KeepNAT): without ip_forward its replies to the
+// clients of its established connections would be dropped. It
 // returns the VIPs bound then (nil when it added none; see keepBound).
 // o.Desired.Services holds base's services, in base's order.
 func (o *Outcome) leaving(base director.Desired, in Inputs) map[netip.Addr]bool {
@@ -377,9 +394,7 @@ func (o *Outcome) leaving(base director.Desired, in Inputs) map[netip.Addr]bool 
 			o.Desired.Services = append(o.Desired.Services, director.DesiredService{Service: l.Service})
 		}
 		o.Desired.Services[i].Destinations = append(o.Desired.Services[i].Destinations, d)
-		if d.Forward == ipvs.Masq {
-			o.Desired.KeepNAT(l.Service.Family == ipvs.Inet6)
-		}
+		o.Desired.KeepNAT(l.Forwarding)
 		o.keepBound(base, l.vip(), &bound)
 	}
 	return bound

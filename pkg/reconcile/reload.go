@@ -142,7 +142,8 @@ func leavers(old Setup, next director.Desired, now time.Time) map[Member]Leaving
 			m := Member{k, d.Key()}
 			if !keep[m] {
 				pol := old.Policies[k]
-				out[m] = Leaving{Service: ds.Service, Destination: d, Since: now, DrainTimeout: pol.DrainTimeout, VIP: pol.VIP}
+				out[m] = Leaving{Service: ds.Service, Destination: d, Since: now, DrainTimeout: pol.DrainTimeout, VIP: pol.VIP,
+					Forwarding: forwarding(old.Base, ds.Service, d)}
 			}
 		}
 	}
@@ -226,7 +227,8 @@ func recordedLeavers(recorded director.Desired, next Setup, now time.Time) map[M
 			if keep[m] || stays && pol.Sorry != nil && pol.Sorry.Key() == m.Destination {
 				continue
 			}
-			out[m] = Leaving{Service: ds.Service, Destination: d, Since: now, DrainTimeout: timeout, VIP: v}
+			out[m] = Leaving{Service: ds.Service, Destination: d, Since: now, DrainTimeout: timeout, VIP: v,
+				Forwarding: forwarding(recorded, ds.Service, d)}
 		}
 	}
 	return out
