@@ -30,6 +30,10 @@ func DialNDP(iface string) (NDPConn, error) {
 	if len(ifi.HardwareAddr) != 6 {
 		return nil, fmt.Errorf("%s is not an Ethernet interface (hardware address %q)", iface, ifi.HardwareAddr)
 	}
+	// A down interface has lost its link-local address: say why.
+	if ifi.Flags&net.FlagUp == 0 {
+		return nil, fmt.Errorf("%s is down", iface)
+	}
 	ll, err := linkLocal(ifi)
 	if err != nil {
 		return nil, err

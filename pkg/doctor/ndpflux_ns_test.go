@@ -291,3 +291,31 @@ func diffStrings(a, b []string) string {
 	}
 	return strings.Join(d, "\n")
 }
+
+// TestNDPFluxKernelUnusable: on a director interface that is down
+// ndp-flux says so (the kernel removes the link-local address; "no
+// link-local address" would send the reader to the wrong fix), and
+// leaves no socket open.
+func TestNDPFluxKernelUnusable(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		setup func(dir *nstest.NS) error
+		want  string
+	}{
+		{"down", func(dir *nstest.NS) error {
+			l, err := dir.Handle.LinkByName("eth0")
+			if err != nil {
+				return err
+			}
+			return dir.Handle.LinkSetDown(l)
+		}, "cannot open an NDP socket on eth0: eth0 is down"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir, _ := ndpLink(t)
+			if err := c.setup(dir); err != nil {
+				t.Fatal(err)
+			}
+			wantFlux(t, c.name, ndpFlux(t, dir, false, false), false, c.want)
+		})
+	}
+}
