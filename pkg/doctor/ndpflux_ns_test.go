@@ -292,10 +292,10 @@ func diffStrings(a, b []string) string {
 	return strings.Join(d, "\n")
 }
 
-// TestNDPFluxKernelUnusable: on a director interface that is down
-// ndp-flux says so (the kernel removes the link-local address; "no
-// link-local address" would send the reader to the wrong fix), and
-// leaves no socket open.
+// TestNDPFluxKernelUnusable: on a director interface that is down, or
+// whose IPv6 is disabled, ndp-flux says so (the kernel removes the
+// link-local address in both cases; "no link-local address" would send
+// the reader to the wrong fix).
 func TestNDPFluxKernelUnusable(t *testing.T) {
 	for _, c := range []struct {
 		name  string
@@ -309,6 +309,11 @@ func TestNDPFluxKernelUnusable(t *testing.T) {
 			}
 			return dir.Handle.LinkSetDown(l)
 		}, "cannot open an NDP socket on eth0: eth0 is down"},
+		{"disable_ipv6", func(dir *nstest.NS) error {
+			return dir.Do(func() error {
+				return os.WriteFile("/proc/sys/net/ipv6/conf/eth0/disable_ipv6", []byte("1"), 0o644)
+			})
+		}, "IPv6 is disabled on eth0 (net.ipv6.conf.eth0.disable_ipv6=1)"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			dir, _ := ndpLink(t)
