@@ -187,16 +187,20 @@ func wantFlux(t *testing.T, what string, rs []Result, okWant bool, has ...string
 // TestNDPFluxKernel: a real server holding the VIP on the interface that
 // faces the director answers the director's neighbour solicitation, and
 // ndp-flux names its MAC as that real server's; the probe changes neither
-// the director's addresses nor its neighbour entries.
+// the director's addresses nor its neighbour entries, and closes its
+// sockets.
 func TestNDPFluxKernel(t *testing.T) {
 	dir, rs := ndpLink(t)
 	addAddr(t, rs, "eth0", nsVIP+"/128")
 	rsMAC := macOf(t, rs)
-	before := kernelState(t, dir)
+	before, files := kernelState(t, dir), openFiles(t)
 	wantFlux(t, "VIP on the real server's eth0", ndpFlux(t, dir, false, false), false,
 		fmt.Sprintf("VIP %s: %s (real server %s) answered neighbour solicitations on eth0", nsVIP, rsMAC, netip.MustParsePrefix(nsOther).Addr()))
 	if d := diffStrings(before, kernelState(t, dir)); d != "" {
 		t.Errorf("the probe changed the director's addresses or neighbours:\n%s", d)
+	}
+	if after := openFiles(t); after != files {
+		t.Errorf("open files: %d before the check, %d after: a socket was left open", files, after)
 	}
 }
 
@@ -323,4 +327,14 @@ func TestNDPFluxKernelUnusable(t *testing.T) {
 			wantFlux(t, c.name, ndpFlux(t, dir, false, false), false, c.want)
 		})
 	}
+}
+
+// openFiles counts the test process's open file descriptors.
+func openFiles(t *testing.T) int {
+	t.Helper()
+	es, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(es)
 }
