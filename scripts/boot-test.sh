@@ -183,10 +183,15 @@ while ! done_both; do
 		tail -50 "$WORK/real.log" "$WORK/nat.log" "$WORK/director.log" | tr -d '\r' >&2
 		die "the guests did not finish within ${TIMEOUT}s"
 	fi
-	if ! kill -0 "${QEMU_PIDS[1]}" 2>/dev/null && ! grep -q 'LVSRS-BOOT-DONE director' "$WORK/director.log"; then
-		tail -50 "$WORK/director.log" | tr -d '\r' >&2
-		die "the director VM stopped before its checks finished"
-	fi
+	# A VM whose qemu exited before it reported (the nat real server
+	# powers off once it has) fails the run now, not at the timeout.
+	for vm in 0:real:realserver 1:director:director 2:nat:natrealserver; do
+		IFS=: read -r i name marker <<<"$vm"
+		if ! kill -0 "${QEMU_PIDS[i]}" 2>/dev/null && ! grep -q "LVSRS-BOOT-DONE $marker" "$WORK/$name.log"; then
+			tail -50 "$WORK/$name.log" | tr -d '\r' >&2
+			die "the $name VM stopped before its checks finished"
+		fi
+	done
 	sleep 2
 done
 log "the three guests reported after $((SECONDS - t0))s"

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/mdlayher/ndp"
@@ -29,6 +31,10 @@ func DialNDP(iface string) (NDPConn, error) {
 	}
 	if len(ifi.HardwareAddr) != 6 {
 		return nil, fmt.Errorf("%s is not an Ethernet interface (hardware address %q)", iface, ifi.HardwareAddr)
+	}
+	// A down interface has lost its link-local address: say why.
+	if ifi.Flags&net.FlagUp == 0 {
+		return nil, fmt.Errorf("%s is down", iface)
 	}
 	ll, err := linkLocal(ifi)
 	if err != nil {
@@ -59,7 +65,8 @@ func DialNDP(iface string) (NDPConn, error) {
 	return &ndpConn{pc: pc, out: out, ifi: ifi, src: ll, buf: make([]byte, max(ifi.MTU, 1280))}, nil
 }
 
-// linkLocal is ifi's first IPv6 link-local address.
+// linkLocal is ifi's first IPv6 link-local address. Without one it says
+// whether IPv6 is disabled on ifi (disable_ipv6 removes the address).
 func linkLocal(ifi *net.Interface) (netip.Addr, error) {
 	addrs, err := ifi.Addrs()
 	if err != nil {
@@ -70,6 +77,9 @@ func linkLocal(ifi *net.Interface) (netip.Addr, error) {
 			ip, _ := netip.AddrFromSlice(n.IP)
 			return ip, nil
 		}
+	}
+	if b, err := os.ReadFile("/proc/sys/net/ipv6/conf/" + ifi.Name + "/disable_ipv6"); err == nil && strings.TrimSpace(string(b)) == "1" {
+		return netip.Addr{}, fmt.Errorf("IPv6 is disabled on %s (net.ipv6.conf.%s.disable_ipv6=1)", ifi.Name, ifi.Name)
 	}
 	return netip.Addr{}, fmt.Errorf("no IPv6 link-local address on %s", ifi.Name)
 }

@@ -74,7 +74,7 @@ func checkNDPFlux(ctx context.Context, h Host, t Target) []Result {
 	conn, err := dial(t.Interface)
 	if err != nil {
 		return []Result{problem(NameNDPFlux, fmt.Sprintf("cannot open an NDP socket on %s: %v", t.Interface, err),
-			"run doctor as root on the director, with director.interface naming an existing interface that has an IPv6 link-local address")}
+			"run doctor as root on the director, with director.interface naming an existing interface that is up, with IPv6 enabled and a link-local address")}
 	}
 	defer conn.Close()
 	return fluxCheck(ctx, ndpAsker{conn}, ndpWords, t.Interface, vips, rss, t.Announce)

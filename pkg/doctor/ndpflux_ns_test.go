@@ -187,16 +187,20 @@ func wantFlux(t *testing.T, what string, rs []Result, okWant bool, has ...string
 // TestNDPFluxKernel: a real server holding the VIP on the interface that
 // faces the director answers the director's neighbour solicitation, and
 // ndp-flux names its MAC as that real server's; the probe changes neither
-// the director's addresses nor its neighbour entries.
+// the director's addresses nor its neighbour entries, and closes its
+// sockets.
 func TestNDPFluxKernel(t *testing.T) {
 	dir, rs := ndpLink(t)
 	addAddr(t, rs, "eth0", nsVIP+"/128")
 	rsMAC := macOf(t, rs)
-	before := kernelState(t, dir)
+	before, files := kernelState(t, dir), openFiles(t)
 	wantFlux(t, "VIP on the real server's eth0", ndpFlux(t, dir, false, false), false,
 		fmt.Sprintf("VIP %s: %s (real server %s) answered neighbour solicitations on eth0", nsVIP, rsMAC, netip.MustParsePrefix(nsOther).Addr()))
 	if d := diffStrings(before, kernelState(t, dir)); d != "" {
 		t.Errorf("the probe changed the director's addresses or neighbours:\n%s", d)
+	}
+	if after := openFiles(t); after != files {
+		t.Errorf("open files: %d before the check, %d after: a socket was left open", files, after)
 	}
 }
 
@@ -290,4 +294,47 @@ func diffStrings(a, b []string) string {
 		}
 	}
 	return strings.Join(d, "\n")
+}
+
+// TestNDPFluxKernelUnusable: on a director interface that is down, or
+// whose IPv6 is disabled, ndp-flux says so (the kernel removes the
+// link-local address in both cases; "no link-local address" would send
+// the reader to the wrong fix).
+func TestNDPFluxKernelUnusable(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		setup func(dir *nstest.NS) error
+		want  string
+	}{
+		{"down", func(dir *nstest.NS) error {
+			l, err := dir.Handle.LinkByName("eth0")
+			if err != nil {
+				return err
+			}
+			return dir.Handle.LinkSetDown(l)
+		}, "cannot open an NDP socket on eth0: eth0 is down"},
+		{"disable_ipv6", func(dir *nstest.NS) error {
+			return dir.Do(func() error {
+				return os.WriteFile("/proc/sys/net/ipv6/conf/eth0/disable_ipv6", []byte("1"), 0o644)
+			})
+		}, "IPv6 is disabled on eth0 (net.ipv6.conf.eth0.disable_ipv6=1)"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir, _ := ndpLink(t)
+			if err := c.setup(dir); err != nil {
+				t.Fatal(err)
+			}
+			wantFlux(t, c.name, ndpFlux(t, dir, false, false), false, c.want)
+		})
+	}
+}
+
+// openFiles counts the test process's open file descriptors.
+func openFiles(t *testing.T) int {
+	t.Helper()
+	es, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(es)
 }
