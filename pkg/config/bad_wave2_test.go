@@ -102,11 +102,11 @@ func wave2BadCases() []struct {
 		}},
 		{"announce zero", "director:\n  announce: {table: 0, protocol: 2}\n", []string{
 			`f.yaml:2:21: director.announce.table: 0 is outside 1..4294967295`,
-			`f.yaml:2:34: director.announce.protocol: 2 is outside 3..255 (0..2 are the kernel's own)`,
+			`f.yaml:2:34: director.announce.protocol: 2 is outside 5..255 (0..2 are the kernel's own; 3, boot, and 4, static, are what other programs give their routes)`,
 		}},
 		{"announce too big", "director:\n  announce: {table: 4294967296, protocol: 256}\n", []string{
 			`f.yaml:2:21: director.announce.table: 4294967296 is outside 1..4294967295`,
-			`f.yaml:2:43: director.announce.protocol: 256 is outside 3..255 (0..2 are the kernel's own)`,
+			`f.yaml:2:43: director.announce.protocol: 256 is outside 5..255 (0..2 are the kernel's own; 3, boot, and 4, static, are what other programs give their routes)`,
 		}},
 		{"check without type", "virtual_servers:\n  - vip: 10.0.0.1\n    port: 80\n    check: {port: 80}\n", []string{
 			`f.yaml:4:12: virtual_servers[0].check.type: missing (one of tcp, http, https, dns, exec, agent)`,

@@ -147,10 +147,10 @@ func (v *validator) announce(r *rawAnnounce) *Announce {
 		a.Table = uint32(n)
 	}
 	if r.protocol != nil {
-		if n, ok := v.intRange(r.protocol, 3, math.MaxUint8, " (0..2 are the kernel's own)"); ok {
-			if why, shared := sharedRouteProtocols[n]; shared {
-				v.ps.add(r.protocol.pos, fmt.Sprintf("%d is %s; lvs-rs knows its routes by their protocol and deletes them by it, so pick one no other program uses (default 250)", n, why))
-			}
+		p := r.protocol
+		if why, shared := sharedRouteProtocols[p.n]; shared && p.ok && !p.overflow {
+			v.ps.add(p.pos, fmt.Sprintf("%d is %s; lvs-rs knows its routes by their protocol and deletes them by it, so pick one no other program uses (default 250)", p.n, why))
+		} else if n, ok := v.intRange(p, 5, math.MaxUint8, " (0..2 are the kernel's own; 3, boot, and 4, static, are what other programs give their routes)"); ok {
 			a.Protocol = uint8(n)
 		}
 	}
