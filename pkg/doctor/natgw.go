@@ -60,5 +60,7 @@ func natGatewayResult(rs []route, gw netip.Addr) Result {
 		return problem(NameNATGateway,
 			fmt.Sprintf("the default route that wins goes %s (metric %d), not via the director %s: replies bypass the director and clients drop them", via, best.Metric, gw), fix)
 	}
-	return ok(NameNATGateway)
+	r := ok(NameNATGateway)
+	r.Note = fmt.Sprintf("the default route goes via the director %s", gw) // one line per family: say which
+	return r
 }

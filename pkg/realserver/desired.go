@@ -28,7 +28,7 @@ type Desired struct {
 	Bindings []config.Binding
 	// Gateways are the director addresses nat replies must route
 	// through, at most one per family: lvs-rs makes each the default
-	// route of its family. A link-local gateway needs a zone naming its
+	// route of its family. A link-local IPv6 gateway needs a zone naming its
 	// interface (fe80::1%eth0); a zone on any other IPv6 gateway binds
 	// the route to that interface too. A gateway is applied when some
 	// binding is nat with a VIP of its family, or when there are no
@@ -120,7 +120,7 @@ func (d Desired) sift() (Desired, []error) {
 		case g.IsUnspecified() || g.IsMulticast() || g.IsLoopback():
 			bad("gateway %s: not a usable unicast address", g)
 			continue
-		case g.IsLinkLocalUnicast() && g.Zone() == "":
+		case g.Is6() && g.IsLinkLocalUnicast() && g.Zone() == "":
 			bad("gateway %s: a link-local address is reached through one interface: name it, %s%%IFACE", g, g)
 			continue
 		}

@@ -2,6 +2,7 @@ package realserver
 
 import (
 	"errors"
+	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -207,5 +208,76 @@ func TestOlderRecordRead(t *testing.T) {
 	}
 	if diff := cmp.Diff(before, f.snap(), eq); diff != "" {
 		t.Errorf("stop after the dual-stack start (-before +after):\n%s", diff)
+	}
+}
+
+// TestOlderRecordUpgradeInterruptedAtEveryWrite: a version 2 record of
+// an lvs-rs of one gateway, whose IPv6 route is in route (at metric 1,
+// or at the 1024 of an older lvs-rs still, to be moved), is taken over by
+// a start with a gateway of each family, or with another IPv6 gateway;
+// killed right before or right after each of its writes, then stopped
+// (or started again, then stopped), the host ends as it was before the
+// older lvs-rs's start: both families' replaced routes put back.
+func TestOlderRecordUpgradeInterruptedAtEveryWrite(t *testing.T) {
+	repl := func(m int) Route {
+		return Route{Dst: defaultDst(gw6), Gateway: netip.MustParseAddr("2001:db8::fe"), Dev: "eth0", Metric: m, Protocol: unix.RTPROT_BOOT}
+	}
+	dual := Desired{Bindings: append(bind(config.ModeNAT, vip1), bind(config.ModeNAT, vip6)...), Gateways: gws(gw, gw6)}
+	other6 := Desired{Bindings: bind(config.ModeNAT, vip6), Gateways: gws(netip.MustParseAddr("2001:db8::7"))}
+	for _, metric := range []int{1, 1024} {
+		// older is crashHost with an IPv6 default route at metric,
+		// replaced by the older lvs-rs's route via gw6, and its record.
+		older := func() (*fakeKernel, snapshot, Record) {
+			f := crashHost()
+			f.routes = append(f.routes, repl(metric))
+			before := f.snap()
+			own := gatewayRoute(gw6)
+			own.Metric = metric
+			f.routes = append(slices.DeleteFunc(f.routes, func(r Route) bool { return r.Dst.Addr().Is6() }), own)
+			rec := Record{Version: 2, Desired: Spec{Bindings: []BindingRecord{{VIP: vip6, Mode: config.ModeNAT}}, Gateway: gw6},
+				Route: &RouteRecord{Created: &own, Replaced: ptr(repl(metric))}}
+			return f, before, rec
+		}
+		for _, d := range []Desired{dual, other6} {
+			f, _, rec := older()
+			if _, _, err := runCrashing(t, f, d, rec, false); err != nil {
+				t.Fatal(err)
+			}
+			n := len(f.writes)
+			for k := 1; k <= n; k++ {
+				for _, how := range []string{"before", "after"} {
+					for _, then := range []string{"stop", "start, stop"} {
+						name := fmt.Sprintf("metric %d, to %v: killed %s write %d, then %s", metric, d.Gateways, how, k, then)
+						f, before, rec := older()
+						f.writes = nil
+						if how == "before" {
+							f.crashBefore = k
+						} else {
+							f.crashAfter = k
+						}
+						rec, crashed, _ := runCrashing(t, f, d, rec, false)
+						if !crashed {
+							t.Fatalf("%s: no crash", name)
+						}
+						f.crashBefore, f.crashAfter = 0, 0
+						if then == "start, stop" {
+							var err error
+							if rec, _, err = runCrashing(t, f, d, rec, false); err != nil {
+								t.Fatalf("%s: start: %v", name, err)
+							}
+							if rest, _ := Plan(d, f.observed(rec)); len(rest) != 0 {
+								t.Errorf("%s: start did not converge: %q", name, kinds(rest))
+							}
+						}
+						if _, _, err := runCrashing(t, f, Desired{}, rec, true); err != nil {
+							t.Fatalf("%s: stop: %v", name, err)
+						}
+						if diff := cmp.Diff(before, f.snap(), eq); diff != "" {
+							t.Errorf("%s: host not restored (-before +after):\n%s", name, diff)
+						}
+					}
+				}
+			}
+		}
 	}
 }

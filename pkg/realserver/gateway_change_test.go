@@ -57,6 +57,7 @@ func TestGatewayChangeInterruptedAtEveryWrite(t *testing.T) {
 		{"both->v4", nat(g1, g6), nat(g1)},
 		{"both, G1->G2 in each", nat(g1, g6), nat(g2, g6b)},
 		{"both, v4 G1->G2", nat(g1, g6), nat(g2, g6)},
+		{"both, v6 G1->G2", nat(g1, g6), nat(g1, g6b)},
 		{"both->dr", nat(g1, g6), Desired{Bindings: dr(vip1)}},
 	} {
 		interruptEveryWrite(t, c.name, gatewayHost, c.d1, c.d2, func(name string, rec Record) {

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/lvs-rs/lvs-rs/pkg/config"
 	"golang.org/x/sys/unix"
 )
 
@@ -121,5 +122,20 @@ func TestLinkLocalGatewayNeedsZone(t *testing.T) {
 	}
 	if d, err := (Desired{Gateways: gws(g6Link)}).Normalize(); err != nil || d.gateway(true) != g6Link {
 		t.Errorf("Normalize(gateway %s) = %v, %v", g6Link, d.Gateways, err)
+	}
+}
+
+// TestIPv4LinkLocalGateway: an IPv4 link-local gateway (169.254.1.1, the
+// one Calico gives its pods) is reached through the route to it, as any
+// IPv4 gateway; it takes no zone (the config refuses one), so it is not
+// refused for lacking one.
+func TestIPv4LinkLocalGateway(t *testing.T) {
+	ll := netip.MustParseAddr("169.254.1.1")
+	d, err := Desired{Bindings: bind(config.ModeNAT, vip1), Gateways: gws(ll)}.Normalize()
+	if err != nil || d.gateway(false) != ll {
+		t.Fatalf("Normalize(gateway %s) = %v, %v; want it kept", ll, d.Gateways, err)
+	}
+	if got, _ := Plan(d, host()); len(got) != 1 || got[0].Kind != ReplaceRoute || got[0].Route.Gateway != ll || got[0].Route.Dev != "" {
+		t.Errorf("Plan: %q; want the default route via %s, no device", got, ll)
 	}
 }
