@@ -161,17 +161,24 @@ func (d *decoder) list(f *fields, path fieldPath, key keyID, what string) *rawLi
 		return &rawList{pos: p.at(d.n(e.value))}
 	}
 	l := &rawList{pos: p.at(d.n(e.value)), ok: true}
+	d.scalars(l, items, p, "a string")
+	return l
+}
+
+// scalars appends items, the nodes of the list at p, to l as strings;
+// an item that is not a scalar is a problem ("must be WHAT") and makes l
+// not ok.
+func (d *decoder) scalars(l *rawList, items []int32, p fieldPath, what string) {
 	for i, item := range items {
 		ip := p.index(i).at(d.n(item))
 		r := d.resolve(item)
 		if d.t.kind(r) != scalarNode || d.t.isNull(r) {
-			d.ps.add(ip, "must be a string, got "+d.describe(item))
+			d.ps.add(ip, "must be "+what+", got "+d.describe(item))
 			l.ok = false
 			continue
 		}
 		l.items = append(l.items, &rawString{pos: ip, s: d.t.value(r), ok: true})
 	}
-	return l
 }
 
 // gatewayWant is what realserver.gateway must be.
@@ -200,15 +207,6 @@ func (d *decoder) gateways(f *fields, path fieldPath) *rawList {
 		l.ok = false
 		return l
 	}
-	for i, item := range items {
-		ip := p.index(i).at(d.n(item))
-		r := d.resolve(item)
-		if d.t.kind(r) != scalarNode || d.t.isNull(r) {
-			d.ps.add(ip, "must be an IP address, got "+d.describe(item))
-			l.ok = false
-			continue
-		}
-		l.items = append(l.items, &rawString{pos: ip, s: d.t.value(r), ok: true})
-	}
+	d.scalars(l, items, p, "an IP address")
 	return l
 }
