@@ -218,3 +218,28 @@ func TestStartFlagsNotIgnored(t *testing.T) {
 		}
 	}
 }
+
+// TestStatusGatewayFlag: status of a nat real server started from flags
+// compares with the same flags, --gateway included: without it the
+// route start made would be drift. --gateway without --vip exits 2.
+func TestStatusGatewayFlag(t *testing.T) {
+	ns := gatewayNS(t)
+	stateDir := filepath.Join(t.TempDir(), "state")
+	flags := []string{"--role", "realserver", "--state-dir", stateDir, "--mode", "nat", "--vip", "10.0.0.100"}
+	if code, out, errs := inNS(t, ns, append(append([]string{"start"}, flags...), "--gateway", "10.0.0.1")...); code != 0 {
+		t.Fatalf("start: exit %d, %q %q", code, out, errs)
+	}
+	if code, out, errs := inNS(t, ns, append(append([]string{"status"}, flags...), "--gateway", "10.0.0.1")...); code != 0 {
+		t.Errorf("status with the start's --gateway: exit %d, %q %q; want 0", code, out, errs)
+	}
+	if code, out, errs := inNS(t, ns, append([]string{"status"}, flags...)...); code != exitKernel {
+		t.Errorf("status without --gateway: exit %d, %q %q; want %d, drift (the route is not asked for)", code, out, errs, exitKernel)
+	}
+	code, _, errs := inNS(t, ns, "status", "--role", "realserver", "--state-dir", stateDir, "--gateway", "10.0.0.1")
+	if code != exitUsage || !strings.Contains(errs, "--gateway: only with --vip") {
+		t.Errorf("status --gateway without --vip: exit %d, %q; want %d", code, errs, exitUsage)
+	}
+	if code, _, errs := inNS(t, ns, "stop", "--role", "realserver", "--state-dir", stateDir); code != 0 {
+		t.Errorf("stop: exit %d, %q", code, errs)
+	}
+}

@@ -53,6 +53,7 @@ func newStatusCmd(g *globalFlags, stdout, stderr io.Writer) *cobra.Command {
 	cmd.Flags().StringVar(&f.configPath, "config", "", "compare against this cluster config file instead of what the last start applied ($LVS_RS_CONFIG does not apply)")
 	cmd.Flags().StringSliceVar(&f.vips, "vip", nil, "realserver: compare against these VIPs instead of the state")
 	cmd.Flags().StringVar(&f.mode, "mode", "", "realserver: mode for --vip")
+	cmd.Flags().StringArrayVar(&f.gateways, "gateway", nil, "realserver, with --vip and --mode nat: the director addresses the default routes go via, as given to start")
 	addTunnelFlag(cmd.Flags(), f)
 	cmd.Flags().StringVarP(&output, "output", "o", "table", "table or json")
 	cmd.Flags().BoolVar(&connections, "connections", false, "director: list the IPVS connections of lvs-rs's services")
@@ -67,6 +68,9 @@ func runStatus(ctx context.Context, g *globalFlags, f *roleFlags, output string,
 	// Bad input is exit 2 even for status, before anything else.
 	if len(f.tunnels) > 0 && len(f.vips) == 0 {
 		return usageErr("--tunnel: only with --vip (the tunnels of the VIPs a real server without a file serves)")
+	}
+	if len(f.gateways) > 0 && len(f.vips) == 0 {
+		return usageErr("--gateway: only with --vip and --mode nat (without them status compares with what start applied, gateways included)")
 	}
 	var cfg *config.Config
 	if len(f.vips) == 0 {
