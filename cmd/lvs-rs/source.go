@@ -65,14 +65,11 @@ func directorSource(h *netlink.Handle, cfg *config.Config, v6 bool, held []netip
 }
 
 // heldVIPs is the VIPs the director's state record in dir says lvs-rs
-// keeps bound: the last pass's, which include the VIP of a service that
-// left the file and still drains. Unreadable or absent, it is none: the
-// source is then chosen among the addresses besides the file's VIPs, as
-// before any pass.
+// keeps bound (director.RecordedVIPs): the last pass's, which include the
+// VIP of a service that left the file and still drains. Unreadable or
+// absent, it is none: the source is then chosen among the addresses
+// besides the file's VIPs, as before any pass.
 func heldVIPs(dir string) []netip.Addr {
-	d, err := director.Recorded(director.Options{StateDir: dir})
-	if err != nil || d == nil {
-		return nil
-	}
-	return d.VIPs
+	vips, _ := director.RecordedVIPs(director.Options{StateDir: dir})
+	return vips
 }

@@ -1,6 +1,8 @@
 package director
 
 import (
+	"net/netip"
+
 	"github.com/lvs-rs/lvs-rs/pkg/state"
 )
 
@@ -45,4 +47,20 @@ func Recorded(o Options) (*Desired, error) {
 	}
 	d.Services = mine
 	return d, nil
+}
+
+// RecordedVIPs returns the VIPs of the desired state the state record in
+// o.StateDir holds: those the last start or pass of lvs-rs run bound,
+// including a VIP kept bound for a service that left the file and still
+// drains. It reads the record without o.Records (a pass's cache: a read
+// from outside a pass must not take what the pass compares with). None
+// without a record or with one that holds no desired state; a damaged
+// record is an error wrapping state.ErrCorrupt.
+func RecordedVIPs(o Options) ([]netip.Addr, error) {
+	o.Records = nil
+	d, err := Recorded(o)
+	if err != nil || d == nil {
+		return nil, err
+	}
+	return d.VIPs, nil
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/netip"
 	"os"
+	"slices"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -50,6 +51,11 @@ func TestRecorded(t *testing.T) {
 	}}
 	if diff := cmp.Diff(&want, got, cmpOpts); diff != "" {
 		t.Errorf("Recorded (-want +got):\n%s", diff)
+	}
+	// The VIPs are all the record's, also of services it does not own:
+	// what lvs-rs binds is the record's VIP list.
+	if vips, err := RecordedVIPs(o); err != nil || !slices.Equal(vips, []netip.Addr{vip1}) {
+		t.Errorf("RecordedVIPs = %v, %v; want [%v]", vips, err, vip1)
 	}
 	if err := os.WriteFile(s.Path(Role), []byte(`{"version":2,"desired":{"services":[`), 0o600); err != nil {
 		t.Fatal(err)
