@@ -4,9 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
-	"slices"
 
-	"github.com/lvs-rs/lvs-rs/pkg/config"
+	"github.com/lvs-rs/lvs-rs/pkg/realserver"
 )
 
 // NameNATGateway is the nat real server's routing check: replies must
@@ -17,12 +16,7 @@ import (
 const NameNATGateway = "nat-gateway"
 
 func checkNATGateway(_ context.Context, h Host, t Target) []Result {
-	var gws []netip.Addr
-	for _, gw := range t.Gateways {
-		if len(t.Bindings) == 0 || slices.ContainsFunc(t.Bindings, func(b config.Binding) bool { return b.Mode == config.ModeNAT && b.VIP.Is6() == gw.Is6() }) {
-			gws = append(gws, gw)
-		}
-	}
+	gws := realserver.Desired{Bindings: t.Bindings, Gateways: t.Gateways}.RoutedGateways()
 	if len(gws) == 0 {
 		r := ok(NameNATGateway)
 		r.Note = "not checked: the config sets no realserver.gateway (the director's address) of the family of this host's nat VIPs"

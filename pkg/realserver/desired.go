@@ -206,6 +206,19 @@ func (d Desired) servesNAT(v6 bool) bool {
 	return slices.ContainsFunc(d.Bindings, func(b config.Binding) bool { return b.Mode == config.ModeNAT && b.VIP.Is6() == v6 })
 }
 
+// RoutedGateways returns the gateways of d that are to become the default
+// route of their family (see routed), in d's order: what start routes
+// through, and what doctor's nat-gateway check looks for.
+func (d Desired) RoutedGateways() []netip.Addr {
+	var out []netip.Addr
+	for _, gw := range d.Gateways {
+		if d.routed(gw) {
+			out = append(out, gw)
+		}
+	}
+	return out
+}
+
 // anyRouted reports whether some gateway of d is to become a default
 // route.
 func (d Desired) anyRouted() bool {
