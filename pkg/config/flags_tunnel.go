@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -34,7 +35,7 @@ func tunnelFlags(ps *problems, args []string, m Mode, modeOK bool) []flagTunnel 
 				ps.add(pos{field: "--tunnel"}, problem)
 				continue
 			}
-			if !containsTunnel(out, t) {
+			if !slices.Contains(out, t) {
 				out = append(out, t)
 			}
 		}
@@ -71,14 +72,4 @@ func parseTunnelFlag(item, arg string) (flagTunnel, string) {
 		return flagTunnel{}, fmt.Sprintf("%s: port %d is out of range (1-65535)", quote(item), n)
 	}
 	return flagTunnel{typ: TunnelGUE, port: uint16(n)}, ""
-}
-
-// containsTunnel reports whether ts has t.
-func containsTunnel(ts []flagTunnel, t flagTunnel) bool {
-	for _, x := range ts {
-		if x == t {
-			return true
-		}
-	}
-	return false
 }
