@@ -116,16 +116,15 @@ func solicitation(mac net.HardwareAddr, src, target netip.Addr) (net.HardwareAdd
 	if err != nil {
 		return nil, nil, err
 	}
-	msg, err := ndp.MarshalMessage(&ndp.NeighborSolicitation{
+	msg, err := ndp.MarshalMessageChecksum(&ndp.NeighborSolicitation{
 		TargetAddress: target,
 		Options:       []ndp.Option{&ndp.LinkLayerAddress{Direction: ndp.Source, Addr: mac}},
-	})
+	}, src, group)
 	if err != nil {
 		return nil, nil, err
 	}
 	g := group.As16()
 	dst := net.HardwareAddr{0x33, 0x33, g[12], g[13], g[14], g[15]}
-	binary.BigEndian.PutUint16(msg[2:4], icmp6Checksum(src, group, msg))
 	f := make([]byte, 0, 14+40+len(msg))
 	f = append(append(append(f, dst...), mac...), 0x86, 0xdd)
 	f = append(f, 0x60, 0, 0, 0) // version 6, traffic class and flow label 0
@@ -133,29 +132,6 @@ func solicitation(mac net.HardwareAddr, src, target netip.Addr) (net.HardwareAdd
 	f = append(f, 58, ndp.HopLimit) // next header ICMPv6
 	f = append(append(f, src.AsSlice()...), group.AsSlice()...)
 	return dst, append(f, msg...), nil
-}
-
-// icmp6Checksum is the checksum of ICMPv6 message msg (its checksum field
-// zero) from src to dst, over the IPv6 pseudo-header (RFC 8200 §8.1).
-func icmp6Checksum(src, dst netip.Addr, msg []byte) uint16 {
-	var sum uint32
-	add := func(b []byte) {
-		for i := 0; i+1 < len(b); i += 2 {
-			sum += uint32(binary.BigEndian.Uint16(b[i:]))
-		}
-		if len(b)%2 == 1 {
-			sum += uint32(b[len(b)-1]) << 8
-		}
-	}
-	add(src.AsSlice())
-	add(dst.AsSlice())
-	add(binary.BigEndian.AppendUint32(nil, uint32(len(msg))))
-	add([]byte{0, 0, 0, 58})
-	add(msg)
-	for sum > 0xffff {
-		sum = sum>>16 + sum&0xffff
-	}
-	return ^uint16(sum)
 }
 
 // Read skips what is not a valid neighbour advertisement: an ICMPv6

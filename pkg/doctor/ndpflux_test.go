@@ -1,6 +1,7 @@
 package doctor
 
 import (
+	"encoding/binary"
 	"net"
 	"net/netip"
 	"os"
@@ -122,4 +123,28 @@ func TestSolicitation(t *testing.T) {
 	if l, ok := ns.Options[0].(*ndp.LinkLayerAddress); !ok || l.Direction != ndp.Source || l.Addr.String() != own.String() {
 		t.Errorf("option %+v; want source link-layer address %s", ns.Options[0], own)
 	}
+}
+
+// icmp6Checksum is the checksum of ICMPv6 message msg (0 when msg
+// carries a valid one; written here, apart from the ndp package that
+// computes the product's) from src to dst, over the IPv6 pseudo-header (RFC 8200 §8.1).
+func icmp6Checksum(src, dst netip.Addr, msg []byte) uint16 {
+	var sum uint32
+	add := func(b []byte) {
+		for i := 0; i+1 < len(b); i += 2 {
+			sum += uint32(binary.BigEndian.Uint16(b[i:]))
+		}
+		if len(b)%2 == 1 {
+			sum += uint32(b[len(b)-1]) << 8
+		}
+	}
+	add(src.AsSlice())
+	add(dst.AsSlice())
+	add(binary.BigEndian.AppendUint32(nil, uint32(len(msg))))
+	add([]byte{0, 0, 0, 58})
+	add(msg)
+	for sum > 0xffff {
+		sum = sum>>16 + sum&0xffff
+	}
+	return ^uint16(sum)
 }
