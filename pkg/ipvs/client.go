@@ -196,12 +196,6 @@ func (m *ctxMutex) LockCtx(ctx context.Context) error {
 	}
 }
 
-// Lock locks m, waiting as long as it takes.
-func (m *ctxMutex) Lock() {
-	m.init()
-	m.ch <- struct{}{}
-}
-
 // TryLock locks m if it is unlocked and reports whether it did.
 func (m *ctxMutex) TryLock() bool {
 	m.init()
