@@ -1,7 +1,6 @@
 package config
 
 import (
-	"errors"
 	"fmt"
 	"net/netip"
 	"strings"
@@ -70,20 +69,6 @@ func checkGateway(s string) (netip.Addr, string) {
 		return netip.Addr{}, fmt.Sprintf("%s: the zone names the interface the gateway is reached through: %s", quote(s), problem)
 	}
 	return a, ""
-}
-
-// ParseGateway parses a nat real server's gateway, the director's address
-// its default route goes through, by the rules of realserver.gateway: an
-// IP address, not unspecified, multicast, broadcast, loopback nor
-// IPv4-mapped; a link-local IPv6 one with its interface as the zone
-// (fe80::1%eth0), kept on the result, and no zone on any other. The
-// error says what is wrong, without the field's name.
-func ParseGateway(s string) (netip.Addr, error) {
-	a, problem := checkGateway(s)
-	if problem != "" {
-		return netip.Addr{}, errors.New(problem)
-	}
-	return a, nil
 }
 
 // checkVIP returns a problem text when a (valid) address cannot be a VIP

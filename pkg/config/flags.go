@@ -16,7 +16,7 @@ import (
 // director rewrites the destination) but its VIPs are returned too, like
 // RealServerVIPs does. --gateway is only for nat: at most one IPv4 and
 // one IPv6 address, each of the family of a VIP when VIPs are given, and
-// each by realserver.gateway's rules (see ParseGateway: a link-local IPv6
+// each by realserver.gateway's rules (see checkGateway: a link-local IPv6
 // gateway names its interface as the zone, fe80::1%eth0). --tunnel is
 // only for tun: each value is ipip, gre or gue:PORT (the UDP port the
 // director sends to, 1..65535), and every VIP gets a binding per tunnel;

@@ -59,7 +59,7 @@ func gatewayFlags(ps *problems, args []string) []netip.Addr {
 // ParseGateways parses the --gateway flags of a real server: each one
 // address or a comma-separated list, together at most one IPv4 and one
 // IPv6 address, each by the rules of realserver.gateway (see
-// ParseGateway). The result has the IPv4 one first. Problems are
+// checkGateway). The result has the IPv4 one first. Problems are
 // returned as Errors whose Field is --gateway.
 func ParseGateways(args []string) ([]netip.Addr, error) {
 	ps := &problems{}

@@ -135,8 +135,8 @@ func TestGatewayZone(t *testing.T) {
 	if err != nil || len(cfg.RealServer.Gateways) != 1 || cfg.RealServer.Gateways[0].Zone() != "eth1" {
 		t.Errorf("--gateway fe80::1%%eth1: %v, %v", cfg, err)
 	}
-	if _, err := ParseGateway("fe80::1"); err == nil || err.Error() != "fe80::1 is link-local: name the interface it is reached through, such as fe80::1%eth0" {
-		t.Errorf("ParseGateway(fe80::1) = %v", err)
+	if _, problem := checkGateway("fe80::1"); problem != "fe80::1 is link-local: name the interface it is reached through, such as fe80::1%eth0" {
+		t.Errorf("checkGateway(fe80::1) = %q", problem)
 	}
 }
 
